@@ -169,7 +169,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
 {
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, subcommand ? "+s:fx:c:pqvhV" : "s:fx:c:pqvhV", long_opts,
+  while ((c = getopt_long(argc, argv, subcommand ? "+:s:fx:c:pqvhV" : ":s:fx:c:pqvhV", long_opts,
                           NULL)) != -1) {
     switch (c) {
     case 's': o->scenario = optarg; break;
@@ -412,8 +412,11 @@ static int cmd_metrics(int argc, char **argv)
                                        default_start(&a.o) * SIM_NS_PER_SEC);
   struct sim *sim = sim_new(loop, a.o.profile, a.o.seed);
   rc = configure(sim, &a.o);
-  if (!rc)
+  if (!rc) {
+    sim_tz_set(sim_config_get(sim->config, "vehicle", "timezone"));
+    housekeeping_start(sim);
     list_metrics(sim, pattern, a.o.json);
+  }
   sim_free(sim);
   sim_loop_free(loop);
   free(a.o.sets);
