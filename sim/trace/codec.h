@@ -10,7 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdlib.h>
+
 #include "error.h"
+#include "loop.h"
 #include "sbuf.h"
 #include "trace/trace.h"
 

@@ -126,10 +126,19 @@ static int savvy_parse(struct trace_pstate *ps, const char *s, size_t len,
     uint32_t v;
     switch (ps->col[c]) {
     case C_TIME: {
-      int64_t us;
-      if (trace_parse_time(s + fs, fe - fs, true, &us) != fe - fs || fe == fs)
+      size_t k = fs;
+      bool neg = k < fe && s[k] == '-';
+      if (neg)
+        k++;
+      int64_t us = 0;
+      if (k == fe || fe - k > 17)
         return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: bad time stamp");
-      ts = us / 1000; /* "seconds" of microseconds */
+      for (; k < fe; k++) {
+        if (s[k] < '0' || s[k] > '9')
+          return TRACE_ERR(ps, d, k, "SavvyCAN CSV: bad time stamp");
+        us = us * 10 + (s[k] - '0');
+      }
+      ts = (neg ? -us : us) * 1000;
       break;
     }
     case C_ID:

@@ -146,7 +146,7 @@ int trace_reader_open(struct trace_reader **out, const char *path,
   return 0;
 }
 
-/* The next line: sets *s/*n (without '\n').  Returns 1, 0 at EOF, SIM_ETRUNC, -errno. */
+/* The next line: sets *s and *n (without '\n').  Returns 1, 0 at EOF, SIM_ETRUNC, -errno. */
 static int next_line(struct trace_reader *r, const char **s, size_t *n)
 {
   for (;;) {
