@@ -58,9 +58,19 @@ static int detect(const char *s, size_t len)
   size_t j = skip_blank(s, len, i + n);
   if (starts(s + j, len - j, "CANFD ") || starts(s + j, len - j, "CAN "))
     return 2;
-  if (memmem(s, len, " Rx ", 4) || memmem(s, len, " Tx ", 4) || memmem(s, len, "ErrorFrame", 10))
-    if (j < len && s[j] >= '0' && s[j] <= '9')
-      return 2;
+  /* <channel> <id> <Rx|Tx|TxRq> or <channel> ErrorFrame */
+  size_t e = token_end(s, len, j);
+  if (e == j || !(s[j] >= '0' && s[j] <= '9'))
+    return 0;
+  size_t k = skip_blank(s, len, e);
+  size_t ke = token_end(s, len, k);
+  if (ke - k >= 10 && !strncmp(s + k, "ErrorFrame", 10))
+    return 2;
+  k = skip_blank(s, len, ke);
+  ke = token_end(s, len, k);
+  if ((ke - k == 2 && (!strncmp(s + k, "Rx", 2) || !strncmp(s + k, "Tx", 2))) ||
+      (ke - k == 4 && !strncmp(s + k, "TxRq", 4)))
+    return 2;
   return 0;
 }
 
@@ -384,7 +394,7 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
   if (rec->kind != TRACE_REC_FRAME)
     return SIM_EUNSUP;
   if (!ws->have_t0) {
-    ws->t0 = rec->ts_relative ? 0 : rec->ts - rec->ts % SIM_NS_PER_SEC;
+    ws->t0 = rec->ts_relative ? (rec->ts < 0 ? rec->ts : 0) : rec->ts - rec->ts % SIM_NS_PER_SEC;
     ws->have_t0 = true;
   }
   const struct sim_frame *f = &rec->frame;
@@ -469,7 +479,8 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
 static int header(struct trace_wstate *ws, const struct trace_record *first, struct sbuf *out)
 {
   if (first) {
-    ws->t0 = first->ts_relative ? 0 : first->ts - first->ts % SIM_NS_PER_SEC;
+    ws->t0 = first->ts_relative ? (first->ts < 0 ? first->ts : 0)
+                                : first->ts - first->ts % SIM_NS_PER_SEC;
     ws->have_t0 = true;
   }
   time_t t = (time_t)(origin(ws) / SIM_NS_PER_SEC);
@@ -490,7 +501,7 @@ const struct trace_format trace_fmt_asc = {
     .name = "asc",
     .exts = ".asc",
     .desc = "Vector ASC: 2.718068 2  381  Rx   d 6 00 00 00 00 00 00",
-    .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_TX | TRACE_CAP_ERR |
+    .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_FDFLAGS | TRACE_CAP_TX | TRACE_CAP_ERR |
             TRACE_CAP_ABSTIME | TRACE_CAP_RTR,
     .detect = detect,
     .parse = parse,

@@ -51,7 +51,7 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
     return TRACE_ERR(ps, d, i, "candump log: expected '(' and a timestamp");
   i++;
   int64_t ts;
-  size_t n = trace_parse_time(s + i, len - i, false, &ts);
+  size_t n = trace_parse_time(s + i, len - i, true, &ts);
   if (!n)
     return TRACE_ERR(ps, d, i, "candump log: bad timestamp");
   i += n;
@@ -254,7 +254,7 @@ const struct trace_format trace_fmt_candump = {
     .name = "candump",
     .exts = ".log,.candump",
     .desc = "can-utils candump -l log: (1724333002.811100) can0 7E8#03410D3C",
-    .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_TX | TRACE_CAP_ERR |
+    .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_FDFLAGS | TRACE_CAP_TX | TRACE_CAP_ERR |
             TRACE_CAP_ABSTIME | TRACE_CAP_RTR,
     .detect = detect,
     .parse = parse,

@@ -65,7 +65,7 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
   bool timed = false;
   int64_t ts = 0;
   if (s[i] == '(') {
-    size_t n = trace_parse_time(s + i + 1, len - i - 1, false, &ts);
+    size_t n = trace_parse_time(s + i + 1, len - i - 1, true, &ts);
     if (!n || i + 1 + n >= len || s[i + 1 + n] != ')')
       return TRACE_ERR(ps, d, i + 1, "candump: bad timestamp (expected (seconds.fraction))");
     timed = true;
@@ -204,7 +204,7 @@ const struct trace_format trace_fmt_candump_screen = {
     .name = "candump-screen",
     .exts = ".can,.candump.txt",
     .desc = "candump default output, with or without (timestamp): can0  1DB   [8]  00 04 C2",
-    .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_TX | TRACE_CAP_ERR |
+    .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_FDFLAGS | TRACE_CAP_TX | TRACE_CAP_ERR |
             TRACE_CAP_ABSTIME | TRACE_CAP_RTR,
     .detect = detect,
     .parse = parse,

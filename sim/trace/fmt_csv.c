@@ -397,7 +397,7 @@ static int pf_write(struct trace_wstate *ws, const struct trace_record *rec, str
   if (f->flags & (SIM_CAN_F_ERR | SIM_CAN_F_RTR))
     return SIM_EUNSUP;
   if (!ws->have_t0) {
-    ws->t0 = rec->ts_relative ? 0 : rec->ts;
+    ws->t0 = rec->ts_relative && rec->ts >= 0 ? 0 : rec->ts;
     ws->have_t0 = true;
   }
   sbuf_adds(out, "1\t");

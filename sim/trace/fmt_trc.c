@@ -229,8 +229,11 @@ static int parse_v2(struct trace_pstate *ps, const char *s, size_t len, size_t i
         f->flags |= SIM_CAN_F_FD | SIM_CAN_F_ESI;
       else if (!strncmp(s + i, "BI", 2))
         f->flags |= SIM_CAN_F_FD | SIM_CAN_F_BRS | SIM_CAN_F_ESI;
+      else if (!strncmp(s + i, "ST", 2) || !strncmp(s + i, "EC", 2) ||
+               !strncmp(s + i, "ER", 2) || !strncmp(s + i, "EV", 2))
+        return 0; /* status, error counters, error frames, events: skipped */
       else
-        return 0; /* ST, EC, ER, EV: status, error counters, error frames, events */
+        return TRACE_ERR(ps, d, i, "TRC: unknown message type '%.2s'", s + i);
       break;
     case C_B:
       if (!parse_dec32(s, i, e, &v, &bad) || v == 0 || v > 255)
@@ -326,7 +329,7 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
   if (f->flags & SIM_CAN_F_ERR)
     return SIM_EUNSUP;
   if (!ws->have_t0) {
-    ws->t0 = rec->ts_relative ? 0 : rec->ts - rec->ts % SIM_NS_PER_SEC;
+    ws->t0 = rec->ts_relative ? (rec->ts < 0 ? rec->ts : 0) : rec->ts - rec->ts % SIM_NS_PER_SEC;
     ws->have_t0 = true;
   }
   int64_t off = rec->ts - ws->t0;
@@ -392,7 +395,8 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
 static int header(struct trace_wstate *ws, const struct trace_record *first, struct sbuf *out)
 {
   if (first) {
-    ws->t0 = first->ts_relative ? 0 : first->ts - first->ts % SIM_NS_PER_SEC;
+    ws->t0 = first->ts_relative ? (first->ts < 0 ? first->ts : 0)
+                                : first->ts - first->ts % SIM_NS_PER_SEC;
     ws->have_t0 = true;
   }
   sbuf_adds(out, ";$FILEVERSION=2.1\n");
@@ -415,7 +419,7 @@ const struct trace_format trace_fmt_trc = {
     .name = "trc",
     .exts = ".trc",
     .desc = "PEAK PCAN TRC 1.0-2.1: 1  1059.900 DT 1  0300 Rx -  8  00 11 ...",
-    .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_TX | TRACE_CAP_ABSTIME |
+    .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_FDFLAGS | TRACE_CAP_TX | TRACE_CAP_ABSTIME |
             TRACE_CAP_RTR,
     .detect = detect,
     .parse = parse,

@@ -127,8 +127,8 @@ int trace_reader_open(struct trace_reader **out, const char *path,
   }
   if (!fmt)
     fmt = trace_format_detect(r->buf, r->end);
-  if (!fmt)
-    fmt = trace_format_by_ext(path);
+  if (!fmt && r->end == 0)
+    fmt = trace_format_by_ext(path); /* an empty file: by its name, else an error */
   if (!fmt) {
     if (r->end == 0)
       sim_diag_error(d, r->path, 0, 0, "empty file: cannot tell the trace format");

@@ -133,6 +133,7 @@ enum {
   TRACE_CAP_EVENTS = 0x020,  /* events, metrics, comments (CRTD) */
   TRACE_CAP_ABSTIME = 0x040, /* absolute (epoch) timestamps */
   TRACE_CAP_RTR = 0x080,
+  TRACE_CAP_FDFLAGS = 0x100, /* CAN FD BRS / ESI bits */
 };
 
 /*

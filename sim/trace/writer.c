@@ -109,7 +109,18 @@ static void header(struct trace_writer *w, const struct trace_record *first)
 
 int trace_writer_write(struct trace_writer *w, const struct trace_record *rec)
 {
-  header(w, rec);
+  if (!w->header_done) {
+    /* the header takes its time from the first record the format can carry */
+    struct trace_wstate probe = w->ws;
+    struct sbuf scratch = SBUF_INIT;
+    int prc = w->fmt->write(&probe, rec, &scratch);
+    sbuf_free(&scratch);
+    if (prc < 0) {
+      w->ws.dropped++;
+      return 0;
+    }
+    header(w, rec);
+  }
   size_t before = w->out.len;
   int rc = w->fmt->write(&w->ws, rec, &w->out);
   if (rc < 0) {
