@@ -545,7 +545,7 @@ static void run_command(struct v3 *v3, const char *cid, const char *cmdid, const
   sbuf_adds(&t, cmdid);
   if (v3->connected) {
     int mid = 0;
-    if (v3_publish(v3, t.p, out.p, out.len, v3->tn->response_qos, false, &mid) == 0 &&
+    if (v3_publish(v3, t.p, out.p ? out.p : "", out.len, v3->tn->response_qos, false, &mid) == 0 &&
         v3->tn->response_qos > 0)
       track_ack(v3, mid, -1, 0);
   }
@@ -795,6 +795,8 @@ int v3_start(struct sim *sim, const struct v3_options *opt, struct sbuf *err)
     /* the print transport still needs a "server" to pass the firmware's check */
     sim_config_set(sim->config, "server.v3", "server", "print", NULL);
   }
+  if (opt->transport)
+    ops = opt->transport;
   if ((opt->certfile != NULL) != (opt->keyfile != NULL)) {
     if (err)
       sbuf_adds(err, "--cert and --key must be given together");

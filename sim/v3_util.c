@@ -39,10 +39,23 @@ const struct v3_topic_names v3_topics_draft2018 = {
   .notify_subtype_topic = false,
 };
 
+/* The message shows the URL with anything between "://" and "@" past a ':' masked, so that
+ * a password never reaches a log. */
 static int url_error(struct sbuf *err, const char *url, const char *what)
 {
-  if (err)
-    sbuf_printf(err, "invalid broker URL '%s': %s", url, what);
+  if (!err)
+    return SIM_EPARSE;
+  sbuf_adds(err, "invalid broker URL '");
+  const char *s = strstr(url, "://"), *at = s ? strchr(s + 3, '@') : NULL;
+  const char *colon = at ? memchr(s + 3, ':', (size_t)(at - s - 3)) : NULL;
+  if (colon) {
+    sbuf_add(err, url, (size_t)(colon - url));
+    sbuf_adds(err, ":***");
+    sbuf_adds(err, at);
+  } else {
+    sbuf_adds(err, url);
+  }
+  sbuf_printf(err, "': %s", what);
   return SIM_EPARSE;
 }
 
