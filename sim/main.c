@@ -317,9 +317,11 @@ static int read_password(struct opts *o, char **pw)
       line[--n] = '\0';
     *pw = line;
   } else {
-    const char *e = getenv("OVMS_SIM_PASSWORD");
+    char *e = getenv("OVMS_SIM_PASSWORD");
     if (e) {
       *pw = xstrdup(e);
+      /* blank it where it lives, so that /proc/<pid>/environ (ps e) no longer shows it */
+      memset(e, 0, strlen(e));
       unsetenv("OVMS_SIM_PASSWORD");
     }
   }
