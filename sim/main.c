@@ -24,6 +24,7 @@
 #include "parse.h"
 #include "diag.h"
 #include "error.h"
+#include "events.h"
 #include "housekeeping.h"
 #include "metrics.h"
 #include "notify_queue.h"
@@ -435,6 +436,12 @@ static void on_progress(struct sim_loop *loop, struct sim_timer *t)
     fprintf(stderr, "\rsimulated %lld s", (long long)(now / SIM_NS_PER_SEC));
 }
 
+/* --verbose: Server V3 state changes (server.v3.<state>, data = the status text). */
+static void on_v3_state(void *ctx, const char *name, const char *data)
+{
+  fprintf(stderr, "ovms-sim: %s: %s\n", name, data ? data : "");
+}
+
 static int64_t default_start(const struct opts *o)
 {
   if (o->have_start)
@@ -508,7 +515,12 @@ static int run(struct app *a)
   ev_unref(a->ev);
   ev_unref(a->ev);
 
+  if (o->verbose)
+    sim_events_listen(a->sim->events, "server.v3.*", on_v3_state, a);
   rc = sim_loop_run(a->loop);
+  if (o->v3.broker && a->sim->v3 && v3_get_stats(a->sim->v3)->connects == 0)
+    fprintf(stderr, "ovms-sim: could not connect to the broker: %s\n",
+            *v3_last_error(a->sim->v3) ? v3_last_error(a->sim->v3) : "connection failed");
   if (a->progress)
     fputs("\n", stderr);
   if (rc < 0) {

@@ -97,6 +97,16 @@ bool v3_connected(const struct v3 *v3)
   return v3 && v3->connected;
 }
 
+void v3_transport_error(struct v3 *v3, const char *text)
+{
+  snprintf(v3->last_error, sizeof(v3->last_error), "%s", text);
+}
+
+const char *v3_last_error(const struct v3 *v3)
+{
+  return v3 ? v3->last_error : "";
+}
+
 const struct v3_stats *v3_get_stats(const struct v3 *v3)
 {
   return &v3->stats;
@@ -482,6 +492,7 @@ void v3_transport_connack(struct v3 *v3, int rc)
   v3->last_connack = rc;
   if (rc == 0) {
     v3->stats.connects++;
+    v3->last_error[0] = '\0';
     v3->connected = true;
     v3->sendall = true;
     v3->data_wait.mid = 0;
@@ -520,7 +531,12 @@ void v3_transport_closed(struct v3 *v3, int err, bool tcp_failed)
   v3->stats.drops++;
   drop_connection(v3);
   if (tcp_failed) {
-    schedule_retry(v3, pr->connfail_retry, "Error: Connection failed");
+    char text[256];
+    if (v3->last_error[0])
+      snprintf(text, sizeof(text), "Error: Connection failed (%s)", v3->last_error);
+    else
+      snprintf(text, sizeof(text), "Error: Connection failed");
+    schedule_retry(v3, pr->connfail_retry, text);
   } else {
     if (was)
       set_status(v3, "Disconnected from OVMS Server V3", V3_DISCONNECTED);

@@ -114,6 +114,9 @@ struct v3_stats {
 };
 const struct v3_stats *v3_get_stats(const struct v3 *v3);
 
+/* The detail of the last connection failure reported by the transport, "" if none. */
+const char *v3_last_error(const struct v3 *v3);
+
 /* ---- Transports --------------------------------------------------------------------------- */
 
 /* What the engine asks a transport to connect with (spec 1.1).  Strings are borrowed for
@@ -166,6 +169,9 @@ void v3_transport_acked(struct v3 *v3, int mid);
 /* The connection is gone (err: SIM_E*, -errno, or 0 for a close by the peer); `tcp_failed`
  * is true when no TCP/TLS connection was ever established for this attempt. */
 void v3_transport_closed(struct v3 *v3, int err, bool tcp_failed);
+/* A detail of the last connection failure from the transport ("TLS: certificate verify
+ * failed"); text is copied.  Shown in the status text of the retry and by v3_last_error(). */
+void v3_transport_error(struct v3 *v3, const char *text);
 /* The module v3 belongs to (transports reach its loop through it). */
 struct sim *v3_sim(struct v3 *v3);
 

@@ -61,7 +61,8 @@ struct v3 {
 
   /* connection */
   enum v3_state state;
-  char status[192];
+  char status[256];
+  char last_error[160];
   bool connected;      /* CONNACK accepted, connection up */
   bool conn_up;        /* an attempt is in progress or connected */
   bool suspended;      /* auth failure: no retries until a config change */

@@ -219,6 +219,24 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
                        (size_t)(msg->payloadlen > 0 ? msg->payloadlen : 0));
 }
 
+/* libmosquitto's own error messages (TLS verification, name resolution) become the detail
+ * of the failure. */
+static void on_log(struct mosquitto *m, void *obj, int level, const char *str)
+{
+  struct mqtt_tp *t = obj;
+  if (t->mosq != m || level != MOSQ_LOG_ERR || !str)
+    return;
+  const char *p = strstr(str, "routines:");
+  if (p) { /* "OpenSSL Error[0]: error:0A000086:SSL routines::certificate verify failed" */
+    p = strrchr(str, ':');
+    char buf[160];
+    snprintf(buf, sizeof(buf), "TLS: %s", p + 1);
+    v3_transport_error(t->v3, buf);
+  } else {
+    v3_transport_error(t->v3, str);
+  }
+}
+
 /* ---- operations ---------------------------------------------------------------------------- */
 
 static int m_open(struct v3 *v3, struct sim *sim, const struct v3_options *opt, void **priv,
@@ -274,6 +292,7 @@ static int m_connect(void *priv, const struct v3_connect_info *ci, struct sbuf *
   mosquitto_disconnect_callback_set(m, on_disconnect);
   mosquitto_publish_callback_set(m, on_publish);
   mosquitto_message_callback_set(m, on_message);
+  mosquitto_log_callback_set(m, on_log);
   int rc = mosquitto_will_set(m, ci->will_topic, (int)strlen(ci->will_payload), ci->will_payload,
                               ci->will_qos, ci->will_retain);
   if (rc == MOSQ_ERR_SUCCESS && ci->username)
