@@ -24,8 +24,11 @@
 #include "parse.h"
 #include "diag.h"
 #include "error.h"
+#include "events.h"
 #include "housekeeping.h"
 #include "metrics.h"
+#include "notify_queue.h"
+#include "v3.h"
 #include "sim.h"
 #include "xalloc.h"
 
@@ -37,6 +40,8 @@
 enum {
   OPT_SEED = 256, OPT_VEHICLE_ID, OPT_SET, OPT_FIRMWARE, OPT_START_TIME, OPT_DURATION,
   OPT_REPORT, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_JSON,
+  OPT_BROKER, OPT_PASSWORD_FILE, OPT_CAFILE, OPT_CAPATH, OPT_CERT, OPT_KEY, OPT_CLIENT_ID,
+  OPT_STATE_DIR, OPT_TOPICS,
 };
 
 struct opt_help {
@@ -61,6 +66,15 @@ static const struct option long_opts[] = {
   {"progress", no_argument, NULL, OPT_PROGRESS},
   {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
   {"json", no_argument, NULL, OPT_JSON},
+  {"broker", required_argument, NULL, OPT_BROKER},
+  {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+  {"cafile", required_argument, NULL, OPT_CAFILE},
+  {"capath", required_argument, NULL, OPT_CAPATH},
+  {"cert", required_argument, NULL, OPT_CERT},
+  {"key", required_argument, NULL, OPT_KEY},
+  {"client-id", required_argument, NULL, OPT_CLIENT_ID},
+  {"state-dir", required_argument, NULL, OPT_STATE_DIR},
+  {"topics", required_argument, NULL, OPT_TOPICS},
   {"quiet", no_argument, NULL, 'q'},
   {"verbose", no_argument, NULL, 'v'},
   {"help", no_argument, NULL, 'h'},
@@ -94,6 +108,20 @@ static void usage(FILE *out)
     "                           --set server.v3.updatetime.idle=600 (repeatable)\n"
     "  -p, --print              print publications to stdout (the default without a broker)\n"
     "      --firmware VERSION   behave as firmware %s (default current)\n"
+    "      --broker URL         publish to an MQTT broker: mqtt://[user@]host[:port] or\n"
+    "                           mqtts://... (TLS, server always verified)\n"
+    "      --password-file FILE MQTT password: first line of FILE (or environment variable\n"
+    "                           OVMS_SIM_PASSWORD); never on the command line\n"
+    "      --cafile FILE        CA certificate(s) for mqtts (default: the system CAs)\n"
+    "      --capath DIR         directory of CA certificates for mqtts\n"
+    "      --cert FILE          client certificate for mutual TLS (with --key)\n"
+    "      --key FILE           client private key for mutual TLS (with --cert)\n"
+    "      --client-id ID       MQTT client id (config server.v3.clientid; default the\n"
+    "                           vehicle id)\n"
+    "      --state-dir DIR      keep the notification queue in DIR: pending notifications\n"
+    "                           survive broker outages and restarts and are sent once\n"
+    "      --topics NAMES       current (default) or draft-2018 (the 2018 design post's m/,\n"
+    "                           c/<id>, cmd/<id>/c/ and /r/, notify/<type> at QoS 2)\n"
     "      --start-time TIME    UTC start, 'YYYY-MM-DD HH:MM:SS' or epoch seconds (default:\n"
     "                           the scenario's start:, else now; --fast: %s)\n"
     "      --duration D         stop after D of simulation time (e.g. 90s, 15min, 2h)\n"
@@ -163,6 +191,9 @@ struct opts {
   int progress; /* -1 auto, 0 off, 1 on */
   bool json;
   bool quiet, verbose;
+  struct v3_options v3;
+  const char *password_file;
+  const char *state_dir;
 };
 
 static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
@@ -214,6 +245,36 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
     case OPT_PROGRESS: o->progress = 1; break;
     case OPT_NO_PROGRESS: o->progress = 0; break;
     case OPT_JSON: o->json = true; break;
+    case OPT_BROKER: {
+      struct v3_url u;
+      struct sbuf e = SBUF_INIT;
+      if (strcmp(optarg, "print") && v3_url_parse(optarg, &u, &e) < 0) {
+        int r = usage_error("%s", sbuf_str(&e));
+        sbuf_free(&e);
+        return r;
+      }
+      o->v3.broker = optarg;
+      break;
+    }
+    case OPT_PASSWORD_FILE: o->password_file = optarg; break;
+    case OPT_CAFILE: o->v3.cafile = optarg; break;
+    case OPT_CAPATH: o->v3.capath = optarg; break;
+    case OPT_CERT: o->v3.certfile = optarg; break;
+    case OPT_KEY: o->v3.keyfile = optarg; break;
+    case OPT_CLIENT_ID:
+      if (!*optarg)
+        return usage_error("--client-id must not be empty");
+      o->v3.client_id = optarg;
+      break;
+    case OPT_STATE_DIR: o->state_dir = optarg; break;
+    case OPT_TOPICS:
+      if (!strcmp(optarg, "current"))
+        o->v3.topics = SIM_TOPICS_CURRENT;
+      else if (!strcmp(optarg, "draft-2018"))
+        o->v3.topics = SIM_TOPICS_DRAFT2018;
+      else
+        return usage_error("unknown --topics '%s' (one of current|draft-2018)", optarg);
+      break;
     case 'q': o->quiet = true; break;
     case 'v': o->verbose = true; break;
     case 'h': usage(stdout); exit(0);
@@ -228,6 +289,43 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
   }
   if (o->fast && o->speed != DEFAULT_SPEED)
     return usage_error("--fast and --speed exclude each other");
+  if ((o->v3.certfile != NULL) != (o->v3.keyfile != NULL))
+    return usage_error("--cert and --key must be given together");
+  return 0;
+}
+
+/* Reads the MQTT password: the first line of --password-file, else OVMS_SIM_PASSWORD (which
+ * is then removed from the environment).  Returns 0, or the exit code after an error. */
+static int read_password(struct opts *o, char **pw)
+{
+  *pw = NULL;
+  if (o->password_file) {
+    FILE *f = fopen(o->password_file, "r");
+    if (!f) {
+      fprintf(stderr, "ovms-sim: %s: %s\n", o->password_file, strerror(errno));
+      return EXIT_USAGE;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, f);
+    fclose(f);
+    if (n < 0) {
+      free(line);
+      fprintf(stderr, "ovms-sim: %s: empty password file\n", o->password_file);
+      return EXIT_USAGE;
+    }
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+      line[--n] = '\0';
+    *pw = line;
+  } else {
+    char *e = getenv("OVMS_SIM_PASSWORD");
+    if (e) {
+      *pw = xstrdup(e);
+      /* blank it where it lives, so that /proc/<pid>/environ (ps e) no longer shows it */
+      memset(e, 0, strlen(e));
+      unsetenv("OVMS_SIM_PASSWORD");
+    }
+  }
   return 0;
 }
 
@@ -308,6 +406,7 @@ struct app {
   bool progress;
   int64_t progress_total; /* ns of simulation time expected, 0 = unknown */
   ev_signal sigint, sigterm;
+  FILE *devnull;
 };
 
 static void on_stop_timer(struct sim_loop *loop, struct sim_timer *t)
@@ -337,6 +436,12 @@ static void on_progress(struct sim_loop *loop, struct sim_timer *t)
     fprintf(stderr, "\rsimulated %lld s", (long long)(now / SIM_NS_PER_SEC));
 }
 
+/* --verbose: Server V3 state changes (server.v3.<state>, data = the status text). */
+static void on_v3_state(void *ctx, const char *name, const char *data)
+{
+  fprintf(stderr, "ovms-sim: %s: %s\n", name, data ? data : "");
+}
+
 static int64_t default_start(const struct opts *o)
 {
   if (o->have_start)
@@ -359,12 +464,38 @@ static int run(struct app *a)
   a->loop = sim_loop_new(a->ev, o->fast ? SIM_CLOCK_FAST : SIM_CLOCK_REAL, o->speed,
                          start * SIM_NS_PER_SEC);
   a->sim = sim_new(a->loop, o->profile, o->seed);
+  v3_config_declare(a->sim->config);
   int rc = configure(a->sim, o);
   if (rc)
     return rc;
   sim_tz_set(sim_config_get(a->sim->config, "vehicle", "timezone"));
 
+  char *password = NULL;
+  if ((rc = read_password(o, &password)) != 0)
+    return rc;
+  struct sbuf err = SBUF_INIT;
+  if (sim_notify_open(a->sim, o->state_dir, &err) < 0) {
+    fprintf(stderr, "ovms-sim: %s\n", sbuf_str(&err));
+    sbuf_free(&err);
+    free(password);
+    return EXIT_USAGE;
+  }
   housekeeping_start(a->sim);
+  o->v3.password = password;
+  if (o->quiet && !o->v3.broker)
+    o->v3.out = a->devnull = fopen("/dev/null", "w");
+  rc = v3_start(a->sim, &o->v3, &err);
+  if (password) {
+    memset(password, 0, strlen(password));
+    free(password);
+  }
+  o->v3.password = NULL;
+  if (rc < 0) {
+    fprintf(stderr, "ovms-sim: %s\n", err.len ? sbuf_str(&err) : sim_strerror(rc));
+    sbuf_free(&err);
+    return EXIT_USAGE;
+  }
+  sbuf_free(&err);
 
   if (o->duration > 0) {
     sim_timer_init(&a->stop_timer, on_stop_timer, a);
@@ -384,7 +515,12 @@ static int run(struct app *a)
   ev_unref(a->ev);
   ev_unref(a->ev);
 
+  if (o->verbose)
+    sim_events_listen(a->sim->events, "server.v3.*", on_v3_state, a);
   rc = sim_loop_run(a->loop);
+  if (o->v3.broker && a->sim->v3 && v3_get_stats(a->sim->v3)->connects == 0)
+    fprintf(stderr, "ovms-sim: could not connect to the broker: %s\n",
+            *v3_last_error(a->sim->v3) ? v3_last_error(a->sim->v3) : "connection failed");
   if (a->progress)
     fputs("\n", stderr);
   if (rc < 0) {
@@ -411,6 +547,7 @@ static int cmd_metrics(int argc, char **argv)
   struct sim_loop *loop = sim_loop_new(ev, SIM_CLOCK_FAST, 1.0,
                                        default_start(&a.o) * SIM_NS_PER_SEC);
   struct sim *sim = sim_new(loop, a.o.profile, a.o.seed);
+  v3_config_declare(sim->config);
   rc = configure(sim, &a.o);
   if (!rc) {
     sim_tz_set(sim_config_get(sim->config, "vehicle", "timezone"));
@@ -439,7 +576,10 @@ int main(int argc, char **argv)
   if (optind < argc)
     return usage_error("unexpected argument '%s'", argv[optind]);
   rc = run(&a);
+  fflush(stdout);
   sim_free(a.sim);
+  if (a.devnull)
+    fclose(a.devnull);
   sim_loop_free(a.loop);
   free(a.o.sets);
   return rc;
