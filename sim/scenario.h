@@ -18,7 +18,8 @@
  * distances "12km", "8mi", "500m" (plain: km); speeds "50kmh", "30mph" (plain: km/h);
  * powers "7kW", "7400W" (plain: kW); energies "40kWh" (plain: kWh); consumption "160Wh/km",
  * "250Wh/mi", "16kWh/100km" (plain: Wh/km); temperatures "20C", "68F" (plain: °C); currents
- * "32A", voltages "230V", percentages "90%" or plain numbers.  The model below holds every
+ * "32A", voltages "230V", pressures "250kPa", "36psi", "2.5bar" (plain: kPa), accelerations
+ * "1.5m/s2" (plain), resistances "0.08ohm" (plain), percentages "90%" or plain numbers.  The model below holds every
  * value in SI-like base units: seconds, km, km/h, kW, kWh, Wh/km, °C, A, V, %.
  */
 #ifndef SIM_SCENARIO_H
@@ -201,7 +202,7 @@ void scenario_free(struct scenario *sc);
  */
 enum scenario_qty {
   QTY_DURATION, QTY_DISTANCE, QTY_SPEED, QTY_POWER, QTY_ENERGY, QTY_CONSUMPTION, QTY_TEMP,
-  QTY_PERCENT, QTY_CURRENT, QTY_VOLTAGE, QTY_NUMBER
+  QTY_PERCENT, QTY_CURRENT, QTY_VOLTAGE, QTY_PRESSURE, QTY_ACCEL, QTY_RESISTANCE, QTY_NUMBER
 };
 int scenario_parse_qty(const char *text, enum scenario_qty kind, double *out);
 
