@@ -911,7 +911,7 @@ void physics_publish(struct physics *p)
   setf(p, PM_SOH, quant(p->soh, 0.1));
   setf(p, PM_CAPACITY, quant(p->cap_kwh, 0.1));
   setf(p, PM_CAC, quant(p->cap_kwh * 1000.0 / (veh->cells * 3.7), 0.1));
-  double vn = noise(p, 0.1), in = noise(p, 0.1);
+  double vn = noise(p, 0.1), in = fabs(p->pack_i) > 0.5 ? noise(p, 0.1) : 0;
   setf(p, PM_BVOLT, quant(p->pack_v + vn, 0.1));
   setf(p, PM_BCUR, quant(p->pack_i + in, 0.1));
   setf(p, PM_BPOW, quant(p->pack_p, 0.01));
