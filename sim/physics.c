@@ -383,7 +383,9 @@ static void drive_tick(struct physics *p, double dt)
   double next_km, next_speed;
   double cruise = cruise_at(p, p->driven_km, &next_km, &next_speed);
   if (p->noise) {
-    p->cruise_jitter += sim_rng_gauss(&p->sim->rng) * 0.4 - p->cruise_jitter * 0.1;
+    /* A slowly wandering offset (std. dev. about 0.5 km/h): drivers do not hold a speed
+     * exactly, but they do not twitch every second either. */
+    p->cruise_jitter += sim_rng_gauss(&p->sim->rng) * 0.1 - p->cruise_jitter * 0.02;
     p->cruise_jitter = clampd(p->cruise_jitter, -3, 3);
     cruise = fmax(1, cruise + p->cruise_jitter);
   }
@@ -658,6 +660,17 @@ static void charge_tick(struct physics *p, double dt, int64_t now_sec)
     break;
   }
   default: break;
+  }
+  if (p->hvac && !p->charging && p->cstate != PCS_PREPARE) {
+    /* Plugged in but not charging: the charger feeds the climate system (pre-conditioning on
+     * mains power), so the battery is spared. */
+    double eff = c->efficiency > 0 ? c->efficiency : 1;
+    double kw = hvac_kw(p) + 0.05;
+    p->c_batt_kw = kw;
+    p->c_power = c->dc ? kw : kw / eff;
+    p->c_current = c->dc ? kw * 1000.0 / fmax(p->pack_v, 1) : p->c_power * 1000.0 / c->voltage;
+    p->c_kwh_grid += kw / eff * dt / 3600.0;
+    p->c_kwh_grid_t += kw / eff * dt / 3600.0;
   }
 }
 
