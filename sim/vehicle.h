@@ -150,7 +150,6 @@ struct vehicle {
 
   /* encoder scheduler */
   struct sim_timer *enc_timers; /* one per encoder while started */
-  uint32_t *enc_seq;            /* per-encoder frame counter, for rolling counters */
   vehicle_frame_sink sink;
   void *sink_ctx;
 
