@@ -36,6 +36,10 @@ struct sim_config_decl {
 
 struct sim_config;
 
+/* The built-in declarations (config_keys.c). */
+extern const struct sim_config_decl sim_config_builtin[];
+extern const size_t sim_config_builtin_count;
+
 /* Creates a configuration holding the built-in declarations; profile selects
  * version-dependent defaults (NULL = current).  Free with sim_config_free(). */
 struct sim_config *sim_config_new(const struct sim_profile *profile);

@@ -1,0 +1,25 @@
+/*
+ * parse.h - strict parsing of the values people type: numbers, durations, times.
+ *
+ * Every function consumes the whole string (surrounding blanks allowed) or fails: "12abc",
+ * "", "1e999" and "nan" are errors, never a zero.  Shared by the command line, config files and
+ * scenarios.  All return 0 or SIM_EPARSE (SIM_ERANGE for values that do not fit).
+ */
+#ifndef SIM_PARSE_H
+#define SIM_PARSE_H
+
+#include <stdint.h>
+
+int parse_double(const char *s, double *out);
+int parse_long(const char *s, long *out);
+int parse_u64(const char *s, uint64_t *out);
+/*
+ * A duration in ns: a plain number is seconds ("90", "1.5"); or number+unit groups
+ * "90s", "15min", "15m", "2h", "1h30m", "500ms", "1d".
+ */
+int parse_duration(const char *s, int64_t *out);
+/* A UTC time in seconds since 1970: "YYYY-MM-DD HH:MM:SS", "YYYY-MM-DDTHH:MM:SSZ",
+ * "YYYY-MM-DD" or epoch seconds. */
+int parse_time(const char *s, int64_t *out);
+
+#endif
