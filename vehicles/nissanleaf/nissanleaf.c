@@ -945,7 +945,7 @@ static const struct vehicle_metric_bind nl_binds[] = {
     NX(x_heatrequested, "xnl.v.b.heatrequested", METRIC_BOOL, SIM_UNIT_NATIVE, SM_STALE_HIGH),
     NX(x_heatergranted, "xnl.v.b.heatergranted", METRIC_BOOL, SIM_UNIT_NATIVE, SM_STALE_HIGH),
     NX(x_c_duration, "xnl.v.c.duration", METRIC_VEC_INT, SIM_UNIT_MINUTES, SM_STALE_HIGH),
-    NX(x_chargemin3kw, "xnl.v.c.chargeminutes3kW", METRIC_INT, SIM_UNIT_NATIVE, SM_STALE_HIGH),
+    NX(x_chargemin3kw, "xnl.v.c.chargeminutes3kw", METRIC_INT, SIM_UNIT_NATIVE, SM_STALE_HIGH),
     NX(x_c_quick, "xnl.v.c.quick", METRIC_INT, SIM_UNIT_NATIVE, SM_STALE_HIGH),
     NX(x_chargebars, "xnl.v.c.chargebars", METRIC_INT, SIM_UNIT_NATIVE, SM_STALE_HIGH),
     NX(x_capacitybars, "xnl.v.b.capacitybars", METRIC_INT, SIM_UNIT_NATIVE, SM_STALE_HIGH),
