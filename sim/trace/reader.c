@@ -191,8 +191,8 @@ static int next_line(struct trace_reader *r, const char **s, size_t *n)
 int trace_reader_next(struct trace_reader *r, struct trace_record *rec, struct sim_diag *d)
 {
   for (;;) {
-    const char *s;
-    size_t n;
+    const char *s = NULL;
+    size_t n = 0;
     int rc = next_line(r, &s, &n);
     if (rc == SIM_ETRUNC) {
       r->errors++;
