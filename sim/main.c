@@ -201,6 +201,7 @@ struct opts {
   int progress; /* -1 auto, 0 off, 1 on */
   bool json;
   bool quiet, verbose;
+  bool no_summary; /* metrics --scenario: values only */
   struct v3_options v3;
   const char *password_file;
   const char *state_dir;
@@ -487,7 +488,7 @@ static int report_scenario(struct app *a)
 {
   struct sbuf b = SBUF_INIT;
   size_t failed = scenario_run_report(a->run, &b, 0);
-  if (a->sc->n_expects)
+  if (a->sc->n_expects && !a->o.no_summary)
     fputs(sbuf_str(&b), stderr);
   int rc = failed ? EXIT_EXPECT : 0;
   if (a->o.report) {
@@ -639,6 +640,7 @@ static int cmd_metrics(int argc, char **argv)
     /* the values after running the scenario, in virtual time, printing nothing */
     a.o.fast = true;
     a.o.quiet = true;
+    a.o.no_summary = true;
     a.o.progress = 0;
     a.o.v3.broker = NULL;
     rc = run(&a);
