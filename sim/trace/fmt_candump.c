@@ -51,7 +51,8 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
     return TRACE_ERR(ps, d, i, "candump log: expected '(' and a timestamp");
   i++;
   int64_t ts;
-  size_t n = trace_parse_time(s + i, len - i, true, &ts);
+  size_t n = i < len && s[i] == '-' ? trace_parse_time(s + i, len - i, true, &ts)
+                                     : trace_parse_time_ps(ps, s + i, len - i, &ts);
   if (!n)
     return TRACE_ERR(ps, d, i, "candump log: bad timestamp");
   i += n;
@@ -206,16 +207,24 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
     char *p = out->p + out->len;
     *p++ = '(';
     uint64_t sec = (uint64_t)ts / 1000000000u, frac = (uint64_t)ts % 1000000000u;
-    char tmp[24];
-    int n = 0;
-    do {
-      tmp[n++] = (char)('0' + sec % 10);
-      sec /= 10;
-    } while (sec);
-    while (n < 10)
-      tmp[n++] = '0';
-    while (n)
-      *p++ = tmp[--n];
+    if (!ws->sec_valid || ws->sec != sec) {
+      char tmp[24];
+      int n = 0;
+      uint64_t v = sec;
+      do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+      } while (v);
+      while (n < 10)
+        tmp[n++] = '0';
+      ws->sec_len = 0;
+      while (n)
+        ws->sec_txt[ws->sec_len++] = tmp[--n];
+      ws->sec = sec;
+      ws->sec_valid = true;
+    }
+    memcpy(p, ws->sec_txt, ws->sec_len);
+    p += ws->sec_len;
     *p++ = '.';
     int digits = 9;
     if (frac % 1000u == 0) {

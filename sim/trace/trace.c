@@ -174,6 +174,42 @@ size_t trace_parse_time(const char *s, size_t len, bool neg, int64_t *ns)
   return i;
 }
 
+size_t trace_parse_time_ps(struct trace_pstate *ps, const char *s, size_t len, int64_t *ns)
+{
+  size_t i = 0;
+  while (i < len && s[i] >= '0' && s[i] <= '9')
+    i++;
+  if (i == 0 || i >= sizeof(ps->tcache) || i != ps->tcache_len || memcmp(s, ps->tcache, i)) {
+    size_t n = trace_parse_time(s, len, false, ns);
+    if (n && i < sizeof(ps->tcache)) {
+      memcpy(ps->tcache, s, i);
+      ps->tcache_len = (uint8_t)i;
+      ps->tcache_sec = *ns / SIM_NS_PER_SEC;
+    }
+    return n;
+  }
+  int64_t frac = 0;
+  if (i < len && s[i] == '.') {
+    i++;
+    int digits = 0;
+    size_t f0 = i;
+    while (i < len && s[i] >= '0' && s[i] <= '9') {
+      if (digits < 9) {
+        frac = frac * 10 + (s[i] - '0');
+        digits++;
+      }
+      i++;
+    }
+    if (i == f0)
+      return 0;
+    static const int32_t scale[10] = {1000000000, 100000000, 10000000, 1000000, 100000,
+                                      10000,      1000,      100,      10,      1};
+    frac *= scale[digits];
+  }
+  *ns = ps->tcache_sec * SIM_NS_PER_SEC + frac;
+  return i;
+}
+
 void trace_put_time(struct sbuf *out, int64_t ns, int digits)
 {
   uint64_t a;

@@ -106,6 +106,9 @@ struct trace_pstate {
   unsigned long nframes;   /* frames returned so far */
   int nsrcs;               /* distinct interface labels seen (candump): bus = index + 1 */
   char srcs[TRACE_MAX_SRCS][TRACE_SRC_MAX];
+  char tcache[20];         /* the seconds digits of the last timestamp parsed ... */
+  uint8_t tcache_len;
+  int64_t tcache_sec;      /* ... and their value (consecutive lines share them) */
 };
 
 void trace_pstate_init(struct trace_pstate *ps, const char *file);
@@ -119,6 +122,10 @@ struct trace_wstate {
   bool have_t0;
   unsigned long n;     /* records written so far */
   unsigned long dropped; /* records the format cannot carry (events in candump...) */
+  bool sec_valid;      /* the text of the last whole second written (candump), reused */
+  uint8_t sec_len;
+  uint64_t sec;
+  char sec_txt[24];
 };
 
 void trace_wstate_init(struct trace_wstate *ws);
@@ -268,6 +275,9 @@ void trace_record_clear(struct trace_record *rec);
 /* Parses "<sec>[.<frac>]" (up to 9 fraction digits) at s.  Returns the number of characters
  * used (0 = not a time) and sets *ns.  Negative values are accepted when neg is true. */
 size_t trace_parse_time(const char *s, size_t len, bool neg, int64_t *ns);
+/* As trace_parse_time (no sign), reusing the value of the seconds digits when they are the
+ * same as on the previous line of ps. */
+size_t trace_parse_time_ps(struct trace_pstate *ps, const char *s, size_t len, int64_t *ns);
 /* Appends "<sec>.<frac>" with digits fraction digits (1..9), rounding toward zero. */
 void trace_put_time(struct sbuf *out, int64_t ns, int digits);
 /* Appends a byte as two hex digits (upper- or lowercase). */
