@@ -465,6 +465,40 @@ static void test_crtd_events_round_trip(void **state)
   unlink(inp);
 }
 
+static void test_time_cache(void **state)
+{
+  (void)state;
+  /* consecutive lines share the seconds digits; the cache must never confuse them */
+  static const struct { const char *line; int64_t ts; } seq[] = {
+    {"(1724333002.811100) can0 7E8#00", NS(1724333002, 811100)},
+    {"(1724333002.9) can0 7E8#00", NS(1724333002, 900000)},
+    {"(1724333003.000001) can0 7E8#00", NS(1724333003, 1)},
+    {"(172433300.000001) can0 7E8#00", NS(172433300, 1)},
+    {"(1724333003.123456789) can0 7E8#00", NS(1724333003, 123456) + 789},
+    {"(1724333003) can0 7E8#00", NS(1724333003, 0)},
+    {"(1724333003.5) can0 7E8#00", NS(1724333003, 500000)},
+  };
+  const struct trace_format *f = trace_format_find("candump");
+  struct trace_pstate ps;
+  trace_pstate_init(&ps, "t");
+  struct trace_wstate ws;
+  trace_wstate_init(&ws);
+  struct sbuf out = SBUF_INIT;
+  for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+    struct trace_record rec;
+    assert_int_equal(f->parse(&ps, seq[i].line, strlen(seq[i].line), &rec, NULL), 1);
+    assert_int_equal(rec.ts, seq[i].ts);
+    sbuf_reset(&out);
+    f->write(&ws, &rec, &out);
+    struct trace_pstate ps2;
+    trace_pstate_init(&ps2, "t");
+    struct trace_record back;
+    assert_int_equal(f->parse(&ps2, out.p, out.len - 1, &back, NULL), 1);
+    assert_int_equal(back.ts, seq[i].ts);
+  }
+  sbuf_free(&out);
+}
+
 static void test_gzip(void **state)
 {
   (void)state;
@@ -494,7 +528,7 @@ int main(void)
     cmocka_unit_test(test_parse_table),     cmocka_unit_test(test_errors),
     cmocka_unit_test(test_detect),          cmocka_unit_test(test_excerpt_counts),
     cmocka_unit_test(test_round_trips),     cmocka_unit_test(test_crtd_events_round_trip),
-    cmocka_unit_test(test_gzip),
+    cmocka_unit_test(test_time_cache),      cmocka_unit_test(test_gzip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
