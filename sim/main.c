@@ -26,6 +26,7 @@
 #include "error.h"
 #include "housekeeping.h"
 #include "metrics.h"
+#include "scenario.h"
 #include "sim.h"
 #include "xalloc.h"
 
@@ -150,6 +151,7 @@ struct opts {
   bool fast;
   double speed;
   uint64_t seed;
+  bool have_seed;
   const char *vehicle_id;
   const char *config_file;
   const char **sets;
@@ -181,6 +183,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
     case OPT_SEED:
       if (parse_u64(optarg, &o->seed) < 0)
         return usage_error("invalid --seed '%s': a non-negative integer", optarg);
+      o->have_seed = true;
       break;
     case OPT_VEHICLE_ID:
       if (!*optarg)
@@ -300,6 +303,7 @@ static void list_metrics(struct sim *sim, const char *pattern, bool json)
 
 struct app {
   struct opts o;
+  struct scenario *sc;
   struct ev_loop *ev;
   struct sim_loop *loop;
   struct sim *sim;
@@ -351,9 +355,63 @@ static int64_t default_start(const struct opts *o)
   return ts.tv_sec;
 }
 
+/* ---- scenarios (scenario.h) -------------------------------------------------------------- */
+
+/* Loads a scenario, printing every error.  Returns 0 or EXIT_USAGE. */
+static int load_scenario(const char *path, struct scenario **out)
+{
+  struct sim_diag d = SIM_DIAG_INIT;
+  int rc = scenario_load(path, out, &d);
+  print_diag(&d);
+  sim_diag_cleanup(&d);
+  return rc < 0 ? EXIT_USAGE : 0;
+}
+
+static void on_scenario_done(void *ctx, struct scenario_run *run)
+{
+  struct app *a = ctx;
+  if (a->o.duration <= 0)
+    sim_loop_stop(a->loop, 0);
+}
+
+/* Prints the expect: results (stderr) and writes the JSON report.  Returns the exit code. */
+static int scenario_finish(struct app *a)
+{
+  struct scenario_run *run = a->sim ? a->sim->scenario : NULL;
+  if (!run)
+    return 0;
+  struct sbuf b = SBUF_INIT;
+  size_t failed = scenario_run_report(run, &b, 0);
+  if (a->sc->n_expects || failed)
+    fputs(sbuf_str(&b), stderr);
+  if (a->o.report) {
+    sbuf_reset(&b);
+    scenario_run_report(run, &b, SCENARIO_REPORT_JSON);
+    FILE *f = fopen(a->o.report, "w");
+    if (!f || fputs(sbuf_str(&b), f) < 0 || fclose(f) != 0) {
+      fprintf(stderr, "ovms-sim: cannot write the report to %s\n", a->o.report);
+      sbuf_free(&b);
+      return EXIT_USAGE;
+    }
+  }
+  sbuf_free(&b);
+  return failed ? EXIT_EXPECT : 0;
+}
+
 static int run(struct app *a)
 {
   struct opts *o = &a->o;
+  if (o->scenario) {
+    int lrc = load_scenario(o->scenario, &a->sc);
+    if (lrc)
+      return lrc;
+    if (!o->have_start && a->sc->start_utc_ns > 0) {
+      o->start = a->sc->start_utc_ns / SIM_NS_PER_SEC;
+      o->have_start = true;
+    }
+    if (!o->have_seed && a->sc->has_seed)
+      o->seed = a->sc->seed;
+  }
   a->ev = ev_default_loop(EVFLAG_AUTO);
   int64_t start = default_start(o);
   a->loop = sim_loop_new(a->ev, o->fast ? SIM_CLOCK_FAST : SIM_CLOCK_REAL, o->speed,
@@ -365,6 +423,15 @@ static int run(struct app *a)
   sim_tz_set(sim_config_get(a->sim->config, "vehicle", "timezone"));
 
   housekeeping_start(a->sim);
+  if (a->sc) {
+    struct scenario_run *srun;
+    if (scenario_start(a->sim, a->sc, &srun) < 0) {
+      fprintf(stderr, "ovms-sim: %s: the vehicle section is refused by the configuration\n",
+              o->scenario);
+      return EXIT_USAGE;
+    }
+    scenario_run_on_done(srun, on_scenario_done, a);
+  }
 
   if (o->duration > 0) {
     sim_timer_init(&a->stop_timer, on_stop_timer, a);
@@ -391,7 +458,25 @@ static int run(struct app *a)
     fprintf(stderr, "ovms-sim: %s\n", sim_strerror(rc));
     return 1;
   }
-  return 0;
+  return scenario_finish(a);
+}
+
+/* ovms-sim validate FILE...: every error of every file; 0 when all are valid, else 2. */
+static int cmd_validate(int argc, char **argv)
+{
+  if (argc < 2)
+    return usage_error("validate needs at least one FILE");
+  int rc = 0;
+  for (int i = 1; i < argc; i++) {
+    struct scenario *sc = NULL;
+    if (load_scenario(argv[i], &sc)) {
+      rc = EXIT_USAGE;
+      continue;
+    }
+    printf("%s: ok (%zu steps, %zu checks)\n", argv[i], sc->n_steps, sc->n_expects);
+    scenario_free(sc);
+  }
+  return rc;
 }
 
 static int cmd_metrics(int argc, char **argv)
@@ -427,6 +512,8 @@ int main(int argc, char **argv)
 {
   if (argc > 1 && !strcmp(argv[1], "metrics"))
     return cmd_metrics(argc - 1, argv + 1);
+  if (argc > 1 && !strcmp(argv[1], "validate"))
+    return cmd_validate(argc - 1, argv + 1);
 
   struct app a;
   memset(&a, 0, sizeof(a));
@@ -441,6 +528,7 @@ int main(int argc, char **argv)
   rc = run(&a);
   sim_free(a.sim);
   sim_loop_free(a.loop);
+  scenario_free(a.sc);
   free(a.o.sets);
   return rc;
 }
