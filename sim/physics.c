@@ -630,8 +630,9 @@ static void charge_tick(struct physics *p, double dt, int64_t now_sec)
   case PCS_TIMERWAIT: {
     int64_t tod = now_sec % 86400;
     int64_t from = tod - (int64_t)ceil(dt);
-    if ((tod >= c->timer_start && from < c->timer_start) ||
-        (from < 0 && tod + 86400 >= c->timer_start + 86400)) {
+    /* The timer time was passed in this tick (also across midnight). */
+    if ((from < c->timer_start && c->timer_start <= tod) ||
+        (from < 0 && c->timer_start >= from + 86400)) {
       p->cstate = PCS_PREPARE;
       p->substate = "scheduledstart";
       p->c_phase_t = 0;

@@ -690,6 +690,57 @@ static void test_ocv_curve(void **state)
   assert_true(fabs(physics_distance_km(0, 0, 0, 1) - 111.195) < 0.01);
 }
 
+static void test_shipped_scenarios_pass(void **state)
+{
+  static const char *const files[] = {"scenarios/charging.yaml", "scenarios/driving.yaml",
+                                      "scenarios/fast-charge.yaml",
+                                      "scenarios/parked-night.yaml"};
+  for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+    struct harness h;
+    memset(&h, 0, sizeof(h));
+    struct sim_diag d = SIM_DIAG_INIT;
+    char path[1024];
+    snprintf(path, sizeof(path), "%s", test_src_path(files[i]));
+    assert_int_equal(scenario_load(path, &h.sc, &d), 0);
+    sim_diag_cleanup(&d);
+    h.ev = ev_loop_new(EVFLAG_AUTO);
+    h.loop = sim_loop_new(h.ev, SIM_CLOCK_FAST, 1.0, h.sc->start_utc_ns);
+    h.sim = sim_new(h.loop, NULL, 1);
+    assert_int_equal(scenario_start(h.sim, h.sc, &h.run), 0);
+    scenario_run_on_done(h.run, on_done, &h);
+    h_run(&h);
+    struct sbuf r = SBUF_INIT;
+    if (scenario_run_report(h.run, &r, 0))
+      fail_msg("%s", sbuf_str(&r));
+    sbuf_free(&r);
+    h_free(&h);
+  }
+}
+
+static void test_timer_across_midnight(void **state)
+{
+  /* START_NS is 06:00 UTC; park until 23:50, plug in with a 00:05 timer. */
+  static const char yaml[] =
+      "vehicle: {soc: 50%, noise: no}\n"
+      "timeline:\n"
+      "  - park: 17h50min\n"
+      "  - charge: {type: type2, power: 3.7kW, target: 60%, timer: '00:05'}\n"
+      "expect:\n"
+      "  - {metric: v.c.state, value: timerwait, at: 18h4min}\n"
+      "  - {metric: v.c.state, value: prepare, at: 18h5min}\n"
+      "  - {metric: v.c.substate, value: scheduledstart, at: 18h6min}\n"
+      "  - {metric: v.c.charging, value: yes, at: 18h6min}\n"
+      "  - {metric: v.c.state, value: done}\n";
+  struct harness h;
+  h_init(&h, yaml, 1);
+  h_run(&h);
+  struct sbuf r = SBUF_INIT;
+  if (scenario_run_report(h.run, &r, 0))
+    fail_msg("%s", sbuf_str(&r));
+  sbuf_free(&r);
+  h_free(&h);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -705,6 +756,8 @@ int main(void)
     cmocka_unit_test(test_unreached_checks_fail),
     cmocka_unit_test(test_determinism),
     cmocka_unit_test(test_ocv_curve),
+    cmocka_unit_test(test_shipped_scenarios_pass),
+    cmocka_unit_test(test_timer_across_midnight),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
