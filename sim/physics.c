@@ -181,7 +181,8 @@ int physics_init(struct physics *p, struct sim *sim, const struct scenario_vehic
       t[i] = (float)veh->tpms_kpa[i];
     metric_set_vec_float(p->m[PM_TPMS], t, 4);
   }
-  sets(p, PM_CSTATE, "stopped");
+  /* v.c.state stays undefined until the car is first plugged in: setting it raises the
+   * charge notifications of the vehicle framework (a "charge.stopped" alert at start-up). */
   sets(p, PM_CMODE, p->mode);
   setb(p, PM_CTIMERMODE, false);
   setb(p, PM_ALARM, false);
@@ -968,7 +969,8 @@ void physics_publish(struct physics *p)
   /* charging */
   setb(p, PM_CHARGING, p->charging);
   setb(p, PM_CPILOT, p->plugged);
-  sets(p, PM_CSTATE, cstate_name(p->cstate));
+  if (p->cstate != PCS_IDLE)
+    sets(p, PM_CSTATE, cstate_name(p->cstate));
   if (p->substate)
     sets(p, PM_CSUB, p->substate);
   sets(p, PM_CMODE, p->mode);

@@ -388,7 +388,9 @@ static int op_charge_start(void *ctx)
 static int op_charge_stop(void *ctx)
 {
   struct scenario_run *run = ctx;
-  return publish_rc(run, physics_charge_stop(&run->phys, "stopped"));
+  /* A stop the user asked for is planned: substate "onrequest" (an info charge.stopped
+   * notification, not an alert; spec/server-v3.md section 3). */
+  return publish_rc(run, physics_charge_stop(&run->phys, "onrequest"));
 }
 
 static int op_charge_mode(void *ctx, const char *mode)

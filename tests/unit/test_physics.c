@@ -510,7 +510,7 @@ static void test_control_ops(void **state)
       "expect:\n"
       "  - {metric: v.c.charging, value: yes, at: 5min}\n"
       "  - {metric: v.c.state, value: stopped, at: 25min}\n"
-      "  - {metric: v.c.substate, value: stopped, at: 25min}\n"
+      "  - {metric: v.c.substate, value: onrequest, at: 25min}\n"
       "  - {metric: v.c.state, value: charging, at: 55min}\n"
       "  - {metric: v.c.current, min: 9.9, max: 10.1, at: 75min}\n"
       "  - {metric: v.e.hvac, value: yes, at: 95min}\n"
