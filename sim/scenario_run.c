@@ -26,15 +26,6 @@
 #include "sim.h"
 #include "xalloc.h"
 
-/*
- * The notification queue (notify.c) comes with the Server V3 component.  The reference is weak
- * so that the engine links without it; a `notify` step then fails with "not supported".
- * (GNU ld does not pull an archive member for a weak reference; the program references the
- * queue strongly through sim_new()/v3 once it is there.)
- */
-extern int64_t sim_notify_raise(struct sim *sim, enum sim_notify_type type, const char *subtype,
-                                const char *text) __attribute__((weak));
-
 struct check_result {
   bool evaluated, pass;
   int64_t t;    /* ns since the run started */
@@ -298,10 +289,8 @@ static void enter(struct scenario_run *run, const struct scenario_step *st)
     break;
   case STEP_SET: do_set(run, st); break;
   case STEP_NOTIFY: {
-    int64_t rc = SIM_EUNSUP;
-    if (sim_notify_raise)
-      rc = sim_notify_raise(run->sim, (enum sim_notify_type)st->u.notify.type,
-                            st->u.notify.subtype, st->u.notify.text);
+    int64_t rc = sim_notify_raise(run->sim, (enum sim_notify_type)st->u.notify.type,
+                                  st->u.notify.subtype, st->u.notify.text);
     if (rc < 0)
       step_error(run, st, "cannot raise the notification: %s", sim_strerror((int)rc));
     break;

@@ -456,20 +456,24 @@ static void on_event(void *ctx, const char *name, const char *data)
     snprintf(w->data, sizeof(w->data), "%s", data);
 }
 
-static void test_event_step(void **state)
+static void test_event_and_notify_steps(void **state)
 {
   static const char yaml[] =
       "timeline:\n"
       "  - event: usr.test.one\n"
       "  - park: 1min\n"
-      "  - event: {name: usr.test.two, data: payload}\n";
+      "  - event: {name: usr.test.two, data: payload}\n"
+      "  - notify: {type: alert, subtype: usr.test.alert, text: hello}\n";
   struct harness h;
   h_init(&h, yaml, 1);
   struct ev_watch w;
   memset(&w, 0, sizeof(w));
   sim_events_listen(h.sim->events, "usr.*", on_event, &w);
+  sim_events_listen(h.sim->events, "notify.*", on_event, &w);
   h_run(&h);
-  assert_string_equal(w.names, "usr.test.one;usr.test.two;");
+  /* the notification step raises notify.<type>.<subtype> through the queue */
+  assert_string_equal(w.names, "usr.test.one;usr.test.two;notify.alert.usr.test.alert;");
+  assert_int_equal(scenario_run_failed_count(h.run), 0);
   assert_string_equal(w.data, "payload");
   h_free(&h);
 }
@@ -750,7 +754,7 @@ int main(void)
     cmocka_unit_test(test_gps_follows_waypoints),
     cmocka_unit_test(test_dead_reckoning),
     cmocka_unit_test(test_climate_and_set),
-    cmocka_unit_test(test_event_step),
+    cmocka_unit_test(test_event_and_notify_steps),
     cmocka_unit_test(test_control_ops),
     cmocka_unit_test(test_expect_pass_fail),
     cmocka_unit_test(test_unreached_checks_fail),
