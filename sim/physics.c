@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "error.h"
 #include "loop.h"
@@ -887,6 +888,28 @@ static void thermal_tick(struct physics *p, double dt)
     p->wake_left = fmax(0, p->wake_left - dt);
 }
 
+/*
+ * True between sunset and sunrise at the car's position: solar time from UTC and longitude,
+ * sunrise/sunset hour angle from the latitude and the solar declination of the day
+ * (Cooper's approximation; no refraction or equation of time: good to some 15 minutes).
+ */
+static bool is_dark(const struct physics *p, int64_t utc)
+{
+  struct tm tm;
+  time_t t = (time_t)utc;
+  gmtime_r(&t, &tm);
+  double decl = 23.44 * DEG * sin(2 * M_PI * (284 + tm.tm_yday + 1) / 365.0);
+  double solar = tm.tm_hour + tm.tm_min / 60.0 + p->lon / 15.0;
+  solar = fmod(solar + 48.0, 24.0);
+  double x = -tan(p->lat * DEG) * tan(decl);
+  if (x >= 1)
+    return true; /* polar night */
+  if (x <= -1)
+    return false; /* midnight sun */
+  double half = acos(x) / DEG / 15.0;
+  return solar < 12 - half || solar > 12 + half;
+}
+
 static void gps_tick(struct physics *p)
 {
   if (!p->noise)
@@ -1028,7 +1051,7 @@ void physics_publish(struct physics *p)
   seti(p, PM_FAN, p->hvac ? (int)clampd(20 + fabs(p->setpoint - p->cabin) * 8, 20, 100) : 0);
   sets(p, PM_VENT, p->hvac ? (p->heating ? "feet,screen" : "face") : "");
   sets(p, PM_INTAKE, p->hvac ? "fresh" : "");
-  setb(p, PM_HEADLIGHTS, false);
+  setb(p, PM_HEADLIGHTS, p->on && is_dark(p, sim_now_sec(p->sim->loop)));
 
   /* drive train */
   seti(p, PM_RPM, (int32_t)lround(p->speed * veh->rpm_per_kmh));

@@ -745,6 +745,39 @@ static void test_timer_across_midnight(void **state)
   h_free(&h);
 }
 
+static void test_headlights_after_dark(void **state)
+{
+  /* Berlin in December: dark at 16:30 UTC (17:30 local), light at 11:00 UTC. */
+  static const char *const starts[] = {"2024-12-10 16:30:00", "2024-12-10 11:00:00"};
+  for (int i = 0; i < 2; i++) {
+    char yaml[512];
+    snprintf(yaml, sizeof(yaml),
+             "start: %s\n"
+             "vehicle: {location: [52.52, 13.40]}\n"
+             "timeline:\n"
+             "  - drive: 2km\n"
+             "expect:\n"
+             "  - {metric: v.e.headlights, value: %s, at: 1min}\n"
+             "  - {metric: v.e.headlights, value: no}\n",
+             starts[i], i == 0 ? "yes" : "no");
+    struct harness h;
+    memset(&h, 0, sizeof(h));
+    struct sim_diag d = SIM_DIAG_INIT;
+    assert_int_equal(scenario_load_string(yaml, strlen(yaml), "t.yaml", &h.sc, &d), 0);
+    h.ev = ev_loop_new(EVFLAG_AUTO);
+    h.loop = sim_loop_new(h.ev, SIM_CLOCK_FAST, 1.0, h.sc->start_utc_ns);
+    h.sim = sim_new(h.loop, NULL, 1);
+    assert_int_equal(scenario_start(h.sim, h.sc, &h.run), 0);
+    scenario_run_on_done(h.run, on_done, &h);
+    h_run(&h);
+    struct sbuf r = SBUF_INIT;
+    if (scenario_run_report(h.run, &r, 0))
+      fail_msg("%s", sbuf_str(&r));
+    sbuf_free(&r);
+    h_free(&h);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -762,6 +795,7 @@ int main(void)
     cmocka_unit_test(test_ocv_curve),
     cmocka_unit_test(test_shipped_scenarios_pass),
     cmocka_unit_test(test_timer_across_midnight),
+    cmocka_unit_test(test_headlights_after_dark),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
