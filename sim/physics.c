@@ -167,6 +167,10 @@ int physics_init(struct physics *p, struct sim *sim, const struct scenario_vehic
   p->v12 = veh->v12;
   p->sats = 10;
   p->hdop = 1.0;
+  for (int i = 0; veh->noise && i < veh->cells && i < 400; i++) {
+    p->cell_dv[i] = (float)(sim_rng_gauss(&sim->rng) * 0.004); /* +/- 4 mV */
+    p->cell_dt[i] = (float)(sim_rng_gauss(&sim->rng) * 0.8);   /* +/- 0.8 degC */
+  }
   snprintf(p->mode, sizeof(p->mode), "standard");
   p->ocv = physics_ocv(veh, p->soc);
   p->pack_v = p->ocv;
@@ -936,6 +940,37 @@ void physics_step(struct physics *p, double dt)
   physics_publish(p);
 }
 
+/* Cell voltages and temperatures: the pack value plus each cell's fixed deviation; pack
+ * statistics (v.b.p.*) from them. */
+static void cell_publish(struct physics *p)
+{
+  const struct scenario_vehicle *veh = p->veh;
+  int n = veh->cells < 400 ? veh->cells : 400;
+  double cell = p->pack_v / veh->cells;
+  double vs = 0, vs2 = 0, ts = 0, ts2 = 0;
+  double vmin = 1e9, vmax = -1e9, tmin = 1e9, tmax = -1e9;
+  for (int i = 0; i < n; i++) {
+    double v = quant(cell + p->cell_dv[i], 0.001), t = quant(p->btemp + p->cell_dt[i], 0.5);
+    p->cell_v[i] = (float)v;
+    p->cell_t[i] = (float)t;
+    vs += v, vs2 += v * v, ts += t, ts2 += t * t;
+    vmin = fmin(vmin, v), vmax = fmax(vmax, v), tmin = fmin(tmin, t), tmax = fmax(tmax, t);
+  }
+  double vavg = vs / n, tavg = ts / n;
+  setf(p, PM_PVAVG, quant(vavg, 0.001));
+  setf(p, PM_PVMIN, vmin);
+  setf(p, PM_PVMAX, vmax);
+  setf(p, PM_PVSTD, quant(sqrt(fmax(0, vs2 / n - vavg * vavg)), 0.0001));
+  setf(p, PM_PTAVG, quant(tavg, 0.1));
+  setf(p, PM_PTMIN, tmin);
+  setf(p, PM_PTMAX, tmax);
+  setf(p, PM_PTSTD, quant(sqrt(fmax(0, ts2 / n - tavg * tavg)), 0.01));
+  if (veh->cell_metrics) {
+    metric_set_vec_float(p->m[PM_CELLV], p->cell_v, (size_t)n);
+    metric_set_vec_float(p->m[PM_CELLT], p->cell_t, (size_t)n);
+  }
+}
+
 void physics_publish(struct physics *p)
 {
   const struct scenario_vehicle *veh = p->veh;
@@ -968,13 +1003,7 @@ void physics_publish(struct physics *p)
   setf(p, PM_RIDEAL, quant(ideal, 1));
   setf(p, PM_REST, quant(est, 1));
   setf(p, PM_RSPEED, quant(p->range_speed, 0.1));
-  double cell = p->pack_v / veh->cells;
-  setf(p, PM_PVAVG, quant(cell, 0.001));
-  setf(p, PM_PVMIN, quant(cell - 0.004, 0.001));
-  setf(p, PM_PVMAX, quant(cell + 0.004, 0.001));
-  setf(p, PM_PTAVG, quant(p->btemp, 0.5));
-  setf(p, PM_PTMIN, quant(p->btemp - 1, 0.5));
-  setf(p, PM_PTMAX, quant(p->btemp + 1, 0.5));
+  cell_publish(p);
 
   /* 12 V */
   bool dcdc = p->on || p->charging || p->hvac;

@@ -39,7 +39,8 @@ struct metric;
   X(RSPEED, "v.b.range.speed")                                                          \
   X(PVAVG, "v.b.p.voltage.avg") X(PVMIN, "v.b.p.voltage.min")                           \
   X(PVMAX, "v.b.p.voltage.max") X(PTAVG, "v.b.p.temp.avg") X(PTMIN, "v.b.p.temp.min")   \
-  X(PTMAX, "v.b.p.temp.max")                                                            \
+  X(PTMAX, "v.b.p.temp.max") X(PVSTD, "v.b.p.voltage.stddev")                          \
+  X(PTSTD, "v.b.p.temp.stddev") X(CELLV, "v.b.c.voltage") X(CELLT, "v.b.c.temp")         \
   X(V12, "v.b.12v.voltage") X(V12REF, "v.b.12v.voltage.ref")                            \
   X(V12ALERT, "v.b.12v.voltage.alert")                                                  \
   X(C12V, "v.c.12v.voltage") X(C12I, "v.c.12v.current") X(C12P, "v.c.12v.power")        \
@@ -151,6 +152,10 @@ struct physics {
 
   /* 12 V */
   double v12;
+
+  /* cells (vehicle cell_metrics): fixed manufacturing spread drawn at init */
+  float cell_dv[400], cell_dt[400];
+  float cell_v[400], cell_t[400];
 
   /* gps noise state */
   int sats;

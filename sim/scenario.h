@@ -80,6 +80,7 @@ struct scenario_vehicle {
   double v12;             /* 12 V battery rest voltage, default 12.6 */
   bool locked;            /* initial, default true */
   bool noise;             /* sensor noise from the seeded generator, default true */
+  bool cell_metrics;      /* publish v.b.c.voltage / v.b.c.temp per cell, default false */
   double charge_limit;    /* v.c.limit.soc default, %, default 100 */
   double tpms_kpa[4];     /* v.t.pressure FL, FR, RL, RR; 0 = leave unset */
   struct scenario_point location; /* default 52.520008, 13.404954, 34 m (Berlin) */

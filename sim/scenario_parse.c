@@ -504,7 +504,7 @@ static const char *const vehicle_keys[] = {
   "cell_vmax", "resistance", "consumption", "ideal_consumption", "mass", "regen", "max_speed",
   "accel", "decel", "rpm_per_kmh", "aux_power", "hvac_power", "ac_power", "dc_power",
   "charge_efficiency", "odometer", "ambient", "cabin_temp", "battery_temp", "setpoint", "v12",
-  "locked", "noise", "charge_limit", "tpms", "location", "heading", NULL};
+  "locked", "noise", "charge_limit", "tpms", "location", "heading", "cell_metrics", NULL};
 
 struct vehicle_ctx {
   bool has_ideal, has_cabin, has_btemp;
@@ -603,6 +603,7 @@ static void vehicle_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t 
     break;
   }
   case 36: get_qty(p, v, QTY_NUMBER, 0, 360, &vh->heading); break;
+  case 37: get_bool(p, v, &vh->cell_metrics); break;
   }
   (void)k;
 }

@@ -674,6 +674,34 @@ static void test_determinism(void **state)
   free(c);
 }
 
+static void test_cell_metrics(void **state)
+{
+  static const char yaml[] =
+      "vehicle: {cells: 96, soc: 60%, cell_metrics: yes}\n"
+      "timeline:\n"
+      "  - drive: 3km\n";
+  struct harness h;
+  h_init(&h, yaml, 5);
+  h_run(&h);
+  struct metric *cv = mm(&h, "v.b.c.voltage"), *ct = mm(&h, "v.b.c.temp");
+  assert_int_equal(cv->n, 96);
+  assert_int_equal(ct->n, 96);
+  const float *v = cv->data;
+  double sum = 0, lo = 1e9, hi = 0;
+  for (int i = 0; i < 96; i++) {
+    sum += v[i];
+    lo = fmin(lo, v[i]);
+    hi = fmax(hi, v[i]);
+  }
+  /* the cells add up to the pack (within rounding and noise) */
+  assert_true(fabs(sum - mf(&h, "v.b.voltage")) < 0.5);
+  assert_true(fabs(lo - mf(&h, "v.b.p.voltage.min")) < 1e-6);
+  assert_true(fabs(hi - mf(&h, "v.b.p.voltage.max")) < 1e-6);
+  assert_true(hi > lo);
+  assert_true(mf(&h, "v.b.p.voltage.stddev") > 0.001 && mf(&h, "v.b.p.voltage.stddev") < 0.01);
+  h_free(&h);
+}
+
 static void test_ocv_curve(void **state)
 {
   struct scenario_vehicle v;
@@ -792,6 +820,7 @@ int main(void)
     cmocka_unit_test(test_expect_pass_fail),
     cmocka_unit_test(test_unreached_checks_fail),
     cmocka_unit_test(test_determinism),
+    cmocka_unit_test(test_cell_metrics),
     cmocka_unit_test(test_ocv_curve),
     cmocka_unit_test(test_shipped_scenarios_pass),
     cmocka_unit_test(test_timer_across_midnight),
