@@ -589,7 +589,7 @@ static double cc_power(const struct physics *p)
     pw = fmin(c->power, p->veh->dc_power);
     if (p->climit > 0)
       pw = fmin(pw, p->climit * p->pack_v / 1000.0);
-    return pw * 1.0; /* DC: what the station delivers is what the car gets */
+    return pw; /* DC: what the station delivers is what the car gets */
   }
   pw = fmin(c->power, p->veh->ac_power);
   if (p->climit > 0)

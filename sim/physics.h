@@ -197,10 +197,14 @@ void physics_unplug(struct physics *p);
 int physics_charge_current(struct physics *p, int amps);
 int physics_charge_mode(struct physics *p, const char *mode);
 
-void physics_climate(struct physics *p, bool on, double setpoint /* NAN = unchanged */);
+/* Climate (HVAC) on or off; setpoint in degC, NAN leaves the set point unchanged. */
+void physics_climate(struct physics *p, bool on, double setpoint);
+/* Central locking (v.e.locked) and valet mode (v.e.valet). */
 void physics_lock(struct physics *p, bool locked);
 void physics_valet(struct physics *p, bool on);
+/* Keeps the car awake (v.e.awake) for 5 minutes. */
 void physics_wakeup(struct physics *p);
+/* Opens or closes a door (v.d.*); closing the charge port while plugged in unplugs. */
 void physics_door(struct physics *p, enum scenario_door door, bool open);
 /* Ramps the ambient temperature linearly to target over seconds (0 = at once). */
 void physics_ambient(struct physics *p, double target, double seconds);

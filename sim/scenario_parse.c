@@ -1195,6 +1195,12 @@ static void parse_step_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v,
   }
 }
 
+const char *scenario_step_kind_name(enum scenario_step_kind kind)
+{
+  return (unsigned)kind < sizeof(step_names) / sizeof(step_names[0]) - 1 ? step_names[kind]
+                                                                          : "?";
+}
+
 static int step_kind(const char *s)
 {
   for (int i = 0; step_names[i]; i++)

@@ -53,9 +53,6 @@ struct scenario_run {
   struct sim_control_ops ops;
 };
 
-static const char *const kind_names[] = {"park", "drive", "charge", "unplug", "climate", "lock",
-                                         "unlock", "door", "set", "notify", "event", "wakeup"};
-
 static int64_t to_ns(double s)
 {
   return (int64_t)llround(s * 1e9);
@@ -75,7 +72,7 @@ static void step_error(struct scenario_run *run, const struct scenario_step *st,
 {
   va_list ap;
   sbuf_printf(&run->errors, "%s:%d:%d: error: step %zu (%s): ", run->sc->path, st->line,
-              st->col, (size_t)(st - run->sc->steps) + 1, kind_names[st->kind]);
+              st->col, (size_t)(st - run->sc->steps) + 1, scenario_step_kind_name(st->kind));
   va_start(ap, fmt);
   sbuf_vprintf(&run->errors, fmt, ap);
   va_end(ap);
@@ -621,7 +618,7 @@ size_t scenario_run_report(const struct scenario_run *run, struct sbuf *out, uns
         sbuf_printf(out, ",\"time\":%.3f", (double)r->t / 1e9);
         if (r->step < sc->n_steps) {
           sbuf_printf(out, ",\"step\":%zu,\"step_kind\":\"%s\",\"step_name\":", r->step + 1,
-                      kind_names[sc->steps[r->step].kind]);
+                      scenario_step_kind_name(sc->steps[r->step].kind));
           json_str(out, sc->steps[r->step].name);
         } else {
           sbuf_adds(out, ",\"step\":null");
@@ -655,7 +652,7 @@ size_t scenario_run_report(const struct scenario_run *run, struct sbuf *out, uns
     fmt_time(r->t, out);
     if (r->step < sc->n_steps) {
       const struct scenario_step *st = &sc->steps[r->step];
-      sbuf_printf(out, ", step %zu %s", r->step + 1, kind_names[st->kind]);
+      sbuf_printf(out, ", step %zu %s", r->step + 1, scenario_step_kind_name(st->kind));
       if (st->name)
         sbuf_printf(out, " '%s'", st->name);
       sbuf_printf(out, " (line %d)", st->line);
