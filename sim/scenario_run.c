@@ -474,7 +474,8 @@ int scenario_start(struct sim *sim, const struct scenario *sc, struct scenario_r
   const struct scenario_vehicle *v = &sc->vehicle;
   if (config_default(sim, "id", v->id) < 0 || config_default(sim, "timezone", v->timezone) < 0)
     return SIM_ECONFIG;
-  if (v->timezone && !strcmp(sim_config_get(sim->config, "vehicle", "timezone"), v->timezone))
+  const char *tz = sim_config_get(sim->config, "vehicle", "timezone");
+  if (v->timezone && tz && !strcmp(tz, v->timezone))
     sim_tz_set(v->timezone);
   struct scenario_run *run = xcalloc(1, sizeof(*run));
   run->sim = sim;
