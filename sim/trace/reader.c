@@ -134,7 +134,8 @@ int trace_reader_open(struct trace_reader **out, const char *path,
       sim_diag_error(d, r->path, 0, 0, "empty file: cannot tell the trace format");
     else
       sim_diag_error(d, r->path, 1, 1, "not a known trace format (try --format; formats: "
-                     "candump, candump-screen, crtd, asc, trc, savvycan, parserflags, numbered)");
+                     "candump, candump-screen, crtd, asc, trc, savvycan, parserflags, numbered, "
+                     "cando-csv, roadster-txt)");
     trace_reader_close(r);
     return SIM_EFORMAT;
   }

@@ -12,7 +12,8 @@
 #include "trace/codec.h"
 
 extern const struct trace_format trace_fmt_candump, trace_fmt_candump_screen, trace_fmt_crtd,
-    trace_fmt_asc, trace_fmt_trc, trace_fmt_savvycan, trace_fmt_parserflags, trace_fmt_numbered;
+    trace_fmt_asc, trace_fmt_trc, trace_fmt_savvycan, trace_fmt_parserflags, trace_fmt_numbered,
+    trace_fmt_cando, trace_fmt_roadster;
 
 #define H_ -1
 #define H4_ H_, H_, H_, H_
@@ -30,7 +31,8 @@ const int8_t trace_hexval[256] = {
 const struct trace_format *const trace_formats[] = {
     &trace_fmt_crtd,     &trace_fmt_candump,     &trace_fmt_asc,
     &trace_fmt_trc,      &trace_fmt_savvycan,    &trace_fmt_parserflags,
-    &trace_fmt_numbered, &trace_fmt_candump_screen, NULL,
+    &trace_fmt_numbered, &trace_fmt_candump_screen, &trace_fmt_cando,
+    &trace_fmt_roadster, NULL,
 };
 
 const struct trace_format *trace_format_find(const char *name)
