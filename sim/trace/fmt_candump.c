@@ -175,15 +175,16 @@ tail:
 void trace_put_ifname(struct sbuf *out, const struct trace_record *rec)
 {
   bool numeric = true;
-  for (const char *p = rec->src; *p; p++)
-    if (*p < '0' || *p > '9')
+  size_t n = 0;
+  for (; rec->src[n]; n++)
+    if (rec->src[n] < '0' || rec->src[n] > '9')
       numeric = false;
-  if (rec->src[0] && !numeric) {
-    sbuf_adds(out, rec->src);
+  if (n && !numeric) {
+    sbuf_add(out, rec->src, n);
     return;
   }
   unsigned bus = rec->frame.bus;
-  if (!bus && rec->src[0])
+  if (!bus && n)
     bus = (unsigned)(rec->src[0] - '0'); /* a bus number as label */
   sbuf_adds(out, "can");
   put_u64(out, bus ? bus - 1 : 0);

@@ -243,9 +243,14 @@ uint8_t trace_src_bus(struct trace_pstate *ps, const char *src, size_t len)
 {
   if (len >= TRACE_SRC_MAX)
     len = TRACE_SRC_MAX - 1;
-  for (int i = 0; i < ps->nsrcs; i++)
-    if (ps->srcs[i][len] == 0 && !memcmp(ps->srcs[i], src, len))
+  for (int i = 0; i < ps->nsrcs; i++) {
+    const char *known = ps->srcs[i];
+    size_t k = 0;
+    while (k < len && known[k] == src[k])
+      k++;
+    if (k == len && known[len] == 0)
       return (uint8_t)(i + 1);
+  }
   if (ps->nsrcs >= TRACE_MAX_SRCS)
     return 0; /* more interfaces than buses: unassigned (a bus map can still route it) */
   memcpy(ps->srcs[ps->nsrcs], src, len);
