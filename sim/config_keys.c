@@ -21,11 +21,11 @@ const struct sim_config_decl sim_config_builtin[] = {
   {"vehicle", "units.energy", CFG_STRING, "kwh", 0, 0, 0, 0, "shell display unit"},
   {"vehicle", "units.consumption", CFG_STRING, "whpkm", 0, 0, 0, 0, "shell display unit"},
   {"vehicle", "stream", CFG_INT, "0", 0, 3600, 0, 0, "s, update interval when on (<=3.3.005)"},
-  {"notify", "*", CFG_STRING, NULL, 0, 0, 0, CFG_F_ANYINST,
+  {"notify", "*", CFG_STRING, NULL, 0, 0, CFG_F_ANYINST, 0,
    "per-subtype channel filter (ovmsv2,ovmsv3 / *,-ovmsv3 / -)"},
   {"notify", "log.trip.storetime", CFG_INT, "0", 0, 3650, 0, 0, "days; >0 enables *-LOG-Trip"},
   {"notify", "log.grid.storetime", CFG_INT, "0", 0, 3650, 0, 0, "days; >0 enables *-LOG-Grid"},
-  {"password", "*", CFG_STRING, NULL, 0, 0, 0, CFG_F_ANYINST | CFG_F_SECRET, "passwords"},
+  {"password", "*", CFG_STRING, NULL, 0, 0, CFG_F_ANYINST | CFG_F_SECRET, 0, "passwords"},
   {"module", "debug", CFG_BOOL, "no", 0, 0, 0, 0, "simulator: verbose log on stderr"},
 };
 

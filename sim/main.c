@@ -9,6 +9,7 @@
  * Subcommands:  ovms-sim [run options]        run a scenario, a trace or a live bus
  *               ovms-sim validate FILE...     check scenario files, report every error
  *               ovms-sim metrics [PATTERN]    list every metric with type, unit and value
+ *               ovms-sim convert IN OUT       convert a CAN trace between formats (trace.h)
  */
 #include <errno.h>
 #include <ev.h>
@@ -24,9 +25,14 @@
 #include "parse.h"
 #include "diag.h"
 #include "error.h"
+#include "events.h"
 #include "housekeeping.h"
 #include "metrics.h"
+#include "notify_queue.h"
+#include "scenario.h"
+#include "v3.h"
 #include "sim.h"
+#include "trace/trace.h"
 #include "xalloc.h"
 
 #define EXIT_EXPECT 1
@@ -37,6 +43,8 @@
 enum {
   OPT_SEED = 256, OPT_VEHICLE_ID, OPT_SET, OPT_FIRMWARE, OPT_START_TIME, OPT_DURATION,
   OPT_REPORT, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_JSON,
+  OPT_BROKER, OPT_PASSWORD_FILE, OPT_CAFILE, OPT_CAPATH, OPT_CERT, OPT_KEY, OPT_CLIENT_ID,
+  OPT_STATE_DIR, OPT_TOPICS,
 };
 
 struct opt_help {
@@ -61,6 +69,15 @@ static const struct option long_opts[] = {
   {"progress", no_argument, NULL, OPT_PROGRESS},
   {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
   {"json", no_argument, NULL, OPT_JSON},
+  {"broker", required_argument, NULL, OPT_BROKER},
+  {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+  {"cafile", required_argument, NULL, OPT_CAFILE},
+  {"capath", required_argument, NULL, OPT_CAPATH},
+  {"cert", required_argument, NULL, OPT_CERT},
+  {"key", required_argument, NULL, OPT_KEY},
+  {"client-id", required_argument, NULL, OPT_CLIENT_ID},
+  {"state-dir", required_argument, NULL, OPT_STATE_DIR},
+  {"topics", required_argument, NULL, OPT_TOPICS},
   {"quiet", no_argument, NULL, 'q'},
   {"verbose", no_argument, NULL, 'v'},
   {"help", no_argument, NULL, 'h'},
@@ -78,6 +95,7 @@ static void usage(FILE *out)
     "Usage: ovms-sim [OPTIONS]\n"
     "       ovms-sim validate FILE...\n"
     "       ovms-sim metrics [--json] [PATTERN]\n"
+    "       ovms-sim convert [--from FMT] [--to FMT] [--keep-going] IN OUT\n"
     "\n"
     "A software OVMS v3 module: runs a YAML driving scenario (or a CAN trace, or a live bus)\n"
     "through the OVMS metrics model and publishes it as the module's Server V3 does.  With no\n"
@@ -94,6 +112,20 @@ static void usage(FILE *out)
     "                           --set server.v3.updatetime.idle=600 (repeatable)\n"
     "  -p, --print              print publications to stdout (the default without a broker)\n"
     "      --firmware VERSION   behave as firmware %s (default current)\n"
+    "      --broker URL         publish to an MQTT broker: mqtt://[user@]host[:port] or\n"
+    "                           mqtts://... (TLS, server always verified)\n"
+    "      --password-file FILE MQTT password: first line of FILE (or environment variable\n"
+    "                           OVMS_SIM_PASSWORD); never on the command line\n"
+    "      --cafile FILE        CA certificate(s) for mqtts (default: the system CAs)\n"
+    "      --capath DIR         directory of CA certificates for mqtts\n"
+    "      --cert FILE          client certificate for mutual TLS (with --key)\n"
+    "      --key FILE           client private key for mutual TLS (with --cert)\n"
+    "      --client-id ID       MQTT client id (config server.v3.clientid; default the\n"
+    "                           vehicle id)\n"
+    "      --state-dir DIR      keep the notification queue in DIR: pending notifications\n"
+    "                           survive broker outages and restarts and are sent once\n"
+    "      --topics NAMES       current (default) or draft-2018 (the 2018 design post's m/,\n"
+    "                           c/<id>, cmd/<id>/c/ and /r/, notify/<type> at QoS 2)\n"
     "      --start-time TIME    UTC start, 'YYYY-MM-DD HH:MM:SS' or epoch seconds (default:\n"
     "                           the scenario's start:, else now; --fast: %s)\n"
     "      --duration D         stop after D of simulation time (e.g. 90s, 15min, 2h)\n"
@@ -111,6 +143,11 @@ static void usage(FILE *out)
     "  metrics [PATTERN]        list metrics (name, type, unit, value) in ASCII order;\n"
     "                           PATTERN is a name, prefix* or *suffix; --json for JSON;\n"
     "                           with --scenario, values after running it\n"
+    "  convert IN OUT           convert a CAN trace (candump, candump-screen, crtd, asc, trc,\n"
+    "                           savvycan, parserflags, numbered; '-' = stdin/stdout; .gz);\n"
+    "                           the input format is detected from the content, the output\n"
+    "                           format taken from --to or OUT's extension (default crtd);\n"
+    "                           --keep-going skips bad lines; --list-formats lists formats\n"
     "\n"
     "Exit status: 0 success, 1 an expect: check failed, 2 bad invocation or bad input.\n"
     "Examples:\n"
@@ -150,6 +187,7 @@ struct opts {
   bool fast;
   double speed;
   uint64_t seed;
+  bool seed_given;
   const char *vehicle_id;
   const char *config_file;
   const char **sets;
@@ -163,13 +201,17 @@ struct opts {
   int progress; /* -1 auto, 0 off, 1 on */
   bool json;
   bool quiet, verbose;
+  bool no_summary; /* metrics --scenario: values only */
+  struct v3_options v3;
+  const char *password_file;
+  const char *state_dir;
 };
 
 static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
 {
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, subcommand ? "+s:fx:c:pqvhV" : "s:fx:c:pqvhV", long_opts,
+  while ((c = getopt_long(argc, argv, subcommand ? "+:s:fx:c:pqvhV" : ":s:fx:c:pqvhV", long_opts,
                           NULL)) != -1) {
     switch (c) {
     case 's': o->scenario = optarg; break;
@@ -181,6 +223,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
     case OPT_SEED:
       if (parse_u64(optarg, &o->seed) < 0)
         return usage_error("invalid --seed '%s': a non-negative integer", optarg);
+      o->seed_given = true;
       break;
     case OPT_VEHICLE_ID:
       if (!*optarg)
@@ -214,6 +257,36 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
     case OPT_PROGRESS: o->progress = 1; break;
     case OPT_NO_PROGRESS: o->progress = 0; break;
     case OPT_JSON: o->json = true; break;
+    case OPT_BROKER: {
+      struct v3_url u;
+      struct sbuf e = SBUF_INIT;
+      if (strcmp(optarg, "print") && v3_url_parse(optarg, &u, &e) < 0) {
+        int r = usage_error("%s", sbuf_str(&e));
+        sbuf_free(&e);
+        return r;
+      }
+      o->v3.broker = optarg;
+      break;
+    }
+    case OPT_PASSWORD_FILE: o->password_file = optarg; break;
+    case OPT_CAFILE: o->v3.cafile = optarg; break;
+    case OPT_CAPATH: o->v3.capath = optarg; break;
+    case OPT_CERT: o->v3.certfile = optarg; break;
+    case OPT_KEY: o->v3.keyfile = optarg; break;
+    case OPT_CLIENT_ID:
+      if (!*optarg)
+        return usage_error("--client-id must not be empty");
+      o->v3.client_id = optarg;
+      break;
+    case OPT_STATE_DIR: o->state_dir = optarg; break;
+    case OPT_TOPICS:
+      if (!strcmp(optarg, "current"))
+        o->v3.topics = SIM_TOPICS_CURRENT;
+      else if (!strcmp(optarg, "draft-2018"))
+        o->v3.topics = SIM_TOPICS_DRAFT2018;
+      else
+        return usage_error("unknown --topics '%s' (one of current|draft-2018)", optarg);
+      break;
     case 'q': o->quiet = true; break;
     case 'v': o->verbose = true; break;
     case 'h': usage(stdout); exit(0);
@@ -228,6 +301,43 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
   }
   if (o->fast && o->speed != DEFAULT_SPEED)
     return usage_error("--fast and --speed exclude each other");
+  if ((o->v3.certfile != NULL) != (o->v3.keyfile != NULL))
+    return usage_error("--cert and --key must be given together");
+  return 0;
+}
+
+/* Reads the MQTT password: the first line of --password-file, else OVMS_SIM_PASSWORD (which
+ * is then removed from the environment).  Returns 0, or the exit code after an error. */
+static int read_password(struct opts *o, char **pw)
+{
+  *pw = NULL;
+  if (o->password_file) {
+    FILE *f = fopen(o->password_file, "r");
+    if (!f) {
+      fprintf(stderr, "ovms-sim: %s: %s\n", o->password_file, strerror(errno));
+      return EXIT_USAGE;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, f);
+    fclose(f);
+    if (n < 0) {
+      free(line);
+      fprintf(stderr, "ovms-sim: %s: empty password file\n", o->password_file);
+      return EXIT_USAGE;
+    }
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+      line[--n] = '\0';
+    *pw = line;
+  } else {
+    char *e = getenv("OVMS_SIM_PASSWORD");
+    if (e) {
+      *pw = xstrdup(e);
+      /* blank it where it lives, so that /proc/<pid>/environ (ps e) no longer shows it */
+      memset(e, 0, strlen(e));
+      unsetenv("OVMS_SIM_PASSWORD");
+    }
+  }
   return 0;
 }
 
@@ -308,6 +418,9 @@ struct app {
   bool progress;
   int64_t progress_total; /* ns of simulation time expected, 0 = unknown */
   ev_signal sigint, sigterm;
+  FILE *devnull;
+  struct scenario *sc;
+  struct scenario_run *run;
 };
 
 static void on_stop_timer(struct sim_loop *loop, struct sim_timer *t)
@@ -330,11 +443,69 @@ static void on_progress(struct sim_loop *loop, struct sim_timer *t)
   if (w - last_wall < 100 * SIM_NS_PER_MS)
     return;
   last_wall = w;
-  if (a->progress_total > 0)
-    fprintf(stderr, "\r[%3d%%] simulated %lld s", (int)(100 * now / a->progress_total),
-            (long long)(now / SIM_NS_PER_SEC));
+  long long s = (long long)(now / SIM_NS_PER_SEC);
+  if (a->run)
+    fprintf(stderr, "\r[step %zu/%zu] simulated %lld:%02lld:%02lld", scenario_run_step(a->run) + 1,
+            a->sc->n_steps, s / 3600, s / 60 % 60, s % 60);
+  else if (a->progress_total > 0)
+    fprintf(stderr, "\r[%3d%%] simulated %lld s", (int)(100 * now / a->progress_total), s);
   else
-    fprintf(stderr, "\rsimulated %lld s", (long long)(now / SIM_NS_PER_SEC));
+    fprintf(stderr, "\rsimulated %lld s", s);
+}
+
+/* --verbose: Server V3 state changes (server.v3.<state>, data = the status text). */
+static void on_v3_state(void *ctx, const char *name, const char *data)
+{
+  fprintf(stderr, "ovms-sim: %s: %s\n", name, data ? data : "");
+}
+
+static void on_scenario_done(void *ctx, struct scenario_run *run)
+{
+  struct app *a = ctx;
+  sim_loop_stop(a->loop, 0);
+}
+
+/* Loads --scenario before anything else is set up; errors printed.  Returns 0 or exit code. */
+static int load_scenario(struct app *a)
+{
+  struct sim_diag d = SIM_DIAG_INIT;
+  int r = scenario_load(a->o.scenario, &a->sc, &d);
+  print_diag(&d);
+  sim_diag_cleanup(&d);
+  if (r < 0)
+    return EXIT_USAGE;
+  if (!a->o.seed_given && a->sc->has_seed)
+    a->o.seed = a->sc->seed;
+  if (!a->o.have_start && a->sc->start_utc_ns) {
+    a->o.start = a->sc->start_utc_ns / SIM_NS_PER_SEC;
+    a->o.have_start = true;
+  }
+  return 0;
+}
+
+/* Prints the expect: results (stderr) and writes --report.  Returns the exit code. */
+static int report_scenario(struct app *a)
+{
+  struct sbuf b = SBUF_INIT;
+  size_t failed = scenario_run_report(a->run, &b, 0);
+  if (a->sc->n_expects && !a->o.no_summary)
+    fputs(sbuf_str(&b), stderr);
+  int rc = failed ? EXIT_EXPECT : 0;
+  if (a->o.report) {
+    sbuf_reset(&b);
+    scenario_run_report(a->run, &b, SCENARIO_REPORT_JSON);
+    FILE *f = fopen(a->o.report, "w");
+    if (!f || fputs(sbuf_str(&b), f) < 0 || fputc('\n', f) < 0) {
+      fprintf(stderr, "ovms-sim: cannot write %s: %s\n", a->o.report, strerror(errno));
+      rc = EXIT_EXPECT;
+    }
+    if (f && fclose(f) != 0 && rc == 0) {
+      fprintf(stderr, "ovms-sim: cannot write %s: %s\n", a->o.report, strerror(errno));
+      rc = EXIT_EXPECT;
+    }
+  }
+  sbuf_free(&b);
+  return rc;
 }
 
 static int64_t default_start(const struct opts *o)
@@ -354,18 +525,60 @@ static int64_t default_start(const struct opts *o)
 static int run(struct app *a)
 {
   struct opts *o = &a->o;
+  int rc;
+  if (o->scenario && (rc = load_scenario(a)) != 0)
+    return rc;
+  if (o->fast && !o->scenario && !o->duration)
+    return usage_error("--fast needs an end: a --scenario or a --duration");
+  if (o->report && !o->scenario)
+    return usage_error("--report needs a --scenario");
   a->ev = ev_default_loop(EVFLAG_AUTO);
   int64_t start = default_start(o);
   a->loop = sim_loop_new(a->ev, o->fast ? SIM_CLOCK_FAST : SIM_CLOCK_REAL, o->speed,
                          start * SIM_NS_PER_SEC);
   a->sim = sim_new(a->loop, o->profile, o->seed);
-  int rc = configure(a->sim, o);
+  v3_config_declare(a->sim->config);
+  rc = configure(a->sim, o);
   if (rc)
     return rc;
   sim_tz_set(sim_config_get(a->sim->config, "vehicle", "timezone"));
 
+  char *password = NULL;
+  if ((rc = read_password(o, &password)) != 0)
+    return rc;
+  struct sbuf err = SBUF_INIT;
+  if (sim_notify_open(a->sim, o->state_dir, &err) < 0) {
+    fprintf(stderr, "ovms-sim: %s\n", sbuf_str(&err));
+    sbuf_free(&err);
+    free(password);
+    return EXIT_USAGE;
+  }
   housekeeping_start(a->sim);
+  o->v3.password = password;
+  if (o->quiet && !o->v3.broker)
+    o->v3.out = a->devnull = fopen("/dev/null", "w");
+  rc = v3_start(a->sim, &o->v3, &err);
+  if (password) {
+    memset(password, 0, strlen(password));
+    free(password);
+  }
+  o->v3.password = NULL;
+  if (rc < 0) {
+    fprintf(stderr, "ovms-sim: %s\n", err.len ? sbuf_str(&err) : sim_strerror(rc));
+    sbuf_free(&err);
+    return EXIT_USAGE;
+  }
+  sbuf_free(&err);
 
+  if (a->sc) {
+    rc = scenario_start(a->sim, a->sc, &a->run);
+    if (rc < 0) {
+      fprintf(stderr, "%s: error: %s\n", o->scenario, sim_strerror(rc));
+      return EXIT_USAGE;
+    }
+    sim_tz_set(sim_config_get(a->sim->config, "vehicle", "timezone"));
+    scenario_run_on_done(a->run, on_scenario_done, a);
+  }
   if (o->duration > 0) {
     sim_timer_init(&a->stop_timer, on_stop_timer, a);
     sim_timer_start(a->loop, &a->stop_timer, o->duration, 0);
@@ -384,14 +597,30 @@ static int run(struct app *a)
   ev_unref(a->ev);
   ev_unref(a->ev);
 
+  if (o->verbose)
+    sim_events_listen(a->sim->events, "server.v3.*", on_v3_state, a);
   rc = sim_loop_run(a->loop);
+  if (o->v3.broker && a->sim->v3 && v3_get_stats(a->sim->v3)->connects == 0)
+    fprintf(stderr, "ovms-sim: could not connect to the broker: %s\n",
+            *v3_last_error(a->sim->v3) ? v3_last_error(a->sim->v3) : "connection failed");
   if (a->progress)
     fputs("\n", stderr);
   if (rc < 0) {
     fprintf(stderr, "ovms-sim: %s\n", sim_strerror(rc));
     return 1;
   }
-  return 0;
+  return a->run ? report_scenario(a) : 0;
+}
+
+static void free_app(struct app *a)
+{
+  fflush(stdout);
+  sim_free(a->sim);
+  scenario_free(a->sc);
+  if (a->devnull)
+    fclose(a->devnull);
+  sim_loop_free(a->loop);
+  free(a->o.sets);
 }
 
 static int cmd_metrics(int argc, char **argv)
@@ -407,23 +636,129 @@ static int cmd_metrics(int argc, char **argv)
   if (optind < argc - 1)
     return usage_error("metrics takes at most one PATTERN");
   const char *pattern = optind < argc ? argv[optind] : NULL;
+  if (a.o.scenario) {
+    /* the values after running the scenario, in virtual time, printing nothing */
+    a.o.fast = true;
+    a.o.quiet = true;
+    a.o.no_summary = true;
+    a.o.progress = 0;
+    a.o.v3.broker = NULL;
+    rc = run(&a);
+    if (rc == 0 || rc == EXIT_EXPECT)
+      list_metrics(a.sim, pattern, a.o.json);
+    free_app(&a);
+    return rc == EXIT_EXPECT ? 0 : rc;
+  }
   struct ev_loop *ev = ev_default_loop(EVFLAG_AUTO);
   struct sim_loop *loop = sim_loop_new(ev, SIM_CLOCK_FAST, 1.0,
                                        default_start(&a.o) * SIM_NS_PER_SEC);
   struct sim *sim = sim_new(loop, a.o.profile, a.o.seed);
+  v3_config_declare(sim->config);
   rc = configure(sim, &a.o);
-  if (!rc)
+  if (!rc) {
+    sim_tz_set(sim_config_get(sim->config, "vehicle", "timezone"));
+    housekeeping_start(sim);
     list_metrics(sim, pattern, a.o.json);
+  }
   sim_free(sim);
   sim_loop_free(loop);
   free(a.o.sets);
   return rc;
 }
 
+/* ovms-sim validate FILE...: every error of every file, "FILE: ok" for the valid ones. */
+static int cmd_validate(int argc, char **argv)
+{
+  if (argc < 2)
+    return usage_error("validate needs at least one FILE");
+  int rc = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      usage(stdout);
+      return 0;
+    }
+    struct sim_diag d = SIM_DIAG_INIT;
+    struct scenario *sc = NULL;
+    if (scenario_load(argv[i], &sc, &d) < 0)
+      rc = EXIT_USAGE;
+    else
+      printf("%s: ok (%zu steps, %zu checks)\n", argv[i], sc->n_steps, sc->n_expects);
+    print_diag(&d);
+    sim_diag_cleanup(&d);
+    scenario_free(sc);
+  }
+  return rc;
+}
+
+/* ---- subcommand: convert ---------------------------------------------------------------- */
+
+static int cmd_convert(int argc, char **argv)
+{
+  static const struct option copts[] = {
+    {"from", required_argument, NULL, 'F'},
+    {"to", required_argument, NULL, 'T'},
+    {"keep-going", no_argument, NULL, 'k'},
+    {"list-formats", no_argument, NULL, 'l'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+  };
+  struct trace_convert_opts co = {0};
+  bool quiet = false;
+  int c;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":kqh", copts, NULL)) != -1) {
+    switch (c) {
+    case 'F':
+      if (!trace_format_find(optarg))
+        return usage_error("convert: unknown input format '%s'", optarg);
+      co.from = optarg;
+      break;
+    case 'T': {
+      const struct trace_format *f = trace_format_find(optarg);
+      if (!f || !f->write)
+        return usage_error("convert: unknown output format '%s'", optarg);
+      co.to = optarg;
+      break;
+    }
+    case 'k': co.keep_going = true; break;
+    case 'q': quiet = true; break;
+    case 'l':
+      for (size_t i = 0; trace_formats[i]; i++)
+        printf("%-15s %-18s %s\n", trace_formats[i]->name, trace_formats[i]->exts,
+               trace_formats[i]->desc);
+      return 0;
+    case 'h': usage(stdout); return 0;
+    case ':': return usage_error("convert: option '%s' needs a value", argv[optind - 1]);
+    default: return usage_error("convert: unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (argc - optind != 2)
+    return usage_error("convert needs an input and an output file");
+  struct sim_diag d = SIM_DIAG_INIT;
+  struct trace_convert_stats st;
+  int rc = trace_convert(argv[optind], argv[optind + 1], &co, &st, &d);
+  print_diag(&d);
+  sim_diag_cleanup(&d);
+  if (rc == SIM_EPARSE || rc == SIM_EFORMAT || rc == SIM_ETRUNC)
+    return EXIT_USAGE;
+  if (rc < 0)
+    return 1;
+  if (!quiet && strcmp(argv[optind + 1], "-"))
+    fprintf(stderr, "ovms-sim: converted %lu records (%lu frames), %lu dropped, %lu bad lines\n",
+            st.records, st.frames, st.dropped, st.bad_lines);
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
+  if (argc > 1 && !strcmp(argv[1], "convert"))
+    return cmd_convert(argc - 1, argv + 1);
   if (argc > 1 && !strcmp(argv[1], "metrics"))
     return cmd_metrics(argc - 1, argv + 1);
+  if (argc > 1 && !strcmp(argv[1], "validate"))
+    return cmd_validate(argc - 1, argv + 1);
 
   struct app a;
   memset(&a, 0, sizeof(a));
@@ -436,8 +771,6 @@ int main(int argc, char **argv)
   if (optind < argc)
     return usage_error("unexpected argument '%s'", argv[optind]);
   rc = run(&a);
-  sim_free(a.sim);
-  sim_loop_free(a.loop);
-  free(a.o.sets);
+  free_app(&a);
   return rc;
 }

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
 #include "sbuf.h"
 #include "units.h"
 

@@ -1,0 +1,136 @@
+/*
+ * test_config.c - declared keys, typed validation, profile-dependent defaults, dotted keys,
+ * listeners and the YAML config file loader with its file:line:col errors.
+ */
+#include "testutil.h"
+
+#include <string.h>
+
+#include "config.h"
+#include "error.h"
+
+static const struct sim_config_decl extra[] = {
+  {"server.v3", "updatetime.idle", CFG_INT, "600", 1, 86400, 0, 0, "s"},
+  {"server.v3", "updatetime.connected", CFG_INT, NULL, 1, 86400, 0,
+   1 + (int)offsetof(struct sim_profile, connected), "s"},
+  {"server.v3", "tls", CFG_BOOL, "no", 0, 0, 0, 0, ""},
+  {"server", "x", CFG_STRING, NULL, 0, 0, 0, 0, ""},
+};
+
+static struct sim_config *make(const struct sim_profile *p)
+{
+  struct sim_config *c = sim_config_new(p);
+  sim_config_declare(c, extra, sizeof(extra) / sizeof(extra[0]));
+  return c;
+}
+
+static int changes;
+static void on_change(void *ctx, const char *param, const char *instance)
+{
+  changes++;
+}
+
+static void test_set_get(void **state)
+{
+  struct sim_config *c = make(NULL);
+  struct sbuf err = SBUF_INIT;
+  assert_int_equal(sim_config_get_int(c, "server.v3", "updatetime.idle", 0), 600);
+  assert_int_equal(sim_config_get_int(c, "server.v3", "updatetime.connected", 0), 10);
+  sim_config_listen(c, "server.v3", on_change, NULL);
+  assert_int_equal(sim_config_set_key(c, "server.v3.updatetime.idle", "300", &err), 0);
+  assert_int_equal(sim_config_get_int(c, "server.v3", "updatetime.idle", 0), 300);
+  assert_int_equal(changes, 1);
+  assert_int_equal(sim_config_set_key(c, "server.v3.updatetime.idle", "300", &err), 0);
+  assert_int_equal(changes, 1); /* unchanged value: no notification */
+  /* the longest declared param wins: "server.v3" over "server" */
+  const char *p, *i;
+  size_t pl;
+  assert_int_equal(sim_config_split_key(c, "server.v3.tls", &p, &pl, &i), 0);
+  assert_int_equal(pl, 9);
+  assert_string_equal(i, "tls");
+  assert_int_equal(sim_config_split_key(c, "server.x", &p, &pl, &i), 0);
+  assert_int_equal(pl, 6);
+  /* errors */
+  assert_int_equal(sim_config_set_key(c, "server.v3.updatetime.idle", "abc", &err), SIM_EPARSE);
+  assert_non_null(strstr(sbuf_str(&err), "'abc' is not an integer"));
+  sbuf_reset(&err);
+  assert_int_equal(sim_config_set_key(c, "server.v3.updatetime.idle", "0", &err), SIM_ERANGE);
+  assert_int_equal(sim_config_set_key(c, "server.v3.tls", "maybe", &err), SIM_EPARSE);
+  assert_int_equal(sim_config_set_key(c, "server.v3.nope", "1", &err), SIM_ENOTFOUND);
+  assert_int_equal(sim_config_set_key(c, "nope", "1", &err), SIM_ENOTFOUND);
+  assert_int_equal(sim_config_get_int(c, "server.v3", "updatetime.idle", 0), 300);
+  /* wildcard instances */
+  assert_int_equal(sim_config_set(c, "notify", "charge.started", "*,-ovmsv3", &err), 0);
+  assert_string_equal(sim_config_get(c, "notify", "charge.started"), "*,-ovmsv3");
+  assert_true(sim_config_get_bool(c, "module", "debug", true) == false);
+  sbuf_free(&err);
+  sim_config_free(c);
+}
+
+static void test_profile_defaults(void **state)
+{
+  struct sim_config *c = make(sim_profile_get(SIM_FW_3_3_005));
+  assert_int_equal(sim_config_get_int(c, "server.v3", "updatetime.connected", 0), 60);
+  sim_config_set_profile(c, sim_profile_get(SIM_FW_CURRENT));
+  assert_int_equal(sim_config_get_int(c, "server.v3", "updatetime.connected", 0), 10);
+  sim_config_free(c);
+}
+
+static void test_yaml_file(void **state)
+{
+  struct sim_config *c = make(NULL);
+  struct sim_diag d = SIM_DIAG_INIT;
+  const char *path = test_write_temp(".yaml",
+                                     "server.v3:\n"
+                                     "  updatetime.idle: 120\n"
+                                     "  tls: yes\n"
+                                     "vehicle.id: MYCAR\n"
+                                     "vehicle:\n"
+                                     "  timezone: CET-1\n");
+  assert_int_equal(sim_config_load_yaml(c, path, &d), 0);
+  assert_int_equal(d.n, 0);
+  assert_int_equal(sim_config_get_int(c, "server.v3", "updatetime.idle", 0), 120);
+  assert_true(sim_config_get_bool(c, "server.v3", "tls", false));
+  assert_string_equal(sim_config_get(c, "vehicle", "id"), "MYCAR");
+  assert_string_equal(sim_config_get(c, "vehicle", "timezone"), "CET-1");
+  sim_diag_cleanup(&d);
+
+  char bad[256];
+  snprintf(bad, sizeof(bad), "%s", test_write_temp(".yaml",
+                                                   "server.v3:\n"
+                                                   "  updatetime.idle: soon\n"
+                                                   "  bogus: 1\n"
+                                                   "nope.key: 2\n"));
+  assert_int_equal(sim_config_load_yaml(c, bad, &d), SIM_EPARSE);
+  assert_int_equal(d.errors, 3);
+  struct sbuf b = SBUF_INIT;
+  sim_diag_format(&d.v[0], &b);
+  char want[512];
+  snprintf(want, sizeof(want), "%s:2:20: error: 'soon' is not an integer for server.v3 "
+                               "updatetime.idle", bad);
+  assert_string_equal(sbuf_str(&b), want);
+  assert_int_equal(d.v[1].line, 3);
+  assert_int_equal(d.v[2].line, 4);
+  assert_int_equal(d.v[2].col, 11);
+  sbuf_free(&b);
+  sim_diag_cleanup(&d);
+
+  snprintf(bad, sizeof(bad), "%s", test_write_temp(".yaml", "a: [1, 2\nb: 3\n"));
+  assert_int_equal(sim_config_load_yaml(c, bad, &d), SIM_EPARSE);
+  assert_true(d.errors >= 1);
+  assert_true(d.v[0].line >= 1);
+  sim_diag_cleanup(&d);
+  assert_true(sim_config_load_yaml(c, "/nonexistent/x.yaml", &d) < 0);
+  sim_diag_cleanup(&d);
+  sim_config_free(c);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_set_get),
+    cmocka_unit_test(test_profile_defaults),
+    cmocka_unit_test(test_yaml_file),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

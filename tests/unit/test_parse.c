@@ -1,0 +1,79 @@
+/*
+ * test_parse.c - strict parsing of numbers, durations and times: every malformed value is an
+ * error, never a zero.
+ */
+#include "testutil.h"
+
+#include "error.h"
+#include "parse.h"
+
+static void test_numbers(void **state)
+{
+  double d;
+  long l;
+  uint64_t u;
+  assert_int_equal(parse_double(" 1.5 ", &d), 0);
+  assert_true(d == 1.5);
+  assert_int_equal(parse_double("", &d), SIM_EPARSE);
+  assert_int_equal(parse_double("1.5x", &d), SIM_EPARSE);
+  assert_int_equal(parse_double("nan", &d), SIM_ERANGE);
+  assert_int_equal(parse_double("1e999", &d), SIM_ERANGE);
+  assert_int_equal(parse_long("-42", &l), 0);
+  assert_int_equal(l, -42);
+  assert_int_equal(parse_long("4 2", &l), SIM_EPARSE);
+  assert_int_equal(parse_long("99999999999999999999", &l), SIM_ERANGE);
+  assert_int_equal(parse_u64("18446744073709551615", &u), 0);
+  assert_true(u == UINT64_MAX);
+  assert_int_equal(parse_u64("-1", &u), SIM_EPARSE);
+  assert_int_equal(parse_u64("abc", &u), SIM_EPARSE);
+}
+
+static void test_durations(void **state)
+{
+  static const struct {
+    const char *s;
+    int64_t ns;
+  } ok[] = {
+    {"90", 90000000000LL}, {"90s", 90000000000LL}, {"15min", 900000000000LL},
+    {"15m", 900000000000LL}, {"2h", 7200000000000LL}, {"1h30m", 5400000000000LL},
+    {"1h 30min 15s", 5415000000000LL}, {"500ms", 500000000LL}, {"1.5h", 5400000000000LL},
+    {"1d", 86400000000000LL},
+  };
+  for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+    int64_t v = -1;
+    assert_int_equal(parse_duration(ok[i].s, &v), 0);
+    assert_true(v == ok[i].ns);
+  }
+  static const char *const bad[] = {"", "s", "5 parsecs", "-5s", "1h30", "1hh", "3x"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    int64_t v;
+    if (parse_duration(bad[i], &v) == 0)
+      fail_msg("'%s' accepted as a duration", bad[i]);
+  }
+}
+
+static void test_times(void **state)
+{
+  int64_t t;
+  assert_int_equal(parse_time("2026-08-22 14:43:22", &t), 0);
+  assert_true(t == 1787409802);
+  assert_int_equal(parse_time("2026-08-22T14:43:22Z", &t), 0);
+  assert_true(t == 1787409802);
+  assert_int_equal(parse_time("1787409802", &t), 0);
+  assert_true(t == 1787409802);
+  assert_int_equal(parse_time("2026-08-22", &t), 0);
+  assert_true(t == 1787356800);
+  assert_int_equal(parse_time("2026-13-22 10:00:00", &t), SIM_EPARSE);
+  assert_int_equal(parse_time("yesterday", &t), SIM_EPARSE);
+  assert_int_equal(parse_time("2026-08-22 14:43:22 CET", &t), SIM_EPARSE);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_numbers),
+    cmocka_unit_test(test_durations),
+    cmocka_unit_test(test_times),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

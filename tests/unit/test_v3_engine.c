@@ -1,0 +1,787 @@
+/*
+ * test_v3_engine.c - the Server V3 engine in virtual time against a recording transport:
+ * prefix rules, metric topics and payloads, QoS/retain, the first-tick SUBSCRIBE, full sync
+ * order and batching, the modified cadence and its precedence, event-triggered syncs, client
+ * presence and expiry, commands and responses, client requests, events, notifications
+ * (QoS 1, data at QoS 2 one in flight), filters, retain.depth.limit and the version and
+ * topic profiles (spec/server-v3.md 1.2-1.9, 1.13, 3, 5, 8).
+ */
+#include "testutil.h"
+
+#include <ev.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "events.h"
+#include "housekeeping.h"
+#include "metrics.h"
+#include "notify_queue.h"
+#include "sim.h"
+#include "v3.h"
+#include "xalloc.h"
+
+/* ---- recording transport ------------------------------------------------------------------- */
+
+struct rec {
+  char *topic;
+  char *payload;
+  size_t len;
+  int qos;
+  bool retain;
+  int64_t t; /* simulation second */
+  int mid;
+};
+
+struct fake {
+  struct v3 *v3;
+  struct sim *sim;
+  struct rec *v;
+  size_t n, cap;
+  char *subs[8];
+  size_t nsubs;
+  int subqos;
+  int64_t sub_t;
+  int64_t connack_t;
+  int next_mid;
+  bool manual_ack;       /* do not acknowledge QoS 1/2 automatically */
+  int refuse;            /* CONNACK code to answer */
+  int connects;
+  struct sim_timer t;
+  bool connecting;
+  int pending_acks[64];
+  size_t npending;
+};
+
+static struct fake F;
+
+static int64_t now_s(void)
+{
+  return sim_monotonic(F.sim->loop) / SIM_NS_PER_SEC;
+}
+
+static void fake_deliver(struct sim_loop *loop, struct sim_timer *t)
+{
+  if (F.connecting) {
+    F.connecting = false;
+    F.connack_t = now_s();
+    v3_transport_connack(F.v3, F.refuse);
+  }
+  if (!F.manual_ack) {
+    size_t n = F.npending;
+    F.npending = 0;
+    for (size_t i = 0; i < n; i++)
+      v3_transport_acked(F.v3, F.pending_acks[i]);
+  }
+}
+
+static int f_open(struct v3 *v3, struct sim *sim, const struct v3_options *opt, void **priv,
+                  struct sbuf *err)
+{
+  F.v3 = v3;
+  F.sim = sim;
+  sim_timer_init(&F.t, fake_deliver, NULL);
+  *priv = &F;
+  return 0;
+}
+
+static int f_connect(void *priv, const struct v3_connect_info *ci, struct sbuf *err)
+{
+  F.connects++;
+  F.connecting = true;
+  F.next_mid = 0;
+  sim_timer_start(F.sim->loop, &F.t, 0, 0);
+  return 0;
+}
+
+static int f_subscribe(void *priv, const char *const *filters, size_t n, int qos)
+{
+  for (size_t i = 0; i < F.nsubs; i++)
+    free(F.subs[i]);
+  F.nsubs = 0;
+  for (size_t i = 0; i < n && i < 8; i++)
+    F.subs[F.nsubs++] = xstrdup(filters[i]);
+  F.subqos = qos;
+  F.sub_t = now_s();
+  return 0;
+}
+
+static int f_publish(void *priv, const char *topic, const void *payload, size_t len, int qos,
+                     bool retain, int *mid)
+{
+  xgrow((void **)&F.v, &F.cap, F.n + 1, sizeof(*F.v));
+  struct rec *r = &F.v[F.n++];
+  r->topic = xstrdup(topic);
+  r->payload = xstrndup(payload, len);
+  r->len = len;
+  r->qos = qos;
+  r->retain = retain;
+  r->t = now_s();
+  *mid = r->mid = ++F.next_mid;
+  if (qos > 0 && F.npending < 64) {
+    F.pending_acks[F.npending++] = *mid;
+    sim_timer_start(F.sim->loop, &F.t, 0, 0);
+  }
+  return 0;
+}
+
+static void f_drop(void *priv)
+{
+  F.connecting = false;
+  F.npending = 0;
+}
+
+static void f_close(void *priv)
+{
+  sim_timer_stop(F.sim->loop, &F.t);
+}
+
+static const struct v3_transport_ops fake_ops = {"fake", f_open, f_connect, f_subscribe,
+                                                 f_publish, f_drop, f_close};
+
+/* ---- fixture ----------------------------------------------------------------------------- */
+
+struct fx {
+  struct ev_loop *ev;
+  struct sim_loop *loop;
+  struct sim *sim;
+  struct sim_timer stop;
+};
+
+static void stop_cb(struct sim_loop *loop, struct sim_timer *t)
+{
+  sim_loop_stop(loop, 0);
+}
+
+static void run_until(struct fx *x, int64_t sec)
+{
+  sim_timer_start_at(x->loop, &x->stop, sec * SIM_NS_PER_SEC, 0);
+  sim_loop_run(x->loop);
+}
+
+/* A module MYCAR of user alice on profile fw, started with topics; housekeeping running. */
+static void fx_init(struct fx *x, const char *fw, enum sim_topics topics, const char *const *sets)
+{
+  memset(&F, 0, sizeof(F));
+  x->ev = ev_loop_new(EVFLAG_AUTO);
+  x->loop = sim_loop_new(x->ev, SIM_CLOCK_FAST, 1.0, INT64_C(1717228800) * SIM_NS_PER_SEC);
+  x->sim = sim_new(x->loop, fw ? sim_profile_find(fw) : NULL, 7);
+  v3_config_declare(x->sim->config);
+  sim_config_set(x->sim->config, "vehicle", "id", "MYCAR", NULL);
+  sim_config_set(x->sim->config, "server.v3", "user", "alice", NULL);
+  for (size_t i = 0; sets && sets[i]; i += 2)
+    assert_int_equal(sim_config_set_key(x->sim->config, sets[i], sets[i + 1], NULL), 0);
+  sim_timer_init(&x->stop, stop_cb, x);
+  housekeeping_start(x->sim);
+  struct v3_options o = {.transport = &fake_ops, .topics = topics};
+  assert_int_equal(v3_start(x->sim, &o, NULL), 0);
+}
+
+static void fx_free(struct fx *x)
+{
+  sim_free(x->sim);
+  sim_loop_free(x->loop);
+  ev_loop_destroy(x->ev);
+  for (size_t i = 0; i < F.n; i++) {
+    free(F.v[i].topic);
+    free(F.v[i].payload);
+  }
+  free(F.v);
+  for (size_t i = 0; i < F.nsubs; i++)
+    free(F.subs[i]);
+  memset(&F, 0, sizeof(F));
+}
+
+static const struct rec *find(const char *topic, size_t from)
+{
+  for (size_t i = from; i < F.n; i++)
+    if (!strcmp(F.v[i].topic, topic))
+      return &F.v[i];
+  return NULL;
+}
+
+/* Times at which topic was published, into ts (at most max). */
+static size_t times(const char *topic, int64_t *ts, size_t max)
+{
+  size_t c = 0;
+  for (size_t i = 0; i < F.n && c < max; i++)
+    if (!strcmp(F.v[i].topic, topic))
+      ts[c++] = F.v[i].t;
+  return c;
+}
+
+static void inject(const char *topic, const char *payload)
+{
+  v3_transport_message(F.v3, topic, payload, strlen(payload));
+}
+
+#define P "ovms/alice/MYCAR/"
+
+/* ---- tests ---------------------------------------------------------------------------------- */
+
+static void test_connect_subscribe_full_sync(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  /* 250 extra metrics so that the full sync needs three batches of 100 */
+  for (int i = 0; i < 250; i++) {
+    char name[32];
+    snprintf(name, sizeof(name), "xtest.m%03d", i);
+    struct metric *m;
+    assert_int_equal(metrics_register(x.sim->metrics, name, METRIC_INT, SIM_UNIT_NATIVE, 0, &m),
+                     0);
+    metric_set_int(m, i);
+  }
+  run_until(&x, 40);
+  assert_int_equal(F.connects, 1);
+  /* connect after conn.stable_wait 10 + jitter 0..5 */
+  assert_true(F.connack_t >= 10 && F.connack_t <= 16);
+  /* one SUBSCRIBE, 4 filters, QoS 1, on the first tick after CONNACK */
+  assert_int_equal(F.nsubs, 4);
+  assert_int_equal(F.subqos, 1);
+  assert_string_equal(F.subs[0], P "client/+/active");
+  assert_string_equal(F.subs[1], P "client/+/command/+");
+  assert_string_equal(F.subs[2], P "client/+/request/metric");
+  assert_string_equal(F.subs[3], P "client/+/request/config");
+  assert_int_equal(F.sub_t, F.connack_t + 1);
+  /* the full sync: metric topics in ASCII order, QoS 0, retained; 2 batches on the first
+   * tick, the rest on the next */
+  size_t first = 0, metrics_first_tick = 0, total = 0;
+  const char *prev = NULL;
+  for (size_t i = 0; i < F.n; i++) {
+    const struct rec *r = &F.v[i];
+    if (strncmp(r->topic, P "metric/", strlen(P "metric/")))
+      continue;
+    if (r->t > F.sub_t + 1)
+      break;
+    if (!first)
+      first = i + 1;
+    assert_int_equal(r->qos, 0);
+    assert_true(r->retain);
+    if (prev)
+      assert_true(strcmp(prev, r->topic) < 0);
+    prev = r->topic;
+    if (r->t == F.sub_t)
+      metrics_first_tick++;
+    total++;
+  }
+  assert_int_equal(metrics_first_tick, 200);
+  assert_true(total > 250);
+  const struct rec *c = find(P "metric/s/v3/connected", 0);
+  assert_non_null(c);
+  assert_string_equal(c->payload, "yes");
+  const struct rec *e = find(P "metric/xtest/m007", 0);
+  assert_string_equal(e->payload, "7");
+  /* the connected event: legacy topic with the name, path topic empty */
+  const struct rec *ev = find(P "event", 0);
+  assert_non_null(ev);
+  assert_string_equal(ev->payload, "server.v3.connected");
+  assert_int_equal(ev->qos, 0);
+  assert_false(ev->retain);
+  const struct rec *evp = find(P "event/server/v3/connected", 0);
+  assert_non_null(evp);
+  assert_int_equal(evp->len, 0);
+  /* undefined metrics are never sent */
+  assert_null(find(P "metric/v/b/soc", 0));
+  /* ticker.* and clock.* are never published */
+  for (size_t i = 0; i < F.n; i++) {
+    assert_null(strstr(F.v[i].topic, "event/ticker"));
+    assert_null(strstr(F.v[i].topic, "event/clock"));
+    if (!strcmp(F.v[i].topic, P "event"))
+      assert_true(strncmp(F.v[i].payload, "ticker.", 7) && strncmp(F.v[i].payload, "clock.", 6));
+  }
+  fx_free(&x);
+}
+
+/* The modified cadence: next+1 seconds by precedence on > charging > connected > awake > idle. */
+static void test_cadence(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  run_until(&x, 30);
+  int64_t ts[64];
+  /* idle: m.monotonic changes every second; modified syncs 601 s apart */
+  run_until(&x, 30 + 1300);
+  size_t n = times(P "metric/m/monotonic", ts, 64);
+  assert_true(n >= 3);
+  assert_int_equal(ts[1] - ts[0], 601);
+  /* full resync every 1201 s (the second value of s.v3.connected comes from it) */
+  int64_t sc[8];
+  assert_int_equal(times(P "metric/s/v3/connected", sc, 8), 2);
+  assert_int_equal(sc[1] - sc[0], 1201);
+
+  /* awake: 61 */
+  metric_set_bool(metrics_find(x.sim->metrics, "v.e.awake"), true);
+  size_t base = F.n;
+  int64_t t0 = now_s();
+  run_until(&x, t0 + 200);
+  n = 0;
+  for (size_t i = base; i < F.n; i++)
+    if (!strcmp(F.v[i].topic, P "metric/m/monotonic"))
+      ts[n++] = F.v[i].t;
+  assert_true(n >= 3);
+  assert_int_equal(ts[2] - ts[1], 61);
+
+  /* charging: 11 (precedence over awake) */
+  metric_set_bool(metrics_find(x.sim->metrics, "v.c.charging"), true);
+  base = F.n;
+  t0 = now_s();
+  run_until(&x, t0 + 60);
+  n = 0;
+  for (size_t i = base; i < F.n; i++)
+    if (!strcmp(F.v[i].topic, P "metric/m/monotonic"))
+      ts[n++] = F.v[i].t;
+  assert_true(n >= 3);
+  assert_int_equal(ts[2] - ts[1], 11);
+
+  /* on: 6 (precedence over charging) */
+  metric_set_bool(metrics_find(x.sim->metrics, "v.e.on"), true);
+  base = F.n;
+  t0 = now_s();
+  run_until(&x, t0 + 40);
+  n = 0;
+  for (size_t i = base; i < F.n; i++)
+    if (!strcmp(F.v[i].topic, P "metric/m/monotonic"))
+      ts[n++] = F.v[i].t;
+  assert_true(n >= 3);
+  assert_int_equal(ts[2] - ts[1], 6);
+  /* setting an identical value is not a modification */
+  metric_set_bool(metrics_find(x.sim->metrics, "v.e.on"), true);
+  fx_free(&x);
+}
+
+/* Event-triggered sync: vehicle.on sends the modified metrics at once. */
+static void test_event_triggered(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  run_until(&x, 100);
+  size_t base = F.n;
+  metric_set_bool(metrics_find(x.sim->metrics, "v.e.on"), true);
+  /* published inside the setter's event dispatch, at the same second */
+  const struct rec *r = find(P "metric/v/e/on", base);
+  assert_non_null(r);
+  assert_string_equal(r->payload, "yes");
+  assert_int_equal(r->t, 100);
+  const struct rec *e = find(P "event/vehicle/on", base);
+  assert_non_null(e);
+  /* 3.3.005 has no event-triggered transmissions */
+  fx_free(&x);
+  fx_init(&x, "3.3.005", SIM_TOPICS_CURRENT, NULL);
+  run_until(&x, 100);
+  base = F.n;
+  metric_set_bool(metrics_find(x.sim->metrics, "v.e.on"), true);
+  assert_null(find(P "metric/v/e/on", base));
+  fx_free(&x);
+}
+
+static void test_clients(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  run_until(&x, 700); /* past the first idle modified sync */
+  size_t base = F.n;
+  inject(P "client/app1/active", "1");
+  assert_int_equal(metric_int(metrics_find(x.sim->metrics, "s.v3.peers")), 1);
+  const struct rec *e = find(P "event", base);
+  assert_non_null(e);
+  assert_string_equal(e->payload, "app.connected");
+  /* app.connected: a full sync (the last one was more than 30 s ago) */
+  const struct rec *p = find(P "metric/s/v3/peers", base);
+  assert_non_null(p);
+  assert_string_equal(p->payload, "1");
+  /* with a client: modified every 11 s */
+  int64_t t0 = now_s();
+  run_until(&x, t0 + 100);
+  int64_t ts[32];
+  size_t n = 0;
+  for (size_t i = base; i < F.n && n < 32; i++)
+    if (!strcmp(F.v[i].topic, P "metric/m/monotonic"))
+      ts[n++] = F.v[i].t;
+  assert_true(n >= 4);
+  assert_int_equal(ts[3] - ts[2], 11);
+  /* expiry after 120 s without a heartbeat: peers 0, app.disconnected */
+  bool disc = false;
+  for (size_t i = base; i < F.n; i++)
+    if (!strcmp(F.v[i].topic, P "event") && !strcmp(F.v[i].payload, "app.disconnected"))
+      disc = true;
+  assert_false(disc);
+  run_until(&x, t0 + 200);
+  for (size_t i = base; i < F.n; i++)
+    if (!strcmp(F.v[i].topic, P "event") && !strcmp(F.v[i].payload, "app.disconnected")) {
+      disc = true;
+      assert_true(F.v[i].t >= t0 + 120);
+      assert_true(F.v[i].t <= t0 + 180); /* ticker.60 or the next transmission */
+    }
+  assert_true(disc);
+  assert_int_equal(metric_int(metrics_find(x.sim->metrics, "s.v3.peers")), 0);
+  /* "0" and empty payloads remove a client at once */
+  inject(P "client/app2/active", "1");
+  assert_int_equal(metric_int(metrics_find(x.sim->metrics, "s.v3.peers")), 1);
+  inject(P "client/app2/active", "0");
+  assert_int_equal(metric_int(metrics_find(x.sim->metrics, "s.v3.peers")), 0);
+  inject(P "client/app3/active", "yes");
+  inject(P "client/app3/active", "");
+  assert_int_equal(metric_int(metrics_find(x.sim->metrics, "s.v3.peers")), 0);
+  fx_free(&x);
+}
+
+static const char *response(const char *cmdid, size_t base)
+{
+  char t[128];
+  snprintf(t, sizeof(t), P "client/app1/response/%s", cmdid);
+  const struct rec *r = find(t, base);
+  if (!r)
+    return NULL;
+  assert_int_equal(r->qos, 1);
+  assert_false(r->retain);
+  return r->payload;
+}
+
+static void test_commands(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  run_until(&x, 30);
+  size_t base = F.n;
+  metric_set_float(metrics_find(x.sim->metrics, "v.b.soc"), 85);
+  metric_set_float(metrics_find(x.sim->metrics, "v.b.range.ideal"), 300);
+  metric_set_float(metrics_find(x.sim->metrics, "v.b.range.est"), 250);
+  metric_set_float(metrics_find(x.sim->metrics, "v.p.odometer"), 12345.6f);
+  metric_set_float(metrics_find(x.sim->metrics, "v.b.cac"), 100);
+  metric_set_float(metrics_find(x.sim->metrics, "v.b.soh"), 100);
+  inject(P "client/app1/command/42", "stat");
+  /* no vehicle module and no control: the framework's error */
+  assert_string_equal(response("42", base), "Error: No vehicle module selected\n");
+  static const struct sim_control_ops ctl = {0};
+  x.sim->control = &ctl;
+  inject(P "client/app1/command/43", "stat");
+  assert_string_equal(response("43", base), "Not charging\nSOC: 85.0%\nIdeal range: 300km\n"
+                                            "Est. range: 250km\nODO: 12345.6km\nCAC: 100.0Ah\n"
+                                            "SOH: 100%\n");
+  inject(P "client/app1/command/44", "foo");
+  assert_string_equal(response("44", base), "Unrecognised command\n");
+  inject(P "client/app1/command/45", "");
+  assert_string_equal(response("45", base), "");
+  inject(P "client/app1/command/46", "serv v3 stat");
+  assert_string_equal(response("46", base), "State: Connected\n"
+                                            "       OVMS V3 MQTT login successful\n");
+  inject(P "client/app1/command/47", "charge start");
+  assert_string_equal(response("47", base), "Error: Charge start functionality not available\n");
+  inject(P "client/app1/command/48", "lock");
+  assert_string_equal(response("48", base), "Usage: lock <pin>\n");
+  inject(P "client/app1/command/49", "metrics set v.b.soc 80");
+  assert_string_equal(response("49", base), "Metric set\n");
+  inject(P "client/app1/command/50", "metrics list v.b.soc");
+  assert_string_equal(response("50", base),
+                      "v.b.soc                                  80%\n");
+  inject(P "client/app1/command/51", "charge");
+  assert_string_equal(response("51", base),
+                      "Subcommand required\nUsage: charge <current|mode|start|stop>\n");
+  inject(P "client/app1/command/52", "server v3 update all");
+  assert_string_equal(response("52", base),
+                      "Server V3 data update for all metrics has been scheduled\n");
+  inject(P "client/app1/command/53", "event raise usr.test.one\nevent raise usr.test.two");
+  assert_string_equal(response("53", base),
+                      "Raising event: usr.test.one\nRaising event: usr.test.two\n");
+  assert_non_null(find(P "event/usr/test/two", base));
+  inject(P "client/app1/command/54", "charge fo");
+  assert_string_equal(response("54", base),
+                      "Unrecognised command\nUsage: charge <current|mode|start|stop>\n");
+  /* a topic without a command id is rejected */
+  size_t before = F.n;
+  inject(P "client/app1/command/", "stat");
+  assert_int_equal(F.n, before);
+  fx_free(&x);
+}
+
+static void test_requests(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  run_until(&x, 30);
+  metric_set_float(metrics_find(x.sim->metrics, "v.b.soc"), 85);
+  metric_set_float(metrics_find(x.sim->metrics, "v.b.range.est"), 250);
+  size_t base = F.n;
+  inject(P "client/ha/request/metric", "v.b.*,m.serial");
+  const struct rec *r = find(P "metric/v/b/soc", base);
+  assert_non_null(r);
+  assert_string_equal(r->payload, "85");
+  assert_true(r->retain);
+  assert_non_null(find(P "metric/v/b/range/est", base));
+  assert_non_null(find(P "metric/m/serial", base));
+  assert_null(find(P "metric/m/monotonic", base));
+  inject(P "client/ha/request/config", " server.v3/updatetime.idle \n");
+  r = find(P "client/ha/config/server/v3/updatetime/idle", base);
+  assert_non_null(r);
+  assert_string_equal(r->payload, "600");
+  assert_int_equal(r->qos, 0);
+  assert_false(r->retain);
+  inject(P "client/ha/request/config", "vehicle/name");
+  r = find(P "client/ha/config/vehicle/name", base);
+  assert_non_null(r);
+  assert_int_equal(r->len, 0);
+  fx_free(&x);
+}
+
+static void test_notifications(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  run_until(&x, 30);
+  F.manual_ack = true;
+  size_t base = F.n;
+  assert_int_equal(sim_notify_raise(x.sim, NOTIFY_INFO, "charge.started", "a,b\nc"), 1);
+  const struct rec *r = find(P "notify/info/charge/started", base);
+  assert_non_null(r);
+  assert_int_equal(r->qos, 1);
+  assert_false(r->retain);
+  assert_string_equal(r->payload, "a,b\nc");
+  assert_non_null(find(P "event/notify/info/charge/started", base));
+  sim_notify_raise(x.sim, NOTIFY_ALERT, "batt.12v.alert", "12V");
+  assert_non_null(find(P "notify/alert/batt/12v/alert", base));
+  metric_set_string(metrics_find(x.sim->metrics, "v.type"), "NL");
+  sim_notify_error_code(x.sim, 23, 0);
+  r = find(P "notify/error/code", base);
+  assert_non_null(r);
+  assert_string_equal(r->payload, "NL,23,0");
+  assert_int_equal(sim_notify_error_code(x.sim, 23, 0), 0); /* suppressed within 120 s */
+  /* data: QoS 2, first line only, one in flight */
+  assert_int_equal(sim_notify_raise(x.sim, NOTIFY_DATA, "log.trip", "*-LOG-Trip,1\nmore"), 1);
+  assert_int_equal(sim_notify_raise(x.sim, NOTIFY_DATA, "log.trip", "*-LOG-Trip,2"), 2);
+  run_until(&x, 45);
+  r = find(P "notify/data/log/trip/1/0", base);
+  if (!r) { /* sent on a later tick than raised: the age is negative */
+    for (size_t i = base; i < F.n; i++)
+      if (!strncmp(F.v[i].topic, P "notify/data/log/trip/1/", strlen(P "notify/data/log/trip/1/")))
+        r = &F.v[i];
+  }
+  assert_non_null(r);
+  assert_int_equal(r->qos, 2);
+  assert_string_equal(r->payload, "*-LOG-Trip,1");
+  size_t ndata = 0;
+  for (size_t i = base; i < F.n; i++)
+    if (!strncmp(F.v[i].topic, P "notify/data/", strlen(P "notify/data/")))
+      ndata++;
+  assert_int_equal(ndata, 1); /* the second waits for the first's acknowledgement */
+  int mid = r->mid;
+  v3_transport_acked(F.v3, mid);
+  int64_t t1 = now_s();
+  run_until(&x, t1 + 5);
+  ndata = 0;
+  const struct rec *second = NULL;
+  for (size_t i = base; i < F.n; i++)
+    if (!strncmp(F.v[i].topic, P "notify/data/log/trip/2/", strlen(P "notify/data/log/trip/2/")))
+      second = &F.v[i];
+  assert_non_null(second);
+  /* <-age>: raised at t=30, sent later */
+  char expect[96];
+  snprintf(expect, sizeof(expect), P "notify/data/log/trip/2/%d", -(int)(second->t - 30));
+  assert_string_equal(second->topic, expect);
+  fx_free(&x);
+}
+
+static void test_charge_state_notification(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  static const struct sim_control_ops ctl = {0};
+  x.sim->control = &ctl;
+  run_until(&x, 30);
+  size_t base = F.n;
+  metric_set_bool(metrics_find(x.sim->metrics, "v.d.cp"), true);
+  metric_set_string(metrics_find(x.sim->metrics, "v.c.mode"), "standard");
+  metric_set_string(metrics_find(x.sim->metrics, "v.c.state"), "charging");
+  metric_set_float(metrics_find(x.sim->metrics, "v.b.soc"), 50);
+  run_until(&x, 32);
+  assert_null(find(P "notify/info/charge/started", base));
+  run_until(&x, 34);
+  const struct rec *r = find(P "notify/info/charge/started", base);
+  assert_non_null(r);
+  assert_int_equal(r->t, 33); /* 3 s after the change */
+  assert_string_equal(r->payload, "Standard - Charging\nSOC: 50.0%\n");
+  base = F.n;
+  metric_set_string(metrics_find(x.sim->metrics, "v.c.state"), "stopped");
+  run_until(&x, 40);
+  assert_non_null(find(P "notify/alert/charge/stopped", base));
+  fx_free(&x);
+}
+
+static void test_filters_retain_prefix(void **state)
+{
+  static const char *const sets[] = {"server.v3.metrics.include", "v.b.*,xtest.*",
+                                     "server.v3.metrics.exclude", "*.range.est",
+                                     "server.v3.retain.depth.limit", "yes",
+                                     NULL};
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, sets);
+  metric_set_float(metrics_find(x.sim->metrics, "v.b.soc"), 85);
+  metric_set_float(metrics_find(x.sim->metrics, "v.b.range.est"), 250);
+  struct metric *m;
+  metrics_register(x.sim->metrics, "xtest.a.b.c.d.e", METRIC_INT, SIM_UNIT_NATIVE, 0, &m);
+  metric_set_int(m, 1);
+  metrics_register(x.sim->metrics, "xtest.a.b", METRIC_INT, SIM_UNIT_NATIVE, 0, &m);
+  metric_set_int(m, 2);
+  run_until(&x, 30);
+  assert_non_null(find(P "metric/v/b/soc", 0));
+  assert_null(find(P "metric/v/b/range/est", 0));
+  assert_null(find(P "metric/m/monotonic", 0));
+  const struct rec *deep = find(P "metric/xtest/a/b/c/d/e", 0);
+  assert_non_null(deep);
+  assert_false(deep->retain); /* 9 slashes > 7 */
+  const struct rec *flat = find(P "metric/xtest/a/b", 0);
+  assert_true(flat->retain);
+  fx_free(&x);
+
+  /* a custom prefix is used verbatim, no slash added */
+  static const char *const sets2[] = {"server.v3.topic.prefix", "foo", NULL};
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, sets2);
+  run_until(&x, 30);
+  assert_non_null(find("foometric/s/v3/connected", 0));
+  assert_string_equal(F.subs[0], "fooclient/+/active");
+  fx_free(&x);
+}
+
+static void test_profiles(void **state)
+{
+  struct fx x;
+  /* 3.3.004: dotted subtypes, mp_encode'd payloads, only the legacy event topic, epoch time,
+   * two subscriptions */
+  fx_init(&x, "3.3.004", SIM_TOPICS_CURRENT, NULL);
+  run_until(&x, 30);
+  assert_int_equal(F.nsubs, 2);
+  size_t base = F.n;
+  sim_notify_raise(x.sim, NOTIFY_INFO, "charge.started", "a,b\nc");
+  const struct rec *r = find(P "notify/info/charge.started", base);
+  assert_non_null(r);
+  assert_string_equal(r->payload, "a;b\rc");
+  assert_non_null(find(P "event", 0));
+  assert_null(find(P "event/server/v3/connected", 0));
+  r = find(P "metric/m/time/utc", 0);
+  assert_non_null(r);
+  assert_non_null(strchr(r->payload, '-') ? NULL : r->payload); /* epoch seconds */
+  fx_free(&x);
+
+  /* draft-2018 topic names */
+  fx_init(&x, NULL, SIM_TOPICS_DRAFT2018, NULL);
+  run_until(&x, 30);
+  assert_non_null(find(P "m/s/v3/connected", 0));
+  assert_null(find(P "metric/s/v3/connected", 0));
+  assert_int_equal(F.nsubs, 2);
+  assert_string_equal(F.subs[0], P "c/+");
+  assert_string_equal(F.subs[1], P "cmd/+/c/");
+  static const struct sim_control_ops ctl = {0};
+  x.sim->control = &ctl;
+  base = F.n;
+  inject(P "c/app1", "1");
+  assert_int_equal(metric_int(metrics_find(x.sim->metrics, "s.v3.peers")), 1);
+  inject(P "cmd/app1/c/", "foo");
+  r = find(P "cmd/app1/r/", base);
+  assert_non_null(r);
+  assert_int_equal(r->qos, 2);
+  assert_string_equal(r->payload, "Unrecognised command\n");
+  sim_notify_raise(x.sim, NOTIFY_INFO, "charge.started", "x");
+  r = find(P "notify/info", base);
+  assert_non_null(r);
+  assert_int_equal(r->qos, 2);
+  fx_free(&x);
+}
+
+static void test_auth_suspend(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  F.refuse = 5;
+  run_until(&x, 600);
+  assert_int_equal(F.connects, 1); /* suspended until a config change */
+  struct sbuf st = SBUF_INIT;
+  v3_status_text(x.sim->v3, &st);
+  assert_non_null(strstr(sbuf_str(&st), "Authentication error"));
+  sbuf_free(&st);
+  F.refuse = 0;
+  sim_config_set(x.sim->config, "server.v3", "user", "bob", NULL);
+  run_until(&x, 620);
+  assert_int_equal(F.connects, 2);
+  assert_non_null(find("ovms/bob/MYCAR/metric/s/v3/connected", 0));
+  fx_free(&x);
+  /* 3.3.006 retries after 30 s (+ jitter) */
+  fx_init(&x, "3.3.006", SIM_TOPICS_CURRENT, NULL);
+  F.refuse = 5;
+  run_until(&x, 600);
+  assert_true(F.connects > 10);
+  fx_free(&x);
+}
+
+static void test_util(void **state)
+{
+  struct v3_url u;
+  assert_int_equal(v3_url_parse("mqtt://alice@broker.example:1884", &u, NULL), 0);
+  assert_false(u.tls);
+  assert_string_equal(u.user, "alice");
+  assert_string_equal(u.host, "broker.example");
+  assert_int_equal(u.port, 1884);
+  assert_int_equal(v3_url_parse("mqtts://h/", &u, NULL), 0);
+  assert_true(u.tls);
+  assert_int_equal(u.port, 0);
+  assert_int_equal(v3_url_parse("mqtt://[::1]:1883", &u, NULL), 0);
+  assert_string_equal(u.host, "::1");
+  struct sbuf e = SBUF_INIT;
+  assert_int_equal(v3_url_parse("mqtt://a:secret@h", &u, &e), SIM_EPARSE);
+  assert_non_null(strstr(sbuf_str(&e), "password"));
+  assert_null(strstr(sbuf_str(&e), "secret@")); /* the message does not repeat... */
+  sbuf_free(&e);
+  assert_int_equal(v3_url_parse("http://h", &u, NULL), SIM_EPARSE);
+  assert_int_equal(v3_url_parse("mqtt://h:0", &u, NULL), SIM_EPARSE);
+  assert_int_equal(v3_url_parse("mqtt://h:99999", &u, NULL), SIM_EPARSE);
+  assert_int_equal(v3_url_parse("mqtt://", &u, NULL), SIM_EPARSE);
+
+  struct sbuf b = SBUF_INIT;
+  v3_prefix_build("", "alice", "MYCAR", &b);
+  assert_string_equal(sbuf_str(&b), "ovms/alice/MYCAR/");
+  sbuf_reset(&b);
+  v3_prefix_build(NULL, "", "MYCAR", &b);
+  assert_string_equal(sbuf_str(&b), "ovms//MYCAR/");
+  sbuf_reset(&b);
+  v3_prefix_build(NULL, "alice", "", &b);
+  assert_string_equal(sbuf_str(&b), "ovms/alice/");
+  sbuf_reset(&b);
+  v3_prefix_build("foo", "alice", "MYCAR", &b);
+  assert_string_equal(sbuf_str(&b), "foo");
+  sbuf_reset(&b);
+  v3_topic_path("xnl.v.b.range.instrument", &b);
+  assert_string_equal(sbuf_str(&b), "xnl/v/b/range/instrument");
+  sbuf_free(&b);
+  assert_false(v3_retain_depth_exceeded("a/b/c/d/e/f/g/h"));
+  assert_true(v3_retain_depth_exceeded("a/b/c/d/e/f/g/h/i"));
+
+  struct v3_filter f = {0};
+  assert_int_equal(v3_filter_set(&f, "v.b.*, *.soc ,m.net.ip,a*b"), SIM_EPARSE);
+  assert_int_equal(f.n, 3);
+  assert_true(v3_filter_match(&f, "v.b.range.est"));
+  assert_true(v3_filter_match(&f, "x.soc"));
+  assert_true(v3_filter_match(&f, "m.net.ip"));
+  assert_false(v3_filter_match(&f, "m.net.ipx"));
+  assert_false(v3_filter_match(&f, "aXb"));
+  assert_int_equal(v3_filter_set(&f, "*"), 0);
+  assert_true(v3_filter_match(&f, "anything"));
+  v3_filter_cleanup(&f);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_util),
+    cmocka_unit_test(test_connect_subscribe_full_sync),
+    cmocka_unit_test(test_cadence),
+    cmocka_unit_test(test_event_triggered),
+    cmocka_unit_test(test_clients),
+    cmocka_unit_test(test_commands),
+    cmocka_unit_test(test_requests),
+    cmocka_unit_test(test_notifications),
+    cmocka_unit_test(test_charge_state_notification),
+    cmocka_unit_test(test_filters_retain_prefix),
+    cmocka_unit_test(test_profiles),
+    cmocka_unit_test(test_auth_suspend),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
