@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "../nissanleaf.h"
+#include "can/bus.h"
 #include "error.h"
 #include "vehicles/vtest.h"
 
@@ -407,6 +408,64 @@ static void test_awake_stale(void **state)
   vt_close(&t);
 }
 
+/* Hardware in the loop without hardware: a simulated Leaf sends its frames on in-memory buses
+ * (EV-CAN = bus 1, CAR-CAN = bus 2), a second module with the Leaf decoder listens on the
+ * other end of each bus and ends up with the same metrics. */
+static void test_hil_mem_buses(void **state)
+{
+  (void)state;
+  struct vt car, module;
+  vt_open(&car, "nissanleaf", NULL);
+  vt_open(&module, "nissanleaf", NULL);
+  /* both modules share one loop: run the car's (the module's timers stay idle) */
+  static const char *const specs[2] = {"mem:hil-ev", "mem:hil-car"};
+  for (int i = 0; i < 2; i++) {
+    struct sim_diag d = SIM_DIAG_INIT;
+    assert_int_equal(can_bus_new(&car.sim->buses[i], car.loop, specs[i], (uint8_t)(i + 1), &d), 0);
+    assert_int_equal(can_bus_new(&module.sim->buses[i], car.loop, specs[i], (uint8_t)(i + 1), &d),
+                     0);
+    assert_int_equal(can_bus_start(car.sim->buses[i]), 0);
+    assert_int_equal(can_bus_start(module.sim->buses[i]), 0);
+    sim_diag_cleanup(&d);
+  }
+  assert_int_equal(vehicle_listen_buses(module.v), 2);
+  metric_set_float(vt_m(&car, "v.b.voltage"), 380);
+  metric_set_float(vt_m(&car, "v.b.current"), 12.5);
+  metric_set_float(vt_m(&car, "v.b.soc"), 77);
+  metric_set_float(vt_m(&car, "v.p.speed"), 50);
+  metric_set_int(vt_m(&car, "v.e.gear"), 1);
+  metric_set_float(vt_m(&car, "v.p.odometer"), 4321);
+  vehicle_encoder_start_buses(car.v);
+  struct sim_timer stop;
+  sim_timer_init(&stop, on_stop, NULL);
+  sim_timer_start(car.loop, &stop, SIM_NS_PER_SEC, 0);
+  assert_int_equal(sim_loop_run(car.loop), 0);
+  assert_true(car.v->stats.encoded > 100);
+  assert_int_equal(car.v->stats.unsent, 0);
+  assert_true(module.v->stats.decoded > 100);
+  assert_string_equal(vt_str(&module, "v.b.voltage"), "380");
+  assert_string_equal(vt_str(&module, "v.b.current"), "12.5");
+  assert_string_equal(vt_str(&module, "v.b.soc"), "77");
+  assert_string_equal(vt_str(&module, "v.p.speed"), "50");
+  assert_string_equal(vt_str(&module, "v.e.gear"), "1");
+  assert_string_equal(vt_str(&module, "v.e.on"), "yes");
+  assert_string_equal(vt_str(&module, "v.p.odometer"), "4321");
+  vehicle_encoder_stop(car.v);
+  /* the module's buses are closed with it: free them before the sims (no owner frees them) */
+  for (int i = 0; i < 2; i++) {
+    vehicle_detach(module.sim);
+    can_bus_close(module.sim->buses[i]);
+    module.sim->buses[i] = NULL;
+    can_bus_close(car.sim->buses[i]);
+    car.sim->buses[i] = NULL;
+  }
+  /* the module shares the car's loop: free it without running its own loop */
+  sim_free(module.sim);
+  sim_loop_free(module.loop);
+  ev_loop_destroy(module.ev);
+  vt_close(&car);
+}
+
 /* ---- real traces ---------------------------------------------------------------------- */
 
 /* Replays a CRTD excerpt; for each watched metric records the frame time at which it first
@@ -496,6 +555,7 @@ int main(void)
       cmocka_unit_test(test_encoder_frames),
       cmocka_unit_test(test_scheduler_and_tickers),
       cmocka_unit_test(test_awake_stale),
+      cmocka_unit_test(test_hil_mem_buses),
       cmocka_unit_test(test_env200_startup),
       cmocka_unit_test(test_env200_charge),
   };
