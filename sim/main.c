@@ -33,6 +33,7 @@
 #include "v3.h"
 #include "sim.h"
 #include "trace/trace.h"
+#include "vehicle.h"
 #include "xalloc.h"
 
 #define EXIT_EXPECT 1
@@ -45,6 +46,7 @@ enum {
   OPT_REPORT, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_JSON,
   OPT_BROKER, OPT_PASSWORD_FILE, OPT_CAFILE, OPT_CAPATH, OPT_CERT, OPT_KEY, OPT_CLIENT_ID,
   OPT_STATE_DIR, OPT_TOPICS,
+  OPT_VEHICLE, OPT_VEHICLE_MAP, OPT_VEHICLE_ANYBUS,
 };
 
 struct opt_help {
@@ -59,6 +61,9 @@ static const struct option long_opts[] = {
   {"speed", required_argument, NULL, 'x'},
   {"seed", required_argument, NULL, OPT_SEED},
   {"vehicle-id", required_argument, NULL, OPT_VEHICLE_ID},
+  {"vehicle", required_argument, NULL, OPT_VEHICLE},
+  {"vehicle-map", required_argument, NULL, OPT_VEHICLE_MAP},
+  {"vehicle-anybus", no_argument, NULL, OPT_VEHICLE_ANYBUS},
   {"config", required_argument, NULL, 'c'},
   {"set", required_argument, NULL, OPT_SET},
   {"print", no_argument, NULL, 'p'},
@@ -107,6 +112,11 @@ static void usage(FILE *out)
     "  -x, --speed X            real time scaled by X (default %g; e.g. 60 = a minute a second)\n"
     "      --seed N             random seed (default %d); same inputs + seed = same output\n"
     "      --vehicle-id ID      vehicle id (config vehicle.id; default DEMO)\n"
+    "      --vehicle TYPE       vehicle decoder/encoder: nissanleaf, teslaroadster,\n"
+    "                           mitsubishi, or dbc:FILE (signals named like metrics,\n"
+    "                           v_b_soc -> v.b.soc); see vehicles/README.md\n"
+    "      --vehicle-map FILE   dbc:FILE vehicles: map other signal names to metrics\n"
+    "      --vehicle-anybus     decode a frame id on whatever bus it arrives\n"
     "  -c, --config FILE        YAML config file of firmware config keys\n"
     "      --set KEY=VALUE      set a config key, firmware names, e.g.\n"
     "                           --set server.v3.updatetime.idle=600 (repeatable)\n"
@@ -189,6 +199,9 @@ struct opts {
   uint64_t seed;
   bool seed_given;
   const char *vehicle_id;
+  const char *vehicle;     /* --vehicle */
+  const char *vehicle_map;
+  bool vehicle_anybus;
   const char *config_file;
   const char **sets;
   size_t nsets, setcap;
@@ -230,6 +243,14 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
         return usage_error("--vehicle-id must not be empty");
       o->vehicle_id = optarg;
       break;
+    case OPT_VEHICLE:
+      if (!vehicle_type_find(optarg, NULL))
+        return usage_error("unknown --vehicle '%s' (nissanleaf, teslaroadster, mitsubishi, "
+                           "dbc:FILE)", optarg);
+      o->vehicle = optarg;
+      break;
+    case OPT_VEHICLE_MAP: o->vehicle_map = optarg; break;
+    case OPT_VEHICLE_ANYBUS: o->vehicle_anybus = true; break;
     case 'c': o->config_file = optarg; break;
     case OPT_SET:
       if (!strchr(optarg, '=') || optarg[0] == '=')
@@ -303,6 +324,10 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
     return usage_error("--fast and --speed exclude each other");
   if ((o->v3.certfile != NULL) != (o->v3.keyfile != NULL))
     return usage_error("--cert and --key must be given together");
+  if ((o->vehicle_map || o->vehicle_anybus) && !o->vehicle)
+    return usage_error("--vehicle-map and --vehicle-anybus need a --vehicle");
+  if (o->vehicle_map && strncmp(o->vehicle, "dbc:", 4) != 0)
+    return usage_error("--vehicle-map needs a --vehicle dbc:FILE");
   return 0;
 }
 
@@ -538,6 +563,17 @@ static int run(struct app *a)
                          start * SIM_NS_PER_SEC);
   a->sim = sim_new(a->loop, o->profile, o->seed);
   v3_config_declare(a->sim->config);
+  if (o->vehicle) {
+    /* before configure(): the vehicle declares its config keys (xnl.*, xtr.*, xmi.*) */
+    struct sim_diag d = SIM_DIAG_INIT;
+    struct vehicle_opts vo = {o->vehicle_anybus ? VEHICLE_F_ANYBUS : 0, o->vehicle_map};
+    rc = vehicle_attach_opts(a->sim, o->vehicle, &vo, &d);
+    print_diag(&d);
+    sim_diag_cleanup(&d);
+    if (rc < 0)
+      return EXIT_USAGE;
+    vehicle_listen_buses(a->sim->vehicle);
+  }
   rc = configure(a->sim, o);
   if (rc)
     return rc;
