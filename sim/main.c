@@ -32,6 +32,7 @@
 #include "scenario.h"
 #include "v3.h"
 #include "sim.h"
+#include "trace/run.h"
 #include "trace/trace.h"
 #include "vehicle.h"
 #include "xalloc.h"
@@ -83,6 +84,7 @@ static const struct option long_opts[] = {
   {"client-id", required_argument, NULL, OPT_CLIENT_ID},
   {"state-dir", required_argument, NULL, OPT_STATE_DIR},
   {"topics", required_argument, NULL, OPT_TOPICS},
+  TRACE_RUN_LONG_OPTS,
   {"quiet", no_argument, NULL, 'q'},
   {"verbose", no_argument, NULL, 'v'},
   {"help", no_argument, NULL, 'h'},
@@ -147,6 +149,8 @@ static void usage(FILE *out)
     "  -v, --verbose            log what the simulator does on stderr\n"
     "  -h, --help               show this help and exit\n"
     "  -V, --version            show the version and exit\n"
+    "\n"
+    TRACE_RUN_HELP
     "\n"
     "Subcommands:\n"
     "  validate FILE...         check scenario files and report every error; exit 0 if valid\n"
@@ -218,6 +222,7 @@ struct opts {
   struct v3_options v3;
   const char *password_file;
   const char *state_dir;
+  struct trace_run_opts can; /* --trace, --can, --record ... (trace/run.h) */
 };
 
 static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
@@ -315,6 +320,17 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
     case ':':
       return usage_error("option '%s' needs an argument", argv[optind - 1]);
     default:
+      if (c >= TRACE_OPT_TRACE && c <= TRACE_OPT_KEEP_GOING) {
+        struct sim_diag d = SIM_DIAG_INIT;
+        int trc = trace_run_option(&o->can, c, optarg, &d);
+        if (trc < 0) {
+          print_diag(&d);
+          sim_diag_cleanup(&d);
+          fputs("Try 'ovms-sim --help' for more information.\n", stderr);
+          return EXIT_USAGE;
+        }
+        break;
+      }
       if (optopt)
         return usage_error("unknown option '-%c'", optopt);
       return usage_error("unknown option '%s'", argv[optind - 1]);
@@ -446,6 +462,8 @@ struct app {
   FILE *devnull;
   struct scenario *sc;
   struct scenario_run *run;
+  struct trace_run *traces; /* replays, live buses, recorder */
+  int trace_status;
 };
 
 static void on_stop_timer(struct sim_loop *loop, struct sim_timer *t)
@@ -491,6 +509,16 @@ static void on_scenario_done(void *ctx, struct scenario_run *run)
 }
 
 /* Loads --scenario before anything else is set up; errors printed.  Returns 0 or exit code. */
+/* Every --trace replay has ended: the run ends with them unless a scenario or --duration
+ * decides the end. */
+static void on_traces_done(void *ctx, int status)
+{
+  struct app *a = ctx;
+  a->trace_status = status;
+  if (status < 0 || (!a->run && !a->o.duration))
+    sim_loop_stop(a->loop, 0);
+}
+
 static int load_scenario(struct app *a)
 {
   struct sim_diag d = SIM_DIAG_INIT;
@@ -553,8 +581,8 @@ static int run(struct app *a)
   int rc;
   if (o->scenario && (rc = load_scenario(a)) != 0)
     return rc;
-  if (o->fast && !o->scenario && !o->duration)
-    return usage_error("--fast needs an end: a --scenario or a --duration");
+  if (o->fast && !o->scenario && !o->duration && !trace_run_has_traces(&o->can))
+    return usage_error("--fast needs an end: a --scenario, a --trace or a --duration");
   if (o->report && !o->scenario)
     return usage_error("--report needs a --scenario");
   a->ev = ev_default_loop(EVFLAG_AUTO);
@@ -606,6 +634,14 @@ static int run(struct app *a)
   }
   sbuf_free(&err);
 
+  if (o->can.ntraces || o->can.ncans || o->can.record) {
+    struct sim_diag d = SIM_DIAG_INIT;
+    rc = trace_run_start(&a->traces, a->sim, &o->can, on_traces_done, a, &d);
+    print_diag(&d);
+    sim_diag_cleanup(&d);
+    if (rc < 0) /* a bad file, format, option or device: bad input, except a missing kernel feature */
+      return rc == SIM_ENOCAN ? 1 : EXIT_USAGE;
+  }
   if (a->sc) {
     rc = scenario_start(a->sim, a->sc, &a->run);
     if (rc < 0) {
@@ -641,6 +677,22 @@ static int run(struct app *a)
             *v3_last_error(a->sim->v3) ? v3_last_error(a->sim->v3) : "connection failed");
   if (a->progress)
     fputs("\n", stderr);
+  if (a->traces) {
+    struct sbuf b = SBUF_INIT;
+    trace_run_format_errors(a->traces, &b);
+    if (o->can.stats)
+      trace_run_report(a->traces, &b);
+    fputs(sbuf_str(&b), stderr);
+    sbuf_free(&b);
+    int wrc = trace_run_free(a->traces);
+    a->traces = NULL;
+    if (wrc < 0) {
+      fprintf(stderr, "ovms-sim: %s: %s\n", o->can.record, sim_strerror(wrc));
+      return 1;
+    }
+    if (a->trace_status < 0)
+      return a->trace_status == SIM_EPARSE || a->trace_status == SIM_ETRUNC ? EXIT_USAGE : 1;
+  }
   if (rc < 0) {
     fprintf(stderr, "ovms-sim: %s\n", sim_strerror(rc));
     return 1;
@@ -651,6 +703,7 @@ static int run(struct app *a)
 static void free_app(struct app *a)
 {
   fflush(stdout);
+  trace_run_free(a->traces);
   sim_free(a->sim);
   scenario_free(a->sc);
   if (a->devnull)
