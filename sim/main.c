@@ -340,6 +340,10 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
     return usage_error("--fast and --speed exclude each other");
   if ((o->v3.certfile != NULL) != (o->v3.keyfile != NULL))
     return usage_error("--cert and --key must be given together");
+  /* with a vehicle decoding the frames, the framework raises vehicle.* events itself: the
+   * CEV records of a replayed CRTD (the recording module's events) would come twice */
+  if (o->vehicle)
+    o->can.replay.no_events = true;
   if ((o->vehicle_map || o->vehicle_anybus) && !o->vehicle)
     return usage_error("--vehicle-map and --vehicle-anybus need a --vehicle");
   if (o->vehicle_map && strncmp(o->vehicle, "dbc:", 4) != 0)
@@ -600,7 +604,6 @@ static int run(struct app *a)
     sim_diag_cleanup(&d);
     if (rc < 0)
       return EXIT_USAGE;
-    vehicle_listen_buses(a->sim->vehicle);
   }
   rc = configure(a->sim, o);
   if (rc)
@@ -642,6 +645,8 @@ static int run(struct app *a)
     if (rc < 0) /* a bad file, format, option or device: bad input, except a missing kernel feature */
       return rc == SIM_ENOCAN ? 1 : EXIT_USAGE;
   }
+  if (a->sim->vehicle) /* the buses exist now (--can, and in-memory buses for --trace) */
+    vehicle_listen_buses(a->sim->vehicle);
   if (a->sc) {
     rc = scenario_start(a->sim, a->sc, &a->run);
     if (rc < 0) {
