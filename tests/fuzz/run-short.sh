@@ -13,7 +13,7 @@ if [ ! -x "$BUILD/tests/fuzz/fuzz_slcan" ]; then
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || exit 1
   cmake --build "$BUILD" -j2 --target fuzz_slcan fuzz_trace_candump fuzz_trace_candump_screen \
     fuzz_trace_crtd fuzz_trace_asc fuzz_trace_trc fuzz_trace_savvycan fuzz_trace_parserflags \
-    fuzz_trace_numbered >/dev/null || exit 1
+    fuzz_trace_numbered fuzz_dbc fuzz_vehicles >/dev/null || exit 1
 fi
 CORPUS=$(mktemp -d)
 trap 'rm -rf "$CORPUS"' EXIT
