@@ -47,7 +47,7 @@ enum {
   OPT_REPORT, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_JSON,
   OPT_BROKER, OPT_PASSWORD_FILE, OPT_CAFILE, OPT_CAPATH, OPT_CERT, OPT_KEY, OPT_CLIENT_ID,
   OPT_STATE_DIR, OPT_TOPICS,
-  OPT_VEHICLE, OPT_VEHICLE_MAP, OPT_VEHICLE_ANYBUS,
+  OPT_VEHICLE, OPT_VEHICLE_MAP, OPT_VEHICLE_ANYBUS, OPT_VEHICLE_EMULATE,
 };
 
 struct opt_help {
@@ -65,6 +65,7 @@ static const struct option long_opts[] = {
   {"vehicle", required_argument, NULL, OPT_VEHICLE},
   {"vehicle-map", required_argument, NULL, OPT_VEHICLE_MAP},
   {"vehicle-anybus", no_argument, NULL, OPT_VEHICLE_ANYBUS},
+  {"vehicle-emulate", no_argument, NULL, OPT_VEHICLE_EMULATE},
   {"config", required_argument, NULL, 'c'},
   {"set", required_argument, NULL, OPT_SET},
   {"print", no_argument, NULL, 'p'},
@@ -119,6 +120,8 @@ static void usage(FILE *out)
     "                           v_b_soc -> v.b.soc); see vehicles/README.md\n"
     "      --vehicle-map FILE   dbc:FILE vehicles: map other signal names to metrics\n"
     "      --vehicle-anybus     decode a frame id on whatever bus it arrives\n"
+    "      --vehicle-emulate    play the car: send its periodic frames, built from the\n"
+    "                           metrics (e.g. a --scenario's), on the --can buses\n"
     "  -c, --config FILE        YAML config file of firmware config keys\n"
     "      --set KEY=VALUE      set a config key, firmware names, e.g.\n"
     "                           --set server.v3.updatetime.idle=600 (repeatable)\n"
@@ -206,6 +209,7 @@ struct opts {
   const char *vehicle;     /* --vehicle */
   const char *vehicle_map;
   bool vehicle_anybus;
+  bool vehicle_emulate;
   const char *config_file;
   const char **sets;
   size_t nsets, setcap;
@@ -256,6 +260,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
       break;
     case OPT_VEHICLE_MAP: o->vehicle_map = optarg; break;
     case OPT_VEHICLE_ANYBUS: o->vehicle_anybus = true; break;
+    case OPT_VEHICLE_EMULATE: o->vehicle_emulate = true; break;
     case 'c': o->config_file = optarg; break;
     case OPT_SET:
       if (!strchr(optarg, '=') || optarg[0] == '=')
@@ -344,8 +349,10 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
    * CEV records of a replayed CRTD (the recording module's events) would come twice */
   if (o->vehicle)
     o->can.replay.no_events = true;
-  if ((o->vehicle_map || o->vehicle_anybus) && !o->vehicle)
-    return usage_error("--vehicle-map and --vehicle-anybus need a --vehicle");
+  if ((o->vehicle_map || o->vehicle_anybus || o->vehicle_emulate) && !o->vehicle)
+    return usage_error("--vehicle-map, --vehicle-anybus and --vehicle-emulate need a --vehicle");
+  if (o->vehicle_emulate && !o->can.ncans)
+    return usage_error("--vehicle-emulate needs a --can bus to send on");
   if (o->vehicle_map && strncmp(o->vehicle, "dbc:", 4) != 0)
     return usage_error("--vehicle-map needs a --vehicle dbc:FILE");
   return 0;
@@ -645,7 +652,11 @@ static int run(struct app *a)
     if (rc < 0) /* a bad file, format, option or device: bad input, except a missing kernel feature */
       return rc == SIM_ENOCAN ? 1 : EXIT_USAGE;
   }
-  if (a->sim->vehicle) /* the buses exist now (--can, and in-memory buses for --trace) */
+  /* the buses exist now (--can, and in-memory buses for --trace): decode what arrives, or,
+   * emulating the car, send its frames */
+  if (a->sim->vehicle && o->vehicle_emulate)
+    vehicle_encoder_start_buses(a->sim->vehicle);
+  else if (a->sim->vehicle)
     vehicle_listen_buses(a->sim->vehicle);
   if (a->sc) {
     rc = scenario_start(a->sim, a->sc, &a->run);
