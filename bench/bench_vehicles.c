@@ -6,6 +6,10 @@
  * trace text parsed line by line by the CRTD codec first (read + decode).  The heap in use is
  * compared before and after each decode loop to show that decoding allocates nothing.
  *
+ * With a Leaf trace, the whole run pipeline is measured too, as `ovms-sim --vehicle nissanleaf
+ * --trace FILE --fast --print` does it: the trace replayed on the virtual clock, decoded, the
+ * framework's housekeeping, and Server V3 printing its publications (to /dev/null).
+ *
  * Usage: bench_vehicles [SECONDS_PER_CASE] [LEAF_TRACE.crtd]
  * Without a Leaf trace the frames are the Leaf's own encoders' output.  With the reference
  * traces present, e.g.
@@ -22,7 +26,10 @@
 #include "loop.h"
 #include "metrics.h"
 #include "sim.h"
+#include "housekeeping.h"
+#include "trace/replay.h"
 #include "trace/trace.h"
+#include "v3.h"
 #include "vehicle.h"
 
 static double now_s(void)
@@ -154,6 +161,66 @@ static void bench_read_decode(const char *label, const char *name, const char *t
   close_ctx(&c);
 }
 
+struct pipe {
+  struct vehicle *v;
+  struct sim_loop *loop;
+};
+
+static void pipe_frame(void *ctx, const struct sim_frame *f)
+{
+  vehicle_decode(((struct pipe *)ctx)->v, f);
+}
+
+static void on_replay_done(void *ctx, struct trace_replay *r, int status)
+{
+  (void)r, (void)status;
+  sim_loop_stop(((struct pipe *)ctx)->loop, 0);
+}
+
+/* The run pipeline: replay (virtual time) -> vehicle -> metrics -> V3 print to /dev/null. */
+static void bench_pipeline(const char *label, const char *path, int loops)
+{
+  struct ctx c;
+  struct vehicle *v = open_vehicle(&c, "nissanleaf", NULL);
+  FILE *devnull = fopen("/dev/null", "w");
+  struct v3_options vo;
+  memset(&vo, 0, sizeof vo);
+  vo.out = devnull;
+  housekeeping_start(c.sim);
+  if (v3_start(c.sim, &vo, NULL) < 0) {
+    printf("%-34s skipped (v3_start failed)\n", label);
+    fclose(devnull);
+    close_ctx(&c);
+    return;
+  }
+  struct trace_replay_opts ro;
+  memset(&ro, 0, sizeof ro);
+  ro.loops = loops;
+  ro.no_events = true;
+  struct pipe pp = {v, c.loop};
+  ro.on_frame = pipe_frame;
+  ro.ctx = &pp;
+  ro.on_done = on_replay_done;
+  struct trace_replay *r;
+  struct sim_diag d = SIM_DIAG_INIT;
+  if (trace_replay_new(&r, c.sim, path, &ro, &d) < 0) {
+    printf("%-34s skipped (cannot open the trace)\n", label);
+  } else {
+    double t0 = now_s();
+    trace_replay_start(r);
+    sim_loop_run(c.loop);
+    double t = now_s() - t0;
+    struct trace_replay_stats st;
+    trace_replay_get_stats(r, &st);
+    printf("%-34s %10lu frames  %8.2f M frames/s  (%.0f s simulated)\n", label, st.frames,
+           st.frames / t / 1e6, st.sim_ns / 1e9);
+    trace_replay_free(r);
+  }
+  sim_diag_cleanup(&d);
+  fclose(devnull);
+  close_ctx(&c);
+}
+
 static char *crtd_text(const struct frames *fs, size_t *len)
 {
   struct sbuf b = SBUF_INIT;
@@ -228,6 +295,7 @@ int main(int argc, char **argv)
   if (argc > 2 && load_trace(argv[2], &real, &text, &len) == 0 && real.n) {
     bench_decode("nissanleaf (real trace)", "nissanleaf", NULL, &real, secs);
     bench_read_decode("nissanleaf read+decode (real CRTD)", "nissanleaf", text, len, secs);
+    bench_pipeline("pipeline --trace --fast --print", argv[2], 10);
   } else {
     text = crtd_text(&leaf, &len);
     bench_read_decode("nissanleaf read+decode (CRTD text)", "nissanleaf", text, len, secs);
