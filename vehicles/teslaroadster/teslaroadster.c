@@ -223,7 +223,7 @@ static void d_100(struct vehicle *v, const struct sim_frame *f, const void *arg)
       metric_set_float(s->b_soh, (cac / (cac > 165 ? 215.0 : 160.0)) * ((100 * mn) / mx));
     char buf[128];
     snprintf(buf, sizeof buf, "CAC %0.2fAh SOC %d%% LIM %d%% MIN %d%% MAX %d%%", cac,
-             metric_int(s->b_soc), lim, mn, mx);
+             (int)metric_float(s->b_soc), lim, mn, mx);
     metric_set_string(s->b_health, buf);
     break;
   }
