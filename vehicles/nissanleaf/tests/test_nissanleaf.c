@@ -389,6 +389,40 @@ static void test_scheduler_and_tickers(void **state)
   vt_close(&t);
 }
 
+/* Ticker10 HandleChargeEstimation: 10 s of 0x1DB energy at -50 A / 358.5 V while charging
+ * gives 49.79 Wh, i.e. 17.9 kW average, 62 minutes from 53 % to full on a 40 kWh pack */
+static void test_charge_estimation(void **state)
+{
+  (void)state;
+  struct vt t;
+  vt_open(&t, "nissanleaf", "xnl.suffsoc=80");
+  vt_feed(&t, "1 5BC 7d 00 78 64 bc 12 bf ff"); /* max GIDs 500: 40 kWh */
+  vt_feed(&t, "1 390 00 00 00 00 00 10 00 00"); /* idle: stopped */
+  for (int i = 0; i < 10; i++)
+    vehicle_tick(t.v);
+  assert_string_equal(vt_str(&t, "v.c.power"), "0");
+  vt_feed(&t, "1 390 04 15 00 b3 00 88 15 c6"); /* charging, pilot */
+  for (int i = 0; i < 1000; i++)
+    vt_feed(&t, "1 1DB 0C 80 b3 40 35 00 00 00");
+  for (int i = 0; i < 10; i++)
+    vehicle_tick(t.v);
+  assert_int_equal(metric_int(vt_m(&t, "v.c.duration.full")), 62);
+  /* to the xnl.suffsoc limit of 80 %: 27 % of 40 kWh at 17.9 kW */
+  assert_int_equal(metric_int(vt_m(&t, "v.c.duration.soc")), 36);
+  assert_true(fabs(vt_f(&t, "v.c.kwh") - 0.0497917) < 1e-6);
+  assert_string_equal(vt_str(&t, "v.c.efficiency"), "100");
+  assert_string_equal(vt_str(&t, "v.c.power"), "2.1");
+  /* HandleCharging: stopped -> charging is a charge "on request" */
+  assert_string_equal(vt_str(&t, "v.c.substate"), "onrequest");
+  /* done: Ticker10 zeroes the charge power */
+  vt_feed(&t, "1 390 00 00 00 b0 00 04 00 00");
+  for (int i = 0; i < 10; i++)
+    vehicle_tick(t.v);
+  assert_string_equal(vt_str(&t, "v.c.power"), "0");
+  assert_string_equal(vt_str(&t, "v.c.state"), "done");
+  vt_close(&t);
+}
+
 static void test_awake_stale(void **state)
 {
   (void)state;
@@ -554,6 +588,7 @@ int main(void)
       cmocka_unit_test(test_roundtrip_misc),
       cmocka_unit_test(test_encoder_frames),
       cmocka_unit_test(test_scheduler_and_tickers),
+      cmocka_unit_test(test_charge_estimation),
       cmocka_unit_test(test_awake_stale),
       cmocka_unit_test(test_hil_mem_buses),
       cmocka_unit_test(test_env200_startup),
