@@ -287,7 +287,7 @@ static void test_leaf_vs_dbc(void **state)
   for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     if (line[0] == '#' || !strncmp(line, "ParserFlags", 11))
       continue;
-    double t;
+    double t = 0;
     struct sim_frame f;
     if (parse_tsv(line, &t, &f) < 0)
       fail_msg("bad TSV line");
