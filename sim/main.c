@@ -34,6 +34,7 @@
 #include "sim.h"
 #include "trace/run.h"
 #include "trace/trace.h"
+#include "vehicle.h"
 #include "xalloc.h"
 
 #define EXIT_EXPECT 1
@@ -46,6 +47,7 @@ enum {
   OPT_REPORT, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_JSON,
   OPT_BROKER, OPT_PASSWORD_FILE, OPT_CAFILE, OPT_CAPATH, OPT_CERT, OPT_KEY, OPT_CLIENT_ID,
   OPT_STATE_DIR, OPT_TOPICS,
+  OPT_VEHICLE, OPT_VEHICLE_MAP, OPT_VEHICLE_ANYBUS, OPT_VEHICLE_EMULATE,
 };
 
 struct opt_help {
@@ -60,6 +62,10 @@ static const struct option long_opts[] = {
   {"speed", required_argument, NULL, 'x'},
   {"seed", required_argument, NULL, OPT_SEED},
   {"vehicle-id", required_argument, NULL, OPT_VEHICLE_ID},
+  {"vehicle", required_argument, NULL, OPT_VEHICLE},
+  {"vehicle-map", required_argument, NULL, OPT_VEHICLE_MAP},
+  {"vehicle-anybus", no_argument, NULL, OPT_VEHICLE_ANYBUS},
+  {"vehicle-emulate", no_argument, NULL, OPT_VEHICLE_EMULATE},
   {"config", required_argument, NULL, 'c'},
   {"set", required_argument, NULL, OPT_SET},
   {"print", no_argument, NULL, 'p'},
@@ -109,6 +115,13 @@ static void usage(FILE *out)
     "  -x, --speed X            real time scaled by X (default %g; e.g. 60 = a minute a second)\n"
     "      --seed N             random seed (default %d); same inputs + seed = same output\n"
     "      --vehicle-id ID      vehicle id (config vehicle.id; default DEMO)\n"
+    "      --vehicle TYPE       vehicle decoder/encoder: nissanleaf, teslaroadster,\n"
+    "                           mitsubishi, or dbc:FILE (signals named like metrics,\n"
+    "                           v_b_soc -> v.b.soc); see vehicles/README.md\n"
+    "      --vehicle-map FILE   dbc:FILE vehicles: map other signal names to metrics\n"
+    "      --vehicle-anybus     decode a frame id on whatever bus it arrives\n"
+    "      --vehicle-emulate    play the car: send its periodic frames, built from the\n"
+    "                           metrics (e.g. a --scenario's), on the --can buses\n"
     "  -c, --config FILE        YAML config file of firmware config keys\n"
     "      --set KEY=VALUE      set a config key, firmware names, e.g.\n"
     "                           --set server.v3.updatetime.idle=600 (repeatable)\n"
@@ -193,6 +206,10 @@ struct opts {
   uint64_t seed;
   bool seed_given;
   const char *vehicle_id;
+  const char *vehicle;     /* --vehicle */
+  const char *vehicle_map;
+  bool vehicle_anybus;
+  bool vehicle_emulate;
   const char *config_file;
   const char **sets;
   size_t nsets, setcap;
@@ -235,6 +252,15 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
         return usage_error("--vehicle-id must not be empty");
       o->vehicle_id = optarg;
       break;
+    case OPT_VEHICLE:
+      if (!vehicle_type_find(optarg, NULL))
+        return usage_error("unknown --vehicle '%s' (nissanleaf, teslaroadster, mitsubishi, "
+                           "dbc:FILE)", optarg);
+      o->vehicle = optarg;
+      break;
+    case OPT_VEHICLE_MAP: o->vehicle_map = optarg; break;
+    case OPT_VEHICLE_ANYBUS: o->vehicle_anybus = true; break;
+    case OPT_VEHICLE_EMULATE: o->vehicle_emulate = true; break;
     case 'c': o->config_file = optarg; break;
     case OPT_SET:
       if (!strchr(optarg, '=') || optarg[0] == '=')
@@ -319,6 +345,16 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
     return usage_error("--fast and --speed exclude each other");
   if ((o->v3.certfile != NULL) != (o->v3.keyfile != NULL))
     return usage_error("--cert and --key must be given together");
+  /* with a vehicle decoding the frames, the framework raises vehicle.* events itself: the
+   * CEV records of a replayed CRTD (the recording module's events) would come twice */
+  if (o->vehicle)
+    o->can.replay.no_events = true;
+  if ((o->vehicle_map || o->vehicle_anybus || o->vehicle_emulate) && !o->vehicle)
+    return usage_error("--vehicle-map, --vehicle-anybus and --vehicle-emulate need a --vehicle");
+  if (o->vehicle_emulate && !o->can.ncans)
+    return usage_error("--vehicle-emulate needs a --can bus to send on");
+  if (o->vehicle_map && strncmp(o->vehicle, "dbc:", 4) != 0)
+    return usage_error("--vehicle-map needs a --vehicle dbc:FILE");
   return 0;
 }
 
@@ -566,6 +602,16 @@ static int run(struct app *a)
                          start * SIM_NS_PER_SEC);
   a->sim = sim_new(a->loop, o->profile, o->seed);
   v3_config_declare(a->sim->config);
+  if (o->vehicle) {
+    /* before configure(): the vehicle declares its config keys (xnl.*, xtr.*, xmi.*) */
+    struct sim_diag d = SIM_DIAG_INIT;
+    struct vehicle_opts vo = {o->vehicle_anybus ? VEHICLE_F_ANYBUS : 0, o->vehicle_map};
+    rc = vehicle_attach_opts(a->sim, o->vehicle, &vo, &d);
+    print_diag(&d);
+    sim_diag_cleanup(&d);
+    if (rc < 0)
+      return EXIT_USAGE;
+  }
   rc = configure(a->sim, o);
   if (rc)
     return rc;
@@ -606,6 +652,12 @@ static int run(struct app *a)
     if (rc < 0) /* a bad file, format, option or device: bad input, except a missing kernel feature */
       return rc == SIM_ENOCAN ? 1 : EXIT_USAGE;
   }
+  /* the buses exist now (--can, and in-memory buses for --trace): decode what arrives, or,
+   * emulating the car, send its frames */
+  if (a->sim->vehicle && o->vehicle_emulate)
+    vehicle_encoder_start_buses(a->sim->vehicle);
+  else if (a->sim->vehicle)
+    vehicle_listen_buses(a->sim->vehicle);
   if (a->sc) {
     rc = scenario_start(a->sim, a->sc, &a->run);
     if (rc < 0) {
