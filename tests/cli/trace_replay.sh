@@ -31,6 +31,13 @@ awk '/R11 174/ && !t0 { t0 = $1 } /vehicle.awake/ { printf "%.6f\n", $1 - t0 }' 
 "$BIN" --fast -q --trace 2="$DATA/traces/leaf62-battery.can" --record "$T/s.log" || fail "screen"
 [ "$(grep -c ' can1 ' "$T/s.log")" -eq 12 ] || fail "N=FILE puts the frames on bus 2 (can1)"
 
+# untimed traces: frames --trace-period apart (default 10 ms)
+"$BIN" --fast -q --trace "$DATA/traces/leaf62-battery.can" --trace-period 250ms --record "$T/p.crtd" \
+  || fail "--trace-period"
+awk '/R11/ { if (!t0) t0 = $1; last = $1 } END { printf "%.6f\n", last - t0 }' "$T/p.crtd" \
+  | grep -qx '2.750000' || fail "12 frames 250 ms apart"
+"$BIN" --fast --trace "$IN" --trace-period 0 2>/dev/null; [ $? -eq 2 ] || fail "bad period"
+
 # several traces at once, each on its own bus (the Leaf's EV-CAN and CAR-CAN)
 "$BIN" --fast -q --trace 1="$DATA/traces/leaf62-battery.can" --trace 2="$DATA/traces/imiev-ign-off.can" \
   --record "$T/two.crtd" --stats 2> "$T/err" || fail "two traces"
