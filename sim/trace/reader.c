@@ -30,6 +30,9 @@ struct trace_reader {
   bool skipping; /* inside an over-long line */
   const struct trace_format *fmt;
   struct trace_pstate ps;
+  const char *line;
+  size_t line_len;
+  bool all_lines;
   char *path;
   unsigned long errors;
 };
@@ -206,14 +209,21 @@ int trace_reader_next(struct trace_reader *r, struct trace_record *rec, struct s
       return rc;
     }
     r->ps.line++;
+    r->line = s;
+    r->line_len = n;
     rc = r->fmt->parse(&r->ps, s, n, rec, d);
     if (rc < 0) {
       r->errors++;
       return rc;
     }
-    if (rc > 0)
+    if (rc > 0 || r->all_lines)
       return 1;
   }
+}
+
+void trace_reader_all_lines(struct trace_reader *r, bool on)
+{
+  r->all_lines = on;
 }
 
 int trace_reader_next_frame(struct trace_reader *r, struct sim_frame *f, struct sim_diag *d)
@@ -228,6 +238,12 @@ int trace_reader_next_frame(struct trace_reader *r, struct sim_frame *f, struct 
       return 1;
     }
   }
+}
+
+void trace_reader_raw(const struct trace_reader *r, const char **s, size_t *n)
+{
+  *s = r->line ? r->line : "";
+  *n = r->line ? r->line_len : 0;
 }
 
 const struct trace_format *trace_reader_format(const struct trace_reader *r)

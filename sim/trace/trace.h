@@ -209,6 +209,11 @@ int trace_reader_open(struct trace_reader **out, const char *path,
  * for a line longer than the reader's buffer (skipped, recorded in d), -errno on read errors.
  */
 int trace_reader_next(struct trace_reader *r, struct trace_record *rec, struct sim_diag *d);
+/* With on, trace_reader_next also returns lines that carry nothing (headers, blank lines) as
+ * TRACE_REC_NONE records (for copying a file line by line). */
+void trace_reader_all_lines(struct trace_reader *r, bool on);
+/* The text of the line last read (without its line end; valid until the next call). */
+void trace_reader_raw(const struct trace_reader *r, const char **s, size_t *n);
 /* Like trace_reader_next but returns only FRAME records. */
 int trace_reader_next_frame(struct trace_reader *r, struct sim_frame *f, struct sim_diag *d);
 /* The format being read. */
@@ -234,6 +239,10 @@ int trace_writer_open(struct trace_writer **out, const char *path, const struct 
 /* Writes one record.  Returns 1 when written, 0 when the format cannot carry it (counted as
  * dropped), -errno on write errors. */
 int trace_writer_write(struct trace_writer *w, const struct trace_record *rec);
+/* Writes a line as it is (plus '\n'): for copying lines of the writer's own format.
+ * Returns 1 or -errno. */
+int trace_writer_raw(struct trace_writer *w, const struct trace_record *rec, const char *s,
+                     size_t n);
 /* Convenience: writes a frame record. */
 int trace_writer_frame(struct trace_writer *w, const struct sim_frame *f);
 /* Flushes buffered output.  Returns 0 or -errno. */
@@ -262,7 +271,8 @@ struct trace_convert_stats {
 
 /*
  * Converts in_path to out_path.  Every record the output format can carry is written; the
- * others are counted in stats->dropped.  Returns 0; SIM_EPARSE at the first bad line unless
+ * others are counted in stats->dropped.  When both formats are the same, every line that
+ * parses is copied byte for byte (a validated copy; also .gz <-> plain).  Returns 0; SIM_EPARSE at the first bad line unless
  * keep_going (d has the location); SIM_EFORMAT; -errno.  stats may be NULL.
  */
 int trace_convert(const char *in_path, const char *out_path, const struct trace_convert_opts *o,

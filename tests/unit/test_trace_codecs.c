@@ -528,6 +528,36 @@ static void test_time_cache(void **state)
   sbuf_free(&out);
 }
 
+static void test_same_format_copy(void **state)
+{
+  (void)state;
+  /* same format in and out: every line copied as it is (headers too), CRLF -> LF */
+  static const char *const files[] = {"traces/eup-kcan.asc", "traces/synthetic-v11.trc",
+                                      "traces/ze1-chademo.csv", "traces/eplus-evcan.tsv",
+                                      "traces/synthetic-candump.log"};
+  for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+    char out[] = "/tmp/ovms-copy-XXXXXX";
+    close(mkstemp(out));
+    struct sim_diag d = SIM_DIAG_INIT;
+    const struct trace_format *f = NULL;
+    size_t len;
+    char *in = test_read_file(test_data_path(files[i]), &len);
+    f = trace_format_detect(in, len);
+    struct trace_convert_opts o = {.to = f->name};
+    assert_int_equal(trace_convert(test_data_path(files[i]), out, &o, NULL, &d), 0);
+    char *got = test_read_file(out, NULL);
+    size_t k = 0;
+    for (size_t j = 0; j < len; j++)
+      if (in[j] != '\r')
+        in[k++] = in[j];
+    in[k] = 0;
+    assert_string_equal(got, in);
+    free(in);
+    free(got);
+    unlink(out);
+  }
+}
+
 static void test_gzip(void **state)
 {
   (void)state;
@@ -557,7 +587,8 @@ int main(void)
     cmocka_unit_test(test_parse_table),     cmocka_unit_test(test_errors),
     cmocka_unit_test(test_detect),          cmocka_unit_test(test_excerpt_counts),
     cmocka_unit_test(test_round_trips),     cmocka_unit_test(test_crtd_events_round_trip),
-    cmocka_unit_test(test_time_cache),      cmocka_unit_test(test_gzip),
+    cmocka_unit_test(test_time_cache),      cmocka_unit_test(test_same_format_copy),
+    cmocka_unit_test(test_gzip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
