@@ -72,16 +72,57 @@ static void set_columns(struct trace_pstate *ps, const char *spec, size_t len)
   }
 }
 
-static int header_line(struct trace_pstate *ps, const char *s, size_t len, struct sim_diag *d)
+/*
+ * Parses the $STARTTIME value s[i..len): "<days>[.<fraction>]", days since 1899-12-30 (OLE
+ * automation date) between 1970 and 9999, nothing else on the line.  Returns false with the
+ * offending index in *bad.
+ */
+static bool parse_starttime(const char *s, size_t i, size_t len, int64_t *ns, size_t *bad)
+{
+  size_t k = i;
+  double days = 0;
+  while (k < len && s[k] >= '0' && s[k] <= '9' && k - i < 8)
+    days = days * 10 + (s[k++] - '0');
+  if (k == i || (k < len && s[k] >= '0' && s[k] <= '9')) {
+    *bad = i;
+    return false;
+  }
+  if (k < len && s[k] == '.') {
+    size_t f0 = ++k;
+    double scale = 0.1;
+    while (k < len && s[k] >= '0' && s[k] <= '9') {
+      days += (s[k++] - '0') * scale;
+      scale /= 10;
+    }
+    if (k == f0) {
+      *bad = k;
+      return false;
+    }
+  }
+  if (k != len) {
+    *bad = k;
+    return false;
+  }
+  if (days < OLE_EPOCH_OFFSET_DAYS || days > 2958465.0) {
+    *bad = i;
+    return false;
+  }
+  *ns = (int64_t)llround((days - OLE_EPOCH_OFFSET_DAYS) * 86400000.0) * SIM_NS_PER_MS;
+  return true;
+}
+
+/* A ';' line starting at s (col0 = its index in the whole line, for diagnostics). */
+static int header_line(struct trace_pstate *ps, const char *s, size_t len, size_t col0,
+                       struct sim_diag *d)
 {
   if (starts(s, len, ";$FILEVERSION=")) {
     size_t i = 14;
     if (len < i + 3 || s[i + 1] != '.' || s[i] < '1' || s[i] > '2' || s[i + 2] < '0' ||
         s[i + 2] > '9')
-      return TRACE_ERR(ps, d, i, "TRC: unsupported $FILEVERSION");
+      return TRACE_ERR(ps, d, col0 + i, "TRC: unsupported $FILEVERSION");
     ps->version = (s[i] - '0') * 10 + (s[i + 2] - '0');
     if (ps->version > 21)
-      return TRACE_ERR(ps, d, i, "TRC: unsupported file version %d.%d", ps->version / 10,
+      return TRACE_ERR(ps, d, col0 + i, "TRC: unsupported file version %d.%d", ps->version / 10,
                        ps->version % 10);
     if (ps->version == 20 && !ps->ncols)
       set_columns(ps, "NOTIdlD", 7);
@@ -89,16 +130,12 @@ static int header_line(struct trace_pstate *ps, const char *s, size_t len, struc
       set_columns(ps, "NOTBIdRLD", 9);
     ps->have_header = true;
   } else if (starts(s, len, ";$STARTTIME=")) {
-    char buf[48];
-    size_t n = len - 12 < sizeof(buf) - 1 ? len - 12 : sizeof(buf) - 1;
-    memcpy(buf, s + 12, n);
-    buf[n] = 0;
-    char *end;
-    double days = strtod(buf, &end);
-    if (end == buf || days < OLE_EPOCH_OFFSET_DAYS || days > 2958465.0)
-      return TRACE_ERR(ps, d, 12, "TRC: bad $STARTTIME");
-    double ms = (days - OLE_EPOCH_OFFSET_DAYS) * 86400000.0;
-    ps->start_ns = (int64_t)llround(ms) * SIM_NS_PER_MS;
+    int64_t ns;
+    size_t bad;
+    if (!parse_starttime(s, 12, len, &ns, &bad))
+      return TRACE_ERR(ps, d, col0 + bad,
+                       "TRC: bad $STARTTIME (want days since 1899-12-30, e.g. 43183.5598324420)");
+    ps->start_ns = ns;
   } else if (starts(s, len, ";$COLUMNS=")) {
     set_columns(ps, s + 10, len - 10);
   }
@@ -225,6 +262,7 @@ static int parse_v2(struct trace_pstate *ps, const char *s, size_t len, size_t i
   struct sim_frame *f = &rec->frame;
   int64_t off = 0;
   int dlen = -1, dlc = -1;
+  size_t len_col = 0;
   bool rtr = false;
   for (int c = 0; c < ps->ncols; c++) {
     i = skip_blank(s, len, i);
@@ -283,6 +321,7 @@ static int parse_v2(struct trace_pstate *ps, const char *s, size_t len, size_t i
       if (!parse_dec32(s, i, e, &v, &bad) || v > 64)
         return TRACE_ERR(ps, d, i, "TRC: bad data length");
       dlen = (int)v;
+      len_col = i;
       break;
     case C_L:
       if (!parse_dec32(s, i, e, &v, &bad) || v > 15)
@@ -313,6 +352,10 @@ static int parse_v2(struct trace_pstate *ps, const char *s, size_t len, size_t i
     dlen = dlc < 0 ? 0 : sim_can_dlc2len((uint8_t)dlc);
   if (!(f->flags & SIM_CAN_F_FD) && dlen > 8)
     return TRACE_ERR(ps, d, 0, "TRC: classic frame with more than 8 bytes");
+  if (sim_can_dlc2len(sim_can_len2dlc((uint8_t)dlen)) != dlen)
+    return TRACE_ERR(ps, d, len_col,
+                     "TRC: %d is not a CAN FD data length (0-8, 12, 16, 20, 24, 32, 48, 64)",
+                     dlen);
   if (rtr)
     f->flags |= SIM_CAN_F_RTR;
   f->len = (uint8_t)dlen;
@@ -328,7 +371,7 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
   if (i == len)
     return 0;
   if (s[i] == ';')
-    return header_line(ps, s + i, len - i, d);
+    return header_line(ps, s + i, len - i, i, d);
   size_t j = i;
   while (j < len && s[j] >= '0' && s[j] <= '9')
     j++;
@@ -406,10 +449,14 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
   sbuf_adds(out, f->flags & SIM_CAN_F_TX ? " Tx - " : " Rx - ");
   put_u64(out, sim_can_len2dlc(f->len));
   sbuf_adds(out, "   ");
+  /* An FD length between the DLC steps (not from any parser, which all reject it) is padded
+   * with zero bytes up to the DLC's length, as a CAN FD controller sends it. */
+  unsigned n = f->len, padded = f->flags & SIM_CAN_F_FD ? sim_can_dlc2len(sim_can_len2dlc(f->len))
+                                                        : f->len;
   if (!(f->flags & SIM_CAN_F_RTR))
-    for (unsigned k = 0; k < f->len; k++) {
+    for (unsigned k = 0; k < padded; k++) {
       sbuf_addc(out, ' ');
-      put_hexn(out, f->data[k], 2, true);
+      put_hexn(out, k < n ? f->data[k] : 0, 2, true);
     }
   sbuf_addc(out, '\n');
   ws->n++;

@@ -182,7 +182,7 @@ static void test_parse_table(void **state)
 struct ecase {
   const char *fmt;
   const char *line;
-  int col;
+  int col;          /* expected column; lines before a '\n' in line are headers parsed first */
 };
 
 static const struct ecase ecases[] = {
@@ -237,6 +237,17 @@ static const struct ecase ecases[] = {
   {"trc", "      1      abc DT 1      0300 Rx -  2    00", 14},
   {"trc", "x", 1},
   {"trc", ";$FILEVERSION=3.0", 15},
+  /* fuzz finding: strtod took "45500" of "45500l,D" and ignored the rest */
+  {"trc", ";$STARTTIME=45500l,D", 18},
+  {"trc", ";$STARTTIME=", 13},
+  {"trc", ";$STARTTIME=43183.", 19},
+  {"trc", ";$STARTTIME=1000.5", 13},
+  {"trc", ";$STARTTIME=123456789", 13},
+  {"trc", "  ;$STARTTIME=43183.5 x", 22},
+  /* fuzz finding: an FD data length of 11 (2.0 has a length column, not a DLC) was accepted,
+   * and the 2.1 writer turned it into DLC 9 = 12 bytes that did not parse back */
+  {"trc", ";$FILEVERSION=2.0\n      2      1060.100 FB 18DAF110 Tx 11 00 11 22 33 44 55 66 77 "
+   "88 99 AA", 38},
   {"savvycan", "12x,00000201,false,Rx,0,8,02,00,00,00,00,00,00,00,", 3},
   {"savvycan", "1,0000020G,false,Rx,0,8,02,00,00,00,00,00,00,00,", 3},
   {"savvycan", "1,00000201,maybe,Rx,0,8,02,00,00,00,00,00,00,00,", 12},
@@ -277,14 +288,24 @@ static void test_errors(void **state)
     const struct trace_format *f = trace_format_find(c->fmt);
     struct trace_pstate ps;
     trace_pstate_init(&ps, "bad.trace");
-    if (!strcmp(c->fmt, "trc"))
+    const char *line = c->line, *nl = strrchr(line, '\n');
+    if (nl) {
+      for (const char *p = line; p < nl;) {
+        size_t n = strcspn(p, "\n");
+        if (f->parse(&ps, p, n, &(struct trace_record){0}, NULL) < 0)
+          fail_msg("error case %zu: header line '%.*s' does not parse", i, (int)n, p);
+        p += n + 1;
+      }
+      line = nl + 1;
+    } else if (!strcmp(c->fmt, "trc")) {
       f->parse(&ps, ";$FILEVERSION=2.1", 17, &(struct trace_record){0}, NULL);
+    }
     if (!strcmp(c->fmt, "cando-csv"))
       f->parse(&ps, "TYPE,TIME,ID,D1,D2", 18, &(struct trace_record){0}, NULL);
     ps.line = 7;
     struct trace_record rec;
     struct sim_diag d = SIM_DIAG_INIT;
-    int rc = f->parse(&ps, c->line, strlen(c->line), &rec, &d);
+    int rc = f->parse(&ps, line, strlen(line), &rec, &d);
     if (!strcmp(c->line, "      1      1059.900 XX 1      0300 Rx -  8")) {
       /* an unknown TRC type is a bad line, not a silently skipped one */
       assert_int_equal(rc, SIM_EPARSE);
@@ -381,6 +402,9 @@ static void test_excerpt_counts(void **state)
   assert_int_equal(read_frames(test_data_path("traces/synthetic-v11.trc"), NULL, f, 64, NULL), 3);
   assert_int_equal(read_frames(test_data_path("traces/synthetic-v20.trc"), NULL, f, 64, NULL), 3);
   assert_int_equal(f[1].len, 12);
+  /* $STARTTIME=45526.5332500000 days since 1899-12-30 = 1724330872.8 s, + 1059.900 ms */
+  assert_int_equal(read_frames(test_data_path("traces/synthetic-v21.trc"), NULL, f, 64, NULL), 2);
+  assert_int_equal(f[0].ts, NS(1724330873, 859900));
   /* Roadster logs: unpadded bytes, DLC = byte count, banner start time (taken as UTC) */
   assert_int_equal(read_frames(test_data_path("traces/roadster-charge-done.cando.csv"), NULL, f,
                                64, NULL), 6);
@@ -558,6 +582,38 @@ static void test_same_format_copy(void **state)
   }
 }
 
+/* A CAN FD frame whose length lies between two DLC steps (11 bytes) is written by the TRC
+ * writer as DLC 9 padded with zero bytes to 12, and that line parses back. */
+static void test_trc_fd_padding(void **state)
+{
+  (void)state;
+  const struct trace_format *f = trace_format_find("trc");
+  struct trace_record rec;
+  trace_record_clear(&rec);
+  rec.kind = TRACE_REC_FRAME;
+  rec.frame.id = 0x123;
+  rec.frame.flags = SIM_CAN_F_FD;
+  rec.frame.bus = 1;
+  rec.frame.len = 11;
+  memset(rec.frame.data, 0xAB, 11);
+  rec.ts_relative = true;
+  struct trace_wstate ws;
+  trace_wstate_init(&ws);
+  struct sbuf out = SBUF_INIT;
+  assert_int_equal(f->write(&ws, &rec, &out), 0);
+  assert_non_null(strstr(out.p, " FD 1 "));
+  assert_non_null(strstr(out.p, " 9    AB AB AB AB AB AB AB AB AB AB AB 00\n"));
+  struct trace_pstate ps;
+  trace_pstate_init(&ps, "t");
+  f->parse(&ps, ";$FILEVERSION=2.1", 17, &(struct trace_record){0}, NULL);
+  struct trace_record back;
+  assert_int_equal(f->parse(&ps, out.p, out.len - 1, &back, NULL), 1);
+  assert_int_equal(back.frame.len, 12);
+  assert_int_equal(back.frame.data[10], 0xAB);
+  assert_int_equal(back.frame.data[11], 0);
+  sbuf_free(&out);
+}
+
 static void test_gzip(void **state)
 {
   (void)state;
@@ -588,7 +644,7 @@ int main(void)
     cmocka_unit_test(test_detect),          cmocka_unit_test(test_excerpt_counts),
     cmocka_unit_test(test_round_trips),     cmocka_unit_test(test_crtd_events_round_trip),
     cmocka_unit_test(test_time_cache),      cmocka_unit_test(test_same_format_copy),
-    cmocka_unit_test(test_gzip),
+    cmocka_unit_test(test_gzip),            cmocka_unit_test(test_trc_fd_padding),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
