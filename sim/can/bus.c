@@ -99,15 +99,26 @@ int can_bus_start(struct sim_canbus *bus)
   return rc;
 }
 
+static void tx_failed(struct sim_canbus *bus, const struct sim_frame *f, int err)
+{
+  bus->stats.tx_err++;
+  struct sim_frame m = *f;
+  m.bus = bus->num;
+  m.flags |= SIM_CAN_F_TX;
+  for (int i = 0; i < SIM_CANBUS_MAX_MON; i++)
+    if (bus->errmon[i].fn)
+      bus->errmon[i].fn(bus->errmon[i].ctx, bus, err, "TX_Fail", &m);
+}
+
 int can_bus_send(struct sim_canbus *bus, const struct sim_frame *f)
 {
   if (!bus->started || !bus->ops->send) {
-    bus->stats.tx_err++;
+    tx_failed(bus, f, SIM_ESTATE);
     return SIM_ESTATE;
   }
   int rc = bus->ops->send(bus, f);
   if (rc < 0) {
-    bus->stats.tx_err++;
+    tx_failed(bus, f, rc);
     return rc;
   }
   bus->stats.tx++;
@@ -167,6 +178,24 @@ void can_bus_remove_monitor(struct sim_canbus *bus, sim_canbus_mon_fn fn, void *
   for (int i = 0; i < SIM_CANBUS_MAX_MON; i++)
     if (bus->mon[i].fn == fn && bus->mon[i].ctx == ctx)
       bus->mon[i].fn = NULL;
+}
+
+int can_bus_add_error_monitor(struct sim_canbus *bus, sim_canbus_errmon_fn fn, void *ctx)
+{
+  for (int i = 0; i < SIM_CANBUS_MAX_MON; i++)
+    if (!bus->errmon[i].fn) {
+      bus->errmon[i].fn = fn;
+      bus->errmon[i].ctx = ctx;
+      return 0;
+    }
+  return SIM_ELIMIT;
+}
+
+void can_bus_remove_error_monitor(struct sim_canbus *bus, sim_canbus_errmon_fn fn, void *ctx)
+{
+  for (int i = 0; i < SIM_CANBUS_MAX_MON; i++)
+    if (bus->errmon[i].fn == fn && bus->errmon[i].ctx == ctx)
+      bus->errmon[i].fn = NULL;
 }
 
 int can_bus_set_filters(struct sim_canbus *bus, const struct sim_can_filter *f, size_t n)
@@ -251,6 +280,9 @@ void can_bus_deliver(struct sim_canbus *bus, struct sim_frame *f)
 
 void can_bus_report_error(struct sim_canbus *bus, int err, const char *what)
 {
+  for (int i = 0; i < SIM_CANBUS_MAX_MON; i++)
+    if (bus->errmon[i].fn)
+      bus->errmon[i].fn(bus->errmon[i].ctx, bus, err, what, NULL);
   if (bus->on_error)
     bus->on_error(bus->err_ctx, bus, err, what);
 }

@@ -35,6 +35,11 @@ typedef void (*sim_canbus_rx_fn)(void *ctx, struct sim_canbus *bus, const struct
 typedef void (*sim_canbus_mon_fn)(void *ctx, struct sim_canbus *bus, const struct sim_frame *f);
 /* Bus state changes reported by the backend (adapter unplugged, bus-off...): err < 0. */
 typedef void (*sim_canbus_err_fn)(void *ctx, struct sim_canbus *bus, int err, const char *what);
+/* A problem seen by an error monitor (the recorder): a failed send (f = the frame, TX flag set,
+ * what = "TX_Fail") or a bus error reported by the backend (f = NULL, what = its text).
+ * err < 0; f and what are valid only during the call. */
+typedef void (*sim_canbus_errmon_fn)(void *ctx, struct sim_canbus *bus, int err, const char *what,
+                                     const struct sim_frame *f);
 
 /* An acceptance filter: a frame passes when (id & mask) == (want & mask) and the EXT flag
  * matches ext (when mask covers the flag: ext_matters). */
@@ -89,6 +94,7 @@ struct sim_canbus {
   sim_canbus_err_fn on_error; /* may be NULL */
   void *err_ctx;
   struct { sim_canbus_mon_fn fn; void *ctx; } mon[SIM_CANBUS_MAX_MON];
+  struct { sim_canbus_errmon_fn fn; void *ctx; } errmon[SIM_CANBUS_MAX_MON];
   struct sim_can_filter filters[SIM_CANBUS_MAX_FILTERS];
   size_t nfilters;            /* 0 = accept everything */
   bool hw_filters;            /* the backend applies the filters */
@@ -117,7 +123,7 @@ int can_bus_new(struct sim_canbus **out, struct sim_loop *loop, const char *spec
 /* Opens the device and starts delivering frames.  Returns 0 or the backend's error. */
 int can_bus_start(struct sim_canbus *bus);
 /* Sends f (its bus field is ignored; the TX flag is set on what monitors see).  Returns 0 or
- * the backend's error (counted in stats.tx_err). */
+ * the backend's error (counted in stats.tx_err and shown to the error monitors). */
 int can_bus_send(struct sim_canbus *bus, const struct sim_frame *f);
 /* Stops (closes the device).  Returns 0 or the backend's error. */
 int can_bus_stop(struct sim_canbus *bus);
@@ -131,6 +137,10 @@ void can_bus_set_error(struct sim_canbus *bus, sim_canbus_err_fn fn, void *ctx);
 /* Adds a monitor.  Returns 0 or SIM_ELIMIT when SIM_CANBUS_MAX_MON are attached. */
 int can_bus_add_monitor(struct sim_canbus *bus, sim_canbus_mon_fn fn, void *ctx);
 void can_bus_remove_monitor(struct sim_canbus *bus, sim_canbus_mon_fn fn, void *ctx);
+/* Adds an error monitor: it sees every failed can_bus_send() and every
+ * can_bus_report_error().  Returns 0 or SIM_ELIMIT when SIM_CANBUS_MAX_MON are attached. */
+int can_bus_add_error_monitor(struct sim_canbus *bus, sim_canbus_errmon_fn fn, void *ctx);
+void can_bus_remove_error_monitor(struct sim_canbus *bus, sim_canbus_errmon_fn fn, void *ctx);
 /* Replaces the acceptance filters (n = 0: accept all).  Uses the backend's hardware filters
  * when it has them.  Returns 0, SIM_ELIMIT for too many. */
 int can_bus_set_filters(struct sim_canbus *bus, const struct sim_can_filter *f, size_t n);
@@ -151,7 +161,8 @@ int can_filter_parse(const char *s, struct sim_can_filter *f, size_t cap, size_t
  * Sets f->bus to bus->num.
  */
 void can_bus_deliver(struct sim_canbus *bus, struct sim_frame *f);
-/* For backends: reports an error (adapter gone, bus off) to the error callback. */
+/* For backends: reports an error (adapter gone, bus off) to the error monitors and the error
+ * callback. */
 void can_bus_report_error(struct sim_canbus *bus, int err, const char *what);
 
 #endif

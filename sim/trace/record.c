@@ -1,6 +1,12 @@
 /*
- * record.c - the recorder: bus monitors, an event listener and a metric listener feeding one
- * trace writer, stamped with the simulation clock.  See record.h.
+ * record.c - the recorder: bus monitors, bus error monitors, an event listener and a metric
+ * listener feeding one trace writer, stamped with the simulation clock.  See record.h.
+ *
+ * Problems are written as the firmware's CRTD writer writes them (canformat_crtd.cpp in
+ * openvehicles/Open-Vehicle-Monitoring-System-3; spec/server-v3.md 6.1): a failed send as
+ * "<bus>CER TX_Fail T11 <ID> <bytes>", a bus error (a received error frame, an adapter that went
+ * away) as "<bus>CER Error intr=.. rxpkt=.. ..." with the bus's counters.  Formats that carry
+ * error frames (candump) keep received error frames as frames instead.
  */
 #include "trace/record.h"
 
@@ -23,6 +29,8 @@ struct trace_recorder {
   struct sim_canbus *buses[8];
   unsigned long count;
   int err;
+  bool statuses; /* the format carries CER/CST records (CRTD) */
+  bool errframes; /* the format carries error frames (candump) */
   struct sbuf tmp;
 };
 
@@ -44,9 +52,62 @@ static void base(struct trace_recorder *r, struct trace_record *rec, enum trace_
   rec->frame.bus = 1;
 }
 
+/* Writes "<bus>CER <text>" with the text in r->tmp. */
+static void put_cer(struct trace_recorder *r, uint8_t bus)
+{
+  struct trace_record rec;
+  base(r, &rec, TRACE_REC_STATUS);
+  rec.frame.bus = bus;
+  rec.name = "CER";
+  rec.name_len = 3;
+  rec.text = sbuf_str(&r->tmp);
+  rec.text_len = r->tmp.len;
+  put(r, &rec);
+}
+
+/* "Error intr=.. rxpkt=.." with the bus counters, in the order of spec/server-v3.md 6.1.
+ * Counters the simulator does not keep (interrupts, overflows, resets) are 0. */
+static void put_bus_error(struct trace_recorder *r, struct sim_canbus *bus, uint32_t errflags)
+{
+  const struct sim_canbus_stats *st = &bus->stats;
+  sbuf_reset(&r->tmp);
+  sbuf_printf(&r->tmp,
+              "Error intr=0 rxpkt=%lu txpkt=%lu errflags=%#x rxerr=%lu txerr=%lu rxinval=0 "
+              "rxovr=0 txovr=0 txdelay=0 txfail=%lu wdgreset=0 errreset=0 isrovr=0 txqueue=0",
+              st->rx, st->tx, errflags, st->rx_err, st->tx_err, st->tx_err);
+  put_cer(r, bus->num);
+}
+
+static void on_error(void *ctx, struct sim_canbus *bus, int err, const char *what,
+                     const struct sim_frame *f)
+{
+  struct trace_recorder *r = ctx;
+  (void)err;
+  if (!f) {
+    put_bus_error(r, bus, 0);
+    return;
+  }
+  /* "TX_Fail T11 7DF 02 01 0d": the frame as a CRTD frame record writes it */
+  static const char hx[] = "0123456789abcdef";
+  sbuf_reset(&r->tmp);
+  sbuf_printf(&r->tmp, "%s T%s %0*X", what, f->flags & SIM_CAN_F_EXT ? "29" : "11",
+              f->flags & SIM_CAN_F_EXT ? 8 : 3, (unsigned)f->id);
+  if (!(f->flags & SIM_CAN_F_RTR))
+    for (unsigned k = 0; k < f->len && k < SIM_CAN_MAX_DLEN; k++) {
+      char b[3] = {' ', hx[f->data[k] >> 4], hx[f->data[k] & 15]};
+      sbuf_add(&r->tmp, b, 3);
+    }
+  put_cer(r, bus->num);
+}
+
 static void on_frame(void *ctx, struct sim_canbus *bus, const struct sim_frame *f)
 {
   struct trace_recorder *r = ctx;
+  if ((f->flags & SIM_CAN_F_ERR) && !r->errframes) {
+    if (r->statuses)
+      put_bus_error(r, bus, f->id);
+    return;
+  }
   struct trace_record rec;
   base(r, &rec, TRACE_REC_FRAME);
   rec.frame = *f;
@@ -99,6 +160,8 @@ int trace_recorder_add_bus(struct trace_recorder *r, struct sim_canbus *bus)
   for (int i = 0; i < 8; i++)
     if (!r->buses[i]) {
       int rc = can_bus_add_monitor(bus, on_frame, r);
+      if (rc == 0 && r->statuses && (rc = can_bus_add_error_monitor(bus, on_error, r)) < 0)
+        can_bus_remove_monitor(bus, on_frame, r);
       if (rc == 0)
         r->buses[i] = bus;
       return rc;
@@ -126,6 +189,9 @@ int trace_recorder_open(struct trace_recorder **out, struct sim *sim, const char
     free(r);
     return rc;
   }
+  unsigned caps = trace_writer_format(r->w)->caps;
+  r->statuses = caps & TRACE_CAP_EVENTS;
+  r->errframes = caps & TRACE_CAP_ERR;
   for (int i = 0; i < 8; i++)
     if (sim->buses[i])
       trace_recorder_add_bus(r, sim->buses[i]);
@@ -154,8 +220,10 @@ int trace_recorder_close(struct trace_recorder *r)
   if (!r)
     return 0;
   for (int i = 0; i < 8; i++)
-    if (r->buses[i])
+    if (r->buses[i]) {
       can_bus_remove_monitor(r->buses[i], on_frame, r);
+      can_bus_remove_error_monitor(r->buses[i], on_error, r);
+    }
   if (r->sim->events)
     sim_events_unlisten(r->sim->events, on_event, r);
   if (r->sim->metrics)

@@ -4,7 +4,10 @@
  * The recorder writes every frame in and out of the module's CAN buses (as bus monitors), every
  * event (CRTD CEV records) and every metric change (CRTD CMT records, value as JSON) with the
  * simulation time, in CRTD by default or any writable format chosen by the file's extension
- * (formats that cannot carry events or metrics keep the frames only).
+ * (formats that cannot carry events or metrics keep the frames only).  In CRTD, failed sends
+ * and bus errors (received error frames, can_bus_report_error) are written as the firmware
+ * writes them: "<bus>CER TX_Fail T11 <ID> <bytes>" and "<bus>CER Error intr=.. rxpkt=.. ..."
+ * with the bus's counters (spec/server-v3.md 6.1).
  */
 #ifndef SIM_TRACE_RECORD_H
 #define SIM_TRACE_RECORD_H

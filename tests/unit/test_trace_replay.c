@@ -8,6 +8,7 @@
  */
 #include "testutil.h"
 
+#include <errno.h>
 #include <ev.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,6 +303,72 @@ static void test_replay_real_time(void **state)
   rmsim(sim, ev, l);
 }
 
+/* Bus errors and failed sends become CRTD CER records (spec/server-v3.md 6.1); a format that
+ * carries error frames (candump) keeps error frames as frames. */
+static void test_record_errors(void **state)
+{
+  (void)state;
+  for (int pass = 0; pass < 2; pass++) {
+    struct ev_loop *ev;
+    struct sim_loop *l;
+    struct sim *sim = mksim(SIM_CLOCK_FAST, &ev, &l);
+    struct sim_diag d = SIM_DIAG_INIT;
+    struct sim_canbus *peer;
+    assert_int_equal(can_bus_new(&sim->buses[0], l, "mem:recerr", 1, &d), 0);
+    assert_int_equal(can_bus_new(&sim->buses[1], l, "mem:down", 2, &d), 0); /* never started */
+    assert_int_equal(can_bus_new(&peer, l, "mem:recerr", 1, &d), 0);
+    can_bus_start(sim->buses[0]);
+    can_bus_start(peer);
+    char path[] = "/tmp/ovms-recerr-XXXXXX.crtd";
+    char lpath[] = "/tmp/ovms-recerr-XXXXXX.log";
+    char *p = pass ? lpath : path;
+    close(mkstemps(p, pass ? 4 : 5));
+    struct trace_recorder *rec;
+    assert_int_equal(trace_recorder_open(&rec, sim, p, NULL, &d), 0);
+    struct sim_frame f = {.id = 0x7E8, .len = 3, .data = {3, 0x41, 0x0d}};
+    can_bus_send(peer, &f); /* received: rx 1 */
+    f.id = 0x7DF;
+    assert_int_equal(can_bus_send(sim->buses[0], &f), 0); /* sent: tx 1 */
+    struct sim_frame x = {.id = 0x18DAF110, .flags = SIM_CAN_F_EXT, .len = 3,
+                          .data = {0x02, 0x10, 0x03}};
+    assert_int_equal(can_bus_send(sim->buses[1], &x), SIM_ESTATE); /* bus 2 is down */
+    struct sim_frame e = {.id = 0x80, .flags = SIM_CAN_F_ERR, .len = 8};
+    can_bus_send(peer, &e); /* an error frame received on bus 1 */
+    can_bus_report_error(sim->buses[0], -EIO, "adapter went away");
+    assert_int_equal(trace_recorder_close(rec), 0);
+    char *text = test_read_file(p, NULL);
+    if (pass == 0) {
+      assert_non_null(strstr(text, "1700000000.000000 2CER TX_Fail T29 18DAF110 02 10 03\n"));
+      assert_non_null(strstr(text, "1700000000.000000 1CER Error intr=0 rxpkt=1 txpkt=1 "
+                                   "errflags=0x80 rxerr=1 txerr=0 rxinval=0 rxovr=0 txovr=0 "
+                                   "txdelay=0 txfail=0 wdgreset=0 errreset=0 isrovr=0 txqueue=0\n"));
+      /* the error frame itself was counted as received */
+      assert_non_null(strstr(text, "1700000000.000000 1CER Error intr=0 rxpkt=2 txpkt=1 "
+                                   "errflags=0 rxerr=1 txerr=0 "));
+      /* what we write reads back as STATUS records */
+      struct trace_reader *rd;
+      assert_int_equal(trace_reader_open(&rd, p, NULL, &d), 0);
+      struct trace_record r;
+      int status = 0, frames = 0;
+      while (trace_reader_next(rd, &r, &d) > 0) {
+        status += r.kind == TRACE_REC_STATUS;
+        frames += r.kind == TRACE_REC_FRAME;
+      }
+      trace_reader_close(rd);
+      assert_int_equal(status, 3);
+      assert_int_equal(frames, 2);
+    } else {
+      assert_non_null(strstr(text, "(1700000000.000000) can0 20000080#0000000000000000\n"));
+      assert_null(strstr(text, "CER"));
+    }
+    free(text);
+    unlink(p);
+    can_bus_close(peer);
+    sim_diag_cleanup(&d);
+    rmsim(sim, ev, l);
+  }
+}
+
 static void test_record(void **state)
 {
   (void)state;
@@ -344,7 +411,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_mem_bus_pair),     cmocka_unit_test(test_replay_virtual_time),
     cmocka_unit_test(test_replay_options),   cmocka_unit_test(test_replay_real_time),
-    cmocka_unit_test(test_record),
+    cmocka_unit_test(test_record),           cmocka_unit_test(test_record_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
