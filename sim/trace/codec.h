@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "error.h"
 #include "loop.h"
@@ -167,6 +168,42 @@ static inline void rec_set_src(struct trace_record *rec, const char *s, size_t n
   for (size_t k = 0; k < n; k++)
     rec->src[k] = s[k];
   rec->src[n] = 0;
+}
+
+/* The label s[0, n) as a number: its first (up to) 8 bytes, zero-padded (little-endian). */
+static inline uint64_t trace_src_key(const char *s, size_t n, size_t readable)
+{
+  uint64_t k = 0;
+  if (readable >= 8 && n <= 8) {
+    memcpy(&k, s, 8);
+    if (n < 8)
+      k &= (UINT64_C(1) << (8 * n)) - 1;
+    return k;
+  }
+  for (size_t i = 0; i < n && i < 8; i++)
+    k |= (uint64_t)(unsigned char)s[i] << (8 * i);
+  return k;
+}
+
+/*
+ * The hot path of the interface-label formats: copies the label s[0, n) into rec->src and
+ * returns its bus number (trace_src_bus); readable is how many bytes at s may be read (the
+ * rest of the line), which lets a short label be handled with one 8-byte load.
+ */
+static inline uint8_t rec_src_bus(struct trace_pstate *ps, struct trace_record *rec,
+                                  const char *s, size_t n, size_t readable)
+{
+  if (n <= 8) {
+    uint64_t key = trace_src_key(s, n, readable);
+    memcpy(rec->src, &key, 8);
+    rec->src[n] = 0;
+    for (int i = 0; i < ps->nsrcs; i++)
+      if (ps->srcs_key[i] == key && ps->srcs_len[i] == n)
+        return (uint8_t)(i + 1);
+  } else {
+    rec_set_src(rec, s, n);
+  }
+  return trace_src_bus(ps, s, n);
 }
 
 /* Parses a list of hex byte tokens separated by blanks from s[i..len) into f->data; stops at

@@ -63,18 +63,21 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
   i = token_end(s, len, i);
   if (i == ifs)
     return TRACE_ERR(ps, d, i, "candump log: missing interface name");
-  rec_set_src(rec, s + ifs, i - ifs);
   struct sim_frame *f = &rec->frame;
-  f->bus = trace_src_bus(ps, s + ifs, i - ifs);
+  f->bus = rec_src_bus(ps, rec, s + ifs, i - ifs, len - ifs);
   i = skip_blank(s, len, i);
   size_t fs = i;
-  const char *hash = memchr(s + i, '#', len - i);
-  if (!hash)
-    return TRACE_ERR(ps, d, i, "candump log: expected <id>#<data>");
-  size_t h = (size_t)(hash - s);
-  uint32_t id;
-  size_t bad;
-  if ((h - fs != 3 && h - fs != 8) || !parse_hex32(s, fs, h, &id, &bad))
+  /* the id: 3 or 8 hex digits up to '#' */
+  uint32_t id = 0;
+  size_t h = fs;
+  for (int v; h < len && h - fs < 9 && (v = hexval(s[h])) >= 0; h++)
+    id = id << 4 | (uint32_t)v;
+  if (h >= len || s[h] != '#') {
+    if (!memchr(s + i, '#', len - i))
+      return TRACE_ERR(ps, d, i, "candump log: expected <id>#<data>");
+    return TRACE_ERR(ps, d, fs, "candump log: the id must be 3 or 8 hex digits");
+  }
+  if (h - fs != 3 && h - fs != 8)
     return TRACE_ERR(ps, d, fs, "candump log: the id must be 3 or 8 hex digits");
   if (h - fs == 8) {
     if (id & CAN_ERR_FLAG_BIT) {
@@ -118,13 +121,19 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
   }
   {
     int nb = 0;
-    /* fast path: plain hex pairs */
-    while (i + 1 < len && nb < max) {
-      int hi = hexval(s[i]), lo = hexval(s[i + 1]);
-      if ((hi | lo) < 0)
-        break;
-      f->data[nb++] = (uint8_t)(hi << 4 | lo);
-      i += 2;
+    /* fast path: plain hex pairs (into a local buffer: no aliasing with s) */
+    {
+      uint8_t buf[SIM_CAN_MAX_DLEN];
+      const char *p = s + i;
+      int pairs = (int)((len - i) / 2) < max ? (int)((len - i) / 2) : max;
+      while (nb < pairs) {
+        int hi = hexval(p[2 * nb]), lo = hexval(p[2 * nb + 1]);
+        if ((hi | lo) < 0)
+          break;
+        buf[nb++] = (uint8_t)(hi << 4 | lo);
+      }
+      memcpy(f->data, buf, (size_t)nb);
+      i += 2 * (size_t)nb;
     }
     while (i < len && !is_blank(s[i])) {
       if (s[i] == '.') {

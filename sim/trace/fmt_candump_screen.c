@@ -75,8 +75,7 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
   i = token_end(s, len, i);
   if (i == ifs)
     return TRACE_ERR(ps, d, ifs, "candump: missing interface name");
-  rec_set_src(rec, s + ifs, i - ifs);
-  f->bus = trace_src_bus(ps, s + ifs, i - ifs);
+  f->bus = rec_src_bus(ps, rec, s + ifs, i - ifs, len - ifs);
   i = skip_blank(s, len, i);
   /* candump -x: "TX B E" / "RX - -" */
   if (i + 2 <= len && (!strncmp(s + i, "TX", 2) || !strncmp(s + i, "RX", 2)) &&

@@ -2,11 +2,22 @@
  * reader.c - the streaming trace reader: a file (or stdin, or a .gz file when built with
  * zlib) read through one fixed buffer, cut into lines, each handed to the format's codec.
  * Memory use does not depend on the file's length; nothing is allocated per line.
+ *
+ * With trace_reader_opts.map a regular file is instead mapped in windows of READER_WINDOW
+ * bytes that slide along the file (each unmapped when the next is mapped, so the resident
+ * size stays flat): lines are parsed in place, without the copy read() makes.  The same
+ * line rules apply in both modes (a line longer than READER_BUF is rejected).
+ *
+ * trace_reader_copy() is the same-format copy of trace_convert(): every line is validated by
+ * the codec and runs of consecutive unchanged lines are handed to the writer as one block,
+ * straight from the buffer or mapping.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #ifdef SIM_HAVE_ZLIB
 #include <zlib.h>
@@ -17,16 +28,19 @@
 #include "trace/trace.h"
 #include "xalloc.h"
 
-#define READER_BUF (256 * 1024) /* also the longest line accepted */
+#define READER_BUF (256 * 1024)       /* read() buffer; also the longest line accepted */
+#define READER_WINDOW (4 * 1024 * 1024) /* mapped mode: bytes mapped at a time */
 
 struct trace_reader {
   int fd;
 #ifdef SIM_HAVE_ZLIB
   gzFile gz;
 #endif
-  char *buf;
+  char *buf;     /* the read() buffer, or the current mapped window */
   size_t start, end;
-  bool eof;
+  bool eof;      /* everything left of the input is in buf[start, end) */
+  bool mapped;   /* buf is a window [map_off, map_off + end) of the file */
+  off_t map_off, fsize;
   bool skipping; /* inside an over-long line */
   const struct trace_format *fmt;
   struct trace_pstate ps;
@@ -58,9 +72,42 @@ static ssize_t raw_read(struct trace_reader *r, char *p, size_t n)
   }
 }
 
+/* Mapped mode: slides the window to start at the page holding the unread rest. */
+static ssize_t remap(struct trace_reader *r)
+{
+  static long page;
+  if (!page)
+    page = sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096;
+  off_t pos = r->map_off + (off_t)r->start;
+  off_t off = pos - pos % page;
+  size_t len = r->fsize - off < READER_WINDOW ? (size_t)(r->fsize - off) : READER_WINDOW;
+  if (r->buf)
+    munmap(r->buf, r->end);
+  r->buf = NULL;
+  void *m = len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, r->fd, off) : NULL;
+  if (m == MAP_FAILED) {
+    int err = -errno;
+    r->start = r->end = 0;
+    r->eof = true; /* nothing more can be read */
+    return err;
+  }
+  if (m)
+    madvise(m, len, MADV_SEQUENTIAL);
+  size_t had = r->end - r->start;
+  r->buf = m;
+  r->map_off = off;
+  r->start = (size_t)(pos - off);
+  r->end = len;
+  if (off + (off_t)len >= r->fsize)
+    r->eof = true;
+  return (ssize_t)(r->end - r->start - had);
+}
+
 /* Moves the unread rest to the front and reads more.  Returns bytes read, 0 at EOF, <0. */
 static ssize_t fill(struct trace_reader *r)
 {
+  if (r->mapped)
+    return remap(r);
   if (r->start > 0) {
     memmove(r->buf, r->buf + r->start, r->end - r->start);
     r->end -= r->start;
@@ -97,7 +144,6 @@ int trace_reader_open(struct trace_reader **out, const char *path,
   }
   struct trace_reader *r = xcalloc(1, sizeof(*r));
   r->fd = fd;
-  r->buf = xmalloc(READER_BUF);
   r->path = xstrdup(is_stdin ? "<stdin>" : path);
   /* gzip? look at the magic bytes */
   unsigned char magic[2];
@@ -119,6 +165,13 @@ int trace_reader_open(struct trace_reader **out, const char *path,
     trace_reader_close(r);
     return SIM_EUNSUP;
 #endif
+  }
+  struct stat sb;
+  if (!gz && !is_stdin && opts && opts->map && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+    r->mapped = true;
+    r->fsize = sb.st_size;
+  } else {
+    r->buf = xmalloc(READER_BUF);
   }
   ssize_t got = fill(r);
   while (got > 0 && r->end < 64 * 1024 && !r->eof)
@@ -150,20 +203,42 @@ int trace_reader_open(struct trace_reader **out, const char *path,
   return 0;
 }
 
+/* A complete line ('\n'-terminated) in the buffer: sets *s and *n (without '\n') and returns
+ * true; false when the buffer holds no complete line (or only the rest of an over-long one). */
+static inline bool find_line(struct trace_reader *r, const char **s, size_t *n)
+{
+  for (;;) {
+    size_t avail = r->end - r->start;
+    if (!avail)
+      return false;
+    char *nl = memchr(r->buf + r->start, '\n', avail < READER_BUF ? avail : READER_BUF);
+    if (!nl)
+      return false;
+    *s = r->buf + r->start;
+    *n = (size_t)(nl - *s);
+    r->start += *n + 1;
+    if (!r->skipping)
+      return true;
+    r->skipping = false;
+  }
+}
+
 /* The next line: sets *s and *n (without '\n').  Returns 1, 0 at EOF, SIM_ETRUNC, -errno. */
 static int next_line(struct trace_reader *r, const char **s, size_t *n)
 {
   for (;;) {
-    char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
-    if (nl) {
-      *s = r->buf + r->start;
-      *n = (size_t)(nl - *s);
-      r->start = (size_t)(nl - r->buf) + 1;
-      if (r->skipping) {
-        r->skipping = false;
-        continue;
-      }
+    if (find_line(r, s, n))
       return 1;
+    size_t avail = r->end - r->start;
+    if (avail >= READER_BUF) {
+      /* a line longer than the buffer: drop what we have, skip to its end */
+      r->start += READER_BUF;
+      if (!r->skipping) {
+        r->skipping = true;
+        r->ps.line++;
+        return SIM_ETRUNC;
+      }
+      continue;
     }
     if (r->eof) {
       if (r->start == r->end)
@@ -176,15 +251,6 @@ static int next_line(struct trace_reader *r, const char **s, size_t *n)
         return 0;
       }
       return 1;
-    }
-    if (r->start == 0 && r->end == READER_BUF) {
-      /* a line longer than the buffer: drop what we have, skip to its end */
-      r->start = r->end;
-      if (!r->skipping) {
-        r->skipping = true;
-        r->ps.line++;
-        return SIM_ETRUNC;
-      }
     }
     ssize_t got = fill(r);
     if (got < 0)
@@ -218,6 +284,89 @@ int trace_reader_next(struct trace_reader *r, struct trace_record *rec, struct s
     }
     if (rc > 0 || r->all_lines)
       return 1;
+  }
+}
+
+/* Passes a run of unchanged input to emit.  Returns 0 or emit's error. */
+static int flush_run(trace_emit_fn emit, void *ctx, const char **run, size_t *run_n)
+{
+  int rc = *run_n ? emit(ctx, *run, *run_n) : 0;
+  *run = NULL;
+  *run_n = 0;
+  return rc;
+}
+
+int trace_reader_copy(struct trace_reader *r, trace_emit_fn emit, void *ctx, bool keep_going,
+                      struct trace_convert_stats *st, struct sim_diag *d)
+{
+  const char *run = NULL; /* unchanged input not yet emitted (inside r->buf) */
+  size_t run_n = 0;
+  struct trace_record rec;
+  int (*parse)(struct trace_pstate *, const char *, size_t, struct trace_record *,
+               struct sim_diag *) = r->fmt->parse;
+  for (;;) {
+    const char *s;
+    size_t n;
+    if (!find_line(r, &s, &n)) {
+      /* the buffer moves when it is refilled: hand on what we have first */
+      int erc = flush_run(emit, ctx, &run, &run_n);
+      if (erc < 0)
+        return erc;
+      int rc = next_line(r, &s, &n);
+      if (rc == 0)
+        return 0;
+      if (rc == SIM_ETRUNC) {
+        r->errors++;
+        sim_diag_error(d, r->path, r->ps.line, 1, "line longer than %d bytes", READER_BUF);
+        if (!keep_going)
+          return rc;
+        st->bad_lines++;
+        continue;
+      }
+      if (rc < 0) {
+        sim_diag_error(d, r->path, r->ps.line, 0, "read error: %s", sim_strerror(rc));
+        return rc;
+      }
+    }
+    r->ps.line++;
+    r->line = s;
+    r->line_len = n;
+    int rc = parse(&r->ps, s, n, &rec, d);
+    bool lf = s + n < r->buf + r->end; /* a '\n' follows (not the unterminated last line) */
+    if (rc >= 0 && lf && !(n && s[n - 1] == '\r')) {
+      /* unchanged: extend the run (or start a new one) */
+      if (run && run + run_n != s) {
+        int erc = flush_run(emit, ctx, &run, &run_n);
+        if (erc < 0)
+          return erc;
+      }
+      if (!run)
+        run = s;
+      run_n += n + 1;
+    } else {
+      int erc = flush_run(emit, ctx, &run, &run_n);
+      if (erc < 0)
+        return erc;
+      if (rc >= 0) {
+        /* line ends are normalised to '\n' */
+        size_t k = n && s[n - 1] == '\r' ? n - 1 : n;
+        if ((k && (erc = emit(ctx, s, k)) < 0) || (erc = emit(ctx, "\n", 1)) < 0)
+          return erc;
+      }
+    }
+    if (rc < 0) {
+      r->errors++;
+      if (!keep_going)
+        return rc;
+      st->bad_lines++;
+      continue;
+    }
+    if (rec.kind != TRACE_REC_NONE) {
+      st->records++;
+      st->written++;
+      if (rec.kind == TRACE_REC_FRAME)
+        st->frames++;
+    }
   }
 }
 
@@ -271,7 +420,12 @@ void trace_reader_close(struct trace_reader *r)
 #endif
   if (r->fd >= 0)
     close(r->fd);
-  free(r->buf);
+  if (r->mapped) {
+    if (r->buf)
+      munmap(r->buf, r->end);
+  } else {
+    free(r->buf);
+  }
   free(r->path);
   free(r);
 }

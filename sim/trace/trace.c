@@ -176,12 +176,37 @@ size_t trace_parse_time(const char *s, size_t len, bool neg, int64_t *ns)
   return i;
 }
 
+/* a[0, n) == b[0, n) for the short digit strings of the time cache (inline: no call). */
+static inline bool same_digits(const char *a, const char *b, size_t n)
+{
+  if (n >= 8) {
+    uint64_t x, y, x2, y2;
+    memcpy(&x, a, 8);
+    memcpy(&y, b, 8);
+    memcpy(&x2, a + n - 8, 8);
+    memcpy(&y2, b + n - 8, 8);
+    return x == y && x2 == y2;
+  }
+  for (size_t k = 0; k < n; k++)
+    if (a[k] != b[k])
+      return false;
+  return true;
+}
+
+static inline bool is_digit(char c)
+{
+  return (unsigned char)(c - '0') < 10;
+}
+
 size_t trace_parse_time_ps(struct trace_pstate *ps, const char *s, size_t len, int64_t *ns)
 {
-  size_t i = 0;
-  while (i < len && s[i] >= '0' && s[i] <= '9')
-    i++;
-  if (i == 0 || i >= sizeof(ps->tcache) || i != ps->tcache_len || memcmp(s, ps->tcache, i)) {
+  size_t i = ps->tcache_len;
+  /* the seconds of the previous line again?  (then they are digits, and no digit follows) */
+  bool hit = i && i < len && !is_digit(s[i]) && same_digits(s, ps->tcache, i);
+  if (!hit) {
+    i = 0;
+    while (i < len && is_digit(s[i]))
+      i++;
     size_t n = trace_parse_time(s, len, false, ns);
     if (n && i < sizeof(ps->tcache)) {
       memcpy(ps->tcache, s, i);
@@ -193,15 +218,12 @@ size_t trace_parse_time_ps(struct trace_pstate *ps, const char *s, size_t len, i
   int64_t frac = 0;
   if (i < len && s[i] == '.') {
     i++;
-    int digits = 0;
-    size_t f0 = i;
-    while (i < len && s[i] >= '0' && s[i] <= '9') {
-      if (digits < 9) {
-        frac = frac * 10 + (s[i] - '0');
-        digits++;
-      }
-      i++;
-    }
+    size_t f0 = i, lim = len - i < 9 ? len : i + 9;
+    while (i < lim && is_digit(s[i]))
+      frac = frac * 10 + (s[i++] - '0');
+    int digits = (int)(i - f0);
+    while (i < len && is_digit(s[i]))
+      i++; /* digits beyond ns */
     if (i == f0)
       return 0;
     static const int32_t scale[10] = {1000000000, 100000000, 10000000, 1000000, 100000,
@@ -243,18 +265,17 @@ uint8_t trace_src_bus(struct trace_pstate *ps, const char *src, size_t len)
 {
   if (len >= TRACE_SRC_MAX)
     len = TRACE_SRC_MAX - 1;
-  for (int i = 0; i < ps->nsrcs; i++) {
-    const char *known = ps->srcs[i];
-    size_t k = 0;
-    while (k < len && known[k] == src[k])
-      k++;
-    if (k == len && known[len] == 0)
+  uint64_t key = trace_src_key(src, len, 0);
+  for (int i = 0; i < ps->nsrcs; i++)
+    if (ps->srcs_key[i] == key && ps->srcs_len[i] == len &&
+        (len <= 8 || !memcmp(ps->srcs[i] + 8, src + 8, len - 8)))
       return (uint8_t)(i + 1);
-  }
   if (ps->nsrcs >= TRACE_MAX_SRCS)
     return 0; /* more interfaces than buses: unassigned (a bus map can still route it) */
   memcpy(ps->srcs[ps->nsrcs], src, len);
   ps->srcs[ps->nsrcs][len] = 0;
+  ps->srcs_len[ps->nsrcs] = (uint8_t)len;
+  ps->srcs_key[ps->nsrcs] = key;
   return (uint8_t)(++ps->nsrcs);
 }
 

@@ -106,6 +106,8 @@ struct trace_pstate {
   unsigned long nframes;   /* frames returned so far */
   int nsrcs;               /* distinct interface labels seen (candump): bus = index + 1 */
   char srcs[TRACE_MAX_SRCS][TRACE_SRC_MAX];
+  uint8_t srcs_len[TRACE_MAX_SRCS];
+  uint64_t srcs_key[TRACE_MAX_SRCS]; /* the first 8 bytes of each label, zero-padded */
   char tcache[20];         /* the seconds digits of the last timestamp parsed ... */
   uint8_t tcache_len;
   int64_t tcache_sec;      /* ... and their value (consecutive lines share them) */
@@ -190,6 +192,10 @@ struct trace_reader;
 struct trace_reader_opts {
   const char *format;      /* format name; NULL = detect from content (then extension) */
   int64_t untimed_period;  /* ns between frames of untimed formats; 0 = 10 ms */
+  bool map;                /* map a regular file (in sliding windows) instead of read()ing it:
+                              faster for one pass over a finished file (trace_convert).  Not
+                              for a file that may shrink while open (a truncated mapping
+                              faults). */
 };
 
 /*
@@ -239,6 +245,9 @@ int trace_writer_open(struct trace_writer **out, const char *path, const struct 
 /* Writes one record.  Returns 1 when written, 0 when the format cannot carry it (counted as
  * dropped), -errno on write errors. */
 int trace_writer_write(struct trace_writer *w, const struct trace_record *rec);
+/* Writes n bytes as they are (whole lines of the writer's own format, with their '\n').  Large
+ * blocks go to the file directly from p, without a copy.  Returns 0 or -errno. */
+int trace_writer_bytes(struct trace_writer *w, const char *p, size_t n);
 /* Writes a line as it is (plus '\n'): for copying lines of the writer's own format.
  * Returns 1 or -errno. */
 int trace_writer_raw(struct trace_writer *w, const struct trace_record *rec, const char *s,
@@ -277,6 +286,19 @@ struct trace_convert_stats {
  */
 int trace_convert(const char *in_path, const char *out_path, const struct trace_convert_opts *o,
                   struct trace_convert_stats *stats, struct sim_diag *d);
+
+/*
+ * For trace_convert's same-format copy: reads the rest of r, checks every line with the format's
+ * parser and passes the input on through emit(ctx, p, n) unchanged, in runs of consecutive
+ * lines as long as the reader's buffer or mapping allows (a trailing '\r' is dropped and a
+ * missing last '\n' added).  A bad line stops the copy with its error (SIM_EPARSE, SIM_ETRUNC;
+ * d filled) after the lines before it were passed on; with keep_going it is left out and
+ * counted in st->bad_lines.  Counts records, written and frames in st (which the caller
+ * zeroes).  Returns 0 at the end of the input, the error, -errno, or emit's error (< 0).
+ */
+typedef int (*trace_emit_fn)(void *ctx, const char *p, size_t n);
+int trace_reader_copy(struct trace_reader *r, trace_emit_fn emit, void *ctx, bool keep_going,
+                      struct trace_convert_stats *st, struct sim_diag *d);
 
 /* ---- helpers shared by the codecs (trace.c) ---- */
 

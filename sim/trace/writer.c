@@ -16,7 +16,8 @@
 #include "trace/trace.h"
 #include "xalloc.h"
 
-#define WRITER_FLUSH (256 * 1024)
+#define WRITER_FLUSH (1024 * 1024) /* buffered output is written in blocks of this size */
+#define WRITER_DIRECT (64 * 1024)  /* trace_writer_bytes blocks this large skip the buffer */
 
 struct trace_writer {
   int fd;
@@ -70,15 +71,21 @@ int trace_writer_open(struct trace_writer **out, const char *path, const struct 
   return 0;
 }
 
-int trace_writer_flush(struct trace_writer *w)
+/* Writes p[0, n) to the file.  Returns 0 or the first error (kept in w->err). */
+static int put_out(struct trace_writer *w, const char *p, size_t n)
 {
-  const char *p = w->out.p;
-  size_t n = w->out.len;
 #ifdef SIM_HAVE_ZLIB
   if (w->gz) {
-    if (n && gzwrite(w->gz, p, (unsigned)n) != (int)n && !w->err)
-      w->err = -EIO;
-    sbuf_reset(&w->out);
+    while (n > 0) {
+      unsigned k = n > (1u << 30) ? 1u << 30 : (unsigned)n;
+      if (gzwrite(w->gz, p, k) != (int)k) {
+        if (!w->err)
+          w->err = -EIO;
+        break;
+      }
+      p += k;
+      n -= k;
+    }
     return w->err;
   }
 #endif
@@ -94,7 +101,27 @@ int trace_writer_flush(struct trace_writer *w)
     p += k;
     n -= (size_t)k;
   }
+  return w->err;
+}
+
+int trace_writer_flush(struct trace_writer *w)
+{
+  put_out(w, w->out.p, w->out.len);
   sbuf_reset(&w->out);
+  return w->err;
+}
+
+int trace_writer_bytes(struct trace_writer *w, const char *p, size_t n)
+{
+  w->header_done = true; /* the copied lines carry the file's own header */
+  if (n >= WRITER_DIRECT) {
+    if (w->out.len && trace_writer_flush(w) < 0)
+      return w->err;
+    return put_out(w, p, n);
+  }
+  sbuf_add(&w->out, p, n);
+  if (w->out.len >= WRITER_FLUSH)
+    return trace_writer_flush(w);
   return w->err;
 }
 
@@ -194,6 +221,11 @@ int trace_writer_close(struct trace_writer *w)
   return err;
 }
 
+static int emit_bytes(void *ctx, const char *p, size_t n)
+{
+  return trace_writer_bytes(ctx, p, n);
+}
+
 int trace_convert(const char *in_path, const char *out_path, const struct trace_convert_opts *o,
                   struct trace_convert_stats *stats, struct sim_diag *d)
 {
@@ -209,7 +241,8 @@ int trace_convert(const char *in_path, const char *out_path, const struct trace_
       return SIM_EFORMAT;
     }
   }
-  struct trace_reader_opts ro = {.format = o->from, .untimed_period = o->untimed_period};
+  struct trace_reader_opts ro = {
+      .format = o->from, .untimed_period = o->untimed_period, .map = true};
   struct trace_reader *r;
   int rc = trace_reader_open(&r, in_path, &ro, d);
   if (rc < 0)
@@ -221,47 +254,38 @@ int trace_convert(const char *in_path, const char *out_path, const struct trace_
     trace_reader_close(r);
     return rc;
   }
-  /* same format: copy every line that parses (header lines included, as they come) */
-  bool copy = trace_reader_format(r) == trace_writer_format(w);
-  trace_reader_all_lines(r, copy);
   struct trace_record rec;
-  for (;;) {
-    rc = trace_reader_next(r, &rec, d);
-    if (rc == 0)
-      break;
-    if (rc < 0) {
-      if ((rc == SIM_EPARSE || rc == SIM_ETRUNC) && o->keep_going) {
-        st.bad_lines++;
-        continue;
+  if (trace_reader_format(r) == trace_writer_format(w)) {
+    /* same format: copy every line that parses (header lines included, as they come) */
+    rc = trace_reader_copy(r, emit_bytes, w, o->keep_going, &st, d);
+    if (rc < 0 && rc != SIM_EPARSE && rc != SIM_ETRUNC && w->err)
+      sim_diag_error(d, out_path, 0, 0, "write error: %s", sim_strerror(rc));
+  } else {
+    for (;;) {
+      rc = trace_reader_next(r, &rec, d);
+      if (rc == 0)
+        break;
+      if (rc < 0) {
+        if ((rc == SIM_EPARSE || rc == SIM_ETRUNC) && o->keep_going) {
+          st.bad_lines++;
+          continue;
+        }
+        break;
       }
-      break;
-    }
-    if (rec.kind != TRACE_REC_NONE)
       st.records++;
-    int wr;
-    if (copy) {
-      const char *line;
-      size_t n;
-      trace_reader_raw(r, &line, &n);
-      if (n && line[n - 1] == '\r')
-        n--; /* line ends are normalised to '\n' */
-      wr = trace_writer_raw(w, &rec, line, n);
-      if (wr >= 0 && rec.kind == TRACE_REC_NONE)
-        continue;
-    } else {
-      wr = trace_writer_write(w, &rec);
-    }
-    if (wr < 0) {
-      rc = wr;
-      sim_diag_error(d, out_path, 0, 0, "write error: %s", sim_strerror(wr));
-      break;
-    }
-    if (wr == 0) {
-      st.dropped++;
-    } else {
-      st.written++;
-      if (rec.kind == TRACE_REC_FRAME)
-        st.frames++;
+      int wr = trace_writer_write(w, &rec);
+      if (wr < 0) {
+        rc = wr;
+        sim_diag_error(d, out_path, 0, 0, "write error: %s", sim_strerror(wr));
+        break;
+      }
+      if (wr == 0) {
+        st.dropped++;
+      } else {
+        st.written++;
+        if (rec.kind == TRACE_REC_FRAME)
+          st.frames++;
+      }
     }
   }
   int crc = trace_writer_close(w);

@@ -582,6 +582,71 @@ static void test_same_format_copy(void **state)
   }
 }
 
+/* The same-format copy around the awkward lines: a bad line (stops the copy, or is left out
+ * with keep_going), an over-long line, CRLF, and a last line without '\n'; and the reader gives
+ * the same records whether the file is read or mapped. */
+static void test_copy_and_map(void **state)
+{
+  (void)state;
+  struct sbuf text = SBUF_INIT;
+  sbuf_adds(&text, "(1.000000) can0 100#01\n(1.000100) can0 101#02\r\n(1.000200) can0 10G#03\n");
+  sbuf_adds(&text, "(1.000300) can1 102#");
+  for (int k = 0; k < 150000; k++) /* 300 000 bytes: longer than a line may be */
+    sbuf_adds(&text, "00");
+  sbuf_adds(&text, "\n(1.000400) can0 103#04\n(1.000500) can1 104#05");
+  const char *in = test_write_temp(".log", sbuf_str(&text));
+  char out[] = "/tmp/ovms-copy2-XXXXXX";
+  close(mkstemp(out));
+  struct sim_diag d = SIM_DIAG_INIT;
+  struct trace_convert_stats st;
+  /* stops at line 3, after copying lines 1-2 */
+  assert_int_equal(trace_convert(in, out, &(struct trace_convert_opts){.to = "candump"}, &st, &d),
+                   SIM_EPARSE);
+  assert_int_equal(d.v[0].line, 3);
+  char *got = test_read_file(out, NULL);
+  assert_string_equal(got, "(1.000000) can0 100#01\n(1.000100) can0 101#02\n");
+  free(got);
+  sim_diag_cleanup(&d);
+  /* keep going: lines 3 and 4 left out, the last line gets its '\n' */
+  struct trace_convert_opts o = {.to = "candump", .keep_going = true};
+  assert_int_equal(trace_convert(in, out, &o, &st, &d), 0);
+  got = test_read_file(out, NULL);
+  assert_string_equal(got, "(1.000000) can0 100#01\n(1.000100) can0 101#02\n"
+                           "(1.000400) can0 103#04\n(1.000500) can1 104#05\n");
+  free(got);
+  assert_int_equal(st.bad_lines, 2);
+  assert_int_equal(st.frames, 4);
+  assert_int_equal(d.n, 2);
+  assert_int_equal(d.v[1].line, 4);
+  sim_diag_cleanup(&d);
+  /* read and mapped: the same records, errors and lines */
+  for (int map = 0; map < 2; map++) {
+    struct trace_reader *r;
+    struct trace_reader_opts ro = {.map = map};
+    assert_int_equal(trace_reader_open(&r, in, &ro, &d), 0);
+    struct trace_record rec;
+    int rcs[8], lines[8], n = 0, rc;
+    uint32_t ids[8];
+    while ((rc = trace_reader_next(r, &rec, &d)) != 0 && n < 8) {
+      rcs[n] = rc;
+      lines[n] = trace_reader_line(r);
+      ids[n++] = rc > 0 ? rec.frame.id : 0;
+    }
+    trace_reader_close(r);
+    assert_int_equal(n, 6);
+    static const int want_rc[6] = {1, 1, SIM_EPARSE, SIM_ETRUNC, 1, 1};
+    static const uint32_t want_id[6] = {0x100, 0x101, 0, 0, 0x103, 0x104};
+    for (int k = 0; k < 6; k++) {
+      assert_int_equal(rcs[k], want_rc[k]);
+      assert_int_equal(lines[k], k + 1);
+      assert_int_equal(ids[k], want_id[k]);
+    }
+    sim_diag_cleanup(&d);
+  }
+  sbuf_free(&text);
+  unlink(out);
+}
+
 /* A CAN FD frame whose length lies between two DLC steps (11 bytes) is written by the TRC
  * writer as DLC 9 padded with zero bytes to 12, and that line parses back. */
 static void test_trc_fd_padding(void **state)
@@ -645,6 +710,7 @@ int main(void)
     cmocka_unit_test(test_round_trips),     cmocka_unit_test(test_crtd_events_round_trip),
     cmocka_unit_test(test_time_cache),      cmocka_unit_test(test_same_format_copy),
     cmocka_unit_test(test_gzip),            cmocka_unit_test(test_trc_fd_padding),
+    cmocka_unit_test(test_copy_and_map),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
