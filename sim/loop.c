@@ -3,8 +3,9 @@
  *
  * Timers sit in one binary min-heap ordered by (expiry, start sequence).  In real mode a
  * CLOCK_MONOTONIC timerfd, watched by an ev_io, is armed with the absolute wall deadline of the
- * earliest timer.  In fast mode the run loop itself pops timers and sets the virtual clock,
- * polling libev for ready I/O between them.
+ * earliest timer (or, with a precision slack set, that much earlier: the timerfd callback then
+ * spins on the clock until the timer is due).  In fast mode the run loop itself pops timers and
+ * sets the virtual clock, polling libev for ready I/O between them.
  */
 #include "loop.h"
 
@@ -35,6 +36,7 @@ struct sim_loop {
   ev_io tio;
   ev_timer hold_guard;
   int holds;
+  int64_t slack;      /* precise mode: arm the timerfd this many ns early, then spin */
   bool stop;
   int status;
 };
@@ -114,7 +116,7 @@ static void arm(struct sim_loop *l)
   struct itimerspec its;
   memset(&its, 0, sizeof(its));
   if (l->n) {
-    int64_t d = sim_loop_wall_deadline(l, l->heap[0]->at);
+    int64_t d = sim_loop_wall_deadline(l, l->heap[0]->at) - l->slack;
     if (d <= 0)
       d = 1;
     its.it_value.tv_sec = d / SIM_NS_PER_SEC;
@@ -145,12 +147,28 @@ static void fire_due(struct sim_loop *l, int64_t now)
   }
 }
 
+/* Precise mode: spins until the earliest timer is due, if it is due within the slack.  The
+ * spin is bounded by the slack (plus a margin) whatever the clock does. */
+static void spin_until_due(struct sim_loop *l)
+{
+  if (!l->slack || !l->n)
+    return;
+  int64_t at = l->heap[0]->at;
+  int64_t now = sim_monotonic(l);
+  if (now >= at || sim_loop_wall_deadline(l, at) - sim_wall_ns() > l->slack)
+    return; /* due already, or woken too early (not our wake-up): wait in the kernel again */
+  int64_t limit = sim_wall_ns() + l->slack + 100000;
+  while (sim_monotonic(l) < at && sim_wall_ns() < limit)
+    ;
+}
+
 static void on_tfd(struct ev_loop *ev, ev_io *w, int revents)
 {
   struct sim_loop *l = w->data;
   uint64_t exp;
   if (read(l->tfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
     return;
+  spin_until_due(l);
   fire_due(l, sim_monotonic(l));
   arm(l);
 }
@@ -263,6 +281,19 @@ void sim_timer_stop(struct sim_loop *l, struct sim_timer *t)
   heap_remove(l, t);
   if (was_first)
     arm(l);
+}
+
+void sim_loop_set_precision(struct sim_loop *l, int64_t slack_ns)
+{
+  l->slack = slack_ns > 0 ? slack_ns : 0;
+  if (l->mode == SIM_CLOCK_FAST)
+    l->slack = 0; /* virtual time has nothing to wait for */
+  arm(l);
+}
+
+int64_t sim_loop_precision(const struct sim_loop *l)
+{
+  return l->slack;
 }
 
 void sim_loop_hold(struct sim_loop *l, int delta)

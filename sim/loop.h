@@ -79,6 +79,19 @@ static inline bool sim_timer_active(const struct sim_timer *t)
   return t->heap_idx >= 0;
 }
 
+/*
+ * Precise timers for SIM_CLOCK_REAL (used by trace replay in real time): with slack_ns > 0
+ * the timerfd is armed slack_ns before the earliest timer's deadline and the rest of the wait
+ * is a short spin on clock_gettime, so timers fire within microseconds of their deadline
+ * instead of after the kernel's wake-up latency (tens of µs idle, up to milliseconds on a busy
+ * machine).  Timers never fire early.  The price is up to slack_ns of busy CPU per wake-up.
+ * 0 turns it off (the default: wait in the kernel only); negative values count as 0.  No
+ * effect in SIM_CLOCK_FAST.
+ */
+void sim_loop_set_precision(struct sim_loop *loop, int64_t slack_ns);
+/* The slack set with sim_loop_set_precision (0 = off). */
+int64_t sim_loop_precision(const struct sim_loop *loop);
+
 /* Takes (+1) or releases (-1) a hold on virtual time (see above). */
 void sim_loop_hold(struct sim_loop *loop, int delta);
 

@@ -11,6 +11,10 @@
  *
  * With statistics on, the lateness of each frame against its scheduled time is measured on the
  * wall clock (sim_wall_ns() vs sim_loop_wall_deadline()) in real-time mode.
+ *
+ * In real-time mode a replay asks the loop for precise timers (sim_loop_set_precision, slack
+ * TRACE_REPLAY_SLACK_NS unless opts.precision says otherwise): frames then leave within a few
+ * µs of their time on an idle machine, at the cost of a short busy wait before each one.
  */
 #ifndef SIM_TRACE_REPLAY_H
 #define SIM_TRACE_REPLAY_H
@@ -26,6 +30,8 @@ struct sim;
 struct trace_replay;
 
 #define TRACE_REPLAY_MAX_MAP 8
+/* Default precision slack of a real-time replay (see sim_loop_set_precision). */
+#define TRACE_REPLAY_SLACK_NS (200 * INT64_C(1000))
 #define TRACE_REPLAY_MAX_FILTERS 32
 
 /* Called for each frame due (instead of, or in addition to, bus delivery). */
@@ -44,6 +50,9 @@ struct trace_replay_opts {
   struct { char from[24]; uint8_t to; } map[TRACE_REPLAY_MAX_MAP]; /* bus label -> bus */
   size_t nmap;                 /* 0 = CRTD/ASC numbers as they are, interfaces by appearance */
   uint8_t bus;                 /* when nonzero: every frame goes to this bus (one bus per trace) */
+  int64_t precision;           /* real time: timer slack in ns for sim_loop_set_precision()
+                                  (arm early, then spin): 0 = TRACE_REPLAY_SLACK_NS, < 0 =
+                                  leave the loop's setting alone */
   bool stats;                  /* measure lateness */
   bool keep_going;             /* skip bad lines (counted) instead of stopping the replay */
   bool no_events;              /* ignore CEV/CMT records */
