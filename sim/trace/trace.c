@@ -216,6 +216,26 @@ size_t trace_parse_time_ps(struct trace_pstate *ps, const char *s, size_t len, i
     return n;
   }
   int64_t frac = 0;
+  static const int32_t scale[10] = {1000000000, 100000000, 10000000, 1000000, 100000,
+                                    10000,      1000,      100,      10,      1};
+  if (i + 9 <= len && s[i] == '.') {
+    /* up to 8 fraction digits at once (SWAR): which of the next 8 bytes are digits... */
+    uint64_t w;
+    memcpy(&w, s + i + 1, 8);
+    uint64_t bad = ((w & UINT64_C(0xF0F0F0F0F0F0F0F0)) ^ UINT64_C(0x3030303030303030)) |
+                   (((w & UINT64_C(0x0F0F0F0F0F0F0F0F)) + UINT64_C(0x0606060606060606)) &
+                    UINT64_C(0x1010101010101010));
+    int k = bad ? __builtin_ctzll(bad) / 8 : 8;
+    if (k > 0 && (k < 8 || i + 9 >= len || !is_digit(s[i + 9]))) {
+      /* ... and their value: the digits moved to the top, zero bytes (leading zeros) below */
+      uint64_t v = (w << (8 * (8 - k))) & UINT64_C(0x0F0F0F0F0F0F0F0F);
+      v = (v * 2561) >> 8;
+      v = ((v & UINT64_C(0x00FF00FF00FF00FF)) * 6553601) >> 16;
+      v = ((v & UINT64_C(0x0000FFFF0000FFFF)) * UINT64_C(42949672960001)) >> 32;
+      *ns = ps->tcache_sec * SIM_NS_PER_SEC + (int64_t)v * scale[k];
+      return i + 1 + (size_t)k;
+    }
+  }
   if (i < len && s[i] == '.') {
     i++;
     size_t f0 = i, lim = len - i < 9 ? len : i + 9;
@@ -226,8 +246,6 @@ size_t trace_parse_time_ps(struct trace_pstate *ps, const char *s, size_t len, i
       i++; /* digits beyond ns */
     if (i == f0)
       return 0;
-    static const int32_t scale[10] = {1000000000, 100000000, 10000000, 1000000, 100000,
-                                      10000,      1000,      100,      10,      1};
     frac *= scale[digits];
   }
   *ns = ps->tcache_sec * SIM_NS_PER_SEC + frac;

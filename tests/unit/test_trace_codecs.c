@@ -550,6 +550,27 @@ static void test_time_cache(void **state)
     assert_int_equal(back.ts, seq[i].ts);
   }
   sbuf_free(&out);
+  /* the cached path (8 fraction digits at a time) against the plain parser: every fraction
+   * length 0..12, digits varied, with and without text after it, lines cut short */
+  static const char *const tails[] = {")", ") can0 7E8#00", "", "x", ".5"};
+  for (int digits = 0; digits <= 12; digits++)
+    for (size_t t = 0; t < sizeof(tails) / sizeof(tails[0]); t++)
+      for (int v = 0; v < 3; v++) {
+        char buf[64];
+        int n = snprintf(buf, sizeof(buf), "1724333002%s", digits || v ? "." : "");
+        for (int k = 0; k < digits; k++)
+          buf[n++] = (char)('0' + (k * 7 + v * 3 + 1) % 10);
+        n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s", tails[t]);
+        struct trace_pstate pc;
+        trace_pstate_init(&pc, "t");
+        int64_t a = -1, b = -2, prime;
+        trace_parse_time_ps(&pc, "1724333002.1)", 13, &prime); /* fill the cache */
+        size_t na = trace_parse_time(buf, (size_t)n, false, &a);
+        size_t nb = trace_parse_time_ps(&pc, buf, (size_t)n, &b);
+        if (na != nb || (na && a != b))
+          fail_msg("'%s': plain %zu %lld, cached %zu %lld", buf, na, (long long)a, nb,
+                   (long long)b);
+      }
 }
 
 static void test_same_format_copy(void **state)
