@@ -181,6 +181,59 @@ tail:
   return 1;
 }
 
+/* Bit mask of the bytes among the 8 at p that are not decimal digits (0 = all digits). */
+static inline uint64_t nondigits8(const char *p)
+{
+  uint64_t w;
+  memcpy(&w, p, 8);
+  return ((w & UINT64_C(0xF0F0F0F0F0F0F0F0)) ^ UINT64_C(0x3030303030303030)) |
+         (((w & UINT64_C(0x0F0F0F0F0F0F0F0F)) + UINT64_C(0x0606060606060606)) &
+          UINT64_C(0x1010101010101010));
+}
+
+/*
+ * The line candump writes: "(%010lu.%06lu) IFACE ID#DATA" with a 10-digit second, 6 fraction
+ * digits, one blank on each side of the interface name, a 3-digit id up to 7FF or an 8-digit
+ * one up to 1FFFFFFF, 0 to 8 data bytes as hex pairs and nothing after them.  Every line this
+ * accepts, parse() accepts as a frame; anything else (FD, RTR, error frames, 'T', '.', CR,
+ * other time layouts) is left to parse().
+ */
+static bool quick_check(const char *s, size_t len)
+{
+  /* "(" 10 digits "." 6 digits ") " = 20 bytes (the 8-byte loads stay inside them) */
+  if (len < 26 || s[0] != '(' || nondigits8(s + 1) || (nondigits8(s + 3) >> 48) ||
+      s[11] != '.' || (nondigits8(s + 12) & UINT64_C(0x0000FFFFFFFFFFFF)) || s[18] != ')' ||
+      s[19] != ' ' || is_blank(s[20]))
+    return false;
+  size_t i = 21;
+  while (i < len && !is_blank(s[i]))
+    i++;
+  if (i + 5 > len || s[i] != ' ')
+    return false;
+  const char *id = s + i + 1;
+  size_t left = len - (i + 1);
+  size_t dl;
+  if (left >= 4 && id[3] == '#' && id[0] >= '0' && id[0] <= '7' && hexval(id[1]) >= 0 &&
+      hexval(id[2]) >= 0) {
+    dl = 4;
+  } else if (left >= 9 && id[8] == '#' && (id[0] == '0' || id[0] == '1')) {
+    for (int k = 1; k < 8; k++)
+      if (hexval(id[k]) < 0)
+        return false;
+    dl = 9;
+  } else {
+    return false;
+  }
+  const char *data = id + dl;
+  size_t n = left - dl;
+  if (n > 16 || (n & 1))
+    return false;
+  int bad = 0;
+  for (size_t k = 0; k < n; k++)
+    bad |= hexval(data[k]);
+  return bad >= 0;
+}
+
 void trace_put_ifname(struct sbuf *out, const struct trace_record *rec)
 {
   bool numeric = true;
@@ -299,4 +352,5 @@ const struct trace_format trace_fmt_candump = {
     .detect = detect,
     .parse = parse,
     .write = write,
+    .quick_check = quick_check,
 };

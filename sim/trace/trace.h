@@ -158,6 +158,10 @@ enum {
  *   SIM_EUNSUP when the format cannot carry this kind of record (nothing appended).
  * header/footer(ws, first, out): append the file header / footer (may be NULL = none).
  *   header gets the first record to be written (for its timestamp) or NULL.
+ * quick_check(line, len): optional; a fast test for the format's most common frame line (the
+ *   shape its own writer produces).  true promises that parse() returns a FRAME for the line
+ *   (in any parser state); false promises nothing (parse decides).  The same-format copy of
+ *   trace_convert uses it to skip the full parse of ordinary lines.
  */
 struct trace_format {
   const char *name;
@@ -170,6 +174,7 @@ struct trace_format {
   int (*write)(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out);
   int (*header)(struct trace_wstate *ws, const struct trace_record *first, struct sbuf *out);
   int (*footer)(struct trace_wstate *ws, struct sbuf *out);
+  bool (*quick_check)(const char *line, size_t len);
 };
 
 /* The registry: every format, NULL-terminated, in detection priority order. */

@@ -2,7 +2,8 @@
  * fuzz_trace.c - libFuzzer target for one trace codec (FUZZ_FORMAT, set by CMake: one binary
  * per format).  Each input is split into lines and fed to the codec's parser with one parser
  * state, as the reader does; every record parsed is written back with the same format's writer
- * and re-parsed (a written line must always parse again).  Also runs content detection.
+ * and re-parsed (a written line must always parse again).  A line the format's quick check
+ * accepts must parse as a frame.  Also runs content detection.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,6 +35,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct trace_record rec;
     ps.line++;
     int rc = f->parse(&ps, s + i, e - i, &rec, &d);
+    if (f->quick_check && f->quick_check(s + i, e - i) &&
+        (rc != 1 || rec.kind != TRACE_REC_FRAME))
+      abort(); /* the quick check promised a frame */
     if (rc == 1 && f->write) {
       sbuf_reset(&out);
       if (f->write(&ws, &rec, &out) == 0 && rec.kind == TRACE_REC_FRAME) {

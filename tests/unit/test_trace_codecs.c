@@ -668,6 +668,47 @@ static void test_copy_and_map(void **state)
   unlink(out);
 }
 
+/* The candump quick check (the same-format copy skips the full parse of the lines it takes):
+ * what it accepts must parse as a frame; the unusual shapes are left to the parser. */
+static void test_quick_check(void **state)
+{
+  (void)state;
+  static const struct { const char *line; bool quick; } cases[] = {
+    {"(1724333002.811100) can0 7E8#03410D3C00000000", true},
+    {"(1724333002.811100) vcan12 18DAF110#101462F190574155", true},
+    {"(1724333002.811100) can0 7FF#", true},
+    {"(0000000001.000000) x 000#00", true},
+    {"(1724333002.811100) can0 800#00", false},        /* 11-bit id out of range */
+    {"(1724333002.811100) can0 20000080#0000000000000000", false}, /* error frame */
+    {"(1724333002.811100) can0 7E8#0", false},         /* odd digit count */
+    {"(1724333002.811100) can0 7E8#001122334455667788", false}, /* 9 bytes */
+    {"(1724333002.811100) can0 7E8#0G", false},
+    {"(1724333002.811100) can0 7E8#00 T", false},      /* direction: parser */
+    {"(1724333002.811100) can0 7E8#00\r", false},
+    {"(1724333002.811100) can0 7E8##100", false},      /* FD: parser */
+    {"(1724333002.811100) can0 7E8#R", false},
+    {"(1724333002.811100123) can0 7E8#00", false},     /* 9 fraction digits: parser */
+    {"(172433300.811100) can0 7E8#00", false},         /* 9-digit seconds: parser */
+    {"(1724333002.811100)  can0 7E8#00", false},       /* two blanks: parser */
+    {"(1724333002.811100) can0 7E8#00.11", false},
+    {"(1724333002x811100) can0 7E8#00", false},
+  };
+  const struct trace_format *f = trace_format_find("candump");
+  assert_non_null(f->quick_check);
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    const char *l = cases[i].line;
+    bool q = f->quick_check(l, strlen(l));
+    if (q != cases[i].quick)
+      fail_msg("quick check of '%s': %d", l, q);
+    struct trace_pstate ps;
+    trace_pstate_init(&ps, "t");
+    struct trace_record rec;
+    int rc = f->parse(&ps, l, strlen(l), &rec, NULL);
+    if (q && (rc != 1 || rec.kind != TRACE_REC_FRAME))
+      fail_msg("'%s' passed the quick check but parses to %d", l, rc);
+  }
+}
+
 /* A CAN FD frame whose length lies between two DLC steps (11 bytes) is written by the TRC
  * writer as DLC 9 padded with zero bytes to 12, and that line parses back. */
 static void test_trc_fd_padding(void **state)
@@ -731,7 +772,7 @@ int main(void)
     cmocka_unit_test(test_round_trips),     cmocka_unit_test(test_crtd_events_round_trip),
     cmocka_unit_test(test_time_cache),      cmocka_unit_test(test_same_format_copy),
     cmocka_unit_test(test_gzip),            cmocka_unit_test(test_trc_fd_padding),
-    cmocka_unit_test(test_copy_and_map),
+    cmocka_unit_test(test_copy_and_map),     cmocka_unit_test(test_quick_check),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
