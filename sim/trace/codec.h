@@ -55,6 +55,15 @@ static inline size_t rtrim(const char *s, size_t len)
   return len;
 }
 
+/* The common start of a line parser: clears rec, drops trailing blanks and '\r' from the line
+ * (*len) and returns the index of its first non-blank character (*len for a blank line). */
+static inline size_t line_begin(struct trace_record *rec, const char *s, size_t *len)
+{
+  trace_record_clear(rec);
+  *len = rtrim(s, *len);
+  return skip_blank(s, *len, 0);
+}
+
 /* Parses hex digits s[i..j) into *v (at most 8 digits).  Returns false when empty, too long
  * or not hex; *bad is set to the offending index. */
 static inline bool parse_hex32(const char *s, size_t i, size_t j, uint32_t *v, size_t *bad)
@@ -131,6 +140,32 @@ static inline void put_hex(struct sbuf *out, uint32_t v, bool upper)
   while (digits < 8 && (v >> (4 * digits)))
     digits++;
   put_hexn(out, v, digits, upper);
+}
+
+/* Appends n bytes as " XX XX ..." (each preceded by a blank) in upper- or lowercase hex: the
+ * data column of ASC, TRC, CRTD, candump screen output and the numbered export. */
+static inline void put_byte_list(struct sbuf *out, const uint8_t *data, size_t n, bool upper)
+{
+  const char *hx = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+  sbuf_reserve(out, 3 * n);
+  char *p = out->p + out->len;
+  for (size_t k = 0; k < n; k++) {
+    *p++ = ' ';
+    *p++ = hx[data[k] >> 4];
+    *p++ = hx[data[k] & 15];
+  }
+  out->len += 3 * n;
+  out->p[out->len] = 0;
+}
+
+/* The time origin of a writer whose lines carry offsets (ASC, TRC), from its first record: the
+ * whole second at or before an absolute time (the header then names a whole second), 0 for a
+ * relative trace (or its first time when that is negative). */
+static inline void ws_set_t0(struct trace_wstate *ws, const struct trace_record *first)
+{
+  ws->t0 = first->ts_relative ? (first->ts < 0 ? first->ts : 0)
+                              : first->ts - first->ts % SIM_NS_PER_SEC;
+  ws->have_t0 = true;
 }
 
 /* The CAN id as text in the usual width: 3 digits (11-bit) or 8 (29-bit). */

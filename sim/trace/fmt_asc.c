@@ -271,9 +271,7 @@ static int parse_fd(struct trace_pstate *ps, const char *s, size_t len, size_t i
 static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
                  struct sim_diag *d)
 {
-  trace_record_clear(rec);
-  len = rtrim(s, len);
-  size_t i = skip_blank(s, len, 0);
+  size_t i = line_begin(rec, s, &len);
   if (i == len)
     return 0;
   const char *l = s + i;
@@ -393,10 +391,8 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
 {
   if (rec->kind != TRACE_REC_FRAME)
     return SIM_EUNSUP;
-  if (!ws->have_t0) {
-    ws->t0 = rec->ts_relative ? (rec->ts < 0 ? rec->ts : 0) : rec->ts - rec->ts % SIM_NS_PER_SEC;
-    ws->have_t0 = true;
-  }
+  if (!ws->have_t0)
+    ws_set_t0(ws, rec);
   const struct sim_frame *f = &rec->frame;
   int64_t t = rec->ts - origin(ws);
   if (t < 0)
@@ -432,10 +428,7 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
     if (f->len < 10)
       sbuf_addc(out, ' ');
     put_u64(out, f->len);
-    for (unsigned k = 0; k < f->len; k++) {
-      sbuf_addc(out, ' ');
-      put_hexn(out, f->data[k], 2, true);
-    }
+    put_byte_list(out, f->data, f->len, true);
     unsigned fl = ASC_F_FDF | (f->flags & SIM_CAN_F_BRS ? ASC_F_BRS : 0) |
                   (f->flags & SIM_CAN_F_ESI ? ASC_F_ESI : 0);
     sbuf_adds(out, "   130000  130 ");
@@ -467,10 +460,7 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
   sbuf_adds(out, f->flags & SIM_CAN_F_RTR ? "r " : "d ");
   put_hex(out, f->len, true);
   if (!(f->flags & SIM_CAN_F_RTR))
-    for (unsigned k = 0; k < f->len; k++) {
-      sbuf_addc(out, ' ');
-      put_hexn(out, f->data[k], 2, true);
-    }
+    put_byte_list(out, f->data, f->len, true);
   sbuf_addc(out, '\n');
   ws->n++;
   return 0;
@@ -478,11 +468,8 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
 
 static int header(struct trace_wstate *ws, const struct trace_record *first, struct sbuf *out)
 {
-  if (first) {
-    ws->t0 = first->ts_relative ? (first->ts < 0 ? first->ts : 0)
-                                : first->ts - first->ts % SIM_NS_PER_SEC;
-    ws->have_t0 = true;
-  }
+  if (first)
+    ws_set_t0(ws, first);
   time_t t = (time_t)(origin(ws) / SIM_NS_PER_SEC);
   struct tm tm;
   gmtime_r(&t, &tm);

@@ -42,9 +42,7 @@ static int detect(const char *s, size_t len)
 static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
                  struct sim_diag *d)
 {
-  trace_record_clear(rec);
-  len = rtrim(s, len);
-  size_t i = skip_blank(s, len, 0);
+  size_t i = line_begin(rec, s, &len);
   if (i == len)
     return 0;
   if (s[i] != '(')

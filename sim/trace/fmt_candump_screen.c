@@ -56,9 +56,7 @@ static int detect(const char *s, size_t len)
 static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
                  struct sim_diag *d)
 {
-  trace_record_clear(rec);
-  len = rtrim(s, len);
-  size_t i = skip_blank(s, len, 0);
+  size_t i = line_begin(rec, s, &len);
   if (i == len)
     return 0;
   struct sim_frame *f = &rec->frame;
@@ -189,10 +187,7 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
     sbuf_adds(out, "  remote request");
   } else {
     sbuf_addc(out, ' ');
-    for (unsigned k = 0; k < f->len; k++) {
-      sbuf_addc(out, ' ');
-      put_hexn(out, f->data[k], 2, true);
-    }
+    put_byte_list(out, f->data, f->len, true);
   }
   sbuf_addc(out, '\n');
   ws->n++;

@@ -146,9 +146,7 @@ static int parse_frame(struct trace_pstate *ps, const char *s, size_t len, size_
 static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
                  struct sim_diag *d)
 {
-  trace_record_clear(rec);
-  len = rtrim(s, len);
-  size_t i = skip_blank(s, len, 0);
+  size_t i = line_begin(rec, s, &len);
   if (i == len)
     return 0;
   if (s[i] == '#') {
@@ -271,14 +269,7 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
     sbuf_addc(out, f->flags & SIM_CAN_F_TX ? 'T' : 'R');
     sbuf_adds(out, f->flags & SIM_CAN_F_EXT ? "29 " : "11 ");
     put_canid(out, f, true);
-    sbuf_reserve(out, 3u * f->len + 1);
-    static const char hx[] = "0123456789abcdef";
-    for (unsigned k = 0; k < f->len; k++) {
-      out->p[out->len++] = ' ';
-      out->p[out->len++] = hx[f->data[k] >> 4];
-      out->p[out->len++] = hx[f->data[k] & 15];
-    }
-    out->p[out->len] = 0;
+    put_byte_list(out, f->data, f->len, false); /* lowercase, as HexByte() */
     break;
   }
   case TRACE_REC_EVENT:

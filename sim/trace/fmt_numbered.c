@@ -54,9 +54,7 @@ static bool parse_tod(const char *s, size_t i, size_t e, int64_t *ns)
 static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
                  struct sim_diag *d)
 {
-  trace_record_clear(rec);
-  len = rtrim(s, len);
-  size_t i = skip_blank(s, len, 0);
+  size_t i = line_begin(rec, s, &len);
   if (i == len)
     return 0;
   if (s[i] < '0' || s[i] > '9') {
@@ -181,10 +179,7 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
   put_hexn(out, f->len, 2, true);
   if (!(f->flags & SIM_CAN_F_RTR)) {
     sbuf_adds(out, "\tx|");
-    for (unsigned k = 0; k < f->len; k++) {
-      sbuf_addc(out, ' ');
-      put_hexn(out, f->data[k], 2, true);
-    }
+    put_byte_list(out, f->data, f->len, true);
   }
   sbuf_addc(out, '\n');
   ws->n++;

@@ -190,9 +190,7 @@ static int ann_detect(const char *s, size_t len)
 static int ann_parse(struct trace_pstate *ps, const char *s, size_t len,
                      struct trace_record *rec, struct sim_diag *d)
 {
-  trace_record_clear(rec);
-  len = rtrim(s, len);
-  size_t i = skip_blank(s, len, 0);
+  size_t i = line_begin(rec, s, &len);
   if (i == len)
     return 0;
   int64_t ts;

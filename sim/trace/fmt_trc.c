@@ -365,9 +365,7 @@ static int parse_v2(struct trace_pstate *ps, const char *s, size_t len, size_t i
 static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
                  struct sim_diag *d)
 {
-  trace_record_clear(rec);
-  len = rtrim(s, len);
-  size_t i = skip_blank(s, len, 0);
+  size_t i = line_begin(rec, s, &len);
   if (i == len)
     return 0;
   if (s[i] == ';')
@@ -395,10 +393,8 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
   const struct sim_frame *f = &rec->frame;
   if (f->flags & SIM_CAN_F_ERR)
     return SIM_EUNSUP;
-  if (!ws->have_t0) {
-    ws->t0 = rec->ts_relative ? (rec->ts < 0 ? rec->ts : 0) : rec->ts - rec->ts % SIM_NS_PER_SEC;
-    ws->have_t0 = true;
-  }
+  if (!ws->have_t0)
+    ws_set_t0(ws, rec);
   int64_t off = rec->ts - ws->t0;
   if (off < 0)
     off = 0;
@@ -451,13 +447,12 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
   sbuf_adds(out, "   ");
   /* An FD length between the DLC steps (not from any parser, which all reject it) is padded
    * with zero bytes up to the DLC's length, as a CAN FD controller sends it. */
-  unsigned n = f->len, padded = f->flags & SIM_CAN_F_FD ? sim_can_dlc2len(sim_can_len2dlc(f->len))
-                                                        : f->len;
-  if (!(f->flags & SIM_CAN_F_RTR))
-    for (unsigned k = 0; k < padded; k++) {
-      sbuf_addc(out, ' ');
-      put_hexn(out, k < n ? f->data[k] : 0, 2, true);
-    }
+  if (!(f->flags & SIM_CAN_F_RTR)) {
+    static const uint8_t zeros[SIM_CAN_MAX_DLEN];
+    unsigned padded = f->flags & SIM_CAN_F_FD ? sim_can_dlc2len(sim_can_len2dlc(f->len)) : f->len;
+    put_byte_list(out, f->data, f->len, true);
+    put_byte_list(out, zeros, padded - f->len, true);
+  }
   sbuf_addc(out, '\n');
   ws->n++;
   return 0;
@@ -465,11 +460,8 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
 
 static int header(struct trace_wstate *ws, const struct trace_record *first, struct sbuf *out)
 {
-  if (first) {
-    ws->t0 = first->ts_relative ? (first->ts < 0 ? first->ts : 0)
-                                : first->ts - first->ts % SIM_NS_PER_SEC;
-    ws->have_t0 = true;
-  }
+  if (first)
+    ws_set_t0(ws, first);
   sbuf_adds(out, ";$FILEVERSION=2.1\n");
   if (ws->t0 > 0)
     sbuf_printf(out, ";$STARTTIME=%.10f\n",

@@ -19,6 +19,7 @@
 #include "loop.h"
 #include "metrics.h"
 #include "sim.h"
+#include "trace/codec.h"
 #include "trace/trace.h"
 #include "units.h"
 #include "xalloc.h"
@@ -88,15 +89,11 @@ static void on_error(void *ctx, struct sim_canbus *bus, int err, const char *wha
     return;
   }
   /* "TX_Fail T11 7DF 02 01 0d": the frame as a CRTD frame record writes it */
-  static const char hx[] = "0123456789abcdef";
   sbuf_reset(&r->tmp);
-  sbuf_printf(&r->tmp, "%s T%s %0*X", what, f->flags & SIM_CAN_F_EXT ? "29" : "11",
-              f->flags & SIM_CAN_F_EXT ? 8 : 3, (unsigned)f->id);
+  sbuf_printf(&r->tmp, "%s T%s ", what, f->flags & SIM_CAN_F_EXT ? "29" : "11");
+  put_canid(&r->tmp, f, true);
   if (!(f->flags & SIM_CAN_F_RTR))
-    for (unsigned k = 0; k < f->len && k < SIM_CAN_MAX_DLEN; k++) {
-      char b[3] = {' ', hx[f->data[k] >> 4], hx[f->data[k] & 15]};
-      sbuf_add(&r->tmp, b, 3);
-    }
+    put_byte_list(&r->tmp, f->data, f->len, false);
   put_cer(r, bus->num);
 }
 
