@@ -28,6 +28,7 @@
 #include "housekeeping.h"
 #include "metrics.h"
 #include "notify_queue.h"
+#include "scenario.h"
 #include "v3.h"
 #include "sim.h"
 #include "xalloc.h"
@@ -178,6 +179,7 @@ struct opts {
   bool fast;
   double speed;
   uint64_t seed;
+  bool seed_given;
   const char *vehicle_id;
   const char *config_file;
   const char **sets;
@@ -200,7 +202,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
 {
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, subcommand ? "+s:fx:c:pqvhV" : "s:fx:c:pqvhV", long_opts,
+  while ((c = getopt_long(argc, argv, subcommand ? "+:s:fx:c:pqvhV" : ":s:fx:c:pqvhV", long_opts,
                           NULL)) != -1) {
     switch (c) {
     case 's': o->scenario = optarg; break;
@@ -212,6 +214,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
     case OPT_SEED:
       if (parse_u64(optarg, &o->seed) < 0)
         return usage_error("invalid --seed '%s': a non-negative integer", optarg);
+      o->seed_given = true;
       break;
     case OPT_VEHICLE_ID:
       if (!*optarg)
@@ -407,6 +410,8 @@ struct app {
   int64_t progress_total; /* ns of simulation time expected, 0 = unknown */
   ev_signal sigint, sigterm;
   FILE *devnull;
+  struct scenario *sc;
+  struct scenario_run *run;
 };
 
 static void on_stop_timer(struct sim_loop *loop, struct sim_timer *t)
@@ -429,17 +434,69 @@ static void on_progress(struct sim_loop *loop, struct sim_timer *t)
   if (w - last_wall < 100 * SIM_NS_PER_MS)
     return;
   last_wall = w;
-  if (a->progress_total > 0)
-    fprintf(stderr, "\r[%3d%%] simulated %lld s", (int)(100 * now / a->progress_total),
-            (long long)(now / SIM_NS_PER_SEC));
+  long long s = (long long)(now / SIM_NS_PER_SEC);
+  if (a->run)
+    fprintf(stderr, "\r[step %zu/%zu] simulated %lld:%02lld:%02lld", scenario_run_step(a->run) + 1,
+            a->sc->n_steps, s / 3600, s / 60 % 60, s % 60);
+  else if (a->progress_total > 0)
+    fprintf(stderr, "\r[%3d%%] simulated %lld s", (int)(100 * now / a->progress_total), s);
   else
-    fprintf(stderr, "\rsimulated %lld s", (long long)(now / SIM_NS_PER_SEC));
+    fprintf(stderr, "\rsimulated %lld s", s);
 }
 
 /* --verbose: Server V3 state changes (server.v3.<state>, data = the status text). */
 static void on_v3_state(void *ctx, const char *name, const char *data)
 {
   fprintf(stderr, "ovms-sim: %s: %s\n", name, data ? data : "");
+}
+
+static void on_scenario_done(void *ctx, struct scenario_run *run)
+{
+  struct app *a = ctx;
+  sim_loop_stop(a->loop, 0);
+}
+
+/* Loads --scenario before anything else is set up; errors printed.  Returns 0 or exit code. */
+static int load_scenario(struct app *a)
+{
+  struct sim_diag d = SIM_DIAG_INIT;
+  int r = scenario_load(a->o.scenario, &a->sc, &d);
+  print_diag(&d);
+  sim_diag_cleanup(&d);
+  if (r < 0)
+    return EXIT_USAGE;
+  if (!a->o.seed_given && a->sc->has_seed)
+    a->o.seed = a->sc->seed;
+  if (!a->o.have_start && a->sc->start_utc_ns) {
+    a->o.start = a->sc->start_utc_ns / SIM_NS_PER_SEC;
+    a->o.have_start = true;
+  }
+  return 0;
+}
+
+/* Prints the expect: results (stderr) and writes --report.  Returns the exit code. */
+static int report_scenario(struct app *a)
+{
+  struct sbuf b = SBUF_INIT;
+  size_t failed = scenario_run_report(a->run, &b, 0);
+  if (a->sc->n_expects)
+    fputs(sbuf_str(&b), stderr);
+  int rc = failed ? EXIT_EXPECT : 0;
+  if (a->o.report) {
+    sbuf_reset(&b);
+    scenario_run_report(a->run, &b, SCENARIO_REPORT_JSON);
+    FILE *f = fopen(a->o.report, "w");
+    if (!f || fputs(sbuf_str(&b), f) < 0 || fputc('\n', f) < 0) {
+      fprintf(stderr, "ovms-sim: cannot write %s: %s\n", a->o.report, strerror(errno));
+      rc = EXIT_EXPECT;
+    }
+    if (f && fclose(f) != 0 && rc == 0) {
+      fprintf(stderr, "ovms-sim: cannot write %s: %s\n", a->o.report, strerror(errno));
+      rc = EXIT_EXPECT;
+    }
+  }
+  sbuf_free(&b);
+  return rc;
 }
 
 static int64_t default_start(const struct opts *o)
@@ -459,13 +516,20 @@ static int64_t default_start(const struct opts *o)
 static int run(struct app *a)
 {
   struct opts *o = &a->o;
+  int rc;
+  if (o->scenario && (rc = load_scenario(a)) != 0)
+    return rc;
+  if (o->fast && !o->scenario && !o->duration)
+    return usage_error("--fast needs an end: a --scenario or a --duration");
+  if (o->report && !o->scenario)
+    return usage_error("--report needs a --scenario");
   a->ev = ev_default_loop(EVFLAG_AUTO);
   int64_t start = default_start(o);
   a->loop = sim_loop_new(a->ev, o->fast ? SIM_CLOCK_FAST : SIM_CLOCK_REAL, o->speed,
                          start * SIM_NS_PER_SEC);
   a->sim = sim_new(a->loop, o->profile, o->seed);
   v3_config_declare(a->sim->config);
-  int rc = configure(a->sim, o);
+  rc = configure(a->sim, o);
   if (rc)
     return rc;
   sim_tz_set(sim_config_get(a->sim->config, "vehicle", "timezone"));
@@ -497,6 +561,15 @@ static int run(struct app *a)
   }
   sbuf_free(&err);
 
+  if (a->sc) {
+    rc = scenario_start(a->sim, a->sc, &a->run);
+    if (rc < 0) {
+      fprintf(stderr, "%s: error: %s\n", o->scenario, sim_strerror(rc));
+      return EXIT_USAGE;
+    }
+    sim_tz_set(sim_config_get(a->sim->config, "vehicle", "timezone"));
+    scenario_run_on_done(a->run, on_scenario_done, a);
+  }
   if (o->duration > 0) {
     sim_timer_init(&a->stop_timer, on_stop_timer, a);
     sim_timer_start(a->loop, &a->stop_timer, o->duration, 0);
@@ -527,7 +600,18 @@ static int run(struct app *a)
     fprintf(stderr, "ovms-sim: %s\n", sim_strerror(rc));
     return 1;
   }
-  return 0;
+  return a->run ? report_scenario(a) : 0;
+}
+
+static void free_app(struct app *a)
+{
+  fflush(stdout);
+  sim_free(a->sim);
+  scenario_free(a->sc);
+  if (a->devnull)
+    fclose(a->devnull);
+  sim_loop_free(a->loop);
+  free(a->o.sets);
 }
 
 static int cmd_metrics(int argc, char **argv)
@@ -543,17 +627,56 @@ static int cmd_metrics(int argc, char **argv)
   if (optind < argc - 1)
     return usage_error("metrics takes at most one PATTERN");
   const char *pattern = optind < argc ? argv[optind] : NULL;
+  if (a.o.scenario) {
+    /* the values after running the scenario, in virtual time, printing nothing */
+    a.o.fast = true;
+    a.o.quiet = true;
+    a.o.progress = 0;
+    a.o.v3.broker = NULL;
+    rc = run(&a);
+    if (rc == 0 || rc == EXIT_EXPECT)
+      list_metrics(a.sim, pattern, a.o.json);
+    free_app(&a);
+    return rc == EXIT_EXPECT ? 0 : rc;
+  }
   struct ev_loop *ev = ev_default_loop(EVFLAG_AUTO);
   struct sim_loop *loop = sim_loop_new(ev, SIM_CLOCK_FAST, 1.0,
                                        default_start(&a.o) * SIM_NS_PER_SEC);
   struct sim *sim = sim_new(loop, a.o.profile, a.o.seed);
   v3_config_declare(sim->config);
   rc = configure(sim, &a.o);
-  if (!rc)
+  if (!rc) {
+    sim_tz_set(sim_config_get(sim->config, "vehicle", "timezone"));
+    housekeeping_start(sim);
     list_metrics(sim, pattern, a.o.json);
+  }
   sim_free(sim);
   sim_loop_free(loop);
   free(a.o.sets);
+  return rc;
+}
+
+/* ovms-sim validate FILE...: every error of every file, "FILE: ok" for the valid ones. */
+static int cmd_validate(int argc, char **argv)
+{
+  if (argc < 2)
+    return usage_error("validate needs at least one FILE");
+  int rc = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      usage(stdout);
+      return 0;
+    }
+    struct sim_diag d = SIM_DIAG_INIT;
+    struct scenario *sc = NULL;
+    if (scenario_load(argv[i], &sc, &d) < 0)
+      rc = EXIT_USAGE;
+    else
+      printf("%s: ok (%zu steps, %zu checks)\n", argv[i], sc->n_steps, sc->n_expects);
+    print_diag(&d);
+    sim_diag_cleanup(&d);
+    scenario_free(sc);
+  }
   return rc;
 }
 
@@ -561,6 +684,8 @@ int main(int argc, char **argv)
 {
   if (argc > 1 && !strcmp(argv[1], "metrics"))
     return cmd_metrics(argc - 1, argv + 1);
+  if (argc > 1 && !strcmp(argv[1], "validate"))
+    return cmd_validate(argc - 1, argv + 1);
 
   struct app a;
   memset(&a, 0, sizeof(a));
@@ -573,11 +698,6 @@ int main(int argc, char **argv)
   if (optind < argc)
     return usage_error("unexpected argument '%s'", argv[optind]);
   rc = run(&a);
-  fflush(stdout);
-  sim_free(a.sim);
-  if (a.devnull)
-    fclose(a.devnull);
-  sim_loop_free(a.loop);
-  free(a.o.sets);
+  free_app(&a);
   return rc;
 }

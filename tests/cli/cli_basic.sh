@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# CLI behaviour of ovms-sim (STYLE.md section 11): --help on stdout with exit 0, bad
+# invocations with one specific error and "Try 'ovms-sim --help'" on stderr, exit 2; malformed
+# numbers are errors, not zeros; `metrics` lists every standard metric.
+set -u
+BIN=${OVMS_SIM_BIN:?}
+fails=0; passes=0
+check() { # name, expected rc, actual rc
+  if [ "$2" = "$3" ]; then passes=$((passes+1)); else echo "FAIL: $1 (exit $3, want $2)"; fails=$((fails+1)); fi
+}
+contains() { # name, haystack, needle
+  case "$2" in *"$3"*) passes=$((passes+1));; *) echo "FAIL: $1: output lacks '$3'"; echo "$2" | head -5; fails=$((fails+1));; esac
+}
+
+out=$("$BIN" --help 2>/dev/null); check "--help" 0 $?
+contains "--help usage" "$out" "Usage: ovms-sim [OPTIONS]"
+contains "--help lists --scenario" "$out" "--scenario FILE"
+contains "--help default seed" "$out" "random seed (default 1)"
+out=$("$BIN" --version); check "--version" 0 $?
+contains "--version" "$out" "ovms-sim "
+
+for args in "--speed abc" "--speed 0" "--speed -3" "--speed 1x" "--seed 12a" "--seed -1" \
+            "--duration soon" "--duration 0" "--start-time tomorrow" "--bogus" "-Z" \
+            "--firmware 9.9" "--set novalue" "--set =x" "--fast --speed 2" "extra-arg" \
+            "--set server.v3.nonexistent=1" "--scenario"; do
+  err=$("$BIN" $args 2>&1 >/dev/null); rc=$?
+  check "$args" 2 $rc
+  contains "$args hint" "$err" "Try 'ovms-sim --help'"
+done
+err=$("$BIN" --speed abc 2>&1); contains "--speed message" "$err" "invalid --speed 'abc'"
+err=$("$BIN" --set vehicle.units.distance 2>&1); contains "--set message" "$err" "expected KEY=VALUE"
+
+out=$("$BIN" metrics); check "metrics" 0 $?
+n=$(printf '%s\n' "$out" | wc -l); check "metrics lists 198 metrics" 198 "$n"
+contains "metrics row" "$out" "v.b.soc"
+out=$("$BIN" metrics 'v.p.lat*'); contains "metrics pattern" "$out" "v.p.latitude"
+n=$(printf '%s\n' "$out" | wc -l); check "metrics pattern count" 1 "$n"
+out=$("$BIN" metrics --json 'v.e.on'); contains "metrics json" "$out" '"name": "v.e.on"'
+out=$("$BIN" metrics m.time.utc --start-time '2026-08-22 14:43:22')
+contains "metrics value" "$out" "2026-08-22 14:43:22 UTC"
+
+echo "$passes passed, $fails failed"
+[ "$fails" = 0 ]

@@ -1,0 +1,12 @@
+#!/bin/sh
+# Installs the Debian 12 packages ovms-sim needs to build, test and benchmark.
+# The one list of dependencies: .ci/run, the README and docker/Dockerfile use it.
+set -eu
+PKGS="build-essential cmake pkg-config libev-dev libmosquitto-dev libyaml-dev libcmocka-dev
+zlib1g-dev mosquitto mosquitto-clients openssl can-utils python3-can clang libclang-rt-14-dev"
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $PKGS >/dev/null
