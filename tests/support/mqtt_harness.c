@@ -145,6 +145,18 @@ int broker_start(struct broker *b, const char *dir, int port, const char *extra)
   return broker_spawn(b);
 }
 
+int broker_start_file(struct broker *b, const char *dir, const char *conf, int port)
+{
+  memset(b, 0, sizeof(*b));
+  b->dir = xstrdup(dir);
+  b->port = port;
+  b->conf = xstrdup(conf);
+  struct sbuf p = SBUF_INIT;
+  sbuf_printf(&p, "%s/broker.log", dir);
+  b->log = sbuf_detach(&p);
+  return broker_spawn(b);
+}
+
 int broker_restart(struct broker *b)
 {
   return broker_spawn(b);

@@ -40,6 +40,10 @@ struct broker {
  * -1 (test skipped by the caller with 77 if MOSQUITTO_BIN is missing).
  */
 int broker_start(struct broker *b, const char *dir, int port, const char *extra);
+/* Starts mosquitto with the configuration file conf (used as is; it must listen on
+ * 127.0.0.1:port and log to dir/broker.log to make broker_log() useful).  Returns as
+ * broker_start(). */
+int broker_start_file(struct broker *b, const char *dir, const char *conf, int port);
 /* The same configuration again (after broker_stop), on the same port. */
 int broker_restart(struct broker *b);
 /* SIGTERM and wait. */
