@@ -79,7 +79,8 @@ struct v3 {
   int64_t lasttx, lasttx_sendall, lasttx_priority;
   size_t pos_all, pos_modified;
   int modifier;
-  bool busy;              /* inside a transmission (events raised there defer) */
+  bool busy;
+  bool retain_limit;      /* retain.depth.limit (cached by v3_sched_reload) */              /* inside a transmission (events raised there defer) */
   bool immediate_listening;
   struct v3_filter f_include, f_exclude, f_priority, f_imm_include, f_imm_exclude;
 

@@ -46,8 +46,7 @@ void v3_transmit_metric(struct v3 *v3, struct metric *m)
   struct metric_fmt fmt = {.time_epoch = pr->time_epoch, .latlon_g = pr->latlon_g};
   metric_format(m, &fmt, pl);
   bool retain = true;
-  if (pr->batching && v3_cfg_bool(v3, "retain.depth.limit", false) &&
-      v3_retain_depth_exceeded(t->p))
+  if (v3->retain_limit && v3_retain_depth_exceeded(t->p))
     retain = false;
   v3_publish(v3, t->p, pl->p ? pl->p : "", pl->len, 0, retain, NULL);
 }
@@ -334,6 +333,7 @@ void v3_sched_reload(struct v3 *v3)
   v3_filter_set(&v3->f_priority, v3_cfg_str(v3, "metrics.priority"));
   v3_filter_set(&v3->f_imm_include, v3_cfg_str(v3, "metrics.include.immediately"));
   v3_filter_set(&v3->f_imm_exclude, v3_cfg_str(v3, "metrics.exclude.immediately"));
+  v3->retain_limit = v3->sim->profile->batching && v3_cfg_bool(v3, "retain.depth.limit", false);
   bool imm = v3->sim->profile->batching && v3_cfg_bool(v3, "updatetime.immediately", false);
   if (imm && !v3->immediate_listening) {
     metrics_listen(v3->sim->metrics, "*", on_metric, v3);
