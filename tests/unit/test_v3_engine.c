@@ -712,6 +712,88 @@ static void test_auth_suspend(void **state)
   fx_free(&x);
 }
 
+
+/* updatetime.priority: GPS/time metrics every updatetime.on + 1 s while awake;
+ * updatetime.immediately: a change goes out on the next poll, not at the next sync. */
+static void test_priority_immediate(void **state)
+{
+  static const char *const sets[] = {"server.v3.updatetime.priority", "yes",
+                                     "server.v3.metrics.priority", "v.b.soc", NULL};
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, sets);
+  metric_set_bool(metrics_find(x.sim->metrics, "v.e.awake"), true);
+  run_until(&x, 100);
+  size_t base = F.n;
+  metric_set_float(metrics_find(x.sim->metrics, "v.p.latitude"), 51.5f);
+  metric_set_float(metrics_find(x.sim->metrics, "v.b.soc"), 42);
+  run_until(&x, 110);
+  const struct rec *lat = find(P "metric/v/p/latitude", base);
+  assert_non_null(lat);
+  assert_string_equal(lat->payload, "51.500000"); /* %.6f since 3.3.005 */
+  assert_non_null(find(P "metric/v/b/soc", base));
+  /* the priority path does not send other modified metrics (awake: modified every 61 s) */
+  metric_set_float(metrics_find(x.sim->metrics, "v.b.range.est"), 100);
+  size_t b2 = F.n;
+  run_until(&x, 116);
+  assert_null(find(P "metric/v/b/range/est", b2));
+  fx_free(&x);
+
+  static const char *const sets2[] = {"server.v3.updatetime.immediately", "yes",
+                                      "server.v3.metrics.include.immediately", "v.b.*", NULL};
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, sets2);
+  run_until(&x, 100);
+  base = F.n;
+  metric_set_float(metrics_find(x.sim->metrics, "v.b.soc"), 55);
+  metric_set_float(metrics_find(x.sim->metrics, "v.p.speed"), 30);
+  /* the next poll: at once, before any tick */
+  sim_timer_start(x.loop, &x.stop, 0, 0);
+  sim_loop_run(x.loop);
+  const struct rec *r = find(P "metric/v/b/soc", base);
+  assert_non_null(r);
+  assert_int_equal(r->t, 100);
+  assert_null(find(P "metric/v/p/speed", base));
+  fx_free(&x);
+}
+
+static void test_events_legacy_off_and_notify_filter(void **state)
+{
+  static const char *const sets[] = {"server.v3.events.legacy_topic", "no",
+                                     "notify.charge.started", "*,-ovmsv3", NULL};
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, sets);
+  run_until(&x, 30);
+  assert_null(find(P "event", 0));
+  assert_non_null(find(P "event/server/v3/connected", 0));
+  size_t base = F.n;
+  sim_notify_raise(x.sim, NOTIFY_INFO, "charge.started", "x");
+  sim_notify_raise(x.sim, NOTIFY_INFO, "charge.done", "y");
+  run_until(&x, 35);
+  assert_null(find(P "notify/info/charge/started", base));
+  assert_non_null(find(P "notify/info/charge/done", base));
+  /* the filtered entry was consumed, not left pending */
+  assert_int_equal(sim_notify_pending(x.sim, sim_notify_reader(x.sim, "ovmsv3")), 0);
+  fx_free(&x);
+}
+
+/* Notifications raised while disconnected wait and go out after the connect, one per type
+ * per tick; stream entries are never sent. */
+static void test_notify_backlog(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  run_until(&x, 2); /* not connected yet */
+  sim_notify_raise(x.sim, NOTIFY_INFO, "a.one", "1");
+  sim_notify_raise(x.sim, NOTIFY_INFO, "a.two", "2");
+  sim_notify_raise(x.sim, NOTIFY_STREAM, "retools.status", "s");
+  run_until(&x, 40);
+  const struct rec *a = find(P "notify/info/a/one", 0), *b = find(P "notify/info/a/two", 0);
+  assert_non_null(a);
+  assert_non_null(b);
+  assert_int_equal(b->t, a->t + 1);
+  assert_null(find(P "notify/stream/retools/status", 0));
+  fx_free(&x);
+}
+
 static void test_util(void **state)
 {
   struct v3_url u;
@@ -782,6 +864,9 @@ int main(void)
     cmocka_unit_test(test_filters_retain_prefix),
     cmocka_unit_test(test_profiles),
     cmocka_unit_test(test_auth_suspend),
+    cmocka_unit_test(test_priority_immediate),
+    cmocka_unit_test(test_events_legacy_off_and_notify_filter),
+    cmocka_unit_test(test_notify_backlog),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
