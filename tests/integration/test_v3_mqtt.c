@@ -261,6 +261,40 @@ static void test_clients_and_commands(void **state)
   sub_free(s);
 }
 
+
+/* Commands act on the simulation: `charge stop` ends the scenario's charge session. */
+static void test_commands_act_on_scenario(void **state)
+{
+  struct sub *s = sub_new(B.port, "app2", true, NULL, NULL, P "#", 2);
+  assert_non_null(s);
+  assert_int_equal(sub_ready(s, 10), 0);
+  char scen[512];
+  snprintf(scen, sizeof(scen), "%s", test_src_path("scenarios/charging.yaml"));
+  char *argv[] = {"ovms-sim", "--scenario", scen, "--speed", "30", "--vehicle-id", "MYCAR",
+                  "--broker", url("alice", B.port), "--quiet", NULL};
+  size_t from = sub_count(s);
+  pid_t pid = sim_spawn(dir, argv, NULL);
+  assert_true(sub_wait(s, from, P "metric/v/c/charging", "yes", 60) >= 0);
+  assert_int_equal(sub_publish(s, P "client/app2/command/s1", "stat", 1, false), 0);
+  long r = sub_wait(s, from, P "client/app2/response/s1", NULL, 30);
+  assert_true(r >= 0);
+  assert_int_equal(strncmp(sub_get(s, (size_t)r).payload, "Standard - Charging\n", 20), 0);
+  from = sub_count(s);
+  assert_int_equal(sub_publish(s, P "client/app2/command/c1", "charge stop", 1, false), 0);
+  assert_true(sub_wait(s, from, P "client/app2/response/c1", "Charge has been stopped\n", 30) >=
+              0);
+  /* vehicle.charge.stop triggers an immediate modified sync */
+  assert_true(sub_wait(s, from, P "metric/v/c/charging", "no", 30) >= 0);
+  assert_true(sub_wait(s, from, P "event", "vehicle.charge.stop", 30) >= 0);
+  /* the car came home locked */
+  assert_int_equal(sub_publish(s, P "client/app2/command/l1", "unlock 1234", 1, false), 0);
+  assert_true(sub_wait(s, from, P "client/app2/response/l1", "Vehicle unlocked\n", 30) >= 0);
+  assert_true(sub_wait(s, from, P "metric/v/e/locked", "no", 30) >= 0);
+  assert_true(sub_wait(s, from, P "event", "vehicle.unlocked", 30) >= 0);
+  proc_kill(pid);
+  sub_free(s);
+}
+
 /* §1.10: a refused login suspends reconnects (HEAD); 3.3.006 retries every 30 s. */
 static void test_refused_login(void **state)
 {
@@ -341,6 +375,7 @@ int main(void)
     cmocka_unit_test(test_connect_full_sync_retained),
     cmocka_unit_test(test_will_after_sigkill),
     cmocka_unit_test(test_clients_and_commands),
+    cmocka_unit_test(test_commands_act_on_scenario),
     cmocka_unit_test(test_refused_login),
     cmocka_unit_test(test_draft2018),
   };
