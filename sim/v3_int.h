@@ -26,6 +26,7 @@ struct v3_topic_names {
   const char *metric;         /* metric subtree, with '/' */
   const char *sub_active;     /* presence filter */
   const char *sub_command;    /* command filter */
+  int sub_qos;                /* requested QoS of the subscriptions */
   bool client_tree;           /* client/<id>/<kind>[/<cmdid>] (else c/<id>, cmd/<id>/c/) */
   const char *resp_head;      /* response topic: resp_head <client id> resp_mid <command id> */
   const char *resp_mid;

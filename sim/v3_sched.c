@@ -213,7 +213,7 @@ void v3_sched_tick(struct v3 *v3)
       subs[nsub] = bufs[nsub];
       nsub++;
     }
-    v3->ops->subscribe(v3->tp, subs, nsub, 1);
+    v3->ops->subscribe(v3->tp, subs, nsub, v3->tn->sub_qos);
     for (size_t i = 0; i < nsub; i++)
       free(bufs[i]);
     v3->lasttx_sendall = v3->lasttx_priority = v3->lasttx = now;

@@ -358,8 +358,9 @@ static void test_draft2018(void **state)
   size_t from = sub_count(s);
   pid_t pid = sim_spawn(dir, argv, NULL);
   assert_true(sub_wait(s, from, P "m/s/v3/connected", "yes", 30) >= 0);
-  for (int i = 0; i < 500 && broker_log_count(&B, "\tovms/alice/MYCAR/cmd/+/c/ (QoS 1)") < 1; i++)
+  for (int i = 0; i < 500 && broker_log_count(&B, "\tovms/alice/MYCAR/cmd/+/c/ (QoS 2)") < 1; i++)
     harness_sleep_ms(10);
+  assert_int_equal(broker_log_count(&B, "\tovms/alice/MYCAR/c/+ (QoS 2)"), 1);
   assert_int_equal(sub_publish(s, P "cmd/app1/c/", "foo", 2, false), 0);
   long r = sub_wait(s, from, P "cmd/app1/r/", "Unrecognised command\n", 30);
   assert_true(r >= 0);

@@ -670,6 +670,7 @@ static void test_profiles(void **state)
   assert_int_equal(F.nsubs, 2);
   assert_string_equal(F.subs[0], P "c/+");
   assert_string_equal(F.subs[1], P "cmd/+/c/");
+  assert_int_equal(F.subqos, 2);
   static const struct sim_control_ops ctl = {0};
   x.sim->control = &ctl;
   base = F.n;
