@@ -710,6 +710,19 @@ static void on_event(void *ctx, const char *name, const char *data)
 
 /* ---- Tick, config, start/stop ---------------------------------------------------------------- */
 
+/* The network became usable at now: connect after conn.stable_wait + jitter. */
+static void network_up(struct v3 *v3, int64_t now)
+{
+  v3->net_since = now;
+  if (!v3->conn_up && !v3->suspended) {
+    long wait = v3->sim->profile->conn_jitter ? v3_cfg_int(v3, "conn.stable_wait", 10) : 10;
+    if (wait < 3)
+      wait = 3;
+    v3->connect_at = now + wait + jitter(v3);
+    set_status(v3, "Waiting to connect", V3_CONNECTWAIT);
+  }
+}
+
 static void tick_cb(struct sim_loop *loop, struct sim_timer *t)
 {
   struct v3 *v3 = t->data;
@@ -727,16 +740,8 @@ static void tick_cb(struct sim_loop *loop, struct sim_timer *t)
     set_status(v3, "Waiting for network connectivity", V3_WAITNETWORK);
     return;
   }
-  if (v3->net_since < 0) {
-    v3->net_since = now;
-    if (!v3->conn_up && !v3->suspended) {
-      long wait = v3->sim->profile->conn_jitter ? v3_cfg_int(v3, "conn.stable_wait", 10) : 10;
-      if (wait < 3)
-        wait = 3;
-      v3->connect_at = now + wait + jitter(v3);
-      set_status(v3, "Waiting to connect", V3_CONNECTWAIT);
-    }
-  }
+  if (v3->net_since < 0)
+    network_up(v3, now);
   if (v3->connected) {
     v3_sched_tick(v3);
     return;
@@ -861,6 +866,8 @@ int v3_start(struct sim *sim, const struct v3_options *opt, struct sbuf *err)
   sim_config_listen(sim->config, "password", on_config, sim);
   v3_sched_start(v3);
   set_status(v3, "Server has been started", V3_WAITNETWORK);
+  if (net_ok(v3))
+    network_up(v3, v3_now(v3));
   sim_timer_init(&v3->tick, tick_cb, v3);
   int64_t mono = sim_monotonic(sim->loop);
   sim_timer_start_at(sim->loop, &v3->tick, (mono / SIM_NS_PER_SEC + 1) * SIM_NS_PER_SEC,

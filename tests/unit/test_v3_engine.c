@@ -46,6 +46,8 @@ struct fake {
   int next_mid;
   bool manual_ack;       /* do not acknowledge QoS 1/2 automatically */
   int refuse;            /* CONNACK code to answer */
+  bool tcp_fail;         /* report a failed TCP connect instead of a CONNACK */
+  int64_t connect_t[64]; /* times of the connection attempts */
   int connects;
   struct sim_timer t;
   bool connecting;
@@ -65,7 +67,10 @@ static void fake_deliver(struct sim_loop *loop, struct sim_timer *t)
   if (F.connecting) {
     F.connecting = false;
     F.connack_t = now_s();
-    v3_transport_connack(F.v3, F.refuse);
+    if (F.tcp_fail)
+      v3_transport_closed(F.v3, -111, true);
+    else
+      v3_transport_connack(F.v3, F.refuse);
   }
   if (!F.manual_ack) {
     size_t n = F.npending;
@@ -87,6 +92,8 @@ static int f_open(struct v3 *v3, struct sim *sim, const struct v3_options *opt, 
 
 static int f_connect(void *priv, const struct v3_connect_info *ci, struct sbuf *err)
 {
+  if (F.connects < 64)
+    F.connect_t[F.connects] = now_s();
   F.connects++;
   F.connecting = true;
   F.next_mid = 0;
@@ -795,6 +802,53 @@ static void test_notify_backlog(void **state)
   fx_free(&x);
 }
 
+
+/* Retry delays of spec 1.10 (HEAD): TCP failure 30 s, unexpected close 60 s, CONNACK 3 30 s,
+ * each plus a new jitter of 0..conn.jitter.max; <=3.3.005: 60 s. */
+static void test_backoff(void **state)
+{
+  static const char *const nojitter[] = {"server.v3.conn.jitter.max", "0", NULL};
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, nojitter);
+  F.tcp_fail = true;
+  run_until(&x, 200);
+  assert_true(F.connects >= 3);
+  assert_int_equal(F.connect_t[0], 10); /* conn.stable_wait */
+  assert_int_equal(F.connect_t[1] - F.connect_t[0], 30);
+  assert_int_equal(F.connect_t[2] - F.connect_t[1], 30);
+  struct sbuf st = SBUF_INIT;
+  v3_status_text(x.sim->v3, &st);
+  assert_non_null(strstr(sbuf_str(&st), "State: Waiting to reconnect ("));
+  assert_non_null(strstr(sbuf_str(&st), "       Error: Connection failed"));
+  sbuf_free(&st);
+  /* connected, then the connection drops: 60 s, s.v3.connected no */
+  F.tcp_fail = false;
+  int64_t t0 = now_s();
+  run_until(&x, t0 + 40);
+  assert_true(v3_connected(x.sim->v3));
+  int n = F.connects;
+  v3_transport_closed(F.v3, 0, false);
+  assert_false(metric_bool(metrics_find(x.sim->metrics, "s.v3.connected")));
+  int64_t tc = now_s();
+  run_until(&x, tc + 70);
+  assert_int_equal(F.connects, n + 1);
+  assert_int_equal(F.connect_t[n] - tc, 60);
+  /* CONNACK 3 (server unavailable): 30 s */
+  F.refuse = 3;
+  v3_transport_closed(F.v3, 0, false);
+  tc = now_s();
+  run_until(&x, tc + 100);
+  assert_int_equal(F.connect_t[n + 2] - F.connect_t[n + 1], 30);
+  fx_free(&x);
+
+  fx_init(&x, "3.3.005", SIM_TOPICS_CURRENT, NULL);
+  F.tcp_fail = true;
+  run_until(&x, 200);
+  assert_int_equal(F.connect_t[0], 10); /* fixed 10 s, no jitter */
+  assert_int_equal(F.connect_t[1] - F.connect_t[0], 60);
+  fx_free(&x);
+}
+
 static void test_util(void **state)
 {
   struct v3_url u;
@@ -868,6 +922,7 @@ int main(void)
     cmocka_unit_test(test_priority_immediate),
     cmocka_unit_test(test_events_legacy_off_and_notify_filter),
     cmocka_unit_test(test_notify_backlog),
+    cmocka_unit_test(test_backoff),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
