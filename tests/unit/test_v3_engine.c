@@ -849,6 +849,43 @@ static void test_backoff(void **state)
   fx_free(&x);
 }
 
+
+/* Malformed inbound messages are rejected and counted, never a crash: random topics under the
+ * prefix and random payloads (commands, heartbeats, requests) under ASan/UBSan. */
+static void test_malformed_inbound(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  run_until(&x, 30);
+  struct sim_rng r;
+  sim_rng_seed(&r, 42);
+  static const char *const heads[] = {"client/", "client//", "client/a/", "client/a/command/",
+                                      "client/a/request/", "client/a/active/x", "c/", "cmd/a/c/",
+                                      "metric/", ""};
+  static const char alphabet[] = "ab/+#.\n'\" \t*,-0?";
+  const struct v3_stats *st = v3_get_stats(x.sim->v3);
+  uint64_t rejected0 = st->rx_rejected;
+  for (int i = 0; i < 3000; i++) {
+    char topic[256], payload[900];
+    size_t hi = (size_t)sim_rng_range(&r, 0, 9);
+    int tl = snprintf(topic, sizeof(topic), P "%s", heads[hi]);
+    size_t extra = (size_t)sim_rng_range(&r, 0, 20);
+    for (size_t k = 0; k < extra && tl < 250; k++)
+      topic[tl++] = alphabet[sim_rng_range(&r, 0, (int64_t)sizeof(alphabet) - 2)];
+    topic[tl] = '\0';
+    size_t pl = (size_t)sim_rng_range(&r, 0, 880);
+    for (size_t k = 0; k < pl; k++)
+      payload[k] = (char)sim_rng_range(&r, 0, 255);
+    v3_transport_message(F.v3, topic, payload, pl);
+  }
+  /* outside the prefix */
+  v3_transport_message(F.v3, "other/alice/MYCAR/client/a/command/1", "stat", 4);
+  assert_true(st->rx_rejected > rejected0);
+  run_until(&x, 60);
+  assert_true(v3_connected(x.sim->v3));
+  fx_free(&x);
+}
+
 static void test_util(void **state)
 {
   struct v3_url u;
@@ -923,6 +960,7 @@ int main(void)
     cmocka_unit_test(test_events_legacy_off_and_notify_filter),
     cmocka_unit_test(test_notify_backlog),
     cmocka_unit_test(test_backoff),
+    cmocka_unit_test(test_malformed_inbound),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
