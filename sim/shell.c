@@ -521,30 +521,33 @@ static void c_v3_status(struct sim *sim, struct sbuf *out, const struct cmd *c, 
 static void c_v3_start(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
                        char **argv)
 {
-  if (sim->v3) {
+  if (sim->v3 && !v3_stopped(sim->v3)) {
     puts_line(out, "OVMS v3 server has already been started");
     return;
   }
   puts_line(out, "Launching OVMS Server V3 connection (oscv3)");
-  v3_start(sim, NULL, NULL);
+  if (sim->v3)
+    v3_shell_start(sim->v3);
+  else
+    v3_start(sim, NULL, NULL);
 }
 
 static void c_v3_stop(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
                       char **argv)
 {
-  if (!sim->v3) {
+  if (v3_stopped(sim->v3)) {
     puts_line(out, "OVMS v3 server has not been started");
     return;
   }
   puts_line(out, "Stopping OVMS Server V3 connection (oscv3)");
-  v3_stop(sim);
+  v3_shell_stop(sim->v3);
 }
 
 static void c_v3_update(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
                         char **argv)
 {
   const char *what = argc > 0 ? argv[0] : "modified";
-  if (!sim->v3) {
+  if (v3_stopped(sim->v3)) {
     puts_line(out, "ERROR: OVMS v3 server has not been started");
     return;
   }

@@ -94,7 +94,7 @@ enum v3_state v3_state(const struct v3 *v3)
 
 bool v3_connected(const struct v3 *v3)
 {
-  return v3 && v3->connected;
+  return v3 && !v3->stopped && v3->connected;
 }
 
 void v3_transport_error(struct v3 *v3, const char *text)
@@ -114,7 +114,7 @@ const struct v3_stats *v3_get_stats(const struct v3 *v3)
 
 void v3_status_text(const struct v3 *v3, struct sbuf *out)
 {
-  if (!v3) {
+  if (!v3 || v3->stopped) {
     sbuf_adds(out, "OVMS v3 server has not been started\n");
     return;
   }
@@ -754,7 +754,7 @@ static void tick_cb(struct sim_loop *loop, struct sim_timer *t)
 static void on_config(void *ctx, const char *param, const char *instance)
 {
   struct v3 *v3 = ((struct sim *)ctx)->v3;
-  if (!v3)
+  if (!v3 || v3->stopped)
     return;
   static const char *const conn_keys[] = {"server", "port", "tls", "user", "clientid",
                                           "topic.prefix"};
@@ -912,6 +912,40 @@ void v3_stop(struct sim *sim)
   free(v3->client_id_opt);
   free(v3->client_id);
   free(v3);
+}
+
+bool v3_stopped(const struct v3 *v3)
+{
+  return !v3 || v3->stopped;
+}
+
+int v3_shell_stop(struct v3 *v3)
+{
+  if (v3->stopped)
+    return SIM_ESTATE;
+  sim_timer_stop(v3->sim->loop, &v3->tick);
+  drop_connection(v3);
+  v3->stopped = true;
+  v3->connect_at = -1;
+  v3->net_since = -1;
+  v3->state = V3_UNDETERMINED;
+  sim_events_raise(v3->sim->events, "server.v3.stopped", NULL);
+  return 0;
+}
+
+int v3_shell_start(struct v3 *v3)
+{
+  if (!v3->stopped)
+    return SIM_ESTATE;
+  v3->stopped = false;
+  v3->suspended = false;
+  set_status(v3, "Server has been started", V3_WAITNETWORK);
+  if (net_ok(v3))
+    network_up(v3, v3_now(v3));
+  int64_t mono = sim_monotonic(v3->sim->loop);
+  sim_timer_start_at(v3->sim->loop, &v3->tick, (mono / SIM_NS_PER_SEC + 1) * SIM_NS_PER_SEC,
+                     SIM_NS_PER_SEC);
+  return 0;
 }
 
 int v3_request_update(struct v3 *v3, const char *what)

@@ -69,6 +69,15 @@ int v3_start(struct sim *sim, const struct v3_options *opt, struct sbuf *err);
  * then publishes the will), raises server.v3.stopped and frees sim->v3.  No-op if stopped. */
 void v3_stop(struct sim *sim);
 
+/* "server v3 stop" / "server v3 start" from the shell: stop keeps the options (broker, TLS,
+ * password) so that start can connect the same way again.  v3_shell_stop() closes the
+ * connection without DISCONNECT and raises server.v3.stopped.  Both return 0, or SIM_ESTATE
+ * when already stopped / started. */
+int v3_shell_stop(struct v3 *v3);
+int v3_shell_start(struct v3 *v3);
+/* True while stopped with v3_shell_stop(). */
+bool v3_stopped(const struct v3 *v3);
+
 /* Declares the config keys of spec 1.11 (server.v3.*, password server.v3, vehicle
  * stream) with the firmware's defaults.  Idempotent.  Returns 0. */
 int v3_config_declare(struct sim_config *c);

@@ -54,6 +54,7 @@ struct v3 {
   void *tp;
   const struct v3_topic_names *tn;
   bool started_transport;
+  bool stopped;          /* "server v3 stop" */
 
   /* options (owned copies) */
   char *password;

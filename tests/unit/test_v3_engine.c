@@ -17,6 +17,7 @@
 #include "housekeeping.h"
 #include "metrics.h"
 #include "notify_queue.h"
+#include "shell.h"
 #include "sim.h"
 #include "v3.h"
 #include "xalloc.h"
@@ -886,6 +887,35 @@ static void test_malformed_inbound(void **state)
   fx_free(&x);
 }
 
+
+/* "server v3 stop" then "server v3 start": the same transport and options again. */
+static void test_shell_stop_start(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  run_until(&x, 30);
+  assert_int_equal(F.connects, 1);
+  inject(P "client/app1/command/1", "server v3 stop");
+  assert_false(v3_connected(x.sim->v3));
+  assert_false(metric_bool(metrics_find(x.sim->metrics, "s.v3.connected")));
+  struct sbuf out = SBUF_INIT;
+  shell_execute(x.sim, "server v3 status", 16, &out);
+  assert_string_equal(sbuf_str(&out), "OVMS v3 server has not been started\n");
+  sbuf_reset(&out);
+  run_until(&x, 100);
+  assert_int_equal(F.connects, 1);
+  shell_execute(x.sim, "server v3 start", 15, &out);
+  assert_string_equal(sbuf_str(&out), "Launching OVMS Server V3 connection (oscv3)\n");
+  sbuf_reset(&out);
+  shell_execute(x.sim, "server v3 start", 15, &out);
+  assert_string_equal(sbuf_str(&out), "OVMS v3 server has already been started\n");
+  sbuf_free(&out);
+  run_until(&x, 130);
+  assert_int_equal(F.connects, 2);
+  assert_true(v3_connected(x.sim->v3));
+  fx_free(&x);
+}
+
 static void test_util(void **state)
 {
   struct v3_url u;
@@ -961,6 +991,7 @@ int main(void)
     cmocka_unit_test(test_notify_backlog),
     cmocka_unit_test(test_backoff),
     cmocka_unit_test(test_malformed_inbound),
+    cmocka_unit_test(test_shell_stop_start),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
