@@ -9,6 +9,7 @@
  * Subcommands:  ovms-sim [run options]        run a scenario, a trace or a live bus
  *               ovms-sim validate FILE...     check scenario files, report every error
  *               ovms-sim metrics [PATTERN]    list every metric with type, unit and value
+ *               ovms-sim convert IN OUT       convert a CAN trace between formats (trace.h)
  */
 #include <errno.h>
 #include <ev.h>
@@ -31,6 +32,7 @@
 #include "scenario.h"
 #include "v3.h"
 #include "sim.h"
+#include "trace/trace.h"
 #include "xalloc.h"
 
 #define EXIT_EXPECT 1
@@ -93,6 +95,7 @@ static void usage(FILE *out)
     "Usage: ovms-sim [OPTIONS]\n"
     "       ovms-sim validate FILE...\n"
     "       ovms-sim metrics [--json] [PATTERN]\n"
+    "       ovms-sim convert [--from FMT] [--to FMT] [--keep-going] IN OUT\n"
     "\n"
     "A software OVMS v3 module: runs a YAML driving scenario (or a CAN trace, or a live bus)\n"
     "through the OVMS metrics model and publishes it as the module's Server V3 does.  With no\n"
@@ -140,6 +143,11 @@ static void usage(FILE *out)
     "  metrics [PATTERN]        list metrics (name, type, unit, value) in ASCII order;\n"
     "                           PATTERN is a name, prefix* or *suffix; --json for JSON;\n"
     "                           with --scenario, values after running it\n"
+    "  convert IN OUT           convert a CAN trace (candump, candump-screen, crtd, asc, trc,\n"
+    "                           savvycan, parserflags, numbered; '-' = stdin/stdout; .gz);\n"
+    "                           the input format is detected from the content, the output\n"
+    "                           format taken from --to or OUT's extension (default crtd);\n"
+    "                           --keep-going skips bad lines; --list-formats lists formats\n"
     "\n"
     "Exit status: 0 success, 1 an expect: check failed, 2 bad invocation or bad input.\n"
     "Examples:\n"
@@ -193,6 +201,7 @@ struct opts {
   int progress; /* -1 auto, 0 off, 1 on */
   bool json;
   bool quiet, verbose;
+  bool no_summary; /* metrics --scenario: values only */
   struct v3_options v3;
   const char *password_file;
   const char *state_dir;
@@ -479,7 +488,7 @@ static int report_scenario(struct app *a)
 {
   struct sbuf b = SBUF_INIT;
   size_t failed = scenario_run_report(a->run, &b, 0);
-  if (a->sc->n_expects)
+  if (a->sc->n_expects && !a->o.no_summary)
     fputs(sbuf_str(&b), stderr);
   int rc = failed ? EXIT_EXPECT : 0;
   if (a->o.report) {
@@ -631,6 +640,7 @@ static int cmd_metrics(int argc, char **argv)
     /* the values after running the scenario, in virtual time, printing nothing */
     a.o.fast = true;
     a.o.quiet = true;
+    a.o.no_summary = true;
     a.o.progress = 0;
     a.o.v3.broker = NULL;
     rc = run(&a);
@@ -680,8 +690,71 @@ static int cmd_validate(int argc, char **argv)
   return rc;
 }
 
+/* ---- subcommand: convert ---------------------------------------------------------------- */
+
+static int cmd_convert(int argc, char **argv)
+{
+  static const struct option copts[] = {
+    {"from", required_argument, NULL, 'F'},
+    {"to", required_argument, NULL, 'T'},
+    {"keep-going", no_argument, NULL, 'k'},
+    {"list-formats", no_argument, NULL, 'l'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+  };
+  struct trace_convert_opts co = {0};
+  bool quiet = false;
+  int c;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":kqh", copts, NULL)) != -1) {
+    switch (c) {
+    case 'F':
+      if (!trace_format_find(optarg))
+        return usage_error("convert: unknown input format '%s'", optarg);
+      co.from = optarg;
+      break;
+    case 'T': {
+      const struct trace_format *f = trace_format_find(optarg);
+      if (!f || !f->write)
+        return usage_error("convert: unknown output format '%s'", optarg);
+      co.to = optarg;
+      break;
+    }
+    case 'k': co.keep_going = true; break;
+    case 'q': quiet = true; break;
+    case 'l':
+      for (size_t i = 0; trace_formats[i]; i++)
+        printf("%-15s %-18s %s\n", trace_formats[i]->name, trace_formats[i]->exts,
+               trace_formats[i]->desc);
+      return 0;
+    case 'h': usage(stdout); return 0;
+    case ':': return usage_error("convert: option '%s' needs a value", argv[optind - 1]);
+    default: return usage_error("convert: unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (argc - optind != 2)
+    return usage_error("convert needs an input and an output file");
+  struct sim_diag d = SIM_DIAG_INIT;
+  struct trace_convert_stats st;
+  int rc = trace_convert(argv[optind], argv[optind + 1], &co, &st, &d);
+  print_diag(&d);
+  sim_diag_cleanup(&d);
+  if (rc == SIM_EPARSE || rc == SIM_EFORMAT || rc == SIM_ETRUNC)
+    return EXIT_USAGE;
+  if (rc < 0)
+    return 1;
+  if (!quiet && strcmp(argv[optind + 1], "-"))
+    fprintf(stderr, "ovms-sim: converted %lu records (%lu frames), %lu dropped, %lu bad lines\n",
+            st.records, st.frames, st.dropped, st.bad_lines);
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
+  if (argc > 1 && !strcmp(argv[1], "convert"))
+    return cmd_convert(argc - 1, argv + 1);
   if (argc > 1 && !strcmp(argv[1], "metrics"))
     return cmd_metrics(argc - 1, argv + 1);
   if (argc > 1 && !strcmp(argv[1], "validate"))

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "error.h"
 #include "loop.h"
@@ -166,6 +167,10 @@ int physics_init(struct physics *p, struct sim *sim, const struct scenario_vehic
   p->v12 = veh->v12;
   p->sats = 10;
   p->hdop = 1.0;
+  for (int i = 0; veh->noise && i < veh->cells && i < 400; i++) {
+    p->cell_dv[i] = (float)(sim_rng_gauss(&sim->rng) * 0.004); /* +/- 4 mV */
+    p->cell_dt[i] = (float)(sim_rng_gauss(&sim->rng) * 0.8);   /* +/- 0.8 degC */
+  }
   snprintf(p->mode, sizeof(p->mode), "standard");
   p->ocv = physics_ocv(veh, p->soc);
   p->pack_v = p->ocv;
@@ -181,7 +186,8 @@ int physics_init(struct physics *p, struct sim *sim, const struct scenario_vehic
       t[i] = (float)veh->tpms_kpa[i];
     metric_set_vec_float(p->m[PM_TPMS], t, 4);
   }
-  sets(p, PM_CSTATE, "stopped");
+  /* v.c.state stays undefined until the car is first plugged in: setting it raises the
+   * charge notifications of the vehicle framework (a "charge.stopped" alert at start-up). */
   sets(p, PM_CMODE, p->mode);
   setb(p, PM_CTIMERMODE, false);
   setb(p, PM_ALARM, false);
@@ -583,7 +589,7 @@ static double cc_power(const struct physics *p)
     pw = fmin(c->power, p->veh->dc_power);
     if (p->climit > 0)
       pw = fmin(pw, p->climit * p->pack_v / 1000.0);
-    return pw * 1.0; /* DC: what the station delivers is what the car gets */
+    return pw; /* DC: what the station delivers is what the car gets */
   }
   pw = fmin(c->power, p->veh->ac_power);
   if (p->climit > 0)
@@ -630,8 +636,9 @@ static void charge_tick(struct physics *p, double dt, int64_t now_sec)
   case PCS_TIMERWAIT: {
     int64_t tod = now_sec % 86400;
     int64_t from = tod - (int64_t)ceil(dt);
-    if ((tod >= c->timer_start && from < c->timer_start) ||
-        (from < 0 && tod + 86400 >= c->timer_start + 86400)) {
+    /* The timer time was passed in this tick (also across midnight). */
+    if ((from < c->timer_start && c->timer_start <= tod) ||
+        (from < 0 && c->timer_start >= from + 86400)) {
       p->cstate = PCS_PREPARE;
       p->substate = "scheduledstart";
       p->c_phase_t = 0;
@@ -885,6 +892,28 @@ static void thermal_tick(struct physics *p, double dt)
     p->wake_left = fmax(0, p->wake_left - dt);
 }
 
+/*
+ * True between sunset and sunrise at the car's position: solar time from UTC and longitude,
+ * sunrise/sunset hour angle from the latitude and the solar declination of the day
+ * (Cooper's approximation; no refraction or equation of time: good to some 15 minutes).
+ */
+static bool is_dark(const struct physics *p, int64_t utc)
+{
+  struct tm tm;
+  time_t t = (time_t)utc;
+  gmtime_r(&t, &tm);
+  double decl = 23.44 * DEG * sin(2 * M_PI * (284 + tm.tm_yday + 1) / 365.0);
+  double solar = tm.tm_hour + tm.tm_min / 60.0 + p->lon / 15.0;
+  solar = fmod(solar + 48.0, 24.0);
+  double x = -tan(p->lat * DEG) * tan(decl);
+  if (x >= 1)
+    return true; /* polar night */
+  if (x <= -1)
+    return false; /* midnight sun */
+  double half = acos(x) / DEG / 15.0;
+  return solar < 12 - half || solar > 12 + half;
+}
+
 static void gps_tick(struct physics *p)
 {
   if (!p->noise)
@@ -909,6 +938,37 @@ void physics_step(struct physics *p, double dt)
     p->range_speed = (ideal - ideal_before) / dt * 3600.0;
   p->last_ideal = ideal;
   physics_publish(p);
+}
+
+/* Cell voltages and temperatures: the pack value plus each cell's fixed deviation; pack
+ * statistics (v.b.p.*) from them. */
+static void cell_publish(struct physics *p)
+{
+  const struct scenario_vehicle *veh = p->veh;
+  int n = veh->cells < 400 ? veh->cells : 400;
+  double cell = p->pack_v / veh->cells;
+  double vs = 0, vs2 = 0, ts = 0, ts2 = 0;
+  double vmin = 1e9, vmax = -1e9, tmin = 1e9, tmax = -1e9;
+  for (int i = 0; i < n; i++) {
+    double v = quant(cell + p->cell_dv[i], 0.001), t = quant(p->btemp + p->cell_dt[i], 0.5);
+    p->cell_v[i] = (float)v;
+    p->cell_t[i] = (float)t;
+    vs += v, vs2 += v * v, ts += t, ts2 += t * t;
+    vmin = fmin(vmin, v), vmax = fmax(vmax, v), tmin = fmin(tmin, t), tmax = fmax(tmax, t);
+  }
+  double vavg = vs / n, tavg = ts / n;
+  setf(p, PM_PVAVG, quant(vavg, 0.001));
+  setf(p, PM_PVMIN, vmin);
+  setf(p, PM_PVMAX, vmax);
+  setf(p, PM_PVSTD, quant(sqrt(fmax(0, vs2 / n - vavg * vavg)), 0.0001));
+  setf(p, PM_PTAVG, quant(tavg, 0.1));
+  setf(p, PM_PTMIN, tmin);
+  setf(p, PM_PTMAX, tmax);
+  setf(p, PM_PTSTD, quant(sqrt(fmax(0, ts2 / n - tavg * tavg)), 0.01));
+  if (veh->cell_metrics) {
+    metric_set_vec_float(p->m[PM_CELLV], p->cell_v, (size_t)n);
+    metric_set_vec_float(p->m[PM_CELLT], p->cell_t, (size_t)n);
+  }
 }
 
 void physics_publish(struct physics *p)
@@ -943,13 +1003,7 @@ void physics_publish(struct physics *p)
   setf(p, PM_RIDEAL, quant(ideal, 1));
   setf(p, PM_REST, quant(est, 1));
   setf(p, PM_RSPEED, quant(p->range_speed, 0.1));
-  double cell = p->pack_v / veh->cells;
-  setf(p, PM_PVAVG, quant(cell, 0.001));
-  setf(p, PM_PVMIN, quant(cell - 0.004, 0.001));
-  setf(p, PM_PVMAX, quant(cell + 0.004, 0.001));
-  setf(p, PM_PTAVG, quant(p->btemp, 0.5));
-  setf(p, PM_PTMIN, quant(p->btemp - 1, 0.5));
-  setf(p, PM_PTMAX, quant(p->btemp + 1, 0.5));
+  cell_publish(p);
 
   /* 12 V */
   bool dcdc = p->on || p->charging || p->hvac;
@@ -967,7 +1021,8 @@ void physics_publish(struct physics *p)
   /* charging */
   setb(p, PM_CHARGING, p->charging);
   setb(p, PM_CPILOT, p->plugged);
-  sets(p, PM_CSTATE, cstate_name(p->cstate));
+  if (p->cstate != PCS_IDLE)
+    sets(p, PM_CSTATE, cstate_name(p->cstate));
   if (p->substate)
     sets(p, PM_CSUB, p->substate);
   sets(p, PM_CMODE, p->mode);
@@ -1025,7 +1080,7 @@ void physics_publish(struct physics *p)
   seti(p, PM_FAN, p->hvac ? (int)clampd(20 + fabs(p->setpoint - p->cabin) * 8, 20, 100) : 0);
   sets(p, PM_VENT, p->hvac ? (p->heating ? "feet,screen" : "face") : "");
   sets(p, PM_INTAKE, p->hvac ? "fresh" : "");
-  setb(p, PM_HEADLIGHTS, false);
+  setb(p, PM_HEADLIGHTS, p->on && is_dark(p, sim_now_sec(p->sim->loop)));
 
   /* drive train */
   seti(p, PM_RPM, (int32_t)lround(p->speed * veh->rpm_per_kmh));

@@ -39,7 +39,8 @@ struct metric;
   X(RSPEED, "v.b.range.speed")                                                          \
   X(PVAVG, "v.b.p.voltage.avg") X(PVMIN, "v.b.p.voltage.min")                           \
   X(PVMAX, "v.b.p.voltage.max") X(PTAVG, "v.b.p.temp.avg") X(PTMIN, "v.b.p.temp.min")   \
-  X(PTMAX, "v.b.p.temp.max")                                                            \
+  X(PTMAX, "v.b.p.temp.max") X(PVSTD, "v.b.p.voltage.stddev")                          \
+  X(PTSTD, "v.b.p.temp.stddev") X(CELLV, "v.b.c.voltage") X(CELLT, "v.b.c.temp")         \
   X(V12, "v.b.12v.voltage") X(V12REF, "v.b.12v.voltage.ref")                            \
   X(V12ALERT, "v.b.12v.voltage.alert")                                                  \
   X(C12V, "v.c.12v.voltage") X(C12I, "v.c.12v.current") X(C12P, "v.c.12v.power")        \
@@ -152,6 +153,10 @@ struct physics {
   /* 12 V */
   double v12;
 
+  /* cells (vehicle cell_metrics): fixed manufacturing spread drawn at init */
+  float cell_dv[400], cell_dt[400];
+  float cell_v[400], cell_t[400];
+
   /* gps noise state */
   int sats;
   double hdop;
@@ -192,10 +197,14 @@ void physics_unplug(struct physics *p);
 int physics_charge_current(struct physics *p, int amps);
 int physics_charge_mode(struct physics *p, const char *mode);
 
-void physics_climate(struct physics *p, bool on, double setpoint /* NAN = unchanged */);
+/* Climate (HVAC) on or off; setpoint in degC, NAN leaves the set point unchanged. */
+void physics_climate(struct physics *p, bool on, double setpoint);
+/* Central locking (v.e.locked) and valet mode (v.e.valet). */
 void physics_lock(struct physics *p, bool locked);
 void physics_valet(struct physics *p, bool on);
+/* Keeps the car awake (v.e.awake) for 5 minutes. */
 void physics_wakeup(struct physics *p);
+/* Opens or closes a door (v.d.*); closing the charge port while plugged in unplugs. */
 void physics_door(struct physics *p, enum scenario_door door, bool open);
 /* Ramps the ambient temperature linearly to target over seconds (0 = at once). */
 void physics_ambient(struct physics *p, double target, double seconds);

@@ -2,7 +2,8 @@
  * scenario.h - YAML driving scenarios: the typed model, the loader and the run engine.
  *
  * A scenario (docs/scenarios.md) describes one car (`vehicle:`), a `timeline:` of steps (park,
- * drive, charge, climate, lock, unlock, door, unplug, set, notify, event) and `expect:` checks.
+ * drive, charge, unplug, climate, lock, unlock, door, set, notify, event, wakeup) and `expect:`
+ * checks.
  * scenario_load() parses and validates a file with libyaml and records every problem it finds
  * with file:line:col in a struct sim_diag (ovms-sim validate lists them all); nothing is
  * half-loaded: on error *out stays NULL.
@@ -80,6 +81,7 @@ struct scenario_vehicle {
   double v12;             /* 12 V battery rest voltage, default 12.6 */
   bool locked;            /* initial, default true */
   bool noise;             /* sensor noise from the seeded generator, default true */
+  bool cell_metrics;      /* publish v.b.c.voltage / v.b.c.temp per cell, default false */
   double charge_limit;    /* v.c.limit.soc default, %, default 100 */
   double tpms_kpa[4];     /* v.t.pressure FL, FR, RL, RR; 0 = leave unset */
   struct scenario_point location; /* default 52.520008, 13.404954, 34 m (Berlin) */
@@ -90,6 +92,9 @@ enum scenario_step_kind {
   STEP_PARK, STEP_DRIVE, STEP_CHARGE, STEP_UNPLUG, STEP_CLIMATE, STEP_LOCK, STEP_UNLOCK,
   STEP_DOOR, STEP_SET, STEP_NOTIFY, STEP_EVENT, STEP_WAKEUP
 };
+
+/* The name of a step kind as written in files ("park", "drive" ...); "?" if out of range. */
+const char *scenario_step_kind_name(enum scenario_step_kind kind);
 
 /* One section of a drive's speed profile. */
 struct scenario_section {

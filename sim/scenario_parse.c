@@ -504,7 +504,7 @@ static const char *const vehicle_keys[] = {
   "cell_vmax", "resistance", "consumption", "ideal_consumption", "mass", "regen", "max_speed",
   "accel", "decel", "rpm_per_kmh", "aux_power", "hvac_power", "ac_power", "dc_power",
   "charge_efficiency", "odometer", "ambient", "cabin_temp", "battery_temp", "setpoint", "v12",
-  "locked", "noise", "charge_limit", "tpms", "location", "heading", NULL};
+  "locked", "noise", "charge_limit", "tpms", "location", "heading", "cell_metrics", NULL};
 
 struct vehicle_ctx {
   bool has_ideal, has_cabin, has_btemp;
@@ -603,6 +603,7 @@ static void vehicle_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t 
     break;
   }
   case 36: get_qty(p, v, QTY_NUMBER, 0, 360, &vh->heading); break;
+  case 37: get_bool(p, v, &vh->cell_metrics); break;
   }
   (void)k;
 }
@@ -1192,6 +1193,12 @@ static void parse_step_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v,
       err(p, v, "%s takes no parameters", step_names[st->kind]);
     break;
   }
+}
+
+const char *scenario_step_kind_name(enum scenario_step_kind kind)
+{
+  return (unsigned)kind < sizeof(step_names) / sizeof(step_names[0]) - 1 ? step_names[kind]
+                                                                          : "?";
 }
 
 static int step_kind(const char *s)

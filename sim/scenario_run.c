@@ -26,15 +26,6 @@
 #include "sim.h"
 #include "xalloc.h"
 
-/*
- * The notification queue (notify.c) comes with the Server V3 component.  The reference is weak
- * so that the engine links without it; a `notify` step then fails with "not supported".
- * (GNU ld does not pull an archive member for a weak reference; the program references the
- * queue strongly through sim_new()/v3 once it is there.)
- */
-extern int64_t sim_notify_raise(struct sim *sim, enum sim_notify_type type, const char *subtype,
-                                const char *text) __attribute__((weak));
-
 struct check_result {
   bool evaluated, pass;
   int64_t t;    /* ns since the run started */
@@ -62,9 +53,6 @@ struct scenario_run {
   struct sim_control_ops ops;
 };
 
-static const char *const kind_names[] = {"park", "drive", "charge", "unplug", "climate", "lock",
-                                         "unlock", "door", "set", "notify", "event", "wakeup"};
-
 static int64_t to_ns(double s)
 {
   return (int64_t)llround(s * 1e9);
@@ -84,7 +72,7 @@ static void step_error(struct scenario_run *run, const struct scenario_step *st,
 {
   va_list ap;
   sbuf_printf(&run->errors, "%s:%d:%d: error: step %zu (%s): ", run->sc->path, st->line,
-              st->col, (size_t)(st - run->sc->steps) + 1, kind_names[st->kind]);
+              st->col, (size_t)(st - run->sc->steps) + 1, scenario_step_kind_name(st->kind));
   va_start(ap, fmt);
   sbuf_vprintf(&run->errors, fmt, ap);
   va_end(ap);
@@ -298,10 +286,8 @@ static void enter(struct scenario_run *run, const struct scenario_step *st)
     break;
   case STEP_SET: do_set(run, st); break;
   case STEP_NOTIFY: {
-    int64_t rc = SIM_EUNSUP;
-    if (sim_notify_raise)
-      rc = sim_notify_raise(run->sim, (enum sim_notify_type)st->u.notify.type,
-                            st->u.notify.subtype, st->u.notify.text);
+    int64_t rc = sim_notify_raise(run->sim, (enum sim_notify_type)st->u.notify.type,
+                                  st->u.notify.subtype, st->u.notify.text);
     if (rc < 0)
       step_error(run, st, "cannot raise the notification: %s", sim_strerror((int)rc));
     break;
@@ -388,7 +374,9 @@ static int op_charge_start(void *ctx)
 static int op_charge_stop(void *ctx)
 {
   struct scenario_run *run = ctx;
-  return publish_rc(run, physics_charge_stop(&run->phys, "stopped"));
+  /* A stop the user asked for is planned: substate "onrequest" (an info charge.stopped
+   * notification, not an alert; spec/server-v3.md section 3). */
+  return publish_rc(run, physics_charge_stop(&run->phys, "onrequest"));
 }
 
 static int op_charge_mode(void *ctx, const char *mode)
@@ -486,7 +474,8 @@ int scenario_start(struct sim *sim, const struct scenario *sc, struct scenario_r
   const struct scenario_vehicle *v = &sc->vehicle;
   if (config_default(sim, "id", v->id) < 0 || config_default(sim, "timezone", v->timezone) < 0)
     return SIM_ECONFIG;
-  if (v->timezone && !strcmp(sim_config_get(sim->config, "vehicle", "timezone"), v->timezone))
+  const char *tz = sim_config_get(sim->config, "vehicle", "timezone");
+  if (v->timezone && tz && !strcmp(tz, v->timezone))
     sim_tz_set(v->timezone);
   struct scenario_run *run = xcalloc(1, sizeof(*run));
   run->sim = sim;
@@ -630,7 +619,7 @@ size_t scenario_run_report(const struct scenario_run *run, struct sbuf *out, uns
         sbuf_printf(out, ",\"time\":%.3f", (double)r->t / 1e9);
         if (r->step < sc->n_steps) {
           sbuf_printf(out, ",\"step\":%zu,\"step_kind\":\"%s\",\"step_name\":", r->step + 1,
-                      kind_names[sc->steps[r->step].kind]);
+                      scenario_step_kind_name(sc->steps[r->step].kind));
           json_str(out, sc->steps[r->step].name);
         } else {
           sbuf_adds(out, ",\"step\":null");
@@ -664,7 +653,7 @@ size_t scenario_run_report(const struct scenario_run *run, struct sbuf *out, uns
     fmt_time(r->t, out);
     if (r->step < sc->n_steps) {
       const struct scenario_step *st = &sc->steps[r->step];
-      sbuf_printf(out, ", step %zu %s", r->step + 1, kind_names[st->kind]);
+      sbuf_printf(out, ", step %zu %s", r->step + 1, scenario_step_kind_name(st->kind));
       if (st->name)
         sbuf_printf(out, " '%s'", st->name);
       sbuf_printf(out, " (line %d)", st->line);

@@ -456,20 +456,24 @@ static void on_event(void *ctx, const char *name, const char *data)
     snprintf(w->data, sizeof(w->data), "%s", data);
 }
 
-static void test_event_step(void **state)
+static void test_event_and_notify_steps(void **state)
 {
   static const char yaml[] =
       "timeline:\n"
       "  - event: usr.test.one\n"
       "  - park: 1min\n"
-      "  - event: {name: usr.test.two, data: payload}\n";
+      "  - event: {name: usr.test.two, data: payload}\n"
+      "  - notify: {type: alert, subtype: usr.test.alert, text: hello}\n";
   struct harness h;
   h_init(&h, yaml, 1);
   struct ev_watch w;
   memset(&w, 0, sizeof(w));
   sim_events_listen(h.sim->events, "usr.*", on_event, &w);
+  sim_events_listen(h.sim->events, "notify.*", on_event, &w);
   h_run(&h);
-  assert_string_equal(w.names, "usr.test.one;usr.test.two;");
+  /* the notification step raises notify.<type>.<subtype> through the queue */
+  assert_string_equal(w.names, "usr.test.one;usr.test.two;notify.alert.usr.test.alert;");
+  assert_int_equal(scenario_run_failed_count(h.run), 0);
   assert_string_equal(w.data, "payload");
   h_free(&h);
 }
@@ -510,7 +514,7 @@ static void test_control_ops(void **state)
       "expect:\n"
       "  - {metric: v.c.charging, value: yes, at: 5min}\n"
       "  - {metric: v.c.state, value: stopped, at: 25min}\n"
-      "  - {metric: v.c.substate, value: stopped, at: 25min}\n"
+      "  - {metric: v.c.substate, value: onrequest, at: 25min}\n"
       "  - {metric: v.c.state, value: charging, at: 55min}\n"
       "  - {metric: v.c.current, min: 9.9, max: 10.1, at: 75min}\n"
       "  - {metric: v.e.hvac, value: yes, at: 95min}\n"
@@ -670,6 +674,34 @@ static void test_determinism(void **state)
   free(c);
 }
 
+static void test_cell_metrics(void **state)
+{
+  static const char yaml[] =
+      "vehicle: {cells: 96, soc: 60%, cell_metrics: yes}\n"
+      "timeline:\n"
+      "  - drive: 3km\n";
+  struct harness h;
+  h_init(&h, yaml, 5);
+  h_run(&h);
+  struct metric *cv = mm(&h, "v.b.c.voltage"), *ct = mm(&h, "v.b.c.temp");
+  assert_int_equal(cv->n, 96);
+  assert_int_equal(ct->n, 96);
+  const float *v = cv->data;
+  double sum = 0, lo = 1e9, hi = 0;
+  for (int i = 0; i < 96; i++) {
+    sum += v[i];
+    lo = fmin(lo, v[i]);
+    hi = fmax(hi, v[i]);
+  }
+  /* the cells add up to the pack (within rounding and noise) */
+  assert_true(fabs(sum - mf(&h, "v.b.voltage")) < 0.5);
+  assert_true(fabs(lo - mf(&h, "v.b.p.voltage.min")) < 1e-6);
+  assert_true(fabs(hi - mf(&h, "v.b.p.voltage.max")) < 1e-6);
+  assert_true(hi > lo);
+  assert_true(mf(&h, "v.b.p.voltage.stddev") > 0.001 && mf(&h, "v.b.p.voltage.stddev") < 0.01);
+  h_free(&h);
+}
+
 static void test_ocv_curve(void **state)
 {
   struct scenario_vehicle v;
@@ -690,6 +722,90 @@ static void test_ocv_curve(void **state)
   assert_true(fabs(physics_distance_km(0, 0, 0, 1) - 111.195) < 0.01);
 }
 
+static void test_shipped_scenarios_pass(void **state)
+{
+  static const char *const files[] = {"scenarios/charging.yaml", "scenarios/driving.yaml",
+                                      "scenarios/fast-charge.yaml",
+                                      "scenarios/parked-night.yaml"};
+  for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+    struct harness h;
+    memset(&h, 0, sizeof(h));
+    struct sim_diag d = SIM_DIAG_INIT;
+    char path[1024];
+    snprintf(path, sizeof(path), "%s", test_src_path(files[i]));
+    assert_int_equal(scenario_load(path, &h.sc, &d), 0);
+    sim_diag_cleanup(&d);
+    h.ev = ev_loop_new(EVFLAG_AUTO);
+    h.loop = sim_loop_new(h.ev, SIM_CLOCK_FAST, 1.0, h.sc->start_utc_ns);
+    h.sim = sim_new(h.loop, NULL, 1);
+    assert_int_equal(scenario_start(h.sim, h.sc, &h.run), 0);
+    scenario_run_on_done(h.run, on_done, &h);
+    h_run(&h);
+    struct sbuf r = SBUF_INIT;
+    if (scenario_run_report(h.run, &r, 0))
+      fail_msg("%s", sbuf_str(&r));
+    sbuf_free(&r);
+    h_free(&h);
+  }
+}
+
+static void test_timer_across_midnight(void **state)
+{
+  /* START_NS is 06:00 UTC; park until 23:50, plug in with a 00:05 timer. */
+  static const char yaml[] =
+      "vehicle: {soc: 50%, noise: no}\n"
+      "timeline:\n"
+      "  - park: 17h50min\n"
+      "  - charge: {type: type2, power: 3.7kW, target: 60%, timer: '00:05'}\n"
+      "expect:\n"
+      "  - {metric: v.c.state, value: timerwait, at: 18h4min}\n"
+      "  - {metric: v.c.state, value: prepare, at: 18h5min}\n"
+      "  - {metric: v.c.substate, value: scheduledstart, at: 18h6min}\n"
+      "  - {metric: v.c.charging, value: yes, at: 18h6min}\n"
+      "  - {metric: v.c.state, value: done}\n";
+  struct harness h;
+  h_init(&h, yaml, 1);
+  h_run(&h);
+  struct sbuf r = SBUF_INIT;
+  if (scenario_run_report(h.run, &r, 0))
+    fail_msg("%s", sbuf_str(&r));
+  sbuf_free(&r);
+  h_free(&h);
+}
+
+static void test_headlights_after_dark(void **state)
+{
+  /* Berlin in December: dark at 16:30 UTC (17:30 local), light at 11:00 UTC. */
+  static const char *const starts[] = {"2024-12-10 16:30:00", "2024-12-10 11:00:00"};
+  for (int i = 0; i < 2; i++) {
+    char yaml[512];
+    snprintf(yaml, sizeof(yaml),
+             "start: %s\n"
+             "vehicle: {location: [52.52, 13.40]}\n"
+             "timeline:\n"
+             "  - drive: 2km\n"
+             "expect:\n"
+             "  - {metric: v.e.headlights, value: %s, at: 1min}\n"
+             "  - {metric: v.e.headlights, value: no}\n",
+             starts[i], i == 0 ? "yes" : "no");
+    struct harness h;
+    memset(&h, 0, sizeof(h));
+    struct sim_diag d = SIM_DIAG_INIT;
+    assert_int_equal(scenario_load_string(yaml, strlen(yaml), "t.yaml", &h.sc, &d), 0);
+    h.ev = ev_loop_new(EVFLAG_AUTO);
+    h.loop = sim_loop_new(h.ev, SIM_CLOCK_FAST, 1.0, h.sc->start_utc_ns);
+    h.sim = sim_new(h.loop, NULL, 1);
+    assert_int_equal(scenario_start(h.sim, h.sc, &h.run), 0);
+    scenario_run_on_done(h.run, on_done, &h);
+    h_run(&h);
+    struct sbuf r = SBUF_INIT;
+    if (scenario_run_report(h.run, &r, 0))
+      fail_msg("%s", sbuf_str(&r));
+    sbuf_free(&r);
+    h_free(&h);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -699,12 +815,16 @@ int main(void)
     cmocka_unit_test(test_gps_follows_waypoints),
     cmocka_unit_test(test_dead_reckoning),
     cmocka_unit_test(test_climate_and_set),
-    cmocka_unit_test(test_event_step),
+    cmocka_unit_test(test_event_and_notify_steps),
     cmocka_unit_test(test_control_ops),
     cmocka_unit_test(test_expect_pass_fail),
     cmocka_unit_test(test_unreached_checks_fail),
     cmocka_unit_test(test_determinism),
+    cmocka_unit_test(test_cell_metrics),
     cmocka_unit_test(test_ocv_curve),
+    cmocka_unit_test(test_shipped_scenarios_pass),
+    cmocka_unit_test(test_timer_across_midnight),
+    cmocka_unit_test(test_headlights_after_dark),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

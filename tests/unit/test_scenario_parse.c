@@ -40,7 +40,8 @@ static const struct bad_case bad_cases[] = {
    "timezone, capacity, soh, soc, cells, cell_vmin, cell_vmax, resistance, consumption, "
    "ideal_consumption, mass, regen, max_speed, accel, decel, rpm_per_kmh, aux_power, "
    "hvac_power, ac_power, dc_power, charge_efficiency, odometer, ambient, cabin_temp, "
-   "battery_temp, setpoint, v12, locked, noise, charge_limit, tpms, location, heading)"},
+   "battery_temp, setpoint, v12, locked, noise, charge_limit, tpms, location, heading, "
+   "cell_metrics)"},
   {"bad-wrong-type.yaml", "3:8: error: expected a percentage such as 90%, got a list"},
   {"bad-range.yaml", "4:8: error: 120% is out of range (0..100 %)"},
   {"bad-yaml.yaml",

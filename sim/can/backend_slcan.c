@@ -1,0 +1,230 @@
+/*
+ * backend_slcan.c - slcan / Lawicel serial USB-CAN adapters (CANable, CANtact, Lawicel
+ * CANUSB...) spoken directly over the tty, without the kernel's slcan driver:
+ * "slcan:/dev/ttyACM0@500000" (bitrate optional, default 500000).
+ *
+ * start(): opens the tty raw (termios, 115200 8N1 - USB CDC adapters ignore the speed), sends
+ * "C\r" (close, in case it was left open), "S<n>\r" (bitrate), "Z0\r" (no timestamps) and
+ * "O\r" (open), then reads lines through a libev io watcher: frames (t/T/r/R/d/D/b/B, via the
+ * codec in slcan.c) are delivered, '\r' acknowledgements and 'z'/'Z' transmit confirmations
+ * are consumed, BEL ('\a') answers and unparsable lines are counted as rx_err.  When the
+ * adapter goes away (read returns 0 / EIO, e.g. unplugged) the watcher stops and the error
+ * callback is told (-ENODEV).  stop() sends "C\r" and closes the tty.
+ */
+#include <errno.h>
+#include <ev.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/select.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "can/bus.h"
+#include "can/slcan.h"
+#include "error.h"
+#include "loop.h"
+#include "xalloc.h"
+
+struct sl_priv {
+  char *path;
+  uint32_t bitrate;
+  int fd;
+  ev_io io;
+  struct sim_canbus *bus;
+  char line[SLCAN_MAX_LINE + 8];
+  size_t n;
+  bool overflow;
+  unsigned long bel; /* error answers from the adapter */
+};
+
+static int sl_open(struct sim_canbus *bus, const char *arg, struct sim_diag *d)
+{
+  const char *at = strrchr(arg, '@');
+  uint32_t rate = 500000;
+  if (at) {
+    char *end;
+    unsigned long v = strtoul(at + 1, &end, 10);
+    if (end == at + 1 || *end || slcan_bitrate_index((uint32_t)v) < 0) {
+      sim_diag_error(d, "--can", 0, 0, "slcan: unsupported bitrate '%s' (10000, 20000, 50000, "
+                     "100000, 125000, 250000, 500000, 800000, 1000000)", at + 1);
+      return SIM_ECONFIG;
+    }
+    rate = (uint32_t)v;
+  }
+  size_t n = at ? (size_t)(at - arg) : strlen(arg);
+  if (!n) {
+    sim_diag_error(d, "--can", 0, 0, "slcan: needs a tty path (slcan:/dev/ttyACM0@500000)");
+    return SIM_ECONFIG;
+  }
+  struct sl_priv *p = xcalloc(1, sizeof(*p));
+  p->path = xstrndup(arg, n);
+  p->bitrate = rate;
+  p->fd = -1;
+  p->bus = bus;
+  bus->priv = p;
+  return 0;
+}
+
+static int write_all(int fd, const char *s, size_t n)
+{
+  while (n) {
+    ssize_t k = write(fd, s, n);
+    if (k < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno == EAGAIN) {
+        /* the tty's output queue is full: give the adapter a moment */
+        fd_set w;
+        FD_ZERO(&w);
+        FD_SET(fd, &w);
+        struct timeval tv = {0, 100000};
+        if (select(fd + 1, NULL, &w, NULL, &tv) <= 0)
+          return -EAGAIN;
+        continue;
+      }
+      return -errno;
+    }
+    s += k;
+    n -= (size_t)k;
+  }
+  return 0;
+}
+
+static void gone(struct sl_priv *p, int err)
+{
+  ev_io_stop(sim_loop_ev(p->bus->loop), &p->io);
+  close(p->fd);
+  p->fd = -1;
+  p->bus->started = false;
+  can_bus_report_error(p->bus, err, "slcan adapter went away (unplugged?)");
+}
+
+static void handle_line(struct sl_priv *p)
+{
+  const char *s = p->line;
+  size_t n = p->n;
+  if (n == 0)
+    return; /* a plain '\r': OK to a command */
+  if ((s[0] == 'z' || s[0] == 'Z') && n == 1)
+    return; /* transmit confirmation */
+  if (strchr("tTrRdDbB", s[0])) {
+    struct sim_frame f;
+    if (slcan_decode(s, n, &f, NULL, NULL) == 0) {
+      f.ts = sim_now(p->bus->loop);
+      can_bus_deliver(p->bus, &f);
+      return;
+    }
+  }
+  if (s[0] == 'V' || s[0] == 'N' || s[0] == 'F')
+    return; /* version / serial number / status answers */
+  p->bus->stats.rx_err++;
+}
+
+static void on_readable(struct ev_loop *ev, ev_io *w, int revents)
+{
+  struct sl_priv *p = w->data;
+  char buf[512];
+  ssize_t got = read(p->fd, buf, sizeof(buf));
+  if (got < 0 && (errno == EAGAIN || errno == EINTR))
+    return;
+  if (got <= 0) {
+    gone(p, got == 0 ? -ENODEV : -errno);
+    return;
+  }
+  for (ssize_t i = 0; i < got; i++) {
+    char c = buf[i];
+    if (c == '\a') {
+      p->bel++;
+      p->bus->stats.rx_err++;
+      p->n = 0;
+      continue;
+    }
+    if (c == '\r' || c == '\n') {
+      if (!p->overflow)
+        handle_line(p);
+      else
+        p->bus->stats.rx_err++;
+      p->n = 0;
+      p->overflow = false;
+      continue;
+    }
+    if (p->n < SLCAN_MAX_LINE)
+      p->line[p->n++] = c;
+    else
+      p->overflow = true;
+  }
+}
+
+static int sl_start(struct sim_canbus *bus)
+{
+  struct sl_priv *p = bus->priv;
+  int fd = open(p->path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  struct termios tio;
+  if (tcgetattr(fd, &tio) == 0) {
+    cfmakeraw(&tio);
+    cfsetispeed(&tio, B115200);
+    cfsetospeed(&tio, B115200);
+    tio.c_cflag |= CLOCAL | CREAD;
+    tcsetattr(fd, TCSANOW, &tio);
+  }
+  char cmd[16];
+  int idx = slcan_bitrate_index(p->bitrate);
+  int n = snprintf(cmd, sizeof(cmd), "C\rS%d\rZ0\rO\r", idx);
+  int rc = write_all(fd, cmd, (size_t)n);
+  if (rc < 0) {
+    close(fd);
+    return rc;
+  }
+  p->fd = fd;
+  p->n = 0;
+  ev_io_init(&p->io, on_readable, fd, EV_READ);
+  p->io.data = p;
+  ev_io_start(sim_loop_ev(bus->loop), &p->io);
+  return 0;
+}
+
+static int sl_send(struct sim_canbus *bus, const struct sim_frame *f)
+{
+  struct sl_priv *p = bus->priv;
+  if (p->fd < 0)
+    return SIM_ESTATE;
+  char buf[SLCAN_MAX_LINE];
+  int n = slcan_encode(f, buf, sizeof(buf));
+  if (n < 0)
+    return n;
+  int rc = write_all(p->fd, buf, (size_t)n);
+  return rc == -EIO || rc == -ENXIO ? -EIO : rc;
+}
+
+static int sl_stop(struct sim_canbus *bus)
+{
+  struct sl_priv *p = bus->priv;
+  if (p->fd >= 0) {
+    write_all(p->fd, "C\r", 2);
+    ev_io_stop(sim_loop_ev(bus->loop), &p->io);
+    close(p->fd);
+    p->fd = -1;
+  }
+  return 0;
+}
+
+static void sl_close(struct sim_canbus *bus)
+{
+  struct sl_priv *p = bus->priv;
+  free(p->path);
+  free(p);
+  bus->priv = NULL;
+}
+
+const struct sim_canbus_ops can_backend_slcan = {
+    .name = "slcan",
+    .open = sl_open,
+    .start = sl_start,
+    .send = sl_send,
+    .stop = sl_stop,
+    .close = sl_close,
+};

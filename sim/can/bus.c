@@ -1,0 +1,256 @@
+/*
+ * bus.c - the generic part of a CAN bus: the backend registry, spec parsing, software
+ * filters, monitors and the receive callback.  See bus.h.
+ */
+#include "can/bus.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "xalloc.h"
+
+extern const struct sim_canbus_ops can_backend_socketcan, can_backend_slcan, can_backend_mem;
+
+const struct sim_canbus_ops *const can_backends[] = {
+    &can_backend_socketcan,
+    &can_backend_slcan,
+    &can_backend_mem,
+    NULL,
+};
+
+const struct sim_canbus_ops *can_backend_find(const char *name, size_t len)
+{
+  for (size_t i = 0; can_backends[i]; i++)
+    if (strlen(can_backends[i]->name) == len && !strncmp(can_backends[i]->name, name, len))
+      return can_backends[i];
+  return NULL;
+}
+
+int can_bus_parse_spec(const char *spec, uint8_t *num, const struct sim_canbus_ops **backend,
+                       const char **arg, struct sim_diag *d)
+{
+  *num = 0;
+  const char *p = spec;
+  const char *eq = strchr(spec, '=');
+  const char *colon = strchr(spec, ':');
+  if (eq && (!colon || eq < colon)) {
+    char *end;
+    long n = strtol(spec, &end, 10);
+    if (end != eq || n < 1 || n > 8) {
+      sim_diag_error(d, "--can", 0, 1, "bus number must be 1..8 in '%s'", spec);
+      return SIM_ECONFIG;
+    }
+    *num = (uint8_t)n;
+    p = eq + 1;
+  }
+  colon = strchr(p, ':');
+  if (!colon) {
+    sim_diag_error(d, "--can", 0, (int)(p - spec) + 1,
+                   "expected BACKEND:ARG (socketcan:can0, slcan:/dev/ttyACM0@500000, mem:NAME) "
+                   "in '%s'", spec);
+    return SIM_ECONFIG;
+  }
+  *backend = can_backend_find(p, (size_t)(colon - p));
+  if (!*backend) {
+    sim_diag_error(d, "--can", 0, (int)(p - spec) + 1, "unknown CAN backend '%.*s'",
+                   (int)(colon - p), p);
+    return SIM_ECONFIG;
+  }
+  *arg = colon + 1;
+  return 0;
+}
+
+int can_bus_new(struct sim_canbus **out, struct sim_loop *loop, const char *spec, uint8_t num,
+                struct sim_diag *d)
+{
+  *out = NULL;
+  uint8_t n;
+  const struct sim_canbus_ops *ops;
+  const char *arg;
+  int rc = can_bus_parse_spec(spec, &n, &ops, &arg, d);
+  if (rc)
+    return rc;
+  struct sim_canbus *bus = xcalloc(1, sizeof(*bus));
+  bus->ops = ops;
+  bus->loop = loop;
+  bus->spec = xstrdup(spec);
+  bus->num = num ? num : (n ? n : 1);
+  rc = ops->open(bus, arg, d);
+  if (rc) {
+    free(bus->spec);
+    free(bus);
+    return rc;
+  }
+  *out = bus;
+  return 0;
+}
+
+int can_bus_start(struct sim_canbus *bus)
+{
+  if (bus->started)
+    return 0;
+  int rc = bus->ops->start ? bus->ops->start(bus) : 0;
+  if (rc == 0) {
+    bus->started = true;
+    if (bus->nfilters && bus->ops->set_filters)
+      bus->hw_filters = bus->ops->set_filters(bus, bus->filters, bus->nfilters) == 0;
+  }
+  return rc;
+}
+
+int can_bus_send(struct sim_canbus *bus, const struct sim_frame *f)
+{
+  if (!bus->started || !bus->ops->send) {
+    bus->stats.tx_err++;
+    return SIM_ESTATE;
+  }
+  int rc = bus->ops->send(bus, f);
+  if (rc < 0) {
+    bus->stats.tx_err++;
+    return rc;
+  }
+  bus->stats.tx++;
+  struct sim_frame m = *f;
+  m.bus = bus->num;
+  m.flags |= SIM_CAN_F_TX;
+  for (int i = 0; i < SIM_CANBUS_MAX_MON; i++)
+    if (bus->mon[i].fn)
+      bus->mon[i].fn(bus->mon[i].ctx, bus, &m);
+  return 0;
+}
+
+int can_bus_stop(struct sim_canbus *bus)
+{
+  if (!bus->started)
+    return 0;
+  bus->started = false;
+  return bus->ops->stop ? bus->ops->stop(bus) : 0;
+}
+
+void can_bus_close(struct sim_canbus *bus)
+{
+  if (!bus)
+    return;
+  can_bus_stop(bus);
+  if (bus->ops->close)
+    bus->ops->close(bus);
+  free(bus->spec);
+  free(bus);
+}
+
+void can_bus_set_rx(struct sim_canbus *bus, sim_canbus_rx_fn fn, void *ctx)
+{
+  bus->rx = fn;
+  bus->rx_ctx = ctx;
+}
+
+void can_bus_set_error(struct sim_canbus *bus, sim_canbus_err_fn fn, void *ctx)
+{
+  bus->on_error = fn;
+  bus->err_ctx = ctx;
+}
+
+int can_bus_add_monitor(struct sim_canbus *bus, sim_canbus_mon_fn fn, void *ctx)
+{
+  for (int i = 0; i < SIM_CANBUS_MAX_MON; i++)
+    if (!bus->mon[i].fn) {
+      bus->mon[i].fn = fn;
+      bus->mon[i].ctx = ctx;
+      return 0;
+    }
+  return SIM_ELIMIT;
+}
+
+void can_bus_remove_monitor(struct sim_canbus *bus, sim_canbus_mon_fn fn, void *ctx)
+{
+  for (int i = 0; i < SIM_CANBUS_MAX_MON; i++)
+    if (bus->mon[i].fn == fn && bus->mon[i].ctx == ctx)
+      bus->mon[i].fn = NULL;
+}
+
+int can_bus_set_filters(struct sim_canbus *bus, const struct sim_can_filter *f, size_t n)
+{
+  if (n > SIM_CANBUS_MAX_FILTERS)
+    return SIM_ELIMIT;
+  if (n)
+    memcpy(bus->filters, f, n * sizeof(*f));
+  bus->nfilters = n;
+  bus->hw_filters = false;
+  if (bus->started && bus->ops->set_filters)
+    bus->hw_filters = bus->ops->set_filters(bus, f, n) == 0;
+  return 0;
+}
+
+bool can_filter_match(const struct sim_can_filter *flt, size_t n, const struct sim_frame *f)
+{
+  if (n == 0)
+    return true;
+  bool ext = (f->flags & SIM_CAN_F_EXT) != 0;
+  for (size_t i = 0; i < n; i++) {
+    if (flt[i].ext_matters && flt[i].ext != ext)
+      continue;
+    if ((f->id & flt[i].mask) == (flt[i].id & flt[i].mask))
+      return true;
+  }
+  return false;
+}
+
+int can_filter_parse(const char *s, struct sim_can_filter *f, size_t cap, size_t *n,
+                     struct sim_diag *d)
+{
+  const char *p = s;
+  while (*p) {
+    const char *tok = p;
+    char *end;
+    unsigned long id = strtoul(p, &end, 16);
+    size_t digits = (size_t)(end - p);
+    if (end == p || id > 0x1FFFFFFFul) {
+      sim_diag_error(d, "--filter", 0, (int)(tok - s) + 1, "expected a hex CAN id in '%s'", s);
+      return SIM_EPARSE;
+    }
+    unsigned long mask = id > 0x7FF || digits == 8 ? 0x1FFFFFFFul : 0x7FFul;
+    bool ext = id > 0x7FF || digits == 8;
+    if (*end == '/') {
+      p = end + 1;
+      mask = strtoul(p, &end, 16);
+      if (end == p || mask > 0x1FFFFFFFul) {
+        sim_diag_error(d, "--filter", 0, (int)(p - s) + 1, "expected a hex mask in '%s'", s);
+        return SIM_EPARSE;
+      }
+    }
+    if (*end && *end != ',') {
+      sim_diag_error(d, "--filter", 0, (int)(end - s) + 1, "unexpected '%c' in '%s'", *end, s);
+      return SIM_EPARSE;
+    }
+    if (*n >= cap)
+      return SIM_ELIMIT;
+    f[(*n)++] = (struct sim_can_filter){(uint32_t)id, (uint32_t)mask, true, ext};
+    p = *end ? end + 1 : end;
+  }
+  return 0;
+}
+
+void can_bus_deliver(struct sim_canbus *bus, struct sim_frame *f)
+{
+  f->bus = bus->num;
+  f->flags &= (uint16_t)~SIM_CAN_F_TX;
+  if (f->flags & SIM_CAN_F_ERR)
+    bus->stats.rx_err++;
+  for (int i = 0; i < SIM_CANBUS_MAX_MON; i++)
+    if (bus->mon[i].fn)
+      bus->mon[i].fn(bus->mon[i].ctx, bus, f);
+  if (!bus->hw_filters && !can_filter_match(bus->filters, bus->nfilters, f)) {
+    bus->stats.rx_filtered++;
+    return;
+  }
+  bus->stats.rx++;
+  if (bus->rx)
+    bus->rx(bus->rx_ctx, bus, f);
+}
+
+void can_bus_report_error(struct sim_canbus *bus, int err, const char *what)
+{
+  if (bus->on_error)
+    bus->on_error(bus->err_ctx, bus, err, what);
+}

@@ -1,0 +1,183 @@
+/*
+ * codec.h - small inline helpers shared by the trace codecs (sim/trace/fmt_*.c): hex digits,
+ * whitespace, fast number output.  Private to sim/trace; hand-written so that the hot parse
+ * path does no allocation and calls no locale-aware library function.
+ */
+#ifndef SIM_TRACE_CODEC_H
+#define SIM_TRACE_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <stdlib.h>
+
+#include "error.h"
+#include "loop.h"
+#include "sbuf.h"
+#include "trace/trace.h"
+
+/* Value of a hex digit, or -1. */
+static inline int hexval(char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  c = (char)(c | 0x20);
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  return -1;
+}
+
+static inline bool is_blank(char c)
+{
+  return c == ' ' || c == '\t';
+}
+
+static inline size_t skip_blank(const char *s, size_t len, size_t i)
+{
+  while (i < len && is_blank(s[i]))
+    i++;
+  return i;
+}
+
+/* End of the token starting at i (first blank or end). */
+static inline size_t token_end(const char *s, size_t len, size_t i)
+{
+  while (i < len && !is_blank(s[i]))
+    i++;
+  return i;
+}
+
+/* Length without a trailing '\r' (and trailing blanks when trim). */
+static inline size_t rtrim(const char *s, size_t len)
+{
+  while (len > 0 && (s[len - 1] == '\r' || s[len - 1] == ' ' || s[len - 1] == '\t'))
+    len--;
+  return len;
+}
+
+/* Parses hex digits s[i..j) into *v (at most 8 digits).  Returns false when empty, too long
+ * or not hex; *bad is set to the offending index. */
+static inline bool parse_hex32(const char *s, size_t i, size_t j, uint32_t *v, size_t *bad)
+{
+  uint32_t x = 0;
+  if (j <= i || j - i > 8) {
+    *bad = i;
+    return false;
+  }
+  for (size_t k = i; k < j; k++) {
+    int h = hexval(s[k]);
+    if (h < 0) {
+      *bad = k;
+      return false;
+    }
+    x = (x << 4) | (uint32_t)h;
+  }
+  *v = x;
+  return true;
+}
+
+/* Parses decimal digits s[i..j) into *v (no sign, < 2^31). */
+static inline bool parse_dec32(const char *s, size_t i, size_t j, uint32_t *v, size_t *bad)
+{
+  uint64_t x = 0;
+  if (j <= i || j - i > 10) {
+    *bad = i;
+    return false;
+  }
+  for (size_t k = i; k < j; k++) {
+    if (s[k] < '0' || s[k] > '9') {
+      *bad = k;
+      return false;
+    }
+    x = x * 10 + (uint64_t)(s[k] - '0');
+  }
+  if (x > 0x7FFFFFFFu) {
+    *bad = i;
+    return false;
+  }
+  *v = (uint32_t)x;
+  return true;
+}
+
+/* Appends an unsigned decimal number. */
+static inline void put_u64(struct sbuf *out, uint64_t v)
+{
+  char tmp[24];
+  int n = 0;
+  do {
+    tmp[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  sbuf_reserve(out, (size_t)n);
+  while (n)
+    out->p[out->len++] = tmp[--n];
+  out->p[out->len] = 0;
+}
+
+/* Appends v as exactly `digits` hex digits (uppercase or lowercase). */
+static inline void put_hexn(struct sbuf *out, uint32_t v, int digits, bool upper)
+{
+  const char *hx = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+  sbuf_reserve(out, (size_t)digits);
+  for (int k = digits - 1; k >= 0; k--)
+    out->p[out->len++] = hx[(v >> (4 * k)) & 0xF];
+  out->p[out->len] = 0;
+}
+
+/* Appends v in hex without leading zeros (at least one digit). */
+static inline void put_hex(struct sbuf *out, uint32_t v, bool upper)
+{
+  int digits = 1;
+  while (digits < 8 && (v >> (4 * digits)))
+    digits++;
+  put_hexn(out, v, digits, upper);
+}
+
+/* The CAN id as text in the usual width: 3 digits (11-bit) or 8 (29-bit). */
+static inline void put_canid(struct sbuf *out, const struct sim_frame *f, bool upper)
+{
+  if (f->flags & SIM_CAN_F_EXT)
+    put_hexn(out, f->id, 8, upper);
+  else
+    put_hexn(out, f->id, 3, upper);
+}
+
+/* Records an error at column col (0-based index + 1) of the current line. */
+#define TRACE_ERR(ps, d, idx, ...) \
+  sim_diag_error((d), (ps)->file, (ps)->line, (int)(idx) + 1, __VA_ARGS__)
+
+/* Validates id range for the flags: an 11-bit id must be <= 0x7FF. */
+static inline bool canid_ok(uint32_t id, bool ext)
+{
+  return ext ? id <= SIM_CAN_EFF_MASK : id <= SIM_CAN_SFF_MASK;
+}
+
+/* Sets record timing fields and the frame time together. */
+static inline void rec_set_ts(struct trace_record *rec, int64_t ts, bool relative)
+{
+  rec->ts = ts;
+  rec->ts_relative = relative;
+  rec->frame.ts = ts;
+}
+
+/* Copies a bus label into rec->src (truncated). */
+static inline void rec_set_src(struct trace_record *rec, const char *s, size_t n)
+{
+  if (n >= TRACE_SRC_MAX)
+    n = TRACE_SRC_MAX - 1;
+  for (size_t k = 0; k < n; k++)
+    rec->src[k] = s[k];
+  rec->src[n] = 0;
+}
+
+/* Parses a list of hex byte tokens separated by blanks from s[i..len) into f->data; stops at
+ * the first token that is not a hex byte (its index in *stop).  Returns the byte count, or -1
+ * when more than max bytes were found. */
+int trace_parse_bytes(const char *s, size_t len, size_t i, uint8_t *data, int max, size_t *stop);
+
+/* Appends the interface name for rec: its own label when that is a name ("vcan0"), else
+ * can<bus-1> (fmt_candump.c). */
+void trace_put_ifname(struct sbuf *out, const struct trace_record *rec);
+
+#endif

@@ -1,0 +1,510 @@
+/*
+ * fmt_asc.c - Vector ASC logs (CANoe / CANalyzer), as a pure codec.
+ *
+ *   date Mon Mar 23 12:12:27.256 pm 2020        measurement start (taken as UTC)
+ *   base hex  timestamps absolute               id/data base (hex|dec), time mode
+ *   internal events logged / // version 11.0.0 / Begin Triggerblock ... / End TriggerBlock
+ *      2.718068 2  381             Rx   d 6 00 00 00 00 00 00  Length = 1029430 BitCount = 107 ID = 897
+ *      2.699961 2  400             TxRq d 8 0C 02 A0 04 04 04 00 00  Length = 0 ...
+ *      0.010000 1  18DAF110x       Rx   d 2 10 14               ('x': 29-bit id)
+ *      0.288900 1  7DF             Rx   r 0                     (remote request)
+ *      2.701071 2  ErrorFrame  Flags = 0xfffe ...               (error frame)
+ *      0.044358 CAN 2 Status:chip status error active           (status: skipped)
+ *      0.188901 CANFD   2 Rx        123        1 0 9 12 11 22 ... 130000  130     3000 0 0 0 0 0
+ *
+ * Facts: the sample vw_eup/KCAN_wakeup_ID400_errors.asc (sharkcow/VW-e-UP-OBD-CAN-logs) and
+ * linux-can/can-utils log2asc.c / asc2log.c at 722a09116d8685bbf3e7a833b56454adf3acfa4b (the
+ * CANFD column order: channel, direction, id, [symbolic name], BRS, ESI, DLC (hex), data length
+ * (decimal), data, message duration, bit count, flags (hex: 0x10 RTR, 0x1000 FDF, 0x2000 BRS,
+ * 0x4000 ESI)); asc2log maps "ErrorFrame" to CAN_ERR_FLAG|CAN_ERR_BUSERROR with 8 bytes.
+ *
+ * Timestamps count from the measurement start; with a parsable date line they become epoch
+ * times (date + offset), otherwise they stay relative.  The writer writes the date of the first
+ * record's whole second and offsets from it, so candump -> asc -> candump is lossless.
+ */
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "trace/codec.h"
+
+#define ASC_F_RTR 0x10u
+#define ASC_F_FDF 0x1000u
+#define ASC_F_BRS 0x2000u
+#define ASC_F_ESI 0x4000u
+#define CAN_ERR_BUSERROR 0x80u
+
+static bool starts(const char *s, size_t len, const char *p)
+{
+  size_t n = strlen(p);
+  return len >= n && !strncmp(s, p, n);
+}
+
+static int detect(const char *s, size_t len)
+{
+  size_t i = skip_blank(s, len, 0);
+  if (starts(s + i, len - i, "base hex") || starts(s + i, len - i, "base dec"))
+    return 6;
+  if (starts(s + i, len - i, "date ") || starts(s + i, len - i, "Begin Triggerblock") ||
+      starts(s + i, len - i, "Begin TriggerBlock"))
+    return 2;
+  if (starts(s + i, len - i, "internal events logged") ||
+      starts(s + i, len - i, "no internal events logged"))
+    return 4;
+  int64_t ns;
+  size_t n = trace_parse_time(s + i, len - i, false, &ns);
+  if (!n || i + n >= len || !is_blank(s[i + n]))
+    return 0;
+  size_t j = skip_blank(s, len, i + n);
+  if (starts(s + j, len - j, "CANFD ") || starts(s + j, len - j, "CAN "))
+    return 2;
+  /* <channel> <id> <Rx|Tx|TxRq> or <channel> ErrorFrame */
+  size_t e = token_end(s, len, j);
+  if (e == j || !(s[j] >= '0' && s[j] <= '9'))
+    return 0;
+  size_t k = skip_blank(s, len, e);
+  size_t ke = token_end(s, len, k);
+  if (ke - k >= 10 && !strncmp(s + k, "ErrorFrame", 10))
+    return 2;
+  k = skip_blank(s, len, ke);
+  ke = token_end(s, len, k);
+  if ((ke - k == 2 && (!strncmp(s + k, "Rx", 2) || !strncmp(s + k, "Tx", 2))) ||
+      (ke - k == 4 && !strncmp(s + k, "TxRq", 4)))
+    return 2;
+  return 0;
+}
+
+static const char *const months[] = {"jan", "feb", "mar", "apr", "may", "jun",
+                                     "jul", "aug", "sep", "oct", "nov", "dec"};
+
+/* "date Mon Mar 23 12:12:27.256 pm 2020" or ctime's "date Thu Aug 22 13:23:22 2024". */
+static bool parse_date(const char *s, size_t len, int64_t *ns)
+{
+  char buf[96];
+  if (len >= sizeof(buf))
+    return false;
+  memcpy(buf, s, len);
+  buf[len] = 0;
+  char *save = NULL;
+  char *tok[8];
+  int n = 0;
+  for (char *t = strtok_r(buf, " \t", &save); t && n < 8; t = strtok_r(NULL, " \t", &save))
+    tok[n++] = t;
+  if (n < 6)
+    return false;
+  struct tm tm = {0};
+  int mon = -1;
+  for (int k = 0; k < 12; k++)
+    if (!strncasecmp(tok[2], months[k], 3))
+      mon = k;
+  if (mon < 0)
+    return false;
+  char *end;
+  long day = strtol(tok[3], &end, 10);
+  if (*end || day < 1 || day > 31)
+    return false;
+  long hh, mm, ss, ms = 0;
+  hh = strtol(tok[4], &end, 10);
+  if (*end != ':')
+    return false;
+  mm = strtol(end + 1, &end, 10);
+  if (*end != ':')
+    return false;
+  ss = strtol(end + 1, &end, 10);
+  if (*end == '.') {
+    char *e2;
+    ms = strtol(end + 1, &e2, 10);
+    if (e2 - end - 1 != 3)
+      return false;
+    end = e2;
+  }
+  if (*end)
+    return false;
+  int yi = 5;
+  if (!strcasecmp(tok[5], "am") || !strcasecmp(tok[5], "pm")) {
+    if (hh == 12)
+      hh = 0;
+    if (!strcasecmp(tok[5], "pm"))
+      hh += 12;
+    yi = 6;
+  }
+  if (yi >= n)
+    return false;
+  long year = strtol(tok[yi], &end, 10);
+  if (*end || year < 1970 || year > 9999 || hh > 23 || mm > 59 || ss > 60)
+    return false;
+  tm.tm_year = (int)year - 1900;
+  tm.tm_mon = mon;
+  tm.tm_mday = (int)day;
+  tm.tm_hour = (int)hh;
+  tm.tm_min = (int)mm;
+  tm.tm_sec = (int)ss;
+  time_t t = timegm(&tm);
+  *ns = (int64_t)t * SIM_NS_PER_SEC + ms * SIM_NS_PER_MS;
+  return true;
+}
+
+/* A number in the file's base: hex digits, or decimal digits. */
+static bool parse_num(const struct trace_pstate *ps, const char *s, size_t i, size_t j,
+                      uint32_t *v, size_t *bad)
+{
+  return ps->base == 10 ? parse_dec32(s, i, j, v, bad) : parse_hex32(s, i, j, v, bad);
+}
+
+static int parse_id(struct trace_pstate *ps, const char *s, size_t len, size_t *pi,
+                    struct sim_frame *f, struct sim_diag *d)
+{
+  size_t i = *pi;
+  size_t e = token_end(s, len, i);
+  size_t ie = e;
+  if (ie > i && (s[ie - 1] == 'x' || s[ie - 1] == 'X')) {
+    f->flags |= SIM_CAN_F_EXT;
+    ie--;
+  }
+  uint32_t id;
+  size_t bad;
+  if (!parse_num(ps, s, i, ie, &id, &bad))
+    return TRACE_ERR(ps, d, bad, "ASC: bad CAN id");
+  if (!canid_ok(id, f->flags & SIM_CAN_F_EXT))
+    return TRACE_ERR(ps, d, i, "ASC: CAN id out of range");
+  f->id = id;
+  *pi = skip_blank(s, len, e);
+  return 0;
+}
+
+static int parse_data(struct trace_pstate *ps, const char *s, size_t len, size_t *pi,
+                      struct sim_frame *f, unsigned n, struct sim_diag *d)
+{
+  size_t i = *pi;
+  for (unsigned k = 0; k < n; k++) {
+    size_t e = token_end(s, len, i);
+    uint32_t v;
+    size_t bad;
+    if (e == i || !parse_num(ps, s, i, e, &v, &bad) || v > 255)
+      return TRACE_ERR(ps, d, i, "ASC: expected %u data bytes", n);
+    f->data[k] = (uint8_t)v;
+    i = skip_blank(s, len, e);
+  }
+  f->len = (uint8_t)n;
+  *pi = i;
+  return 0;
+}
+
+static int parse_fd(struct trace_pstate *ps, const char *s, size_t len, size_t i,
+                    struct trace_record *rec, struct sim_diag *d)
+{
+  struct sim_frame *f = &rec->frame;
+  size_t e = token_end(s, len, i);
+  uint32_t ch;
+  size_t bad;
+  if (!parse_dec32(s, i, e, &ch, &bad) || ch == 0 || ch > 255)
+    return TRACE_ERR(ps, d, i, "ASC: bad CANFD channel");
+  f->bus = (uint8_t)ch;
+  rec_set_src(rec, s + i, e - i);
+  i = skip_blank(s, len, e);
+  e = token_end(s, len, i);
+  if (e - i == 2 && !strncmp(s + i, "Tx", 2))
+    f->flags |= SIM_CAN_F_TX;
+  else if (!(e - i == 2 && !strncmp(s + i, "Rx", 2)))
+    return TRACE_ERR(ps, d, i, "ASC: expected Rx or Tx");
+  i = skip_blank(s, len, e);
+  int rc = parse_id(ps, s, len, &i, f, d);
+  if (rc)
+    return rc;
+  /* optional symbolic name: anything that is not the "BRS ESI" pair of 0/1 */
+  e = token_end(s, len, i);
+  if (!(e - i == 1 && (s[i] == '0' || s[i] == '1'))) {
+    i = skip_blank(s, len, e);
+    e = token_end(s, len, i);
+  }
+  if (!(e - i == 1 && (s[i] == '0' || s[i] == '1')))
+    return TRACE_ERR(ps, d, i, "ASC: expected the BRS bit");
+  bool brs = s[i] == '1';
+  i = skip_blank(s, len, e);
+  e = token_end(s, len, i);
+  if (!(e - i == 1 && (s[i] == '0' || s[i] == '1')))
+    return TRACE_ERR(ps, d, i, "ASC: expected the ESI bit");
+  bool esi = s[i] == '1';
+  i = skip_blank(s, len, e);
+  e = token_end(s, len, i);
+  uint32_t dlc, dlen;
+  if (!parse_hex32(s, i, e, &dlc, &bad) || dlc > 15)
+    return TRACE_ERR(ps, d, i, "ASC: bad DLC");
+  i = skip_blank(s, len, e);
+  e = token_end(s, len, i);
+  if (!parse_dec32(s, i, e, &dlen, &bad) || dlen > 64 ||
+      sim_can_dlc2len(sim_can_len2dlc((uint8_t)dlen)) != dlen)
+    return TRACE_ERR(ps, d, i, "ASC: bad data length");
+  i = skip_blank(s, len, e);
+  struct trace_pstate hex = *ps;
+  hex.base = 16; /* CANFD data is always hex in log2asc's files */
+  rc = parse_data(&hex, s, len, &i, f, dlen, d);
+  if (rc)
+    return rc;
+  /* msg duration, bit count, flags */
+  uint32_t flags = ASC_F_FDF;
+  size_t k = i;
+  for (int field = 0; field < 3 && k < len; field++) {
+    size_t ke = token_end(s, len, k);
+    if (field == 2 && !parse_hex32(s, k, ke, &flags, &bad))
+      flags = ASC_F_FDF;
+    k = skip_blank(s, len, ke);
+  }
+  if (flags & ASC_F_FDF) {
+    f->flags |= SIM_CAN_F_FD;
+    if (brs || (flags & ASC_F_BRS))
+      f->flags |= SIM_CAN_F_BRS;
+    if (esi || (flags & ASC_F_ESI))
+      f->flags |= SIM_CAN_F_ESI;
+  } else {
+    if (dlen > 8)
+      return TRACE_ERR(ps, d, i, "ASC: classic frame with more than 8 bytes");
+    if (flags & ASC_F_RTR) {
+      f->flags |= SIM_CAN_F_RTR;
+      f->len = (uint8_t)(dlc > 8 ? 8 : dlc);
+    }
+  }
+  rec->kind = TRACE_REC_FRAME;
+  return 1;
+}
+
+static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
+                 struct sim_diag *d)
+{
+  trace_record_clear(rec);
+  len = rtrim(s, len);
+  size_t i = skip_blank(s, len, 0);
+  if (i == len)
+    return 0;
+  const char *l = s + i;
+  size_t ll = len - i;
+  if (starts(l, ll, "date ")) {
+    int64_t ns;
+    if (parse_date(l, ll, &ns) && ns > 0)
+      ps->start_ns = ns;
+    return 0;
+  }
+  if (starts(l, ll, "base ")) {
+    if (starts(l, ll, "base dec"))
+      ps->base = 10;
+    else if (starts(l, ll, "base hex"))
+      ps->base = 16;
+    else
+      return TRACE_ERR(ps, d, i + 5, "ASC: base must be hex or dec");
+    ps->relative = memmem(l, ll, "timestamps relative", 19) != NULL;
+    ps->have_header = true;
+    return 0;
+  }
+  if (starts(l, ll, "//") || starts(l, ll, "internal events logged") ||
+      starts(l, ll, "no internal events logged") || starts(l, ll, "Begin Triggerblock") ||
+      starts(l, ll, "Begin TriggerBlock") || starts(l, ll, "End TriggerBlock") ||
+      starts(l, ll, "End Triggerblock"))
+    return 0;
+  int64_t t;
+  size_t n = trace_parse_time(l, ll, false, &t);
+  if (!n || (n < ll && !is_blank(l[n])))
+    return TRACE_ERR(ps, d, i, "ASC: expected a timestamp or a header line");
+  if (ps->relative) {
+    ps->last_ts += t;
+    t = ps->last_ts;
+  }
+  if (ps->start_ns)
+    rec_set_ts(rec, ps->start_ns + t, false);
+  else
+    rec_set_ts(rec, t, true);
+  i = skip_blank(s, len, i + n);
+  struct sim_frame *f = &rec->frame;
+  size_t e = token_end(s, len, i);
+  if (e - i == 5 && !strncmp(s + i, "CANFD", 5)) {
+    int rc = parse_fd(ps, s, len, skip_blank(s, len, e), rec, d);
+    if (rc == 1)
+      ps->nframes++;
+    return rc;
+  }
+  uint32_t ch;
+  size_t bad;
+  if (e == i || !parse_dec32(s, i, e, &ch, &bad))
+    return 0; /* "CAN 1 Status:", "Start of measurement", "SV:", J1939 ... : not frames */
+  if (ch == 0 || ch > 255)
+    return TRACE_ERR(ps, d, i, "ASC: bad channel number");
+  f->bus = (uint8_t)ch;
+  rec_set_src(rec, s + i, e - i);
+  i = skip_blank(s, len, e);
+  e = token_end(s, len, i);
+  if (e - i >= 10 && !strncmp(s + i, "ErrorFrame", 10)) {
+    f->flags = SIM_CAN_F_ERR;
+    f->id = CAN_ERR_BUSERROR;
+    f->len = 8;
+    memset(f->data, 0, 8);
+    rec->kind = TRACE_REC_FRAME;
+    ps->nframes++;
+    return 1;
+  }
+  if (e > i && s[e - 1] == ':')
+    return 0; /* "Statistic:" and other channel events */
+  int rc = parse_id(ps, s, len, &i, f, d);
+  if (rc)
+    return rc;
+  e = token_end(s, len, i);
+  if (e - i == 2 && !strncmp(s + i, "Rx", 2))
+    ;
+  else if ((e - i == 2 && !strncmp(s + i, "Tx", 2)) || (e - i == 4 && !strncmp(s + i, "TxRq", 4)))
+    f->flags |= SIM_CAN_F_TX;
+  else
+    return TRACE_ERR(ps, d, i, "ASC: expected Rx, Tx or TxRq");
+  i = skip_blank(s, len, e);
+  e = token_end(s, len, i);
+  if (e - i != 1 || (s[i] != 'd' && s[i] != 'r'))
+    return TRACE_ERR(ps, d, i, "ASC: expected 'd' (data) or 'r' (remote)");
+  bool rtr = s[i] == 'r';
+  i = skip_blank(s, len, e);
+  uint32_t dlc = 0;
+  e = token_end(s, len, i);
+  if (e > i) {
+    if (!parse_hex32(s, i, e, &dlc, &bad) || dlc > 15) {
+      if (!rtr)
+        return TRACE_ERR(ps, d, i, "ASC: bad DLC");
+      dlc = 0; /* "r" without DLC (pre-8.5 tools) followed by other fields */
+      e = i;
+    }
+    i = skip_blank(s, len, e);
+  } else if (!rtr) {
+    return TRACE_ERR(ps, d, i, "ASC: missing DLC");
+  }
+  if (rtr) {
+    f->flags |= SIM_CAN_F_RTR;
+    f->len = (uint8_t)(dlc > 8 ? 8 : dlc);
+  } else {
+    rc = parse_data(ps, s, len, &i, f, dlc > 8 ? 8 : dlc, d);
+    if (rc)
+      return rc;
+  }
+  rec->kind = TRACE_REC_FRAME;
+  ps->nframes++;
+  return 1;
+}
+
+static int64_t origin(const struct trace_wstate *ws)
+{
+  return ws->have_t0 ? ws->t0 : 0;
+}
+
+static int write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
+{
+  if (rec->kind != TRACE_REC_FRAME)
+    return SIM_EUNSUP;
+  if (!ws->have_t0) {
+    ws->t0 = rec->ts_relative ? (rec->ts < 0 ? rec->ts : 0) : rec->ts - rec->ts % SIM_NS_PER_SEC;
+    ws->have_t0 = true;
+  }
+  const struct sim_frame *f = &rec->frame;
+  int64_t t = rec->ts - origin(ws);
+  if (t < 0)
+    t = 0;
+  /* "%4llu.%06llu " as log2asc writes it (9 digits when the time has nanoseconds) */
+  uint64_t sec = (uint64_t)t / 1000000000u;
+  for (uint64_t p = 1000; p > 1 && sec < p; p /= 10)
+    sbuf_addc(out, ' ');
+  trace_put_time(out, t, t % 1000 ? 9 : 6);
+  sbuf_addc(out, ' ');
+  unsigned ch = f->bus ? f->bus : 1;
+  if (f->flags & SIM_CAN_F_FD) {
+    sbuf_adds(out, "CANFD ");
+    if (ch < 100)
+      sbuf_addc(out, ' ');
+    if (ch < 10)
+      sbuf_addc(out, ' ');
+    put_u64(out, ch);
+    sbuf_adds(out, f->flags & SIM_CAN_F_TX ? " Tx   " : " Rx   ");
+    struct sbuf id = SBUF_INIT;
+    put_hex(&id, f->id, true);
+    if (f->flags & SIM_CAN_F_EXT)
+      sbuf_addc(&id, 'x');
+    for (size_t k = id.len; k < 11; k++)
+      sbuf_addc(out, ' ');
+    sbuf_adds(out, sbuf_str(&id));
+    sbuf_free(&id);
+    sbuf_adds(out, "                                  ");
+    sbuf_adds(out, f->flags & SIM_CAN_F_BRS ? "1 " : "0 ");
+    sbuf_adds(out, f->flags & SIM_CAN_F_ESI ? "1 " : "0 ");
+    put_hex(out, sim_can_len2dlc(f->len), false);
+    sbuf_addc(out, ' ');
+    if (f->len < 10)
+      sbuf_addc(out, ' ');
+    put_u64(out, f->len);
+    for (unsigned k = 0; k < f->len; k++) {
+      sbuf_addc(out, ' ');
+      put_hexn(out, f->data[k], 2, true);
+    }
+    unsigned fl = ASC_F_FDF | (f->flags & SIM_CAN_F_BRS ? ASC_F_BRS : 0) |
+                  (f->flags & SIM_CAN_F_ESI ? ASC_F_ESI : 0);
+    sbuf_adds(out, "   130000  130 ");
+    struct sbuf fx = SBUF_INIT;
+    put_hex(&fx, fl, true);
+    for (size_t k = fx.len; k < 8; k++)
+      sbuf_addc(out, ' ');
+    sbuf_adds(out, sbuf_str(&fx));
+    sbuf_free(&fx);
+    sbuf_adds(out, " 0 0 0 0 0\n");
+    ws->n++;
+    return 0;
+  }
+  put_u64(out, ch);
+  if (ch < 10)
+    sbuf_addc(out, ' ');
+  sbuf_addc(out, ' ');
+  if (f->flags & SIM_CAN_F_ERR) {
+    sbuf_adds(out, "ErrorFrame\n");
+    ws->n++;
+    return 0;
+  }
+  size_t at = out->len;
+  put_hex(out, f->id, true);
+  sbuf_addc(out, f->flags & SIM_CAN_F_EXT ? 'x' : ' ');
+  while (out->len - at < 16)
+    sbuf_addc(out, ' ');
+  sbuf_adds(out, f->flags & SIM_CAN_F_TX ? "Tx   " : "Rx   ");
+  sbuf_adds(out, f->flags & SIM_CAN_F_RTR ? "r " : "d ");
+  put_hex(out, f->len, true);
+  if (!(f->flags & SIM_CAN_F_RTR))
+    for (unsigned k = 0; k < f->len; k++) {
+      sbuf_addc(out, ' ');
+      put_hexn(out, f->data[k], 2, true);
+    }
+  sbuf_addc(out, '\n');
+  ws->n++;
+  return 0;
+}
+
+static int header(struct trace_wstate *ws, const struct trace_record *first, struct sbuf *out)
+{
+  if (first) {
+    ws->t0 = first->ts_relative ? (first->ts < 0 ? first->ts : 0)
+                                : first->ts - first->ts % SIM_NS_PER_SEC;
+    ws->have_t0 = true;
+  }
+  time_t t = (time_t)(origin(ws) / SIM_NS_PER_SEC);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char date[64];
+  strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y", &tm);
+  if (!first || first->ts_relative)
+    sbuf_adds(out, "date Thu Jan  1 00:00:00 1970\n"); /* epoch 0: "no date" to our reader */
+  else
+    sbuf_printf(out, "date %s\n", date);
+  sbuf_adds(out, "base hex  timestamps absolute\nno internal events logged\n"
+                 "// version 9.0.0\n");
+  return 0;
+}
+
+const struct trace_format trace_fmt_asc = {
+    .name = "asc",
+    .exts = ".asc",
+    .desc = "Vector ASC: 2.718068 2  381  Rx   d 6 00 00 00 00 00 00",
+    .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_FDFLAGS | TRACE_CAP_TX | TRACE_CAP_ERR |
+            TRACE_CAP_ABSTIME | TRACE_CAP_RTR,
+    .detect = detect,
+    .parse = parse,
+    .write = write,
+    .header = header,
+};

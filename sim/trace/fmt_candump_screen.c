@@ -1,0 +1,212 @@
+/*
+ * fmt_candump_screen.c - candump's default screen output, with or without timestamps.
+ *
+ *     can0  1DB   [8]  00 04 C2 62 00 00 03 B6            untimed (the Leaf/i-MiEV captures)
+ *    (1724333002.811100)  can0  7E8   [8]  03 41 0D 3C  -ta (absolute) / -tz (from zero)
+ *     can0  18DAF110   [8]  10 14 62 F1 90 57 41 55       29-bit
+ *     can0  123  [12]  00 11 22 33 44 55 66 77 88 99 AA BB   CAN FD: length in two digits
+ *     can0  7DF   [2]  remote request                    RTR
+ *     can0  TX B -  123  [08]  ...                        candump -x: direction, BRS, ESI
+ *     can0  20000080   [8]  00 00 ...   ERRORFRAME       error frame (id has bit 29)
+ *
+ * Facts from linux-can/can-utils lib.c (fprint_long_canframe / sprint_long_canframe) and
+ * candump.c at commit 722a09116d8685bbf3e7a833b56454adf3acfa4b.  Anything after the data
+ * bytes (candump -a "'ascii'", -e error decoding) is ignored.  Untimed lines get synthetic
+ * timestamps ps->untimed_period apart, starting at 0 (rec->untimed is set).
+ */
+#include <string.h>
+
+#include "trace/codec.h"
+
+#define CAN_ERR_FLAG_BIT 0x20000000u
+
+/* Finds "[n]" / "[nn]" in a line; returns its index or -1. */
+static long find_bracket(const char *s, size_t len)
+{
+  const char *b = memchr(s, '[', len);
+  if (!b)
+    return -1;
+  size_t i = (size_t)(b - s);
+  size_t j = i + 1;
+  while (j < len && s[j] >= '0' && s[j] <= '9')
+    j++;
+  if (j == i + 1 || j - i - 1 > 2 || j >= len || s[j] != ']')
+    return -1;
+  return (long)i;
+}
+
+static int detect(const char *s, size_t len)
+{
+  long b = find_bracket(s, len);
+  if (b < 0 || memchr(s, '#', len))
+    return 0;
+  /* interface name token before the id */
+  size_t i = skip_blank(s, len, 0);
+  if (i < len && s[i] == '(') {
+    const char *c = memchr(s, ')', len);
+    if (!c)
+      return 0;
+    i = skip_blank(s, len, (size_t)(c - s) + 1);
+  }
+  if (i >= (size_t)b || !((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+    return 0;
+  return 2;
+}
+
+static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
+                 struct sim_diag *d)
+{
+  trace_record_clear(rec);
+  len = rtrim(s, len);
+  size_t i = skip_blank(s, len, 0);
+  if (i == len)
+    return 0;
+  struct sim_frame *f = &rec->frame;
+  bool timed = false;
+  int64_t ts = 0;
+  if (s[i] == '(') {
+    size_t n = trace_parse_time(s + i + 1, len - i - 1, true, &ts);
+    if (!n || i + 1 + n >= len || s[i + 1 + n] != ')')
+      return TRACE_ERR(ps, d, i + 1, "candump: bad timestamp (expected (seconds.fraction))");
+    timed = true;
+    i = skip_blank(s, len, i + 2 + n);
+  }
+  size_t ifs = i;
+  i = token_end(s, len, i);
+  if (i == ifs)
+    return TRACE_ERR(ps, d, ifs, "candump: missing interface name");
+  rec_set_src(rec, s + ifs, i - ifs);
+  f->bus = trace_src_bus(ps, s + ifs, i - ifs);
+  i = skip_blank(s, len, i);
+  /* candump -x: "TX B E" / "RX - -" */
+  if (i + 2 <= len && (!strncmp(s + i, "TX", 2) || !strncmp(s + i, "RX", 2)) &&
+      (i + 2 == len || is_blank(s[i + 2]))) {
+    if (s[i] == 'T')
+      f->flags |= SIM_CAN_F_TX;
+    i = skip_blank(s, len, i + 2);
+    for (int k = 0; k < 2; k++) {
+      if (i < len && (s[i] == 'B' || s[i] == 'E' || s[i] == '-')) {
+        if (s[i] == 'B')
+          f->flags |= SIM_CAN_F_BRS;
+        if (s[i] == 'E')
+          f->flags |= SIM_CAN_F_ESI;
+        i = skip_blank(s, len, i + 1);
+      }
+    }
+  }
+  size_t ids = i;
+  i = token_end(s, len, i);
+  uint32_t id;
+  size_t bad;
+  if ((i - ids != 3 && i - ids != 8) || !parse_hex32(s, ids, i, &id, &bad))
+    return TRACE_ERR(ps, d, ids, "candump: the id must be 3 or 8 hex digits");
+  if (i - ids == 8) {
+    if (id & CAN_ERR_FLAG_BIT) {
+      f->flags |= SIM_CAN_F_ERR;
+      id &= SIM_CAN_EFF_MASK;
+    } else {
+      f->flags |= SIM_CAN_F_EXT;
+    }
+  } else if (id > SIM_CAN_SFF_MASK) {
+    return TRACE_ERR(ps, d, ids, "candump: 11-bit id out of range");
+  }
+  f->id = id;
+  i = skip_blank(s, len, i);
+  if (i >= len || s[i] != '[')
+    return TRACE_ERR(ps, d, i, "candump: expected [length]");
+  size_t ls = i + 1;
+  size_t le = ls;
+  while (le < len && s[le] >= '0' && s[le] <= '9')
+    le++;
+  uint32_t dl;
+  if (le >= len || s[le] != ']' || !parse_dec32(s, ls, le, &dl, &bad) || dl > 64)
+    return TRACE_ERR(ps, d, ls, "candump: bad [length]");
+  bool fd = le - ls == 2;
+  if (fd) {
+    if (sim_can_dlc2len(sim_can_len2dlc((uint8_t)dl)) != dl)
+      return TRACE_ERR(ps, d, ls, "candump: %u is not a valid CAN FD length", dl);
+    f->flags |= SIM_CAN_F_FD;
+  } else if (dl > 8) {
+    return TRACE_ERR(ps, d, ls, "candump: classic CAN frames carry at most 8 bytes");
+  }
+  if (!fd)
+    f->flags &= (uint16_t)~(SIM_CAN_F_BRS | SIM_CAN_F_ESI);
+  i = skip_blank(s, len, le + 1);
+  if (!fd && len - i >= 14 && !strncmp(s + i, "remote request", 14)) {
+    f->flags |= SIM_CAN_F_RTR;
+    f->len = (uint8_t)dl;
+  } else {
+    size_t stop;
+    int nb = trace_parse_bytes(s, len, i, f->data, (int)dl, &stop);
+    if (nb < 0 || (uint32_t)nb != dl)
+      return TRACE_ERR(ps, d, stop, "candump: expected %u data bytes", dl);
+    f->len = (uint8_t)dl;
+  }
+  rec->kind = TRACE_REC_FRAME;
+  if (timed) {
+    rec_set_ts(rec, ts, ts < INT64_C(100000000) * SIM_NS_PER_SEC);
+  } else {
+    if (ps->nframes)
+      ps->last_ts += ps->untimed_period;
+    rec_set_ts(rec, ps->last_ts, true);
+    rec->untimed = true;
+  }
+  ps->nframes++;
+  return 1;
+}
+
+static int write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
+{
+  if (rec->kind != TRACE_REC_FRAME)
+    return SIM_EUNSUP;
+  const struct sim_frame *f = &rec->frame;
+  if (!rec->untimed) {
+    sbuf_addc(out, '(');
+    trace_put_time(out, rec->ts, rec->ts % 1000 ? 9 : 6);
+    sbuf_adds(out, ") ");
+  }
+  sbuf_adds(out, "  ");
+  trace_put_ifname(out, rec);
+  sbuf_adds(out, "  ");
+  if (f->flags & SIM_CAN_F_TX || f->flags & SIM_CAN_F_FD) {
+    sbuf_adds(out, f->flags & SIM_CAN_F_TX ? "TX " : "RX ");
+    sbuf_adds(out, f->flags & SIM_CAN_F_BRS ? "B " : "- ");
+    sbuf_adds(out, f->flags & SIM_CAN_F_ESI ? "E  " : "-  ");
+  }
+  if (f->flags & SIM_CAN_F_ERR)
+    put_hexn(out, f->id | CAN_ERR_FLAG_BIT, 8, true);
+  else
+    put_canid(out, f, true);
+  if (f->flags & SIM_CAN_F_FD) {
+    sbuf_adds(out, "  [");
+    sbuf_addc(out, (char)('0' + f->len / 10));
+    sbuf_addc(out, (char)('0' + f->len % 10));
+  } else {
+    sbuf_adds(out, "   [");
+    sbuf_addc(out, (char)('0' + (f->len > 8 ? 8 : f->len)));
+  }
+  sbuf_addc(out, ']');
+  if (f->flags & SIM_CAN_F_RTR && !(f->flags & SIM_CAN_F_FD)) {
+    sbuf_adds(out, "  remote request");
+  } else {
+    sbuf_addc(out, ' ');
+    for (unsigned k = 0; k < f->len; k++) {
+      sbuf_addc(out, ' ');
+      put_hexn(out, f->data[k], 2, true);
+    }
+  }
+  sbuf_addc(out, '\n');
+  ws->n++;
+  return 0;
+}
+
+const struct trace_format trace_fmt_candump_screen = {
+    .name = "candump-screen",
+    .exts = ".can,.candump.txt",
+    .desc = "candump default output, with or without (timestamp): can0  1DB   [8]  00 04 C2",
+    .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_FDFLAGS | TRACE_CAP_TX | TRACE_CAP_ERR |
+            TRACE_CAP_ABSTIME | TRACE_CAP_RTR,
+    .detect = detect,
+    .parse = parse,
+    .write = write,
+};

@@ -1,0 +1,454 @@
+/*
+ * fmt_csv.c - column-oriented exports: SavvyCAN / GVRET CSV and the tab-separated
+ * "ParserFlags" analyser export.  Both are header + one row per frame; the header names the
+ * columns, so the codec maps columns by name and accepts the variants seen in the wild.
+ *
+ * SavvyCAN (nissan_leaf/ZE1-chademo-starting-and-charging.csv, dalathegreat/EV-CANlogs):
+ *   Time Stamp,ID,Extended,Dir,Bus,LEN,D1,D2,D3,D4,D5,D6,D7,D8
+ *   -1688467643383897,00000201,false,Rx,0,8,02,00,00,00,00,00,00,00,
+ *   time stamp in microseconds (epoch when above 2000-01-01, else relative; negative values
+ *   only count differences), id hex, bus 0-based (written as bus number - 1).  Older GVRET
+ *   files lack "Dir"; a row with more D columns than the header (CAN FD) is accepted.
+ *
+ * ParserFlags (nissan_leaf/EV-CANeplus2.log, ZE0w24kWhstock.log, dalathegreat/EV-CANlogs):
+ *   ParserFlags<TAB>Ch<TAB>Counter<TAB>T/R<TAB>Time<TAB>Flags<TAB>CAN ID<TAB>Len<TAB>Data<TAB>...
+ *   1	0	1	RX	48659509		0x00000120	4	0x08 dc 00 dd 	Default Parser
+ *   time in milliseconds (relative), channel 0-based, id "0x" + 8 hex digits (29-bit when above
+ *   0x7FF or when Flags contains 'X'), data "0x" before the first byte.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "trace/codec.h"
+
+enum { C_SKIP = 0, C_TIME, C_ID, C_EXT, C_DIR, C_BUS, C_LEN, C_DATA, C_FLAGS, C_D1 = 32 };
+
+static bool field_is(const char *s, size_t n, const char *name)
+{
+  return strlen(name) == n && !strncasecmp(s, name, n);
+}
+
+/* Splits the next field at sep from s[*i..len); returns its extent. */
+static bool next_field(const char *s, size_t len, char sep, size_t *i, size_t *fs, size_t *fe)
+{
+  if (*i > len)
+    return false;
+  *fs = *i;
+  const char *p = memchr(s + *i, sep, len - *i);
+  *fe = p ? (size_t)(p - s) : len;
+  *i = *fe + 1;
+  return true;
+}
+
+static void trim(const char *s, size_t *fs, size_t *fe)
+{
+  while (*fs < *fe && is_blank(s[*fs]))
+    (*fs)++;
+  while (*fe > *fs && is_blank(s[*fe - 1]))
+    (*fe)--;
+}
+
+/* ---- SavvyCAN ---- */
+
+static int savvy_detect(const char *s, size_t len)
+{
+  if (len >= 14 && !strncasecmp(s, "Time Stamp,ID,", 14))
+    return 6;
+  /* a data row: number,8 hex,true|false, */
+  const char *c1 = memchr(s, ',', len);
+  if (!c1)
+    return 0;
+  const char *c2 = memchr(c1 + 1, ',', len - (size_t)(c1 + 1 - s));
+  if (!c2 || c2 - c1 - 1 != 8)
+    return 0;
+  if (len - (size_t)(c2 + 1 - s) >= 5 &&
+      (!strncmp(c2 + 1, "false", 5) || !strncmp(c2 + 1, "true,", 5)))
+    return 1;
+  return 0;
+}
+
+static void savvy_default_cols(struct trace_pstate *ps)
+{
+  static const int8_t def[] = {C_TIME, C_ID, C_EXT, C_DIR, C_BUS, C_LEN};
+  ps->ncols = 0;
+  for (size_t k = 0; k < sizeof(def); k++)
+    ps->col[ps->ncols++] = def[k];
+  for (int k = 0; k < 8; k++)
+    ps->col[ps->ncols++] = (int8_t)(C_D1 + k);
+  ps->have_header = true;
+}
+
+static int savvy_parse(struct trace_pstate *ps, const char *s, size_t len,
+                       struct trace_record *rec, struct sim_diag *d)
+{
+  trace_record_clear(rec);
+  len = rtrim(s, len);
+  if (!len)
+    return 0;
+  size_t i = 0, fs, fe;
+  if (len >= 10 && !strncasecmp(s, "Time Stamp", 10)) {
+    ps->ncols = 0;
+    while (next_field(s, len, ',', &i, &fs, &fe) && ps->ncols < TRACE_MAX_COLS) {
+      trim(s, &fs, &fe);
+      int c = C_SKIP;
+      if (field_is(s + fs, fe - fs, "Time Stamp"))
+        c = C_TIME;
+      else if (field_is(s + fs, fe - fs, "ID"))
+        c = C_ID;
+      else if (field_is(s + fs, fe - fs, "Extended"))
+        c = C_EXT;
+      else if (field_is(s + fs, fe - fs, "Dir"))
+        c = C_DIR;
+      else if (field_is(s + fs, fe - fs, "Bus"))
+        c = C_BUS;
+      else if (field_is(s + fs, fe - fs, "LEN"))
+        c = C_LEN;
+      else if (fe - fs >= 2 && (s[fs] == 'D' || s[fs] == 'd') && s[fs + 1] >= '1' &&
+               s[fs + 1] <= '9')
+        c = C_D1; /* D1..Dn: data starts here */
+      ps->col[ps->ncols++] = (int8_t)c;
+      if (c == C_D1)
+        break; /* the remaining columns are data */
+    }
+    ps->have_header = true;
+    return 0;
+  }
+  if (!ps->have_header)
+    savvy_default_cols(ps);
+  struct sim_frame *f = &rec->frame;
+  int64_t ts = 0;
+  int dlen = -1;
+  int c = 0;
+  bool have_id = false;
+  while (c < ps->ncols && next_field(s, len, ',', &i, &fs, &fe)) {
+    trim(s, &fs, &fe);
+    size_t bad;
+    uint32_t v;
+    switch (ps->col[c]) {
+    case C_TIME: {
+      size_t k = fs;
+      bool neg = k < fe && s[k] == '-';
+      if (neg)
+        k++;
+      int64_t us = 0;
+      if (k == fe || fe - k > 17)
+        return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: bad time stamp");
+      for (; k < fe; k++) {
+        if (s[k] < '0' || s[k] > '9')
+          return TRACE_ERR(ps, d, k, "SavvyCAN CSV: bad time stamp");
+        us = us * 10 + (s[k] - '0');
+      }
+      ts = (neg ? -us : us) * 1000;
+      break;
+    }
+    case C_ID:
+      if (!parse_hex32(s, fs, fe, &v, &bad) || v > SIM_CAN_EFF_MASK)
+        return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: bad id");
+      f->id = v;
+      have_id = true;
+      break;
+    case C_EXT:
+      if (field_is(s + fs, fe - fs, "true"))
+        f->flags |= SIM_CAN_F_EXT;
+      else if (!field_is(s + fs, fe - fs, "false"))
+        return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: Extended must be true or false");
+      break;
+    case C_DIR:
+      if (field_is(s + fs, fe - fs, "Tx"))
+        f->flags |= SIM_CAN_F_TX;
+      else if (!field_is(s + fs, fe - fs, "Rx"))
+        return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: Dir must be Rx or Tx");
+      break;
+    case C_BUS:
+      if (!parse_dec32(s, fs, fe, &v, &bad) || v > 254)
+        return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: bad bus");
+      f->bus = (uint8_t)(v + 1);
+      rec_set_src(rec, s + fs, fe - fs);
+      break;
+    case C_LEN:
+      if (!parse_dec32(s, fs, fe, &v, &bad) || v > 64 ||
+          sim_can_dlc2len(sim_can_len2dlc((uint8_t)v)) != v)
+        return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: bad LEN");
+      dlen = (int)v;
+      break;
+    case C_D1: {
+      if (dlen < 0)
+        return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: LEN column missing");
+      /* data: dlen fields from here on */
+      for (int k = 0; k < dlen; k++) {
+        if (k > 0 && !next_field(s, len, ',', &i, &fs, &fe))
+          return TRACE_ERR(ps, d, len, "SavvyCAN CSV: expected %d data bytes", dlen);
+        trim(s, &fs, &fe);
+        if (!parse_hex32(s, fs, fe, &v, &bad) || v > 255 || fe - fs > 2)
+          return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: bad data byte");
+        f->data[k] = (uint8_t)v;
+      }
+      c = ps->ncols; /* done */
+      continue;
+    }
+    default:
+      break;
+    }
+    c++;
+  }
+  if (!have_id || dlen < 0)
+    return TRACE_ERR(ps, d, 0, "SavvyCAN CSV: row without id or LEN");
+  if (!canid_ok(f->id, f->flags & SIM_CAN_F_EXT))
+    return TRACE_ERR(ps, d, 0, "SavvyCAN CSV: 11-bit id out of range");
+  if (dlen > 8)
+    f->flags |= SIM_CAN_F_FD;
+  f->len = (uint8_t)dlen;
+  rec_set_ts(rec, ts, ts < INT64_C(946684800) * SIM_NS_PER_SEC);
+  rec->kind = TRACE_REC_FRAME;
+  ps->nframes++;
+  return 1;
+}
+
+static int savvy_write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
+{
+  if (rec->kind != TRACE_REC_FRAME)
+    return SIM_EUNSUP;
+  const struct sim_frame *f = &rec->frame;
+  if (f->flags & (SIM_CAN_F_ERR | SIM_CAN_F_RTR))
+    return SIM_EUNSUP;
+  int64_t us = rec->ts / 1000;
+  if (us < 0) {
+    sbuf_addc(out, '-');
+    put_u64(out, (uint64_t)(-us));
+  } else {
+    put_u64(out, (uint64_t)us);
+  }
+  sbuf_addc(out, ',');
+  put_hexn(out, f->id, 8, true);
+  sbuf_adds(out, f->flags & SIM_CAN_F_EXT ? ",true," : ",false,");
+  sbuf_adds(out, f->flags & SIM_CAN_F_TX ? "Tx," : "Rx,");
+  put_u64(out, f->bus ? f->bus - 1u : 0u);
+  sbuf_addc(out, ',');
+  put_u64(out, f->len);
+  sbuf_addc(out, ',');
+  for (unsigned k = 0; k < f->len; k++) {
+    put_hexn(out, f->data[k], 2, true);
+    sbuf_addc(out, ',');
+  }
+  for (unsigned k = f->len; k < 8; k++)
+    sbuf_addc(out, ',');
+  sbuf_addc(out, '\n');
+  ws->n++;
+  return 0;
+}
+
+static int savvy_header(struct trace_wstate *ws, const struct trace_record *first,
+                        struct sbuf *out)
+{
+  sbuf_adds(out, "Time Stamp,ID,Extended,Dir,Bus,LEN,D1,D2,D3,D4,D5,D6,D7,D8\n");
+  return 0;
+}
+
+const struct trace_format trace_fmt_savvycan = {
+    .name = "savvycan",
+    .exts = ".csv",
+    .desc = "SavvyCAN/GVRET CSV: Time Stamp,ID,Extended,Dir,Bus,LEN,D1..D8",
+    .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_TX | TRACE_CAP_ABSTIME,
+    .detect = savvy_detect,
+    .parse = savvy_parse,
+    .write = savvy_write,
+    .header = savvy_header,
+};
+
+/* ---- ParserFlags TSV ---- */
+
+static int pf_detect(const char *s, size_t len)
+{
+  if (len >= 12 && !strncmp(s, "ParserFlags\t", 12))
+    return 6;
+  /* "1\t0\t1\tRX\t" */
+  int tabs = 0;
+  for (size_t i = 0; i < len; i++)
+    tabs += s[i] == '\t';
+  if (tabs >= 7 && (memmem(s, len, "\tRX\t", 4) || memmem(s, len, "\tTX\t", 4)) &&
+      memmem(s, len, "\t0x", 3))
+    return 2;
+  return 0;
+}
+
+static int pf_parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
+                    struct sim_diag *d)
+{
+  trace_record_clear(rec);
+  size_t l0 = len;
+  while (l0 > 0 && (s[l0 - 1] == '\r' || s[l0 - 1] == '\n'))
+    l0--;
+  len = l0;
+  if (!rtrim(s, len))
+    return 0;
+  size_t i = 0, fs, fe;
+  if (len >= 11 && !strncmp(s, "ParserFlags", 11)) {
+    ps->ncols = 0;
+    while (next_field(s, len, '\t', &i, &fs, &fe) && ps->ncols < TRACE_MAX_COLS) {
+      trim(s, &fs, &fe);
+      int c = C_SKIP;
+      if (field_is(s + fs, fe - fs, "Ch"))
+        c = C_BUS;
+      else if (field_is(s + fs, fe - fs, "T/R"))
+        c = C_DIR;
+      else if (field_is(s + fs, fe - fs, "Time"))
+        c = C_TIME;
+      else if (field_is(s + fs, fe - fs, "Flags"))
+        c = C_FLAGS;
+      else if (field_is(s + fs, fe - fs, "CAN ID"))
+        c = C_ID;
+      else if (field_is(s + fs, fe - fs, "Len"))
+        c = C_LEN;
+      else if (field_is(s + fs, fe - fs, "Data"))
+        c = C_DATA;
+      ps->col[ps->ncols++] = (int8_t)c;
+    }
+    ps->have_header = true;
+    return 0;
+  }
+  if (!ps->have_header) {
+    static const int8_t def[] = {C_SKIP, C_BUS,  C_SKIP, C_DIR, C_TIME,
+                                 C_FLAGS, C_ID, C_LEN,  C_DATA};
+    ps->ncols = (int)sizeof(def);
+    memcpy(ps->col, def, sizeof(def));
+    ps->have_header = true;
+  }
+  struct sim_frame *f = &rec->frame;
+  int64_t ts = 0;
+  int dlen = -1;
+  size_t ds = 0, de = 0;
+  bool have_id = false, have_time = false, ext_flag = false;
+  for (int c = 0; c < ps->ncols && next_field(s, len, '\t', &i, &fs, &fe); c++) {
+    trim(s, &fs, &fe);
+    size_t bad;
+    uint32_t v;
+    switch (ps->col[c]) {
+    case C_BUS:
+      if (!parse_dec32(s, fs, fe, &v, &bad) || v > 254)
+        return TRACE_ERR(ps, d, fs, "ParserFlags: bad channel");
+      f->bus = (uint8_t)(v + 1);
+      rec_set_src(rec, s + fs, fe - fs);
+      break;
+    case C_DIR:
+      if (field_is(s + fs, fe - fs, "TX"))
+        f->flags |= SIM_CAN_F_TX;
+      else if (!field_is(s + fs, fe - fs, "RX"))
+        return TRACE_ERR(ps, d, fs, "ParserFlags: T/R must be RX or TX");
+      break;
+    case C_TIME: {
+      int64_t msns;
+      if (fe == fs || trace_parse_time(s + fs, fe - fs, false, &msns) != fe - fs)
+        return TRACE_ERR(ps, d, fs, "ParserFlags: bad time");
+      ts = msns / 1000; /* ms -> ns */
+      have_time = true;
+      break;
+    }
+    case C_FLAGS:
+      for (size_t k = fs; k < fe; k++)
+        if (s[k] == 'X' || s[k] == 'x' || s[k] == 'E')
+          ext_flag = true;
+      break;
+    case C_ID:
+      if (fe - fs > 2 && s[fs] == '0' && (s[fs + 1] == 'x' || s[fs + 1] == 'X'))
+        fs += 2;
+      if (!parse_hex32(s, fs, fe, &v, &bad) || v > SIM_CAN_EFF_MASK)
+        return TRACE_ERR(ps, d, fs, "ParserFlags: bad CAN ID");
+      f->id = v;
+      have_id = true;
+      break;
+    case C_LEN:
+      if (!parse_dec32(s, fs, fe, &v, &bad) || v > 64 ||
+          sim_can_dlc2len(sim_can_len2dlc((uint8_t)v)) != v)
+        return TRACE_ERR(ps, d, fs, "ParserFlags: bad Len");
+      dlen = (int)v;
+      break;
+    case C_DATA:
+      ds = fs;
+      de = fe;
+      break;
+    default:
+      break;
+    }
+  }
+  if (!have_id || !have_time || dlen < 0)
+    return TRACE_ERR(ps, d, 0, "ParserFlags: row without CAN ID, Time or Len");
+  if (ds + 2 <= de && s[ds] == '0' && (s[ds + 1] == 'x' || s[ds + 1] == 'X'))
+    ds += 2;
+  size_t stop;
+  int nb = trace_parse_bytes(s, de, ds, f->data, dlen, &stop);
+  if (nb < 0 || nb != dlen)
+    return TRACE_ERR(ps, d, stop, "ParserFlags: expected %d data bytes", dlen);
+  if (ext_flag || f->id > SIM_CAN_SFF_MASK)
+    f->flags |= SIM_CAN_F_EXT;
+  if (dlen > 8)
+    f->flags |= SIM_CAN_F_FD;
+  f->len = (uint8_t)dlen;
+  rec_set_ts(rec, ts, true);
+  rec->kind = TRACE_REC_FRAME;
+  ps->nframes++;
+  return 1;
+}
+
+static int pf_write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
+{
+  if (rec->kind != TRACE_REC_FRAME)
+    return SIM_EUNSUP;
+  const struct sim_frame *f = &rec->frame;
+  if (f->flags & (SIM_CAN_F_ERR | SIM_CAN_F_RTR))
+    return SIM_EUNSUP;
+  if (!ws->have_t0) {
+    ws->t0 = rec->ts_relative && rec->ts >= 0 ? 0 : rec->ts;
+    ws->have_t0 = true;
+  }
+  sbuf_adds(out, "1\t");
+  put_u64(out, f->bus ? f->bus - 1u : 0u);
+  sbuf_addc(out, '\t');
+  put_u64(out, ws->n + 1);
+  sbuf_adds(out, f->flags & SIM_CAN_F_TX ? "\tTX\t" : "\tRX\t");
+  int64_t t = rec->ts - ws->t0;
+  if (t < 0)
+    t = 0;
+  put_u64(out, (uint64_t)(t / SIM_NS_PER_MS));
+  if (t % SIM_NS_PER_MS) { /* finer than the format's ms: keep it as a fraction */
+    sbuf_addc(out, '.');
+    int64_t fr = t % SIM_NS_PER_MS;
+    char tmp[6];
+    for (int k = 5; k >= 0; k--) {
+      tmp[k] = (char)('0' + fr % 10);
+      fr /= 10;
+    }
+    sbuf_add(out, tmp, 6);
+  }
+  sbuf_adds(out, f->flags & SIM_CAN_F_EXT ? "\tX\t0x" : "\t\t0x");
+  put_hexn(out, f->id, 8, false);
+  sbuf_addc(out, '\t');
+  put_u64(out, f->len);
+  sbuf_addc(out, '\t');
+  for (unsigned k = 0; k < f->len; k++) {
+    if (k == 0)
+      sbuf_adds(out, "0x");
+    put_hexn(out, f->data[k], 2, false);
+    sbuf_addc(out, ' ');
+  }
+  sbuf_adds(out, "\tDefault Parser\t\n");
+  ws->n++;
+  return 0;
+}
+
+static int pf_header(struct trace_wstate *ws, const struct trace_record *first, struct sbuf *out)
+{
+  sbuf_adds(out, "ParserFlags\tCh\tCounter\tT/R\tTime\tFlags\tCAN ID\tLen\tData\tParser Name\t"
+                 "default\n");
+  return 0;
+}
+
+const struct trace_format trace_fmt_parserflags = {
+    .name = "parserflags",
+    .exts = ".tsv",
+    .desc = "tab-separated analyser export with a ParserFlags header (time in ms)",
+    .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_TX,
+    .detect = pf_detect,
+    .parse = pf_parse,
+    .write = pf_write,
+    .header = pf_header,
+};

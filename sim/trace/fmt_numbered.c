@@ -1,0 +1,202 @@
+/*
+ * fmt_numbered.c - the numbered text export of USB-CAN analyser tools ("Receive ... Data
+ * frame"), as a pure codec.
+ *
+ *   Index  Direction  Time            ID          Frame type  Frame format    Len   Data
+ *   1      Receive    10:21:33.123456 0x000001DB  Data frame  Standard frame  0x08  x| 00 04 ..
+ *   2      Send       10:21:33.133456 0x18DAF110  Data frame  Extended frame  0x08  x| 10 14 ..
+ *   3      Receive    10:21:33.140000 0x000007DF  Remote frame Standard frame 0x02
+ *
+ * No file of this kind is among ../shared/traces (the issue mentions one), so this codec
+ * follows the column set such tools print, and is tolerant: fields may be separated by blanks
+ * or tabs; the time may be "hh:mm:ss[.frac]" (time of day; relative to midnight) or plain
+ * seconds, or absent; the length may be decimal or 0x-hex; "x|" before the data is optional.
+ * Direction words: Receive/Recv/Rx (received), Send/Transmit/Tx (transmitted).
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "trace/codec.h"
+
+static bool word(const char *s, size_t i, size_t e, const char *w)
+{
+  return e - i == strlen(w) && !strncasecmp(s + i, w, e - i);
+}
+
+static int detect(const char *s, size_t len)
+{
+  size_t i = skip_blank(s, len, 0);
+  if (i >= len || s[i] < '0' || s[i] > '9')
+    return 0;
+  if (memmem(s, len, "Data frame", 10) || memmem(s, len, "Remote frame", 12))
+    return 4;
+  return 0;
+}
+
+/* "hh:mm:ss[.frac]" -> ns since midnight. */
+static bool parse_tod(const char *s, size_t i, size_t e, int64_t *ns)
+{
+  if (e - i < 8 || s[i + 2] != ':' || s[i + 5] != ':')
+    return false;
+  size_t bad;
+  uint32_t hh, mm;
+  if (!parse_dec32(s, i, i + 2, &hh, &bad) || !parse_dec32(s, i + 3, i + 5, &mm, &bad))
+    return false;
+  int64_t sec;
+  if (trace_parse_time(s + i + 6, e - i - 6, false, &sec) != e - i - 6)
+    return false;
+  if (hh > 23 || mm > 59 || sec >= 61 * SIM_NS_PER_SEC)
+    return false;
+  *ns = ((int64_t)hh * 3600 + mm * 60) * SIM_NS_PER_SEC + sec;
+  return true;
+}
+
+static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
+                 struct sim_diag *d)
+{
+  trace_record_clear(rec);
+  len = rtrim(s, len);
+  size_t i = skip_blank(s, len, 0);
+  if (i == len)
+    return 0;
+  if (s[i] < '0' || s[i] > '9') {
+    /* a column header line ("Index Direction Time ...") */
+    if (!memmem(s, len, "frame", 5) && ps->nframes == 0)
+      return 0;
+    return TRACE_ERR(ps, d, i, "numbered export: expected a line number");
+  }
+  struct sim_frame *f = &rec->frame;
+  size_t e = token_end(s, len, i);
+  i = skip_blank(s, len, e);
+  e = token_end(s, len, i);
+  if (word(s, i, e, "Receive") || word(s, i, e, "Recv") || word(s, i, e, "Rx"))
+    ;
+  else if (word(s, i, e, "Send") || word(s, i, e, "Transmit") || word(s, i, e, "Tx"))
+    f->flags |= SIM_CAN_F_TX;
+  else
+    return TRACE_ERR(ps, d, i, "numbered export: expected Receive or Send");
+  i = skip_blank(s, len, e);
+  e = token_end(s, len, i);
+  int64_t ts = 0;
+  bool have_ts = false;
+  if (!(e - i > 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X'))) {
+    if (parse_tod(s, i, e, &ts) || trace_parse_time(s + i, e - i, false, &ts) == e - i)
+      have_ts = true;
+    else
+      return TRACE_ERR(ps, d, i, "numbered export: bad time");
+    i = skip_blank(s, len, e);
+    e = token_end(s, len, i);
+  }
+  if (!(e - i > 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')))
+    return TRACE_ERR(ps, d, i, "numbered export: expected the id as 0x...");
+  uint32_t id;
+  size_t bad;
+  if (!parse_hex32(s, i + 2, e, &id, &bad) || id > SIM_CAN_EFF_MASK)
+    return TRACE_ERR(ps, d, i, "numbered export: bad id");
+  f->id = id;
+  i = skip_blank(s, len, e);
+  bool rtr;
+  if (len - i >= 10 && !strncasecmp(s + i, "Data frame", 10)) {
+    rtr = false;
+    i = skip_blank(s, len, i + 10);
+  } else if (len - i >= 12 && !strncasecmp(s + i, "Remote frame", 12)) {
+    rtr = true;
+    i = skip_blank(s, len, i + 12);
+  } else {
+    return TRACE_ERR(ps, d, i, "numbered export: expected 'Data frame' or 'Remote frame'");
+  }
+  if (len - i >= 14 && !strncasecmp(s + i, "Standard frame", 14)) {
+    i = skip_blank(s, len, i + 14);
+  } else if (len - i >= 14 && !strncasecmp(s + i, "Extended frame", 14)) {
+    f->flags |= SIM_CAN_F_EXT;
+    i = skip_blank(s, len, i + 14);
+  } else {
+    return TRACE_ERR(ps, d, i, "numbered export: expected 'Standard frame' or 'Extended frame'");
+  }
+  if (!canid_ok(id, f->flags & SIM_CAN_F_EXT))
+    return TRACE_ERR(ps, d, i, "numbered export: 11-bit id out of range");
+  e = token_end(s, len, i);
+  uint32_t dl;
+  bool ok = e - i > 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')
+                ? parse_hex32(s, i + 2, e, &dl, &bad)
+                : parse_dec32(s, i, e, &dl, &bad);
+  if (!ok || dl > 8)
+    return TRACE_ERR(ps, d, i, "numbered export: bad length (0..8)");
+  i = skip_blank(s, len, e);
+  if (len - i >= 2 && s[i] == 'x' && s[i + 1] == '|')
+    i = skip_blank(s, len, i + 2);
+  if (rtr) {
+    f->flags |= SIM_CAN_F_RTR;
+    f->len = (uint8_t)dl;
+  } else {
+    size_t stop;
+    int nb = trace_parse_bytes(s, len, i, f->data, (int)dl, &stop);
+    if (nb < 0 || (uint32_t)nb != dl || stop < len)
+      return TRACE_ERR(ps, d, stop, "numbered export: expected %u data bytes", dl);
+    f->len = (uint8_t)dl;
+  }
+  if (!have_ts) {
+    if (ps->nframes)
+      ps->last_ts += ps->untimed_period;
+    ts = ps->last_ts;
+    rec->untimed = true;
+  }
+  rec_set_ts(rec, ts, true);
+  rec->kind = TRACE_REC_FRAME;
+  ps->nframes++;
+  return 1;
+}
+
+static int write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
+{
+  if (rec->kind != TRACE_REC_FRAME)
+    return SIM_EUNSUP;
+  const struct sim_frame *f = &rec->frame;
+  if (f->flags & (SIM_CAN_F_ERR | SIM_CAN_F_FD))
+    return SIM_EUNSUP;
+  put_u64(out, ws->n + 1);
+  sbuf_adds(out, f->flags & SIM_CAN_F_TX ? "\tSend\t" : "\tReceive\t");
+  int64_t t = rec->ts % (86400 * SIM_NS_PER_SEC);
+  if (t < 0)
+    t += 86400 * SIM_NS_PER_SEC;
+  int64_t sec = t / SIM_NS_PER_SEC;
+  char hms[9] = {(char)('0' + sec / 36000), (char)('0' + sec / 3600 % 10), ':',
+                 (char)('0' + sec / 60 % 60 / 10), (char)('0' + sec / 60 % 10), ':',
+                 (char)('0' + sec % 60 / 10), (char)('0' + sec % 10), 0};
+  sbuf_adds(out, hms);
+  int64_t frac = t % SIM_NS_PER_SEC;
+  sbuf_addc(out, '.');
+  char fr[10];
+  int digits = frac % 1000 ? 9 : 6;
+  int64_t v = digits == 9 ? frac : frac / 1000;
+  for (int k = digits - 1; k >= 0; k--) {
+    fr[k] = (char)('0' + v % 10);
+    v /= 10;
+  }
+  sbuf_add(out, fr, (size_t)digits);
+  sbuf_adds(out, "\t0x");
+  put_hexn(out, f->id, 8, true);
+  sbuf_adds(out, f->flags & SIM_CAN_F_RTR ? "\tRemote frame" : "\tData frame");
+  sbuf_adds(out, f->flags & SIM_CAN_F_EXT ? "\tExtended frame\t0x" : "\tStandard frame\t0x");
+  put_hexn(out, f->len, 2, true);
+  if (!(f->flags & SIM_CAN_F_RTR)) {
+    sbuf_adds(out, "\tx|");
+    for (unsigned k = 0; k < f->len; k++) {
+      sbuf_addc(out, ' ');
+      put_hexn(out, f->data[k], 2, true);
+    }
+  }
+  sbuf_addc(out, '\n');
+  ws->n++;
+  return 0;
+}
+
+const struct trace_format trace_fmt_numbered = {
+    .name = "numbered",
+    .exts = ".txt",
+    .desc = "numbered analyser export: 1 Receive 10:21:33.123 0x000001DB Data frame ...",
+    .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_TX | TRACE_CAP_RTR,
+    .detect = detect,
+    .parse = parse,
+    .write = write,
+};

@@ -1,0 +1,428 @@
+/*
+ * fmt_trc.c - PEAK-System PCAN-View / PCAN-Explorer TRC files, versions 1.0 to 2.1.
+ *
+ *   ;$FILEVERSION=2.1                       (absent in 1.0)
+ *   ;$STARTTIME=43183.5598324420            days since 1899-12-30 (taken as UTC)
+ *   ;$COLUMNS=N,O,T,B,I,d,R,L,D             2.x: column order
+ *   1.0:      1)      1059.9  0300  8  00 00 00 00 00 00 00 00
+ *   1.1:      1)      1059.9  Rx         0300  8  00 00 00 00 00 00 00 00
+ *   1.2:      1)      1059.900 1  Rx         0300  8  00 00 00 00 00 00 00 00
+ *   1.3:      1)      1059.900 1  Rx         0300 -  8  00 00 00 00 00 00 00 00
+ *   2.0:      1      1059.900 DT     0300 Rx 8  00 00 00 00 00 00 00 00
+ *   2.1:      1      1059.900 DT 1      0300 Rx -  8    00 00 00 00 00 00 00 00
+ *
+ * Facts from PEAK-System's "PEAK CAN TRC File Format" document (version 1.x/2.x columns:
+ * N number, O time offset in ms, T type, B bus, I id, d direction, R reserved, l data length,
+ * L DLC, D data; types DT data, FD / FB / FE / BI CAN FD (BRS, ESI), RR remote request,
+ * ST / EC / ER / EV status, error counter, error frame, event) and python-can's trc.py.
+ * Ids are 4 hex digits (11-bit) or 8 (29-bit).  Status, warning and error lines are skipped.
+ * The writer writes version 2.1 with the start time at the first record's whole second.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "trace/codec.h"
+
+enum { C_N = 1, C_O, C_T, C_B, C_I, C_d, C_R, C_l, C_L, C_D };
+
+#define OLE_EPOCH_OFFSET_DAYS 25569.0 /* 1899-12-30 to 1970-01-01 */
+
+static bool starts(const char *s, size_t len, const char *p)
+{
+  size_t n = strlen(p);
+  return len >= n && !strncmp(s, p, n);
+}
+
+static int detect(const char *s, size_t len)
+{
+  if (starts(s, len, ";$FILEVERSION") || starts(s, len, ";$STARTTIME") ||
+      starts(s, len, ";$COLUMNS"))
+    return 6;
+  if (starts(s, len, ";   Message Number") || starts(s, len, ";   Message   Time"))
+    return 3;
+  /* "     1)      1059.9  ..." */
+  size_t i = skip_blank(s, len, 0);
+  size_t j = i;
+  while (j < len && s[j] >= '0' && s[j] <= '9')
+    j++;
+  if (j > i && j < len && s[j] == ')')
+    return 1;
+  return 0;
+}
+
+static void set_columns(struct trace_pstate *ps, const char *spec, size_t len)
+{
+  ps->ncols = 0;
+  for (size_t i = 0; i < len && ps->ncols < TRACE_MAX_COLS; i++) {
+    int c = 0;
+    switch (spec[i]) {
+    case 'N': c = C_N; break;
+    case 'O': c = C_O; break;
+    case 'T': c = C_T; break;
+    case 'B': c = C_B; break;
+    case 'I': c = C_I; break;
+    case 'd': c = C_d; break;
+    case 'R': c = C_R; break;
+    case 'l': c = C_l; break;
+    case 'L': c = C_L; break;
+    case 'D': c = C_D; break;
+    default: continue;
+    }
+    ps->col[ps->ncols++] = (int8_t)c;
+  }
+}
+
+static int header_line(struct trace_pstate *ps, const char *s, size_t len, struct sim_diag *d)
+{
+  if (starts(s, len, ";$FILEVERSION=")) {
+    size_t i = 14;
+    if (len < i + 3 || s[i + 1] != '.' || s[i] < '1' || s[i] > '2' || s[i + 2] < '0' ||
+        s[i + 2] > '9')
+      return TRACE_ERR(ps, d, i, "TRC: unsupported $FILEVERSION");
+    ps->version = (s[i] - '0') * 10 + (s[i + 2] - '0');
+    if (ps->version > 21)
+      return TRACE_ERR(ps, d, i, "TRC: unsupported file version %d.%d", ps->version / 10,
+                       ps->version % 10);
+    if (ps->version == 20 && !ps->ncols)
+      set_columns(ps, "NOTIdlD", 7);
+    if (ps->version == 21 && !ps->ncols)
+      set_columns(ps, "NOTBIdRLD", 9);
+    ps->have_header = true;
+  } else if (starts(s, len, ";$STARTTIME=")) {
+    char buf[48];
+    size_t n = len - 12 < sizeof(buf) - 1 ? len - 12 : sizeof(buf) - 1;
+    memcpy(buf, s + 12, n);
+    buf[n] = 0;
+    char *end;
+    double days = strtod(buf, &end);
+    if (end == buf || days < OLE_EPOCH_OFFSET_DAYS || days > 2958465.0)
+      return TRACE_ERR(ps, d, 12, "TRC: bad $STARTTIME");
+    double ms = (days - OLE_EPOCH_OFFSET_DAYS) * 86400000.0;
+    ps->start_ns = (int64_t)llround(ms) * SIM_NS_PER_MS;
+  } else if (starts(s, len, ";$COLUMNS=")) {
+    set_columns(ps, s + 10, len - 10);
+  }
+  return 0;
+}
+
+/* Offset in ms with up to 6 decimals -> ns. */
+static bool parse_ms(const char *s, size_t i, size_t e, int64_t *ns)
+{
+  int64_t v;
+  if (trace_parse_time(s + i, e - i, false, &v) != e - i)
+    return false;
+  *ns = v / 1000; /* v is "seconds" of the ms number, i.e. ms * 1e9 */
+  return true;
+}
+
+static int finish(struct trace_pstate *ps, struct trace_record *rec, int64_t off)
+{
+  if (ps->start_ns)
+    rec_set_ts(rec, ps->start_ns + off, false);
+  else
+    rec_set_ts(rec, off, true);
+  rec->kind = TRACE_REC_FRAME;
+  ps->nframes++;
+  return 1;
+}
+
+static int parse_id(struct trace_pstate *ps, const char *s, size_t i, size_t e,
+                    struct sim_frame *f, struct sim_diag *d)
+{
+  uint32_t id;
+  size_t bad;
+  if (!parse_hex32(s, i, e, &id, &bad))
+    return TRACE_ERR(ps, d, bad, "TRC: bad CAN id");
+  if (e - i == 8)
+    f->flags |= SIM_CAN_F_EXT;
+  if (!canid_ok(id, e - i == 8))
+    return TRACE_ERR(ps, d, i, "TRC: 11-bit id out of range (29-bit ids have 8 digits)");
+  f->id = id;
+  return 0;
+}
+
+static int parse_v1(struct trace_pstate *ps, const char *s, size_t len, size_t i,
+                    struct trace_record *rec, struct sim_diag *d)
+{
+  struct sim_frame *f = &rec->frame;
+  size_t e = token_end(s, len, i);
+  int64_t off;
+  if (!parse_ms(s, i, e, &off))
+    return TRACE_ERR(ps, d, i, "TRC: bad time offset");
+  i = skip_blank(s, len, e);
+  int v = ps->version ? ps->version : 10;
+  if (v >= 12) {
+    e = token_end(s, len, i);
+    uint32_t bus;
+    size_t bad;
+    if (!parse_dec32(s, i, e, &bus, &bad) || bus == 0 || bus > 255)
+      return TRACE_ERR(ps, d, i, "TRC: bad bus number");
+    f->bus = (uint8_t)bus;
+    rec_set_src(rec, s + i, e - i);
+    i = skip_blank(s, len, e);
+  }
+  if (v >= 11) {
+    e = token_end(s, len, i);
+    if (e - i == 2 && !strncmp(s + i, "Tx", 2))
+      f->flags |= SIM_CAN_F_TX;
+    else if (!(e - i == 2 && !strncmp(s + i, "Rx", 2)))
+      return 0; /* Warng, Error and other status lines */
+    i = skip_blank(s, len, e);
+  }
+  e = token_end(s, len, i);
+  int rc = parse_id(ps, s, i, e, f, d);
+  if (rc)
+    return rc;
+  i = skip_blank(s, len, e);
+  if (v >= 13 && i < len && s[i] == '-')
+    i = skip_blank(s, len, i + 1);
+  e = token_end(s, len, i);
+  uint32_t dlc;
+  size_t bad;
+  if (!parse_dec32(s, i, e, &dlc, &bad) || dlc > 8)
+    return TRACE_ERR(ps, d, i, "TRC: bad DLC");
+  i = skip_blank(s, len, e);
+  if (len - i >= 3 && !strncmp(s + i, "RTR", 3)) {
+    f->flags |= SIM_CAN_F_RTR;
+    f->len = (uint8_t)dlc;
+    return finish(ps, rec, off);
+  }
+  size_t stop;
+  int nb = trace_parse_bytes(s, len, i, f->data, (int)dlc, &stop);
+  if (nb < 0 || (uint32_t)nb != dlc)
+    return TRACE_ERR(ps, d, stop, "TRC: expected %u data bytes", dlc);
+  f->len = (uint8_t)dlc;
+  return finish(ps, rec, off);
+}
+
+static int parse_v2(struct trace_pstate *ps, const char *s, size_t len, size_t i,
+                    struct trace_record *rec, struct sim_diag *d)
+{
+  struct sim_frame *f = &rec->frame;
+  int64_t off = 0;
+  int dlen = -1, dlc = -1;
+  bool rtr = false;
+  for (int c = 0; c < ps->ncols; c++) {
+    i = skip_blank(s, len, i);
+    size_t e = token_end(s, len, i);
+    size_t bad;
+    uint32_t v;
+    switch (ps->col[c]) {
+    case C_N:
+      break;
+    case C_O:
+      if (!parse_ms(s, i, e, &off))
+        return TRACE_ERR(ps, d, i, "TRC: bad time offset");
+      break;
+    case C_T:
+      if (e - i != 2)
+        return TRACE_ERR(ps, d, i, "TRC: bad message type");
+      if (!strncmp(s + i, "DT", 2))
+        ;
+      else if (!strncmp(s + i, "RR", 2))
+        rtr = true;
+      else if (!strncmp(s + i, "FD", 2))
+        f->flags |= SIM_CAN_F_FD;
+      else if (!strncmp(s + i, "FB", 2))
+        f->flags |= SIM_CAN_F_FD | SIM_CAN_F_BRS;
+      else if (!strncmp(s + i, "FE", 2))
+        f->flags |= SIM_CAN_F_FD | SIM_CAN_F_ESI;
+      else if (!strncmp(s + i, "BI", 2))
+        f->flags |= SIM_CAN_F_FD | SIM_CAN_F_BRS | SIM_CAN_F_ESI;
+      else if (!strncmp(s + i, "ST", 2) || !strncmp(s + i, "EC", 2) ||
+               !strncmp(s + i, "ER", 2) || !strncmp(s + i, "EV", 2))
+        return 0; /* status, error counters, error frames, events: skipped */
+      else
+        return TRACE_ERR(ps, d, i, "TRC: unknown message type '%.2s'", s + i);
+      break;
+    case C_B:
+      if (!parse_dec32(s, i, e, &v, &bad) || v == 0 || v > 255)
+        return TRACE_ERR(ps, d, i, "TRC: bad bus number");
+      f->bus = (uint8_t)v;
+      rec_set_src(rec, s + i, e - i);
+      break;
+    case C_I: {
+      int rc = parse_id(ps, s, i, e, f, d);
+      if (rc)
+        return rc;
+      break;
+    }
+    case C_d:
+      if (e - i == 2 && !strncmp(s + i, "Tx", 2))
+        f->flags |= SIM_CAN_F_TX;
+      else if (!(e - i == 2 && !strncmp(s + i, "Rx", 2)))
+        return TRACE_ERR(ps, d, i, "TRC: expected Rx or Tx");
+      break;
+    case C_R:
+      break;
+    case C_l:
+      if (!parse_dec32(s, i, e, &v, &bad) || v > 64)
+        return TRACE_ERR(ps, d, i, "TRC: bad data length");
+      dlen = (int)v;
+      break;
+    case C_L:
+      if (!parse_dec32(s, i, e, &v, &bad) || v > 15)
+        return TRACE_ERR(ps, d, i, "TRC: bad DLC");
+      dlc = (int)v;
+      break;
+    case C_D: {
+      if (dlen < 0)
+        dlen = dlc < 0 ? 0 : (f->flags & SIM_CAN_F_FD ? sim_can_dlc2len((uint8_t)dlc)
+                                                       : (dlc > 8 ? 8 : dlc));
+      if (rtr) {
+        e = i;
+        break;
+      }
+      size_t stop;
+      int nb = trace_parse_bytes(s, len, i, f->data, dlen, &stop);
+      if (nb < 0 || nb != dlen)
+        return TRACE_ERR(ps, d, stop, "TRC: expected %d data bytes", dlen);
+      e = stop;
+      break;
+    }
+    default:
+      break;
+    }
+    i = e;
+  }
+  if (dlen < 0)
+    dlen = dlc < 0 ? 0 : sim_can_dlc2len((uint8_t)dlc);
+  if (!(f->flags & SIM_CAN_F_FD) && dlen > 8)
+    return TRACE_ERR(ps, d, 0, "TRC: classic frame with more than 8 bytes");
+  if (rtr)
+    f->flags |= SIM_CAN_F_RTR;
+  f->len = (uint8_t)dlen;
+  return finish(ps, rec, off);
+}
+
+static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
+                 struct sim_diag *d)
+{
+  trace_record_clear(rec);
+  len = rtrim(s, len);
+  size_t i = skip_blank(s, len, 0);
+  if (i == len)
+    return 0;
+  if (s[i] == ';')
+    return header_line(ps, s + i, len - i, d);
+  size_t j = i;
+  while (j < len && s[j] >= '0' && s[j] <= '9')
+    j++;
+  if (j == i)
+    return TRACE_ERR(ps, d, i, "TRC: expected a message number");
+  if (j < len && s[j] == ')') {
+    if (ps->version >= 20)
+      return TRACE_ERR(ps, d, j, "TRC: version 1.x line in a version %d.%d file",
+                       ps->version / 10, ps->version % 10);
+    return parse_v1(ps, s, len, skip_blank(s, len, j + 1), rec, d);
+  }
+  if (ps->version < 20 || !ps->ncols)
+    return TRACE_ERR(ps, d, j, "TRC: expected ')' after the message number");
+  return parse_v2(ps, s, len, i, rec, d);
+}
+
+static int write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
+{
+  if (rec->kind != TRACE_REC_FRAME)
+    return SIM_EUNSUP;
+  const struct sim_frame *f = &rec->frame;
+  if (f->flags & SIM_CAN_F_ERR)
+    return SIM_EUNSUP;
+  if (!ws->have_t0) {
+    ws->t0 = rec->ts_relative ? (rec->ts < 0 ? rec->ts : 0) : rec->ts - rec->ts % SIM_NS_PER_SEC;
+    ws->have_t0 = true;
+  }
+  int64_t off = rec->ts - ws->t0;
+  if (off < 0)
+    off = 0;
+  char num[24];
+  int nn = 0;
+  for (unsigned long v = ws->n + 1; v; v /= 10)
+    num[nn++] = (char)('0' + v % 10);
+  for (int k = nn; k < 7; k++)
+    sbuf_addc(out, ' ');
+  while (nn)
+    sbuf_addc(out, num[--nn]);
+  sbuf_adds(out, " ");
+  /* offset in ms with 3 decimals (6 when the time has sub-microsecond digits) */
+  int64_t us_frac = off % SIM_NS_PER_MS;
+  for (int64_t p = 100000; p > 1 && off / SIM_NS_PER_MS < p; p /= 10)
+    sbuf_addc(out, ' ');
+  put_u64(out, (uint64_t)(off / SIM_NS_PER_MS));
+  sbuf_addc(out, '.');
+  if (us_frac % 1000) {
+    char tmp[7];
+    int64_t v = us_frac;
+    for (int k = 5; k >= 0; k--) {
+      tmp[k] = (char)('0' + v % 10);
+      v /= 10;
+    }
+    sbuf_add(out, tmp, 6);
+  } else {
+    int64_t v = us_frac / 1000;
+    char tmp[3] = {(char)('0' + v / 100), (char)('0' + v / 10 % 10), (char)('0' + v % 10)};
+    sbuf_add(out, tmp, 3);
+  }
+  const char *type = "DT";
+  if (f->flags & SIM_CAN_F_FD) {
+    bool brs = f->flags & SIM_CAN_F_BRS, esi = f->flags & SIM_CAN_F_ESI;
+    type = brs && esi ? "BI" : brs ? "FB" : esi ? "FE" : "FD";
+  } else if (f->flags & SIM_CAN_F_RTR) {
+    type = "RR";
+  }
+  sbuf_addc(out, ' ');
+  sbuf_adds(out, type);
+  sbuf_addc(out, ' ');
+  put_u64(out, f->bus ? f->bus : 1);
+  sbuf_adds(out, "      ");
+  if (f->flags & SIM_CAN_F_EXT)
+    put_hexn(out, f->id, 8, true);
+  else
+    put_hexn(out, f->id, 4, true);
+  sbuf_adds(out, f->flags & SIM_CAN_F_TX ? " Tx - " : " Rx - ");
+  put_u64(out, sim_can_len2dlc(f->len));
+  sbuf_adds(out, "   ");
+  if (!(f->flags & SIM_CAN_F_RTR))
+    for (unsigned k = 0; k < f->len; k++) {
+      sbuf_addc(out, ' ');
+      put_hexn(out, f->data[k], 2, true);
+    }
+  sbuf_addc(out, '\n');
+  ws->n++;
+  return 0;
+}
+
+static int header(struct trace_wstate *ws, const struct trace_record *first, struct sbuf *out)
+{
+  if (first) {
+    ws->t0 = first->ts_relative ? (first->ts < 0 ? first->ts : 0)
+                                : first->ts - first->ts % SIM_NS_PER_SEC;
+    ws->have_t0 = true;
+  }
+  sbuf_adds(out, ";$FILEVERSION=2.1\n");
+  if (ws->t0 > 0)
+    sbuf_printf(out, ";$STARTTIME=%.10f\n",
+                OLE_EPOCH_OFFSET_DAYS + (double)(ws->t0 / SIM_NS_PER_SEC) / 86400.0);
+  sbuf_adds(out, ";$COLUMNS=N,O,T,B,I,d,R,L,D\n"
+                 ";\n"
+                 ";   Written by ovms-sim\n"
+                 ";-------------------------------------------------------------------------------\n"
+                 ";   Message   Time    Type ID     Rx/Tx\n"
+                 ";   Number    Offset  |    Bus    [hex]  |  Reserved\n"
+                 ";   |         [ms]    |    |      |      |  |  Data Length Code\n"
+                 ";   |         |       |    |      |      |  |  |    Data [hex] ...\n"
+                 ";-------------------------------------------------------------------------------\n");
+  return 0;
+}
+
+const struct trace_format trace_fmt_trc = {
+    .name = "trc",
+    .exts = ".trc",
+    .desc = "PEAK PCAN TRC 1.0-2.1: 1  1059.900 DT 1  0300 Rx -  8  00 11 ...",
+    .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_FDFLAGS | TRACE_CAP_TX | TRACE_CAP_ABSTIME |
+            TRACE_CAP_RTR,
+    .detect = detect,
+    .parse = parse,
+    .write = write,
+    .header = header,
+};

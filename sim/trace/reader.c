@@ -1,0 +1,260 @@
+/*
+ * reader.c - the streaming trace reader: a file (or stdin, or a .gz file when built with
+ * zlib) read through one fixed buffer, cut into lines, each handed to the format's codec.
+ * Memory use does not depend on the file's length; nothing is allocated per line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef SIM_HAVE_ZLIB
+#include <zlib.h>
+#endif
+
+#include "error.h"
+#include "trace/codec.h"
+#include "trace/trace.h"
+#include "xalloc.h"
+
+#define READER_BUF (256 * 1024) /* also the longest line accepted */
+
+struct trace_reader {
+  int fd;
+#ifdef SIM_HAVE_ZLIB
+  gzFile gz;
+#endif
+  char *buf;
+  size_t start, end;
+  bool eof;
+  bool skipping; /* inside an over-long line */
+  const struct trace_format *fmt;
+  struct trace_pstate ps;
+  char *path;
+  unsigned long errors;
+};
+
+static ssize_t raw_read(struct trace_reader *r, char *p, size_t n)
+{
+#ifdef SIM_HAVE_ZLIB
+  if (r->gz) {
+    int got = gzread(r->gz, p, (unsigned)n);
+    if (got < 0) {
+      int zerr;
+      gzerror(r->gz, &zerr);
+      return zerr == Z_ERRNO ? -errno : -EIO;
+    }
+    return got;
+  }
+#endif
+  for (;;) {
+    ssize_t got = read(r->fd, p, n);
+    if (got < 0 && errno == EINTR)
+      continue;
+    return got < 0 ? -errno : got;
+  }
+}
+
+/* Moves the unread rest to the front and reads more.  Returns bytes read, 0 at EOF, <0. */
+static ssize_t fill(struct trace_reader *r)
+{
+  if (r->start > 0) {
+    memmove(r->buf, r->buf + r->start, r->end - r->start);
+    r->end -= r->start;
+    r->start = 0;
+  }
+  if (r->end == READER_BUF)
+    return 0;
+  ssize_t got = raw_read(r, r->buf + r->end, READER_BUF - r->end);
+  if (got > 0)
+    r->end += (size_t)got;
+  else if (got == 0)
+    r->eof = true;
+  return got;
+}
+
+int trace_reader_open(struct trace_reader **out, const char *path,
+                      const struct trace_reader_opts *opts, struct sim_diag *d)
+{
+  *out = NULL;
+  const struct trace_format *fmt = NULL;
+  if (opts && opts->format) {
+    fmt = trace_format_find(opts->format);
+    if (!fmt || !fmt->parse) {
+      sim_diag_error(d, path, 0, 0, "unknown trace format '%s'", opts->format);
+      return SIM_EFORMAT;
+    }
+  }
+  bool is_stdin = !strcmp(path, "-");
+  int fd = is_stdin ? dup(0) : open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = -errno;
+    sim_diag_error(d, path, 0, 0, "cannot open: %s", sim_strerror(err));
+    return err;
+  }
+  struct trace_reader *r = xcalloc(1, sizeof(*r));
+  r->fd = fd;
+  r->buf = xmalloc(READER_BUF);
+  r->path = xstrdup(is_stdin ? "<stdin>" : path);
+  /* gzip? look at the magic bytes */
+  unsigned char magic[2];
+  ssize_t m = is_stdin ? 0 : pread(fd, magic, 2, 0);
+  size_t plen = strlen(path);
+  bool gz = (m == 2 && magic[0] == 0x1f && magic[1] == 0x8b) ||
+            (is_stdin && plen > 3 && !strcmp(path + plen - 3, ".gz"));
+  if (gz) {
+#ifdef SIM_HAVE_ZLIB
+    r->gz = gzdopen(fd, "rb");
+    if (!r->gz) {
+      sim_diag_error(d, r->path, 0, 0, "cannot read gzip data");
+      trace_reader_close(r);
+      return -EIO;
+    }
+    r->fd = -1;
+#else
+    sim_diag_error(d, r->path, 0, 0, "gzip input needs a build with zlib");
+    trace_reader_close(r);
+    return SIM_EUNSUP;
+#endif
+  }
+  ssize_t got = fill(r);
+  while (got > 0 && r->end < 64 * 1024 && !r->eof)
+    got = fill(r);
+  if (got < 0) {
+    sim_diag_error(d, r->path, 0, 0, "read error: %s", sim_strerror((int)got));
+    trace_reader_close(r);
+    return (int)got;
+  }
+  if (!fmt)
+    fmt = trace_format_detect(r->buf, r->end);
+  if (!fmt && r->end == 0)
+    fmt = trace_format_by_ext(path); /* an empty file: by its name, else an error */
+  if (!fmt) {
+    if (r->end == 0)
+      sim_diag_error(d, r->path, 0, 0, "empty file: cannot tell the trace format");
+    else
+      sim_diag_error(d, r->path, 1, 1, "not a known trace format (try --format; formats: "
+                     "candump, candump-screen, crtd, asc, trc, savvycan, parserflags, numbered)");
+    trace_reader_close(r);
+    return SIM_EFORMAT;
+  }
+  r->fmt = fmt;
+  trace_pstate_init(&r->ps, r->path);
+  if (opts && opts->untimed_period > 0)
+    r->ps.untimed_period = opts->untimed_period;
+  *out = r;
+  return 0;
+}
+
+/* The next line: sets *s and *n (without '\n').  Returns 1, 0 at EOF, SIM_ETRUNC, -errno. */
+static int next_line(struct trace_reader *r, const char **s, size_t *n)
+{
+  for (;;) {
+    char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+    if (nl) {
+      *s = r->buf + r->start;
+      *n = (size_t)(nl - *s);
+      r->start = (size_t)(nl - r->buf) + 1;
+      if (r->skipping) {
+        r->skipping = false;
+        continue;
+      }
+      return 1;
+    }
+    if (r->eof) {
+      if (r->start == r->end)
+        return 0;
+      *s = r->buf + r->start;
+      *n = r->end - r->start;
+      r->start = r->end;
+      if (r->skipping) {
+        r->skipping = false;
+        return 0;
+      }
+      return 1;
+    }
+    if (r->start == 0 && r->end == READER_BUF) {
+      /* a line longer than the buffer: drop what we have, skip to its end */
+      r->start = r->end;
+      if (!r->skipping) {
+        r->skipping = true;
+        r->ps.line++;
+        return SIM_ETRUNC;
+      }
+    }
+    ssize_t got = fill(r);
+    if (got < 0)
+      return (int)got;
+  }
+}
+
+int trace_reader_next(struct trace_reader *r, struct trace_record *rec, struct sim_diag *d)
+{
+  for (;;) {
+    const char *s = NULL;
+    size_t n = 0;
+    int rc = next_line(r, &s, &n);
+    if (rc == SIM_ETRUNC) {
+      r->errors++;
+      sim_diag_error(d, r->path, r->ps.line, 1, "line longer than %d bytes", READER_BUF);
+      return rc;
+    }
+    if (rc <= 0) {
+      if (rc < 0)
+        sim_diag_error(d, r->path, r->ps.line, 0, "read error: %s", sim_strerror(rc));
+      return rc;
+    }
+    r->ps.line++;
+    rc = r->fmt->parse(&r->ps, s, n, rec, d);
+    if (rc < 0) {
+      r->errors++;
+      return rc;
+    }
+    if (rc > 0)
+      return 1;
+  }
+}
+
+int trace_reader_next_frame(struct trace_reader *r, struct sim_frame *f, struct sim_diag *d)
+{
+  struct trace_record rec;
+  for (;;) {
+    int rc = trace_reader_next(r, &rec, d);
+    if (rc <= 0)
+      return rc;
+    if (rec.kind == TRACE_REC_FRAME) {
+      *f = rec.frame;
+      return 1;
+    }
+  }
+}
+
+const struct trace_format *trace_reader_format(const struct trace_reader *r)
+{
+  return r->fmt;
+}
+
+int trace_reader_line(const struct trace_reader *r)
+{
+  return r->ps.line;
+}
+
+unsigned long trace_reader_errors(const struct trace_reader *r)
+{
+  return r->errors;
+}
+
+void trace_reader_close(struct trace_reader *r)
+{
+  if (!r)
+    return;
+#ifdef SIM_HAVE_ZLIB
+  if (r->gz)
+    gzclose(r->gz);
+#endif
+  if (r->fd >= 0)
+    close(r->fd);
+  free(r->buf);
+  free(r->path);
+  free(r);
+}

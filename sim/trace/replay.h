@@ -1,0 +1,98 @@
+/*
+ * replay.h - replays trace files on the simulation clock.
+ *
+ * Each trace's frames are scheduled on the simulation clock at their original spacing (the
+ * clock's speed factor and fast mode apply; see loop.h), from --start to --end offsets, for
+ * --loop N passes, through an id filter, with a bus map from the trace's own bus labels
+ * ("can0", CRTD bus "2", ASC channel "1") to simulator buses.  Frames are delivered into
+ * sim->buses[n-1] as if received (can_bus_deliver), or to a callback; CRTD CEV records are
+ * raised as events (sim_events_raise) and CMT records set metrics (metric_set_from_string /
+ * JSON value).  Several replays can run at once on one loop.
+ *
+ * With statistics on, the lateness of each frame against its scheduled time is measured on the
+ * wall clock (sim_wall_ns() vs sim_loop_wall_deadline()) in real-time mode.
+ */
+#ifndef SIM_TRACE_REPLAY_H
+#define SIM_TRACE_REPLAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "can/bus.h"
+#include "diag.h"
+#include "sbuf.h"
+
+struct sim;
+struct trace_replay;
+
+#define TRACE_REPLAY_MAX_MAP 8
+#define TRACE_REPLAY_MAX_FILTERS 32
+
+/* Called for each frame due (instead of, or in addition to, bus delivery). */
+typedef void (*trace_replay_frame_fn)(void *ctx, const struct sim_frame *f);
+/* Called once when the replay finished (all loops done, or an error). */
+typedef void (*trace_replay_done_fn)(void *ctx, struct trace_replay *r, int status);
+
+struct trace_replay_opts {
+  const char *format;          /* NULL = detect */
+  int loops;                   /* passes; 1 = once (default when 0), -1 = forever */
+  int64_t start;               /* ns offset from the trace's first record; 0 = beginning */
+  int64_t end;                 /* ns offset at which to stop; 0 = to the end */
+  int64_t untimed_period;      /* ns between frames of untimed traces; 0 = 10 ms */
+  struct sim_can_filter filters[TRACE_REPLAY_MAX_FILTERS];
+  size_t nfilters;             /* 0 = all ids */
+  struct { char from[24]; uint8_t to; } map[TRACE_REPLAY_MAX_MAP]; /* bus label -> bus */
+  size_t nmap;                 /* 0 = CRTD/ASC numbers as they are, interfaces by appearance */
+  uint8_t bus;                 /* when nonzero: every frame goes to this bus (one bus per trace) */
+  bool stats;                  /* measure lateness */
+  bool keep_going;             /* skip bad lines (counted) instead of stopping the replay */
+  bool no_events;              /* ignore CEV/CMT records */
+  trace_replay_frame_fn on_frame; /* may be NULL */
+  void *ctx;
+  trace_replay_done_fn on_done;   /* may be NULL */
+};
+
+struct trace_replay_stats {
+  unsigned long frames;        /* delivered */
+  unsigned long filtered;      /* rejected by the id filter */
+  unsigned long unrouted;      /* no simulator bus for the frame's bus */
+  unsigned long events, metrics, metric_errors;
+  unsigned long bad_lines;
+  int loops_done;
+  int64_t wall_ns;             /* wall time from start to end */
+  int64_t sim_ns;              /* simulation time from start to end */
+  /* lateness in ns (REAL mode only, when stats was requested) */
+  unsigned long late_samples;
+  int64_t late_p50, late_p99, late_max;
+};
+
+/*
+ * Parses "--bus-map" text "can0=1,can1=2,2=1" into o->map.  Returns 0 or SIM_EPARSE (d).
+ */
+int trace_replay_parse_map(struct trace_replay_opts *o, const char *s, struct sim_diag *d);
+/*
+ * Parses an offset "90", "1.5", "250ms", "2m", "1h" into ns.  Returns 0 or SIM_EPARSE.
+ */
+int trace_parse_offset(const char *s, int64_t *ns);
+
+/*
+ * Opens path for replay into sim (borrowed; must outlive the replay).  The file is opened and
+ * its format detected now; nothing is scheduled before trace_replay_start().
+ * Returns 0 and sets *out (free with trace_replay_free()), or the reader's error with d filled.
+ */
+int trace_replay_new(struct trace_replay **out, struct sim *sim, const char *path,
+                     const struct trace_replay_opts *o, struct sim_diag *d);
+/* Schedules the first frame at the current simulation time.  Returns 0. */
+int trace_replay_start(struct trace_replay *r);
+/* Stops scheduling (the file stays open). */
+void trace_replay_stop(struct trace_replay *r);
+bool trace_replay_done(const struct trace_replay *r);
+/* The statistics so far (percentiles computed on each call). */
+void trace_replay_get_stats(struct trace_replay *r, struct trace_replay_stats *st);
+/* Appends a human-readable statistics block (for --stats) to out. */
+void trace_replay_format_stats(const struct trace_replay_stats *st, const char *name,
+                               struct sbuf *out);
+/* Stops and frees.  NULL is allowed. */
+void trace_replay_free(struct trace_replay *r);
+
+#endif

@@ -1,0 +1,233 @@
+/*
+ * trace.c - the registry of trace formats, content detection, and the small helpers every
+ * codec shares (time and hex parsing/printing, bus labels).  See trace.h.
+ */
+#include "trace/trace.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "error.h"
+#include "loop.h"
+#include "trace/codec.h"
+
+extern const struct trace_format trace_fmt_candump, trace_fmt_candump_screen, trace_fmt_crtd,
+    trace_fmt_asc, trace_fmt_trc, trace_fmt_savvycan, trace_fmt_parserflags, trace_fmt_numbered;
+
+/* Detection priority: formats with unmistakable signatures first. */
+const struct trace_format *const trace_formats[] = {
+    &trace_fmt_crtd,     &trace_fmt_candump,     &trace_fmt_asc,
+    &trace_fmt_trc,      &trace_fmt_savvycan,    &trace_fmt_parserflags,
+    &trace_fmt_numbered, &trace_fmt_candump_screen, NULL,
+};
+
+const struct trace_format *trace_format_find(const char *name)
+{
+  if (!name)
+    return NULL;
+  for (size_t i = 0; trace_formats[i]; i++)
+    if (!strcasecmp(trace_formats[i]->name, name))
+      return trace_formats[i];
+  /* a few aliases people type */
+  static const struct { const char *alias, *name; } aliases[] = {
+      {"log", "candump"},      {"candump-l", "candump"}, {"vector", "asc"},
+      {"pcan", "trc"},         {"csv", "savvycan"},      {"gvret-csv", "savvycan"},
+      {"tsv", "parserflags"},  {"screen", "candump-screen"},
+  };
+  for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+    if (!strcasecmp(aliases[i].alias, name))
+      return trace_format_find(aliases[i].name);
+  return NULL;
+}
+
+static bool ends_with(const char *s, size_t n, const char *suffix, size_t m)
+{
+  return n >= m && !strncasecmp(s + n - m, suffix, m);
+}
+
+const struct trace_format *trace_format_by_ext(const char *path)
+{
+  if (!path)
+    return NULL;
+  size_t n = strlen(path);
+  if (ends_with(path, n, ".gz", 3))
+    n -= 3;
+  for (size_t i = 0; trace_formats[i]; i++) {
+    const char *e = trace_formats[i]->exts;
+    while (e && *e) {
+      const char *c = strchr(e, ',');
+      size_t m = c ? (size_t)(c - e) : strlen(e);
+      if (m && ends_with(path, n, e, m))
+        return trace_formats[i];
+      e = c ? c + 1 : NULL;
+    }
+  }
+  return NULL;
+}
+
+const struct trace_format *trace_format_detect(const char *text, size_t len)
+{
+  long score[16] = {0};
+  int lines = 0;
+  size_t i = 0;
+  while (i < len && lines < 64) {
+    const char *nl = memchr(text + i, '\n', len - i);
+    if (!nl && lines > 0)
+      break; /* an incomplete last line: do not judge by it */
+    size_t end = nl ? (size_t)(nl - text) : len;
+    size_t n = rtrim(text + i, end - i);
+    if (n > 0) {
+      lines++;
+      for (size_t k = 0; trace_formats[k] && k < 16; k++)
+        score[k] += trace_formats[k]->detect(text + i, n);
+    }
+    i = end + 1;
+  }
+  long best = 0;
+  const struct trace_format *fmt = NULL;
+  for (size_t k = 0; trace_formats[k] && k < 16; k++)
+    if (score[k] > best) {
+      best = score[k];
+      fmt = trace_formats[k];
+    }
+  return fmt;
+}
+
+void trace_record_clear(struct trace_record *rec)
+{
+  rec->kind = TRACE_REC_NONE;
+  rec->frame.ts = 0;
+  rec->frame.id = 0;
+  rec->frame.flags = 0;
+  rec->frame.bus = 0;
+  rec->frame.len = 0;
+  rec->ts = 0;
+  rec->ts_relative = false;
+  rec->untimed = false;
+  rec->src[0] = 0;
+  rec->name = rec->text = rec->unit = "";
+  rec->name_len = rec->text_len = rec->unit_len = 0;
+}
+
+void trace_pstate_init(struct trace_pstate *ps, const char *file)
+{
+  memset(ps, 0, sizeof(*ps));
+  ps->file = file;
+  ps->base = 16;
+  ps->untimed_period = 10 * SIM_NS_PER_MS;
+}
+
+void trace_wstate_init(struct trace_wstate *ws)
+{
+  memset(ws, 0, sizeof(*ws));
+}
+
+size_t trace_parse_time(const char *s, size_t len, bool neg, int64_t *ns)
+{
+  size_t i = 0;
+  bool minus = false;
+  if (neg && i < len && s[i] == '-') {
+    minus = true;
+    i++;
+  }
+  size_t d0 = i;
+  int64_t sec = 0;
+  while (i < len && s[i] >= '0' && s[i] <= '9') {
+    if (sec > INT64_C(9000000000))
+      return 0; /* more seconds than an int64 of ns can hold */
+    sec = sec * 10 + (s[i] - '0');
+    i++;
+  }
+  if (i == d0)
+    return 0;
+  int64_t frac = 0;
+  if (i < len && s[i] == '.') {
+    i++;
+    int digits = 0;
+    size_t f0 = i;
+    while (i < len && s[i] >= '0' && s[i] <= '9') {
+      if (digits < 9) {
+        frac = frac * 10 + (s[i] - '0');
+        digits++;
+      }
+      i++;
+    }
+    if (i == f0)
+      return 0;
+    for (; digits < 9; digits++)
+      frac *= 10;
+  }
+  int64_t v = sec * SIM_NS_PER_SEC + frac;
+  *ns = minus ? -v : v;
+  return i;
+}
+
+void trace_put_time(struct sbuf *out, int64_t ns, int digits)
+{
+  uint64_t a;
+  if (ns < 0) {
+    sbuf_addc(out, '-');
+    a = (uint64_t)(-(ns + 1)) + 1;
+  } else {
+    a = (uint64_t)ns;
+  }
+  put_u64(out, a / 1000000000u);
+  sbuf_addc(out, '.');
+  uint64_t frac = a % 1000000000u;
+  for (int k = digits; k < 9; k++)
+    frac /= 10;
+  char tmp[10];
+  for (int k = digits - 1; k >= 0; k--) {
+    tmp[k] = (char)('0' + frac % 10);
+    frac /= 10;
+  }
+  sbuf_add(out, tmp, (size_t)digits);
+}
+
+void trace_put_hex8(struct sbuf *out, uint8_t v, bool upper)
+{
+  put_hexn(out, v, 2, upper);
+}
+
+uint8_t trace_src_bus(struct trace_pstate *ps, const char *src, size_t len)
+{
+  if (len >= TRACE_SRC_MAX)
+    len = TRACE_SRC_MAX - 1;
+  for (int i = 0; i < ps->nsrcs; i++)
+    if (!strncmp(ps->srcs[i], src, len) && ps->srcs[i][len] == 0)
+      return (uint8_t)(i + 1);
+  if (ps->nsrcs >= TRACE_MAX_SRCS)
+    return 0; /* more interfaces than buses: unassigned (a bus map can still route it) */
+  memcpy(ps->srcs[ps->nsrcs], src, len);
+  ps->srcs[ps->nsrcs][len] = 0;
+  return (uint8_t)(++ps->nsrcs);
+}
+
+int trace_parse_bytes(const char *s, size_t len, size_t i, uint8_t *data, int max, size_t *stop)
+{
+  int n = 0;
+  i = skip_blank(s, len, i);
+  while (i < len) {
+    size_t e = token_end(s, len, i);
+    int hi, lo;
+    if (e - i == 2 && (hi = hexval(s[i])) >= 0 && (lo = hexval(s[i + 1])) >= 0) {
+      if (n >= max) {
+        *stop = i;
+        return -1;
+      }
+      data[n++] = (uint8_t)(hi << 4 | lo);
+    } else if (e - i == 1 && (lo = hexval(s[i])) >= 0) {
+      /* unpadded byte ("0", "F"), as some exports write */
+      if (n >= max) {
+        *stop = i;
+        return -1;
+      }
+      data[n++] = (uint8_t)lo;
+    } else {
+      break;
+    }
+    i = skip_blank(s, len, e);
+  }
+  *stop = i;
+  return n;
+}

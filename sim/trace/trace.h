@@ -1,0 +1,278 @@
+/*
+ * trace.h - CAN trace files: the record type, the table of formats, the streaming reader and
+ * writer, and conversion between formats.
+ *
+ * A trace format is a pure codec (sim/trace/fmt_<name>.c): it turns one line of text into one
+ * struct trace_record (a frame, an event, a metric value, a comment, or nothing) and a record
+ * back into one line.  It never does I/O.  The reader (reader.c) feeds it lines from a file
+ * read through a fixed buffer (no whole-file load; .gz through zlib when built with
+ * SIM_HAVE_ZLIB), the writer (writer.c) collects its lines into a buffer, trace_convert() ties
+ * both together, and the replay (replay.h) and the recorder (record.h) reuse them.
+ *
+ * Typical use (vehicle tests, tools):
+ *
+ *     struct trace_reader *r;
+ *     struct sim_diag d = SIM_DIAG_INIT;
+ *     if (trace_reader_open(&r, "drive.crtd", NULL, &d) < 0) ...   // d says why
+ *     struct trace_record rec;
+ *     int rc;
+ *     while ((rc = trace_reader_next(r, &rec, &d)) != 0) {
+ *       if (rc < 0) continue;                 // a bad line: recorded in d, skip it (or stop)
+ *       if (rec.kind == TRACE_REC_FRAME) decode(&rec.frame);
+ *     }
+ *     trace_reader_close(r);
+ *
+ * Supported formats (name: what):
+ *   candump         can-utils `candump -l` log: (1724333002.811100) can0 7E8#03410D3C
+ *   candump-screen  candump default output, optionally with (timestamp): "  can0  1DB   [8]  00 04"
+ *   crtd            OVMS CRTD (spec/server-v3.md 6.1) incl. CXX/CVR/CEV/CMT/CER/CST records
+ *   asc             Vector ASC (base hex/dec, absolute/relative timestamps, CANFD lines)
+ *   trc             PEAK PCAN-View TRC, file versions 1.0 to 2.1
+ *   savvycan        SavvyCAN / GVRET CSV
+ *   parserflags     tab-separated analyser export with a "ParserFlags" header
+ *   numbered        numbered text export ("1 Receive 0.000 0x123 Data frame Standard frame 8 ..")
+ */
+#ifndef SIM_TRACE_TRACE_H
+#define SIM_TRACE_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "can/frame.h"
+#include "diag.h"
+#include "sbuf.h"
+
+/* What one parsed line is. */
+enum trace_rec_kind {
+  TRACE_REC_NONE = 0, /* nothing (blank line, header, status line, record of no interest) */
+  TRACE_REC_FRAME,    /* a CAN frame: frame */
+  TRACE_REC_EVENT,    /* an OVMS event (CRTD CEV): name (+ text = event data, may be empty) */
+  TRACE_REC_METRIC,   /* a metric value (CRTD CMT): name, text = JSON value, unit = label */
+  TRACE_REC_COMMENT,  /* a comment / info line (CRTD CXX, '#' lines, ASC '//'): text */
+  TRACE_REC_STATUS,   /* a bus status / error / statistics line (CRTD CER, CST): name, text */
+};
+
+/* Largest interface / channel label kept in a record ("can0", "vcan12", "2"). */
+#define TRACE_SRC_MAX 24
+
+/*
+ * One record.  The string members point into the line that was parsed (or, for the writer,
+ * into whatever the caller built): they are NOT NUL-terminated and are valid only until the
+ * next call on the same reader.  Copy what you keep.
+ */
+struct trace_record {
+  enum trace_rec_kind kind;
+  struct sim_frame frame;    /* FRAME: the frame (frame.ts = ts, frame.bus as below) */
+  int64_t ts;                /* ns: absolute epoch time, or relative to the trace start when
+                                the format has no absolute time (ts_relative) */
+  bool ts_relative;          /* ts counts from the trace start, not from 1970 */
+  bool untimed;              /* the format has no time at all (candump screen without -t):
+                                ts was synthesised from the reader's frame period */
+  char src[TRACE_SRC_MAX];   /* the trace's own bus label: "can0", "1" (CRTD bus), "2" (ASC
+                                channel), "" when the format has none.  Used by bus maps. */
+  const char *name;          /* EVENT / METRIC / STATUS: name (event, metric, CER/CST kind) */
+  size_t name_len;
+  const char *text;          /* METRIC: JSON value; COMMENT/STATUS/EVENT: free text */
+  size_t text_len;
+  const char *unit;          /* METRIC: unit label ("%", "km"), may be empty */
+  size_t unit_len;
+};
+
+/*
+ * Parser state of one input: per-file facts that a line-oriented format learns from earlier
+ * lines (ASC base and time mode, TRC version and start time, CSV column layout, bus labels
+ * seen so far).  Zero-initialise it (trace_pstate_init) before the first line.  Members are
+ * used by the codecs; callers only set the public inputs at the top.
+ */
+#define TRACE_MAX_COLS 24
+#define TRACE_MAX_SRCS 8
+struct trace_pstate {
+  /* inputs */
+  const char *file;        /* for diagnostics; may be NULL */
+  int64_t untimed_period;  /* ns between frames of untimed formats (default 10 ms) */
+  /* maintained by the reader */
+  int line;                /* 1-based number of the line being parsed */
+  /* codec state */
+  int base;                /* ASC: 16 or 10 */
+  bool relative;           /* ASC: relative timestamps */
+  bool have_header;        /* CSV/TSV/TRC/ASC: header seen */
+  int version;             /* TRC: file version * 10 (11, 20, 21...) */
+  int64_t start_ns;        /* TRC $STARTTIME, ASC date (0 when unknown) */
+  int64_t last_ts;         /* ASC relative mode: running time; untimed: last synthetic ts */
+  int ncols;               /* CSV/TSV/TRC 2.x: columns of the header */
+  int8_t col[TRACE_MAX_COLS]; /* meaning of each column (codec-specific codes) */
+  char sep;                /* CSV/TSV: separator */
+  unsigned long nframes;   /* frames returned so far */
+  int nsrcs;               /* distinct interface labels seen (candump): bus = index + 1 */
+  char srcs[TRACE_MAX_SRCS][TRACE_SRC_MAX];
+};
+
+void trace_pstate_init(struct trace_pstate *ps, const char *file);
+
+/*
+ * Writer state: the format's per-file output state (first timestamp for relative formats,
+ * record counter).  Zero-initialise with trace_wstate_init.
+ */
+struct trace_wstate {
+  int64_t t0;          /* first timestamp written (relative formats); valid if have_t0 */
+  bool have_t0;
+  unsigned long n;     /* records written so far */
+  unsigned long dropped; /* records the format cannot carry (events in candump...) */
+};
+
+void trace_wstate_init(struct trace_wstate *ws);
+
+/* Capabilities of a format (what it can carry when written). */
+enum {
+  TRACE_CAP_READ = 0x001,
+  TRACE_CAP_WRITE = 0x002,
+  TRACE_CAP_FD = 0x004,      /* CAN FD frames */
+  TRACE_CAP_TX = 0x008,      /* direction */
+  TRACE_CAP_ERR = 0x010,     /* error frames */
+  TRACE_CAP_EVENTS = 0x020,  /* events, metrics, comments (CRTD) */
+  TRACE_CAP_ABSTIME = 0x040, /* absolute (epoch) timestamps */
+  TRACE_CAP_RTR = 0x080,
+  TRACE_CAP_FDFLAGS = 0x100, /* CAN FD BRS / ESI bits */
+};
+
+/*
+ * A trace format: a const table entry.  All functions are pure (no I/O, no globals).
+ *
+ * detect(line, len): how strongly this one line looks like the format: 0 = not at all,
+ *   1 = could be a data line, 3 = a header/signature line only this format has.
+ * parse(ps, line, len, rec, d): parses one line (without its line end; a trailing '\r' is
+ *   allowed).  Returns 1 when rec holds a record (FRAME, EVENT...), 0 when the line carries
+ *   nothing (blank, header; rec->kind = TRACE_REC_NONE), SIM_EPARSE when the line is bad: an
+ *   error with ps->file:ps->line:column was added to d.
+ * write(ws, rec, out): appends rec as one line including its line end to out.  Returns 0, or
+ *   SIM_EUNSUP when the format cannot carry this kind of record (nothing appended).
+ * header/footer(ws, first, out): append the file header / footer (may be NULL = none).
+ *   header gets the first record to be written (for its timestamp) or NULL.
+ */
+struct trace_format {
+  const char *name;
+  const char *exts;   /* comma-separated file name endings: ".log,.candump" */
+  const char *desc;
+  unsigned caps;
+  int (*detect)(const char *line, size_t len);
+  int (*parse)(struct trace_pstate *ps, const char *line, size_t len, struct trace_record *rec,
+               struct sim_diag *d);
+  int (*write)(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out);
+  int (*header)(struct trace_wstate *ws, const struct trace_record *first, struct sbuf *out);
+  int (*footer)(struct trace_wstate *ws, struct sbuf *out);
+};
+
+/* The registry: every format, NULL-terminated, in detection priority order. */
+extern const struct trace_format *const trace_formats[];
+
+/* The format called name (case-insensitive), or NULL. */
+const struct trace_format *trace_format_find(const char *name);
+/* The format whose extension list matches path's ending (".gz" is ignored), or NULL. */
+const struct trace_format *trace_format_by_ext(const char *path);
+/*
+ * Detects the format from up to the first 64 non-blank lines of text (len bytes).  Returns the
+ * format with the best score, or NULL when no line fits any format.
+ */
+const struct trace_format *trace_format_detect(const char *text, size_t len);
+
+/* ---- streaming reader ---- */
+
+struct trace_reader;
+
+struct trace_reader_opts {
+  const char *format;      /* format name; NULL = detect from content (then extension) */
+  int64_t untimed_period;  /* ns between frames of untimed formats; 0 = 10 ms */
+};
+
+/*
+ * Opens path for reading ("-" = stdin; a name ending in ".gz", or gzip content, is inflated
+ * when built with zlib).  The format is taken from opts->format or detected from the first
+ * lines.  opts may be NULL.
+ * Returns 0 and sets *out (owned by the caller: trace_reader_close()), -errno when the file
+ * cannot be opened, SIM_EFORMAT when the format is unknown or undetectable (an error is added
+ * to d), SIM_EUNSUP for .gz without zlib.
+ */
+int trace_reader_open(struct trace_reader **out, const char *path,
+                      const struct trace_reader_opts *opts, struct sim_diag *d);
+/*
+ * Reads the next record, skipping lines that carry nothing.  Returns 1 with *rec filled (its
+ * strings valid until the next call), 0 at the end of the input, SIM_EPARSE for a bad line
+ * (recorded in d with file:line:col; the next call continues with the next line), SIM_ETRUNC
+ * for a line longer than the reader's buffer (skipped, recorded in d), -errno on read errors.
+ */
+int trace_reader_next(struct trace_reader *r, struct trace_record *rec, struct sim_diag *d);
+/* Like trace_reader_next but returns only FRAME records. */
+int trace_reader_next_frame(struct trace_reader *r, struct sim_frame *f, struct sim_diag *d);
+/* The format being read. */
+const struct trace_format *trace_reader_format(const struct trace_reader *r);
+/* The number of the line last read (1-based). */
+int trace_reader_line(const struct trace_reader *r);
+/* Number of bad lines seen so far. */
+unsigned long trace_reader_errors(const struct trace_reader *r);
+/* Closes the file and frees r.  NULL is allowed. */
+void trace_reader_close(struct trace_reader *r);
+
+/* ---- writer ---- */
+
+struct trace_writer;
+
+/*
+ * Creates path ("-" = stdout) for writing in fmt, or in the format of path's extension when
+ * fmt is NULL (CRTD when the extension is unknown).  A name ending in ".gz" is compressed when
+ * built with zlib.  Returns 0 and sets *out (trace_writer_close() it), -errno, SIM_EFORMAT for
+ * a format that cannot be written.
+ */
+int trace_writer_open(struct trace_writer **out, const char *path, const struct trace_format *fmt);
+/* Writes one record.  Returns 1 when written, 0 when the format cannot carry it (counted as
+ * dropped), -errno on write errors. */
+int trace_writer_write(struct trace_writer *w, const struct trace_record *rec);
+/* Convenience: writes a frame record. */
+int trace_writer_frame(struct trace_writer *w, const struct sim_frame *f);
+/* Flushes buffered output.  Returns 0 or -errno. */
+int trace_writer_flush(struct trace_writer *w);
+const struct trace_format *trace_writer_format(const struct trace_writer *w);
+unsigned long trace_writer_dropped(const struct trace_writer *w);
+/* Writes the footer, flushes, closes and frees w.  Returns 0 or the first write error. */
+int trace_writer_close(struct trace_writer *w);
+
+/* ---- conversion ---- */
+
+struct trace_convert_opts {
+  const char *from;         /* input format name, NULL = detect */
+  const char *to;           /* output format name, NULL = by OUT's extension */
+  int64_t untimed_period;   /* as trace_reader_opts */
+  bool keep_going;          /* skip bad lines (counted) instead of stopping at the first */
+};
+
+struct trace_convert_stats {
+  unsigned long records;    /* records read */
+  unsigned long frames;     /* frames written */
+  unsigned long written;    /* records written */
+  unsigned long dropped;    /* records the output format cannot carry */
+  unsigned long bad_lines;  /* lines rejected (keep_going) */
+};
+
+/*
+ * Converts in_path to out_path.  Every record the output format can carry is written; the
+ * others are counted in stats->dropped.  Returns 0; SIM_EPARSE at the first bad line unless
+ * keep_going (d has the location); SIM_EFORMAT; -errno.  stats may be NULL.
+ */
+int trace_convert(const char *in_path, const char *out_path, const struct trace_convert_opts *o,
+                  struct trace_convert_stats *stats, struct sim_diag *d);
+
+/* ---- helpers shared by the codecs (trace.c) ---- */
+
+/* Fills rec as an empty record (kind NONE). */
+void trace_record_clear(struct trace_record *rec);
+/* Parses "<sec>[.<frac>]" (up to 9 fraction digits) at s.  Returns the number of characters
+ * used (0 = not a time) and sets *ns.  Negative values are accepted when neg is true. */
+size_t trace_parse_time(const char *s, size_t len, bool neg, int64_t *ns);
+/* Appends "<sec>.<frac>" with digits fraction digits (1..9), rounding toward zero. */
+void trace_put_time(struct sbuf *out, int64_t ns, int digits);
+/* Appends a byte as two hex digits (upper- or lowercase). */
+void trace_put_hex8(struct sbuf *out, uint8_t v, bool upper);
+/* Bus number (1-based) for an interface label, assigning the next number to a new label. */
+uint8_t trace_src_bus(struct trace_pstate *ps, const char *src, size_t len);
+
+#endif

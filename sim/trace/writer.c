@@ -1,0 +1,242 @@
+/*
+ * writer.c - the trace writer: records formatted by the format's codec into one buffer that
+ * is written out in large blocks (or through zlib for a name ending in ".gz").  Also
+ * trace_convert(), which connects a reader to a writer.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef SIM_HAVE_ZLIB
+#include <zlib.h>
+#endif
+
+#include "error.h"
+#include "trace/trace.h"
+#include "xalloc.h"
+
+#define WRITER_FLUSH (256 * 1024)
+
+struct trace_writer {
+  int fd;
+#ifdef SIM_HAVE_ZLIB
+  gzFile gz;
+#endif
+  const struct trace_format *fmt;
+  struct trace_wstate ws;
+  struct sbuf out;
+  bool header_done;
+  int err;
+  bool is_stdout;
+};
+
+int trace_writer_open(struct trace_writer **out, const char *path, const struct trace_format *fmt)
+{
+  *out = NULL;
+  if (!fmt)
+    fmt = trace_format_by_ext(path);
+  if (!fmt)
+    fmt = trace_format_find("crtd");
+  if (!fmt->write)
+    return SIM_EFORMAT;
+  bool is_stdout = !strcmp(path, "-");
+  size_t plen = strlen(path);
+  bool gz = plen > 3 && !strcmp(path + plen - 3, ".gz");
+#ifndef SIM_HAVE_ZLIB
+  if (gz)
+    return SIM_EUNSUP;
+#endif
+  int fd = is_stdout ? dup(1) : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return -errno;
+  struct trace_writer *w = xcalloc(1, sizeof(*w));
+  w->fd = fd;
+  w->fmt = fmt;
+  w->is_stdout = is_stdout;
+  trace_wstate_init(&w->ws);
+#ifdef SIM_HAVE_ZLIB
+  if (gz) {
+    w->gz = gzdopen(fd, "wb");
+    if (!w->gz) {
+      close(fd);
+      free(w);
+      return -ENOMEM;
+    }
+    w->fd = -1;
+  }
+#endif
+  *out = w;
+  return 0;
+}
+
+int trace_writer_flush(struct trace_writer *w)
+{
+  const char *p = w->out.p;
+  size_t n = w->out.len;
+#ifdef SIM_HAVE_ZLIB
+  if (w->gz) {
+    if (n && gzwrite(w->gz, p, (unsigned)n) != (int)n && !w->err)
+      w->err = -EIO;
+    sbuf_reset(&w->out);
+    return w->err;
+  }
+#endif
+  while (n > 0) {
+    ssize_t k = write(w->fd, p, n);
+    if (k < 0) {
+      if (errno == EINTR)
+        continue;
+      if (!w->err)
+        w->err = -errno;
+      break;
+    }
+    p += k;
+    n -= (size_t)k;
+  }
+  sbuf_reset(&w->out);
+  return w->err;
+}
+
+static void header(struct trace_writer *w, const struct trace_record *first)
+{
+  if (w->header_done)
+    return;
+  w->header_done = true;
+  if (w->fmt->header)
+    w->fmt->header(&w->ws, first, &w->out);
+}
+
+int trace_writer_write(struct trace_writer *w, const struct trace_record *rec)
+{
+  if (!w->header_done) {
+    /* the header takes its time from the first record the format can carry */
+    struct trace_wstate probe = w->ws;
+    struct sbuf scratch = SBUF_INIT;
+    int prc = w->fmt->write(&probe, rec, &scratch);
+    sbuf_free(&scratch);
+    if (prc < 0) {
+      w->ws.dropped++;
+      return 0;
+    }
+    header(w, rec);
+  }
+  size_t before = w->out.len;
+  int rc = w->fmt->write(&w->ws, rec, &w->out);
+  if (rc < 0) {
+    w->out.len = before;
+    if (w->out.p)
+      w->out.p[before] = 0;
+    w->ws.dropped++;
+    return 0;
+  }
+  if (w->out.len >= WRITER_FLUSH && trace_writer_flush(w) < 0)
+    return w->err;
+  return 1;
+}
+
+int trace_writer_frame(struct trace_writer *w, const struct sim_frame *f)
+{
+  struct trace_record rec;
+  trace_record_clear(&rec);
+  rec.kind = TRACE_REC_FRAME;
+  rec.frame = *f;
+  rec.ts = f->ts;
+  rec.ts_relative = f->ts < INT64_C(100000000) * 1000000000;
+  return trace_writer_write(w, &rec);
+}
+
+const struct trace_format *trace_writer_format(const struct trace_writer *w)
+{
+  return w->fmt;
+}
+
+unsigned long trace_writer_dropped(const struct trace_writer *w)
+{
+  return w->ws.dropped;
+}
+
+int trace_writer_close(struct trace_writer *w)
+{
+  if (!w)
+    return 0;
+  header(w, NULL);
+  if (w->fmt->footer)
+    w->fmt->footer(&w->ws, &w->out);
+  trace_writer_flush(w);
+  int err = w->err;
+#ifdef SIM_HAVE_ZLIB
+  if (w->gz && gzclose(w->gz) != Z_OK && !err)
+    err = -EIO;
+#endif
+  if (w->fd >= 0 && close(w->fd) < 0 && !err)
+    err = -errno;
+  sbuf_free(&w->out);
+  free(w);
+  return err;
+}
+
+int trace_convert(const char *in_path, const char *out_path, const struct trace_convert_opts *o,
+                  struct trace_convert_stats *stats, struct sim_diag *d)
+{
+  struct trace_convert_stats st = {0};
+  struct trace_convert_opts def = {0};
+  if (!o)
+    o = &def;
+  const struct trace_format *to = NULL;
+  if (o->to) {
+    to = trace_format_find(o->to);
+    if (!to || !to->write) {
+      sim_diag_error(d, NULL, 0, 0, "unknown output format '%s'", o->to);
+      return SIM_EFORMAT;
+    }
+  }
+  struct trace_reader_opts ro = {.format = o->from, .untimed_period = o->untimed_period};
+  struct trace_reader *r;
+  int rc = trace_reader_open(&r, in_path, &ro, d);
+  if (rc < 0)
+    return rc;
+  struct trace_writer *w;
+  rc = trace_writer_open(&w, out_path, to);
+  if (rc < 0) {
+    sim_diag_error(d, out_path, 0, 0, "cannot create: %s", sim_strerror(rc));
+    trace_reader_close(r);
+    return rc;
+  }
+  struct trace_record rec;
+  for (;;) {
+    rc = trace_reader_next(r, &rec, d);
+    if (rc == 0)
+      break;
+    if (rc < 0) {
+      if ((rc == SIM_EPARSE || rc == SIM_ETRUNC) && o->keep_going) {
+        st.bad_lines++;
+        continue;
+      }
+      break;
+    }
+    st.records++;
+    int wr = trace_writer_write(w, &rec);
+    if (wr < 0) {
+      rc = wr;
+      sim_diag_error(d, out_path, 0, 0, "write error: %s", sim_strerror(wr));
+      break;
+    }
+    if (wr == 0) {
+      st.dropped++;
+    } else {
+      st.written++;
+      if (rec.kind == TRACE_REC_FRAME)
+        st.frames++;
+    }
+  }
+  int crc = trace_writer_close(w);
+  if (rc >= 0 && crc < 0) {
+    sim_diag_error(d, out_path, 0, 0, "write error: %s", sim_strerror(crc));
+    rc = crc;
+  }
+  trace_reader_close(r);
+  if (stats)
+    *stats = st;
+  return rc < 0 ? rc : 0;
+}

@@ -1,0 +1,350 @@
+/*
+ * test_trace_replay.c - the CAN bus abstraction with the in-memory backend, trace replay on
+ * the simulation clock, and the recorder.
+ *
+ * Virtual time (SIM_CLOCK_FAST) makes timing exact: each frame must arrive at precisely its
+ * scheduled simulation time.  A short real-time replay measures lateness; its numbers are
+ * printed (not asserted: no timing thresholds in tests).
+ */
+#include "testutil.h"
+
+#include <ev.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "can/bus.h"
+#include "error.h"
+#include "events.h"
+#include "loop.h"
+#include "metrics.h"
+#include "sim.h"
+#include "trace/record.h"
+#include "trace/replay.h"
+#include "trace/trace.h"
+
+#define T0 INT64_C(1700000000)
+
+struct seen {
+  int n;
+  int64_t at[64];   /* simulation monotonic time of arrival */
+  uint32_t id[64];
+  uint8_t bus[64];
+  struct sim_loop *loop;
+};
+
+static void on_rx(void *ctx, struct sim_canbus *bus, const struct sim_frame *f)
+{
+  struct seen *s = ctx;
+  if (s->n < 64) {
+    s->at[s->n] = sim_monotonic(s->loop);
+    s->id[s->n] = f->id;
+    s->bus[s->n] = f->bus;
+    s->n++;
+  }
+}
+
+static struct sim *mksim(enum sim_clock_mode mode, struct ev_loop **evp, struct sim_loop **lp)
+{
+  *evp = ev_loop_new(EVFLAG_AUTO);
+  *lp = sim_loop_new(*evp, mode, 1, T0 * SIM_NS_PER_SEC);
+  return sim_new(*lp, NULL, 1);
+}
+
+static void rmsim(struct sim *sim, struct ev_loop *ev, struct sim_loop *l)
+{
+  for (int i = 0; i < 8; i++)
+    can_bus_close(sim->buses[i]), sim->buses[i] = NULL;
+  sim_free(sim);
+  sim_loop_free(l);
+  ev_loop_destroy(ev);
+}
+
+static void test_mem_bus_pair(void **state)
+{
+  (void)state;
+  struct ev_loop *ev;
+  struct sim_loop *l;
+  struct sim *sim = mksim(SIM_CLOCK_FAST, &ev, &l);
+  struct sim_canbus *a, *b, *c;
+  struct sim_diag d = SIM_DIAG_INIT;
+  assert_int_equal(can_bus_new(&a, l, "mem:wire", 1, &d), 0);
+  assert_int_equal(can_bus_new(&b, l, "mem:wire", 2, &d), 0);
+  assert_int_equal(can_bus_new(&c, l, "mem:other", 3, &d), 0);
+  struct seen sa = {.loop = l}, sb = {.loop = l}, sc = {.loop = l};
+  can_bus_set_rx(a, on_rx, &sa);
+  can_bus_set_rx(b, on_rx, &sb);
+  can_bus_set_rx(c, on_rx, &sc);
+  struct sim_frame f = {.id = 0x1DB, .len = 2, .data = {1, 2}};
+  assert_int_equal(can_bus_send(a, &f), SIM_ESTATE); /* not started */
+  can_bus_start(a);
+  can_bus_start(b);
+  can_bus_start(c);
+  assert_int_equal(can_bus_send(a, &f), 0);
+  assert_int_equal(sa.n, 0); /* no echo to the sender */
+  assert_int_equal(sb.n, 1);
+  assert_int_equal(sb.id[0], 0x1DB);
+  assert_int_equal(sb.bus[0], 2);
+  assert_int_equal(sc.n, 0); /* another wire */
+  /* filters: list and id/mask */
+  struct sim_can_filter flt[4];
+  size_t n = 0;
+  assert_int_equal(can_filter_parse("5C5,700/700", flt, 4, &n, &d), 0);
+  assert_int_equal(n, 2);
+  can_bus_set_filters(b, flt, n);
+  f.id = 0x1DB;
+  can_bus_send(a, &f);
+  f.id = 0x5C5;
+  can_bus_send(a, &f);
+  f.id = 0x7BB;
+  can_bus_send(a, &f);
+  assert_int_equal(sb.n, 3);
+  assert_int_equal(sb.id[1], 0x5C5);
+  assert_int_equal(sb.id[2], 0x7BB);
+  assert_int_equal(b->stats.rx_filtered, 1);
+  assert_int_equal(can_filter_parse("5C5,xyz", flt, 4, &n, &d), SIM_EPARSE);
+  assert_int_equal(d.v[0].col, 5);
+  sim_diag_cleanup(&d);
+  /* specs */
+  uint8_t num;
+  const struct sim_canbus_ops *ops;
+  const char *arg;
+  assert_int_equal(can_bus_parse_spec("2=slcan:/dev/ttyUSB0@250000", &num, &ops, &arg, &d), 0);
+  assert_int_equal(num, 2);
+  assert_string_equal(ops->name, "slcan");
+  assert_string_equal(arg, "/dev/ttyUSB0@250000");
+  assert_int_equal(can_bus_parse_spec("9=mem:x", &num, &ops, &arg, &d), SIM_ECONFIG);
+  assert_int_equal(can_bus_parse_spec("usb:x", &num, &ops, &arg, &d), SIM_ECONFIG);
+  assert_int_equal(can_bus_parse_spec("can0", &num, &ops, &arg, &d), SIM_ECONFIG);
+  struct sim_canbus *bad;
+  assert_int_equal(can_bus_new(&bad, l, "slcan:/dev/ttyX@12345", 1, &d), SIM_ECONFIG);
+  assert_int_equal(d.n, 4);
+  sim_diag_cleanup(&d);
+  can_bus_close(a);
+  can_bus_close(b);
+  can_bus_close(c);
+  rmsim(sim, ev, l);
+}
+
+static const char *trace_file(void)
+{
+  static char path[256];
+  const char *p = test_write_temp(".crtd",
+      "1632509059.000000 CXX OVMS CRTD\n"
+      "1632509059.100000 1R11 1DB 01\n"
+      "1632509059.150000 2R11 284 02\n"
+      "1632509059.150000 1R11 55B 03\n"
+      "1632509059.400000 1CEV Event vehicle.awake\n"
+      "1632509059.500000 1CMT Metric { \"name\": \"v.b.soc\", \"value\": 66.5, \"unit\": \"%\" }\n"
+      "1632509060.100000 1R11 1DB 04\n");
+  snprintf(path, sizeof(path), "%s", p);
+  return path;
+}
+
+static void on_event(void *ctx, const char *name, const char *data)
+{
+  struct seen *s = ctx;
+  if (!strcmp(name, "vehicle.awake") && s->n < 64)
+    s->at[s->n++] = sim_monotonic(s->loop);
+}
+
+struct done {
+  int calls, status;
+};
+
+static void on_done(void *ctx, struct trace_replay *r, int status)
+{
+  struct done *d = ctx;
+  d->calls++;
+  d->status = status;
+}
+
+static void test_replay_virtual_time(void **state)
+{
+  (void)state;
+  const char *path = trace_file();
+  struct ev_loop *ev;
+  struct sim_loop *l;
+  struct sim *sim = mksim(SIM_CLOCK_FAST, &ev, &l);
+  struct sim_diag d = SIM_DIAG_INIT;
+  assert_int_equal(can_bus_new(&sim->buses[0], l, "mem:ev", 1, &d), 0);
+  assert_int_equal(can_bus_new(&sim->buses[1], l, "mem:car", 2, &d), 0);
+  struct seen s1 = {.loop = l}, s2 = {.loop = l}, evs = {.loop = l};
+  can_bus_set_rx(sim->buses[0], on_rx, &s1);
+  can_bus_set_rx(sim->buses[1], on_rx, &s2);
+  sim_events_listen(sim->events, "vehicle.*", on_event, &evs);
+  struct done dn = {0};
+  struct trace_replay_opts o = {.loops = 2, .on_done = on_done, .ctx = &dn};
+  struct trace_replay *r;
+  assert_int_equal(trace_replay_new(&r, sim, path, &o, &d), 0);
+  trace_replay_start(r);
+  assert_int_equal(sim_loop_run(l), 0);
+  assert_int_equal(dn.calls, 1);
+  assert_int_equal(dn.status, 0);
+  /* exact schedule: offsets from the first scheduled record (the CXX header is not one),
+   * twice; the second pass starts when the first ends (at 1.0 s) */
+  static const int64_t want1[] = {0, 50, 1000, 1000, 1050, 2000};
+  assert_int_equal(s1.n, 6);
+  for (int i = 0; i < 6; i++)
+    assert_int_equal(s1.at[i], want1[i] * SIM_NS_PER_MS);
+  assert_int_equal(s1.id[1], 0x55B);
+  assert_int_equal(s2.n, 2);
+  assert_int_equal(s2.at[0], 50 * SIM_NS_PER_MS);
+  assert_int_equal(s2.id[0], 0x284);
+  assert_int_equal(evs.n, 2);
+  assert_int_equal(evs.at[0], 300 * SIM_NS_PER_MS);
+  assert_int_equal(evs.at[1], 1300 * SIM_NS_PER_MS);
+  struct metric *soc = metrics_find(sim->metrics, "v.b.soc");
+  assert_true(metric_is_defined(soc));
+  assert_true(metric_float(soc) > 66.4 && metric_float(soc) < 66.6);
+  struct trace_replay_stats st;
+  trace_replay_get_stats(r, &st);
+  assert_int_equal(st.frames, 8);
+  assert_int_equal(st.events, 2);
+  assert_int_equal(st.metrics, 2);
+  assert_int_equal(st.loops_done, 2);
+  trace_replay_free(r);
+  sim_diag_cleanup(&d);
+  rmsim(sim, ev, l);
+}
+
+static void test_replay_options(void **state)
+{
+  (void)state;
+  const char *path = trace_file();
+  struct ev_loop *ev;
+  struct sim_loop *l;
+  struct sim *sim = mksim(SIM_CLOCK_FAST, &ev, &l);
+  struct sim_diag d = SIM_DIAG_INIT;
+  assert_int_equal(can_bus_new(&sim->buses[2], l, "mem:x", 3, &d), 0);
+  struct seen s = {.loop = l};
+  can_bus_set_rx(sim->buses[2], on_rx, &s);
+  struct trace_replay_opts o = {.start = 40 * SIM_NS_PER_MS, .end = 900 * SIM_NS_PER_MS,
+                                .no_events = true};
+  assert_int_equal(trace_replay_parse_map(&o, "1=3,2=3", &d), 0);
+  size_t nf = 0;
+  assert_int_equal(can_filter_parse("284,55B", o.filters, 32, &nf, &d), 0);
+  o.nfilters = nf;
+  struct trace_replay *r;
+  assert_int_equal(trace_replay_new(&r, sim, path, &o, &d), 0);
+  trace_replay_start(r);
+  sim_loop_run(l);
+  /* 0x1DB at 0 is before --start; 0x1DB at 1.0 s after --end; both kept ids arrive on bus 3,
+   * 10 ms after the start (50 ms - 40 ms) */
+  assert_int_equal(s.n, 2);
+  assert_int_equal(s.id[0], 0x284);
+  assert_int_equal(s.id[1], 0x55B);
+  assert_int_equal(s.bus[0], 3);
+  assert_int_equal(s.at[0], 10 * SIM_NS_PER_MS);
+  assert_false(metric_is_defined(metrics_find(sim->metrics, "v.b.soc")));
+  trace_replay_free(r);
+  /* map parse errors, offsets */
+  struct trace_replay_opts o2 = {0};
+  assert_int_equal(trace_replay_parse_map(&o2, "can0", &d), SIM_EPARSE);
+  assert_int_equal(trace_replay_parse_map(&o2, "can0=9", &d), SIM_EPARSE);
+  int64_t ns;
+  assert_int_equal(trace_parse_offset("1.5", &ns), 0);
+  assert_int_equal(ns, 1500 * SIM_NS_PER_MS);
+  assert_int_equal(trace_parse_offset("250ms", &ns), 0);
+  assert_int_equal(ns, 250 * SIM_NS_PER_MS);
+  assert_int_equal(trace_parse_offset("2m", &ns), 0);
+  assert_int_equal(ns, 120 * SIM_NS_PER_SEC);
+  assert_int_equal(trace_parse_offset("-1", &ns), SIM_EPARSE);
+  assert_int_equal(trace_parse_offset("1x", &ns), SIM_EPARSE);
+  /* a bad line stops the replay with the error, with its location in the diagnostics */
+  const char *bad = test_write_temp(".crtd", "1.000000 1R11 100 00\n1.100000 1R11 1G0 00\n");
+  char badp[256];
+  snprintf(badp, sizeof(badp), "%s", bad);
+  struct done dn = {0};
+  struct trace_replay_opts o3 = {.on_done = on_done, .ctx = &dn};
+  assert_int_equal(trace_replay_new(&r, sim, badp, &o3, &d), 0);
+  trace_replay_start(r);
+  sim_loop_run(l);
+  assert_int_equal(dn.status, SIM_EPARSE);
+  trace_replay_free(r);
+  sim_diag_cleanup(&d);
+  rmsim(sim, ev, l);
+}
+
+static void test_replay_real_time(void **state)
+{
+  (void)state;
+  /* 200 frames 1 ms apart, in real time: lateness is measured and printed, not asserted */
+  char path[] = "/tmp/ovms-rt-XXXXXX.log";
+  int fd = mkstemps(path, 4);
+  FILE *f = fdopen(fd, "w");
+  for (int i = 0; i < 200; i++)
+    fprintf(f, "(1700000000.%06d) can0 1DB#%02X\n", i * 1000, i & 0xFF);
+  fclose(f);
+  struct ev_loop *ev;
+  struct sim_loop *l;
+  struct sim *sim = mksim(SIM_CLOCK_REAL, &ev, &l);
+  struct sim_diag d = SIM_DIAG_INIT;
+  assert_int_equal(can_bus_new(&sim->buses[0], l, "mem:rt", 1, &d), 0);
+  struct seen s = {.loop = l};
+  can_bus_set_rx(sim->buses[0], on_rx, &s);
+  struct trace_replay_opts o = {.stats = true};
+  struct trace_replay *r;
+  assert_int_equal(trace_replay_new(&r, sim, path, &o, &d), 0);
+  trace_replay_start(r);
+  assert_int_equal(sim_loop_run(l), 0);
+  struct trace_replay_stats st;
+  trace_replay_get_stats(r, &st);
+  assert_int_equal(st.frames, 200);
+  assert_int_equal(st.late_samples, 200);
+  assert_true(st.late_p50 <= st.late_p99 + 1000 && st.late_p99 <= st.late_max + 1000);
+  struct sbuf out = SBUF_INIT;
+  trace_replay_format_stats(&st, "real-time replay", &out);
+  fprintf(stderr, "%s", sbuf_str(&out));
+  sbuf_free(&out);
+  trace_replay_free(r);
+  unlink(path);
+  rmsim(sim, ev, l);
+}
+
+static void test_record(void **state)
+{
+  (void)state;
+  struct ev_loop *ev;
+  struct sim_loop *l;
+  struct sim *sim = mksim(SIM_CLOCK_FAST, &ev, &l);
+  struct sim_diag d = SIM_DIAG_INIT;
+  struct sim_canbus *peer;
+  assert_int_equal(can_bus_new(&sim->buses[0], l, "mem:rec", 1, &d), 0);
+  assert_int_equal(can_bus_new(&peer, l, "mem:rec", 1, &d), 0);
+  can_bus_start(sim->buses[0]);
+  can_bus_start(peer);
+  char path[] = "/tmp/ovms-rec-XXXXXX.crtd";
+  close(mkstemps(path, 5));
+  struct trace_recorder *rec;
+  assert_int_equal(trace_recorder_open(&rec, sim, path, NULL, &d), 0);
+  struct sim_frame f = {.id = 0x7E8, .len = 3, .data = {3, 0x41, 0x0d}};
+  can_bus_send(peer, &f); /* received by the module */
+  f.id = 0x7DF;
+  can_bus_send(sim->buses[0], &f); /* sent by the module */
+  sim_events_raise(sim->events, "vehicle.charge.start", NULL);
+  metric_set_int(metrics_find(sim->metrics, "v.b.soc"), 85);
+  assert_int_equal(trace_recorder_close(rec), 0);
+  char *text = test_read_file(path, NULL);
+  assert_non_null(strstr(text, " CXX OVMS CRTD\n"));
+  assert_non_null(strstr(text, " CVR 3.1\n"));
+  assert_non_null(strstr(text, "1700000000.000000 1R11 7E8 03 41 0d\n"));
+  assert_non_null(strstr(text, "1700000000.000000 1T11 7DF 03 41 0d\n"));
+  assert_non_null(strstr(text, "1CEV Event vehicle.charge.start\n"));
+  assert_non_null(strstr(text, "1CMT Metric { \"name\": \"v.b.soc\", \"value\": 85, \"unit\": \"%\" }"));
+  free(text);
+  unlink(path);
+  can_bus_close(peer);
+  sim_diag_cleanup(&d);
+  rmsim(sim, ev, l);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_mem_bus_pair),     cmocka_unit_test(test_replay_virtual_time),
+    cmocka_unit_test(test_replay_options),   cmocka_unit_test(test_replay_real_time),
+    cmocka_unit_test(test_record),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
