@@ -110,7 +110,8 @@ static void usage(FILE *out)
     "  -c, --config FILE        YAML config file of firmware config keys\n"
     "      --set KEY=VALUE      set a config key, firmware names, e.g.\n"
     "                           --set server.v3.updatetime.idle=600 (repeatable)\n"
-    "  -p, --print              print publications to stdout (the default without a broker)\n"
+    "  -p, --print              print publications to stdout (the default without a broker;\n"
+    "                           with --broker: as well as publishing them)\n"
     "      --firmware VERSION   behave as firmware %s (default current)\n"
     "      --broker URL         publish to an MQTT broker: mqtt://[user@]host[:port] or\n"
     "                           mqtts://... (TLS, server always verified)\n"
@@ -557,6 +558,8 @@ static int run(struct app *a)
   o->v3.password = password;
   if (o->quiet && !o->v3.broker)
     o->v3.out = a->devnull = fopen("/dev/null", "w");
+  if (o->print && o->v3.broker && !o->quiet)
+    o->v3.tee = stdout;
   rc = v3_start(a->sim, &o->v3, &err);
   if (password) {
     memset(password, 0, strlen(password));

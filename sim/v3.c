@@ -145,6 +145,12 @@ int v3_publish(struct v3 *v3, const char *topic, const void *payload, size_t len
 {
   int dummy;
   int rc = v3->ops->publish(v3->tp, topic, payload, len, qos, retain, mid ? mid : &dummy);
+  if (rc == 0 && v3->tee) {
+    fputs(topic, v3->tee);
+    fputc(' ', v3->tee);
+    fwrite(payload, 1, len, v3->tee);
+    fputc('\n', v3->tee);
+  }
   if (rc == 0) {
     v3->stats.published++;
     v3->stats.bytes += len;
@@ -834,6 +840,8 @@ int v3_start(struct sim *sim, const struct v3_options *opt, struct sbuf *err)
   v3->certfile = dup_opt(opt->certfile);
   v3->keyfile = dup_opt(opt->keyfile);
   v3->client_id_opt = dup_opt(opt->client_id);
+  if (ops != &v3_transport_print)
+    v3->tee = opt->tee;
   v3->last_connack = -1;
   v3->connect_at = -1;
   v3->net_since = -1;

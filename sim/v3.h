@@ -51,6 +51,9 @@ struct v3_options {
   enum sim_topics topics;
   /* Print transport output; NULL = stdout.  Borrowed. */
   FILE *out;
+  /* With a broker: also write every publication to tee as the print transport does (--print
+   * together with --broker).  NULL = no.  Borrowed. */
+  FILE *tee;
   /* A transport to use instead of the one the broker URL selects (tests, benchmarks);
    * NULL = by URL.  With it, the URL (if any) still sets the server config. */
   const struct v3_transport_ops *transport;

@@ -60,6 +60,7 @@ struct v3 {
   char *password;
   char *cafile, *capath, *certfile, *keyfile;
   char *client_id_opt;
+  FILE *tee;
 
   /* connection */
   enum v3_state state;

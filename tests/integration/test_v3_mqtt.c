@@ -370,6 +370,26 @@ static void test_draft2018(void **state)
   sub_free(s);
 }
 
+
+/* --print with --broker: every publication is also printed as "<topic> <payload>". */
+static void test_print_tee(void **state)
+{
+  char *d = harness_tmpdir();
+  char *argv[] = {"ovms-sim", "--fast", "--duration", "30s", "--vehicle-id", "TEE", "--broker",
+                  url("alice", B.port), "--print", NULL};
+  assert_int_equal(proc_wait(sim_spawn(d, argv, NULL), 60), 0);
+  char p[512];
+  snprintf(p, sizeof(p), "%s/sim.out", d);
+  char *out = test_read_file(p, NULL);
+  assert_non_null(strstr(out, "ovms/alice/TEE/event server.v3.connected\n"));
+  assert_non_null(strstr(out, "ovms/alice/TEE/metric/s/v3/connected yes\n"));
+  free(out);
+  char cmd[600];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
+  assert_int_equal(system(cmd), 0);
+  free(d);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -379,6 +399,7 @@ int main(void)
     cmocka_unit_test(test_commands_act_on_scenario),
     cmocka_unit_test(test_refused_login),
     cmocka_unit_test(test_draft2018),
+    cmocka_unit_test(test_print_tee),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
