@@ -9,7 +9,7 @@
  * Output texts are the firmware's: vehicle commands from
  * V3/components/vehicle/vehicle_shell.cpp (06aa2d3), `stat` from OvmsVehicle::CommandStat()
  * (V3/components/vehicle/vehicle.cpp), `server v3 ...` from spec/server-v3.md 1.12,
- * `event raise` from V3/main/ovms_events.cpp (01d56d4).  Commands act on the simulation via
+ * `event raise` from V3/main/ovms_events.cpp (01d56d4), `notify raise` from V3/main/ovms_notify.cpp.  Commands act on the simulation via
  * sim->control (the scenario or vehicle emulation), metrics, config, events and notifications.
  */
 #include <stdlib.h>
@@ -495,19 +495,35 @@ static void c_event_raise(struct sim *sim, struct sbuf *out, const struct cmd *c
   sim_events_raise(sim->events, argv[0], NULL);
 }
 
+/* notify_raise() of V3/main/ovms_notify.cpp: "Raise <kind> notification for
+ * <type>/<subtype> as <arg>", then text (and data, a simulator shorthand for text with type
+ * data), command (the notification text is the command's output) or errorcode. */
 static void c_notify_raise(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
                            char **argv)
 {
+  sbuf_printf(out, "Raise %s notification for %s/%s as %s\n", c->name, argv[0], argv[1],
+              argv[2]);
+  if (!strcmp(c->name, "errorcode")) {
+    char *end;
+    unsigned long code = strtoul(argv[0], &end, 10), data = strtoul(argv[1], NULL, 10);
+    if (*end == '\0' && !strcmp(argv[2], "yes"))
+      sim_notify_error_code(sim, (uint32_t)code, (uint32_t)data);
+    return;
+  }
   enum sim_notify_type t;
-  if (sim_notify_type_parse(argv[0], &t) < 0) {
-    sbuf_printf(out, "Error: unknown notification type '%s'\n", argv[0]);
-    return;
+  if (!strcmp(c->name, "data"))
+    t = NOTIFY_DATA;
+  else if (sim_notify_type_parse(argv[0], &t) < 0)
+    return; /* the firmware ignores unknown types */
+  const char *subtype = argv[1];
+  if (!strcmp(c->name, "command")) {
+    struct sbuf o = SBUF_INIT;
+    shell_execute(sim, argv[2], strlen(argv[2]), &o);
+    sim_notify_raise(sim, t, subtype, sbuf_str(&o));
+    sbuf_free(&o);
+  } else {
+    sim_notify_raise(sim, t, subtype, argv[2]);
   }
-  if (sim_notify_raise(sim, t, argv[1], argv[2]) < 0) {
-    sbuf_printf(out, "Error: invalid notification subtype '%s'\n", argv[1]);
-    return;
-  }
-  sbuf_printf(out, "Raised %s %s notification\n", argv[0], argv[1]);
 }
 
 /* ---- server v3 ----------------------------------------------------------------------------------- */
@@ -613,16 +629,19 @@ static const struct cmd metrics_children[] = {
 };
 
 static const struct cmd notify_raise_children[] = {
-  {"data", "Raise a data notification", c_notify_raise, "<type> <subtype> <message>", 3, 3,
-   NULL},
-  {"text", "Raise a textual notification", c_notify_raise, "<type> <subtype> <message>", 3, 3,
+  {"command", "Raise a command callback notification", c_notify_raise,
+   "<type><subtype><command>", 3, 3, NULL},
+  {"data", "Raise a data notification (simulator)", c_notify_raise, "<type><subtype><message>",
+   3, 3, NULL},
+  {"errorcode", "Raise an error code notification", c_notify_raise, "<code><data><raised>", 3,
+   3, NULL},
+  {"text", "Raise a textual notification", c_notify_raise, "<type><subtype><message>", 3, 3,
    NULL},
   {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
 static const struct cmd notify_children[] = {
-  {"raise", "NOTIFICATION raise framework", NULL, "<$C> <type> <subtype> <message>", 0, 0,
-   notify_raise_children},
+  {"raise", "NOTIFICATION raise framework", NULL, "", 0, 0, notify_raise_children},
   {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 

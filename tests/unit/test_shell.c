@@ -140,9 +140,11 @@ static void test_limits(void **state)
 static void test_notify_event(void **state)
 {
   assert_string_equal(run("notify raise text info usr.test 'a b'"),
-                      "Raised info usr.test notification\n");
-  assert_string_equal(run("notify raise text nope usr.test x"),
-                      "Error: unknown notification type 'nope'\n");
+                      "Raise text notification for info/usr.test as a b\n");
+  assert_string_equal(run("notify raise command info usr.cmd 'event raise usr.x'"),
+                      "Raise command notification for info/usr.cmd as event raise usr.x\n");
+  assert_string_equal(run("notify raise"),
+                      "Subcommand required\nUsage: notify raise <command|data|errorcode|text>\n");
   assert_string_equal(run("event raise usr.x"), "Raising event: usr.x\n");
   assert_string_equal(run("event raise"), "Usage: event raise <event>\n");
 }
