@@ -446,26 +446,106 @@ static void c_metrics_set(struct sim *sim, struct sbuf *out, const struct cmd *c
 
 /* ---- config ------------------------------------------------------------------------------------ */
 
+/* config list/set/rm as V3/main/ovms_config.cpp (00ef79e): the parameter list as
+ * "%-20s <title>", one parameter as "<param> (readable|protected writeable)" and its
+ * instances "  <instance>: <value>" (the password store is protected: names only). */
+struct param_list {
+  const char **v;
+  size_t n, cap;
+};
+
+static void collect_param(void *ctx, const struct sim_config_decl *d)
+{
+  struct param_list *l = ctx;
+  for (size_t i = 0; i < l->n; i++)
+    if (!strcmp(l->v[i], d->param))
+      return;
+  if (l->n == l->cap) {
+    l->cap = l->cap ? 2 * l->cap : 16;
+    l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+  }
+  l->v[l->n++] = d->param;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static const char *param_title(const char *p)
+{
+  static const char *const t[][2] = {{"module", "Module configuration"},
+                                     {"notify", "Notification filters"},
+                                     {"password", "Password store"},
+                                     {"server.v3", "Server V3 (MQTT) configuration"},
+                                     {"vehicle", "Vehicle configuration"}};
+  for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+    if (!strcmp(t[i][0], p))
+      return t[i][1];
+  return "";
+}
+
 struct list_ctx {
   struct sbuf *out;
   const char *param;
+  bool readable;
 };
 
 static void list_one(void *ctx, const char *param, const char *instance, const char *value,
                      const struct sim_config_decl *d)
 {
   struct list_ctx *l = ctx;
-  if (l->param && strcmp(l->param, param))
+  if (strcmp(l->param, param))
     return;
-  bool secret = d && (d->flags & CFG_F_SECRET);
-  sbuf_printf(l->out, "%s %s: %s\n", param, instance, secret ? "(hidden)" : value);
+  if (l->readable && !(d && (d->flags & CFG_F_SECRET)))
+    sbuf_printf(l->out, "  %s: %s\n", instance, value);
+  else
+    sbuf_printf(l->out, "  %s\n", instance);
+}
+
+static bool param_known(struct sim *sim, const char *param)
+{
+  struct param_list pl = {0};
+  sim_config_foreach_decl(sim->config, collect_param, &pl);
+  bool found = false;
+  for (size_t i = 0; i < pl.n; i++)
+    if (!strcmp(pl.v[i], param))
+      found = true;
+  free(pl.v);
+  return found;
 }
 
 static void c_config_list(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
                           char **argv)
 {
-  struct list_ctx l = {out, argc > 0 ? argv[0] : NULL};
+  if (argc == 0) {
+    struct param_list pl = {0};
+    sim_config_foreach_decl(sim->config, collect_param, &pl);
+    qsort(pl.v, pl.n, sizeof(*pl.v), cmp_str);
+    for (size_t i = 0; i < pl.n; i++)
+      sbuf_printf(out, "%-20s %s\n", pl.v[i], param_title(pl.v[i]));
+    free(pl.v);
+    return;
+  }
+  if (!param_known(sim, argv[0])) {
+    sbuf_printf(out, "%s not found\n", argv[0]);
+    return;
+  }
+  bool readable = strcmp(argv[0], "password") != 0;
+  sbuf_printf(out, "%s (%s writeable)\n", argv[0], readable ? "readable" : "protected");
+  struct list_ctx l = {out, argv[0], readable};
   sim_config_foreach(sim->config, list_one, &l);
+}
+
+static void c_config_rm(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
+                        char **argv)
+{
+  if (!param_known(sim, argv[0])) {
+    puts_line(out, "Error: parameter not found");
+    return;
+  }
+  if (sim_config_unset(sim->config, argv[0], argv[1]) == 0)
+    sbuf_printf(out, "Instance %s has been removed.\n", argv[1]);
 }
 
 static void c_config_get(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
@@ -478,7 +558,12 @@ static void c_config_get(struct sim *sim, struct sbuf *out, const struct cmd *c,
 static void c_config_set(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
                          char **argv)
 {
+  if (!param_known(sim, argv[0])) {
+    puts_line(out, "Error: parameter not found");
+    return;
+  }
   struct sbuf err = SBUF_INIT;
+  /* the firmware stores anything; the simulator checks declared types and ranges */
   if (sim_config_set(sim->config, argv[0], argv[1], argv[2], &err) < 0)
     sbuf_printf(out, "Error: %s\n", sbuf_str(&err));
   else
@@ -607,7 +692,9 @@ static const struct cmd climate_children[] = {
 static const struct cmd config_children[] = {
   {"get", "Get parameter value", c_config_get, "<param> <instance>", 2, 2, NULL},
   {"list", "Show configuration parameters/instances", c_config_list, "[<param>]", 0, 1, NULL},
-  {"set", "Set parameter value", c_config_set, "<param> <instance> <value>", 3, 3, NULL},
+  {"rm", "Remove parameter:instance", c_config_rm, "<param> {<instance> | *}", 2, 2, NULL},
+  {"set", "Set parameter:instance=value", c_config_set, "<param> <instance> <value>", 3, 3,
+   NULL},
   {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 

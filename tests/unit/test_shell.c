@@ -117,6 +117,17 @@ static void test_dispatch_texts(void **state)
   assert_string_equal(run("metrics get v.b.soc"), "81.5%\n");
   assert_string_equal(run("config set server.v3 updatetime.idle 300"), "Parameter has been set.\n");
   assert_string_equal(run("config get server.v3 updatetime.idle"), "300\n");
+  assert_string_equal(run("config list server.v3"),
+                      "server.v3 (readable writeable)\n  updatetime.idle: 300\n");
+  assert_string_equal(run("config set password server.v3 pw"), "Parameter has been set.\n");
+  assert_string_equal(run("config list password"), "password (protected writeable)\n"
+                                                   "  server.v3\n");
+  assert_string_equal(run("config list nope"), "nope not found\n");
+  assert_string_equal(run("config set nope x 1"), "Error: parameter not found\n");
+  assert_string_equal(run("config rm server.v3 updatetime.idle"),
+                      "Instance updatetime.idle has been removed.\n");
+  assert_string_equal(run("config get server.v3 updatetime.idle"), "600\n");
+  assert_non_null(strstr(run("config list"), "server.v3            Server V3 (MQTT) configuration\n"));
   assert_string_equal(run("server v3 status"), "OVMS v3 server has not been started\n");
   assert_string_equal(run("server v3 update"), "ERROR: OVMS v3 server has not been started\n");
   assert_string_equal(run("server v3 stop"), "OVMS v3 server has not been started\n");
