@@ -9,7 +9,9 @@
  * Output texts are the firmware's: vehicle commands from
  * V3/components/vehicle/vehicle_shell.cpp (06aa2d3), `stat` from OvmsVehicle::CommandStat()
  * (V3/components/vehicle/vehicle.cpp), `server v3 ...` from spec/server-v3.md 1.12,
- * `event raise` from V3/main/ovms_events.cpp (01d56d4), `notify raise` from V3/main/ovms_notify.cpp.  Commands act on the simulation via
+ * `event raise` from V3/main/ovms_events.cpp (01d56d4), `notify raise` from
+ * V3/main/ovms_notify.cpp, `metrics list|get|set` from V3/main/ovms_metrics.cpp,
+ * `config list|set|rm` from V3/main/ovms_config.cpp (00ef79e).  Commands act on the simulation via
  * sim->control (the scenario or vehicle emulation), metrics, config, events and notifications.
  */
 #include <stdlib.h>
@@ -394,51 +396,131 @@ static void c_vehicle_status(struct sim *sim, struct sbuf *out, const struct cmd
 
 /* ---- metrics ---------------------------------------------------------------------------------- */
 
+/* -m / -i: the metric or imperial equivalent of a unit (firmware unit_info MetricUnit /
+ * ImperialUnit); units without one stay as they are. */
+static enum sim_unit equivalent(enum sim_unit u, bool imperial)
+{
+  static const enum sim_unit pairs[][2] = {
+    {SIM_UNIT_KM, SIM_UNIT_MILES},          {SIM_UNIT_METERS, SIM_UNIT_FEET},
+    {SIM_UNIT_CELSIUS, SIM_UNIT_FAHRENHEIT}, {SIM_UNIT_CELSIUSDIFF, SIM_UNIT_FAHRENHEITDIFF},
+    {SIM_UNIT_KPA, SIM_UNIT_PSI},            {SIM_UNIT_PA, SIM_UNIT_PSI},
+    {SIM_UNIT_BAR, SIM_UNIT_PSI},            {SIM_UNIT_KPH, SIM_UNIT_MPH},
+    {SIM_UNIT_MPS, SIM_UNIT_FTPS},           {SIM_UNIT_KPHPS, SIM_UNIT_MPHPS},
+    {SIM_UNIT_MPSS, SIM_UNIT_FTPSS},         {SIM_UNIT_WHPKM, SIM_UNIT_WHPMI},
+    {SIM_UNIT_KMPKWH, SIM_UNIT_MIPKWH},
+  };
+  for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+    if (pairs[i][0] == u && imperial)
+      return pairs[i][1];
+    if (pairs[i][1] == u && !imperial)
+      return pairs[i][0];
+  }
+  return u;
+}
+
+/* metrics_list() of V3/main/ovms_metrics.cpp: [-cimnpst] [<metric>] (substring). */
 static void c_metrics_list(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
                            char **argv)
 {
-  const char *pat = NULL;
-  for (int i = 0; i < argc; i++)
-    if (argv[i][0] != '-')
-      pat = argv[i];
+  bool show_set = false, only_persist = false, stale = false;
+  char mode = 'u'; /* user, i(mperial), m(etric), n(ative) */
+  const char *show_only = NULL;
+  for (int i = 0; i < argc; i++) {
+    const char *cp = argv[i];
+    if (*cp != '-') {
+      if (show_only) {
+        sbuf_printf(out, "Usage: metrics list %s\n", c->usage);
+        return;
+      }
+      show_only = cp;
+      continue;
+    }
+    for (++cp; *cp; cp++) {
+      switch (*cp) {
+      case 'c': show_set = true; break;
+      case 'i': case 'm': case 'n': mode = *cp; break;
+      case 'p': only_persist = true; break;
+      case 's': stale = true; break;
+      case 't': break;
+      default:
+        sbuf_printf(out, "Usage: metrics list %s\n", c->usage);
+        return;
+      }
+    }
+  }
   size_t n = metrics_count(sim->metrics);
   bool found = false;
+  int64_t now = sim_monotonic(sim->loop);
   struct sbuf v = SBUF_INIT;
   for (size_t i = 0; i < n; i++) {
     struct metric *m = metrics_at(sim->metrics, i);
     if (m->flags & METRIC_F_HIDDEN)
       continue;
-    if (pat && !strstr(m->name, pat))
+    if (only_persist && !(m->flags & METRIC_F_PERSIST))
+      continue;
+    if (show_only && !strstr(m->name, show_only))
       continue;
     found = true;
     sbuf_reset(&v);
-    metric_format_unit(m, user_unit(sim, m->unit), &v);
-    sbuf_printf(out, "%-40.40s %s\n", m->name, sbuf_str(&v));
+    if (show_set) {
+      if (metric_is_defined(m)) {
+        metric_format(m, NULL, &v);
+        sbuf_printf(out, "metrics set %s %s\n", m->name, sbuf_str(&v));
+      }
+      continue;
+    }
+    enum sim_unit to = m->unit;
+    if (m->unit == SIM_UNIT_TIMEUTC)
+      to = SIM_UNIT_TIMELOCAL;
+    else if (mode == 'u')
+      to = user_unit(sim, m->unit);
+    else if (mode == 'i' || mode == 'm')
+      to = equivalent(m->unit, mode == 'i');
+    metric_format_unit(m, to, &v);
+    if (stale) {
+      if (!v.len) {
+        sbuf_adds(out, "[---] ");
+      } else {
+        int64_t age = (now - m->lastmodified) / SIM_NS_PER_SEC;
+        sbuf_printf(out, "[%02d%c] ", (int)(age > 99 ? 99 : age < 0 ? 0 : age),
+                    metric_is_stale(m) ? 'S' : '-');
+      }
+    }
+    if (!v.len)
+      sbuf_printf(out, "%s\n", m->name);
+    else
+      sbuf_printf(out, "%-40.40s %s\n", m->name, sbuf_str(&v));
   }
   sbuf_free(&v);
-  if (!found && pat)
+  if (show_only && !found)
     puts_line(out, "Unrecognised metric name");
 }
 
+/* metrics_get(): the value in the user unit (or the unit given) with its label. */
 static void c_metrics_get(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
                           char **argv)
 {
   struct metric *m = metrics_find(sim->metrics, argv[0]);
-  if (!m) {
-    puts_line(out, "Unrecognised metric name");
-    return;
-  }
   struct sbuf v = SBUF_INIT;
-  metric_format_unit(m, user_unit(sim, m->unit), &v);
+  if (m) {
+    enum sim_unit to = user_unit(sim, m->unit);
+    if (argc > 1 && sim_unit_parse(argv[1], &to) < 0)
+      to = m->unit;
+    metric_format_unit(m, to, &v);
+  }
   puts_line(out, sbuf_str(&v));
   sbuf_free(&v);
 }
 
+/* metrics_set(): <metric> <value> [<unit>]. */
 static void c_metrics_set(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
                           char **argv)
 {
   struct metric *m = metrics_find(sim->metrics, argv[0]);
-  if (m && metric_set_from_string(m, argv[1], SIM_UNIT_NATIVE) >= 0)
+  enum sim_unit from = SIM_UNIT_NATIVE;
+  if (argc > 2 && sim_unit_parse(argv[2], &from) < 0)
+    m = NULL;
+  if (m && metric_set_from_string(m, argv[1], from) >= 0)
     puts_line(out, "Metric set");
   else
     puts_line(out, "Metric could not be set");
@@ -709,9 +791,9 @@ static const struct cmd location_children[] = {
 };
 
 static const struct cmd metrics_children[] = {
-  {"get", "Show a metric value", c_metrics_get, "<metric>", 1, 1, NULL},
-  {"list", "Show all metrics", c_metrics_list, "[-cimnpst] [<metric>]", 0, 8, NULL},
-  {"set", "Set a metric", c_metrics_set, "<metric> <value>", 2, 2, NULL},
+  {"get", "Get the value of a metric", c_metrics_get, "<metric> [<unit>]", 1, 2, NULL},
+  {"list", "Show all metrics", c_metrics_list, "[-cimnpst] [<metric>]", 0, 2, NULL},
+  {"set", "Set the value of a metric", c_metrics_set, "<metric> <value> [<unit>]", 2, 3, NULL},
   {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 

@@ -111,10 +111,19 @@ static void test_dispatch_texts(void **state)
   assert_string_equal(run("wakeup"), "Error: Vehicle wake functionality not available\n");
   assert_string_equal(run("homelink 4"), "Error: Homelink button should be in range 1..3\n");
   assert_string_equal(run("event ?"), "raise                Raise a textual event\n");
-  assert_string_equal(run("metrics get nope"), "Unrecognised metric name\n");
+  assert_string_equal(run("metrics get nope"), "\n");
+  assert_string_equal(run("metrics list nope"), "Unrecognised metric name\n");
+  assert_string_equal(run("metrics list v.b.range.est"), "v.b.range.est\n"); /* undefined */
+  assert_string_equal(run("metrics list -x"), "Usage: metrics list [-cimnpst] [<metric>]\n");
   assert_string_equal(run("metrics set v.b.soc abc"), "Metric could not be set\n");
   assert_string_equal(run("metrics set v.b.soc 81.5"), "Metric set\n");
   assert_string_equal(run("metrics get v.b.soc"), "81.5%\n");
+  assert_string_equal(run("metrics list -c v.b.soc"), "metrics set v.b.soc 81.5\n");
+  assert_string_equal(run("metrics set v.p.odometer 10 miles"), "Metric set\n");
+  assert_string_equal(run("metrics list v.p.odometer"),
+                      "v.p.odometer                             16.0934km\n");
+  assert_string_equal(run("metrics list -i v.p.odometer"),
+                      "v.p.odometer                             10M\n");
   assert_string_equal(run("config set server.v3 updatetime.idle 300"), "Parameter has been set.\n");
   assert_string_equal(run("config get server.v3 updatetime.idle"), "300\n");
   assert_string_equal(run("config list server.v3"),
