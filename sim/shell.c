@@ -371,16 +371,20 @@ static void c_stat(struct sim *sim, struct sbuf *out, const struct cmd *c, int a
     stat_text(sim, out);
 }
 
+/* location_status() of V3/components/ovms_location (the simulator defines no locations and
+ * keeps no park position). */
 static void c_location_status(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
                               char **argv)
 {
-  struct metric *lat = metrics_find(sim->metrics, "v.p.latitude");
-  struct metric *lon = metrics_find(sim->metrics, "v.p.longitude");
-  if (!lat || !lon || !metric_is_defined(lat) || !metric_is_defined(lon)) {
-    puts_line(out, "Currently not in any defined location");
-    return;
-  }
-  sbuf_printf(out, "Currently at %.6f,%.6f\n", metric_float(lat), metric_float(lon));
+  struct metric *lock = metrics_find(sim->metrics, "v.p.gpslock");
+  int sats = (int)mfloat(sim, "v.p.satcount");
+  sbuf_printf(out, "Currently at %0.6f,%0.6f ", mfloat(sim, "v.p.latitude"),
+              mfloat(sim, "v.p.longitude"));
+  sbuf_printf(out, "(%sGPS lock", lock && metric_bool(lock) ? "" : "without ");
+  if (sats > 0)
+    sbuf_printf(out, ", %d satellite%s", sats, sats == 1 ? "" : "s");
+  sbuf_adds(out, ")\n");
+  sbuf_adds(out, "There are 0 locations defined\nNo active locations\n");
 }
 
 static void c_vehicle_status(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
