@@ -92,6 +92,7 @@ static void test_dispatch_texts(void **state)
 {
   assert_string_equal(run("foo"), "Unrecognised command\n");
   assert_string_equal(run("c"), "Unrecognised command\n"); /* ambiguous prefix */
+  assert_string_equal(run("loc"), "Unrecognised command\n"); /* location or lock */
   assert_string_equal(run("cl on"), "Climate Control \non\n");
   assert_int_equal(climate_on, 1);
   assert_string_equal(run("climatecontrol"),
@@ -142,7 +143,7 @@ static void test_dispatch_texts(void **state)
   assert_string_equal(run("server v3 stop"), "OVMS v3 server has not been started\n");
   assert_string_equal(run("help"), "This isn't really much help, is it?\n");
   assert_string_equal(run("metrics set v.p.latitude 51.5"), "Metric set\n");
-  assert_string_equal(run("loc stat"), "Currently at 51.500000,0.000000 (without GPS lock)\n"
+  assert_string_equal(run("locat stat"), "Currently at 51.500000,0.000000 (without GPS lock)\n"
                                        "There are 0 locations defined\nNo active locations\n");
   /* several lines, outputs concatenated; blank lines run nothing */
   assert_string_equal(run("lock 1234\n\nfoo\n"), "Vehicle locked\nUnrecognised command\n");
