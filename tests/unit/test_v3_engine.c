@@ -916,6 +916,35 @@ static void test_shell_stop_start(void **state)
   fx_free(&x);
 }
 
+
+/* Network loss (m.net.connected no): disconnect, wait for the network, then connect again
+ * after conn.stable_wait (+ jitter). */
+static void test_network_loss(void **state)
+{
+  static const char *const nojitter[] = {"server.v3.conn.jitter.max", "0", NULL};
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, nojitter);
+  run_until(&x, 30);
+  assert_true(v3_connected(x.sim->v3));
+  metric_set_bool(metrics_find(x.sim->metrics, "m.net.connected"), false);
+  run_until(&x, 32);
+  assert_false(v3_connected(x.sim->v3));
+  assert_int_equal(v3_state(x.sim->v3), V3_WAITNETWORK);
+  struct sbuf st = SBUF_INIT;
+  v3_status_text(x.sim->v3, &st);
+  assert_string_equal(sbuf_str(&st), "State: Waiting for network connectivity\n"
+                                     "       Waiting for network connectivity\n");
+  sbuf_free(&st);
+  run_until(&x, 100);
+  assert_int_equal(F.connects, 1);
+  metric_set_bool(metrics_find(x.sim->metrics, "m.net.connected"), true);
+  run_until(&x, 130);
+  assert_int_equal(F.connects, 2);
+  assert_int_equal(F.connect_t[1], 110); /* seen on the tick of 100, + conn.stable_wait */
+  assert_true(v3_connected(x.sim->v3));
+  fx_free(&x);
+}
+
 static void test_util(void **state)
 {
   struct v3_url u;
@@ -992,6 +1021,7 @@ int main(void)
     cmocka_unit_test(test_backoff),
     cmocka_unit_test(test_malformed_inbound),
     cmocka_unit_test(test_shell_stop_start),
+    cmocka_unit_test(test_network_loss),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
