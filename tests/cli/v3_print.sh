@@ -37,6 +37,9 @@ e=$("$BIN" --fast --duration 10s --broker mqtt://u:hunter2@h 2>&1); check "URL p
 lacks "password not echoed" "$e" "hunter2"
 e=$("$BIN" --fast --duration 10s --broker mqtts://h --cert c.pem 2>&1); check "cert without key" 2 $?
 e=$("$BIN" --fast --duration 10s --topics nope 2>&1); check "bad --topics" 2 $?
+e=$("$BIN" --fast --duration 10s --state-dir /proc/ovms-sim-nope 2>&1); check "bad --state-dir" 2 $?
+contains "bad --state-dir message" "$e" "/proc/ovms-sim-nope"
+e=$("$BIN" --fast --duration 10s --broker mqtt://h --password-file /nonexistent 2>&1); check "missing password file" 2 $?
 e=$("$BIN" --help); contains "--help --broker" "$e" "--broker URL"
 contains "--help --state-dir" "$e" "--state-dir DIR"
 
