@@ -32,7 +32,9 @@
 #include "scenario.h"
 #include "v3.h"
 #include "sim.h"
+#include "trace/run.h"
 #include "trace/trace.h"
+#include "vehicle.h"
 #include "xalloc.h"
 
 #define EXIT_EXPECT 1
@@ -45,6 +47,7 @@ enum {
   OPT_REPORT, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_JSON,
   OPT_BROKER, OPT_PASSWORD_FILE, OPT_CAFILE, OPT_CAPATH, OPT_CERT, OPT_KEY, OPT_CLIENT_ID,
   OPT_STATE_DIR, OPT_TOPICS,
+  OPT_VEHICLE, OPT_VEHICLE_MAP, OPT_VEHICLE_ANYBUS, OPT_VEHICLE_EMULATE,
 };
 
 struct opt_help {
@@ -59,6 +62,10 @@ static const struct option long_opts[] = {
   {"speed", required_argument, NULL, 'x'},
   {"seed", required_argument, NULL, OPT_SEED},
   {"vehicle-id", required_argument, NULL, OPT_VEHICLE_ID},
+  {"vehicle", required_argument, NULL, OPT_VEHICLE},
+  {"vehicle-map", required_argument, NULL, OPT_VEHICLE_MAP},
+  {"vehicle-anybus", no_argument, NULL, OPT_VEHICLE_ANYBUS},
+  {"vehicle-emulate", no_argument, NULL, OPT_VEHICLE_EMULATE},
   {"config", required_argument, NULL, 'c'},
   {"set", required_argument, NULL, OPT_SET},
   {"print", no_argument, NULL, 'p'},
@@ -78,6 +85,7 @@ static const struct option long_opts[] = {
   {"client-id", required_argument, NULL, OPT_CLIENT_ID},
   {"state-dir", required_argument, NULL, OPT_STATE_DIR},
   {"topics", required_argument, NULL, OPT_TOPICS},
+  TRACE_RUN_LONG_OPTS,
   {"quiet", no_argument, NULL, 'q'},
   {"verbose", no_argument, NULL, 'v'},
   {"help", no_argument, NULL, 'h'},
@@ -107,6 +115,13 @@ static void usage(FILE *out)
     "  -x, --speed X            real time scaled by X (default %g; e.g. 60 = a minute a second)\n"
     "      --seed N             random seed (default %d); same inputs + seed = same output\n"
     "      --vehicle-id ID      vehicle id (config vehicle.id; default DEMO)\n"
+    "      --vehicle TYPE       vehicle decoder/encoder: nissanleaf, teslaroadster,\n"
+    "                           mitsubishi, or dbc:FILE (signals named like metrics,\n"
+    "                           v_b_soc -> v.b.soc); see vehicles/README.md\n"
+    "      --vehicle-map FILE   dbc:FILE vehicles: map other signal names to metrics\n"
+    "      --vehicle-anybus     decode a frame id on whatever bus it arrives\n"
+    "      --vehicle-emulate    play the car: send its periodic frames, built from the\n"
+    "                           metrics (e.g. a --scenario's), on the --can buses\n"
     "  -c, --config FILE        YAML config file of firmware config keys\n"
     "      --set KEY=VALUE      set a config key, firmware names, e.g.\n"
     "                           --set server.v3.updatetime.idle=600 (repeatable)\n"
@@ -138,6 +153,8 @@ static void usage(FILE *out)
     "  -v, --verbose            log what the simulator does on stderr\n"
     "  -h, --help               show this help and exit\n"
     "  -V, --version            show the version and exit\n"
+    "\n"
+    TRACE_RUN_HELP
     "\n"
     "Subcommands:\n"
     "  validate FILE...         check scenario files and report every error; exit 0 if valid\n"
@@ -190,6 +207,10 @@ struct opts {
   uint64_t seed;
   bool seed_given;
   const char *vehicle_id;
+  const char *vehicle;     /* --vehicle */
+  const char *vehicle_map;
+  bool vehicle_anybus;
+  bool vehicle_emulate;
   const char *config_file;
   const char **sets;
   size_t nsets, setcap;
@@ -206,6 +227,7 @@ struct opts {
   struct v3_options v3;
   const char *password_file;
   const char *state_dir;
+  struct trace_run_opts can; /* --trace, --can, --record ... (trace/run.h) */
 };
 
 static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
@@ -231,6 +253,15 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
         return usage_error("--vehicle-id must not be empty");
       o->vehicle_id = optarg;
       break;
+    case OPT_VEHICLE:
+      if (!vehicle_type_find(optarg, NULL))
+        return usage_error("unknown --vehicle '%s' (nissanleaf, teslaroadster, mitsubishi, "
+                           "dbc:FILE)", optarg);
+      o->vehicle = optarg;
+      break;
+    case OPT_VEHICLE_MAP: o->vehicle_map = optarg; break;
+    case OPT_VEHICLE_ANYBUS: o->vehicle_anybus = true; break;
+    case OPT_VEHICLE_EMULATE: o->vehicle_emulate = true; break;
     case 'c': o->config_file = optarg; break;
     case OPT_SET:
       if (!strchr(optarg, '=') || optarg[0] == '=')
@@ -295,6 +326,17 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
     case ':':
       return usage_error("option '%s' needs an argument", argv[optind - 1]);
     default:
+      if (c >= TRACE_OPT_TRACE && c <= TRACE_OPT_KEEP_GOING) {
+        struct sim_diag d = SIM_DIAG_INIT;
+        int trc = trace_run_option(&o->can, c, optarg, &d);
+        if (trc < 0) {
+          print_diag(&d);
+          sim_diag_cleanup(&d);
+          fputs("Try 'ovms-sim --help' for more information.\n", stderr);
+          return EXIT_USAGE;
+        }
+        break;
+      }
       if (optopt)
         return usage_error("unknown option '-%c'", optopt);
       return usage_error("unknown option '%s'", argv[optind - 1]);
@@ -304,6 +346,16 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
     return usage_error("--fast and --speed exclude each other");
   if ((o->v3.certfile != NULL) != (o->v3.keyfile != NULL))
     return usage_error("--cert and --key must be given together");
+  /* with a vehicle decoding the frames, the framework raises vehicle.* events itself: the
+   * CEV records of a replayed CRTD (the recording module's events) would come twice */
+  if (o->vehicle)
+    o->can.replay.no_events = true;
+  if ((o->vehicle_map || o->vehicle_anybus || o->vehicle_emulate) && !o->vehicle)
+    return usage_error("--vehicle-map, --vehicle-anybus and --vehicle-emulate need a --vehicle");
+  if (o->vehicle_emulate && !o->can.ncans)
+    return usage_error("--vehicle-emulate needs a --can bus to send on");
+  if (o->vehicle_map && strncmp(o->vehicle, "dbc:", 4) != 0)
+    return usage_error("--vehicle-map needs a --vehicle dbc:FILE");
   return 0;
 }
 
@@ -422,6 +474,8 @@ struct app {
   FILE *devnull;
   struct scenario *sc;
   struct scenario_run *run;
+  struct trace_run *traces; /* replays, live buses, recorder */
+  int trace_status;
 };
 
 static void on_stop_timer(struct sim_loop *loop, struct sim_timer *t)
@@ -467,6 +521,16 @@ static void on_scenario_done(void *ctx, struct scenario_run *run)
 }
 
 /* Loads --scenario before anything else is set up; errors printed.  Returns 0 or exit code. */
+/* Every --trace replay has ended: the run ends with them unless a scenario or --duration
+ * decides the end. */
+static void on_traces_done(void *ctx, int status)
+{
+  struct app *a = ctx;
+  a->trace_status = status;
+  if (status < 0 || (!a->run && !a->o.duration))
+    sim_loop_stop(a->loop, 0);
+}
+
 static int load_scenario(struct app *a)
 {
   struct sim_diag d = SIM_DIAG_INIT;
@@ -529,8 +593,8 @@ static int run(struct app *a)
   int rc;
   if (o->scenario && (rc = load_scenario(a)) != 0)
     return rc;
-  if (o->fast && !o->scenario && !o->duration)
-    return usage_error("--fast needs an end: a --scenario or a --duration");
+  if (o->fast && !o->scenario && !o->duration && !trace_run_has_traces(&o->can))
+    return usage_error("--fast needs an end: a --scenario, a --trace or a --duration");
   if (o->report && !o->scenario)
     return usage_error("--report needs a --scenario");
   a->ev = ev_default_loop(EVFLAG_AUTO);
@@ -539,6 +603,16 @@ static int run(struct app *a)
                          start * SIM_NS_PER_SEC);
   a->sim = sim_new(a->loop, o->profile, o->seed);
   v3_config_declare(a->sim->config);
+  if (o->vehicle) {
+    /* before configure(): the vehicle declares its config keys (xnl.*, xtr.*, xmi.*) */
+    struct sim_diag d = SIM_DIAG_INIT;
+    struct vehicle_opts vo = {o->vehicle_anybus ? VEHICLE_F_ANYBUS : 0, o->vehicle_map};
+    rc = vehicle_attach_opts(a->sim, o->vehicle, &vo, &d);
+    print_diag(&d);
+    sim_diag_cleanup(&d);
+    if (rc < 0)
+      return EXIT_USAGE;
+  }
   rc = configure(a->sim, o);
   if (rc)
     return rc;
@@ -573,6 +647,20 @@ static int run(struct app *a)
   }
   sbuf_free(&err);
 
+  if (o->can.ntraces || o->can.ncans || o->can.record) {
+    struct sim_diag d = SIM_DIAG_INIT;
+    rc = trace_run_start(&a->traces, a->sim, &o->can, on_traces_done, a, &d);
+    print_diag(&d);
+    sim_diag_cleanup(&d);
+    if (rc < 0) /* a bad file, format, option or device: bad input, except a missing kernel feature */
+      return rc == SIM_ENOCAN ? 1 : EXIT_USAGE;
+  }
+  /* the buses exist now (--can, and in-memory buses for --trace): decode what arrives, or,
+   * emulating the car, send its frames */
+  if (a->sim->vehicle && o->vehicle_emulate)
+    vehicle_encoder_start_buses(a->sim->vehicle);
+  else if (a->sim->vehicle)
+    vehicle_listen_buses(a->sim->vehicle);
   if (a->sc) {
     rc = scenario_start(a->sim, a->sc, &a->run);
     if (rc < 0) {
@@ -608,6 +696,22 @@ static int run(struct app *a)
             *v3_last_error(a->sim->v3) ? v3_last_error(a->sim->v3) : "connection failed");
   if (a->progress)
     fputs("\n", stderr);
+  if (a->traces) {
+    struct sbuf b = SBUF_INIT;
+    trace_run_format_errors(a->traces, &b);
+    if (o->can.stats)
+      trace_run_report(a->traces, &b);
+    fputs(sbuf_str(&b), stderr);
+    sbuf_free(&b);
+    int wrc = trace_run_free(a->traces);
+    a->traces = NULL;
+    if (wrc < 0) {
+      fprintf(stderr, "ovms-sim: %s: %s\n", o->can.record, sim_strerror(wrc));
+      return 1;
+    }
+    if (a->trace_status < 0)
+      return a->trace_status == SIM_EPARSE || a->trace_status == SIM_ETRUNC ? EXIT_USAGE : 1;
+  }
   if (rc < 0) {
     fprintf(stderr, "ovms-sim: %s\n", sim_strerror(rc));
     return 1;
@@ -618,6 +722,7 @@ static int run(struct app *a)
 static void free_app(struct app *a)
 {
   fflush(stdout);
+  trace_run_free(a->traces);
   sim_free(a->sim);
   scenario_free(a->sc);
   if (a->devnull)

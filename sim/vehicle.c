@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "can/bus.h"
 #include "error.h"
 #include "sim.h"
 #include "xalloc.h"
@@ -154,11 +155,20 @@ static void on_tick(struct sim_loop *loop, struct sim_timer *t)
 
 /* ---- attach / detach -------------------------------------------------------------------- */
 
+static void unlisten_buses(struct vehicle *v)
+{
+  for (int i = 0; i < 8; i++)
+    if ((v->rx_buses >> i) & 1 && v->sim->buses[i])
+      can_bus_set_rx(v->sim->buses[i], NULL, NULL);
+  v->rx_buses = 0;
+}
+
 static void vehicle_free(struct vehicle *v)
 {
   if (!v)
     return;
   vehicle_encoder_stop(v);
+  unlisten_buses(v);
   if (v->sim && v->sim->loop && sim_timer_active(&v->tick_timer))
     sim_timer_stop(v->sim->loop, &v->tick_timer);
   if (v->type->cleanup)
@@ -298,6 +308,30 @@ int vehicle_decode(struct vehicle *v, const struct sim_frame *f)
   return 1;
 }
 
+void vehicle_decode_sink(void *ctx, const struct sim_frame *f)
+{
+  vehicle_decode(ctx, f);
+}
+
+static void on_bus_rx(void *ctx, struct sim_canbus *bus, const struct sim_frame *f)
+{
+  (void)bus;
+  vehicle_decode(ctx, f);
+}
+
+int vehicle_listen_buses(struct vehicle *v)
+{
+  int n = 0;
+  for (int i = 0; i < 8; i++) {
+    if (v->sim->buses[i]) {
+      can_bus_set_rx(v->sim->buses[i], on_bus_rx, v);
+      v->rx_buses = (uint8_t)(v->rx_buses | (1u << i));
+      n++;
+    }
+  }
+  return n;
+}
+
 /* ---- encoding --------------------------------------------------------------------------- */
 
 int vehicle_encode(struct vehicle *v, size_t i, struct sim_frame *out)
@@ -369,4 +403,17 @@ void vehicle_encoder_stop(struct vehicle *v)
   }
   v->sink = NULL;
   v->sink_ctx = NULL;
+}
+
+static void send_to_bus(void *ctx, const struct sim_frame *f)
+{
+  struct vehicle *v = ctx;
+  struct sim_canbus *bus = f->bus >= 1 && f->bus <= 8 ? v->sim->buses[f->bus - 1] : NULL;
+  if (!bus || can_bus_send(bus, f) < 0)
+    v->stats.unsent++;
+}
+
+int vehicle_encoder_start_buses(struct vehicle *v)
+{
+  return vehicle_encoder_start(v, send_to_bus, v);
 }

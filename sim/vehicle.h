@@ -116,6 +116,7 @@ struct vehicle_stats {
   uint64_t unknown;       /* no handler for (bus, id) */
   uint64_t short_frames;  /* shorter than the handler needs */
   uint64_t encoded;       /* frames produced by encoders */
+  uint64_t unsent;        /* encoded frames for a bus the simulator does not have */
 };
 
 #define VEHICLE_F_ANYBUS 0x01   /* decode an id whatever bus it arrives on */
@@ -155,6 +156,7 @@ struct vehicle {
 
   /* options */
   char *map_file;             /* --vehicle-map (DBC vehicles), owned */
+  uint8_t rx_buses;           /* bit n-1: the vehicle is the rx callback of bus n */
 };
 
 struct vehicle_opts {
@@ -204,6 +206,17 @@ int vehicle_decode(struct vehicle *v, const struct sim_frame *f);
 const struct vehicle_decoder *vehicle_find_decoder(const struct vehicle *v, uint8_t bus,
                                                    uint32_t id);
 
+/* A vehicle_frame_sink / trace replay frame callback that decodes f into ctx (a struct
+ * vehicle *). */
+void vehicle_decode_sink(void *ctx, const struct sim_frame *f);
+
+/*
+ * Makes the vehicle the receive callback of every bus present in v->sim->buses, so frames
+ * from live buses and from replays delivered into buses are decoded.  Buses added later need
+ * another call.  Detaching the vehicle removes the callbacks.  Returns the number of buses.
+ */
+int vehicle_listen_buses(struct vehicle *v);
+
 /* Runs one second of ticker logic: Ticker1, and Ticker10/Ticker60 when due (the 1 s timer
  * calls it; tests and trace replays without a loop call it themselves). */
 void vehicle_tick(struct vehicle *v);
@@ -229,6 +242,13 @@ int vehicle_encode_all(struct vehicle *v, vehicle_frame_sink sink, void *ctx);
  */
 int vehicle_encoder_start(struct vehicle *v, vehicle_frame_sink sink, void *ctx);
 void vehicle_encoder_stop(struct vehicle *v);
+
+/*
+ * Starts the encoder scheduler with every frame sent (can_bus_send) on the simulator bus of
+ * its number (sim->buses[bus - 1]); frames for buses that do not exist are counted in
+ * stats.unsent.  This is how a simulated car stands in for the real one on a bench.  Returns 0.
+ */
+int vehicle_encoder_start_buses(struct vehicle *v);
 
 /* ---- helpers for vehicle implementations ---------------------------------------------- */
 

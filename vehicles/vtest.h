@@ -191,7 +191,7 @@ static inline void vt_run_golden(const char *vehicle, const struct vt_golden *g,
         fail_msg("case %zu: frame '%s' not decoded", i, tok);
     }
     free(dup);
-    char what[64];
+    char what[1024];
     snprintf(what, sizeof what, "%s golden case %zu", vehicle, i);
     vt_check_expect(&t, g[i].expect, what);
     vt_close(&t);
@@ -237,7 +237,7 @@ static inline void vt_roundtrip(const char *vehicle, const char *config, const c
   vt_open(&b, vehicle, config);
   for (size_t i = 0; i < fr.n; i++)
     vehicle_decode(b.v, &fr.f[i]);
-  char what[64];
+  char what[1024];
   snprintf(what, sizeof what, "%s round trip", vehicle);
   vt_check_expect(&b, expect, what);
   vt_close(&b);

@@ -17,15 +17,13 @@
 #include "sbuf.h"
 #include "trace/trace.h"
 
+/* Hex digit values, -1 for other bytes (trace.c). */
+extern const int8_t trace_hexval[256];
+
 /* Value of a hex digit, or -1. */
 static inline int hexval(char c)
 {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  c = (char)(c | 0x20);
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  return -1;
+  return trace_hexval[(unsigned char)c];
 }
 
 static inline bool is_blank(char c)

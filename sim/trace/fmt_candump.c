@@ -117,6 +117,14 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
   }
   {
     int nb = 0;
+    /* fast path: plain hex pairs */
+    while (i + 1 < len && nb < max) {
+      int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+      if ((hi | lo) < 0)
+        break;
+      f->data[nb++] = (uint8_t)(hi << 4 | lo);
+      i += 2;
+    }
     while (i < len && !is_blank(s[i])) {
       if (s[i] == '.') {
         i++;
@@ -185,12 +193,19 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
   if (rec->kind != TRACE_REC_FRAME)
     return SIM_EUNSUP;
   const struct sim_frame *f = &rec->frame;
-  sbuf_reserve(out, 200);
-  sbuf_addc(out, '(');
+  static const char hx[] = "0123456789ABCDEF";
   int64_t ts = rec->ts;
-  if (ts >= 0) {
-    /* %010ld.%06ld as candump writes it */
-    uint64_t sec = (uint64_t)ts / 1000000000u;
+  if (ts < 0) {
+    /* rare (relative traces with negative times): the generic path */
+    sbuf_addc(out, '(');
+    trace_put_time(out, ts, ts % 1000 ? 9 : 6);
+    sbuf_addc(out, ')');
+  } else {
+    /* "(%010ld.%06ld)" as candump writes it, 9 digits when the time has nanoseconds */
+    sbuf_reserve(out, 40);
+    char *p = out->p + out->len;
+    *p++ = '(';
+    uint64_t sec = (uint64_t)ts / 1000000000u, frac = (uint64_t)ts % 1000000000u;
     char tmp[24];
     int n = 0;
     do {
@@ -200,52 +215,58 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
     while (n < 10)
       tmp[n++] = '0';
     while (n)
-      out->p[out->len++] = tmp[--n];
-    out->p[out->len] = 0;
-    sbuf_addc(out, '.');
-    uint64_t frac = (uint64_t)ts % 1000000000u;
-    int digits = (frac % 1000u) ? 9 : 6;
-    if (digits == 6)
+      *p++ = tmp[--n];
+    *p++ = '.';
+    int digits = 9;
+    if (frac % 1000u == 0) {
       frac /= 1000u;
-    char fr[9];
+      digits = 6;
+    }
     for (int k = digits - 1; k >= 0; k--) {
-      fr[k] = (char)('0' + frac % 10);
+      p[k] = (char)('0' + frac % 10);
       frac /= 10;
     }
-    sbuf_add(out, fr, (size_t)digits);
-  } else {
-    trace_put_time(out, ts, (ts % 1000) ? 9 : 6);
+    p += digits;
+    *p++ = ')';
+    out->len = (size_t)(p - out->p);
   }
-  sbuf_adds(out, ") ");
-  trace_put_ifname(out, rec);
   sbuf_addc(out, ' ');
+  trace_put_ifname(out, rec);
+  sbuf_reserve(out, 16 + 2u * SIM_CAN_MAX_DLEN);
+  char *p = out->p + out->len;
+  *p++ = ' ';
+  uint32_t id = f->id;
+  int digits = 3;
   if (f->flags & SIM_CAN_F_ERR) {
-    put_hexn(out, (f->id & SIM_CAN_EFF_MASK) | CAN_ERR_FLAG_BIT, 8, true);
-  } else {
-    put_canid(out, f, true);
+    id = (id & SIM_CAN_EFF_MASK) | CAN_ERR_FLAG_BIT;
+    digits = 8;
+  } else if (f->flags & SIM_CAN_F_EXT) {
+    digits = 8;
   }
-  sbuf_addc(out, '#');
+  for (int k = digits - 1; k >= 0; k--)
+    *p++ = hx[(id >> (4 * k)) & 15];
+  *p++ = '#';
   if (f->flags & SIM_CAN_F_FD) {
-    sbuf_addc(out, '#');
-    put_hexn(out, (f->flags & SIM_CAN_F_BRS ? 1u : 0u) | (f->flags & SIM_CAN_F_ESI ? 2u : 0u),
-             1, true);
+    *p++ = '#';
+    *p++ = hx[(f->flags & SIM_CAN_F_BRS ? 1 : 0) | (f->flags & SIM_CAN_F_ESI ? 2 : 0)];
   } else if (f->flags & SIM_CAN_F_RTR) {
-    sbuf_addc(out, 'R');
+    *p++ = 'R';
     if (f->len)
-      put_hexn(out, f->len > 8 ? 8 : f->len, 1, true);
+      *p++ = hx[f->len > 8 ? 8 : f->len];
     goto end;
   }
-  sbuf_reserve(out, 2u * f->len);
   for (unsigned k = 0; k < f->len; k++) {
-    static const char hx[] = "0123456789ABCDEF";
-    out->p[out->len++] = hx[f->data[k] >> 4];
-    out->p[out->len++] = hx[f->data[k] & 15];
+    *p++ = hx[f->data[k] >> 4];
+    *p++ = hx[f->data[k] & 15];
   }
-  out->p[out->len] = 0;
 end:
-  if (f->flags & SIM_CAN_F_TX)
-    sbuf_adds(out, " T");
-  sbuf_addc(out, '\n');
+  if (f->flags & SIM_CAN_F_TX) {
+    *p++ = ' ';
+    *p++ = 'T';
+  }
+  *p++ = '\n';
+  *p = 0;
+  out->len = (size_t)(p - out->p);
   ws->n++;
   return 0;
 }

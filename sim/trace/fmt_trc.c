@@ -105,13 +105,37 @@ static int header_line(struct trace_pstate *ps, const char *s, size_t len, struc
   return 0;
 }
 
-/* Offset in ms with up to 6 decimals -> ns. */
+/* Offset in ms with decimals -> ns (fraction digits beyond ns precision are ignored). */
 static bool parse_ms(const char *s, size_t i, size_t e, int64_t *ns)
 {
-  int64_t v;
-  if (trace_parse_time(s + i, e - i, false, &v) != e - i)
+  int64_t ms = 0, frac = 0;
+  size_t k = i;
+  while (k < e && s[k] >= '0' && s[k] <= '9') {
+    if (ms > INT64_C(9000000000000))
+      return false;
+    ms = ms * 10 + (s[k++] - '0');
+  }
+  if (k == i)
     return false;
-  *ns = v / 1000; /* v is "seconds" of the ms number, i.e. ms * 1e9 */
+  int digits = 0;
+  if (k < e && s[k] == '.') {
+    k++;
+    size_t f0 = k;
+    while (k < e && s[k] >= '0' && s[k] <= '9') {
+      if (digits < 6) {
+        frac = frac * 10 + (s[k] - '0');
+        digits++;
+      }
+      k++;
+    }
+    if (k == f0)
+      return false;
+  }
+  if (k != e)
+    return false;
+  for (; digits < 6; digits++)
+    frac *= 10;
+  *ns = ms * SIM_NS_PER_MS + frac;
   return true;
 }
 

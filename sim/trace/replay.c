@@ -388,6 +388,11 @@ void trace_replay_format_stats(const struct trace_replay_stats *st, const char *
                 (double)st->late_max / 1e3, st->late_samples);
 }
 
+const struct sim_diag *trace_replay_diag(const struct trace_replay *r)
+{
+  return r->diag;
+}
+
 void trace_replay_free(struct trace_replay *r)
 {
   if (!r)

@@ -92,6 +92,9 @@ void trace_replay_get_stats(struct trace_replay *r, struct trace_replay_stats *s
 /* Appends a human-readable statistics block (for --stats) to out. */
 void trace_replay_format_stats(const struct trace_replay_stats *st, const char *name,
                                struct sbuf *out);
+/* Problems met while replaying (bad lines; with keep_going all of them, else the one that
+ * stopped the replay).  Valid until trace_replay_free(). */
+const struct sim_diag *trace_replay_diag(const struct trace_replay *r);
 /* Stops and frees.  NULL is allowed. */
 void trace_replay_free(struct trace_replay *r);
 

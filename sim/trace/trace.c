@@ -14,6 +14,18 @@
 extern const struct trace_format trace_fmt_candump, trace_fmt_candump_screen, trace_fmt_crtd,
     trace_fmt_asc, trace_fmt_trc, trace_fmt_savvycan, trace_fmt_parserflags, trace_fmt_numbered;
 
+#define H_ -1
+#define H4_ H_, H_, H_, H_
+#define H16_ H4_, H4_, H4_, H4_
+const int8_t trace_hexval[256] = {
+    H16_, H16_, H16_,
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, H_, H_, H_, H_, H_, H_,
+    H_, 10, 11, 12, 13, 14, 15, H_, H_, H_, H_, H_, H_, H_, H_, H_,
+    H16_,
+    H_, 10, 11, 12, 13, 14, 15, H_, H_, H_, H_, H_, H_, H_, H_, H_,
+    H16_, H16_, H16_, H16_, H16_, H16_, H16_, H16_, H16_,
+};
+
 /* Detection priority: formats with unmistakable signatures first. */
 const struct trace_format *const trace_formats[] = {
     &trace_fmt_crtd,     &trace_fmt_candump,     &trace_fmt_asc,
@@ -194,7 +206,7 @@ uint8_t trace_src_bus(struct trace_pstate *ps, const char *src, size_t len)
   if (len >= TRACE_SRC_MAX)
     len = TRACE_SRC_MAX - 1;
   for (int i = 0; i < ps->nsrcs; i++)
-    if (!strncmp(ps->srcs[i], src, len) && ps->srcs[i][len] == 0)
+    if (ps->srcs[i][len] == 0 && !memcmp(ps->srcs[i], src, len))
       return (uint8_t)(i + 1);
   if (ps->nsrcs >= TRACE_MAX_SRCS)
     return 0; /* more interfaces than buses: unassigned (a bus map can still route it) */

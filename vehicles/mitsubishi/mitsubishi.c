@@ -43,6 +43,12 @@ struct mi {
 
 #define S(v) ((struct mi *)(v)->state)
 
+/* AsInt() of a float metric: truncation, as the firmware's (int) cast (metric_int rounds) */
+static int32_t as_int(const struct metric *m)
+{
+  return (int32_t)metric_float(m);
+}
+
 static uint16_t be16(const uint8_t *d)
 {
   return (uint16_t)((d[0] << 8) | d[1]);
@@ -198,7 +204,7 @@ static void d_389(struct vehicle *v, const struct sim_frame *f, const void *arg)
     metric_set_float(s->c_current, f->data[6] / 10.0);
   }
   metric_set_float(s->c_power, metric_float(s->c_voltage) * metric_float(s->c_current) / 1000);
-  if (metric_int(s->c_voltage) > 0 && metric_float(s->c_current) > 0.0) {
+  if (as_int(s->c_voltage) > 0 && metric_float(s->c_current) > 0.0) {
     metric_set_bool(s->c_charging, true);
     /* 10 Hz frames: kWh += kW / 36000 */
     metric_set_float(s->c_kwh, metric_float(s->c_kwh) + metric_float(s->c_power) / 36000.0);
@@ -393,20 +399,20 @@ static void mi_ticker1(struct vehicle *v, uint32_t ticker)
         metric_set_string(s->c_substate, "onrequest");
       } else {
         metric_set_string(s->c_state, "charging");
-        if (metric_float(s->b_current) < 0 && !s->qc && metric_int(s->b_soc) > 92 &&
+        if (metric_float(s->b_current) < 0 && !s->qc && as_int(s->b_soc) > 92 &&
             strcmp(metric_string(s->c_mode), "Balancing") != 0) {
           metric_set_string(s->c_mode, "Balancing");
           metric_set_string(s->c_state, "topoff");
         }
       }
-    } else if (metric_int(s->c_current) == 0 && metric_int(s->c_voltage) < 100) {
+    } else if (as_int(s->c_current) == 0 && as_int(s->c_voltage) < 100) {
       if (metric_bool(s->c_pilot)) {
         metric_set_bool(s->c_charging, false);
         metric_set_bool(s->c_pilot, false);
         metric_set_bool(s->d_cp, false);
         metric_set_bool(s->e_charging12v, false);
         metric_set_string(s->c_type, "None");
-        if (metric_int(s->b_soc) < 92 && !s->qc) {
+        if (as_int(s->b_soc) < 92 && !s->qc) {
           metric_set_string(s->c_state, "stopped");
           metric_set_string(s->c_substate, "interrupted");
         } else {

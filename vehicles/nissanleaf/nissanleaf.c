@@ -851,22 +851,64 @@ static void handle_charging(struct nl *s)
   metric_set_string(s->x_c_state_prev, st);
 }
 
-/* The energy and duration part of HandleChargeEstimation(). */
+/* The remaining-time estimates of HandleChargeEstimation() / HandleExporting(): to full (or
+ * empty), to the SOC limit, to the range limit. */
+static void estimate_durations(struct nl *s, double power_w, double full, struct metric *d_full,
+                               struct metric *d_soc, struct metric *d_range,
+                               const struct metric *lim_soc, const struct metric *lim_range,
+                               double max_range)
+{
+  metric_set_int(d_full, minutes_remaining(s, full, power_w));
+  double limit_soc = float_or(lim_soc, 0), limit_range = float_or(lim_range, 0);
+  if (limit_soc > 0)
+    metric_set_int(d_soc, minutes_remaining(s, limit_soc, power_w));
+  if (limit_range > 0 && max_range > 0.0)
+    metric_set_int(d_range, minutes_remaining(s, limit_range / max_range * 100.0, power_w));
+}
+
+/* HandleChargeEstimation() */
 static void handle_charge_estimation(struct nl *s)
 {
-  if (!metric_bool(s->c_charging))
+  if (!metric_bool(s->c_pilot) || !metric_bool(s->c_charging)) {
+    metric_set_float(s->c_power, 0);
+    metric_set_float(s->c_efficiency, 100); /* neutral for an overall efficiency */
     return;
+  }
   if (s->cum_charge_wh > 0) {
+    /* 10 s of energy back to an average power */
     double power_w = s->cum_charge_wh * 3600 / 10;
     metric_set_float(s->c_kwh, metric_float(s->c_kwh) + s->cum_charge_wh / 1000.0);
     s->cum_charge_wh = 0;
-    metric_set_int(s->c_duration_full, minutes_remaining(s, 100.0, power_w));
+    double max_range = float_or(s->b_range_full, 0);
+    if (!s->range_calc_est) {
+      double soc = float_or(s->b_soc, 0);
+      max_range = soc > 0 ? 100.0 * float_or(s->b_range_ideal, 0) / soc : 0;
+    }
+    estimate_durations(s, power_w, 100.0, s->c_duration_full, s->c_duration_soc,
+                       s->c_duration_range, s->c_limit_soc, s->c_limit_range, max_range);
   }
   double cp = metric_float(s->c_power), bp = metric_float(s->b_power);
   if (cp != 0)
     metric_set_float(s->c_efficiency, fabs(bp / cp) * 100.0);
   if (metric_float(s->c_efficiency) > 100)
     metric_set_float(s->c_efficiency, 100);
+}
+
+/* HandleExporting() */
+static void handle_exporting(struct nl *s)
+{
+  if (!metric_bool(s->g_generating)) {
+    metric_set_float(s->g_power, 0);
+    return;
+  }
+  if (s->cum_gen_wh > 0) {
+    double power_w = s->cum_gen_wh * 3600 / 10;
+    metric_set_float(s->g_kwh, metric_float(s->g_kwh) + s->cum_gen_wh / 1000.0);
+    s->cum_gen_wh = 0;
+    estimate_durations(s, -power_w, 0.0, s->g_duration_empty, s->g_duration_soc,
+                       s->g_duration_range, s->g_limit_soc, s->g_limit_range,
+                       float_or(s->b_range_est, 0));
+  }
 }
 
 static void nl_ticker10(struct vehicle *v, uint32_t ticker)
@@ -876,12 +918,7 @@ static void nl_ticker10(struct vehicle *v, uint32_t ticker)
   handle_range(s);
   handle_charging(s);
   handle_charge_estimation(s);
-  if (!metric_bool(s->g_generating)) {
-    metric_set_float(s->g_power, 0);
-  } else if (s->cum_gen_wh > 0) {
-    metric_set_float(s->g_kwh, metric_float(s->g_kwh) + s->cum_gen_wh / 1000.0);
-    s->cum_gen_wh = 0;
-  }
+  handle_exporting(s);
   metric_set_bool(s->e_charging12v, metric_float(s->b_12v_voltage) > 12.8);
   if (metric_bool(s->e_awake) && metric_is_stale(s->e_awake))
     metric_set_bool(s->e_awake, false);
@@ -912,7 +949,11 @@ static const struct vehicle_metric_bind nl_binds[] = {
     NS(c_pilot, "v.c.pilot"), NS(c_voltage, "v.c.voltage"), NS(c_current, "v.c.current"),
     NS(c_climit, "v.c.climit"), NS(c_power, "v.c.power"), NS(c_kwh, "v.c.kwh"),
     NS(c_type, "v.c.type"), NS(c_mode, "v.c.mode"), NS(c_efficiency, "v.c.efficiency"),
-    NS(c_duration_full, "v.c.duration.full"),
+    NS(c_duration_full, "v.c.duration.full"), NS(c_duration_soc, "v.c.duration.soc"),
+    NS(c_duration_range, "v.c.duration.range"), NS(c_limit_soc, "v.c.limit.soc"),
+    NS(c_limit_range, "v.c.limit.range"), NS(g_duration_empty, "v.g.duration.empty"),
+    NS(g_duration_soc, "v.g.duration.soc"), NS(g_duration_range, "v.g.duration.range"),
+    NS(g_limit_soc, "v.g.limit.soc"), NS(g_limit_range, "v.g.limit.range"),
     NS(g_pilot, "v.g.pilot"), NS(g_voltage, "v.g.voltage"), NS(g_current, "v.g.current"),
     NS(g_climit, "v.g.climit"), NS(g_power, "v.g.power"), NS(g_generating, "v.g.generating"),
     NS(g_state, "v.g.state"), NS(g_substate, "v.g.substate"), NS(g_kwh, "v.g.kwh"),
@@ -984,6 +1025,8 @@ static const struct sim_config_decl nl_config[] = {
     {"xnl", "whPerGid", CFG_STRING, "80", 0, 0, 0, 0, "range estimate: Wh per GID"},
     {"xnl", "suffsoc", CFG_INT, "0", 0, 100, 0, 0, "sufficient SOC % (v.c.limit.soc)"},
     {"xnl", "suffrange", CFG_INT, "0", 0, 2000, 0, 0, "sufficient range km (v.c.limit.range)"},
+    {"xnl", "suffrangecalc", CFG_STRING, "ideal", 0, 0, 0, 0,
+     "range for the range limit: ideal or est"},
 };
 
 static void nl_config_changed(struct vehicle *v)
@@ -1004,11 +1047,10 @@ static void nl_config_changed(struct vehicle *v)
   s->canwrite = vehicle_cfg_bool(v, "canwrite", false);
   s->km_per_kwh = vehicle_cfg_float(v, "kmPerKWh", NL_KM_PER_KWH);
   s->wh_per_gid = vehicle_cfg_float(v, "whPerGid", NL_WH_PER_GID);
-  struct metric *m;
-  if ((m = metrics_find(v->ms, "v.c.limit.soc")))
-    metric_set_float(m, (double)vehicle_cfg_int(v, "suffsoc", 0));
-  if ((m = metrics_find(v->ms, "v.c.limit.range")))
-    metric_set_float(m, (double)vehicle_cfg_int(v, "suffrange", 0));
+  const char *calc = v->cfg ? sim_config_get(v->cfg, "xnl", "suffrangecalc") : NULL;
+  s->range_calc_est = calc && !strcmp(calc, "est");
+  metric_set_float(s->c_limit_soc, (double)vehicle_cfg_int(v, "suffsoc", 0));
+  metric_set_float(s->c_limit_range, (double)vehicle_cfg_int(v, "suffrange", 0));
 }
 
 static int nl_init(struct vehicle *v, const char *arg, struct sim_diag *d)

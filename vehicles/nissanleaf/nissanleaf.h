@@ -40,6 +40,9 @@ struct nl {
   struct metric *b_range_ideal, *b_range_full, *b_range_est;
   struct metric *c_charging, *c_state, *c_substate, *c_pilot, *c_voltage, *c_current;
   struct metric *c_climit, *c_power, *c_kwh, *c_type, *c_mode, *c_efficiency, *c_duration_full;
+  struct metric *c_duration_soc, *c_duration_range, *c_limit_soc, *c_limit_range;
+  struct metric *g_duration_empty, *g_duration_soc, *g_duration_range, *g_limit_soc;
+  struct metric *g_limit_range;
   struct metric *g_pilot, *g_voltage, *g_current, *g_climit, *g_power, *g_generating;
   struct metric *g_state, *g_substate, *g_kwh, *g_type, *g_mode;
   struct metric *d_cp, *d_fl, *d_fr, *d_rl, *d_rr, *d_trunk;
@@ -62,6 +65,7 @@ struct nl {
   int modelyear;
   int maxgids;
   bool ze1, soc_newcar, soh_newcar, soc_newcar_capacity, canwrite;
+  bool range_calc_est;         /* xnl.suffrangecalc = "est" (else "ideal") */
   double speeddivisor, cabintempoffset, km_per_kwh, wh_per_gid;
 
   /* decoder state */

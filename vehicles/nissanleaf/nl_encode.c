@@ -320,7 +320,9 @@ static int e_60d(struct vehicle *v, struct sim_frame *f, const void *arg)
   d[0] = (uint8_t)((metric_bool(s->d_trunk) ? 0x80 : 0) | (metric_bool(s->d_rr) ? 0x40 : 0) |
                    (metric_bool(s->d_rl) ? 0x20 : 0) | (metric_bool(s->d_fr) ? 0x10 : 0) |
                    (metric_bool(s->d_fl) ? 0x08 : 0) | (metric_bool(s->e_headlights) ? 0x02 : 0));
-  int start = metric_bool(s->e_on) ? 3 : metric_bool(s->e_awake) ? 2 : 0;
+  /* a car in R or D is READY even when v.e.on was never set */
+  bool on = metric_bool(s->e_on) || metric_int(s->e_gear) != 0;
+  int start = on ? 3 : metric_bool(s->e_awake) ? 2 : 0;
   d[1] = (uint8_t)(start << 1);
   d[2] = metric_bool(s->e_locked) ? 0x18 : 0;
   return 1;

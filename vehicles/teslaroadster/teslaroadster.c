@@ -10,14 +10,15 @@
  * encoders from the 2012 Roadster 2.5 log traces/tesla_roadster/20120218.charge.done.txt
  * (openvehicles/Open-Vehicle-Monitoring-System vehicle/roadster_canlogs/, commit 260a8429):
  * 0x88/0x89/0x95 every ~0.7 s, 0x96 every ~1 s, 0x80/0x85 every ~2 s, 0x81/0x82/0xA3 every
- * ~10 s.  The cooldown and digital-speedo features (which transmit) and the 0x93 error-code
- * notifications are not simulated.
+ * ~10 s.  The cooldown and digital-speedo features (which transmit) are not simulated; 0x93
+ * raises the error-code notification but does not clear it.
  */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "notify.h"
 #include "sim.h"
 #include "vehicle.h"
 
@@ -148,6 +149,14 @@ static void d_100(struct vehicle *v, const struct sim_frame *f, const void *arg)
     NEED(8);
     metric_set_bool(s->e_hvac, le16(d + 6) > 0);
     break;
+  case 0x93: {
+    /* VDS vehicle error: raise the error-code notification (clearing is not modelled) */
+    NEED(8);
+    uint32_t k1 = le16(d + 2), k2 = le32(d + 4);
+    if (k1 != 0xFFFF && ((d[1] == 0x14 && k1 == 25) || (d[1] & 0x01)))
+      sim_notify_error_code(v->sim, k1, k2);
+    break;
+  }
   case 0x95: {
     NEED(8);
     metric_set_bool(s->e_heating, d[1] == 0x0F);
@@ -214,7 +223,7 @@ static void d_100(struct vehicle *v, const struct sim_frame *f, const void *arg)
       metric_set_float(s->b_soh, (cac / (cac > 165 ? 215.0 : 160.0)) * ((100 * mn) / mx));
     char buf[128];
     snprintf(buf, sizeof buf, "CAC %0.2fAh SOC %d%% LIM %d%% MIN %d%% MAX %d%%", cac,
-             metric_int(s->b_soc), lim, mn, mx);
+             (int)metric_float(s->b_soc), lim, mn, mx);
     metric_set_string(s->b_health, buf);
     break;
   }

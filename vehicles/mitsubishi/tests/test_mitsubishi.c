@@ -161,6 +161,25 @@ static void test_charge_state_machine(void **state)
   vt_close(&t);
 }
 
+/* AsInt() truncates: at 92.5 % the "balancing" top-off (SOC > 92) has not started yet */
+static void test_topoff_threshold(void **state)
+{
+  (void)state;
+  for (int k = 0; k < 2; k++) {
+    struct vt t;
+    vt_open(&t, "mitsubishi", NULL);
+    vt_feed(&t, k == 0 ? "1 374 C3 C3 00 00 4A 48 3D 00"   /* 92.5 % */
+                       : "1 374 C4 C4 00 00 4A 48 3D 00"); /* 93 % */
+    vt_feed(&t, "1 418 50 00 00 00 00 00 00");
+    vt_feed(&t, "1 286 0E 74 64 4B 00 00 00 00");
+    vt_feed(&t, "1 373 7F 00 7F F0 0D 72 00 16"); /* -0.16 A */
+    vehicle_tick(t.v);
+    vehicle_tick(t.v);
+    assert_string_equal(vt_str(&t, "v.c.state"), k == 0 ? "charging" : "topoff");
+    vt_close(&t);
+  }
+}
+
 static void test_roundtrip(void **state)
 {
   (void)state;
@@ -263,6 +282,7 @@ int main(void)
       cmocka_unit_test(test_golden),
       cmocka_unit_test(test_cells),
       cmocka_unit_test(test_charge_state_machine),
+      cmocka_unit_test(test_topoff_threshold),
       cmocka_unit_test(test_roundtrip),
       cmocka_unit_test(test_roundtrip_cells),
       cmocka_unit_test(test_ign_off_excerpt),

@@ -308,6 +308,31 @@ static void test_annotated_log(void **state)
   vt_close(&t);
 }
 
+static void on_event(void *ctx, const char *name, const char *data)
+{
+  (void)name, (void)data;
+  ++*(int *)ctx;
+}
+
+/* 0x100/93: a VDS error with the "set" bit raises the error-code notification once */
+static void test_error_code(void **state)
+{
+  (void)state;
+  struct vt t;
+  vt_open(&t, "teslaroadster", NULL);
+  int n = 0;
+  sim_events_listen(t.sim->events, "notify.error.code", on_event, &n);
+  vt_feed(&t, "1 100 93 00 19 00 00 00 00 00"); /* bit 0 clear: a clear, nothing raised */
+  assert_int_equal(n, 0);
+  vt_feed(&t, "1 100 93 01 19 00 2A 00 00 00"); /* code 25, data 42 */
+  assert_int_equal(n, 1);
+  vt_feed(&t, "1 100 93 01 19 00 2A 00 00 00"); /* repeats within 120 s are suppressed */
+  assert_int_equal(n, 1);
+  vt_feed(&t, "1 100 93 01 FF FF 00 00 00 00"); /* 0xFFFF: no error */
+  assert_int_equal(n, 1);
+  vt_close(&t);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -316,6 +341,7 @@ int main(void)
       cmocka_unit_test(test_roundtrip),
       cmocka_unit_test(test_dlc),
       cmocka_unit_test(test_annotated_log),
+      cmocka_unit_test(test_error_code),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,50 @@
+#!/bin/bash
+# trace-compare.sh - ovms-sim convert against can-utils log2asc and python-can's reader on the
+# same synthetic candump log (default 1 000 000 frames; argument 1).  Prints wall times, the
+# speed-up, and peak memory (GNU time when installed).  Numbers only, nothing asserted.
+# Usage: bench/trace-compare.sh [FRAMES] [OVMS_SIM_BIN]
+set -u
+N=${1:-1000000}
+BIN=${2:-${OVMS_SIM_BIN:-$(dirname "$0")/../build/sim/ovms-sim}}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+python3 - "$N" > "$T/in.log" <<'PY'
+import sys
+n = int(sys.argv[1]); ids = [0x1DB, 0x1DC, 0x55B, 0x5BC, 0x284, 0x18DAF110, 0x7BB, 0x390]
+x = 88172645463325252; out = []
+for i in range(n):
+    x ^= (x << 13) & 0xFFFFFFFFFFFFFFFF; x ^= x >> 7; x ^= (x << 17) & 0xFFFFFFFFFFFFFFFF
+    i_d = ids[x % 8]; us = 1724333002 * 1000000 + i * 250
+    out.append("(%d.%06d) can%d %0*X#%016X\n" % (us // 1000000, us % 1000000, (x >> 60) & 1,
+               8 if i_d > 0x7FF else 3, i_d, x >> 3))
+    if len(out) >= 100000: sys.stdout.write("".join(out)); out = []
+sys.stdout.write("".join(out))
+PY
+echo "input: $N frames, $(du -h "$T/in.log" | cut -f1)"
+tm() { # label, command...
+  local label=$1; shift
+  local s e
+  if [ -x /usr/bin/time ]; then
+    /usr/bin/time -f "%e %M" -o "$T/time" "$@" >/dev/null 2>&1
+    read -r secs kb < "$T/time"
+  else
+    s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N)
+    secs=$(echo "$e - $s" | bc); kb="?"
+  fi
+  printf '%-40s %8.3f s   peak %s KiB\n' "$label" "$secs" "$kb"
+  echo "$secs" > "$T/$label.secs"
+}
+tm "ovms-sim convert candump->candump" "$BIN" convert -q "$T/in.log" "$T/out.log"
+tm "ovms-sim convert candump->asc" "$BIN" convert -q "$T/in.log" "$T/out.asc"
+tm "log2asc (can-utils)" log2asc -I "$T/in.log" -O "$T/their.asc" can0 can1
+PY=${PYTHON:-/usr/bin/python3}  # Debian python3-can lives in the system python
+if "$PY" -c "import can" 2>/dev/null; then
+  tm "python-can CanutilsLogReader" "$PY" -c "
+import can, sys
+n = 0
+for m in can.CanutilsLogReader(sys.argv[1]): n += 1
+print(n)" "$T/in.log"
+fi
+ours=$(cat "$T/ovms-sim convert candump->candump.secs")
+theirs=$(cat "$T/log2asc (can-utils).secs")
+echo "speed-up of ovms-sim convert (candump->candump) over log2asc: $(echo "scale=1; $theirs / $ours" | bc)x"

@@ -1,0 +1,38 @@
+#!/bin/bash
+# run-short.sh - builds the libFuzzer targets with clang in build-fuzz/ (unless BUILD_DIR names
+# an existing fuzz build) and runs each for FUZZ_SECONDS (default 10) on a seed corpus made
+# from tests/data/traces.  Exit status: 0 when no target found a crash, 1 otherwise; 77 when
+# clang/libFuzzer is not available.  For CI:  tests/fuzz/run-short.sh
+set -u
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD_DIR:-$SRC/build-fuzz}
+SECS=${FUZZ_SECONDS:-10}
+command -v clang >/dev/null || { echo "skipped: clang not installed"; exit 77; }
+if [ ! -x "$BUILD/tests/fuzz/fuzz_slcan" ]; then
+  CC=clang cmake -S "$SRC" -B "$BUILD" -DOVMS_SIM_FUZZ=ON -DOVMS_SIM_TESTS=ON \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || exit 1
+  cmake --build "$BUILD" -j2 --target fuzz_slcan fuzz_trace_candump fuzz_trace_candump_screen \
+    fuzz_trace_crtd fuzz_trace_asc fuzz_trace_trc fuzz_trace_savvycan fuzz_trace_parserflags \
+    fuzz_trace_numbered fuzz_dbc fuzz_vehicles >/dev/null || exit 1
+fi
+CORPUS=$(mktemp -d)
+trap 'rm -rf "$CORPUS"' EXIT
+cp "$SRC"/tests/data/traces/*.* "$CORPUS"/
+rm -f "$CORPUS"/PROVENANCE.tsv
+status=0
+for t in "$BUILD"/tests/fuzz/fuzz_*; do
+  [ -x "$t" ] || continue
+  name=$(basename "$t")
+  mkdir -p "$CORPUS/$name"
+  cp "$CORPUS"/*.* "$CORPUS/$name"/ 2>/dev/null
+  if "$t" -max_total_time="$SECS" -max_len=4096 -rss_limit_mb=1024 \
+       -artifact_prefix="$BUILD/$name-" "$CORPUS/$name" >"$BUILD/$name.log" 2>&1; then
+    echo "$name: ok ($(grep -o 'stat::number_of_executed_runs: *[0-9]*' "$BUILD/$name.log" |
+      awk '{print $2}')$(grep -Eo '#[0-9]+\s+DONE' "$BUILD/$name.log" | tr -d 'DONE ') runs)"
+  else
+    echo "$name: FAILED (see $BUILD/$name.log)"
+    tail -20 "$BUILD/$name.log"
+    status=1
+  fi
+done
+exit $status
