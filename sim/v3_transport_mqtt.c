@@ -184,9 +184,13 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
     return;
   t->hold_connect = false;
   update_hold(t);
-  if (rc == 0)
+  if (rc == 0) {
     t->connack = true;
-  else
+    /* From now on packets are only queued by mosquitto_publish() and written by the writable
+     * watcher in bursts: no write attempt per PUBLISH into a full socket buffer.  (Not
+     * before CONNACK: the TLS handshake and CONNECT are driven the ordinary way.) */
+    mosquitto_threaded_set(m, true);
+  } else
     t->lost = true; /* the refusal is the outcome: no separate "closed" */
   t->in_cb++;
   v3_transport_connack(t->v3, rc);
