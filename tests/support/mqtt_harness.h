@@ -4,7 +4,8 @@
  * its own network thread) that keeps topic, payload, QoS and retain flag of every message,
  * and child processes (the ovms-sim program, or a function run in a forked child).
  *
- * Waits are bounded by generous wall-clock limits that only turn a hang into a failure;
+ * Every child process dies with the test process (PR_SET_PDEATHSIG), so a failed assertion
+ * leaves no broker or simulator running.  Waits are bounded by generous wall-clock limits that only turn a hang into a failure;
  * no test asserts on how long something took.
  */
 #ifndef SIM_MQTT_HARNESS_H
