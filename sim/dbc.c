@@ -994,8 +994,8 @@ static int read_whole(const char *path, char **buf, size_t *len)
 
 static int load_rec(const char *path, struct dbc **out, struct sim_diag *d, int depth)
 {
-  char *text;
-  size_t len;
+  char *text = NULL;
+  size_t len = 0;
   int rc = read_whole(path, &text, &len);
   if (rc < 0) {
     sim_diag_error(d, path, 0, 0, "cannot read DBC file: %s", sim_strerror(rc));

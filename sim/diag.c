@@ -25,6 +25,8 @@ void sim_diag_cleanup(struct sim_diag *d)
 }
 
 static void add(struct sim_diag *d, enum sim_diag_level level, const char *file, int line,
+                int col, const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+static void add(struct sim_diag *d, enum sim_diag_level level, const char *file, int line,
                 int col, const char *fmt, va_list ap)
 {
   if (!d || d->n >= (d->max ? d->max : 100))

@@ -326,7 +326,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
     case ':':
       return usage_error("option '%s' needs an argument", argv[optind - 1]);
     default:
-      if (c >= TRACE_OPT_TRACE && c <= TRACE_OPT_KEEP_GOING) {
+      if (c >= TRACE_OPT_TRACE && c <= TRACE_OPT_PERIOD) {
         struct sim_diag d = SIM_DIAG_INIT;
         int trc = trace_run_option(&o->can, c, optarg, &d);
         if (trc < 0) {

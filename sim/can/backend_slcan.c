@@ -1,11 +1,13 @@
 /*
  * backend_slcan.c - slcan / Lawicel serial USB-CAN adapters (CANable, CANtact, Lawicel
  * CANUSB...) spoken directly over the tty, without the kernel's slcan driver:
- * "slcan:/dev/ttyACM0@500000" (bitrate optional, default 500000).
+ * "slcan:/dev/ttyACM0@500000" (bitrate optional, default 500000; ",ts" at the end asks the
+ * adapter for its millisecond timestamps with Z1 - they are accepted and checked, frames are
+ * still stamped with the simulation clock).
  *
  * start(): opens the tty raw (termios, 115200 8N1 - USB CDC adapters ignore the speed), sends
  * "C\r" (close, in case it was left open), "S<n>\r" (bitrate), "Z0\r" (no timestamps) and
- * "O\r" (open), then reads lines through a libev io watcher: frames (t/T/r/R/d/D/b/B, via the
+ * "O\r" (open) - "Z1\r" with ",ts" -, then reads lines through a libev io watcher: frames (t/T/r/R/d/D/b/B, via the
  * codec in slcan.c) are delivered, '\r' acknowledgements and 'z'/'Z' transmit confirmations
  * are consumed, BEL ('\a') answers and unparsable lines are counted as rx_err.  When the
  * adapter goes away (read returns 0 / EIO, e.g. unplugged) the watcher stops and the error
@@ -30,6 +32,7 @@
 struct sl_priv {
   char *path;
   uint32_t bitrate;
+  bool timestamps;
   int fd;
   ev_io io;
   struct sim_canbus *bus;
@@ -41,6 +44,10 @@ struct sl_priv {
 
 static int sl_open(struct sim_canbus *bus, const char *arg, struct sim_diag *d)
 {
+  size_t alen = strlen(arg);
+  bool ts = alen > 3 && !strcmp(arg + alen - 3, ",ts");
+  char *copy = xstrndup(arg, ts ? alen - 3 : alen);
+  arg = copy;
   const char *at = strrchr(arg, '@');
   uint32_t rate = 500000;
   if (at) {
@@ -49,18 +56,22 @@ static int sl_open(struct sim_canbus *bus, const char *arg, struct sim_diag *d)
     if (end == at + 1 || *end || slcan_bitrate_index((uint32_t)v) < 0) {
       sim_diag_error(d, "--can", 0, 0, "slcan: unsupported bitrate '%s' (10000, 20000, 50000, "
                      "100000, 125000, 250000, 500000, 800000, 1000000)", at + 1);
+      free(copy);
       return SIM_ECONFIG;
     }
     rate = (uint32_t)v;
   }
   size_t n = at ? (size_t)(at - arg) : strlen(arg);
   if (!n) {
+    free(copy);
     sim_diag_error(d, "--can", 0, 0, "slcan: needs a tty path (slcan:/dev/ttyACM0@500000)");
     return SIM_ECONFIG;
   }
   struct sl_priv *p = xcalloc(1, sizeof(*p));
   p->path = xstrndup(arg, n);
+  free(copy);
   p->bitrate = rate;
+  p->timestamps = ts;
   p->fd = -1;
   p->bus = bus;
   bus->priv = p;
@@ -173,7 +184,7 @@ static int sl_start(struct sim_canbus *bus)
   }
   char cmd[16];
   int idx = slcan_bitrate_index(p->bitrate);
-  int n = snprintf(cmd, sizeof(cmd), "C\rS%d\rZ0\rO\r", idx);
+  int n = snprintf(cmd, sizeof(cmd), "C\rS%d\rZ%d\rO\r", idx, p->timestamps ? 1 : 0);
   int rc = write_all(fd, cmd, (size_t)n);
   if (rc < 0) {
     close(fd);

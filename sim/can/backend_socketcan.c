@@ -174,7 +174,7 @@ static int sc_set_filters(struct sim_canbus *bus, const struct sim_can_filter *f
   struct can_filter kf[SIM_CANBUS_MAX_FILTERS];
   for (size_t i = 0; i < n && i < SIM_CANBUS_MAX_FILTERS; i++) {
     kf[i].can_id = f[i].id | (f[i].ext ? CAN_EFF_FLAG : 0);
-    kf[i].can_mask = f[i].mask | (f[i].ext_matters ? CAN_EFF_FLAG : 0) | CAN_RTR_FLAG * 0;
+    kf[i].can_mask = f[i].mask | (f[i].ext_matters ? CAN_EFF_FLAG : 0);
   }
   if (setsockopt(p->fd, SOL_CAN_RAW, CAN_RAW_FILTER, n ? kf : NULL,
                  (socklen_t)(n * sizeof(kf[0]))) < 0)

@@ -51,7 +51,8 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
     return TRACE_ERR(ps, d, i, "candump log: expected '(' and a timestamp");
   i++;
   int64_t ts;
-  size_t n = trace_parse_time(s + i, len - i, true, &ts);
+  size_t n = i < len && s[i] == '-' ? trace_parse_time(s + i, len - i, true, &ts)
+                                     : trace_parse_time_ps(ps, s + i, len - i, &ts);
   if (!n)
     return TRACE_ERR(ps, d, i, "candump log: bad timestamp");
   i += n;
@@ -174,15 +175,16 @@ tail:
 void trace_put_ifname(struct sbuf *out, const struct trace_record *rec)
 {
   bool numeric = true;
-  for (const char *p = rec->src; *p; p++)
-    if (*p < '0' || *p > '9')
+  size_t n = 0;
+  for (; rec->src[n]; n++)
+    if (rec->src[n] < '0' || rec->src[n] > '9')
       numeric = false;
-  if (rec->src[0] && !numeric) {
-    sbuf_adds(out, rec->src);
+  if (n && !numeric) {
+    sbuf_add(out, rec->src, n);
     return;
   }
   unsigned bus = rec->frame.bus;
-  if (!bus && rec->src[0])
+  if (!bus && n)
     bus = (unsigned)(rec->src[0] - '0'); /* a bus number as label */
   sbuf_adds(out, "can");
   put_u64(out, bus ? bus - 1 : 0);
@@ -206,16 +208,24 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
     char *p = out->p + out->len;
     *p++ = '(';
     uint64_t sec = (uint64_t)ts / 1000000000u, frac = (uint64_t)ts % 1000000000u;
-    char tmp[24];
-    int n = 0;
-    do {
-      tmp[n++] = (char)('0' + sec % 10);
-      sec /= 10;
-    } while (sec);
-    while (n < 10)
-      tmp[n++] = '0';
-    while (n)
-      *p++ = tmp[--n];
+    if (!ws->sec_valid || ws->sec != sec) {
+      char tmp[24];
+      int n = 0;
+      uint64_t v = sec;
+      do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+      } while (v);
+      while (n < 10)
+        tmp[n++] = '0';
+      ws->sec_len = 0;
+      while (n)
+        ws->sec_txt[ws->sec_len++] = tmp[--n];
+      ws->sec = sec;
+      ws->sec_valid = true;
+    }
+    memcpy(p, ws->sec_txt, ws->sec_len);
+    p += ws->sec_len;
     *p++ = '.';
     int digits = 9;
     if (frac % 1000u == 0) {

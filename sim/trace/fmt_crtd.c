@@ -161,7 +161,8 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
     return 1;
   }
   int64_t ts;
-  size_t n = trace_parse_time(s + i, len - i, true, &ts);
+  size_t n = s[i] == '-' ? trace_parse_time(s + i, len - i, true, &ts)
+                         : trace_parse_time_ps(ps, s + i, len - i, &ts);
   if (!n)
     return TRACE_ERR(ps, d, i, "CRTD: expected a timestamp (seconds.microseconds)");
   rec_set_ts(rec, ts, ts < INT64_C(100000000) * SIM_NS_PER_SEC);

@@ -30,6 +30,9 @@ struct trace_reader {
   bool skipping; /* inside an over-long line */
   const struct trace_format *fmt;
   struct trace_pstate ps;
+  const char *line;
+  size_t line_len;
+  bool all_lines;
   char *path;
   unsigned long errors;
 };
@@ -134,7 +137,8 @@ int trace_reader_open(struct trace_reader **out, const char *path,
       sim_diag_error(d, r->path, 0, 0, "empty file: cannot tell the trace format");
     else
       sim_diag_error(d, r->path, 1, 1, "not a known trace format (try --format; formats: "
-                     "candump, candump-screen, crtd, asc, trc, savvycan, parserflags, numbered)");
+                     "candump, candump-screen, crtd, asc, trc, savvycan, parserflags, numbered, "
+                     "cando-csv, roadster-txt)");
     trace_reader_close(r);
     return SIM_EFORMAT;
   }
@@ -205,14 +209,21 @@ int trace_reader_next(struct trace_reader *r, struct trace_record *rec, struct s
       return rc;
     }
     r->ps.line++;
+    r->line = s;
+    r->line_len = n;
     rc = r->fmt->parse(&r->ps, s, n, rec, d);
     if (rc < 0) {
       r->errors++;
       return rc;
     }
-    if (rc > 0)
+    if (rc > 0 || r->all_lines)
       return 1;
   }
+}
+
+void trace_reader_all_lines(struct trace_reader *r, bool on)
+{
+  r->all_lines = on;
 }
 
 int trace_reader_next_frame(struct trace_reader *r, struct sim_frame *f, struct sim_diag *d)
@@ -227,6 +238,12 @@ int trace_reader_next_frame(struct trace_reader *r, struct sim_frame *f, struct 
       return 1;
     }
   }
+}
+
+void trace_reader_raw(const struct trace_reader *r, const char **s, size_t *n)
+{
+  *s = r->line ? r->line : "";
+  *n = r->line ? r->line_len : 0;
 }
 
 const struct trace_format *trace_reader_format(const struct trace_reader *r)

@@ -102,6 +102,16 @@ int trace_run_option(struct trace_run_opts *o, int code, const char *arg, struct
   case TRACE_OPT_KEEP_GOING:
     o->replay.keep_going = true;
     return 0;
+  case TRACE_OPT_PERIOD: {
+    int64_t ns;
+    if (trace_parse_offset(arg, &ns) < 0 || ns <= 0) {
+      sim_diag_error(d, "--trace-period", 0, 0, "'%s' is not a period (10ms, 0.5s, 100us)",
+                     arg);
+      return SIM_ECONFIG;
+    }
+    o->replay.untimed_period = ns;
+    return 0;
+  }
   case TRACE_OPT_CAN: {
     if (o->ncans >= 8) {
       sim_diag_error(d, "--can", 0, 0, "at most 8 buses");

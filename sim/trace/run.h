@@ -31,6 +31,7 @@ enum trace_run_opt {
   TRACE_OPT_CAN,          /* --can [N=]socketcan:can0 | slcan:/dev/ttyACM0@500000 | mem:NAME */
   TRACE_OPT_RECORD,       /* --record FILE      (format by extension, CRTD by default) */
   TRACE_OPT_KEEP_GOING,   /* --keep-going       (skip bad trace lines) */
+  TRACE_OPT_PERIOD,       /* --trace-period T   (frame spacing of untimed traces, default 10ms) */
 };
 
 /* The long options, to be appended to main's table (NULL-terminated like getopt's). */
@@ -45,7 +46,8 @@ enum trace_run_opt {
   {"stats", no_argument, NULL, TRACE_OPT_STATS},                  \
   {"can", required_argument, NULL, TRACE_OPT_CAN},                \
   {"record", required_argument, NULL, TRACE_OPT_RECORD},          \
-  {"keep-going", no_argument, NULL, TRACE_OPT_KEEP_GOING}
+  {"keep-going", no_argument, NULL, TRACE_OPT_KEEP_GOING},      \
+  {"trace-period", required_argument, NULL, TRACE_OPT_PERIOD}
 
 /* The --help lines for these options. */
 #define TRACE_RUN_HELP                                                                        \
@@ -63,6 +65,8 @@ enum trace_run_opt {
   "      --stats              print replay statistics (frames, frames/s, lateness p50/p99/\n" \
   "                           max) at the end\n"                                              \
   "      --keep-going         skip bad trace lines (counted) instead of stopping\n"           \
+  "      --trace-period T     frame spacing of traces without times (candump screen output;\n" \
+  "                           default 10ms)\n"                                                 \
   "      --can [N=]BUS        attach bus N (default 1) to socketcan:IFACE[,fd],\n"            \
   "                           slcan:/dev/ttyACM0[@BITRATE] or mem:NAME; repeatable\n"         \
   "      --record FILE        record frames in/out, events and metric changes (CRTD, or\n"   \

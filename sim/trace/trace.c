@@ -12,7 +12,8 @@
 #include "trace/codec.h"
 
 extern const struct trace_format trace_fmt_candump, trace_fmt_candump_screen, trace_fmt_crtd,
-    trace_fmt_asc, trace_fmt_trc, trace_fmt_savvycan, trace_fmt_parserflags, trace_fmt_numbered;
+    trace_fmt_asc, trace_fmt_trc, trace_fmt_savvycan, trace_fmt_parserflags, trace_fmt_numbered,
+    trace_fmt_cando, trace_fmt_roadster;
 
 #define H_ -1
 #define H4_ H_, H_, H_, H_
@@ -30,7 +31,8 @@ const int8_t trace_hexval[256] = {
 const struct trace_format *const trace_formats[] = {
     &trace_fmt_crtd,     &trace_fmt_candump,     &trace_fmt_asc,
     &trace_fmt_trc,      &trace_fmt_savvycan,    &trace_fmt_parserflags,
-    &trace_fmt_numbered, &trace_fmt_candump_screen, NULL,
+    &trace_fmt_numbered, &trace_fmt_candump_screen, &trace_fmt_cando,
+    &trace_fmt_roadster, NULL,
 };
 
 const struct trace_format *trace_format_find(const char *name)
@@ -174,6 +176,42 @@ size_t trace_parse_time(const char *s, size_t len, bool neg, int64_t *ns)
   return i;
 }
 
+size_t trace_parse_time_ps(struct trace_pstate *ps, const char *s, size_t len, int64_t *ns)
+{
+  size_t i = 0;
+  while (i < len && s[i] >= '0' && s[i] <= '9')
+    i++;
+  if (i == 0 || i >= sizeof(ps->tcache) || i != ps->tcache_len || memcmp(s, ps->tcache, i)) {
+    size_t n = trace_parse_time(s, len, false, ns);
+    if (n && i < sizeof(ps->tcache)) {
+      memcpy(ps->tcache, s, i);
+      ps->tcache_len = (uint8_t)i;
+      ps->tcache_sec = *ns / SIM_NS_PER_SEC;
+    }
+    return n;
+  }
+  int64_t frac = 0;
+  if (i < len && s[i] == '.') {
+    i++;
+    int digits = 0;
+    size_t f0 = i;
+    while (i < len && s[i] >= '0' && s[i] <= '9') {
+      if (digits < 9) {
+        frac = frac * 10 + (s[i] - '0');
+        digits++;
+      }
+      i++;
+    }
+    if (i == f0)
+      return 0;
+    static const int32_t scale[10] = {1000000000, 100000000, 10000000, 1000000, 100000,
+                                      10000,      1000,      100,      10,      1};
+    frac *= scale[digits];
+  }
+  *ns = ps->tcache_sec * SIM_NS_PER_SEC + frac;
+  return i;
+}
+
 void trace_put_time(struct sbuf *out, int64_t ns, int digits)
 {
   uint64_t a;
@@ -205,9 +243,14 @@ uint8_t trace_src_bus(struct trace_pstate *ps, const char *src, size_t len)
 {
   if (len >= TRACE_SRC_MAX)
     len = TRACE_SRC_MAX - 1;
-  for (int i = 0; i < ps->nsrcs; i++)
-    if (ps->srcs[i][len] == 0 && !memcmp(ps->srcs[i], src, len))
+  for (int i = 0; i < ps->nsrcs; i++) {
+    const char *known = ps->srcs[i];
+    size_t k = 0;
+    while (k < len && known[k] == src[k])
+      k++;
+    if (k == len && known[len] == 0)
       return (uint8_t)(i + 1);
+  }
   if (ps->nsrcs >= TRACE_MAX_SRCS)
     return 0; /* more interfaces than buses: unassigned (a bus map can still route it) */
   memcpy(ps->srcs[ps->nsrcs], src, len);

@@ -106,6 +106,9 @@ struct trace_pstate {
   unsigned long nframes;   /* frames returned so far */
   int nsrcs;               /* distinct interface labels seen (candump): bus = index + 1 */
   char srcs[TRACE_MAX_SRCS][TRACE_SRC_MAX];
+  char tcache[20];         /* the seconds digits of the last timestamp parsed ... */
+  uint8_t tcache_len;
+  int64_t tcache_sec;      /* ... and their value (consecutive lines share them) */
 };
 
 void trace_pstate_init(struct trace_pstate *ps, const char *file);
@@ -119,6 +122,10 @@ struct trace_wstate {
   bool have_t0;
   unsigned long n;     /* records written so far */
   unsigned long dropped; /* records the format cannot carry (events in candump...) */
+  bool sec_valid;      /* the text of the last whole second written (candump), reused */
+  uint8_t sec_len;
+  uint64_t sec;
+  char sec_txt[24];
 };
 
 void trace_wstate_init(struct trace_wstate *ws);
@@ -202,6 +209,11 @@ int trace_reader_open(struct trace_reader **out, const char *path,
  * for a line longer than the reader's buffer (skipped, recorded in d), -errno on read errors.
  */
 int trace_reader_next(struct trace_reader *r, struct trace_record *rec, struct sim_diag *d);
+/* With on, trace_reader_next also returns lines that carry nothing (headers, blank lines) as
+ * TRACE_REC_NONE records (for copying a file line by line). */
+void trace_reader_all_lines(struct trace_reader *r, bool on);
+/* The text of the line last read (without its line end; valid until the next call). */
+void trace_reader_raw(const struct trace_reader *r, const char **s, size_t *n);
 /* Like trace_reader_next but returns only FRAME records. */
 int trace_reader_next_frame(struct trace_reader *r, struct sim_frame *f, struct sim_diag *d);
 /* The format being read. */
@@ -227,6 +239,10 @@ int trace_writer_open(struct trace_writer **out, const char *path, const struct 
 /* Writes one record.  Returns 1 when written, 0 when the format cannot carry it (counted as
  * dropped), -errno on write errors. */
 int trace_writer_write(struct trace_writer *w, const struct trace_record *rec);
+/* Writes a line as it is (plus '\n'): for copying lines of the writer's own format.
+ * Returns 1 or -errno. */
+int trace_writer_raw(struct trace_writer *w, const struct trace_record *rec, const char *s,
+                     size_t n);
 /* Convenience: writes a frame record. */
 int trace_writer_frame(struct trace_writer *w, const struct sim_frame *f);
 /* Flushes buffered output.  Returns 0 or -errno. */
@@ -255,7 +271,8 @@ struct trace_convert_stats {
 
 /*
  * Converts in_path to out_path.  Every record the output format can carry is written; the
- * others are counted in stats->dropped.  Returns 0; SIM_EPARSE at the first bad line unless
+ * others are counted in stats->dropped.  When both formats are the same, every line that
+ * parses is copied byte for byte (a validated copy; also .gz <-> plain).  Returns 0; SIM_EPARSE at the first bad line unless
  * keep_going (d has the location); SIM_EFORMAT; -errno.  stats may be NULL.
  */
 int trace_convert(const char *in_path, const char *out_path, const struct trace_convert_opts *o,
@@ -268,6 +285,9 @@ void trace_record_clear(struct trace_record *rec);
 /* Parses "<sec>[.<frac>]" (up to 9 fraction digits) at s.  Returns the number of characters
  * used (0 = not a time) and sets *ns.  Negative values are accepted when neg is true. */
 size_t trace_parse_time(const char *s, size_t len, bool neg, int64_t *ns);
+/* As trace_parse_time (no sign), reusing the value of the seconds digits when they are the
+ * same as on the previous line of ps. */
+size_t trace_parse_time_ps(struct trace_pstate *ps, const char *s, size_t len, int64_t *ns);
 /* Appends "<sec>.<frac>" with digits fraction digits (1..9), rounding toward zero. */
 void trace_put_time(struct sbuf *out, int64_t ns, int digits);
 /* Appends a byte as two hex digits (upper- or lowercase). */

@@ -135,6 +135,24 @@ int trace_writer_write(struct trace_writer *w, const struct trace_record *rec)
   return 1;
 }
 
+int trace_writer_raw(struct trace_writer *w, const struct trace_record *rec, const char *s,
+                     size_t n)
+{
+  if (!w->header_done) {
+    w->header_done = true; /* the copied lines carry the file's own header */
+    (void)rec;
+  }
+  sbuf_reserve(&w->out, n + 1);
+  memcpy(w->out.p + w->out.len, s, n);
+  w->out.len += n;
+  w->out.p[w->out.len++] = '\n';
+  w->out.p[w->out.len] = 0;
+  w->ws.n++;
+  if (w->out.len >= WRITER_FLUSH && trace_writer_flush(w) < 0)
+    return w->err;
+  return 1;
+}
+
 int trace_writer_frame(struct trace_writer *w, const struct sim_frame *f)
 {
   struct trace_record rec;
@@ -203,6 +221,9 @@ int trace_convert(const char *in_path, const char *out_path, const struct trace_
     trace_reader_close(r);
     return rc;
   }
+  /* same format: copy every line that parses (header lines included, as they come) */
+  bool copy = trace_reader_format(r) == trace_writer_format(w);
+  trace_reader_all_lines(r, copy);
   struct trace_record rec;
   for (;;) {
     rc = trace_reader_next(r, &rec, d);
@@ -215,8 +236,21 @@ int trace_convert(const char *in_path, const char *out_path, const struct trace_
       }
       break;
     }
-    st.records++;
-    int wr = trace_writer_write(w, &rec);
+    if (rec.kind != TRACE_REC_NONE)
+      st.records++;
+    int wr;
+    if (copy) {
+      const char *line;
+      size_t n;
+      trace_reader_raw(r, &line, &n);
+      if (n && line[n - 1] == '\r')
+        n--; /* line ends are normalised to '\n' */
+      wr = trace_writer_raw(w, &rec, line, n);
+      if (wr >= 0 && rec.kind == TRACE_REC_NONE)
+        continue;
+    } else {
+      wr = trace_writer_write(w, &rec);
+    }
     if (wr < 0) {
       rc = wr;
       sim_diag_error(d, out_path, 0, 0, "write error: %s", sim_strerror(wr));

@@ -31,6 +31,23 @@ awk '/R11 174/ && !t0 { t0 = $1 } /vehicle.awake/ { printf "%.6f\n", $1 - t0 }' 
 "$BIN" --fast -q --trace 2="$DATA/traces/leaf62-battery.can" --record "$T/s.log" || fail "screen"
 [ "$(grep -c ' can1 ' "$T/s.log")" -eq 12 ] || fail "N=FILE puts the frames on bus 2 (can1)"
 
+# untimed traces: frames --trace-period apart (default 10 ms)
+"$BIN" --fast -q --trace "$DATA/traces/leaf62-battery.can" --trace-period 250ms --record "$T/p.crtd" \
+  || fail "--trace-period"
+awk '/R11/ { if (!t0) t0 = $1; last = $1 } END { printf "%.6f\n", last - t0 }' "$T/p.crtd" \
+  | grep -qx '2.750000' || fail "12 frames 250 ms apart"
+"$BIN" --fast --trace "$IN" --trace-period 0 2>/dev/null; [ $? -eq 2 ] || fail "bad period"
+
+# several traces at once, each on its own bus (the Leaf's EV-CAN and CAR-CAN)
+"$BIN" --fast -q --trace 1="$DATA/traces/leaf62-battery.can" --trace 2="$DATA/traces/imiev-ign-off.can" \
+  --record "$T/two.crtd" --stats 2> "$T/err" || fail "two traces"
+[ "$(grep -c ' 1R11 ' "$T/two.crtd")" -eq 12 ] || fail "trace 1 on bus 1"
+[ "$(grep -c ' 2R11 ' "$T/two.crtd")" -eq 8 ] || fail "trace 2 on bus 2"
+[ "$(grep -c 'frames in' "$T/err")" -eq 2 ] || fail "stats per trace"
+# both start together: the first frame of each at the same time, then interleaved
+[ "$(awk '/R11/ {print $1; exit}' "$T/two.crtd")" = "$(awk '/2R11/ {print $1; exit}' "$T/two.crtd")" ] \
+  || fail "simultaneous start"
+
 # errors
 "$BIN" --fast --trace /nonexistent.log 2> "$T/err"; [ $? -eq 2 ] || fail "missing file exit"
 grep -q 'nonexistent.log: error: cannot open' "$T/err" || fail "missing file message"

@@ -1,6 +1,6 @@
 #!/bin/bash
-# run-short.sh - builds the libFuzzer targets with clang in build-fuzz/ (unless BUILD_DIR names
-# an existing fuzz build) and runs each for FUZZ_SECONDS (default 10) on a seed corpus made
+# run-short.sh - builds (incrementally) the libFuzzer targets with clang in build-fuzz/ (or
+# BUILD_DIR) and runs each for FUZZ_SECONDS (default 10) on a seed corpus made
 # from tests/data/traces.  Exit status: 0 when no target found a crash, 1 otherwise; 77 when
 # clang/libFuzzer is not available.  For CI:  tests/fuzz/run-short.sh
 set -u
@@ -8,13 +8,16 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD_DIR:-$SRC/build-fuzz}
 SECS=${FUZZ_SECONDS:-10}
 command -v clang >/dev/null || { echo "skipped: clang not installed"; exit 77; }
-if [ ! -x "$BUILD/tests/fuzz/fuzz_slcan" ]; then
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
   CC=clang cmake -S "$SRC" -B "$BUILD" -DOVMS_SIM_FUZZ=ON -DOVMS_SIM_TESTS=ON \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || exit 1
+fi
+{
   cmake --build "$BUILD" -j2 --target fuzz_slcan fuzz_trace_candump fuzz_trace_candump_screen \
     fuzz_trace_crtd fuzz_trace_asc fuzz_trace_trc fuzz_trace_savvycan fuzz_trace_parserflags \
-    fuzz_trace_numbered fuzz_dbc fuzz_vehicles >/dev/null || exit 1
-fi
+    fuzz_trace_numbered fuzz_trace_cando_csv fuzz_trace_roadster_txt fuzz_dbc fuzz_vehicles \
+    >/dev/null
+} || exit 1
 CORPUS=$(mktemp -d)
 trap 'rm -rf "$CORPUS"' EXIT
 cp "$SRC"/tests/data/traces/*.* "$CORPUS"/

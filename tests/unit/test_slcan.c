@@ -202,6 +202,27 @@ static void test_pty_adapter(void **state)
   can_bus_close(bus);
   sim_loop_free(l);
   ev_loop_destroy(ev);
+  /* with ",ts" the adapter is asked for timestamps (Z1); frames carrying them are accepted */
+  m = posix_openpt(O_RDWR | O_NOCTTY);
+  assert_true(m >= 0 && grantpt(m) == 0 && unlockpt(m) == 0);
+  snprintf(spec, sizeof(spec), "slcan:%s@1000000,ts", ptsname(m));
+  ev = ev_loop_new(EVFLAG_AUTO);
+  l = sim_loop_new(ev, SIM_CLOCK_FAST, 1, 0);
+  assert_int_equal(can_bus_new(&bus, l, spec, 2, &d), 0);
+  struct rx rx2 = {0};
+  can_bus_set_rx(bus, on_rx, &rx2);
+  assert_int_equal(can_bus_start(bus), 0);
+  adapter_read(m, buf, sizeof(buf));
+  assert_string_equal(buf, "C\rS8\rZ1\rO\r");
+  assert_true(write(m, "t1DB20102EA5F\r", 14) == 14);
+  pump(ev, &rx2.n, 1);
+  assert_int_equal(rx2.n, 1);
+  assert_int_equal(rx2.f[0].bus, 2);
+  assert_int_equal(rx2.f[0].len, 2);
+  can_bus_close(bus);
+  close(m);
+  sim_loop_free(l);
+  ev_loop_destroy(ev);
   /* a missing tty */
   assert_int_equal(can_bus_new(&bus, NULL, "slcan:/nonexistent/tty@500000", 1, &d), 0);
   assert_int_equal(can_bus_start(bus), -ENOENT);
