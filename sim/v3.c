@@ -400,6 +400,8 @@ static void schedule_retry(struct v3 *v3, unsigned delay, const char *text)
   set_status(v3, text, V3_WAITRECONNECT);
 }
 
+static void clear_events(struct v3 *v3);
+
 /* Drops the connection (no DISCONNECT) and resets the connected state. */
 static void drop_connection(struct v3 *v3)
 {
@@ -410,6 +412,7 @@ static void drop_connection(struct v3 *v3)
   v3->connected = false;
   v3->data_wait.mid = 0;
   v3->nacks = 0;
+  clear_events(v3);
   clear_clients(v3);
   if (was || v3->state == V3_CONNECTED) {
     set_metric_bool(v3, "s.v3.connected", false);
@@ -704,14 +707,43 @@ static void publish_event(struct v3 *v3, const char *name)
   }
 }
 
+static void clear_events(struct v3 *v3)
+{
+  for (size_t i = 0; i < v3->nevents; i++)
+    free(v3->events[i]);
+  v3->nevents = 0;
+}
+
+/* The next "Mongoose poll": publish the queued events (while still connected). */
+static void evpoll_cb(struct sim_loop *loop, struct sim_timer *t)
+{
+  struct v3 *v3 = t->data;
+  (void)loop;
+  for (size_t i = 0; i < v3->nevents && v3->connected; i++)
+    publish_event(v3, v3->events[i]);
+  clear_events(v3);
+}
+
+/* IncomingEvent() + EventListener().  HEAD (and 3.3.006) queue the event for the next poll,
+ * so an event-triggered sync goes out before the event itself; older versions publish it at
+ * once. */
 static void on_event(void *ctx, const char *name, const char *data)
 {
   struct v3 *v3 = ctx;
   (void)data;
-  if (v3->connected && !event_skipped(v3, name))
-    publish_event(v3, name);
-  if (v3->connected)
-    v3_sched_event(v3, name);
+  if (!v3->connected)
+    return;
+  if (!event_skipped(v3, name)) {
+    if (v3->sim->profile->batching) {
+      xgrow((void **)&v3->events, &v3->capevents, v3->nevents + 1, sizeof(*v3->events));
+      v3->events[v3->nevents++] = xstrdup(name);
+      if (!sim_timer_active(&v3->evpoll))
+        sim_timer_start(v3->sim->loop, &v3->evpoll, 0, 0);
+    } else {
+      publish_event(v3, name);
+    }
+  }
+  v3_sched_event(v3, name);
 }
 
 /* ---- Tick, config, start/stop ---------------------------------------------------------------- */
@@ -832,6 +864,7 @@ int v3_start(struct sim *sim, const struct v3_options *opt, struct sbuf *err)
 
   struct v3 *v3 = xcalloc(1, sizeof(*v3));
   v3->sim = sim;
+  sim_timer_init(&v3->evpoll, evpoll_cb, v3);
   v3->ops = ops;
   v3->tn = opt->topics == SIM_TOPICS_DRAFT2018 ? &v3_topics_draft2018 : &v3_topics_current;
   v3->password = dup_opt(opt->password);
@@ -890,6 +923,7 @@ void v3_stop(struct sim *sim)
   if (!v3)
     return;
   sim_timer_stop(sim->loop, &v3->tick);
+  sim_timer_stop(sim->loop, &v3->evpoll);
   v3_sched_stop(v3);
   drop_connection(v3);
   sim_events_unlisten(sim->events, on_event, v3);
@@ -900,6 +934,8 @@ void v3_stop(struct sim *sim)
   sim_events_raise(sim->events, "server.v3.stopped", NULL);
   clear_clients(v3);
   free(v3->clients);
+  clear_events(v3);
+  free(v3->events);
   free(v3->acks);
   sbuf_free(&v3->prefix);
   sbuf_free(&v3->topic);

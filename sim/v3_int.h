@@ -98,6 +98,11 @@ struct v3 {
   struct v3_inflight *acks;     /* QoS 1 publications awaiting PUBACK (for info) */
   size_t nacks, capacks;
 
+  /* events waiting for the next poll (HEAD/3.3.006 TransmitEvents) */
+  char **events;
+  size_t nevents, capevents;
+  struct sim_timer evpoll;
+
   struct sbuf topic, payload, scratch;
   struct v3_stats stats;
 };

@@ -251,8 +251,14 @@ static void test_clients_and_commands(void **state)
   /* no more heartbeats: expiry after 120 s */
   long d = sub_wait(s, from, P "event", "app.disconnected", 60);
   assert_true(d >= 0);
-  assert_true(sub_wait(s, (size_t)d, P "metric/s/v3/peers", "0", 30) >= 0);
-  long after = sub_wait(s, (size_t)d, P "metric/m/monotonic", NULL, 30);
+  /* app.disconnected triggers a modified sync; with HEAD's event queue it goes out just
+   * before the event: s.v3.peers 0, and m.monotonic (ASCII order) before it */
+  long p0 = sub_wait(s, from, P "metric/s/v3/peers", "0", 30);
+  assert_true(p0 >= 0);
+  long after = -1;
+  for (long k = p0; k >= 0 && after < 0; k--)
+    if (!strcmp(sub_get(s, (size_t)k).topic, P "metric/m/monotonic"))
+      after = k;
   assert_true(after >= 0);
   long t_exp = strtol(sub_get(s, (size_t)after).payload, NULL, 10);
   assert_true(t_exp - t_hb >= 120);
