@@ -365,6 +365,37 @@ static void test_cadence(void **state)
   fx_free(&x);
 }
 
+
+/* <=3.3.005: next is the minimum of the enabled intervals (60 s with a client, 600 s
+ * otherwise, vehicle stream when on); no periodic full sync. */
+static void test_cadence_335(void **state)
+{
+  static const char *const sets[] = {"vehicle.stream", "20", NULL};
+  struct fx x;
+  fx_init(&x, "3.3.005", SIM_TOPICS_CURRENT, sets);
+  run_until(&x, 30);
+  inject(P "client/app1/active", "1");
+  size_t base = F.n;
+  run_until(&x, 200);
+  int64_t ts[16];
+  size_t n = 0;
+  for (size_t i = base; i < F.n && n < 16; i++)
+    if (!strcmp(F.v[i].topic, P "metric/m/monotonic"))
+      ts[n++] = F.v[i].t;
+  assert_true(n >= 2);
+  assert_int_equal(ts[1] - ts[0], 61);
+  metric_set_bool(metrics_find(x.sim->metrics, "v.e.on"), true);
+  base = F.n;
+  run_until(&x, 300);
+  n = 0;
+  for (size_t i = base; i < F.n && n < 16; i++)
+    if (!strcmp(F.v[i].topic, P "metric/m/monotonic"))
+      ts[n++] = F.v[i].t;
+  assert_true(n >= 3);
+  assert_int_equal(ts[2] - ts[1], 21); /* vehicle stream 20 while on */
+  fx_free(&x);
+}
+
 /* Event-triggered sync: vehicle.on sends the modified metrics at once. */
 static void test_event_triggered(void **state)
 {
@@ -1021,6 +1052,7 @@ int main(void)
     cmocka_unit_test(test_util),
     cmocka_unit_test(test_connect_subscribe_full_sync),
     cmocka_unit_test(test_cadence),
+    cmocka_unit_test(test_cadence_335),
     cmocka_unit_test(test_event_triggered),
     cmocka_unit_test(test_clients),
     cmocka_unit_test(test_commands),
