@@ -426,6 +426,8 @@ static void do_connect(struct v3 *v3)
   const struct sim_profile *pr = sim->profile;
   v3->connect_at = -1;
   const char *server = v3_cfg_str(v3, "server");
+  if (!*server && v3->ops == &v3_transport_print)
+    server = "print"; /* no broker: nothing to configure */
   if (!*server) {
     schedule_retry(v3, 20, "Error: Parameter server.v3/server must be defined");
     return;
@@ -850,9 +852,6 @@ int v3_start(struct sim *sim, const struct v3_options *opt, struct sbuf *err)
     }
     if (u.user[0])
       sim_config_set(c, "server.v3", "user", u.user, NULL);
-  } else if (!sim_config_get(sim->config, "server.v3", "server")) {
-    /* the print transport still needs a "server" to pass the firmware's check */
-    sim_config_set(sim->config, "server.v3", "server", "print", NULL);
   }
   if (opt->transport)
     ops = opt->transport;

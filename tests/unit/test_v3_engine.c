@@ -177,6 +177,7 @@ static void fx_init(struct fx *x, const char *fw, enum sim_topics topics, const 
   v3_config_declare(x->sim->config);
   sim_config_set(x->sim->config, "vehicle", "id", "MYCAR", NULL);
   sim_config_set(x->sim->config, "server.v3", "user", "alice", NULL);
+  sim_config_set(x->sim->config, "server.v3", "server", "broker.test", NULL);
   for (size_t i = 0; sets && sets[i]; i += 2)
     assert_int_equal(sim_config_set_key(x->sim->config, sets[i], sets[i + 1], NULL), 0);
   sim_timer_init(&x->stop, stop_cb, x);
@@ -991,6 +992,23 @@ static void test_network_loss(void **state)
   fx_free(&x);
 }
 
+
+/* Without server.v3 server a (non-print) transport is never asked to connect: the firmware's
+ * error, retried every 20 s. */
+static void test_no_server(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  sim_config_unset(x.sim->config, "server.v3", "server");
+  run_until(&x, 60);
+  assert_int_equal(F.connects, 0);
+  struct sbuf st = SBUF_INIT;
+  v3_status_text(x.sim->v3, &st);
+  assert_non_null(strstr(sbuf_str(&st), "       Error: Parameter server.v3/server must be defined\n"));
+  sbuf_free(&st);
+  fx_free(&x);
+}
+
 static void test_util(void **state)
 {
   struct v3_url u;
@@ -1069,6 +1087,7 @@ int main(void)
     cmocka_unit_test(test_malformed_inbound),
     cmocka_unit_test(test_shell_stop_start),
     cmocka_unit_test(test_network_loss),
+    cmocka_unit_test(test_no_server),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
