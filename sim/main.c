@@ -587,12 +587,34 @@ static int64_t default_start(const struct opts *o)
   return ts.tv_sec;
 }
 
+/*
+ * A replayed recording sets the simulation's start to the time of its first frame when that
+ * time is absolute (a CRTD or candump log, not a relative ASC), so m.time.utc and dated
+ * metrics read as they did in the car.  Problems with the file are left to the replay.
+ */
+static void start_from_trace(struct opts *o)
+{
+  if (o->have_start || o->scenario || !o->can.ntraces || !strcmp(o->can.traces[0].path, "-"))
+    return;
+  struct trace_reader *r;
+  struct trace_reader_opts ro = {.format = o->can.replay.format};
+  if (trace_reader_open(&r, o->can.traces[0].path, &ro, NULL) < 0)
+    return;
+  struct sim_frame f;
+  if (trace_reader_next_frame(r, &f, NULL) == 1 && f.ts >= INT64_C(946684800) * SIM_NS_PER_SEC) {
+    o->start = f.ts / SIM_NS_PER_SEC;
+    o->have_start = true;
+  }
+  trace_reader_close(r);
+}
+
 static int run(struct app *a)
 {
   struct opts *o = &a->o;
   int rc;
   if (o->scenario && (rc = load_scenario(a)) != 0)
     return rc;
+  start_from_trace(o);
   if (o->fast && !o->scenario && !o->duration && !trace_run_has_traces(&o->can))
     return usage_error("--fast needs an end: a --scenario, a --trace or a --duration");
   if (o->report && !o->scenario)
