@@ -25,6 +25,7 @@
 #include "sim.h"
 #include "units.h"
 #include "v3.h"
+#include "vehicle.h"
 #include "xalloc.h"
 
 struct cmd;
@@ -387,15 +388,21 @@ static void c_location_status(struct sim *sim, struct sbuf *out, const struct cm
   sbuf_adds(out, "There are 0 locations defined\nNo active locations\n");
 }
 
+/* vehicle_status() / OvmsVehicle::Status() (V3/components/vehicle): the loaded module; a
+ * scenario without a vehicle decoder shows as the simulator's generic vehicle. */
 static void c_vehicle_status(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
                              char **argv)
 {
-  if (!sim->control && !sim->vehicle) {
+  if (sim->vehicle && sim->vehicle->type) {
+    sbuf_printf(out, "Vehicle module '%s' (code %s) loaded and running\n",
+                sim->vehicle->type->title, sim->vehicle->type->code);
+  } else if (sim->control) {
+    const char *type = mstr(sim, "v.type");
+    sbuf_printf(out, "Vehicle module '%s' (code %s) loaded and running\n", "ovms-sim scenario",
+                *type ? type : "DEMO");
+  } else {
     puts_line(out, "No vehicle module selected");
-    return;
   }
-  const char *type = mstr(sim, "v.type");
-  sbuf_printf(out, "Vehicle module: %s\n", *type ? type : "(simulated)");
 }
 
 /* ---- metrics ---------------------------------------------------------------------------------- */

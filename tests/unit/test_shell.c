@@ -142,6 +142,8 @@ static void test_dispatch_texts(void **state)
   assert_string_equal(run("server v3 update"), "ERROR: OVMS v3 server has not been started\n");
   assert_string_equal(run("server v3 stop"), "OVMS v3 server has not been started\n");
   assert_string_equal(run("help"), "This isn't really much help, is it?\n");
+  assert_string_equal(run("vehicle status"),
+                      "Vehicle module 'ovms-sim scenario' (code DEMO) loaded and running\n");
   assert_string_equal(run("metrics set v.p.latitude 51.5"), "Metric set\n");
   assert_string_equal(run("locat stat"), "Currently at 51.500000,0.000000 (without GPS lock)\n"
                                        "There are 0 locations defined\nNo active locations\n");
