@@ -476,6 +476,8 @@ struct app {
   struct scenario_run *run;
   struct trace_run *traces; /* replays, live buses, recorder */
   int trace_status;
+  struct sim_timer drain_timer; /* see finish_sources() */
+  int drain_ticks, drain_requested;
 };
 
 static void on_stop_timer(struct sim_loop *loop, struct sim_timer *t)
@@ -514,10 +516,46 @@ static void on_v3_state(void *ctx, const char *name, const char *data)
   fprintf(stderr, "ovms-sim: %s: %s\n", name, data ? data : "");
 }
 
+/*
+ * The sources are done (the scenario's timeline, or every replay).  Before the run ends, the
+ * module publishes what changed since its last transmission, as `server v3 update modified`
+ * makes a module do: wait for the connection if it is still being set up (at most
+ * DRAIN_CONNECT_WAIT), request the update, and stop two ticks later.  Without Server V3 the run
+ * ends at once.
+ */
+#define DRAIN_CONNECT_WAIT 60
+
+static void on_drain(struct sim_loop *loop, struct sim_timer *t)
+{
+  struct app *a = t->data;
+  struct v3 *v3 = a->sim->v3;
+  a->drain_ticks++;
+  if (!v3 || (!v3_connected(v3) && a->drain_ticks > DRAIN_CONNECT_WAIT)) {
+    sim_loop_stop(loop, 0);
+  } else if (v3_connected(v3)) {
+    if (!a->drain_requested) {
+      v3_request_update(v3, "modified");
+      a->drain_requested = a->drain_ticks;
+    } else if (a->drain_ticks - a->drain_requested >= 2) {
+      sim_loop_stop(loop, 0);
+    }
+  }
+}
+
+static void finish_sources(struct app *a)
+{
+  if (a->o.duration || sim_timer_active(&a->drain_timer))
+    return; /* --duration decides when the run ends */
+  if (!a->sim->v3) {
+    sim_loop_stop(a->loop, 0);
+    return;
+  }
+  sim_timer_start(a->loop, &a->drain_timer, SIM_NS_PER_SEC, SIM_NS_PER_SEC);
+}
+
 static void on_scenario_done(void *ctx, struct scenario_run *run)
 {
-  struct app *a = ctx;
-  sim_loop_stop(a->loop, 0);
+  finish_sources(ctx);
 }
 
 /* Loads --scenario before anything else is set up; errors printed.  Returns 0 or exit code. */
@@ -527,8 +565,10 @@ static void on_traces_done(void *ctx, int status)
 {
   struct app *a = ctx;
   a->trace_status = status;
-  if (status < 0 || (!a->run && !a->o.duration))
+  if (status < 0)
     sim_loop_stop(a->loop, 0);
+  else if (!a->run)
+    finish_sources(a);
 }
 
 static int load_scenario(struct app *a)
@@ -612,6 +652,7 @@ static int run(struct app *a)
 {
   struct opts *o = &a->o;
   int rc;
+  sim_timer_init(&a->drain_timer, on_drain, a);
   if (o->scenario && (rc = load_scenario(a)) != 0)
     return rc;
   start_from_trace(o);
@@ -624,7 +665,6 @@ static int run(struct app *a)
   a->loop = sim_loop_new(a->ev, o->fast ? SIM_CLOCK_FAST : SIM_CLOCK_REAL, o->speed,
                          start * SIM_NS_PER_SEC);
   a->sim = sim_new(a->loop, o->profile, o->seed);
-  v3_config_declare(a->sim->config);
   if (o->vehicle) {
     /* before configure(): the vehicle declares its config keys (xnl.*, xtr.*, xmi.*) */
     struct sim_diag d = SIM_DIAG_INIT;
@@ -783,7 +823,6 @@ static int cmd_metrics(int argc, char **argv)
   struct sim_loop *loop = sim_loop_new(ev, SIM_CLOCK_FAST, 1.0,
                                        default_start(&a.o) * SIM_NS_PER_SEC);
   struct sim *sim = sim_new(loop, a.o.profile, a.o.seed);
-  v3_config_declare(sim->config);
   rc = configure(sim, &a.o);
   if (!rc) {
     sim_tz_set(sim_config_get(sim->config, "vehicle", "timezone"));

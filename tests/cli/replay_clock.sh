@@ -15,5 +15,10 @@ out=$("$BIN" --vehicle nissanleaf --trace "$trace" --fast --duration 30s \
       --start-time '2030-01-01 00:00:00' 2>/dev/null)
 first=$(printf '%s\n' "$out" | grep '/metric/m/time/utc ' | head -1 | cut -d' ' -f2-)
 case "$first" in "2030-01-01 00:00:"*" UTC") ok;; *) bad "--start-time ignored: '$first'";; esac
+# a short trace without --duration: the module still publishes the final state (the run
+# waits for the connection and a last modified update before it ends)
+out=$("$BIN" --vehicle nissanleaf --trace "$trace" --fast 2>/dev/null)
+printf '%s\n' "$out" | grep -q '/metric/v/c/charging yes$' && ok || bad "final v.c.charging not published"
+printf '%s\n' "$out" | grep -q '/metric/v/b/soc 53$' && ok || bad "final v.b.soc not published"
 echo "$passes passed, $fails failed"
 [ "$fails" = 0 ]
