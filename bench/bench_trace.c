@@ -80,7 +80,7 @@ int main(int argc, char **argv)
       continue;
     const char *src = strcmp(fmt->name, "candump") ? path : in;
     struct trace_reader *r;
-    struct trace_reader_opts o = {.format = fmt->name};
+    struct trace_reader_opts o = {.format = fmt->name, .map = true};
     if (trace_reader_open(&r, src, &o, &d) < 0)
       continue;
     struct sim_frame fr;
