@@ -91,7 +91,9 @@ int trace_parse_offset(const char *s, int64_t *ns);
  */
 int trace_replay_new(struct trace_replay **out, struct sim *sim, const char *path,
                      const struct trace_replay_opts *o, struct sim_diag *d);
-/* Schedules the first frame at the current simulation time.  Returns 0. */
+/* Starts the replay: its first record is due as soon as the loop runs (the trace's time
+ * origin is the moment the loop first serves the replay, so set-up work done between this call
+ * and sim_loop_run() does not make frames late).  Returns 0, SIM_ESTATE when started before. */
 int trace_replay_start(struct trace_replay *r);
 /* Stops scheduling (the file stays open). */
 void trace_replay_stop(struct trace_replay *r);
