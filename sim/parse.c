@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -122,6 +123,15 @@ int parse_duration(const char *s, int64_t *out)
   return 0;
 }
 
+/* True if timegm() took tm as it stands (no "February 31st" rolled over into March). */
+static bool tm_exact(const struct tm *tm, time_t t)
+{
+  struct tm back;
+  return gmtime_r(&t, &back) && back.tm_year == tm->tm_year && back.tm_mon == tm->tm_mon &&
+         back.tm_mday == tm->tm_mday && back.tm_hour == tm->tm_hour &&
+         back.tm_min == tm->tm_min && back.tm_sec == tm->tm_sec;
+}
+
 int parse_time(const char *s, int64_t *out)
 {
   struct tm tm;
@@ -140,7 +150,11 @@ int parse_time(const char *s, int64_t *out)
       end += 3;
     if (!at_end(end))
       continue;
-    *out = (int64_t)timegm(&tm);
+    struct tm want = tm; /* timegm() normalises its argument */
+    time_t t = timegm(&tm);
+    if (!tm_exact(&want, t))
+      return SIM_EPARSE;
+    *out = (int64_t)t;
     return 0;
   }
   long v;

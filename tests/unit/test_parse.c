@@ -66,6 +66,12 @@ static void test_times(void **state)
   assert_int_equal(parse_time("2026-13-22 10:00:00", &t), SIM_EPARSE);
   assert_int_equal(parse_time("yesterday", &t), SIM_EPARSE);
   assert_int_equal(parse_time("2026-08-22 14:43:22 CET", &t), SIM_EPARSE);
+  /* dates that do not exist are errors, not rolled over into the next month or minute */
+  assert_int_equal(parse_time("2026-02-31 10:00:00", &t), SIM_EPARSE);
+  assert_int_equal(parse_time("2026-02-29", &t), SIM_EPARSE);
+  assert_int_equal(parse_time("2026-08-22 23:59:60", &t), SIM_EPARSE);
+  assert_int_equal(parse_time("2024-02-29", &t), 0);
+  assert_true(t == 1709164800);
 }
 
 int main(void)
