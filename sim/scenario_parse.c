@@ -1465,8 +1465,12 @@ static int parse_utc(const char *s, int64_t *out_ns)
     return SIM_EPARSE;
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
+  struct tm want = tm;
   time_t t = timegm(&tm);
   if (t == (time_t)-1)
+    return SIM_EPARSE;
+  /* timegm() rolls "February 31st" or second 60 over into the next month or minute */
+  if (tm.tm_mday != want.tm_mday || tm.tm_mon != want.tm_mon || tm.tm_sec != want.tm_sec)
     return SIM_EPARSE;
   *out_ns = (int64_t)t * INT64_C(1000000000);
   return 0;

@@ -259,6 +259,25 @@ static const char every_step[] =
     "  - {metric: v.c.state, value: done, after: 3}\n"
     "  - {metric: v.e.temp, defined: yes, tolerance: 0.5}\n";
 
+/* A start: date that does not exist is refused with its location, not rolled over. */
+static void test_bad_start_date(void **state)
+{
+  static const char *const texts[] = {"start: 2024-02-30 08:00:00\n",
+                                      "start: 2023-02-29 08:00:00\n",
+                                      "start: 2024-06-31 08:00:00\n"};
+  for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+    struct sim_diag d = SIM_DIAG_INIT;
+    struct scenario *sc = NULL;
+    int rc = scenario_load_string(texts[i], strlen(texts[i]), "x.yaml", &sc, &d);
+    char *t = diag_text(&d);
+    if (rc != SIM_EPARSE || !strstr(t, "x.yaml:1:8: error: expected a UTC time"))
+      fail_msg("'%s': rc %d, %s", texts[i], rc, t);
+    assert_null(sc);
+    free(t);
+    sim_diag_cleanup(&d);
+  }
+}
+
 static void test_every_step(void **state)
 {
   struct sim_diag d = SIM_DIAG_INIT;
@@ -332,6 +351,7 @@ int main(void)
     cmocka_unit_test(test_missing_file),
     cmocka_unit_test(test_shipped_scenarios_load),
     cmocka_unit_test(test_quantities),
+    cmocka_unit_test(test_bad_start_date),
     cmocka_unit_test(test_every_step),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
