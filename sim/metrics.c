@@ -520,7 +520,12 @@ static int parse_date(const char *s, int64_t *out)
   end = skip_ws(end);
   if (*end && strcmp(end, "UTC") && strcmp(end, "GMT") && strcmp(end, "Z"))
     return SIM_EPARSE;
-  *out = (int64_t)timegm(&tm);
+  struct tm want = tm;
+  time_t t = timegm(&tm);
+  /* timegm() rolls "February 31st" or second 60 over into the next month or minute */
+  if (tm.tm_mday != want.tm_mday || tm.tm_mon != want.tm_mon || tm.tm_sec != want.tm_sec)
+    return SIM_EPARSE;
+  *out = (int64_t)t;
   return 0;
 }
 

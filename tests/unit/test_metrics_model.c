@@ -162,6 +162,9 @@ static void test_set_from_string(void **state)
   assert_int_equal(metric_int64(d), 1787409802);
   assert_int_equal(metric_set_from_string(d, "1787409803", 0), 1);
   assert_int_equal(metric_int64(d), 1787409803);
+  /* a date that does not exist is an error, not the 3rd of March */
+  assert_int_equal(metric_set_from_string(d, "2026-02-31 10:00:00 UTC", 0), SIM_EPARSE);
+  assert_int_equal(metric_int64(d), 1787409803);
   struct metric *ts = M("v.c.timerstart");
   assert_int_equal(metric_set_from_string(ts, "07:30", 0), 1);
   assert_int_equal(metric_int(ts), 27000);
