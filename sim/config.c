@@ -394,15 +394,15 @@ static int load_param_map(struct yload *y, const char *param)
       set_at(y, param, (const char *)k.data.scalar.value, (const char *)v.data.scalar.value,
              &v.start_mark);
     } else {
-      sim_diag_error(y->d, y->path, (int)v.start_mark.line + 1, (int)v.start_mark.column + 1,
-                     "the value of %s %s must be a scalar", param,
-                     (const char *)k.data.scalar.value);
-      y->errors++;
       if (skip_node(y, &v) < 0) {
         yaml_event_delete(&k);
         yaml_event_delete(&v);
         return SIM_EPARSE;
       }
+      sim_diag_error(y->d, y->path, (int)v.start_mark.line + 1, (int)v.start_mark.column + 1,
+                     "the value of %s %s must be a scalar", param,
+                     (const char *)k.data.scalar.value);
+      y->errors++;
     }
     yaml_event_delete(&k);
     yaml_event_delete(&v);
@@ -453,12 +453,15 @@ static int load_top(struct yload *y)
     } else if (v.type == YAML_MAPPING_START_EVENT && param_declared(y->c, key, strlen(key))) {
       r = load_param_map(y, key);
     } else {
-      sim_diag_error(y->d, y->path, (int)k.start_mark.line + 1, (int)k.start_mark.column + 1,
-                     v.type == YAML_MAPPING_START_EVENT ? "unknown config section '%s'"
-                                                        : "the value of '%s' must be a scalar",
-                     key);
-      y->errors++;
+      /* skip first: broken YAML inside the value is the error to report, not its type */
       r = skip_node(y, &v);
+      if (r == 0) {
+        sim_diag_error(y->d, y->path, (int)k.start_mark.line + 1, (int)k.start_mark.column + 1,
+                       v.type == YAML_MAPPING_START_EVENT ? "unknown config section '%s'"
+                                                          : "the value of '%s' must be a scalar",
+                       key);
+        y->errors++;
+      }
     }
     yaml_event_delete(&k);
     yaml_event_delete(&v);
