@@ -529,22 +529,33 @@ static int parse_date(const char *s, int64_t *out)
   return 0;
 }
 
+/* Reads 1 to max_digits decimal digits at *s (no sign, no blanks); returns the digit count. */
+static int read_digits(const char **s, int max_digits, int64_t *out)
+{
+  int n = 0;
+  int64_t v = 0;
+  while (n < max_digits && **s >= '0' && **s <= '9') {
+    v = v * 10 + (**s - '0');
+    (*s)++;
+    n++;
+  }
+  *out = v;
+  return n;
+}
+
+/* "H:MM" or "H:MM:SS" (hours not wrapped at 24, at most 6 digits); minutes, seconds < 60. */
 static int parse_hms(const char *s, int64_t *out)
 {
-  unsigned h, mi, se = 0;
-  int n = 0;
-  if (sscanf(s, "%u:%u%n", &h, &mi, &n) == 2 && mi < 60) {
-    const char *p = s + n;
-    int n2 = 0;
-    if (*p == ':' && (sscanf(p, ":%u%n", &se, &n2) != 1 || se >= 60))
-      return SIM_EPARSE;
-    p += n2;
-    if (*skip_ws(p))
-      return SIM_EPARSE;
-    *out = (int64_t)h * 3600 + mi * 60 + se;
-    return 0;
-  }
-  return SIM_EPARSE;
+  int64_t h, mi, se = 0;
+  s = skip_ws(s);
+  if (!read_digits(&s, 6, &h) || *s++ != ':' || read_digits(&s, 2, &mi) != 2 || mi >= 60)
+    return SIM_EPARSE;
+  if (*s == ':' && (s++, read_digits(&s, 2, &se) != 2 || se >= 60))
+    return SIM_EPARSE;
+  if (*skip_ws(s))
+    return SIM_EPARSE;
+  *out = h * 3600 + mi * 60 + se;
+  return 0;
 }
 
 static int parse_scalar(struct metric *m, const char *s, enum sim_unit from, double *out)

@@ -168,6 +168,15 @@ static void test_set_from_string(void **state)
   struct metric *ts = M("v.c.timerstart");
   assert_int_equal(metric_set_from_string(ts, "07:30", 0), 1);
   assert_int_equal(metric_int(ts), 27000);
+  assert_int_equal(metric_set_from_string(ts, "25:00:30", 0), 1);
+  assert_int_equal(metric_int(ts), 90030);
+  /* a sign, blanks inside or a missing minute digit are errors, not a wrapped unsigned value */
+  static const char *const bad_hms[] = {"-1:00", "+7:30", "7: 30", "7:3", "7:30:", "7:60",
+                                        "7:30:60", "7:30:5x"};
+  for (size_t k = 0; k < sizeof(bad_hms) / sizeof(bad_hms[0]); k++)
+    if (metric_set_from_string(ts, bad_hms[k], 0) >= 0)
+      fail_msg("'%s' accepted for v.c.timerstart", bad_hms[k]);
+  assert_int_equal(metric_int(ts), 90030);
   assert_int_equal(metric_set_from_string(M("v.b.c.voltage"), "3.9, 4.0 ,x", 0), SIM_EPARSE);
   assert_int_equal(metric_set_from_string(M("v.b.c.voltage"), "3.9,,4", 0), SIM_EPARSE);
   assert_int_equal(metric_set_string(M("v.e.on"), "x"), SIM_ETYPE);
