@@ -320,6 +320,11 @@ int metric_set_float(struct metric *m, double v)
   case METRIC_INT64:
     if (!isfinite(v))
       return SIM_ERANGE;
+    /* saturate as metric_set_int64() does: llround() of a value beyond int64 is undefined */
+    if (v >= 0x1p63)
+      return metric_set_int64(m, INT64_MAX);
+    if (v < -0x1p63)
+      return metric_set_int64(m, INT64_MIN);
     return metric_set_int64(m, llround(v));
   default:
     return SIM_ETYPE;
@@ -714,11 +719,18 @@ int metric_set_from_string(struct metric *m, const char *s, enum sim_unit from)
       if (parse_hms(s, &t) == 0)
         return metric_set_int64(m, t);
     }
+    long exact;
+    if (parse_long(s, &exact) == 0 && (from == SIM_UNIT_NATIVE || from == m->unit)) {
+      /* a plain integer: exact, not through a double (int64 values above 2^53) */
+      if (m->type == METRIC_INT && (exact > INT32_MAX || exact < INT32_MIN))
+        return SIM_ERANGE;
+      return metric_set_int64(m, exact);
+    }
     double v;
     if ((r = parse_scalar(m, s, from, &v)) < 0)
       return r;
-    if (v > (double)INT64_MAX || v < (double)INT64_MIN ||
-        (m->type == METRIC_INT && (v > INT32_MAX || v < INT32_MIN)))
+    /* (double)INT64_MAX is 2^63, itself out of range for llround() */
+    if (v >= 0x1p63 || v < -0x1p63 || (m->type == METRIC_INT && (v > INT32_MAX || v < INT32_MIN)))
       return SIM_ERANGE;
     return metric_set_int64(m, llround(v));
   }

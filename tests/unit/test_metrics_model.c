@@ -151,6 +151,21 @@ static void test_set_from_string(void **state)
   assert_int_equal(metric_set_from_string(i, "1x", 0), SIM_EPARSE);
   assert_int_equal(metric_set_from_string(i, "", 0), SIM_EPARSE);
   assert_int_equal(metric_set_from_string(i, "99999999999", 0), SIM_ERANGE);
+  /* int64 values are exact to the last digit, and out-of-range ones never wrap negative */
+  struct metric *l;
+  assert_int_equal(metrics_register(ms, "xt.i64", METRIC_INT64, SIM_UNIT_NATIVE, 0, &l), 0);
+  assert_int_equal(metric_set_from_string(l, "9223372036854775807", 0), 1);
+  assert_true(metric_int64(l) == INT64_MAX);
+  assert_int_equal(metric_set_from_string(l, "9007199254740993", 0), 1);
+  assert_true(metric_int64(l) == INT64_C(9007199254740993));
+  assert_int_equal(metric_set_from_string(l, "9.3e18", 0), SIM_ERANGE);
+  assert_true(metric_int64(l) == INT64_C(9007199254740993));
+  assert_int_equal(metric_set_float(l, 1e30), 1);
+  assert_true(metric_int64(l) == INT64_MAX);
+  assert_int_equal(metric_set_float(l, -1e30), 1);
+  assert_true(metric_int64(l) == INT64_MIN);
+  assert_int_equal(metric_set_float(i, 1e30), 1);
+  assert_int_equal(metric_int(i), INT32_MAX);
   assert_int_equal(metric_set_from_string(f, "85.5", 0), 1);
   assert_float_equal(metric_float(f), 85.5, 1e-6);
   assert_int_equal(metric_set_from_string(f, "nan", 0), SIM_EPARSE);
