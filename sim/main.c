@@ -161,7 +161,8 @@ static void usage(FILE *out)
     "  validate FILE...         check scenario files and report every error; exit 0 if valid\n"
     "  metrics [PATTERN]        list metrics (name, type, unit, value) in ASCII order;\n"
     "                           PATTERN is a name, prefix* or *suffix; --json for JSON;\n"
-    "                           with --scenario, values after running it\n"
+    "                           with --scenario, values after running it; with\n"
+    "                           --vehicle, the vehicle's own metrics as well\n"
     "  convert IN OUT           convert a CAN trace (candump, candump-screen, crtd, asc, trc,\n"
     "                           savvycan, parserflags, numbered; '-' = stdin/stdout; .gz);\n"
     "                           the input format is detected from the content, the output\n"
@@ -794,6 +795,19 @@ static void free_app(struct app *a)
   free(a->o.sets);
 }
 
+/* A metrics PATTERN as the firmware's filters take it: a name, "*", "prefix*" or "*suffix"
+ * (one '*', at one end; spec/server-v3.md 1.5 "Filtering"). */
+static bool pattern_ok(const char *p)
+{
+  size_t n = strlen(p);
+  const char *star = strchr(p, '*');
+  if (n == 0)
+    return false;
+  if (!star)
+    return true;
+  return strchr(star + 1, '*') == NULL && (star == p || star == p + n - 1);
+}
+
 static int cmd_metrics(int argc, char **argv)
 {
   struct app a;
@@ -807,6 +821,8 @@ static int cmd_metrics(int argc, char **argv)
   if (optind < argc - 1)
     return usage_error("metrics takes at most one PATTERN");
   const char *pattern = optind < argc ? argv[optind] : NULL;
+  if (pattern && !pattern_ok(pattern))
+    return usage_error("invalid metrics PATTERN '%s': a name, prefix* or *suffix", pattern);
   if (a.o.scenario) {
     /* the values after running the scenario, in virtual time, printing nothing */
     a.o.fast = true;
@@ -824,7 +840,18 @@ static int cmd_metrics(int argc, char **argv)
   struct sim_loop *loop = sim_loop_new(ev, SIM_CLOCK_FAST, 1.0,
                                        default_start(&a.o) * SIM_NS_PER_SEC);
   struct sim *sim = sim_new(loop, a.o.profile, a.o.seed);
-  rc = configure(sim, &a.o);
+  rc = 0;
+  if (a.o.vehicle) {
+    /* the vehicle's own metrics (xnl.*, ...) and config keys, as in a run */
+    struct sim_diag d = SIM_DIAG_INIT;
+    struct vehicle_opts vo = {a.o.vehicle_anybus ? VEHICLE_F_ANYBUS : 0, a.o.vehicle_map};
+    if (vehicle_attach_opts(sim, a.o.vehicle, &vo, &d) < 0)
+      rc = EXIT_USAGE;
+    print_diag(&d);
+    sim_diag_cleanup(&d);
+  }
+  if (!rc)
+    rc = configure(sim, &a.o);
   if (!rc) {
     sim_tz_set(sim_config_get(sim->config, "vehicle", "timezone"));
     housekeeping_start(sim);

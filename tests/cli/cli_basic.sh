@@ -39,5 +39,16 @@ out=$("$BIN" metrics --json 'v.e.on'); contains "metrics json" "$out" '"name": "
 out=$("$BIN" metrics m.time.utc --start-time '2026-08-22 14:43:22')
 contains "metrics value" "$out" "2026-08-22 14:43:22 UTC"
 
+# a '*' in the middle is refused as the firmware's filters refuse it, not an empty listing
+for pat in 'v.*.soc' '*b*' ''; do
+  err=$("$BIN" metrics "$pat" 2>&1 >/dev/null); check "metrics '$pat'" 2 $?
+  contains "metrics '$pat' message" "$err" "invalid metrics PATTERN"
+done
+out=$("$BIN" metrics '*soc'); contains "metrics *suffix" "$out" "v.b.soc"
+# --vehicle adds the vehicle's own metrics to the listing
+out=$("$BIN" metrics --vehicle nissanleaf 'xnl.*'); check "metrics --vehicle" 0 $?
+contains "metrics --vehicle lists xnl.*" "$out" "xnl.v.b.soc.nominal"
+err=$("$BIN" metrics --vehicle dbc:/nonexistent.dbc 2>&1 >/dev/null); check "metrics bad dbc" 2 $?
+
 echo "$passes passed, $fails failed"
 [ "$fails" = 0 ]
