@@ -64,7 +64,7 @@ int parse_u64(const char *s, uint64_t *out)
   if (!*s || *s == '-' || *s == '+')
     return SIM_EPARSE;
   errno = 0;
-  unsigned long long v = strtoull(s, &end, 0);
+  unsigned long long v = strtoull(s, &end, 10); /* decimal, like a scenario's seed */
   if (end == s || !at_end(end))
     return SIM_EPARSE;
   if (errno == ERANGE)

@@ -26,6 +26,10 @@ static void test_numbers(void **state)
   assert_true(u == UINT64_MAX);
   assert_int_equal(parse_u64("-1", &u), SIM_EPARSE);
   assert_int_equal(parse_u64("abc", &u), SIM_EPARSE);
+  /* decimal only: "010" is ten (as a scenario's seed: 010), not octal eight */
+  assert_int_equal(parse_u64("010", &u), 0);
+  assert_true(u == 10);
+  assert_int_equal(parse_u64("0x10", &u), SIM_EPARSE);
 }
 
 static void test_durations(void **state)
