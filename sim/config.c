@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #include "error.h"
@@ -477,6 +478,13 @@ int sim_config_load_yaml(struct sim_config *c, const char *path, struct sim_diag
     int e = -errno;
     sim_diag_error(d, path, 0, 0, "cannot open: %s", strerror(-e));
     return e;
+  }
+  struct stat st;
+  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    /* fopen() opens a directory for reading; libyaml would only say "input error" */
+    fclose(f);
+    sim_diag_error(d, path, 0, 0, "cannot read: %s", strerror(EISDIR));
+    return -EISDIR;
   }
   struct yload y = {.c = c, .path = path, .d = d};
   yaml_parser_initialize(&y.p);

@@ -139,6 +139,11 @@ static void test_yaml_file(void **state)
   assert_int_equal(d.v[0].line, 1);
   assert_non_null(strstr(d.v[0].msg, "must be a scalar"));
   sim_diag_cleanup(&d);
+  /* a directory is a clear error, not libyaml's "input error" */
+  assert_true(sim_config_load_yaml(c, "/", &d) < 0);
+  assert_int_equal(d.errors, 1);
+  assert_non_null(strstr(d.v[0].msg, "Is a directory"));
+  sim_diag_cleanup(&d);
   assert_true(sim_config_load_yaml(c, "/nonexistent/x.yaml", &d) < 0);
   sim_diag_cleanup(&d);
   sim_config_free(c);
