@@ -375,10 +375,12 @@ static int read_password(struct opts *o, char **pw)
     char *line = NULL;
     size_t cap = 0;
     ssize_t n = getline(&line, &cap, f);
+    int err = ferror(f) ? errno : 0;
     fclose(f);
     if (n < 0) {
       free(line);
-      fprintf(stderr, "ovms-sim: %s: empty password file\n", o->password_file);
+      fprintf(stderr, "ovms-sim: %s: %s\n", o->password_file,
+              err ? strerror(err) : "empty password file");
       return EXIT_USAGE;
     }
     while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))

@@ -50,5 +50,14 @@ out=$("$BIN" metrics --vehicle nissanleaf 'xnl.*'); check "metrics --vehicle" 0 
 contains "metrics --vehicle lists xnl.*" "$out" "xnl.v.b.soc.nominal"
 err=$("$BIN" metrics --vehicle dbc:/nonexistent.dbc 2>&1 >/dev/null); check "metrics bad dbc" 2 $?
 
+# an unreadable password file says why
+err=$("$BIN" --password-file / --fast --duration 1 2>&1 >/dev/null); check "--password-file /" 2 $?
+contains "--password-file / message" "$err" "Is a directory"
+: > "${TMPDIR:-/tmp}/ovms-sim-empty-pw.$$"
+err=$("$BIN" --password-file "${TMPDIR:-/tmp}/ovms-sim-empty-pw.$$" --fast --duration 1 2>&1 >/dev/null)
+check "--password-file empty" 2 $?
+contains "--password-file empty message" "$err" "empty password file"
+rm -f "${TMPDIR:-/tmp}/ovms-sim-empty-pw.$$"
+
 echo "$passes passed, $fails failed"
 [ "$fails" = 0 ]
