@@ -206,6 +206,7 @@ struct opts {
   const char *scenario;
   bool fast;
   double speed;
+  bool speed_given;
   uint64_t seed;
   bool seed_given;
   const char *vehicle_id;
@@ -244,6 +245,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
     case 'x':
       if (parse_double(optarg, &o->speed) < 0 || !(o->speed > 0) || o->speed > 1e6)
         return usage_error("invalid --speed '%s': a number > 0 (e.g. 10, 0.5)", optarg);
+      o->speed_given = true;
       break;
     case OPT_SEED:
       if (parse_u64(optarg, &o->seed) < 0)
@@ -344,7 +346,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
       return usage_error("unknown option '%s'", argv[optind - 1]);
     }
   }
-  if (o->fast && o->speed != DEFAULT_SPEED)
+  if (o->fast && o->speed_given)
     return usage_error("--fast and --speed exclude each other");
   if ((o->v3.certfile != NULL) != (o->v3.keyfile != NULL))
     return usage_error("--cert and --key must be given together");
