@@ -154,11 +154,15 @@ int parse_time(const char *s, int64_t *out)
     time_t t = timegm(&tm);
     if (!tm_exact(&want, t))
       return SIM_EPARSE;
+    if (t < 0 || t >= PARSE_TIME_END)
+      return SIM_ERANGE;
     *out = (int64_t)t;
     return 0;
   }
   long v;
   if (parse_long(s, &v) == 0 && v >= 0) {
+    if (v >= PARSE_TIME_END)
+      return SIM_ERANGE;
     *out = v;
     return 0;
   }

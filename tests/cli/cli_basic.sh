@@ -21,6 +21,7 @@ contains "--version" "$out" "ovms-sim "
 
 for args in "--speed abc" "--speed 0" "--speed -3" "--speed 1x" "--seed 12a" "--seed -1" \
             "--duration soon" "--duration 0" "--start-time tomorrow" "--bogus" "-Z" \
+            "--start-time 9223372036854775807" "--start-time 2024-02-30" \
             "--firmware 9.9" "--set novalue" "--set =x" "--fast --speed 2" "--fast --speed 1" \
             "extra-arg" \
             "--set server.v3.nonexistent=1" "--scenario"; do

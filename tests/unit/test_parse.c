@@ -74,6 +74,13 @@ static void test_times(void **state)
   assert_int_equal(parse_time("2026-02-31 10:00:00", &t), SIM_EPARSE);
   assert_int_equal(parse_time("2026-02-29", &t), SIM_EPARSE);
   assert_int_equal(parse_time("2026-08-22 23:59:60", &t), SIM_EPARSE);
+  /* times whose nanoseconds do not fit the simulation clock are refused */
+  assert_int_equal(parse_time("9223372036854775807", &t), SIM_ERANGE);
+  assert_int_equal(parse_time("7289654400", &t), SIM_ERANGE);
+  assert_int_equal(parse_time("2201-01-01", &t), SIM_ERANGE);
+  assert_int_equal(parse_time("1969-12-31 23:59:59", &t), SIM_ERANGE);
+  assert_int_equal(parse_time("2200-12-31 23:59:59", &t), 0);
+  assert_true(t == 7289654399);
   assert_int_equal(parse_time("2024-02-29", &t), 0);
   assert_true(t == 1709164800);
 }
