@@ -666,6 +666,16 @@ static int run(struct app *a)
     return usage_error("--fast needs an end: a --scenario, a --trace or a --duration");
   if (o->report && !o->scenario)
     return usage_error("--report needs a --scenario");
+  if (o->report) {
+    /* checked before the run, not found out after hours of it ("a" neither truncates an
+     * existing report nor loses anything if the run fails) */
+    FILE *f = fopen(o->report, "a");
+    if (!f) {
+      fprintf(stderr, "ovms-sim: cannot write %s: %s\n", o->report, strerror(errno));
+      return EXIT_USAGE;
+    }
+    fclose(f);
+  }
   a->ev = ev_default_loop(EVFLAG_AUTO);
   int64_t start = default_start(o);
   a->loop = sim_loop_new(a->ev, o->fast ? SIM_CLOCK_FAST : SIM_CLOCK_REAL, o->speed,
