@@ -299,7 +299,8 @@ static int get_qty(struct parser *p, const yaml_node_t *n, enum scenario_qty kin
     return SIM_EPARSE;
   }
   if (v < min || v > max) {
-    err(p, n, "%s is out of range (%g..%g %s)", s, min, max, qty_unit(kind));
+    const char *u = qty_unit(kind);
+    err(p, n, "%s is out of range (%.10g..%.10g%s%s)", s, min, max, *u ? " " : "", u);
     return SIM_ERANGE;
   }
   *out = v;

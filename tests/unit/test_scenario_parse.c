@@ -278,6 +278,28 @@ static void test_bad_start_date(void **state)
   }
 }
 
+/* Range errors show the bounds as numbers people read: no exponent, no blank before ')'. */
+static void test_range_messages(void **state)
+{
+  static const struct {
+    const char *text, *msg;
+  } cases[] = {
+    {"timeline:\n  - park: 400d\n", "x.yaml:2:11: error: 400d is out of range (0..31622400 s)"},
+    {"timeline:\n  - drive: {route: [{lat: 152, lon: 13}, {lat: 52, lon: 13.1}]}\n",
+     "x.yaml:2:27: error: 152 is out of range (-90..90)"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct sim_diag d = SIM_DIAG_INIT;
+    struct scenario *sc = NULL;
+    int rc = scenario_load_string(cases[i].text, strlen(cases[i].text), "x.yaml", &sc, &d);
+    char *t = diag_text(&d);
+    if (rc >= 0 || !strstr(t, cases[i].msg))
+      fail_msg("rc %d, got:\n%swant:\n%s", rc, t, cases[i].msg);
+    free(t);
+    sim_diag_cleanup(&d);
+  }
+}
+
 static void test_every_step(void **state)
 {
   struct sim_diag d = SIM_DIAG_INIT;
@@ -352,6 +374,7 @@ int main(void)
     cmocka_unit_test(test_shipped_scenarios_load),
     cmocka_unit_test(test_quantities),
     cmocka_unit_test(test_bad_start_date),
+    cmocka_unit_test(test_range_messages),
     cmocka_unit_test(test_every_step),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
