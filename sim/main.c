@@ -599,7 +599,7 @@ static int report_scenario(struct app *a)
 {
   struct sbuf b = SBUF_INIT;
   size_t failed = scenario_run_report(a->run, &b, 0);
-  if (a->sc->n_expects && !a->o.no_summary)
+  if ((a->sc->n_expects || failed) && !a->o.no_summary)
     fputs(sbuf_str(&b), stderr);
   int rc = failed ? EXIT_EXPECT : 0;
   if (a->o.report) {

@@ -27,6 +27,7 @@ struct listener {
   char *pattern;
   metric_listener_fn fn;
   void *ctx;
+  bool dead; /* removed while listeners were running; compacted afterwards */
 };
 
 struct metrics {
@@ -37,6 +38,8 @@ struct metrics {
   int next_modifier;
   struct listener *listeners;
   size_t nlisteners, lcap;
+  int dispatching; /* depth of listener calls in progress */
+  bool have_dead;
 };
 
 static const struct {
@@ -212,20 +215,45 @@ int metrics_listen(struct metrics *ms, const char *pattern, metric_listener_fn f
   if (ms->nlisteners >= MAX_LISTENERS)
     return SIM_ELIMIT;
   xgrow((void **)&ms->listeners, &ms->lcap, ms->nlisteners + 1, sizeof(*ms->listeners));
-  ms->listeners[ms->nlisteners++] = (struct listener){xstrdup(pattern), fn, ctx};
+  ms->listeners[ms->nlisteners++] = (struct listener){xstrdup(pattern), fn, ctx, false};
   return 0;
 }
 
-void metrics_unlisten(struct metrics *ms, metric_listener_fn fn, void *ctx)
+static void compact_listeners(struct metrics *ms)
 {
   size_t j = 0;
   for (size_t i = 0; i < ms->nlisteners; i++) {
-    if (ms->listeners[i].fn == fn && ms->listeners[i].ctx == ctx)
+    if (ms->listeners[i].dead)
       free(ms->listeners[i].pattern);
     else
       ms->listeners[j++] = ms->listeners[i];
   }
   ms->nlisteners = j;
+  ms->have_dead = false;
+}
+
+void metrics_unlisten(struct metrics *ms, metric_listener_fn fn, void *ctx)
+{
+  for (size_t i = 0; i < ms->nlisteners; i++) {
+    if (ms->listeners[i].fn == fn && ms->listeners[i].ctx == ctx) {
+      ms->listeners[i].dead = true;
+      ms->have_dead = true;
+    }
+  }
+  if (!ms->dispatching)
+    compact_listeners(ms); /* else after the listeners in progress return */
+}
+
+/* Calls every live listener matching m; listeners may (un)register listeners meanwhile. */
+static void notify_listeners(struct metric *m)
+{
+  struct metrics *ms = m->reg;
+  ms->dispatching++;
+  for (size_t i = 0; i < ms->nlisteners; i++) /* nlisteners may grow meanwhile */
+    if (!ms->listeners[i].dead && metric_name_match(ms->listeners[i].pattern, m->name))
+      ms->listeners[i].fn(ms->listeners[i].ctx, m);
+  if (--ms->dispatching == 0 && ms->have_dead)
+    compact_listeners(ms);
 }
 
 bool metric_test_and_clear_modified(struct metric *m, int slot)
@@ -265,10 +293,7 @@ static int touched(struct metric *m, bool changed)
   if (!changed)
     return 0;
   m->modified = UINT32_MAX;
-  struct metrics *ms = m->reg;
-  for (size_t i = 0; i < ms->nlisteners; i++)
-    if (metric_name_match(ms->listeners[i].pattern, m->name))
-      ms->listeners[i].fn(ms->listeners[i].ctx, m);
+  notify_listeners(m);
   return 1;
 }
 
@@ -470,10 +495,7 @@ void metric_clear(struct metric *m)
       free(((char **)m->data)[i]);
   m->n = 0;
   m->modified = UINT32_MAX;
-  struct metrics *ms = m->reg;
-  for (size_t i = 0; i < ms->nlisteners; i++)
-    if (metric_name_match(ms->listeners[i].pattern, m->name))
-      ms->listeners[i].fn(ms->listeners[i].ctx, m);
+  notify_listeners(m);
 }
 
 /* ---- parsing text ---------------------------------------------------------------------- */

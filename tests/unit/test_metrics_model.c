@@ -99,6 +99,30 @@ static void test_listeners(void **state)
   assert_false(metric_name_match("*suffix", "suffix.a"));
 }
 
+struct selfremove {
+  int n;
+};
+
+static void remove_self(void *ctx, struct metric *m)
+{
+  struct selfremove *r = ctx;
+  r->n++;
+  metrics_unlisten(m->reg, remove_self, ctx);
+}
+
+/* A listener that removes itself while listeners run must not make the next one skipped. */
+static void test_unlisten_during_dispatch(void **state)
+{
+  struct selfremove r = {0};
+  struct seen after = {0};
+  metrics_listen(ms, "v.b.soc", remove_self, &r);
+  metrics_listen(ms, "v.b.soc", listener, &after);
+  metric_set_float(M("v.b.soc"), 1);
+  metric_set_float(M("v.b.soc"), 2);
+  assert_int_equal(r.n, 1);
+  assert_int_equal(after.n, 2);
+}
+
 static void test_unit_conversion_on_input(void **state)
 {
   struct metric *odo = M("v.p.odometer"), *spd = M("v.p.speed"), *t = M("v.b.temp");
@@ -234,6 +258,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_modified_bits, setup, teardown),
     cmocka_unit_test_setup_teardown(test_defined_states, setup, teardown),
     cmocka_unit_test_setup_teardown(test_listeners, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_unlisten_during_dispatch, setup, teardown),
     cmocka_unit_test_setup_teardown(test_unit_conversion_on_input, setup, teardown),
     cmocka_unit_test_setup_teardown(test_set_from_string, setup, teardown),
     cmocka_unit_test(test_stale_with_clock),
