@@ -140,11 +140,16 @@ int parse_time(const char *s, int64_t *out)
       end += 3;
     if (!at_end(end))
       continue;
-    *out = (int64_t)timegm(&tm);
+    int64_t t = (int64_t)timegm(&tm);
+    if (t < 0 || t > PARSE_TIME_MAX)
+      return SIM_ERANGE;
+    *out = t;
     return 0;
   }
   long v;
   if (parse_long(s, &v) == 0 && v >= 0) {
+    if (v > PARSE_TIME_MAX)
+      return SIM_ERANGE;
     *out = v;
     return 0;
   }

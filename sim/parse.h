@@ -19,7 +19,9 @@ int parse_u64(const char *s, uint64_t *out);
  */
 int parse_duration(const char *s, int64_t *out);
 /* A UTC time in seconds since 1970: "YYYY-MM-DD HH:MM:SS", "YYYY-MM-DDTHH:MM:SSZ",
- * "YYYY-MM-DD" or epoch seconds. */
+ * "YYYY-MM-DD" or epoch seconds.  Times before 1970 or after PARSE_TIME_MAX (2262-04-11,
+ * the last second the simulation clock holds in int64 ns) are SIM_ERANGE. */
+#define PARSE_TIME_MAX (INT64_MAX / 1000000000)
 int parse_time(const char *s, int64_t *out);
 
 #endif

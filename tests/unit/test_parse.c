@@ -66,6 +66,17 @@ static void test_times(void **state)
   assert_int_equal(parse_time("2026-13-22 10:00:00", &t), SIM_EPARSE);
   assert_int_equal(parse_time("yesterday", &t), SIM_EPARSE);
   assert_int_equal(parse_time("2026-08-22 14:43:22 CET", &t), SIM_EPARSE);
+  /* fuzz_parse: --start multiplies by 10^9, so an accepted time must fit int64 ns; year 0
+   * gave a negative time and epoch seconds beyond 2262 overflowed */
+  assert_int_equal(parse_time("0000-01-01", &t), SIM_ERANGE);
+  assert_int_equal(parse_time("1969-12-31 23:59:59", &t), SIM_ERANGE);
+  assert_int_equal(parse_time("2262-04-11 23:47:16", &t), 0);
+  assert_true(t == PARSE_TIME_MAX);
+  assert_int_equal(parse_time("2262-04-11 23:47:17", &t), SIM_ERANGE);
+  assert_int_equal(parse_time("9223372036", &t), 0);
+  assert_int_equal(parse_time("9223372037", &t), SIM_ERANGE);
+  assert_int_equal(parse_time("1970-01-01", &t), 0);
+  assert_true(t == 0);
 }
 
 int main(void)
