@@ -546,15 +546,20 @@ static int parse_hms(const char *s, int64_t *out)
   bool neg = *p == '-';
   if (neg)
     p++;
-  if (!(p = read_digits(p, 15, &h)) || *p++ != ':' || !(p = read_digits(p, 2, &mi)) ||
+  if (!(p = read_digits(p, 16, &h)) || *p++ != ':' || !(p = read_digits(p, 2, &mi)) ||
       mi >= 60)
     return SIM_EPARSE;
   if (*p == ':' && (!(p = read_digits(p + 1, 2, &se)) || se >= 60))
     return SIM_EPARSE;
   if (*skip_ws(p))
     return SIM_EPARSE;
-  int64_t v = h * 3600 + mi * 60 + se;
-  *out = neg ? -v : v;
+  /* up to INT64_MAX seconds, or -2^63 when negative (as metric_format writes INT64_MIN) */
+  if (h > INT64_MAX / 3600)
+    return SIM_ERANGE;
+  uint64_t v = (uint64_t)h * 3600 + (uint64_t)(mi * 60 + se);
+  if (v > (uint64_t)INT64_MAX + neg)
+    return SIM_ERANGE;
+  *out = neg ? (v ? -(int64_t)(v - 1) - 1 : 0) : (int64_t)v;
   return 0;
 }
 
@@ -875,9 +880,9 @@ static void fmt_int(const struct metric *m, int64_t v, const struct metric_fmt *
   case SIM_UNIT_TIMEUTC:
   case SIM_UNIT_TIMELOCAL: {
     /* HH:MM:SS, hours not wrapped (spec 1.5). */
-    int64_t a = v < 0 ? -v : v;
-    sbuf_printf(out, "%s%02lld:%02lld:%02lld", v < 0 ? "-" : "", (long long)(a / 3600),
-                (long long)(a / 60 % 60), (long long)(a % 60));
+    uint64_t a = v < 0 ? 0 - (uint64_t)v : (uint64_t)v; /* INT64_MIN too */
+    sbuf_printf(out, "%s%02llu:%02llu:%02llu", v < 0 ? "-" : "", (unsigned long long)(a / 3600),
+                (unsigned long long)(a / 60 % 60), (unsigned long long)(a % 60));
     return;
   }
   case SIM_UNIT_DATEUTC:

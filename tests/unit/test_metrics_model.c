@@ -202,6 +202,17 @@ static void test_set_from_string_fuzz_findings(void **state)
   assert_int_equal(metric_int64(t64), -3600);
   assert_int_equal(metric_set_from_string(t64, "1:60", 0), SIM_EPARSE);
   assert_int_equal(metric_set_from_string(t64, "99999999999999999999:00", 0), SIM_EPARSE);
+  /* the extremes: formatting INT64_MIN negated it (overflow); 16-digit hours were refused */
+  metric_set_int64(t64, INT64_MIN);
+  sbuf_reset(&b);
+  metric_format(t64, NULL, &b);
+  assert_string_equal(sbuf_str(&b), "-2562047788015215:30:08");
+  metric_clear(t64);
+  assert_int_equal(metric_set_from_string(t64, sbuf_str(&b), 0), 1);
+  assert_true(metric_int64(t64) == INT64_MIN);
+  assert_int_equal(metric_set_from_string(t64, "2562047788015215:30:07", 0), 1);
+  assert_true(metric_int64(t64) == INT64_MAX);
+  assert_int_equal(metric_set_from_string(t64, "2562047788015215:30:08", 0), SIM_EPARSE);
   /* floats beyond FLT_MAX were stored as inf, formatted "inf", and never read back */
   assert_int_equal(metric_set_from_string(M("v.b.soc"), "1e39", 0), SIM_ERANGE);
   assert_int_equal(metric_set_from_string(M("v.b.c.voltage"), "1,-1e39", 0), SIM_ERANGE);
