@@ -7,9 +7,11 @@
  * housekeeping, as ovms-sim --fast runs it) and runs until its timeline ends or a stop timer
  * fires: after 2 simulated hours, or after 7200 physics ticks when the scenario's tick is
  * shorter than a second, so that one input costs bounded work.  The report is then produced
- * in both formats.  Nothing may crash, leak, hang (run with -timeout) or trip UBSan.
+ * in both formats, and no float metric may hold inf or nan.  Nothing may crash, leak, hang
+ * (run with -timeout) or trip UBSan.
  */
 #include <ev.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,12 +72,22 @@ static void run(const struct scenario *sc)
     scenario_run_report(r, &rep, 0);
     scenario_run_report(r, &rep, SCENARIO_REPORT_JSON);
     sbuf_free(&rep);
-    /* every metric formats */
+    /* every metric formats, and the physics model never publishes inf or nan */
     for (size_t i = 0; i < metrics_count(sim->metrics); i++) {
+      const struct metric *m = metrics_at(sim->metrics, i);
       struct sbuf b = SBUF_INIT;
-      metric_format(metrics_at(sim->metrics, i), NULL, &b);
-      metric_format_json(metrics_at(sim->metrics, i), &b);
+      metric_format(m, NULL, &b);
+      metric_format_json(m, &b);
       sbuf_free(&b);
+      bool finite = true;
+      if (m->type == METRIC_FLOAT && metric_is_defined(m))
+        finite = isfinite(m->v.f);
+      for (uint32_t k = 0; m->type == METRIC_VEC_FLOAT && k < m->n; k++)
+        finite = finite && isfinite(((const float *)m->data)[k]);
+      if (!finite) {
+        fprintf(stderr, "metric %s is not finite\n", m->name);
+        abort();
+      }
     }
     scenario_run_stop(r);
   } else if (rc != SIM_ECONFIG) {

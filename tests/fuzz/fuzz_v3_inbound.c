@@ -4,13 +4,16 @@
  * metric and config requests, and topics that mean nothing.
  *
  * A module "MYCAR" of user "alice" runs in virtual time against an in-memory transport (as
- * tests/unit/test_v3_engine.c's recording transport) until it is connected.  The input is then
- * a list of messages separated by NUL bytes: topic field, payload field, topic field, ...  The
- * first byte of a topic field picks its shape, the rest fills it in:
- *   0 prefix + "client/" + rest          4 prefix + "client/<rest>/request/metric"
- *   1 prefix + rest                      5 prefix + "client/<rest>/request/config"
- *   2 rest (no prefix)                   6 prefix + "client/<rest>/active"
- *   3 prefix + "client/app/command/" + rest   7 prefix + "client/<rest>/command/1"
+ * tests/unit/test_v3_engine.c's recording transport) until it is connected.  Input byte 0
+ * picks the firmware profile (bit 0: 3.3.004, without request/ subscriptions; else current)
+ * and the topic names (bit 1: draft-2018, else current).  The rest is a list of messages
+ * separated by NUL bytes: topic field, payload field, topic field, ...  The first byte of a
+ * topic field picks its shape, the rest fills it in:
+ *   0 prefix + "client/" + rest          5 prefix + "client/<rest>/request/config"
+ *   1 prefix + rest                      6 prefix + "client/<rest>/active"
+ *   2 rest (no prefix)                   7 prefix + "client/<rest>/command/1"
+ *   3 prefix + "client/app/command/" + rest   8 prefix + "c/" + rest (draft presence)
+ *   4 prefix + "client/<rest>/request/metric" 9 prefix + "cmd/<rest>/c/1" (draft command)
  * After each message the clock runs one second (the scheduler publishes, clients expire).
  * Nothing may crash or leak; a message the engine cannot use (wrong prefix, unknown kind,
  * malformed client or command id, bad config request) must be counted in
@@ -141,11 +144,24 @@ static void run_until(struct sim_loop *loop, struct sim_timer *stop, int64_t sec
 
 enum kind { K_REJECT, K_PRESENCE, K_COMMAND, K_METRIC, K_CONFIG };
 
-/* What the engine must make of topic (current topic names, spec 1.3), independently of it. */
-static enum kind classify(const char *topic)
+/* What the engine must make of topic (spec 1.3; draft-2018 topics: c/<clientid> and
+ * cmd/<clientid>/c/<cmdid>), independently of it. */
+static enum kind classify(const char *topic, bool draft, bool requests)
 {
   size_t pl = strlen(PREFIX);
-  if (strncmp(topic, PREFIX, pl) || strncmp(topic + pl, "client/", 7))
+  if (strncmp(topic, PREFIX, pl))
+    return K_REJECT;
+  if (draft) {
+    const char *r = topic + pl;
+    if (!strncmp(r, "c/", 2))
+      return r[2] && !strchr(r + 2, '/') && strlen(r + 2) < 256 ? K_PRESENCE : K_REJECT;
+    if (strncmp(r, "cmd/", 4))
+      return K_REJECT;
+    const char *sl = strchr(r + 4, '/');
+    return sl && sl > r + 4 && sl - (r + 4) < 256 && !strncmp(sl, "/c/", 3) ? K_COMMAND
+                                                                            : K_REJECT;
+  }
+  if (strncmp(topic + pl, "client/", 7))
     return K_REJECT;
   const char *id = topic + pl + 7, *sl = strchr(id, '/');
   if (!sl || sl == id || sl - id >= 256)
@@ -155,9 +171,9 @@ static enum kind classify(const char *topic)
     return K_PRESENCE;
   if (!strncmp(kind, "command/", 8))
     return kind[8] && !strchr(kind + 8, '/') ? K_COMMAND : K_REJECT;
-  if (!strcmp(kind, "request/metric"))
+  if (requests && !strcmp(kind, "request/metric"))
     return K_METRIC;
-  if (!strcmp(kind, "request/config"))
+  if (requests && !strcmp(kind, "request/config"))
     return K_CONFIG;
   return K_REJECT;
 }
@@ -165,7 +181,7 @@ static enum kind classify(const char *topic)
 /* The topic for a topic field (see the top of the file). */
 static void make_topic(const uint8_t *f, size_t n, struct sbuf *t)
 {
-  unsigned sel = n ? f[0] % 8 : 1;
+  unsigned sel = n ? f[0] % 10 : 1;
   const char *rest = n ? (const char *)f + 1 : "";
   size_t rn = n ? n - 1 : 0;
   if (sel != 2)
@@ -177,6 +193,8 @@ static void make_topic(const uint8_t *f, size_t n, struct sbuf *t)
   case 4: sbuf_adds(t, "client/"); sbuf_add(t, rest, rn); sbuf_adds(t, "/request/metric"); break;
   case 5: sbuf_adds(t, "client/"); sbuf_add(t, rest, rn); sbuf_adds(t, "/request/config"); break;
   case 6: sbuf_adds(t, "client/"); sbuf_add(t, rest, rn); sbuf_adds(t, "/active"); break;
+  case 8: sbuf_adds(t, "c/"); sbuf_add(t, rest, rn); break;
+  case 9: sbuf_adds(t, "cmd/"); sbuf_add(t, rest, rn); sbuf_adds(t, "/c/1"); break;
   default: sbuf_adds(t, "client/"); sbuf_add(t, rest, rn); sbuf_adds(t, "/command/1"); break;
   }
 }
@@ -186,18 +204,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   static FILE *devnull;
   if (!devnull)
     devnull = fopen("/dev/null", "w");
+  if (size < 1)
+    return 0;
+  bool old = data[0] & 1, draft = data[0] & 2;
+  data++;
+  size--;
   memset(&F, 0, sizeof(F));
   struct ev_loop *ev = ev_loop_new(EVFLAG_AUTO);
   struct sim_loop *loop = sim_loop_new(ev, SIM_CLOCK_FAST, 1.0,
                                        INT64_C(1717228800) * SIM_NS_PER_SEC);
-  struct sim *sim = sim_new(loop, NULL, 7);
+  const struct sim_profile *prof = sim_profile_find(old ? "3.3.004" : "current");
+  if (!prof)
+    abort();
+  struct sim *sim = sim_new(loop, prof, 7);
   v3_config_declare(sim->config);
   sim_config_set(sim->config, "vehicle", "id", "MYCAR", NULL);
   sim_config_set(sim->config, "server.v3", "user", "alice", NULL);
   housekeeping_start(sim);
   struct sim_timer stop;
   sim_timer_init(&stop, stop_cb, NULL);
-  struct v3_options o = {.transport = &fake_ops, .topics = SIM_TOPICS_CURRENT, .out = devnull};
+  struct v3_options o = {.transport = &fake_ops, .out = devnull,
+                         .topics = draft ? SIM_TOPICS_DRAFT2018 : SIM_TOPICS_CURRENT};
   if (v3_start(sim, &o, NULL) < 0)
     abort();
   int64_t now = 30;
@@ -226,7 +253,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       const struct v3_stats *after = v3_get_stats(v3);
       uint64_t rej = after->rx_rejected - before.rx_rejected;
       uint64_t cmds = after->commands - before.commands;
-      enum kind k = classify(sbuf_str(&topic));
+      enum kind k = classify(sbuf_str(&topic), draft, prof->request_subscriptions);
       bool ok;
       switch (k) {
       case K_REJECT: ok = rej == 1 && cmds == 0; break;
