@@ -125,7 +125,8 @@ static void usage(FILE *out)
     "  -c, --config FILE        YAML config file of firmware config keys\n"
     "      --set KEY=VALUE      set a config key, firmware names, e.g.\n"
     "                           --set server.v3.updatetime.idle=600 (repeatable)\n"
-    "  -p, --print              print publications to stdout (the default without a broker)\n"
+    "  -p, --print              print publications to stdout (the default without a broker;\n"
+    "                           with --broker: as well as publishing them)\n"
     "      --firmware VERSION   behave as firmware %s (default current)\n"
     "      --broker URL         publish to an MQTT broker: mqtt://[user@]host[:port] or\n"
     "                           mqtts://... (TLS, server always verified)\n"
@@ -142,7 +143,8 @@ static void usage(FILE *out)
     "      --topics NAMES       current (default) or draft-2018 (the 2018 design post's m/,\n"
     "                           c/<id>, cmd/<id>/c/ and /r/, notify/<type> at QoS 2)\n"
     "      --start-time TIME    UTC start, 'YYYY-MM-DD HH:MM:SS' or epoch seconds (default:\n"
-    "                           the scenario's start:, else now; --fast: %s)\n"
+    "                           the scenario's start:, else a trace's first time, else\n"
+    "                           now; --fast: %s)\n"
     "      --duration D         stop after D of simulation time (e.g. 90s, 15min, 2h)\n"
     "      --report FILE        write the run report (expect: results) as JSON to FILE\n"
     "      --progress           show a progress line on stderr (default: when stderr is a\n"
@@ -475,6 +477,8 @@ struct app {
   struct scenario_run *run;
   struct trace_run *traces; /* replays, live buses, recorder */
   int trace_status;
+  struct sim_timer drain_timer; /* see finish_sources() */
+  int drain_ticks, drain_requested;
 };
 
 static void on_stop_timer(struct sim_loop *loop, struct sim_timer *t)
@@ -513,10 +517,46 @@ static void on_v3_state(void *ctx, const char *name, const char *data)
   fprintf(stderr, "ovms-sim: %s: %s\n", name, data ? data : "");
 }
 
+/*
+ * The sources are done (the scenario's timeline, or every replay).  Before the run ends, the
+ * module publishes what changed since its last transmission, as `server v3 update modified`
+ * makes a module do: wait for the connection if it is still being set up (at most
+ * DRAIN_CONNECT_WAIT), request the update, and stop two ticks later.  Without Server V3 the run
+ * ends at once.
+ */
+#define DRAIN_CONNECT_WAIT 60
+
+static void on_drain(struct sim_loop *loop, struct sim_timer *t)
+{
+  struct app *a = t->data;
+  struct v3 *v3 = a->sim->v3;
+  a->drain_ticks++;
+  if (!v3 || (!v3_connected(v3) && a->drain_ticks > DRAIN_CONNECT_WAIT)) {
+    sim_loop_stop(loop, 0);
+  } else if (v3_connected(v3)) {
+    if (!a->drain_requested) {
+      v3_request_update(v3, "modified");
+      a->drain_requested = a->drain_ticks;
+    } else if (a->drain_ticks - a->drain_requested >= 2) {
+      sim_loop_stop(loop, 0);
+    }
+  }
+}
+
+static void finish_sources(struct app *a)
+{
+  if (a->o.duration || sim_timer_active(&a->drain_timer))
+    return; /* --duration decides when the run ends */
+  if (!a->sim->v3) {
+    sim_loop_stop(a->loop, 0);
+    return;
+  }
+  sim_timer_start(a->loop, &a->drain_timer, SIM_NS_PER_SEC, SIM_NS_PER_SEC);
+}
+
 static void on_scenario_done(void *ctx, struct scenario_run *run)
 {
-  struct app *a = ctx;
-  sim_loop_stop(a->loop, 0);
+  finish_sources(ctx);
 }
 
 /* Loads --scenario before anything else is set up; errors printed.  Returns 0 or exit code. */
@@ -526,8 +566,10 @@ static void on_traces_done(void *ctx, int status)
 {
   struct app *a = ctx;
   a->trace_status = status;
-  if (status < 0 || (!a->run && !a->o.duration))
+  if (status < 0)
     sim_loop_stop(a->loop, 0);
+  else if (!a->run)
+    finish_sources(a);
 }
 
 static int load_scenario(struct app *a)
@@ -586,12 +628,35 @@ static int64_t default_start(const struct opts *o)
   return ts.tv_sec;
 }
 
+/*
+ * A replayed recording sets the simulation's start to the time of its first frame when that
+ * time is absolute (a CRTD or candump log, not a relative ASC), so m.time.utc and dated
+ * metrics read as they did in the car.  Problems with the file are left to the replay.
+ */
+static void start_from_trace(struct opts *o)
+{
+  if (o->have_start || o->scenario || !o->can.ntraces || !strcmp(o->can.traces[0].path, "-"))
+    return;
+  struct trace_reader *r;
+  struct trace_reader_opts ro = {.format = o->can.replay.format};
+  if (trace_reader_open(&r, o->can.traces[0].path, &ro, NULL) < 0)
+    return;
+  struct sim_frame f;
+  if (trace_reader_next_frame(r, &f, NULL) == 1 && f.ts >= INT64_C(946684800) * SIM_NS_PER_SEC) {
+    o->start = f.ts / SIM_NS_PER_SEC;
+    o->have_start = true;
+  }
+  trace_reader_close(r);
+}
+
 static int run(struct app *a)
 {
   struct opts *o = &a->o;
   int rc;
+  sim_timer_init(&a->drain_timer, on_drain, a);
   if (o->scenario && (rc = load_scenario(a)) != 0)
     return rc;
+  start_from_trace(o);
   if (o->fast && !o->scenario && !o->duration && !trace_run_has_traces(&o->can))
     return usage_error("--fast needs an end: a --scenario, a --trace or a --duration");
   if (o->report && !o->scenario)
@@ -601,7 +666,6 @@ static int run(struct app *a)
   a->loop = sim_loop_new(a->ev, o->fast ? SIM_CLOCK_FAST : SIM_CLOCK_REAL, o->speed,
                          start * SIM_NS_PER_SEC);
   a->sim = sim_new(a->loop, o->profile, o->seed);
-  v3_config_declare(a->sim->config);
   if (o->vehicle) {
     /* before configure(): the vehicle declares its config keys (xnl.*, xtr.*, xmi.*) */
     struct sim_diag d = SIM_DIAG_INIT;
@@ -631,6 +695,8 @@ static int run(struct app *a)
   o->v3.password = password;
   if (o->quiet && !o->v3.broker)
     o->v3.out = a->devnull = fopen("/dev/null", "w");
+  if (o->print && o->v3.broker && !o->quiet)
+    o->v3.tee = stdout;
   rc = v3_start(a->sim, &o->v3, &err);
   if (password) {
     memset(password, 0, strlen(password));
@@ -758,7 +824,6 @@ static int cmd_metrics(int argc, char **argv)
   struct sim_loop *loop = sim_loop_new(ev, SIM_CLOCK_FAST, 1.0,
                                        default_start(&a.o) * SIM_NS_PER_SEC);
   struct sim *sim = sim_new(loop, a.o.profile, a.o.seed);
-  v3_config_declare(sim->config);
   rc = configure(sim, &a.o);
   if (!rc) {
     sim_tz_set(sim_config_get(sim->config, "vehicle", "timezone"));

@@ -18,7 +18,8 @@
  * (V3/components/vehicle/vehicle.cpp): 3 s after a v.c.state change (GetNotifyChargeStateDelay)
  * the output of `stat` goes out as info charge.done / charge.started / charge.toppingoff /
  * heating.started, or charge.stopped (info for substate scheduledstop/timerwait/onrequest,
- * alert otherwise).
+ * alert otherwise), followed by the *-LOG-Grid record; switching the car on or off raises the
+ * *-LOG-Trip record (notify_logs.c).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -31,6 +32,7 @@
 #include "error.h"
 #include "events.h"
 #include "metrics.h"
+#include "notify_logs.h"
 #include "notify_queue.h"
 #include "shell.h"
 #include "sim.h"
@@ -372,6 +374,7 @@ static void queue_free(void *ctx)
 
 static void charge_state_notify(struct sim_loop *loop, struct sim_timer *t);
 static void on_charge_state(void *ctx, struct metric *m);
+static void on_vehicle_on(void *ctx, struct metric *m);
 
 int sim_notify_open(struct sim *sim, const char *state_dir, struct sbuf *err)
 {
@@ -383,6 +386,7 @@ int sim_notify_open(struct sim *sim, const char *state_dir, struct sbuf *err)
   sim_on_free(sim, queue_free, sim);
   sim_timer_init(&q->charge_timer, charge_state_notify, sim);
   metrics_listen(sim->metrics, "v.c.state", on_charge_state, sim);
+  metrics_listen(sim->metrics, "v.e.on", on_vehicle_on, sim);
   if (state_dir) {
     int rc = journal_open(q, state_dir, err);
     if (rc < 0)
@@ -600,10 +604,25 @@ static void charge_state_notify(struct sim_loop *loop, struct sim_timer *t)
   } else if (!strcmp(st, "heating")) {
     sub = "heating.started";
   }
-  if (!sub)
-    return;
-  struct sbuf out = SBUF_INIT;
-  shell_execute(sim, "stat", 4, &out);
-  sim_notify_raise(sim, type, sub, sbuf_str(&out));
-  sbuf_free(&out);
+  if (sub) {
+    struct sbuf out = SBUF_INIT;
+    shell_execute(sim, "stat", 4, &out);
+    sim_notify_raise(sim, type, sub, sbuf_str(&out));
+    sbuf_free(&out);
+  }
+  if (*st)
+    notify_grid_log(sim);
+}
+
+/* NotifyVehicleOn()/NotifyVehicleOff(): the trip log when the car is switched on, and when it
+ * is switched off after a trip of at least "notify log.trip.minlength" (0.2 km). */
+static void on_vehicle_on(void *ctx, struct metric *m)
+{
+  struct sim *sim = ctx;
+  if (!metric_bool(m)) {
+    struct metric *trip = metrics_find(sim->metrics, "v.p.trip");
+    if (!trip || metric_float(trip) < 0.2)
+      return;
+  }
+  notify_trip_log(sim);
 }

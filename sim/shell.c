@@ -9,7 +9,9 @@
  * Output texts are the firmware's: vehicle commands from
  * V3/components/vehicle/vehicle_shell.cpp (06aa2d3), `stat` from OvmsVehicle::CommandStat()
  * (V3/components/vehicle/vehicle.cpp), `server v3 ...` from spec/server-v3.md 1.12,
- * `event raise` from V3/main/ovms_events.cpp (01d56d4).  Commands act on the simulation via
+ * `event raise` from V3/main/ovms_events.cpp (01d56d4), `notify raise` from
+ * V3/main/ovms_notify.cpp, `metrics list|get|set` from V3/main/ovms_metrics.cpp,
+ * `config list|set|rm` from V3/main/ovms_config.cpp (00ef79e).  Commands act on the simulation via
  * sim->control (the scenario or vehicle emulation), metrics, config, events and notifications.
  */
 #include <stdlib.h>
@@ -23,6 +25,7 @@
 #include "sim.h"
 #include "units.h"
 #include "v3.h"
+#include "vehicle.h"
 #include "xalloc.h"
 
 struct cmd;
@@ -369,76 +372,166 @@ static void c_stat(struct sim *sim, struct sbuf *out, const struct cmd *c, int a
     stat_text(sim, out);
 }
 
+/* location_status() of V3/components/ovms_location (the simulator defines no locations and
+ * keeps no park position). */
 static void c_location_status(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
                               char **argv)
 {
-  struct metric *lat = metrics_find(sim->metrics, "v.p.latitude");
-  struct metric *lon = metrics_find(sim->metrics, "v.p.longitude");
-  if (!lat || !lon || !metric_is_defined(lat) || !metric_is_defined(lon)) {
-    puts_line(out, "Currently not in any defined location");
-    return;
-  }
-  sbuf_printf(out, "Currently at %.6f,%.6f\n", metric_float(lat), metric_float(lon));
+  struct metric *lock = metrics_find(sim->metrics, "v.p.gpslock");
+  int sats = (int)mfloat(sim, "v.p.satcount");
+  sbuf_printf(out, "Currently at %0.6f,%0.6f ", mfloat(sim, "v.p.latitude"),
+              mfloat(sim, "v.p.longitude"));
+  sbuf_printf(out, "(%sGPS lock", lock && metric_bool(lock) ? "" : "without ");
+  if (sats > 0)
+    sbuf_printf(out, ", %d satellite%s", sats, sats == 1 ? "" : "s");
+  sbuf_adds(out, ")\n");
+  sbuf_adds(out, "There are 0 locations defined\nNo active locations\n");
 }
 
+/* vehicle_status() / OvmsVehicle::Status() (V3/components/vehicle): the loaded module; a
+ * scenario without a vehicle decoder shows as the simulator's generic vehicle. */
 static void c_vehicle_status(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
                              char **argv)
 {
-  if (!sim->control && !sim->vehicle) {
+  if (sim->vehicle && sim->vehicle->type) {
+    sbuf_printf(out, "Vehicle module '%s' (code %s) loaded and running\n",
+                sim->vehicle->type->title, sim->vehicle->type->code);
+  } else if (sim->control) {
+    const char *type = mstr(sim, "v.type");
+    sbuf_printf(out, "Vehicle module '%s' (code %s) loaded and running\n", "ovms-sim scenario",
+                *type ? type : "DEMO");
+  } else {
     puts_line(out, "No vehicle module selected");
-    return;
   }
-  const char *type = mstr(sim, "v.type");
-  sbuf_printf(out, "Vehicle module: %s\n", *type ? type : "(simulated)");
 }
 
 /* ---- metrics ---------------------------------------------------------------------------------- */
 
+/* -m / -i: the metric or imperial equivalent of a unit (firmware unit_info MetricUnit /
+ * ImperialUnit); units without one stay as they are. */
+static enum sim_unit equivalent(enum sim_unit u, bool imperial)
+{
+  static const enum sim_unit pairs[][2] = {
+    {SIM_UNIT_KM, SIM_UNIT_MILES},          {SIM_UNIT_METERS, SIM_UNIT_FEET},
+    {SIM_UNIT_CELSIUS, SIM_UNIT_FAHRENHEIT}, {SIM_UNIT_CELSIUSDIFF, SIM_UNIT_FAHRENHEITDIFF},
+    {SIM_UNIT_KPA, SIM_UNIT_PSI},            {SIM_UNIT_PA, SIM_UNIT_PSI},
+    {SIM_UNIT_BAR, SIM_UNIT_PSI},            {SIM_UNIT_KPH, SIM_UNIT_MPH},
+    {SIM_UNIT_MPS, SIM_UNIT_FTPS},           {SIM_UNIT_KPHPS, SIM_UNIT_MPHPS},
+    {SIM_UNIT_MPSS, SIM_UNIT_FTPSS},         {SIM_UNIT_WHPKM, SIM_UNIT_WHPMI},
+    {SIM_UNIT_KMPKWH, SIM_UNIT_MIPKWH},
+  };
+  for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+    if (pairs[i][0] == u && imperial)
+      return pairs[i][1];
+    if (pairs[i][1] == u && !imperial)
+      return pairs[i][0];
+  }
+  return u;
+}
+
+/* metrics_list() of V3/main/ovms_metrics.cpp: [-cimnpst] [<metric>] (substring). */
 static void c_metrics_list(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
                            char **argv)
 {
-  const char *pat = NULL;
-  for (int i = 0; i < argc; i++)
-    if (argv[i][0] != '-')
-      pat = argv[i];
+  bool show_set = false, only_persist = false, stale = false;
+  char mode = 'u'; /* user, i(mperial), m(etric), n(ative) */
+  const char *show_only = NULL;
+  for (int i = 0; i < argc; i++) {
+    const char *cp = argv[i];
+    if (*cp != '-') {
+      if (show_only) {
+        sbuf_printf(out, "Usage: metrics list %s\n", c->usage);
+        return;
+      }
+      show_only = cp;
+      continue;
+    }
+    for (++cp; *cp; cp++) {
+      switch (*cp) {
+      case 'c': show_set = true; break;
+      case 'i': case 'm': case 'n': mode = *cp; break;
+      case 'p': only_persist = true; break;
+      case 's': stale = true; break;
+      case 't': break;
+      default:
+        sbuf_printf(out, "Usage: metrics list %s\n", c->usage);
+        return;
+      }
+    }
+  }
   size_t n = metrics_count(sim->metrics);
   bool found = false;
+  int64_t now = sim_monotonic(sim->loop);
   struct sbuf v = SBUF_INIT;
   for (size_t i = 0; i < n; i++) {
     struct metric *m = metrics_at(sim->metrics, i);
     if (m->flags & METRIC_F_HIDDEN)
       continue;
-    if (pat && !strstr(m->name, pat))
+    if (only_persist && !(m->flags & METRIC_F_PERSIST))
+      continue;
+    if (show_only && !strstr(m->name, show_only))
       continue;
     found = true;
     sbuf_reset(&v);
-    metric_format_unit(m, user_unit(sim, m->unit), &v);
-    sbuf_printf(out, "%-40.40s %s\n", m->name, sbuf_str(&v));
+    if (show_set) {
+      if (metric_is_defined(m)) {
+        metric_format(m, NULL, &v);
+        sbuf_printf(out, "metrics set %s %s\n", m->name, sbuf_str(&v));
+      }
+      continue;
+    }
+    enum sim_unit to = m->unit;
+    if (m->unit == SIM_UNIT_TIMEUTC)
+      to = SIM_UNIT_TIMELOCAL;
+    else if (mode == 'u')
+      to = user_unit(sim, m->unit);
+    else if (mode == 'i' || mode == 'm')
+      to = equivalent(m->unit, mode == 'i');
+    metric_format_unit(m, to, &v);
+    if (stale) {
+      if (!v.len) {
+        sbuf_adds(out, "[---] ");
+      } else {
+        int64_t age = (now - m->lastmodified) / SIM_NS_PER_SEC;
+        sbuf_printf(out, "[%02d%c] ", (int)(age > 99 ? 99 : age < 0 ? 0 : age),
+                    metric_is_stale(m) ? 'S' : '-');
+      }
+    }
+    if (!v.len)
+      sbuf_printf(out, "%s\n", m->name);
+    else
+      sbuf_printf(out, "%-40.40s %s\n", m->name, sbuf_str(&v));
   }
   sbuf_free(&v);
-  if (!found && pat)
+  if (show_only && !found)
     puts_line(out, "Unrecognised metric name");
 }
 
+/* metrics_get(): the value in the user unit (or the unit given) with its label. */
 static void c_metrics_get(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
                           char **argv)
 {
   struct metric *m = metrics_find(sim->metrics, argv[0]);
-  if (!m) {
-    puts_line(out, "Unrecognised metric name");
-    return;
-  }
   struct sbuf v = SBUF_INIT;
-  metric_format_unit(m, user_unit(sim, m->unit), &v);
+  if (m) {
+    enum sim_unit to = user_unit(sim, m->unit);
+    if (argc > 1 && sim_unit_parse(argv[1], &to) < 0)
+      to = m->unit;
+    metric_format_unit(m, to, &v);
+  }
   puts_line(out, sbuf_str(&v));
   sbuf_free(&v);
 }
 
+/* metrics_set(): <metric> <value> [<unit>]. */
 static void c_metrics_set(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
                           char **argv)
 {
   struct metric *m = metrics_find(sim->metrics, argv[0]);
-  if (m && metric_set_from_string(m, argv[1], SIM_UNIT_NATIVE) >= 0)
+  enum sim_unit from = SIM_UNIT_NATIVE;
+  if (argc > 2 && sim_unit_parse(argv[2], &from) < 0)
+    m = NULL;
+  if (m && metric_set_from_string(m, argv[1], from) >= 0)
     puts_line(out, "Metric set");
   else
     puts_line(out, "Metric could not be set");
@@ -446,26 +539,106 @@ static void c_metrics_set(struct sim *sim, struct sbuf *out, const struct cmd *c
 
 /* ---- config ------------------------------------------------------------------------------------ */
 
+/* config list/set/rm as V3/main/ovms_config.cpp (00ef79e): the parameter list as
+ * "%-20s <title>", one parameter as "<param> (readable|protected writeable)" and its
+ * instances "  <instance>: <value>" (the password store is protected: names only). */
+struct param_list {
+  const char **v;
+  size_t n, cap;
+};
+
+static void collect_param(void *ctx, const struct sim_config_decl *d)
+{
+  struct param_list *l = ctx;
+  for (size_t i = 0; i < l->n; i++)
+    if (!strcmp(l->v[i], d->param))
+      return;
+  if (l->n == l->cap) {
+    l->cap = l->cap ? 2 * l->cap : 16;
+    l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+  }
+  l->v[l->n++] = d->param;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static const char *param_title(const char *p)
+{
+  static const char *const t[][2] = {{"module", "Module configuration"},
+                                     {"notify", "Notification filters"},
+                                     {"password", "Password store"},
+                                     {"server.v3", "Server V3 (MQTT) configuration"},
+                                     {"vehicle", "Vehicle configuration"}};
+  for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+    if (!strcmp(t[i][0], p))
+      return t[i][1];
+  return "";
+}
+
 struct list_ctx {
   struct sbuf *out;
   const char *param;
+  bool readable;
 };
 
 static void list_one(void *ctx, const char *param, const char *instance, const char *value,
                      const struct sim_config_decl *d)
 {
   struct list_ctx *l = ctx;
-  if (l->param && strcmp(l->param, param))
+  if (strcmp(l->param, param))
     return;
-  bool secret = d && (d->flags & CFG_F_SECRET);
-  sbuf_printf(l->out, "%s %s: %s\n", param, instance, secret ? "(hidden)" : value);
+  if (l->readable && !(d && (d->flags & CFG_F_SECRET)))
+    sbuf_printf(l->out, "  %s: %s\n", instance, value);
+  else
+    sbuf_printf(l->out, "  %s\n", instance);
+}
+
+static bool param_known(struct sim *sim, const char *param)
+{
+  struct param_list pl = {0};
+  sim_config_foreach_decl(sim->config, collect_param, &pl);
+  bool found = false;
+  for (size_t i = 0; i < pl.n; i++)
+    if (!strcmp(pl.v[i], param))
+      found = true;
+  free(pl.v);
+  return found;
 }
 
 static void c_config_list(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
                           char **argv)
 {
-  struct list_ctx l = {out, argc > 0 ? argv[0] : NULL};
+  if (argc == 0) {
+    struct param_list pl = {0};
+    sim_config_foreach_decl(sim->config, collect_param, &pl);
+    qsort(pl.v, pl.n, sizeof(*pl.v), cmp_str);
+    for (size_t i = 0; i < pl.n; i++)
+      sbuf_printf(out, "%-20s %s\n", pl.v[i], param_title(pl.v[i]));
+    free(pl.v);
+    return;
+  }
+  if (!param_known(sim, argv[0])) {
+    sbuf_printf(out, "%s not found\n", argv[0]);
+    return;
+  }
+  bool readable = strcmp(argv[0], "password") != 0;
+  sbuf_printf(out, "%s (%s writeable)\n", argv[0], readable ? "readable" : "protected");
+  struct list_ctx l = {out, argv[0], readable};
   sim_config_foreach(sim->config, list_one, &l);
+}
+
+static void c_config_rm(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
+                        char **argv)
+{
+  if (!param_known(sim, argv[0])) {
+    puts_line(out, "Error: parameter not found");
+    return;
+  }
+  if (sim_config_unset(sim->config, argv[0], argv[1]) == 0)
+    sbuf_printf(out, "Instance %s has been removed.\n", argv[1]);
 }
 
 static void c_config_get(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
@@ -478,7 +651,12 @@ static void c_config_get(struct sim *sim, struct sbuf *out, const struct cmd *c,
 static void c_config_set(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
                          char **argv)
 {
+  if (!param_known(sim, argv[0])) {
+    puts_line(out, "Error: parameter not found");
+    return;
+  }
   struct sbuf err = SBUF_INIT;
+  /* the firmware stores anything; the simulator checks declared types and ranges */
   if (sim_config_set(sim->config, argv[0], argv[1], argv[2], &err) < 0)
     sbuf_printf(out, "Error: %s\n", sbuf_str(&err));
   else
@@ -495,19 +673,35 @@ static void c_event_raise(struct sim *sim, struct sbuf *out, const struct cmd *c
   sim_events_raise(sim->events, argv[0], NULL);
 }
 
+/* notify_raise() of V3/main/ovms_notify.cpp: "Raise <kind> notification for
+ * <type>/<subtype> as <arg>", then text (and data, a simulator shorthand for text with type
+ * data), command (the notification text is the command's output) or errorcode. */
 static void c_notify_raise(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
                            char **argv)
 {
+  sbuf_printf(out, "Raise %s notification for %s/%s as %s\n", c->name, argv[0], argv[1],
+              argv[2]);
+  if (!strcmp(c->name, "errorcode")) {
+    char *end;
+    unsigned long code = strtoul(argv[0], &end, 10), data = strtoul(argv[1], NULL, 10);
+    if (*end == '\0' && !strcmp(argv[2], "yes"))
+      sim_notify_error_code(sim, (uint32_t)code, (uint32_t)data);
+    return;
+  }
   enum sim_notify_type t;
-  if (sim_notify_type_parse(argv[0], &t) < 0) {
-    sbuf_printf(out, "Error: unknown notification type '%s'\n", argv[0]);
-    return;
+  if (!strcmp(c->name, "data"))
+    t = NOTIFY_DATA;
+  else if (sim_notify_type_parse(argv[0], &t) < 0)
+    return; /* the firmware ignores unknown types */
+  const char *subtype = argv[1];
+  if (!strcmp(c->name, "command")) {
+    struct sbuf o = SBUF_INIT;
+    shell_execute(sim, argv[2], strlen(argv[2]), &o);
+    sim_notify_raise(sim, t, subtype, sbuf_str(&o));
+    sbuf_free(&o);
+  } else {
+    sim_notify_raise(sim, t, subtype, argv[2]);
   }
-  if (sim_notify_raise(sim, t, argv[1], argv[2]) < 0) {
-    sbuf_printf(out, "Error: invalid notification subtype '%s'\n", argv[1]);
-    return;
-  }
-  sbuf_printf(out, "Raised %s %s notification\n", argv[0], argv[1]);
 }
 
 /* ---- server v3 ----------------------------------------------------------------------------------- */
@@ -521,30 +715,33 @@ static void c_v3_status(struct sim *sim, struct sbuf *out, const struct cmd *c, 
 static void c_v3_start(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
                        char **argv)
 {
-  if (sim->v3) {
+  if (sim->v3 && !v3_stopped(sim->v3)) {
     puts_line(out, "OVMS v3 server has already been started");
     return;
   }
   puts_line(out, "Launching OVMS Server V3 connection (oscv3)");
-  v3_start(sim, NULL, NULL);
+  if (sim->v3)
+    v3_shell_start(sim->v3);
+  else
+    v3_start(sim, NULL, NULL);
 }
 
 static void c_v3_stop(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
                       char **argv)
 {
-  if (!sim->v3) {
+  if (v3_stopped(sim->v3)) {
     puts_line(out, "OVMS v3 server has not been started");
     return;
   }
   puts_line(out, "Stopping OVMS Server V3 connection (oscv3)");
-  v3_stop(sim);
+  v3_shell_stop(sim->v3);
 }
 
 static void c_v3_update(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
                         char **argv)
 {
   const char *what = argc > 0 ? argv[0] : "modified";
-  if (!sim->v3) {
+  if (v3_stopped(sim->v3)) {
     puts_line(out, "ERROR: OVMS v3 server has not been started");
     return;
   }
@@ -588,7 +785,9 @@ static const struct cmd climate_children[] = {
 static const struct cmd config_children[] = {
   {"get", "Get parameter value", c_config_get, "<param> <instance>", 2, 2, NULL},
   {"list", "Show configuration parameters/instances", c_config_list, "[<param>]", 0, 1, NULL},
-  {"set", "Set parameter value", c_config_set, "<param> <instance> <value>", 3, 3, NULL},
+  {"rm", "Remove parameter:instance", c_config_rm, "<param> {<instance> | *}", 2, 2, NULL},
+  {"set", "Set parameter:instance=value", c_config_set, "<param> <instance> <value>", 3, 3,
+   NULL},
   {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
@@ -603,23 +802,26 @@ static const struct cmd location_children[] = {
 };
 
 static const struct cmd metrics_children[] = {
-  {"get", "Show a metric value", c_metrics_get, "<metric>", 1, 1, NULL},
-  {"list", "Show all metrics", c_metrics_list, "[-cimnpst] [<metric>]", 0, 8, NULL},
-  {"set", "Set a metric", c_metrics_set, "<metric> <value>", 2, 2, NULL},
+  {"get", "Get the value of a metric", c_metrics_get, "<metric> [<unit>]", 1, 2, NULL},
+  {"list", "Show all metrics", c_metrics_list, "[-cimnpst] [<metric>]", 0, 2, NULL},
+  {"set", "Set the value of a metric", c_metrics_set, "<metric> <value> [<unit>]", 2, 3, NULL},
   {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
 static const struct cmd notify_raise_children[] = {
-  {"data", "Raise a data notification", c_notify_raise, "<type> <subtype> <message>", 3, 3,
-   NULL},
-  {"text", "Raise a textual notification", c_notify_raise, "<type> <subtype> <message>", 3, 3,
+  {"command", "Raise a command callback notification", c_notify_raise,
+   "<type><subtype><command>", 3, 3, NULL},
+  {"data", "Raise a data notification (simulator)", c_notify_raise, "<type><subtype><message>",
+   3, 3, NULL},
+  {"errorcode", "Raise an error code notification", c_notify_raise, "<code><data><raised>", 3,
+   3, NULL},
+  {"text", "Raise a textual notification", c_notify_raise, "<type><subtype><message>", 3, 3,
    NULL},
   {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
 static const struct cmd notify_children[] = {
-  {"raise", "NOTIFICATION raise framework", NULL, "<$C> <type> <subtype> <message>", 0, 0,
-   notify_raise_children},
+  {"raise", "NOTIFICATION raise framework", NULL, "", 0, 0, notify_raise_children},
   {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 
+#include "v3.h"
 #include "xalloc.h"
 
 struct on_free {
@@ -27,6 +28,7 @@ struct sim *sim_new(struct sim_loop *loop, const struct sim_profile *profile, ui
   sim->metrics = metrics_new(loop);
   sim->events = sim_events_new();
   sim->config = sim_config_new(sim->profile);
+  v3_config_declare(sim->config); /* server.v3.* are module keys, valid before V3 starts */
   sim_rng_seed(&sim->rng, seed);
   return sim;
 }

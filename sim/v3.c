@@ -94,7 +94,7 @@ enum v3_state v3_state(const struct v3 *v3)
 
 bool v3_connected(const struct v3 *v3)
 {
-  return v3 && v3->connected;
+  return v3 && !v3->stopped && v3->connected;
 }
 
 void v3_transport_error(struct v3 *v3, const char *text)
@@ -114,7 +114,7 @@ const struct v3_stats *v3_get_stats(const struct v3 *v3)
 
 void v3_status_text(const struct v3 *v3, struct sbuf *out)
 {
-  if (!v3) {
+  if (!v3 || v3->stopped) {
     sbuf_adds(out, "OVMS v3 server has not been started\n");
     return;
   }
@@ -145,6 +145,12 @@ int v3_publish(struct v3 *v3, const char *topic, const void *payload, size_t len
 {
   int dummy;
   int rc = v3->ops->publish(v3->tp, topic, payload, len, qos, retain, mid ? mid : &dummy);
+  if (rc == 0 && v3->tee) {
+    fputs(topic, v3->tee);
+    fputc(' ', v3->tee);
+    fwrite(payload, 1, len, v3->tee);
+    fputc('\n', v3->tee);
+  }
   if (rc == 0) {
     v3->stats.published++;
     v3->stats.bytes += len;
@@ -394,6 +400,8 @@ static void schedule_retry(struct v3 *v3, unsigned delay, const char *text)
   set_status(v3, text, V3_WAITRECONNECT);
 }
 
+static void clear_events(struct v3 *v3);
+
 /* Drops the connection (no DISCONNECT) and resets the connected state. */
 static void drop_connection(struct v3 *v3)
 {
@@ -404,6 +412,7 @@ static void drop_connection(struct v3 *v3)
   v3->connected = false;
   v3->data_wait.mid = 0;
   v3->nacks = 0;
+  clear_events(v3);
   clear_clients(v3);
   if (was || v3->state == V3_CONNECTED) {
     set_metric_bool(v3, "s.v3.connected", false);
@@ -417,6 +426,8 @@ static void do_connect(struct v3 *v3)
   const struct sim_profile *pr = sim->profile;
   v3->connect_at = -1;
   const char *server = v3_cfg_str(v3, "server");
+  if (!*server && v3->ops == &v3_transport_print)
+    server = "print"; /* no broker: nothing to configure */
   if (!*server) {
     schedule_retry(v3, 20, "Error: Parameter server.v3/server must be defined");
     return;
@@ -704,17 +715,59 @@ static void publish_event(struct v3 *v3, const char *name)
   }
 }
 
+static void clear_events(struct v3 *v3)
+{
+  for (size_t i = 0; i < v3->nevents; i++)
+    free(v3->events[i]);
+  v3->nevents = 0;
+}
+
+/* The next "Mongoose poll": publish the queued events (while still connected). */
+static void evpoll_cb(struct sim_loop *loop, struct sim_timer *t)
+{
+  struct v3 *v3 = t->data;
+  (void)loop;
+  for (size_t i = 0; i < v3->nevents && v3->connected; i++)
+    publish_event(v3, v3->events[i]);
+  clear_events(v3);
+}
+
+/* IncomingEvent() + EventListener().  HEAD (and 3.3.006) queue the event for the next poll,
+ * so an event-triggered sync goes out before the event itself; older versions publish it at
+ * once. */
 static void on_event(void *ctx, const char *name, const char *data)
 {
   struct v3 *v3 = ctx;
   (void)data;
-  if (v3->connected && !event_skipped(v3, name))
-    publish_event(v3, name);
-  if (v3->connected)
-    v3_sched_event(v3, name);
+  if (!v3->connected)
+    return;
+  if (!event_skipped(v3, name)) {
+    if (v3->sim->profile->batching) {
+      xgrow((void **)&v3->events, &v3->capevents, v3->nevents + 1, sizeof(*v3->events));
+      v3->events[v3->nevents++] = xstrdup(name);
+      if (!sim_timer_active(&v3->evpoll))
+        sim_timer_start(v3->sim->loop, &v3->evpoll, 0, 0);
+    } else {
+      publish_event(v3, name);
+    }
+  }
+  v3_sched_event(v3, name);
 }
 
 /* ---- Tick, config, start/stop ---------------------------------------------------------------- */
+
+/* The network became usable at now: connect after conn.stable_wait + jitter. */
+static void network_up(struct v3 *v3, int64_t now)
+{
+  v3->net_since = now;
+  if (!v3->conn_up && !v3->suspended) {
+    long wait = v3->sim->profile->conn_jitter ? v3_cfg_int(v3, "conn.stable_wait", 10) : 10;
+    if (wait < 3)
+      wait = 3;
+    v3->connect_at = now + wait + jitter(v3);
+    set_status(v3, "Waiting to connect", V3_CONNECTWAIT);
+  }
+}
 
 static void tick_cb(struct sim_loop *loop, struct sim_timer *t)
 {
@@ -733,16 +786,8 @@ static void tick_cb(struct sim_loop *loop, struct sim_timer *t)
     set_status(v3, "Waiting for network connectivity", V3_WAITNETWORK);
     return;
   }
-  if (v3->net_since < 0) {
-    v3->net_since = now;
-    if (!v3->conn_up && !v3->suspended) {
-      long wait = v3->sim->profile->conn_jitter ? v3_cfg_int(v3, "conn.stable_wait", 10) : 10;
-      if (wait < 3)
-        wait = 3;
-      v3->connect_at = now + wait + jitter(v3);
-      set_status(v3, "Waiting to connect", V3_CONNECTWAIT);
-    }
-  }
+  if (v3->net_since < 0)
+    network_up(v3, now);
   if (v3->connected) {
     v3_sched_tick(v3);
     return;
@@ -755,7 +800,7 @@ static void tick_cb(struct sim_loop *loop, struct sim_timer *t)
 static void on_config(void *ctx, const char *param, const char *instance)
 {
   struct v3 *v3 = ((struct sim *)ctx)->v3;
-  if (!v3)
+  if (!v3 || v3->stopped)
     return;
   static const char *const conn_keys[] = {"server", "port", "tls", "user", "clientid",
                                           "topic.prefix"};
@@ -813,9 +858,6 @@ int v3_start(struct sim *sim, const struct v3_options *opt, struct sbuf *err)
     }
     if (u.user[0])
       sim_config_set(c, "server.v3", "user", u.user, NULL);
-  } else if (!sim_config_get(sim->config, "server.v3", "server")) {
-    /* the print transport still needs a "server" to pass the firmware's check */
-    sim_config_set(sim->config, "server.v3", "server", "print", NULL);
   }
   if (opt->transport)
     ops = opt->transport;
@@ -827,6 +869,7 @@ int v3_start(struct sim *sim, const struct v3_options *opt, struct sbuf *err)
 
   struct v3 *v3 = xcalloc(1, sizeof(*v3));
   v3->sim = sim;
+  sim_timer_init(&v3->evpoll, evpoll_cb, v3);
   v3->ops = ops;
   v3->tn = opt->topics == SIM_TOPICS_DRAFT2018 ? &v3_topics_draft2018 : &v3_topics_current;
   v3->password = dup_opt(opt->password);
@@ -835,6 +878,8 @@ int v3_start(struct sim *sim, const struct v3_options *opt, struct sbuf *err)
   v3->certfile = dup_opt(opt->certfile);
   v3->keyfile = dup_opt(opt->keyfile);
   v3->client_id_opt = dup_opt(opt->client_id);
+  if (ops != &v3_transport_print)
+    v3->tee = opt->tee;
   v3->last_connack = -1;
   v3->connect_at = -1;
   v3->net_since = -1;
@@ -867,6 +912,8 @@ int v3_start(struct sim *sim, const struct v3_options *opt, struct sbuf *err)
   sim_config_listen(sim->config, "password", on_config, sim);
   v3_sched_start(v3);
   set_status(v3, "Server has been started", V3_WAITNETWORK);
+  if (net_ok(v3))
+    network_up(v3, v3_now(v3));
   sim_timer_init(&v3->tick, tick_cb, v3);
   int64_t mono = sim_monotonic(sim->loop);
   sim_timer_start_at(sim->loop, &v3->tick, (mono / SIM_NS_PER_SEC + 1) * SIM_NS_PER_SEC,
@@ -881,6 +928,7 @@ void v3_stop(struct sim *sim)
   if (!v3)
     return;
   sim_timer_stop(sim->loop, &v3->tick);
+  sim_timer_stop(sim->loop, &v3->evpoll);
   v3_sched_stop(v3);
   drop_connection(v3);
   sim_events_unlisten(sim->events, on_event, v3);
@@ -891,6 +939,8 @@ void v3_stop(struct sim *sim)
   sim_events_raise(sim->events, "server.v3.stopped", NULL);
   clear_clients(v3);
   free(v3->clients);
+  clear_events(v3);
+  free(v3->events);
   free(v3->acks);
   sbuf_free(&v3->prefix);
   sbuf_free(&v3->topic);
@@ -911,6 +961,40 @@ void v3_stop(struct sim *sim)
   free(v3->client_id_opt);
   free(v3->client_id);
   free(v3);
+}
+
+bool v3_stopped(const struct v3 *v3)
+{
+  return !v3 || v3->stopped;
+}
+
+int v3_shell_stop(struct v3 *v3)
+{
+  if (v3->stopped)
+    return SIM_ESTATE;
+  sim_timer_stop(v3->sim->loop, &v3->tick);
+  drop_connection(v3);
+  v3->stopped = true;
+  v3->connect_at = -1;
+  v3->net_since = -1;
+  v3->state = V3_UNDETERMINED;
+  sim_events_raise(v3->sim->events, "server.v3.stopped", NULL);
+  return 0;
+}
+
+int v3_shell_start(struct v3 *v3)
+{
+  if (!v3->stopped)
+    return SIM_ESTATE;
+  v3->stopped = false;
+  v3->suspended = false;
+  set_status(v3, "Server has been started", V3_WAITNETWORK);
+  if (net_ok(v3))
+    network_up(v3, v3_now(v3));
+  int64_t mono = sim_monotonic(v3->sim->loop);
+  sim_timer_start_at(v3->sim->loop, &v3->tick, (mono / SIM_NS_PER_SEC + 1) * SIM_NS_PER_SEC,
+                     SIM_NS_PER_SEC);
+  return 0;
 }
 
 int v3_request_update(struct v3 *v3, const char *what)

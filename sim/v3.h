@@ -1,7 +1,7 @@
 /*
  * v3.h - Server V3: the module's MQTT protocol (spec/server-v3.md section 1).
  *
- * One struct v3 per simulated module (sim->v3).  The engine (v3.c, v3_sched.c, v3_client.c)
+ * One struct v3 per simulated module (sim->v3).  The engine (v3.c, v3_sched.c, v3_util.c)
  * owns what the firmware's OvmsServerV3 does: the topic prefix, metric topics and payloads,
  * include/exclude filters, the 1 Hz scheduler of Ticker1() in simulation time, client presence,
  * commands and responses, client requests, events and notifications, reconnects and back-off,
@@ -51,26 +51,43 @@ struct v3_options {
   enum sim_topics topics;
   /* Print transport output; NULL = stdout.  Borrowed. */
   FILE *out;
+  /* With a broker: also write every publication to tee as the print transport does (--print
+   * together with --broker).  NULL = no.  Borrowed. */
+  FILE *tee;
   /* A transport to use instead of the one the broker URL selects (tests, benchmarks);
    * NULL = by URL.  With it, the URL (if any) still sets the server config. */
   const struct v3_transport_ops *transport;
 };
 
 /*
- * Starts Server V3 for sim (sim->v3 is set; it is freed with sim_free() or v3_stop()).
- * Declares the server.v3 config keys if not yet declared.  The connection starts on the next
- * tick of the simulation clock, as "server v3 start" does.
- * Returns 0; SIM_ECONFIG (with a message in err, may be NULL) for a bad URL or bad TLS
- * options; SIM_EEXIST if already started.
+ * Starts Server V3 for sim (sim->v3 is set; it is freed with sim_free() or v3_stop()).  opt
+ * may be NULL (print transport, defaults); its strings are copied.  Declares the server.v3
+ * config keys if not yet declared (declare them before loading a config file with
+ * v3_config_declare()).  Registers the notification reader "ovmsv3" (opening a memory-only
+ * queue if sim_notify_open() was not called).  The connection is attempted after
+ * conn.stable_wait + jitter seconds of simulation time, as the firmware does after boot.
+ * Returns 0; SIM_ECONFIG (with a message in err, may be NULL) for a bad URL or a client
+ * certificate without key; SIM_EEXIST if already started.
  */
 int v3_start(struct sim *sim, const struct v3_options *opt, struct sbuf *err);
 
-/* Stops Server V3 ("server v3 stop"): closes the connection without DISCONNECT (the broker
- * then publishes the will), raises server.v3.stopped and frees sim->v3.  No-op if stopped. */
+/* Stops Server V3 and frees sim->v3 (also done by sim_free()): closes the connection without
+ * DISCONNECT (the broker then publishes the will) and raises server.v3.stopped.  No-op when
+ * not started. */
 void v3_stop(struct sim *sim);
 
-/* Declares the config keys of spec 1.11 (server.v3.*, password server.v3, vehicle
- * stream) with the firmware's defaults.  Idempotent.  Returns 0. */
+/* "server v3 stop" / "server v3 start" from the shell: stop keeps the options (broker, TLS,
+ * password) so that start can connect the same way again.  v3_shell_stop() closes the
+ * connection without DISCONNECT and raises server.v3.stopped.  Both return 0, or SIM_ESTATE
+ * when already stopped / started. */
+int v3_shell_stop(struct v3 *v3);
+int v3_shell_start(struct v3 *v3);
+/* True while stopped with v3_shell_stop(). */
+bool v3_stopped(const struct v3 *v3);
+
+/* Declares the config keys of spec 1.11 (server.v3.* and auto server.v3; password, vehicle
+ * and notify keys are built in) with the firmware's defaults, profile-dependent ones through
+ * profile_default.  Keys already declared are left alone, so it is idempotent.  Returns 0. */
 int v3_config_declare(struct sim_config *c);
 
 /* ---- State and shell support ------------------------------------------------------------- */
@@ -87,6 +104,7 @@ enum v3_state {
   V3_WAITRECONNECT,
 };
 
+/* The current state (V3_UNDETERMINED while stopped). */
 enum v3_state v3_state(const struct v3 *v3);
 /* True while connected (CONNACK accepted and the connection is up). */
 bool v3_connected(const struct v3 *v3);
@@ -112,6 +130,7 @@ struct v3_stats {
   uint64_t rx_rejected;   /* inbound messages rejected (bad topic or payload) */
   uint64_t full_syncs;    /* full sync passes completed */
 };
+/* The counters of v3 (owned by v3, updated live). */
 const struct v3_stats *v3_get_stats(const struct v3 *v3);
 
 /* The detail of the last connection failure reported by the transport, "" if none. */

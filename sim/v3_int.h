@@ -26,6 +26,7 @@ struct v3_topic_names {
   const char *metric;         /* metric subtree, with '/' */
   const char *sub_active;     /* presence filter */
   const char *sub_command;    /* command filter */
+  int sub_qos;                /* requested QoS of the subscriptions */
   bool client_tree;           /* client/<id>/<kind>[/<cmdid>] (else c/<id>, cmd/<id>/c/) */
   const char *resp_head;      /* response topic: resp_head <client id> resp_mid <command id> */
   const char *resp_mid;
@@ -53,11 +54,13 @@ struct v3 {
   void *tp;
   const struct v3_topic_names *tn;
   bool started_transport;
+  bool stopped;          /* "server v3 stop" */
 
   /* options (owned copies) */
   char *password;
   char *cafile, *capath, *certfile, *keyfile;
   char *client_id_opt;
+  FILE *tee;
 
   /* connection */
   enum v3_state state;
@@ -79,7 +82,8 @@ struct v3 {
   int64_t lasttx, lasttx_sendall, lasttx_priority;
   size_t pos_all, pos_modified;
   int modifier;
-  bool busy;              /* inside a transmission (events raised there defer) */
+  bool busy;
+  bool retain_limit;      /* retain.depth.limit (cached by v3_sched_reload) */              /* inside a transmission (events raised there defer) */
   bool immediate_listening;
   struct v3_filter f_include, f_exclude, f_priority, f_imm_include, f_imm_exclude;
 
@@ -93,6 +97,11 @@ struct v3 {
   struct v3_inflight data_wait; /* mid 0 = none */
   struct v3_inflight *acks;     /* QoS 1 publications awaiting PUBACK (for info) */
   size_t nacks, capacks;
+
+  /* events waiting for the next poll (HEAD/3.3.006 TransmitEvents) */
+  char **events;
+  size_t nevents, capevents;
+  struct sim_timer evpoll;
 
   struct sbuf topic, payload, scratch;
   struct v3_stats stats;

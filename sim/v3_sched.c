@@ -46,8 +46,7 @@ void v3_transmit_metric(struct v3 *v3, struct metric *m)
   struct metric_fmt fmt = {.time_epoch = pr->time_epoch, .latlon_g = pr->latlon_g};
   metric_format(m, &fmt, pl);
   bool retain = true;
-  if (pr->batching && v3_cfg_bool(v3, "retain.depth.limit", false) &&
-      v3_retain_depth_exceeded(t->p))
+  if (v3->retain_limit && v3_retain_depth_exceeded(t->p))
     retain = false;
   v3_publish(v3, t->p, pl->p ? pl->p : "", pl->len, 0, retain, NULL);
 }
@@ -214,7 +213,7 @@ void v3_sched_tick(struct v3 *v3)
       subs[nsub] = bufs[nsub];
       nsub++;
     }
-    v3->ops->subscribe(v3->tp, subs, nsub, 1);
+    v3->ops->subscribe(v3->tp, subs, nsub, v3->tn->sub_qos);
     for (size_t i = 0; i < nsub; i++)
       free(bufs[i]);
     v3->lasttx_sendall = v3->lasttx_priority = v3->lasttx = now;
@@ -334,6 +333,7 @@ void v3_sched_reload(struct v3 *v3)
   v3_filter_set(&v3->f_priority, v3_cfg_str(v3, "metrics.priority"));
   v3_filter_set(&v3->f_imm_include, v3_cfg_str(v3, "metrics.include.immediately"));
   v3_filter_set(&v3->f_imm_exclude, v3_cfg_str(v3, "metrics.exclude.immediately"));
+  v3->retain_limit = v3->sim->profile->batching && v3_cfg_bool(v3, "retain.depth.limit", false);
   bool imm = v3->sim->profile->batching && v3_cfg_bool(v3, "updatetime.immediately", false);
   if (imm && !v3->immediate_listening) {
     metrics_listen(v3->sim->metrics, "*", on_metric, v3);

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <ev.h>
 #include <mosquitto.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,7 @@ struct mqtt_tp {
   bool io_active;
   bool connack;             /* CONNACK seen on this connection */
   bool lost;                /* reported closed */
+  int in_cb;                /* inside a libmosquitto callback (its callback mutex held) */
   int pending_fail;         /* synchronous connect failure to report (0 none) */
   int hold;                 /* holds taken on the simulation clock */
   bool hold_connect;
@@ -182,18 +184,27 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
     return;
   t->hold_connect = false;
   update_hold(t);
-  if (rc == 0)
+  if (rc == 0) {
     t->connack = true;
-  else
+    /* From now on packets are only queued by mosquitto_publish() and written by the writable
+     * watcher in bursts: no write attempt per PUBLISH into a full socket buffer.  (Not
+     * before CONNACK: the TLS handshake and CONNECT are driven the ordinary way.) */
+    mosquitto_threaded_set(m, true);
+  } else
     t->lost = true; /* the refusal is the outcome: no separate "closed" */
+  t->in_cb++;
   v3_transport_connack(t->v3, rc);
+  t->in_cb--;
 }
 
 static void on_disconnect(struct mosquitto *m, void *obj, int rc)
 {
   struct mqtt_tp *t = obj;
-  if (t->mosq == m)
+  if (t->mosq == m) {
+    t->in_cb++;
     lost(t, rc == MOSQ_ERR_KEEPALIVE ? -ETIMEDOUT : -ECONNRESET);
+    t->in_cb--;
+  }
 }
 
 static void on_publish(struct mosquitto *m, void *obj, int mid)
@@ -205,7 +216,9 @@ static void on_publish(struct mosquitto *m, void *obj, int mid)
     if (t->mids[i] == mid) {
       t->mids[i] = t->mids[--t->nmids];
       update_hold(t);
+      t->in_cb++;
       v3_transport_acked(t->v3, mid);
+      t->in_cb--;
       return;
     }
 }
@@ -215,8 +228,10 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
   struct mqtt_tp *t = obj;
   if (t->mosq != m || !msg->topic)
     return;
+  t->in_cb++;
   v3_transport_message(t->v3, msg->topic, msg->payload ? msg->payload : "",
                        (size_t)(msg->payloadlen > 0 ? msg->payloadlen : 0));
+  t->in_cb--;
 }
 
 /* libmosquitto's own error messages (TLS verification, name resolution) become the detail
@@ -258,9 +273,26 @@ static int m_open(struct v3 *v3, struct sim *sim, const struct v3_options *opt, 
   return 0;
 }
 
+/* Writes out what libmosquitto still has queued on a live connection (at most about 2 s of
+ * wall time), as a TCP close delivers data already written: the last publications before an
+ * exit or a reconnect are not lost in the client's queue. */
+static void flush(struct mqtt_tp *t)
+{
+  if (!t->mosq || !t->connack || t->lost || t->in_cb)
+    return;
+  for (int i = 0; i < 200 && mosquitto_want_write(t->mosq); i++) {
+    struct pollfd p = {.fd = mosquitto_socket(t->mosq), .events = POLLOUT};
+    if (p.fd < 0 || poll(&p, 1, 10) < 0)
+      return;
+    if ((p.revents & POLLOUT) && mosquitto_loop_write(t->mosq, 1) != MOSQ_ERR_SUCCESS)
+      return;
+  }
+}
+
 static void m_drop(void *priv)
 {
   struct mqtt_tp *t = priv;
+  flush(t);
   stop_watchers(t);
   t->hold_connect = false;
   t->nmids = 0;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -20,6 +21,15 @@
 
 #include "sbuf.h"
 #include "xalloc.h"
+
+/* In a forked child: die with the test process, so that a failed assertion (cmocka leaves
+ * the test function early) never leaves a broker or a simulator behind. */
+static void die_with_parent(pid_t parent)
+{
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent)
+    _exit(1);
+}
 
 void harness_sleep_ms(int ms)
 {
@@ -93,8 +103,10 @@ static int broker_spawn(struct broker *b)
   const char *bin = getenv("MOSQUITTO_BIN");
   if (!bin || !*bin || access(bin, X_OK) < 0)
     return -1;
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid == 0) {
+    die_with_parent(parent);
     int null = open("/dev/null", O_RDWR);
     dup2(null, 0);
     dup2(null, 1);
@@ -142,6 +154,18 @@ int broker_start(struct broker *b, const char *dir, int port, const char *extra)
     sbuf_adds(&c, "allow_anonymous true\n");
   b->conf = harness_write(dir, "mosquitto.conf", c.p);
   sbuf_free(&c);
+  return broker_spawn(b);
+}
+
+int broker_start_file(struct broker *b, const char *dir, const char *conf, int port)
+{
+  memset(b, 0, sizeof(*b));
+  b->dir = xstrdup(dir);
+  b->port = port;
+  b->conf = xstrdup(conf);
+  struct sbuf p = SBUF_INIT;
+  sbuf_printf(&p, "%s/broker.log", dir);
+  b->log = sbuf_detach(&p);
   return broker_spawn(b);
 }
 
@@ -363,8 +387,10 @@ pid_t sim_spawn(const char *dir, char *const argv[], char *const env[])
   struct sbuf o = SBUF_INIT, e = SBUF_INIT;
   sbuf_printf(&o, "%s/sim.out", dir);
   sbuf_printf(&e, "%s/sim.err", dir);
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid == 0) {
+    die_with_parent(parent);
     int in = open("/dev/null", O_RDONLY);
     int out = open(o.p, O_WRONLY | O_CREAT | O_APPEND, 0644);
     int err = open(e.p, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -411,8 +437,11 @@ void proc_kill(pid_t pid)
 pid_t proc_fork(int (*fn)(void *arg), void *arg)
 {
   fflush(NULL);
+  pid_t parent = getpid();
   pid_t pid = fork();
-  if (pid == 0)
+  if (pid == 0) {
+    die_with_parent(parent);
     _exit(fn(arg));
+  }
   return pid;
 }

@@ -4,7 +4,8 @@
  * its own network thread) that keeps topic, payload, QoS and retain flag of every message,
  * and child processes (the ovms-sim program, or a function run in a forked child).
  *
- * Waits are bounded by generous wall-clock limits that only turn a hang into a failure;
+ * Every child process dies with the test process (PR_SET_PDEATHSIG), so a failed assertion
+ * leaves no broker or simulator running.  Waits are bounded by generous wall-clock limits that only turn a hang into a failure;
  * no test asserts on how long something took.
  */
 #ifndef SIM_MQTT_HARNESS_H
@@ -40,6 +41,10 @@ struct broker {
  * -1 (test skipped by the caller with 77 if MOSQUITTO_BIN is missing).
  */
 int broker_start(struct broker *b, const char *dir, int port, const char *extra);
+/* Starts mosquitto with the configuration file conf (used as is; it must listen on
+ * 127.0.0.1:port and log to dir/broker.log to make broker_log() useful).  Returns as
+ * broker_start(). */
+int broker_start_file(struct broker *b, const char *dir, const char *conf, int port);
 /* The same configuration again (after broker_stop), on the same port. */
 int broker_restart(struct broker *b);
 /* SIGTERM and wait. */

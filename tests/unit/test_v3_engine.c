@@ -17,6 +17,7 @@
 #include "housekeeping.h"
 #include "metrics.h"
 #include "notify_queue.h"
+#include "shell.h"
 #include "sim.h"
 #include "v3.h"
 #include "xalloc.h"
@@ -46,6 +47,8 @@ struct fake {
   int next_mid;
   bool manual_ack;       /* do not acknowledge QoS 1/2 automatically */
   int refuse;            /* CONNACK code to answer */
+  bool tcp_fail;         /* report a failed TCP connect instead of a CONNACK */
+  int64_t connect_t[64]; /* times of the connection attempts */
   int connects;
   struct sim_timer t;
   bool connecting;
@@ -65,7 +68,10 @@ static void fake_deliver(struct sim_loop *loop, struct sim_timer *t)
   if (F.connecting) {
     F.connecting = false;
     F.connack_t = now_s();
-    v3_transport_connack(F.v3, F.refuse);
+    if (F.tcp_fail)
+      v3_transport_closed(F.v3, -111, true);
+    else
+      v3_transport_connack(F.v3, F.refuse);
   }
   if (!F.manual_ack) {
     size_t n = F.npending;
@@ -87,6 +93,8 @@ static int f_open(struct v3 *v3, struct sim *sim, const struct v3_options *opt, 
 
 static int f_connect(void *priv, const struct v3_connect_info *ci, struct sbuf *err)
 {
+  if (F.connects < 64)
+    F.connect_t[F.connects] = now_s();
   F.connects++;
   F.connecting = true;
   F.next_mid = 0;
@@ -169,6 +177,7 @@ static void fx_init(struct fx *x, const char *fw, enum sim_topics topics, const 
   v3_config_declare(x->sim->config);
   sim_config_set(x->sim->config, "vehicle", "id", "MYCAR", NULL);
   sim_config_set(x->sim->config, "server.v3", "user", "alice", NULL);
+  sim_config_set(x->sim->config, "server.v3", "server", "broker.test", NULL);
   for (size_t i = 0; sets && sets[i]; i += 2)
     assert_int_equal(sim_config_set_key(x->sim->config, sets[i], sets[i + 1], NULL), 0);
   sim_timer_init(&x->stop, stop_cb, x);
@@ -208,6 +217,13 @@ static size_t times(const char *topic, int64_t *ts, size_t max)
     if (!strcmp(F.v[i].topic, topic))
       ts[c++] = F.v[i].t;
   return c;
+}
+
+/* Lets zero-delay work run (the "next poll": queued events, immediate metrics). */
+static void poll_now(struct fx *x)
+{
+  sim_timer_start(x->loop, &x->stop, 0, 0);
+  sim_loop_run(x->loop);
 }
 
 static void inject(const char *topic, const char *payload)
@@ -350,6 +366,37 @@ static void test_cadence(void **state)
   fx_free(&x);
 }
 
+
+/* <=3.3.005: next is the minimum of the enabled intervals (60 s with a client, 600 s
+ * otherwise, vehicle stream when on); no periodic full sync. */
+static void test_cadence_335(void **state)
+{
+  static const char *const sets[] = {"vehicle.stream", "20", NULL};
+  struct fx x;
+  fx_init(&x, "3.3.005", SIM_TOPICS_CURRENT, sets);
+  run_until(&x, 30);
+  inject(P "client/app1/active", "1");
+  size_t base = F.n;
+  run_until(&x, 200);
+  int64_t ts[16];
+  size_t n = 0;
+  for (size_t i = base; i < F.n && n < 16; i++)
+    if (!strcmp(F.v[i].topic, P "metric/m/monotonic"))
+      ts[n++] = F.v[i].t;
+  assert_true(n >= 2);
+  assert_int_equal(ts[1] - ts[0], 61);
+  metric_set_bool(metrics_find(x.sim->metrics, "v.e.on"), true);
+  base = F.n;
+  run_until(&x, 300);
+  n = 0;
+  for (size_t i = base; i < F.n && n < 16; i++)
+    if (!strcmp(F.v[i].topic, P "metric/m/monotonic"))
+      ts[n++] = F.v[i].t;
+  assert_true(n >= 3);
+  assert_int_equal(ts[2] - ts[1], 21); /* vehicle stream 20 while on */
+  fx_free(&x);
+}
+
 /* Event-triggered sync: vehicle.on sends the modified metrics at once. */
 static void test_event_triggered(void **state)
 {
@@ -363,8 +410,13 @@ static void test_event_triggered(void **state)
   assert_non_null(r);
   assert_string_equal(r->payload, "yes");
   assert_int_equal(r->t, 100);
+  /* HEAD queues the event for the next poll: the triggered sync goes out first */
+  assert_null(find(P "event/vehicle/on", base));
+  poll_now(&x);
   const struct rec *e = find(P "event/vehicle/on", base);
   assert_non_null(e);
+  assert_true(e > r);
+  assert_int_equal(e->t, 100);
   /* 3.3.005 has no event-triggered transmissions */
   fx_free(&x);
   fx_init(&x, "3.3.005", SIM_TOPICS_CURRENT, NULL);
@@ -383,6 +435,7 @@ static void test_clients(void **state)
   size_t base = F.n;
   inject(P "client/app1/active", "1");
   assert_int_equal(metric_int(metrics_find(x.sim->metrics, "s.v3.peers")), 1);
+  poll_now(&x);
   const struct rec *e = find(P "event", base);
   assert_non_null(e);
   assert_string_equal(e->payload, "app.connected");
@@ -484,6 +537,7 @@ static void test_commands(void **state)
   inject(P "client/app1/command/53", "event raise usr.test.one\nevent raise usr.test.two");
   assert_string_equal(response("53", base),
                       "Raising event: usr.test.one\nRaising event: usr.test.two\n");
+  poll_now(&x);
   assert_non_null(find(P "event/usr/test/two", base));
   inject(P "client/app1/command/54", "charge fo");
   assert_string_equal(response("54", base),
@@ -553,6 +607,7 @@ static void test_notifications(void **state)
   assert_int_equal(r->qos, 1);
   assert_false(r->retain);
   assert_string_equal(r->payload, "a,b\nc");
+  poll_now(&x);
   assert_non_null(find(P "event/notify/info/charge/started", base));
   sim_notify_raise(x.sim, NOTIFY_ALERT, "batt.12v.alert", "12V");
   assert_non_null(find(P "notify/alert/batt/12v/alert", base));
@@ -686,6 +741,7 @@ static void test_profiles(void **state)
   assert_int_equal(F.nsubs, 2);
   assert_string_equal(F.subs[0], P "c/+");
   assert_string_equal(F.subs[1], P "cmd/+/c/");
+  assert_int_equal(F.subqos, 2);
   static const struct sim_control_ops ctl = {0};
   x.sim->control = &ctl;
   base = F.n;
@@ -725,6 +781,247 @@ static void test_auth_suspend(void **state)
   F.refuse = 5;
   run_until(&x, 600);
   assert_true(F.connects > 10);
+  fx_free(&x);
+}
+
+
+/* updatetime.priority: GPS/time metrics every updatetime.on + 1 s while awake;
+ * updatetime.immediately: a change goes out on the next poll, not at the next sync. */
+static void test_priority_immediate(void **state)
+{
+  static const char *const sets[] = {"server.v3.updatetime.priority", "yes",
+                                     "server.v3.metrics.priority", "v.b.soc", NULL};
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, sets);
+  metric_set_bool(metrics_find(x.sim->metrics, "v.e.awake"), true);
+  run_until(&x, 100);
+  size_t base = F.n;
+  metric_set_float(metrics_find(x.sim->metrics, "v.p.latitude"), 51.5f);
+  metric_set_float(metrics_find(x.sim->metrics, "v.b.soc"), 42);
+  run_until(&x, 110);
+  const struct rec *lat = find(P "metric/v/p/latitude", base);
+  assert_non_null(lat);
+  assert_string_equal(lat->payload, "51.500000"); /* %.6f since 3.3.005 */
+  assert_non_null(find(P "metric/v/b/soc", base));
+  /* the priority path does not send other modified metrics (awake: modified every 61 s) */
+  metric_set_float(metrics_find(x.sim->metrics, "v.b.range.est"), 100);
+  size_t b2 = F.n;
+  run_until(&x, 116);
+  assert_null(find(P "metric/v/b/range/est", b2));
+  fx_free(&x);
+
+  static const char *const sets2[] = {"server.v3.updatetime.immediately", "yes",
+                                      "server.v3.metrics.include.immediately", "v.b.*", NULL};
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, sets2);
+  run_until(&x, 100);
+  base = F.n;
+  metric_set_float(metrics_find(x.sim->metrics, "v.b.soc"), 55);
+  metric_set_float(metrics_find(x.sim->metrics, "v.p.speed"), 30);
+  /* the next poll: at once, before any tick */
+  sim_timer_start(x.loop, &x.stop, 0, 0);
+  sim_loop_run(x.loop);
+  const struct rec *r = find(P "metric/v/b/soc", base);
+  assert_non_null(r);
+  assert_int_equal(r->t, 100);
+  assert_null(find(P "metric/v/p/speed", base));
+  fx_free(&x);
+}
+
+static void test_events_legacy_off_and_notify_filter(void **state)
+{
+  static const char *const sets[] = {"server.v3.events.legacy_topic", "no",
+                                     "notify.charge.started", "*,-ovmsv3", NULL};
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, sets);
+  run_until(&x, 30);
+  assert_null(find(P "event", 0));
+  assert_non_null(find(P "event/server/v3/connected", 0));
+  size_t base = F.n;
+  sim_notify_raise(x.sim, NOTIFY_INFO, "charge.started", "x");
+  sim_notify_raise(x.sim, NOTIFY_INFO, "charge.done", "y");
+  run_until(&x, 35);
+  assert_null(find(P "notify/info/charge/started", base));
+  assert_non_null(find(P "notify/info/charge/done", base));
+  /* the filtered entry was consumed, not left pending */
+  assert_int_equal(sim_notify_pending(x.sim, sim_notify_reader(x.sim, "ovmsv3")), 0);
+  fx_free(&x);
+}
+
+/* Notifications raised while disconnected wait and go out after the connect, one per type
+ * per tick; stream entries are never sent. */
+static void test_notify_backlog(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  run_until(&x, 2); /* not connected yet */
+  sim_notify_raise(x.sim, NOTIFY_INFO, "a.one", "1");
+  sim_notify_raise(x.sim, NOTIFY_INFO, "a.two", "2");
+  sim_notify_raise(x.sim, NOTIFY_STREAM, "retools.status", "s");
+  run_until(&x, 40);
+  const struct rec *a = find(P "notify/info/a/one", 0), *b = find(P "notify/info/a/two", 0);
+  assert_non_null(a);
+  assert_non_null(b);
+  assert_int_equal(b->t, a->t + 1);
+  assert_null(find(P "notify/stream/retools/status", 0));
+  fx_free(&x);
+}
+
+
+/* Retry delays of spec 1.10 (HEAD): TCP failure 30 s, unexpected close 60 s, CONNACK 3 30 s,
+ * each plus a new jitter of 0..conn.jitter.max; <=3.3.005: 60 s. */
+static void test_backoff(void **state)
+{
+  static const char *const nojitter[] = {"server.v3.conn.jitter.max", "0", NULL};
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, nojitter);
+  F.tcp_fail = true;
+  run_until(&x, 200);
+  assert_true(F.connects >= 3);
+  assert_int_equal(F.connect_t[0], 10); /* conn.stable_wait */
+  assert_int_equal(F.connect_t[1] - F.connect_t[0], 30);
+  assert_int_equal(F.connect_t[2] - F.connect_t[1], 30);
+  struct sbuf st = SBUF_INIT;
+  v3_status_text(x.sim->v3, &st);
+  assert_non_null(strstr(sbuf_str(&st), "State: Waiting to reconnect ("));
+  assert_non_null(strstr(sbuf_str(&st), "       Error: Connection failed"));
+  sbuf_free(&st);
+  /* connected, then the connection drops: 60 s, s.v3.connected no */
+  F.tcp_fail = false;
+  int64_t t0 = now_s();
+  run_until(&x, t0 + 40);
+  assert_true(v3_connected(x.sim->v3));
+  int n = F.connects;
+  v3_transport_closed(F.v3, 0, false);
+  assert_false(metric_bool(metrics_find(x.sim->metrics, "s.v3.connected")));
+  int64_t tc = now_s();
+  run_until(&x, tc + 70);
+  assert_int_equal(F.connects, n + 1);
+  assert_int_equal(F.connect_t[n] - tc, 60);
+  /* CONNACK 3 (server unavailable): 30 s */
+  F.refuse = 3;
+  v3_transport_closed(F.v3, 0, false);
+  tc = now_s();
+  run_until(&x, tc + 100);
+  assert_int_equal(F.connect_t[n + 2] - F.connect_t[n + 1], 30);
+  fx_free(&x);
+
+  fx_init(&x, "3.3.005", SIM_TOPICS_CURRENT, NULL);
+  F.tcp_fail = true;
+  run_until(&x, 200);
+  assert_int_equal(F.connect_t[0], 10); /* fixed 10 s, no jitter */
+  assert_int_equal(F.connect_t[1] - F.connect_t[0], 60);
+  fx_free(&x);
+}
+
+
+/* Malformed inbound messages are rejected and counted, never a crash: random topics under the
+ * prefix and random payloads (commands, heartbeats, requests) under ASan/UBSan. */
+static void test_malformed_inbound(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  run_until(&x, 30);
+  struct sim_rng r;
+  sim_rng_seed(&r, 42);
+  static const char *const heads[] = {"client/", "client//", "client/a/", "client/a/command/",
+                                      "client/a/request/", "client/a/active/x", "c/", "cmd/a/c/",
+                                      "metric/", ""};
+  static const char alphabet[] = "ab/+#.\n'\" \t*,-0?";
+  const struct v3_stats *st = v3_get_stats(x.sim->v3);
+  uint64_t rejected0 = st->rx_rejected;
+  for (int i = 0; i < 3000; i++) {
+    char topic[256], payload[900];
+    size_t hi = (size_t)sim_rng_range(&r, 0, 9);
+    int tl = snprintf(topic, sizeof(topic), P "%s", heads[hi]);
+    size_t extra = (size_t)sim_rng_range(&r, 0, 20);
+    for (size_t k = 0; k < extra && tl < 250; k++)
+      topic[tl++] = alphabet[sim_rng_range(&r, 0, (int64_t)sizeof(alphabet) - 2)];
+    topic[tl] = '\0';
+    size_t pl = (size_t)sim_rng_range(&r, 0, 880);
+    for (size_t k = 0; k < pl; k++)
+      payload[k] = (char)sim_rng_range(&r, 0, 255);
+    v3_transport_message(F.v3, topic, payload, pl);
+  }
+  /* outside the prefix */
+  v3_transport_message(F.v3, "other/alice/MYCAR/client/a/command/1", "stat", 4);
+  assert_true(st->rx_rejected > rejected0);
+  run_until(&x, 60);
+  assert_true(v3_connected(x.sim->v3));
+  fx_free(&x);
+}
+
+
+/* "server v3 stop" then "server v3 start": the same transport and options again. */
+static void test_shell_stop_start(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  run_until(&x, 30);
+  assert_int_equal(F.connects, 1);
+  inject(P "client/app1/command/1", "server v3 stop");
+  assert_false(v3_connected(x.sim->v3));
+  assert_false(metric_bool(metrics_find(x.sim->metrics, "s.v3.connected")));
+  struct sbuf out = SBUF_INIT;
+  shell_execute(x.sim, "server v3 status", 16, &out);
+  assert_string_equal(sbuf_str(&out), "OVMS v3 server has not been started\n");
+  sbuf_reset(&out);
+  run_until(&x, 100);
+  assert_int_equal(F.connects, 1);
+  shell_execute(x.sim, "server v3 start", 15, &out);
+  assert_string_equal(sbuf_str(&out), "Launching OVMS Server V3 connection (oscv3)\n");
+  sbuf_reset(&out);
+  shell_execute(x.sim, "server v3 start", 15, &out);
+  assert_string_equal(sbuf_str(&out), "OVMS v3 server has already been started\n");
+  sbuf_free(&out);
+  run_until(&x, 130);
+  assert_int_equal(F.connects, 2);
+  assert_true(v3_connected(x.sim->v3));
+  fx_free(&x);
+}
+
+
+/* Network loss (m.net.connected no): disconnect, wait for the network, then connect again
+ * after conn.stable_wait (+ jitter). */
+static void test_network_loss(void **state)
+{
+  static const char *const nojitter[] = {"server.v3.conn.jitter.max", "0", NULL};
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, nojitter);
+  run_until(&x, 30);
+  assert_true(v3_connected(x.sim->v3));
+  metric_set_bool(metrics_find(x.sim->metrics, "m.net.connected"), false);
+  run_until(&x, 32);
+  assert_false(v3_connected(x.sim->v3));
+  assert_int_equal(v3_state(x.sim->v3), V3_WAITNETWORK);
+  struct sbuf st = SBUF_INIT;
+  v3_status_text(x.sim->v3, &st);
+  assert_string_equal(sbuf_str(&st), "State: Waiting for network connectivity\n"
+                                     "       Waiting for network connectivity\n");
+  sbuf_free(&st);
+  run_until(&x, 100);
+  assert_int_equal(F.connects, 1);
+  metric_set_bool(metrics_find(x.sim->metrics, "m.net.connected"), true);
+  run_until(&x, 130);
+  assert_int_equal(F.connects, 2);
+  assert_int_equal(F.connect_t[1], 110); /* seen on the tick of 100, + conn.stable_wait */
+  assert_true(v3_connected(x.sim->v3));
+  fx_free(&x);
+}
+
+
+/* Without server.v3 server a (non-print) transport is never asked to connect: the firmware's
+ * error, retried every 20 s. */
+static void test_no_server(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  sim_config_unset(x.sim->config, "server.v3", "server");
+  run_until(&x, 60);
+  assert_int_equal(F.connects, 0);
+  struct sbuf st = SBUF_INIT;
+  v3_status_text(x.sim->v3, &st);
+  assert_non_null(strstr(sbuf_str(&st), "       Error: Parameter server.v3/server must be defined\n"));
+  sbuf_free(&st);
   fx_free(&x);
 }
 
@@ -789,6 +1086,7 @@ int main(void)
     cmocka_unit_test(test_util),
     cmocka_unit_test(test_connect_subscribe_full_sync),
     cmocka_unit_test(test_cadence),
+    cmocka_unit_test(test_cadence_335),
     cmocka_unit_test(test_event_triggered),
     cmocka_unit_test(test_clients),
     cmocka_unit_test(test_commands),
@@ -799,6 +1097,14 @@ int main(void)
     cmocka_unit_test(test_filters_retain_prefix),
     cmocka_unit_test(test_profiles),
     cmocka_unit_test(test_auth_suspend),
+    cmocka_unit_test(test_priority_immediate),
+    cmocka_unit_test(test_events_legacy_off_and_notify_filter),
+    cmocka_unit_test(test_notify_backlog),
+    cmocka_unit_test(test_backoff),
+    cmocka_unit_test(test_malformed_inbound),
+    cmocka_unit_test(test_shell_stop_start),
+    cmocka_unit_test(test_network_loss),
+    cmocka_unit_test(test_no_server),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

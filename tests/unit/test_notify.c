@@ -1,0 +1,181 @@
+/*
+ * test_notify.c - the notification queue: per-type ids, readers, read marks, the durable
+ * journal of a state directory (pending entries and ids survive a restart, a torn last line
+ * is ignored, a corrupt line is an error with its line number), mp_encode, subtype checks.
+ */
+#include "testutil.h"
+
+#include <ev.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "metrics.h"
+#include "notify_logs.h"
+#include "notify_queue.h"
+#include "sim.h"
+
+struct env {
+  struct ev_loop *ev;
+  struct sim_loop *loop;
+  struct sim *sim;
+};
+
+static void env_new(struct env *e)
+{
+  e->ev = ev_loop_new(EVFLAG_AUTO);
+  e->loop = sim_loop_new(e->ev, SIM_CLOCK_FAST, 1.0, INT64_C(1717228800) * SIM_NS_PER_SEC);
+  e->sim = sim_new(e->loop, NULL, 1);
+}
+
+static void env_free(struct env *e)
+{
+  sim_free(e->sim);
+  sim_loop_free(e->loop);
+  ev_loop_destroy(e->ev);
+}
+
+static char dir[] = "/tmp/ovms-sim-notify-XXXXXX";
+
+static void test_queue(void **state)
+{
+  struct env e;
+  env_new(&e);
+  assert_int_equal(sim_notify_open(e.sim, NULL, NULL), 0);
+  assert_int_equal(sim_notify_open(e.sim, NULL, NULL), SIM_EEXIST);
+  int r = sim_notify_reader(e.sim, "ovmsv3");
+  assert_int_equal(r, 0);
+  assert_int_equal(sim_notify_reader(e.sim, "ovmsv3"), 0);
+  assert_int_equal(sim_notify_raise(e.sim, NOTIFY_INFO, "a.b", "x"), 1);
+  assert_int_equal(sim_notify_raise(e.sim, NOTIFY_INFO, "a.c", "y"), 2);
+  assert_int_equal(sim_notify_raise(e.sim, NOTIFY_ALERT, "a.b", "z"), 1); /* per type */
+  assert_int_equal(sim_notify_raise(e.sim, NOTIFY_INFO, "bad subtype", "z"), SIM_EPARSE);
+  assert_int_equal(sim_notify_raise(e.sim, NOTIFY_INFO, "a/b", "z"), SIM_EPARSE);
+  assert_int_equal(sim_notify_pending(e.sim, r), 3);
+  const struct sim_notify_entry *x = sim_notify_peek(e.sim, r, NOTIFY_INFO);
+  assert_int_equal(x->id, 1);
+  assert_string_equal(x->text, "x");
+  assert_int_equal(x->created_ns, INT64_C(1717228800) * SIM_NS_PER_SEC);
+  assert_int_equal(sim_notify_mark_read(e.sim, r, NOTIFY_INFO, 1), 0);
+  assert_int_equal(sim_notify_mark_read(e.sim, r, NOTIFY_INFO, 1), SIM_ENOTFOUND);
+  assert_int_equal(sim_notify_peek(e.sim, r, NOTIFY_INFO)->id, 2);
+  env_free(&e);
+}
+
+static void test_durable(void **state)
+{
+  assert_non_null(mkdtemp(dir));
+  struct env e;
+  env_new(&e);
+  assert_int_equal(sim_notify_open(e.sim, dir, NULL), 0);
+  int r = sim_notify_reader(e.sim, "ovmsv3");
+  sim_notify_raise(e.sim, NOTIFY_DATA, "log.trip", "*-LOG-Trip,1,2\nline two, with comma");
+  sim_notify_raise(e.sim, NOTIFY_DATA, "log.trip", "");
+  sim_notify_raise(e.sim, NOTIFY_INFO, "x.y", "info");
+  sim_notify_mark_read(e.sim, r, NOTIFY_INFO, 1);
+  env_free(&e); /* as good as a kill: everything was flushed when raised */
+
+  env_new(&e);
+  assert_int_equal(sim_notify_open(e.sim, dir, NULL), 0);
+  r = sim_notify_reader(e.sim, "ovmsv3");
+  assert_int_equal(sim_notify_pending(e.sim, r), 2);
+  const struct sim_notify_entry *x = sim_notify_peek(e.sim, r, NOTIFY_DATA);
+  assert_int_equal(x->id, 1);
+  assert_string_equal(x->text, "*-LOG-Trip,1,2\nline two, with comma");
+  assert_string_equal(x->subtype, "log.trip");
+  assert_int_equal(sim_notify_mark_read(e.sim, r, NOTIFY_DATA, 1), 0);
+  /* ids continue after the highest one used, also for types with nothing pending */
+  assert_int_equal(sim_notify_raise(e.sim, NOTIFY_DATA, "log.trip", "3"), 3);
+  assert_int_equal(sim_notify_raise(e.sim, NOTIFY_INFO, "x.y", "2"), 2);
+  /* another reader name registered later does not get the old entries */
+  int r2 = sim_notify_reader(e.sim, "other");
+  assert_int_equal(sim_notify_pending(e.sim, r2), 0);
+  env_free(&e);
+
+  /* a torn last line (killed while writing) is ignored */
+  char p[256];
+  snprintf(p, sizeof(p), "%s/notify.journal", dir);
+  FILE *f = fopen(p, "a");
+  fputs("N info 9 0 ovmsv3 x.y 41", f);
+  fclose(f);
+  env_new(&e);
+  assert_int_equal(sim_notify_open(e.sim, dir, NULL), 0);
+  r = sim_notify_reader(e.sim, "ovmsv3");
+  assert_int_equal(sim_notify_pending(e.sim, r), 3); /* data 2, data 3, info 2 */
+  env_free(&e);
+
+  /* a corrupt line: an error naming the file and line */
+  f = fopen(p, "a");
+  fputs("N info x 0 ovmsv3 x.y 41\n", f);
+  fclose(f);
+  env_new(&e);
+  struct sbuf err = SBUF_INIT;
+  assert_int_equal(sim_notify_open(e.sim, dir, &err), SIM_EPARSE);
+  assert_non_null(strstr(sbuf_str(&err), "notify.journal:"));
+  assert_non_null(strstr(sbuf_str(&err), "error: corrupt notification journal line"));
+  sbuf_free(&err);
+  env_free(&e);
+  char cmd[300];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+
+/* The spec's *-LOG-Trip example (spec/server-v3.md 3), field for field. */
+static void test_trip_record(void **state)
+{
+  struct env e;
+  env_new(&e);
+  static const struct {
+    const char *name, *value;
+  } v[] = {
+    {"v.p.gpslock", "yes"}, {"v.p.latitude", "51.507351"}, {"v.p.longitude", "-0.127758"},
+    {"v.p.altitude", "35"}, {"v.p.location", "Home"}, {"v.p.odometer", "12345.6"},
+    {"v.p.trip", "12.3"}, {"v.e.drivetime", "1234"}, {"v.e.drivemode", "0"},
+    {"v.b.soc", "80"}, {"v.b.range.est", "250"}, {"v.b.range.ideal", "260"},
+    {"v.b.range.full", "320"}, {"v.b.energy.used", "2.345"}, {"v.b.energy.recd", "0.456"},
+    {"v.b.coulomb.used", "6.789"}, {"v.b.coulomb.recd", "1.234"}, {"v.b.soh", "100"},
+    {"v.b.cac", "95"}, {"v.b.energy.used.total", "1234.567"},
+    {"v.b.energy.recd.total", "234.567"}, {"v.b.coulomb.used.total", "3456.789"},
+    {"v.b.coulomb.recd.total", "678.901"}, {"v.e.temp", "15"}, {"v.e.cabintemp", "20"},
+    {"v.b.temp", "18"}, {"v.i.temp", "30"}, {"v.m.temp", "35"}, {"v.c.12v.temp", "25"},
+  };
+  for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+    struct metric *m = metrics_find(e.sim->metrics, v[k].name);
+    assert_non_null(m);
+    assert_true(metric_set_from_string(m, v[k].value, SIM_UNIT_NATIVE) >= 0);
+  }
+  struct sbuf b = SBUF_INIT;
+  notify_trip_record(e.sim, 365, &b);
+  assert_string_equal(sbuf_str(&b),
+                      "*-LOG-Trip,1,31536000,1,51.50735092,-0.12775800,35.0,Home,12345.6,12.3,"
+                      "1234,0,80.0,250.0,260.0,320.0,2.345,0.456,6.789,1.234,100.000,,95.000,"
+                      "1234.567,234.567,3456.789,678.901,15.0,20.0,18.0,30.0,35.0,25.0,,,,,,");
+  sbuf_free(&b);
+  env_free(&e);
+}
+
+static void test_helpers(void **state)
+{
+  struct sbuf b = SBUF_INIT;
+  sim_notify_mp_encode("a,b\nc", &b);
+  assert_string_equal(sbuf_str(&b), "a;b\rc");
+  sbuf_free(&b);
+  enum sim_notify_type t;
+  assert_int_equal(sim_notify_type_parse("data", &t), 0);
+  assert_int_equal(t, NOTIFY_DATA);
+  assert_int_equal(sim_notify_type_parse("warn", &t), SIM_ENOTFOUND);
+  assert_string_equal(sim_notify_type_name(NOTIFY_ALERT), "alert");
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_queue),
+    cmocka_unit_test(test_durable),
+    cmocka_unit_test(test_helpers),
+    cmocka_unit_test(test_trip_record),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
