@@ -562,14 +562,8 @@ static void run_command(struct v3 *v3, const char *cid, const char *cmdid, const
                         size_t len)
 {
   struct sbuf out = SBUF_INIT;
-  struct sim *sim = v3->sim;
   v3->stats.commands++;
-  shell_execute(sim, payload, len, &out);
-  if (sim->v3 != v3) {
-    /* "server v3 stop" freed this engine: there is no connection to answer on */
-    sbuf_free(&out);
-    return;
-  }
+  shell_execute(v3->sim, payload, len, &out);
   struct sbuf t = SBUF_INIT;
   sbuf_add(&t, v3->prefix.p, v3->prefix.len);
   sbuf_adds(&t, v3->tn->resp_head);
