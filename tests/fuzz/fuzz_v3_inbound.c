@@ -220,6 +220,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   v3_config_declare(sim->config);
   sim_config_set(sim->config, "vehicle", "id", "MYCAR", NULL);
   sim_config_set(sim->config, "server.v3", "user", "alice", NULL);
+  sim_config_set(sim->config, "server.v3", "server", "broker.test", NULL);
   housekeeping_start(sim);
   struct sim_timer stop;
   sim_timer_init(&stop, stop_cb, NULL);
