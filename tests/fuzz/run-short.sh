@@ -2,8 +2,9 @@
 # run-short.sh - builds (incrementally) the libFuzzer targets with clang in build-fuzz/ (or
 # BUILD_DIR) and runs each for FUZZ_SECONDS (default 10) on its seed corpus: the committed
 # tests/fuzz/corpus/<target>/ when it exists, else the trace excerpts of tests/data/traces.
-# Arguments, if any, name the targets to run (default: all).  docs/fuzzing.md has the details.  Exit status: 0 when no target found a crash, 1 otherwise; 77 when
-# clang/libFuzzer is not available.  For CI:  tests/fuzz/run-short.sh
+# Arguments, if any, name the targets to run (default: all); docs/fuzzing.md has the details.
+# Exit status: 0 when no target found a crash, 1 otherwise; 77 when clang/libFuzzer is not
+# available.  For CI:  tests/fuzz/run-short.sh
 set -u
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD_DIR:-$SRC/build-fuzz}
