@@ -410,25 +410,43 @@ static int load_param_map(struct yload *y, const char *param)
   }
 }
 
+static int load_map(struct yload *y);
+
 static int load_top(struct yload *y)
 {
-  yaml_event_t ev;
-  /* stream start, document start (or stream end for an empty file), mapping start */
+  /* stream start, one document holding a mapping (or none: an empty file), stream end.  What
+   * follows the first document is read too: a second document or a syntax error after the
+   * mapping must not be ignored silently. */
+  int docs = 0;
   for (;;) {
+    yaml_event_t ev;
     if (next(y, &ev) < 0)
       return SIM_EPARSE;
     yaml_event_type_t t = ev.type;
     yaml_mark_t mark = ev.start_mark;
     yaml_event_delete(&ev);
-    if (t == YAML_STREAM_START_EVENT || t == YAML_DOCUMENT_START_EVENT)
+    if (t == YAML_STREAM_START_EVENT || t == YAML_DOCUMENT_END_EVENT)
       continue;
-    if (t == YAML_STREAM_END_EVENT || t == YAML_DOCUMENT_END_EVENT)
+    if (t == YAML_STREAM_END_EVENT)
       return 0;
-    if (t == YAML_MAPPING_START_EVENT)
-      break;
-    return sim_diag_error(y->d, y->path, (int)mark.line + 1, (int)mark.column + 1,
-                          "a config file must be a mapping of keys to values");
+    if (t == YAML_DOCUMENT_START_EVENT) {
+      if (docs++ == 0)
+        continue;
+      return sim_diag_error(y->d, y->path, (int)mark.line + 1, (int)mark.column + 1,
+                            "a config file holds one YAML document");
+    }
+    if (t != YAML_MAPPING_START_EVENT)
+      return sim_diag_error(y->d, y->path, (int)mark.line + 1, (int)mark.column + 1,
+                            "a config file must be a mapping of keys to values");
+    int r = load_map(y);
+    if (r < 0)
+      return r;
   }
+}
+
+/* The top-level mapping, after its start event. */
+static int load_map(struct yload *y)
+{
   for (;;) {
     yaml_event_t k, v;
     if (next(y, &k) < 0)

@@ -9,6 +9,7 @@
 #include "metrics.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -556,33 +557,51 @@ static int parse_date(const char *s, int64_t *out)
   return 0;
 }
 
-/* Reads 1 to max_digits decimal digits at *s (no sign, no blanks); returns the digit count. */
-static int read_digits(const char **s, int max_digits, int64_t *out)
+/* Reads 1..maxd decimal digits (no sign) into *v; returns the end or NULL. */
+static const char *read_digits(const char *s, int maxd, int64_t *v)
 {
   int n = 0;
-  int64_t v = 0;
-  while (n < max_digits && **s >= '0' && **s <= '9') {
-    v = v * 10 + (**s - '0');
-    (*s)++;
-    n++;
+  *v = 0;
+  while (*s >= '0' && *s <= '9') {
+    if (++n > maxd)
+      return NULL;
+    *v = *v * 10 + (*s++ - '0');
   }
-  *out = v;
-  return n;
+  return n ? s : NULL;
 }
 
-/* "H:MM" or "H:MM:SS" (hours not wrapped at 24, at most 6 digits); minutes, seconds < 60. */
+/* [-]H:MM[:SS] as metric_format() writes TimeUTC/TimeLocal values (hours not wrapped). */
 static int parse_hms(const char *s, int64_t *out)
 {
   int64_t h, mi, se = 0;
-  s = skip_ws(s);
-  if (!read_digits(&s, 6, &h) || *s++ != ':' || read_digits(&s, 2, &mi) != 2 || mi >= 60)
+  const char *p = skip_ws(s);
+  bool neg = *p == '-';
+  if (neg)
+    p++;
+  if (!(p = read_digits(p, 16, &h)) || *p++ != ':' || !(p = read_digits(p, 2, &mi)) ||
+      mi >= 60)
     return SIM_EPARSE;
-  if (*s == ':' && (s++, read_digits(&s, 2, &se) != 2 || se >= 60))
+  if (*p == ':' && (!(p = read_digits(p + 1, 2, &se)) || se >= 60))
     return SIM_EPARSE;
-  if (*skip_ws(s))
+  if (*skip_ws(p))
     return SIM_EPARSE;
-  *out = h * 3600 + mi * 60 + se;
+  /* up to INT64_MAX seconds, or -2^63 when negative (as metric_format writes INT64_MIN) */
+  if (h > INT64_MAX / 3600)
+    return SIM_ERANGE;
+  uint64_t v = (uint64_t)h * 3600 + (uint64_t)(mi * 60 + se);
+  if (v > (uint64_t)INT64_MAX + neg)
+    return SIM_ERANGE;
+  *out = neg ? (v ? -(int64_t)(v - 1) - 1 : 0) : (int64_t)v;
   return 0;
+}
+
+/* Sets an INT/INT64 metric to v, or SIM_ERANGE when v does not fit an INT metric (the
+ * setters clamp; text that says more than the metric holds is an error, not a clamp). */
+static int set_int_checked(struct metric *m, int64_t v)
+{
+  if (m->type == METRIC_INT && (v > INT32_MAX || v < INT32_MIN))
+    return SIM_ERANGE;
+  return metric_set_int64(m, v);
 }
 
 static int parse_scalar(struct metric *m, const char *s, enum sim_unit from, double *out)
@@ -639,6 +658,8 @@ static int add_float(void *vctx, const char *item)
   int r = parse_scalar(c->m, item, c->from, &v);
   if (r < 0)
     return r;
+  if (!(fabs(v) <= FLT_MAX))
+    return SIM_ERANGE;
   xgrow((void **)&c->f, &c->cap, c->n + 1, sizeof(float));
   c->f[c->n++] = (float)v;
   return 0;
@@ -661,9 +682,9 @@ static int add_bit(void *vctx, const char *item)
   long v;
   if (parse_long(item, &v) < 0)
     return SIM_EPARSE;
-  v -= c->m->bit_start;
-  if (v < 0 || v >= c->m->bits)
+  if (v < c->m->bit_start || v - c->m->bit_start >= c->m->bits)
     return SIM_ERANGE;
+  v -= c->m->bit_start;
   c->bits |= UINT64_C(1) << v;
   return 0;
 }
@@ -689,7 +710,8 @@ static int cmp_str(const void *a, const void *b)
 
 static int set_string_set(struct metric *m, char **v, size_t n)
 {
-  qsort(v, n, sizeof(char *), cmp_str);
+  if (n > 1)
+    qsort(v, n, sizeof(char *), cmp_str);
   size_t u = 0;
   for (size_t i = 0; i < n; i++) {
     if (u && !strcmp(v[u - 1], v[i]))
@@ -736,30 +758,33 @@ int metric_set_from_string(struct metric *m, const char *s, enum sim_unit from)
     int64_t t;
     if (m->unit == SIM_UNIT_DATEUTC || m->unit == SIM_UNIT_DATELOCAL) {
       if (parse_date(s, &t) == 0)
-        return metric_set_int64(m, t);
+        return set_int_checked(m, t);
     } else if (m->unit == SIM_UNIT_TIMEUTC || m->unit == SIM_UNIT_TIMELOCAL) {
       if (parse_hms(s, &t) == 0)
-        return metric_set_int64(m, t);
+        return set_int_checked(m, t);
     }
-    long exact;
-    if (parse_long(s, &exact) == 0 && (from == SIM_UNIT_NATIVE || from == m->unit)) {
-      /* a plain integer: exact, not through a double (int64 values above 2^53) */
-      if (m->type == METRIC_INT && (exact > INT32_MAX || exact < INT32_MIN))
-        return SIM_ERANGE;
-      return metric_set_int64(m, exact);
-    }
+    /* a plain integer is taken exactly (a double holds only 53 bits) */
+    long l;
+    r = parse_long(s, &l);
+    if (r == SIM_ERANGE)
+      return r;
+    if (r == 0 && (from == SIM_UNIT_NATIVE || from == m->unit))
+      return set_int_checked(m, l);
     double v;
     if ((r = parse_scalar(m, s, from, &v)) < 0)
       return r;
-    /* (double)INT64_MAX is 2^63, itself out of range for llround() */
-    if (v >= 0x1p63 || v < -0x1p63 || (m->type == METRIC_INT && (v > INT32_MAX || v < INT32_MIN)))
+    /* 2^63 itself does not fit: (double)INT64_MAX rounds up to it */
+    if (!(v < 0x1p63 && v >= -0x1p63) ||
+        (m->type == METRIC_INT && (v > INT32_MAX || v < INT32_MIN)))
       return SIM_ERANGE;
-    return metric_set_int64(m, llround(v));
+    return set_int_checked(m, llround(v));
   }
   case METRIC_FLOAT: {
     double v;
     if ((r = parse_scalar(m, s, from, &v)) < 0)
       return r;
+    if (!(fabs(v) <= FLT_MAX)) /* would be stored as inf */
+      return SIM_ERANGE;
     return metric_set_float(m, v);
   }
   case METRIC_STRING:
@@ -775,7 +800,8 @@ int metric_set_from_string(struct metric *m, const char *s, enum sim_unit from)
     r = each_item(s, add_int, &c);
     if (r == 0) {
       if (m->type == METRIC_SET_INT) {
-        qsort(c.i, c.n, sizeof(int32_t), cmp_int);
+        if (c.n > 1)
+          qsort(c.i, c.n, sizeof(int32_t), cmp_int);
         size_t u = 0;
         for (size_t i = 0; i < c.n; i++)
           if (!u || c.i[u - 1] != c.i[i])
@@ -886,9 +912,9 @@ static void fmt_int(const struct metric *m, int64_t v, const struct metric_fmt *
   case SIM_UNIT_TIMEUTC:
   case SIM_UNIT_TIMELOCAL: {
     /* HH:MM:SS, hours not wrapped (spec 1.5). */
-    int64_t a = v < 0 ? -v : v;
-    sbuf_printf(out, "%s%02lld:%02lld:%02lld", v < 0 ? "-" : "", (long long)(a / 3600),
-                (long long)(a / 60 % 60), (long long)(a % 60));
+    uint64_t a = v < 0 ? 0 - (uint64_t)v : (uint64_t)v; /* INT64_MIN too */
+    sbuf_printf(out, "%s%02llu:%02llu:%02llu", v < 0 ? "-" : "", (unsigned long long)(a / 3600),
+                (unsigned long long)(a / 60 % 60), (unsigned long long)(a % 60));
     return;
   }
   case SIM_UNIT_DATEUTC:

@@ -641,6 +641,10 @@ static void vehicle_defaults(struct scenario_vehicle *v)
   v->location.lat = 52.520008;
   v->location.lon = 13.404954;
   v->location.alt = 34;
+  /* derived defaults; parse_vehicle() derives them again from what the file gives */
+  v->ideal_consumption = v->consumption * 0.9;
+  v->cabin_temp = v->ambient;
+  v->battery_temp = v->ambient;
 }
 
 static void parse_vehicle(struct parser *p, yaml_node_t *n)

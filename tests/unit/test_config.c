@@ -144,6 +144,23 @@ static void test_yaml_file(void **state)
   assert_int_equal(d.errors, 1);
   assert_non_null(strstr(d.v[0].msg, "Is a directory"));
   sim_diag_cleanup(&d);
+  /* A second document, or a syntax error after the mapping, was ignored silently. */
+  snprintf(bad, sizeof(bad), "%s", test_write_temp(".yaml", "vehicle.id: ONE\n---\n"
+                                                   "vehicle.id: TWO\n"));
+  assert_int_equal(sim_config_load_yaml(c, bad, &d), SIM_EPARSE);
+  assert_int_equal(d.errors, 1);
+  assert_int_equal(d.v[0].line, 2);
+  assert_int_equal(d.v[0].col, 1);
+  sim_diag_cleanup(&d);
+  snprintf(bad, sizeof(bad), "%s", test_write_temp(".yaml", "vehicle.id: ONE\n...\n---\n"
+                                                   "vehicle.id: TWO\n"));
+  assert_int_equal(sim_config_load_yaml(c, bad, &d), SIM_EPARSE);
+  assert_int_equal(d.v[0].line, 3);
+  sim_diag_cleanup(&d);
+  snprintf(bad, sizeof(bad), "%s", test_write_temp(".yaml", "vehicle.id: ONE\n]\n"));
+  assert_int_equal(sim_config_load_yaml(c, bad, &d), SIM_EPARSE);
+  assert_true(d.errors >= 1 && d.v[0].line == 2);
+  sim_diag_cleanup(&d);
   assert_true(sim_config_load_yaml(c, "/nonexistent/x.yaml", &d) < 0);
   sim_diag_cleanup(&d);
   sim_config_free(c);

@@ -364,6 +364,22 @@ static void test_every_step(void **state)
   sim_diag_cleanup(&d);
 }
 
+/* fuzz_scenario: without a vehicle: section the derived defaults were never filled in
+ * (ideal_consumption 0 made v.b.range.full inf; cabin and battery started at 0 °C). */
+static void test_defaults_without_vehicle(void **state)
+{
+  static const char text[] = "name: no vehicle section\n";
+  struct sim_diag d = SIM_DIAG_INIT;
+  struct scenario *sc = NULL;
+  assert_int_equal(scenario_load_string(text, strlen(text), "t.yaml", &sc, &d), 0);
+  const struct scenario_vehicle *v = &sc->vehicle;
+  assert_true(fabs(v->ideal_consumption - 144) < 1e-9);
+  assert_true(fabs(v->cabin_temp - 15) < 1e-9);
+  assert_true(fabs(v->battery_temp - 15) < 1e-9);
+  scenario_free(sc);
+  sim_diag_cleanup(&d);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -376,6 +392,7 @@ int main(void)
     cmocka_unit_test(test_bad_start_date),
     cmocka_unit_test(test_range_messages),
     cmocka_unit_test(test_every_step),
+    cmocka_unit_test(test_defaults_without_vehicle),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
