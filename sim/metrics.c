@@ -578,11 +578,16 @@ static int parse_hms(const char *s, int64_t *out)
   bool neg = *p == '-';
   if (neg)
     p++;
-  if (!(p = read_digits(p, 16, &h)) || *p++ != ':' || !(p = read_digits(p, 2, &mi)) ||
-      mi >= 60)
+  const char *q;
+  /* minutes and seconds have exactly two digits, as metric_format() writes them */
+  if (!(p = read_digits(p, 16, &h)) || *p++ != ':' || !(q = read_digits(p, 2, &mi)) ||
+      q - p != 2 || mi >= 60)
     return SIM_EPARSE;
-  if (*p == ':' && (!(p = read_digits(p + 1, 2, &se)) || se >= 60))
+  p = q;
+  if (*p == ':' && (!(q = read_digits(p + 1, 2, &se)) || q - p != 3 || se >= 60))
     return SIM_EPARSE;
+  if (*p == ':')
+    p = q;
   if (*skip_ws(p))
     return SIM_EPARSE;
   /* up to INT64_MAX seconds, or -2^63 when negative (as metric_format writes INT64_MIN) */
