@@ -77,8 +77,8 @@ static const struct {
   const char *unit;
   double ns;
 } dunits[] = {
-  {"ms", 1e6}, {"s", 1e9}, {"sec", 1e9}, {"m", 60e9}, {"min", 60e9}, {"h", 3600e9},
-  {"hr", 3600e9}, {"d", 86400e9},
+  {"ms", 1e6},     {"s", 1e9},      {"sec", 1e9}, {"m", 60e9}, {"min", 60e9},
+  {"mins", 60e9},  {"h", 3600e9},   {"hr", 3600e9}, {"d", 86400e9},
 };
 
 int parse_duration(const char *s, int64_t *out)
