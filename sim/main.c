@@ -794,7 +794,13 @@ static int run(struct app *a)
     fprintf(stderr, "ovms-sim: %s\n", sim_strerror(rc));
     return 1;
   }
-  return a->run ? report_scenario(a) : 0;
+  int jerr = sim_notify_journal_error(a->sim);
+  if (jerr < 0)
+    fprintf(stderr, "ovms-sim: %s: the notification journal could not be written (%s): "
+                    "notifications raised since then would not survive a restart\n",
+            o->state_dir, sim_strerror(jerr));
+  rc = a->run ? report_scenario(a) : 0;
+  return jerr < 0 && rc == 0 ? 1 : rc;
 }
 
 static void free_app(struct app *a)
