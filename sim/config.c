@@ -327,6 +327,8 @@ struct yload {
   struct sim_diag *d;
   yaml_parser_t p;
   int errors;
+  char **seen; /* "param.instance" of every key set by this file */
+  size_t nseen, seencap;
 };
 
 static int next(struct yload *y, yaml_event_t *ev)
@@ -340,9 +342,34 @@ static int next(struct yload *y, yaml_event_t *ev)
   return 0;
 }
 
+/* True (and an error recorded) when the file sets the same key twice: the second value
+ * would silently win, so it is refused as scenario files refuse duplicates. */
+static bool duplicate(struct yload *y, const char *param, const char *instance,
+                      const yaml_mark_t *mark)
+{
+  struct sbuf key = SBUF_INIT;
+  if (param)
+    sbuf_printf(&key, "%s.", param);
+  sbuf_adds(&key, instance);
+  for (size_t i = 0; i < y->nseen; i++) {
+    if (!strcmp(y->seen[i], key.p)) {
+      sim_diag_error(y->d, y->path, (int)mark->line + 1, (int)mark->column + 1,
+                     "'%s' is set twice in this file", key.p);
+      y->errors++;
+      sbuf_free(&key);
+      return true;
+    }
+  }
+  xgrow((void **)&y->seen, &y->seencap, y->nseen + 1, sizeof(*y->seen));
+  y->seen[y->nseen++] = sbuf_detach(&key);
+  return false;
+}
+
 static void set_at(struct yload *y, const char *param, const char *instance, const char *value,
                    const yaml_mark_t *mark)
 {
+  if (duplicate(y, param, instance, mark))
+    return;
   struct sbuf err = SBUF_INIT;
   int r = param ? sim_config_set(y->c, param, instance, value, &err)
                 : sim_config_set_key(y->c, instance, value, &err);
@@ -509,6 +536,9 @@ int sim_config_load_yaml(struct sim_config *c, const char *path, struct sim_diag
   yaml_parser_set_input_file(&y.p, f);
   int r = load_top(&y);
   yaml_parser_delete(&y.p);
+  for (size_t i = 0; i < y.nseen; i++)
+    free(y.seen[i]);
+  free(y.seen);
   fclose(f);
   if (r == 0 && y.errors)
     r = SIM_EPARSE;

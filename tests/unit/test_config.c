@@ -139,6 +139,14 @@ static void test_yaml_file(void **state)
   assert_int_equal(d.v[0].line, 1);
   assert_non_null(strstr(d.v[0].msg, "must be a scalar"));
   sim_diag_cleanup(&d);
+  /* a key set twice (directly, or once flat and once in its section) is an error */
+  snprintf(bad, sizeof(bad), "%s", test_write_temp(".yaml", "vehicle.id: ONE\n"
+                                                   "vehicle:\n  id: TWO\n"));
+  assert_int_equal(sim_config_load_yaml(c, bad, &d), SIM_EPARSE);
+  assert_int_equal(d.errors, 1);
+  assert_int_equal(d.v[0].line, 3);
+  assert_non_null(strstr(d.v[0].msg, "'vehicle.id' is set twice"));
+  sim_diag_cleanup(&d);
   /* a directory is a clear error, not libyaml's "input error" */
   assert_true(sim_config_load_yaml(c, "/", &d) < 0);
   assert_int_equal(d.errors, 1);
