@@ -189,7 +189,8 @@ static int parse_line(struct sim_notify_queue *q, char *line, struct sbuf *err, 
 {
   char *w[8];
   int n = 0;
-  for (char *s = strtok(line, " \n"); s && n < 8; s = strtok(NULL, " \n"))
+  char *save = NULL;
+  for (char *s = strtok_r(line, " \n", &save); s && n < 8; s = strtok_r(NULL, " \n", &save))
     w[n++] = s;
   enum sim_notify_type t;
   char *end;
