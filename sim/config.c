@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #include "error.h"
@@ -326,6 +327,8 @@ struct yload {
   struct sim_diag *d;
   yaml_parser_t p;
   int errors;
+  char **seen; /* "param.instance" of every key set by this file */
+  size_t nseen, seencap;
 };
 
 static int next(struct yload *y, yaml_event_t *ev)
@@ -339,9 +342,34 @@ static int next(struct yload *y, yaml_event_t *ev)
   return 0;
 }
 
+/* True (and an error recorded) when the file sets the same key twice: the second value
+ * would silently win, so it is refused as scenario files refuse duplicates. */
+static bool duplicate(struct yload *y, const char *param, const char *instance,
+                      const yaml_mark_t *mark)
+{
+  struct sbuf key = SBUF_INIT;
+  if (param)
+    sbuf_printf(&key, "%s.", param);
+  sbuf_adds(&key, instance);
+  for (size_t i = 0; i < y->nseen; i++) {
+    if (!strcmp(y->seen[i], key.p)) {
+      sim_diag_error(y->d, y->path, (int)mark->line + 1, (int)mark->column + 1,
+                     "'%s' is set twice in this file", key.p);
+      y->errors++;
+      sbuf_free(&key);
+      return true;
+    }
+  }
+  xgrow((void **)&y->seen, &y->seencap, y->nseen + 1, sizeof(*y->seen));
+  y->seen[y->nseen++] = sbuf_detach(&key);
+  return false;
+}
+
 static void set_at(struct yload *y, const char *param, const char *instance, const char *value,
                    const yaml_mark_t *mark)
 {
+  if (duplicate(y, param, instance, mark))
+    return;
   struct sbuf err = SBUF_INIT;
   int r = param ? sim_config_set(y->c, param, instance, value, &err)
                 : sim_config_set_key(y->c, instance, value, &err);
@@ -394,40 +422,58 @@ static int load_param_map(struct yload *y, const char *param)
       set_at(y, param, (const char *)k.data.scalar.value, (const char *)v.data.scalar.value,
              &v.start_mark);
     } else {
-      sim_diag_error(y->d, y->path, (int)v.start_mark.line + 1, (int)v.start_mark.column + 1,
-                     "the value of %s %s must be a scalar", param,
-                     (const char *)k.data.scalar.value);
-      y->errors++;
       if (skip_node(y, &v) < 0) {
         yaml_event_delete(&k);
         yaml_event_delete(&v);
         return SIM_EPARSE;
       }
+      sim_diag_error(y->d, y->path, (int)v.start_mark.line + 1, (int)v.start_mark.column + 1,
+                     "the value of %s %s must be a scalar", param,
+                     (const char *)k.data.scalar.value);
+      y->errors++;
     }
     yaml_event_delete(&k);
     yaml_event_delete(&v);
   }
 }
 
+static int load_map(struct yload *y);
+
 static int load_top(struct yload *y)
 {
-  yaml_event_t ev;
-  /* stream start, document start (or stream end for an empty file), mapping start */
+  /* stream start, one document holding a mapping (or none: an empty file), stream end.  What
+   * follows the first document is read too: a second document or a syntax error after the
+   * mapping must not be ignored silently. */
+  int docs = 0;
   for (;;) {
+    yaml_event_t ev;
     if (next(y, &ev) < 0)
       return SIM_EPARSE;
     yaml_event_type_t t = ev.type;
     yaml_mark_t mark = ev.start_mark;
     yaml_event_delete(&ev);
-    if (t == YAML_STREAM_START_EVENT || t == YAML_DOCUMENT_START_EVENT)
+    if (t == YAML_STREAM_START_EVENT || t == YAML_DOCUMENT_END_EVENT)
       continue;
-    if (t == YAML_STREAM_END_EVENT || t == YAML_DOCUMENT_END_EVENT)
+    if (t == YAML_STREAM_END_EVENT)
       return 0;
-    if (t == YAML_MAPPING_START_EVENT)
-      break;
-    return sim_diag_error(y->d, y->path, (int)mark.line + 1, (int)mark.column + 1,
-                          "a config file must be a mapping of keys to values");
+    if (t == YAML_DOCUMENT_START_EVENT) {
+      if (docs++ == 0)
+        continue;
+      return sim_diag_error(y->d, y->path, (int)mark.line + 1, (int)mark.column + 1,
+                            "a config file holds one YAML document");
+    }
+    if (t != YAML_MAPPING_START_EVENT)
+      return sim_diag_error(y->d, y->path, (int)mark.line + 1, (int)mark.column + 1,
+                            "a config file must be a mapping of keys to values");
+    int r = load_map(y);
+    if (r < 0)
+      return r;
   }
+}
+
+/* The top-level mapping, after its start event. */
+static int load_map(struct yload *y)
+{
   for (;;) {
     yaml_event_t k, v;
     if (next(y, &k) < 0)
@@ -453,12 +499,15 @@ static int load_top(struct yload *y)
     } else if (v.type == YAML_MAPPING_START_EVENT && param_declared(y->c, key, strlen(key))) {
       r = load_param_map(y, key);
     } else {
-      sim_diag_error(y->d, y->path, (int)k.start_mark.line + 1, (int)k.start_mark.column + 1,
-                     v.type == YAML_MAPPING_START_EVENT ? "unknown config section '%s'"
-                                                        : "the value of '%s' must be a scalar",
-                     key);
-      y->errors++;
+      /* skip first: broken YAML inside the value is the error to report, not its type */
       r = skip_node(y, &v);
+      if (r == 0) {
+        sim_diag_error(y->d, y->path, (int)k.start_mark.line + 1, (int)k.start_mark.column + 1,
+                       v.type == YAML_MAPPING_START_EVENT ? "unknown config section '%s'"
+                                                          : "the value of '%s' must be a scalar",
+                       key);
+        y->errors++;
+      }
     }
     yaml_event_delete(&k);
     yaml_event_delete(&v);
@@ -475,11 +524,21 @@ int sim_config_load_yaml(struct sim_config *c, const char *path, struct sim_diag
     sim_diag_error(d, path, 0, 0, "cannot open: %s", strerror(-e));
     return e;
   }
+  struct stat st;
+  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    /* fopen() opens a directory for reading; libyaml would only say "input error" */
+    fclose(f);
+    sim_diag_error(d, path, 0, 0, "cannot read: %s", strerror(EISDIR));
+    return -EISDIR;
+  }
   struct yload y = {.c = c, .path = path, .d = d};
   yaml_parser_initialize(&y.p);
   yaml_parser_set_input_file(&y.p, f);
   int r = load_top(&y);
   yaml_parser_delete(&y.p);
+  for (size_t i = 0; i < y.nseen; i++)
+    free(y.seen[i]);
+  free(y.seen);
   fclose(f);
   if (r == 0 && y.errors)
     r = SIM_EPARSE;

@@ -653,13 +653,14 @@ static void free_pairs(struct dbc_value_desc *v, size_t n)
 static int parse_val(struct parse *ps, int line, int col)
 {
   struct lex *lx = &ps->lx;
+  int errors_before = lx->errors;
   skip_space(lx);
   if (eof(lx) || !(*lx->p >= '0' && *lx->p <= '9'))
     return skip_statement(lx, line, col); /* environment variable */
   int64_t id;
-  char name[256];
+  char name[256] = "";
   if (read_int(lx, &id, "the message id") < 0 || !read_ident(lx, name, sizeof name)) {
-    if (!name[0])
+    if (lx->errors == errors_before)
       lerr(lx, lx->line, lx->col, "expected a signal name");
     return skip_statement(lx, line, col) < 0 ? SIM_EPARSE : SIM_EPARSE;
   }
@@ -722,11 +723,17 @@ static int parse_cm(struct parse *ps, int line, int col)
       if (read_int(lx, &id, "the message id") < 0)
         goto bad;
     } else if (!strcmp(kind, "SG_")) {
-      if (read_int(lx, &id, "the message id") < 0 || !read_ident(lx, name, sizeof name))
+      if (read_int(lx, &id, "the message id") < 0)
         goto bad;
+      if (!read_ident(lx, name, sizeof name)) {
+        lerr(lx, lx->line, lx->col, "expected a signal name");
+        goto bad;
+      }
     } else if (!strcmp(kind, "BU_") || !strcmp(kind, "EV_")) {
-      if (!read_ident(lx, name, sizeof name))
+      if (!read_ident(lx, name, sizeof name)) {
+        lerr(lx, lx->line, lx->col, "expected a %s name", kind[0] == 'B' ? "node" : "variable");
         goto bad;
+      }
     } else {
       lerr(lx, line, col, "CM_ for unknown object '%s'", kind);
       goto bad;

@@ -29,10 +29,18 @@ static void add(struct sim_diag *d, enum sim_diag_level level, const char *file,
 static void add(struct sim_diag *d, enum sim_diag_level level, const char *file, int line,
                 int col, const char *fmt, va_list ap)
 {
-  if (!d || d->n >= (d->max ? d->max : 100))
+  size_t limit = d && d->max ? d->max : 100;
+  if (!d || d->n >= limit)
     return;
   struct sbuf msg = SBUF_INIT;
-  sbuf_vprintf(&msg, fmt, ap);
+  if (d->n + 1 == limit && limit > 1) {
+    /* the last slot says that the list stops here, rather than ending silently (at the
+     * level of what it replaces: warnings alone never make an error) */
+    line = col = 0;
+    sbuf_printf(&msg, "too many problems, the rest are not reported");
+  } else {
+    sbuf_vprintf(&msg, fmt, ap);
+  }
   xgrow((void **)&d->v, &d->cap, d->n + 1, sizeof(*d->v));
   d->v[d->n++] = (struct sim_diag_entry){level, xstrdup(file ? file : ""), line, col,
                                          sbuf_detach(&msg)};

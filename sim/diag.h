@@ -27,7 +27,8 @@ struct sim_diag {
   struct sim_diag_entry *v;
   size_t n, cap;
   size_t errors;   /* entries with level SIM_DIAG_ERROR */
-  size_t max;      /* stop recording after this many entries (0 = 100) */
+  size_t max;      /* stop recording after this many entries (0 = 100); the last one then
+                      says "too many problems, the rest are not reported" */
 };
 
 #define SIM_DIAG_INIT {NULL, 0, 0, 0, 0}

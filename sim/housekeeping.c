@@ -147,50 +147,69 @@ static void hk_free(void *ctx)
   free(hk);
 }
 
-static struct metric *must(struct sim *sim, const char *name)
+/* Looks a standard metric up; remembers the first one missing (which would mean a registry
+ * without the standard table) so that housekeeping_start() can refuse to start. */
+static struct metric *must(struct sim *sim, const char *name, const char **missing)
 {
   struct metric *m = metrics_find(sim->metrics, name);
-  if (!m)
-    abort(); /* a standard metric: cannot be missing */
+  if (!m && !*missing)
+    *missing = name;
   return m;
 }
 
+
+
+/* The module's identity and network state as a real module on Wi-Fi shows them
+ * (spec/server-v3.md 2.3 for the m.version and m.hardware formats). */
+static const struct {
+  const char *name, *value;
+} module_metrics[] = {
+  {"m.version", "3.3.006-ovms-sim-" OVMS_SIM_VERSION
+                "/ota_0/main (build idf v3.3.4 ovms-sim, product ovms-sim)"},
+  {"m.hardware", "OVMS WIFI BLE BT cores=2 rev=ESP32/3"},
+  {"m.serial", "30:ae:a4:00:00:00"},
+  {"m.net.connected", "yes"},
+  {"m.net.ip", "yes"},
+  {"m.net.type", "wifi"},
+  {"m.net.provider", "ovms-sim"},
+  {"m.net.wifi.network", "ovms-sim"},
+  {"m.net.wifi.sq", "-60"},
+  {"m.net.sq", "-60"},
+  {"m.freeram", "4321000"},
+  {"m.tasks", "24"},
+  {"m.obdc2ecu.on", "no"},
+};
+
 int housekeeping_start(struct sim *sim)
 {
-  struct hk *hk = xcalloc(1, sizeof(*hk));
-  hk->sim = sim;
-  hk->last_minute = -1;
+  const char *missing = NULL;
+  struct metric *map[NMAP], *ident[sizeof(module_metrics) / sizeof(module_metrics[0])];
+  for (size_t i = 0; i < NMAP; i++)
+    map[i] = must(sim, event_map[i].metric, &missing);
+  for (size_t i = 0; i < sizeof(ident) / sizeof(ident[0]); i++)
+    ident[i] = must(sim, module_metrics[i].name, &missing);
+  struct hk h = {.sim = sim, .last_minute = -1};
+  h.monotonic = must(sim, "m.monotonic", &missing);
+  h.utc = must(sim, "m.time.utc", &missing);
+  h.on = must(sim, "v.e.on", &missing);
+  h.charging = must(sim, "v.c.charging", &missing);
+  h.parktime = must(sim, "v.e.parktime", &missing);
+  h.drivetime = must(sim, "v.e.drivetime", &missing);
+  h.ctime = must(sim, "v.c.time", &missing);
+  h.ctimestamp = must(sim, "v.c.timestamp", &missing);
+  if (missing)
+    return SIM_ENOTFOUND; /* not a registry of standard metrics */
+
+  struct hk *hk = xmalloc(sizeof(*hk));
+  *hk = h;
   for (size_t i = 0; i < NMAP; i++) {
-    hk->map[i] = must(sim, event_map[i].metric);
+    hk->map[i] = map[i];
     metrics_listen(sim->metrics, event_map[i].metric, on_metric, hk);
   }
-  hk->monotonic = must(sim, "m.monotonic");
-  hk->utc = must(sim, "m.time.utc");
-  hk->on = must(sim, "v.e.on");
-  hk->charging = must(sim, "v.c.charging");
-  hk->parktime = must(sim, "v.e.parktime");
-  hk->drivetime = must(sim, "v.e.drivetime");
-  hk->ctime = must(sim, "v.c.time");
-  hk->ctimestamp = must(sim, "v.c.timestamp");
-
-  struct metrics *ms = sim->metrics;
-  metric_set_string(must(sim, "m.version"), "3.3.006-ovms-sim-" OVMS_SIM_VERSION
-                    "/ota_0/main (build idf v3.3.4 ovms-sim, product ovms-sim)");
-  metric_set_string(must(sim, "m.hardware"), "OVMS WIFI BLE BT cores=2 rev=ESP32/3");
-  metric_set_string(must(sim, "m.serial"), "30:ae:a4:00:00:00");
-  metric_set_bool(must(sim, "m.net.connected"), true);
-  metric_set_bool(must(sim, "m.net.ip"), true);
-  metric_set_string(must(sim, "m.net.type"), "wifi");
-  metric_set_string(must(sim, "m.net.provider"), "ovms-sim");
-  metric_set_string(must(sim, "m.net.wifi.network"), "ovms-sim");
-  metric_set_float(must(sim, "m.net.wifi.sq"), -60.0);
-  metric_set_int(must(sim, "m.net.sq"), -60);
-  metric_set_int(must(sim, "m.freeram"), 4321000);
-  metric_set_int(must(sim, "m.tasks"), 24);
-  metric_set_bool(must(sim, "m.obdc2ecu.on"), false);
+  for (size_t i = 0; i < sizeof(ident) / sizeof(ident[0]); i++)
+    metric_set_from_string(ident[i], module_metrics[i].value, SIM_UNIT_NATIVE);
   metric_set_int(hk->monotonic, 0);
   metric_set_int64(hk->utc, sim_now_sec(sim->loop));
-  (void)ms;
 
   sim_timer_init(&hk->tick, on_tick, hk);
   /* Align to whole simulation seconds. */

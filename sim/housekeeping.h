@@ -13,7 +13,8 @@ struct sim;
 /*
  * Sets the module identity metrics (m.version, m.hardware, m.serial, m.net.*), registers the
  * metric->event listeners and starts the 1 Hz ticker on the simulation clock, aligned to whole
- * seconds of simulation UTC time.  Stopped and freed with the sim.  Returns 0.
+ * seconds of simulation UTC time.  Stopped and freed with the sim.  Returns 0, or
+ * SIM_ENOTFOUND when sim's registry lacks a standard metric (nothing is started then).
  */
 int housekeeping_start(struct sim *sim);
 

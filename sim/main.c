@@ -161,7 +161,8 @@ static void usage(FILE *out)
     "  validate FILE...         check scenario files and report every error; exit 0 if valid\n"
     "  metrics [PATTERN]        list metrics (name, type, unit, value) in ASCII order;\n"
     "                           PATTERN is a name, prefix* or *suffix; --json for JSON;\n"
-    "                           with --scenario, values after running it\n"
+    "                           with --scenario, values after running it; with\n"
+    "                           --vehicle, the vehicle's own metrics as well\n"
     "  convert IN OUT           convert a CAN trace (candump, candump-screen, crtd, asc, trc,\n"
     "                           savvycan, parserflags, numbered; '-' = stdin/stdout; .gz);\n"
     "                           the input format is detected from the content, the output\n"
@@ -205,6 +206,7 @@ struct opts {
   const char *scenario;
   bool fast;
   double speed;
+  bool speed_given;
   uint64_t seed;
   bool seed_given;
   const char *vehicle_id;
@@ -243,6 +245,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
     case 'x':
       if (parse_double(optarg, &o->speed) < 0 || !(o->speed > 0) || o->speed > 1e6)
         return usage_error("invalid --speed '%s': a number > 0 (e.g. 10, 0.5)", optarg);
+      o->speed_given = true;
       break;
     case OPT_SEED:
       if (parse_u64(optarg, &o->seed) < 0)
@@ -343,7 +346,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
       return usage_error("unknown option '%s'", argv[optind - 1]);
     }
   }
-  if (o->fast && o->speed != DEFAULT_SPEED)
+  if (o->fast && o->speed_given)
     return usage_error("--fast and --speed exclude each other");
   if ((o->v3.certfile != NULL) != (o->v3.keyfile != NULL))
     return usage_error("--cert and --key must be given together");
@@ -374,10 +377,12 @@ static int read_password(struct opts *o, char **pw)
     char *line = NULL;
     size_t cap = 0;
     ssize_t n = getline(&line, &cap, f);
+    int err = ferror(f) ? errno : 0;
     fclose(f);
     if (n < 0) {
       free(line);
-      fprintf(stderr, "ovms-sim: %s: empty password file\n", o->password_file);
+      fprintf(stderr, "ovms-sim: %s: %s\n", o->password_file,
+              err ? strerror(err) : "empty password file");
       return EXIT_USAGE;
     }
     while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
@@ -594,7 +599,7 @@ static int report_scenario(struct app *a)
 {
   struct sbuf b = SBUF_INIT;
   size_t failed = scenario_run_report(a->run, &b, 0);
-  if (a->sc->n_expects && !a->o.no_summary)
+  if ((a->sc->n_expects || failed) && !a->o.no_summary)
     fputs(sbuf_str(&b), stderr);
   int rc = failed ? EXIT_EXPECT : 0;
   if (a->o.report) {
@@ -661,6 +666,16 @@ static int run(struct app *a)
     return usage_error("--fast needs an end: a --scenario, a --trace or a --duration");
   if (o->report && !o->scenario)
     return usage_error("--report needs a --scenario");
+  if (o->report) {
+    /* checked before the run, not found out after hours of it ("a" neither truncates an
+     * existing report nor loses anything if the run fails) */
+    FILE *f = fopen(o->report, "a");
+    if (!f) {
+      fprintf(stderr, "ovms-sim: cannot write %s: %s\n", o->report, strerror(errno));
+      return EXIT_USAGE;
+    }
+    fclose(f);
+  }
   a->ev = ev_default_loop(EVFLAG_AUTO);
   int64_t start = default_start(o);
   a->loop = sim_loop_new(a->ev, o->fast ? SIM_CLOCK_FAST : SIM_CLOCK_REAL, o->speed,
@@ -779,7 +794,13 @@ static int run(struct app *a)
     fprintf(stderr, "ovms-sim: %s\n", sim_strerror(rc));
     return 1;
   }
-  return a->run ? report_scenario(a) : 0;
+  int jerr = sim_notify_journal_error(a->sim);
+  if (jerr < 0)
+    fprintf(stderr, "ovms-sim: %s: the notification journal could not be written (%s): "
+                    "notifications raised since then would not survive a restart\n",
+            o->state_dir, sim_strerror(jerr));
+  rc = a->run ? report_scenario(a) : 0;
+  return jerr < 0 && rc == 0 ? 1 : rc;
 }
 
 static void free_app(struct app *a)
@@ -792,6 +813,19 @@ static void free_app(struct app *a)
     fclose(a->devnull);
   sim_loop_free(a->loop);
   free(a->o.sets);
+}
+
+/* A metrics PATTERN as the firmware's filters take it: a name, "*", "prefix*" or "*suffix"
+ * (one '*', at one end; spec/server-v3.md 1.5 "Filtering"). */
+static bool pattern_ok(const char *p)
+{
+  size_t n = strlen(p);
+  const char *star = strchr(p, '*');
+  if (n == 0)
+    return false;
+  if (!star)
+    return true;
+  return strchr(star + 1, '*') == NULL && (star == p || star == p + n - 1);
 }
 
 static int cmd_metrics(int argc, char **argv)
@@ -807,6 +841,8 @@ static int cmd_metrics(int argc, char **argv)
   if (optind < argc - 1)
     return usage_error("metrics takes at most one PATTERN");
   const char *pattern = optind < argc ? argv[optind] : NULL;
+  if (pattern && !pattern_ok(pattern))
+    return usage_error("invalid metrics PATTERN '%s': a name, prefix* or *suffix", pattern);
   if (a.o.scenario) {
     /* the values after running the scenario, in virtual time, printing nothing */
     a.o.fast = true;
@@ -824,7 +860,18 @@ static int cmd_metrics(int argc, char **argv)
   struct sim_loop *loop = sim_loop_new(ev, SIM_CLOCK_FAST, 1.0,
                                        default_start(&a.o) * SIM_NS_PER_SEC);
   struct sim *sim = sim_new(loop, a.o.profile, a.o.seed);
-  rc = configure(sim, &a.o);
+  rc = 0;
+  if (a.o.vehicle) {
+    /* the vehicle's own metrics (xnl.*, ...) and config keys, as in a run */
+    struct sim_diag d = SIM_DIAG_INIT;
+    struct vehicle_opts vo = {a.o.vehicle_anybus ? VEHICLE_F_ANYBUS : 0, a.o.vehicle_map};
+    if (vehicle_attach_opts(sim, a.o.vehicle, &vo, &d) < 0)
+      rc = EXIT_USAGE;
+    print_diag(&d);
+    sim_diag_cleanup(&d);
+  }
+  if (!rc)
+    rc = configure(sim, &a.o);
   if (!rc) {
     sim_tz_set(sim_config_get(sim->config, "vehicle", "timezone"));
     housekeeping_start(sim);

@@ -9,6 +9,7 @@
 #include "metrics.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ struct listener {
   char *pattern;
   metric_listener_fn fn;
   void *ctx;
+  bool dead; /* removed while listeners were running; compacted afterwards */
 };
 
 struct metrics {
@@ -37,6 +39,8 @@ struct metrics {
   int next_modifier;
   struct listener *listeners;
   size_t nlisteners, lcap;
+  int dispatching; /* depth of listener calls in progress */
+  bool have_dead;
 };
 
 static const struct {
@@ -212,20 +216,45 @@ int metrics_listen(struct metrics *ms, const char *pattern, metric_listener_fn f
   if (ms->nlisteners >= MAX_LISTENERS)
     return SIM_ELIMIT;
   xgrow((void **)&ms->listeners, &ms->lcap, ms->nlisteners + 1, sizeof(*ms->listeners));
-  ms->listeners[ms->nlisteners++] = (struct listener){xstrdup(pattern), fn, ctx};
+  ms->listeners[ms->nlisteners++] = (struct listener){xstrdup(pattern), fn, ctx, false};
   return 0;
 }
 
-void metrics_unlisten(struct metrics *ms, metric_listener_fn fn, void *ctx)
+static void compact_listeners(struct metrics *ms)
 {
   size_t j = 0;
   for (size_t i = 0; i < ms->nlisteners; i++) {
-    if (ms->listeners[i].fn == fn && ms->listeners[i].ctx == ctx)
+    if (ms->listeners[i].dead)
       free(ms->listeners[i].pattern);
     else
       ms->listeners[j++] = ms->listeners[i];
   }
   ms->nlisteners = j;
+  ms->have_dead = false;
+}
+
+void metrics_unlisten(struct metrics *ms, metric_listener_fn fn, void *ctx)
+{
+  for (size_t i = 0; i < ms->nlisteners; i++) {
+    if (ms->listeners[i].fn == fn && ms->listeners[i].ctx == ctx) {
+      ms->listeners[i].dead = true;
+      ms->have_dead = true;
+    }
+  }
+  if (!ms->dispatching)
+    compact_listeners(ms); /* else after the listeners in progress return */
+}
+
+/* Calls every live listener matching m; listeners may (un)register listeners meanwhile. */
+static void notify_listeners(struct metric *m)
+{
+  struct metrics *ms = m->reg;
+  ms->dispatching++;
+  for (size_t i = 0; i < ms->nlisteners; i++) /* nlisteners may grow meanwhile */
+    if (!ms->listeners[i].dead && metric_name_match(ms->listeners[i].pattern, m->name))
+      ms->listeners[i].fn(ms->listeners[i].ctx, m);
+  if (--ms->dispatching == 0 && ms->have_dead)
+    compact_listeners(ms);
 }
 
 bool metric_test_and_clear_modified(struct metric *m, int slot)
@@ -265,10 +294,7 @@ static int touched(struct metric *m, bool changed)
   if (!changed)
     return 0;
   m->modified = UINT32_MAX;
-  struct metrics *ms = m->reg;
-  for (size_t i = 0; i < ms->nlisteners; i++)
-    if (metric_name_match(ms->listeners[i].pattern, m->name))
-      ms->listeners[i].fn(ms->listeners[i].ctx, m);
+  notify_listeners(m);
   return 1;
 }
 
@@ -320,6 +346,11 @@ int metric_set_float(struct metric *m, double v)
   case METRIC_INT64:
     if (!isfinite(v))
       return SIM_ERANGE;
+    /* saturate as metric_set_int64() does: llround() of a value beyond int64 is undefined */
+    if (v >= 0x1p63)
+      return metric_set_int64(m, INT64_MAX);
+    if (v < -0x1p63)
+      return metric_set_int64(m, INT64_MIN);
     return metric_set_int64(m, llround(v));
   default:
     return SIM_ETYPE;
@@ -465,10 +496,7 @@ void metric_clear(struct metric *m)
       free(((char **)m->data)[i]);
   m->n = 0;
   m->modified = UINT32_MAX;
-  struct metrics *ms = m->reg;
-  for (size_t i = 0; i < ms->nlisteners; i++)
-    if (metric_name_match(ms->listeners[i].pattern, m->name))
-      ms->listeners[i].fn(ms->listeners[i].ctx, m);
+  notify_listeners(m);
 }
 
 /* ---- parsing text ---------------------------------------------------------------------- */
@@ -520,26 +548,65 @@ static int parse_date(const char *s, int64_t *out)
   end = skip_ws(end);
   if (*end && strcmp(end, "UTC") && strcmp(end, "GMT") && strcmp(end, "Z"))
     return SIM_EPARSE;
-  *out = (int64_t)timegm(&tm);
+  struct tm want = tm;
+  time_t t = timegm(&tm);
+  /* timegm() rolls "February 31st" or second 60 over into the next month or minute */
+  if (tm.tm_mday != want.tm_mday || tm.tm_mon != want.tm_mon || tm.tm_sec != want.tm_sec)
+    return SIM_EPARSE;
+  *out = (int64_t)t;
   return 0;
 }
 
+/* Reads 1..maxd decimal digits (no sign) into *v; returns the end or NULL. */
+static const char *read_digits(const char *s, int maxd, int64_t *v)
+{
+  int n = 0;
+  *v = 0;
+  while (*s >= '0' && *s <= '9') {
+    if (++n > maxd)
+      return NULL;
+    *v = *v * 10 + (*s++ - '0');
+  }
+  return n ? s : NULL;
+}
+
+/* [-]H:MM[:SS] as metric_format() writes TimeUTC/TimeLocal values (hours not wrapped). */
 static int parse_hms(const char *s, int64_t *out)
 {
-  unsigned h, mi, se = 0;
-  int n = 0;
-  if (sscanf(s, "%u:%u%n", &h, &mi, &n) == 2 && mi < 60) {
-    const char *p = s + n;
-    int n2 = 0;
-    if (*p == ':' && (sscanf(p, ":%u%n", &se, &n2) != 1 || se >= 60))
-      return SIM_EPARSE;
-    p += n2;
-    if (*skip_ws(p))
-      return SIM_EPARSE;
-    *out = (int64_t)h * 3600 + mi * 60 + se;
-    return 0;
-  }
-  return SIM_EPARSE;
+  int64_t h, mi, se = 0;
+  const char *p = skip_ws(s);
+  bool neg = *p == '-';
+  if (neg)
+    p++;
+  const char *q;
+  /* minutes and seconds have exactly two digits, as metric_format() writes them */
+  if (!(p = read_digits(p, 16, &h)) || *p++ != ':' || !(q = read_digits(p, 2, &mi)) ||
+      q - p != 2 || mi >= 60)
+    return SIM_EPARSE;
+  p = q;
+  if (*p == ':' && (!(q = read_digits(p + 1, 2, &se)) || q - p != 3 || se >= 60))
+    return SIM_EPARSE;
+  if (*p == ':')
+    p = q;
+  if (*skip_ws(p))
+    return SIM_EPARSE;
+  /* up to INT64_MAX seconds, or -2^63 when negative (as metric_format writes INT64_MIN) */
+  if (h > INT64_MAX / 3600)
+    return SIM_ERANGE;
+  uint64_t v = (uint64_t)h * 3600 + (uint64_t)(mi * 60 + se);
+  if (v > (uint64_t)INT64_MAX + neg)
+    return SIM_ERANGE;
+  *out = neg ? (v ? -(int64_t)(v - 1) - 1 : 0) : (int64_t)v;
+  return 0;
+}
+
+/* Sets an INT/INT64 metric to v, or SIM_ERANGE when v does not fit an INT metric (the
+ * setters clamp; text that says more than the metric holds is an error, not a clamp). */
+static int set_int_checked(struct metric *m, int64_t v)
+{
+  if (m->type == METRIC_INT && (v > INT32_MAX || v < INT32_MIN))
+    return SIM_ERANGE;
+  return metric_set_int64(m, v);
 }
 
 static int parse_scalar(struct metric *m, const char *s, enum sim_unit from, double *out)
@@ -596,6 +663,8 @@ static int add_float(void *vctx, const char *item)
   int r = parse_scalar(c->m, item, c->from, &v);
   if (r < 0)
     return r;
+  if (!(fabs(v) <= FLT_MAX))
+    return SIM_ERANGE;
   xgrow((void **)&c->f, &c->cap, c->n + 1, sizeof(float));
   c->f[c->n++] = (float)v;
   return 0;
@@ -618,9 +687,9 @@ static int add_bit(void *vctx, const char *item)
   long v;
   if (parse_long(item, &v) < 0)
     return SIM_EPARSE;
-  v -= c->m->bit_start;
-  if (v < 0 || v >= c->m->bits)
+  if (v < c->m->bit_start || v - c->m->bit_start >= c->m->bits)
     return SIM_ERANGE;
+  v -= c->m->bit_start;
   c->bits |= UINT64_C(1) << v;
   return 0;
 }
@@ -646,7 +715,8 @@ static int cmp_str(const void *a, const void *b)
 
 static int set_string_set(struct metric *m, char **v, size_t n)
 {
-  qsort(v, n, sizeof(char *), cmp_str);
+  if (n > 1)
+    qsort(v, n, sizeof(char *), cmp_str);
   size_t u = 0;
   for (size_t i = 0; i < n; i++) {
     if (u && !strcmp(v[u - 1], v[i]))
@@ -693,23 +763,33 @@ int metric_set_from_string(struct metric *m, const char *s, enum sim_unit from)
     int64_t t;
     if (m->unit == SIM_UNIT_DATEUTC || m->unit == SIM_UNIT_DATELOCAL) {
       if (parse_date(s, &t) == 0)
-        return metric_set_int64(m, t);
+        return set_int_checked(m, t);
     } else if (m->unit == SIM_UNIT_TIMEUTC || m->unit == SIM_UNIT_TIMELOCAL) {
       if (parse_hms(s, &t) == 0)
-        return metric_set_int64(m, t);
+        return set_int_checked(m, t);
     }
+    /* a plain integer is taken exactly (a double holds only 53 bits) */
+    long l;
+    r = parse_long(s, &l);
+    if (r == SIM_ERANGE)
+      return r;
+    if (r == 0 && (from == SIM_UNIT_NATIVE || from == m->unit))
+      return set_int_checked(m, l);
     double v;
     if ((r = parse_scalar(m, s, from, &v)) < 0)
       return r;
-    if (v > (double)INT64_MAX || v < (double)INT64_MIN ||
+    /* 2^63 itself does not fit: (double)INT64_MAX rounds up to it */
+    if (!(v < 0x1p63 && v >= -0x1p63) ||
         (m->type == METRIC_INT && (v > INT32_MAX || v < INT32_MIN)))
       return SIM_ERANGE;
-    return metric_set_int64(m, llround(v));
+    return set_int_checked(m, llround(v));
   }
   case METRIC_FLOAT: {
     double v;
     if ((r = parse_scalar(m, s, from, &v)) < 0)
       return r;
+    if (!(fabs(v) <= FLT_MAX)) /* would be stored as inf */
+      return SIM_ERANGE;
     return metric_set_float(m, v);
   }
   case METRIC_STRING:
@@ -725,7 +805,8 @@ int metric_set_from_string(struct metric *m, const char *s, enum sim_unit from)
     r = each_item(s, add_int, &c);
     if (r == 0) {
       if (m->type == METRIC_SET_INT) {
-        qsort(c.i, c.n, sizeof(int32_t), cmp_int);
+        if (c.n > 1)
+          qsort(c.i, c.n, sizeof(int32_t), cmp_int);
         size_t u = 0;
         for (size_t i = 0; i < c.n; i++)
           if (!u || c.i[u - 1] != c.i[i])
@@ -836,9 +917,9 @@ static void fmt_int(const struct metric *m, int64_t v, const struct metric_fmt *
   case SIM_UNIT_TIMEUTC:
   case SIM_UNIT_TIMELOCAL: {
     /* HH:MM:SS, hours not wrapped (spec 1.5). */
-    int64_t a = v < 0 ? -v : v;
-    sbuf_printf(out, "%s%02lld:%02lld:%02lld", v < 0 ? "-" : "", (long long)(a / 3600),
-                (long long)(a / 60 % 60), (long long)(a % 60));
+    uint64_t a = v < 0 ? 0 - (uint64_t)v : (uint64_t)v; /* INT64_MIN too */
+    sbuf_printf(out, "%s%02llu:%02llu:%02llu", v < 0 ? "-" : "", (unsigned long long)(a / 3600),
+                (unsigned long long)(a / 60 % 60), (unsigned long long)(a % 60));
     return;
   }
   case SIM_UNIT_DATEUTC:

@@ -61,6 +61,7 @@ struct sim_notify_queue {
   struct reader readers[MAX_READERS];
   int nreaders;
   FILE *journal;
+  int journal_err; /* first failed journal write (-errno), 0 = durable */
   char *path;
   struct sim_timer charge_timer;
   uint32_t last_error_code;
@@ -103,12 +104,34 @@ static bool subtype_valid(const char *s)
 
 /* ---- journal --------------------------------------------------------------------------------- */
 
-static void journal_sync(struct sim_notify_queue *q)
+/* Flushes f to the disk.  Returns 0 or -errno. */
+static int flush_file(FILE *f)
+{
+  if (fflush(f) != 0 || ferror(f))
+    return -(errno ? errno : EIO);
+  if (fdatasync(fileno(f)) < 0)
+    return -errno;
+  return 0;
+}
+
+/*
+ * Appends the text of b to the journal and syncs it.  The first failure is kept in
+ * q->journal_err (sim_notify_journal_error()): the entries stay queued in memory and are still
+ * delivered by this process, but they are no longer durable, which main() reports.
+ * Returns 0 or -errno.
+ */
+static int journal_append(struct sim_notify_queue *q, const struct sbuf *b)
 {
   if (!q->journal)
-    return;
-  fflush(q->journal);
-  fdatasync(fileno(q->journal));
+    return 0;
+  int rc = 0;
+  if (fwrite(b->p, 1, b->len, q->journal) != b->len)
+    rc = -(errno ? errno : EIO);
+  if (rc == 0)
+    rc = flush_file(q->journal);
+  if (rc < 0 && q->journal_err == 0)
+    q->journal_err = rc;
+  return rc;
 }
 
 static void hex_add(struct sbuf *b, const char *s, size_t n)
@@ -150,17 +173,15 @@ static void reader_names(struct sim_notify_queue *q, uint32_t mask, const char *
     sbuf_addc(b, '-');
 }
 
-static void write_entry(struct sim_notify_queue *q, FILE *f, size_t i)
+/* Appends the journal line of entry i to b. */
+static void entry_line(struct sim_notify_queue *q, size_t i, struct sbuf *b)
 {
   struct sim_notify_entry *e = q->v[i];
-  struct sbuf b = SBUF_INIT;
-  sbuf_printf(&b, "N %s %" PRId64 " %" PRId64 " ", type_names[e->type], e->id, e->created_ns);
-  reader_names(q, e->pending, q->pending_names[i], &b);
-  sbuf_printf(&b, " %s ", e->subtype);
-  hex_add(&b, e->text, e->len);
-  sbuf_addc(&b, '\n');
-  fwrite(b.p, 1, b.len, f);
-  sbuf_free(&b);
+  sbuf_printf(b, "N %s %" PRId64 " %" PRId64 " ", type_names[e->type], e->id, e->created_ns);
+  reader_names(q, e->pending, q->pending_names[i], b);
+  sbuf_printf(b, " %s ", e->subtype);
+  hex_add(b, e->text, e->len);
+  sbuf_addc(b, '\n');
 }
 
 static int parse_line(struct sim_notify_queue *q, char *line, struct sbuf *err, int lineno,
@@ -168,7 +189,8 @@ static int parse_line(struct sim_notify_queue *q, char *line, struct sbuf *err, 
 {
   char *w[8];
   int n = 0;
-  for (char *s = strtok(line, " \n"); s && n < 8; s = strtok(NULL, " \n"))
+  char *save = NULL;
+  for (char *s = strtok_r(line, " \n", &save); s && n < 8; s = strtok_r(NULL, " \n", &save))
     w[n++] = s;
   enum sim_notify_type t;
   char *end;
@@ -322,14 +344,24 @@ static int journal_open(struct sim_notify_queue *q, const char *dir, struct sbuf
     sbuf_free(&tmp);
     return e;
   }
+  struct sbuf b = SBUF_INIT;
   for (int t = 0; t < NTYPES; t++)
     if (q->lastid[t])
-      fprintf(nf, "I %s %" PRId64 "\n", type_names[t], q->lastid[t]);
+      sbuf_printf(&b, "I %s %" PRId64 "\n", type_names[t], q->lastid[t]);
   for (size_t i = 0; i < q->n; i++)
-    write_entry(q, nf, i);
-  fflush(nf);
-  fdatasync(fileno(nf));
-  fclose(nf);
+    entry_line(q, i, &b);
+  int wrc = fwrite(b.p ? b.p : "", 1, b.len, nf) == b.len ? flush_file(nf) : -(errno ? errno : EIO);
+  sbuf_free(&b);
+  if (fclose(nf) != 0 && wrc == 0)
+    wrc = -errno;
+  if (wrc < 0) {
+    /* the old journal stays as it is: nothing of it is lost */
+    if (err)
+      sbuf_printf(err, "%s: %s", tmp.p, strerror(-wrc));
+    unlink(tmp.p);
+    sbuf_free(&tmp);
+    return wrc;
+  }
   if (rename(tmp.p, q->path) < 0) {
     int e = -errno;
     if (err)
@@ -469,11 +501,10 @@ int sim_notify_mark_read(struct sim *sim, int reader, enum sim_notify_type type,
     if (e->type != type || e->id != id || !(e->pending & (1u << reader)))
       continue;
     e->pending &= ~(1u << reader);
-    if (q->journal) {
-      fprintf(q->journal, "R %s %s %" PRId64 "\n", q->readers[reader].name, type_names[type],
-              id);
-      journal_sync(q);
-    }
+    struct sbuf b = SBUF_INIT;
+    sbuf_printf(&b, "R %s %s %" PRId64 "\n", q->readers[reader].name, type_names[type], id);
+    int jrc = journal_append(q, &b);
+    sbuf_free(&b);
     if (!e->pending && !q->pending_names[i]) {
       free_entry(e);
       memmove(&q->v[i], &q->v[i + 1], (q->n - i - 1) * sizeof(*q->v));
@@ -481,7 +512,7 @@ int sim_notify_mark_read(struct sim *sim, int reader, enum sim_notify_type type,
               (q->n - i - 1) * sizeof(*q->pending_names));
       q->n--;
     }
-    return 0;
+    return jrc;
   }
   return SIM_ENOTFOUND;
 }
@@ -515,21 +546,22 @@ int64_t sim_notify_raise(struct sim *sim, enum sim_notify_type type, const char 
   e->len = strlen(e->text);
   e->pending = q->nreaders >= 32 ? UINT32_MAX : ((1u << q->nreaders) - 1);
   int64_t id = e->id;
+  int jrc = 0;
   if (e->pending) {
     xgrow((void **)&q->v, &q->cap, q->n + 1, sizeof(*q->v));
     q->pending_names = xrealloc(q->pending_names, q->cap * sizeof(*q->pending_names));
     q->v[q->n] = e;
     q->pending_names[q->n] = NULL;
     q->n++;
-    if (q->journal) {
-      write_entry(q, q->journal, q->n - 1);
-      journal_sync(q);
-    }
+    struct sbuf b = SBUF_INIT;
+    entry_line(q, q->n - 1, &b);
+    jrc = journal_append(q, &b);
+    sbuf_free(&b);
   } else {
-    if (q->journal) {
-      fprintf(q->journal, "I %s %" PRId64 "\n", type_names[type], id);
-      journal_sync(q);
-    }
+    struct sbuf b = SBUF_INIT;
+    sbuf_printf(&b, "I %s %" PRId64 "\n", type_names[type], id);
+    jrc = journal_append(q, &b);
+    sbuf_free(&b);
     free_entry(e);
     e = NULL;
   }
@@ -548,7 +580,12 @@ int64_t sim_notify_raise(struct sim *sim, enum sim_notify_type type, const char 
     if (e && q->readers[r].fn && (e->pending & (1u << r)))
       q->readers[r].fn(q->readers[r].ctx, e);
   }
-  return id;
+  return jrc < 0 ? jrc : id;
+}
+
+int sim_notify_journal_error(const struct sim *sim)
+{
+  return sim->notify ? sim->notify->journal_err : 0;
 }
 
 int64_t sim_notify_error_code(struct sim *sim, uint32_t code, uint32_t data)

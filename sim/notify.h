@@ -22,11 +22,17 @@ int sim_notify_type_parse(const char *s, enum sim_notify_type *out);
 
 /*
  * Raises a notification of subtype (lower case, dotted, e.g. "charge.started") with text
- * (copied).  Returns the entry id (> 0) or a negative error (SIM_EPARSE for an invalid
- * subtype).
+ * (copied).  Returns the entry id (> 0) or a negative error: SIM_EPARSE for an invalid
+ * subtype; -errno when the state directory's journal could not record it (the entry is
+ * still queued and delivered by this process, but would not survive a restart; see
+ * sim_notify_journal_error()).
  */
 int64_t sim_notify_raise(struct sim *sim, enum sim_notify_type type, const char *subtype,
                          const char *text);
+
+/* The first journal write error of the state directory (-errno), or 0 while every entry and
+ * read mark was recorded durably (or no state directory is used). */
+int sim_notify_journal_error(const struct sim *sim);
 
 /* NotifyErrorCode(): subtype "code", payload "<vehicletype>,<code>,<data>"; repeats of the
  * same code within 120 s are suppressed (returns 0 then). */

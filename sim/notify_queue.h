@@ -59,7 +59,8 @@ void sim_notify_set_callback(struct sim *sim, int reader, sim_notify_fn fn, void
 const struct sim_notify_entry *sim_notify_peek(struct sim *sim, int reader,
                                                enum sim_notify_type type);
 /* Marks entry (type, id) read by reader; frees it once every reader has read it.
- * Returns 0 or SIM_ENOTFOUND. */
+ * Returns 0, SIM_ENOTFOUND, or -errno when the journal could not record the mark (the entry
+ * is marked in memory; see sim_notify_journal_error()). */
 int sim_notify_mark_read(struct sim *sim, int reader, enum sim_notify_type type, int64_t id);
 /* Number of entries pending for reader (all types). */
 size_t sim_notify_pending(struct sim *sim, int reader);

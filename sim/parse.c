@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -63,7 +64,7 @@ int parse_u64(const char *s, uint64_t *out)
   if (!*s || *s == '-' || *s == '+')
     return SIM_EPARSE;
   errno = 0;
-  unsigned long long v = strtoull(s, &end, 0);
+  unsigned long long v = strtoull(s, &end, 10); /* decimal, like a scenario's seed */
   if (end == s || !at_end(end))
     return SIM_EPARSE;
   if (errno == ERANGE)
@@ -76,8 +77,8 @@ static const struct {
   const char *unit;
   double ns;
 } dunits[] = {
-  {"ms", 1e6}, {"s", 1e9}, {"sec", 1e9}, {"m", 60e9}, {"min", 60e9}, {"h", 3600e9},
-  {"hr", 3600e9}, {"d", 86400e9},
+  {"ms", 1e6},     {"s", 1e9},      {"sec", 1e9}, {"m", 60e9}, {"min", 60e9},
+  {"mins", 60e9},  {"h", 3600e9},   {"hr", 3600e9}, {"d", 86400e9},
 };
 
 int parse_duration(const char *s, int64_t *out)
@@ -122,6 +123,15 @@ int parse_duration(const char *s, int64_t *out)
   return 0;
 }
 
+/* True if timegm() took tm as it stands (no "February 31st" rolled over into March). */
+static bool tm_exact(const struct tm *tm, time_t t)
+{
+  struct tm back;
+  return gmtime_r(&t, &back) && back.tm_year == tm->tm_year && back.tm_mon == tm->tm_mon &&
+         back.tm_mday == tm->tm_mday && back.tm_hour == tm->tm_hour &&
+         back.tm_min == tm->tm_min && back.tm_sec == tm->tm_sec;
+}
+
 int parse_time(const char *s, int64_t *out)
 {
   struct tm tm;
@@ -140,11 +150,19 @@ int parse_time(const char *s, int64_t *out)
       end += 3;
     if (!at_end(end))
       continue;
-    *out = (int64_t)timegm(&tm);
+    struct tm want = tm; /* timegm() normalises its argument */
+    time_t t = timegm(&tm);
+    if (!tm_exact(&want, t))
+      return SIM_EPARSE;
+    if (t < 0 || t >= PARSE_TIME_END)
+      return SIM_ERANGE;
+    *out = (int64_t)t;
     return 0;
   }
   long v;
   if (parse_long(s, &v) == 0 && v >= 0) {
+    if (v >= PARSE_TIME_END)
+      return SIM_ERANGE;
     *out = v;
     return 0;
   }

@@ -18,8 +18,12 @@ int parse_u64(const char *s, uint64_t *out);
  * "90s", "15min", "15m", "2h", "1h30m", "500ms", "1d".
  */
 int parse_duration(const char *s, int64_t *out);
+/* The end of the times parse_time() accepts: 2201-01-01 00:00:00 UTC (the scenario start:
+ * limit; simulation time in int64 nanoseconds ends in 2262). */
+#define PARSE_TIME_END INT64_C(7289654400)
 /* A UTC time in seconds since 1970: "YYYY-MM-DD HH:MM:SS", "YYYY-MM-DDTHH:MM:SSZ",
- * "YYYY-MM-DD" or epoch seconds. */
+ * "YYYY-MM-DD" or epoch seconds; dates that do not exist are SIM_EPARSE, times before 1970
+ * or from PARSE_TIME_END on SIM_ERANGE. */
 int parse_time(const char *s, int64_t *out);
 
 #endif

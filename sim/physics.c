@@ -413,8 +413,15 @@ static void drive_tick(struct physics *p, double dt)
   double a = clampd((v_tgt - v) / dt, -1.5 * b, amax);
   double v_new = fmax(0, v + a * dt);
   double ds = (v + v_new) / 2 * dt;
-  bool finished = false;
-  if (p->target_km > 0 && (rem_m - ds <= 0.5 || (v_new < 0.3 && rem_m < 5))) {
+  bool finished = false, flat = p->soc <= 0;
+  if (flat) {
+    /* a flat pack: the car stops where it is and the drive ends short of its target, so
+     * that odometer, SoC and energy used stay consistent (no kilometres from an empty
+     * battery) */
+    v_new = 0;
+    ds = v / 2 * dt;
+    finished = true;
+  } else if (p->target_km > 0 && (rem_m - ds <= 0.5 || (v_new < 0.3 && rem_m < 5))) {
     ds = fmax(rem_m, 0);
     v_new = 0;
     finished = true;
@@ -432,7 +439,7 @@ static void drive_tick(struct physics *p, double dt)
   p->driven_km += ds / 1000.0;
   p->odometer += ds / 1000.0;
   p->trip += ds / 1000.0;
-  if (p->target_km > 0 && finished)
+  if (p->target_km > 0 && finished && !flat)
     p->driven_km = p->target_km;
   move_position(p, ds / 1000.0);
   if (a > 0.05)

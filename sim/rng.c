@@ -44,8 +44,9 @@ int64_t sim_rng_range(struct sim_rng *r, int64_t lo, int64_t hi)
 {
   if (hi <= lo)
     return lo;
-  uint64_t span = (uint64_t)(hi - lo) + 1;
-  return lo + (int64_t)(span ? sim_rng_next(r) % span : sim_rng_next(r));
+  /* in unsigned arithmetic: hi - lo overflows int64 for ranges wider than INT64_MAX */
+  uint64_t span = (uint64_t)hi - (uint64_t)lo + 1;
+  return (int64_t)((uint64_t)lo + (span ? sim_rng_next(r) % span : sim_rng_next(r)));
 }
 
 double sim_rng_gauss(struct sim_rng *r)

@@ -22,6 +22,8 @@
 #include "error.h"
 #include "metrics.h"
 #include "notify.h"
+#include "parse.h"
+#include "loop.h"
 #include "xalloc.h"
 
 /* ---- quantities ------------------------------------------------------------------------- */
@@ -68,58 +70,15 @@ static const char *read_number(const char *s, double *out)
   return end;
 }
 
-static int parse_duration(const char *s, double *out)
+/* A duration in seconds (parse.h's syntax: "90", "90s", "15min", "1h30m", "500ms", "1d"). */
+static int parse_seconds(const char *s, double *out)
 {
-  double total = 0, v;
-  const char *p = s;
-  int groups = 0;
-  while (*p == ' ')
-    p++;
-  const char *end = read_number(p, &v);
-  if (!end)
-    return SIM_EPARSE;
-  if (*end == '\0') {
-    *out = v;
-    return v < 0 ? SIM_EPARSE : 0;
-  }
-  for (;;) {
-    if (!end || v < 0)
-      return SIM_EPARSE;
-    p = end;
-    while (*p == ' ')
-      p++;
-    double f;
-    size_t n;
-    if (!strncmp(p, "min", 3)) {
-      f = 60, n = 3;
-    } else if (!strncmp(p, "ms", 2)) {
-      f = 0.001, n = 2;
-    } else if (*p == 'd') {
-      f = 86400, n = 1;
-    } else if (*p == 'h') {
-      f = 3600, n = 1;
-    } else if (*p == 'm') {
-      f = 60, n = 1;
-    } else if (*p == 's') {
-      f = 1, n = 1;
-    } else {
-      return SIM_EPARSE;
-    }
-    total += v * f;
-    groups++;
-    p += n;
-    if (*p == 's' && n == 3) /* "mins" */
-      p++;
-    while (*p == ' ')
-      p++;
-    if (*p == '\0')
-      break;
-    end = read_number(p, &v);
-    if (!end || *p == '-' || *p == '+')
-      return SIM_EPARSE;
-  }
-  *out = total;
-  return groups ? 0 : SIM_EPARSE;
+  int64_t ns;
+  int r = parse_duration(s, &ns);
+  if (r < 0)
+    return r;
+  *out = (double)ns / 1e9;
+  return 0;
 }
 
 static int parse_temp(const char *s, double *out)
@@ -148,7 +107,7 @@ int scenario_parse_qty(const char *text, enum scenario_qty kind, double *out)
   if (!text)
     return SIM_EPARSE;
   if (kind == QTY_DURATION)
-    return parse_duration(text, out);
+    return parse_seconds(text, out);
   if (kind == QTY_TEMP)
     return parse_temp(text, out);
   const struct unit_row *tab;
@@ -299,7 +258,8 @@ static int get_qty(struct parser *p, const yaml_node_t *n, enum scenario_qty kin
     return SIM_EPARSE;
   }
   if (v < min || v > max) {
-    err(p, n, "%s is out of range (%g..%g %s)", s, min, max, qty_unit(kind));
+    const char *u = qty_unit(kind);
+    err(p, n, "%s is out of range (%.10g..%.10g%s%s)", s, min, max, *u ? " " : "", u);
     return SIM_ERANGE;
   }
   *out = v;
@@ -640,6 +600,10 @@ static void vehicle_defaults(struct scenario_vehicle *v)
   v->location.lat = 52.520008;
   v->location.lon = 13.404954;
   v->location.alt = 34;
+  /* derived defaults; parse_vehicle() derives them again from what the file gives */
+  v->ideal_consumption = v->consumption * 0.9;
+  v->cabin_temp = v->ambient;
+  v->battery_temp = v->ambient;
 }
 
 static void parse_vehicle(struct parser *p, yaml_node_t *n)
@@ -1447,28 +1411,14 @@ static void parse_expect(struct parser *p, yaml_node_t *n)
 static const char *const top_keys[] = {"name", "description", "start", "seed", "tick",
                                        "vehicle", "timeline", "expect", NULL};
 
+/* start: a UTC time as parse.h's parse_time() reads it, in ns. */
 static int parse_utc(const char *s, int64_t *out_ns)
 {
-  struct tm tm;
-  memset(&tm, 0, sizeof(tm));
-  int n = 0;
-  if (sscanf(s, "%4d-%2d-%2d%*[ T]%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-             &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
-    return SIM_EPARSE;
-  const char *rest = s + n;
-  while (*rest == ' ')
-    rest++;
-  if (*rest && strcmp(rest, "Z") && strcmp(rest, "UTC"))
-    return SIM_EPARSE;
-  if (tm.tm_year < 1970 || tm.tm_year > 2200 || tm.tm_mon < 1 || tm.tm_mon > 12 ||
-      tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
-    return SIM_EPARSE;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  time_t t = timegm(&tm);
-  if (t == (time_t)-1)
-    return SIM_EPARSE;
-  *out_ns = (int64_t)t * INT64_C(1000000000);
+  int64_t t;
+  int r = parse_time(s, &t);
+  if (r < 0)
+    return r;
+  *out_ns = t * SIM_NS_PER_SEC;
   return 0;
 }
 

@@ -989,10 +989,7 @@ void shell_execute(struct sim *sim, const char *input, size_t len, struct sbuf *
     size_t l = lf ? (size_t)(lf - (input + pos)) : len - pos;
     if (l > SHELL_LINE_MAX)
       l = SHELL_LINE_MAX; /* microrl drops what does not fit in its line buffer */
-    char *line = xstrndup(input + pos, l);
-    if (strlen(line) != l) { /* a NUL inside: the line ends there */
-      l = strlen(line);
-    }
+    char *line = xstrndup(input + pos, l); /* a NUL inside ends the line there */
     char *words[SHELL_WORDS_MAX];
     int n = shell_split(line, words, SHELL_WORDS_MAX);
     if (n > 0)

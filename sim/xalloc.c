@@ -3,6 +3,7 @@
  */
 #include "xalloc.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +43,13 @@ void xgrow(void **p, size_t *cap, size_t need, size_t elem)
   if (need <= *cap)
     return;
   size_t c = *cap ? *cap : 8;
-  while (c < need)
+  while (c < need) {
+    if (c > SIZE_MAX / 2)
+      oom(SIZE_MAX);
     c *= 2;
+  }
+  if (elem && c > SIZE_MAX / elem)
+    oom(SIZE_MAX);
   *p = xrealloc(*p, c * elem);
   *cap = c;
 }

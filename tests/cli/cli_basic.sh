@@ -21,7 +21,9 @@ contains "--version" "$out" "ovms-sim "
 
 for args in "--speed abc" "--speed 0" "--speed -3" "--speed 1x" "--seed 12a" "--seed -1" \
             "--duration soon" "--duration 0" "--start-time tomorrow" "--bogus" "-Z" \
-            "--firmware 9.9" "--set novalue" "--set =x" "--fast --speed 2" "extra-arg" \
+            "--start-time 9223372036854775807" "--start-time 2024-02-30" \
+            "--firmware 9.9" "--set novalue" "--set =x" "--fast --speed 2" "--fast --speed 1" \
+            "extra-arg" \
             "--set server.v3.nonexistent=1" "--scenario"; do
   err=$("$BIN" $args 2>&1 >/dev/null); rc=$?
   check "$args" 2 $rc
@@ -38,6 +40,26 @@ n=$(printf '%s\n' "$out" | wc -l); check "metrics pattern count" 1 "$n"
 out=$("$BIN" metrics --json 'v.e.on'); contains "metrics json" "$out" '"name": "v.e.on"'
 out=$("$BIN" metrics m.time.utc --start-time '2026-08-22 14:43:22')
 contains "metrics value" "$out" "2026-08-22 14:43:22 UTC"
+
+# a '*' in the middle is refused as the firmware's filters refuse it, not an empty listing
+for pat in 'v.*.soc' '*b*' ''; do
+  err=$("$BIN" metrics "$pat" 2>&1 >/dev/null); check "metrics '$pat'" 2 $?
+  contains "metrics '$pat' message" "$err" "invalid metrics PATTERN"
+done
+out=$("$BIN" metrics '*soc'); contains "metrics *suffix" "$out" "v.b.soc"
+# --vehicle adds the vehicle's own metrics to the listing
+out=$("$BIN" metrics --vehicle nissanleaf 'xnl.*'); check "metrics --vehicle" 0 $?
+contains "metrics --vehicle lists xnl.*" "$out" "xnl.v.b.soc.nominal"
+err=$("$BIN" metrics --vehicle dbc:/nonexistent.dbc 2>&1 >/dev/null); check "metrics bad dbc" 2 $?
+
+# an unreadable password file says why
+err=$("$BIN" --password-file / --fast --duration 1 2>&1 >/dev/null); check "--password-file /" 2 $?
+contains "--password-file / message" "$err" "Is a directory"
+: > "${TMPDIR:-/tmp}/ovms-sim-empty-pw.$$"
+err=$("$BIN" --password-file "${TMPDIR:-/tmp}/ovms-sim-empty-pw.$$" --fast --duration 1 2>&1 >/dev/null)
+check "--password-file empty" 2 $?
+contains "--password-file empty message" "$err" "empty password file"
+rm -f "${TMPDIR:-/tmp}/ovms-sim-empty-pw.$$"
 
 echo "$passes passed, $fails failed"
 [ "$fails" = 0 ]

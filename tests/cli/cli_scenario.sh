@@ -50,6 +50,12 @@ contains "failure line" "$err" "fail.yaml:7:5: FAIL v.b.soc = 50 (expected >= 80
 contains "failure summary" "$err" "failing: 2 checks, 1 passed, 1 failed"
 contains "failure json" "$(cat "$tmp/f.json")" '"pass":false'
 
+# an unwritable --report is a usage error before the run, not a failure after it
+out=$("$BIN" --scenario scenarios/charging.yaml --fast --report "$tmp/nodir/r.json" 2>&1)
+check "unwritable report exits 2" 2 $?
+contains "unwritable report message" "$out" "cannot write $tmp/nodir/r.json"
+case "$out" in *PASS*|*ovms/*) echo "FAIL: the run started despite an unwritable --report"; fails=$((fails+1));; *) passes=$((passes+1));; esac
+
 "$BIN" --scenario scenarios/driving.yaml --fast --seed 5 >"$tmp/a.out" 2>"$tmp/a.err"; check "run a" 0 $?
 "$BIN" --scenario scenarios/driving.yaml --fast --seed 5 >"$tmp/b.out" 2>"$tmp/b.err"; check "run b" 0 $?
 cmp -s "$tmp/a.out" "$tmp/b.out"; check "same seed, same stdout" 0 $?

@@ -1,8 +1,10 @@
 #!/bin/bash
 # run-short.sh - builds (incrementally) the libFuzzer targets with clang in build-fuzz/ (or
-# BUILD_DIR) and runs each for FUZZ_SECONDS (default 10) on a seed corpus made
-# from tests/data/traces.  Exit status: 0 when no target found a crash, 1 otherwise; 77 when
-# clang/libFuzzer is not available.  For CI:  tests/fuzz/run-short.sh
+# BUILD_DIR) and runs each for FUZZ_SECONDS (default 10) on its seed corpus: the committed
+# tests/fuzz/corpus/<target>/ when it exists, else the trace excerpts of tests/data/traces.
+# Arguments, if any, name the targets to run (default: all); docs/fuzzing.md has the details.
+# Exit status: 0 when no target found a crash, 1 otherwise; 77 when clang/libFuzzer is not
+# available.  For CI:  tests/fuzz/run-short.sh
 set -u
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD_DIR:-$SRC/build-fuzz}
@@ -16,7 +18,7 @@ fi
   cmake --build "$BUILD" -j2 --target fuzz_slcan fuzz_trace_candump fuzz_trace_candump_screen \
     fuzz_trace_crtd fuzz_trace_asc fuzz_trace_trc fuzz_trace_savvycan fuzz_trace_parserflags \
     fuzz_trace_numbered fuzz_trace_cando_csv fuzz_trace_roadster_txt fuzz_dbc fuzz_vehicles \
-    >/dev/null
+    fuzz_scenario fuzz_config fuzz_metric_set fuzz_v3_inbound fuzz_parse >/dev/null
 } || exit 1
 CORPUS=$(mktemp -d)
 trap 'rm -rf "$CORPUS"' EXIT
@@ -24,11 +26,22 @@ cp "$SRC"/tests/data/traces/*.* "$CORPUS"/
 rm -f "$CORPUS"/PROVENANCE.tsv
 status=0
 for t in "$BUILD"/tests/fuzz/fuzz_*; do
-  [ -x "$t" ] || continue
+  [ -x "$t" ] && [ -f "$t" ] || continue
   name=$(basename "$t")
+  if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qx "$name"; then
+    continue
+  fi
   mkdir -p "$CORPUS/$name"
-  cp "$CORPUS"/*.* "$CORPUS/$name"/ 2>/dev/null
-  if "$t" -max_total_time="$SECS" -max_len=4096 -rss_limit_mb=1024 \
+  maxlen=4096
+  if [ -d "$SRC/tests/fuzz/corpus/$name" ]; then
+    cp "$SRC/tests/fuzz/corpus/$name"/* "$CORPUS/$name"/
+    maxlen=8192
+  else
+    cp "$CORPUS"/*.* "$CORPUS/$name"/ 2>/dev/null
+  fi
+  dict=()
+  [ -f "$SRC/tests/fuzz/$name.dict" ] && dict=(-dict="$SRC/tests/fuzz/$name.dict")
+  if "$t" -max_total_time="$SECS" -max_len=$maxlen -rss_limit_mb=1024 -timeout=30 "${dict[@]}" \
        -artifact_prefix="$BUILD/$name-" "$CORPUS/$name" >"$BUILD/$name.log" 2>&1; then
     echo "$name: ok ($(grep -o 'stat::number_of_executed_runs: *[0-9]*' "$BUILD/$name.log" |
       awk '{print $2}')$(grep -Eo '#[0-9]+\s+DONE' "$BUILD/$name.log" | tr -d 'DONE ') runs)"

@@ -120,6 +120,55 @@ static void test_yaml_file(void **state)
   assert_true(d.errors >= 1);
   assert_true(d.v[0].line >= 1);
   sim_diag_cleanup(&d);
+  /* broken YAML inside a value: the YAML error alone, not a "must be a scalar" before it */
+  snprintf(bad, sizeof(bad), "%s", test_write_temp(".yaml", "foo: [\n"));
+  assert_int_equal(sim_config_load_yaml(c, bad, &d), SIM_EPARSE);
+  assert_int_equal(d.errors, 1);
+  assert_int_equal(d.v[0].line, 2);
+  assert_null(strstr(d.v[0].msg, "scalar"));
+  sim_diag_cleanup(&d);
+  snprintf(bad, sizeof(bad), "%s", test_write_temp(".yaml", "server.v3:\n  port: [1, 2\n"));
+  assert_int_equal(sim_config_load_yaml(c, bad, &d), SIM_EPARSE);
+  assert_int_equal(d.errors, 1);
+  assert_null(strstr(d.v[0].msg, "scalar"));
+  sim_diag_cleanup(&d);
+  /* a well-formed list is still refused for its type, at the key */
+  snprintf(bad, sizeof(bad), "%s", test_write_temp(".yaml", "vehicle.id: [a, b]\n"));
+  assert_int_equal(sim_config_load_yaml(c, bad, &d), SIM_EPARSE);
+  assert_int_equal(d.errors, 1);
+  assert_int_equal(d.v[0].line, 1);
+  assert_non_null(strstr(d.v[0].msg, "must be a scalar"));
+  sim_diag_cleanup(&d);
+  /* a key set twice (directly, or once flat and once in its section) is an error */
+  snprintf(bad, sizeof(bad), "%s", test_write_temp(".yaml", "vehicle.id: ONE\n"
+                                                   "vehicle:\n  id: TWO\n"));
+  assert_int_equal(sim_config_load_yaml(c, bad, &d), SIM_EPARSE);
+  assert_int_equal(d.errors, 1);
+  assert_int_equal(d.v[0].line, 3);
+  assert_non_null(strstr(d.v[0].msg, "'vehicle.id' is set twice"));
+  sim_diag_cleanup(&d);
+  /* a directory is a clear error, not libyaml's "input error" */
+  assert_true(sim_config_load_yaml(c, "/", &d) < 0);
+  assert_int_equal(d.errors, 1);
+  assert_non_null(strstr(d.v[0].msg, "Is a directory"));
+  sim_diag_cleanup(&d);
+  /* A second document, or a syntax error after the mapping, was ignored silently. */
+  snprintf(bad, sizeof(bad), "%s", test_write_temp(".yaml", "vehicle.id: ONE\n---\n"
+                                                   "vehicle.id: TWO\n"));
+  assert_int_equal(sim_config_load_yaml(c, bad, &d), SIM_EPARSE);
+  assert_int_equal(d.errors, 1);
+  assert_int_equal(d.v[0].line, 2);
+  assert_int_equal(d.v[0].col, 1);
+  sim_diag_cleanup(&d);
+  snprintf(bad, sizeof(bad), "%s", test_write_temp(".yaml", "vehicle.id: ONE\n...\n---\n"
+                                                   "vehicle.id: TWO\n"));
+  assert_int_equal(sim_config_load_yaml(c, bad, &d), SIM_EPARSE);
+  assert_int_equal(d.v[0].line, 3);
+  sim_diag_cleanup(&d);
+  snprintf(bad, sizeof(bad), "%s", test_write_temp(".yaml", "vehicle.id: ONE\n]\n"));
+  assert_int_equal(sim_config_load_yaml(c, bad, &d), SIM_EPARSE);
+  assert_true(d.errors >= 1 && d.v[0].line == 2);
+  sim_diag_cleanup(&d);
   assert_true(sim_config_load_yaml(c, "/nonexistent/x.yaml", &d) < 0);
   sim_diag_cleanup(&d);
   sim_config_free(c);

@@ -267,6 +267,10 @@ static const struct {
     {"BO_ 1 A 8 X\n", "t.dbc:1:9", "expected ':'"},
     {"CM_ XX_ 1 \"a\";\n", "t.dbc:1:1", "unknown object"},
     {"VERSION \"1\"\n@\n", "t.dbc:2:1", "unexpected character '@'"},
+    {"BO_ 1 A: 8 X\nCM_ SG_ 1 ;\n", "t.dbc:2:11", "expected a signal name"},
+    {"BO_ 1 A: 8 X\nCM_ BU_ ;\n", "t.dbc:2:9", "expected a node name"},
+    {"BO_ 1 A: 8 X\nVAL_ 99999999999999999999999 S 1 \"a\";\n", "t.dbc:2:6",
+     "integer for the message id"},
 };
 
 static void test_errors(void **state)
@@ -287,6 +291,15 @@ static void test_errors(void **state)
       fail_msg("case %zu: '%s', expected %s ... %s", i, s, bad[i].where, bad[i].msg);
     sbuf_free(&b);
     sim_diag_cleanup(&d);
+  }
+  /* a bad message id in VAL_ is one error, not a second "expected a signal name" */
+  {
+    const char *val = "BO_ 1 A: 8 X\nVAL_ 99999999999999999999999 S 1 \"a\";\n";
+    struct sim_diag d1 = SIM_DIAG_INIT;
+    struct dbc *dbc1 = NULL;
+    assert_int_equal(dbc_parse(val, strlen(val), "t.dbc", &dbc1, &d1), SIM_EPARSE);
+    assert_int_equal(d1.errors, 1);
+    sim_diag_cleanup(&d1);
   }
   /* every error of a file is reported */
   const char *two = "BO_ 1 A: 8 X\n SG_ S : 0|8@3+ (1,0) [0|0] \"\" X\n SG_ T : 0|0@1+ (1,0) "

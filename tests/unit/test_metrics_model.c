@@ -99,6 +99,30 @@ static void test_listeners(void **state)
   assert_false(metric_name_match("*suffix", "suffix.a"));
 }
 
+struct selfremove {
+  int n;
+};
+
+static void remove_self(void *ctx, struct metric *m)
+{
+  struct selfremove *r = ctx;
+  r->n++;
+  metrics_unlisten(m->reg, remove_self, ctx);
+}
+
+/* A listener that removes itself while listeners run must not make the next one skipped. */
+static void test_unlisten_during_dispatch(void **state)
+{
+  struct selfremove r = {0};
+  struct seen after = {0};
+  metrics_listen(ms, "v.b.soc", remove_self, &r);
+  metrics_listen(ms, "v.b.soc", listener, &after);
+  metric_set_float(M("v.b.soc"), 1);
+  metric_set_float(M("v.b.soc"), 2);
+  assert_int_equal(r.n, 1);
+  assert_int_equal(after.n, 2);
+}
+
 static void test_unit_conversion_on_input(void **state)
 {
   struct metric *odo = M("v.p.odometer"), *spd = M("v.p.speed"), *t = M("v.b.temp");
@@ -151,6 +175,21 @@ static void test_set_from_string(void **state)
   assert_int_equal(metric_set_from_string(i, "1x", 0), SIM_EPARSE);
   assert_int_equal(metric_set_from_string(i, "", 0), SIM_EPARSE);
   assert_int_equal(metric_set_from_string(i, "99999999999", 0), SIM_ERANGE);
+  /* int64 values are exact to the last digit, and out-of-range ones never wrap negative */
+  struct metric *l;
+  assert_int_equal(metrics_register(ms, "xt.i64", METRIC_INT64, SIM_UNIT_NATIVE, 0, &l), 0);
+  assert_int_equal(metric_set_from_string(l, "9223372036854775807", 0), 1);
+  assert_true(metric_int64(l) == INT64_MAX);
+  assert_int_equal(metric_set_from_string(l, "9007199254740993", 0), 1);
+  assert_true(metric_int64(l) == INT64_C(9007199254740993));
+  assert_int_equal(metric_set_from_string(l, "9.3e18", 0), SIM_ERANGE);
+  assert_true(metric_int64(l) == INT64_C(9007199254740993));
+  assert_int_equal(metric_set_float(l, 1e30), 1);
+  assert_true(metric_int64(l) == INT64_MAX);
+  assert_int_equal(metric_set_float(l, -1e30), 1);
+  assert_true(metric_int64(l) == INT64_MIN);
+  assert_int_equal(metric_set_float(i, 1e30), 1);
+  assert_int_equal(metric_int(i), INT32_MAX);
   assert_int_equal(metric_set_from_string(f, "85.5", 0), 1);
   assert_float_equal(metric_float(f), 85.5, 1e-6);
   assert_int_equal(metric_set_from_string(f, "nan", 0), SIM_EPARSE);
@@ -162,12 +201,90 @@ static void test_set_from_string(void **state)
   assert_int_equal(metric_int64(d), 1787409802);
   assert_int_equal(metric_set_from_string(d, "1787409803", 0), 1);
   assert_int_equal(metric_int64(d), 1787409803);
+  /* a date that does not exist is an error, not the 3rd of March */
+  assert_int_equal(metric_set_from_string(d, "2026-02-31 10:00:00 UTC", 0), SIM_EPARSE);
+  assert_int_equal(metric_int64(d), 1787409803);
   struct metric *ts = M("v.c.timerstart");
   assert_int_equal(metric_set_from_string(ts, "07:30", 0), 1);
   assert_int_equal(metric_int(ts), 27000);
+  assert_int_equal(metric_set_from_string(ts, "25:00:30", 0), 1);
+  assert_int_equal(metric_int(ts), 90030);
+  /* a leading '-' is a negative time, as metric_format() writes one (not a wrapped unsigned
+   * hour count); '+', blanks inside or a missing minute digit are errors */
+  assert_int_equal(metric_set_from_string(ts, "-1:00", 0), 1);
+  assert_int_equal(metric_int(ts), -3600);
+  assert_int_equal(metric_set_from_string(ts, "25:00:30", 0), 1);
+  static const char *const bad_hms[] = {"+7:30", "7: 30", "7:3", "7:30:", "7:60", "7:30:60",
+                                        "7:30:5x", "--1:00"};
+  for (size_t k = 0; k < sizeof(bad_hms) / sizeof(bad_hms[0]); k++)
+    if (metric_set_from_string(ts, bad_hms[k], 0) >= 0)
+      fail_msg("'%s' accepted for v.c.timerstart", bad_hms[k]);
+  assert_int_equal(metric_int(ts), 90030);
   assert_int_equal(metric_set_from_string(M("v.b.c.voltage"), "3.9, 4.0 ,x", 0), SIM_EPARSE);
   assert_int_equal(metric_set_from_string(M("v.b.c.voltage"), "3.9,,4", 0), SIM_EPARSE);
   assert_int_equal(metric_set_string(M("v.e.on"), "x"), SIM_ETYPE);
+}
+
+/* Findings of tests/fuzz/fuzz_metric_set.c: each was a crash, undefined behaviour, a silent
+ * clamp or a value that did not survive format -> set -> format. */
+static void test_set_from_string_fuzz_findings(void **state)
+{
+  struct metric *si, *ss, *l, *d32, *t64;
+  assert_int_equal(metrics_register(ms, "xtest.set.int", METRIC_SET_INT, SIM_UNIT_NATIVE, 0, &si),
+                   0);
+  assert_int_equal(metrics_register(ms, "xtest.set.str", METRIC_SET_STRING, SIM_UNIT_NATIVE, 0,
+                                    &ss), 0);
+  assert_int_equal(metrics_register(ms, "xtest.l", METRIC_INT64, SIM_UNIT_NATIVE, 0, &l), 0);
+  assert_int_equal(metrics_register(ms, "xtest.d32", METRIC_INT, SIM_UNIT_DATEUTC, 0, &d32), 0);
+  assert_int_equal(metrics_register(ms, "xtest.t64", METRIC_INT64, SIM_UNIT_TIMEUTC, 0, &t64),
+                   0);
+  /* an empty set: qsort(NULL, 0) was undefined behaviour */
+  assert_int_equal(metric_set_from_string(si, "", 0), 0);
+  assert_true(metric_is_defined(si));
+  assert_int_equal(metric_set_from_string(ss, " ", 0), 0);
+  assert_int_equal(metric_set_from_string(ss, "b,a,b", 0), 1);
+  struct sbuf b = SBUF_INIT;
+  metric_format(ss, NULL, &b);
+  assert_string_equal(sbuf_str(&b), "a,b");
+  /* negative times format as "-HH:MM:SS" and must read back (sscanf %u took "-00" as 0) */
+  assert_int_equal(metric_set_from_string(t64, "-5", 0), 1);
+  sbuf_reset(&b);
+  metric_format(t64, NULL, &b);
+  assert_string_equal(sbuf_str(&b), "-00:00:05");
+  assert_int_equal(metric_set_from_string(t64, sbuf_str(&b), 0), 0);
+  assert_int_equal(metric_int64(t64), -5);
+  assert_int_equal(metric_set_from_string(t64, "-1:00", 0), 1);
+  assert_int_equal(metric_int64(t64), -3600);
+  assert_int_equal(metric_set_from_string(t64, "1:60", 0), SIM_EPARSE);
+  assert_int_equal(metric_set_from_string(t64, "99999999999999999999:00", 0), SIM_EPARSE);
+  /* the extremes: formatting INT64_MIN negated it (overflow); 16-digit hours were refused */
+  metric_set_int64(t64, INT64_MIN);
+  sbuf_reset(&b);
+  metric_format(t64, NULL, &b);
+  assert_string_equal(sbuf_str(&b), "-2562047788015215:30:08");
+  metric_clear(t64);
+  assert_int_equal(metric_set_from_string(t64, sbuf_str(&b), 0), 1);
+  assert_true(metric_int64(t64) == INT64_MIN);
+  assert_int_equal(metric_set_from_string(t64, "2562047788015215:30:07", 0), 1);
+  assert_true(metric_int64(t64) == INT64_MAX);
+  assert_int_equal(metric_set_from_string(t64, "2562047788015215:30:08", 0), SIM_EPARSE);
+  /* floats beyond FLT_MAX were stored as inf, formatted "inf", and never read back */
+  assert_int_equal(metric_set_from_string(M("v.b.soc"), "1e39", 0), SIM_ERANGE);
+  assert_int_equal(metric_set_from_string(M("v.b.c.voltage"), "1,-1e39", 0), SIM_ERANGE);
+  assert_int_equal(metric_set_from_string(M("v.p.odometer"), "3e38 miles", 0), SIM_ERANGE);
+  /* int64: 2^63 passed the range check ((double)INT64_MAX == 2^63) and llround overflowed;
+   * integers above 2^53 lost their low bits through the double */
+  assert_int_equal(metric_set_from_string(l, "9223372036854775808", 0), SIM_ERANGE);
+  assert_int_equal(metric_set_from_string(l, "9.223372036854775808e18", 0), SIM_ERANGE);
+  assert_int_equal(metric_set_from_string(l, "9007199254740993", 0), 1);
+  assert_true(metric_int64(l) == INT64_C(9007199254740993));
+  assert_int_equal(metric_set_from_string(l, "-9223372036854775808", 0), 1);
+  assert_true(metric_int64(l) == INT64_MIN);
+  /* a date that does not fit an int metric is an error, not a silent clamp to 2038 */
+  assert_int_equal(metric_set_from_string(d32, "2040-01-01 00:00:00", 0), SIM_ERANGE);
+  assert_int_equal(metric_set_from_string(d32, "2030-01-01 00:00:00", 0), 1);
+  assert_int_equal(metric_int(d32), 1893456000);
+  sbuf_free(&b);
 }
 
 static void stop_cb(struct sim_loop *l, struct sim_timer *tt)
@@ -207,8 +324,10 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_modified_bits, setup, teardown),
     cmocka_unit_test_setup_teardown(test_defined_states, setup, teardown),
     cmocka_unit_test_setup_teardown(test_listeners, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_unlisten_during_dispatch, setup, teardown),
     cmocka_unit_test_setup_teardown(test_unit_conversion_on_input, setup, teardown),
     cmocka_unit_test_setup_teardown(test_set_from_string, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_set_from_string_fuzz_findings, setup, teardown),
     cmocka_unit_test(test_stale_with_clock),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

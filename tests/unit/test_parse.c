@@ -26,6 +26,10 @@ static void test_numbers(void **state)
   assert_true(u == UINT64_MAX);
   assert_int_equal(parse_u64("-1", &u), SIM_EPARSE);
   assert_int_equal(parse_u64("abc", &u), SIM_EPARSE);
+  /* decimal only: "010" is ten (as a scenario's seed: 010), not octal eight */
+  assert_int_equal(parse_u64("010", &u), 0);
+  assert_true(u == 10);
+  assert_int_equal(parse_u64("0x10", &u), SIM_EPARSE);
 }
 
 static void test_durations(void **state)
@@ -66,6 +70,24 @@ static void test_times(void **state)
   assert_int_equal(parse_time("2026-13-22 10:00:00", &t), SIM_EPARSE);
   assert_int_equal(parse_time("yesterday", &t), SIM_EPARSE);
   assert_int_equal(parse_time("2026-08-22 14:43:22 CET", &t), SIM_EPARSE);
+  /* dates that do not exist are errors, not rolled over into the next month or minute */
+  assert_int_equal(parse_time("2026-02-31 10:00:00", &t), SIM_EPARSE);
+  assert_int_equal(parse_time("2026-02-29", &t), SIM_EPARSE);
+  assert_int_equal(parse_time("2026-08-22 23:59:60", &t), SIM_EPARSE);
+  /* times whose nanoseconds do not fit the simulation clock are refused */
+  assert_int_equal(parse_time("9223372036854775807", &t), SIM_ERANGE);
+  assert_int_equal(parse_time("7289654400", &t), SIM_ERANGE);
+  assert_int_equal(parse_time("2201-01-01", &t), SIM_ERANGE);
+  assert_int_equal(parse_time("1969-12-31 23:59:59", &t), SIM_ERANGE);
+  assert_int_equal(parse_time("2200-12-31 23:59:59", &t), 0);
+  assert_true(t == 7289654399);
+  assert_int_equal(parse_time("2024-02-29", &t), 0);
+  assert_true(t == 1709164800);
+  /* fuzz_parse: year 0 gave a negative time; an accepted time fits int64 ns */
+  assert_int_equal(parse_time("0000-01-01", &t), SIM_ERANGE);
+  assert_int_equal(parse_time("9223372036", &t), SIM_ERANGE);
+  assert_int_equal(parse_time("1970-01-01", &t), 0);
+  assert_true(t == 0);
 }
 
 int main(void)

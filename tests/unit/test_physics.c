@@ -348,6 +348,29 @@ static void on_gps(struct sim_loop *loop, struct sim_timer *t)
   }
 }
 
+/* A drive longer than the pack allows ends where the battery is flat: the odometer never
+ * counts kilometres driven on an empty pack, and the next step still runs. */
+static void test_drive_until_flat(void **state)
+{
+  static const char yaml[] =
+      "vehicle: {capacity: 40kWh, consumption: 160Wh/km, soc: 2%, odometer: 1000km, noise: no}\n"
+      "timeline:\n"
+      "  - drive: {distance: 500km, speed: 80kmh}\n"
+      "  - park: 10min\n";
+  struct harness h;
+  h_init(&h, yaml, 7);
+  h_run(&h);
+  /* 2 % of 40 kWh at 160 Wh/km is 5 km, less the losses */
+  double km = mf(&h, "v.p.odometer") - 1000;
+  if (km < 3 || km > 5.1)
+    fail_msg("drove %.2f km on 0.8 kWh", km);
+  assert_true(mf(&h, "v.b.soc") <= 0.05);
+  assert_true(mf(&h, "v.b.energy.used") < 1.0);
+  assert_true(mf(&h, "v.p.speed") == 0);
+  assert_false(metric_bool(mm(&h, "v.e.on")));
+  h_free(&h);
+}
+
 static void test_gps_follows_waypoints(void **state)
 {
   static const char yaml[] =
@@ -812,6 +835,7 @@ int main(void)
     cmocka_unit_test(test_ac_charge_20_to_90),
     cmocka_unit_test(test_dc_taper),
     cmocka_unit_test(test_drive_distance),
+    cmocka_unit_test(test_drive_until_flat),
     cmocka_unit_test(test_gps_follows_waypoints),
     cmocka_unit_test(test_dead_reckoning),
     cmocka_unit_test(test_climate_and_set),

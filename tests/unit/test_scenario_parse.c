@@ -259,6 +259,47 @@ static const char every_step[] =
     "  - {metric: v.c.state, value: done, after: 3}\n"
     "  - {metric: v.e.temp, defined: yes, tolerance: 0.5}\n";
 
+/* A start: date that does not exist is refused with its location, not rolled over. */
+static void test_bad_start_date(void **state)
+{
+  static const char *const texts[] = {"start: 2024-02-30 08:00:00\n",
+                                      "start: 2023-02-29 08:00:00\n",
+                                      "start: 2024-06-31 08:00:00\n"};
+  for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+    struct sim_diag d = SIM_DIAG_INIT;
+    struct scenario *sc = NULL;
+    int rc = scenario_load_string(texts[i], strlen(texts[i]), "x.yaml", &sc, &d);
+    char *t = diag_text(&d);
+    if (rc != SIM_EPARSE || !strstr(t, "x.yaml:1:8: error: expected a UTC time"))
+      fail_msg("'%s': rc %d, %s", texts[i], rc, t);
+    assert_null(sc);
+    free(t);
+    sim_diag_cleanup(&d);
+  }
+}
+
+/* Range errors show the bounds as numbers people read: no exponent, no blank before ')'. */
+static void test_range_messages(void **state)
+{
+  static const struct {
+    const char *text, *msg;
+  } cases[] = {
+    {"timeline:\n  - park: 400d\n", "x.yaml:2:11: error: 400d is out of range (0..31622400 s)"},
+    {"timeline:\n  - drive: {route: [{lat: 152, lon: 13}, {lat: 52, lon: 13.1}]}\n",
+     "x.yaml:2:27: error: 152 is out of range (-90..90)"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct sim_diag d = SIM_DIAG_INIT;
+    struct scenario *sc = NULL;
+    int rc = scenario_load_string(cases[i].text, strlen(cases[i].text), "x.yaml", &sc, &d);
+    char *t = diag_text(&d);
+    if (rc >= 0 || !strstr(t, cases[i].msg))
+      fail_msg("rc %d, got:\n%swant:\n%s", rc, t, cases[i].msg);
+    free(t);
+    sim_diag_cleanup(&d);
+  }
+}
+
 static void test_every_step(void **state)
 {
   struct sim_diag d = SIM_DIAG_INIT;
@@ -323,6 +364,22 @@ static void test_every_step(void **state)
   sim_diag_cleanup(&d);
 }
 
+/* fuzz_scenario: without a vehicle: section the derived defaults were never filled in
+ * (ideal_consumption 0 made v.b.range.full inf; cabin and battery started at 0 °C). */
+static void test_defaults_without_vehicle(void **state)
+{
+  static const char text[] = "name: no vehicle section\n";
+  struct sim_diag d = SIM_DIAG_INIT;
+  struct scenario *sc = NULL;
+  assert_int_equal(scenario_load_string(text, strlen(text), "t.yaml", &sc, &d), 0);
+  const struct scenario_vehicle *v = &sc->vehicle;
+  assert_true(fabs(v->ideal_consumption - 144) < 1e-9);
+  assert_true(fabs(v->cabin_temp - 15) < 1e-9);
+  assert_true(fabs(v->battery_temp - 15) < 1e-9);
+  scenario_free(sc);
+  sim_diag_cleanup(&d);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -332,7 +389,10 @@ int main(void)
     cmocka_unit_test(test_missing_file),
     cmocka_unit_test(test_shipped_scenarios_load),
     cmocka_unit_test(test_quantities),
+    cmocka_unit_test(test_bad_start_date),
+    cmocka_unit_test(test_range_messages),
     cmocka_unit_test(test_every_step),
+    cmocka_unit_test(test_defaults_without_vehicle),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -549,6 +549,22 @@ static void test_commands(void **state)
   fx_free(&x);
 }
 
+/* fuzz_v3_inbound: a command that stops Server V3 freed the engine while run_command() still
+ * used it to publish the response (heap-use-after-free). */
+static void test_command_stops_server(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  run_until(&x, 30);
+  assert_non_null(x.sim->v3);
+  size_t before = F.n;
+  inject(P "client/app1/command/7", "server v3 stop");
+  assert_false(v3_connected(x.sim->v3));
+  assert_null(find(P "client/app1/response/7", before));
+  run_until(&x, 40);
+  fx_free(&x);
+}
+
 static void test_requests(void **state)
 {
   struct fx x;
@@ -1074,6 +1090,7 @@ int main(void)
     cmocka_unit_test(test_event_triggered),
     cmocka_unit_test(test_clients),
     cmocka_unit_test(test_commands),
+    cmocka_unit_test(test_command_stops_server),
     cmocka_unit_test(test_requests),
     cmocka_unit_test(test_notifications),
     cmocka_unit_test(test_charge_state_notification),

@@ -264,16 +264,27 @@ static int load_map(struct vehicle *v, const char *path, struct sim_diag *d)
   int lineno = 0, errors = 0;
   while (fgets(line, sizeof line, fp)) {
     lineno++;
+    int ch;
+    if (!strchr(line, '\n') && (ch = fgetc(fp)) != EOF && ch != '\n') {
+      /* the rest of the line would come back as a line of its own */
+      while ((ch = fgetc(fp)) != EOF && ch != '\n')
+        ;
+      sim_diag_error(d, path, lineno, (int)sizeof line, "line longer than %zu characters",
+                     sizeof line - 1);
+      errors++;
+      continue;
+    }
     line[strcspn(line, "\r\n")] = 0;
     char *hash = strchr(line, '#');
     if (hash)
       *hash = 0;
     char *tok[8];
     int col[8], n = 0;
-    for (char *p = line; *p && n < 8;) {
+    char *p = line;
+    for (;;) {
       while (*p == ' ' || *p == '\t')
         p++;
-      if (!*p)
+      if (!*p || n == 8)
         break;
       tok[n] = p;
       col[n++] = (int)(p - line) + 1;
@@ -281,6 +292,12 @@ static int load_map(struct vehicle *v, const char *path, struct sim_diag *d)
         p++;
       if (*p)
         *p++ = 0;
+    }
+    if (*p) {
+      sim_diag_error(d, path, lineno, (int)(p - line) + 1,
+                     "too many fields (SIGNAL METRIC and at most 6 options)");
+      errors++;
+      continue;
     }
     if (n == 0)
       continue;
@@ -367,6 +384,12 @@ static int load_map(struct vehicle *v, const char *path, struct sim_diag *d)
       sim_diag_error(d, path, lineno, col[0], "no signal '%s' in the DBC file", tok[0]);
       errors++;
     }
+  }
+  if (ferror(fp)) { /* e.g. a directory: not an empty mapping */
+    int e = -errno;
+    fclose(fp);
+    sim_diag_error(d, path, 0, 0, "cannot read mapping file: %s", sim_strerror(e));
+    return e;
   }
   fclose(fp);
   return errors ? SIM_EPARSE : 0;

@@ -133,6 +133,8 @@ static const struct {
     {"Pack_Voltage v.b.c.voltage\n", ":1:14", "vector or set"},
     {"Pack_Voltage x.y create=vector\n", ":1:25", "create= takes"},
     {"BMS.Odo v.p.odometer\n", ":1:1", "no signal 'BMS.Odo'"},
+    {"Pack_Voltage v.b.voltage scale=1 scale=1 scale=1 scale=1 scale=1 scale=1 scale=1\n",
+     ":1:74", "too many fields"},
 };
 
 static void test_mapping_errors(void **state)
@@ -163,6 +165,42 @@ static void test_mapping_errors(void **state)
     remove(map);
     free(map);
   }
+  remove(path);
+  free(path);
+}
+
+/* A mapping file that cannot be read as text lines is an error, never an empty mapping;
+ * an overlong line is one error, not two lines. */
+static void test_mapping_unreadable(void **state)
+{
+  (void)state;
+  char *path = tmp_copy(".dbc", cardbc), name[600];
+  snprintf(name, sizeof name, "dbc:%s", path);
+  char longline[1200];
+  memset(longline, ' ', sizeof longline);
+  memcpy(longline, "Pack_Voltage", 12);
+  memcpy(longline + 1100, "v.b.voltage\n", 13);
+  char *lmap = tmp_copy(".map", longline);
+  const char *maps[] = {"/", lmap};
+  const char *msgs[] = {"Is a directory", "line longer than 1023"};
+  for (size_t i = 0; i < 2; i++) {
+    struct vt t;
+    memset(&t, 0, sizeof t);
+    t.ev = ev_loop_new(EVFLAG_AUTO);
+    t.loop = sim_loop_new(t.ev, SIM_CLOCK_FAST, 1.0, 0);
+    t.sim = sim_new(t.loop, NULL, 1);
+    struct sim_diag d = SIM_DIAG_INIT;
+    struct vehicle_opts o = {VEHICLE_F_NOTICKER, maps[i]};
+    assert_true(vehicle_attach_opts(t.sim, name, &o, &d) < 0);
+    assert_null(t.sim->vehicle);
+    assert_int_equal(d.errors, 1);
+    if (!strstr(d.v[0].msg, msgs[i]))
+      fail_msg("%s: '%s', expected '%s'", maps[i], d.v[0].msg, msgs[i]);
+    sim_diag_cleanup(&d);
+    vt_close(&t);
+  }
+  remove(lmap);
+  free(lmap);
   remove(path);
   free(path);
 }
@@ -346,6 +384,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_automatic),   cmocka_unit_test(test_mapping),
       cmocka_unit_test(test_mapping_errors), cmocka_unit_test(test_attach_errors),
+      cmocka_unit_test(test_mapping_unreadable),
       cmocka_unit_test(test_roundtrip),   cmocka_unit_test(test_leaf_vs_dbc),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
