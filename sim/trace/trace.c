@@ -92,14 +92,14 @@ const struct trace_format *trace_format_detect(const char *text, size_t len)
     size_t n = rtrim(text + i, end - i);
     if (n > 0) {
       lines++;
-      for (size_t k = 0; trace_formats[k] && k < 16; k++)
+      for (size_t k = 0; k < 16 && trace_formats[k]; k++)
         score[k] += trace_formats[k]->detect(text + i, n);
     }
     i = end + 1;
   }
   long best = 0;
   const struct trace_format *fmt = NULL;
-  for (size_t k = 0; trace_formats[k] && k < 16; k++)
+  for (size_t k = 0; k < 16 && trace_formats[k]; k++)
     if (score[k] > best) {
       best = score[k];
       fmt = trace_formats[k];

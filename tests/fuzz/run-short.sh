@@ -3,12 +3,19 @@
 # BUILD_DIR) and runs each for FUZZ_SECONDS (default 10) on its seed corpus: the committed
 # tests/fuzz/corpus/<target>/ when it exists, else the trace excerpts of tests/data/traces.
 # Arguments, if any, name the targets to run (default: all); docs/fuzzing.md has the details.
+# FUZZ_RUNS=N runs each target for exactly N inputs from a fixed seed (-seed=1) instead:
+# a reproducible run, as CI uses, so that its result does not depend on the machine's speed.
 # Exit status: 0 when no target found a crash, 1 otherwise; 77 when clang/libFuzzer is not
 # available.  For CI:  tests/fuzz/run-short.sh
 set -u
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD_DIR:-$SRC/build-fuzz}
 SECS=${FUZZ_SECONDS:-10}
+if [ -n "${FUZZ_RUNS:-}" ]; then
+  budget=(-runs="$FUZZ_RUNS" -seed=1)
+else
+  budget=(-max_total_time="$SECS")
+fi
 command -v clang >/dev/null || { echo "skipped: clang not installed"; exit 77; }
 if [ ! -f "$BUILD/CMakeCache.txt" ]; then
   CC=clang cmake -S "$SRC" -B "$BUILD" -DOVMS_SIM_FUZZ=ON -DOVMS_SIM_TESTS=ON \
@@ -41,7 +48,7 @@ for t in "$BUILD"/tests/fuzz/fuzz_*; do
   fi
   dict=()
   [ -f "$SRC/tests/fuzz/$name.dict" ] && dict=(-dict="$SRC/tests/fuzz/$name.dict")
-  if "$t" -max_total_time="$SECS" -max_len=$maxlen -rss_limit_mb=1024 -timeout=30 "${dict[@]}" \
+  if "$t" "${budget[@]}" -max_len=$maxlen -rss_limit_mb=1024 -timeout=30 "${dict[@]}" \
        -artifact_prefix="$BUILD/$name-" "$CORPUS/$name" >"$BUILD/$name.log" 2>&1; then
     echo "$name: ok ($(grep -o 'stat::number_of_executed_runs: *[0-9]*' "$BUILD/$name.log" |
       awk '{print $2}')$(grep -Eo '#[0-9]+\s+DONE' "$BUILD/$name.log" | tr -d 'DONE ') runs)"
