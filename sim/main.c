@@ -828,14 +828,24 @@ static bool pattern_ok(const char *p)
   return strchr(star + 1, '*') == NULL && (star == p || star == p + n - 1);
 }
 
+/* Sets the defaults and parses the run options into a (zeroed first).  Returns 0 or the exit
+ * code of a bad invocation. */
+static int app_parse(struct app *a, int argc, char **argv)
+{
+  memset(a, 0, sizeof(*a));
+  a->o.speed = DEFAULT_SPEED;
+  a->o.seed = DEFAULT_SEED;
+  a->o.progress = -1;
+  int rc = parse_opts(argc, argv, &a->o, false);
+  if (rc)
+    free(a->o.sets);
+  return rc;
+}
+
 static int cmd_metrics(int argc, char **argv)
 {
   struct app a;
-  memset(&a, 0, sizeof(a));
-  a.o.speed = DEFAULT_SPEED;
-  a.o.seed = DEFAULT_SEED;
-  a.o.progress = -1;
-  int rc = parse_opts(argc, argv, &a.o, false);
+  int rc = app_parse(&a, argc, argv);
   if (rc)
     return rc;
   if (optind < argc - 1)
@@ -978,11 +988,7 @@ int main(int argc, char **argv)
     return cmd_validate(argc - 1, argv + 1);
 
   struct app a;
-  memset(&a, 0, sizeof(a));
-  a.o.speed = DEFAULT_SPEED;
-  a.o.seed = DEFAULT_SEED;
-  a.o.progress = -1;
-  int rc = parse_opts(argc, argv, &a.o, false);
+  int rc = app_parse(&a, argc, argv);
   if (rc)
     return rc;
   if (optind < argc)

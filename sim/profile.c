@@ -32,30 +32,23 @@ static const struct sim_profile profiles[] = {
     .auth_suspend = false, .refused_retry = 60, .connfail_retry = 60, .closed_retry = 60,
     .conn_jitter = false,
   },
-  [SIM_FW_3_3_006] = {
-    .name = "3.3.006", .fw = SIM_FW_3_3_006, .keepalive = 1740,
-    .connected = 10, .on = 5, .charging = 10, .awake = 60, .sendall = 1200,
-    .sched_minimum = false, .batching = true, .event_triggered_tx = true,
-    .event_path_topic = true, .events_skip_clock = true,
-    .notify_subtype_slashes = true, .notify_mp_encode = false, .notify_size_limit = 65535,
-    .request_subscriptions = true, .clientid_config = true, .omit_empty_credentials = true,
-    .time_epoch = false, .latlon_g = false, .msgid_skip_zero = true,
-    .modified_sends_cleared = false, .sendall_skips_empty = false,
-    .auth_suspend = false, .refused_retry = 30, .connfail_retry = 30, .closed_retry = 60,
-    .conn_jitter = true,
-  },
-  [SIM_FW_CURRENT] = {
-    .name = "current", .fw = SIM_FW_CURRENT, .keepalive = 1740,
-    .connected = 10, .on = 5, .charging = 10, .awake = 60, .sendall = 1200,
-    .sched_minimum = false, .batching = true, .event_triggered_tx = true,
-    .event_path_topic = true, .events_skip_clock = true,
-    .notify_subtype_slashes = true, .notify_mp_encode = false, .notify_size_limit = 65535,
-    .request_subscriptions = true, .clientid_config = true, .omit_empty_credentials = true,
-    .time_epoch = false, .latlon_g = false, .msgid_skip_zero = true,
-    .modified_sends_cleared = false, .sendall_skips_empty = false,
-    .auth_suspend = true, .refused_retry = 0, .connfail_retry = 30, .closed_retry = 60,
-    .conn_jitter = true,
-  },
+  /* 3.3.006 is HEAD minus the auth-failure changes (spec 1.10, 1.13). */
+#define PROFILE_3_3_006(NAME, FW, AUTH_SUSPEND, REFUSED_RETRY)                             \
+  {                                                                                       \
+    .name = NAME, .fw = FW, .keepalive = 1740,                                            \
+    .connected = 10, .on = 5, .charging = 10, .awake = 60, .sendall = 1200,               \
+    .sched_minimum = false, .batching = true, .event_triggered_tx = true,                 \
+    .event_path_topic = true, .events_skip_clock = true,                                  \
+    .notify_subtype_slashes = true, .notify_mp_encode = false, .notify_size_limit = 65535, \
+    .request_subscriptions = true, .clientid_config = true, .omit_empty_credentials = true, \
+    .time_epoch = false, .latlon_g = false, .msgid_skip_zero = true,                      \
+    .modified_sends_cleared = false, .sendall_skips_empty = false,                        \
+    .auth_suspend = AUTH_SUSPEND, .refused_retry = REFUSED_RETRY, .connfail_retry = 30,   \
+    .closed_retry = 60, .conn_jitter = true,                                              \
+  }
+  [SIM_FW_3_3_006] = PROFILE_3_3_006("3.3.006", SIM_FW_3_3_006, false, 30),
+  [SIM_FW_CURRENT] = PROFILE_3_3_006("current", SIM_FW_CURRENT, true, 0),
+#undef PROFILE_3_3_006
 };
 
 const struct sim_profile *sim_profile_get(enum sim_fw fw)
