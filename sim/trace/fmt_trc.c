@@ -74,7 +74,7 @@ static void set_columns(struct trace_pstate *ps, const char *spec, size_t len)
 
 /*
  * Parses the $STARTTIME value s[i..len): "<days>[.<fraction>]", days since 1899-12-30 (OLE
- * automation date) between 1970 and 9999, nothing else on the line.  Returns false with the
+ * automation date) between 1970 and 2262 (int64 ns), nothing else on the line.  Returns false with the
  * offending index in *bad.
  */
 static bool parse_starttime(const char *s, size_t i, size_t len, int64_t *ns, size_t *bad)
@@ -103,7 +103,9 @@ static bool parse_starttime(const char *s, size_t i, size_t len, int64_t *ns, si
     *bad = k;
     return false;
   }
-  if (days < OLE_EPOCH_OFFSET_DAYS || days > 2958465.0) {
+  /* 1970 up to 2262-04-10, where times in int64 ns end (beyond that the conversion below
+   * overflowed: fuzz_trace_trc) */
+  if (days < OLE_EPOCH_OFFSET_DAYS || days > OLE_EPOCH_OFFSET_DAYS + 106750.0) {
     *bad = i;
     return false;
   }

@@ -3,8 +3,12 @@
 # BUILD_DIR) and runs each for FUZZ_SECONDS (default 10) on its seed corpus: the committed
 # tests/fuzz/corpus/<target>/ when it exists, else the trace excerpts of tests/data/traces.
 # Arguments, if any, name the targets to run (default: all); docs/fuzzing.md has the details.
-# FUZZ_RUNS=N runs each target for exactly N inputs from a fixed seed (-seed=1) instead:
-# a reproducible run, as CI uses, so that its result does not depend on the machine's speed.
+# FUZZ_RUNS=N runs each target for N inputs from a fixed seed (-seed=1) instead of a time.
+# Each target first replays its regression inputs (tests/fuzz/regress/<target>/: inputs that
+# once crashed) and its seed corpus once, unmutated: deterministic, and a failure there always
+# fails the script.  The mutation run after it explores; with FUZZ_ADVISORY=1 (as CI runs it)
+# what it finds is reported with its input file but does not fail the script, because libFuzzer
+# does not explore in a reproducible order (the inputs found belong in regress/ once fixed).
 # Exit status: 0 when no target found a crash, 1 otherwise; 77 when clang/libFuzzer is not
 # available.  For CI:  tests/fuzz/run-short.sh
 set -u
@@ -17,6 +21,8 @@ else
   budget=(-max_total_time="$SECS")
 fi
 command -v clang >/dev/null || { echo "skipped: clang not installed"; exit 77; }
+# undefined behaviour is a finding, like a crash (UBSan would otherwise report and go on)
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 if [ ! -f "$BUILD/CMakeCache.txt" ]; then
   CC=clang cmake -S "$SRC" -B "$BUILD" -DOVMS_SIM_FUZZ=ON -DOVMS_SIM_TESTS=ON \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || exit 1
@@ -48,10 +54,26 @@ for t in "$BUILD"/tests/fuzz/fuzz_*; do
   fi
   dict=()
   [ -f "$SRC/tests/fuzz/$name.dict" ] && dict=(-dict="$SRC/tests/fuzz/$name.dict")
+  # 1. regression inputs and seed corpus, once each: must pass
+  regress=()
+  [ -d "$SRC/tests/fuzz/regress/$name" ] && regress=("$SRC/tests/fuzz/regress/$name")
+  if ! "$t" -runs=0 -max_len=$maxlen -rss_limit_mb=1024 -timeout=30 \
+       -artifact_prefix="$BUILD/$name-regress-" "${regress[@]}" "$CORPUS/$name" \
+       >"$BUILD/$name.regress.log" 2>&1; then
+    echo "$name: FAILED on a regression or corpus input (see $BUILD/$name.regress.log)"
+    tail -20 "$BUILD/$name.regress.log"
+    status=1
+    continue
+  fi
+  # 2. exploration
   if "$t" "${budget[@]}" -max_len=$maxlen -rss_limit_mb=1024 -timeout=30 "${dict[@]}" \
        -artifact_prefix="$BUILD/$name-" "$CORPUS/$name" >"$BUILD/$name.log" 2>&1; then
     echo "$name: ok ($(grep -o 'stat::number_of_executed_runs: *[0-9]*' "$BUILD/$name.log" |
       awk '{print $2}')$(grep -Eo '#[0-9]+\s+DONE' "$BUILD/$name.log" | tr -d 'DONE ') runs)"
+  elif [ "${FUZZ_ADVISORY:-0}" = 1 ]; then
+    echo "$name: FINDING (advisory; input: $(ls "$BUILD/$name"-crash-* "$BUILD/$name"-leak-* \
+      "$BUILD/$name"-timeout-* 2>/dev/null | head -1); log: $BUILD/$name.log)"
+    grep -E 'ERROR|runtime error|#[0-9]+ .* in [a-z_]+ /' "$BUILD/$name.log" | head -8
   else
     echo "$name: FAILED (see $BUILD/$name.log)"
     tail -20 "$BUILD/$name.log"

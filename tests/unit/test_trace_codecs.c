@@ -243,6 +243,7 @@ static const struct ecase ecases[] = {
   {"trc", ";$STARTTIME=43183.", 19},
   {"trc", ";$STARTTIME=1000.5", 13},
   {"trc", ";$STARTTIME=123456789", 13},
+  {"trc", ";$STARTTIME=455236.352500000", 13}, /* year 3146: int64 ns overflowed (fuzz) */
   {"trc", "  ;$STARTTIME=43183.5 x", 22},
   /* fuzz finding: an FD data length of 11 (2.0 has a length column, not a DLC) was accepted,
    * and the 2.1 writer turned it into DLC 9 = 12 bytes that did not parse back */
