@@ -735,10 +735,18 @@ struct charge_ctx {
   bool has[16];
 };
 
+/* "H:MM" or "HH:MM", 00:00 to 23:59: digits only (no sign, no blanks). */
 static int parse_hhmm(const char *s, int *out)
 {
-  int h, m, n = 0;
-  if (sscanf(s, "%2d:%2d%n", &h, &m, &n) != 2 || s[n] || h < 0 || h > 23 || m < 0 || m > 59)
+  size_t hl = 0;
+  while (hl < 2 && s[hl] >= '0' && s[hl] <= '9')
+    hl++;
+  if (hl == 0 || s[hl] != ':' || !(s[hl + 1] >= '0' && s[hl + 1] <= '9') ||
+      !(s[hl + 2] >= '0' && s[hl + 2] <= '9') || s[hl + 3])
+    return SIM_EPARSE;
+  int h = hl == 1 ? s[0] - '0' : (s[0] - '0') * 10 + (s[1] - '0');
+  int m = (s[hl + 1] - '0') * 10 + (s[hl + 2] - '0');
+  if (h > 23 || m > 59)
     return SIM_EPARSE;
   *out = h * 3600 + m * 60;
   return 0;

@@ -278,6 +278,35 @@ static void test_bad_start_date(void **state)
   }
 }
 
+/* A charge timer is H:MM or HH:MM, digits only: sscanf() used to take " 7:30" and "+7:-0". */
+static void test_timer_syntax(void **state)
+{
+  static const struct {
+    const char *timer;
+    int want; /* seconds since midnight, -1 = error */
+  } cases[] = {
+    {"7:30", 27000}, {"07:30", 27000}, {"23:59", 86340}, {"0:00", 0}, {" 7:30", -1},
+    {"+7:-0", -1}, {"7:3", -1}, {"24:00", -1}, {"12:60", -1}, {"123:00", -1}, {"7:30 ", -1},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    char text[200];
+    snprintf(text, sizeof(text), "timeline:\n  - charge: {timer: '%s'}\n", cases[i].timer);
+    struct sim_diag d = SIM_DIAG_INIT;
+    struct scenario *sc = NULL;
+    int rc = scenario_load_string(text, strlen(text), "x.yaml", &sc, &d);
+    if (cases[i].want < 0) {
+      if (rc != SIM_EPARSE)
+        fail_msg("timer '%s' accepted", cases[i].timer);
+    } else {
+      if (rc != 0)
+        fail_msg("timer '%s' refused", cases[i].timer);
+      assert_int_equal(sc->steps[0].u.charge.timer_start, cases[i].want);
+    }
+    scenario_free(sc);
+    sim_diag_cleanup(&d);
+  }
+}
+
 /* Range errors show the bounds as numbers people read: no exponent, no blank before ')'. */
 static void test_range_messages(void **state)
 {
@@ -391,6 +420,7 @@ int main(void)
     cmocka_unit_test(test_quantities),
     cmocka_unit_test(test_bad_start_date),
     cmocka_unit_test(test_range_messages),
+    cmocka_unit_test(test_timer_syntax),
     cmocka_unit_test(test_every_step),
     cmocka_unit_test(test_defaults_without_vehicle),
   };
