@@ -638,7 +638,7 @@ static int read_pairs(struct lex *lx, struct dbc_value_desc **out, size_t *n)
     (*out)[*n].value = v;
     (*out)[(*n)++].text = text;
   }
-  if (*n)
+  if (*n > 1)
     qsort(*out, *n, sizeof **out, cmp_vals);
   return 0;
 }
@@ -925,7 +925,8 @@ static int parse_text(const char *text, size_t len, const char *file, struct dbc
     free_imports(ps);
     return rc;
   }
-  qsort(ps->dbc->msgs, ps->dbc->n_msgs, sizeof *ps->dbc->msgs, cmp_msgs);
+  if (ps->dbc->n_msgs > 1) /* msgs is NULL in a file without messages */
+    qsort(ps->dbc->msgs, ps->dbc->n_msgs, sizeof *ps->dbc->msgs, cmp_msgs);
   *out = ps->dbc;
   return 0;
 }
@@ -1049,7 +1050,8 @@ static int load_rec(const char *path, struct dbc **out, struct sim_diag *d, int 
       dbc->msgs[dbc->n_msgs++] = imp->msgs[k];
     }
     imp->n_msgs = 0;
-    qsort(dbc->msgs, dbc->n_msgs, sizeof *dbc->msgs, cmp_msgs);
+    if (dbc->n_msgs > 1)
+      qsort(dbc->msgs, dbc->n_msgs, sizeof *dbc->msgs, cmp_msgs);
     dbc_free(imp);
   }
   free_imports(&ps);

@@ -147,8 +147,8 @@ size_t trace_parse_time(const char *s, size_t len, bool neg, int64_t *ns)
   size_t d0 = i;
   int64_t sec = 0;
   while (i < len && s[i] >= '0' && s[i] <= '9') {
-    if (sec > INT64_C(9000000000))
-      return 0; /* more seconds than an int64 of ns can hold */
+    if (sec > (INT64_MAX / SIM_NS_PER_SEC - 9) / 10)
+      return 0; /* more seconds than an int64 of ns can hold (with the fraction added) */
     sec = sec * 10 + (s[i] - '0');
     i++;
   }

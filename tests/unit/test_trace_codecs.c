@@ -799,9 +799,23 @@ static void test_gzip(void **state)
 #endif
 }
 
+/* Fuzz finding: 11-digit seconds overflowed the int64 ns multiplication (UBSan).  The largest
+ * time an int64 of ns holds parses; more digits are "not a time". */
+static void test_time_range(void **state)
+{
+  int64_t ns = 0;
+  assert_int_equal(trace_parse_time("9223372029.999999999", 20, false, &ns), 20);
+  assert_true(ns == INT64_C(9223372029999999999));
+  assert_int_equal(trace_parse_time("16324267877.5", 13, false, &ns), 0);
+  assert_int_equal(trace_parse_time("92233720370", 11, false, &ns), 0);
+  assert_int_equal(trace_parse_time("1632426784.010194", 17, false, &ns), 17);
+  assert_true(ns == INT64_C(1632426784010194000));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_time_range),
     cmocka_unit_test(test_parse_table),     cmocka_unit_test(test_errors),
     cmocka_unit_test(test_detect),          cmocka_unit_test(test_excerpt_counts),
     cmocka_unit_test(test_round_trips),     cmocka_unit_test(test_crtd_events_round_trip),
