@@ -140,7 +140,10 @@ static bool parse_date(const char *s, size_t len, int64_t *ns)
   tm.tm_min = (int)mm;
   tm.tm_sec = (int)ss;
   time_t t = timegm(&tm);
-  *ns = (int64_t)t * SIM_NS_PER_SEC + ms * SIM_NS_PER_MS;
+  int64_t sec_ns;
+  if (__builtin_mul_overflow((int64_t)t, SIM_NS_PER_SEC, &sec_ns) ||
+      __builtin_add_overflow(sec_ns, ms * SIM_NS_PER_MS, ns))
+    return false; /* a date an int64 of ns cannot hold */
   return true;
 }
 

@@ -203,6 +203,9 @@ static bool quick_check(const char *s, size_t len)
       s[11] != '.' || (nondigits8(s + 12) & UINT64_C(0x0000FFFFFFFFFFFF)) || s[18] != ')' ||
       s[19] != ' ' || is_blank(s[20]))
     return false;
+  /* the seconds an int64 of ns holds (as trace_parse_time() checks): 10 digits compare as text */
+  if (memcmp(s + 1, "9223372029", 10) > 0)
+    return false;
   size_t i = 21;
   while (i < len && !is_blank(s[i]))
     i++;

@@ -138,7 +138,8 @@ static int savvy_parse(struct trace_pstate *ps, const char *s, size_t len,
           return TRACE_ERR(ps, d, k, "SavvyCAN CSV: bad time stamp");
         us = us * 10 + (s[k] - '0');
       }
-      ts = (neg ? -us : us) * 1000;
+      if (__builtin_mul_overflow(neg ? -us : us, INT64_C(1000), &ts))
+        return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: time stamp out of range");
       break;
     }
     case C_ID:

@@ -55,7 +55,7 @@ static bool banner_time(const char *s, size_t len, int64_t *ns)
   if (sscanf(buf, "%d:%d:%d %2s %d/%d/%d", &hh, &mm, &ss, ampm, &mo, &dd, &yy) != 7)
     return false;
   if (hh < 1 || hh > 12 || mm > 59 || ss > 60 || mo < 1 || mo > 12 || dd < 1 || dd > 31 ||
-      yy < 1970 || yy > 9999)
+      yy < 1970 || yy > 2200) /* an int64 of ns ends in 2262 */
     return false;
   if (hh == 12)
     hh = 0;

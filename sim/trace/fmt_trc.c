@@ -178,10 +178,14 @@ static bool parse_ms(const char *s, size_t i, size_t e, int64_t *ns)
   return true;
 }
 
-static int finish(struct trace_pstate *ps, struct trace_record *rec, int64_t off)
+static int finish(struct trace_pstate *ps, struct trace_record *rec, int64_t off,
+                  struct sim_diag *d)
 {
+  int64_t ts;
+  if (ps->start_ns && __builtin_add_overflow(ps->start_ns, off, &ts))
+    return TRACE_ERR(ps, d, 0, "TRC: time offset out of range from $STARTTIME");
   if (ps->start_ns)
-    rec_set_ts(rec, ps->start_ns + off, false);
+    rec_set_ts(rec, ts, false);
   else
     rec_set_ts(rec, off, true);
   rec->kind = TRACE_REC_FRAME;
@@ -248,14 +252,14 @@ static int parse_v1(struct trace_pstate *ps, const char *s, size_t len, size_t i
   if (len - i >= 3 && !strncmp(s + i, "RTR", 3)) {
     f->flags |= SIM_CAN_F_RTR;
     f->len = (uint8_t)dlc;
-    return finish(ps, rec, off);
+    return finish(ps, rec, off, d);
   }
   size_t stop;
   int nb = trace_parse_bytes(s, len, i, f->data, (int)dlc, &stop);
   if (nb < 0 || (uint32_t)nb != dlc)
     return TRACE_ERR(ps, d, stop, "TRC: expected %u data bytes", dlc);
   f->len = (uint8_t)dlc;
-  return finish(ps, rec, off);
+  return finish(ps, rec, off, d);
 }
 
 static int parse_v2(struct trace_pstate *ps, const char *s, size_t len, size_t i,
@@ -361,7 +365,7 @@ static int parse_v2(struct trace_pstate *ps, const char *s, size_t len, size_t i
   if (rtr)
     f->flags |= SIM_CAN_F_RTR;
   f->len = (uint8_t)dlen;
-  return finish(ps, rec, off);
+  return finish(ps, rec, off, d);
 }
 
 static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
