@@ -305,14 +305,14 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
   size_t n = trace_parse_time(l, ll, false, &t);
   if (!n || (n < ll && !is_blank(l[n])))
     return TRACE_ERR(ps, d, i, "ASC: expected a timestamp or a header line");
-  if (ps->relative) {
-    ps->last_ts += t;
+  if (ps->relative && __builtin_add_overflow(ps->last_ts, t, &ps->last_ts))
+    return TRACE_ERR(ps, d, i, "ASC: time out of range");
+  if (ps->relative)
     t = ps->last_ts;
-  }
-  if (ps->start_ns)
-    rec_set_ts(rec, ps->start_ns + t, false);
-  else
-    rec_set_ts(rec, t, true);
+  int64_t ts = t;
+  if (ps->start_ns && __builtin_add_overflow(ps->start_ns, t, &ts))
+    return TRACE_ERR(ps, d, i, "ASC: time out of range from the date line");
+  rec_set_ts(rec, ts, ps->start_ns == 0);
   i = skip_blank(s, len, i + n);
   struct sim_frame *f = &rec->frame;
   size_t e = token_end(s, len, i);
