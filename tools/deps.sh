@@ -1,9 +1,14 @@
 #!/bin/sh
 # Installs the Debian 12 packages ovms-sim needs to build, test and benchmark.
 # The one list of dependencies: .ci/run, the README and docker/Dockerfile use it.
+# tools/deps.sh --list prints the package names instead.
 set -eu
 PKGS="build-essential cmake pkg-config libev-dev libmosquitto-dev libyaml-dev libcmocka-dev
 zlib1g-dev mosquitto mosquitto-clients openssl can-utils python3-can clang libclang-rt-14-dev"
+if [ "${1:-}" = --list ]; then
+  echo $PKGS
+  exit 0
+fi
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
