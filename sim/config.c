@@ -398,26 +398,39 @@ static int skip_node(struct yload *y, yaml_event_t *ev)
   return 0;
 }
 
+/*
+ * Reads the next key/value pair of a mapping: returns 1 with k (a scalar) and v set (the
+ * caller deletes both), 0 at the end of the mapping, SIM_EPARSE on an error (what names the
+ * expected key in the message).
+ */
+static int next_pair(struct yload *y, yaml_event_t *k, yaml_event_t *v, const char *what)
+{
+  if (next(y, k) < 0)
+    return SIM_EPARSE;
+  if (k->type == YAML_MAPPING_END_EVENT) {
+    yaml_event_delete(k);
+    return 0;
+  }
+  if (k->type != YAML_SCALAR_EVENT) {
+    sim_diag_error(y->d, y->path, (int)k->start_mark.line + 1, (int)k->start_mark.column + 1,
+                   "expected %s", what);
+    yaml_event_delete(k);
+    return SIM_EPARSE;
+  }
+  if (next(y, v) < 0) {
+    yaml_event_delete(k);
+    return SIM_EPARSE;
+  }
+  return 1;
+}
+
 static int load_param_map(struct yload *y, const char *param)
 {
   for (;;) {
     yaml_event_t k, v;
-    if (next(y, &k) < 0)
-      return SIM_EPARSE;
-    if (k.type == YAML_MAPPING_END_EVENT) {
-      yaml_event_delete(&k);
-      return 0;
-    }
-    if (k.type != YAML_SCALAR_EVENT) {
-      sim_diag_error(y->d, y->path, (int)k.start_mark.line + 1, (int)k.start_mark.column + 1,
-                     "expected a config instance name");
-      yaml_event_delete(&k);
-      return SIM_EPARSE;
-    }
-    if (next(y, &v) < 0) {
-      yaml_event_delete(&k);
-      return SIM_EPARSE;
-    }
+    int pr = next_pair(y, &k, &v, "a config instance name");
+    if (pr <= 0)
+      return pr;
     if (v.type == YAML_SCALAR_EVENT) {
       set_at(y, param, (const char *)k.data.scalar.value, (const char *)v.data.scalar.value,
              &v.start_mark);
@@ -476,23 +489,10 @@ static int load_map(struct yload *y)
 {
   for (;;) {
     yaml_event_t k, v;
-    if (next(y, &k) < 0)
-      return SIM_EPARSE;
-    if (k.type == YAML_MAPPING_END_EVENT) {
-      yaml_event_delete(&k);
-      return 0;
-    }
-    if (k.type != YAML_SCALAR_EVENT) {
-      sim_diag_error(y->d, y->path, (int)k.start_mark.line + 1, (int)k.start_mark.column + 1,
-                     "expected a config key");
-      yaml_event_delete(&k);
-      return SIM_EPARSE;
-    }
+    int pr = next_pair(y, &k, &v, "a config key");
+    if (pr <= 0)
+      return pr;
     const char *key = (const char *)k.data.scalar.value;
-    if (next(y, &v) < 0) {
-      yaml_event_delete(&k);
-      return SIM_EPARSE;
-    }
     int r = 0;
     if (v.type == YAML_SCALAR_EVENT) {
       set_at(y, NULL, key, (const char *)v.data.scalar.value, &v.start_mark);
