@@ -132,6 +132,9 @@ int notify_topic_parse(const char *topic, char *buf, size_t cap, struct notify_t
       ok = false;
     }
   }
+  for (int i = 5; i < last; i++)
+    if (!*lv[i])
+      ok = false;
   /* join the subtype levels with '.' in place: they are contiguous in buf */
   if (last > 5) {
     for (int i = 5; i < last - 1; i++)
