@@ -17,12 +17,12 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "diag.h"
-#include "housekeeping.h"
-#include "loop.h"
-#include "metrics.h"
-#include "scenario.h"
-#include "sim.h"
+#include "core/diag.h"
+#include "vehicle/housekeeping.h"
+#include "core/loop.h"
+#include "model/metrics.h"
+#include "scenario/scenario.h"
+#include "model/sim.h"
 
 struct bench {
   struct sim_loop *loop;

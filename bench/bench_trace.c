@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "loop.h"
+#include "core/loop.h"
 #include "trace/trace.h"
 
 static double now_s(void)

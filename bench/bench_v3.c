@@ -26,9 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "metrics.h"
-#include "sim.h"
-#include "v3.h"
+#include "model/metrics.h"
+#include "model/sim.h"
+#include "v3/v3.h"
 
 static atomic_long received;
 static _Atomic double first_rx, last_rx;

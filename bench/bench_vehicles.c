@@ -23,14 +23,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "loop.h"
-#include "metrics.h"
-#include "sim.h"
-#include "housekeeping.h"
+#include "core/loop.h"
+#include "model/metrics.h"
+#include "model/sim.h"
+#include "vehicle/housekeeping.h"
 #include "trace/replay.h"
 #include "trace/trace.h"
-#include "v3.h"
-#include "vehicle.h"
+#include "v3/v3.h"
+#include "vehicle/vehicle.h"
 
 static double now_s(void)
 {

@@ -1,7 +1,7 @@
 #!/bin/sh
-# Regenerates sim/metrics_std.def from data/standard-metrics.tsv (the firmware's standard
+# Regenerates sim/model/metrics_std.def from data/standard-metrics.tsv (the firmware's standard
 # metric table, spec/server-v3.md 2.4; firmware V3/main/metrics_standard.cpp at 1aa1daff).
-# Usage: tools/gen-metrics-std.sh > sim/metrics_std.def
+# Usage: tools/gen-metrics-std.sh > sim/model/metrics_std.def
 set -eu
 tsv=${1:-$(dirname "$0")/../data/standard-metrics.tsv}
 cat <<'HDR'

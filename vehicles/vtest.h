@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "loop.h"
-#include "metrics.h"
-#include "sbuf.h"
-#include "sim.h"
-#include "vehicle.h"
+#include "core/loop.h"
+#include "model/metrics.h"
+#include "core/sbuf.h"
+#include "model/sim.h"
+#include "vehicle/vehicle.h"
 
 struct vt {
   struct ev_loop *ev;

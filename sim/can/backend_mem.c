@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "can/bus.h"
-#include "error.h"
-#include "xalloc.h"
+#include "core/error.h"
+#include "core/xalloc.h"
 
 struct mem_priv {
   char *name;

@@ -25,9 +25,9 @@
 
 #include "can/bus.h"
 #include "can/slcan.h"
-#include "error.h"
-#include "loop.h"
-#include "xalloc.h"
+#include "core/error.h"
+#include "core/loop.h"
+#include "core/xalloc.h"
 
 struct sl_priv {
   char *path;

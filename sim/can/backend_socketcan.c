@@ -20,9 +20,9 @@
 #include <unistd.h>
 
 #include "can/bus.h"
-#include "error.h"
-#include "loop.h"
-#include "xalloc.h"
+#include "core/error.h"
+#include "core/loop.h"
+#include "core/xalloc.h"
 
 struct sc_priv {
   char ifname[IFNAMSIZ];

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "xalloc.h"
+#include "core/error.h"
+#include "core/xalloc.h"
 
 extern const struct sim_canbus_ops can_backend_socketcan, can_backend_slcan, can_backend_mem;
 

@@ -22,8 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "can/frame.h"
-#include "diag.h"
+#include "core/frame.h"
+#include "core/diag.h"
 
 struct sim_loop;
 struct sim_canbus;

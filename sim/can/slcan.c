@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "error.h"
+#include "core/error.h"
 
 static const uint32_t rates[] = {10000, 20000, 50000, 100000, 125000, 250000, 500000, 800000,
                                  1000000};

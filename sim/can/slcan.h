@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "can/frame.h"
+#include "core/frame.h"
 
 /* Longest frame line: 'D' + 8 + 1 + 128 + 4 + '\r'. */
 #define SLCAN_MAX_LINE 148

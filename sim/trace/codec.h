@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "loop.h"
-#include "sbuf.h"
+#include "core/error.h"
+#include "core/loop.h"
+#include "core/sbuf.h"
 #include "trace/trace.h"
 
 /* Hex digit values, -1 for other bytes (trace.c). */

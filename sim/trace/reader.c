@@ -23,10 +23,10 @@
 #include <zlib.h>
 #endif
 
-#include "error.h"
+#include "core/error.h"
 #include "trace/codec.h"
 #include "trace/trace.h"
-#include "xalloc.h"
+#include "core/xalloc.h"
 
 #define READER_BUF (256 * 1024)       /* read() buffer; also the longest line accepted */
 #define READER_WINDOW (4 * 1024 * 1024) /* mapped mode: bytes mapped at a time */

@@ -13,14 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "events.h"
-#include "loop.h"
-#include "metrics.h"
-#include "sim.h"
+#include "core/error.h"
+#include "model/events.h"
+#include "core/loop.h"
+#include "model/metrics.h"
+#include "model/sim.h"
 #include "trace/trace.h"
-#include "units.h"
-#include "xalloc.h"
+#include "model/units.h"
+#include "core/xalloc.h"
 
 #define LATE_BUCKETS 10000 /* 1 µs each */
 

@@ -23,8 +23,8 @@
 #include <stdint.h>
 
 #include "can/bus.h"
-#include "diag.h"
-#include "sbuf.h"
+#include "core/diag.h"
+#include "core/sbuf.h"
 
 struct sim;
 struct trace_replay;

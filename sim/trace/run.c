@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "can/bus.h"
-#include "error.h"
-#include "sim.h"
-#include "trace/record.h"
+#include "core/error.h"
+#include "model/sim.h"
+#include "record/record.h"
 #include "trace/trace.h"
-#include "xalloc.h"
+#include "core/xalloc.h"
 
 struct trace_run {
   struct sim *sim;

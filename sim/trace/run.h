@@ -10,8 +10,8 @@
 
 #include <stdbool.h>
 
-#include "diag.h"
-#include "sbuf.h"
+#include "core/diag.h"
+#include "core/sbuf.h"
 #include "trace/replay.h"
 
 struct sim;

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "error.h"
-#include "loop.h"
+#include "core/error.h"
+#include "core/loop.h"
 #include "trace/codec.h"
 
 extern const struct trace_format trace_fmt_candump, trace_fmt_candump_screen, trace_fmt_crtd,

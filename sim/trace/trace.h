@@ -39,9 +39,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "can/frame.h"
-#include "diag.h"
-#include "sbuf.h"
+#include "core/frame.h"
+#include "core/diag.h"
+#include "core/sbuf.h"
 
 /* What one parsed line is. */
 enum trace_rec_kind {

@@ -12,9 +12,9 @@
 #include <zlib.h>
 #endif
 
-#include "error.h"
+#include "core/error.h"
 #include "trace/trace.h"
-#include "xalloc.h"
+#include "core/xalloc.h"
 
 #define WRITER_FLUSH (1024 * 1024) /* buffered output is written in blocks of this size */
 #define WRITER_DIRECT (64 * 1024)  /* trace_writer_bytes blocks this large skip the buffer */

@@ -16,10 +16,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "error.h"
-#include "sbuf.h"
-#include "v3.h"
+#include "model/config.h"
+#include "core/error.h"
+#include "core/sbuf.h"
+#include "v3/v3.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dbc.h"
+#include "vehicles/dbc/dbc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "metrics.h"
-#include "sbuf.h"
-#include "units.h"
+#include "core/error.h"
+#include "model/metrics.h"
+#include "core/sbuf.h"
+#include "model/units.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
 /*
- * fuzz_parse.c - libFuzzer target for sim/parse.c, the strict parsers of typed-in values.
+ * fuzz_parse.c - libFuzzer target for sim/core/parse.c, the strict parsers of typed-in values.
  *
  * Every input is handed, NUL-terminated, to parse_double, parse_long, parse_u64,
  * parse_duration and parse_time: each must return 0, SIM_EPARSE or SIM_ERANGE, and what it
@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "loop.h"
-#include "parse.h"
-#include "sbuf.h"
+#include "core/error.h"
+#include "core/loop.h"
+#include "core/parse.h"
+#include "core/sbuf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,6 +1,6 @@
 /*
- * fuzz_scenario.c - libFuzzer target for YAML scenarios: the loader (sim/scenario_parse.c)
- * and, for what loads, the run engine and physics model (scenario_run.c, physics.c).
+ * fuzz_scenario.c - libFuzzer target for YAML scenarios: the loader (sim/scenario/parse.c)
+ * and, for what loads, the run engine and physics model (sim/scenario/run.c, physics.c).
  *
  * Every input either loads or is rejected with SIM_EPARSE and at least one error that has a
  * line and a column.  A scenario that loads is started on a module in fast virtual time (with
@@ -17,15 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diag.h"
-#include "error.h"
-#include "housekeeping.h"
-#include "loop.h"
-#include "metrics.h"
-#include "parse.h"
-#include "sbuf.h"
-#include "scenario.h"
-#include "sim.h"
+#include "core/diag.h"
+#include "core/error.h"
+#include "vehicle/housekeeping.h"
+#include "core/loop.h"
+#include "model/metrics.h"
+#include "core/parse.h"
+#include "core/sbuf.h"
+#include "scenario/scenario.h"
+#include "model/sim.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -25,11 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "housekeeping.h"
-#include "loop.h"
-#include "sbuf.h"
-#include "sim.h"
-#include "v3.h"
+#include "vehicle/housekeeping.h"
+#include "core/loop.h"
+#include "core/sbuf.h"
+#include "model/sim.h"
+#include "v3/v3.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "loop.h"
-#include "sim.h"
-#include "vehicle.h"
+#include "core/loop.h"
+#include "model/sim.h"
+#include "vehicle/vehicle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

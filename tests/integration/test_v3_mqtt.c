@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "mqtt_harness.h"
-#include "sbuf.h"
+#include "core/sbuf.h"
 
 #define P "ovms/alice/MYCAR/"
 

@@ -16,12 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "housekeeping.h"
-#include "metrics.h"
+#include "vehicle/housekeeping.h"
+#include "model/metrics.h"
 #include "mqtt_harness.h"
-#include "notify_queue.h"
-#include "sim.h"
-#include "v3.h"
+#include "notify/queue.h"
+#include "model/sim.h"
+#include "v3/v3.h"
 
 #define P "ovms/alice/MYCAR/"
 #define RECORD "*-LOG-Test,1,86400,hello"

@@ -19,8 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sbuf.h"
-#include "xalloc.h"
+#include "core/sbuf.h"
+#include "core/xalloc.h"
 
 /* In a forked child: die with the test process, so that a failed assertion (cmocka leaves
  * the test function early) never leaves a broker or a simulator behind. */

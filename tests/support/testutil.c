@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "sbuf.h"
+#include "core/sbuf.h"
 
 const char *test_src_path(const char *rel)
 {

@@ -6,8 +6,8 @@
 
 #include <string.h>
 
-#include "config.h"
-#include "error.h"
+#include "model/config.h"
+#include "core/error.h"
 
 static const struct sim_config_decl extra[] = {
   {"server.v3", "updatetime.idle", CFG_INT, "600", 1, 86400, 0, 0, "s"},

@@ -15,8 +15,8 @@
 #include <unistd.h>
 #include <errno.h>
 
-#include "dbc.h"
-#include "error.h"
+#include "vehicles/dbc/dbc.h"
+#include "core/error.h"
 
 static const char sample[] =
     "VERSION \"1.0\"\r\n"

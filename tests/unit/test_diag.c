@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "diag.h"
-#include "error.h"
+#include "core/diag.h"
+#include "core/error.h"
 
 static const char *fmt1(const struct sim_diag *d, size_t i, struct sbuf *b)
 {

@@ -7,9 +7,9 @@
 #include <ev.h>
 #include <string.h>
 
-#include "events.h"
-#include "housekeeping.h"
-#include "sim.h"
+#include "model/events.h"
+#include "vehicle/housekeeping.h"
+#include "model/sim.h"
 
 struct log {
   char s[2048];

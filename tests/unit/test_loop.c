@@ -8,7 +8,7 @@
 #include <ev.h>
 #include <string.h>
 
-#include "loop.h"
+#include "core/loop.h"
 
 struct rec {
   char log[512];

@@ -6,9 +6,9 @@
 
 #include <string.h>
 
-#include "error.h"
-#include "metrics.h"
-#include "profile.h"
+#include "core/error.h"
+#include "model/metrics.h"
+#include "model/profile.h"
 
 static struct metrics *ms;
 

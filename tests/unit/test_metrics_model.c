@@ -8,9 +8,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "error.h"
-#include "loop.h"
-#include "metrics.h"
+#include "core/error.h"
+#include "core/loop.h"
+#include "model/metrics.h"
 
 static struct metrics *ms;
 

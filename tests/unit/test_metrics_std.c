@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "metrics.h"
+#include "model/metrics.h"
 
 static const char *type_of(const struct metric *m)
 {

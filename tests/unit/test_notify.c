@@ -10,11 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "metrics.h"
-#include "notify_logs.h"
-#include "notify_queue.h"
-#include "sim.h"
+#include "core/error.h"
+#include "model/metrics.h"
+#include "vehicle/logs.h"
+#include "notify/queue.h"
+#include "model/sim.h"
 
 struct env {
   struct ev_loop *ev;

@@ -14,10 +14,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "notify_queue.h"
-#include "sim.h"
-#include "xalloc.h"
+#include "core/error.h"
+#include "notify/queue.h"
+#include "model/sim.h"
+#include "core/xalloc.h"
 
 /* Runs in a child (the file size limit must not outlive the test).  Exit 0 = as expected. */
 static int child(const char *dir)

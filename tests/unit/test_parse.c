@@ -4,8 +4,8 @@
  */
 #include "testutil.h"
 
-#include "error.h"
-#include "parse.h"
+#include "core/error.h"
+#include "core/parse.h"
 
 static void test_numbers(void **state)
 {

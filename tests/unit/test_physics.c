@@ -16,13 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "events.h"
-#include "loop.h"
-#include "metrics.h"
-#include "physics.h"
-#include "scenario.h"
-#include "sim.h"
+#include "core/error.h"
+#include "model/events.h"
+#include "core/loop.h"
+#include "model/metrics.h"
+#include "scenario/physics.h"
+#include "scenario/scenario.h"
+#include "model/sim.h"
 
 #define START_NS (INT64_C(1717221600) * SIM_NS_PER_SEC) /* 2024-06-01 06:00:00 UTC */
 

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <stdbool.h>
 
-#include "rng.h"
+#include "core/rng.h"
 
 static void test_same_seed_same_sequence(void **state)
 {

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diag.h"
-#include "error.h"
-#include "scenario.h"
+#include "core/diag.h"
+#include "core/error.h"
+#include "scenario/scenario.h"
 
 /* The formatted diagnostics, one per line. */
 static char *diag_text(const struct sim_diag *d)

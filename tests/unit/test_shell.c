@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "events.h"
-#include "metrics.h"
-#include "shell.h"
-#include "sim.h"
-#include "v3.h"
+#include "core/error.h"
+#include "model/events.h"
+#include "model/metrics.h"
+#include "shell/shell.h"
+#include "model/sim.h"
+#include "v3/v3.h"
 
 static struct ev_loop *ev;
 static struct sim_loop *loop;

@@ -15,8 +15,8 @@
 
 #include "can/bus.h"
 #include "can/slcan.h"
-#include "error.h"
-#include "loop.h"
+#include "core/error.h"
+#include "core/loop.h"
 
 struct dcase {
   const char *line;

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "can/bus.h"
-#include "error.h"
-#include "loop.h"
+#include "core/error.h"
+#include "core/loop.h"
 
 static const char *iface(void)
 {

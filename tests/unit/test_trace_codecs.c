@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "loop.h"
+#include "core/error.h"
+#include "core/loop.h"
 #include "trace/trace.h"
 
 struct pcase {

@@ -15,12 +15,12 @@
 #include <unistd.h>
 
 #include "can/bus.h"
-#include "error.h"
-#include "events.h"
-#include "loop.h"
-#include "metrics.h"
-#include "sim.h"
-#include "trace/record.h"
+#include "core/error.h"
+#include "model/events.h"
+#include "core/loop.h"
+#include "model/metrics.h"
+#include "model/sim.h"
+#include "record/record.h"
 #include "trace/replay.h"
 #include "trace/trace.h"
 

@@ -12,15 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "events.h"
-#include "housekeeping.h"
-#include "metrics.h"
-#include "notify_queue.h"
-#include "shell.h"
-#include "sim.h"
-#include "v3.h"
-#include "xalloc.h"
+#include "core/error.h"
+#include "model/events.h"
+#include "vehicle/housekeeping.h"
+#include "model/metrics.h"
+#include "notify/queue.h"
+#include "shell/shell.h"
+#include "model/sim.h"
+#include "v3/v3.h"
+#include "core/xalloc.h"
 
 /* ---- recording transport ------------------------------------------------------------------- */
 

@@ -27,10 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dbc.h"
-#include "error.h"
-#include "vehicle.h"
-#include "xalloc.h"
+#include "vehicles/dbc/dbc.h"
+#include "core/error.h"
+#include "vehicle/vehicle.h"
+#include "core/xalloc.h"
 
 #define DBCV_DEFAULT_PERIOD_MS 100
 

@@ -18,7 +18,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "vehicle.h"
+#include "vehicle/vehicle.h"
 
 #define MI_CELLS_V 88
 #define MI_CELLS_T 66

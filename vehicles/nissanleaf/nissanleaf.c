@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "error.h"
+#include "core/error.h"
 
 #define S(v) ((struct nl *)(v)->state)
 

@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "metrics.h"
-#include "vehicle.h"
+#include "model/metrics.h"
+#include "vehicle/vehicle.h"
 
 /* Firmware constants: OVMS3:components/vehicle_nissanleaf/src/vehicle_nissanleaf.h. */
 #define NL_DEFAULT_MODEL_YEAR 2012

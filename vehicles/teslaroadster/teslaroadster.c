@@ -18,9 +18,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "notify.h"
-#include "sim.h"
-#include "vehicle.h"
+#include "notify/notify.h"
+#include "model/sim.h"
+#include "vehicle/vehicle.h"
 
 struct tr {
   struct metric *b_soc, *b_range_ideal, *b_range_est, *m_time_utc, *e_temp, *p_lat, *p_lon;

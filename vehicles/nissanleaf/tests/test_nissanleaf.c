@@ -10,7 +10,7 @@
 
 #include "../nissanleaf.h"
 #include "can/bus.h"
-#include "error.h"
+#include "core/error.h"
 #include "vehicles/vtest.h"
 
 /* ---- golden frames -------------------------------------------------------------------- */

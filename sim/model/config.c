@@ -1,0 +1,546 @@
+/*
+ * config.c - the configuration store (see config.h): declared keys, typed validation,
+ * version-dependent defaults, change listeners and the YAML config file loader.
+ */
+#include "model/config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+#include "core/error.h"
+#include "core/xalloc.h"
+
+struct entry {
+  char *param, *instance, *value;
+};
+
+struct clistener {
+  char *param;
+  sim_config_fn fn;
+  void *ctx;
+};
+
+struct decl_block {
+  const struct sim_config_decl *v;
+  size_t n;
+};
+
+struct sim_config {
+  const struct sim_profile *profile;
+  struct decl_block *blocks;
+  size_t nblocks, bcap;
+  struct entry *e; /* sorted by (param, instance) */
+  size_t n, cap;
+  struct clistener *l;
+  size_t nl, lcap;
+  char defbuf[32];
+};
+
+struct sim_config *sim_config_new(const struct sim_profile *profile)
+{
+  struct sim_config *c = xcalloc(1, sizeof(*c));
+  c->profile = profile ? profile : sim_profile_get(SIM_FW_CURRENT);
+  sim_config_declare(c, sim_config_builtin, sim_config_builtin_count);
+  return c;
+}
+
+void sim_config_free(struct sim_config *c)
+{
+  if (!c)
+    return;
+  for (size_t i = 0; i < c->n; i++) {
+    free(c->e[i].param);
+    free(c->e[i].instance);
+    free(c->e[i].value);
+  }
+  for (size_t i = 0; i < c->nl; i++)
+    free(c->l[i].param);
+  free(c->e);
+  free(c->l);
+  free(c->blocks);
+  free(c);
+}
+
+void sim_config_set_profile(struct sim_config *c, const struct sim_profile *profile)
+{
+  c->profile = profile ? profile : sim_profile_get(SIM_FW_CURRENT);
+}
+
+const struct sim_profile *sim_config_profile(const struct sim_config *c)
+{
+  return c->profile;
+}
+
+int sim_config_declare(struct sim_config *c, const struct sim_config_decl *decl, size_t n)
+{
+  for (size_t i = 0; i < c->nblocks; i++)
+    if (c->blocks[i].v == decl)
+      return 0;
+  xgrow((void **)&c->blocks, &c->bcap, c->nblocks + 1, sizeof(*c->blocks));
+  c->blocks[c->nblocks++] = (struct decl_block){decl, n};
+  return 0;
+}
+
+const struct sim_config_decl *sim_config_find_decl(const struct sim_config *c,
+                                                   const char *param, const char *instance)
+{
+  const struct sim_config_decl *any = NULL;
+  for (size_t b = 0; b < c->nblocks; b++) {
+    for (size_t i = 0; i < c->blocks[b].n; i++) {
+      const struct sim_config_decl *d = &c->blocks[b].v[i];
+      if (strcmp(d->param, param))
+        continue;
+      if (!strcmp(d->instance, instance))
+        return d;
+      if ((d->flags & CFG_F_ANYINST) && !any)
+        any = d;
+    }
+  }
+  return any;
+}
+
+static bool param_declared(const struct sim_config *c, const char *param, size_t len)
+{
+  for (size_t b = 0; b < c->nblocks; b++)
+    for (size_t i = 0; i < c->blocks[b].n; i++)
+      if (strlen(c->blocks[b].v[i].param) == len && !strncmp(c->blocks[b].v[i].param, param, len))
+        return true;
+  return false;
+}
+
+int sim_config_split_key(const struct sim_config *c, const char *key, const char **param,
+                         size_t *param_len, const char **instance)
+{
+  /* The longest declared param followed by '.' wins. */
+  size_t best = 0;
+  for (const char *p = strchr(key, '.'); p; p = strchr(p + 1, '.'))
+    if (param_declared(c, key, (size_t)(p - key)))
+      best = (size_t)(p - key);
+  if (!best || !key[best + 1])
+    return SIM_ENOTFOUND;
+  *param = key;
+  *param_len = best;
+  *instance = key + best + 1;
+  return 0;
+}
+
+static int cmp_key(const char *p1, const char *i1, const char *p2, const char *i2)
+{
+  int r = strcmp(p1, p2);
+  return r ? r : strcmp(i1, i2);
+}
+
+static size_t find_pos(const struct sim_config *c, const char *param, const char *instance,
+                       bool *found)
+{
+  size_t lo = 0, hi = c->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (cmp_key(c->e[mid].param, c->e[mid].instance, param, instance) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  *found = lo < c->n && !cmp_key(c->e[lo].param, c->e[lo].instance, param, instance);
+  return lo;
+}
+
+static void notify(struct sim_config *c, const char *param, const char *instance)
+{
+  for (size_t i = 0; i < c->nl; i++)
+    if (!strcmp(c->l[i].param, "*") || !strcmp(c->l[i].param, param))
+      c->l[i].fn(c->l[i].ctx, param, instance);
+}
+
+static int check(const struct sim_config_decl *d, const char *value, struct sbuf *err)
+{
+  switch (d->type) {
+  case CFG_STRING:
+    return 0;
+  case CFG_BOOL:
+    if (!strcmp(value, "yes") || !strcmp(value, "no") || !strcmp(value, "true") ||
+        !strcmp(value, "false") || !strcmp(value, "1") || !strcmp(value, "0"))
+      return 0;
+    if (err)
+      sbuf_printf(err, "'%s' is not a boolean (yes/no) for %s %s", value, d->param,
+                  d->instance);
+    return SIM_EPARSE;
+  case CFG_INT: {
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (end == value || *end || errno == ERANGE) {
+      if (err)
+        sbuf_printf(err, "'%s' is not an integer for %s %s", value, d->param, d->instance);
+      return SIM_EPARSE;
+    }
+    if ((d->min || d->max) && (v < d->min || v > d->max)) {
+      if (err)
+        sbuf_printf(err, "%ld is out of range for %s %s (%ld..%ld)", v, d->param, d->instance,
+                    d->min, d->max);
+      return SIM_ERANGE;
+    }
+    return 0;
+  }
+  }
+  return 0;
+}
+
+int sim_config_set(struct sim_config *c, const char *param, const char *instance,
+                   const char *value, struct sbuf *err)
+{
+  const struct sim_config_decl *d = sim_config_find_decl(c, param, instance);
+  if (!d) {
+    if (err)
+      sbuf_printf(err, "unknown config key '%s.%s'", param, instance);
+    return SIM_ENOTFOUND;
+  }
+  int r = check(d, value, err);
+  if (r < 0)
+    return r;
+  bool found;
+  size_t i = find_pos(c, param, instance, &found);
+  if (found) {
+    if (!strcmp(c->e[i].value, value))
+      return 0;
+    free(c->e[i].value);
+    c->e[i].value = xstrdup(value);
+  } else {
+    xgrow((void **)&c->e, &c->cap, c->n + 1, sizeof(*c->e));
+    memmove(&c->e[i + 1], &c->e[i], (c->n - i) * sizeof(*c->e));
+    c->e[i] = (struct entry){xstrdup(param), xstrdup(instance), xstrdup(value)};
+    c->n++;
+  }
+  notify(c, param, instance);
+  return 0;
+}
+
+int sim_config_set_key(struct sim_config *c, const char *key, const char *value,
+                       struct sbuf *err)
+{
+  const char *param, *instance;
+  size_t plen;
+  if (sim_config_split_key(c, key, &param, &plen, &instance) < 0) {
+    if (err)
+      sbuf_printf(err, "unknown config key '%s'", key);
+    return SIM_ENOTFOUND;
+  }
+  char *p = xstrndup(param, plen);
+  int r = sim_config_set(c, p, instance, value, err);
+  free(p);
+  return r;
+}
+
+int sim_config_unset(struct sim_config *c, const char *param, const char *instance)
+{
+  bool found;
+  size_t i = find_pos(c, param, instance, &found);
+  if (!found)
+    return SIM_ENOTFOUND;
+  free(c->e[i].param);
+  free(c->e[i].instance);
+  free(c->e[i].value);
+  memmove(&c->e[i], &c->e[i + 1], (c->n - i - 1) * sizeof(*c->e));
+  c->n--;
+  notify(c, param, instance);
+  return 0;
+}
+
+const char *sim_config_get(const struct sim_config *c, const char *param, const char *instance)
+{
+  bool found;
+  size_t i = find_pos(c, param, instance, &found);
+  if (found)
+    return c->e[i].value;
+  const struct sim_config_decl *d = sim_config_find_decl(c, param, instance);
+  if (!d)
+    return NULL;
+  if (d->profile_default > 0) {
+    unsigned v;
+    memcpy(&v, (const char *)c->profile + d->profile_default - 1, sizeof(v));
+    /* defbuf is scratch space owned by the config; valid until the next call. */
+    struct sim_config *mc = (struct sim_config *)c;
+    snprintf(mc->defbuf, sizeof(mc->defbuf), "%u", v);
+    return mc->defbuf;
+  }
+  return d->def;
+}
+
+long sim_config_get_int(const struct sim_config *c, const char *param, const char *instance,
+                        long def)
+{
+  const char *v = sim_config_get(c, param, instance);
+  if (!v || !*v)
+    return def;
+  char *end;
+  errno = 0;
+  long r = strtol(v, &end, 10);
+  return (end == v || *end || errno == ERANGE) ? def : r;
+}
+
+bool sim_config_get_bool(const struct sim_config *c, const char *param, const char *instance,
+                         bool def)
+{
+  const char *v = sim_config_get(c, param, instance);
+  if (!v || !*v)
+    return def;
+  return !strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1");
+}
+
+bool sim_config_is_set(const struct sim_config *c, const char *param, const char *instance)
+{
+  bool found;
+  find_pos(c, param, instance, &found);
+  return found;
+}
+
+int sim_config_listen(struct sim_config *c, const char *param, sim_config_fn fn, void *ctx)
+{
+  xgrow((void **)&c->l, &c->lcap, c->nl + 1, sizeof(*c->l));
+  c->l[c->nl++] = (struct clistener){xstrdup(param), fn, ctx};
+  return 0;
+}
+
+void sim_config_foreach(const struct sim_config *c, sim_config_iter_fn fn, void *ctx)
+{
+  for (size_t i = 0; i < c->n; i++)
+    fn(ctx, c->e[i].param, c->e[i].instance, c->e[i].value,
+       sim_config_find_decl(c, c->e[i].param, c->e[i].instance));
+}
+
+void sim_config_foreach_decl(const struct sim_config *c,
+                             void (*fn)(void *ctx, const struct sim_config_decl *d), void *ctx)
+{
+  for (size_t b = 0; b < c->nblocks; b++)
+    for (size_t i = 0; i < c->blocks[b].n; i++)
+      fn(ctx, &c->blocks[b].v[i]);
+}
+
+/* ---- YAML config files ------------------------------------------------------------------ */
+
+struct yload {
+  struct sim_config *c;
+  const char *path;
+  struct sim_diag *d;
+  yaml_parser_t p;
+  int errors;
+  char **seen; /* "param.instance" of every key set by this file */
+  size_t nseen, seencap;
+};
+
+static int next(struct yload *y, yaml_event_t *ev)
+{
+  if (!yaml_parser_parse(&y->p, ev)) {
+    sim_diag_error(y->d, y->path, (int)y->p.problem_mark.line + 1,
+                   (int)y->p.problem_mark.column + 1, "%s",
+                   y->p.problem ? y->p.problem : "invalid YAML");
+    return SIM_EPARSE;
+  }
+  return 0;
+}
+
+/* True (and an error recorded) when the file sets the same key twice: the second value
+ * would silently win, so it is refused as scenario files refuse duplicates. */
+static bool duplicate(struct yload *y, const char *param, const char *instance,
+                      const yaml_mark_t *mark)
+{
+  struct sbuf key = SBUF_INIT;
+  if (param)
+    sbuf_printf(&key, "%s.", param);
+  sbuf_adds(&key, instance);
+  for (size_t i = 0; i < y->nseen; i++) {
+    if (!strcmp(y->seen[i], key.p)) {
+      sim_diag_error(y->d, y->path, (int)mark->line + 1, (int)mark->column + 1,
+                     "'%s' is set twice in this file", key.p);
+      y->errors++;
+      sbuf_free(&key);
+      return true;
+    }
+  }
+  xgrow((void **)&y->seen, &y->seencap, y->nseen + 1, sizeof(*y->seen));
+  y->seen[y->nseen++] = sbuf_detach(&key);
+  return false;
+}
+
+static void set_at(struct yload *y, const char *param, const char *instance, const char *value,
+                   const yaml_mark_t *mark)
+{
+  if (duplicate(y, param, instance, mark))
+    return;
+  struct sbuf err = SBUF_INIT;
+  int r = param ? sim_config_set(y->c, param, instance, value, &err)
+                : sim_config_set_key(y->c, instance, value, &err);
+  if (r < 0) {
+    sim_diag_error(y->d, y->path, (int)mark->line + 1, (int)mark->column + 1, "%s",
+                   sbuf_str(&err));
+    y->errors++;
+  }
+  sbuf_free(&err);
+}
+
+/* Skips the node whose start event is ev (already consumed). */
+static int skip_node(struct yload *y, yaml_event_t *ev)
+{
+  int depth = (ev->type == YAML_MAPPING_START_EVENT || ev->type == YAML_SEQUENCE_START_EVENT);
+  while (depth > 0) {
+    yaml_event_t e;
+    if (next(y, &e) < 0)
+      return SIM_EPARSE;
+    if (e.type == YAML_MAPPING_START_EVENT || e.type == YAML_SEQUENCE_START_EVENT)
+      depth++;
+    else if (e.type == YAML_MAPPING_END_EVENT || e.type == YAML_SEQUENCE_END_EVENT)
+      depth--;
+    yaml_event_delete(&e);
+  }
+  return 0;
+}
+
+/*
+ * Reads the next key/value pair of a mapping: returns 1 with k (a scalar) and v set (the
+ * caller deletes both), 0 at the end of the mapping, SIM_EPARSE on an error (what names the
+ * expected key in the message).
+ */
+static int next_pair(struct yload *y, yaml_event_t *k, yaml_event_t *v, const char *what)
+{
+  if (next(y, k) < 0)
+    return SIM_EPARSE;
+  if (k->type == YAML_MAPPING_END_EVENT) {
+    yaml_event_delete(k);
+    return 0;
+  }
+  if (k->type != YAML_SCALAR_EVENT) {
+    sim_diag_error(y->d, y->path, (int)k->start_mark.line + 1, (int)k->start_mark.column + 1,
+                   "expected %s", what);
+    yaml_event_delete(k);
+    return SIM_EPARSE;
+  }
+  if (next(y, v) < 0) {
+    yaml_event_delete(k);
+    return SIM_EPARSE;
+  }
+  return 1;
+}
+
+static int load_param_map(struct yload *y, const char *param)
+{
+  for (;;) {
+    yaml_event_t k, v;
+    int pr = next_pair(y, &k, &v, "a config instance name");
+    if (pr <= 0)
+      return pr;
+    if (v.type == YAML_SCALAR_EVENT) {
+      set_at(y, param, (const char *)k.data.scalar.value, (const char *)v.data.scalar.value,
+             &v.start_mark);
+    } else {
+      if (skip_node(y, &v) < 0) {
+        yaml_event_delete(&k);
+        yaml_event_delete(&v);
+        return SIM_EPARSE;
+      }
+      sim_diag_error(y->d, y->path, (int)v.start_mark.line + 1, (int)v.start_mark.column + 1,
+                     "the value of %s %s must be a scalar", param,
+                     (const char *)k.data.scalar.value);
+      y->errors++;
+    }
+    yaml_event_delete(&k);
+    yaml_event_delete(&v);
+  }
+}
+
+static int load_map(struct yload *y);
+
+static int load_top(struct yload *y)
+{
+  /* stream start, one document holding a mapping (or none: an empty file), stream end.  What
+   * follows the first document is read too: a second document or a syntax error after the
+   * mapping must not be ignored silently. */
+  int docs = 0;
+  for (;;) {
+    yaml_event_t ev;
+    if (next(y, &ev) < 0)
+      return SIM_EPARSE;
+    yaml_event_type_t t = ev.type;
+    yaml_mark_t mark = ev.start_mark;
+    yaml_event_delete(&ev);
+    if (t == YAML_STREAM_START_EVENT || t == YAML_DOCUMENT_END_EVENT)
+      continue;
+    if (t == YAML_STREAM_END_EVENT)
+      return 0;
+    if (t == YAML_DOCUMENT_START_EVENT) {
+      if (docs++ == 0)
+        continue;
+      return sim_diag_error(y->d, y->path, (int)mark.line + 1, (int)mark.column + 1,
+                            "a config file holds one YAML document");
+    }
+    if (t != YAML_MAPPING_START_EVENT)
+      return sim_diag_error(y->d, y->path, (int)mark.line + 1, (int)mark.column + 1,
+                            "a config file must be a mapping of keys to values");
+    int r = load_map(y);
+    if (r < 0)
+      return r;
+  }
+}
+
+/* The top-level mapping, after its start event. */
+static int load_map(struct yload *y)
+{
+  for (;;) {
+    yaml_event_t k, v;
+    int pr = next_pair(y, &k, &v, "a config key");
+    if (pr <= 0)
+      return pr;
+    const char *key = (const char *)k.data.scalar.value;
+    int r = 0;
+    if (v.type == YAML_SCALAR_EVENT) {
+      set_at(y, NULL, key, (const char *)v.data.scalar.value, &v.start_mark);
+    } else if (v.type == YAML_MAPPING_START_EVENT && param_declared(y->c, key, strlen(key))) {
+      r = load_param_map(y, key);
+    } else {
+      /* skip first: broken YAML inside the value is the error to report, not its type */
+      r = skip_node(y, &v);
+      if (r == 0) {
+        sim_diag_error(y->d, y->path, (int)k.start_mark.line + 1, (int)k.start_mark.column + 1,
+                       v.type == YAML_MAPPING_START_EVENT ? "unknown config section '%s'"
+                                                          : "the value of '%s' must be a scalar",
+                       key);
+        y->errors++;
+      }
+    }
+    yaml_event_delete(&k);
+    yaml_event_delete(&v);
+    if (r < 0)
+      return r;
+  }
+}
+
+int sim_config_load_yaml(struct sim_config *c, const char *path, struct sim_diag *d)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    int e = -errno;
+    sim_diag_error(d, path, 0, 0, "cannot open: %s", strerror(-e));
+    return e;
+  }
+  struct stat st;
+  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    /* fopen() opens a directory for reading; libyaml would only say "input error" */
+    fclose(f);
+    sim_diag_error(d, path, 0, 0, "cannot read: %s", strerror(EISDIR));
+    return -EISDIR;
+  }
+  struct yload y = {.c = c, .path = path, .d = d};
+  yaml_parser_initialize(&y.p);
+  yaml_parser_set_input_file(&y.p, f);
+  int r = load_top(&y);
+  yaml_parser_delete(&y.p);
+  for (size_t i = 0; i < y.nseen; i++)
+    free(y.seen[i]);
+  free(y.seen);
+  fclose(f);
+  if (r == 0 && y.errors)
+    r = SIM_EPARSE;
+  return r;
+}

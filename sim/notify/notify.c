@@ -1,0 +1,665 @@
+/*
+ * notify.c - notifications (notify.h, notify_queue.h; spec/server-v3.md section 3).
+ *
+ * One queue per module (sim->notify) of entries waiting for their readers, with per-type ids
+ * from 1 and creation times from the simulation clock, as V3/main/ovms_notify.cpp
+ * (OvmsNotifyType::QueueEntry, m_nextid) at openvehicles/Open-Vehicle-Monitoring-System-3
+ * 1aa1daff.  Raising info, alert or error raises the event notify.<type>.<subtype>.
+ *
+ * Unlike the firmware (whose queue does not survive a reboot), the queue can be durable: with
+ * a state directory every new entry and every read mark is appended to notify.journal and
+ * flushed to the kernel before the call returns, so a SIGKILL loses nothing.  Journal lines:
+ *   I <type> <lastid>                                 highest id used for the type
+ *   N <type> <id> <created_ns> <readers> <subtype> <hex text>
+ *   R <reader> <type> <id>                            reader has read the entry
+ * <readers> is a comma list of reader names.  The journal is rewritten (compacted) on open.
+ *
+ * Also raises the charge notifications of OvmsVehicle::NotifyChargeState()
+ * (V3/components/vehicle/vehicle.cpp): 3 s after a v.c.state change (GetNotifyChargeStateDelay)
+ * the output of `stat` goes out as info charge.done / charge.started / charge.toppingoff /
+ * heating.started, or charge.stopped (info for substate scheduledstop/timerwait/onrequest,
+ * alert otherwise), followed by the *-LOG-Grid record; switching the car on or off raises the
+ * *-LOG-Trip record (notify_logs.c).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "model/events.h"
+#include "model/metrics.h"
+#include "vehicle/logs.h"
+#include "notify/queue.h"
+#include "shell/shell.h"
+#include "model/sim.h"
+#include "core/xalloc.h"
+
+#define NTYPES 5
+#define MAX_READERS 32
+
+struct reader {
+  char *name;
+  sim_notify_fn fn;
+  void *ctx;
+};
+
+struct loaded_pending {
+  size_t entry;   /* index of the entry */
+  char *names;    /* readers that have not read it, not registered yet */
+};
+
+struct sim_notify_queue {
+  struct sim *sim;
+  struct sim_notify_entry **v; /* in raise order */
+  size_t n, cap;
+  char **pending_names; /* per entry (parallel to v): readers not yet registered, or NULL */
+  int64_t lastid[NTYPES];
+  struct reader readers[MAX_READERS];
+  int nreaders;
+  FILE *journal;
+  int journal_err; /* first failed journal write (-errno), 0 = durable */
+  char *path;
+  struct sim_timer charge_timer;
+  uint32_t last_error_code;
+  int64_t last_error_time;
+  bool have_error;
+};
+
+static const char *const type_names[NTYPES] = {"info", "alert", "error", "data", "stream"};
+
+const char *sim_notify_type_name(enum sim_notify_type t)
+{
+  return (unsigned)t < NTYPES ? type_names[t] : "?";
+}
+
+int sim_notify_type_parse(const char *s, enum sim_notify_type *out)
+{
+  for (int i = 0; i < NTYPES; i++)
+    if (!strcmp(s, type_names[i])) {
+      *out = (enum sim_notify_type)i;
+      return 0;
+    }
+  return SIM_ENOTFOUND;
+}
+
+void sim_notify_mp_encode(const char *s, struct sbuf *out)
+{
+  for (; *s; s++)
+    sbuf_addc(out, *s == ',' ? ';' : *s == '\n' ? '\r' : *s);
+}
+
+static bool subtype_valid(const char *s)
+{
+  if (!*s)
+    return false;
+  for (; *s; s++)
+    if (*s == ' ' || *s == '/' || *s == '+' || *s == '#' || (unsigned char)*s < 0x21)
+      return false;
+  return true;
+}
+
+/* ---- journal --------------------------------------------------------------------------------- */
+
+/* Flushes f to the disk.  Returns 0 or -errno. */
+static int flush_file(FILE *f)
+{
+  if (fflush(f) != 0 || ferror(f))
+    return -(errno ? errno : EIO);
+  if (fdatasync(fileno(f)) < 0)
+    return -errno;
+  return 0;
+}
+
+/*
+ * Appends the text of b to the journal and syncs it.  The first failure is kept in
+ * q->journal_err (sim_notify_journal_error()): the entries stay queued in memory and are still
+ * delivered by this process, but they are no longer durable, which main() reports.
+ * Returns 0 or -errno.
+ */
+static int journal_append(struct sim_notify_queue *q, const struct sbuf *b)
+{
+  if (!q->journal)
+    return 0;
+  int rc = 0;
+  if (fwrite(b->p, 1, b->len, q->journal) != b->len)
+    rc = -(errno ? errno : EIO);
+  if (rc == 0)
+    rc = flush_file(q->journal);
+  if (rc < 0 && q->journal_err == 0)
+    q->journal_err = rc;
+  return rc;
+}
+
+static void hex_add(struct sbuf *b, const char *s, size_t n)
+{
+  static const char hx[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    sbuf_addc(b, hx[(unsigned char)s[i] >> 4]);
+    sbuf_addc(b, hx[(unsigned char)s[i] & 15]);
+  }
+  if (n == 0)
+    sbuf_addc(b, '-');
+}
+
+static int hexval(int c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  return -1;
+}
+
+static void reader_names(struct sim_notify_queue *q, uint32_t mask, const char *extra,
+                         struct sbuf *b)
+{
+  size_t start = b->len;
+  for (int i = 0; i < q->nreaders; i++)
+    if (mask & (1u << i)) {
+      if (b->len > start)
+        sbuf_addc(b, ',');
+      sbuf_adds(b, q->readers[i].name);
+    }
+  if (extra && *extra) {
+    if (b->len > start)
+      sbuf_addc(b, ',');
+    sbuf_adds(b, extra);
+  }
+  if (b->len == start)
+    sbuf_addc(b, '-');
+}
+
+/* Appends the journal line of entry i to b. */
+static void entry_line(struct sim_notify_queue *q, size_t i, struct sbuf *b)
+{
+  struct sim_notify_entry *e = q->v[i];
+  sbuf_printf(b, "N %s %" PRId64 " %" PRId64 " ", type_names[e->type], e->id, e->created_ns);
+  reader_names(q, e->pending, q->pending_names[i], b);
+  sbuf_printf(b, " %s ", e->subtype);
+  hex_add(b, e->text, e->len);
+  sbuf_addc(b, '\n');
+}
+
+static int parse_line(struct sim_notify_queue *q, char *line, struct sbuf *err, int lineno,
+                      const char *path)
+{
+  char *w[8];
+  int n = 0;
+  char *save = NULL;
+  for (char *s = strtok_r(line, " \n", &save); s && n < 8; s = strtok_r(NULL, " \n", &save))
+    w[n++] = s;
+  enum sim_notify_type t;
+  char *end;
+  if (n == 3 && !strcmp(w[0], "I") && sim_notify_type_parse(w[1], &t) == 0) {
+    long long id = strtoll(w[2], &end, 10);
+    if (*end || id < 0)
+      goto bad;
+    if (id > q->lastid[t])
+      q->lastid[t] = id;
+    return 0;
+  }
+  if (n == 7 && !strcmp(w[0], "N") && sim_notify_type_parse(w[1], &t) == 0) {
+    long long id = strtoll(w[2], &end, 10);
+    if (*end || id <= 0)
+      goto bad;
+    long long created = strtoll(w[3], &end, 10);
+    if (*end)
+      goto bad;
+    size_t hl = strlen(w[6]);
+    struct sbuf text = SBUF_INIT;
+    if (strcmp(w[6], "-")) {
+      if (hl % 2) {
+        sbuf_free(&text);
+        goto bad;
+      }
+      for (size_t i = 0; i < hl; i += 2) {
+        int a = hexval(w[6][i]), b2 = hexval(w[6][i + 1]);
+        if (a < 0 || b2 < 0) {
+          sbuf_free(&text);
+          goto bad;
+        }
+        sbuf_addc(&text, (char)(a * 16 + b2));
+      }
+    }
+    struct sim_notify_entry *e = xcalloc(1, sizeof(*e));
+    e->type = t;
+    e->id = id;
+    e->created_ns = created;
+    e->subtype = xstrdup(w[5]);
+    e->len = text.len;
+    e->text = sbuf_detach(&text);
+    xgrow((void **)&q->v, &q->cap, q->n + 1, sizeof(*q->v));
+    q->pending_names = xrealloc(q->pending_names, q->cap * sizeof(*q->pending_names));
+    q->v[q->n] = e;
+    q->pending_names[q->n] = strcmp(w[4], "-") ? xstrdup(w[4]) : NULL;
+    q->n++;
+    if (id > q->lastid[t])
+      q->lastid[t] = id;
+    return 0;
+  }
+  if (n == 4 && !strcmp(w[0], "R") && sim_notify_type_parse(w[2], &t) == 0) {
+    long long id = strtoll(w[3], &end, 10);
+    if (*end)
+      goto bad;
+    for (size_t i = 0; i < q->n; i++) {
+      if (q->v[i]->type != t || q->v[i]->id != id || !q->pending_names[i])
+        continue;
+      /* remove w[1] from the comma list */
+      char *names = q->pending_names[i];
+      struct sbuf nb = SBUF_INIT;
+      for (char *s = names; *s;) {
+        size_t l = strcspn(s, ",");
+        if (!(l == strlen(w[1]) && !strncmp(s, w[1], l))) {
+          if (nb.len)
+            sbuf_addc(&nb, ',');
+          sbuf_add(&nb, s, l);
+        }
+        s += l;
+        if (*s == ',')
+          s++;
+      }
+      free(names);
+      q->pending_names[i] = nb.len ? sbuf_detach(&nb) : NULL;
+      sbuf_free(&nb);
+    }
+    return 0;
+  }
+bad:
+  if (err)
+    sbuf_printf(err, "%s:%d: error: corrupt notification journal line", path, lineno);
+  return SIM_EPARSE;
+}
+
+static void free_entry(struct sim_notify_entry *e)
+{
+  free(e->subtype);
+  free(e->text);
+  free(e);
+}
+
+/* Drops entries nobody waits for (neither a registered reader nor a recorded name). */
+static void gc(struct sim_notify_queue *q)
+{
+  size_t j = 0;
+  for (size_t i = 0; i < q->n; i++) {
+    if (!q->v[i]->pending && !q->pending_names[i]) {
+      free_entry(q->v[i]);
+      continue;
+    }
+    q->v[j] = q->v[i];
+    q->pending_names[j] = q->pending_names[i];
+    j++;
+  }
+  q->n = j;
+}
+
+static int journal_open(struct sim_notify_queue *q, const char *dir, struct sbuf *err)
+{
+  if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+    int e = -errno;
+    if (err)
+      sbuf_printf(err, "%s: cannot create state directory: %s", dir, strerror(errno));
+    return e;
+  }
+  struct sbuf p = SBUF_INIT;
+  sbuf_printf(&p, "%s/notify.journal", dir);
+  q->path = sbuf_detach(&p);
+  FILE *f = fopen(q->path, "r");
+  if (f) {
+    char *line = NULL;
+    size_t cap = 0;
+    int lineno = 0;
+    ssize_t len;
+    int rc = 0;
+    while ((len = getline(&line, &cap, f)) > 0) {
+      lineno++;
+      if (line[len - 1] != '\n')
+        break; /* a torn last line (killed while writing): ignored */
+      if ((rc = parse_line(q, line, err, lineno, q->path)) < 0)
+        break;
+    }
+    free(line);
+    fclose(f);
+    if (rc < 0)
+      return rc;
+    gc(q);
+  } else if (errno != ENOENT) {
+    int e = -errno;
+    if (err)
+      sbuf_printf(err, "%s: %s", q->path, strerror(errno));
+    return e;
+  }
+  /* compact: write the state to a new file and rename it over the journal */
+  struct sbuf tmp = SBUF_INIT;
+  sbuf_printf(&tmp, "%s.tmp", q->path);
+  FILE *nf = fopen(tmp.p, "w");
+  if (!nf) {
+    int e = -errno;
+    if (err)
+      sbuf_printf(err, "%s: %s", tmp.p, strerror(errno));
+    sbuf_free(&tmp);
+    return e;
+  }
+  struct sbuf b = SBUF_INIT;
+  for (int t = 0; t < NTYPES; t++)
+    if (q->lastid[t])
+      sbuf_printf(&b, "I %s %" PRId64 "\n", type_names[t], q->lastid[t]);
+  for (size_t i = 0; i < q->n; i++)
+    entry_line(q, i, &b);
+  int wrc = fwrite(b.p ? b.p : "", 1, b.len, nf) == b.len ? flush_file(nf) : -(errno ? errno : EIO);
+  sbuf_free(&b);
+  if (fclose(nf) != 0 && wrc == 0)
+    wrc = -errno;
+  if (wrc < 0) {
+    /* the old journal stays as it is: nothing of it is lost */
+    if (err)
+      sbuf_printf(err, "%s: %s", tmp.p, strerror(-wrc));
+    unlink(tmp.p);
+    sbuf_free(&tmp);
+    return wrc;
+  }
+  if (rename(tmp.p, q->path) < 0) {
+    int e = -errno;
+    if (err)
+      sbuf_printf(err, "%s: %s", q->path, strerror(errno));
+    sbuf_free(&tmp);
+    return e;
+  }
+  sbuf_free(&tmp);
+  q->journal = fopen(q->path, "a");
+  if (!q->journal) {
+    int e = -errno;
+    if (err)
+      sbuf_printf(err, "%s: %s", q->path, strerror(errno));
+    return e;
+  }
+  return 0;
+}
+
+/* ---- queue ------------------------------------------------------------------------------------ */
+
+static void queue_free(void *ctx)
+{
+  struct sim *sim = ctx;
+  struct sim_notify_queue *q = sim->notify;
+  if (!q)
+    return;
+  sim_timer_stop(sim->loop, &q->charge_timer);
+  if (q->journal)
+    fclose(q->journal);
+  for (size_t i = 0; i < q->n; i++) {
+    free_entry(q->v[i]);
+    free(q->pending_names[i]);
+  }
+  for (int i = 0; i < q->nreaders; i++)
+    free(q->readers[i].name);
+  free(q->v);
+  free(q->pending_names);
+  free(q->path);
+  free(q);
+  sim->notify = NULL;
+}
+
+static void charge_state_notify(struct sim_loop *loop, struct sim_timer *t);
+static void on_charge_state(void *ctx, struct metric *m);
+static void on_vehicle_on(void *ctx, struct metric *m);
+
+int sim_notify_open(struct sim *sim, const char *state_dir, struct sbuf *err)
+{
+  if (sim->notify)
+    return SIM_EEXIST;
+  struct sim_notify_queue *q = xcalloc(1, sizeof(*q));
+  q->sim = sim;
+  sim->notify = q;
+  sim_on_free(sim, queue_free, sim);
+  sim_timer_init(&q->charge_timer, charge_state_notify, sim);
+  metrics_listen(sim->metrics, "v.c.state", on_charge_state, sim);
+  metrics_listen(sim->metrics, "v.e.on", on_vehicle_on, sim);
+  if (state_dir) {
+    int rc = journal_open(q, state_dir, err);
+    if (rc < 0)
+      return rc;
+  }
+  return 0;
+}
+
+int sim_notify_reader(struct sim *sim, const char *name)
+{
+  if (!sim->notify)
+    sim_notify_open(sim, NULL, NULL);
+  struct sim_notify_queue *q = sim->notify;
+  for (int i = 0; i < q->nreaders; i++)
+    if (!strcmp(q->readers[i].name, name))
+      return i;
+  if (q->nreaders >= MAX_READERS)
+    return SIM_ELIMIT;
+  int r = q->nreaders++;
+  q->readers[r].name = xstrdup(name);
+  /* entries of an earlier run recorded for this reader name */
+  size_t nl = strlen(name);
+  for (size_t i = 0; i < q->n; i++) {
+    char *names = q->pending_names[i];
+    if (!names)
+      continue;
+    struct sbuf nb = SBUF_INIT;
+    bool found = false;
+    for (char *s = names; *s;) {
+      size_t l = strcspn(s, ",");
+      if (l == nl && !strncmp(s, name, l)) {
+        found = true;
+      } else {
+        if (nb.len)
+          sbuf_addc(&nb, ',');
+        sbuf_add(&nb, s, l);
+      }
+      s += l;
+      if (*s == ',')
+        s++;
+    }
+    if (found) {
+      q->v[i]->pending |= 1u << r;
+      free(names);
+      q->pending_names[i] = nb.len ? sbuf_detach(&nb) : NULL;
+    }
+    sbuf_free(&nb);
+  }
+  return r;
+}
+
+void sim_notify_set_callback(struct sim *sim, int reader, sim_notify_fn fn, void *ctx)
+{
+  struct sim_notify_queue *q = sim->notify;
+  if (!q || reader < 0 || reader >= q->nreaders)
+    return;
+  q->readers[reader].fn = fn;
+  q->readers[reader].ctx = ctx;
+}
+
+const struct sim_notify_entry *sim_notify_peek(struct sim *sim, int reader,
+                                               enum sim_notify_type type)
+{
+  struct sim_notify_queue *q = sim->notify;
+  if (!q || reader < 0)
+    return NULL;
+  for (size_t i = 0; i < q->n; i++)
+    if (q->v[i]->type == type && (q->v[i]->pending & (1u << reader)))
+      return q->v[i];
+  return NULL;
+}
+
+int sim_notify_mark_read(struct sim *sim, int reader, enum sim_notify_type type, int64_t id)
+{
+  struct sim_notify_queue *q = sim->notify;
+  if (!q || reader < 0 || reader >= q->nreaders)
+    return SIM_ENOTFOUND;
+  for (size_t i = 0; i < q->n; i++) {
+    struct sim_notify_entry *e = q->v[i];
+    if (e->type != type || e->id != id || !(e->pending & (1u << reader)))
+      continue;
+    e->pending &= ~(1u << reader);
+    struct sbuf b = SBUF_INIT;
+    sbuf_printf(&b, "R %s %s %" PRId64 "\n", q->readers[reader].name, type_names[type], id);
+    int jrc = journal_append(q, &b);
+    sbuf_free(&b);
+    if (!e->pending && !q->pending_names[i]) {
+      free_entry(e);
+      memmove(&q->v[i], &q->v[i + 1], (q->n - i - 1) * sizeof(*q->v));
+      memmove(&q->pending_names[i], &q->pending_names[i + 1],
+              (q->n - i - 1) * sizeof(*q->pending_names));
+      q->n--;
+    }
+    return jrc;
+  }
+  return SIM_ENOTFOUND;
+}
+
+size_t sim_notify_pending(struct sim *sim, int reader)
+{
+  struct sim_notify_queue *q = sim->notify;
+  size_t n = 0;
+  if (!q || reader < 0)
+    return 0;
+  for (size_t i = 0; i < q->n; i++)
+    if (q->v[i]->pending & (1u << reader))
+      n++;
+  return n;
+}
+
+int64_t sim_notify_raise(struct sim *sim, enum sim_notify_type type, const char *subtype,
+                         const char *text)
+{
+  if ((unsigned)type >= NTYPES || !subtype || !subtype_valid(subtype))
+    return SIM_EPARSE;
+  if (!sim->notify)
+    sim_notify_open(sim, NULL, NULL);
+  struct sim_notify_queue *q = sim->notify;
+  struct sim_notify_entry *e = xcalloc(1, sizeof(*e));
+  e->type = type;
+  e->id = ++q->lastid[type];
+  e->created_ns = sim_now(sim->loop);
+  e->subtype = xstrdup(subtype);
+  e->text = xstrdup(text ? text : "");
+  e->len = strlen(e->text);
+  e->pending = q->nreaders >= 32 ? UINT32_MAX : ((1u << q->nreaders) - 1);
+  int64_t id = e->id;
+  int jrc = 0;
+  if (e->pending) {
+    xgrow((void **)&q->v, &q->cap, q->n + 1, sizeof(*q->v));
+    q->pending_names = xrealloc(q->pending_names, q->cap * sizeof(*q->pending_names));
+    q->v[q->n] = e;
+    q->pending_names[q->n] = NULL;
+    q->n++;
+    struct sbuf b = SBUF_INIT;
+    entry_line(q, q->n - 1, &b);
+    jrc = journal_append(q, &b);
+    sbuf_free(&b);
+  } else {
+    struct sbuf b = SBUF_INIT;
+    sbuf_printf(&b, "I %s %" PRId64 "\n", type_names[type], id);
+    jrc = journal_append(q, &b);
+    sbuf_free(&b);
+    free_entry(e);
+    e = NULL;
+  }
+  if (type == NOTIFY_INFO || type == NOTIFY_ALERT || type == NOTIFY_ERROR) {
+    struct sbuf ev = SBUF_INIT;
+    sbuf_printf(&ev, "notify.%s.%s", type_names[type], subtype);
+    sim_events_raise(sim->events, ev.p, NULL);
+    sbuf_free(&ev);
+  }
+  /* a callback may mark the entry read (and so free it): look it up again each time */
+  for (int r = 0; e && r < q->nreaders; r++) {
+    e = NULL;
+    for (size_t i = 0; i < q->n; i++)
+      if (q->v[i]->type == type && q->v[i]->id == id)
+        e = q->v[i];
+    if (e && q->readers[r].fn && (e->pending & (1u << r)))
+      q->readers[r].fn(q->readers[r].ctx, e);
+  }
+  return jrc < 0 ? jrc : id;
+}
+
+int sim_notify_journal_error(const struct sim *sim)
+{
+  return sim->notify ? sim->notify->journal_err : 0;
+}
+
+int64_t sim_notify_error_code(struct sim *sim, uint32_t code, uint32_t data)
+{
+  if (!sim->notify)
+    sim_notify_open(sim, NULL, NULL);
+  struct sim_notify_queue *q = sim->notify;
+  int64_t now = sim_monotonic(sim->loop) / SIM_NS_PER_SEC;
+  if (q->have_error && q->last_error_code == code && now - q->last_error_time < 120)
+    return 0;
+  q->have_error = true;
+  q->last_error_code = code;
+  q->last_error_time = now;
+  const char *vt = "";
+  struct metric *m = metrics_find(sim->metrics, "v.type");
+  if (m)
+    vt = metric_string(m);
+  char text[128];
+  snprintf(text, sizeof(text), "%s,%" PRIu32 ",%" PRIu32, vt, code, data);
+  return sim_notify_raise(sim, NOTIFY_ERROR, "code", text);
+}
+
+/* ---- charge state notifications ---------------------------------------------------------------- */
+
+static void on_charge_state(void *ctx, struct metric *m)
+{
+  struct sim *sim = ctx;
+  (void)m;
+  /* GetNotifyChargeStateDelay() = 3: counted down by the vehicle's 1 Hz ticker */
+  sim_timer_start(sim->loop, &sim->notify->charge_timer, 3 * SIM_NS_PER_SEC, 0);
+}
+
+static void charge_state_notify(struct sim_loop *loop, struct sim_timer *t)
+{
+  struct sim *sim = t->data;
+  (void)loop;
+  struct metric *m = metrics_find(sim->metrics, "v.c.state");
+  const char *st = m ? metric_string(m) : "";
+  const char *sub = NULL;
+  enum sim_notify_type type = NOTIFY_INFO;
+  if (!strcmp(st, "done")) {
+    sub = "charge.done";
+  } else if (!strcmp(st, "stopped") || !strcmp(st, "timerwait")) {
+    sub = "charge.stopped";
+    struct metric *ss = metrics_find(sim->metrics, "v.c.substate");
+    const char *s = ss ? metric_string(ss) : "";
+    if (strcmp(s, "scheduledstop") && strcmp(s, "timerwait") && strcmp(s, "onrequest"))
+      type = NOTIFY_ALERT;
+  } else if (!strcmp(st, "charging")) {
+    sub = "charge.started";
+  } else if (!strcmp(st, "topoff")) {
+    sub = "charge.toppingoff";
+  } else if (!strcmp(st, "heating")) {
+    sub = "heating.started";
+  }
+  if (sub) {
+    struct sbuf out = SBUF_INIT;
+    shell_execute(sim, "stat", 4, &out);
+    sim_notify_raise(sim, type, sub, sbuf_str(&out));
+    sbuf_free(&out);
+  }
+  if (*st)
+    notify_grid_log(sim);
+}
+
+/* NotifyVehicleOn()/NotifyVehicleOff(): the trip log when the car is switched on, and when it
+ * is switched off after a trip of at least "notify log.trip.minlength" (0.2 km). */
+static void on_vehicle_on(void *ctx, struct metric *m)
+{
+  struct sim *sim = ctx;
+  if (!metric_bool(m)) {
+    struct metric *trip = metrics_find(sim->metrics, "v.p.trip");
+    if (!trip || metric_float(trip) < 0.2)
+      return;
+  }
+  notify_trip_log(sim);
+}

@@ -1,0 +1,1635 @@
+/*
+ * scenario_parse.c - the scenario loader: YAML text in, a validated struct scenario out.
+ *
+ * libyaml's document API gives a node tree where every node carries its start mark; the
+ * walker below checks it against the scenario schema (docs/scenarios.md) section by section.
+ * Every problem is recorded with file:line:col and the walk continues, so one validation run
+ * lists all errors.  Broken YAML stops at libyaml's error (there is no tree to walk then).
+ * Metric names and values in `set:` and `expect:` are checked against a scratch metrics
+ * registry, so a typo in a metric name or a value of the wrong type is found before the run.
+ */
+#include "scenario/scenario.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <yaml.h>
+
+#include "core/error.h"
+#include "model/metrics.h"
+#include "notify/notify.h"
+#include "core/parse.h"
+#include "core/loop.h"
+#include "core/xalloc.h"
+
+/* ---- quantities ------------------------------------------------------------------------- */
+
+struct unit_row {
+  const char *suffix;
+  double factor;
+};
+
+static const struct unit_row u_distance[] = {
+  {"km", 1}, {"mi", 1.609344}, {"miles", 1.609344}, {"m", 0.001}, {NULL, 0}};
+static const struct unit_row u_speed[] = {
+  {"kmh", 1}, {"km/h", 1}, {"kph", 1}, {"mph", 1.609344}, {"m/s", 3.6}, {NULL, 0}};
+static const struct unit_row u_power[] = {{"kW", 1}, {"kw", 1}, {"W", 0.001}, {NULL, 0}};
+static const struct unit_row u_energy[] = {{"kWh", 1}, {"kwh", 1}, {"Wh", 0.001}, {NULL, 0}};
+static const struct unit_row u_consumption[] = {
+  {"Wh/km", 1}, {"Wh/mi", 1 / 1.609344}, {"kWh/100km", 10}, {NULL, 0}};
+static const struct unit_row u_percent[] = {{"%", 1}, {NULL, 0}};
+static const struct unit_row u_current[] = {{"A", 1}, {NULL, 0}};
+static const struct unit_row u_voltage[] = {{"V", 1}, {NULL, 0}};
+static const struct unit_row u_pressure[] = {
+  {"kPa", 1}, {"kpa", 1}, {"psi", 6.894757}, {"bar", 100}, {NULL, 0}};
+static const struct unit_row u_accel[] = {{"m/s2", 1}, {"m/s\xc2\xb2", 1}, {NULL, 0}};
+static const struct unit_row u_resistance[] = {
+  {"ohm", 1}, {"\xe2\x84\xa6", 1}, {"mohm", 0.001}, {NULL, 0}};
+static const struct unit_row u_none[] = {{NULL, 0}};
+
+/* Reads a plain decimal number (no hex, inf or nan) at s; returns the end or NULL. */
+static const char *read_number(const char *s, double *out)
+{
+  const char *q = s;
+  if (*q == '+' || *q == '-')
+    q++;
+  if (!isdigit((unsigned char)*q) && !(*q == '.' && isdigit((unsigned char)q[1])))
+    return NULL;
+  if (q[0] == '0' && (q[1] == 'x' || q[1] == 'X'))
+    return NULL;
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || errno == ERANGE || !isfinite(v))
+    return NULL;
+  *out = v;
+  return end;
+}
+
+/* A duration in seconds (parse.h's syntax: "90", "90s", "15min", "1h30m", "500ms", "1d"). */
+static int parse_seconds(const char *s, double *out)
+{
+  int64_t ns;
+  int r = parse_duration(s, &ns);
+  if (r < 0)
+    return r;
+  *out = (double)ns / 1e9;
+  return 0;
+}
+
+static int parse_temp(const char *s, double *out)
+{
+  double v;
+  const char *end = read_number(s, &v);
+  if (!end)
+    return SIM_EPARSE;
+  while (*end == ' ')
+    end++;
+  if (!strncmp(end, "\xc2\xb0", 2))
+    end += 2;
+  if (*end == '\0' || !strcmp(end, "C")) {
+    *out = v;
+    return 0;
+  }
+  if (!strcmp(end, "F")) {
+    *out = (v - 32.0) * 5.0 / 9.0;
+    return 0;
+  }
+  return SIM_EPARSE;
+}
+
+int scenario_parse_qty(const char *text, enum scenario_qty kind, double *out)
+{
+  if (!text)
+    return SIM_EPARSE;
+  if (kind == QTY_DURATION)
+    return parse_seconds(text, out);
+  if (kind == QTY_TEMP)
+    return parse_temp(text, out);
+  const struct unit_row *tab;
+  switch (kind) {
+  case QTY_DISTANCE: tab = u_distance; break;
+  case QTY_SPEED: tab = u_speed; break;
+  case QTY_POWER: tab = u_power; break;
+  case QTY_ENERGY: tab = u_energy; break;
+  case QTY_CONSUMPTION: tab = u_consumption; break;
+  case QTY_PERCENT: tab = u_percent; break;
+  case QTY_CURRENT: tab = u_current; break;
+  case QTY_VOLTAGE: tab = u_voltage; break;
+  case QTY_PRESSURE: tab = u_pressure; break;
+  case QTY_ACCEL: tab = u_accel; break;
+  case QTY_RESISTANCE: tab = u_resistance; break;
+  default: tab = u_none; break;
+  }
+  double v;
+  const char *end = read_number(text, &v);
+  if (!end)
+    return SIM_EPARSE;
+  while (*end == ' ')
+    end++;
+  if (*end == '\0') {
+    *out = v;
+    return 0;
+  }
+  for (const struct unit_row *r = tab; r->suffix; r++) {
+    if (!strcmp(end, r->suffix)) {
+      *out = v * r->factor;
+      return 0;
+    }
+  }
+  return SIM_EPARSE;
+}
+
+static const char *qty_hint(enum scenario_qty kind)
+{
+  switch (kind) {
+  case QTY_DURATION: return "a duration such as 90s, 15min, 2h or 1h30m";
+  case QTY_DISTANCE: return "a distance such as 12km, 8mi or 500m";
+  case QTY_SPEED: return "a speed such as 50kmh or 30mph";
+  case QTY_POWER: return "a power such as 7kW or 7400W";
+  case QTY_ENERGY: return "an energy such as 40kWh";
+  case QTY_CONSUMPTION: return "a consumption such as 160Wh/km, 250Wh/mi or 16kWh/100km";
+  case QTY_TEMP: return "a temperature such as 20C or 68F";
+  case QTY_PERCENT: return "a percentage such as 90%";
+  case QTY_CURRENT: return "a current such as 32A";
+  case QTY_VOLTAGE: return "a voltage such as 230V";
+  case QTY_PRESSURE: return "a pressure such as 250kPa, 36psi or 2.5bar";
+  case QTY_ACCEL: return "an acceleration such as 1.5m/s2";
+  case QTY_RESISTANCE: return "a resistance such as 0.08ohm";
+  default: return "a number";
+  }
+}
+
+/* The unit a range message is written in, for kind (base units). */
+static const char *qty_unit(enum scenario_qty kind)
+{
+  switch (kind) {
+  case QTY_DURATION: return "s";
+  case QTY_DISTANCE: return "km";
+  case QTY_SPEED: return "km/h";
+  case QTY_POWER: return "kW";
+  case QTY_ENERGY: return "kWh";
+  case QTY_CONSUMPTION: return "Wh/km";
+  case QTY_TEMP: return "\xc2\xb0" "C";
+  case QTY_PERCENT: return "%";
+  case QTY_CURRENT: return "A";
+  case QTY_VOLTAGE: return "V";
+  case QTY_PRESSURE: return "kPa";
+  case QTY_ACCEL: return "m/s2";
+  case QTY_RESISTANCE: return "ohm";
+  default: return "";
+  }
+}
+
+/* ---- the walker ------------------------------------------------------------------------- */
+
+struct parser {
+  yaml_document_t doc;
+  const char *file;
+  struct sim_diag *d;
+  struct scenario *sc;
+  struct metrics *scratch;
+  size_t errors;
+  /* step names for `after:`, resolved at the end */
+};
+
+static yaml_node_t *node(struct parser *p, int i)
+{
+  return yaml_document_get_node(&p->doc, i);
+}
+
+static void err(struct parser *p, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void err(struct parser *p, const yaml_node_t *n, const char *fmt, ...)
+{
+  struct sbuf msg = SBUF_INIT;
+  va_list ap;
+  va_start(ap, fmt);
+  sbuf_vprintf(&msg, fmt, ap);
+  va_end(ap);
+  int line = n ? (int)n->start_mark.line + 1 : 0;
+  int col = n ? (int)n->start_mark.column + 1 : 0;
+  sim_diag_error(p->d, p->file, line, col, "%s", sbuf_str(&msg));
+  sbuf_free(&msg);
+  p->errors++;
+}
+
+static const char *kind_name(const yaml_node_t *n)
+{
+  switch (n->type) {
+  case YAML_SCALAR_NODE: return "a scalar";
+  case YAML_SEQUENCE_NODE: return "a list";
+  case YAML_MAPPING_NODE: return "a mapping";
+  default: return "nothing";
+  }
+}
+
+/* The text of a scalar node, or NULL (with an error naming what was expected). */
+static const char *scalar(struct parser *p, const yaml_node_t *n, const char *what)
+{
+  if (n->type != YAML_SCALAR_NODE) {
+    err(p, n, "expected %s, got %s", what, kind_name(n));
+    return NULL;
+  }
+  return (const char *)n->data.scalar.value;
+}
+
+static bool is_null_scalar(const yaml_node_t *n)
+{
+  if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+    return false;
+  const char *s = (const char *)n->data.scalar.value;
+  return !*s || !strcmp(s, "~") || !strcmp(s, "null");
+}
+
+static int get_qty(struct parser *p, const yaml_node_t *n, enum scenario_qty kind, double min,
+                   double max, double *out)
+{
+  const char *s = scalar(p, n, qty_hint(kind));
+  if (!s)
+    return SIM_EPARSE;
+  double v;
+  if (scenario_parse_qty(s, kind, &v) < 0) {
+    err(p, n, "expected %s, got '%s'", qty_hint(kind), s);
+    return SIM_EPARSE;
+  }
+  if (v < min || v > max) {
+    const char *u = qty_unit(kind);
+    err(p, n, "%s is out of range (%.10g..%.10g%s%s)", s, min, max, *u ? " " : "", u);
+    return SIM_ERANGE;
+  }
+  *out = v;
+  return 0;
+}
+
+static int parse_bool_text(const char *s, bool *out)
+{
+  static const char *const yes[] = {"yes", "true", "on", "y", "1", "open", NULL};
+  static const char *const no[] = {"no", "false", "off", "n", "0", "closed", NULL};
+  for (int i = 0; yes[i]; i++) {
+    if (!strcasecmp(s, yes[i])) {
+      *out = true;
+      return 0;
+    }
+    if (!strcasecmp(s, no[i])) {
+      *out = false;
+      return 0;
+    }
+  }
+  return SIM_EPARSE;
+}
+
+static int get_bool(struct parser *p, const yaml_node_t *n, bool *out)
+{
+  const char *s = scalar(p, n, "yes or no");
+  if (!s)
+    return SIM_EPARSE;
+  if (parse_bool_text(s, out) < 0) {
+    err(p, n, "expected yes or no, got '%s'", s);
+    return SIM_EPARSE;
+  }
+  return 0;
+}
+
+static int get_int(struct parser *p, const yaml_node_t *n, long min, long max, long *out)
+{
+  const char *s = scalar(p, n, "an integer");
+  if (!s)
+    return SIM_EPARSE;
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (end == s || *end || errno) {
+    err(p, n, "expected an integer, got '%s'", s);
+    return SIM_EPARSE;
+  }
+  if (v < min || v > max) {
+    err(p, n, "%s is out of range (%ld..%ld)", s, min, max);
+    return SIM_ERANGE;
+  }
+  *out = v;
+  return 0;
+}
+
+/* Replaces *dst with a copy of the scalar (errors leave it alone). */
+static int get_str(struct parser *p, const yaml_node_t *n, char **dst)
+{
+  const char *s = scalar(p, n, "a string");
+  if (!s)
+    return SIM_EPARSE;
+  free(*dst);
+  *dst = xstrdup(s);
+  return 0;
+}
+
+/*
+ * Iterates over a mapping node's pairs, checking keys against keys[] (NULL-terminated):
+ * unknown and duplicate keys are reported.  fn(p, idx, key node, value node, ctx) handles a
+ * known key.  what names the section in messages.
+ */
+typedef void (*pair_fn)(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctx);
+
+static void key_list(const char *const *keys, struct sbuf *out)
+{
+  for (int i = 0; keys[i]; i++) {
+    if (i)
+      sbuf_adds(out, ", ");
+    sbuf_adds(out, keys[i]);
+  }
+}
+
+static bool mapping(struct parser *p, yaml_node_t *n, const char *what, const char *const *keys,
+                    pair_fn fn, void *ctx)
+{
+  if (n->type != YAML_MAPPING_NODE) {
+    err(p, n, "%s must be a mapping, got %s", what, kind_name(n));
+    return false;
+  }
+  uint64_t seen = 0;
+  for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top;
+       pr++) {
+    yaml_node_t *k = node(p, pr->key), *v = node(p, pr->value);
+    if (!k || !v)
+      continue;
+    const char *ks = scalar(p, k, "a key");
+    if (!ks)
+      continue;
+    int idx = -1;
+    for (int i = 0; keys[i]; i++) {
+      if (!strcmp(keys[i], ks)) {
+        idx = i;
+        break;
+      }
+    }
+    if (idx < 0) {
+      struct sbuf l = SBUF_INIT;
+      key_list(keys, &l);
+      err(p, k, "unknown key '%s' in %s (expected one of: %s)", ks, what, sbuf_str(&l));
+      sbuf_free(&l);
+      continue;
+    }
+    if (seen & (UINT64_C(1) << idx)) {
+      err(p, k, "duplicate key '%s' in %s", ks, what);
+      continue;
+    }
+    seen |= UINT64_C(1) << idx;
+    fn(p, idx, k, v, ctx);
+  }
+  return true;
+}
+
+/* ---- vehicle ------------------------------------------------------------------------------ */
+
+static void point_defaults(struct scenario_point *pt)
+{
+  pt->lat = NAN;
+  pt->lon = NAN;
+  pt->alt = 0;
+  pt->speed = 0;
+  pt->name = NULL;
+}
+
+static const char *const point_keys[] = {"lat", "lon", "alt", "speed", "name", NULL};
+
+static void point_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctx)
+{
+  struct scenario_point *pt = ctx;
+  switch (idx) {
+  case 0: get_qty(p, v, QTY_NUMBER, -90, 90, &pt->lat); break;
+  case 1: get_qty(p, v, QTY_NUMBER, -180, 180, &pt->lon); break;
+  case 2: {
+    const char *s = scalar(p, v, "an altitude in metres");
+    double a;
+    if (s) {
+      size_t l = strlen(s);
+      char tmp[64];
+      if (l > 1 && l < sizeof(tmp) && s[l - 1] == 'm' && s[l - 2] != 'k') {
+        memcpy(tmp, s, l - 1);
+        tmp[l - 1] = 0;
+        s = tmp;
+      }
+      if (scenario_parse_qty(s, QTY_NUMBER, &a) < 0)
+        err(p, v, "expected an altitude in metres such as 34 or 34m, got '%s'",
+            (const char *)v->data.scalar.value);
+      else if (a < -500 || a > 9000)
+        err(p, v, "%s is out of range (-500..9000 m)", (const char *)v->data.scalar.value);
+      else
+        pt->alt = a;
+    }
+    break;
+  }
+  case 3: get_qty(p, v, QTY_SPEED, 1, 400, &pt->speed); break;
+  case 4: get_str(p, v, &pt->name); break;
+  }
+  (void)k;
+}
+
+/* A point is {lat, lon, alt, speed, name} or a flow list [lat, lon] / [lat, lon, alt]. */
+static bool get_point(struct parser *p, yaml_node_t *n, struct scenario_point *pt,
+                      const char *what)
+{
+  point_defaults(pt);
+  if (n->type == YAML_SEQUENCE_NODE) {
+    int cnt = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (cnt < 2 || cnt > 3) {
+      err(p, n, "%s as a list must be [lat, lon] or [lat, lon, alt]", what);
+      return false;
+    }
+    yaml_node_t *a = node(p, n->data.sequence.items.start[0]);
+    yaml_node_t *b = node(p, n->data.sequence.items.start[1]);
+    get_qty(p, a, QTY_NUMBER, -90, 90, &pt->lat);
+    get_qty(p, b, QTY_NUMBER, -180, 180, &pt->lon);
+    if (cnt == 3)
+      get_qty(p, node(p, n->data.sequence.items.start[2]), QTY_NUMBER, -500, 9000, &pt->alt);
+    return !isnan(pt->lat) && !isnan(pt->lon);
+  }
+  size_t before = p->errors;
+  if (!mapping(p, n, what, point_keys, point_pair, pt))
+    return false;
+  if (p->errors == before) {
+    if (isnan(pt->lat))
+      err(p, n, "%s needs 'lat'", what);
+    if (isnan(pt->lon))
+      err(p, n, "%s needs 'lon'", what);
+  }
+  return !isnan(pt->lat) && !isnan(pt->lon);
+}
+
+static const char *const vehicle_keys[] = {
+  "type", "model", "id", "vin", "timezone", "capacity", "soh", "soc", "cells", "cell_vmin",
+  "cell_vmax", "resistance", "consumption", "ideal_consumption", "mass", "regen", "max_speed",
+  "accel", "decel", "rpm_per_kmh", "aux_power", "hvac_power", "ac_power", "dc_power",
+  "charge_efficiency", "odometer", "ambient", "cabin_temp", "battery_temp", "setpoint", "v12",
+  "locked", "noise", "charge_limit", "tpms", "location", "heading", "cell_metrics", NULL};
+
+struct vehicle_ctx {
+  bool has_ideal, has_cabin, has_btemp;
+};
+
+static bool valid_id(const char *s)
+{
+  if (!*s || strlen(s) > 32)
+    return false;
+  for (; *s; s++)
+    if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
+      return false;
+  return true;
+}
+
+static void vehicle_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctxp)
+{
+  struct vehicle_ctx *ctx = ctxp;
+  struct scenario_vehicle *vh = &p->sc->vehicle;
+  double pct;
+  long l;
+  switch (idx) {
+  case 0: get_str(p, v, &vh->type); break;
+  case 1: get_str(p, v, &vh->model); break;
+  case 2:
+    if (get_str(p, v, &vh->id) == 0 && !valid_id(vh->id))
+      err(p, v, "vehicle id '%s' must be 1-32 letters, digits, '-' or '_'", vh->id);
+    break;
+  case 3: get_str(p, v, &vh->vin); break;
+  case 4: get_str(p, v, &vh->timezone); break;
+  case 5: get_qty(p, v, QTY_ENERGY, 1, 1000, &vh->capacity_kwh); break;
+  case 6: get_qty(p, v, QTY_PERCENT, 1, 100, &vh->soh); break;
+  case 7: get_qty(p, v, QTY_PERCENT, 0, 100, &vh->soc); break;
+  case 8:
+    if (get_int(p, v, 1, 400, &l) == 0)
+      vh->cells = (int)l;
+    break;
+  case 9: get_qty(p, v, QTY_VOLTAGE, 1, 5, &vh->cell_vmin); break;
+  case 10: get_qty(p, v, QTY_VOLTAGE, 1, 5, &vh->cell_vmax); break;
+  case 11: get_qty(p, v, QTY_RESISTANCE, 0, 2, &vh->resistance); break;
+  case 12: get_qty(p, v, QTY_CONSUMPTION, 30, 2000, &vh->consumption); break;
+  case 13:
+    if (get_qty(p, v, QTY_CONSUMPTION, 30, 2000, &vh->ideal_consumption) == 0)
+      ctx->has_ideal = true;
+    break;
+  case 14: get_qty(p, v, QTY_NUMBER, 100, 50000, &vh->mass); break;
+  case 15:
+    if (get_qty(p, v, QTY_PERCENT, 0, 100, &pct) == 0)
+      vh->regen = pct / 100;
+    break;
+  case 16: get_qty(p, v, QTY_SPEED, 10, 400, &vh->max_speed); break;
+  case 17: get_qty(p, v, QTY_ACCEL, 0.1, 10, &vh->accel); break;
+  case 18: get_qty(p, v, QTY_ACCEL, 0.1, 10, &vh->decel); break;
+  case 19: get_qty(p, v, QTY_NUMBER, 0, 1000, &vh->rpm_per_kmh); break;
+  case 20: get_qty(p, v, QTY_POWER, 0, 20, &vh->aux_power); break;
+  case 21: get_qty(p, v, QTY_POWER, 0, 20, &vh->hvac_power); break;
+  case 22: get_qty(p, v, QTY_POWER, 1, 43, &vh->ac_power); break;
+  case 23: get_qty(p, v, QTY_POWER, 1, 500, &vh->dc_power); break;
+  case 24:
+    if (get_qty(p, v, QTY_PERCENT, 50, 100, &pct) == 0)
+      vh->charge_efficiency = pct / 100;
+    break;
+  case 25: get_qty(p, v, QTY_DISTANCE, 0, 10000000, &vh->odometer); break;
+  case 26: get_qty(p, v, QTY_TEMP, -50, 60, &vh->ambient); break;
+  case 27:
+    if (get_qty(p, v, QTY_TEMP, -50, 80, &vh->cabin_temp) == 0)
+      ctx->has_cabin = true;
+    break;
+  case 28:
+    if (get_qty(p, v, QTY_TEMP, -40, 70, &vh->battery_temp) == 0)
+      ctx->has_btemp = true;
+    break;
+  case 29: get_qty(p, v, QTY_TEMP, 10, 35, &vh->setpoint); break;
+  case 30: get_qty(p, v, QTY_VOLTAGE, 8, 16, &vh->v12); break;
+  case 31: get_bool(p, v, &vh->locked); break;
+  case 32: get_bool(p, v, &vh->noise); break;
+  case 33: get_qty(p, v, QTY_PERCENT, 10, 100, &vh->charge_limit); break;
+  case 34:
+    if (v->type != YAML_SEQUENCE_NODE ||
+        v->data.sequence.items.top - v->data.sequence.items.start != 4) {
+      err(p, v, "tpms must be a list of 4 pressures (FL, FR, RL, RR)");
+      break;
+    }
+    for (int i = 0; i < 4; i++)
+      get_qty(p, node(p, v->data.sequence.items.start[i]), QTY_PRESSURE, 0, 1000,
+              &vh->tpms_kpa[i]);
+    break;
+  case 35: {
+    struct scenario_point pt;
+    if (get_point(p, v, &pt, "location")) {
+      free(vh->location.name);
+      vh->location = pt;
+    } else {
+      free(pt.name);
+    }
+    break;
+  }
+  case 36: get_qty(p, v, QTY_NUMBER, 0, 360, &vh->heading); break;
+  case 37: get_bool(p, v, &vh->cell_metrics); break;
+  }
+  (void)k;
+}
+
+static void vehicle_defaults(struct scenario_vehicle *v)
+{
+  memset(v, 0, sizeof(*v));
+  v->capacity_kwh = 40;
+  v->soh = 100;
+  v->soc = 80;
+  v->cells = 96;
+  v->cell_vmin = 3.0;
+  v->cell_vmax = 4.2;
+  v->resistance = 0.08;
+  v->consumption = 160;
+  v->mass = 1600;
+  v->regen = 0.6;
+  v->max_speed = 150;
+  v->accel = 1.5;
+  v->decel = 2.0;
+  v->rpm_per_kmh = 112;
+  v->aux_power = 0.25;
+  v->hvac_power = 3;
+  v->ac_power = 7.4;
+  v->dc_power = 50;
+  v->charge_efficiency = 0.9;
+  v->odometer = 10000;
+  v->ambient = 15;
+  v->setpoint = 21;
+  v->v12 = 12.6;
+  v->locked = true;
+  v->noise = true;
+  v->charge_limit = 100;
+  v->location.lat = 52.520008;
+  v->location.lon = 13.404954;
+  v->location.alt = 34;
+  /* derived defaults; parse_vehicle() derives them again from what the file gives */
+  v->ideal_consumption = v->consumption * 0.9;
+  v->cabin_temp = v->ambient;
+  v->battery_temp = v->ambient;
+}
+
+static void parse_vehicle(struct parser *p, yaml_node_t *n)
+{
+  struct vehicle_ctx ctx = {false, false, false};
+  struct scenario_vehicle *v = &p->sc->vehicle;
+  mapping(p, n, "vehicle", vehicle_keys, vehicle_pair, &ctx);
+  if (!ctx.has_ideal)
+    v->ideal_consumption = v->consumption * 0.9;
+  if (!ctx.has_cabin)
+    v->cabin_temp = v->ambient;
+  if (!ctx.has_btemp)
+    v->battery_temp = v->ambient;
+  if (v->cell_vmax <= v->cell_vmin)
+    err(p, n, "vehicle cell_vmax (%g V) must be above cell_vmin (%g V)", v->cell_vmax,
+        v->cell_vmin);
+}
+
+/* ---- timeline ---------------------------------------------------------------------------- */
+
+static void step_free_contents(struct scenario_step *st);
+
+/* `ambient:` is accepted by every timed step; returns true when it handled the key. */
+static void get_ambient(struct parser *p, yaml_node_t *v, struct scenario_step *st)
+{
+  get_qty(p, v, QTY_TEMP, -50, 60, &st->ambient);
+}
+
+static const char *const park_keys[] = {"duration", "ambient", NULL};
+
+static void park_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctx)
+{
+  struct scenario_step *st = ctx;
+  if (idx == 0)
+    get_qty(p, v, QTY_DURATION, 0, 366 * 86400.0, &st->u.park.duration);
+  else
+    get_ambient(p, v, st);
+  (void)k;
+}
+
+static const char *const section_keys[] = {"distance", "speed", NULL};
+
+static void section_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctx)
+{
+  struct scenario_section *s = ctx;
+  if (idx == 0)
+    get_qty(p, v, QTY_DISTANCE, 0.001, 10000, &s->distance);
+  else
+    get_qty(p, v, QTY_SPEED, 1, 400, &s->speed);
+  (void)k;
+}
+
+static const char *const drive_keys[] = {"distance", "duration", "speed", "accel", "decel",
+                                         "consumption", "profile", "route", "ambient", NULL};
+
+static void drive_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctx)
+{
+  struct scenario_step *st = ctx;
+  struct scenario_drive *d = &st->u.drive;
+  switch (idx) {
+  case 0: get_qty(p, v, QTY_DISTANCE, 0.001, 10000, &d->distance); break;
+  case 1: get_qty(p, v, QTY_DURATION, 1, 7 * 86400.0, &d->duration); break;
+  case 2: get_qty(p, v, QTY_SPEED, 1, 400, &d->speed); break;
+  case 3: get_qty(p, v, QTY_ACCEL, 0.1, 10, &d->accel); break;
+  case 4: get_qty(p, v, QTY_ACCEL, 0.1, 10, &d->decel); break;
+  case 5: get_qty(p, v, QTY_CONSUMPTION, 30, 2000, &d->consumption); break;
+  case 6: {
+    if (v->type != YAML_SEQUENCE_NODE) {
+      err(p, v, "profile must be a list of {distance, speed} sections, got %s", kind_name(v));
+      break;
+    }
+    size_t cnt = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    free(d->profile);
+    d->profile = xcalloc(cnt ? cnt : 1, sizeof(*d->profile));
+    d->n_profile = 0;
+    for (size_t i = 0; i < cnt; i++) {
+      yaml_node_t *it = node(p, v->data.sequence.items.start[i]);
+      struct scenario_section s = {0, 0};
+      size_t before = p->errors;
+      if (!mapping(p, it, "profile section", section_keys, section_pair, &s))
+        continue;
+      if (p->errors == before && s.speed <= 0) {
+        err(p, it, "profile section needs 'speed'");
+        continue;
+      }
+      if (p->errors == before && s.distance <= 0 && i + 1 < cnt) {
+        err(p, it, "profile section needs 'distance' (only the last may leave it out)");
+        continue;
+      }
+      d->profile[d->n_profile++] = s;
+    }
+    break;
+  }
+  case 7: {
+    if (v->type != YAML_SEQUENCE_NODE) {
+      err(p, v, "route must be a list of waypoints, got %s", kind_name(v));
+      break;
+    }
+    size_t cnt = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    if (cnt < 2) {
+      err(p, v, "route needs at least 2 waypoints");
+      break;
+    }
+    for (size_t i = 0; i < d->n_route; i++)
+      free(d->route[i].name);
+    free(d->route);
+    d->route = xcalloc(cnt, sizeof(*d->route));
+    d->n_route = 0;
+    for (size_t i = 0; i < cnt; i++) {
+      struct scenario_point pt;
+      if (get_point(p, node(p, v->data.sequence.items.start[i]), &pt, "waypoint"))
+        d->route[d->n_route++] = pt;
+      else
+        free(pt.name);
+    }
+    break;
+  }
+  case 8: get_ambient(p, v, st); break;
+  }
+  (void)k;
+}
+
+static const char *const charge_keys[] = {"type", "power", "voltage", "current", "target",
+                                          "duration", "taper", "efficiency", "prepare", "mode",
+                                          "timer", "wait", "ambient", NULL};
+
+struct charge_ctx {
+  struct scenario_step *st;
+  bool has[16];
+};
+
+/* "H:MM" or "HH:MM", 00:00 to 23:59: digits only (no sign, no blanks). */
+static int parse_hhmm(const char *s, int *out)
+{
+  size_t hl = 0;
+  while (hl < 2 && s[hl] >= '0' && s[hl] <= '9')
+    hl++;
+  if (hl == 0 || s[hl] != ':' || !(s[hl + 1] >= '0' && s[hl + 1] <= '9') ||
+      !(s[hl + 2] >= '0' && s[hl + 2] <= '9') || s[hl + 3])
+    return SIM_EPARSE;
+  int h = hl == 1 ? s[0] - '0' : (s[0] - '0') * 10 + (s[1] - '0');
+  int m = (s[hl + 1] - '0') * 10 + (s[hl + 2] - '0');
+  if (h > 23 || m > 59)
+    return SIM_EPARSE;
+  *out = h * 3600 + m * 60;
+  return 0;
+}
+
+static const char *const charge_modes[] = {"standard", "storage", "range", "performance", NULL};
+
+static void charge_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctxp)
+{
+  struct charge_ctx *ctx = ctxp;
+  struct scenario_charge *c = &ctx->st->u.charge;
+  double pct;
+  const char *s;
+  bool ok = true;
+  switch (idx) {
+  case 0:
+    s = scalar(p, v, "a charge type");
+    if (!s)
+      return;
+    if (!strcmp(s, "type1")) {
+      c->type = CHARGE_TYPE1, c->dc = false;
+    } else if (!strcmp(s, "type2") || !strcmp(s, "ac")) {
+      c->type = CHARGE_TYPE2, c->dc = false;
+    } else if (!strcmp(s, "chademo")) {
+      c->type = CHARGE_CHADEMO, c->dc = true;
+    } else if (!strcmp(s, "ccs") || !strcmp(s, "dc")) {
+      c->type = CHARGE_CCS, c->dc = true;
+    } else {
+      err(p, v, "unknown charge type '%s' (expected one of: type1, type2, ac, chademo, ccs, dc)",
+          s);
+      return;
+    }
+    break;
+  case 1: ok = get_qty(p, v, QTY_POWER, 0.5, 500, &c->power) == 0; break;
+  case 2: ok = get_qty(p, v, QTY_VOLTAGE, 100, 1000, &c->voltage) == 0; break;
+  case 3: ok = get_qty(p, v, QTY_CURRENT, 1, 1000, &c->current) == 0; break;
+  case 4: ok = get_qty(p, v, QTY_PERCENT, 1, 100, &c->target_soc) == 0; break;
+  case 5: ok = get_qty(p, v, QTY_DURATION, 1, 7 * 86400.0, &c->duration) == 0; break;
+  case 6: ok = get_qty(p, v, QTY_PERCENT, 1, 100, &c->taper_soc) == 0; break;
+  case 7:
+    ok = get_qty(p, v, QTY_PERCENT, 50, 100, &pct) == 0;
+    if (ok)
+      c->efficiency = pct / 100;
+    break;
+  case 8: ok = get_qty(p, v, QTY_DURATION, 0, 3600, &c->prepare) == 0; break;
+  case 9:
+    s = scalar(p, v, "a charge mode");
+    if (!s)
+      return;
+    for (int i = 0; charge_modes[i]; i++) {
+      if (!strcmp(s, charge_modes[i])) {
+        free(c->mode);
+        c->mode = xstrdup(s);
+        break;
+      }
+    }
+    if (!c->mode || strcmp(c->mode, s)) {
+      err(p, v, "unknown charge mode '%s' (expected one of: standard, storage, range, "
+          "performance)", s);
+      return;
+    }
+    break;
+  case 10:
+    s = scalar(p, v, "a UTC time HH:MM");
+    if (!s)
+      return;
+    if (parse_hhmm(s, &c->timer_start) < 0) {
+      err(p, v, "expected a UTC time of day HH:MM, got '%s'", s);
+      return;
+    }
+    break;
+  case 11: ok = get_bool(p, v, &c->wait) == 0; break;
+  case 12: get_ambient(p, v, ctx->st); break;
+  }
+  if (ok)
+    ctx->has[idx] = true;
+  (void)k;
+}
+
+static const char *const climate_keys[] = {"on", "setpoint", NULL};
+
+static void climate_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctx)
+{
+  struct scenario_step *st = ctx;
+  if (idx == 0)
+    get_bool(p, v, &st->u.climate.on);
+  else
+    get_qty(p, v, QTY_TEMP, 10, 35, &st->u.climate.setpoint);
+  (void)k;
+}
+
+static const char *const door_keys[] = {"fl", "fr", "rl", "rr", "trunk", "hood", "cp", NULL};
+
+static void door_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctx)
+{
+  struct scenario_step *st = ctx;
+  bool b;
+  if (get_bool(p, v, &b) == 0)
+    st->u.door.door[idx] = b ? 1 : 0;
+  (void)k;
+}
+
+static const char *const notify_keys[] = {"type", "subtype", "text", NULL};
+
+static bool valid_dotted(const char *s)
+{
+  if (!*s || *s == '.')
+    return false;
+  for (; *s; s++)
+    if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) && *s != '.' &&
+        *s != '_' && *s != '-')
+      return false;
+  return s[-1] != '.';
+}
+
+static void notify_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctx)
+{
+  struct scenario_step *st = ctx;
+  const char *s;
+  switch (idx) {
+  case 0: {
+    /* The names of sim_notify_type_name(), in enum order (kept local so that the loader
+     * does not depend on the notification queue). */
+    static const char *const types[] = {"info", "alert", "error", "data", "stream", NULL};
+    s = scalar(p, v, "a notification type");
+    if (!s)
+      break;
+    int t = -1;
+    for (int i = 0; types[i]; i++)
+      if (!strcmp(types[i], s))
+        t = i;
+    if (t < 0)
+      err(p, v, "unknown notification type '%s' (expected one of: info, alert, error, data, "
+          "stream)", s);
+    else
+      st->u.notify.type = t;
+    break;
+  }
+  case 1:
+    if (get_str(p, v, &st->u.notify.subtype) == 0 && !valid_dotted(st->u.notify.subtype))
+      err(p, v, "notification subtype '%s' must be lower case and dotted, e.g. usr.test",
+          st->u.notify.subtype);
+    break;
+  case 2: get_str(p, v, &st->u.notify.text); break;
+  }
+  (void)k;
+}
+
+static const char *const event_keys[] = {"name", "data", NULL};
+
+static bool valid_event(const char *s)
+{
+  if (!*s || *s == '.')
+    return false;
+  for (; *s; s++)
+    if (isspace((unsigned char)*s) || !isprint((unsigned char)*s))
+      return false;
+  return true;
+}
+
+static void event_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctx)
+{
+  struct scenario_step *st = ctx;
+  if (idx == 0) {
+    if (get_str(p, v, &st->u.event.name) == 0 && !valid_event(st->u.event.name))
+      err(p, v, "event name '%s' must be non-empty and without spaces", st->u.event.name);
+  } else {
+    get_str(p, v, &st->u.event.data);
+  }
+  (void)k;
+}
+
+/* Value text of a `set:` entry or an expect value: scalars as they are, lists comma-joined. */
+static char *value_text(struct parser *p, yaml_node_t *v)
+{
+  if (v->type == YAML_SCALAR_NODE)
+    return xstrdup((const char *)v->data.scalar.value);
+  if (v->type == YAML_SEQUENCE_NODE) {
+    struct sbuf b = SBUF_INIT;
+    sbuf_adds(&b, "");
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+         it++) {
+      const char *s = scalar(p, node(p, *it), "a value");
+      if (!s) {
+        sbuf_free(&b);
+        return NULL;
+      }
+      if (it != v->data.sequence.items.start)
+        sbuf_addc(&b, ',');
+      sbuf_adds(&b, s);
+    }
+    return sbuf_detach(&b);
+  }
+  err(p, v, "expected a value or a list of values, got %s", kind_name(v));
+  return NULL;
+}
+
+static bool vehicle_metric_name(const char *name)
+{
+  /* Vehicle-specific metrics: "x" + vehicle code + "." (xnl.v.b.soc.nominal). */
+  if (name[0] != 'x')
+    return false;
+  const char *dot = strchr(name, '.');
+  if (!dot || dot == name + 1 || !dot[1])
+    return false;
+  for (const char *q = name; *q; q++)
+    if (!islower((unsigned char)*q) && !isdigit((unsigned char)*q) && *q != '.' && *q != '_' &&
+        *q != '-')
+      return false;
+  return true;
+}
+
+/* Looks a metric up in the scratch registry; reports unknown standard names. */
+static struct metric *check_metric(struct parser *p, yaml_node_t *n, const char *name)
+{
+  struct metric *m = metrics_find(p->scratch, name);
+  if (!m && !vehicle_metric_name(name))
+    err(p, n, "unknown metric '%s'", name);
+  return m;
+}
+
+static void parse_set(struct parser *p, yaml_node_t *v, struct scenario_step *st)
+{
+  if (v->type != YAML_MAPPING_NODE) {
+    err(p, v, "set must be a mapping of metric names to values, got %s", kind_name(v));
+    return;
+  }
+  size_t cnt = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+  st->u.set.names = xcalloc(cnt ? cnt : 1, sizeof(char *));
+  st->u.set.values = xcalloc(cnt ? cnt : 1, sizeof(char *));
+  for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top;
+       pr++) {
+    yaml_node_t *k = node(p, pr->key), *val = node(p, pr->value);
+    const char *name = scalar(p, k, "a metric name");
+    if (!name)
+      continue;
+    bool dup = false;
+    for (size_t i = 0; i < st->u.set.n; i++)
+      dup |= !strcmp(st->u.set.names[i], name);
+    if (dup) {
+      err(p, k, "duplicate key '%s' in set", name);
+      continue;
+    }
+    struct metric *m = check_metric(p, k, name);
+    char *text = value_text(p, val);
+    if (!text)
+      continue;
+    if (m) {
+      int rc = metric_set_from_string(m, text, SIM_UNIT_NATIVE);
+      if (rc < 0) {
+        err(p, val, "'%s' is not a valid value for metric %s (%s)", text, name,
+            rc == SIM_EUNSUP ? "unit of another kind" : "wrong type");
+        free(text);
+        continue;
+      }
+    }
+    st->u.set.names[st->u.set.n] = xstrdup(name);
+    st->u.set.values[st->u.set.n++] = text;
+  }
+}
+
+static const char *const step_names[] = {"park", "drive", "charge", "unplug", "climate", "lock",
+                                         "unlock", "door", "set", "notify", "event", "wakeup",
+                                         NULL};
+
+static void charge_defaults(struct scenario_charge *c)
+{
+  memset(c, 0, sizeof(*c));
+  c->type = CHARGE_TYPE2;
+  c->timer_start = -1;
+  c->wait = true;
+}
+
+static void charge_finish(struct parser *p, yaml_node_t *n, struct charge_ctx *ctx)
+{
+  struct scenario_charge *c = &ctx->st->u.charge;
+  const struct scenario_vehicle *vh = &p->sc->vehicle;
+  if (!ctx->has[1])
+    c->power = c->dc ? vh->dc_power : vh->ac_power;
+  if (!ctx->has[2])
+    c->voltage = c->dc ? 0 : 230;
+  if (!ctx->has[4])
+    c->target_soc = vh->charge_limit;
+  if (!ctx->has[6])
+    c->taper_soc = c->dc ? 80 : 95;
+  if (!ctx->has[7])
+    c->efficiency = c->dc ? 0.95 : vh->charge_efficiency;
+  if (!ctx->has[8])
+    c->prepare = c->dc ? 30 : 5;
+  if (!c->mode)
+    c->mode = xstrdup("standard");
+  if (!c->dc && ctx->has[1] && c->power > 43)
+    err(p, n, "AC charging power %g kW is above 43 kW (use type chademo or ccs for DC)",
+        c->power);
+}
+
+/* Parses the step's parameter node v (the value of `park:`, `drive:` ...). */
+static void parse_step_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v,
+                              struct scenario_step *st)
+{
+  bool null = v ? is_null_scalar(v) : true;
+  switch (st->kind) {
+  case STEP_PARK:
+    if (null) {
+      err(p, kn, "park needs a duration, e.g. 'park: 10min'");
+    } else if (v->type == YAML_SCALAR_NODE) {
+      get_qty(p, v, QTY_DURATION, 0, 366 * 86400.0, &st->u.park.duration);
+    } else {
+      double unset = -1;
+      st->u.park.duration = unset;
+      size_t before = p->errors;
+      mapping(p, v, "park", park_keys, park_pair, st);
+      if (p->errors == before && st->u.park.duration < 0)
+        err(p, v, "park needs 'duration'");
+    }
+    break;
+  case STEP_DRIVE: {
+    struct scenario_drive *d = &st->u.drive;
+    size_t before = p->errors;
+    if (null) {
+      err(p, kn, "drive needs a distance, a duration or a route");
+      break;
+    }
+    if (v->type == YAML_SCALAR_NODE) {
+      /* "drive: 12km" or "drive: 20min" */
+      const char *s = (const char *)v->data.scalar.value;
+      double x;
+      bool plain = scenario_parse_qty(s, QTY_NUMBER, &x) == 0;
+      if (!plain && scenario_parse_qty(s, QTY_DISTANCE, &x) == 0)
+        get_qty(p, v, QTY_DISTANCE, 0.001, 10000, &d->distance);
+      else if (!plain && scenario_parse_qty(s, QTY_DURATION, &x) == 0)
+        get_qty(p, v, QTY_DURATION, 1, 7 * 86400.0, &d->duration);
+      else
+        err(p, v, "expected a distance (12km) or a duration (20min), got '%s'", s);
+    } else {
+      mapping(p, v, "drive", drive_keys, drive_pair, st);
+    }
+    if (p->errors != before)
+      break;
+    if (d->distance > 0 && d->duration > 0)
+      err(p, v, "drive takes a distance or a duration, not both");
+    else if (d->distance <= 0 && d->duration <= 0 && d->n_route < 2)
+      err(p, v, "drive needs a distance, a duration or a route");
+    if (d->speed <= 0)
+      d->speed = 50;
+    if (d->speed > p->sc->vehicle.max_speed)
+      err(p, v, "drive speed %g km/h is above the vehicle's max_speed (%g km/h)", d->speed,
+          p->sc->vehicle.max_speed);
+    break;
+  }
+  case STEP_CHARGE: {
+    struct charge_ctx ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.st = st;
+    charge_defaults(&st->u.charge);
+    if (!null)
+      mapping(p, v, "charge", charge_keys, charge_pair, &ctx);
+    charge_finish(p, v ? v : kn, &ctx);
+    break;
+  }
+  case STEP_CLIMATE:
+    st->u.climate.setpoint = NAN;
+    st->u.climate.on = true;
+    if (null)
+      break;
+    if (v->type == YAML_SCALAR_NODE)
+      get_bool(p, v, &st->u.climate.on);
+    else
+      mapping(p, v, "climate", climate_keys, climate_pair, st);
+    break;
+  case STEP_DOOR:
+    for (int i = 0; i < DOOR_N; i++)
+      st->u.door.door[i] = -1;
+    if (null)
+      err(p, kn, "door needs a mapping such as {fl: open}");
+    else
+      mapping(p, v, "door", door_keys, door_pair, st);
+    break;
+  case STEP_SET:
+    if (null)
+      err(p, kn, "set needs a mapping of metric names to values");
+    else
+      parse_set(p, v, st);
+    break;
+  case STEP_NOTIFY:
+    st->u.notify.type = NOTIFY_INFO;
+    if (null) {
+      err(p, kn, "notify needs at least 'text'");
+    } else if (v->type == YAML_SCALAR_NODE) {
+      get_str(p, v, &st->u.notify.text);
+    } else {
+      mapping(p, v, "notify", notify_keys, notify_pair, st);
+      if (!st->u.notify.text)
+        err(p, v, "notify needs 'text'");
+    }
+    if (!st->u.notify.subtype)
+      st->u.notify.subtype = xstrdup("usr.scenario");
+    break;
+  case STEP_EVENT:
+    if (null) {
+      err(p, kn, "event needs a name, e.g. 'event: usr.test.fired'");
+    } else if (v->type == YAML_SCALAR_NODE) {
+      if (get_str(p, v, &st->u.event.name) == 0 && !valid_event(st->u.event.name))
+        err(p, v, "event name '%s' must be non-empty and without spaces", st->u.event.name);
+    } else {
+      mapping(p, v, "event", event_keys, event_pair, st);
+      if (!st->u.event.name)
+        err(p, v, "event needs 'name'");
+    }
+    break;
+  case STEP_LOCK:
+  case STEP_UNLOCK:
+  case STEP_UNPLUG:
+  case STEP_WAKEUP:
+    if (!null)
+      err(p, v, "%s takes no parameters", step_names[st->kind]);
+    break;
+  }
+}
+
+const char *scenario_step_kind_name(enum scenario_step_kind kind)
+{
+  return (unsigned)kind < sizeof(step_names) / sizeof(step_names[0]) - 1 ? step_names[kind]
+                                                                          : "?";
+}
+
+static int step_kind(const char *s)
+{
+  for (int i = 0; step_names[i]; i++)
+    if (!strcmp(step_names[i], s))
+      return i;
+  return -1;
+}
+
+static void unknown_step(struct parser *p, yaml_node_t *n, const char *s)
+{
+  struct sbuf l = SBUF_INIT;
+  key_list(step_names, &l);
+  err(p, n, "unknown step '%s' (expected one of: %s)", s, sbuf_str(&l));
+  sbuf_free(&l);
+}
+
+static void parse_timeline(struct parser *p, yaml_node_t *n)
+{
+  struct scenario *sc = p->sc;
+  if (n->type != YAML_SEQUENCE_NODE) {
+    err(p, n, "timeline must be a list of steps, got %s", kind_name(n));
+    return;
+  }
+  size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+  sc->steps = xcalloc(cnt ? cnt : 1, sizeof(*sc->steps));
+  for (size_t i = 0; i < cnt; i++) {
+    yaml_node_t *it = node(p, n->data.sequence.items.start[i]);
+    struct scenario_step *st = &sc->steps[sc->n_steps];
+    memset(st, 0, sizeof(*st));
+    st->ambient = NAN;
+    st->line = (int)it->start_mark.line + 1;
+    st->col = (int)it->start_mark.column + 1;
+    size_t before = p->errors;
+    if (it->type == YAML_SCALAR_NODE) {
+      const char *s = (const char *)it->data.scalar.value;
+      int k = step_kind(s);
+      if (k < 0) {
+        unknown_step(p, it, s);
+        continue;
+      }
+      st->kind = (enum scenario_step_kind)k;
+      parse_step_params(p, it, NULL, st);
+    } else if (it->type == YAML_MAPPING_NODE) {
+      yaml_node_t *kind_key = NULL, *kind_val = NULL;
+      for (yaml_node_pair_t *pr = it->data.mapping.pairs.start;
+           pr < it->data.mapping.pairs.top; pr++) {
+        yaml_node_t *k = node(p, pr->key), *v = node(p, pr->value);
+        const char *ks = scalar(p, k, "a step name");
+        if (!ks)
+          continue;
+        if (!strcmp(ks, "name")) {
+          if (st->name)
+            err(p, k, "duplicate key 'name' in step");
+          else
+            get_str(p, v, &st->name);
+          continue;
+        }
+        int kd = step_kind(ks);
+        if (kd < 0) {
+          unknown_step(p, k, ks);
+          continue;
+        }
+        if (kind_key) {
+          err(p, k, "a step has one kind, but this one has '%s' and '%s'",
+              (const char *)kind_key->data.scalar.value, ks);
+          continue;
+        }
+        kind_key = k;
+        kind_val = v;
+        st->kind = (enum scenario_step_kind)kd;
+      }
+      if (!kind_key) {
+        if (p->errors == before)
+          err(p, it, "step has no kind (expected one of: park, drive, charge, ...)");
+        step_free_contents(st);
+        continue;
+      }
+      st->line = (int)kind_key->start_mark.line + 1;
+      st->col = (int)kind_key->start_mark.column + 1;
+      parse_step_params(p, kind_key, kind_val, st);
+    } else {
+      err(p, it, "a step must be a name or a mapping, got %s", kind_name(it));
+      continue;
+    }
+    if (st->name) {
+      for (size_t j = 0; j < sc->n_steps; j++)
+        if (sc->steps[j].name && !strcmp(sc->steps[j].name, st->name))
+          err(p, it, "duplicate step name '%s'", st->name);
+    }
+    sc->n_steps++;
+  }
+}
+
+/* ---- expect ------------------------------------------------------------------------------ */
+
+static const char *const expect_keys[] = {"metric", "value", "min", "max", "at", "after",
+                                          "tolerance", "defined", NULL};
+
+struct expect_ctx {
+  struct scenario_expect *e;
+  yaml_node_t *metric_n, *min_n, *max_n, *value_n, *at_n, *after_n;
+};
+
+static void expect_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctxp)
+{
+  struct expect_ctx *ctx = ctxp;
+  struct scenario_expect *e = ctx->e;
+  bool b;
+  switch (idx) {
+  case 0:
+    get_str(p, v, &e->metric);
+    ctx->metric_n = v;
+    break;
+  case 1:
+    free(e->value);
+    e->value = value_text(p, v);
+    ctx->value_n = v;
+    break;
+  case 2: ctx->min_n = v; break;
+  case 3: ctx->max_n = v; break;
+  case 4: ctx->at_n = v; break;
+  case 5: ctx->after_n = v; break;
+  case 6: get_qty(p, v, QTY_NUMBER, 0, 1e12, &e->tolerance); break;
+  case 7:
+    if (get_bool(p, v, &b) == 0)
+      e->defined = b;
+    break;
+  }
+  (void)k;
+}
+
+/* A bound: a number in the metric's native unit, or with a unit suffix converted into it. */
+static bool get_bound(struct parser *p, yaml_node_t *n, const struct metric *m, double *out)
+{
+  const char *s = scalar(p, n, "a number");
+  if (!s)
+    return false;
+  double v;
+  const char *end = read_number(s, &v);
+  if (!end) {
+    err(p, n, "expected a number, got '%s'", s);
+    return false;
+  }
+  while (*end == ' ')
+    end++;
+  if (*end) {
+    enum sim_unit u;
+    double conv;
+    if (!m || sim_unit_parse(end, &u) < 0 || sim_unit_convert(v, u, m->unit, &conv) < 0) {
+      err(p, n, "cannot use unit '%s' for metric %s", end, m ? m->name : "?");
+      return false;
+    }
+    v = conv;
+  }
+  *out = v;
+  return true;
+}
+
+static void parse_expect(struct parser *p, yaml_node_t *n)
+{
+  struct scenario *sc = p->sc;
+  if (n->type != YAML_SEQUENCE_NODE) {
+    err(p, n, "expect must be a list of checks, got %s", kind_name(n));
+    return;
+  }
+  size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+  sc->expects = xcalloc(cnt ? cnt : 1, sizeof(*sc->expects));
+  for (size_t i = 0; i < cnt; i++) {
+    yaml_node_t *it = node(p, n->data.sequence.items.start[i]);
+    struct scenario_expect *e = &sc->expects[sc->n_expects];
+    memset(e, 0, sizeof(*e));
+    e->line = (int)it->start_mark.line + 1;
+    e->col = (int)it->start_mark.column + 1;
+    e->defined = -1;
+    e->tolerance = -1;
+    struct expect_ctx ctx = {e, NULL, NULL, NULL, NULL, NULL, NULL};
+    size_t before = p->errors;
+    if (!mapping(p, it, "expect check", expect_keys, expect_pair, &ctx)) {
+      continue;
+    }
+    struct metric *m = NULL;
+    if (!e->metric) {
+      err(p, it, "expect check needs 'metric'");
+    } else {
+      m = check_metric(p, ctx.metric_n, e->metric);
+    }
+    if (ctx.min_n && get_bound(p, ctx.min_n, m, &e->min))
+      e->has_min = true;
+    if (ctx.max_n && get_bound(p, ctx.max_n, m, &e->max))
+      e->has_max = true;
+    if (e->has_min && e->has_max && e->min > e->max)
+      err(p, ctx.max_n, "max (%g) is below min (%g)", e->max, e->min);
+    if (ctx.value_n && e->value && m) {
+      /* Check that the value is one the metric can hold. */
+      struct metric *tmp = metrics_find(p->scratch, m->name);
+      if (tmp && metric_set_from_string(tmp, e->value, SIM_UNIT_NATIVE) < 0)
+        err(p, ctx.value_n, "'%s' is not a valid value for metric %s", e->value, m->name);
+    }
+    if (!ctx.value_n && !ctx.min_n && !ctx.max_n && e->defined < 0 && p->errors == before)
+      err(p, it, "expect check needs 'value', 'min', 'max' or 'defined'");
+    if (ctx.at_n && ctx.after_n)
+      err(p, ctx.after_n, "expect check takes 'at' or 'after', not both");
+    if (ctx.at_n) {
+      const char *s = scalar(p, ctx.at_n, "'end' or a time since start");
+      if (s && !strcmp(s, "end")) {
+        e->when = EXPECT_AT_END;
+      } else if (s && get_qty(p, ctx.at_n, QTY_DURATION, 0, 366 * 86400.0, &e->at) == 0) {
+        e->when = EXPECT_AT_TIME;
+      }
+    } else if (ctx.after_n) {
+      const char *s = scalar(p, ctx.after_n, "a step name or number");
+      if (s) {
+        char *end;
+        long num = strtol(s, &end, 10);
+        bool found = false;
+        if (end != s && !*end) {
+          if (num >= 1 && (size_t)num <= sc->n_steps) {
+            e->step = (size_t)num - 1;
+            found = true;
+          }
+        } else {
+          for (size_t j = 0; j < sc->n_steps; j++) {
+            if (sc->steps[j].name && !strcmp(sc->steps[j].name, s)) {
+              e->step = j;
+              found = true;
+            }
+          }
+        }
+        if (found)
+          e->when = EXPECT_AFTER_STEP;
+        else
+          err(p, ctx.after_n, "no step '%s' in the timeline (give a step name or 1..%zu)", s,
+              sc->n_steps);
+      }
+    }
+    if (e->tolerance < 0)
+      e->tolerance = 0;
+    sc->n_expects++;
+  }
+}
+
+/* ---- top level --------------------------------------------------------------------------- */
+
+static const char *const top_keys[] = {"name", "description", "start", "seed", "tick",
+                                       "vehicle", "timeline", "expect", NULL};
+
+/* start: a UTC time as parse.h's parse_time() reads it, in ns. */
+static int parse_utc(const char *s, int64_t *out_ns)
+{
+  int64_t t;
+  int r = parse_time(s, &t);
+  if (r < 0)
+    return r;
+  *out_ns = t * SIM_NS_PER_SEC;
+  return 0;
+}
+
+/* The top-level nodes, collected first: the vehicle section must be parsed before the timeline
+ * (charge defaults come from it) and the timeline before expect (step names). */
+struct top_ctx {
+  yaml_node_t *vehicle, *timeline, *expect;
+};
+
+static void top_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctxp)
+{
+  struct top_ctx *ctx = ctxp;
+  struct scenario *sc = p->sc;
+  const char *s;
+  switch (idx) {
+  case 0: get_str(p, v, &sc->name); break;
+  case 1: get_str(p, v, &sc->description); break;
+  case 2:
+    s = scalar(p, v, "a UTC time 'YYYY-MM-DD HH:MM:SS'");
+    if (s && parse_utc(s, &sc->start_utc_ns) < 0)
+      err(p, v, "expected a UTC time 'YYYY-MM-DD HH:MM:SS', got '%s'", s);
+    break;
+  case 3: {
+    s = scalar(p, v, "an unsigned integer");
+    if (!s)
+      break;
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(s, &end, 10);
+    if (end == s || *end || errno || *s == '-')
+      err(p, v, "expected an unsigned integer seed, got '%s'", s);
+    else
+      sc->seed = x, sc->has_seed = true;
+    break;
+  }
+  case 4: get_qty(p, v, QTY_DURATION, 0.01, 60, &sc->tick); break;
+  case 5: ctx->vehicle = v; break;
+  case 6: ctx->timeline = v; break;
+  case 7: ctx->expect = v; break;
+  }
+  (void)k;
+}
+
+static void walk(struct parser *p)
+{
+  yaml_node_t *root = yaml_document_get_root_node(&p->doc);
+  if (!root || is_null_scalar(root)) {
+    sim_diag_error(p->d, p->file, 1, 1, "empty scenario (expected a mapping with vehicle:, "
+                   "timeline: and expect:)");
+    p->errors++;
+    return;
+  }
+  struct top_ctx ctx = {NULL, NULL, NULL};
+  if (!mapping(p, root, "scenario", top_keys, top_pair, &ctx))
+    return;
+  if (ctx.vehicle)
+    parse_vehicle(p, ctx.vehicle);
+  if (ctx.timeline)
+    parse_timeline(p, ctx.timeline);
+  if (ctx.expect)
+    parse_expect(p, ctx.expect);
+}
+
+/* ---- entry points ------------------------------------------------------------------------ */
+
+static void step_free_contents(struct scenario_step *st)
+{
+  free(st->name);
+  switch (st->kind) {
+  case STEP_DRIVE:
+    free(st->u.drive.profile);
+    for (size_t i = 0; i < st->u.drive.n_route; i++)
+      free(st->u.drive.route[i].name);
+    free(st->u.drive.route);
+    break;
+  case STEP_CHARGE: free(st->u.charge.mode); break;
+  case STEP_SET:
+    for (size_t i = 0; i < st->u.set.n; i++) {
+      free(st->u.set.names[i]);
+      free(st->u.set.values[i]);
+    }
+    free(st->u.set.names);
+    free(st->u.set.values);
+    break;
+  case STEP_NOTIFY:
+    free(st->u.notify.subtype);
+    free(st->u.notify.text);
+    break;
+  case STEP_EVENT:
+    free(st->u.event.name);
+    free(st->u.event.data);
+    break;
+  default: break;
+  }
+  memset(st, 0, sizeof(*st));
+}
+
+void scenario_free(struct scenario *sc)
+{
+  if (!sc)
+    return;
+  free(sc->path);
+  free(sc->name);
+  free(sc->description);
+  struct scenario_vehicle *v = &sc->vehicle;
+  free(v->type);
+  free(v->model);
+  free(v->id);
+  free(v->vin);
+  free(v->timezone);
+  free(v->location.name);
+  for (size_t i = 0; i < sc->n_steps; i++)
+    step_free_contents(&sc->steps[i]);
+  free(sc->steps);
+  for (size_t i = 0; i < sc->n_expects; i++) {
+    free(sc->expects[i].metric);
+    free(sc->expects[i].value);
+  }
+  free(sc->expects);
+  free(sc);
+}
+
+int scenario_load_string(const char *text, size_t len, const char *name, struct scenario **out,
+                         struct sim_diag *d)
+{
+  *out = NULL;
+  struct parser p;
+  memset(&p, 0, sizeof(p));
+  p.file = name ? name : "";
+  p.d = d;
+  yaml_parser_t yp;
+  if (!yaml_parser_initialize(&yp))
+    return sim_diag_error(d, p.file, 0, 0, "cannot initialise the YAML parser");
+  yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
+  if (!yaml_parser_load(&yp, &p.doc)) {
+    int line = (int)yp.problem_mark.line + 1, col = (int)yp.problem_mark.column + 1;
+    sim_diag_error(d, p.file, line, col, "invalid YAML: %s%s%s",
+                   yp.problem ? yp.problem : "syntax error",
+                   yp.context ? " " : "", yp.context ? yp.context : "");
+    yaml_parser_delete(&yp);
+    return SIM_EPARSE;
+  }
+  /* A second document in the stream is not part of a scenario. */
+  yaml_document_t extra;
+  if (yaml_parser_load(&yp, &extra)) {
+    yaml_node_t *r = yaml_document_get_root_node(&extra);
+    if (r) {
+      sim_diag_error(d, p.file, (int)r->start_mark.line + 1, (int)r->start_mark.column + 1,
+                     "a scenario file holds one YAML document");
+      p.errors++;
+    }
+    yaml_document_delete(&extra);
+  } else {
+    int line = (int)yp.problem_mark.line + 1, col = (int)yp.problem_mark.column + 1;
+    sim_diag_error(d, p.file, line, col, "invalid YAML: %s%s%s",
+                   yp.problem ? yp.problem : "syntax error",
+                   yp.context ? " " : "", yp.context ? yp.context : "");
+    p.errors++;
+  }
+  yaml_parser_delete(&yp);
+
+  p.sc = xcalloc(1, sizeof(*p.sc));
+  p.sc->path = xstrdup(p.file);
+  p.sc->tick = 1;
+  vehicle_defaults(&p.sc->vehicle);
+  p.scratch = metrics_new(NULL);
+  walk(&p);
+  metrics_free(p.scratch);
+  yaml_document_delete(&p.doc);
+  if (p.errors) {
+    scenario_free(p.sc);
+    return SIM_EPARSE;
+  }
+  *out = p.sc;
+  return 0;
+}
+
+int scenario_load(const char *path, struct scenario **out, struct sim_diag *d)
+{
+  *out = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    int e = errno;
+    sim_diag_error(d, path, 0, 0, "cannot open: %s", strerror(e));
+    return -e;
+  }
+  struct sbuf b = SBUF_INIT;
+  char buf[8192];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+    sbuf_add(&b, buf, n);
+  int rerr = ferror(f) ? errno : 0;
+  fclose(f);
+  if (rerr) {
+    sbuf_free(&b);
+    sim_diag_error(d, path, 0, 0, "cannot read: %s", strerror(rerr));
+    return -rerr;
+  }
+  if (memchr(sbuf_str(&b), '\0', b.len)) {
+    sbuf_free(&b);
+    return sim_diag_error(d, path, 0, 0, "not a text file (contains NUL bytes)");
+  }
+  int rc = scenario_load_string(sbuf_str(&b), b.len, path, out, d);
+  sbuf_free(&b);
+  return rc;
+}

@@ -1,0 +1,133 @@
+/*
+ * v3_int.h - private to the Server V3 engine (v3.c, v3_sched.c, v3_util.c, v3_config.c).
+ *
+ * Holds struct v3, the topic-name table of the two topic profiles, and the functions the
+ * engine files share.  Nothing outside sim/v3*.c includes it.
+ */
+#ifndef SIM_V3_INT_H
+#define SIM_V3_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/loop.h"
+#include "core/sbuf.h"
+#include "v3/v3.h"
+
+struct metric;
+
+/*
+ * Topic names of one topic profile (--topics), relative to the prefix.  The current names
+ * are the firmware's since d5bc3d668 "ServerV3: Production topic hierarchy" (2018-07-06);
+ * the draft names are those of seed/ovmsdev-2018-07-05-mqtt-and-ovms-server-v3.txt.
+ */
+struct v3_topic_names {
+  const char *name;           /* "current", "draft-2018" */
+  const char *metric;         /* metric subtree, with '/' */
+  const char *sub_active;     /* presence filter */
+  const char *sub_command;    /* command filter */
+  int sub_qos;                /* requested QoS of the subscriptions */
+  bool client_tree;           /* client/<id>/<kind>[/<cmdid>] (else c/<id>, cmd/<id>/c/) */
+  const char *resp_head;      /* response topic: resp_head <client id> resp_mid <command id> */
+  const char *resp_mid;
+  int response_qos;
+  int notify_qos;             /* info/alert/error */
+  bool notify_subtype_topic;  /* notify/<type>/<subtype path>[/<id>/<age>] (else notify/<type>) */
+};
+
+extern const struct v3_topic_names v3_topics_current, v3_topics_draft2018;
+
+struct v3_client {
+  char *id;
+  int64_t expiry; /* monotonic s */
+};
+
+struct v3_inflight {
+  int mid;
+  int type;   /* enum sim_notify_type */
+  int64_t id; /* notification id */
+};
+
+struct v3 {
+  struct sim *sim;
+  const struct v3_transport_ops *ops;
+  void *tp;
+  const struct v3_topic_names *tn;
+  bool started_transport;
+  bool stopped;          /* "server v3 stop" */
+
+  /* options (owned copies) */
+  char *password;
+  char *cafile, *capath, *certfile, *keyfile;
+  char *client_id_opt;
+  FILE *tee;
+
+  /* connection */
+  enum v3_state state;
+  char status[256];
+  char last_error[160];
+  bool connected;      /* CONNACK accepted, connection up */
+  bool conn_up;        /* an attempt is in progress or connected */
+  bool suspended;      /* auth failure: no retries until a config change */
+  int last_connack;    /* -1 none */
+  int64_t connect_at;  /* monotonic s of the next attempt; -1 none */
+  int64_t net_since;   /* monotonic s the network became usable; -1 down */
+  struct sbuf prefix;
+  char *client_id;
+
+  /* scheduler (ovms_server_v3.cpp Ticker1) */
+  struct sim_timer tick;
+  struct sim_timer poll;  /* "next Mongoose poll": immediate metrics */
+  bool sendall;           /* first tick after CONNACK */
+  int64_t lasttx, lasttx_sendall, lasttx_priority;
+  size_t pos_all, pos_modified;
+  int modifier;
+  bool busy;
+  bool retain_limit;      /* retain.depth.limit (cached by v3_sched_reload) */              /* inside a transmission (events raised there defer) */
+  bool immediate_listening;
+  struct v3_filter f_include, f_exclude, f_priority, f_imm_include, f_imm_exclude;
+
+  /* clients */
+  struct v3_client *clients;
+  size_t nclients, capclients;
+  int peers;
+
+  /* notifications */
+  int reader;
+  struct v3_inflight data_wait; /* mid 0 = none */
+  struct v3_inflight *acks;     /* QoS 1 publications awaiting PUBACK (for info) */
+  size_t nacks, capacks;
+
+  /* events waiting for the next poll (HEAD/3.3.006 TransmitEvents) */
+  char **events;
+  size_t nevents, capevents;
+  struct sim_timer evpoll;
+
+  struct sbuf topic, payload, scratch;
+  struct v3_stats stats;
+};
+
+/* v3.c */
+int v3_publish(struct v3 *v3, const char *topic, const void *payload, size_t len, int qos,
+               bool retain, int *mid);
+long v3_cfg_int(struct v3 *v3, const char *instance, long def);
+bool v3_cfg_bool(struct v3 *v3, const char *instance, bool def);
+const char *v3_cfg_str(struct v3 *v3, const char *instance);
+void v3_count_clients(struct v3 *v3);
+int64_t v3_now(struct v3 *v3);
+void v3_notify_drain(struct v3 *v3); /* Ticker1 step 2 */
+
+/* v3_sched.c */
+void v3_sched_start(struct v3 *v3);
+void v3_sched_stop(struct v3 *v3);
+void v3_sched_tick(struct v3 *v3);     /* the connected part of Ticker1 */
+void v3_sched_connected(struct v3 *v3); /* CONNACK accepted */
+void v3_sched_event(struct v3 *v3, const char *name);
+void v3_sched_reload(struct v3 *v3);   /* config changed: filters, immediate listener */
+void v3_transmit_metric(struct v3 *v3, struct metric *m);
+void v3_transmit_all(struct v3 *v3);
+void v3_transmit_modified(struct v3 *v3);
+void v3_transmit_priority(struct v3 *v3);
+bool v3_metric_filtered(struct v3 *v3, const char *name);
+
+#endif

@@ -1,0 +1,418 @@
+/*
+ * v3_transport_mqtt.c - the "mqtt" transport: libmosquitto driven from the libev loop.
+ *
+ * No libmosquitto thread: the socket (mosquitto_socket()) is watched with an ev_io, readable
+ * -> mosquitto_loop_read(), writable (only while mosquitto_want_write()) ->
+ * mosquitto_loop_write(), and a 1 s wall-clock ev_timer runs mosquitto_loop_misc() for the
+ * keep-alive (network time, not simulation time).  Every connection attempt uses a new
+ * mosquitto handle, so its socket is registered anew after every reconnect, and libmosquitto
+ * never retransmits a previous connection's messages by itself: as the firmware (Mongoose
+ * never retransmits), the engine decides what is sent again.
+ *
+ * CONNECT as the firmware's (spec 1.1): MQTT 3.1.1, CleanSession 0, keep-alive, will
+ * retained QoS 0, user name and password only when given.  The module never sends DISCONNECT:
+ * dropping a connection destroys the handle, which closes the socket without one.  TLS always
+ * verifies the server (CA file/dir, else the system CAs), SNI is set to the host name by
+ * libmosquitto, and a client certificate/key pair enables mutual TLS.
+ *
+ * In virtual time (SIM_CLOCK_FAST) the transport holds the simulation clock
+ * (sim_loop_hold()) while a connection is being set up and while QoS 1/2 publications wait
+ * for their acknowledgement, so time does not race ahead of the network.
+ */
+#include <errno.h>
+#include <ev.h>
+#include <mosquitto.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "model/sim.h"
+#include "v3/v3.h"
+#include "core/xalloc.h"
+
+struct mqtt_tp {
+  struct v3 *v3;
+  struct sim *sim;
+  struct mosquitto *mosq;
+  struct mosquitto *dead;   /* dropped inside a callback: destroyed later */
+  ev_io io;
+  ev_timer misc;
+  struct sim_timer later;   /* deferred work: destroy, report a synchronous failure */
+  bool io_active;
+  bool connack;             /* CONNACK seen on this connection */
+  bool lost;                /* reported closed */
+  int in_cb;                /* inside a libmosquitto callback (its callback mutex held) */
+  int pending_fail;         /* synchronous connect failure to report (0 none) */
+  int hold;                 /* holds taken on the simulation clock */
+  bool hold_connect;
+  int *mids;                /* QoS 1/2 publications awaiting their acknowledgement */
+  size_t nmids, capmids;
+};
+
+static int lib_inited;
+
+static void set_hold(struct mqtt_tp *t, int want)
+{
+  if (want != t->hold) {
+    sim_loop_hold(t->sim->loop, want - t->hold);
+    t->hold = want;
+  }
+}
+
+static void update_hold(struct mqtt_tp *t)
+{
+  set_hold(t, (t->hold_connect || t->nmids > 0) ? 1 : 0);
+}
+
+static int translate(int rc)
+{
+  switch (rc) {
+  case MOSQ_ERR_SUCCESS: return 0;
+  case MOSQ_ERR_NOMEM: return -ENOMEM;
+  case MOSQ_ERR_INVAL: return SIM_ECONFIG;
+  case MOSQ_ERR_TLS: return SIM_ETLS;
+  case MOSQ_ERR_ERRNO: return errno ? -errno : SIM_EMQTT;
+  case MOSQ_ERR_NO_CONN:
+  case MOSQ_ERR_CONN_LOST: return -ECONNRESET;
+  default: return SIM_EMQTT;
+  }
+}
+
+static void update_io(struct mqtt_tp *t)
+{
+  if (!t->mosq)
+    return;
+  int fd = mosquitto_socket(t->mosq);
+  struct ev_loop *ev = sim_loop_ev(t->sim->loop);
+  int events = EV_READ | (mosquitto_want_write(t->mosq) ? EV_WRITE : 0);
+  if (fd < 0) {
+    if (t->io_active)
+      ev_io_stop(ev, &t->io);
+    t->io_active = false;
+    return;
+  }
+  if (t->io_active && t->io.fd == fd && (t->io.events & (EV_READ | EV_WRITE)) == events)
+    return;
+  if (t->io_active)
+    ev_io_stop(ev, &t->io);
+  ev_io_set(&t->io, fd, events);
+  ev_io_start(ev, &t->io);
+  t->io_active = true;
+}
+
+static void stop_watchers(struct mqtt_tp *t)
+{
+  struct ev_loop *ev = sim_loop_ev(t->sim->loop);
+  if (t->io_active)
+    ev_io_stop(ev, &t->io);
+  t->io_active = false;
+  ev_timer_stop(ev, &t->misc);
+}
+
+/* The connection is gone (error in read/write/misc, or the peer closed). */
+static void lost(struct mqtt_tp *t, int err)
+{
+  if (t->lost)
+    return;
+  t->lost = true;
+  stop_watchers(t);
+  t->hold_connect = false;
+  t->nmids = 0;
+  update_hold(t);
+  v3_transport_closed(t->v3, err, !t->connack);
+}
+
+static void io_cb(struct ev_loop *ev, ev_io *w, int revents)
+{
+  struct mqtt_tp *t = w->data;
+  struct mosquitto *m = t->mosq;
+  (void)ev;
+  int rc = MOSQ_ERR_SUCCESS;
+  if (revents & EV_READ)
+    rc = mosquitto_loop_read(m, 1);
+  if (rc == MOSQ_ERR_SUCCESS && t->mosq == m && (revents & EV_WRITE))
+    rc = mosquitto_loop_write(m, 1);
+  if (t->mosq != m)
+    return; /* dropped by a callback */
+  if (rc != MOSQ_ERR_SUCCESS) {
+    lost(t, translate(rc));
+    return;
+  }
+  update_io(t);
+}
+
+static void misc_cb(struct ev_loop *ev, ev_timer *w, int revents)
+{
+  struct mqtt_tp *t = w->data;
+  (void)ev;
+  (void)revents;
+  if (!t->mosq)
+    return;
+  struct mosquitto *m = t->mosq;
+  int rc = mosquitto_loop_misc(m);
+  if (t->mosq != m)
+    return;
+  if (rc != MOSQ_ERR_SUCCESS) {
+    lost(t, translate(rc));
+    return;
+  }
+  update_io(t);
+}
+
+static void later_cb(struct sim_loop *loop, struct sim_timer *tm)
+{
+  struct mqtt_tp *t = tm->data;
+  (void)loop;
+  if (t->dead) {
+    mosquitto_destroy(t->dead);
+    t->dead = NULL;
+  }
+  if (t->pending_fail) {
+    int err = t->pending_fail;
+    t->pending_fail = 0;
+    lost(t, err);
+  }
+}
+
+/* ---- libmosquitto callbacks ---------------------------------------------------------------- */
+
+static void on_connect(struct mosquitto *m, void *obj, int rc)
+{
+  struct mqtt_tp *t = obj;
+  if (t->mosq != m)
+    return;
+  t->hold_connect = false;
+  update_hold(t);
+  if (rc == 0) {
+    t->connack = true;
+    /* From now on packets are only queued by mosquitto_publish() and written by the writable
+     * watcher in bursts: no write attempt per PUBLISH into a full socket buffer.  (Not
+     * before CONNACK: the TLS handshake and CONNECT are driven the ordinary way.) */
+    mosquitto_threaded_set(m, true);
+  } else
+    t->lost = true; /* the refusal is the outcome: no separate "closed" */
+  t->in_cb++;
+  v3_transport_connack(t->v3, rc);
+  t->in_cb--;
+}
+
+static void on_disconnect(struct mosquitto *m, void *obj, int rc)
+{
+  struct mqtt_tp *t = obj;
+  if (t->mosq == m) {
+    t->in_cb++;
+    lost(t, rc == MOSQ_ERR_KEEPALIVE ? -ETIMEDOUT : -ECONNRESET);
+    t->in_cb--;
+  }
+}
+
+static void on_publish(struct mosquitto *m, void *obj, int mid)
+{
+  struct mqtt_tp *t = obj;
+  if (t->mosq != m)
+    return;
+  for (size_t i = 0; i < t->nmids; i++)
+    if (t->mids[i] == mid) {
+      t->mids[i] = t->mids[--t->nmids];
+      update_hold(t);
+      t->in_cb++;
+      v3_transport_acked(t->v3, mid);
+      t->in_cb--;
+      return;
+    }
+}
+
+static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
+{
+  struct mqtt_tp *t = obj;
+  if (t->mosq != m || !msg->topic)
+    return;
+  t->in_cb++;
+  v3_transport_message(t->v3, msg->topic, msg->payload ? msg->payload : "",
+                       (size_t)(msg->payloadlen > 0 ? msg->payloadlen : 0));
+  t->in_cb--;
+}
+
+/* libmosquitto's own error messages (TLS verification, name resolution) become the detail
+ * of the failure. */
+static void on_log(struct mosquitto *m, void *obj, int level, const char *str)
+{
+  struct mqtt_tp *t = obj;
+  if (t->mosq != m || level != MOSQ_LOG_ERR || !str)
+    return;
+  const char *p = strstr(str, "routines:");
+  if (p) { /* "OpenSSL Error[0]: error:0A000086:SSL routines::certificate verify failed" */
+    p = strrchr(str, ':');
+    char buf[160];
+    snprintf(buf, sizeof(buf), "TLS: %s", p + 1);
+    v3_transport_error(t->v3, buf);
+  } else {
+    v3_transport_error(t->v3, str);
+  }
+}
+
+/* ---- operations ---------------------------------------------------------------------------- */
+
+static int m_open(struct v3 *v3, struct sim *sim, const struct v3_options *opt, void **priv,
+                  struct sbuf *err)
+{
+  (void)opt;
+  (void)err;
+  if (!lib_inited++)
+    mosquitto_lib_init();
+  struct mqtt_tp *t = xcalloc(1, sizeof(*t));
+  t->v3 = v3;
+  t->sim = sim;
+  ev_io_init(&t->io, io_cb, -1, EV_READ);
+  t->io.data = t;
+  ev_timer_init(&t->misc, misc_cb, 1.0, 1.0);
+  t->misc.data = t;
+  sim_timer_init(&t->later, later_cb, t);
+  *priv = t;
+  return 0;
+}
+
+/* Writes out what libmosquitto still has queued on a live connection (at most about 2 s of
+ * wall time), as a TCP close delivers data already written: the last publications before an
+ * exit or a reconnect are not lost in the client's queue. */
+static void flush(struct mqtt_tp *t)
+{
+  if (!t->mosq || !t->connack || t->lost || t->in_cb)
+    return;
+  for (int i = 0; i < 200 && mosquitto_want_write(t->mosq); i++) {
+    struct pollfd p = {.fd = mosquitto_socket(t->mosq), .events = POLLOUT};
+    if (p.fd < 0 || poll(&p, 1, 10) < 0)
+      return;
+    if ((p.revents & POLLOUT) && mosquitto_loop_write(t->mosq, 1) != MOSQ_ERR_SUCCESS)
+      return;
+  }
+}
+
+static void m_drop(void *priv)
+{
+  struct mqtt_tp *t = priv;
+  flush(t);
+  stop_watchers(t);
+  t->hold_connect = false;
+  t->nmids = 0;
+  update_hold(t);
+  t->pending_fail = 0;
+  if (t->mosq) {
+    if (t->dead)
+      mosquitto_destroy(t->dead);
+    t->dead = t->mosq; /* we may be inside one of its callbacks */
+    t->mosq = NULL;
+    sim_timer_start(t->sim->loop, &t->later, 0, 0);
+  }
+}
+
+static int m_connect(void *priv, const struct v3_connect_info *ci, struct sbuf *err)
+{
+  struct mqtt_tp *t = priv;
+  m_drop(t);
+  t->connack = false;
+  t->lost = false;
+  struct mosquitto *m = mosquitto_new(ci->client_id, ci->clean_session, t);
+  if (!m) {
+    if (err)
+      sbuf_printf(err, "cannot create MQTT client: %s", strerror(errno));
+    return errno == EINVAL ? SIM_ECONFIG : -ENOMEM;
+  }
+  mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+  mosquitto_connect_callback_set(m, on_connect);
+  mosquitto_disconnect_callback_set(m, on_disconnect);
+  mosquitto_publish_callback_set(m, on_publish);
+  mosquitto_message_callback_set(m, on_message);
+  mosquitto_log_callback_set(m, on_log);
+  int rc = mosquitto_will_set(m, ci->will_topic, (int)strlen(ci->will_payload), ci->will_payload,
+                              ci->will_qos, ci->will_retain);
+  if (rc == MOSQ_ERR_SUCCESS && ci->username)
+    rc = mosquitto_username_pw_set(m, ci->username, ci->password);
+  if (rc == MOSQ_ERR_SUCCESS && ci->tls) {
+    if (!ci->cafile && !ci->capath)
+      mosquitto_int_option(m, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
+    rc = mosquitto_tls_set(m, ci->cafile, ci->capath, ci->certfile, ci->keyfile, NULL);
+    if (rc == MOSQ_ERR_SUCCESS)
+      rc = mosquitto_tls_opts_set(m, 1 /* SSL_VERIFY_PEER */, NULL, NULL);
+    if (rc == MOSQ_ERR_SUCCESS)
+      rc = mosquitto_tls_insecure_set(m, false);
+  }
+  if (rc != MOSQ_ERR_SUCCESS) {
+    if (err)
+      sbuf_printf(err, "MQTT client setup failed: %s", mosquitto_strerror(rc));
+    mosquitto_destroy(m);
+    return SIM_ECONFIG;
+  }
+  t->mosq = m;
+  t->hold_connect = true;
+  update_hold(t);
+  errno = 0;
+  rc = mosquitto_connect_async(m, ci->host, ci->port, (int)ci->keepalive);
+  if (rc != MOSQ_ERR_SUCCESS) {
+    /* a TCP connect that failed at once (refused on loopback, no route, bad host): reported
+     * as a failed connection on the next turn of the loop, as the firmware's MG_EV_CONNECT */
+    t->pending_fail = translate(rc);
+    if (!t->pending_fail)
+      t->pending_fail = SIM_EMQTT;
+    t->hold_connect = false;
+    update_hold(t);
+    sim_timer_start(t->sim->loop, &t->later, 0, 0);
+    return 0;
+  }
+  ev_timer_again(sim_loop_ev(t->sim->loop), &t->misc);
+  update_io(t);
+  return 0;
+}
+
+static int m_subscribe(void *priv, const char *const *filters, size_t n, int qos)
+{
+  struct mqtt_tp *t = priv;
+  if (!t->mosq)
+    return SIM_ESTATE;
+  int rc = mosquitto_subscribe_multiple(t->mosq, NULL, (int)n, (char *const *const)filters, qos,
+                                        0, NULL);
+  update_io(t);
+  return translate(rc);
+}
+
+static int m_publish(void *priv, const char *topic, const void *payload, size_t len, int qos,
+                     bool retain, int *mid)
+{
+  struct mqtt_tp *t = priv;
+  if (!t->mosq)
+    return SIM_ESTATE;
+  int rc = mosquitto_publish(t->mosq, mid, topic, (int)len, payload, qos, retain);
+  if (rc != MOSQ_ERR_SUCCESS)
+    return translate(rc);
+  if (qos > 0) {
+    xgrow((void **)&t->mids, &t->capmids, t->nmids + 1, sizeof(*t->mids));
+    t->mids[t->nmids++] = *mid;
+    update_hold(t);
+  }
+  update_io(t);
+  return 0;
+}
+
+static void m_close(void *priv)
+{
+  struct mqtt_tp *t = priv;
+  m_drop(t);
+  sim_timer_stop(t->sim->loop, &t->later);
+  if (t->dead)
+    mosquitto_destroy(t->dead);
+  free(t->mids);
+  free(t);
+  if (!--lib_inited)
+    mosquitto_lib_cleanup();
+}
+
+const struct v3_transport_ops v3_transport_mqtt = {
+  .name = "mqtt",
+  .open = m_open,
+  .connect = m_connect,
+  .subscribe = m_subscribe,
+  .publish = m_publish,
+  .drop = m_drop,
+  .close = m_close,
+};

@@ -1,0 +1,221 @@
+/*
+ * v3_util.c - pure helpers of Server V3: broker URL parsing, the topic prefix (spec 1.2),
+ * name-to-topic mapping (mqtt_topic() in V3/main/ovms_utils.cpp), the retain depth rule, the
+ * id_filter include/exclude lists (V3/components/id_filter/src/id_filter.cpp) and the topic
+ * name tables of the two topic profiles.  No I/O, no state: unit-tested by tables.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "v3/internal.h"
+#include "core/xalloc.h"
+
+const struct v3_topic_names v3_topics_current = {
+  .name = "current",
+  .metric = "metric/",
+  .sub_active = "client/+/active",
+  .sub_command = "client/+/command/+",
+  .sub_qos = 1,
+  .client_tree = true,
+  .resp_head = "client/",
+  .resp_mid = "/response/",
+  .response_qos = 1,
+  .notify_qos = 1,
+  .notify_subtype_topic = true,
+};
+
+/* seed post: "<prefix>/m/", "<prefix>/c/<clientid>", "<prefix>/cmd/<clientid>/c/" and "/r/"
+ * at QoS 2, "<prefix>/notify/<type>" at QoS 2. */
+const struct v3_topic_names v3_topics_draft2018 = {
+  .name = "draft-2018",
+  .metric = "m/",
+  .sub_active = "c/+",
+  .sub_command = "cmd/+/c/",
+  .sub_qos = 2, /* "using QOS 2 messages" for commands */
+  .client_tree = false,
+  .resp_head = "cmd/",
+  .resp_mid = "/r/",
+  .response_qos = 2,
+  .notify_qos = 2,
+  .notify_subtype_topic = false,
+};
+
+/* The message shows the URL with anything between "://" and "@" past a ':' masked, so that
+ * a password never reaches a log. */
+static int url_error(struct sbuf *err, const char *url, const char *what)
+{
+  if (!err)
+    return SIM_EPARSE;
+  sbuf_adds(err, "invalid broker URL '");
+  const char *s = strstr(url, "://"), *at = s ? strchr(s + 3, '@') : NULL;
+  const char *colon = at ? memchr(s + 3, ':', (size_t)(at - s - 3)) : NULL;
+  if (colon) {
+    sbuf_add(err, url, (size_t)(colon - url));
+    sbuf_adds(err, ":***");
+    sbuf_adds(err, at);
+  } else {
+    sbuf_adds(err, url);
+  }
+  sbuf_printf(err, "': %s", what);
+  return SIM_EPARSE;
+}
+
+int v3_url_parse(const char *url, struct v3_url *out, struct sbuf *err)
+{
+  memset(out, 0, sizeof(*out));
+  const char *p;
+  if (!strncmp(url, "mqtt://", 7)) {
+    p = url + 7;
+  } else if (!strncmp(url, "mqtts://", 8)) {
+    p = url + 8;
+    out->tls = true;
+  } else {
+    return url_error(err, url, "expected mqtt://[user@]host[:port] or mqtts://...");
+  }
+  const char *at = strchr(p, '@');
+  if (at) {
+    size_t ulen = (size_t)(at - p);
+    if (memchr(p, ':', ulen))
+      return url_error(err, url,
+                       "a password in the URL would be visible in ps; use --password-file or "
+                       "OVMS_SIM_PASSWORD");
+    if (ulen == 0 || ulen >= sizeof(out->user))
+      return url_error(err, url, "bad user name");
+    memcpy(out->user, p, ulen);
+    p = at + 1;
+  }
+  const char *hend;
+  if (*p == '[') { /* IPv6 literal */
+    hend = strchr(p, ']');
+    if (!hend)
+      return url_error(err, url, "unterminated [ in host");
+    size_t hl = (size_t)(hend - p - 1);
+    if (hl == 0 || hl >= sizeof(out->host))
+      return url_error(err, url, "bad host");
+    memcpy(out->host, p + 1, hl);
+    hend++;
+  } else {
+    hend = p + strcspn(p, ":/");
+    size_t hl = (size_t)(hend - p);
+    if (hl == 0 || hl >= sizeof(out->host))
+      return url_error(err, url, "missing host");
+    memcpy(out->host, p, hl);
+  }
+  p = hend;
+  if (*p == ':') {
+    char *end;
+    long port = strtol(p + 1, &end, 10);
+    if (end == p + 1 || port < 1 || port > 65535 || (*end && *end != '/'))
+      return url_error(err, url, "port must be a number from 1 to 65535");
+    out->port = (int)port;
+    p = end;
+  }
+  if (*p == '/')
+    p++;
+  if (*p)
+    return url_error(err, url, "unexpected path after host");
+  return 0;
+}
+
+void v3_prefix_build(const char *custom, const char *user, const char *vehicleid,
+                     struct sbuf *out)
+{
+  if (custom && *custom) {
+    sbuf_adds(out, custom);
+    return;
+  }
+  sbuf_adds(out, "ovms/");
+  sbuf_adds(out, user ? user : "");
+  sbuf_addc(out, '/');
+  if (vehicleid && *vehicleid) {
+    sbuf_adds(out, vehicleid);
+    sbuf_addc(out, '/');
+  }
+}
+
+void v3_topic_path(const char *name, struct sbuf *out)
+{
+  size_t n = strlen(name);
+  sbuf_reserve(out, n);
+  char *d = out->p + out->len;
+  for (size_t i = 0; i < n; i++)
+    d[i] = name[i] == '.' ? '/' : name[i];
+  out->len += n;
+  out->p[out->len] = '\0';
+}
+
+bool v3_retain_depth_exceeded(const char *topic)
+{
+  int n = 0;
+  for (const char *p = topic; *p; p++)
+    if (*p == '/' && ++n > 7)
+      return true;
+  return false;
+}
+
+int v3_filter_set(struct v3_filter *f, const char *list)
+{
+  v3_filter_cleanup(f);
+  int rc = 0;
+  const char *p = list ? list : "";
+  while (*p) {
+    size_t n = strcspn(p, ",");
+    const char *s = p, *e = p + n;
+    while (s < e && (*s == ' ' || *s == '\t'))
+      s++;
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+      e--;
+    if (e > s) {
+      const char *star = memchr(s, '*', (size_t)(e - s));
+      /* id_filter accepts '*' only as the first or last character */
+      bool bad = false;
+      for (const char *q = s + 1; q < e - 1; q++)
+        if (*q == '*')
+          bad = true;
+      if (star && e - s > 1 && star != s && star != e - 1)
+        bad = true;
+      if (bad) {
+        rc = SIM_EPARSE;
+      } else {
+        f->v = xrealloc(f->v, (f->n + 1) * sizeof(*f->v));
+        f->v[f->n++] = xstrndup(s, (size_t)(e - s));
+      }
+    }
+    p += n;
+    if (*p == ',')
+      p++;
+  }
+  return rc;
+}
+
+void v3_filter_cleanup(struct v3_filter *f)
+{
+  for (size_t i = 0; i < f->n; i++)
+    free(f->v[i]);
+  free(f->v);
+  f->v = NULL;
+  f->n = 0;
+}
+
+static bool entry_match(const char *e, const char *name)
+{
+  size_t el = strlen(e);
+  if (el == 1 && e[0] == '*')
+    return true;
+  if (el > 0 && e[el - 1] == '*')
+    return !strncmp(e, name, el - 1);
+  if (e[0] == '*') {
+    size_t nl = strlen(name);
+    return nl >= el - 1 && !strcmp(name + nl - (el - 1), e + 1);
+  }
+  return !strcmp(e, name);
+}
+
+bool v3_filter_match(const struct v3_filter *f, const char *name)
+{
+  for (size_t i = 0; i < f->n; i++)
+    if (entry_match(f->v[i], name))
+      return true;
+  return false;
+}
