@@ -1111,6 +1111,7 @@ static int cmd_convert(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+  v3_register(); /* server.v3.* config keys and `server v3` commands in every module */
   if (argc > 1 && !strcmp(argv[1], "convert"))
     return cmd_convert(argc - 1, argv + 1);
   if (argc > 1 && !strcmp(argv[1], "metrics"))

@@ -74,6 +74,13 @@ void sim_free(struct sim *sim);
  * that attach themselves to the context use it to be freed with it). */
 void sim_on_free(struct sim *sim, void (*fn)(void *ctx), void *ctx);
 
+/* Registers fn(sim) to run in every sim_new() from now on, right after the configuration is
+ * created and before sim_new() returns (components that are not part of the model use it to
+ * declare their config keys, e.g. Server V3: v3_register()).  Process-wide, as the firmware's
+ * components initialise once at boot; call it at program start, before any sim_new().
+ * Registering the same fn again does nothing.  Returns 0, or SIM_ELIMIT past 8 hooks. */
+int sim_on_new(void (*fn)(struct sim *sim));
+
 /* The vehicle id (config "vehicle id"), "" when unset. */
 const char *sim_vehicle_id(const struct sim *sim);
 
