@@ -37,6 +37,7 @@
 #include "trace/trace.h"
 #include "vehicle/vehicle.h"
 #include "core/xalloc.h"
+#include "fleet/fleet.h"
 
 #define EXIT_EXPECT 1
 #define EXIT_USAGE 2
@@ -49,6 +50,7 @@ enum {
   OPT_BROKER, OPT_PASSWORD_FILE, OPT_CAFILE, OPT_CAPATH, OPT_CERT, OPT_KEY, OPT_CLIENT_ID,
   OPT_STATE_DIR, OPT_TOPICS,
   OPT_VEHICLE, OPT_VEHICLE_MAP, OPT_VEHICLE_ANYBUS, OPT_VEHICLE_EMULATE,
+  OPT_FLEET, OPT_FLEET_ID, OPT_FLEET_OFFSET, OPT_FLEET_USERS, OPT_FLEET_SHARD, OPT_CONNECT_RATE,
   /* CAN input and output */
   OPT_TRACE = 1000, OPT_TRACE_FORMAT, OPT_LOOP, OPT_START, OPT_END, OPT_FILTER, OPT_BUS_MAP,
   OPT_STATS, OPT_CAN, OPT_RECORD, OPT_KEEP_GOING, OPT_TRACE_PERIOD,
@@ -89,6 +91,12 @@ static const struct option long_opts[] = {
   {"client-id", required_argument, NULL, OPT_CLIENT_ID},
   {"state-dir", required_argument, NULL, OPT_STATE_DIR},
   {"topics", required_argument, NULL, OPT_TOPICS},
+  {"fleet", required_argument, NULL, OPT_FLEET},
+  {"fleet-id", required_argument, NULL, OPT_FLEET_ID},
+  {"fleet-offset", required_argument, NULL, OPT_FLEET_OFFSET},
+  {"fleet-users", required_argument, NULL, OPT_FLEET_USERS},
+  {"fleet-shard", required_argument, NULL, OPT_FLEET_SHARD},
+  {"connect-rate", required_argument, NULL, OPT_CONNECT_RATE},
   {"trace", required_argument, NULL, OPT_TRACE},
   {"trace-format", required_argument, NULL, OPT_TRACE_FORMAT},
   {"loop", required_argument, NULL, OPT_LOOP},
@@ -170,6 +178,15 @@ static void usage(FILE *out)
     "  -h, --help               show this help and exit\n"
     "  -V, --version            show the version and exit\n"
     "\n"
+    "Fleet (many modules in one process; docs/scaling.md):\n"
+    "      --fleet N            simulate N cars, each its own MQTT connection and will\n"
+    "      --fleet-id PATTERN   vehicle ids, printf-style (default SIM%%04d)\n"
+    "      --fleet-offset K     number the cars from K+1 (default 0)\n"
+    "      --fleet-users FILE   CSV user,password,vehicle-id: one line per car\n"
+    "      --fleet-shard I/K    run shard I (0..K-1) of K: a disjoint range of the N cars\n"
+    "      --connect-rate R     start R cars per second (default %g)\n"
+    "      (--stats prints the fleet report at exit, --report FILE writes it as JSON)\n"
+    "\n"
     "CAN input and output:\n"
     "      --trace [N=]FILE     replay a CAN trace (candump -l, candump screen, CRTD, Vector\n"
     "                           ASC, PCAN TRC, SavvyCAN CSV, ParserFlags TSV, .gz; format\n"
@@ -208,7 +225,8 @@ static void usage(FILE *out)
     "  ovms-sim --scenario scenarios/charging.yaml --fast\n"
     "  ovms-sim --scenario scenarios/driving.yaml --speed 10\n"
     "  ovms-sim validate scenarios/*.yaml\n",
-    DEFAULT_SPEED, DEFAULT_SEED, sim_profile_names(), DEFAULT_FAST_START);
+    DEFAULT_SPEED, DEFAULT_SEED, sim_profile_names(), DEFAULT_FAST_START,
+    FLEET_DEFAULT_CONNECT_RATE);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -267,6 +285,8 @@ struct opts {
   struct can_inputs_opts can; /* --trace, --can, --filter ... (can/inputs.h) */
   const char *record;         /* --record */
   bool stats;                 /* --stats */
+  struct fleet_options fleet; /* --fleet ...: n > 0 runs a fleet */
+  const char *fleet_users;
 };
 
 /* Labels the entries of d from index from that have no file with the option they came from
@@ -432,6 +452,40 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
       else
         return usage_error("unknown --topics '%s' (one of current|draft-2018)", optarg);
       break;
+    case OPT_FLEET: {
+      uint64_t n;
+      if (parse_u64(optarg, &n) < 0 || n < 1 || n > FLEET_MAX_CARS)
+        return usage_error("invalid --fleet '%s': 1 to %d cars", optarg, FLEET_MAX_CARS);
+      o->fleet.n = (size_t)n;
+      break;
+    }
+    case OPT_FLEET_ID: {
+      struct sbuf e = SBUF_INIT;
+      if (fleet_pattern_check(optarg, &e) < 0) {
+        int r = usage_error("invalid --fleet-id: %s", sbuf_str(&e));
+        sbuf_free(&e);
+        return r;
+      }
+      o->fleet.pattern = optarg;
+      break;
+    }
+    case OPT_FLEET_OFFSET: {
+      uint64_t k;
+      if (parse_u64(optarg, &k) < 0 || k > 1000000000)
+        return usage_error("invalid --fleet-offset '%s': 0 to 1000000000", optarg);
+      o->fleet.offset = (unsigned long)k;
+      break;
+    }
+    case OPT_FLEET_USERS: o->fleet_users = optarg; break;
+    case OPT_FLEET_SHARD:
+      if (fleet_shard_parse(optarg, &o->fleet.shard_i, &o->fleet.shard_k) < 0)
+        return usage_error("invalid --fleet-shard '%s': I/K with 0 <= I < K", optarg);
+      break;
+    case OPT_CONNECT_RATE:
+      if (parse_double(optarg, &o->fleet.connect_rate) < 0 || !(o->fleet.connect_rate > 0) ||
+          o->fleet.connect_rate > 1e6)
+        return usage_error("invalid --connect-rate '%s': cars per second, > 0", optarg);
+      break;
     case 'q': o->quiet = true; break;
     case 'v': o->verbose = true; break;
     case 'h': usage(stdout); exit(0);
@@ -460,6 +514,16 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
   }
   if (o->fast && o->speed_given)
     return usage_error("--fast and --speed exclude each other");
+  if (!o->fleet.n && (o->fleet.pattern || o->fleet.offset || o->fleet_users ||
+                      o->fleet.shard_k || o->fleet.connect_rate > 0))
+    return usage_error("--fleet-id, --fleet-offset, --fleet-users, --fleet-shard and "
+                       "--connect-rate need a --fleet");
+  if (o->fleet.n && (o->v3.client_id || o->vehicle_id || o->vehicle || o->can.ntraces ||
+                     o->can.ncans || o->record))
+    return usage_error("--fleet takes no --client-id, --vehicle-id, --vehicle, --trace, --can "
+                       "or --record (every car has its own id)");
+  if (o->fleet.n && o->fleet_users && o->fleet.pattern)
+    return usage_error("--fleet-users gives the vehicle ids: no --fleet-id");
   if ((o->v3.certfile != NULL) != (o->v3.keyfile != NULL))
     return usage_error("--cert and --key must be given together");
   /* with a vehicle decoding the frames, the framework raises vehicle.* events itself: the
@@ -597,6 +661,7 @@ struct app {
   int trace_status;
   struct sim_timer drain_timer; /* see finish_sources() */
   int drain_ticks, drain_requested;
+  struct fleet *fleet;          /* --fleet */
 };
 
 static void on_stop_timer(struct sim_loop *loop, struct sim_timer *t)
@@ -778,6 +843,118 @@ static void start_from_trace(struct opts *o)
   trace_reader_close(r);
 }
 
+/* ---- the fleet (--fleet N) ---------------------------------------------------------------- */
+
+static int fleet_configure(void *ctx, struct sim *sim)
+{
+  struct app *a = ctx;
+  return configure(sim, &a->o) ? SIM_ECONFIG : 0;
+}
+
+static void on_fleet_progress(struct sim_loop *loop, struct sim_timer *t)
+{
+  struct app *a = t->data;
+  (void)loop;
+  struct sbuf b = SBUF_INIT;
+  fleet_progress(a->fleet, &b);
+  fprintf(stderr, "\r%s ", sbuf_str(&b));
+  sbuf_free(&b);
+}
+
+/* Runs --fleet until --duration or a signal; prints --stats, writes --report.  Returns the
+ * exit code. */
+static int run_fleet(struct app *a)
+{
+  struct opts *o = &a->o;
+  struct fleet_users users = {0};
+  struct sim_diag d = SIM_DIAG_INIT;
+  if (o->fleet_users && fleet_users_load(o->fleet_users, &users, &d) < 0) {
+    print_diag(&d);
+    sim_diag_cleanup(&d);
+    return EXIT_USAGE;
+  }
+  sim_diag_cleanup(&d);
+  char *password = NULL;
+  int rc = o->fleet_users ? 0 : read_password(o, &password);
+  if (rc)
+    return rc;
+  struct fleet_options fo = o->fleet;
+  fo.users = o->fleet_users ? &users : NULL;
+  fo.state_dir = o->state_dir;
+  fo.seed = o->seed;
+  fo.vary = true;
+  fo.scenario = a->sc;
+  fo.profile = o->profile;
+  fo.v3 = o->v3;
+  fo.v3.password = password;
+  if (fo.connect_rate <= 0)
+    fo.connect_rate = FLEET_DEFAULT_CONNECT_RATE;
+  if (o->quiet && !o->v3.broker)
+    fo.v3.out = a->devnull = fopen("/dev/null", "w");
+  if (o->print && o->v3.broker && !o->quiet)
+    fo.v3.tee = stdout;
+  fo.configure = fleet_configure;
+  fo.configure_ctx = a;
+  struct sbuf err = SBUF_INIT;
+  rc = fleet_new(a->loop, &fo, &a->fleet, &err);
+  if (rc == 0)
+    rc = fleet_start(a->fleet);
+  if (password) {
+    memset(password, 0, strlen(password));
+    free(password);
+  }
+  if (rc < 0) {
+    fprintf(stderr, "ovms-sim: %s\n", err.len ? sbuf_str(&err) : sim_strerror(rc));
+    sbuf_free(&err);
+    fleet_users_cleanup(&users);
+    return EXIT_USAGE;
+  }
+  sbuf_free(&err);
+  if (o->duration > 0) {
+    sim_timer_init(&a->stop_timer, on_stop_timer, a);
+    sim_timer_start(a->loop, &a->stop_timer, o->duration, 0);
+  }
+  a->progress = o->progress == 1 || (o->progress == -1 && isatty(2));
+  if (a->progress) {
+    sim_timer_init(&a->progress_timer, on_fleet_progress, a);
+    sim_timer_start(a->loop, &a->progress_timer, SIM_NS_PER_SEC, SIM_NS_PER_SEC);
+  }
+  ev_signal_init(&a->sigint, on_signal, SIGINT);
+  ev_signal_init(&a->sigterm, on_signal, SIGTERM);
+  a->sigint.data = a->sigterm.data = a;
+  ev_signal_start(a->ev, &a->sigint);
+  ev_signal_start(a->ev, &a->sigterm);
+  ev_unref(a->ev);
+  ev_unref(a->ev);
+  rc = sim_loop_run(a->loop);
+  if (a->progress)
+    fputs("\n", stderr);
+  struct fleet_stats st;
+  fleet_get_stats(a->fleet, &st);
+  int code = rc < 0 ? 3 : 0;
+  if (o->v3.broker && st.ever_connected == 0) {
+    fprintf(stderr, "ovms-sim: no car could connect to the broker\n");
+    code = 3;
+  }
+  struct sbuf b = SBUF_INIT;
+  if (o->stats) {
+    fleet_report(a->fleet, &b, false);
+    fputs(sbuf_str(&b), stderr);
+  }
+  if (o->report) {
+    sbuf_reset(&b);
+    fleet_report(a->fleet, &b, true);
+    FILE *f = fopen(o->report, "w");
+    if (!f || fputs(sbuf_str(&b), f) < 0 || fputc('\n', f) < 0 || fclose(f) != 0) {
+      fprintf(stderr, "ovms-sim: cannot write %s: %s\n", o->report, strerror(errno));
+      code = 3;
+    }
+  }
+  sbuf_free(&b);
+  fleet_users_cleanup(&users);
+  return code;
+}
+
 static int run(struct app *a)
 {
   struct opts *o = &a->o;
@@ -788,8 +965,10 @@ static int run(struct app *a)
   start_from_trace(o);
   if (o->fast && !o->scenario && !o->duration && !o->can.ntraces)
     return usage_error("--fast needs an end: a --scenario, a --trace or a --duration");
-  if (o->report && !o->scenario)
-    return usage_error("--report needs a --scenario");
+  if (o->report && !o->scenario && !o->fleet.n)
+    return usage_error("--report needs a --scenario or a --fleet");
+  if (o->fast && o->fleet.n && !o->duration)
+    return usage_error("--fast --fleet needs a --duration");
   if (o->report) {
     /* checked before the run, not found out after hours of it ("a" neither truncates an
      * existing report nor loses anything if the run fails) */
@@ -804,6 +983,8 @@ static int run(struct app *a)
   int64_t start = default_start(o);
   a->loop = sim_loop_new(a->ev, o->fast ? SIM_CLOCK_FAST : SIM_CLOCK_REAL, o->speed,
                          start * SIM_NS_PER_SEC);
+  if (o->fleet.n)
+    return run_fleet(a);
   a->sim = sim_new(a->loop, o->profile, o->seed);
   if (o->vehicle) {
     /* before configure(): the vehicle declares its config keys (xnl.*, xtr.*, xmi.*) */
@@ -938,6 +1119,7 @@ static void free_app(struct app *a)
 {
   fflush(stdout);
   close_inputs(a);
+  fleet_free(a->fleet);
   sim_free(a->sim);
   scenario_free(a->sc);
   if (a->devnull)
