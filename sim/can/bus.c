@@ -11,11 +11,14 @@
 #include "core/xalloc.h"
 
 extern const struct sim_canbus_ops can_backend_socketcan, can_backend_slcan, can_backend_mem;
+extern const struct sim_canbus_ops can_backend_socketcand, can_backend_gvret;
 
 const struct sim_canbus_ops *const can_backends[] = {
     &can_backend_socketcan,
     &can_backend_slcan,
     &can_backend_mem,
+    &can_backend_socketcand,
+    &can_backend_gvret,
     NULL,
 };
 
