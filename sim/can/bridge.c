@@ -35,11 +35,30 @@ struct can_bridge {
   double tokens[2];
   int64_t last[2];
   struct can_tap tap[2];
-  bool forwarding[2];
   struct recent recent[2][RECENT]; /* [dir]: frames put on the destination of dir */
   unsigned rpos[2];
   struct can_bridge_stats st;
 };
+
+/* The frame that bridges are forwarding (forwarding is synchronous, on the loop thread) and
+ * the buses it has been put on: a bridge does not put it on one of them again.  It stays
+ * recorded after the forward returned, for the other monitors of the same delivery on the
+ * source bus (recognised by the frame pointer the bus passes to all of them, within 1 ms). */
+static struct {
+  struct sim_frame f;
+  unsigned visited; /* bit N-1 = bus N */
+  int depth;
+  const struct sim_frame *ptr;
+  uint8_t srcbus;
+  int64_t wall;
+} inflight;
+
+static bool same_frame(const struct sim_frame *a, const struct sim_frame *b)
+{
+  return a->id == b->id && a->len == b->len &&
+         (a->flags & SIM_CAN_F_EXT) == (b->flags & SIM_CAN_F_EXT) &&
+         !memcmp(a->data, b->data, a->len);
+}
 
 static bool same(const struct recent *r, const struct sim_frame *f)
 {
@@ -94,8 +113,13 @@ static void on_frame(void *ctx, struct sim_canbus *bus, const struct sim_frame *
   int dir = bus == b->tap[0].bus ? 0 : 1;
   if ((f->flags & SIM_CAN_F_TX) || origin == b || (dir == 1 && b->oneway))
     return;
-  if (b->forwarding[0] || b->forwarding[1]) {
-    /* the frame we are forwarding came round a circle of bridges */
+  unsigned src = 1u << (b->bus[dir] - 1), dst = 1u << (b->bus[!dir] - 1);
+  int64_t wall = sim_wall_ns();
+  bool nested = same_frame(&inflight.f, f) &&
+                (inflight.depth > 0 || (f == inflight.ptr && bus->num == inflight.srcbus &&
+                                        wall - inflight.wall < 1000000));
+  if (nested && (inflight.visited & dst)) {
+    /* the frame being forwarded came round a circle of bridges */
     b->st.loops++;
     return;
   }
@@ -114,9 +138,17 @@ static void on_frame(void *ctx, struct sim_canbus *bus, const struct sim_frame *
   }
   remember(b, dir, f, now);
   b->st.fwd[dir]++;
-  b->forwarding[dir] = true;
+  if (!nested) {
+    inflight.f = *f;
+    inflight.visited = src;
+    inflight.ptr = f;
+    inflight.srcbus = bus->num;
+    inflight.wall = wall;
+  }
+  inflight.visited |= dst;
+  inflight.depth++;
   can_tap_inject(&b->tap[!dir], f, b);
-  b->forwarding[dir] = false;
+  inflight.depth--;
 }
 
 static int parse_bus(const char *s, const char *end, uint8_t *out)

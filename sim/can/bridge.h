@@ -13,8 +13,8 @@
  * a replay, a network client, another bridge), not what the simulator itself sends there.
  * A forwarded frame is received by the simulator's nodes on the other bus and transmitted by
  * its backend (can_tap_inject).  Loops are prevented twice: a frame that comes back to a
- * bridge while it is still forwarding it (a circle of bridges through in-memory buses) is not
- * forwarded again, and a frame seen on B that the bridge put on B within the last 100 ms
+ * bus it has already been put on while bridges are still forwarding it (a circle of bridges)
+ * is not put there again, and a frame seen on B that the bridge put on B within the last 100 ms
  * (the same wire behind both buses, a loop outside the process) is not sent back to A.
  */
 #ifndef SIM_CAN_BRIDGE_H

@@ -306,8 +306,6 @@ static void formatted(struct elm327 *e, const struct sim_frame *f)
     if (!m || total < 7)
       return;
     *m = (struct multi){true, f->id, total, 6, 1};
-    if (e->cfc)
-      send_fc(e, f);
     sbuf_printf(&e->out, "%03X", total);
     eol(e);
     put(e, e->spaces ? "0: " : "0:");
@@ -316,6 +314,8 @@ static void formatted(struct elm327 *e, const struct sim_frame *f)
     eol(e);
     flush(e);
     e->io.arm(e->io.ctx, timeout_ns(e));
+    if (e->cfc)
+      send_fc(e, f); /* last: a synchronous sender answers it with its consecutive frames */
   } else if (pci == 2) {
     struct multi *m = multi_for(e, f->id, false);
     if (!m || (f->data[0] & 15) != (m->next_sn & 15))
@@ -359,12 +359,11 @@ void elm327_frame(struct elm327 *e, const struct sim_frame *f)
   /* raw: every accepted frame as received; flow control still sent for first frames */
   if (f->len && (f->data[0] >> 4) == 3 && e->caf)
     return;
-  if (e->cfc && f->len == 8 && (f->data[0] >> 4) == 1)
-    send_fc(e, f);
   put_raw(e, f);
   flush(e);
+  bool first = f->len == 8 && (f->data[0] >> 4) == 1;
   bool last = !e->caf || (f->data[0] >> 4) == 0;
-  if (e->caf && (f->data[0] >> 4) == 1) {
+  if (e->caf && first) {
     struct multi *m = multi_for(e, f->id, true);
     if (m)
       *m = (struct multi){true, f->id, (uint16_t)((f->data[0] & 15) << 8 | f->data[1]), 6, 1};
@@ -382,6 +381,8 @@ void elm327_frame(struct elm327 *e, const struct sim_frame *f)
     answered(e);
   else
     e->io.arm(e->io.ctx, timeout_ns(e));
+  if (e->cfc && first && e->state == S_WAIT)
+    send_fc(e, f);
 }
 
 void elm327_timeout(struct elm327 *e)
