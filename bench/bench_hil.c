@@ -1,0 +1,247 @@
+/*
+ * bench_hil.c - timing of the bench car (hil/), in real time on the in-memory bus (mem:):
+ *
+ *  1. STmin: an ISO-TP sender transmits 4095-byte messages to a receiver that asks for STmin
+ *     1, 5, 10, 25 ms and 500 us; the gaps between consecutive frames as the receiver sees
+ *     them (wall clock) against the requested value (target: within +-0.5 ms);
+ *  2. periodic transmit jitter: 200 ids every 10 ms for 3 s on sim_timers, the lateness of
+ *     every frame on the wire against its deadline (target: p99 <= 100 us on an idle machine);
+ *  3. responder latency (when built with the responders): request -> first frame of the reply.
+ *
+ * Prints numbers; asserts nothing.  The loop runs with sim_loop_set_precision() (a short spin
+ * before each deadline), as ovms-sim does for --can in real time.  Usage: bench_hil [SECONDS]
+ */
+#include <ev.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "can/bus.h"
+#include "core/diag.h"
+#include "core/loop.h"
+#include "hil/isotp.h"
+
+#define SLACK_NS 300000
+
+static int cmp64(const void *a, const void *b)
+{
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static int64_t pct(int64_t *v, size_t n, double p)
+{
+  if (!n)
+    return 0;
+  qsort(v, n, sizeof *v, cmp64);
+  size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+  return v[i];
+}
+
+struct sim_loop *bench_loop(struct ev_loop **ev);
+struct sim_loop *bench_loop(struct ev_loop **ev)
+{
+  *ev = ev_loop_new(EVFLAG_AUTO);
+  struct sim_loop *loop = sim_loop_new(*ev, SIM_CLOCK_REAL, 1.0, 0);
+  sim_loop_set_precision(loop, SLACK_NS);
+  return loop;
+}
+
+static struct sim_canbus *bench_bus(struct sim_loop *loop, uint8_t num)
+{
+  struct sim_canbus *b = NULL;
+  struct sim_diag d = SIM_DIAG_INIT;
+  if (can_bus_new(&b, loop, "mem:bench", num, &d) != 0 || can_bus_start(b) != 0) {
+    fprintf(stderr, "bench_hil: cannot open mem:bench\n");
+    exit(1);
+  }
+  return b;
+}
+
+/* ---- 1. STmin ---------------------------------------------------------------------------- */
+
+struct stmin_run {
+  struct sim_canbus *tx_bus, *rx_bus;
+  struct isotp_link sender, receiver;
+  int64_t *gaps;
+  size_t ngaps, cap;
+  int64_t last_cf;
+  int messages;
+};
+
+static int stmin_send_sender(void *ctx, const struct sim_frame *f)
+{
+  struct stmin_run *r = ctx;
+  return can_bus_send(r->tx_bus, f);
+}
+
+static int stmin_send_receiver(void *ctx, const struct sim_frame *f)
+{
+  struct stmin_run *r = ctx;
+  return can_bus_send(r->rx_bus, f);
+}
+
+static void stmin_rx_at_receiver(void *ctx, struct sim_canbus *bus, const struct sim_frame *f)
+{
+  struct stmin_run *r = ctx;
+  (void)bus;
+  if (f->id == 0x7E8 && (f->data[0] >> 4) == ISOTP_CF) {
+    int64_t now = sim_wall_ns();
+    if ((f->data[0] & 0x0F) != 1 || r->last_cf) {
+      if (r->last_cf && r->ngaps < r->cap)
+        r->gaps[r->ngaps++] = now - r->last_cf;
+    }
+    r->last_cf = now;
+  }
+  isotp_link_input(&r->receiver, f);
+}
+
+static void stmin_rx_at_sender(void *ctx, struct sim_canbus *bus, const struct sim_frame *f)
+{
+  struct stmin_run *r = ctx;
+  (void)bus;
+  isotp_link_input(&r->sender, f);
+}
+
+static void stmin_sent(void *ctx, struct isotp_link *l, int status)
+{
+  struct stmin_run *r = ctx;
+  r->last_cf = 0;
+  if (status != 0 || --r->messages <= 0) {
+    sim_loop_stop(l->loop, 0);
+    return;
+  }
+  static uint8_t msg[ISOTP_MAX_LEN];
+  isotp_link_send(l, msg, sizeof msg);
+}
+
+static const struct isotp_ops stmin_sender_ops = {stmin_send_sender, NULL, stmin_sent, NULL};
+static const struct isotp_ops stmin_receiver_ops = {stmin_send_receiver, NULL, NULL, NULL};
+
+static void bench_stmin(void)
+{
+  static const uint8_t codes[] = {0xF5, 1, 5, 10, 25};
+  printf("ISO-TP STmin on mem: (4095-byte messages, gaps between consecutive frames):\n");
+  printf("  %-10s %8s %10s %10s %10s %10s %8s\n", "requested", "gaps", "p50", "p99", "min",
+         "max", "off>0.5ms");
+  for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+    struct ev_loop *ev;
+    struct sim_loop *loop = bench_loop(&ev);
+    struct stmin_run r;
+    memset(&r, 0, sizeof r);
+    r.tx_bus = bench_bus(loop, 1);
+    r.rx_bus = bench_bus(loop, 2);
+    can_bus_set_rx(r.rx_bus, stmin_rx_at_receiver, &r);
+    can_bus_set_rx(r.tx_bus, stmin_rx_at_sender, &r);
+    struct isotp_config cs, cr;
+    isotp_config_default(&cs, 0x7E8, 0x7E0);
+    isotp_config_default(&cr, 0x7E0, 0x7E8);
+    cr.stmin = codes[i];
+    isotp_link_init(&r.sender, loop, &cs, &stmin_sender_ops, &r);
+    isotp_link_init(&r.receiver, loop, &cr, &stmin_receiver_ops, &r);
+    int64_t want = isotp_stmin_ns(codes[i]);
+    r.messages = want >= 10 * SIM_NS_PER_MS ? 1 : 3;
+    r.cap = 4096;
+    r.gaps = calloc(r.cap, sizeof *r.gaps);
+    static uint8_t msg[ISOTP_MAX_LEN];
+    isotp_link_send(&r.sender, msg, want >= 25 * SIM_NS_PER_MS ? 1000 : sizeof msg);
+    sim_loop_run(loop);
+    size_t off = 0;
+    for (size_t k = 0; k < r.ngaps; k++)
+      if (llabs(r.gaps[k] - want) > 500000)
+        off++;
+    int64_t p50 = pct(r.gaps, r.ngaps, 0.5), p99 = pct(r.gaps, r.ngaps, 0.99);
+    char label[32];
+    snprintf(label, sizeof label, "%.1f ms", (double)want / 1e6);
+    printf("  %-10s %8zu %8.3fms %8.3fms %8.3fms %8.3fms %8zu\n", label, r.ngaps, p50 / 1e6,
+           p99 / 1e6, r.ngaps ? r.gaps[0] / 1e6 : 0.0,
+           r.ngaps ? r.gaps[r.ngaps - 1] / 1e6 : 0.0, off);
+    free(r.gaps);
+    isotp_link_cleanup(&r.sender);
+    isotp_link_cleanup(&r.receiver);
+    can_bus_close(r.tx_bus);
+    can_bus_close(r.rx_bus);
+    sim_loop_free(loop);
+    ev_loop_destroy(ev);
+  }
+}
+
+/* ---- 2. periodic transmit jitter -------------------------------------------------------- */
+
+#define NPERIODIC 200
+#define PERIOD_NS (10 * SIM_NS_PER_MS)
+
+struct periodic {
+  struct sim_canbus *bus;
+  struct sim_timer t[NPERIODIC];
+  int64_t *late;
+  size_t n, cap;
+  int64_t end;
+};
+
+static void periodic_cb(struct sim_loop *loop, struct sim_timer *t)
+{
+  struct periodic *p = t->data;
+  int64_t due = t->at - t->repeat; /* the loop advanced at before calling us */
+  int64_t wall = sim_wall_ns();
+  struct sim_frame f;
+  memset(&f, 0, sizeof f);
+  f.id = (uint32_t)(0x100 + (t - p->t));
+  f.len = 8;
+  can_bus_send(p->bus, &f);
+  if (p->n < p->cap)
+    p->late[p->n++] = wall - sim_loop_wall_deadline(loop, due);
+  if (sim_monotonic(loop) >= p->end) {
+    sim_timer_stop(loop, t);
+    bool any = false;
+    for (int i = 0; i < NPERIODIC; i++)
+      any |= sim_timer_active(&p->t[i]);
+    if (!any)
+      sim_loop_stop(loop, 0);
+  }
+}
+
+static void bench_periodic(double seconds)
+{
+  struct ev_loop *ev;
+  struct sim_loop *loop = bench_loop(&ev);
+  struct periodic *p = calloc(1, sizeof *p);
+  p->bus = bench_bus(loop, 1);
+  p->cap = (size_t)(seconds * 1e9 / PERIOD_NS + 2) * NPERIODIC;
+  p->late = calloc(p->cap, sizeof *p->late);
+  p->end = (int64_t)(seconds * 1e9);
+  for (int i = 0; i < NPERIODIC; i++) {
+    sim_timer_init(&p->t[i], periodic_cb, p);
+    /* staggered as the vehicle encoder scheduler does: ids spread over the period */
+    sim_timer_start(loop, &p->t[i], PERIOD_NS + (int64_t)i * PERIOD_NS / NPERIODIC, PERIOD_NS);
+  }
+  sim_loop_run(loop);
+  int64_t p50 = pct(p->late, p->n, 0.5), p99 = pct(p->late, p->n, 0.99);
+  printf("periodic transmit: %d ids every %lld ms for %.0f s, %zu frames: lateness p50 %.1f us, "
+         "p99 %.1f us, max %.1f us (target p99 <= 100 us)\n",
+         NPERIODIC, (long long)(PERIOD_NS / SIM_NS_PER_MS), seconds, p->n, p50 / 1e3, p99 / 1e3,
+         p->n ? p->late[p->n - 1] / 1e3 : 0.0);
+  can_bus_close(p->bus);
+  free(p->late);
+  free(p);
+  sim_loop_free(loop);
+  ev_loop_destroy(ev);
+}
+
+void bench_responders(void);
+
+int main(int argc, char **argv)
+{
+  double secs = argc > 1 ? strtod(argv[1], NULL) : 3.0;
+  if (!(secs > 0))
+    secs = 3.0;
+  bench_stmin();
+  bench_periodic(secs);
+  bench_responders();
+  return 0;
+}
+
+/* Responder latency: filled in below when the responders exist. */
+void bench_responders(void)
+{
+}
