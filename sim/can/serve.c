@@ -5,6 +5,7 @@
  */
 #include "can/serve.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,10 +117,50 @@ void can_serve_free(struct can_serve *s)
 {
   if (!s)
     return;
+  can_net_server_free(s->net);
+  s->net = NULL;
   if (s->ops->close)
     s->ops->close(s);
   free(s->spec);
   free(s);
+}
+
+int can_serve_parse_addr(struct can_serve *s, const char *arg, struct sim_diag *d)
+{
+  return can_net_parse_hostport(arg, CAN_SERVE_DEFAULT_HOST, s->host, sizeof(s->host), &s->port,
+                                "--serve", d);
+}
+
+int can_serve_listen(struct can_serve *s, const struct can_net_proto *proto, void *owner,
+                     struct sim_diag *d)
+{
+  int rc = can_net_server_new(&s->net, s->loop, s->host, s->port, proto, owner);
+  if (rc < 0) {
+    sim_diag_error(d, "--serve", 0, 0, "%s: cannot listen on %s:%u: %s", s->spec, s->host,
+                   s->port, sim_strerror(rc));
+    return rc;
+  }
+  can_net_server_set_log(s->net, s->log, s->log_ctx);
+  snprintf(s->where, sizeof(s->where), "%.100s:%u", s->host, can_net_server_port(s->net));
+  return 0;
+}
+
+int can_serve_tap(struct can_serve *s, struct can_tap *t, uint8_t num, can_tap_fn fn,
+                  void *ctx, struct sim_diag *d)
+{
+  int rc = can_tap_attach(t, s->buses[num - 1], fn, ctx);
+  if (rc < 0)
+    sim_diag_error(d, "--serve", 0, 0, "%s: bus %u has no monitor slot left", s->spec, num);
+  return rc;
+}
+
+void can_serve_report_net(struct can_serve *s, const char *extra, struct sbuf *out)
+{
+  if (!s->net)
+    return;
+  char label[200];
+  snprintf(label, sizeof(label), "serve %s %s%s", s->ops->name, s->where, extra ? extra : "");
+  can_net_stats_report(can_net_server_stats(s->net), can_net_server_nconns(s->net), label, out);
 }
 
 int64_t can_serve_now_ns(const struct can_serve *s)

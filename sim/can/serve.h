@@ -56,6 +56,9 @@ struct can_serve {
   can_net_log_fn log;
   void *log_ctx;
   struct metrics *metrics;           /* borrowed, may be NULL (ELM327 ATRV) */
+  char host[256];                    /* from can_serve_parse_addr() */
+  uint16_t port;
+  struct can_net_server *net;        /* owned; freed by can_serve_free() before ops->close */
 };
 
 /* The registry: NULL-terminated, looked up by scheme name. */
@@ -113,6 +116,18 @@ void can_tap_detach(struct can_tap *t);
  * bus, not returned).  origin identifies the sender for on_frame.
  */
 void can_tap_inject(struct can_tap *t, const struct sim_frame *f, const void *origin);
+
+/* For schemes: parses "[HOST:]PORT" into s->host and s->port.  0 or SIM_ECONFIG (d). */
+int can_serve_parse_addr(struct can_serve *s, const char *arg, struct sim_diag *d);
+/* For schemes: listens on s->host:s->port with proto (connections get owner), sets s->net,
+ * its log and s->where.  0 or a negative errno with d filled. */
+int can_serve_listen(struct can_serve *s, const struct can_net_proto *proto, void *owner,
+                     struct sim_diag *d);
+/* For schemes: attaches t to bus num (1-based) of s.  0 or SIM_ELIMIT with d filled. */
+int can_serve_tap(struct can_serve *s, struct can_tap *t, uint8_t num, can_tap_fn fn,
+                  void *ctx, struct sim_diag *d);
+/* For schemes: appends the statistics line of s->net, labelled "serve SCHEME WHERE[ extra]". */
+void can_serve_report_net(struct can_serve *s, const char *extra, struct sbuf *out);
 
 /* Formats a frame's time for the network protocols: the simulation clock's UTC time now. */
 int64_t can_serve_now_ns(const struct can_serve *s);

@@ -29,9 +29,6 @@
 struct elm_server {
   struct can_serve *s;
   bool pty;
-  char host[256];
-  uint16_t port;
-  struct can_net_server *net;
   struct can_tap tap;
   int slave_fd; /* pty: kept open so that the master never reads EIO between app sessions */
 };
@@ -88,7 +85,7 @@ static void on_bus_frame(void *ctx, struct sim_canbus *bus, const struct sim_fra
 {
   (void)bus;
   struct elm_server *sv = ctx;
-  for (struct can_net_conn *c = can_net_server_conns(sv->net); c; c = c->next) {
+  for (struct can_net_conn *c = can_net_server_conns(sv->s->net); c; c = c->next) {
     struct elm_client *cl = c->user;
     if (!c->dead && cl && c != origin && elm327_busy(cl->elm)) {
       elm327_frame(cl->elm, f);
@@ -134,18 +131,13 @@ static const struct can_net_proto elm_proto = {
 
 static int elm_sopen(struct can_serve *s, const char *arg, struct sim_diag *d)
 {
+  bool pty = !strcmp(arg, "pty");
+  int rc = pty ? 0 : can_serve_parse_addr(s, arg, d);
+  if (rc < 0)
+    return rc;
   struct elm_server *sv = xcalloc(1, sizeof(*sv));
   sv->slave_fd = -1;
-  if (!strcmp(arg, "pty")) {
-    sv->pty = true;
-  } else {
-    int rc = can_net_parse_hostport(arg, CAN_SERVE_DEFAULT_HOST, sv->host, sizeof(sv->host),
-                                    &sv->port, "--serve", d);
-    if (rc < 0) {
-      free(sv);
-      return rc;
-    }
-  }
+  sv->pty = pty;
   sv->s = s;
   s->priv = sv;
   return 0;
@@ -172,9 +164,9 @@ static int open_pty(struct elm_server *sv, struct sim_diag *d)
       tcsetattr(sv->slave_fd, TCSANOW, &t);
     }
   }
-  sv->net = can_net_server_new_nolisten(sv->s->loop, &elm_proto, sv);
-  can_net_server_set_log(sv->net, sv->s->log, sv->s->log_ctx);
-  if (!can_net_server_adopt(sv->net, m, m, sv->s->where)) {
+  sv->s->net = can_net_server_new_nolisten(sv->s->loop, &elm_proto, sv);
+  can_net_server_set_log(sv->s->net, sv->s->log, sv->s->log_ctx);
+  if (!can_net_server_adopt(sv->s->net, m, m, sv->s->where)) {
     sim_diag_error(d, "--serve", 0, 0, "%s: cannot use the pseudo-terminal", sv->s->spec);
     return SIM_ESTATE;
   }
@@ -184,43 +176,23 @@ static int open_pty(struct elm_server *sv, struct sim_diag *d)
 static int elm_start(struct can_serve *s, struct sim_diag *d)
 {
   struct elm_server *sv = s->priv;
-  int rc;
-  if (sv->pty) {
-    rc = open_pty(sv, d);
-  } else {
-    rc = can_net_server_new(&sv->net, s->loop, sv->host, sv->port, &elm_proto, sv);
-    if (rc < 0)
-      sim_diag_error(d, "--serve", 0, 0, "%s: cannot listen on %s:%u: %s", s->spec, sv->host,
-                     sv->port, sim_strerror(rc));
-    else {
-      can_net_server_set_log(sv->net, s->log, s->log_ctx);
-      snprintf(s->where, sizeof(s->where), "%.100s:%u", sv->host, can_net_server_port(sv->net));
-    }
-  }
-  if (rc < 0)
-    return rc;
-  rc = can_tap_attach(&sv->tap, s->buses[s->bus - 1], on_bus_frame, sv);
-  if (rc < 0)
-    sim_diag_error(d, "--serve", 0, 0, "%s: bus %u has no monitor slot left", s->spec, s->bus);
+  int rc = sv->pty ? open_pty(sv, d) : can_serve_listen(s, &elm_proto, sv, d);
+  if (rc == 0)
+    rc = can_serve_tap(s, &sv->tap, s->bus, on_bus_frame, sv, d);
   return rc;
 }
 
 static void elm_report(struct can_serve *s, struct sbuf *out)
 {
-  struct elm_server *sv = s->priv;
-  if (!sv->net)
-    return;
-  char label[200];
-  snprintf(label, sizeof(label), "serve elm327 %s (can%u)", s->where, s->bus);
-  can_net_stats_report(can_net_server_stats(sv->net), can_net_server_nconns(sv->net), label,
-                       out);
+  char extra[16];
+  snprintf(extra, sizeof(extra), " (can%u)", s->bus);
+  can_serve_report_net(s, extra, out);
 }
 
 static void elm_sclose(struct can_serve *s)
 {
   struct elm_server *sv = s->priv;
   can_tap_detach(&sv->tap);
-  can_net_server_free(sv->net);
   if (sv->slave_fd >= 0)
     close(sv->slave_fd);
   free(sv);

@@ -23,9 +23,6 @@
 
 struct gv_server {
   struct can_serve *s;
-  char host[256];
-  uint16_t port;
-  struct can_net_server *net;
   struct can_tap taps[8];
 };
 
@@ -53,7 +50,7 @@ static void on_bus_frame(void *ctx, struct sim_canbus *bus, const struct sim_fra
                                        (uint32_t)(sim_monotonic(sv->s->loop) / 1000), buf);
   if (!n)
     return;
-  for (struct can_net_conn *c = can_net_server_conns(sv->net); c; c = c->next)
+  for (struct can_net_conn *c = can_net_server_conns(sv->s->net); c; c = c->next)
     if (!c->dead && c != origin && can_net_send(c, buf, n) == 0)
       c->stats->frames_out++;
 }
@@ -110,13 +107,10 @@ static const struct can_net_proto gv_proto = {
 
 static int gv_sopen(struct can_serve *s, const char *arg, struct sim_diag *d)
 {
-  struct gv_server *sv = xcalloc(1, sizeof(*sv));
-  int rc = can_net_parse_hostport(arg, CAN_SERVE_DEFAULT_HOST, sv->host, sizeof(sv->host),
-                                  &sv->port, "--serve", d);
-  if (rc < 0) {
-    free(sv);
+  int rc = can_serve_parse_addr(s, arg, d);
+  if (rc < 0)
     return rc;
-  }
+  struct gv_server *sv = xcalloc(1, sizeof(*sv));
   sv->s = s;
   s->priv = sv;
   return 0;
@@ -131,40 +125,26 @@ static void gv_detach(struct gv_server *sv)
 static int gv_start(struct can_serve *s, struct sim_diag *d)
 {
   struct gv_server *sv = s->priv;
-  for (int b = 0; b < 8; b++)
-    if (s->buses[b] && can_tap_attach(&sv->taps[b], s->buses[b], on_bus_frame, sv) < 0) {
-      sim_diag_error(d, "--serve", 0, 0, "%s: bus %d has no monitor slot left", s->spec, b + 1);
+  for (uint8_t b = 0; b < 8; b++)
+    if (s->buses[b] && can_serve_tap(s, &sv->taps[b], (uint8_t)(b + 1), on_bus_frame, sv, d)) {
       gv_detach(sv);
       return SIM_ELIMIT;
     }
-  int rc = can_net_server_new(&sv->net, s->loop, sv->host, sv->port, &gv_proto, sv);
-  if (rc < 0) {
-    sim_diag_error(d, "--serve", 0, 0, "%s: cannot listen on %s:%u: %s", s->spec, sv->host,
-                   sv->port, sim_strerror(rc));
+  int rc = can_serve_listen(s, &gv_proto, sv, d);
+  if (rc < 0)
     gv_detach(sv);
-    return rc;
-  }
-  can_net_server_set_log(sv->net, s->log, s->log_ctx);
-  snprintf(s->where, sizeof(s->where), "%.100s:%u", sv->host, can_net_server_port(sv->net));
-  return 0;
+  return rc;
 }
 
 static void gv_report(struct can_serve *s, struct sbuf *out)
 {
-  struct gv_server *sv = s->priv;
-  if (!sv->net)
-    return;
-  char label[200];
-  snprintf(label, sizeof(label), "serve gvret %s", s->where);
-  can_net_stats_report(can_net_server_stats(sv->net), can_net_server_nconns(sv->net), label,
-                       out);
+  can_serve_report_net(s, NULL, out);
 }
 
 static void gv_sclose(struct can_serve *s)
 {
   struct gv_server *sv = s->priv;
   gv_detach(sv);
-  can_net_server_free(sv->net);
   free(sv);
 }
 

@@ -35,10 +35,7 @@ struct scd_client {
 
 struct scd_server {
   struct can_serve *s;
-  char host[256];
-  uint16_t port;
   char chan[8];
-  struct can_net_server *net;
   struct can_tap tap;
 };
 
@@ -71,7 +68,7 @@ static void on_bus_frame(void *ctx, struct sim_canbus *bus, const struct sim_fra
   struct scd_server *sv = ctx;
   char buf[SOCKETCAND_MAX_MSG];
   int n = -1;
-  for (struct can_net_conn *c = can_net_server_conns(sv->net); c; c = c->next) {
+  for (struct can_net_conn *c = can_net_server_conns(sv->s->net); c; c = c->next) {
     struct scd_client *cl = c->user;
     if (c->dead || !cl || c == origin || cl->mode == M_NOBUS ||
         (cl->mode == M_BCM && !subscribed(cl, f)))
@@ -199,13 +196,10 @@ static const struct can_net_proto scd_proto = {
 
 static int scd_sopen(struct can_serve *s, const char *arg, struct sim_diag *d)
 {
-  struct scd_server *sv = xcalloc(1, sizeof(*sv));
-  int rc = can_net_parse_hostport(arg, CAN_SERVE_DEFAULT_HOST, sv->host, sizeof(sv->host),
-                                  &sv->port, "--serve", d);
-  if (rc < 0) {
-    free(sv);
+  int rc = can_serve_parse_addr(s, arg, d);
+  if (rc < 0)
     return rc;
-  }
+  struct scd_server *sv = xcalloc(1, sizeof(*sv));
   sv->s = s;
   snprintf(sv->chan, sizeof(sv->chan), "can%u", s->bus);
   s->priv = sv;
@@ -215,40 +209,24 @@ static int scd_sopen(struct can_serve *s, const char *arg, struct sim_diag *d)
 static int scd_start(struct can_serve *s, struct sim_diag *d)
 {
   struct scd_server *sv = s->priv;
-  int rc = can_net_server_new(&sv->net, s->loop, sv->host, sv->port, &scd_proto, sv);
-  if (rc < 0) {
-    sim_diag_error(d, "--serve", 0, 0, "%s: cannot listen on %s:%u: %s", s->spec, sv->host,
-                   sv->port, sim_strerror(rc));
-    return rc;
-  }
-  can_net_server_set_log(sv->net, s->log, s->log_ctx);
-  rc = can_tap_attach(&sv->tap, s->buses[s->bus - 1], on_bus_frame, sv);
-  if (rc < 0) {
-    sim_diag_error(d, "--serve", 0, 0, "%s: bus %u has no monitor slot left", s->spec, s->bus);
-    can_net_server_free(sv->net);
-    sv->net = NULL;
-    return rc;
-  }
-  snprintf(s->where, sizeof(s->where), "%.100s:%u", sv->host, can_net_server_port(sv->net));
-  return 0;
+  int rc = can_serve_listen(s, &scd_proto, sv, d);
+  if (rc == 0)
+    rc = can_serve_tap(s, &sv->tap, s->bus, on_bus_frame, sv, d);
+  return rc;
 }
 
 static void scd_report(struct can_serve *s, struct sbuf *out)
 {
   struct scd_server *sv = s->priv;
-  if (!sv->net)
-    return;
-  char label[200];
-  snprintf(label, sizeof(label), "serve socketcand %s (%s)", s->where, sv->chan);
-  can_net_stats_report(can_net_server_stats(sv->net), can_net_server_nconns(sv->net), label,
-                       out);
+  char extra[16];
+  snprintf(extra, sizeof(extra), " (%s)", sv->chan);
+  can_serve_report_net(s, extra, out);
 }
 
 static void scd_sclose(struct can_serve *s)
 {
   struct scd_server *sv = s->priv;
   can_tap_detach(&sv->tap);
-  can_net_server_free(sv->net);
   free(sv);
 }
 
