@@ -33,6 +33,7 @@
 #include "v3/v3.h"
 #include "model/sim.h"
 #include "can/inputs.h"
+#include "can/network.h"
 #include "record/record.h"
 #include "trace/trace.h"
 #include "vehicle/vehicle.h"
@@ -51,7 +52,7 @@ enum {
   OPT_VEHICLE, OPT_VEHICLE_MAP, OPT_VEHICLE_ANYBUS, OPT_VEHICLE_EMULATE,
   /* CAN input and output */
   OPT_TRACE = 1000, OPT_TRACE_FORMAT, OPT_LOOP, OPT_START, OPT_END, OPT_FILTER, OPT_BUS_MAP,
-  OPT_STATS, OPT_CAN, OPT_RECORD, OPT_KEEP_GOING, OPT_TRACE_PERIOD,
+  OPT_STATS, OPT_CAN, OPT_RECORD, OPT_KEEP_GOING, OPT_SERVE, OPT_BRIDGE, OPT_TRACE_PERIOD,
 };
 
 struct opt_help {
@@ -101,6 +102,8 @@ static const struct option long_opts[] = {
   {"record", required_argument, NULL, OPT_RECORD},
   {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
   {"trace-period", required_argument, NULL, OPT_TRACE_PERIOD},
+  {"serve", required_argument, NULL, OPT_SERVE},
+  {"bridge", required_argument, NULL, OPT_BRIDGE},
   {"quiet", no_argument, NULL, 'q'},
   {"verbose", no_argument, NULL, 'v'},
   {"help", no_argument, NULL, 'h'},
@@ -187,7 +190,17 @@ static void usage(FILE *out)
     "      --trace-period T     frame spacing of traces without times (candump screen output;\n"
     "                           default 10ms)\n"
     "      --can [N=]BUS        attach bus N (default 1) to socketcan:IFACE[,fd],\n"
-    "                           slcan:/dev/ttyACM0[@BITRATE] or mem:NAME; repeatable\n"
+    "                           slcan:/dev/ttyACM0[@BITRATE], mem:NAME, a socketcand\n"
+    "                           daemon's bus socketcand:HOST:PORT/CHANNEL or a GVRET server\n"
+    "                           gvret:HOST:PORT[/BUS] (an OVMS module, ESP32RET); repeatable\n"
+    "      --serve SPEC         serve buses to network tools (see docs/network.md):\n"
+    "                           [N=]socketcand:[HOST:]PORT  bus N (default 1) as canN\n"
+    "                           gvret:[HOST:]PORT           every bus (SavvyCAN)\n"
+    "                           [N=]elm327:[HOST:]PORT|pty  an ELM327 dongle (35000)\n"
+    "                           HOST defaults to 0.0.0.0; a served bus without --can is an\n"
+    "                           in-memory bus; repeatable\n"
+    "      --bridge A=B[,OPT]   forward frames between buses A and B (A>B: one way); OPT:\n"
+    "                           ids and id/mask filters (7E0/7F0), rate=N frames/s\n"
     "      --record FILE        record frames in/out, events and metric changes (CRTD, or\n"
     "                           the format of FILE's extension)\n"
     "\n"
@@ -265,6 +278,7 @@ struct opts {
   const char *password_file;
   const char *state_dir;
   struct can_inputs_opts can; /* --trace, --can, --filter ... (can/inputs.h) */
+  struct can_network_opts net; /* --serve, --bridge (can/network.h) */
   const char *record;         /* --record */
   bool stats;                 /* --stats */
 };
@@ -337,6 +351,10 @@ static int input_option(struct opts *o, int code, const char *arg, struct sim_di
   case OPT_RECORD:
     o->record = arg;
     return 0;
+  case OPT_SERVE:
+    return can_network_add_serve(&o->net, arg, d);
+  case OPT_BRIDGE:
+    return can_network_add_bridge(&o->net, arg, d);
   default:
     return SIM_ENOTFOUND;
   }
@@ -593,6 +611,7 @@ struct app {
   struct scenario *sc;
   struct scenario_run *run;
   struct can_inputs *inputs;   /* live buses and replays */
+  struct can_network *net;     /* --serve, --bridge */
   struct trace_recorder *rec;  /* --record */
   int trace_status;
   struct sim_timer drain_timer; /* see finish_sources() */
@@ -732,6 +751,31 @@ static int report_scenario(struct app *a)
   return rc;
 }
 
+static void on_net_log(void *ctx, const char *msg)
+{
+  (void)ctx;
+  fprintf(stderr, "ovms-sim: %s\n", msg);
+}
+
+/* Starts --serve and --bridge on the buses that exist (creating in-memory ones) and announces
+ * where each server listens on stderr.  Returns 0 or the error (printed). */
+static int open_network(struct app *a)
+{
+  struct sim_diag d = SIM_DIAG_INIT;
+  int rc = can_network_open(&a->net, a->sim, &a->o.net, on_net_log, a, &d);
+  diag_label(&d, 0, "--serve");
+  print_diag(&d);
+  sim_diag_cleanup(&d);
+  struct sbuf b = SBUF_INIT;
+  can_network_describe(a->net, &b);
+  for (const char *p = sbuf_str(&b), *nl; *p; p = nl + 1) {
+    nl = strchr(p, '\n');
+    fprintf(stderr, "ovms-sim: %.*s\n", (int)(nl - p), p);
+  }
+  sbuf_free(&b);
+  return rc;
+}
+
 /* Closes the recorder (before the buses it watches) and the inputs.  Returns the recorder's
  * first write error, else 0. */
 static int close_inputs(struct app *a)
@@ -862,6 +906,8 @@ static int run(struct app *a)
     if (rc < 0) /* a bad file, format, option or device: bad input, except a missing kernel feature */
       return rc == SIM_ENOCAN ? 1 : EXIT_USAGE;
   }
+  if (can_network_wanted(&o->net) && (rc = open_network(a)) < 0)
+    return EXIT_USAGE;
   /* the buses exist now (--can, and in-memory buses for --trace): decode what arrives, or,
    * emulating the car, send its frames */
   if (a->sim->vehicle && o->vehicle_emulate)
@@ -903,6 +949,14 @@ static int run(struct app *a)
             *v3_last_error(a->sim->v3) ? v3_last_error(a->sim->v3) : "connection failed");
   if (a->progress)
     fputs("\n", stderr);
+  if (a->net && o->stats) {
+    struct sbuf b = SBUF_INIT;
+    can_network_report(a->net, &b);
+    fputs(sbuf_str(&b), stderr);
+    sbuf_free(&b);
+  }
+  can_network_free(a->net);
+  a->net = NULL;
   if (a->inputs) {
     struct sbuf b = SBUF_INIT;
     can_inputs_format_errors(a->inputs, &b);
@@ -937,6 +991,7 @@ static int run(struct app *a)
 static void free_app(struct app *a)
 {
   fflush(stdout);
+  can_network_free(a->net);
   close_inputs(a);
   sim_free(a->sim);
   scenario_free(a->sc);
