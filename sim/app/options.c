@@ -627,7 +627,7 @@ static int check_opts(struct opts *o)
   if ((o->vehicle_map || o->vehicle_anybus || o->vehicle_emulate) && !o->vehicle)
     return usage_error("--vehicle-map, --vehicle-anybus and --vehicle-emulate need a --vehicle");
   if (o->vehicle_emulate && !o->can.ncans && !can_network_wanted(&o->net))
-    return usage_error("--vehicle-emulate needs a --can or --serve bus to send on");
+    return usage_error("--vehicle-emulate needs a --can bus (or a --serve bus) to send on");
   if (o->vehicle_map && strncmp(o->vehicle, "dbc:", 4) != 0)
     return usage_error("--vehicle-map needs a --vehicle dbc:FILE");
   return 0;
