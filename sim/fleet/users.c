@@ -6,8 +6,6 @@
  * every shard reads the same file and picks its own lines.  Diagnostics name line and column
  * but never show a password field's content.
  */
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,26 +130,12 @@ int fleet_users_parse(const char *text, size_t len, const char *name, struct fle
 int fleet_users_load(const char *path, struct fleet_users *out, struct sim_diag *d)
 {
   memset(out, 0, sizeof(*out));
-  FILE *fp = fopen(path, "r");
-  if (!fp) {
-    int e = errno;
-    sim_diag_error(d, path, 0, 0, "%s", strerror(e));
-    return -e;
-  }
   struct sbuf b = SBUF_INIT;
-  char chunk[4096];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-    sbuf_add(&b, chunk, n);
-  int e = ferror(fp) ? errno : 0;
-  fclose(fp);
-  int rc;
-  if (e) {
-    sim_diag_error(d, path, 0, 0, "%s", strerror(e));
-    rc = -e;
-  } else {
+  int rc = sbuf_read_file(&b, path);
+  if (rc < 0)
+    sim_diag_error(d, path, 0, 0, "%s", strerror(-rc));
+  else
     rc = fleet_users_parse(b.len ? b.p : "", b.len, path, out, d);
-  }
   if (b.len)
     memset(b.p, 0, b.len);
   sbuf_free(&b);
