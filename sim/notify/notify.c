@@ -198,14 +198,18 @@ static bool hex_decode(const char *h, struct sbuf *text)
   return true;
 }
 
-/* Removes name from the comma list *names (freed and NULL when it becomes empty). */
-static void names_remove(char **names, const char *name)
+/* Removes name from the comma list *names (freed and NULL when it becomes empty).  Returns
+ * whether it was in the list. */
+static bool names_remove(char **names, const char *name)
 {
   struct sbuf nb = SBUF_INIT;
   size_t nl = strlen(name);
+  bool found = false;
   for (char *s = *names; *s;) {
     size_t l = strcspn(s, ",");
-    if (!(l == nl && !strncmp(s, name, l))) {
+    if (l == nl && !strncmp(s, name, l)) {
+      found = true;
+    } else {
       if (nb.len)
         sbuf_addc(&nb, ',');
       sbuf_add(&nb, s, l);
@@ -214,9 +218,12 @@ static void names_remove(char **names, const char *name)
     if (*s == ',')
       s++;
   }
-  free(*names);
-  *names = nb.len ? sbuf_detach(&nb) : NULL;
+  if (found) {
+    free(*names);
+    *names = nb.len ? sbuf_detach(&nb) : NULL;
+  }
   sbuf_free(&nb);
+  return found;
 }
 
 static void add_loaded(struct sim_notify_queue *q, struct sim_notify_entry *e, const char *names)
@@ -385,33 +392,9 @@ int sim_notify_reader(struct sim *sim, const char *name)
   int r = q->nreaders++;
   q->readers[r].name = xstrdup(name);
   /* entries of an earlier run recorded for this reader name */
-  size_t nl = strlen(name);
-  for (size_t i = 0; i < q->n; i++) {
-    char *names = q->pending_names[i];
-    if (!names)
-      continue;
-    struct sbuf nb = SBUF_INIT;
-    bool found = false;
-    for (char *s = names; *s;) {
-      size_t l = strcspn(s, ",");
-      if (l == nl && !strncmp(s, name, l)) {
-        found = true;
-      } else {
-        if (nb.len)
-          sbuf_addc(&nb, ',');
-        sbuf_add(&nb, s, l);
-      }
-      s += l;
-      if (*s == ',')
-        s++;
-    }
-    if (found) {
+  for (size_t i = 0; i < q->n; i++)
+    if (q->pending_names[i] && names_remove(&q->pending_names[i], name))
       q->v[i]->pending |= 1u << r;
-      free(names);
-      q->pending_names[i] = nb.len ? sbuf_detach(&nb) : NULL;
-    }
-    sbuf_free(&nb);
-  }
   return r;
 }
 
