@@ -4,7 +4,8 @@
 # tools/deps.sh --list prints the package names instead.
 set -eu
 PKGS="build-essential cmake pkg-config libev-dev libmosquitto-dev libyaml-dev libcmocka-dev
-zlib1g-dev mosquitto mosquitto-clients openssl can-utils python3-can clang libclang-rt-14-dev"
+zlib1g-dev mosquitto mosquitto-clients openssl can-utils python3-can clang libclang-rt-14-dev
+mosquitto-dev libsqlite3-dev libpq-dev libssl-dev sqlite3 postgresql"
 if [ "${1:-}" = --list ]; then
   echo $PKGS
   exit 0

@@ -20,6 +20,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "mitsubishi.h"
 
 #define S(v) ((struct mi *)(v)->state)
@@ -95,7 +96,7 @@ static void dec_bmu2(struct vehicle *v, const struct vehicle_poll *p, const uint
   (void)p;
   if (len < 272 || s->has_broadcast)
     return;
-  for (size_t r = 0; r < sizeof volt_runs / sizeof volt_runs[0]; r++)
+  for (size_t r = 0; r < ARRAY_SIZE(volt_runs); r++)
     for (int i = 0; i < volt_runs[r].n; i++) {
       const uint8_t *b = d + volt_runs[r].off + 2 * i;
       metric_set_vec_float_elem(s->c_cell_v, (size_t)(volt_runs[r].first + i),
@@ -113,7 +114,7 @@ static size_t enc_bmu2(struct vehicle *v, const struct vehicle_poll *p, uint8_t 
   memset(out, 0, 272);
   bool have = s->c_cell_v->n >= MI_CELLS_V;
   double even = num_or(s->b_voltage, 330) / MI_CELLS_V;
-  for (size_t r = 0; r < sizeof volt_runs / sizeof volt_runs[0]; r++)
+  for (size_t r = 0; r < ARRAY_SIZE(volt_runs); r++)
     for (int i = 0; i < volt_runs[r].n; i++) {
       int cell = volt_runs[r].first + i;
       double cv = have ? ((const float *)s->c_cell_v->data)[cell] : even;
@@ -252,8 +253,8 @@ static const struct vehicle_metric_bind mi_poll_binds[] = {
 int mi_poll_init(struct vehicle *v, struct sim_diag *d)
 {
   v->polls = mi_polls;
-  v->n_polls = sizeof mi_polls / sizeof mi_polls[0];
-  return vehicle_bind_metrics(v, mi_poll_binds, sizeof mi_poll_binds / sizeof mi_poll_binds[0],
+  v->n_polls = ARRAY_SIZE(mi_polls);
+  return vehicle_bind_metrics(v, mi_poll_binds, ARRAY_SIZE(mi_poll_binds),
                               d);
 }
 

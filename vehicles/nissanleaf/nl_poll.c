@@ -24,6 +24,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "nissanleaf.h"
 
 #define S(v) ((struct nl *)(v)->state)
@@ -384,7 +385,7 @@ static const struct vehicle_metric_bind nl_poll_binds[] = {
 
 int nl_poll_init(struct vehicle *v, struct sim_diag *d)
 {
-  return vehicle_bind_metrics(v, nl_poll_binds, sizeof nl_poll_binds / sizeof nl_poll_binds[0],
+  return vehicle_bind_metrics(v, nl_poll_binds, ARRAY_SIZE(nl_poll_binds),
                               d);
 }
 
@@ -396,9 +397,9 @@ void nl_poll_select(struct vehicle *v)
     s->new_car_ah = NL_NEW_CAR_AH;
   if (s->ze1) {
     v->polls = nl_polls_ze1;
-    v->n_polls = sizeof nl_polls_ze1 / sizeof nl_polls_ze1[0];
+    v->n_polls = ARRAY_SIZE(nl_polls_ze1);
   } else {
     v->polls = nl_polls_aze0;
-    v->n_polls = sizeof nl_polls_aze0 / sizeof nl_polls_aze0[0];
+    v->n_polls = ARRAY_SIZE(nl_polls_aze0);
   }
 }
