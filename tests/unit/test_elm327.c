@@ -286,6 +286,24 @@ static void test_monitor(void **state)
   assert_string_equal(sbuf_str(&t->out), "5BC 12 34 \r18 FF 50 E5 AB \rSTOPPED\r\r>");
 }
 
+static void test_bad_input(void **state)
+{
+  struct t *t = *state;
+  check(t, "ATE0\r", "ATE0\rOK\r\r>");
+  char big[400];
+  memset(big, '0', sizeof(big) - 2);
+  big[sizeof(big) - 2] = '\r';
+  big[sizeof(big) - 1] = 0;
+  check(t, big, "?\r\r>"); /* longer than ELM327_MAX_LINE */
+  check(t, "\x01\x02\xff\xfe\r", "?\r\r>");
+  check(t, "ATSH12345\r", "?\r\r>");     /* 5 digits */
+  check(t, "ATFCSM7\r", "?\r\r>");
+  check(t, "ATST\r", "?\r\r>");
+  check(t, "0\r", "?\r\r>"); /* a lone digit: no request byte */
+  check(t, "0102030405060708\r", "?\r\r>"); /* 8 bytes do not fit a single frame */
+  check(t, "ATI\r", "ELM327 v1.5\r\r>");  /* and it still works */
+}
+
 /* ---- served on a bus: TCP and pty ---- */
 
 struct env {
@@ -388,6 +406,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_obd, t_setup, t_teardown),
       cmocka_unit_test_setup_teardown(test_leaf_bms, t_setup, t_teardown),
       cmocka_unit_test_setup_teardown(test_monitor, t_setup, t_teardown),
+      cmocka_unit_test_setup_teardown(test_bad_input, t_setup, t_teardown),
       cmocka_unit_test(test_tcp),
       cmocka_unit_test(test_pty),
   };
