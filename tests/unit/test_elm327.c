@@ -252,7 +252,7 @@ static void test_leaf_bms(void **state)
       {"ATSP6\r", "OK\r\r>"},
       {"ATSH79B\r", "OK\r\r>"},
       {"ATFCSH79B\r", "OK\r\r>"},
-      {"ATFCSD300100\r", "OK\r\r>"},
+      {"ATFCSD300000\r", "OK\r\r>"},
       {"ATFCSM1\r", "OK\r\r>"},
       {"ATCRA7BB\r", "OK\r\r>"},
       {"2101\r", "029\r0: 61 01 02 03 04 05 \r1: 06 07 08 09 0A 0B 0C \r"
@@ -266,7 +266,7 @@ static void test_leaf_bms(void **state)
   run(t, steps, sizeof(steps) / sizeof(steps[0]));
   assert_int_equal(t->r.fcs, 2);
   assert_int_equal(t->r.last_fc.id, 0x79B);
-  assert_memory_equal(t->r.last_fc.data, ((const uint8_t[]){0x30, 0x01, 0x00}), 3);
+  assert_memory_equal(t->r.last_fc.data, ((const uint8_t[]){0x30, 0x00, 0x00}), 3);
 }
 
 static void test_monitor(void **state)
