@@ -199,15 +199,8 @@ static int ann_parse(struct trace_pstate *ps, const char *s, size_t len,
     return TRACE_ERR(ps, d, i, "Roadster log: expected a time in seconds");
   rec_set_ts(rec, ts, true);
   i = skip_blank(s, len, i + n);
-  if (len - i >= 4 && !strncmp(s + i, "NOTE", 4)) {
-    size_t t = skip_blank(s, len, i + 4);
-    rec->kind = TRACE_REC_COMMENT;
-    rec->name = "NOTE";
-    rec->name_len = 4;
-    rec->text = s + t;
-    rec->text_len = len - t;
-    return 1;
-  }
+  if (len - i >= 4 && !strncmp(s + i, "NOTE", 4))
+    return rec_comment(rec, "NOTE", s, i + 4, len);
   size_t e = token_end(s, len, i);
   uint32_t id;
   size_t bad;
