@@ -224,6 +224,15 @@ static inline void rec_set_ts(struct trace_record *rec, int64_t ts, bool relativ
   rec->frame.ts = ts;
 }
 
+/* A frame of a format without times: ps->untimed_period after the previous one. */
+static inline void rec_set_untimed(struct trace_pstate *ps, struct trace_record *rec)
+{
+  if (ps->nframes)
+    ps->last_ts += ps->untimed_period;
+  rec_set_ts(rec, ps->last_ts, true);
+  rec->untimed = true;
+}
+
 /* Copies a bus label into rec->src (truncated). */
 static inline void rec_set_src(struct trace_record *rec, const char *s, size_t n)
 {

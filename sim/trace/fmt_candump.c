@@ -284,13 +284,12 @@ void trace_put_ifname(struct sbuf *out, const struct trace_record *rec)
   put_u64(out, bus ? bus - 1 : 0);
 }
 
-static int write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
+static const char hx[] = "0123456789ABCDEF";
+
+/* "(%010ld.%06ld)" as candump writes it, 9 digits when the time has nanoseconds; the
+ * seconds' digits are kept in ws while they do not change. */
+static void put_stamp(struct trace_wstate *ws, int64_t ts, struct sbuf *out)
 {
-  if (rec->kind != TRACE_REC_FRAME)
-    return SIM_EUNSUP;
-  const struct sim_frame *f = &rec->frame;
-  static const char hx[] = "0123456789ABCDEF";
-  int64_t ts = rec->ts;
   if (ts < 0) {
     /* rare (relative traces with negative times): the generic path */
     sbuf_addc(out, '(');
@@ -334,6 +333,14 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
     *p++ = ')';
     out->len = (size_t)(p - out->p);
   }
+}
+
+static int write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
+{
+  if (rec->kind != TRACE_REC_FRAME)
+    return SIM_EUNSUP;
+  const struct sim_frame *f = &rec->frame;
+  put_stamp(ws, rec->ts, out);
   sbuf_addc(out, ' ');
   trace_put_ifname(out, rec);
   sbuf_reserve(out, 16 + 2u * SIM_CAN_MAX_DLEN);

@@ -307,6 +307,12 @@ static int set_length(struct trace_pstate *ps, struct sim_frame *f, int dlen, in
   return 0;
 }
 
+/*
+ * A version 2.x line: the columns in the order of the file's $COLUMNS header (N, O, T, B, I,
+ * d, R, l, L, D; PEAK's PCAN-Trace file format documentation).  long: one case per column,
+ * each a few lines sharing the row's state (length, DLC, remote flag); split, the cases would
+ * pass that state around and the column list would no longer read as the format's.
+ */
 static int parse_v2(struct trace_pstate *ps, const char *s, size_t len, size_t i,
                     struct trace_record *rec, struct sim_diag *d)
 {
