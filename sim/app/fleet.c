@@ -18,7 +18,6 @@
 #include "core/sbuf.h"
 #include "fleet/fleet.h"
 
-#define EXIT_RUNTIME 3
 
 static int configure_car(void *ctx, struct sim *sim)
 {
