@@ -460,7 +460,8 @@ static int m_connect(void *priv, const struct v3_connect_info *ci, struct sbuf *
       snprintf(why, sizeof(why), "%s:%d: %s", ci->host, ci->port, strerror(e));
     else
       snprintf(why, sizeof(why), "%s:%d: %s", ci->host, ci->port, mosquitto_strerror(rc));
-    v3_transport_error(t->v3, why);
+    if (rc != MOSQ_ERR_TLS || !*v3_last_error(t->v3))
+      v3_transport_error(t->v3, why); /* TLS: the verification's own reason is kept */
     t->hold_connect = false;
     update_hold(t);
     sim_timer_start(t->sim->loop, &t->later, 0, 0);
