@@ -295,10 +295,10 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
     case OPT_JSON: o->json = true; break;
     case OPT_BROKER: {
       struct v3_url u;
-      struct sbuf e = SBUF_INIT;
+      struct sim_diag e = SIM_DIAG_INIT;
       if (strcmp(optarg, "print") && v3_url_parse(optarg, &u, &e) < 0) {
-        int r = usage_error("%s", sbuf_str(&e));
-        sbuf_free(&e);
+        int r = usage_error("%s", e.n ? e.v[0].msg : "invalid --broker");
+        sim_diag_cleanup(&e);
         return r;
       }
       o->v3.broker = optarg;
@@ -699,10 +699,12 @@ static int run(struct app *a)
   char *password = NULL;
   if ((rc = read_password(o, &password)) != 0)
     return rc;
-  struct sbuf err = SBUF_INIT;
-  if (sim_notify_open(a->sim, o->state_dir, &err) < 0) {
-    fprintf(stderr, "ovms-sim: %s\n", sbuf_str(&err));
-    sbuf_free(&err);
+  struct sim_diag vd = SIM_DIAG_INIT;
+  if (sim_notify_open(a->sim, o->state_dir, &vd) < 0) {
+    print_diag(&vd);
+    sim_diag_cleanup(&vd);
+    if (password)
+      explicit_bzero(password, strlen(password));
     free(password);
     return EXIT_USAGE;
   }
@@ -712,18 +714,21 @@ static int run(struct app *a)
     o->v3.out = a->devnull = fopen("/dev/null", "w");
   if (o->print && o->v3.broker && !o->quiet)
     o->v3.tee = stdout;
-  rc = v3_start(a->sim, &o->v3, &err);
+  rc = v3_start(a->sim, &o->v3, &vd);
   if (password) {
-    memset(password, 0, strlen(password));
+    explicit_bzero(password, strlen(password));
     free(password);
   }
   o->v3.password = NULL;
   if (rc < 0) {
-    fprintf(stderr, "ovms-sim: %s\n", err.len ? sbuf_str(&err) : sim_strerror(rc));
-    sbuf_free(&err);
+    if (vd.n)
+      print_diag(&vd);
+    else
+      fprintf(stderr, "ovms-sim: %s\n", sim_strerror(rc));
+    sim_diag_cleanup(&vd);
     return EXIT_USAGE;
   }
-  sbuf_free(&err);
+  sim_diag_cleanup(&vd);
 
   if (o->can.ntraces || o->can.ncans || o->can.record) {
     struct sim_diag d = SIM_DIAG_INIT;

@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/diag.h"
 #include "core/error.h"
 #include "model/events.h"
 #include "model/metrics.h"
@@ -177,8 +178,92 @@ static void entry_line(struct sim_notify_queue *q, size_t i, struct sbuf *b)
   sbuf_addc(b, '\n');
 }
 
-static int parse_line(struct sim_notify_queue *q, char *line, struct sbuf *err, int lineno,
-                      const char *path)
+/* Removes name from the comma list *names (owned; NULL once empty).  Returns whether it was
+ * in the list. */
+static bool remove_name(char **names, const char *name)
+{
+  size_t nl = strlen(name);
+  bool found = false;
+  struct sbuf nb = SBUF_INIT;
+  for (const char *s = *names; *s;) {
+    size_t l = strcspn(s, ",");
+    if (l == nl && !strncmp(s, name, l)) {
+      found = true;
+    } else {
+      if (nb.len)
+        sbuf_addc(&nb, ',');
+      sbuf_add(&nb, s, l);
+    }
+    s += l;
+    if (*s == ',')
+      s++;
+  }
+  free(*names);
+  *names = nb.len ? sbuf_detach(&nb) : NULL;
+  sbuf_free(&nb);
+  return found;
+}
+
+/* Decodes the hex text of a journal line ("-" = empty) into out.  Returns 0 or SIM_EPARSE. */
+static int hex_decode(const char *hex, struct sbuf *out)
+{
+  if (!strcmp(hex, "-"))
+    return 0;
+  size_t hl = strlen(hex);
+  if (hl % 2)
+    return SIM_EPARSE;
+  for (size_t i = 0; i < hl; i += 2) {
+    int a = hexval(hex[i]), b = hexval(hex[i + 1]);
+    if (a < 0 || b < 0)
+      return SIM_EPARSE;
+    sbuf_addc(out, (char)(a * 16 + b));
+  }
+  return 0;
+}
+
+/* Appends entry e to the queue with the reader names still waiting for it (copied; "-" =
+ * none). */
+static void queue_append(struct sim_notify_queue *q, struct sim_notify_entry *e,
+                         const char *names)
+{
+  xgrow((void **)&q->v, &q->cap, q->n + 1, sizeof(*q->v));
+  q->pending_names = xrealloc(q->pending_names, q->cap * sizeof(*q->pending_names));
+  q->v[q->n] = e;
+  q->pending_names[q->n] = names && strcmp(names, "-") ? xstrdup(names) : NULL;
+  q->n++;
+}
+
+/* "N <type> <id> <created_ns> <readers> <subtype> <hex text>" (w[0..6]).  Returns 0 or
+ * SIM_EPARSE. */
+static int load_entry(struct sim_notify_queue *q, enum sim_notify_type t, char **w)
+{
+  char *end;
+  long long id = strtoll(w[2], &end, 10);
+  if (*end || id <= 0)
+    return SIM_EPARSE;
+  long long created = strtoll(w[3], &end, 10);
+  if (*end)
+    return SIM_EPARSE;
+  struct sbuf text = SBUF_INIT;
+  if (hex_decode(w[6], &text) < 0) {
+    sbuf_free(&text);
+    return SIM_EPARSE;
+  }
+  struct sim_notify_entry *e = xcalloc(1, sizeof(*e));
+  e->type = t;
+  e->id = id;
+  e->created_ns = created;
+  e->subtype = xstrdup(w[5]);
+  e->len = text.len;
+  e->text = sbuf_detach(&text);
+  queue_append(q, e, w[4]);
+  if (id > q->lastid[t])
+    q->lastid[t] = id;
+  return 0;
+}
+
+/* One journal line (see the file comment).  Returns 0 or SIM_EPARSE. */
+static int load_line(struct sim_notify_queue *q, char *line)
 {
   char *w[8];
   int n = 0;
@@ -190,80 +275,22 @@ static int parse_line(struct sim_notify_queue *q, char *line, struct sbuf *err, 
   if (n == 3 && !strcmp(w[0], "I") && sim_notify_type_parse(w[1], &t) == 0) {
     long long id = strtoll(w[2], &end, 10);
     if (*end || id < 0)
-      goto bad;
+      return SIM_EPARSE;
     if (id > q->lastid[t])
       q->lastid[t] = id;
     return 0;
   }
-  if (n == 7 && !strcmp(w[0], "N") && sim_notify_type_parse(w[1], &t) == 0) {
-    long long id = strtoll(w[2], &end, 10);
-    if (*end || id <= 0)
-      goto bad;
-    long long created = strtoll(w[3], &end, 10);
-    if (*end)
-      goto bad;
-    size_t hl = strlen(w[6]);
-    struct sbuf text = SBUF_INIT;
-    if (strcmp(w[6], "-")) {
-      if (hl % 2) {
-        sbuf_free(&text);
-        goto bad;
-      }
-      for (size_t i = 0; i < hl; i += 2) {
-        int a = hexval(w[6][i]), b2 = hexval(w[6][i + 1]);
-        if (a < 0 || b2 < 0) {
-          sbuf_free(&text);
-          goto bad;
-        }
-        sbuf_addc(&text, (char)(a * 16 + b2));
-      }
-    }
-    struct sim_notify_entry *e = xcalloc(1, sizeof(*e));
-    e->type = t;
-    e->id = id;
-    e->created_ns = created;
-    e->subtype = xstrdup(w[5]);
-    e->len = text.len;
-    e->text = sbuf_detach(&text);
-    xgrow((void **)&q->v, &q->cap, q->n + 1, sizeof(*q->v));
-    q->pending_names = xrealloc(q->pending_names, q->cap * sizeof(*q->pending_names));
-    q->v[q->n] = e;
-    q->pending_names[q->n] = strcmp(w[4], "-") ? xstrdup(w[4]) : NULL;
-    q->n++;
-    if (id > q->lastid[t])
-      q->lastid[t] = id;
-    return 0;
-  }
+  if (n == 7 && !strcmp(w[0], "N") && sim_notify_type_parse(w[1], &t) == 0)
+    return load_entry(q, t, w);
   if (n == 4 && !strcmp(w[0], "R") && sim_notify_type_parse(w[2], &t) == 0) {
     long long id = strtoll(w[3], &end, 10);
     if (*end)
-      goto bad;
-    for (size_t i = 0; i < q->n; i++) {
-      if (q->v[i]->type != t || q->v[i]->id != id || !q->pending_names[i])
-        continue;
-      /* remove w[1] from the comma list */
-      char *names = q->pending_names[i];
-      struct sbuf nb = SBUF_INIT;
-      for (char *s = names; *s;) {
-        size_t l = strcspn(s, ",");
-        if (!(l == strlen(w[1]) && !strncmp(s, w[1], l))) {
-          if (nb.len)
-            sbuf_addc(&nb, ',');
-          sbuf_add(&nb, s, l);
-        }
-        s += l;
-        if (*s == ',')
-          s++;
-      }
-      free(names);
-      q->pending_names[i] = nb.len ? sbuf_detach(&nb) : NULL;
-      sbuf_free(&nb);
-    }
+      return SIM_EPARSE;
+    for (size_t i = 0; i < q->n; i++)
+      if (q->v[i]->type == t && q->v[i]->id == id && q->pending_names[i])
+        remove_name(&q->pending_names[i], w[1]);
     return 0;
   }
-bad:
-  if (err)
-    sbuf_printf(err, "%s:%d: error: corrupt notification journal line", path, lineno);
   return SIM_EPARSE;
 }
 
@@ -290,52 +317,52 @@ static void gc(struct sim_notify_queue *q)
   q->n = j;
 }
 
-static int journal_open(struct sim_notify_queue *q, const char *dir, struct sbuf *err)
+/* Loads the journal at q->path if it exists.  Returns 0, -errno, or SIM_EPARSE for a corrupt
+ * line (recorded in d with its line number). */
+static int journal_load(struct sim_notify_queue *q, struct sim_diag *d)
 {
-  if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-    int e = -errno;
-    if (err)
-      sbuf_printf(err, "%s: cannot create state directory: %s", dir, strerror(errno));
-    return e;
-  }
-  struct sbuf p = SBUF_INIT;
-  sbuf_printf(&p, "%s/notify.journal", dir);
-  q->path = sbuf_detach(&p);
   FILE *f = fopen(q->path, "r");
-  if (f) {
-    char *line = NULL;
-    size_t cap = 0;
-    int lineno = 0;
-    ssize_t len;
-    int rc = 0;
-    while ((len = getline(&line, &cap, f)) > 0) {
-      lineno++;
-      if (line[len - 1] != '\n')
-        break; /* a torn last line (killed while writing): ignored */
-      if ((rc = parse_line(q, line, err, lineno, q->path)) < 0)
-        break;
-    }
-    free(line);
-    fclose(f);
-    if (rc < 0)
-      return rc;
-    gc(q);
-  } else if (errno != ENOENT) {
-    int e = -errno;
-    if (err)
-      sbuf_printf(err, "%s: %s", q->path, strerror(errno));
-    return e;
+  if (!f) {
+    if (errno == ENOENT)
+      return 0;
+    int e = errno;
+    sim_diag_error(d, q->path, 0, 0, "%s", strerror(e));
+    return -e;
   }
-  /* compact: write the state to a new file and rename it over the journal */
+  char *line = NULL;
+  size_t cap = 0;
+  int lineno = 0;
+  ssize_t len;
+  int rc = 0;
+  while ((len = getline(&line, &cap, f)) > 0) {
+    lineno++;
+    if (line[len - 1] != '\n')
+      break; /* a torn last line (killed while writing): ignored */
+    if ((rc = load_line(q, line)) < 0) {
+      sim_diag_error(d, q->path, lineno, 0, "corrupt notification journal line");
+      break;
+    }
+  }
+  free(line);
+  fclose(f);
+  if (rc < 0)
+    return rc;
+  gc(q);
+  return 0;
+}
+
+/* Writes the state of q to <path>.tmp, synced, and renames it over the journal; on failure
+ * the old journal stays as it is (nothing of it is lost).  Returns 0 or -errno (in d). */
+static int journal_compact(struct sim_notify_queue *q, struct sim_diag *d)
+{
   struct sbuf tmp = SBUF_INIT;
   sbuf_printf(&tmp, "%s.tmp", q->path);
   FILE *nf = fopen(tmp.p, "w");
   if (!nf) {
-    int e = -errno;
-    if (err)
-      sbuf_printf(err, "%s: %s", tmp.p, strerror(errno));
+    int e = errno;
+    sim_diag_error(d, tmp.p, 0, 0, "%s", strerror(e));
     sbuf_free(&tmp);
-    return e;
+    return -e;
   }
   struct sbuf b = SBUF_INIT;
   for (int t = 0; t < NTYPES; t++)
@@ -347,28 +374,38 @@ static int journal_open(struct sim_notify_queue *q, const char *dir, struct sbuf
   sbuf_free(&b);
   if (fclose(nf) != 0 && wrc == 0)
     wrc = -errno;
-  if (wrc < 0) {
-    /* the old journal stays as it is: nothing of it is lost */
-    if (err)
-      sbuf_printf(err, "%s: %s", tmp.p, strerror(-wrc));
+  if (wrc == 0 && rename(tmp.p, q->path) < 0) {
+    wrc = -errno;
+    sim_diag_error(d, q->path, 0, 0, "%s", strerror(-wrc));
+  } else if (wrc < 0) {
+    sim_diag_error(d, tmp.p, 0, 0, "%s", strerror(-wrc));
     unlink(tmp.p);
-    sbuf_free(&tmp);
-    return wrc;
-  }
-  if (rename(tmp.p, q->path) < 0) {
-    int e = -errno;
-    if (err)
-      sbuf_printf(err, "%s: %s", q->path, strerror(errno));
-    sbuf_free(&tmp);
-    return e;
   }
   sbuf_free(&tmp);
+  return wrc;
+}
+
+/* Opens <dir>/notify.journal: loads it, compacts it, and keeps it open for appending. */
+static int journal_open(struct sim_notify_queue *q, const char *dir, struct sim_diag *d)
+{
+  if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+    int e = errno;
+    sim_diag_error(d, dir, 0, 0, "cannot create state directory: %s", strerror(e));
+    return -e;
+  }
+  struct sbuf p = SBUF_INIT;
+  sbuf_printf(&p, "%s/notify.journal", dir);
+  q->path = sbuf_detach(&p);
+  int rc = journal_load(q, d);
+  if (rc == 0)
+    rc = journal_compact(q, d);
+  if (rc < 0)
+    return rc;
   q->journal = fopen(q->path, "a");
   if (!q->journal) {
-    int e = -errno;
-    if (err)
-      sbuf_printf(err, "%s: %s", q->path, strerror(errno));
-    return e;
+    int e = errno;
+    sim_diag_error(d, q->path, 0, 0, "%s", strerror(e));
+    return -e;
   }
   return 0;
 }
@@ -396,7 +433,7 @@ static void queue_free(void *ctx)
   sim->notify = NULL;
 }
 
-int sim_notify_open(struct sim *sim, const char *state_dir, struct sbuf *err)
+int sim_notify_open(struct sim *sim, const char *state_dir, struct sim_diag *d)
 {
   if (sim->notify)
     return SIM_EEXIST;
@@ -405,7 +442,7 @@ int sim_notify_open(struct sim *sim, const char *state_dir, struct sbuf *err)
   sim->notify = q;
   sim_on_free(sim, queue_free, sim);
   if (state_dir) {
-    int rc = journal_open(q, state_dir, err);
+    int rc = journal_open(q, state_dir, d);
     if (rc < 0)
       return rc;
   }
@@ -425,33 +462,9 @@ int sim_notify_reader(struct sim *sim, const char *name)
   int r = q->nreaders++;
   q->readers[r].name = xstrdup(name);
   /* entries of an earlier run recorded for this reader name */
-  size_t nl = strlen(name);
-  for (size_t i = 0; i < q->n; i++) {
-    char *names = q->pending_names[i];
-    if (!names)
-      continue;
-    struct sbuf nb = SBUF_INIT;
-    bool found = false;
-    for (char *s = names; *s;) {
-      size_t l = strcspn(s, ",");
-      if (l == nl && !strncmp(s, name, l)) {
-        found = true;
-      } else {
-        if (nb.len)
-          sbuf_addc(&nb, ',');
-        sbuf_add(&nb, s, l);
-      }
-      s += l;
-      if (*s == ',')
-        s++;
-    }
-    if (found) {
+  for (size_t i = 0; i < q->n; i++)
+    if (q->pending_names[i] && remove_name(&q->pending_names[i], name))
       q->v[i]->pending |= 1u << r;
-      free(names);
-      q->pending_names[i] = nb.len ? sbuf_detach(&nb) : NULL;
-    }
-    sbuf_free(&nb);
-  }
   return r;
 }
 
@@ -533,11 +546,7 @@ int64_t sim_notify_raise(struct sim *sim, enum sim_notify_type type, const char 
   int64_t id = e->id;
   int jrc = 0;
   if (e->pending) {
-    xgrow((void **)&q->v, &q->cap, q->n + 1, sizeof(*q->v));
-    q->pending_names = xrealloc(q->pending_names, q->cap * sizeof(*q->pending_names));
-    q->v[q->n] = e;
-    q->pending_names[q->n] = NULL;
-    q->n++;
+    queue_append(q, e, NULL);
     struct sbuf b = SBUF_INIT;
     entry_line(q, q->n - 1, &b);
     jrc = journal_append(q, &b);

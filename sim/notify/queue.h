@@ -19,8 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "notify/notify.h"
+#include "core/diag.h"
 #include "core/sbuf.h"
+#include "notify/notify.h"
 
 struct sim;
 
@@ -38,11 +39,11 @@ struct sim_notify_entry {
 /*
  * Creates sim->notify (freed with sim_free()).  state_dir may be NULL (memory only); it is
  * created if missing.  Pending entries of a previous run are loaded; per-type ids continue
- * after the highest id seen.  Returns 0, -errno when the directory or journal cannot be used
- * (message in err), SIM_EPARSE for a corrupt journal (message with line number in err),
+ * after the highest id seen.  Returns 0, -errno when the directory or journal cannot be used,
+ * SIM_EPARSE for a corrupt journal (with its line number), each recorded in d (may be NULL);
  * SIM_EEXIST if sim->notify already exists.
  */
-int sim_notify_open(struct sim *sim, const char *state_dir, struct sbuf *err);
+int sim_notify_open(struct sim *sim, const char *state_dir, struct sim_diag *d);
 
 /* Registers a reader (e.g. "ovmsv3") that receives entries raised from now on (and, for a
  * durable queue, the pending entries recorded for that reader name).  Returns the reader

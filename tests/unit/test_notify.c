@@ -110,11 +110,15 @@ static void test_durable(void **state)
   fputs("N info x 0 ovmsv3 x.y 41\n", f);
   fclose(f);
   env_new(&e);
+  struct sim_diag d = SIM_DIAG_INIT;
+  assert_int_equal(sim_notify_open(e.sim, dir, &d), SIM_EPARSE);
+  assert_int_equal(d.errors, 1);
   struct sbuf err = SBUF_INIT;
-  assert_int_equal(sim_notify_open(e.sim, dir, &err), SIM_EPARSE);
-  assert_non_null(strstr(sbuf_str(&err), "notify.journal:"));
-  assert_non_null(strstr(sbuf_str(&err), "error: corrupt notification journal line"));
+  sim_diag_format(&d.v[0], &err);
+  assert_non_null(
+    strstr(sbuf_str(&err), "notify.journal:6: error: corrupt notification journal line"));
   sbuf_free(&err);
+  sim_diag_cleanup(&d);
   env_free(&e);
   char cmd[300];
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
