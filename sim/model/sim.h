@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "core/frame.h"
 #include "model/config.h"
 #include "model/events.h"
 #include "core/loop.h"
@@ -54,7 +55,7 @@ struct sim {
   struct vehicle *vehicle;
   struct v3 *v3;
   struct scenario_run *scenario;
-  struct sim_canbus *buses[8]; /* index = bus number - 1 */
+  struct sim_canbus *buses[SIM_MAX_BUSES]; /* index = bus number - 1 */
   const struct sim_control_ops *control; /* may be NULL */
   void *control_ctx;
   void *user;                  /* for the program */
