@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "can/inputs.h"
+#include "can/network.h"
 #include "core/diag.h"
 #include "core/loop.h"
 #include "v3/v3.h"
@@ -60,6 +61,7 @@ struct opts {
   const char *password_file;
   const char *state_dir;
   struct can_inputs_opts can; /* --trace, --can, --filter ... (can/inputs.h) */
+  struct can_network_opts net; /* --serve, --bridge (can/network.h) */
   const char *record;         /* --record */
   bool stats;                 /* --stats */
 };
@@ -79,6 +81,7 @@ struct app {
   struct scenario *sc;
   struct scenario_run *run;
   struct can_inputs *inputs;   /* live buses and replays */
+  struct can_network *net;     /* --serve, --bridge */
   struct trace_recorder *rec;  /* --record */
   int trace_status;
   struct sim_timer drain_timer; /* see finish_sources() in run.c */

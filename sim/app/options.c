@@ -193,6 +193,16 @@ static int add_can(struct opts *o, const char *arg, struct sim_diag *d)
   return can_inputs_add_can(&o->can, arg, d);
 }
 
+static int add_serve(struct opts *o, const char *arg, struct sim_diag *d)
+{
+  return can_network_add_serve(&o->net, arg, d);
+}
+
+static int add_bridge(struct opts *o, const char *arg, struct sim_diag *d)
+{
+  return can_network_add_bridge(&o->net, arg, d);
+}
+
 static int add_filter(struct opts *o, const char *arg, struct sim_diag *d)
 {
   return can_inputs_add_filter(&o->can, arg, d) < 0 ? SIM_ECONFIG : 0;
@@ -442,8 +452,22 @@ const struct app_option app_options[] = {
          SECTION_CAN, VALUE(set_trace_period), NULL},
     {"can", 0, "[N=]BUS",
          "attach bus N (default 1) to socketcan:IFACE[,fd],\n"
-         "slcan:/dev/ttyACM0[@BITRATE] or mem:NAME; repeatable",
+         "slcan:/dev/ttyACM0[@BITRATE], mem:NAME, a socketcand\n"
+         "daemon's bus socketcand:HOST:PORT/CHANNEL or a GVRET server\n"
+         "gvret:HOST:PORT[/BUS] (an OVMS module, ESP32RET); repeatable",
          SECTION_CAN, VALUE(add_can), NULL},
+    {"serve", 0, "SPEC",
+         "serve buses to network tools (docs/network.md):\n"
+         "[N=]socketcand:[HOST:]PORT  bus N (default 1) as canN\n"
+         "gvret:[HOST:]PORT           every bus (SavvyCAN)\n"
+         "[N=]elm327:[HOST:]PORT|pty  an ELM327 dongle (35000)\n"
+         "HOST defaults to 0.0.0.0; a served bus without --can is an\n"
+         "in-memory bus; repeatable",
+         SECTION_CAN, VALUE(add_serve), NULL},
+    {"bridge", 0, "A=B[,OPT]",
+         "forward frames between buses A and B (A>B: one way); OPT:\n"
+         "ids and id/mask filters (7E0/7F0), rate=N frames/s",
+         SECTION_CAN, VALUE(add_bridge), NULL},
     {"record", 0, "FILE",
          "record frames in/out, events and metric changes (CRTD, or\n"
          "the format of FILE's extension)",
@@ -602,8 +626,8 @@ static int check_opts(struct opts *o)
     o->can.trace.replay.no_events = true;
   if ((o->vehicle_map || o->vehicle_anybus || o->vehicle_emulate) && !o->vehicle)
     return usage_error("--vehicle-map, --vehicle-anybus and --vehicle-emulate need a --vehicle");
-  if (o->vehicle_emulate && !o->can.ncans)
-    return usage_error("--vehicle-emulate needs a --can bus to send on");
+  if (o->vehicle_emulate && !o->can.ncans && !can_network_wanted(&o->net))
+    return usage_error("--vehicle-emulate needs a --can bus (or a --serve bus) to send on");
   if (o->vehicle_map && strncmp(o->vehicle, "dbc:", 4) != 0)
     return usage_error("--vehicle-map needs a --vehicle dbc:FILE");
   return 0;

@@ -231,6 +231,8 @@ static int report_scenario(struct app *a)
  * first write error, else 0. */
 static int close_inputs(struct app *a)
 {
+  can_network_free(a->net);
+  a->net = NULL;
   int rc = trace_recorder_close(a->rec);
   a->rec = NULL;
   can_inputs_free(a->inputs);
@@ -368,6 +370,31 @@ static int setup_server(struct app *a)
   return 0;
 }
 
+static void on_net_log(void *ctx, const char *msg)
+{
+  (void)ctx;
+  fprintf(stderr, "ovms-sim: %s\n", msg);
+}
+
+/* Starts --serve and --bridge on the buses that exist (creating in-memory ones) and announces
+ * where each server listens on stderr.  Returns 0 or the error (printed). */
+static int open_network(struct app *a)
+{
+  struct sim_diag d = SIM_DIAG_INIT;
+  int rc = can_network_open(&a->net, a->sim, &a->o.net, on_net_log, a, &d);
+  diag_label(&d, 0, "--serve");
+  print_diag(&d);
+  sim_diag_cleanup(&d);
+  struct sbuf b = SBUF_INIT;
+  can_network_describe(a->net, &b);
+  for (const char *p = sbuf_str(&b), *nl; *p; p = nl + 1) {
+    nl = strchr(p, '\n');
+    fprintf(stderr, "ovms-sim: %.*s\n", (int)(nl - p), p);
+  }
+  sbuf_free(&b);
+  return rc;
+}
+
 /* CAN inputs and the recorder; then the vehicle on the buses.  Returns 0 or the exit code. */
 static int setup_buses(struct app *a)
 {
@@ -386,6 +413,8 @@ static int setup_buses(struct app *a)
     if (rc < 0) /* a bad file, format, option or device: bad input, except a missing kernel feature */
       return rc == SIM_ENOCAN ? 1 : EXIT_USAGE;
   }
+  if (can_network_wanted(&o->net) && open_network(a) < 0)
+    return EXIT_USAGE;
   /* the buses exist now (--can, and trace buses for --trace): decode what arrives, or,
    * emulating the car, send its frames */
   if (a->sim->vehicle && o->vehicle_emulate)
@@ -439,6 +468,12 @@ static int finish_run(struct app *a, int rc)
             *v3_last_error(a->sim->v3) ? v3_last_error(a->sim->v3) : "connection failed");
   if (a->progress)
     fputs("\n", stderr);
+  if (a->net && o->stats) {
+    struct sbuf b = SBUF_INIT;
+    can_network_report(a->net, &b);
+    fputs(sbuf_str(&b), stderr);
+    sbuf_free(&b);
+  }
   if (a->inputs) {
     struct sbuf b = SBUF_INIT;
     can_inputs_format_errors(a->inputs, &b);

@@ -142,9 +142,9 @@ static int parse_frame(struct socketcand_msg *m, const struct tok *t, size_t nt)
   const char *dot = memchr(t[2].p, '.', t[2].n);
   uint64_t sec, usec = 0;
   size_t sl = dot ? (size_t)(dot - t[2].p) : t[2].n;
-  if (!parse_dec(t[2].p, sl, 12, &sec) ||
+  if (!parse_dec(t[2].p, sl, 12, &sec) || sec > INT64_MAX / 1000000000 - 1 ||
       (dot && !parse_dec(dot + 1, t[2].n - sl - 1, 6, &usec)))
-    return fail(m, "bad frame time");
+    return fail(m, "bad frame time"); /* (seconds an int64 of ns cannot hold, too) */
   if (dot)
     for (size_t k = t[2].n - sl - 1; k < 6; k++)
       usec *= 10;

@@ -66,6 +66,8 @@ static const struct parse_case parse_cases[] = {
     {"< send 123456789 1 01 >", SIM_EPARSE, SCD_ERROR, 0, false, 0, "", NULL},
     {"< send 3FFFFFFF 1 01 >", SIM_EPARSE, SCD_ERROR, 0, false, 0, "", NULL},
     {"< frame 123 x.1 11 >", SIM_EPARSE, SCD_ERROR, 0, false, 0, "", NULL},
+    /* found by fuzz_socketcand: seconds that overflow int64 ns */
+    {"< frame 123 462424321232 14 >", SIM_EPARSE, SCD_ERROR, 0, false, 0, "", NULL},
     {"< open >", SIM_EPARSE, SCD_ERROR, 0, false, 0, "", NULL},
     {"< open abcdefghijklmnopq >", SIM_EPARSE, SCD_ERROR, 0, false, 0, "", NULL},
     {"< >", SIM_EPARSE, SCD_ERROR, 0, false, 0, "", NULL},
