@@ -338,13 +338,16 @@ static int setup_server(struct app *a)
   if ((rc = read_password(o, &password)) != 0)
     return rc;
   struct sim_diag d = SIM_DIAG_INIT;
-  if (sim_notify_open(a->sim, o->state_dir, &d) < 0) {
-    print_diag(&d);
-    sim_diag_cleanup(&d);
+  struct sim_notify_opts no = {o->state_repair};
+  rc = sim_notify_open_opts(a->sim, o->state_dir, &no, &d);
+  print_diag(&d);
+  sim_diag_cleanup(&d);
+  if (rc < 0) {
     if (password)
       explicit_bzero(password, strlen(password));
     free(password);
-    return EXIT_USAGE;
+    /* another simulator on the directory, or no space: runtime; a bad journal: input */
+    return rc == -EBUSY || rc == -ENOSPC || rc == -EIO ? EXIT_RUNTIME : EXIT_USAGE;
   }
   housekeeping_start(a->sim);
   o->v3.password = password;
