@@ -52,6 +52,23 @@ struct trace_reader {
   unsigned long errors;
 };
 
+/* A last line without its '\n' whose text is more than blanks: the input was cut off. */
+static bool cut_off(const char *s, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+      return true;
+  return false;
+}
+
+static int cut_off_error(struct trace_reader *r, size_t n, struct sim_diag *d)
+{
+  r->errors++;
+  sim_diag_error(d, r->path, r->ps.line, (int)(n < 100000 ? n + 1 : 0),
+                 "the last line has no line end: the trace is truncated (the line is not used)");
+  return SIM_ETRUNC;
+}
+
 static ssize_t raw_read(struct trace_reader *r, char *p, size_t n)
 {
 #ifdef SIM_HAVE_ZLIB
@@ -288,6 +305,8 @@ int trace_reader_next(struct trace_reader *r, struct trace_record *rec, struct s
     r->ps.line++;
     r->line = s;
     r->line_len = n;
+    if (s + n == r->buf + r->end && r->eof && cut_off(s, n))
+      return cut_off_error(r, n, d);
     rc = r->fmt->parse(&r->ps, s, n, rec, d);
     if (rc < 0) {
       r->errors++;
@@ -344,6 +363,16 @@ int trace_reader_copy(struct trace_reader *r, trace_emit_fn emit, void *ctx, boo
     r->line = s;
     r->line_len = n;
     bool lf = s + n < r->buf + r->end; /* a '\n' follows (not the unterminated last line) */
+    if (!lf && cut_off(s, n)) {
+      int erc = flush_run(emit, ctx, &run, &run_n);
+      if (erc < 0)
+        return erc;
+      int rc = cut_off_error(r, n, d);
+      if (!keep_going)
+        return rc;
+      st->bad_lines++;
+      continue;
+    }
     if (quick && lf && quick(s, n)) {
       /* an ordinary frame line (the format promises parse() would take it): pass it on */
       st->records++;
