@@ -723,6 +723,8 @@ static int check_opts(struct opts *o)
     return usage_error("--vehicle-emulate needs a --can bus (or a --serve bus) to send on");
   if (o->vehicle_map && strncmp(o->vehicle, "dbc:", 4) != 0)
     return usage_error("--vehicle-map needs a --vehicle dbc:FILE");
+  if (o->state_repair && !o->state_dir)
+    return usage_error("--state-repair needs a --state-dir");
   return 0;
 }
 
