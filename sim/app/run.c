@@ -347,29 +347,33 @@ static int setup_server(struct app *a)
   print_diag(&d);
   sim_diag_cleanup(&d);
   if (rc < 0) {
+    if (password)
+      explicit_bzero(password, strlen(password));
     free(password);
     /* another simulator on the directory, or no space: runtime; a bad journal: input */
     return rc == -EBUSY || rc == -ENOSPC || rc == -EIO ? EXIT_RUNTIME : EXIT_USAGE;
   }
-  struct sbuf err = SBUF_INIT;
   housekeeping_start(a->sim);
   o->v3.password = password;
   if (o->quiet && !o->v3.broker)
     o->v3.out = a->devnull = fopen("/dev/null", "w");
   if (o->print && o->v3.broker && !o->quiet)
     o->v3.tee = stdout;
-  rc = v3_start(a->sim, &o->v3, &err);
+  rc = v3_start(a->sim, &o->v3, &d);
   if (password) {
-    memset(password, 0, strlen(password));
+    explicit_bzero(password, strlen(password));
     free(password);
   }
   o->v3.password = NULL;
   if (rc < 0) {
-    fprintf(stderr, "ovms-sim: %s\n", err.len ? sbuf_str(&err) : sim_strerror(rc));
-    sbuf_free(&err);
+    if (d.n)
+      print_diag(&d);
+    else
+      fprintf(stderr, "ovms-sim: %s\n", sim_strerror(rc));
+    sim_diag_cleanup(&d);
     return EXIT_USAGE;
   }
-  sbuf_free(&err);
+  sim_diag_cleanup(&d);
   return 0;
 }
 
