@@ -77,12 +77,12 @@ int app_configure(struct sim *sim, const struct opts *o)
   for (size_t i = 0; i < o->nsets; i++) {
     const char *eq = strchr(o->sets[i], '=');
     char *key = xstrndup(o->sets[i], (size_t)(eq - o->sets[i]));
-    struct sbuf err = SBUF_INIT;
-    if (sim_config_set_key(sim->config, key, eq + 1, &err) < 0) {
-      sim_diag_error(&d, "--set", 0, 0, "%s", sbuf_str(&err));
+    struct sim_diag e = SIM_DIAG_INIT;
+    if (sim_config_set_key(sim->config, key, eq + 1, &e) < 0) {
+      sim_diag_error(&d, "--set", 0, 0, "%s", sim_diag_last(&e));
       rc = EXIT_USAGE;
     }
-    sbuf_free(&err);
+    sim_diag_cleanup(&e);
     free(key);
   }
   if (o->vehicle_id)
