@@ -9,6 +9,7 @@
  * be written.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -93,9 +94,10 @@ int app_run_fleet(struct app *a)
   fo.v3.password = password;
   if (fo.connect_rate <= 0)
     fo.connect_rate = FLEET_DEFAULT_CONNECT_RATE;
-  if (o->quiet && !o->v3.broker)
+  bool print = !o->v3.broker || !strcmp(o->v3.broker, "print");
+  if (o->quiet && print)
     fo.v3.out = a->devnull = fopen("/dev/null", "w");
-  if (o->print && o->v3.broker && !o->quiet)
+  if (o->print && !print && !o->quiet)
     fo.v3.tee = stdout;
   fo.configure = configure_car;
   fo.configure_ctx = a;
@@ -130,7 +132,7 @@ int app_run_fleet(struct app *a)
   struct fleet_stats st;
   fleet_get_stats(a->fleet, &st);
   int code = rc < 0 ? EXIT_RUNTIME : 0;
-  if (o->v3.broker && st.ever_connected == 0) {
+  if (o->v3.broker && strcmp(o->v3.broker, "print") && st.ever_connected == 0) {
     fprintf(stderr, "ovms-sim: no car could connect to the broker\n");
     code = EXIT_RUNTIME;
   }

@@ -286,8 +286,8 @@ static int set_stats(struct opts *o, const char *arg)
 static int set_fleet(struct opts *o, const char *arg)
 {
   uint64_t n;
-  if (parse_u64(arg, &n) < 0 || n < 1 || n > FLEET_MAX_CARS)
-    return usage_error("invalid --fleet '%s': 1 to %d cars", arg, FLEET_MAX_CARS);
+  if (parse_u64(arg, &n) < 0 || n < 1 || n > FLEET_MAX_TOTAL)
+    return usage_error("invalid --fleet '%s': 1 to %d cars", arg, FLEET_MAX_TOTAL);
   o->fleet.n = (size_t)n;
   return 0;
 }

@@ -33,7 +33,8 @@ struct fleet;
 /* ---- ids and shards (ids.c) --------------------------------------------------------------- */
 
 #define FLEET_DEFAULT_PATTERN "SIM%04d"
-#define FLEET_MAX_CARS 100000
+#define FLEET_MAX_CARS 100000       /* in one process (one shard) */
+#define FLEET_MAX_TOTAL 100000000    /* in the whole fleet, all shards */
 #define FLEET_DEFAULT_CONNECT_RATE 200.0
 
 /*
