@@ -12,7 +12,7 @@
 #     (the fleet's own report), and the broker's connected clients at that point;
 #   - descriptors of the process per car, peak RSS per car (VmHWM / N);
 #   - steady CPU (user + system of the process over a 30 s window after the sync) in cores,
-#     and the messages per second the broker received in that window ($SYS);
+#     and the messages per second the fleet published in that window (a subscriber counts);
 #   - after a broker restart: seconds until every car is connected again (the firmware's retry
 #     interval plus the pacing spread), and the spread of the reconnects.
 # The broker runs as its own process with max_connections unlimited and its descriptor limit
@@ -74,10 +74,11 @@ for n in $sizes; do
   done
   sleep 8 # the full syncs of the last cars
   fds=$(ls "/proc/$spid/fd" | wc -l)
-  # steady state: 30 s of CPU and broker messages
-  m0=$(sys messages/received); c0=$(cpu_ticks $spid); w0=$(date +%s.%N)
-  sleep 30
-  m1=$(sys messages/received); c1=$(cpu_ticks $spid); w1=$(date +%s.%N)
+  # steady state: 30 s of CPU, and every message the fleet published in them (a subscriber
+  # to ovms/# counts them)
+  c0=$(cpu_ticks $spid); w0=$(date +%s.%N)
+  m1=$(timeout 30 mosquitto_sub -h 127.0.0.1 -p "$port" -t 'ovms/#' 2>/dev/null | wc -l); m0=0
+  c1=$(cpu_ticks $spid); w1=$(date +%s.%N)
   # broker restart
   kill "$bpid"; wait "$bpid" 2>/dev/null
   tr=$(date +%s.%N)

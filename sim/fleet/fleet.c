@@ -331,6 +331,11 @@ struct sim *fleet_car(struct fleet *f, size_t i)
   return i < f->n ? f->cars[i].sim : NULL;
 }
 
+const struct fleet_user *fleet_car_user(const struct fleet *f, size_t i)
+{
+  return i < f->n && f->o.users ? &f->o.users->v[f->cars[i].index] : NULL;
+}
+
 const char *fleet_car_id(const struct fleet *f, size_t i)
 {
   return i < f->n && f->cars[i].id ? f->cars[i].id : "";
