@@ -78,13 +78,16 @@ static void app_target(void *ctx, size_t j, struct fleet_app_target *out)
 static int start_apps(struct app *a, const struct fleet_users *users, const char *password)
 {
   struct v3_url u;
-  struct sbuf err = SBUF_INIT;
-  if (v3_url_parse(a->o.v3.broker, &u, &err) < 0 || u.tls) {
-    fprintf(stderr, "ovms-sim: --apps: %s\n",
-            err.len ? sbuf_str(&err) : "mqtts is not supported for apps");
-    sbuf_free(&err);
+  struct sim_diag d = SIM_DIAG_INIT;
+  int prc = v3_url_parse(a->o.v3.broker, &u, &d);
+  print_diag(&d);
+  sim_diag_cleanup(&d);
+  if (prc < 0 || u.tls) {
+    if (prc == 0)
+      fprintf(stderr, "ovms-sim: --apps: mqtts is not supported for apps\n");
     return EXIT_USAGE;
   }
+  struct sbuf err = SBUF_INIT;
   struct app_targets t = {a, users, u.user, password};
   struct fleet_apps_options ao = {a->o.apps, u.host, u.port ? u.port : 1883, a->o.app_command,
                                   app_target, &t};
