@@ -17,6 +17,7 @@
 
 struct entry {
   char *param, *instance, *value;
+  const char *locked; /* why the value cannot change (sim_config_lock), not owned, or NULL */
 };
 
 struct clistener {
@@ -220,12 +221,14 @@ static int set_at(struct sim_config *c, const char *param, const char *instance,
   if (found) {
     if (!strcmp(c->e[i].value, value))
       return 0;
+    if (c->e[i].locked)
+      return fail(at, SIM_ESTATE, "%s", c->e[i].locked);
     free(c->e[i].value);
     c->e[i].value = xstrdup(value);
   } else {
     xgrow((void **)&c->e, &c->cap, c->n + 1, sizeof(*c->e));
     memmove(&c->e[i + 1], &c->e[i], (c->n - i) * sizeof(*c->e));
-    c->e[i] = (struct entry){xstrdup(param), xstrdup(instance), xstrdup(value)};
+    c->e[i] = (struct entry){xstrdup(param), xstrdup(instance), xstrdup(value), NULL};
     c->n++;
   }
   notify(c, param, instance);
@@ -263,12 +266,25 @@ int sim_config_unset(struct sim_config *c, const char *param, const char *instan
   size_t i = find_pos(c, param, instance, &found);
   if (!found)
     return SIM_ENOTFOUND;
+  if (c->e[i].locked)
+    return SIM_ESTATE;
   free(c->e[i].param);
   free(c->e[i].instance);
   free(c->e[i].value);
   memmove(&c->e[i], &c->e[i + 1], (c->n - i - 1) * sizeof(*c->e));
   c->n--;
   notify(c, param, instance);
+  return 0;
+}
+
+int sim_config_lock(struct sim_config *c, const char *param, const char *instance,
+                    const char *why)
+{
+  bool found;
+  size_t i = find_pos(c, param, instance, &found);
+  if (!found)
+    return SIM_ENOTFOUND;
+  c->e[i].locked = why;
   return 0;
 }
 

@@ -62,8 +62,15 @@ int sim_config_set(struct sim_config *c, const char *param, const char *instance
 /* The same with a dotted key "server.v3.updatetime.idle". */
 int sim_config_set_key(struct sim_config *c, const char *key, const char *value,
                        struct sim_diag *d);
-/* Removes a set value (back to the default).  Returns 0 or SIM_ENOTFOUND. */
+/* Removes a set value (back to the default).  Returns 0, SIM_ENOTFOUND or SIM_ESTATE (the
+ * key is locked). */
 int sim_config_unset(struct sim_config *c, const char *param, const char *instance);
+/* Locks a set key at its value: later sets to another value fail with SIM_ESTATE and the
+ * message why (not copied: it must outlive c), unsets with SIM_ESTATE.  Used for settings
+ * the command line gave that no remote command may weaken (server.v3 tls).  Returns 0 or
+ * SIM_ENOTFOUND when the key has no set value. */
+int sim_config_lock(struct sim_config *c, const char *param, const char *instance,
+                    const char *why);
 /* Splits a dotted key into its declared param and instance.  Returns 0 or SIM_ENOTFOUND. */
 int sim_config_split_key(const struct sim_config *c, const char *key, const char **param,
                          size_t *param_len, const char **instance);

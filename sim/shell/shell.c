@@ -473,8 +473,11 @@ static void c_config_rm(struct sim *sim, struct sbuf *out, const struct shell_cm
     puts_line(out, "Error: parameter not found");
     return;
   }
-  if (sim_config_unset(sim->config, argv[0], argv[1]) == 0)
+  int rc = sim_config_unset(sim->config, argv[0], argv[1]);
+  if (rc == 0)
     sbuf_printf(out, "Instance %s has been removed.\n", argv[1]);
+  else if (rc == SIM_ESTATE) /* locked (sim_config_lock): config_rm()'s not-writeable error */
+    puts_line(out, "Error: parameter is not writeable");
 }
 
 static void c_config_get(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,

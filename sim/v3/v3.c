@@ -191,6 +191,20 @@ static int choose_transport(struct sim *sim, const struct v3_options *opt,
   return 0;
 }
 
+/* No remote TLS downgrade: when the command line asked for TLS (mqtts://, --cafile,
+ * --capath, --cert/--key) and server.v3 tls is yes, the key is locked, so `config set
+ * server.v3 tls no` or `config rm server.v3 tls` from an app (which would reconnect in
+ * plaintext and send the password in clear) is refused (docs/v3.md). */
+static void lock_tls(struct sim *sim, const struct v3_options *opt)
+{
+  bool mqtts = opt->broker && !strncmp(opt->broker, "mqtts://", 8);
+  bool files = opt->cafile || opt->capath || opt->certfile || opt->keyfile;
+  if ((mqtts || files) && sim_config_get_bool(sim->config, "server.v3", "tls", false))
+    sim_config_lock(sim->config, "server.v3", "tls",
+                    "parameter is not writeable: server.v3 tls was given on the command line "
+                    "(TLS cannot be turned off remotely)");
+}
+
 /* A new engine for sim with copies of opt's strings, not yet attached to anything. */
 static struct v3 *v3_new(struct sim *sim, const struct v3_options *opt,
                          const struct v3_transport_ops *ops)
@@ -239,6 +253,7 @@ int v3_start(struct sim *sim, const struct v3_options *opt, struct sim_diag *d)
   int rc = choose_transport(sim, opt, &ops, d);
   if (rc < 0)
     return rc;
+  lock_tls(sim, opt);
   struct v3 *v3 = v3_new(sim, opt, ops);
   rc = ops->open(v3, sim, opt, &v3->tp, d);
   if (rc < 0) {

@@ -168,6 +168,9 @@ static void run_until(struct fx *x, int64_t sec)
 }
 
 /* A module MYCAR of user alice on profile fw, started with topics; housekeeping running. */
+/* --cafile of the next fx_init() (NULL: none) */
+static const char *fx_cafile;
+
 static void fx_init(struct fx *x, const char *fw, enum sim_topics topics, const char *const *sets)
 {
   memset(&F, 0, sizeof(F));
@@ -182,7 +185,7 @@ static void fx_init(struct fx *x, const char *fw, enum sim_topics topics, const 
     assert_int_equal(sim_config_set_key(x->sim->config, sets[i], sets[i + 1], NULL), 0);
   sim_timer_init(&x->stop, stop_cb, x);
   housekeeping_start(x->sim);
-  struct v3_options o = {.transport = &fake_ops, .topics = topics};
+  struct v3_options o = {.transport = &fake_ops, .topics = topics, .cafile = fx_cafile};
   assert_int_equal(v3_start(x->sim, &o, NULL), 0);
 }
 
@@ -599,6 +602,42 @@ static void test_requests(void **state)
   for (size_t i = before; i < F.n; i++)
     assert_null(strstr(F.v[i].payload, "s3cret"));
   fx_free(&x);
+}
+
+/* No remote TLS downgrade: with TLS from the command line (--cafile and tls yes) an app
+ * cannot turn it off, by set or rm; other connection keys stay writable.  Without TLS files
+ * the key stays writable. */
+static void test_tls_locked(void **state)
+{
+  static const struct {
+    const char *cafile, *cmd, *answer, *tls_after;
+  } cases[] = {
+      {"ca.pem", "config set server.v3 tls no",
+       "Error: parameter is not writeable: server.v3 tls was given on the command line (TLS "
+       "cannot be turned off remotely)\n",
+       "yes"},
+      {"ca.pem", "config rm server.v3 tls", "Error: parameter is not writeable\n", "yes"},
+      {"ca.pem", "config set server.v3 tls yes", "Parameter has been set.\n", "yes"},
+      /* a changed connection key reconnects before the answer goes out: no answer */
+      {"ca.pem", "config set server.v3 port 8884", NULL, "yes"},
+      {NULL, "config set server.v3 tls no", NULL, "no"},
+  };
+  static const char *const sets[] = {"server.v3.tls", "yes", NULL};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    struct fx x;
+    fx_cafile = cases[i].cafile;
+    fx_init(&x, NULL, SIM_TOPICS_CURRENT, sets);
+    fx_cafile = NULL;
+    run_until(&x, 30);
+    size_t base = F.n;
+    inject(P "client/app1/command/1", cases[i].cmd);
+    if (cases[i].answer)
+      assert_string_equal(response("1", base), cases[i].answer);
+    assert_string_equal(sim_config_get(x.sim->config, "server.v3", "tls"), cases[i].tls_after);
+    if (strstr(cases[i].cmd, "port"))
+      assert_string_equal(sim_config_get(x.sim->config, "server.v3", "port"), "8884");
+    fx_free(&x);
+  }
 }
 
 static void test_notifications(void **state)
@@ -1100,6 +1139,7 @@ int main(void)
     cmocka_unit_test(test_commands),
     cmocka_unit_test(test_command_stops_server),
     cmocka_unit_test(test_requests),
+    cmocka_unit_test(test_tls_locked),
     cmocka_unit_test(test_notifications),
     cmocka_unit_test(test_charge_state_notification),
     cmocka_unit_test(test_filters_retain_prefix),
