@@ -166,9 +166,10 @@ struct pipe {
   struct sim_loop *loop;
 };
 
-static void pipe_frame(void *ctx, const struct sim_frame *f)
+static enum trace_replay_fate pipe_frame(void *ctx, const struct sim_frame *f)
 {
   vehicle_decode(((struct pipe *)ctx)->v, f);
+  return TRACE_FRAME_DELIVERED;
 }
 
 static void on_replay_done(void *ctx, struct trace_replay *r, int status)

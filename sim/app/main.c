@@ -32,7 +32,8 @@
 #include "scenario/scenario.h"
 #include "v3/v3.h"
 #include "model/sim.h"
-#include "trace/run.h"
+#include "can/inputs.h"
+#include "record/record.h"
 #include "trace/trace.h"
 #include "vehicle/vehicle.h"
 #include "core/xalloc.h"
@@ -48,6 +49,9 @@ enum {
   OPT_BROKER, OPT_PASSWORD_FILE, OPT_CAFILE, OPT_CAPATH, OPT_CERT, OPT_KEY, OPT_CLIENT_ID,
   OPT_STATE_DIR, OPT_TOPICS,
   OPT_VEHICLE, OPT_VEHICLE_MAP, OPT_VEHICLE_ANYBUS, OPT_VEHICLE_EMULATE,
+  /* CAN input and output */
+  OPT_TRACE = 1000, OPT_TRACE_FORMAT, OPT_LOOP, OPT_START, OPT_END, OPT_FILTER, OPT_BUS_MAP,
+  OPT_STATS, OPT_CAN, OPT_RECORD, OPT_KEEP_GOING, OPT_TRACE_PERIOD,
 };
 
 struct opt_help {
@@ -85,7 +89,18 @@ static const struct option long_opts[] = {
   {"client-id", required_argument, NULL, OPT_CLIENT_ID},
   {"state-dir", required_argument, NULL, OPT_STATE_DIR},
   {"topics", required_argument, NULL, OPT_TOPICS},
-  TRACE_RUN_LONG_OPTS,
+  {"trace", required_argument, NULL, OPT_TRACE},
+  {"trace-format", required_argument, NULL, OPT_TRACE_FORMAT},
+  {"loop", required_argument, NULL, OPT_LOOP},
+  {"start", required_argument, NULL, OPT_START},
+  {"end", required_argument, NULL, OPT_END},
+  {"filter", required_argument, NULL, OPT_FILTER},
+  {"bus-map", required_argument, NULL, OPT_BUS_MAP},
+  {"stats", no_argument, NULL, OPT_STATS},
+  {"can", required_argument, NULL, OPT_CAN},
+  {"record", required_argument, NULL, OPT_RECORD},
+  {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
+  {"trace-period", required_argument, NULL, OPT_TRACE_PERIOD},
   {"quiet", no_argument, NULL, 'q'},
   {"verbose", no_argument, NULL, 'v'},
   {"help", no_argument, NULL, 'h'},
@@ -155,7 +170,26 @@ static void usage(FILE *out)
     "  -h, --help               show this help and exit\n"
     "  -V, --version            show the version and exit\n"
     "\n"
-    TRACE_RUN_HELP
+    "CAN input and output:\n"
+    "      --trace [N=]FILE     replay a CAN trace (candump -l, candump screen, CRTD, Vector\n"
+    "                           ASC, PCAN TRC, SavvyCAN CSV, ParserFlags TSV, .gz; format\n"
+    "                           detected from the content) on the simulation clock;\n"
+    "                           repeatable; N= sends all its frames to bus N\n"
+    "      --trace-format NAME  force the trace format (see 'convert --list-formats')\n"
+    "      --loop N             replay N times (default 1; 0 = forever)\n"
+    "      --start OFFSET       skip the trace's first OFFSET (90, 1.5s, 250ms, 2m)\n"
+    "      --end OFFSET         stop at OFFSET from the trace's start\n"
+    "      --filter IDS         replay only these ids: 1DB,5C5 and id/mask (700/7F0)\n"
+    "      --bus-map MAP        trace bus -> simulator bus: can0=1,can1=2 (CRTD/ASC: 2=1)\n"
+    "      --stats              print replay statistics (frames, frames/s, lateness p50/p99/\n"
+    "                           max) at the end\n"
+    "      --keep-going         skip bad trace lines (counted) instead of stopping\n"
+    "      --trace-period T     frame spacing of traces without times (candump screen output;\n"
+    "                           default 10ms)\n"
+    "      --can [N=]BUS        attach bus N (default 1) to socketcan:IFACE[,fd],\n"
+    "                           slcan:/dev/ttyACM0[@BITRATE] or mem:NAME; repeatable\n"
+    "      --record FILE        record frames in/out, events and metric changes (CRTD, or\n"
+    "                           the format of FILE's extension)\n"
     "\n"
     "Subcommands:\n"
     "  validate FILE...         check scenario files and report every error; exit 0 if valid\n"
@@ -230,15 +264,90 @@ struct opts {
   struct v3_options v3;
   const char *password_file;
   const char *state_dir;
-  struct trace_run_opts can; /* --trace, --can, --record ... (trace/run.h) */
+  struct can_inputs_opts can; /* --trace, --can, --filter ... (can/inputs.h) */
+  const char *record;         /* --record */
+  bool stats;                 /* --stats */
 };
+
+/* Labels the entries of d from index from that have no file with the option they came from
+ * (library parsers leave the name of their input to the caller). */
+static void diag_label(struct sim_diag *d, size_t from, const char *option)
+{
+  for (size_t i = from; i < d->n; i++)
+    if (!d->v[i].file[0]) {
+      free(d->v[i].file);
+      d->v[i].file = xstrdup(option);
+    }
+}
+
+/* The CAN input/output options (OPT_TRACE...).  Returns 0, or SIM_ECONFIG / SIM_EPARSE with a
+ * message in d. */
+static int input_option(struct opts *o, int code, const char *arg, struct sim_diag *d)
+{
+  struct can_inputs_opts *in = &o->can;
+  struct trace_replay_opts *ro = &in->trace.replay;
+  char *end;
+  int64_t ns;
+  switch (code) {
+  case OPT_TRACE:
+    return can_inputs_add_trace(in, arg, d);
+  case OPT_TRACE_FORMAT:
+    if (!trace_format_find(arg))
+      return sim_diag_error(d, NULL, 0, 0, "unknown trace format '%s'", arg), SIM_ECONFIG;
+    ro->format = arg;
+    return 0;
+  case OPT_LOOP: {
+    long n = strtol(arg, &end, 10);
+    if (end == arg || *end || n < 0 || n > 1000000)
+      return sim_diag_error(d, NULL, 0, 0, "'%s' is not a count (0 = forever)", arg), SIM_ECONFIG;
+    ro->loops = n == 0 ? -1 : (int)n;
+    return 0;
+  }
+  case OPT_START:
+  case OPT_END:
+    if (trace_parse_offset(arg, &ns) < 0)
+      return sim_diag_error(d, NULL, 0, 0, "'%s' is not an offset (90, 1.5s, 250ms, 2m, 1h)",
+                            arg), SIM_ECONFIG;
+    if (code == OPT_START)
+      ro->start = ns;
+    else
+      ro->end = ns;
+    if (ro->end && ro->end <= ro->start)
+      return sim_diag_error(d, "--end", 0, 0, "--end must be after --start"), SIM_ECONFIG;
+    return 0;
+  case OPT_FILTER:
+    return can_inputs_add_filter(in, arg, d) < 0 ? SIM_ECONFIG : 0;
+  case OPT_BUS_MAP:
+    return trace_replay_parse_map(ro, arg, d) < 0 ? SIM_ECONFIG : 0;
+  case OPT_STATS:
+    o->stats = true;
+    ro->stats = true;
+    return 0;
+  case OPT_KEEP_GOING:
+    ro->keep_going = true;
+    return 0;
+  case OPT_TRACE_PERIOD:
+    if (trace_parse_offset(arg, &ns) < 0 || ns <= 0)
+      return sim_diag_error(d, NULL, 0, 0, "'%s' is not a period (10ms, 0.5s, 100us)", arg),
+             SIM_ECONFIG;
+    ro->untimed_period = ns;
+    return 0;
+  case OPT_CAN:
+    return can_inputs_add_can(in, arg, d);
+  case OPT_RECORD:
+    o->record = arg;
+    return 0;
+  default:
+    return SIM_ENOTFOUND;
+  }
+}
 
 static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
 {
-  int c;
+  int c, longindex = 0;
   opterr = 0;
   while ((c = getopt_long(argc, argv, subcommand ? "+:s:fx:c:pqvhV" : ":s:fx:c:pqvhV", long_opts,
-                          NULL)) != -1) {
+                          &longindex)) != -1) {
     switch (c) {
     case 's': o->scenario = optarg; break;
     case 'f': o->fast = true; break;
@@ -330,9 +439,12 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
     case ':':
       return usage_error("option '%s' needs an argument", argv[optind - 1]);
     default:
-      if (c >= TRACE_OPT_TRACE && c <= TRACE_OPT_PERIOD) {
+      if (c >= OPT_TRACE && c <= OPT_TRACE_PERIOD) {
         struct sim_diag d = SIM_DIAG_INIT;
-        int trc = trace_run_option(&o->can, c, optarg, &d);
+        int trc = input_option(o, c, optarg, &d);
+        char label[32];
+        snprintf(label, sizeof(label), "--%s", long_opts[longindex].name);
+        diag_label(&d, 0, label);
         if (trc < 0) {
           print_diag(&d);
           sim_diag_cleanup(&d);
@@ -353,7 +465,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
   /* with a vehicle decoding the frames, the framework raises vehicle.* events itself: the
    * CEV records of a replayed CRTD (the recording module's events) would come twice */
   if (o->vehicle)
-    o->can.replay.no_events = true;
+    o->can.trace.replay.no_events = true;
   if ((o->vehicle_map || o->vehicle_anybus || o->vehicle_emulate) && !o->vehicle)
     return usage_error("--vehicle-map, --vehicle-anybus and --vehicle-emulate need a --vehicle");
   if (o->vehicle_emulate && !o->can.ncans)
@@ -480,7 +592,8 @@ struct app {
   FILE *devnull;
   struct scenario *sc;
   struct scenario_run *run;
-  struct trace_run *traces; /* replays, live buses, recorder */
+  struct can_inputs *inputs;   /* live buses and replays */
+  struct trace_recorder *rec;  /* --record */
   int trace_status;
   struct sim_timer drain_timer; /* see finish_sources() */
   int drain_ticks, drain_requested;
@@ -619,6 +732,17 @@ static int report_scenario(struct app *a)
   return rc;
 }
 
+/* Closes the recorder (before the buses it watches) and the inputs.  Returns the recorder's
+ * first write error, else 0. */
+static int close_inputs(struct app *a)
+{
+  int rc = trace_recorder_close(a->rec);
+  a->rec = NULL;
+  can_inputs_free(a->inputs);
+  a->inputs = NULL;
+  return rc;
+}
+
 static int64_t default_start(const struct opts *o)
 {
   if (o->have_start)
@@ -643,7 +767,7 @@ static void start_from_trace(struct opts *o)
   if (o->have_start || o->scenario || !o->can.ntraces || !strcmp(o->can.traces[0].path, "-"))
     return;
   struct trace_reader *r;
-  struct trace_reader_opts ro = {.format = o->can.replay.format};
+  struct trace_reader_opts ro = {.format = o->can.trace.replay.format};
   if (trace_reader_open(&r, o->can.traces[0].path, &ro, NULL) < 0)
     return;
   struct sim_frame f;
@@ -662,7 +786,7 @@ static int run(struct app *a)
   if (o->scenario && (rc = load_scenario(a)) != 0)
     return rc;
   start_from_trace(o);
-  if (o->fast && !o->scenario && !o->duration && !trace_run_has_traces(&o->can))
+  if (o->fast && !o->scenario && !o->duration && !o->can.ntraces)
     return usage_error("--fast needs an end: a --scenario, a --trace or a --duration");
   if (o->report && !o->scenario)
     return usage_error("--report needs a --scenario");
@@ -725,9 +849,14 @@ static int run(struct app *a)
   }
   sbuf_free(&err);
 
-  if (o->can.ntraces || o->can.ncans || o->can.record) {
+  if (o->can.ntraces || o->can.ncans || o->record) {
     struct sim_diag d = SIM_DIAG_INIT;
-    rc = trace_run_start(&a->traces, a->sim, &o->can, on_traces_done, a, &d);
+    rc = can_inputs_open(&a->inputs, a->sim, &o->can, &d);
+    diag_label(&d, 0, "--can");
+    if (rc == 0 && o->record)
+      rc = trace_recorder_open(&a->rec, a->sim, o->record, NULL, &d);
+    if (rc == 0)
+      rc = can_inputs_start(a->inputs, &o->can, on_traces_done, a, &d);
     print_diag(&d);
     sim_diag_cleanup(&d);
     if (rc < 0) /* a bad file, format, option or device: bad input, except a missing kernel feature */
@@ -774,17 +903,19 @@ static int run(struct app *a)
             *v3_last_error(a->sim->v3) ? v3_last_error(a->sim->v3) : "connection failed");
   if (a->progress)
     fputs("\n", stderr);
-  if (a->traces) {
+  if (a->inputs) {
     struct sbuf b = SBUF_INIT;
-    trace_run_format_errors(a->traces, &b);
-    if (o->can.stats)
-      trace_run_report(a->traces, &b);
+    can_inputs_format_errors(a->inputs, &b);
+    if (o->stats) {
+      can_inputs_report(a->inputs, &b);
+      if (a->rec)
+        sbuf_printf(&b, "recorded %lu records\n", trace_recorder_count(a->rec));
+    }
     fputs(sbuf_str(&b), stderr);
     sbuf_free(&b);
-    int wrc = trace_run_free(a->traces);
-    a->traces = NULL;
+    int wrc = close_inputs(a);
     if (wrc < 0) {
-      fprintf(stderr, "ovms-sim: %s: %s\n", o->can.record, sim_strerror(wrc));
+      fprintf(stderr, "ovms-sim: %s: %s\n", o->record, sim_strerror(wrc));
       return 1;
     }
     if (a->trace_status < 0)
@@ -806,7 +937,7 @@ static int run(struct app *a)
 static void free_app(struct app *a)
 {
   fflush(stdout);
-  trace_run_free(a->traces);
+  close_inputs(a);
   sim_free(a->sim);
   scenario_free(a->sc);
   if (a->devnull)
@@ -980,6 +1111,7 @@ static int cmd_convert(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+  v3_register(); /* server.v3.* config keys and `server v3` commands in every module */
   if (argc > 1 && !strcmp(argv[1], "convert"))
     return cmd_convert(argc - 1, argv + 1);
   if (argc > 1 && !strcmp(argv[1], "metrics"))

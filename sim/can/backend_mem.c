@@ -22,7 +22,7 @@ static struct mem_priv *wires; /* started mem buses, all names */
 static int mem_open(struct sim_canbus *bus, const char *arg, struct sim_diag *d)
 {
   if (!arg[0]) {
-    sim_diag_error(d, "--can", 0, 0, "mem: needs a name (mem:NAME)");
+    sim_diag_error(d, NULL, 0, 0, "mem: needs a name (mem:NAME)");
     return SIM_ECONFIG;
   }
   struct mem_priv *p = xcalloc(1, sizeof(*p));

@@ -54,7 +54,7 @@ static int sl_open(struct sim_canbus *bus, const char *arg, struct sim_diag *d)
     char *end;
     unsigned long v = strtoul(at + 1, &end, 10);
     if (end == at + 1 || *end || slcan_bitrate_index((uint32_t)v) < 0) {
-      sim_diag_error(d, "--can", 0, 0, "slcan: unsupported bitrate '%s' (10000, 20000, 50000, "
+      sim_diag_error(d, NULL, 0, 0, "slcan: unsupported bitrate '%s' (10000, 20000, 50000, "
                      "100000, 125000, 250000, 500000, 800000, 1000000)", at + 1);
       free(copy);
       return SIM_ECONFIG;
@@ -64,7 +64,7 @@ static int sl_open(struct sim_canbus *bus, const char *arg, struct sim_diag *d)
   size_t n = at ? (size_t)(at - arg) : strlen(arg);
   if (!n) {
     free(copy);
-    sim_diag_error(d, "--can", 0, 0, "slcan: needs a tty path (slcan:/dev/ttyACM0@500000)");
+    sim_diag_error(d, NULL, 0, 0, "slcan: needs a tty path (slcan:/dev/ttyACM0@500000)");
     return SIM_ECONFIG;
   }
   struct sl_priv *p = xcalloc(1, sizeof(*p));

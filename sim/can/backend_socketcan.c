@@ -37,11 +37,11 @@ static int sc_open(struct sim_canbus *bus, const char *arg, struct sim_diag *d)
   const char *comma = strchr(arg, ',');
   size_t n = comma ? (size_t)(comma - arg) : strlen(arg);
   if (n == 0 || n >= IFNAMSIZ) {
-    sim_diag_error(d, "--can", 0, 0, "socketcan: bad interface name '%s'", arg);
+    sim_diag_error(d, NULL, 0, 0, "socketcan: bad interface name '%s'", arg);
     return SIM_ECONFIG;
   }
   if (comma && strcmp(comma, ",fd")) {
-    sim_diag_error(d, "--can", 0, 0, "socketcan: unknown option '%s' (only ,fd)", comma + 1);
+    sim_diag_error(d, NULL, 0, 0, "socketcan: unknown option '%s' (only ,fd)", comma + 1);
     return SIM_ECONFIG;
   }
   struct sc_priv *p = xcalloc(1, sizeof(*p));

@@ -1,65 +1,16 @@
 /*
- * bus.c - the generic part of a CAN bus: the backend registry, spec parsing, software
- * filters, monitors and the receive callback.  See bus.h.
+ * bus.c - the generic part of a CAN bus: creation, software filters, monitors and the
+ * receive callback.  The backend registry and spec parsing are in spec.c.  See bus.h.
  */
 #include "can/bus.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "can/spec.h"
 #include "core/error.h"
 #include "core/xalloc.h"
-
-extern const struct sim_canbus_ops can_backend_socketcan, can_backend_slcan, can_backend_mem;
-
-const struct sim_canbus_ops *const can_backends[] = {
-    &can_backend_socketcan,
-    &can_backend_slcan,
-    &can_backend_mem,
-    NULL,
-};
-
-const struct sim_canbus_ops *can_backend_find(const char *name, size_t len)
-{
-  for (size_t i = 0; can_backends[i]; i++)
-    if (strlen(can_backends[i]->name) == len && !strncmp(can_backends[i]->name, name, len))
-      return can_backends[i];
-  return NULL;
-}
-
-int can_bus_parse_spec(const char *spec, uint8_t *num, const struct sim_canbus_ops **backend,
-                       const char **arg, struct sim_diag *d)
-{
-  *num = 0;
-  const char *p = spec;
-  const char *eq = strchr(spec, '=');
-  const char *colon = strchr(spec, ':');
-  if (eq && (!colon || eq < colon)) {
-    char *end;
-    long n = strtol(spec, &end, 10);
-    if (end != eq || n < 1 || n > 8) {
-      sim_diag_error(d, "--can", 0, 1, "bus number must be 1..8 in '%s'", spec);
-      return SIM_ECONFIG;
-    }
-    *num = (uint8_t)n;
-    p = eq + 1;
-  }
-  colon = strchr(p, ':');
-  if (!colon) {
-    sim_diag_error(d, "--can", 0, (int)(p - spec) + 1,
-                   "expected BACKEND:ARG (socketcan:can0, slcan:/dev/ttyACM0@500000, mem:NAME) "
-                   "in '%s'", spec);
-    return SIM_ECONFIG;
-  }
-  *backend = can_backend_find(p, (size_t)(colon - p));
-  if (!*backend) {
-    sim_diag_error(d, "--can", 0, (int)(p - spec) + 1, "unknown CAN backend '%.*s'",
-                   (int)(colon - p), p);
-    return SIM_ECONFIG;
-  }
-  *arg = colon + 1;
-  return 0;
-}
 
 int can_bus_new(struct sim_canbus **out, struct sim_loop *loop, const char *spec, uint8_t num,
                 struct sim_diag *d)
@@ -71,12 +22,22 @@ int can_bus_new(struct sim_canbus **out, struct sim_loop *loop, const char *spec
   int rc = can_bus_parse_spec(spec, &n, &ops, &arg, d);
   if (rc)
     return rc;
+  return can_bus_new_ops(out, loop, ops, arg, num ? num : (n ? n : 1), d);
+}
+
+int can_bus_new_ops(struct sim_canbus **out, struct sim_loop *loop,
+                    const struct sim_canbus_ops *ops, const char *arg, uint8_t num,
+                    struct sim_diag *d)
+{
+  *out = NULL;
   struct sim_canbus *bus = xcalloc(1, sizeof(*bus));
   bus->ops = ops;
   bus->loop = loop;
-  bus->spec = xstrdup(spec);
-  bus->num = num ? num : (n ? n : 1);
-  rc = ops->open(bus, arg, d);
+  size_t n = strlen(ops->name) + 1 + strlen(arg) + 1;
+  bus->spec = xmalloc(n);
+  snprintf(bus->spec, n, "%s:%s", ops->name, arg);
+  bus->num = num ? num : 1;
+  int rc = ops->open(bus, arg, d);
   if (rc) {
     free(bus->spec);
     free(bus);
@@ -235,7 +196,7 @@ int can_filter_parse(const char *s, struct sim_can_filter *f, size_t cap, size_t
     unsigned long id = strtoul(p, &end, 16);
     size_t digits = (size_t)(end - p);
     if (end == p || id > 0x1FFFFFFFul) {
-      sim_diag_error(d, "--filter", 0, (int)(tok - s) + 1, "expected a hex CAN id in '%s'", s);
+      sim_diag_error(d, NULL, 0, (int)(tok - s) + 1, "expected a hex CAN id in '%s'", s);
       return SIM_EPARSE;
     }
     unsigned long mask = id > 0x7FF || digits == 8 ? 0x1FFFFFFFul : 0x7FFul;
@@ -244,12 +205,12 @@ int can_filter_parse(const char *s, struct sim_can_filter *f, size_t cap, size_t
       p = end + 1;
       mask = strtoul(p, &end, 16);
       if (end == p || mask > 0x1FFFFFFFul) {
-        sim_diag_error(d, "--filter", 0, (int)(p - s) + 1, "expected a hex mask in '%s'", s);
+        sim_diag_error(d, NULL, 0, (int)(p - s) + 1, "expected a hex mask in '%s'", s);
         return SIM_EPARSE;
       }
     }
     if (*end && *end != ',') {
-      sim_diag_error(d, "--filter", 0, (int)(end - s) + 1, "unexpected '%c' in '%s'", *end, s);
+      sim_diag_error(d, NULL, 0, (int)(end - s) + 1, "unexpected '%c' in '%s'", *end, s);
       return SIM_EPARSE;
     }
     if (*n >= cap)

@@ -11,9 +11,12 @@
  *   mem:NAME                        in-memory bus: every mem bus with the same NAME sees the
  *                                   frames the others send (a bus pair for tests)
  *
- * The command line names a bus as `[N=]backend:arg` (`--can 2=slcan:/dev/ttyUSB0@500000`);
- * can_bus_parse_spec() splits that.  Monitors (the recorder, statistics) see every frame in
- * and out.  All callbacks run on the loop thread.
+ *   trace:NAME                      a bus fed by trace replays (backend_trace.h); created by
+ *                                   the inputs set-up (inputs.h), not named by users
+ *
+ * A bus is named in text as `[N=]backend:arg` (`2=slcan:/dev/ttyUSB0@500000`); spec.h holds
+ * the registry of backends and splits that.  Monitors (the recorder, statistics) see every
+ * frame in and out.  All callbacks run on the loop thread.
  */
 #ifndef SIM_CAN_BUS_H
 #define SIM_CAN_BUS_H
@@ -22,8 +25,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/frame.h"
+#include "can/spec.h"
 #include "core/diag.h"
+#include "core/frame.h"
 
 struct sim_loop;
 struct sim_canbus;
@@ -101,25 +105,22 @@ struct sim_canbus {
   struct sim_canbus_stats stats;
 };
 
-/* The backend registry: NULL-terminated const array, looked up by name. */
-extern const struct sim_canbus_ops *const can_backends[];
-const struct sim_canbus_ops *can_backend_find(const char *name, size_t len);
-
 /*
- * Splits a command-line bus spec "[N=]backend:arg".  Sets *num to N (0 when absent), *backend
- * to the backend (borrowed from can_backends) and *arg to the part after ':' (points into spec).
- * Returns 0, or SIM_ECONFIG with a message in d (unknown backend, N outside 1..8, no ':').
- */
-int can_bus_parse_spec(const char *spec, uint8_t *num, const struct sim_canbus_ops **backend,
-                       const char **arg, struct sim_diag *d);
-
-/*
- * Creates a bus from "backend:arg" (no "N=" prefix) with number num (1..8) on loop (borrowed).
+ * Creates a bus from "[N=]backend:arg" with number num (1..SIM_MAX_BUSES; 0 = the spec's N,
+ * else 1) on loop (borrowed).
  * Nothing is opened yet: call can_bus_start().  Returns 0 and sets *out (owned by the caller,
  * freed with can_bus_close()), SIM_ECONFIG with d filled for a bad spec.
  */
 int can_bus_new(struct sim_canbus **out, struct sim_loop *loop, const char *spec, uint8_t num,
                 struct sim_diag *d);
+/*
+ * Creates a bus with backend ops (not necessarily in the registry: the trace backend) and the
+ * backend argument arg, number num (1..SIM_MAX_BUSES; 0 = 1).  bus->spec becomes
+ * "name:arg".  Ownership and errors as can_bus_new().
+ */
+int can_bus_new_ops(struct sim_canbus **out, struct sim_loop *loop,
+                    const struct sim_canbus_ops *ops, const char *arg, uint8_t num,
+                    struct sim_diag *d);
 /* Opens the device and starts delivering frames.  Returns 0 or the backend's error. */
 int can_bus_start(struct sim_canbus *bus);
 /* Sends f (its bus field is ignored; the TX flag is set on what monitors see).  Returns 0 or
@@ -150,7 +151,7 @@ bool can_filter_match(const struct sim_can_filter *flt, size_t n, const struct s
 /*
  * Parses a filter list "1DB,5C5,18DAF110,700/7F0,~" : comma-separated hex ids (8 digits or
  * a value above 0x7FF means 29-bit) with an optional /mask.  Appends to f (capacity cap) and
- * sets *n.  Returns 0, SIM_EPARSE (d has the column) or SIM_ELIMIT.
+ * sets *n.  Returns 0, SIM_EPARSE (d has the column; no file name) or SIM_ELIMIT.
  */
 int can_filter_parse(const char *s, struct sim_can_filter *f, size_t cap, size_t *n,
                      struct sim_diag *d);

@@ -13,6 +13,9 @@
 #define SIM_CAN_MAX_DLEN 64
 #define SIM_CAN_SFF_MASK 0x7FFu
 #define SIM_CAN_EFF_MASK 0x1FFFFFFFu
+/* The simulator buses, numbered 1..SIM_MAX_BUSES (the module has can1..can4; the rest are
+ * for bench set-ups); the one constant every bus table is sized by. */
+#define SIM_MAX_BUSES 8
 
 enum {
   SIM_CAN_F_EXT = 0x01, /* 29-bit identifier */

@@ -9,8 +9,10 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
+#include "core/array.h"
 #include "core/error.h"
 
 static const char *trim_start(const char *s)
@@ -23,6 +25,28 @@ static const char *trim_start(const char *s)
 static int at_end(const char *s)
 {
   return *trim_start(s) == '\0';
+}
+
+int parse_bool(const char *s, bool *out)
+{
+  static const struct {
+    const char *word;
+    bool value;
+  } words[] = {
+    {"yes", true}, {"true", true},   {"on", true},  {"y", true}, {"1", true}, {"open", true},
+    {"no", false}, {"false", false}, {"off", false}, {"n", false}, {"0", false}, {"closed", false},
+  };
+  s = trim_start(s);
+  size_t len = strlen(s);
+  while (len > 0 && isspace((unsigned char)s[len - 1]))
+    len--;
+  for (size_t i = 0; i < ARRAY_SIZE(words); i++) {
+    if (strlen(words[i].word) == len && !strncasecmp(s, words[i].word, len)) {
+      *out = words[i].value;
+      return 0;
+    }
+  }
+  return SIM_EPARSE;
 }
 
 int parse_double(const char *s, double *out)
@@ -108,7 +132,7 @@ int parse_duration(const char *s, int64_t *out)
       break;
     }
     double mult = 0;
-    for (size_t i = 0; i < sizeof(dunits) / sizeof(dunits[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(dunits); i++)
       if (strlen(dunits[i].unit) == ul && !strncmp(dunits[i].unit, s, ul))
         mult = dunits[i].ns;
     if (mult == 0)
@@ -138,7 +162,7 @@ int parse_time(const char *s, int64_t *out)
   s = trim_start(s);
   static const char *const fmts[] = {"%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M",
                                      "%Y-%m-%d"};
-  for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(fmts); i++) {
     memset(&tm, 0, sizeof(tm));
     const char *end = strptime(s, fmts[i], &tm);
     if (!end)

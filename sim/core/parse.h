@@ -2,14 +2,25 @@
  * parse.h - strict parsing of the values people type: numbers, durations, times.
  *
  * Every function consumes the whole string (surrounding blanks allowed) or fails: "12abc",
- * "", "1e999" and "nan" are errors, never a zero.  Shared by the command line, config files and
- * scenarios.  All return 0 or SIM_EPARSE (SIM_ERANGE for values that do not fit).
+ * "", "1e999" and "nan" are errors, never a zero.  Shared by the command line, config files,
+ * scenarios, metric values and shell commands.  All return 0 or SIM_EPARSE (SIM_ERANGE for
+ * values that do not fit).
  */
 #ifndef SIM_PARSE_H
 #define SIM_PARSE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+/*
+ * A yes/no word, case-insensitive: yes, true, on, y, 1, open for true; no, false, off, n, 0,
+ * closed for false.  The firmware's strtobool() (main/ovms_utils.h), behind
+ * ConfigParamMap::GetValueBool() (main/ovms_config.cpp) and OvmsMetricBool::SetValue(std::string)
+ * (main/ovms_metrics.cpp), takes "yes", "1" and "true" as true and any other text as false;
+ * the simulator accepts this wider list and rejects every other word, so that a typo in a
+ * scenario or config file is reported instead of being read as "no".
+ */
+int parse_bool(const char *s, bool *out);
 int parse_double(const char *s, double *out);
 int parse_long(const char *s, long *out);
 int parse_u64(const char *s, uint64_t *out);

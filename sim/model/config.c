@@ -11,6 +11,7 @@
 #include <yaml.h>
 
 #include "core/error.h"
+#include "core/parse.h"
 #include "core/xalloc.h"
 
 struct entry {
@@ -161,8 +162,7 @@ static int check(const struct sim_config_decl *d, const char *value, struct sbuf
   case CFG_STRING:
     return 0;
   case CFG_BOOL:
-    if (!strcmp(value, "yes") || !strcmp(value, "no") || !strcmp(value, "true") ||
-        !strcmp(value, "false") || !strcmp(value, "1") || !strcmp(value, "0"))
+    if (parse_bool(value, &(bool){false}) == 0)
       return 0;
     if (err)
       sbuf_printf(err, "'%s' is not a boolean (yes/no) for %s %s", value, d->param,
@@ -287,7 +287,9 @@ bool sim_config_get_bool(const struct sim_config *c, const char *param, const ch
   const char *v = sim_config_get(c, param, instance);
   if (!v || !*v)
     return def;
-  return !strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1");
+  bool b = false; /* text that is no yes/no word reads as false, as the firmware's strtobool() */
+  parse_bool(v, &b);
+  return b;
 }
 
 bool sim_config_is_set(const struct sim_config *c, const char *param, const char *instance)

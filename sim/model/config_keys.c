@@ -6,6 +6,7 @@
  */
 #include <stddef.h>
 
+#include "core/array.h"
 #include "model/config.h"
 
 const struct sim_config_decl sim_config_builtin[] = {
@@ -29,4 +30,4 @@ const struct sim_config_decl sim_config_builtin[] = {
   {"module", "debug", CFG_BOOL, "no", 0, 0, 0, 0, "simulator: verbose log on stderr"},
 };
 
-const size_t sim_config_builtin_count = sizeof(sim_config_builtin) / sizeof(sim_config_builtin[0]);
+const size_t sim_config_builtin_count = ARRAY_SIZE(sim_config_builtin);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/loop.h"
 #include "core/parse.h"
@@ -55,7 +56,7 @@ static const struct {
 #undef M
 };
 
-#define NSTD (sizeof(std_table) / sizeof(std_table[0]))
+#define NSTD (ARRAY_SIZE(std_table))
 
 size_t metrics_std_count(void)
 {
@@ -747,16 +748,10 @@ int metric_set_from_string(struct metric *m, const char *s, enum sim_unit from)
   int r;
   switch (m->type) {
   case METRIC_BOOL: {
-    const char *t = skip_ws(s);
-    static const char *const yes[] = {"yes", "true", "on", "1"}, *const no[] = {"no", "false",
-                                                                               "off", "0"};
-    for (size_t i = 0; i < 4; i++) {
-      if (!strcasecmp(t, yes[i]))
-        return metric_set_bool(m, true);
-      if (!strcasecmp(t, no[i]))
-        return metric_set_bool(m, false);
-    }
-    return SIM_EPARSE;
+    bool b;
+    if (parse_bool(s, &b) < 0)
+      return SIM_EPARSE;
+    return metric_set_bool(m, b);
   }
   case METRIC_INT:
   case METRIC_INT64: {

@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "core/array.h"
+
 static const struct sim_profile profiles[] = {
   [SIM_FW_3_3_004] = {
     .name = "3.3.004", .fw = SIM_FW_3_3_004, .keepalive = 60,
@@ -53,7 +55,7 @@ static const struct sim_profile profiles[] = {
 
 const struct sim_profile *sim_profile_get(enum sim_fw fw)
 {
-  if ((unsigned)fw >= sizeof(profiles) / sizeof(profiles[0]))
+  if ((unsigned)fw >= ARRAY_SIZE(profiles))
     fw = SIM_FW_CURRENT;
   return &profiles[fw];
 }
@@ -62,7 +64,7 @@ const struct sim_profile *sim_profile_find(const char *name)
 {
   if (!strcmp(name, "head"))
     return &profiles[SIM_FW_CURRENT];
-  for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
+  for (size_t i = 0; i < ARRAY_SIZE(profiles); i++)
     if (!strcmp(profiles[i].name, name))
       return &profiles[i];
   return NULL;

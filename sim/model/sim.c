@@ -1,17 +1,42 @@
 /*
  * sim.c - creation and teardown of a module context (see sim.h).
+ *
+ * The model knows nothing of the stages above it.  Components that need something in every
+ * context from its creation on (Server V3 declares its server.v3.* config keys, which a
+ * config file may set before V3 starts) register a hook with sim_on_new() once at program
+ * start (v3_register()), as the firmware's components register their config params in their
+ * init objects (OvmsServerV3Init in
+ * components/ovms_server_v3/src/ovms_server_v3.cpp).  The hooks run in registration order
+ * right after the configuration is created.
  */
 #include "model/sim.h"
 
 #include <stdlib.h>
 
-#include "v3/v3.h"
+#include "core/error.h"
 #include "core/xalloc.h"
 
 struct on_free {
   void (*fn)(void *ctx);
   void *ctx;
 };
+
+#define MAX_ON_NEW 8
+
+/* Process-wide and append-only: the hooks are code, not module state (see the file comment). */
+static void (*on_new[MAX_ON_NEW])(struct sim *sim);
+static size_t n_on_new;
+
+int sim_on_new(void (*fn)(struct sim *sim))
+{
+  for (size_t i = 0; i < n_on_new; i++)
+    if (on_new[i] == fn)
+      return 0;
+  if (n_on_new >= MAX_ON_NEW)
+    return SIM_ELIMIT;
+  on_new[n_on_new++] = fn;
+  return 0;
+}
 
 struct sim_priv {
   struct sim pub;
@@ -28,7 +53,8 @@ struct sim *sim_new(struct sim_loop *loop, const struct sim_profile *profile, ui
   sim->metrics = metrics_new(loop);
   sim->events = sim_events_new();
   sim->config = sim_config_new(sim->profile);
-  v3_config_declare(sim->config); /* server.v3.* are module keys, valid before V3 starts */
+  for (size_t i = 0; i < n_on_new; i++)
+    on_new[i](sim);
   sim_rng_seed(&sim->rng, seed);
   return sim;
 }

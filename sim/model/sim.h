@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "core/frame.h"
 #include "model/config.h"
 #include "model/events.h"
 #include "core/loop.h"
@@ -54,7 +55,7 @@ struct sim {
   struct vehicle *vehicle;
   struct v3 *v3;
   struct scenario_run *scenario;
-  struct sim_canbus *buses[8]; /* index = bus number - 1 */
+  struct sim_canbus *buses[SIM_MAX_BUSES]; /* index = bus number - 1 */
   const struct sim_control_ops *control; /* may be NULL */
   void *control_ctx;
   void *user;                  /* for the program */
@@ -72,6 +73,13 @@ void sim_free(struct sim *sim);
 /* Registers fn(ctx) to run in sim_free(), in reverse order of registration (components
  * that attach themselves to the context use it to be freed with it). */
 void sim_on_free(struct sim *sim, void (*fn)(void *ctx), void *ctx);
+
+/* Registers fn(sim) to run in every sim_new() from now on, right after the configuration is
+ * created and before sim_new() returns (components that are not part of the model use it to
+ * declare their config keys, e.g. Server V3: v3_register()).  Process-wide, as the firmware's
+ * components initialise once at boot; call it at program start, before any sim_new().
+ * Registering the same fn again does nothing.  Returns 0, or SIM_ELIMIT past 8 hooks. */
+int sim_on_new(void (*fn)(struct sim *sim));
 
 /* The vehicle id (config "vehicle id"), "" when unset. */
 const char *sim_vehicle_id(const struct sim *sim);

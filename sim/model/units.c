@@ -10,6 +10,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 
 struct unit_info {
@@ -26,7 +27,7 @@ static const struct unit_info units[] = {
 
 static const struct unit_info *info(enum sim_unit u)
 {
-  for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+  for (size_t i = 0; i < ARRAY_SIZE(units); i++)
     if (units[i].unit == u)
       return &units[i];
   return NULL;
@@ -67,13 +68,13 @@ static const struct {
 
 int sim_unit_parse(const char *s, enum sim_unit *out)
 {
-  for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
     if (!strcmp(s, units[i].code) || (units[i].label[0] && !strcmp(s, units[i].label))) {
       *out = units[i].unit;
       return 0;
     }
   }
-  for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(aliases); i++) {
     if (!strcmp(s, aliases[i].alias)) {
       *out = aliases[i].unit;
       return 0;

@@ -14,12 +14,8 @@
  *   R <reader> <type> <id>                            reader has read the entry
  * <readers> is a comma list of reader names.  The journal is rewritten (compacted) on open.
  *
- * Also raises the charge notifications of OvmsVehicle::NotifyChargeState()
- * (V3/components/vehicle/vehicle.cpp): 3 s after a v.c.state change (GetNotifyChargeStateDelay)
- * the output of `stat` goes out as info charge.done / charge.started / charge.toppingoff /
- * heating.started, or charge.stopped (info for substate scheduledstop/timerwait/onrequest,
- * alert otherwise), followed by the *-LOG-Grid record; switching the car on or off raises the
- * *-LOG-Trip record (notify_logs.c).
+ * The notifications of the vehicle framework (charge state, *-LOG-Grid, *-LOG-Trip) are raised
+ * by sim/vehicle/notify.c, as OvmsVehicle raises them in the firmware.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -32,9 +28,7 @@
 #include "core/error.h"
 #include "model/events.h"
 #include "model/metrics.h"
-#include "vehicle/logs.h"
 #include "notify/queue.h"
-#include "shell/shell.h"
 #include "model/sim.h"
 #include "core/xalloc.h"
 
@@ -63,7 +57,6 @@ struct sim_notify_queue {
   FILE *journal;
   int journal_err; /* first failed journal write (-errno), 0 = durable */
   char *path;
-  struct sim_timer charge_timer;
   uint32_t last_error_code;
   int64_t last_error_time;
   bool have_error;
@@ -388,7 +381,6 @@ static void queue_free(void *ctx)
   struct sim_notify_queue *q = sim->notify;
   if (!q)
     return;
-  sim_timer_stop(sim->loop, &q->charge_timer);
   if (q->journal)
     fclose(q->journal);
   for (size_t i = 0; i < q->n; i++) {
@@ -404,10 +396,6 @@ static void queue_free(void *ctx)
   sim->notify = NULL;
 }
 
-static void charge_state_notify(struct sim_loop *loop, struct sim_timer *t);
-static void on_charge_state(void *ctx, struct metric *m);
-static void on_vehicle_on(void *ctx, struct metric *m);
-
 int sim_notify_open(struct sim *sim, const char *state_dir, struct sbuf *err)
 {
   if (sim->notify)
@@ -416,9 +404,6 @@ int sim_notify_open(struct sim *sim, const char *state_dir, struct sbuf *err)
   q->sim = sim;
   sim->notify = q;
   sim_on_free(sim, queue_free, sim);
-  sim_timer_init(&q->charge_timer, charge_state_notify, sim);
-  metrics_listen(sim->metrics, "v.c.state", on_charge_state, sim);
-  metrics_listen(sim->metrics, "v.e.on", on_vehicle_on, sim);
   if (state_dir) {
     int rc = journal_open(q, state_dir, err);
     if (rc < 0)
@@ -606,60 +591,4 @@ int64_t sim_notify_error_code(struct sim *sim, uint32_t code, uint32_t data)
   char text[128];
   snprintf(text, sizeof(text), "%s,%" PRIu32 ",%" PRIu32, vt, code, data);
   return sim_notify_raise(sim, NOTIFY_ERROR, "code", text);
-}
-
-/* ---- charge state notifications ---------------------------------------------------------------- */
-
-static void on_charge_state(void *ctx, struct metric *m)
-{
-  struct sim *sim = ctx;
-  (void)m;
-  /* GetNotifyChargeStateDelay() = 3: counted down by the vehicle's 1 Hz ticker */
-  sim_timer_start(sim->loop, &sim->notify->charge_timer, 3 * SIM_NS_PER_SEC, 0);
-}
-
-static void charge_state_notify(struct sim_loop *loop, struct sim_timer *t)
-{
-  struct sim *sim = t->data;
-  (void)loop;
-  struct metric *m = metrics_find(sim->metrics, "v.c.state");
-  const char *st = m ? metric_string(m) : "";
-  const char *sub = NULL;
-  enum sim_notify_type type = NOTIFY_INFO;
-  if (!strcmp(st, "done")) {
-    sub = "charge.done";
-  } else if (!strcmp(st, "stopped") || !strcmp(st, "timerwait")) {
-    sub = "charge.stopped";
-    struct metric *ss = metrics_find(sim->metrics, "v.c.substate");
-    const char *s = ss ? metric_string(ss) : "";
-    if (strcmp(s, "scheduledstop") && strcmp(s, "timerwait") && strcmp(s, "onrequest"))
-      type = NOTIFY_ALERT;
-  } else if (!strcmp(st, "charging")) {
-    sub = "charge.started";
-  } else if (!strcmp(st, "topoff")) {
-    sub = "charge.toppingoff";
-  } else if (!strcmp(st, "heating")) {
-    sub = "heating.started";
-  }
-  if (sub) {
-    struct sbuf out = SBUF_INIT;
-    shell_execute(sim, "stat", 4, &out);
-    sim_notify_raise(sim, type, sub, sbuf_str(&out));
-    sbuf_free(&out);
-  }
-  if (*st)
-    notify_grid_log(sim);
-}
-
-/* NotifyVehicleOn()/NotifyVehicleOff(): the trip log when the car is switched on, and when it
- * is switched off after a trip of at least "notify log.trip.minlength" (0.2 km). */
-static void on_vehicle_on(void *ctx, struct metric *m)
-{
-  struct sim *sim = ctx;
-  if (!metric_bool(m)) {
-    struct metric *trip = metrics_find(sim->metrics, "v.p.trip");
-    if (!trip || metric_float(trip) < 0.2)
-      return;
-  }
-  notify_trip_log(sim);
 }

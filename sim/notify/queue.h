@@ -38,9 +38,7 @@ struct sim_notify_entry {
 /*
  * Creates sim->notify (freed with sim_free()).  state_dir may be NULL (memory only); it is
  * created if missing.  Pending entries of a previous run are loaded; per-type ids continue
- * after the highest id seen.  Also arms the notifications the vehicle framework raises: the
- * charge-state notifications 3 s after a v.c.state change (spec 3) with the *-LOG-Grid record,
- * and the *-LOG-Trip record on v.e.on changes (when their storetime is set).  Returns 0, -errno when the directory or journal cannot be used
+ * after the highest id seen.  Returns 0, -errno when the directory or journal cannot be used
  * (message in err), SIM_EPARSE for a corrupt journal (message with line number in err),
  * SIM_EEXIST if sim->notify already exists.
  */

@@ -27,7 +27,7 @@
 struct trace_recorder {
   struct sim *sim;
   struct trace_writer *w;
-  struct sim_canbus *buses[8];
+  struct sim_canbus *buses[SIM_MAX_BUSES];
   unsigned long count;
   int err;
   bool statuses; /* the format carries CER/CST records (CRTD) */
@@ -154,7 +154,7 @@ static void on_metric(void *ctx, struct metric *m)
 
 int trace_recorder_add_bus(struct trace_recorder *r, struct sim_canbus *bus)
 {
-  for (int i = 0; i < 8; i++)
+  for (int i = 0; i < SIM_MAX_BUSES; i++)
     if (!r->buses[i]) {
       int rc = can_bus_add_monitor(bus, on_frame, r);
       if (rc == 0 && r->statuses && (rc = can_bus_add_error_monitor(bus, on_error, r)) < 0)
@@ -174,7 +174,7 @@ int trace_recorder_open(struct trace_recorder **out, struct sim *sim, const char
   if (format) {
     fmt = trace_format_find(format);
     if (!fmt || !fmt->write) {
-      sim_diag_error(d, "--record", 0, 0, "unknown trace format '%s'", format);
+      sim_diag_error(d, path, 0, 0, "unknown trace format '%s'", format);
       return SIM_EFORMAT;
     }
   }
@@ -189,7 +189,7 @@ int trace_recorder_open(struct trace_recorder **out, struct sim *sim, const char
   unsigned caps = trace_writer_format(r->w)->caps;
   r->statuses = caps & TRACE_CAP_EVENTS;
   r->errframes = caps & TRACE_CAP_ERR;
-  for (int i = 0; i < 8; i++)
+  for (int i = 0; i < SIM_MAX_BUSES; i++)
     if (sim->buses[i])
       trace_recorder_add_bus(r, sim->buses[i]);
   if (trace_writer_format(r->w)->caps & TRACE_CAP_EVENTS) {
@@ -216,7 +216,7 @@ int trace_recorder_close(struct trace_recorder *r)
 {
   if (!r)
     return 0;
-  for (int i = 0; i < 8; i++)
+  for (int i = 0; i < SIM_MAX_BUSES; i++)
     if (r->buses[i]) {
       can_bus_remove_monitor(r->buses[i], on_frame, r);
       can_bus_remove_error_monitor(r->buses[i], on_error, r);

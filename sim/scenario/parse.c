@@ -19,6 +19,7 @@
 #include <time.h>
 #include <yaml.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "model/metrics.h"
 #include "notify/notify.h"
@@ -266,29 +267,12 @@ static int get_qty(struct parser *p, const yaml_node_t *n, enum scenario_qty kin
   return 0;
 }
 
-static int parse_bool_text(const char *s, bool *out)
-{
-  static const char *const yes[] = {"yes", "true", "on", "y", "1", "open", NULL};
-  static const char *const no[] = {"no", "false", "off", "n", "0", "closed", NULL};
-  for (int i = 0; yes[i]; i++) {
-    if (!strcasecmp(s, yes[i])) {
-      *out = true;
-      return 0;
-    }
-    if (!strcasecmp(s, no[i])) {
-      *out = false;
-      return 0;
-    }
-  }
-  return SIM_EPARSE;
-}
-
 static int get_bool(struct parser *p, const yaml_node_t *n, bool *out)
 {
   const char *s = scalar(p, n, "yes or no");
   if (!s)
     return SIM_EPARSE;
-  if (parse_bool_text(s, out) < 0) {
+  if (parse_bool(s, out) < 0) {
     err(p, n, "expected yes or no, got '%s'", s);
     return SIM_EPARSE;
   }
@@ -1169,7 +1153,7 @@ static void parse_step_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v,
 
 const char *scenario_step_kind_name(enum scenario_step_kind kind)
 {
-  return (unsigned)kind < sizeof(step_names) / sizeof(step_names[0]) - 1 ? step_names[kind]
+  return (unsigned)kind < ARRAY_SIZE(step_names) - 1 ? step_names[kind]
                                                                           : "?";
 }
 

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/loop.h"
 #include "model/metrics.h"
@@ -105,7 +106,7 @@ static const double ocv_tab[][2] = {
 double physics_ocv(const struct scenario_vehicle *veh, double soc)
 {
   soc = clampd(soc, 0, 100);
-  size_t n = sizeof(ocv_tab) / sizeof(ocv_tab[0]);
+  size_t n = ARRAY_SIZE(ocv_tab);
   double f = 1;
   for (size_t i = 1; i < n; i++) {
     if (soc <= ocv_tab[i][0]) {

@@ -20,6 +20,7 @@
 #include "core/error.h"
 #include "model/events.h"
 #include "core/loop.h"
+#include "core/parse.h"
 #include "model/metrics.h"
 #include "notify/notify.h"
 #include "scenario/physics.h"
@@ -81,23 +82,6 @@ static void step_error(struct scenario_run *run, const struct scenario_step *st,
 }
 
 /* ---- expect checks -------------------------------------------------------------------------- */
-
-static int parse_bool(const char *s, bool *out)
-{
-  static const char *const yes[] = {"yes", "true", "on", "1", NULL};
-  static const char *const no[] = {"no", "false", "off", "0", NULL};
-  for (int i = 0; yes[i]; i++) {
-    if (!strcasecmp(s, yes[i])) {
-      *out = true;
-      return 0;
-    }
-    if (!strcasecmp(s, no[i])) {
-      *out = false;
-      return 0;
-    }
-  }
-  return SIM_EPARSE;
-}
 
 /* A number with an optional unit suffix, converted into the metric's unit. */
 static int parse_value(const struct metric *m, const char *s, double *out)

@@ -24,22 +24,10 @@
 #include "shell/shell.h"
 #include "model/sim.h"
 #include "model/units.h"
-#include "v3/v3.h"
+#include "vehicle/stat.h"
 #include "vehicle/vehicle.h"
 #include "core/xalloc.h"
 
-struct cmd;
-typedef void (*cmd_fn)(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
-                       char **argv);
-
-struct cmd {
-  const char *name;
-  const char *title;
-  cmd_fn fn;           /* NULL: has children */
-  const char *usage;   /* template: "<$C>", "[$C]", or explicit parameters */
-  int min, max;
-  const struct cmd *children; /* sorted by name, terminated by {NULL} */
-};
 
 static void puts_line(struct sbuf *out, const char *s)
 {
@@ -51,10 +39,7 @@ static void puts_line(struct sbuf *out, const char *s)
 
 static bool have_vehicle(struct sim *sim, struct sbuf *out)
 {
-  if (sim->control || sim->vehicle)
-    return true;
-  puts_line(out, "Error: No vehicle module selected");
-  return false;
+  return vehicle_selected(sim, out);
 }
 
 /* Runs a control slot: 0 ok, SIM_EUNSUP not available, other < 0 fail. */
@@ -69,7 +54,7 @@ static void vresult(struct sbuf *out, int rc, const char *ok, const char *fail,
   puts_line(out, rc == 0 ? ok : rc == SIM_EUNSUP ? unavailable : fail);
 }
 
-static void c_charge_start(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
+static void c_charge_start(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
                            char **argv)
 {
   if (have_vehicle(sim, out))
@@ -77,7 +62,7 @@ static void c_charge_start(struct sim *sim, struct sbuf *out, const struct cmd *
             "Error: Could not start charge", "Error: Charge start functionality not available");
 }
 
-static void c_charge_stop(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
+static void c_charge_stop(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
                           char **argv)
 {
   if (have_vehicle(sim, out))
@@ -85,7 +70,7 @@ static void c_charge_stop(struct sim *sim, struct sbuf *out, const struct cmd *c
             "Error: Could not stop charge", "Error: Charge stop functionality not available");
 }
 
-static void c_charge_mode(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
+static void c_charge_mode(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
                           char **argv)
 {
   if (!have_vehicle(sim, out))
@@ -108,7 +93,7 @@ static int atoi_like(const char *s)
   return (int)v;
 }
 
-static void c_charge_current(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
+static void c_charge_current(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
                              char **argv)
 {
   int limit = atoi_like(argv[0]);
@@ -137,26 +122,27 @@ static void climate(struct sim *sim, struct sbuf *out, int on)
   }
 }
 
-static void c_climate_on(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
+static void c_climate_on(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
                          char **argv)
 {
   climate(sim, out, 1);
 }
 
-static void c_climate_off(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
+static void c_climate_off(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
                           char **argv)
 {
   climate(sim, out, 0);
 }
 
-static void c_lock(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc, char **argv)
+static void c_lock(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
+                   char **argv)
 {
   if (have_vehicle(sim, out))
     vresult(out, CONTROL(sim, lock, argv[0]), "Vehicle locked",
             "Error: vehicle could not be locked", "Error: Vehicle lock functionality not available");
 }
 
-static void c_unlock(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
+static void c_unlock(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
                      char **argv)
 {
   if (have_vehicle(sim, out))
@@ -165,7 +151,7 @@ static void c_unlock(struct sim *sim, struct sbuf *out, const struct cmd *c, int
             "Error: Vehicle unlock functionality not available");
 }
 
-static void c_valet(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
+static void c_valet(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
                     char **argv)
 {
   if (have_vehicle(sim, out))
@@ -174,7 +160,7 @@ static void c_valet(struct sim *sim, struct sbuf *out, const struct cmd *c, int 
             "Error: Vehicle valet functionality not available");
 }
 
-static void c_unvalet(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
+static void c_unvalet(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
                       char **argv)
 {
   if (have_vehicle(sim, out))
@@ -183,7 +169,7 @@ static void c_unvalet(struct sim *sim, struct sbuf *out, const struct cmd *c, in
             "Error: Vehicle valet functionality not available");
 }
 
-static void c_wakeup(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
+static void c_wakeup(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
                      char **argv)
 {
   if (have_vehicle(sim, out))
@@ -191,7 +177,7 @@ static void c_wakeup(struct sim *sim, struct sbuf *out, const struct cmd *c, int
             "Error: vehicle could not be woken", "Error: Vehicle wake functionality not available");
 }
 
-static void c_homelink(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
+static void c_homelink(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
                        char **argv)
 {
   int b = atoi_like(argv[0]);
@@ -214,173 +200,23 @@ static void c_homelink(struct sim *sim, struct sbuf *out, const struct cmd *c, i
     sbuf_printf(out, "Error: Could not activate homelink #%d\n", b);
 }
 
-/* ---- stat (OvmsVehicle::CommandStat) ------------------------------------------------------------ */
+/* ---- stat (OvmsVehicle::CommandStat, the vehicle framework: vehicle/stat.c) ------------------ */
 
-/* The user unit of a native unit (config "vehicle units.<group>"; distance K/M). */
-static enum sim_unit user_unit(struct sim *sim, enum sim_unit native)
+static void c_stat(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
+                   char **argv)
 {
-  static const struct {
-    enum sim_unit_group g;
-    const char *inst;
-  } map[] = {
-    {SIM_UG_DISTANCE, "units.distance"}, {SIM_UG_SPEED, "units.distance"},
-    {SIM_UG_TEMP, "units.temp"},         {SIM_UG_PRESSURE, "units.pressure"},
-    {SIM_UG_POWER, "units.power"},       {SIM_UG_ENERGY, "units.energy"},
-    {SIM_UG_CONSUMPTION, "units.consumption"},
-  };
-  enum sim_unit_group g = sim_unit_group(native);
-  for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-    if (map[i].g != g)
-      continue;
-    const char *v = sim_config_get(sim->config, "vehicle", map[i].inst);
-    if (!v)
-      return native;
-    if (!strcmp(map[i].inst, "units.distance")) {
-      bool miles = !strcmp(v, "M") || !strcmp(v, "miles");
-      if (g == SIM_UG_SPEED)
-        return miles ? SIM_UNIT_MPH : SIM_UNIT_KPH;
-      return miles ? SIM_UNIT_MILES : SIM_UNIT_KM;
-    }
-    enum sim_unit u;
-    if (sim_unit_parse(v, &u) == 0 && sim_unit_group(u) == g)
-      return u;
-    return native;
-  }
-  return native;
-}
-
-/* AsUnitString(def, ToUser, prec): the value in the user unit with `prec` decimals and the
- * unit label, or def when undefined. */
-static void unit_string(struct sim *sim, const char *name, const char *def, int prec,
-                        struct sbuf *out)
-{
-  struct metric *m = metrics_find(sim->metrics, name);
-  if (!m || !metric_is_defined(m)) {
-    sbuf_adds(out, def);
-    return;
-  }
-  enum sim_unit to = user_unit(sim, m->unit);
-  double v = metric_float(m);
-  if (to != m->unit && sim_unit_convert(v, m->unit, to, &v) < 0)
-    to = m->unit;
-  sbuf_printf(out, "%.*f%s", prec, v, sim_unit_label(to));
-}
-
-static const char *mstr(struct sim *sim, const char *name)
-{
-  struct metric *m = metrics_find(sim->metrics, name);
-  return m ? metric_string(m) : "";
-}
-
-static double mfloat(struct sim *sim, const char *name)
-{
-  struct metric *m = metrics_find(sim->metrics, name);
-  return m ? metric_float(m) : 0;
-}
-
-static bool mdefined(struct sim *sim, const char *name)
-{
-  struct metric *m = metrics_find(sim->metrics, name);
-  return m && metric_is_defined(m);
-}
-
-static void stat_text(struct sim *sim, struct sbuf *out)
-{
-  struct metric *cp = metrics_find(sim->metrics, "v.d.cp");
-  const char *state = mstr(sim, "v.c.state");
-  if (cp && metric_bool(cp) && *state) {
-    static const char *const modes[][2] = {{"standard", "Standard"}, {"storage", "Storage"},
-                                           {"range", "Range"}, {"performance", "Performance"}};
-    static const char *const states[][2] = {
-      {"charging", "Charging"},        {"topoff", "Topping off"},
-      {"done", "Charge Done"},         {"preparing", "Preparing"},
-      {"heating", "Charging, Heating"}, {"stopped", "Charge Stopped"},
-      {"timerwait", "Charge Stopped, Timer On"}};
-    bool details = strcmp(state, "done") && strcmp(state, "stopped");
-    const char *mode = mstr(sim, "v.c.mode");
-    for (size_t i = 0; i < 4; i++)
-      if (!strcmp(mode, modes[i][0]))
-        mode = modes[i][1];
-    const char *st = state;
-    for (size_t i = 0; i < 7; i++)
-      if (!strcmp(state, states[i][0]))
-        st = states[i][1];
-    if (*mode)
-      sbuf_printf(out, "%s - ", mode);
-    sbuf_printf(out, "%s\n", st);
-    if (details) {
-      bool vc = mfloat(sim, "v.c.voltage") > 0 || mfloat(sim, "v.c.current") > 0;
-      if (vc) {
-        unit_string(sim, "v.c.voltage", "-", 1, out);
-        sbuf_addc(out, '/');
-        unit_string(sim, "v.c.current", "-", 1, out);
-        sbuf_addc(out, ' ');
-      }
-      if (mdefined(sim, "v.b.range.speed") && mfloat(sim, "v.b.range.speed") != 0) {
-        unit_string(sim, "v.b.range.speed", "-", 1, out);
-        sbuf_addc(out, '\n');
-      } else if (vc) {
-        sbuf_addc(out, '\n');
-      }
-      int full = (int)mfloat(sim, "v.c.duration.full");
-      if (full > 0)
-        sbuf_printf(out, "Full: %d:%02dh\n", full / 60, full % 60);
-      int dsoc = (int)mfloat(sim, "v.c.duration.soc");
-      if (dsoc > 0) {
-        unit_string(sim, "v.c.limit.soc", "SOC", 0, out);
-        sbuf_printf(out, ": %d:%02dh\n", dsoc / 60, dsoc % 60);
-      }
-      int drange = (int)mfloat(sim, "v.c.duration.range");
-      if (drange > 0) {
-        unit_string(sim, "v.c.limit.range", "Range", 0, out);
-        sbuf_printf(out, ": %d:%02dh\n", drange / 60, drange % 60);
-      }
-    }
-    if (mdefined(sim, "v.c.kwh.grid")) {
-      sbuf_adds(out, "Drawn: ");
-      unit_string(sim, "v.c.kwh.grid", "-", 1, out);
-      sbuf_addc(out, '\n');
-    }
-    if (mdefined(sim, "v.c.kwh")) {
-      sbuf_adds(out, "Charged: ");
-      unit_string(sim, "v.c.kwh", "-", 1, out);
-      sbuf_addc(out, '\n');
-    }
-  } else {
-    puts_line(out, "Not charging");
-  }
-  sbuf_adds(out, "SOC: ");
-  unit_string(sim, "v.b.soc", "-", 1, out);
-  sbuf_addc(out, '\n');
-  static const struct {
-    const char *label, *metric;
-    int prec;
-  } lines[] = {{"Ideal range", "v.b.range.ideal", 0}, {"Est. range", "v.b.range.est", 0},
-               {"ODO", "v.p.odometer", 1},           {"CAC", "v.b.cac", 1},
-               {"SOH", "v.b.soh", 0}};
-  for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
-    if (mdefined(sim, lines[i].metric)) {
-      sbuf_printf(out, "%s: ", lines[i].label);
-      unit_string(sim, lines[i].metric, "-", lines[i].prec, out);
-      sbuf_addc(out, '\n');
-    }
-}
-
-static void c_stat(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc, char **argv)
-{
-  if (have_vehicle(sim, out))
-    stat_text(sim, out);
+  vehicle_stat_text(sim, out);
 }
 
 /* location_status() of V3/components/ovms_location (the simulator defines no locations and
  * keeps no park position). */
-static void c_location_status(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
-                              char **argv)
+static void c_location_status(struct sim *sim, struct sbuf *out, const struct shell_cmd *c,
+                              int argc, char **argv)
 {
   struct metric *lock = metrics_find(sim->metrics, "v.p.gpslock");
-  int sats = (int)mfloat(sim, "v.p.satcount");
-  sbuf_printf(out, "Currently at %0.6f,%0.6f ", mfloat(sim, "v.p.latitude"),
-              mfloat(sim, "v.p.longitude"));
+  int sats = (int)vehicle_metric_float(sim, "v.p.satcount");
+  sbuf_printf(out, "Currently at %0.6f,%0.6f ", vehicle_metric_float(sim, "v.p.latitude"),
+              vehicle_metric_float(sim, "v.p.longitude"));
   sbuf_printf(out, "(%sGPS lock", lock && metric_bool(lock) ? "" : "without ");
   if (sats > 0)
     sbuf_printf(out, ", %d satellite%s", sats, sats == 1 ? "" : "s");
@@ -390,14 +226,14 @@ static void c_location_status(struct sim *sim, struct sbuf *out, const struct cm
 
 /* vehicle_status() / OvmsVehicle::Status() (V3/components/vehicle): the loaded module; a
  * scenario without a vehicle decoder shows as the simulator's generic vehicle. */
-static void c_vehicle_status(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
+static void c_vehicle_status(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
                              char **argv)
 {
   if (sim->vehicle && sim->vehicle->type) {
     sbuf_printf(out, "Vehicle module '%s' (code %s) loaded and running\n",
                 sim->vehicle->type->title, sim->vehicle->type->code);
   } else if (sim->control) {
-    const char *type = mstr(sim, "v.type");
+    const char *type = vehicle_metric_str(sim, "v.type");
     sbuf_printf(out, "Vehicle module '%s' (code %s) loaded and running\n", "ovms-sim scenario",
                 *type ? type : "DEMO");
   } else {
@@ -405,7 +241,7 @@ static void c_vehicle_status(struct sim *sim, struct sbuf *out, const struct cmd
   }
 }
 
-/* ---- metrics ---------------------------------------------------------------------------------- */
+/* ---------------------------------------------------------------------------------------------- */
 
 /* -m / -i: the metric or imperial equivalent of a unit (firmware unit_info MetricUnit /
  * ImperialUnit); units without one stay as they are. */
@@ -430,7 +266,7 @@ static enum sim_unit equivalent(enum sim_unit u, bool imperial)
 }
 
 /* metrics_list() of V3/main/ovms_metrics.cpp: [-cimnpst] [<metric>] (substring). */
-static void c_metrics_list(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
+static void c_metrics_list(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
                            char **argv)
 {
   bool show_set = false, only_persist = false, stale = false;
@@ -484,7 +320,7 @@ static void c_metrics_list(struct sim *sim, struct sbuf *out, const struct cmd *
     if (m->unit == SIM_UNIT_TIMEUTC)
       to = SIM_UNIT_TIMELOCAL;
     else if (mode == 'u')
-      to = user_unit(sim, m->unit);
+      to = vehicle_user_unit(sim, m->unit);
     else if (mode == 'i' || mode == 'm')
       to = equivalent(m->unit, mode == 'i');
     metric_format_unit(m, to, &v);
@@ -508,13 +344,13 @@ static void c_metrics_list(struct sim *sim, struct sbuf *out, const struct cmd *
 }
 
 /* metrics_get(): the value in the user unit (or the unit given) with its label. */
-static void c_metrics_get(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
+static void c_metrics_get(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
                           char **argv)
 {
   struct metric *m = metrics_find(sim->metrics, argv[0]);
   struct sbuf v = SBUF_INIT;
   if (m) {
-    enum sim_unit to = user_unit(sim, m->unit);
+    enum sim_unit to = vehicle_user_unit(sim, m->unit);
     if (argc > 1 && sim_unit_parse(argv[1], &to) < 0)
       to = m->unit;
     metric_format_unit(m, to, &v);
@@ -524,7 +360,7 @@ static void c_metrics_get(struct sim *sim, struct sbuf *out, const struct cmd *c
 }
 
 /* metrics_set(): <metric> <value> [<unit>]. */
-static void c_metrics_set(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
+static void c_metrics_set(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
                           char **argv)
 {
   struct metric *m = metrics_find(sim->metrics, argv[0]);
@@ -537,7 +373,7 @@ static void c_metrics_set(struct sim *sim, struct sbuf *out, const struct cmd *c
     puts_line(out, "Metric could not be set");
 }
 
-/* ---- config ------------------------------------------------------------------------------------ */
+/* ---------------------------------------------------------------------------------------------- */
 
 /* config list/set/rm as V3/main/ovms_config.cpp (00ef79e): the parameter list as
  * "%-20s <title>", one parameter as "<param> (readable|protected writeable)" and its
@@ -608,7 +444,7 @@ static bool param_known(struct sim *sim, const char *param)
   return found;
 }
 
-static void c_config_list(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
+static void c_config_list(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
                           char **argv)
 {
   if (argc == 0) {
@@ -630,7 +466,7 @@ static void c_config_list(struct sim *sim, struct sbuf *out, const struct cmd *c
   sim_config_foreach(sim->config, list_one, &l);
 }
 
-static void c_config_rm(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
+static void c_config_rm(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
                         char **argv)
 {
   if (!param_known(sim, argv[0])) {
@@ -641,14 +477,14 @@ static void c_config_rm(struct sim *sim, struct sbuf *out, const struct cmd *c, 
     sbuf_printf(out, "Instance %s has been removed.\n", argv[1]);
 }
 
-static void c_config_get(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
+static void c_config_get(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
                          char **argv)
 {
   const char *v = sim_config_get(sim->config, argv[0], argv[1]);
   puts_line(out, v ? v : "");
 }
 
-static void c_config_set(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
+static void c_config_set(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
                          char **argv)
 {
   if (!param_known(sim, argv[0])) {
@@ -664,9 +500,9 @@ static void c_config_set(struct sim *sim, struct sbuf *out, const struct cmd *c,
   sbuf_free(&err);
 }
 
-/* ---- event, notify ----------------------------------------------------------------------------- */
+/* ---------------------------------------------------------------------------------------------- */
 
-static void c_event_raise(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
+static void c_event_raise(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
                           char **argv)
 {
   sbuf_printf(out, "Raising event: %s\n", argv[0]);
@@ -676,7 +512,7 @@ static void c_event_raise(struct sim *sim, struct sbuf *out, const struct cmd *c
 /* notify_raise() of V3/main/ovms_notify.cpp: "Raise <kind> notification for
  * <type>/<subtype> as <arg>", then text (and data, a simulator shorthand for text with type
  * data), command (the notification text is the command's output) or errorcode. */
-static void c_notify_raise(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
+static void c_notify_raise(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
                            char **argv)
 {
   sbuf_printf(out, "Raise %s notification for %s/%s as %s\n", c->name, argv[0], argv[1],
@@ -704,63 +540,15 @@ static void c_notify_raise(struct sim *sim, struct sbuf *out, const struct cmd *
   }
 }
 
-/* ---- server v3 ----------------------------------------------------------------------------------- */
-
-static void c_v3_status(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
-                        char **argv)
-{
-  v3_status_text(sim->v3, out);
-}
-
-static void c_v3_start(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
-                       char **argv)
-{
-  if (sim->v3 && !v3_stopped(sim->v3)) {
-    puts_line(out, "OVMS v3 server has already been started");
-    return;
-  }
-  puts_line(out, "Launching OVMS Server V3 connection (oscv3)");
-  if (sim->v3)
-    v3_shell_start(sim->v3);
-  else
-    v3_start(sim, NULL, NULL);
-}
-
-static void c_v3_stop(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
-                      char **argv)
-{
-  if (v3_stopped(sim->v3)) {
-    puts_line(out, "OVMS v3 server has not been started");
-    return;
-  }
-  puts_line(out, "Stopping OVMS Server V3 connection (oscv3)");
-  v3_shell_stop(sim->v3);
-}
-
-static void c_v3_update(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc,
-                        char **argv)
-{
-  const char *what = argc > 0 ? argv[0] : "modified";
-  if (v3_stopped(sim->v3)) {
-    puts_line(out, "ERROR: OVMS v3 server has not been started");
-    return;
-  }
-  if (v3_request_update(sim->v3, what) < 0) {
-    sbuf_printf(out, "Usage: server v3 update [all|modified%s]\n",
-                sim->profile->batching ? "|priority" : "");
-    return;
-  }
-  sbuf_printf(out, "Server V3 data update for %s metrics has been scheduled\n", what);
-}
-
-static void c_help(struct sim *sim, struct sbuf *out, const struct cmd *c, int argc, char **argv)
+static void c_help(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
+                   char **argv)
 {
   puts_line(out, "This isn't really much help, is it?");
 }
 
-/* ---- the tree ----------------------------------------------------------------------------------- */
+/* ---------------------------------------------------------------------------------------------- */
 
-static const struct cmd charge_mode_children[] = {
+static const struct shell_cmd charge_mode_children[] = {
   {"performance", "Set performance mode", c_charge_mode, "", 0, 0, NULL},
   {"range", "Set range mode", c_charge_mode, "", 0, 0, NULL},
   {"standard", "Set standard mode", c_charge_mode, "", 0, 0, NULL},
@@ -768,7 +556,7 @@ static const struct cmd charge_mode_children[] = {
   {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
-static const struct cmd charge_children[] = {
+static const struct shell_cmd charge_children[] = {
   {"current", "Limit charge current", c_charge_current, "<amps>", 1, 1, NULL},
   {"mode", "Set vehicle charge mode", NULL, "<$C>", 0, 0, charge_mode_children},
   {"start", "Start a vehicle charge", c_charge_start, "", 0, 0, NULL},
@@ -776,13 +564,13 @@ static const struct cmd charge_children[] = {
   {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
-static const struct cmd climate_children[] = {
+static const struct shell_cmd climate_children[] = {
   {"off", "Turn off climate control", c_climate_off, "", 0, 0, NULL},
   {"on", "Turn on climate control", c_climate_on, "", 0, 0, NULL},
   {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
-static const struct cmd config_children[] = {
+static const struct shell_cmd config_children[] = {
   {"get", "Get parameter value", c_config_get, "<param> <instance>", 2, 2, NULL},
   {"list", "Show configuration parameters/instances", c_config_list, "[<param>]", 0, 1, NULL},
   {"rm", "Remove parameter:instance", c_config_rm, "<param> {<instance> | *}", 2, 2, NULL},
@@ -791,24 +579,24 @@ static const struct cmd config_children[] = {
   {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
-static const struct cmd event_children[] = {
+static const struct shell_cmd event_children[] = {
   {"raise", "Raise a textual event", c_event_raise, "<event>", 1, 1, NULL},
   {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
-static const struct cmd location_children[] = {
+static const struct shell_cmd location_children[] = {
   {"status", "Show location status", c_location_status, "", 0, 0, NULL},
   {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
-static const struct cmd metrics_children[] = {
+static const struct shell_cmd metrics_children[] = {
   {"get", "Get the value of a metric", c_metrics_get, "<metric> [<unit>]", 1, 2, NULL},
   {"list", "Show all metrics", c_metrics_list, "[-cimnpst] [<metric>]", 0, 2, NULL},
   {"set", "Set the value of a metric", c_metrics_set, "<metric> <value> [<unit>]", 2, 3, NULL},
   {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
-static const struct cmd notify_raise_children[] = {
+static const struct shell_cmd notify_raise_children[] = {
   {"command", "Raise a command callback notification", c_notify_raise,
    "<type><subtype><command>", 3, 3, NULL},
   {"data", "Raise a data notification (simulator)", c_notify_raise, "<type><subtype><message>",
@@ -820,31 +608,17 @@ static const struct cmd notify_raise_children[] = {
   {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
-static const struct cmd notify_children[] = {
+static const struct shell_cmd notify_children[] = {
   {"raise", "NOTIFICATION raise framework", NULL, "", 0, 0, notify_raise_children},
   {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
-static const struct cmd v3_children[] = {
-  {"start", "Start an OVMS V3 Server Connection", c_v3_start, "", 0, 0, NULL},
-  {"status", "Show OVMS V3 Server connection status", c_v3_status, "", 0, 0, NULL},
-  {"stop", "Stop an OVMS V3 Server Connection", c_v3_stop, "", 0, 0, NULL},
-  {"update", "Request OVMS V3 Server data update", c_v3_update, "[all|modified|priority]", 0, 1,
-   NULL},
-  {NULL, NULL, NULL, NULL, 0, 0, NULL},
-};
-
-static const struct cmd server_children[] = {
-  {"v3", "OVMS Server V3 Protocol", c_v3_status, "[$C]", 0, 0, v3_children},
-  {NULL, NULL, NULL, NULL, 0, 0, NULL},
-};
-
-static const struct cmd vehicle_children[] = {
+static const struct shell_cmd vehicle_children[] = {
   {"status", "Show vehicle module status", c_vehicle_status, "", 0, 0, NULL},
   {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
-static const struct cmd root_children[] = {
+static const struct shell_cmd root_children[] = {
   {"charge", "Charging framework", NULL, "<$C>", 0, 0, charge_children},
   {"climatecontrol", "(De)Activate Climate Control", NULL, "<$C>", 0, 0, climate_children},
   {"config", "CONFIG framework", NULL, "<$C>", 0, 0, config_children},
@@ -856,7 +630,7 @@ static const struct cmd root_children[] = {
   {"lock", "Lock vehicle", c_lock, "<pin>", 1, 1, NULL},
   {"metrics", "METRICS framework", NULL, "<$C>", 0, 0, metrics_children},
   {"notify", "NOTIFICATION framework", NULL, "<$C>", 0, 0, notify_children},
-  {"server", "SERVER framework", NULL, "<$C>", 0, 0, server_children},
+  {"server", "SERVER framework", NULL, "<$C>", 0, 0, NULL}, /* v3: shell_register() */
   {"stat", "Show vehicle status", c_stat, "", 0, 0, NULL},
   {"unlock", "Unlock vehicle", c_unlock, "<pin>", 1, 1, NULL},
   {"unvalet", "Deactivate valet mode", c_unvalet, "<pin>", 1, 1, NULL},
@@ -866,29 +640,100 @@ static const struct cmd root_children[] = {
   {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
-static const struct cmd root = {"", "", NULL, "", 0, 0, root_children};
+static const struct shell_cmd root = {"", "", NULL, "", 0, 0, root_children};
+
+/* ---------------------------------------------------------------------------------------------- */
+
+#define REG_MAX 16
+#define CHILDREN_MAX 64
+
+/* Commands other stages registered (shell_register()): process-wide and append-only, like
+ * the firmware's MyCommandApp tree; the entries are borrowed static commands. */
+static struct {
+  const struct shell_cmd *parent, *cmd;
+} reg[REG_MAX];
+static size_t nreg;
+
+static int by_name(const void *a, const void *b)
+{
+  return strcmp((*(const struct shell_cmd *const *)a)->name,
+                (*(const struct shell_cmd *const *)b)->name);
+}
+
+/* The children of c, built-in and registered, in name order (OvmsCommandMap is a sorted map).
+ * Returns their number (at most CHILDREN_MAX). */
+static size_t children_of(const struct shell_cmd *c, const struct shell_cmd **v)
+{
+  size_t n = 0;
+  for (const struct shell_cmd *ch = c->children; ch && ch->name && n < CHILDREN_MAX; ch++)
+    v[n++] = ch;
+  size_t builtin = n;
+  for (size_t i = 0; i < nreg && n < CHILDREN_MAX; i++)
+    if (reg[i].parent == c)
+      v[n++] = reg[i].cmd;
+  if (n > builtin)
+    qsort(v, n, sizeof(*v), by_name);
+  return n;
+}
+
+static const struct shell_cmd *child_named(const struct shell_cmd *c, const char *name,
+                                           size_t len)
+{
+  const struct shell_cmd *v[CHILDREN_MAX];
+  size_t n = children_of(c, v);
+  for (size_t i = 0; i < n; i++)
+    if (strlen(v[i]->name) == len && !strncmp(v[i]->name, name, len))
+      return v[i];
+  return NULL;
+}
+
+int shell_register(const char *parent, const struct shell_cmd *cmd)
+{
+  const struct shell_cmd *p = &root;
+  for (const char *s = parent; *s;) {
+    size_t l = strcspn(s, " ");
+    if (l > 0 && !(p = child_named(p, s, l)))
+      return SIM_ENOTFOUND;
+    s += l;
+    s += strspn(s, " ");
+  }
+  const struct shell_cmd *have = child_named(p, cmd->name, strlen(cmd->name));
+  if (have)
+    return have == cmd ? 0 : SIM_EEXIST;
+  if (nreg >= REG_MAX)
+    return SIM_ELIMIT;
+  reg[nreg].parent = p;
+  reg[nreg].cmd = cmd;
+  nreg++;
+  return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
 
 /* OvmsCommandMap::FindUniquePrefix: an exact match, else the only child the word prefixes. */
-static const struct cmd *find_unique_prefix(const struct cmd *children, const char *w)
+static const struct shell_cmd *find_unique_prefix(const struct shell_cmd *const *v, size_t n,
+                                                  const char *w)
 {
-  const struct cmd *found = NULL;
+  const struct shell_cmd *found = NULL;
   size_t wl = strlen(w);
-  for (const struct cmd *c = children; c->name; c++) {
-    if (!strcmp(c->name, w))
-      return c;
-    if (!strncmp(c->name, w, wl)) {
+  for (size_t i = 0; i < n; i++) {
+    if (!strcmp(v[i]->name, w))
+      return v[i];
+    if (!strncmp(v[i]->name, w, wl)) {
       if (found)
         return NULL;
-      found = c;
+      found = v[i];
     }
   }
   return found;
 }
 
 /* GetUsage(): "Usage: " + ancestors + name + " " + the expanded template. */
-static void usage(const struct cmd *const *path, int depth, struct sbuf *out)
+static void usage(const struct shell_cmd *const *path, int depth, struct sbuf *out)
 {
-  const struct cmd *c = path[depth - 1];
+  const struct shell_cmd *c = path[depth - 1];
+  const struct shell_cmd *v[CHILDREN_MAX];
+  size_t n = children_of(c, v);
   sbuf_adds(out, "Usage: ");
   for (int i = 0; i < depth; i++) {
     sbuf_adds(out, path[i]->name);
@@ -898,12 +743,12 @@ static void usage(const struct cmd *const *path, int depth, struct sbuf *out)
   if (!*t && !c->fn)
     t = "<$C>";
   const char *dc = strstr(t, "$C");
-  if (dc && c->children) {
+  if (dc && n > 0) {
     sbuf_add(out, t, (size_t)(dc - t));
-    for (const struct cmd *ch = c->children; ch->name; ch++) {
-      if (ch != c->children)
+    for (size_t i = 0; i < n; i++) {
+      if (i > 0)
         sbuf_addc(out, '|');
-      sbuf_adds(out, ch->name);
+      sbuf_adds(out, v[i]->name);
     }
     t = dc + 2;
   }
@@ -913,11 +758,13 @@ static void usage(const struct cmd *const *path, int depth, struct sbuf *out)
 
 static void execute(struct sim *sim, struct sbuf *out, int argc, char **argv)
 {
-  const struct cmd *path[16];
+  const struct shell_cmd *path[16];
   int depth = 0;
-  const struct cmd *c = &root;
+  const struct shell_cmd *c = &root;
   for (;;) {
-    if (c->fn && !(c->children && argc > 0)) {
+    const struct shell_cmd *v[CHILDREN_MAX];
+    size_t n = children_of(c, v);
+    if (c->fn && !(n > 0 && argc > 0)) {
       if (argc < c->min || argc > c->max || (argc > 0 && !strcmp(argv[argc - 1], "?"))) {
         usage(path, depth, out);
         return;
@@ -931,11 +778,11 @@ static void execute(struct sim *sim, struct sbuf *out, int argc, char **argv)
       return;
     }
     if (!strcmp(argv[0], "?")) {
-      for (const struct cmd *ch = c->children; ch->name; ch++)
-        sbuf_printf(out, "%-20.20s %s\n", ch->name, ch->title);
+      for (size_t i = 0; i < n; i++)
+        sbuf_printf(out, "%-20.20s %s\n", v[i]->name, v[i]->title);
       return;
     }
-    const struct cmd *next = find_unique_prefix(c->children, argv[0]);
+    const struct shell_cmd *next = find_unique_prefix(v, n, argv[0]);
     if (!next) {
       puts_line(out, "Unrecognised command");
       if (depth > 0)

@@ -21,6 +21,35 @@ struct sim;
 #define SHELL_LINE_MAX 800
 #define SHELL_WORDS_MAX 128
 
+/* One command of the tree (OvmsCommand).  fn NULL: only children; fn with children: runs when
+ * no further word follows (as "server v3").  usage is a template: "<$C>" / "[$C]" expand to
+ * the children's names, anything else is printed as it is.  children is sorted by name and
+ * terminated by an entry with name NULL (or is NULL). */
+struct shell_cmd;
+typedef void (*shell_cmd_fn)(struct sim *sim, struct sbuf *out, const struct shell_cmd *c,
+                             int argc, char **argv);
+struct shell_cmd {
+  const char *name;
+  const char *title;
+  shell_cmd_fn fn;
+  const char *usage;
+  int min, max;                     /* argument count accepted by fn */
+  const struct shell_cmd *children;
+};
+
+/*
+ * Adds cmd (borrowed: static) below the command named by parent, a path of exact command
+ * names separated by spaces ("server"; "" = the root), as a component registers its own
+ * commands in the firmware (MyCommandApp.FindCommand("server")->RegisterCommand("v3", ...) in
+ * OvmsServerV3Init, components/ovms_server_v3/src/ovms_server_v3.cpp).  The registered
+ * commands take part in prefix matching, "?" listings and usage texts in name order, like the
+ * built-in ones.  Process-wide (every module has the same commands); call it at program start.
+ * Registering the same cmd again does nothing.  Returns 0, SIM_ENOTFOUND when parent does not
+ * exist, SIM_EEXIST when parent already has another command of that name, SIM_ELIMIT past 16
+ * registrations.
+ */
+int shell_register(const char *parent, const struct shell_cmd *cmd);
+
 /*
  * Executes input (len bytes, not necessarily NUL-terminated) as a BufferedShell does: every
  * LF-terminated line (and a last unterminated one) is run, and the outputs are concatenated

@@ -76,17 +76,18 @@ int trace_replay_parse_map(struct trace_replay_opts *o, const char *s, struct si
     const char *eq = strchr(p, '=');
     const char *comma = strchr(p, ',');
     if (!eq || (comma && comma < eq) || eq == p || (size_t)(eq - p) >= sizeof(o->map[0].from)) {
-      sim_diag_error(d, "--bus-map", 0, (int)(p - s) + 1, "expected LABEL=BUS in '%s'", s);
+      sim_diag_error(d, NULL, 0, (int)(p - s) + 1, "expected LABEL=BUS in '%s'", s);
       return SIM_EPARSE;
     }
     char *end;
     long bus = strtol(eq + 1, &end, 10);
-    if (end == eq + 1 || bus < 1 || bus > 8 || (*end && *end != ',')) {
-      sim_diag_error(d, "--bus-map", 0, (int)(eq - s) + 2, "bus must be 1..8 in '%s'", s);
+    if (end == eq + 1 || bus < 1 || bus > SIM_MAX_BUSES || (*end && *end != ',')) {
+      sim_diag_error(d, NULL, 0, (int)(eq - s) + 2, "bus must be 1..%d in '%s'", SIM_MAX_BUSES,
+                     s);
       return SIM_EPARSE;
     }
     if (o->nmap >= TRACE_REPLAY_MAX_MAP) {
-      sim_diag_error(d, "--bus-map", 0, (int)(p - s) + 1, "too many entries");
+      sim_diag_error(d, NULL, 0, (int)(p - s) + 1, "too many entries");
       return SIM_ELIMIT;
     }
     memcpy(o->map[o->nmap].from, p, (size_t)(eq - p));
@@ -142,89 +143,105 @@ static uint8_t route(const struct trace_replay *r, const struct trace_record *re
   return rec->frame.bus;
 }
 
-static void deliver(struct trace_replay *r, struct trace_record *rec, int64_t sched)
+/* Statistics: how late the record scheduled at sched left, on the wall clock (real time). */
+static void measure_lateness(struct trace_replay *r, int64_t sched)
+{
+  struct sim_loop *loop = r->sim->loop;
+  if (!r->late || sim_loop_mode(loop) != SIM_CLOCK_REAL)
+    return;
+  int64_t late = sim_wall_ns() - sim_loop_wall_deadline(loop, sched);
+  if (late < 0)
+    late = 0;
+  int64_t b = late / 1000;
+  if (b < LATE_BUCKETS)
+    r->late[b]++;
+  else
+    r->late_over++;
+  if (late > r->st.late_max)
+    r->st.late_max = late;
+  r->st.late_samples++;
+}
+
+static void deliver_frame(struct trace_replay *r, const struct trace_record *rec)
+{
+  struct sim_frame f = rec->frame;
+  f.ts = sim_now(r->sim->loop);
+  f.bus = route(r, rec);
+  enum trace_replay_fate fate =
+      r->o.on_frame ? r->o.on_frame(r->o.ctx, &f) : TRACE_FRAME_UNROUTED;
+  if (fate == TRACE_FRAME_DELIVERED)
+    r->st.frames++;
+  else if (fate == TRACE_FRAME_FILTERED)
+    r->st.filtered++;
+  else
+    r->st.unrouted++;
+}
+
+static void deliver_event(struct trace_replay *r, const struct trace_record *rec)
 {
   struct sim *sim = r->sim;
-  if (r->late && sim_loop_mode(sim->loop) == SIM_CLOCK_REAL) {
-    int64_t late = sim_wall_ns() - sim_loop_wall_deadline(sim->loop, sched);
-    if (late < 0)
-      late = 0;
-    int64_t b = late / 1000;
-    if (b < LATE_BUCKETS)
-      r->late[b]++;
-    else
-      r->late_over++;
-    if (late > r->st.late_max)
-      r->st.late_max = late;
-    r->st.late_samples++;
+  if (r->o.no_events || !sim->events)
+    return;
+  char name[128], data[256];
+  snprintf(name, sizeof(name), "%.*s", (int)rec->name_len, rec->name);
+  snprintf(data, sizeof(data), "%.*s", (int)rec->text_len, rec->text);
+  sim_events_raise(sim->events, name, rec->text_len ? data : NULL);
+  r->st.events++;
+}
+
+/* A CMT record's JSON value as the text `metrics set` takes: strings unquoted, arrays as comma
+ * lists.  Writes at most cap - 1 bytes and a NUL. */
+static void json_to_metric_text(const char *text, size_t len, char *val, size_t cap)
+{
+  size_t n = 0;
+  bool instr = false;
+  for (size_t i = 0; i < len && n + 1 < cap; i++) {
+    char c = text[i];
+    if (c == '"') {
+      instr = !instr;
+      continue;
+    }
+    if (!instr && (c == '[' || c == ']' || c == ' '))
+      continue;
+    if (instr && c == '\\' && i + 1 < len)
+      c = text[++i];
+    val[n++] = c;
   }
+  val[n] = 0;
+}
+
+static void deliver_metric(struct trace_replay *r, const struct trace_record *rec)
+{
+  struct sim *sim = r->sim;
+  if (r->o.no_events || !sim->metrics)
+    return;
+  char name[128], val[512], unit[32];
+  snprintf(name, sizeof(name), "%.*s", (int)rec->name_len, rec->name);
+  snprintf(unit, sizeof(unit), "%.*s", (int)rec->unit_len, rec->unit);
+  json_to_metric_text(rec->text, rec->text_len, val, sizeof(val));
+  struct metric *m = metrics_find(sim->metrics, name);
+  enum sim_unit u = SIM_UNIT_NOTFOUND;
+  if (unit[0] && sim_unit_parse(unit, &u) < 0)
+    u = SIM_UNIT_NOTFOUND;
+  if (!m || (strcmp(val, "null") ? metric_set_from_string(m, val, u) < 0 : (metric_clear(m), 0)))
+    r->st.metric_errors++;
+  else
+    r->st.metrics++;
+}
+
+static void deliver(struct trace_replay *r, struct trace_record *rec, int64_t sched)
+{
+  measure_lateness(r, sched);
   switch (rec->kind) {
-  case TRACE_REC_FRAME: {
-    if (!can_filter_match(r->o.filters, r->o.nfilters, &rec->frame)) {
-      r->st.filtered++;
-      return;
-    }
-    struct sim_frame f = rec->frame;
-    f.ts = sim_now(sim->loop);
-    uint8_t bus = route(r, rec);
-    f.bus = bus;
-    bool used = false;
-    if (r->o.on_frame) {
-      r->o.on_frame(r->o.ctx, &f);
-      used = true;
-    }
-    if (bus >= 1 && bus <= 8 && sim->buses[bus - 1]) {
-      can_bus_deliver(sim->buses[bus - 1], &f);
-      used = true;
-    }
-    if (used)
-      r->st.frames++;
-    else
-      r->st.unrouted++;
+  case TRACE_REC_FRAME:
+    deliver_frame(r, rec);
     break;
-  }
-  case TRACE_REC_EVENT: {
-    if (r->o.no_events || !sim->events)
-      return;
-    char name[128], data[256];
-    snprintf(name, sizeof(name), "%.*s", (int)rec->name_len, rec->name);
-    snprintf(data, sizeof(data), "%.*s", (int)rec->text_len, rec->text);
-    sim_events_raise(sim->events, name, rec->text_len ? data : NULL);
-    r->st.events++;
+  case TRACE_REC_EVENT:
+    deliver_event(r, rec);
     break;
-  }
-  case TRACE_REC_METRIC: {
-    if (r->o.no_events || !sim->metrics)
-      return;
-    char name[128], val[512], unit[32];
-    snprintf(name, sizeof(name), "%.*s", (int)rec->name_len, rec->name);
-    snprintf(unit, sizeof(unit), "%.*s", (int)rec->unit_len, rec->unit);
-    /* JSON value -> the text `metrics set` takes: strings unquoted, arrays as comma lists */
-    size_t n = 0;
-    bool instr = false;
-    for (size_t i = 0; i < rec->text_len && n + 1 < sizeof(val); i++) {
-      char c = rec->text[i];
-      if (c == '"') {
-        instr = !instr;
-        continue;
-      }
-      if (!instr && (c == '[' || c == ']' || c == ' '))
-        continue;
-      if (instr && c == '\\' && i + 1 < rec->text_len)
-        c = rec->text[++i];
-      val[n++] = c;
-    }
-    val[n] = 0;
-    struct metric *m = metrics_find(sim->metrics, name);
-    enum sim_unit u = SIM_UNIT_NOTFOUND;
-    if (unit[0] && sim_unit_parse(unit, &u) < 0)
-      u = SIM_UNIT_NOTFOUND;
-    if (!m || (strcmp(val, "null") ? metric_set_from_string(m, val, u) < 0 : (metric_clear(m), 0)))
-      r->st.metric_errors++;
-    else
-      r->st.metrics++;
+  case TRACE_REC_METRIC:
+    deliver_metric(r, rec);
     break;
-  }
   default:
     break;
   }

@@ -2,12 +2,14 @@
  * replay.h - replays trace files on the simulation clock.
  *
  * Each trace's frames are scheduled on the simulation clock at their original spacing (the
- * clock's speed factor and fast mode apply; see loop.h), from --start to --end offsets, for
- * --loop N passes, through an id filter, with a bus map from the trace's own bus labels
- * ("can0", CRTD bus "2", ASC channel "1") to simulator buses.  Frames are delivered into
- * sim->buses[n-1] as if received (can_bus_deliver), or to a callback; CRTD CEV records are
- * raised as events (sim_events_raise) and CMT records set metrics (metric_set_from_string /
- * JSON value).  Several replays can run at once on one loop.
+ * clock's speed factor and fast mode apply; see loop.h), from a start to an end offset, for N
+ * passes, with a bus map from the trace's own bus labels ("can0", CRTD bus "2", ASC channel
+ * "1") to simulator bus numbers.  Frames due are handed to a callback (on_frame), which says
+ * what became of each: the CAN layer's trace backend (can/backend_trace.h) filters them and
+ * delivers them into buses as if received.  CRTD CEV records are raised as events
+ * (sim_events_raise) and CMT records set metrics (metric_set_from_string / JSON value).
+ * Several replays can run at once on one loop.  This module knows no CAN bus: it is the
+ * timing, the routing by label and the statistics.
  *
  * With statistics on, the lateness of each frame against its scheduled time is measured on the
  * wall clock (sim_wall_ns() vs sim_loop_wall_deadline()) in real-time mode.
@@ -22,8 +24,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "can/bus.h"
 #include "core/diag.h"
+#include "core/frame.h"
 #include "core/sbuf.h"
 
 struct sim;
@@ -32,10 +34,17 @@ struct trace_replay;
 #define TRACE_REPLAY_MAX_MAP 8
 /* Default precision slack of a real-time replay (see sim_loop_set_precision). */
 #define TRACE_REPLAY_SLACK_NS (200 * INT64_C(1000))
-#define TRACE_REPLAY_MAX_FILTERS 32
 
-/* Called for each frame due (instead of, or in addition to, bus delivery). */
-typedef void (*trace_replay_frame_fn)(void *ctx, const struct sim_frame *f);
+/* What became of a frame handed to on_frame (counted in the statistics). */
+enum trace_replay_fate {
+  TRACE_FRAME_DELIVERED, /* taken (stats.frames) */
+  TRACE_FRAME_FILTERED,  /* rejected by an id filter (stats.filtered) */
+  TRACE_FRAME_UNROUTED,  /* no bus for its number (stats.unrouted) */
+};
+
+/* Called for each frame due: f->bus is the simulator bus number from the map (0 = none),
+ * f->ts the simulation time.  f is valid only during the call. */
+typedef enum trace_replay_fate (*trace_replay_frame_fn)(void *ctx, const struct sim_frame *f);
 /* Called once when the replay finished (all loops done, or an error). */
 typedef void (*trace_replay_done_fn)(void *ctx, struct trace_replay *r, int status);
 
@@ -45,8 +54,6 @@ struct trace_replay_opts {
   int64_t start;               /* ns offset from the trace's first record; 0 = beginning */
   int64_t end;                 /* ns offset at which to stop; 0 = to the end */
   int64_t untimed_period;      /* ns between frames of untimed traces; 0 = 10 ms */
-  struct sim_can_filter filters[TRACE_REPLAY_MAX_FILTERS];
-  size_t nfilters;             /* 0 = all ids */
   struct { char from[24]; uint8_t to; } map[TRACE_REPLAY_MAX_MAP]; /* bus label -> bus */
   size_t nmap;                 /* 0 = CRTD/ASC numbers as they are, interfaces by appearance */
   uint8_t bus;                 /* when nonzero: every frame goes to this bus (one bus per trace) */
@@ -56,14 +63,14 @@ struct trace_replay_opts {
   bool stats;                  /* measure lateness */
   bool keep_going;             /* skip bad lines (counted) instead of stopping the replay */
   bool no_events;              /* ignore CEV/CMT records */
-  trace_replay_frame_fn on_frame; /* may be NULL */
+  trace_replay_frame_fn on_frame; /* may be NULL: every frame is then unrouted */
   void *ctx;
   trace_replay_done_fn on_done;   /* may be NULL */
 };
 
 struct trace_replay_stats {
   unsigned long frames;        /* delivered */
-  unsigned long filtered;      /* rejected by the id filter */
+  unsigned long filtered;      /* rejected by the id filter (TRACE_FRAME_FILTERED) */
   unsigned long unrouted;      /* no simulator bus for the frame's bus */
   unsigned long events, metrics, metric_errors;
   unsigned long bad_lines;
@@ -76,7 +83,8 @@ struct trace_replay_stats {
 };
 
 /*
- * Parses "--bus-map" text "can0=1,can1=2,2=1" into o->map.  Returns 0 or SIM_EPARSE (d).
+ * Parses a bus map "can0=1,can1=2,2=1" (trace bus label = simulator bus 1..SIM_MAX_BUSES) into
+ * o->map.  Returns 0, SIM_EPARSE or SIM_ELIMIT with a message in d (column into s, no file).
  */
 int trace_replay_parse_map(struct trace_replay_opts *o, const char *s, struct sim_diag *d);
 /*
@@ -100,7 +108,7 @@ void trace_replay_stop(struct trace_replay *r);
 bool trace_replay_done(const struct trace_replay *r);
 /* The statistics so far (percentiles computed on each call). */
 void trace_replay_get_stats(struct trace_replay *r, struct trace_replay_stats *st);
-/* Appends a human-readable statistics block (for --stats) to out. */
+/* Appends a human-readable statistics block to out. */
 void trace_replay_format_stats(const struct trace_replay_stats *st, const char *name,
                                struct sbuf *out);
 /* Problems met while replaying (bad lines; with keep_going all of them, else the one that

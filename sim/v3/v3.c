@@ -835,6 +835,7 @@ int v3_start(struct sim *sim, const struct v3_options *opt, struct sbuf *err)
   static const struct v3_options none = {0};
   if (!opt)
     opt = &none;
+  v3_register();
   v3_config_declare(sim->config);
   const struct v3_transport_ops *ops = &v3_transport_print;
   if (opt->broker && strcmp(opt->broker, "print")) {

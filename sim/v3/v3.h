@@ -71,6 +71,15 @@ struct v3_options {
  */
 int v3_start(struct sim *sim, const struct v3_options *opt, struct sbuf *err);
 
+/*
+ * Registers Server V3 with the module framework, once per process at program start (before
+ * the first sim_new()): every new module context declares the server.v3.* config keys
+ * (v3_config_declare()), and the shell gets the `server v3 ...` commands.  Idempotent;
+ * v3_start() calls it too.  Returns 0, or SIM_ELIMIT / SIM_EEXIST from sim_on_new() /
+ * shell_register().
+ */
+int v3_register(void);
+
 /* Stops Server V3 and frees sim->v3 (also done by sim_free()): closes the connection without
  * DISCONNECT (the broker then publishes the will) and raises server.v3.stopped.  No-op when
  * not started. */

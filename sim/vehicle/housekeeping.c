@@ -14,6 +14,7 @@
 
 #include "model/sim.h"
 #include "core/xalloc.h"
+#include "vehicle/notify.h"
 
 enum kind { K_BOOL, K_CHANGE, K_GEAR, K_DRIVEMODE };
 
@@ -199,6 +200,7 @@ int housekeeping_start(struct sim *sim)
   h.ctimestamp = must(sim, "v.c.timestamp", &missing);
   if (missing)
     return SIM_ENOTFOUND; /* not a registry of standard metrics */
+  vehicle_notify_start(sim); /* its listeners first: the charge timer starts before events */
 
   struct hk *hk = xmalloc(sizeof(*hk));
   *hk = h;

@@ -1,7 +1,9 @@
 /*
- * notify_logs.c - *-LOG-Grid and *-LOG-Trip data records (notify_logs.h), field for field as
- * OvmsVehicle::NotifyGridLog() and NotifyTripLog() in V3/components/vehicle/vehicle.cpp
- * (openvehicles/Open-Vehicle-Monitoring-System-3; spec/server-v3.md 3 "Record format"):
+ * logs.c - *-LOG-Grid and *-LOG-Trip data records (logs.h), field for field as
+ * OvmsVehicle::NotifyGridLog() and NotifyTripLog() in components/vehicle/vehicle.cpp
+ * (openvehicles/Open-Vehicle-Monitoring-System-3 1aa1daff; the field lists are in its
+ * docs/source/userguide/notifications.rst, the record frame in
+ * docs/source/protocol_v2/messages.rst):
  * C++ stream std::fixed with the precision of each group (floats printed as %.<n>f of their
  * double value), booleans as 0/1, text fields through mp_encode.  *-LOG-Grid is version 2
  * (HEAD): the 44 fields of version 1 plus the odometer.  The charge/drive times are the
@@ -72,7 +74,7 @@ static void minmax(struct sim *sim, struct sbuf *b, const char *name, int prec)
   sbuf_printf(b, ",%.*f,%.*f", prec, (double)lo, prec, (double)hi);
 }
 
-void notify_grid_record(struct sim *sim, long days, struct sbuf *b)
+void vehicle_grid_record(struct sim *sim, long days, struct sbuf *b)
 {
   sbuf_printf(b, "*-LOG-Grid,2,%ld", days * 86400);
   flag(sim, b, "v.p.gpslock");
@@ -117,7 +119,7 @@ void notify_grid_record(struct sim *sim, long days, struct sbuf *b)
   f(sim, b, "v.p.odometer", 1); /* version 2 */
 }
 
-void notify_trip_record(struct sim *sim, long days, struct sbuf *b)
+void vehicle_trip_record(struct sim *sim, long days, struct sbuf *b)
 {
   sbuf_printf(b, "*-LOG-Trip,1,%ld", days * 86400);
   flag(sim, b, "v.p.gpslock");
@@ -164,12 +166,12 @@ static void raise_log(struct sim *sim, const char *storekey, const char *subtype
   sbuf_free(&b);
 }
 
-void notify_grid_log(struct sim *sim)
+void vehicle_notify_grid_log(struct sim *sim)
 {
-  raise_log(sim, "log.grid.storetime", "log.grid", notify_grid_record);
+  raise_log(sim, "log.grid.storetime", "log.grid", vehicle_grid_record);
 }
 
-void notify_trip_log(struct sim *sim)
+void vehicle_notify_trip_log(struct sim *sim)
 {
-  raise_log(sim, "log.trip.storetime", "log.trip", notify_trip_record);
+  raise_log(sim, "log.trip.storetime", "log.trip", vehicle_trip_record);
 }

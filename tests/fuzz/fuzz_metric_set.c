@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/array.h"
 #include "model/metrics.h"
 #include "core/sbuf.h"
 #include "model/units.h"
@@ -28,7 +29,7 @@ static const enum sim_unit all_units[] = {
   SIM_UNIT_MAP(XX)
 #undef XX
 };
-#define N_UNITS (sizeof(all_units) / sizeof(all_units[0]))
+#define N_UNITS (ARRAY_SIZE(all_units))
 
 static struct metrics *registry(void)
 {
@@ -51,7 +52,7 @@ static struct metrics *registry(void)
     {"xfz.vec.int", METRIC_VEC_INT, SIM_UNIT_NATIVE},
     {"xfz.miles", METRIC_FLOAT, SIM_UNIT_MILES},
   };
-  for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(extra); i++) {
     struct metric *m;
     if (metrics_register(ms, extra[i].name, extra[i].type, extra[i].unit, 0, &m) < 0)
       abort();

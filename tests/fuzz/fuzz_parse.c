@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/array.h"
 #include "core/loop.h"
 #include "core/parse.h"
 #include "core/sbuf.h"
@@ -105,7 +106,7 @@ static void reference_duration(const uint8_t *data, size_t size)
     uint64_t mult = 1000000000ull;
     if (!plain) {
       uint8_t ub = take(&p, end);
-      size_t ui = ub % (sizeof(units) / sizeof(units[0]));
+      size_t ui = ub % (ARRAY_SIZE(units));
       sbuf_adds(&s, units[ui].name);
       mult = units[ui].ns;
       if (ub & 0x80 && g + 1 < groups)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/loop.h"
+#include "core/array.h"
 #include "model/sim.h"
 #include "vehicle/vehicle.h"
 
@@ -27,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   static const char *const names[] = {"nissanleaf", "teslaroadster", "mitsubishi"};
   struct ev_loop *ev = ev_loop_new(EVFLAG_AUTO);
   struct sim_loop *loop = sim_loop_new(ev, SIM_CLOCK_FAST, 1.0, 0);
-  for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+  for (size_t k = 0; k < ARRAY_SIZE(names); k++) {
     struct sim *sim = sim_new(loop, NULL, 1);
     struct vehicle_opts o = {VEHICLE_F_NOTICKER | (k == 0 ? VEHICLE_F_ANYBUS : 0), NULL};
     if (vehicle_attach_opts(sim, names[k], &o, NULL) < 0)

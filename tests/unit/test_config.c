@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "core/array.h"
 #include "model/config.h"
 #include "core/error.h"
 
@@ -20,7 +21,7 @@ static const struct sim_config_decl extra[] = {
 static struct sim_config *make(const struct sim_profile *p)
 {
   struct sim_config *c = sim_config_new(p);
-  sim_config_declare(c, extra, sizeof(extra) / sizeof(extra[0]));
+  sim_config_declare(c, extra, ARRAY_SIZE(extra));
   return c;
 }
 
@@ -63,6 +64,11 @@ static void test_set_get(void **state)
   assert_int_equal(sim_config_set(c, "notify", "charge.started", "*,-ovmsv3", &err), 0);
   assert_string_equal(sim_config_get(c, "notify", "charge.started"), "*,-ovmsv3");
   assert_true(sim_config_get_bool(c, "module", "debug", true) == false);
+  /* a boolean is any parse_bool() word and reads back as that word means */
+  assert_int_equal(sim_config_set(c, "module", "debug", "On", &err), 0);
+  assert_true(sim_config_get_bool(c, "module", "debug", false));
+  assert_int_equal(sim_config_set(c, "module", "debug", "0", &err), 0);
+  assert_false(sim_config_get_bool(c, "module", "debug", true));
   sbuf_free(&err);
   sim_config_free(c);
 }

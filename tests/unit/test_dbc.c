@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <errno.h>
 
+#include "core/array.h"
 #include "vehicles/dbc/dbc.h"
 #include "core/error.h"
 
@@ -276,7 +277,7 @@ static const struct {
 static void test_errors(void **state)
 {
   (void)state;
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
     struct sim_diag d = SIM_DIAG_INIT;
     struct dbc *dbc = NULL;
     int rc = dbc_parse(bad[i].text, strlen(bad[i].text), "t.dbc", &dbc, &d);
@@ -372,7 +373,7 @@ static void test_reference_files(void **state)
     print_message("reference traces not found under %s: skipped\n", root);
     skip();
   }
-  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
     snprintf(path, sizeof path, "%s/%s", root, files[i]);
     struct sim_diag d = SIM_DIAG_INIT;
     struct dbc *dbc = NULL;

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/loop.h"
 #include "model/metrics.h"
@@ -216,7 +217,7 @@ static void test_set_from_string(void **state)
   assert_int_equal(metric_set_from_string(ts, "25:00:30", 0), 1);
   static const char *const bad_hms[] = {"+7:30", "7: 30", "7:3", "7:30:", "7:60", "7:30:60",
                                         "7:30:5x", "--1:00"};
-  for (size_t k = 0; k < sizeof(bad_hms) / sizeof(bad_hms[0]); k++)
+  for (size_t k = 0; k < ARRAY_SIZE(bad_hms); k++)
     if (metric_set_from_string(ts, bad_hms[k], 0) >= 0)
       fail_msg("'%s' accepted for v.c.timerstart", bad_hms[k]);
   assert_int_equal(metric_int(ts), 90030);

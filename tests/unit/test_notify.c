@@ -147,7 +147,7 @@ static void test_trip_record(void **state)
     assert_true(metric_set_from_string(m, v[k].value, SIM_UNIT_NATIVE) >= 0);
   }
   struct sbuf b = SBUF_INIT;
-  notify_trip_record(e.sim, 365, &b);
+  vehicle_trip_record(e.sim, 365, &b);
   assert_string_equal(sbuf_str(&b),
                       "*-LOG-Trip,1,31536000,1,51.50735092,-0.12775800,35.0,Home,12345.6,12.3,"
                       "1234,0,80.0,250.0,260.0,320.0,2.345,0.456,6.789,1.234,100.000,,95.000,"

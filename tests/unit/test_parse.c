@@ -1,11 +1,40 @@
 /*
- * test_parse.c - strict parsing of numbers, durations and times: every malformed value is an
- * error, never a zero.
+ * test_parse.c - strict parsing of yes/no words, numbers, durations and times: every malformed
+ * value is an error, never a zero.
  */
 #include "testutil.h"
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/parse.h"
+
+/* The one yes/no word list: the firmware's strtobool() true words (yes, 1, true) and the
+ * simulator's others, in any case, with surrounding blanks. */
+static void test_bool(void **state)
+{
+  static const struct {
+    const char *s;
+    bool want;
+  } ok[] = {
+    {"yes", true},    {"true", true},  {"on", true},    {"y", true},      {"1", true},
+    {"open", true},   {"YES", true},   {" True ", true}, {"On", true},     {"no", false},
+    {"false", false}, {"off", false},  {"n", false},    {"0", false},     {"closed", false},
+    {"NO", false},    {"\tOff\n", false},
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
+    bool b = !ok[i].want;
+    if (parse_bool(ok[i].s, &b) != 0 || b != ok[i].want)
+      fail_msg("'%s' is not read as %s", ok[i].s, ok[i].want ? "true" : "false");
+  }
+  static const char *const bad[] = {"", " ", "maybe", "yess", "ye", "2", "01", "yes no",
+                                    "on1", "truee", "-1"};
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+    bool b = true;
+    assert_int_equal(parse_bool(bad[i], &b), SIM_EPARSE);
+    assert_true(b); /* untouched on error */
+  }
+  (void)state;
+}
 
 static void test_numbers(void **state)
 {
@@ -43,13 +72,13 @@ static void test_durations(void **state)
     {"1h 30min 15s", 5415000000000LL}, {"500ms", 500000000LL}, {"1.5h", 5400000000000LL},
     {"1d", 86400000000000LL},
   };
-  for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
     int64_t v = -1;
     assert_int_equal(parse_duration(ok[i].s, &v), 0);
     assert_true(v == ok[i].ns);
   }
   static const char *const bad[] = {"", "s", "5 parsecs", "-5s", "1h30", "1hh", "3x"};
-  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
     int64_t v;
     if (parse_duration(bad[i], &v) == 0)
       fail_msg("'%s' accepted as a duration", bad[i]);
@@ -93,6 +122,7 @@ static void test_times(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_bool),
     cmocka_unit_test(test_numbers),
     cmocka_unit_test(test_durations),
     cmocka_unit_test(test_times),

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "model/events.h"
 #include "core/loop.h"
@@ -182,7 +183,7 @@ struct sampler {
 static void on_sample(struct sim_loop *loop, struct sim_timer *t)
 {
   struct sampler *sp = t->data;
-  if (sp->n >= sizeof(sp->s) / sizeof(sp->s[0]))
+  if (sp->n >= ARRAY_SIZE(sp->s))
     return;
   struct sample *s = &sp->s[sp->n++];
   s->soc = mf(sp->h, "v.b.soc");
@@ -257,7 +258,7 @@ static void test_drive_distance(void **state)
     double km, speed;
     const char *noise;
   } cases[] = {{5, 50, "no"}, {25, 80, "no"}, {60, 120, "yes"}};
-  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
     char yaml[1024];
     snprintf(yaml, sizeof(yaml),
              "vehicle: {capacity: 40kWh, consumption: 160Wh/km, soc: 80%%, odometer: 1000km,"
@@ -750,7 +751,7 @@ static void test_shipped_scenarios_pass(void **state)
   static const char *const files[] = {"scenarios/charging.yaml", "scenarios/driving.yaml",
                                       "scenarios/fast-charge.yaml",
                                       "scenarios/parked-night.yaml"};
-  for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
     struct harness h;
     memset(&h, 0, sizeof(h));
     struct sim_diag d = SIM_DIAG_INIT;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/diag.h"
 #include "core/error.h"
 #include "scenario/scenario.h"
@@ -76,7 +77,7 @@ static const struct bad_case bad_cases[] = {
 
 static void test_bad_fixtures(void **state)
 {
-  for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(bad_cases); i++) {
     char path[1024];
     snprintf(path, sizeof(path), "%s", test_data_path("scenarios"));
     size_t l = strlen(path);
@@ -106,7 +107,7 @@ static void test_fixture_table_complete(void **state)
   for (size_t i = 0; i < g.gl_pathc; i++) {
     const char *base = strrchr(g.gl_pathv[i], '/') + 1;
     bool found = !strcmp(base, "bad-many.yaml");
-    for (size_t j = 0; j < sizeof(bad_cases) / sizeof(bad_cases[0]); j++)
+    for (size_t j = 0; j < ARRAY_SIZE(bad_cases); j++)
       found |= !strcmp(base, bad_cases[j].file);
     if (!found)
       fail_msg("fixture %s has no expected error in the table", base);
@@ -129,7 +130,7 @@ static void test_all_errors_reported(void **state)
                                       "10:14: error: expected yes or no, got 'sometimes'",
                                       "12:13: error: unknown metric 'v.nothing'",
                                       "16:10: error: max (40) is below min (50)"};
-  size_t n = sizeof(where) / sizeof(where[0]);
+  size_t n = ARRAY_SIZE(where);
   assert_int_equal(d.errors, n);
   for (size_t i = 0; i < n; i++) {
     struct sbuf b = SBUF_INIT;
@@ -158,7 +159,7 @@ static void test_shipped_scenarios_load(void **state)
   static const char *const files[] = {"scenarios/charging.yaml", "scenarios/driving.yaml",
                                       "scenarios/fast-charge.yaml",
                                       "scenarios/parked-night.yaml"};
-  for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
     struct sim_diag d = SIM_DIAG_INIT;
     struct scenario *sc = NULL;
     char path[1024];
@@ -208,7 +209,7 @@ static const struct qty_case qty_cases[] = {
 
 static void test_quantities(void **state)
 {
-  for (size_t i = 0; i < sizeof(qty_cases) / sizeof(qty_cases[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(qty_cases); i++) {
     const struct qty_case *c = &qty_cases[i];
     double v = -1;
     int rc = scenario_parse_qty(c->text, c->kind, &v);
@@ -265,7 +266,7 @@ static void test_bad_start_date(void **state)
   static const char *const texts[] = {"start: 2024-02-30 08:00:00\n",
                                       "start: 2023-02-29 08:00:00\n",
                                       "start: 2024-06-31 08:00:00\n"};
-  for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(texts); i++) {
     struct sim_diag d = SIM_DIAG_INIT;
     struct scenario *sc = NULL;
     int rc = scenario_load_string(texts[i], strlen(texts[i]), "x.yaml", &sc, &d);
@@ -288,7 +289,7 @@ static void test_timer_syntax(void **state)
     {"7:30", 27000}, {"07:30", 27000}, {"23:59", 86340}, {"0:00", 0}, {" 7:30", -1},
     {"+7:-0", -1}, {"7:3", -1}, {"24:00", -1}, {"12:60", -1}, {"123:00", -1}, {"7:30 ", -1},
   };
-  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
     char text[200];
     snprintf(text, sizeof(text), "timeline:\n  - charge: {timer: '%s'}\n", cases[i].timer);
     struct sim_diag d = SIM_DIAG_INIT;
@@ -317,7 +318,7 @@ static void test_range_messages(void **state)
     {"timeline:\n  - drive: {route: [{lat: 152, lon: 13}, {lat: 52, lon: 13.1}]}\n",
      "x.yaml:2:27: error: 152 is out of range (-90..90)"},
   };
-  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
     struct sim_diag d = SIM_DIAG_INIT;
     struct scenario *sc = NULL;
     int rc = scenario_load_string(cases[i].text, strlen(cases[i].text), "x.yaml", &sc, &d);

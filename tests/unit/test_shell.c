@@ -60,8 +60,8 @@ static int setup(void **state)
 {
   ev = ev_loop_new(EVFLAG_AUTO);
   loop = sim_loop_new(ev, SIM_CLOCK_FAST, 1.0, INT64_C(1717228800) * SIM_NS_PER_SEC);
+  v3_register(); /* server.v3.* keys and the `server v3` commands, as the program does */
   sim = sim_new(loop, NULL, 1);
-  v3_config_declare(sim->config);
   sim->control = &ctl;
   return 0;
 }

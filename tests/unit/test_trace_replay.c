@@ -1,6 +1,6 @@
 /*
  * test_trace_replay.c - the CAN bus abstraction with the in-memory backend, trace replay on
- * the simulation clock, and the recorder.
+ * the simulation clock through the trace backend (can/backend_trace.h), and the recorder.
  *
  * Virtual time (SIM_CLOCK_FAST) makes timing exact: each frame must arrive at precisely its
  * scheduled simulation time.  A short real-time replay measures lateness; its numbers are
@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "can/backend_trace.h"
 #include "can/bus.h"
 #include "core/error.h"
 #include "model/events.h"
@@ -54,7 +55,7 @@ static struct sim *mksim(enum sim_clock_mode mode, struct ev_loop **evp, struct 
 
 static void rmsim(struct sim *sim, struct ev_loop *ev, struct sim_loop *l)
 {
-  for (int i = 0; i < 8; i++)
+  for (int i = 0; i < SIM_MAX_BUSES; i++)
     can_bus_close(sim->buses[i]), sim->buses[i] = NULL;
   sim_free(sim);
   sim_loop_free(l);
@@ -175,10 +176,11 @@ static void test_replay_virtual_time(void **state)
   can_bus_set_rx(sim->buses[1], on_rx, &s2);
   sim_events_listen(sim->events, "vehicle.*", on_event, &evs);
   struct done dn = {0};
-  struct trace_replay_opts o = {.loops = 2, .on_done = on_done, .ctx = &dn};
-  struct trace_replay *r;
-  assert_int_equal(trace_replay_new(&r, sim, path, &o, &d), 0);
-  trace_replay_start(r);
+  struct can_trace_opts o = {.replay = {.loops = 2, .on_done = on_done, .ctx = &dn}};
+  struct can_trace *t;
+  assert_int_equal(can_trace_open(&t, sim, path, &o, sim->buses, &d), 0);
+  struct trace_replay *r = can_trace_replay(t);
+  can_trace_start(t);
   assert_int_equal(sim_loop_run(l), 0);
   assert_int_equal(dn.calls, 1);
   assert_int_equal(dn.status, 0);
@@ -204,7 +206,7 @@ static void test_replay_virtual_time(void **state)
   assert_int_equal(st.events, 2);
   assert_int_equal(st.metrics, 2);
   assert_int_equal(st.loops_done, 2);
-  trace_replay_free(r);
+  can_trace_close(t);
   sim_diag_cleanup(&d);
   rmsim(sim, ev, l);
 }
@@ -220,15 +222,14 @@ static void test_replay_options(void **state)
   assert_int_equal(can_bus_new(&sim->buses[2], l, "mem:x", 3, &d), 0);
   struct seen s = {.loop = l};
   can_bus_set_rx(sim->buses[2], on_rx, &s);
-  struct trace_replay_opts o = {.start = 40 * SIM_NS_PER_MS, .end = 900 * SIM_NS_PER_MS,
-                                .no_events = true};
-  assert_int_equal(trace_replay_parse_map(&o, "1=3,2=3", &d), 0);
-  size_t nf = 0;
-  assert_int_equal(can_filter_parse("284,55B", o.filters, 32, &nf, &d), 0);
-  o.nfilters = nf;
-  struct trace_replay *r;
-  assert_int_equal(trace_replay_new(&r, sim, path, &o, &d), 0);
-  trace_replay_start(r);
+  struct can_trace_opts o = {.replay = {.start = 40 * SIM_NS_PER_MS,
+                                       .end = 900 * SIM_NS_PER_MS, .no_events = true}};
+  assert_int_equal(trace_replay_parse_map(&o.replay, "1=3,2=3", &d), 0);
+  assert_int_equal(can_filter_parse("284,55B", o.filters, CAN_TRACE_MAX_FILTERS, &o.nfilters,
+                                    &d), 0);
+  struct can_trace *t;
+  assert_int_equal(can_trace_open(&t, sim, path, &o, sim->buses, &d), 0);
+  can_trace_start(t);
   sim_loop_run(l);
   /* 0x1DB at 0 is before --start; 0x1DB at 1.0 s after --end; both kept ids arrive on bus 3,
    * 10 ms after the start (50 ms - 40 ms) */
@@ -238,7 +239,12 @@ static void test_replay_options(void **state)
   assert_int_equal(s.bus[0], 3);
   assert_int_equal(s.at[0], 10 * SIM_NS_PER_MS);
   assert_false(metric_is_defined(metrics_find(sim->metrics, "v.b.soc")));
-  trace_replay_free(r);
+  struct trace_replay_stats ost;
+  trace_replay_get_stats(can_trace_replay(t), &ost);
+  assert_int_equal(ost.frames, 2);
+  assert_int_equal(ost.filtered, 0); /* both 0x1DB lie outside start..end */
+  can_trace_close(t);
+  struct trace_replay *r;
   /* map parse errors, offsets */
   struct trace_replay_opts o2 = {0};
   assert_int_equal(trace_replay_parse_map(&o2, "can0", &d), SIM_EPARSE);
@@ -284,10 +290,11 @@ static void test_replay_real_time(void **state)
   assert_int_equal(can_bus_new(&sim->buses[0], l, "mem:rt", 1, &d), 0);
   struct seen s = {.loop = l};
   can_bus_set_rx(sim->buses[0], on_rx, &s);
-  struct trace_replay_opts o = {.stats = true};
-  struct trace_replay *r;
-  assert_int_equal(trace_replay_new(&r, sim, path, &o, &d), 0);
-  trace_replay_start(r);
+  struct can_trace_opts o = {.replay = {.stats = true}};
+  struct can_trace *t;
+  assert_int_equal(can_trace_open(&t, sim, path, &o, sim->buses, &d), 0);
+  struct trace_replay *r = can_trace_replay(t);
+  can_trace_start(t);
   assert_int_equal(sim_loop_run(l), 0);
   struct trace_replay_stats st;
   trace_replay_get_stats(r, &st);
@@ -298,7 +305,7 @@ static void test_replay_real_time(void **state)
   trace_replay_format_stats(&st, "real-time replay", &out);
   fprintf(stderr, "%s", sbuf_str(&out));
   sbuf_free(&out);
-  trace_replay_free(r);
+  can_trace_close(t);
   unlink(path);
   rmsim(sim, ev, l);
 }

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/xalloc.h"
 
@@ -888,7 +889,7 @@ static int parse_all(struct parse *ps)
       parse_valtype(ps, line, col);
     } else {
       bool known = false;
-      for (size_t i = 0; i < sizeof skipped / sizeof skipped[0]; i++)
+      for (size_t i = 0; i < ARRAY_SIZE(skipped); i++)
         known = known || !strcmp(kw, skipped[i]);
       if (known) {
         skip_statement(lx, line, col);

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "vehicles/dbc/dbc.h"
+#include "core/array.h"
 #include "core/error.h"
 #include "vehicle/vehicle.h"
 #include "core/xalloc.h"
@@ -337,7 +338,7 @@ static int load_map(struct vehicle *v, const char *path, struct sim_diag *d)
         static const struct { const char *n; int t; } types[] = {
             {"float", METRIC_FLOAT}, {"int", METRIC_INT}, {"bool", METRIC_BOOL},
             {"string", METRIC_STRING}};
-        for (size_t k = 0; k < sizeof types / sizeof types[0]; k++)
+        for (size_t k = 0; k < ARRAY_SIZE(types); k++)
           if (!strcmp(val, types[k].n))
             create = types[k].t;
         if (create < 0) {

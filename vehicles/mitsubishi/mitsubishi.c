@@ -18,6 +18,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "vehicle/vehicle.h"
 
 #define MI_CELLS_V 88
@@ -560,7 +561,7 @@ static int e_3a4(struct vehicle *v, struct sim_frame *f, const void *arg)
       {"Face", 1}, {"Legs + Face", 3}, {"Legs", 5}, {"Legs + Windshield", 7}, {"Windshield", 9}};
   int fan = metric_int(s->e_cabinfan);
   int vent = 0;
-  for (size_t i = 0; i < sizeof vents / sizeof vents[0]; i++)
+  for (size_t i = 0; i < ARRAY_SIZE(vents); i++)
     if (!strcmp(metric_string(s->e_cabinvent), vents[i].n))
       vent = vents[i].c;
   f->data[0] = (uint8_t)(0x07 | (metric_bool(s->e_hvac) ? 0x80 : 0) |
@@ -725,7 +726,7 @@ static int mi_init(struct vehicle *v, const char *arg, struct sim_diag *d)
 {
   struct mi *s = S(v);
   (void)arg;
-  int rc = vehicle_bind_metrics(v, mi_binds, sizeof mi_binds / sizeof mi_binds[0], d);
+  int rc = vehicle_bind_metrics(v, mi_binds, ARRAY_SIZE(mi_binds), d);
   if (rc < 0)
     return rc;
   /* the constructor: charge type "None", v.c.charging goes stale after 30 s */
@@ -743,10 +744,10 @@ const struct vehicle_type vehicle_type_mitsubishi = {
     .config_changed = mi_config_changed,
     .ticker1 = mi_ticker1,
     .decoders = mi_decoders,
-    .n_decoders = sizeof mi_decoders / sizeof mi_decoders[0],
+    .n_decoders = ARRAY_SIZE(mi_decoders),
     .encoders = mi_encoders,
-    .n_encoders = sizeof mi_encoders / sizeof mi_encoders[0],
+    .n_encoders = ARRAY_SIZE(mi_encoders),
     .cfg_param = "xmi",
     .config = mi_config,
-    .n_config = sizeof mi_config / sizeof mi_config[0],
+    .n_config = ARRAY_SIZE(mi_config),
 };

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 
 #define S(v) ((struct nl *)(v)->state)
@@ -1057,7 +1058,7 @@ static int nl_init(struct vehicle *v, const char *arg, struct sim_diag *d)
 {
   struct nl *s = S(v);
   (void)arg;
-  int rc = vehicle_bind_metrics(v, nl_binds, sizeof nl_binds / sizeof nl_binds[0], d);
+  int rc = vehicle_bind_metrics(v, nl_binds, ARRAY_SIZE(nl_binds), d);
   if (rc < 0)
     return rc;
   s->odo_unit = SIM_UNIT_NATIVE;
@@ -1079,10 +1080,10 @@ const struct vehicle_type vehicle_type_nissanleaf = {
     .ticker1 = nl_ticker1,
     .ticker10 = nl_ticker10,
     .decoders = nl_decoders,
-    .n_decoders = sizeof nl_decoders / sizeof nl_decoders[0],
+    .n_decoders = ARRAY_SIZE(nl_decoders),
     /* the encode table is in nl_encode.c; nl_init() installs it (its size is not a constant
      * expression here) */
     .cfg_param = "xnl",
     .config = nl_config,
-    .n_config = sizeof nl_config / sizeof nl_config[0],
+    .n_config = ARRAY_SIZE(nl_config),
 };

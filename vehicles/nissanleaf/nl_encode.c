@@ -17,6 +17,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "nissanleaf.h"
 
 #define S(v) ((struct nl *)(v)->state)
@@ -161,10 +162,10 @@ static int e_54b(struct vehicle *v, struct sim_frame *f, const void *arg)
       {"windscreen|feet", 0xA0}, {"windscreen", 0xA8}};
   static const struct { const char *n; uint8_t c; } intakes[] = {
       {"recirc", 0x09}, {"fresh", 0x12}, {"defrost", 0x92}};
-  for (size_t i = 0; i < sizeof vents / sizeof vents[0]; i++)
+  for (size_t i = 0; i < ARRAY_SIZE(vents); i++)
     if (!strcmp(metric_string(s->e_cabinvent), vents[i].n))
       d[2] = vents[i].c;
-  for (size_t i = 0; i < sizeof intakes / sizeof intakes[0]; i++)
+  for (size_t i = 0; i < ARRAY_SIZE(intakes); i++)
     if (!strcmp(metric_string(s->e_cabinintake), intakes[i].n))
       d[3] = intakes[i].c;
   long fan = clampl(metric_int(s->e_cabinfan) * 7 / 100.0, 0, 7);
@@ -348,4 +349,4 @@ const struct vehicle_encoder nl_encoders[] = {
     {2, 0x5C5, 100, 8, e_5c5, NULL, "0x5C5 odometer/handbrake"},
     {2, 0x60D, 100, 8, e_60d, NULL, "0x60D doors/start state"},
 };
-const size_t nl_n_encoders = sizeof nl_encoders / sizeof nl_encoders[0];
+const size_t nl_n_encoders = ARRAY_SIZE(nl_encoders);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "notify/notify.h"
+#include "core/array.h"
 #include "model/sim.h"
 #include "vehicle/vehicle.h"
 
@@ -434,12 +435,12 @@ static int e_100(struct vehicle *v, struct sim_frame *f, const void *arg)
         {"scheduledstart", 0x02}, {"onrequest", 0x03}, {"timerwait", 0x05},
         {"powerwait", 0x07}, {"stopped", 0x0D}};
     d[0] = 0x95;
-    for (size_t i = 0; i < sizeof st / sizeof st[0]; i++)
+    for (size_t i = 0; i < ARRAY_SIZE(st); i++)
       if (!strcmp(metric_string(s->c_state), st[i].n))
         d[1] = st[i].c;
     if (metric_bool(s->e_heating))
       d[1] = 0x0F;
-    for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++)
+    for (size_t i = 0; i < ARRAY_SIZE(sub); i++)
       if (!strcmp(metric_string(s->c_substate), sub[i].n))
         d[2] = sub[i].c;
     int mode = mode_key(metric_string(s->c_mode));
@@ -616,7 +617,7 @@ static const struct sim_config_decl tr_config[] = {
 static int tr_init(struct vehicle *v, const char *arg, struct sim_diag *d)
 {
   (void)arg;
-  return vehicle_bind_metrics(v, tr_binds, sizeof tr_binds / sizeof tr_binds[0], d);
+  return vehicle_bind_metrics(v, tr_binds, ARRAY_SIZE(tr_binds), d);
 }
 
 const struct vehicle_type vehicle_type_teslaroadster = {
@@ -626,10 +627,10 @@ const struct vehicle_type vehicle_type_teslaroadster = {
     .state_size = sizeof(struct tr),
     .init = tr_init,
     .decoders = tr_decoders,
-    .n_decoders = sizeof tr_decoders / sizeof tr_decoders[0],
+    .n_decoders = ARRAY_SIZE(tr_decoders),
     .encoders = tr_encoders,
-    .n_encoders = sizeof tr_encoders / sizeof tr_encoders[0],
+    .n_encoders = ARRAY_SIZE(tr_encoders),
     .cfg_param = "xtr",
     .config = tr_config,
-    .n_config = sizeof tr_config / sizeof tr_config[0],
+    .n_config = ARRAY_SIZE(tr_config),
 };

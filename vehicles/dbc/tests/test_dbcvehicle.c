@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "vehicles/vtest.h"
 
@@ -142,7 +143,7 @@ static void test_mapping_errors(void **state)
   (void)state;
   char *path = tmp_copy(".dbc", cardbc), name[600];
   snprintf(name, sizeof name, "dbc:%s", path);
-  for (size_t i = 0; i < sizeof map_errors / sizeof map_errors[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(map_errors); i++) {
     char *map = tmp_copy(".map", map_errors[i].line);
     struct vt t;
     memset(&t, 0, sizeof t);

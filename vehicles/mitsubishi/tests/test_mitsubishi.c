@@ -8,6 +8,7 @@
 
 #include <math.h>
 
+#include "core/array.h"
 #include "vehicles/vtest.h"
 
 static const struct vt_golden golden[] = {
@@ -84,7 +85,7 @@ static const struct vt_golden golden[] = {
 static void test_golden(void **state)
 {
   (void)state;
-  vt_run_golden("mitsubishi", golden, sizeof golden / sizeof golden[0]);
+  vt_run_golden("mitsubishi", golden, ARRAY_SIZE(golden));
 }
 
 static void test_cells(void **state)

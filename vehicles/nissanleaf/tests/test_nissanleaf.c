@@ -10,6 +10,7 @@
 
 #include "../nissanleaf.h"
 #include "can/bus.h"
+#include "core/array.h"
 #include "core/error.h"
 #include "vehicles/vtest.h"
 
@@ -152,7 +153,7 @@ static const struct vt_golden golden[] = {
 static void test_golden(void **state)
 {
   (void)state;
-  vt_run_golden("nissanleaf", golden, sizeof golden / sizeof golden[0]);
+  vt_run_golden("nissanleaf", golden, ARRAY_SIZE(golden));
 }
 
 /* ---- CRC, routing, table -------------------------------------------------------------- */
@@ -168,7 +169,7 @@ static void test_crc(void **state)
       {{0x92, 0x00, 0x55, 0x00, 0xe1, 0x80, 0x10, 0x80}},
       {{0x6e, 0x11, 0x87, 0x59, 0xec, 0xe4, 0xd0, 0x80}},
   };
-  for (size_t i = 0; i < sizeof frames / sizeof frames[0]; i++)
+  for (size_t i = 0; i < ARRAY_SIZE(frames); i++)
     assert_int_equal(nl_crc8(frames[i].d, 7), frames[i].d[7]);
   uint8_t one = 1;
   assert_int_equal(nl_crc8(&one, 1), 0x85); /* table entry [1] of the firmware's leafcrc() */

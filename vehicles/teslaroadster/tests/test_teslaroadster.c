@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <time.h>
 
+#include "core/array.h"
 #include "vehicles/vtest.h"
 
 #define VIN_V2 "1 100 A4 53 46 5A 52 45 32 42;1 100 A5 33 39 41 33 30 30 30;1 100 A6 33 35 39"
@@ -96,7 +97,7 @@ static const struct vt_golden golden[] = {
 static void test_golden(void **state)
 {
   (void)state;
-  vt_run_golden("teslaroadster", golden, sizeof golden / sizeof golden[0]);
+  vt_run_golden("teslaroadster", golden, ARRAY_SIZE(golden));
 }
 
 static void test_gps(void **state)
@@ -166,7 +167,7 @@ static void test_dlc(void **state)
       {0x88, 7}, {0x89, 6}, {0x82, 2}, {0xA3, 7}, {0x85, 6}, {0xA6, 4}, {0x96, 8}};
   struct vt_frames fr = {.n = 0};
   vehicle_encode_all(t.v, vt_collect, &fr);
-  for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+  for (size_t k = 0; k < ARRAY_SIZE(want); k++) {
     bool seen = false;
     for (size_t i = 0; i < fr.n; i++) {
       if (fr.f[i].id == 0x100 && fr.f[i].data[0] == want[k].sub) {
@@ -260,7 +261,7 @@ static void test_annotated_log(void **state)
                                            {"stopped-charging", "stopped"},
                                            {"top-off", "topoff"}};
       const char *want = NULL;
-      for (size_t k = 0; k < sizeof map / sizeof map[0]; k++)
+      for (size_t k = 0; k < ARRAY_SIZE(map); k++)
         if (!strcmp(st, map[k][0]))
           want = map[k][1];
       if (!want)
