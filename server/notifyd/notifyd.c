@@ -726,7 +726,7 @@ int main(int argc, char **argv)
   if (!broker)
     return bad("--broker is required", NULL);
   if (parse_url(broker, o) < 0)
-    return bad("--broker wants mqtt://[USER@]HOST[:PORT] (no password in the URL)", broker);
+    return bad("--broker wants mqtt://[USER@]HOST[:PORT] (no password in the URL)", NULL);
   if (!o->database)
     return bad("--database is required", NULL);
   if (!*o->client_id || strlen(o->client_id) > 23 * 10)

@@ -108,6 +108,15 @@ static pid_t notifyd(struct env *e, const char *db, bool once, char *const env[]
   return srv_spawn(e->dir, "notifyd", bin, argv, env);
 }
 
+/* Waits until the daemon's session exists on the broker (its n-th SUBACK): from then on the
+ * broker keeps what is published for it. */
+static void wait_subscribed(struct env *e, size_t n)
+{
+  for (int i = 0; i < 300 && broker_log_count(&e->b, "Sending SUBACK to ovms-notifyd") < n; i++)
+    harness_sleep_ms(100);
+  assert_true(broker_log_count(&e->b, "Sending SUBACK to ovms-notifyd") >= n);
+}
+
 static long long rows(struct env *e, const char *where)
 {
   char *sql = srv_fmt("SELECT COUNT(*) FROM notifications WHERE %s", where);
@@ -144,6 +153,7 @@ static void test_kill_at_random_moments(void **state)
   srand(seed);
   const int N = 40;
   pid_t d = notifyd(&e, NULL, false, NULL);
+  wait_subscribed(&e, 1);
   int kills = 0;
   for (int k = 1; k <= N; k++) {
     char cmd[128];
@@ -203,6 +213,7 @@ static void test_kill_between_receipt_and_commit(void **state)
   char *envv = srv_fmt("OVMS_NOTIFYD_TEST_PAUSE_FILE=%s", pause);
   char *env[] = {envv, NULL};
   pid_t d = notifyd(&e, NULL, false, env);
+  wait_subscribed(&e, 1);
   car_command(&e, "notify raise data data log.pause *-LOG-Pause,1");
   car_command(&e, "notify raise text info test.pause held");
   assert_int_equal(srv_wait_file(pause, 30), 0);
@@ -254,7 +265,7 @@ static void test_bad_input(void **state)
   struct env e;
   env_start(&e, false);
   pid_t d = notifyd(&e, NULL, false, NULL);
-  harness_sleep_ms(500);
+  wait_subscribed(&e, 1);
   /* malformed notification topics: stored as they are, without msgid */
   assert_int_equal(sub_publish(e.app, "ovms/alice/CAR/notify", "no type", 1, false), 0);
   assert_int_equal(sub_publish(e.app, "ovms/alice/CAR/notify/data/x", "no id", 2, false), 0);
@@ -303,7 +314,7 @@ static void test_locked_database(void **state)
   struct env e;
   env_start(&e, false);
   pid_t d = notifyd(&e, NULL, false, NULL);
-  harness_sleep_ms(500);
+  wait_subscribed(&e, 1);
   /* another connection holds the write lock */
   struct db *lock;
   char err[256];
@@ -331,7 +342,7 @@ static void test_locked_database(void **state)
 
   /* and without a kill: the daemon retries until the lock is gone */
   d = notifyd(&e, NULL, false, NULL);
-  harness_sleep_ms(500);
+  wait_subscribed(&e, 3);
   assert_int_equal(db_open(e.db, &lock, err, sizeof(err)), 0);
   assert_int_equal(db_exec(lock, "BEGIN IMMEDIATE", NULL, 0, NULL, NULL, NULL), 0);
   assert_int_equal(sub_publish(e.app, "ovms/alice/CAR/notify/info/retry", "later", 1, false), 0);
@@ -355,7 +366,7 @@ static void test_full_database(void **state)
   assert_true(pages > 0);
   char *capped = srv_fmt("%s?max_page_count=%lld", e.db, pages + 8);
   pid_t d = notifyd(&e, capped, false, NULL);
-  harness_sleep_ms(500);
+  wait_subscribed(&e, 1);
   size_t big = 1024 * 1024;
   char *p = malloc(big + 1);
   memset(p, 'F', big);
