@@ -186,7 +186,7 @@ static int lite_exec(struct db *db, const char *sql, const struct db_val *params
                      db_row_fn fn, void *ctx, long long *changes)
 {
   struct lite *l = db->priv;
-  sqlite3_stmt *st;
+  sqlite3_stmt *st = NULL;
   int rc = prepare(db, l, sql, &st);
   if (rc < 0)
     return rc;

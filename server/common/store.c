@@ -216,10 +216,12 @@ int store_qos2_held(struct db *db, const char *client, int packet_id)
 int store_qos2_hold(struct db *db, const char *client, int packet_id)
 {
   struct db_val p[] = {DB_TEXTV(client), DB_INTV(packet_id)};
-  return db_exec(db,
-                 "INSERT INTO notifyd_qos2 (client, packet_id) VALUES ($1, $2)"
-                 " ON CONFLICT DO NOTHING",
-                 p, 2, NULL, NULL, NULL);
+  long long ch = 0;
+  int rc = db_exec(db,
+                   "INSERT INTO notifyd_qos2 (client, packet_id) VALUES ($1, $2)"
+                   " ON CONFLICT DO NOTHING",
+                   p, 2, NULL, NULL, &ch);
+  return rc < 0 ? rc : ch > 0;
 }
 
 int store_qos2_release(struct db *db, const char *client, int packet_id)

@@ -70,8 +70,9 @@ struct store_notification {
  * there already (the same data record), or a db error. */
 int store_notification_add(struct db *db, const struct store_notification *n);
 
-/* QoS 2 bookkeeping for client (ovms-notifyd): is packet_id held (1/0), hold it, release it.
- * Return as said or a db error. */
+/* QoS 2 bookkeeping for client (ovms-notifyd): is packet_id held (1/0); hold it (1 when
+ * newly held, 0 when it was held already: the PUBLISH is a resend); release it.  Return as
+ * said, 0, or a db error. */
 int store_qos2_held(struct db *db, const char *client, int packet_id);
 int store_qos2_hold(struct db *db, const char *client, int packet_id);
 int store_qos2_release(struct db *db, const char *client, int packet_id);

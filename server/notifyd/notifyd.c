@@ -7,7 +7,7 @@
  * Nothing is lost when it is killed at any instant, because a message is acknowledged only
  * after its row is committed: the MQTT client is its own (mqtt_codec.h), and the receive
  * path is
- *     PUBLISH arrives -> batch -> BEGIN; INSERT rows (+ for QoS 2: hold packet id); COMMIT
+ *     PUBLISH arrives -> batch -> BEGIN; (QoS 2: hold packet id); INSERT row; COMMIT
  *                     -> PUBACK (QoS 1) / PUBREC (QoS 2)
  *     PUBREL arrives  -> batch -> DELETE the held packet id; COMMIT -> PUBCOMP
  * A crash before COMMIT leaves the message unacknowledged in the broker's session, which
@@ -274,18 +274,16 @@ static int commit_batch(struct daemon *d)
       continue;
     }
     if (it->qos == 2) {
-      int held = store_qos2_held(d->db, d->o.client_id, it->pid);
-      if (held < 0) {
-        rc = held;
+      /* one statement: holding an id that is held already means a resent PUBLISH */
+      int fresh = store_qos2_hold(d->db, d->o.client_id, it->pid);
+      if (fresh < 0) {
+        rc = fresh;
         break;
       }
-      if (held) {
+      if (!fresh) {
         d->duplicates++;
         continue;
       }
-      rc = store_qos2_hold(d->db, d->o.client_id, it->pid);
-      if (rc < 0)
-        break;
     }
     rc = store_item(d, it);
   }

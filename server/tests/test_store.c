@@ -140,7 +140,7 @@ static void test_qos2(void **state)
   char *dir, *url;
   struct db *db = open_db(&dir, &url);
   assert_int_equal(store_qos2_held(db, "d", 5), 0);
-  assert_int_equal(store_qos2_hold(db, "d", 5), 0);
+  assert_int_equal(store_qos2_hold(db, "d", 5), 1);
   assert_int_equal(store_qos2_hold(db, "d", 5), 0);
   assert_int_equal(store_qos2_held(db, "d", 5), 1);
   assert_int_equal(store_qos2_held(db, "other", 5), 0);
