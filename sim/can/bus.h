@@ -83,7 +83,7 @@ struct sim_canbus_stats {
   unsigned long tx_err;        /* failed sends */
 };
 
-#define SIM_CANBUS_MAX_MON 4
+#define SIM_CANBUS_MAX_MON 8 /* recorder, statistics, servers, bridges */
 #define SIM_CANBUS_MAX_FILTERS 32
 
 struct sim_canbus {

@@ -12,11 +12,14 @@
 #include "core/sbuf.h"
 
 extern const struct sim_canbus_ops can_backend_socketcan, can_backend_slcan, can_backend_mem;
+extern const struct sim_canbus_ops can_backend_socketcand, can_backend_gvret;
 
 const struct can_backend_entry can_backends[] = {
     {"socketcan", &can_backend_socketcan, "socketcan:can0"},
     {"slcan", &can_backend_slcan, "slcan:/dev/ttyACM0@500000"},
     {"mem", &can_backend_mem, "mem:NAME"},
+    {"socketcand", &can_backend_socketcand, "socketcand:HOST:PORT/can0"},
+    {"gvret", &can_backend_gvret, "gvret:HOST:23"},
     {NULL, NULL, NULL},
 };
 

@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,23 +312,31 @@ static int get_str(struct parser *p, const yaml_node_t *n, char **dst)
 }
 
 /*
- * Iterates over a mapping node's pairs, checking keys against keys[] (NULL-terminated):
- * unknown and duplicate keys are reported.  fn(p, idx, key node, value node, ctx) handles a
- * known key.  what names the section in messages.
+ * Iterates over a mapping node's pairs, checking keys against a key table: unknown and
+ * duplicate keys are reported.  A key table is an array of rows whose first member is the key
+ * (const char *), ended by a row with a NULL key; stride is the size of a row.  A plain
+ * NULL-terminated list of names is such a table with stride sizeof(char *) (mapping()).
+ * fn(p, idx, key node, value node, ctx) handles a known key, idx being its row.  what names
+ * the section in messages.
  */
 typedef void (*pair_fn)(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctx);
 
-static void key_list(const char *const *keys, struct sbuf *out)
+static const char *key_at(const void *rows, size_t stride, int i)
 {
-  for (int i = 0; keys[i]; i++) {
+  return *(const char *const *)((const char *)rows + (size_t)i * stride);
+}
+
+static void key_list(const void *rows, size_t stride, struct sbuf *out)
+{
+  for (int i = 0; key_at(rows, stride, i); i++) {
     if (i)
       sbuf_adds(out, ", ");
-    sbuf_adds(out, keys[i]);
+    sbuf_adds(out, key_at(rows, stride, i));
   }
 }
 
-static bool mapping(struct parser *p, yaml_node_t *n, const char *what, const char *const *keys,
-                    pair_fn fn, void *ctx)
+static bool mapping_rows(struct parser *p, yaml_node_t *n, const char *what, const void *rows,
+                         size_t stride, pair_fn fn, void *ctx)
 {
   if (n->type != YAML_MAPPING_NODE) {
     err(p, n, "%s must be a mapping, got %s", what, kind_name(n));
@@ -343,15 +352,15 @@ static bool mapping(struct parser *p, yaml_node_t *n, const char *what, const ch
     if (!ks)
       continue;
     int idx = -1;
-    for (int i = 0; keys[i]; i++) {
-      if (!strcmp(keys[i], ks)) {
+    for (int i = 0; key_at(rows, stride, i); i++) {
+      if (!strcmp(key_at(rows, stride, i), ks)) {
         idx = i;
         break;
       }
     }
     if (idx < 0) {
       struct sbuf l = SBUF_INIT;
-      key_list(keys, &l);
+      key_list(rows, stride, &l);
       err(p, k, "unknown key '%s' in %s (expected one of: %s)", ks, what, sbuf_str(&l));
       sbuf_free(&l);
       continue;
@@ -364,6 +373,12 @@ static bool mapping(struct parser *p, yaml_node_t *n, const char *what, const ch
     fn(p, idx, k, v, ctx);
   }
   return true;
+}
+
+static bool mapping(struct parser *p, yaml_node_t *n, const char *what, const char *const *keys,
+                    pair_fn fn, void *ctx)
+{
+  return mapping_rows(p, n, what, keys, sizeof(*keys), fn, ctx);
 }
 
 /* ---- vehicle ------------------------------------------------------------------------------ */
@@ -443,15 +458,89 @@ static bool get_point(struct parser *p, yaml_node_t *n, struct scenario_point *p
   return !isnan(pt->lat) && !isnan(pt->lon);
 }
 
-static const char *const vehicle_keys[] = {
-  "type", "model", "id", "vin", "timezone", "capacity", "soh", "soc", "cells", "cell_vmin",
-  "cell_vmax", "resistance", "consumption", "ideal_consumption", "mass", "regen", "max_speed",
-  "accel", "decel", "rpm_per_kmh", "aux_power", "hvac_power", "ac_power", "dc_power",
-  "charge_efficiency", "odometer", "ambient", "cabin_temp", "battery_temp", "setpoint", "v12",
-  "locked", "noise", "charge_limit", "tpms", "location", "heading", "cell_metrics", NULL};
+/* The vehicle section's special values: checked strings, lists, a point. */
+static void vehicle_id(struct parser *p, yaml_node_t *v, struct scenario_vehicle *vh);
+static void vehicle_tpms(struct parser *p, yaml_node_t *v, struct scenario_vehicle *vh);
+static void vehicle_location(struct parser *p, yaml_node_t *v, struct scenario_vehicle *vh);
 
+enum vkey_kind {
+  VK_QTY,      /* a quantity in [min, max] (a double) */
+  VK_FRACTION, /* a percentage in [min, max], stored as a fraction 0..1 (a double) */
+  VK_INT,      /* an integer in [min, max] (an int) */
+  VK_BOOL,     /* yes/no (a bool) */
+  VK_STR,      /* a string (a char *, owned; default NULL) */
+  VK_CUSTOM,   /* parsed by fn; its default is set in vehicle_defaults() */
+};
+
+/*
+ * One key of the vehicle section, in the order of the "expected one of" message: where its
+ * value goes (offset into struct scenario_vehicle), how it is read and its default.  A row
+ * with from set has no fixed default: when the file does not give the key, it is def times
+ * the value of the key from (ideal_consumption: 0.9 x consumption).
+ */
+struct vehicle_key {
+  const char *key;
+  enum vkey_kind kind;
+  enum scenario_qty qty;
+  double min, max;
+  size_t offset;
+  double def;
+  const char *from;
+  void (*fn)(struct parser *p, yaml_node_t *v, struct scenario_vehicle *vh);
+};
+
+#define VOFF(f) offsetof(struct scenario_vehicle, f)
+static const struct vehicle_key vehicle_keys[] = {
+  {"type", VK_STR, 0, 0, 0, VOFF(type), 0, NULL, NULL},
+  {"model", VK_STR, 0, 0, 0, VOFF(model), 0, NULL, NULL},
+  {"id", VK_CUSTOM, 0, 0, 0, 0, 0, NULL, vehicle_id},
+  {"vin", VK_STR, 0, 0, 0, VOFF(vin), 0, NULL, NULL},
+  {"timezone", VK_STR, 0, 0, 0, VOFF(timezone), 0, NULL, NULL},
+  {"capacity", VK_QTY, QTY_ENERGY, 1, 1000, VOFF(capacity_kwh), 40, NULL, NULL},
+  {"soh", VK_QTY, QTY_PERCENT, 1, 100, VOFF(soh), 100, NULL, NULL},
+  {"soc", VK_QTY, QTY_PERCENT, 0, 100, VOFF(soc), 80, NULL, NULL},
+  {"cells", VK_INT, 0, 1, 400, VOFF(cells), 96, NULL, NULL},
+  {"cell_vmin", VK_QTY, QTY_VOLTAGE, 1, 5, VOFF(cell_vmin), 3.0, NULL, NULL},
+  {"cell_vmax", VK_QTY, QTY_VOLTAGE, 1, 5, VOFF(cell_vmax), 4.2, NULL, NULL},
+  {"resistance", VK_QTY, QTY_RESISTANCE, 0, 2, VOFF(resistance), 0.08, NULL, NULL},
+  {"consumption", VK_QTY, QTY_CONSUMPTION, 30, 2000, VOFF(consumption), 160, NULL, NULL},
+  {"ideal_consumption", VK_QTY, QTY_CONSUMPTION, 30, 2000, VOFF(ideal_consumption), 0.9,
+   "consumption", NULL},
+  {"mass", VK_QTY, QTY_NUMBER, 100, 50000, VOFF(mass), 1600, NULL, NULL},
+  {"regen", VK_FRACTION, QTY_PERCENT, 0, 100, VOFF(regen), 0.6, NULL, NULL},
+  {"max_speed", VK_QTY, QTY_SPEED, 10, 400, VOFF(max_speed), 150, NULL, NULL},
+  {"accel", VK_QTY, QTY_ACCEL, 0.1, 10, VOFF(accel), 1.5, NULL, NULL},
+  {"decel", VK_QTY, QTY_ACCEL, 0.1, 10, VOFF(decel), 2.0, NULL, NULL},
+  {"rpm_per_kmh", VK_QTY, QTY_NUMBER, 0, 1000, VOFF(rpm_per_kmh), 112, NULL, NULL},
+  {"aux_power", VK_QTY, QTY_POWER, 0, 20, VOFF(aux_power), 0.25, NULL, NULL},
+  {"hvac_power", VK_QTY, QTY_POWER, 0, 20, VOFF(hvac_power), 3, NULL, NULL},
+  {"ac_power", VK_QTY, QTY_POWER, 1, 43, VOFF(ac_power), 7.4, NULL, NULL},
+  {"dc_power", VK_QTY, QTY_POWER, 1, 500, VOFF(dc_power), 50, NULL, NULL},
+  {"charge_efficiency", VK_FRACTION, QTY_PERCENT, 50, 100, VOFF(charge_efficiency), 0.9, NULL,
+   NULL},
+  {"odometer", VK_QTY, QTY_DISTANCE, 0, 10000000, VOFF(odometer), 10000, NULL, NULL},
+  {"ambient", VK_QTY, QTY_TEMP, -50, 60, VOFF(ambient), 15, NULL, NULL},
+  {"cabin_temp", VK_QTY, QTY_TEMP, -50, 80, VOFF(cabin_temp), 1, "ambient", NULL},
+  {"battery_temp", VK_QTY, QTY_TEMP, -40, 70, VOFF(battery_temp), 1, "ambient", NULL},
+  {"setpoint", VK_QTY, QTY_TEMP, 10, 35, VOFF(setpoint), 21, NULL, NULL},
+  {"v12", VK_QTY, QTY_VOLTAGE, 8, 16, VOFF(v12), 12.6, NULL, NULL},
+  {"locked", VK_BOOL, 0, 0, 0, VOFF(locked), true, NULL, NULL},
+  {"noise", VK_BOOL, 0, 0, 0, VOFF(noise), true, NULL, NULL},
+  {"charge_limit", VK_QTY, QTY_PERCENT, 10, 100, VOFF(charge_limit), 100, NULL, NULL},
+  {"tpms", VK_CUSTOM, 0, 0, 0, 0, 0, NULL, vehicle_tpms},
+  {"location", VK_CUSTOM, 0, 0, 0, 0, 0, NULL, vehicle_location},
+  {"heading", VK_QTY, QTY_NUMBER, 0, 360, VOFF(heading), 0, NULL, NULL},
+  {"cell_metrics", VK_BOOL, 0, 0, 0, VOFF(cell_metrics), false, NULL, NULL},
+  {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL},
+};
+#undef VOFF
+
+/* The default location: Berlin, 52.520008 N 13.404954 E, 34 m. */
+static const struct scenario_point default_location = {52.520008, 13.404954, 34, 0, NULL};
+
+/* Which rows of vehicle_keys the file gave (bit i = row i). */
 struct vehicle_ctx {
-  bool has_ideal, has_cabin, has_btemp;
+  uint64_t given;
 };
 
 static bool valid_id(const char *s)
@@ -464,143 +553,110 @@ static bool valid_id(const char *s)
   return true;
 }
 
+static void vehicle_id(struct parser *p, yaml_node_t *v, struct scenario_vehicle *vh)
+{
+  if (get_str(p, v, &vh->id) == 0 && !valid_id(vh->id))
+    err(p, v, "vehicle id '%s' must be 1-32 letters, digits, '-' or '_'", vh->id);
+}
+
+static void vehicle_tpms(struct parser *p, yaml_node_t *v, struct scenario_vehicle *vh)
+{
+  if (v->type != YAML_SEQUENCE_NODE ||
+      v->data.sequence.items.top - v->data.sequence.items.start != 4) {
+    err(p, v, "tpms must be a list of 4 pressures (FL, FR, RL, RR)");
+    return;
+  }
+  for (int i = 0; i < 4; i++)
+    get_qty(p, node(p, v->data.sequence.items.start[i]), QTY_PRESSURE, 0, 1000,
+            &vh->tpms_kpa[i]);
+}
+
+static void vehicle_location(struct parser *p, yaml_node_t *v, struct scenario_vehicle *vh)
+{
+  struct scenario_point pt;
+  if (get_point(p, v, &pt, "location")) {
+    free(vh->location.name);
+    vh->location = pt;
+  } else {
+    free(pt.name);
+  }
+}
+
 static void vehicle_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctxp)
 {
   struct vehicle_ctx *ctx = ctxp;
+  const struct vehicle_key *r = &vehicle_keys[idx];
   struct scenario_vehicle *vh = &p->sc->vehicle;
-  double pct;
+  char *field = (char *)vh + r->offset;
+  double d;
   long l;
-  switch (idx) {
-  case 0: get_str(p, v, &vh->type); break;
-  case 1: get_str(p, v, &vh->model); break;
-  case 2:
-    if (get_str(p, v, &vh->id) == 0 && !valid_id(vh->id))
-      err(p, v, "vehicle id '%s' must be 1-32 letters, digits, '-' or '_'", vh->id);
+  int rc = 0;
+  switch (r->kind) {
+  case VK_QTY: rc = get_qty(p, v, r->qty, r->min, r->max, (double *)(void *)field); break;
+  case VK_FRACTION:
+    if ((rc = get_qty(p, v, r->qty, r->min, r->max, &d)) == 0)
+      *(double *)(void *)field = d / 100;
     break;
-  case 3: get_str(p, v, &vh->vin); break;
-  case 4: get_str(p, v, &vh->timezone); break;
-  case 5: get_qty(p, v, QTY_ENERGY, 1, 1000, &vh->capacity_kwh); break;
-  case 6: get_qty(p, v, QTY_PERCENT, 1, 100, &vh->soh); break;
-  case 7: get_qty(p, v, QTY_PERCENT, 0, 100, &vh->soc); break;
-  case 8:
-    if (get_int(p, v, 1, 400, &l) == 0)
-      vh->cells = (int)l;
+  case VK_INT:
+    if ((rc = get_int(p, v, (long)r->min, (long)r->max, &l)) == 0)
+      *(int *)(void *)field = (int)l;
     break;
-  case 9: get_qty(p, v, QTY_VOLTAGE, 1, 5, &vh->cell_vmin); break;
-  case 10: get_qty(p, v, QTY_VOLTAGE, 1, 5, &vh->cell_vmax); break;
-  case 11: get_qty(p, v, QTY_RESISTANCE, 0, 2, &vh->resistance); break;
-  case 12: get_qty(p, v, QTY_CONSUMPTION, 30, 2000, &vh->consumption); break;
-  case 13:
-    if (get_qty(p, v, QTY_CONSUMPTION, 30, 2000, &vh->ideal_consumption) == 0)
-      ctx->has_ideal = true;
-    break;
-  case 14: get_qty(p, v, QTY_NUMBER, 100, 50000, &vh->mass); break;
-  case 15:
-    if (get_qty(p, v, QTY_PERCENT, 0, 100, &pct) == 0)
-      vh->regen = pct / 100;
-    break;
-  case 16: get_qty(p, v, QTY_SPEED, 10, 400, &vh->max_speed); break;
-  case 17: get_qty(p, v, QTY_ACCEL, 0.1, 10, &vh->accel); break;
-  case 18: get_qty(p, v, QTY_ACCEL, 0.1, 10, &vh->decel); break;
-  case 19: get_qty(p, v, QTY_NUMBER, 0, 1000, &vh->rpm_per_kmh); break;
-  case 20: get_qty(p, v, QTY_POWER, 0, 20, &vh->aux_power); break;
-  case 21: get_qty(p, v, QTY_POWER, 0, 20, &vh->hvac_power); break;
-  case 22: get_qty(p, v, QTY_POWER, 1, 43, &vh->ac_power); break;
-  case 23: get_qty(p, v, QTY_POWER, 1, 500, &vh->dc_power); break;
-  case 24:
-    if (get_qty(p, v, QTY_PERCENT, 50, 100, &pct) == 0)
-      vh->charge_efficiency = pct / 100;
-    break;
-  case 25: get_qty(p, v, QTY_DISTANCE, 0, 10000000, &vh->odometer); break;
-  case 26: get_qty(p, v, QTY_TEMP, -50, 60, &vh->ambient); break;
-  case 27:
-    if (get_qty(p, v, QTY_TEMP, -50, 80, &vh->cabin_temp) == 0)
-      ctx->has_cabin = true;
-    break;
-  case 28:
-    if (get_qty(p, v, QTY_TEMP, -40, 70, &vh->battery_temp) == 0)
-      ctx->has_btemp = true;
-    break;
-  case 29: get_qty(p, v, QTY_TEMP, 10, 35, &vh->setpoint); break;
-  case 30: get_qty(p, v, QTY_VOLTAGE, 8, 16, &vh->v12); break;
-  case 31: get_bool(p, v, &vh->locked); break;
-  case 32: get_bool(p, v, &vh->noise); break;
-  case 33: get_qty(p, v, QTY_PERCENT, 10, 100, &vh->charge_limit); break;
-  case 34:
-    if (v->type != YAML_SEQUENCE_NODE ||
-        v->data.sequence.items.top - v->data.sequence.items.start != 4) {
-      err(p, v, "tpms must be a list of 4 pressures (FL, FR, RL, RR)");
-      break;
-    }
-    for (int i = 0; i < 4; i++)
-      get_qty(p, node(p, v->data.sequence.items.start[i]), QTY_PRESSURE, 0, 1000,
-              &vh->tpms_kpa[i]);
-    break;
-  case 35: {
-    struct scenario_point pt;
-    if (get_point(p, v, &pt, "location")) {
-      free(vh->location.name);
-      vh->location = pt;
-    } else {
-      free(pt.name);
-    }
-    break;
+  case VK_BOOL: rc = get_bool(p, v, (bool *)(void *)field); break;
+  case VK_STR: rc = get_str(p, v, (char **)(void *)field); break;
+  case VK_CUSTOM: r->fn(p, v, vh); break;
   }
-  case 36: get_qty(p, v, QTY_NUMBER, 0, 360, &vh->heading); break;
-  case 37: get_bool(p, v, &vh->cell_metrics); break;
-  }
+  if (rc == 0)
+    ctx->given |= UINT64_C(1) << idx;
   (void)k;
+}
+
+static const struct vehicle_key *vehicle_key(const char *key)
+{
+  for (const struct vehicle_key *r = vehicle_keys; r->key; r++)
+    if (!strcmp(r->key, key))
+      return r;
+  return NULL;
+}
+
+/* Sets the derived defaults (rows with from) the file did not give. */
+static void vehicle_derive(struct scenario_vehicle *v, uint64_t given)
+{
+  for (int i = 0; vehicle_keys[i].key; i++) {
+    const struct vehicle_key *r = &vehicle_keys[i];
+    if (!r->from || (given & (UINT64_C(1) << i)))
+      continue;
+    const char *src = (const char *)v + vehicle_key(r->from)->offset;
+    *(double *)(void *)((char *)v + r->offset) = r->def * *(const double *)(const void *)src;
+  }
 }
 
 static void vehicle_defaults(struct scenario_vehicle *v)
 {
   memset(v, 0, sizeof(*v));
-  v->capacity_kwh = 40;
-  v->soh = 100;
-  v->soc = 80;
-  v->cells = 96;
-  v->cell_vmin = 3.0;
-  v->cell_vmax = 4.2;
-  v->resistance = 0.08;
-  v->consumption = 160;
-  v->mass = 1600;
-  v->regen = 0.6;
-  v->max_speed = 150;
-  v->accel = 1.5;
-  v->decel = 2.0;
-  v->rpm_per_kmh = 112;
-  v->aux_power = 0.25;
-  v->hvac_power = 3;
-  v->ac_power = 7.4;
-  v->dc_power = 50;
-  v->charge_efficiency = 0.9;
-  v->odometer = 10000;
-  v->ambient = 15;
-  v->setpoint = 21;
-  v->v12 = 12.6;
-  v->locked = true;
-  v->noise = true;
-  v->charge_limit = 100;
-  v->location.lat = 52.520008;
-  v->location.lon = 13.404954;
-  v->location.alt = 34;
-  /* derived defaults; parse_vehicle() derives them again from what the file gives */
-  v->ideal_consumption = v->consumption * 0.9;
-  v->cabin_temp = v->ambient;
-  v->battery_temp = v->ambient;
+  for (const struct vehicle_key *r = vehicle_keys; r->key; r++) {
+    char *field = (char *)v + r->offset;
+    if (r->from)
+      continue;
+    switch (r->kind) {
+    case VK_QTY:
+    case VK_FRACTION: *(double *)(void *)field = r->def; break;
+    case VK_INT: *(int *)(void *)field = (int)r->def; break;
+    case VK_BOOL: *(bool *)(void *)field = r->def != 0; break;
+    case VK_STR:
+    case VK_CUSTOM: break;
+    }
+  }
+  v->location = default_location;
+  /* parse_vehicle() derives them again from what the file gives */
+  vehicle_derive(v, 0);
 }
 
 static void parse_vehicle(struct parser *p, yaml_node_t *n)
 {
-  struct vehicle_ctx ctx = {false, false, false};
+  struct vehicle_ctx ctx = {0};
   struct scenario_vehicle *v = &p->sc->vehicle;
-  mapping(p, n, "vehicle", vehicle_keys, vehicle_pair, &ctx);
-  if (!ctx.has_ideal)
-    v->ideal_consumption = v->consumption * 0.9;
-  if (!ctx.has_cabin)
-    v->cabin_temp = v->ambient;
-  if (!ctx.has_btemp)
-    v->battery_temp = v->ambient;
+  mapping_rows(p, n, "vehicle", vehicle_keys, sizeof(vehicle_keys[0]), vehicle_pair, &ctx);
+  vehicle_derive(v, ctx.given);
   if (v->cell_vmax <= v->cell_vmin)
     err(p, n, "vehicle cell_vmax (%g V) must be above cell_vmin (%g V)", v->cell_vmax,
         v->cell_vmin);
@@ -1027,128 +1083,169 @@ static void charge_finish(struct parser *p, yaml_node_t *n, struct charge_ctx *c
         c->power);
 }
 
+/*
+ * The parameter parsers of the step kinds: v is the value of `park:`, `drive:` ... (NULL or a
+ * null scalar when the step has none: null is then true), kn the key node for messages.
+ */
+typedef void step_params_fn(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
+                            struct scenario_step *st);
+
+static void park_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
+                        struct scenario_step *st)
+{
+  if (null) {
+    err(p, kn, "park needs a duration, e.g. 'park: 10min'");
+  } else if (v->type == YAML_SCALAR_NODE) {
+    get_qty(p, v, QTY_DURATION, 0, 366 * 86400.0, &st->u.park.duration);
+  } else {
+    double unset = -1;
+    st->u.park.duration = unset;
+    size_t before = p->errors;
+    mapping(p, v, "park", park_keys, park_pair, st);
+    if (p->errors == before && st->u.park.duration < 0)
+      err(p, v, "park needs 'duration'");
+  }
+}
+
+/* "drive: 12km" or "drive: 20min". */
+static void drive_scalar(struct parser *p, yaml_node_t *v, struct scenario_drive *d)
+{
+  const char *s = (const char *)v->data.scalar.value;
+  double x;
+  bool plain = scenario_parse_qty(s, QTY_NUMBER, &x) == 0;
+  if (!plain && scenario_parse_qty(s, QTY_DISTANCE, &x) == 0)
+    get_qty(p, v, QTY_DISTANCE, 0.001, 10000, &d->distance);
+  else if (!plain && scenario_parse_qty(s, QTY_DURATION, &x) == 0)
+    get_qty(p, v, QTY_DURATION, 1, 7 * 86400.0, &d->duration);
+  else
+    err(p, v, "expected a distance (12km) or a duration (20min), got '%s'", s);
+}
+
+static void drive_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
+                         struct scenario_step *st)
+{
+  struct scenario_drive *d = &st->u.drive;
+  size_t before = p->errors;
+  if (null) {
+    err(p, kn, "drive needs a distance, a duration or a route");
+    return;
+  }
+  if (v->type == YAML_SCALAR_NODE)
+    drive_scalar(p, v, d);
+  else
+    mapping(p, v, "drive", drive_keys, drive_pair, st);
+  if (p->errors != before)
+    return;
+  if (d->distance > 0 && d->duration > 0)
+    err(p, v, "drive takes a distance or a duration, not both");
+  else if (d->distance <= 0 && d->duration <= 0 && d->n_route < 2)
+    err(p, v, "drive needs a distance, a duration or a route");
+  if (d->speed <= 0)
+    d->speed = 50;
+  if (d->speed > p->sc->vehicle.max_speed)
+    err(p, v, "drive speed %g km/h is above the vehicle's max_speed (%g km/h)", d->speed,
+        p->sc->vehicle.max_speed);
+}
+
+static void charge_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
+                          struct scenario_step *st)
+{
+  struct charge_ctx ctx;
+  memset(&ctx, 0, sizeof(ctx));
+  ctx.st = st;
+  charge_defaults(&st->u.charge);
+  if (!null)
+    mapping(p, v, "charge", charge_keys, charge_pair, &ctx);
+  charge_finish(p, v ? v : kn, &ctx);
+}
+
+static void climate_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
+                           struct scenario_step *st)
+{
+  st->u.climate.setpoint = NAN;
+  st->u.climate.on = true;
+  if (null)
+    return;
+  if (v->type == YAML_SCALAR_NODE)
+    get_bool(p, v, &st->u.climate.on);
+  else
+    mapping(p, v, "climate", climate_keys, climate_pair, st);
+  (void)kn;
+}
+
+static void door_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
+                        struct scenario_step *st)
+{
+  for (int i = 0; i < DOOR_N; i++)
+    st->u.door.door[i] = -1;
+  if (null)
+    err(p, kn, "door needs a mapping such as {fl: open}");
+  else
+    mapping(p, v, "door", door_keys, door_pair, st);
+}
+
+static void set_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
+                       struct scenario_step *st)
+{
+  if (null)
+    err(p, kn, "set needs a mapping of metric names to values");
+  else
+    parse_set(p, v, st);
+}
+
+static void notify_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
+                          struct scenario_step *st)
+{
+  st->u.notify.type = NOTIFY_INFO;
+  if (null) {
+    err(p, kn, "notify needs at least 'text'");
+  } else if (v->type == YAML_SCALAR_NODE) {
+    get_str(p, v, &st->u.notify.text);
+  } else {
+    mapping(p, v, "notify", notify_keys, notify_pair, st);
+    if (!st->u.notify.text)
+      err(p, v, "notify needs 'text'");
+  }
+  if (!st->u.notify.subtype)
+    st->u.notify.subtype = xstrdup("usr.scenario");
+}
+
+static void event_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
+                         struct scenario_step *st)
+{
+  if (null) {
+    err(p, kn, "event needs a name, e.g. 'event: usr.test.fired'");
+  } else if (v->type == YAML_SCALAR_NODE) {
+    if (get_str(p, v, &st->u.event.name) == 0 && !valid_event(st->u.event.name))
+      err(p, v, "event name '%s' must be non-empty and without spaces", st->u.event.name);
+  } else {
+    mapping(p, v, "event", event_keys, event_pair, st);
+    if (!st->u.event.name)
+      err(p, v, "event needs 'name'");
+  }
+}
+
+/* lock, unlock, unplug, wakeup */
+static void no_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
+                      struct scenario_step *st)
+{
+  if (!null)
+    err(p, v, "%s takes no parameters", step_names[st->kind]);
+  (void)kn;
+}
+
+static step_params_fn *const step_params[] = {
+  [STEP_PARK] = park_params,       [STEP_DRIVE] = drive_params,   [STEP_CHARGE] = charge_params,
+  [STEP_UNPLUG] = no_params,       [STEP_CLIMATE] = climate_params, [STEP_LOCK] = no_params,
+  [STEP_UNLOCK] = no_params,       [STEP_DOOR] = door_params,     [STEP_SET] = set_params,
+  [STEP_NOTIFY] = notify_params,   [STEP_EVENT] = event_params,   [STEP_WAKEUP] = no_params,
+};
+
 /* Parses the step's parameter node v (the value of `park:`, `drive:` ...). */
 static void parse_step_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v,
                               struct scenario_step *st)
 {
-  bool null = v ? is_null_scalar(v) : true;
-  switch (st->kind) {
-  case STEP_PARK:
-    if (null) {
-      err(p, kn, "park needs a duration, e.g. 'park: 10min'");
-    } else if (v->type == YAML_SCALAR_NODE) {
-      get_qty(p, v, QTY_DURATION, 0, 366 * 86400.0, &st->u.park.duration);
-    } else {
-      double unset = -1;
-      st->u.park.duration = unset;
-      size_t before = p->errors;
-      mapping(p, v, "park", park_keys, park_pair, st);
-      if (p->errors == before && st->u.park.duration < 0)
-        err(p, v, "park needs 'duration'");
-    }
-    break;
-  case STEP_DRIVE: {
-    struct scenario_drive *d = &st->u.drive;
-    size_t before = p->errors;
-    if (null) {
-      err(p, kn, "drive needs a distance, a duration or a route");
-      break;
-    }
-    if (v->type == YAML_SCALAR_NODE) {
-      /* "drive: 12km" or "drive: 20min" */
-      const char *s = (const char *)v->data.scalar.value;
-      double x;
-      bool plain = scenario_parse_qty(s, QTY_NUMBER, &x) == 0;
-      if (!plain && scenario_parse_qty(s, QTY_DISTANCE, &x) == 0)
-        get_qty(p, v, QTY_DISTANCE, 0.001, 10000, &d->distance);
-      else if (!plain && scenario_parse_qty(s, QTY_DURATION, &x) == 0)
-        get_qty(p, v, QTY_DURATION, 1, 7 * 86400.0, &d->duration);
-      else
-        err(p, v, "expected a distance (12km) or a duration (20min), got '%s'", s);
-    } else {
-      mapping(p, v, "drive", drive_keys, drive_pair, st);
-    }
-    if (p->errors != before)
-      break;
-    if (d->distance > 0 && d->duration > 0)
-      err(p, v, "drive takes a distance or a duration, not both");
-    else if (d->distance <= 0 && d->duration <= 0 && d->n_route < 2)
-      err(p, v, "drive needs a distance, a duration or a route");
-    if (d->speed <= 0)
-      d->speed = 50;
-    if (d->speed > p->sc->vehicle.max_speed)
-      err(p, v, "drive speed %g km/h is above the vehicle's max_speed (%g km/h)", d->speed,
-          p->sc->vehicle.max_speed);
-    break;
-  }
-  case STEP_CHARGE: {
-    struct charge_ctx ctx;
-    memset(&ctx, 0, sizeof(ctx));
-    ctx.st = st;
-    charge_defaults(&st->u.charge);
-    if (!null)
-      mapping(p, v, "charge", charge_keys, charge_pair, &ctx);
-    charge_finish(p, v ? v : kn, &ctx);
-    break;
-  }
-  case STEP_CLIMATE:
-    st->u.climate.setpoint = NAN;
-    st->u.climate.on = true;
-    if (null)
-      break;
-    if (v->type == YAML_SCALAR_NODE)
-      get_bool(p, v, &st->u.climate.on);
-    else
-      mapping(p, v, "climate", climate_keys, climate_pair, st);
-    break;
-  case STEP_DOOR:
-    for (int i = 0; i < DOOR_N; i++)
-      st->u.door.door[i] = -1;
-    if (null)
-      err(p, kn, "door needs a mapping such as {fl: open}");
-    else
-      mapping(p, v, "door", door_keys, door_pair, st);
-    break;
-  case STEP_SET:
-    if (null)
-      err(p, kn, "set needs a mapping of metric names to values");
-    else
-      parse_set(p, v, st);
-    break;
-  case STEP_NOTIFY:
-    st->u.notify.type = NOTIFY_INFO;
-    if (null) {
-      err(p, kn, "notify needs at least 'text'");
-    } else if (v->type == YAML_SCALAR_NODE) {
-      get_str(p, v, &st->u.notify.text);
-    } else {
-      mapping(p, v, "notify", notify_keys, notify_pair, st);
-      if (!st->u.notify.text)
-        err(p, v, "notify needs 'text'");
-    }
-    if (!st->u.notify.subtype)
-      st->u.notify.subtype = xstrdup("usr.scenario");
-    break;
-  case STEP_EVENT:
-    if (null) {
-      err(p, kn, "event needs a name, e.g. 'event: usr.test.fired'");
-    } else if (v->type == YAML_SCALAR_NODE) {
-      if (get_str(p, v, &st->u.event.name) == 0 && !valid_event(st->u.event.name))
-        err(p, v, "event name '%s' must be non-empty and without spaces", st->u.event.name);
-    } else {
-      mapping(p, v, "event", event_keys, event_pair, st);
-      if (!st->u.event.name)
-        err(p, v, "event needs 'name'");
-    }
-    break;
-  case STEP_LOCK:
-  case STEP_UNLOCK:
-  case STEP_UNPLUG:
-  case STEP_WAKEUP:
-    if (!null)
-      err(p, v, "%s takes no parameters", step_names[st->kind]);
-    break;
-  }
+  step_params[st->kind](p, kn, v, v ? is_null_scalar(v) : true, st);
 }
 
 const char *scenario_step_kind_name(enum scenario_step_kind kind)
@@ -1168,7 +1265,7 @@ static int step_kind(const char *s)
 static void unknown_step(struct parser *p, yaml_node_t *n, const char *s)
 {
   struct sbuf l = SBUF_INIT;
-  key_list(step_names, &l);
+  key_list(step_names, sizeof(step_names[0]), &l);
   err(p, n, "unknown step '%s' (expected one of: %s)", s, sbuf_str(&l));
   sbuf_free(&l);
 }
@@ -1315,6 +1412,85 @@ static bool get_bound(struct parser *p, yaml_node_t *n, const struct metric *m, 
   return true;
 }
 
+/* `at:` (end or a time since start) and `after:` (a step name or its 1-based number). */
+static void expect_when(struct parser *p, const struct expect_ctx *ctx, struct scenario_expect *e)
+{
+  const struct scenario *sc = p->sc;
+  if (ctx->at_n && ctx->after_n)
+    err(p, ctx->after_n, "expect check takes 'at' or 'after', not both");
+  if (ctx->at_n) {
+    const char *s = scalar(p, ctx->at_n, "'end' or a time since start");
+    if (s && !strcmp(s, "end"))
+      e->when = EXPECT_AT_END;
+    else if (s && get_qty(p, ctx->at_n, QTY_DURATION, 0, 366 * 86400.0, &e->at) == 0)
+      e->when = EXPECT_AT_TIME;
+    return;
+  }
+  if (!ctx->after_n)
+    return;
+  const char *s = scalar(p, ctx->after_n, "a step name or number");
+  if (!s)
+    return;
+  char *end;
+  long num = strtol(s, &end, 10);
+  bool found = false;
+  if (end != s && !*end) {
+    if (num >= 1 && (size_t)num <= sc->n_steps) {
+      e->step = (size_t)num - 1;
+      found = true;
+    }
+  } else {
+    for (size_t j = 0; j < sc->n_steps; j++) {
+      if (sc->steps[j].name && !strcmp(sc->steps[j].name, s)) {
+        e->step = j;
+        found = true;
+      }
+    }
+  }
+  if (found)
+    e->when = EXPECT_AFTER_STEP;
+  else
+    err(p, ctx->after_n, "no step '%s' in the timeline (give a step name or 1..%zu)", s,
+        sc->n_steps);
+}
+
+/* One check of the expect list into e; false when it is not a mapping (not counted). */
+static bool parse_one_expect(struct parser *p, yaml_node_t *it, struct scenario_expect *e)
+{
+  memset(e, 0, sizeof(*e));
+  e->line = (int)it->start_mark.line + 1;
+  e->col = (int)it->start_mark.column + 1;
+  e->defined = -1;
+  e->tolerance = -1;
+  struct expect_ctx ctx = {e, NULL, NULL, NULL, NULL, NULL, NULL};
+  size_t before = p->errors;
+  if (!mapping(p, it, "expect check", expect_keys, expect_pair, &ctx))
+    return false;
+  struct metric *m = NULL;
+  if (!e->metric)
+    err(p, it, "expect check needs 'metric'");
+  else
+    m = check_metric(p, ctx.metric_n, e->metric);
+  if (ctx.min_n && get_bound(p, ctx.min_n, m, &e->min))
+    e->has_min = true;
+  if (ctx.max_n && get_bound(p, ctx.max_n, m, &e->max))
+    e->has_max = true;
+  if (e->has_min && e->has_max && e->min > e->max)
+    err(p, ctx.max_n, "max (%g) is below min (%g)", e->max, e->min);
+  if (ctx.value_n && e->value && m) {
+    /* Check that the value is one the metric can hold. */
+    struct metric *tmp = metrics_find(p->scratch, m->name);
+    if (tmp && metric_set_from_string(tmp, e->value, SIM_UNIT_NATIVE) < 0)
+      err(p, ctx.value_n, "'%s' is not a valid value for metric %s", e->value, m->name);
+  }
+  if (!ctx.value_n && !ctx.min_n && !ctx.max_n && e->defined < 0 && p->errors == before)
+    err(p, it, "expect check needs 'value', 'min', 'max' or 'defined'");
+  expect_when(p, &ctx, e);
+  if (e->tolerance < 0)
+    e->tolerance = 0;
+  return true;
+}
+
 static void parse_expect(struct parser *p, yaml_node_t *n)
 {
   struct scenario *sc = p->sc;
@@ -1326,75 +1502,8 @@ static void parse_expect(struct parser *p, yaml_node_t *n)
   sc->expects = xcalloc(cnt ? cnt : 1, sizeof(*sc->expects));
   for (size_t i = 0; i < cnt; i++) {
     yaml_node_t *it = node(p, n->data.sequence.items.start[i]);
-    struct scenario_expect *e = &sc->expects[sc->n_expects];
-    memset(e, 0, sizeof(*e));
-    e->line = (int)it->start_mark.line + 1;
-    e->col = (int)it->start_mark.column + 1;
-    e->defined = -1;
-    e->tolerance = -1;
-    struct expect_ctx ctx = {e, NULL, NULL, NULL, NULL, NULL, NULL};
-    size_t before = p->errors;
-    if (!mapping(p, it, "expect check", expect_keys, expect_pair, &ctx)) {
-      continue;
-    }
-    struct metric *m = NULL;
-    if (!e->metric) {
-      err(p, it, "expect check needs 'metric'");
-    } else {
-      m = check_metric(p, ctx.metric_n, e->metric);
-    }
-    if (ctx.min_n && get_bound(p, ctx.min_n, m, &e->min))
-      e->has_min = true;
-    if (ctx.max_n && get_bound(p, ctx.max_n, m, &e->max))
-      e->has_max = true;
-    if (e->has_min && e->has_max && e->min > e->max)
-      err(p, ctx.max_n, "max (%g) is below min (%g)", e->max, e->min);
-    if (ctx.value_n && e->value && m) {
-      /* Check that the value is one the metric can hold. */
-      struct metric *tmp = metrics_find(p->scratch, m->name);
-      if (tmp && metric_set_from_string(tmp, e->value, SIM_UNIT_NATIVE) < 0)
-        err(p, ctx.value_n, "'%s' is not a valid value for metric %s", e->value, m->name);
-    }
-    if (!ctx.value_n && !ctx.min_n && !ctx.max_n && e->defined < 0 && p->errors == before)
-      err(p, it, "expect check needs 'value', 'min', 'max' or 'defined'");
-    if (ctx.at_n && ctx.after_n)
-      err(p, ctx.after_n, "expect check takes 'at' or 'after', not both");
-    if (ctx.at_n) {
-      const char *s = scalar(p, ctx.at_n, "'end' or a time since start");
-      if (s && !strcmp(s, "end")) {
-        e->when = EXPECT_AT_END;
-      } else if (s && get_qty(p, ctx.at_n, QTY_DURATION, 0, 366 * 86400.0, &e->at) == 0) {
-        e->when = EXPECT_AT_TIME;
-      }
-    } else if (ctx.after_n) {
-      const char *s = scalar(p, ctx.after_n, "a step name or number");
-      if (s) {
-        char *end;
-        long num = strtol(s, &end, 10);
-        bool found = false;
-        if (end != s && !*end) {
-          if (num >= 1 && (size_t)num <= sc->n_steps) {
-            e->step = (size_t)num - 1;
-            found = true;
-          }
-        } else {
-          for (size_t j = 0; j < sc->n_steps; j++) {
-            if (sc->steps[j].name && !strcmp(sc->steps[j].name, s)) {
-              e->step = j;
-              found = true;
-            }
-          }
-        }
-        if (found)
-          e->when = EXPECT_AFTER_STEP;
-        else
-          err(p, ctx.after_n, "no step '%s' in the timeline (give a step name or 1..%zu)", s,
-              sc->n_steps);
-      }
-    }
-    if (e->tolerance < 0)
-      e->tolerance = 0;
-    sc->n_expects++;
+    if (parse_one_expect(p, it, &sc->expects[sc->n_expects]))
+      sc->n_expects++;
   }
 }
 

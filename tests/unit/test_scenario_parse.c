@@ -410,6 +410,46 @@ static void test_defaults_without_vehicle(void **state)
   sim_diag_cleanup(&d);
 }
 
+/* The vehicle key table: fixed defaults, percentages stored as fractions, and the derived
+ * defaults (def x another key) that follow the keys they derive from unless given. */
+static void test_vehicle_table(void **state)
+{
+  static const struct {
+    const char *yaml;
+    double ideal, cabin, battery, regen, ceff;
+    int cells;
+    bool locked;
+  } cases[] = {
+    {"name: t\n", 144, 15, 15, 0.6, 0.9, 96, true},
+    {"vehicle: {consumption: 200, ambient: 20}\n", 180, 20, 20, 0.6, 0.9, 96, true},
+    {"vehicle: {ambient: 20, cabin_temp: 25}\n", 144, 25, 20, 0.6, 0.9, 96, true},
+    {"vehicle: {consumption: 200, ideal_consumption: 150, battery_temp: 5}\n", 150, 15, 5, 0.6,
+     0.9, 96, true},
+    {"vehicle: {regen: 50%, charge_efficiency: 95, cells: 108, locked: no}\n", 144, 15, 15,
+     0.5, 0.95, 108, false},
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+    struct sim_diag d = SIM_DIAG_INIT;
+    struct scenario *sc = NULL;
+    if (scenario_load_string(cases[i].yaml, strlen(cases[i].yaml), "t.yaml", &sc, &d) != 0)
+      fail_msg("case %zu: %s", i, d.n ? d.v[0].msg : "?");
+    const struct scenario_vehicle *v = &sc->vehicle;
+    if (fabs(v->ideal_consumption - cases[i].ideal) > 1e-9 ||
+        fabs(v->cabin_temp - cases[i].cabin) > 1e-9 ||
+        fabs(v->battery_temp - cases[i].battery) > 1e-9 ||
+        fabs(v->regen - cases[i].regen) > 1e-9 ||
+        fabs(v->charge_efficiency - cases[i].ceff) > 1e-9 || v->cells != cases[i].cells ||
+        v->locked != cases[i].locked)
+      fail_msg("case %zu: ideal %g cabin %g battery %g regen %g ceff %g cells %d locked %d", i,
+               v->ideal_consumption, v->cabin_temp, v->battery_temp, v->regen,
+               v->charge_efficiency, v->cells, v->locked);
+    assert_true(fabs(v->location.lat - 52.520008) < 1e-9 && v->location.name == NULL);
+    scenario_free(sc);
+    sim_diag_cleanup(&d);
+  }
+  (void)state;
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -424,6 +464,7 @@ int main(void)
     cmocka_unit_test(test_timer_syntax),
     cmocka_unit_test(test_every_step),
     cmocka_unit_test(test_defaults_without_vehicle),
+    cmocka_unit_test(test_vehicle_table),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,130 @@
+/*
+ * app.h - what the files of the ovms-sim program share: the parsed options, the state of a
+ * run, the exit codes and the helpers that talk to the user.
+ *
+ * The program is split by subcommand (run.c, validate.c, metrics.c, convert.c), the option
+ * table (options.c) and main.c, which dispatches.  Only this folder prints or exits.
+ */
+#ifndef SIM_APP_APP_H
+#define SIM_APP_APP_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "can/inputs.h"
+#include "can/network.h"
+#include "core/diag.h"
+#include "core/loop.h"
+#include "v3/v3.h"
+
+struct sim;
+struct scenario;
+struct scenario_run;
+struct trace_recorder;
+
+#define EXIT_EXPECT 1
+#define EXIT_USAGE 2
+
+#define DEFAULT_SEED 1
+#define DEFAULT_SPEED 1.0
+#define DEFAULT_FAST_START "2024-06-01 08:00:00"
+
+/* The run options, as parsed (strings borrowed from argv). */
+struct opts {
+  const char *scenario;
+  bool fast;
+  double speed;
+  bool speed_given;
+  uint64_t seed;
+  bool seed_given;
+  const char *vehicle_id;
+  const char *vehicle;     /* --vehicle */
+  const char *vehicle_map;
+  bool vehicle_anybus;
+  bool vehicle_emulate;
+  const char *config_file;
+  const char **sets;
+  size_t nsets, setcap;
+  bool print;
+  const struct sim_profile *profile;
+  bool have_start;
+  int64_t start;
+  int64_t duration; /* ns, 0 = none */
+  const char *report;
+  int progress; /* -1 auto, 0 off, 1 on */
+  bool json;
+  bool quiet, verbose;
+  bool no_summary; /* metrics --scenario: values only */
+  struct v3_options v3;
+  const char *password_file;
+  const char *state_dir;
+  struct can_inputs_opts can; /* --trace, --can, --filter ... (can/inputs.h) */
+  struct can_network_opts net; /* --serve, --bridge (can/network.h) */
+  const char *record;         /* --record */
+  bool stats;                 /* --stats */
+};
+
+/* A run: the options and everything set up from them. */
+struct app {
+  struct opts o;
+  struct ev_loop *ev;
+  struct sim_loop *loop;
+  struct sim *sim;
+  struct sim_timer stop_timer;
+  struct sim_timer progress_timer;
+  bool progress;
+  int64_t progress_total; /* ns of simulation time expected, 0 = unknown */
+  ev_signal sigint, sigterm;
+  FILE *devnull;
+  struct scenario *sc;
+  struct scenario_run *run;
+  struct can_inputs *inputs;   /* live buses and replays */
+  struct can_network *net;     /* --serve, --bridge */
+  struct trace_recorder *rec;  /* --record */
+  int trace_status;
+  struct sim_timer drain_timer; /* see finish_sources() in run.c */
+  int drain_ticks, drain_requested;
+};
+
+/* ---- options.c ---- */
+
+/* Prints --help to out. */
+void usage(FILE *out);
+/* Prints "ovms-sim: MESSAGE" and the --help hint to stderr.  Returns EXIT_USAGE. */
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints every entry of d to stderr, one "file:line:col: error: ..." a line. */
+void print_diag(const struct sim_diag *d);
+/* Labels the entries of d from index from that have no file with the option they came from
+ * (library parsers leave the name of their input to the caller). */
+void diag_label(struct sim_diag *d, size_t from, const char *option);
+/* Parses the run options of argv into o (defaults set before); subcommand: stop at the first
+ * non-option.  --help and --version print and exit 0.  Returns 0 or the exit code of a bad
+ * invocation (the message printed). */
+int parse_opts(int argc, char **argv, struct opts *o, bool subcommand);
+
+/* ---- run.c ---- */
+
+/* Sets the defaults and parses the run options into a (zeroed first).  Returns 0 or the exit
+ * code of a bad invocation. */
+int app_parse(struct app *a, int argc, char **argv);
+/* Runs what a's options say until the sources end.  Returns the exit code. */
+int app_run(struct app *a);
+/* Frees what app_run() set up (also after it failed). */
+void app_free(struct app *a);
+/* Applies the config file and --set, in that order, then validates.  Returns 0 or exit code
+ * (the errors printed). */
+int app_configure(struct sim *sim, const struct opts *o);
+/* The simulation's start (UTC seconds): --start-time, else in fast mode DEFAULT_FAST_START,
+ * else now. */
+int64_t app_default_start(const struct opts *o);
+
+/* ---- the subcommands (argv[0] is the subcommand's name); each returns the exit code ---- */
+
+int cmd_run(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_metrics(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+
+#endif

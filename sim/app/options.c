@@ -1,0 +1,658 @@
+/*
+ * options.c - the run options table, --help made from it, and the command-line parser.
+ * See options.h.
+ *
+ * Values are checked here, once, before anything is opened (STYLE.md section 11): a bad value
+ * prints one specific error and the --help hint, exit 2.  The CAN input/output values go to
+ * the library's parsers (can/inputs.h, trace/replay.h), whose diagnostics are labelled with
+ * the option's name here: the library does not know the command line.
+ */
+#include "app/options.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/parse.h"
+#include "core/xalloc.h"
+#include "model/profile.h"
+#include "trace/replay.h"
+#include "trace/trace.h"
+#include "vehicle/vehicle.h"
+
+int usage_error(const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("ovms-sim: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputs("\nTry 'ovms-sim --help' for more information.\n", stderr);
+  va_end(ap);
+  return EXIT_USAGE;
+}
+
+void print_diag(const struct sim_diag *d)
+{
+  struct sbuf b = SBUF_INIT;
+  for (size_t i = 0; i < d->n; i++) {
+    sbuf_reset(&b);
+    sim_diag_format(&d->v[i], &b);
+    fprintf(stderr, "%s\n", sbuf_str(&b));
+  }
+  sbuf_free(&b);
+}
+
+void diag_label(struct sim_diag *d, size_t from, const char *option)
+{
+  for (size_t i = from; i < d->n; i++)
+    if (!d->v[i].file[0]) {
+      free(d->v[i].file);
+      d->v[i].file = xstrdup(option);
+    }
+}
+
+/* ---- run options ---------------------------------------------------------------------- */
+
+static int set_speed(struct opts *o, const char *arg)
+{
+  if (parse_double(arg, &o->speed) < 0 || !(o->speed > 0) || o->speed > 1e6)
+    return usage_error("invalid --speed '%s': a number > 0 (e.g. 10, 0.5)", arg);
+  o->speed_given = true;
+  return 0;
+}
+
+static int set_seed(struct opts *o, const char *arg)
+{
+  if (parse_u64(arg, &o->seed) < 0)
+    return usage_error("invalid --seed '%s': a non-negative integer", arg);
+  o->seed_given = true;
+  return 0;
+}
+
+static int set_vehicle_id(struct opts *o, const char *arg)
+{
+  if (!*arg)
+    return usage_error("--vehicle-id must not be empty");
+  o->vehicle_id = arg;
+  return 0;
+}
+
+static int set_vehicle(struct opts *o, const char *arg)
+{
+  if (!vehicle_type_find(arg, NULL))
+    return usage_error("unknown --vehicle '%s' (nissanleaf, teslaroadster, mitsubishi, "
+                       "dbc:FILE)", arg);
+  o->vehicle = arg;
+  return 0;
+}
+
+static int add_set(struct opts *o, const char *arg)
+{
+  if (!strchr(arg, '=') || arg[0] == '=')
+    return usage_error("invalid --set '%s': expected KEY=VALUE", arg);
+  xgrow((void **)&o->sets, &o->setcap, o->nsets + 1, sizeof(*o->sets));
+  o->sets[o->nsets++] = arg;
+  return 0;
+}
+
+static int set_firmware(struct opts *o, const char *arg)
+{
+  o->profile = sim_profile_find(arg);
+  if (!o->profile)
+    return usage_error("unknown --firmware '%s' (one of %s)", arg, sim_profile_names());
+  return 0;
+}
+
+static int set_start_time(struct opts *o, const char *arg)
+{
+  if (parse_time(arg, &o->start) < 0)
+    return usage_error("invalid --start-time '%s': 'YYYY-MM-DD HH:MM:SS' (UTC) or epoch "
+                       "seconds", arg);
+  o->have_start = true;
+  return 0;
+}
+
+static int set_duration(struct opts *o, const char *arg)
+{
+  if (parse_duration(arg, &o->duration) < 0 || o->duration <= 0)
+    return usage_error("invalid --duration '%s': e.g. 90, 90s, 15min, 2h, 1h30m", arg);
+  return 0;
+}
+
+static int set_progress(struct opts *o, const char *arg)
+{
+  (void)arg;
+  o->progress = 1;
+  return 0;
+}
+
+static int set_no_progress(struct opts *o, const char *arg)
+{
+  (void)arg;
+  o->progress = 0;
+  return 0;
+}
+
+static int set_broker(struct opts *o, const char *arg)
+{
+  struct v3_url u;
+  struct sbuf e = SBUF_INIT;
+  if (strcmp(arg, "print") && v3_url_parse(arg, &u, &e) < 0) {
+    int r = usage_error("%s", sbuf_str(&e));
+    sbuf_free(&e);
+    return r;
+  }
+  o->v3.broker = arg;
+  return 0;
+}
+
+static int set_client_id(struct opts *o, const char *arg)
+{
+  if (!*arg)
+    return usage_error("--client-id must not be empty");
+  o->v3.client_id = arg;
+  return 0;
+}
+
+static int set_topics(struct opts *o, const char *arg)
+{
+  if (!strcmp(arg, "current"))
+    o->v3.topics = SIM_TOPICS_CURRENT;
+  else if (!strcmp(arg, "draft-2018"))
+    o->v3.topics = SIM_TOPICS_DRAFT2018;
+  else
+    return usage_error("unknown --topics '%s' (one of current|draft-2018)", arg);
+  return 0;
+}
+
+static int show_help(struct opts *o, const char *arg)
+{
+  (void)o, (void)arg;
+  usage(stdout);
+  exit(0);
+}
+
+static int show_version(struct opts *o, const char *arg)
+{
+  (void)o, (void)arg;
+  printf("ovms-sim %s\n", OVMS_SIM_VERSION);
+  exit(0);
+}
+
+/* ---- CAN input and output ------------------------------------------------------------- */
+
+static int add_trace(struct opts *o, const char *arg, struct sim_diag *d)
+{
+  return can_inputs_add_trace(&o->can, arg, d);
+}
+
+static int add_can(struct opts *o, const char *arg, struct sim_diag *d)
+{
+  return can_inputs_add_can(&o->can, arg, d);
+}
+
+static int add_serve(struct opts *o, const char *arg, struct sim_diag *d)
+{
+  return can_network_add_serve(&o->net, arg, d);
+}
+
+static int add_bridge(struct opts *o, const char *arg, struct sim_diag *d)
+{
+  return can_network_add_bridge(&o->net, arg, d);
+}
+
+static int add_filter(struct opts *o, const char *arg, struct sim_diag *d)
+{
+  return can_inputs_add_filter(&o->can, arg, d) < 0 ? SIM_ECONFIG : 0;
+}
+
+static int add_bus_map(struct opts *o, const char *arg, struct sim_diag *d)
+{
+  return trace_replay_parse_map(&o->can.trace.replay, arg, d) < 0 ? SIM_ECONFIG : 0;
+}
+
+static int set_trace_format(struct opts *o, const char *arg, struct sim_diag *d)
+{
+  if (!trace_format_find(arg)) {
+    sim_diag_error(d, NULL, 0, 0, "unknown trace format '%s'", arg);
+    return SIM_ECONFIG;
+  }
+  o->can.trace.replay.format = arg;
+  return 0;
+}
+
+static int set_loop(struct opts *o, const char *arg, struct sim_diag *d)
+{
+  char *end;
+  long n = strtol(arg, &end, 10);
+  if (end == arg || *end || n < 0 || n > 1000000) {
+    sim_diag_error(d, NULL, 0, 0, "'%s' is not a count (0 = forever)", arg);
+    return SIM_ECONFIG;
+  }
+  o->can.trace.replay.loops = n == 0 ? -1 : (int)n;
+  return 0;
+}
+
+/* --start and --end: an offset into the trace; the end must come after the start. */
+static int set_offset(int64_t *field, struct opts *o, const char *arg, struct sim_diag *d)
+{
+  int64_t ns;
+  if (trace_parse_offset(arg, &ns) < 0) {
+    sim_diag_error(d, NULL, 0, 0, "'%s' is not an offset (90, 1.5s, 250ms, 2m, 1h)", arg);
+    return SIM_ECONFIG;
+  }
+  *field = ns;
+  const struct trace_replay_opts *ro = &o->can.trace.replay;
+  if (ro->end && ro->end <= ro->start) {
+    sim_diag_error(d, "--end", 0, 0, "--end must be after --start");
+    return SIM_ECONFIG;
+  }
+  return 0;
+}
+
+static int set_start(struct opts *o, const char *arg, struct sim_diag *d)
+{
+  return set_offset(&o->can.trace.replay.start, o, arg, d);
+}
+
+static int set_end(struct opts *o, const char *arg, struct sim_diag *d)
+{
+  return set_offset(&o->can.trace.replay.end, o, arg, d);
+}
+
+static int set_trace_period(struct opts *o, const char *arg, struct sim_diag *d)
+{
+  int64_t ns;
+  if (trace_parse_offset(arg, &ns) < 0 || ns <= 0) {
+    sim_diag_error(d, NULL, 0, 0, "'%s' is not a period (10ms, 0.5s, 100us)", arg);
+    return SIM_ECONFIG;
+  }
+  o->can.trace.replay.untimed_period = ns;
+  return 0;
+}
+
+static int set_stats(struct opts *o, const char *arg)
+{
+  (void)arg;
+  o->stats = true;
+  o->can.trace.replay.stats = true;
+  return 0;
+}
+
+/* ---- the table ------------------------------------------------------------------------ */
+
+static const char *default_speed(void)
+{
+  static char b[32];
+  snprintf(b, sizeof(b), "%g", DEFAULT_SPEED);
+  return b;
+}
+
+static const char *default_seed(void)
+{
+  static char b[32];
+  snprintf(b, sizeof(b), "%d", DEFAULT_SEED);
+  return b;
+}
+
+static const char *default_fast_start(void)
+{
+  return DEFAULT_FAST_START;
+}
+
+#define FLAG(field) OPT_FLAG, offsetof(struct opts, field), NULL, NULL
+#define STR(field) OPT_STRING, offsetof(struct opts, field), NULL, NULL
+#define CALL(fn) OPT_CALL, 0, fn, NULL
+#define VALUE(fn) OPT_VALUE, 0, NULL, fn
+
+const struct app_option app_options[] = {
+    {"scenario", 's', "FILE",
+         "run the YAML scenario FILE (see docs/scenarios.md)",
+         SECTION_RUN, STR(scenario), NULL},
+    {"fast", 'f', NULL,
+         "virtual time: run as fast as possible, deterministically",
+         SECTION_RUN, FLAG(fast), NULL},
+    {"speed", 'x', "X",
+         "real time scaled by X (default %s; e.g. 60 = a minute a second)",
+         SECTION_RUN, CALL(set_speed), .dflt = default_speed},
+    {"seed", 0, "N",
+         "random seed (default %s); same inputs + seed = same output",
+         SECTION_RUN, CALL(set_seed), .dflt = default_seed},
+    {"vehicle-id", 0, "ID",
+         "vehicle id (config vehicle.id; default DEMO)",
+         SECTION_RUN, CALL(set_vehicle_id), NULL},
+    {"vehicle", 0, "TYPE",
+         "vehicle decoder/encoder: nissanleaf, teslaroadster,\n"
+         "mitsubishi, or dbc:FILE (signals named like metrics,\n"
+         "v_b_soc -> v.b.soc); see vehicles/README.md",
+         SECTION_RUN, CALL(set_vehicle), NULL},
+    {"vehicle-map", 0, "FILE",
+         "dbc:FILE vehicles: map other signal names to metrics",
+         SECTION_RUN, STR(vehicle_map), NULL},
+    {"vehicle-anybus", 0, NULL,
+         "decode a frame id on whatever bus it arrives",
+         SECTION_RUN, FLAG(vehicle_anybus), NULL},
+    {"vehicle-emulate", 0, NULL,
+         "play the car: send its periodic frames, built from the\n"
+         "metrics (e.g. a --scenario's), on the --can buses",
+         SECTION_RUN, FLAG(vehicle_emulate), NULL},
+    {"config", 'c', "FILE",
+         "YAML config file of firmware config keys",
+         SECTION_RUN, STR(config_file), NULL},
+    {"set", 0, "KEY=VALUE",
+         "set a config key, firmware names, e.g.\n"
+         "--set server.v3.updatetime.idle=600 (repeatable)",
+         SECTION_RUN, CALL(add_set), NULL},
+    {"print", 'p', NULL,
+         "print publications to stdout (the default without a broker;\n"
+         "with --broker: as well as publishing them)",
+         SECTION_RUN, FLAG(print), NULL},
+    {"firmware", 0, "VERSION",
+         "behave as firmware %s (default current)",
+         SECTION_RUN, CALL(set_firmware), .dflt = sim_profile_names},
+    {"broker", 0, "URL",
+         "publish to an MQTT broker: mqtt://[user@]host[:port] or\n"
+         "mqtts://... (TLS, server always verified)",
+         SECTION_RUN, CALL(set_broker), NULL},
+    {"password-file", 0, "FILE",
+         "MQTT password: first line of FILE (or environment variable\n"
+         "OVMS_SIM_PASSWORD); never on the command line",
+         SECTION_RUN, STR(password_file), NULL},
+    {"cafile", 0, "FILE",
+         "CA certificate(s) for mqtts (default: the system CAs)",
+         SECTION_RUN, STR(v3.cafile), NULL},
+    {"capath", 0, "DIR",
+         "directory of CA certificates for mqtts",
+         SECTION_RUN, STR(v3.capath), NULL},
+    {"cert", 0, "FILE",
+         "client certificate for mutual TLS (with --key)",
+         SECTION_RUN, STR(v3.certfile), NULL},
+    {"key", 0, "FILE",
+         "client private key for mutual TLS (with --cert)",
+         SECTION_RUN, STR(v3.keyfile), NULL},
+    {"client-id", 0, "ID",
+         "MQTT client id (config server.v3.clientid; default the\n"
+         "vehicle id)",
+         SECTION_RUN, CALL(set_client_id), NULL},
+    {"state-dir", 0, "DIR",
+         "keep the notification queue in DIR: pending notifications\n"
+         "survive broker outages and restarts and are sent once",
+         SECTION_RUN, STR(state_dir), NULL},
+    {"topics", 0, "NAMES",
+         "current (default) or draft-2018 (the 2018 design post's m/,\n"
+         "c/<id>, cmd/<id>/c/ and /r/, notify/<type> at QoS 2)",
+         SECTION_RUN, CALL(set_topics), NULL},
+    {"start-time", 0, "TIME",
+         "UTC start, 'YYYY-MM-DD HH:MM:SS' or epoch seconds (default:\n"
+         "the scenario's start:, else a trace's first time, else\n"
+         "now; --fast: %s)",
+         SECTION_RUN, CALL(set_start_time), .dflt = default_fast_start},
+    {"duration", 0, "D",
+         "stop after D of simulation time (e.g. 90s, 15min, 2h)",
+         SECTION_RUN, CALL(set_duration), NULL},
+    {"report", 0, "FILE",
+         "write the run report (expect: results) as JSON to FILE",
+         SECTION_RUN, STR(report), NULL},
+    {"progress", 0, NULL,
+         "show a progress line on stderr (default: when stderr is a\n"
+         "terminal and --fast)",
+         SECTION_RUN, CALL(set_progress), NULL},
+    {"no-progress", 0, NULL,
+         "never show the progress line",
+         SECTION_RUN, CALL(set_no_progress), NULL},
+    {"json", 0, NULL, NULL, SECTION_RUN, FLAG(json), NULL}, /* metrics --json */
+    {"quiet", 'q', NULL,
+         "no output but errors and the expect: summary",
+         SECTION_RUN, FLAG(quiet), NULL},
+    {"verbose", 'v', NULL,
+         "log what the simulator does on stderr",
+         SECTION_RUN, FLAG(verbose), NULL},
+    {"help", 'h', NULL,
+         "show this help and exit",
+         SECTION_RUN, CALL(show_help), NULL},
+    {"version", 'V', NULL,
+         "show the version and exit",
+         SECTION_RUN, CALL(show_version), NULL},
+    {"trace", 0, "[N=]FILE",
+         "replay a CAN trace (candump -l, candump screen, CRTD, Vector\n"
+         "ASC, PCAN TRC, SavvyCAN CSV, ParserFlags TSV, .gz; format\n"
+         "detected from the content) on the simulation clock;\n"
+         "repeatable; N= sends all its frames to bus N",
+         SECTION_CAN, VALUE(add_trace), NULL},
+    {"trace-format", 0, "NAME",
+         "force the trace format (see 'convert --list-formats')",
+         SECTION_CAN, VALUE(set_trace_format), NULL},
+    {"loop", 0, "N",
+         "replay N times (default 1; 0 = forever)",
+         SECTION_CAN, VALUE(set_loop), NULL},
+    {"start", 0, "OFFSET",
+         "skip the trace's first OFFSET (90, 1.5s, 250ms, 2m)",
+         SECTION_CAN, VALUE(set_start), NULL},
+    {"end", 0, "OFFSET",
+         "stop at OFFSET from the trace's start",
+         SECTION_CAN, VALUE(set_end), NULL},
+    {"filter", 0, "IDS",
+         "replay only these ids: 1DB,5C5 and id/mask (700/7F0)",
+         SECTION_CAN, VALUE(add_filter), NULL},
+    {"bus-map", 0, "MAP",
+         "trace bus -> simulator bus: can0=1,can1=2 (CRTD/ASC: 2=1)",
+         SECTION_CAN, VALUE(add_bus_map), NULL},
+    {"stats", 0, NULL,
+         "print replay statistics (frames, frames/s, lateness p50/p99/\n"
+         "max) at the end",
+         SECTION_CAN, CALL(set_stats), NULL},
+    {"keep-going", 0, NULL,
+         "skip bad trace lines (counted) instead of stopping",
+         SECTION_CAN, FLAG(can.trace.replay.keep_going), NULL},
+    {"trace-period", 0, "T",
+         "frame spacing of traces without times (candump screen output;\n"
+         "default 10ms)",
+         SECTION_CAN, VALUE(set_trace_period), NULL},
+    {"can", 0, "[N=]BUS",
+         "attach bus N (default 1) to socketcan:IFACE[,fd],\n"
+         "slcan:/dev/ttyACM0[@BITRATE], mem:NAME, a socketcand\n"
+         "daemon's bus socketcand:HOST:PORT/CHANNEL or a GVRET server\n"
+         "gvret:HOST:PORT[/BUS] (an OVMS module, ESP32RET); repeatable",
+         SECTION_CAN, VALUE(add_can), NULL},
+    {"serve", 0, "SPEC",
+         "serve buses to network tools (docs/network.md):\n"
+         "[N=]socketcand:[HOST:]PORT  bus N (default 1) as canN\n"
+         "gvret:[HOST:]PORT           every bus (SavvyCAN)\n"
+         "[N=]elm327:[HOST:]PORT|pty  an ELM327 dongle (35000)\n"
+         "HOST defaults to 0.0.0.0; a served bus without --can is an\n"
+         "in-memory bus; repeatable",
+         SECTION_CAN, VALUE(add_serve), NULL},
+    {"bridge", 0, "A=B[,OPT]",
+         "forward frames between buses A and B (A>B: one way); OPT:\n"
+         "ids and id/mask filters (7E0/7F0), rate=N frames/s",
+         SECTION_CAN, VALUE(add_bridge), NULL},
+    {"record", 0, "FILE",
+         "record frames in/out, events and metric changes (CRTD, or\n"
+         "the format of FILE's extension)",
+         SECTION_CAN, STR(record), NULL},
+    {NULL, 0, NULL, NULL, SECTION_RUN, OPT_FLAG, 0, NULL, NULL, NULL},
+};
+
+/* ---- --help --------------------------------------------------------------------------- */
+
+#define HELP_COLUMN 27 /* where the help text of an option starts */
+
+/* One option: "  -s, --scenario FILE" padded to HELP_COLUMN, then its help lines. */
+static void print_option(FILE *out, const struct app_option *op)
+{
+  int n = op->letter ? fprintf(out, "  -%c, --%s", op->letter, op->name)
+                     : fprintf(out, "      --%s", op->name);
+  if (op->arg)
+    n += fprintf(out, " %s", op->arg);
+  fprintf(out, "%*s", n < HELP_COLUMN ? HELP_COLUMN - n : 1, "");
+  for (const char *p = op->help; *p;) {
+    const char *nl = strchr(p, '\n');
+    size_t len = nl ? (size_t)(nl - p) : strlen(p);
+    const char *pct = op->dflt ? memchr(p, '%', len) : NULL;
+    if (pct && pct[1] == 's')
+      fprintf(out, "%.*s%s%.*s\n", (int)(pct - p), p, op->dflt(), (int)(len - (size_t)(pct - p) - 2),
+              pct + 2);
+    else
+      fprintf(out, "%.*s\n", (int)len, p);
+    p += len;
+    if (*p)
+      fprintf(out, "%*s", HELP_COLUMN, "");
+    p += *p == '\n';
+  }
+}
+
+static void print_section(FILE *out, enum opt_section section)
+{
+  for (const struct app_option *op = app_options; op->name; op++)
+    if (op->section == section && op->help)
+      print_option(out, op);
+}
+
+void usage(FILE *out)
+{
+  fputs("Usage: ovms-sim [OPTIONS]\n"
+        "       ovms-sim validate FILE...\n"
+        "       ovms-sim metrics [--json] [PATTERN]\n"
+        "       ovms-sim convert [--from FMT] [--to FMT] [--keep-going] IN OUT\n"
+        "\n"
+        "A software OVMS v3 module: runs a YAML driving scenario (or a CAN trace, or a live bus)\n"
+        "through the OVMS metrics model and publishes it as the module's Server V3 does.  With no\n"
+        "broker configured it prints every publication as '<topic> <payload>' (mosquitto_sub -v).\n"
+        "\n"
+        "Run options:\n", out);
+  print_section(out, SECTION_RUN);
+  fputs("\nCAN input and output:\n", out);
+  print_section(out, SECTION_CAN);
+  fputs("\n"
+        "Subcommands:\n"
+        "  validate FILE...         check scenario files and report every error; exit 0 if valid\n"
+        "  metrics [PATTERN]        list metrics (name, type, unit, value) in ASCII order;\n"
+        "                           PATTERN is a name, prefix* or *suffix; --json for JSON;\n"
+        "                           with --scenario, values after running it; with\n"
+        "                           --vehicle, the vehicle's own metrics as well\n"
+        "  convert IN OUT           convert a CAN trace (candump, candump-screen, crtd, asc, trc,\n"
+        "                           savvycan, parserflags, numbered; '-' = stdin/stdout; .gz);\n"
+        "                           the input format is detected from the content, the output\n"
+        "                           format taken from --to or OUT's extension (default crtd);\n"
+        "                           --keep-going skips bad lines; --list-formats lists formats\n"
+        "\n"
+        "Exit status: 0 success, 1 an expect: check failed, 2 bad invocation or bad input.\n"
+        "Examples:\n"
+        "  ovms-sim --scenario scenarios/charging.yaml --fast\n"
+        "  ovms-sim --scenario scenarios/driving.yaml --speed 10\n"
+        "  ovms-sim validate scenarios/*.yaml\n", out);
+}
+
+/* ---- parsing -------------------------------------------------------------------------- */
+
+#define NOPTIONS (sizeof(app_options) / sizeof(app_options[0]))
+#define LONG_ONLY 256 /* getopt value of row i without a letter: LONG_ONLY + i */
+
+/* getopt_long's table and short-option string from the rows (built once). */
+static const struct option *getopt_table(const char **shortopts)
+{
+  static struct option longs[NOPTIONS];
+  static char shorts[2 * NOPTIONS + 2];
+  if (!shorts[0]) {
+    size_t n = 0;
+    shorts[n++] = ':';
+    for (size_t i = 0; app_options[i].name; i++) {
+      const struct app_option *op = &app_options[i];
+      int has = op->arg ? required_argument : no_argument;
+      longs[i] = (struct option){op->name, has, NULL, op->letter ? op->letter : LONG_ONLY + (int)i};
+      if (op->letter) {
+        shorts[n++] = op->letter;
+        if (op->arg)
+          shorts[n++] = ':';
+      }
+    }
+  }
+  *shortopts = shorts;
+  return longs;
+}
+
+static const struct app_option *row_of(int c)
+{
+  if (c >= LONG_ONLY && c < LONG_ONLY + (int)NOPTIONS)
+    return &app_options[c - LONG_ONLY];
+  for (const struct app_option *op = app_options; op->name; op++)
+    if (op->letter && op->letter == c)
+      return op;
+  return NULL;
+}
+
+/* Applies one option.  Returns 0 or the exit code (the error printed). */
+static int apply(struct opts *o, const struct app_option *op, const char *arg)
+{
+  char *base = (char *)o;
+  switch (op->kind) {
+  case OPT_FLAG:
+    *(bool *)(base + op->offset) = true;
+    return 0;
+  case OPT_STRING:
+    *(const char **)(base + op->offset) = arg;
+    return 0;
+  case OPT_CALL:
+    return op->run(o, arg);
+  case OPT_VALUE: {
+    struct sim_diag d = SIM_DIAG_INIT;
+    int rc = op->value(o, arg, &d);
+    char label[40];
+    snprintf(label, sizeof(label), "--%s", op->name);
+    diag_label(&d, 0, label);
+    if (rc < 0) {
+      print_diag(&d);
+      fputs("Try 'ovms-sim --help' for more information.\n", stderr);
+    }
+    sim_diag_cleanup(&d);
+    return rc < 0 ? EXIT_USAGE : 0;
+  }
+  }
+  return 0;
+}
+
+/* The checks between options, after all are read.  Returns 0 or the exit code. */
+static int check_opts(struct opts *o)
+{
+  if (o->fast && o->speed_given)
+    return usage_error("--fast and --speed exclude each other");
+  if ((o->v3.certfile != NULL) != (o->v3.keyfile != NULL))
+    return usage_error("--cert and --key must be given together");
+  /* with a vehicle decoding the frames, the framework raises vehicle.* events itself: the
+   * CEV records of a replayed CRTD (the recording module's events) would come twice */
+  if (o->vehicle)
+    o->can.trace.replay.no_events = true;
+  if ((o->vehicle_map || o->vehicle_anybus || o->vehicle_emulate) && !o->vehicle)
+    return usage_error("--vehicle-map, --vehicle-anybus and --vehicle-emulate need a --vehicle");
+  if (o->vehicle_emulate && !o->can.ncans && !can_network_wanted(&o->net))
+    return usage_error("--vehicle-emulate needs a --can bus (or a --serve bus) to send on");
+  if (o->vehicle_map && strncmp(o->vehicle, "dbc:", 4) != 0)
+    return usage_error("--vehicle-map needs a --vehicle dbc:FILE");
+  return 0;
+}
+
+int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
+{
+  const char *shorts;
+  const struct option *longs = getopt_table(&shorts);
+  char spec[2 * NOPTIONS + 3];
+  snprintf(spec, sizeof(spec), "%s%s", subcommand ? "+" : "", shorts);
+  int c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, spec, longs, NULL)) != -1) {
+    if (c == ':')
+      return usage_error("option '%s' needs an argument", argv[optind - 1]);
+    const struct app_option *op = c == '?' ? NULL : row_of(c);
+    if (!op) {
+      if (optopt)
+        return usage_error("unknown option '-%c'", optopt);
+      return usage_error("unknown option '%s'", argv[optind - 1]);
+    }
+    int rc = apply(o, op, optarg);
+    if (rc)
+      return rc;
+  }
+  return check_opts(o);
+}

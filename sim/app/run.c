@@ -1,0 +1,551 @@
+/*
+ * run.c - the run: a scenario, trace replays or live buses through the module until the
+ * sources end, then the expect: results.  Also the set-up shared with `metrics --scenario`.
+ *
+ * Everything is parsed and validated first (defaults < config file < --set, then one
+ * validation pass); only then are files, sockets and buses opened.  Exit codes: 0 success, 1
+ * an expect: check failed (or a run-time failure), 2 bad invocation or bad input.
+ */
+#include <errno.h>
+#include <ev.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app/app.h"
+#include "can/inputs.h"
+#include "core/error.h"
+#include "core/parse.h"
+#include "core/xalloc.h"
+#include "model/events.h"
+#include "model/sim.h"
+#include "notify/queue.h"
+#include "record/record.h"
+#include "scenario/scenario.h"
+#include "trace/trace.h"
+#include "v3/v3.h"
+#include "vehicle/housekeeping.h"
+#include "vehicle/vehicle.h"
+
+/* Reads the MQTT password: the first line of --password-file, else OVMS_SIM_PASSWORD (which
+ * is then removed from the environment).  Returns 0, or the exit code after an error. */
+static int read_password(struct opts *o, char **pw)
+{
+  *pw = NULL;
+  if (o->password_file) {
+    FILE *f = fopen(o->password_file, "r");
+    if (!f) {
+      fprintf(stderr, "ovms-sim: %s: %s\n", o->password_file, strerror(errno));
+      return EXIT_USAGE;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, f);
+    int err = ferror(f) ? errno : 0;
+    fclose(f);
+    if (n < 0) {
+      free(line);
+      fprintf(stderr, "ovms-sim: %s: %s\n", o->password_file,
+              err ? strerror(err) : "empty password file");
+      return EXIT_USAGE;
+    }
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+      line[--n] = '\0';
+    *pw = line;
+  } else {
+    char *e = getenv("OVMS_SIM_PASSWORD");
+    if (e) {
+      *pw = xstrdup(e);
+      /* blank it where it lives, so that /proc/<pid>/environ (ps e) no longer shows it */
+      memset(e, 0, strlen(e));
+      unsetenv("OVMS_SIM_PASSWORD");
+    }
+  }
+  return 0;
+}
+
+int app_configure(struct sim *sim, const struct opts *o)
+{
+  struct sim_diag d = SIM_DIAG_INIT;
+  int rc = 0;
+  if (o->config_file && sim_config_load_yaml(sim->config, o->config_file, &d) < 0)
+    rc = EXIT_USAGE;
+  for (size_t i = 0; i < o->nsets; i++) {
+    const char *eq = strchr(o->sets[i], '=');
+    char *key = xstrndup(o->sets[i], (size_t)(eq - o->sets[i]));
+    struct sbuf err = SBUF_INIT;
+    if (sim_config_set_key(sim->config, key, eq + 1, &err) < 0) {
+      sim_diag_error(&d, "--set", 0, 0, "%s", sbuf_str(&err));
+      rc = EXIT_USAGE;
+    }
+    sbuf_free(&err);
+    free(key);
+  }
+  if (o->vehicle_id)
+    sim_config_set(sim->config, "vehicle", "id", o->vehicle_id, NULL);
+  print_diag(&d);
+  if (rc)
+    fputs("Try 'ovms-sim --help' for more information.\n", stderr);
+  sim_diag_cleanup(&d);
+  return rc;
+}
+
+static void on_stop_timer(struct sim_loop *loop, struct sim_timer *t)
+{
+  sim_loop_stop(loop, 0);
+}
+
+static void on_signal(struct ev_loop *ev, ev_signal *w, int revents)
+{
+  struct app *a = w->data;
+  sim_loop_stop(a->loop, 0);
+}
+
+static void on_progress(struct sim_loop *loop, struct sim_timer *t)
+{
+  struct app *a = t->data;
+  int64_t now = sim_monotonic(loop);
+  static int64_t last_wall;
+  int64_t w = sim_wall_ns();
+  if (w - last_wall < 100 * SIM_NS_PER_MS)
+    return;
+  last_wall = w;
+  long long s = (long long)(now / SIM_NS_PER_SEC);
+  if (a->run)
+    fprintf(stderr, "\r[step %zu/%zu] simulated %lld:%02lld:%02lld", scenario_run_step(a->run) + 1,
+            a->sc->n_steps, s / 3600, s / 60 % 60, s % 60);
+  else if (a->progress_total > 0)
+    fprintf(stderr, "\r[%3d%%] simulated %lld s", (int)(100 * now / a->progress_total), s);
+  else
+    fprintf(stderr, "\rsimulated %lld s", s);
+}
+
+/* --verbose: Server V3 state changes (server.v3.<state>, data = the status text). */
+static void on_v3_state(void *ctx, const char *name, const char *data)
+{
+  fprintf(stderr, "ovms-sim: %s: %s\n", name, data ? data : "");
+}
+
+/*
+ * The sources are done (the scenario's timeline, or every replay).  Before the run ends, the
+ * module publishes what changed since its last transmission, as `server v3 update modified`
+ * makes a module do: wait for the connection if it is still being set up (at most
+ * DRAIN_CONNECT_WAIT), request the update, and stop two ticks later.  Without Server V3 the run
+ * ends at once.
+ */
+#define DRAIN_CONNECT_WAIT 60
+
+static void on_drain(struct sim_loop *loop, struct sim_timer *t)
+{
+  struct app *a = t->data;
+  struct v3 *v3 = a->sim->v3;
+  a->drain_ticks++;
+  if (!v3 || (!v3_connected(v3) && a->drain_ticks > DRAIN_CONNECT_WAIT)) {
+    sim_loop_stop(loop, 0);
+  } else if (v3_connected(v3)) {
+    if (!a->drain_requested) {
+      v3_request_update(v3, "modified");
+      a->drain_requested = a->drain_ticks;
+    } else if (a->drain_ticks - a->drain_requested >= 2) {
+      sim_loop_stop(loop, 0);
+    }
+  }
+}
+
+static void finish_sources(struct app *a)
+{
+  if (a->o.duration || sim_timer_active(&a->drain_timer))
+    return; /* --duration decides when the run ends */
+  if (!a->sim->v3) {
+    sim_loop_stop(a->loop, 0);
+    return;
+  }
+  sim_timer_start(a->loop, &a->drain_timer, SIM_NS_PER_SEC, SIM_NS_PER_SEC);
+}
+
+static void on_scenario_done(void *ctx, struct scenario_run *run)
+{
+  finish_sources(ctx);
+}
+
+/* Every --trace replay has ended: the run ends with them unless a scenario or --duration
+ * decides the end. */
+static void on_traces_done(void *ctx, int status)
+{
+  struct app *a = ctx;
+  a->trace_status = status;
+  if (status < 0)
+    sim_loop_stop(a->loop, 0);
+  else if (!a->run)
+    finish_sources(a);
+}
+
+/* Loads --scenario before anything else is set up; errors printed.  Returns 0 or exit code. */
+static int load_scenario(struct app *a)
+{
+  struct sim_diag d = SIM_DIAG_INIT;
+  int r = scenario_load(a->o.scenario, &a->sc, &d);
+  print_diag(&d);
+  sim_diag_cleanup(&d);
+  if (r < 0)
+    return EXIT_USAGE;
+  if (!a->o.seed_given && a->sc->has_seed)
+    a->o.seed = a->sc->seed;
+  if (!a->o.have_start && a->sc->start_utc_ns) {
+    a->o.start = a->sc->start_utc_ns / SIM_NS_PER_SEC;
+    a->o.have_start = true;
+  }
+  return 0;
+}
+
+/* Prints the expect: results (stderr) and writes --report.  Returns the exit code. */
+static int report_scenario(struct app *a)
+{
+  struct sbuf b = SBUF_INIT;
+  size_t failed = scenario_run_report(a->run, &b, 0);
+  if ((a->sc->n_expects || failed) && !a->o.no_summary)
+    fputs(sbuf_str(&b), stderr);
+  int rc = failed ? EXIT_EXPECT : 0;
+  if (a->o.report) {
+    sbuf_reset(&b);
+    scenario_run_report(a->run, &b, SCENARIO_REPORT_JSON);
+    FILE *f = fopen(a->o.report, "w");
+    if (!f || fputs(sbuf_str(&b), f) < 0 || fputc('\n', f) < 0) {
+      fprintf(stderr, "ovms-sim: cannot write %s: %s\n", a->o.report, strerror(errno));
+      rc = EXIT_EXPECT;
+    }
+    if (f && fclose(f) != 0 && rc == 0) {
+      fprintf(stderr, "ovms-sim: cannot write %s: %s\n", a->o.report, strerror(errno));
+      rc = EXIT_EXPECT;
+    }
+  }
+  sbuf_free(&b);
+  return rc;
+}
+
+/* Closes the recorder (before the buses it watches) and the inputs.  Returns the recorder's
+ * first write error, else 0. */
+static int close_inputs(struct app *a)
+{
+  can_network_free(a->net);
+  a->net = NULL;
+  int rc = trace_recorder_close(a->rec);
+  a->rec = NULL;
+  can_inputs_free(a->inputs);
+  a->inputs = NULL;
+  return rc;
+}
+
+int64_t app_default_start(const struct opts *o)
+{
+  if (o->have_start)
+    return o->start;
+  if (o->fast) {
+    int64_t t = 0;
+    parse_time(DEFAULT_FAST_START, &t);
+    return t;
+  }
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return ts.tv_sec;
+}
+
+/*
+ * A replayed recording sets the simulation's start to the time of its first frame when that
+ * time is absolute (a CRTD or candump log, not a relative ASC), so m.time.utc and dated
+ * metrics read as they did in the car.  Problems with the file are left to the replay.
+ */
+static void start_from_trace(struct opts *o)
+{
+  if (o->have_start || o->scenario || !o->can.ntraces || !strcmp(o->can.traces[0].path, "-"))
+    return;
+  struct trace_reader *r;
+  struct trace_reader_opts ro = {.format = o->can.trace.replay.format};
+  if (trace_reader_open(&r, o->can.traces[0].path, &ro, NULL) < 0)
+    return;
+  struct sim_frame f;
+  if (trace_reader_next_frame(r, &f, NULL) == 1 && f.ts >= INT64_C(946684800) * SIM_NS_PER_SEC) {
+    o->start = f.ts / SIM_NS_PER_SEC;
+    o->have_start = true;
+  }
+  trace_reader_close(r);
+}
+
+/* The checks that need the scenario loaded, before anything is opened.  Returns 0 or the
+ * exit code. */
+static int check_run(struct app *a)
+{
+  struct opts *o = &a->o;
+  int rc;
+  if (o->scenario && (rc = load_scenario(a)) != 0)
+    return rc;
+  start_from_trace(o);
+  if (o->fast && !o->scenario && !o->duration && !o->can.ntraces)
+    return usage_error("--fast needs an end: a --scenario, a --trace or a --duration");
+  if (o->report && !o->scenario)
+    return usage_error("--report needs a --scenario");
+  if (o->report) {
+    /* checked before the run, not found out after hours of it ("a" neither truncates an
+     * existing report nor loses anything if the run fails) */
+    FILE *f = fopen(o->report, "a");
+    if (!f) {
+      fprintf(stderr, "ovms-sim: cannot write %s: %s\n", o->report, strerror(errno));
+      return EXIT_USAGE;
+    }
+    fclose(f);
+  }
+  return 0;
+}
+
+/* The module: loop, context, vehicle, configuration.  Returns 0 or the exit code. */
+static int setup_module(struct app *a)
+{
+  struct opts *o = &a->o;
+  int rc;
+  a->ev = ev_default_loop(EVFLAG_AUTO);
+  int64_t start = app_default_start(o);
+  a->loop = sim_loop_new(a->ev, o->fast ? SIM_CLOCK_FAST : SIM_CLOCK_REAL, o->speed,
+                         start * SIM_NS_PER_SEC);
+  a->sim = sim_new(a->loop, o->profile, o->seed);
+  if (o->vehicle) {
+    /* before app_configure(): the vehicle declares its config keys (xnl.*, xtr.*, xmi.*) */
+    struct sim_diag d = SIM_DIAG_INIT;
+    struct vehicle_opts vo = {o->vehicle_anybus ? VEHICLE_F_ANYBUS : 0, o->vehicle_map};
+    rc = vehicle_attach_opts(a->sim, o->vehicle, &vo, &d);
+    print_diag(&d);
+    sim_diag_cleanup(&d);
+    if (rc < 0)
+      return EXIT_USAGE;
+  }
+  rc = app_configure(a->sim, o);
+  if (rc)
+    return rc;
+  sim_tz_set(sim_config_get(a->sim->config, "vehicle", "timezone"));
+  return 0;
+}
+
+/* Notifications, housekeeping and Server V3 (with the password, wiped after use).  Returns 0
+ * or the exit code. */
+static int setup_server(struct app *a)
+{
+  struct opts *o = &a->o;
+  int rc;
+  char *password = NULL;
+  if ((rc = read_password(o, &password)) != 0)
+    return rc;
+  struct sbuf err = SBUF_INIT;
+  if (sim_notify_open(a->sim, o->state_dir, &err) < 0) {
+    fprintf(stderr, "ovms-sim: %s\n", sbuf_str(&err));
+    sbuf_free(&err);
+    free(password);
+    return EXIT_USAGE;
+  }
+  housekeeping_start(a->sim);
+  o->v3.password = password;
+  if (o->quiet && !o->v3.broker)
+    o->v3.out = a->devnull = fopen("/dev/null", "w");
+  if (o->print && o->v3.broker && !o->quiet)
+    o->v3.tee = stdout;
+  rc = v3_start(a->sim, &o->v3, &err);
+  if (password) {
+    memset(password, 0, strlen(password));
+    free(password);
+  }
+  o->v3.password = NULL;
+  if (rc < 0) {
+    fprintf(stderr, "ovms-sim: %s\n", err.len ? sbuf_str(&err) : sim_strerror(rc));
+    sbuf_free(&err);
+    return EXIT_USAGE;
+  }
+  sbuf_free(&err);
+  return 0;
+}
+
+static void on_net_log(void *ctx, const char *msg)
+{
+  (void)ctx;
+  fprintf(stderr, "ovms-sim: %s\n", msg);
+}
+
+/* Starts --serve and --bridge on the buses that exist (creating in-memory ones) and announces
+ * where each server listens on stderr.  Returns 0 or the error (printed). */
+static int open_network(struct app *a)
+{
+  struct sim_diag d = SIM_DIAG_INIT;
+  int rc = can_network_open(&a->net, a->sim, &a->o.net, on_net_log, a, &d);
+  diag_label(&d, 0, "--serve");
+  print_diag(&d);
+  sim_diag_cleanup(&d);
+  struct sbuf b = SBUF_INIT;
+  can_network_describe(a->net, &b);
+  for (const char *p = sbuf_str(&b), *nl; *p; p = nl + 1) {
+    nl = strchr(p, '\n');
+    fprintf(stderr, "ovms-sim: %.*s\n", (int)(nl - p), p);
+  }
+  sbuf_free(&b);
+  return rc;
+}
+
+/* CAN inputs and the recorder; then the vehicle on the buses.  Returns 0 or the exit code. */
+static int setup_buses(struct app *a)
+{
+  struct opts *o = &a->o;
+  int rc;
+  if (o->can.ntraces || o->can.ncans || o->record) {
+    struct sim_diag d = SIM_DIAG_INIT;
+    rc = can_inputs_open(&a->inputs, a->sim, &o->can, &d);
+    diag_label(&d, 0, "--can");
+    if (rc == 0 && o->record)
+      rc = trace_recorder_open(&a->rec, a->sim, o->record, NULL, &d);
+    if (rc == 0)
+      rc = can_inputs_start(a->inputs, &o->can, on_traces_done, a, &d);
+    print_diag(&d);
+    sim_diag_cleanup(&d);
+    if (rc < 0) /* a bad file, format, option or device: bad input, except a missing kernel feature */
+      return rc == SIM_ENOCAN ? 1 : EXIT_USAGE;
+  }
+  if (can_network_wanted(&o->net) && open_network(a) < 0)
+    return EXIT_USAGE;
+  /* the buses exist now (--can, and trace buses for --trace): decode what arrives, or,
+   * emulating the car, send its frames */
+  if (a->sim->vehicle && o->vehicle_emulate)
+    vehicle_encoder_start_buses(a->sim->vehicle);
+  else if (a->sim->vehicle)
+    vehicle_listen_buses(a->sim->vehicle);
+  return 0;
+}
+
+/* The scenario, the stop and progress timers and the signals.  Returns 0 or the exit code. */
+static int setup_run(struct app *a)
+{
+  struct opts *o = &a->o;
+  int rc;
+  if (a->sc) {
+    rc = scenario_start(a->sim, a->sc, &a->run);
+    if (rc < 0) {
+      fprintf(stderr, "%s: error: %s\n", o->scenario, sim_strerror(rc));
+      return EXIT_USAGE;
+    }
+    sim_tz_set(sim_config_get(a->sim->config, "vehicle", "timezone"));
+    scenario_run_on_done(a->run, on_scenario_done, a);
+  }
+  if (o->duration > 0) {
+    sim_timer_init(&a->stop_timer, on_stop_timer, a);
+    sim_timer_start(a->loop, &a->stop_timer, o->duration, 0);
+    a->progress_total = o->duration;
+  }
+  a->progress = o->progress == 1 || (o->progress == -1 && o->fast && isatty(2));
+  if (a->progress) {
+    sim_timer_init(&a->progress_timer, on_progress, a);
+    sim_timer_start(a->loop, &a->progress_timer, SIM_NS_PER_SEC, SIM_NS_PER_SEC);
+  }
+  ev_signal_init(&a->sigint, on_signal, SIGINT);
+  ev_signal_init(&a->sigterm, on_signal, SIGTERM);
+  a->sigint.data = a->sigterm.data = a;
+  ev_signal_start(a->ev, &a->sigint);
+  ev_signal_start(a->ev, &a->sigterm);
+  ev_unref(a->ev);
+  ev_unref(a->ev);
+  return 0;
+}
+
+/* After the loop: the replays' errors and statistics, the recorder, the journal, the
+ * expect: results.  rc is the loop's result.  Returns the exit code. */
+static int finish_run(struct app *a, int rc)
+{
+  struct opts *o = &a->o;
+  if (o->v3.broker && a->sim->v3 && v3_get_stats(a->sim->v3)->connects == 0)
+    fprintf(stderr, "ovms-sim: could not connect to the broker: %s\n",
+            *v3_last_error(a->sim->v3) ? v3_last_error(a->sim->v3) : "connection failed");
+  if (a->progress)
+    fputs("\n", stderr);
+  if (a->net && o->stats) {
+    struct sbuf b = SBUF_INIT;
+    can_network_report(a->net, &b);
+    fputs(sbuf_str(&b), stderr);
+    sbuf_free(&b);
+  }
+  if (a->inputs) {
+    struct sbuf b = SBUF_INIT;
+    can_inputs_format_errors(a->inputs, &b);
+    if (o->stats) {
+      can_inputs_report(a->inputs, &b);
+      if (a->rec)
+        sbuf_printf(&b, "recorded %lu records\n", trace_recorder_count(a->rec));
+    }
+    fputs(sbuf_str(&b), stderr);
+    sbuf_free(&b);
+    int wrc = close_inputs(a);
+    if (wrc < 0) {
+      fprintf(stderr, "ovms-sim: %s: %s\n", o->record, sim_strerror(wrc));
+      return 1;
+    }
+    if (a->trace_status < 0)
+      return a->trace_status == SIM_EPARSE || a->trace_status == SIM_ETRUNC ? EXIT_USAGE : 1;
+  }
+  if (rc < 0) {
+    fprintf(stderr, "ovms-sim: %s\n", sim_strerror(rc));
+    return 1;
+  }
+  int jerr = sim_notify_journal_error(a->sim);
+  if (jerr < 0)
+    fprintf(stderr, "ovms-sim: %s: the notification journal could not be written (%s): "
+                    "notifications raised since then would not survive a restart\n",
+            o->state_dir, sim_strerror(jerr));
+  rc = a->run ? report_scenario(a) : 0;
+  return jerr < 0 && rc == 0 ? 1 : rc;
+}
+
+int app_run(struct app *a)
+{
+  int rc;
+  sim_timer_init(&a->drain_timer, on_drain, a);
+  if ((rc = check_run(a)) || (rc = setup_module(a)) || (rc = setup_server(a)) ||
+      (rc = setup_buses(a)) || (rc = setup_run(a)))
+    return rc;
+  if (a->o.verbose)
+    sim_events_listen(a->sim->events, "server.v3.*", on_v3_state, a);
+  return finish_run(a, sim_loop_run(a->loop));
+}
+
+void app_free(struct app *a)
+{
+  fflush(stdout);
+  close_inputs(a);
+  sim_free(a->sim);
+  scenario_free(a->sc);
+  if (a->devnull)
+    fclose(a->devnull);
+  sim_loop_free(a->loop);
+  free(a->o.sets);
+}
+
+int app_parse(struct app *a, int argc, char **argv)
+{
+  memset(a, 0, sizeof(*a));
+  a->o.speed = DEFAULT_SPEED;
+  a->o.seed = DEFAULT_SEED;
+  a->o.progress = -1;
+  int rc = parse_opts(argc, argv, &a->o, false);
+  if (rc)
+    free(a->o.sets);
+  return rc;
+}
+
+
+int cmd_run(int argc, char **argv)
+{
+  struct app a;
+  int rc = app_parse(&a, argc, argv);
+  if (rc)
+    return rc;
+  if (optind < argc)
+    return usage_error("unexpected argument '%s'", argv[optind]);
+  rc = app_run(&a);
+  app_free(&a);
+  return rc;
+}

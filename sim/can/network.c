@@ -1,0 +1,149 @@
+/*
+ * network.c - --serve and --bridge on a struct sim (see network.h).
+ */
+#include "can/network.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "can/bridge.h"
+#include "core/error.h"
+#include "core/frame.h"
+#include "core/xalloc.h"
+#include "model/sim.h"
+
+struct can_network {
+  struct sim *sim;
+  struct can_serve *serve[CAN_SERVE_MAX];
+  int nserve;
+  struct can_bridge *bridge[CAN_NETWORK_MAX_BRIDGES];
+  int nbridge;
+  struct sim_canbus *made[SIM_MAX_BUSES];
+};
+
+int can_network_add_serve(struct can_network_opts *o, const char *spec, struct sim_diag *d)
+{
+  if (o->nserve >= CAN_SERVE_MAX) {
+    sim_diag_error(d, "--serve", 0, 0, "at most %d servers", CAN_SERVE_MAX);
+    return SIM_ECONFIG;
+  }
+  struct can_serve *s;
+  int rc = can_serve_new(&s, NULL, spec, d);
+  if (rc < 0)
+    return rc;
+  can_serve_free(s);
+  o->serve[o->nserve++] = spec;
+  return 0;
+}
+
+int can_network_add_bridge(struct can_network_opts *o, const char *spec, struct sim_diag *d)
+{
+  if (o->nbridge >= CAN_NETWORK_MAX_BRIDGES) {
+    sim_diag_error(d, "--bridge", 0, 0, "at most %d bridges", CAN_NETWORK_MAX_BRIDGES);
+    return SIM_ECONFIG;
+  }
+  struct can_bridge *b;
+  int rc = can_bridge_new(&b, NULL, spec, d);
+  if (rc < 0)
+    return rc;
+  can_bridge_free(b);
+  o->bridge[o->nbridge++] = spec;
+  return 0;
+}
+
+bool can_network_wanted(const struct can_network_opts *o)
+{
+  return o->nserve > 0 || o->nbridge > 0;
+}
+
+static int need_bus(struct can_network *n, uint8_t num, struct sim_diag *d)
+{
+  struct sim *sim = n->sim;
+  if (sim->buses[num - 1])
+    return 0;
+  char spec[32];
+  snprintf(spec, sizeof(spec), "mem:served-%u", num);
+  int rc = can_bus_new(&sim->buses[num - 1], sim->loop, spec, num, d);
+  if (rc == 0)
+    rc = can_bus_start(sim->buses[num - 1]);
+  if (rc == 0)
+    n->made[num - 1] = sim->buses[num - 1];
+  return rc;
+}
+
+int can_network_open(struct can_network **out, struct sim *sim, const struct can_network_opts *o,
+                     can_net_log_fn log, void *log_ctx, struct sim_diag *d)
+{
+  struct can_network *n = xcalloc(1, sizeof(*n));
+  n->sim = sim;
+  *out = n;
+  int rc = 0;
+  for (int i = 0; i < o->nserve && rc == 0; i++) {
+    rc = can_serve_new(&n->serve[n->nserve], sim->loop, o->serve[i], d);
+    if (rc < 0)
+      break;
+    struct can_serve *s = n->serve[n->nserve++];
+    unsigned need = can_serve_buses(s);
+    if (!need)
+      need = 1; /* the all-bus schemes serve bus 1 at least */
+    for (uint8_t b = 1; b <= SIM_MAX_BUSES && rc == 0; b++)
+      if (need & 1u << (b - 1))
+        rc = need_bus(n, b, d);
+  }
+  for (int i = 0; i < o->nbridge && rc == 0; i++) {
+    rc = can_bridge_new(&n->bridge[n->nbridge], sim->loop, o->bridge[i], d);
+    if (rc < 0)
+      break;
+    uint8_t a, b;
+    can_bridge_buses(n->bridge[n->nbridge++], &a, &b);
+    rc = need_bus(n, a, d);
+    if (rc == 0)
+      rc = need_bus(n, b, d);
+  }
+  for (int i = 0; i < n->nserve && rc == 0; i++) {
+    can_serve_set_log(n->serve[i], log, log_ctx);
+    can_serve_set_metrics(n->serve[i], sim->metrics);
+    rc = can_serve_start(n->serve[i], sim->buses, d);
+  }
+  for (int i = 0; i < n->nbridge && rc == 0; i++)
+    rc = can_bridge_start(n->bridge[i], sim->buses, d);
+  return rc;
+}
+
+void can_network_describe(struct can_network *n, struct sbuf *out)
+{
+  for (int i = 0; i < n->nserve; i++) {
+    struct can_serve *s = n->serve[i];
+    if (!s->where[0])
+      continue;
+    if (s->ops->per_bus)
+      sbuf_printf(out, "serving bus %u as %s on %s\n", s->bus, s->ops->name, s->where);
+    else
+      sbuf_printf(out, "serving every bus as %s on %s\n", s->ops->name, s->where);
+  }
+}
+
+void can_network_report(struct can_network *n, struct sbuf *out)
+{
+  for (int i = 0; i < n->nserve; i++)
+    can_serve_report(n->serve[i], out);
+  for (int i = 0; i < n->nbridge; i++)
+    can_bridge_report(n->bridge[i], out);
+}
+
+void can_network_free(struct can_network *n)
+{
+  if (!n)
+    return;
+  for (int i = 0; i < n->nbridge; i++)
+    can_bridge_free(n->bridge[i]);
+  for (int i = 0; i < n->nserve; i++)
+    can_serve_free(n->serve[i]);
+  for (int b = 0; b < SIM_MAX_BUSES; b++)
+    if (n->made[b]) {
+      if (n->sim->buses[b] == n->made[b])
+        n->sim->buses[b] = NULL;
+      can_bus_close(n->made[b]);
+    }
+  free(n);
+}

@@ -1,0 +1,141 @@
+/*
+ * test_sbuf.c - the growable text buffer: growth by doubling from 64 bytes, always
+ * NUL-terminated contents, formatting longer than the free space (never truncated), embedded
+ * NUL bytes, reset keeping the memory, detach handing it over.
+ */
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/array.h"
+#include "core/sbuf.h"
+
+/* sbuf_reserve(extra) on an empty buffer: the capacity is the first power-of-two multiple of
+ * 64 that holds extra bytes and the NUL. */
+static void test_growth(void **state)
+{
+  static const struct {
+    size_t extra, cap;
+  } cases[] = {
+    {0, 64}, {1, 64}, {63, 64}, {64, 128}, {127, 128}, {128, 256}, {1000, 1024}, {4095, 4096},
+    {4096, 8192},
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+    struct sbuf b = SBUF_INIT;
+    sbuf_reserve(&b, cases[i].extra);
+    if (b.cap != cases[i].cap)
+      fail_msg("reserve(%zu): capacity %zu, want %zu", cases[i].extra, b.cap, cases[i].cap);
+    assert_int_equal(b.len, 0);
+    sbuf_free(&b);
+  }
+  /* appending one byte at a time doubles the capacity when len + NUL no longer fits */
+  struct sbuf b = SBUF_INIT;
+  for (size_t n = 1; n <= 300; n++) {
+    sbuf_addc(&b, (char)('a' + n % 26));
+    size_t want = n < 64 ? 64 : n < 128 ? 128 : n < 256 ? 256 : 512;
+    if (b.len != n || b.cap != want || b.p[n] != '\0')
+      fail_msg("after %zu bytes: len %zu cap %zu", n, b.len, b.cap);
+  }
+  /* a reserve that already fits changes nothing */
+  char *p = b.p;
+  sbuf_reserve(&b, 511 - b.len);
+  assert_ptr_equal(b.p, p);
+  assert_int_equal(b.cap, 512);
+  sbuf_free(&b);
+  (void)state;
+}
+
+static void test_append(void **state)
+{
+  struct sbuf b = SBUF_INIT;
+  assert_string_equal(sbuf_str(&b), ""); /* never written: "" and no memory */
+  assert_null(b.p);
+  sbuf_adds(&b, "topic");
+  sbuf_addc(&b, '/');
+  sbuf_add(&b, "metricXYZ", 6);
+  sbuf_add(&b, NULL, 0);
+  assert_string_equal(sbuf_str(&b), "topic/metric");
+  assert_int_equal(b.len, 12);
+  /* embedded NUL bytes count in len; the contents stay terminated after them */
+  sbuf_add(&b, "a\0b", 3);
+  assert_int_equal(b.len, 15);
+  assert_memory_equal(b.p + 12, "a\0b\0", 4);
+  sbuf_free(&b);
+  (void)state;
+}
+
+/* printf appends; output longer than the free space is formatted again after growing, so
+ * nothing is cut off. */
+static void test_printf(void **state)
+{
+  static const struct {
+    const char *prefix;
+    int width; /* %*d field width */
+    int value;
+  } cases[] = {
+    {"", 1, 7}, {"x", 62, 7}, {"x", 63, 7}, {"x", 64, 7}, {"", 200, -3}, {"abc", 5000, 42},
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+    struct sbuf b = SBUF_INIT;
+    sbuf_adds(&b, cases[i].prefix);
+    sbuf_printf(&b, "%*d|%s", cases[i].width, cases[i].value, "end");
+    char want[6000];
+    int n = snprintf(want, sizeof(want), "%s%*d|%s", cases[i].prefix, cases[i].width,
+                     cases[i].value, "end");
+    assert_int_equal(b.len, (size_t)n);
+    assert_string_equal(sbuf_str(&b), want);
+    assert_true(b.cap > b.len);
+    sbuf_free(&b);
+  }
+  struct sbuf b = SBUF_INIT;
+  sbuf_printf(&b, "%s", ""); /* empty output: a valid empty string */
+  assert_string_equal(sbuf_str(&b), "");
+  assert_int_equal(b.len, 0);
+  sbuf_printf(&b, "%.3f %s %u", 1.5, "kWh", 42u);
+  assert_string_equal(sbuf_str(&b), "1.500 kWh 42");
+  sbuf_free(&b);
+  (void)state;
+}
+
+static void test_reset_free_detach(void **state)
+{
+  struct sbuf b = SBUF_INIT;
+  sbuf_printf(&b, "%0100d", 1);
+  size_t cap = b.cap;
+  char *p = b.p;
+  sbuf_reset(&b);
+  assert_int_equal(b.len, 0);
+  assert_string_equal(sbuf_str(&b), "");
+  assert_ptr_equal(b.p, p); /* reset keeps the memory */
+  assert_int_equal(b.cap, cap);
+  sbuf_adds(&b, "again");
+  char *d = sbuf_detach(&b);
+  assert_string_equal(d, "again");
+  assert_null(b.p); /* detached: the buffer is empty and usable */
+  assert_int_equal(b.len, 0);
+  assert_int_equal(b.cap, 0);
+  free(d);
+  d = sbuf_detach(&b); /* never NULL, even for a buffer never written */
+  assert_non_null(d);
+  assert_string_equal(d, "");
+  free(d);
+  sbuf_adds(&b, "x");
+  sbuf_free(&b);
+  assert_null(b.p);
+  sbuf_free(&b); /* twice is harmless */
+  sbuf_reset(&b);
+  assert_string_equal(sbuf_str(&b), "");
+  (void)state;
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_growth),
+    cmocka_unit_test(test_append),
+    cmocka_unit_test(test_printf),
+    cmocka_unit_test(test_reset_free_detach),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
