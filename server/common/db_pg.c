@@ -26,6 +26,8 @@ struct pg {
   PGconn *c;
   char *sql[CACHE];
   int next;
+  bool piped;
+  int queued, send_error;
 };
 
 static void quiet(void *arg, const char *message)
@@ -173,6 +175,18 @@ static int pg_exec(struct db *db, const char *sql, const struct db_val *params, 
       break;
     }
   }
+  struct pg *pp = db->priv;
+  if (pp->piped && !fn) {
+    /* unprepared (PQprepare is synchronous), but sent without waiting */
+    if (PQsendQueryParams(c, sql, n, NULL, values, lengths, formats, 0) != 1) {
+      set_err(db, PQerrorMessage(c));
+      if (!pp->send_error)
+        pp->send_error = SRV_EDB;
+    } else {
+      pp->queued++;
+    }
+    return 0;
+  }
   char name[8];
   PGresult *r;
   if (n > 0) {
@@ -217,6 +231,62 @@ static int pg_exec(struct db *db, const char *sql, const struct db_val *params, 
   return ret;
 }
 
+static int pg_pipeline(struct db *db, bool on)
+{
+  struct pg *p = db->priv;
+  if (on) {
+    int rc = check_conn(db);
+    if (rc < 0)
+      return rc;
+    if (PQenterPipelineMode(p->c) != 1) {
+      set_err(db, PQerrorMessage(p->c));
+      return SRV_EDB;
+    }
+    p->piped = true;
+    p->queued = 0;
+    p->send_error = 0;
+    return 0;
+  }
+  if (!p->piped)
+    return 0;
+  p->piped = false;
+  int ret = p->send_error;
+  if (PQpipelineSync(p->c) != 1) {
+    set_err(db, PQerrorMessage(p->c));
+    ret = SRV_EDB;
+  } else {
+    /* each statement's result then NULL; PGRES_PIPELINE_SYNC ends it.  A broken connection
+     * gives NULL for ever: bounded by the number of statements sent. */
+    int nulls = 0;
+    for (;;) {
+      PGresult *r = PQgetResult(p->c);
+      if (!r) {
+        if (++nulls > p->queued + 2) {
+          set_err(db, PQerrorMessage(p->c));
+          ret = SRV_EDB;
+          break;
+        }
+        continue;
+      }
+      ExecStatusType st = PQresultStatus(r);
+      if (st == PGRES_PIPELINE_SYNC) {
+        PQclear(r);
+        break;
+      }
+      if (st == PGRES_FATAL_ERROR && ret == 0)
+        ret = result_error(db, r);
+      else if (st == PGRES_PIPELINE_ABORTED && ret == 0)
+        ret = SRV_EDB;
+      PQclear(r);
+    }
+  }
+  if (PQexitPipelineMode(p->c) != 1 && ret == 0) {
+    set_err(db, PQerrorMessage(p->c));
+    ret = SRV_EDB;
+  }
+  return ret;
+}
+
 static int pg_script(struct db *db, const char *sql)
 {
   int rc = check_conn(db);
@@ -240,6 +310,7 @@ const struct db_ops db_pg_ops = {
     .close = pg_close,
     .exec = pg_exec,
     .script = pg_script,
+    .pipeline = pg_pipeline,
     .schema = "CREATE TABLE IF NOT EXISTS users ("
               " username TEXT PRIMARY KEY, hash TEXT NOT NULL,"
               " role TEXT NOT NULL DEFAULT 'user', updated BIGINT NOT NULL DEFAULT 0);"
