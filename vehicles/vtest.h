@@ -1,7 +1,8 @@
 /*
  * vtest.h - helpers shared by the vehicle tests (vehicles/<car>/tests/test_<car>.c): a module
  * context with a vehicle attached, frames from text, golden-frame tables with expected metric
- * payloads, encode -> decode round trips, and a small CRTD line reader for trace excerpts.
+ * payloads, encode -> decode round trips, and CRTD lines of trace excerpts (through the
+ * project's CRTD codec).
  *
  * Header-only (static inline) so that it needs no build rule; include after testutil.h.
  */
@@ -18,6 +19,7 @@
 #include "model/metrics.h"
 #include "core/sbuf.h"
 #include "model/sim.h"
+#include "trace/trace.h"
 #include "vehicle/vehicle.h"
 
 struct vt {
@@ -245,8 +247,9 @@ static inline void vt_roundtrip(const char *vehicle, const char *config, const c
 }
 
 /*
- * A CRTD record: a received/transmitted frame (kind 'R'/'T'), an event (kind 'E', text =
- * event name) or something else (kind 0).  Returns 0, or -1 for a line that is not CRTD.
+ * A CRTD record, read by the project's CRTD codec (sim/trace/fmt_crtd.c): a received or
+ * transmitted frame (kind 'R'/'T'), an event (kind 'E', text = event name) or something else
+ * (kind 0).  Returns 0, or -1 for a line that is not CRTD.
  */
 struct vt_crtd {
   char kind;
@@ -258,39 +261,19 @@ struct vt_crtd {
 static inline int vt_crtd_parse(const char *line, struct vt_crtd *r)
 {
   memset(r, 0, sizeof *r);
-  char *end;
-  r->t = strtod(line, &end);
-  if (end == line || *end != ' ')
+  struct trace_pstate ps;
+  trace_pstate_init(&ps, NULL);
+  struct trace_record rec;
+  size_t len = strcspn(line, "\r\n");
+  if (trace_format_find("crtd")->parse(&ps, line, len, &rec, NULL) < 0)
     return -1;
-  const char *s = end + 1;
-  long bus = 1;
-  if (*s >= '0' && *s <= '9') {
-    bus = strtol(s, &end, 10);
-    s = end;
-  }
-  if (!strncmp(s, "CEV ", 4)) {
+  r->t = (double)rec.ts / 1e9;
+  if (rec.kind == TRACE_REC_EVENT) {
     r->kind = 'E';
-    s += 4;
-    if (!strncmp(s, "Event ", 6))
-      s += 6;
-    snprintf(r->text, sizeof r->text, "%s", s);
-    r->text[strcspn(r->text, "\r\n")] = 0;
-    return 0;
-  }
-  if ((s[0] == 'R' || s[0] == 'T') && (!strncmp(s + 1, "11 ", 3) || !strncmp(s + 1, "29 ", 3))) {
-    r->kind = s[0];
-    bool ext = s[1] == '2';
-    s += 4;
-    char buf[160];
-    snprintf(buf, sizeof buf, "%ld %s", bus, s);
-    buf[strcspn(buf, "\r\n")] = 0;
-    if (vt_parse_frame(buf, &r->f) < 0)
-      return -1;
-    r->f.flags = (uint16_t)((r->f.flags & ~SIM_CAN_F_EXT) | (ext ? SIM_CAN_F_EXT : 0));
-    if (r->kind == 'T')
-      r->f.flags |= SIM_CAN_F_TX;
-    r->f.ts = (int64_t)(r->t * 1e9);
-    return 0;
+    snprintf(r->text, sizeof r->text, "%.*s", (int)rec.name_len, rec.name);
+  } else if (rec.kind == TRACE_REC_FRAME) {
+    r->kind = rec.frame.flags & SIM_CAN_F_TX ? 'T' : 'R';
+    r->f = rec.frame;
   }
   return 0;
 }

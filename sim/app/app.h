@@ -26,6 +26,7 @@ struct trace_recorder;
 
 #define EXIT_EXPECT 1
 #define EXIT_USAGE 2
+#define EXIT_RUNTIME 3
 
 #define DEFAULT_SEED 1
 #define DEFAULT_SPEED 1.0
@@ -60,6 +61,7 @@ struct opts {
   struct v3_options v3;
   const char *password_file;
   const char *state_dir;
+  bool state_repair;
   struct can_inputs_opts can; /* --trace, --can, --filter ... (can/inputs.h) */
   struct can_network_opts net; /* --serve, --bridge (can/network.h) */
   const char *record;         /* --record */

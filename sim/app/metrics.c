@@ -53,7 +53,8 @@ static void list_metrics(struct sim *sim, const char *pattern, bool json)
 }
 
 /* A metrics PATTERN as the firmware's filters take it: a name, "*", "prefix*" or "*suffix"
- * (one '*', at one end; spec/server-v3.md 1.5 "Filtering"). */
+ * (one '*', at one end), as
+ * vehicle/OVMS.V3/components/id_filter/src/id_filter.cpp matches metrics.include/exclude. */
 static bool pattern_ok(const char *p)
 {
   size_t n = strlen(p);

@@ -380,6 +380,11 @@ const struct app_option app_options[] = {
          "keep the notification queue in DIR: pending notifications\n"
          "survive broker outages and restarts and are sent once",
          SECTION_RUN, STR(state_dir), NULL},
+    {"state-repair", 0, NULL,
+         "start even when the state directory's journal is damaged\n"
+         "inside: keep its valid records, move the damaged bytes to\n"
+         "notify.journal.quarantine (docs/v3.md \"State directory\")",
+         SECTION_RUN, FLAG(state_repair), NULL},
     {"topics", 0, "NAMES",
          "current (default) or draft-2018 (the 2018 design post's m/,\n"
          "c/<id>, cmd/<id>/c/ and /r/, notify/<type> at QoS 2)",

@@ -337,13 +337,17 @@ static int setup_server(struct app *a)
   char *password = NULL;
   if ((rc = read_password(o, &password)) != 0)
     return rc;
-  struct sbuf err = SBUF_INIT;
-  if (sim_notify_open(a->sim, o->state_dir, &err) < 0) {
-    fprintf(stderr, "ovms-sim: %s\n", sbuf_str(&err));
-    sbuf_free(&err);
+  struct sim_diag d = SIM_DIAG_INIT;
+  struct sim_notify_opts no = {o->state_repair};
+  rc = sim_notify_open_opts(a->sim, o->state_dir, &no, &d);
+  print_diag(&d);
+  sim_diag_cleanup(&d);
+  if (rc < 0) {
     free(password);
-    return EXIT_USAGE;
+    /* another simulator on the directory, or no space: runtime; a bad journal: input */
+    return rc == -EBUSY || rc == -ENOSPC || rc == -EIO ? EXIT_RUNTIME : EXIT_USAGE;
   }
+  struct sbuf err = SBUF_INIT;
   housekeeping_start(a->sim);
   o->v3.password = password;
   if (o->quiet && !o->v3.broker)

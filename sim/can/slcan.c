@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/hex.h"
 
 static const uint32_t rates[] = {10000, 20000, 50000, 100000, 125000, 250000, 500000, 800000,
                                  1000000};
@@ -51,15 +52,20 @@ int slcan_encode(const struct sim_frame *f, char *buf, size_t cap)
   return (int)n;
 }
 
-static int hv(char c)
+/* The n hex digits at s + from into *v; on a bad one, *col is its 1-based column. */
+static int hex_digits(const char *s, size_t from, size_t n, uint32_t *v, int *col)
 {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
+  uint32_t x = 0;
+  for (size_t k = from; k < from + n; k++) {
+    int h = sim_hex_digit(s[k]);
+    if (h < 0) {
+      *col = (int)k + 1;
+      return SIM_EPARSE;
+    }
+    x = x << 4 | (uint32_t)h;
+  }
+  *v = x;
+  return 0;
 }
 
 int slcan_decode(const char *line, size_t len, struct sim_frame *f, int *ts_ms, int *col)
@@ -90,22 +96,16 @@ int slcan_decode(const char *line, size_t len, struct sim_frame *f, int *ts_ms, 
     *col = (int)len + 1;
     return SIM_EPARSE;
   }
-  uint32_t id = 0;
-  for (size_t k = 1; k <= digits; k++) {
-    int v = hv(line[k]);
-    if (v < 0) {
-      *col = (int)k + 1;
-      return SIM_EPARSE;
-    }
-    id = id << 4 | (uint32_t)v;
-  }
+  uint32_t id;
+  if (hex_digits(line, 1, digits, &id, col) < 0)
+    return SIM_EPARSE;
   if (id > (ext ? SIM_CAN_EFF_MASK : SIM_CAN_SFF_MASK)) {
     *col = 2;
     return SIM_EPARSE;
   }
   f->id = id;
   size_t i = 1 + digits;
-  int dlc = hv(line[i]);
+  int dlc = sim_hex_digit(line[i]);
   if (dlc < 0 || (!(f->flags & SIM_CAN_F_FD) && dlc > 8)) {
     *col = (int)i + 1;
     return SIM_EPARSE;
@@ -116,7 +116,8 @@ int slcan_decode(const char *line, size_t len, struct sim_frame *f, int *ts_ms, 
     f->len = (uint8_t)dlc;
   } else {
     for (unsigned k = 0; k < dlen; k++, i += 2) {
-      int a = i < len ? hv(line[i]) : -1, b = i + 1 < len ? hv(line[i + 1]) : -1;
+      int a = i < len ? sim_hex_digit(line[i]) : -1;
+      int b = i + 1 < len ? sim_hex_digit(line[i + 1]) : -1;
       if (a < 0 || b < 0) {
         *col = (int)(a < 0 ? i : i + 1) + 1;
         return SIM_EPARSE;
@@ -128,17 +129,11 @@ int slcan_decode(const char *line, size_t len, struct sim_frame *f, int *ts_ms, 
   if (i == len)
     return 0;
   if (len - i == 4) {
-    int t = 0;
-    for (size_t k = i; k < len; k++) {
-      int v = hv(line[k]);
-      if (v < 0) {
-        *col = (int)k + 1;
-        return SIM_EPARSE;
-      }
-      t = t << 4 | v;
-    }
+    uint32_t t;
+    if (hex_digits(line, i, 4, &t, col) < 0)
+      return SIM_EPARSE;
     if (ts_ms)
-      *ts_ms = t;
+      *ts_ms = (int)t;
     return 0;
   }
   *col = (int)i + 1;

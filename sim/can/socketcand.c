@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/hex.h"
 
 #define MAX_TOKENS 24
 
@@ -33,31 +34,10 @@ size_t socketcand_next(const uint8_t *p, size_t n, size_t *start, size_t *len, s
   return 0;
 }
 
-static int hexval(char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* Parses a hex token of 1..maxdigits digits. */
 static bool parse_hex(const char *t, size_t len, size_t maxdigits, uint32_t *out)
 {
-  if (len == 0 || len > maxdigits)
-    return false;
-  uint32_t v = 0;
-  for (size_t i = 0; i < len; i++) {
-    int h = hexval(t[i]);
-    if (h < 0)
-      return false;
-    v = v << 4 | (uint32_t)h;
-  }
-  *out = v;
-  return true;
+  return len <= maxdigits && sim_hex_u32(t, len, out);
 }
 
 static bool parse_dec(const char *t, size_t len, size_t maxdigits, uint64_t *out)

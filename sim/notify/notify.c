@@ -7,12 +7,14 @@
  * 1aa1daff.  Raising info, alert or error raises the event notify.<type>.<subtype>.
  *
  * Unlike the firmware (whose queue does not survive a reboot), the queue can be durable: with
- * a state directory every new entry and every read mark is appended to notify.journal and
- * flushed to the kernel before the call returns, so a SIGKILL loses nothing.  Journal lines:
+ * a state directory every new entry and every read mark is a record of notify.journal,
+ * synced to the disk before the call returns, so a crash loses nothing acknowledged.  The
+ * framing, checks, recovery and compaction of the file are journal.c's; the records are:
  *   I <type> <lastid>                                 highest id used for the type
  *   N <type> <id> <created_ns> <readers> <subtype> <hex text>
  *   R <reader> <type> <id>                            reader has read the entry
  * <readers> is a comma list of reader names.  The journal is rewritten (compacted) on open.
+ * Ids above SIM_NOTIFY_ID_MAX are refused on load and never raised.
  *
  * The notifications of the vehicle framework (charge state, *-LOG-Grid, *-LOG-Trip) are raised
  * by sim/vehicle/notify.c, as OvmsVehicle raises them in the firmware.
@@ -28,6 +30,7 @@
 #include "core/error.h"
 #include "model/events.h"
 #include "model/metrics.h"
+#include "notify/journal.h"
 #include "notify/queue.h"
 #include "model/sim.h"
 #include "core/xalloc.h"
@@ -54,9 +57,8 @@ struct sim_notify_queue {
   int64_t lastid[NTYPES];
   struct reader readers[MAX_READERS];
   int nreaders;
-  FILE *journal;
+  struct notify_journal *journal; /* NULL without a state directory */
   int journal_err; /* first failed journal write (-errno), 0 = durable */
-  char *path;
   uint32_t last_error_code;
   int64_t last_error_time;
   bool have_error;
@@ -95,33 +97,19 @@ static bool subtype_valid(const char *s)
   return true;
 }
 
-/* ---- journal --------------------------------------------------------------------------------- */
-
-/* Flushes f to the disk.  Returns 0 or -errno. */
-static int flush_file(FILE *f)
-{
-  if (fflush(f) != 0 || ferror(f))
-    return -(errno ? errno : EIO);
-  if (fdatasync(fileno(f)) < 0)
-    return -errno;
-  return 0;
-}
+/* ---- journal (the records; their file is journal.c) ------------------------------------------- */
 
 /*
- * Appends the text of b to the journal and syncs it.  The first failure is kept in
- * q->journal_err (sim_notify_journal_error()): the entries stay queued in memory and are still
- * delivered by this process, but they are no longer durable, which main() reports.
- * Returns 0 or -errno.
+ * Appends one record (b holds its payload and a final '\n') to the journal, which syncs it.
+ * The first failure is kept in q->journal_err (sim_notify_journal_error()): the entries stay
+ * queued in memory and are still delivered by this process, but they are no longer durable,
+ * which main() reports.  Returns 0 or -errno.
  */
 static int journal_append(struct sim_notify_queue *q, const struct sbuf *b)
 {
   if (!q->journal)
     return 0;
-  int rc = 0;
-  if (fwrite(b->p, 1, b->len, q->journal) != b->len)
-    rc = -(errno ? errno : EIO);
-  if (rc == 0)
-    rc = flush_file(q->journal);
+  int rc = notify_journal_append(q->journal, b->p, b->len - 1);
   if (rc < 0 && q->journal_err == 0)
     q->journal_err = rc;
   return rc;
@@ -166,7 +154,7 @@ static void reader_names(struct sim_notify_queue *q, uint32_t mask, const char *
     sbuf_addc(b, '-');
 }
 
-/* Appends the journal line of entry i to b. */
+/* Appends the journal record of entry i and a '\n' to b. */
 static void entry_line(struct sim_notify_queue *q, size_t i, struct sbuf *b)
 {
   struct sim_notify_entry *e = q->v[i];
@@ -177,94 +165,122 @@ static void entry_line(struct sim_notify_queue *q, size_t i, struct sbuf *b)
   sbuf_addc(b, '\n');
 }
 
-static int parse_line(struct sim_notify_queue *q, char *line, struct sbuf *err, int lineno,
-                      const char *path)
+/* An id of a record: 0 or SIM_EPARSE (not a number), SIM_ERANGE (beyond SIM_NOTIFY_ID_MAX). */
+static int parse_id(const char *s, int64_t min, int64_t *out, struct sbuf *why)
 {
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (end == s || *end || v < min)
+    return SIM_EPARSE;
+  if (errno == ERANGE || v > SIM_NOTIFY_ID_MAX) {
+    sbuf_printf(why, "id %s is beyond the limit %" PRId64, s, (int64_t)SIM_NOTIFY_ID_MAX);
+    return SIM_ERANGE;
+  }
+  *out = v;
+  return 0;
+}
+
+/* Decodes the hex text of an N record into text; returns false when it is not hex. */
+static bool hex_decode(const char *h, struct sbuf *text)
+{
+  if (!strcmp(h, "-"))
+    return true;
+  size_t hl = strlen(h);
+  if (hl % 2)
+    return false;
+  for (size_t i = 0; i < hl; i += 2) {
+    int a = hexval(h[i]), b = hexval(h[i + 1]);
+    if (a < 0 || b < 0)
+      return false;
+    sbuf_addc(text, (char)(a * 16 + b));
+  }
+  return true;
+}
+
+/* Removes name from the comma list *names (freed and NULL when it becomes empty).  Returns
+ * whether it was in the list. */
+static bool names_remove(char **names, const char *name)
+{
+  struct sbuf nb = SBUF_INIT;
+  size_t nl = strlen(name);
+  bool found = false;
+  for (char *s = *names; *s;) {
+    size_t l = strcspn(s, ",");
+    if (l == nl && !strncmp(s, name, l)) {
+      found = true;
+    } else {
+      if (nb.len)
+        sbuf_addc(&nb, ',');
+      sbuf_add(&nb, s, l);
+    }
+    s += l;
+    if (*s == ',')
+      s++;
+  }
+  if (found) {
+    free(*names);
+    *names = nb.len ? sbuf_detach(&nb) : NULL;
+  }
+  sbuf_free(&nb);
+  return found;
+}
+
+static void add_loaded(struct sim_notify_queue *q, struct sim_notify_entry *e, const char *names)
+{
+  xgrow((void **)&q->v, &q->cap, q->n + 1, sizeof(*q->v));
+  q->pending_names = xrealloc(q->pending_names, q->cap * sizeof(*q->pending_names));
+  q->v[q->n] = e;
+  q->pending_names[q->n] = strcmp(names, "-") ? xstrdup(names) : NULL;
+  q->n++;
+  if (e->id > q->lastid[e->type])
+    q->lastid[e->type] = e->id;
+}
+
+/* One journal record (notify_journal_record_fn): applies it to the queue being loaded. */
+static int load_record(void *ctx, const char *payload, size_t len, struct sbuf *why)
+{
+  struct sim_notify_queue *q = ctx;
+  char *line = xstrdup(payload);
   char *w[8];
   int n = 0;
   char *save = NULL;
-  for (char *s = strtok_r(line, " \n", &save); s && n < 8; s = strtok_r(NULL, " \n", &save))
+  (void)len;
+  for (char *s = strtok_r(line, " ", &save); s && n < 8; s = strtok_r(NULL, " ", &save))
     w[n++] = s;
   enum sim_notify_type t;
-  char *end;
+  int64_t id = 0, created = 0;
+  int rc = SIM_EPARSE;
   if (n == 3 && !strcmp(w[0], "I") && sim_notify_type_parse(w[1], &t) == 0) {
-    long long id = strtoll(w[2], &end, 10);
-    if (*end || id < 0)
-      goto bad;
-    if (id > q->lastid[t])
+    if ((rc = parse_id(w[2], 0, &id, why)) == 0 && id > q->lastid[t])
       q->lastid[t] = id;
-    return 0;
-  }
-  if (n == 7 && !strcmp(w[0], "N") && sim_notify_type_parse(w[1], &t) == 0) {
-    long long id = strtoll(w[2], &end, 10);
-    if (*end || id <= 0)
-      goto bad;
-    long long created = strtoll(w[3], &end, 10);
-    if (*end)
-      goto bad;
-    size_t hl = strlen(w[6]);
+  } else if (n == 7 && !strcmp(w[0], "N") && sim_notify_type_parse(w[1], &t) == 0) {
+    char *end;
+    errno = 0;
+    created = strtoll(w[3], &end, 10);
     struct sbuf text = SBUF_INIT;
-    if (strcmp(w[6], "-")) {
-      if (hl % 2) {
-        sbuf_free(&text);
-        goto bad;
-      }
-      for (size_t i = 0; i < hl; i += 2) {
-        int a = hexval(w[6][i]), b2 = hexval(w[6][i + 1]);
-        if (a < 0 || b2 < 0) {
-          sbuf_free(&text);
-          goto bad;
-        }
-        sbuf_addc(&text, (char)(a * 16 + b2));
-      }
+    if ((rc = parse_id(w[2], 1, &id, why)) == 0 &&
+        (end == w[3] || *end || errno || !subtype_valid(w[5]) || !hex_decode(w[6], &text)))
+      rc = SIM_EPARSE;
+    if (rc == 0) {
+      struct sim_notify_entry *e = xcalloc(1, sizeof(*e));
+      e->type = t;
+      e->id = id;
+      e->created_ns = created;
+      e->subtype = xstrdup(w[5]);
+      e->len = text.len;
+      e->text = text.p ? sbuf_detach(&text) : xstrdup("");
+      add_loaded(q, e, w[4]);
     }
-    struct sim_notify_entry *e = xcalloc(1, sizeof(*e));
-    e->type = t;
-    e->id = id;
-    e->created_ns = created;
-    e->subtype = xstrdup(w[5]);
-    e->len = text.len;
-    e->text = sbuf_detach(&text);
-    xgrow((void **)&q->v, &q->cap, q->n + 1, sizeof(*q->v));
-    q->pending_names = xrealloc(q->pending_names, q->cap * sizeof(*q->pending_names));
-    q->v[q->n] = e;
-    q->pending_names[q->n] = strcmp(w[4], "-") ? xstrdup(w[4]) : NULL;
-    q->n++;
-    if (id > q->lastid[t])
-      q->lastid[t] = id;
-    return 0;
+    sbuf_free(&text);
+  } else if (n == 4 && !strcmp(w[0], "R") && sim_notify_type_parse(w[2], &t) == 0) {
+    if ((rc = parse_id(w[3], 1, &id, why)) == 0)
+      for (size_t i = 0; i < q->n; i++)
+        if (q->v[i]->type == t && q->v[i]->id == id && q->pending_names[i])
+          names_remove(&q->pending_names[i], w[1]);
   }
-  if (n == 4 && !strcmp(w[0], "R") && sim_notify_type_parse(w[2], &t) == 0) {
-    long long id = strtoll(w[3], &end, 10);
-    if (*end)
-      goto bad;
-    for (size_t i = 0; i < q->n; i++) {
-      if (q->v[i]->type != t || q->v[i]->id != id || !q->pending_names[i])
-        continue;
-      /* remove w[1] from the comma list */
-      char *names = q->pending_names[i];
-      struct sbuf nb = SBUF_INIT;
-      for (char *s = names; *s;) {
-        size_t l = strcspn(s, ",");
-        if (!(l == strlen(w[1]) && !strncmp(s, w[1], l))) {
-          if (nb.len)
-            sbuf_addc(&nb, ',');
-          sbuf_add(&nb, s, l);
-        }
-        s += l;
-        if (*s == ',')
-          s++;
-      }
-      free(names);
-      q->pending_names[i] = nb.len ? sbuf_detach(&nb) : NULL;
-      sbuf_free(&nb);
-    }
-    return 0;
-  }
-bad:
-  if (err)
-    sbuf_printf(err, "%s:%d: error: corrupt notification journal line", path, lineno);
-  return SIM_EPARSE;
+  free(line);
+  return rc;
 }
 
 static void free_entry(struct sim_notify_entry *e)
@@ -290,87 +306,24 @@ static void gc(struct sim_notify_queue *q)
   q->n = j;
 }
 
-static int journal_open(struct sim_notify_queue *q, const char *dir, struct sbuf *err)
+/* Loads the journal of dir, then compacts it to what is still pending. */
+static int journal_open(struct sim_notify_queue *q, const char *dir,
+                        const struct sim_notify_opts *o, struct sim_diag *d)
 {
-  if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-    int e = -errno;
-    if (err)
-      sbuf_printf(err, "%s: cannot create state directory: %s", dir, strerror(errno));
-    return e;
-  }
-  struct sbuf p = SBUF_INIT;
-  sbuf_printf(&p, "%s/notify.journal", dir);
-  q->path = sbuf_detach(&p);
-  FILE *f = fopen(q->path, "r");
-  if (f) {
-    char *line = NULL;
-    size_t cap = 0;
-    int lineno = 0;
-    ssize_t len;
-    int rc = 0;
-    while ((len = getline(&line, &cap, f)) > 0) {
-      lineno++;
-      if (line[len - 1] != '\n')
-        break; /* a torn last line (killed while writing): ignored */
-      if ((rc = parse_line(q, line, err, lineno, q->path)) < 0)
-        break;
-    }
-    free(line);
-    fclose(f);
-    if (rc < 0)
-      return rc;
-    gc(q);
-  } else if (errno != ENOENT) {
-    int e = -errno;
-    if (err)
-      sbuf_printf(err, "%s: %s", q->path, strerror(errno));
-    return e;
-  }
-  /* compact: write the state to a new file and rename it over the journal */
-  struct sbuf tmp = SBUF_INIT;
-  sbuf_printf(&tmp, "%s.tmp", q->path);
-  FILE *nf = fopen(tmp.p, "w");
-  if (!nf) {
-    int e = -errno;
-    if (err)
-      sbuf_printf(err, "%s: %s", tmp.p, strerror(errno));
-    sbuf_free(&tmp);
-    return e;
-  }
+  struct notify_journal_opts jo = {o && o->repair};
+  int rc = notify_journal_open(&q->journal, dir, &jo, load_record, q, d);
+  if (rc < 0)
+    return rc;
+  gc(q);
   struct sbuf b = SBUF_INIT;
   for (int t = 0; t < NTYPES; t++)
     if (q->lastid[t])
       sbuf_printf(&b, "I %s %" PRId64 "\n", type_names[t], q->lastid[t]);
   for (size_t i = 0; i < q->n; i++)
     entry_line(q, i, &b);
-  int wrc = fwrite(b.p ? b.p : "", 1, b.len, nf) == b.len ? flush_file(nf) : -(errno ? errno : EIO);
+  rc = notify_journal_rewrite(q->journal, &b, d);
   sbuf_free(&b);
-  if (fclose(nf) != 0 && wrc == 0)
-    wrc = -errno;
-  if (wrc < 0) {
-    /* the old journal stays as it is: nothing of it is lost */
-    if (err)
-      sbuf_printf(err, "%s: %s", tmp.p, strerror(-wrc));
-    unlink(tmp.p);
-    sbuf_free(&tmp);
-    return wrc;
-  }
-  if (rename(tmp.p, q->path) < 0) {
-    int e = -errno;
-    if (err)
-      sbuf_printf(err, "%s: %s", q->path, strerror(errno));
-    sbuf_free(&tmp);
-    return e;
-  }
-  sbuf_free(&tmp);
-  q->journal = fopen(q->path, "a");
-  if (!q->journal) {
-    int e = -errno;
-    if (err)
-      sbuf_printf(err, "%s: %s", q->path, strerror(errno));
-    return e;
-  }
-  return 0;
+  return rc;
 }
 
 /* ---- queue ------------------------------------------------------------------------------------ */
@@ -381,8 +334,7 @@ static void queue_free(void *ctx)
   struct sim_notify_queue *q = sim->notify;
   if (!q)
     return;
-  if (q->journal)
-    fclose(q->journal);
+  notify_journal_close(q->journal);
   for (size_t i = 0; i < q->n; i++) {
     free_entry(q->v[i]);
     free(q->pending_names[i]);
@@ -391,12 +343,12 @@ static void queue_free(void *ctx)
     free(q->readers[i].name);
   free(q->v);
   free(q->pending_names);
-  free(q->path);
   free(q);
   sim->notify = NULL;
 }
 
-int sim_notify_open(struct sim *sim, const char *state_dir, struct sbuf *err)
+int sim_notify_open_opts(struct sim *sim, const char *state_dir, const struct sim_notify_opts *o,
+                         struct sim_diag *d)
 {
   if (sim->notify)
     return SIM_EEXIST;
@@ -405,11 +357,26 @@ int sim_notify_open(struct sim *sim, const char *state_dir, struct sbuf *err)
   sim->notify = q;
   sim_on_free(sim, queue_free, sim);
   if (state_dir) {
-    int rc = journal_open(q, state_dir, err);
+    int rc = journal_open(q, state_dir, o, d);
     if (rc < 0)
       return rc;
   }
   return 0;
+}
+
+int sim_notify_open(struct sim *sim, const char *state_dir, struct sbuf *err)
+{
+  struct sim_diag d = SIM_DIAG_INIT;
+  int rc = sim_notify_open_opts(sim, state_dir, NULL, &d);
+  for (size_t i = 0; err && rc < 0 && i < d.n; i++) {
+    if (d.v[i].level != SIM_DIAG_ERROR)
+      continue;
+    if (err->len)
+      sbuf_addc(err, '\n');
+    sim_diag_format(&d.v[i], err);
+  }
+  sim_diag_cleanup(&d);
+  return rc;
 }
 
 int sim_notify_reader(struct sim *sim, const char *name)
@@ -425,33 +392,9 @@ int sim_notify_reader(struct sim *sim, const char *name)
   int r = q->nreaders++;
   q->readers[r].name = xstrdup(name);
   /* entries of an earlier run recorded for this reader name */
-  size_t nl = strlen(name);
-  for (size_t i = 0; i < q->n; i++) {
-    char *names = q->pending_names[i];
-    if (!names)
-      continue;
-    struct sbuf nb = SBUF_INIT;
-    bool found = false;
-    for (char *s = names; *s;) {
-      size_t l = strcspn(s, ",");
-      if (l == nl && !strncmp(s, name, l)) {
-        found = true;
-      } else {
-        if (nb.len)
-          sbuf_addc(&nb, ',');
-        sbuf_add(&nb, s, l);
-      }
-      s += l;
-      if (*s == ',')
-        s++;
-    }
-    if (found) {
+  for (size_t i = 0; i < q->n; i++)
+    if (q->pending_names[i] && names_remove(&q->pending_names[i], name))
       q->v[i]->pending |= 1u << r;
-      free(names);
-      q->pending_names[i] = nb.len ? sbuf_detach(&nb) : NULL;
-    }
-    sbuf_free(&nb);
-  }
   return r;
 }
 
@@ -522,6 +465,8 @@ int64_t sim_notify_raise(struct sim *sim, enum sim_notify_type type, const char 
   if (!sim->notify)
     sim_notify_open(sim, NULL, NULL);
   struct sim_notify_queue *q = sim->notify;
+  if (q->lastid[type] >= SIM_NOTIFY_ID_MAX)
+    return SIM_ERANGE;
   struct sim_notify_entry *e = xcalloc(1, sizeof(*e));
   e->type = type;
   e->id = ++q->lastid[type];

@@ -8,9 +8,10 @@
  * sim_notify_mark_read() once delivered (for V3: once the broker acknowledged it).
  *
  * With a state directory the queue is durable: every raised entry and every read mark is
- * appended to <dir>/notify.journal and flushed before the call returns, so pending entries
- * survive broker outages and process restarts (even SIGKILL) and are delivered once.  The
- * journal is compacted when it is opened.
+ * appended to <dir>/notify.journal and synced to the disk before the call returns, so pending
+ * entries survive broker outages and process restarts (even SIGKILL or a power loss) and are
+ * delivered once.  The journal is compacted when it is opened (journal.h; the recovery rules
+ * are in docs/v3.md "State directory").
  */
 #ifndef SIM_NOTIFY_QUEUE_H
 #define SIM_NOTIFY_QUEUE_H
@@ -20,6 +21,7 @@
 #include <stdint.h>
 
 #include "notify/notify.h"
+#include "core/diag.h"
 #include "core/sbuf.h"
 
 struct sim;
@@ -35,13 +37,30 @@ struct sim_notify_entry {
   uint32_t pending;    /* one bit per reader that has not read it */
 };
 
+/* The largest notification id: 2^53 - 1, the largest integer a JSON or JavaScript reader of
+ * the id keeps exactly; at a million notifications a second it lasts 285 years.  Larger ids
+ * in a journal are refused on load, and a raise beyond it fails with SIM_ERANGE. */
+#define SIM_NOTIFY_ID_MAX INT64_C(9007199254740991)
+
+struct sim_notify_opts {
+  bool repair; /* --state-repair: start from the valid records of a journal damaged inside */
+};
+
 /*
  * Creates sim->notify (freed with sim_free()).  state_dir may be NULL (memory only); it is
- * created if missing.  Pending entries of a previous run are loaded; per-type ids continue
- * after the highest id seen.  Returns 0, -errno when the directory or journal cannot be used
- * (message in err), SIM_EPARSE for a corrupt journal (message with line number in err),
- * SIM_EEXIST if sim->notify already exists.
+ * created if missing and locked against other processes until sim_free().  Pending entries
+ * of a previous run are loaded; per-type ids continue after the highest id seen.  Warnings
+ * (a dropped torn record, a migration, a repair) and errors go to d (may be NULL), with the
+ * journal's path and the byte offset in the message.  o may be NULL (no repair).
+ * Returns 0; -EBUSY when another process uses the state directory; SIM_EPARSE for a journal
+ * damaged inside (without o->repair) or a record beyond the limits; SIM_EUNSUP for a journal
+ * that is no regular file or of a newer format; -errno when the directory or the journal
+ * cannot be used; SIM_EEXIST if sim->notify already exists.
  */
+int sim_notify_open_opts(struct sim *sim, const char *state_dir, const struct sim_notify_opts *o,
+                         struct sim_diag *d);
+
+/* sim_notify_open_opts() without repair, the error messages appended to err (may be NULL). */
 int sim_notify_open(struct sim *sim, const char *state_dir, struct sbuf *err);
 
 /* Registers a reader (e.g. "ovmsv3") that receives entries raised from now on (and, for a

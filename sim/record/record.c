@@ -3,7 +3,7 @@
  * listener feeding one trace writer, stamped with the simulation clock.  See record.h.
  *
  * Problems are written as the firmware's CRTD writer writes them (canformat_crtd.cpp in
- * openvehicles/Open-Vehicle-Monitoring-System-3; spec/server-v3.md 6.1): a failed send as
+ * openvehicles/Open-Vehicle-Monitoring-System-3, canformat_crtd::get()): a failed send as
  * "<bus>CER TX_Fail T11 <ID> <bytes>", a bus error (a received error frame, an adapter that went
  * away) as "<bus>CER Error intr=.. rxpkt=.. ..." with the bus's counters.  Formats that carry
  * error frames (candump) keep received error frames as frames instead.
@@ -66,7 +66,8 @@ static void put_cer(struct trace_recorder *r, uint8_t bus)
   put(r, &rec);
 }
 
-/* "Error intr=.. rxpkt=.." with the bus counters, in the order of spec/server-v3.md 6.1.
+/* "Error intr=.. rxpkt=.." with the bus counters, in the order of the current firmware's
+ * canformat_crtd::get() (vehicle/OVMS.V3/components/can/src/canformat_crtd.cpp).
  * Counters the simulator does not keep (interrupts, overflows, resets) are 0. */
 static void put_bus_error(struct trace_recorder *r, struct sim_canbus *bus, uint32_t errflags)
 {

@@ -7,7 +7,8 @@
  * (formats that cannot carry events or metrics keep the frames only).  In CRTD, failed sends
  * and bus errors (received error frames, can_bus_report_error) are written as the firmware
  * writes them: "<bus>CER TX_Fail T11 <ID> <bytes>" and "<bus>CER Error intr=.. rxpkt=.. ..."
- * with the bus's counters (spec/server-v3.md 6.1).
+ * with the bus's counters (canformat_crtd::get() in
+ * vehicle/OVMS.V3/components/can/src/canformat_crtd.cpp).
  */
 #ifndef SIM_TRACE_RECORD_H
 #define SIM_TRACE_RECORD_H

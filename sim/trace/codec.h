@@ -14,18 +14,11 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/hex.h"
 #include "core/loop.h"
 #include "core/sbuf.h"
 #include "trace/trace.h"
 
-/* Hex digit values, -1 for other bytes (trace.c). */
-extern const int8_t trace_hexval[256];
-
-/* Value of a hex digit, or -1. */
-static inline int hexval(char c)
-{
-  return trace_hexval[(unsigned char)c];
-}
 
 static inline bool is_blank(char c)
 {
@@ -74,7 +67,7 @@ static inline bool parse_hex32(const char *s, size_t i, size_t j, uint32_t *v, s
     return false;
   }
   for (size_t k = i; k < j; k++) {
-    int h = hexval(s[k]);
+    int h = sim_hex_digit(s[k]);
     if (h < 0) {
       *bad = k;
       return false;

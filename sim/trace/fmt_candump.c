@@ -68,7 +68,7 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
   /* the id: 3 or 8 hex digits up to '#' */
   uint32_t id = 0;
   size_t h = fs;
-  for (int v; h < len && h - fs < 9 && (v = hexval(s[h])) >= 0; h++)
+  for (int v; h < len && h - fs < 9 && (v = sim_hex_digit(s[h])) >= 0; h++)
     id = id << 4 | (uint32_t)v;
   if (h >= len || s[h] != '#') {
     if (!memchr(s + i, '#', len - i))
@@ -93,7 +93,7 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
   i = h + 1;
   int max = 8;
   if (i < len && s[i] == '#') {
-    int fl = i + 1 < len ? hexval(s[i + 1]) : -1;
+    int fl = i + 1 < len ? sim_hex_digit(s[i + 1]) : -1;
     if (fl < 0)
       return TRACE_ERR(ps, d, i + 1, "candump log: CAN FD flags nibble expected after '##'");
     if (f->flags & SIM_CAN_F_ERR)
@@ -109,7 +109,7 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
     f->flags |= SIM_CAN_F_RTR;
     i++;
     if (i < len && !is_blank(s[i])) {
-      int l = hexval(s[i]);
+      int l = sim_hex_digit(s[i]);
       if (l < 0 || l > 8)
         return TRACE_ERR(ps, d, i, "candump log: remote request length must be 0..8");
       f->len = (uint8_t)l;
@@ -125,7 +125,7 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
       const char *p = s + i;
       int pairs = (int)((len - i) / 2) < max ? (int)((len - i) / 2) : max;
       while (nb < pairs) {
-        int hi = hexval(p[2 * nb]), lo = hexval(p[2 * nb + 1]);
+        int hi = sim_hex_digit(p[2 * nb]), lo = sim_hex_digit(p[2 * nb + 1]);
         if ((hi | lo) < 0)
           break;
         buf[nb++] = (uint8_t)(hi << 4 | lo);
@@ -140,13 +140,13 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
       }
       if (s[i] == '_' && nb == 8 && max == 8) {
         /* len8_dlc: raw DLC 9..F for 8 data bytes */
-        if (i + 1 >= len || hexval(s[i + 1]) < 9)
+        if (i + 1 >= len || sim_hex_digit(s[i + 1]) < 9)
           return TRACE_ERR(ps, d, i, "candump log: bad raw DLC after '_'");
         i += 2;
         break;
       }
-      int hi = hexval(s[i]);
-      int lo = i + 1 < len ? hexval(s[i + 1]) : -1;
+      int hi = sim_hex_digit(s[i]);
+      int lo = i + 1 < len ? sim_hex_digit(s[i + 1]) : -1;
       if (hi < 0 || lo < 0)
         return TRACE_ERR(ps, d, hi < 0 ? i : i + 1,
                          "candump log: data must be pairs of hex digits");
@@ -214,12 +214,12 @@ static bool quick_check(const char *s, size_t len)
   const char *id = s + i + 1;
   size_t left = len - (i + 1);
   size_t dl;
-  if (left >= 4 && id[3] == '#' && id[0] >= '0' && id[0] <= '7' && hexval(id[1]) >= 0 &&
-      hexval(id[2]) >= 0) {
+  if (left >= 4 && id[3] == '#' && id[0] >= '0' && id[0] <= '7' && sim_hex_digit(id[1]) >= 0 &&
+      sim_hex_digit(id[2]) >= 0) {
     dl = 4;
   } else if (left >= 9 && id[8] == '#' && (id[0] == '0' || id[0] == '1')) {
     for (int k = 1; k < 8; k++)
-      if (hexval(id[k]) < 0)
+      if (sim_hex_digit(id[k]) < 0)
         return false;
     dl = 9;
   } else {
@@ -231,7 +231,7 @@ static bool quick_check(const char *s, size_t len)
     return false;
   int bad = 0;
   for (size_t k = 0; k < n; k++)
-    bad |= hexval(data[k]);
+    bad |= sim_hex_digit(data[k]);
   return bad >= 0;
 }
 

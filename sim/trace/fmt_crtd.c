@@ -1,5 +1,6 @@
 /*
- * fmt_crtd.c - the OVMS CRTD log format (spec/server-v3.md section 6.1), as a pure codec.
+ * fmt_crtd.c - the OVMS CRTD log format (the firmware's canformat_crtd::get() and put() in
+ * vehicle/OVMS.V3/components/can/src/canformat_crtd.cpp), as a pure codec.
  *
  *   1632509059.622841 CXX OVMS CRTD                     header (no bus digit)
  *   1632509059.622841 CVR 3.1                           version
@@ -15,7 +16,7 @@
  *   # comment                                           accepted (the e-Golf fixture has them)
  *
  * Facts from openvehicles/Open-Vehicle-Monitoring-System-3
- * vehicle/OVMS.V3/components/can/src/canformat_crtd.cpp (via spec/server-v3.md 6.1): ids are
+ * vehicle/OVMS.V3/components/can/src/canformat_crtd.cpp: ids are
  * upper-case hex (3 or 8 digits), data bytes lower-case, one space before each; the bus digit
  * is the 0-based bus number + 1.  The reader accepts either case.  Frames with more than 8
  * bytes are read as CAN FD (the firmware never writes them).  A CEV/CMT record becomes an

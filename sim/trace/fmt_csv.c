@@ -48,6 +48,69 @@ static void trim(const char *s, size_t *fs, size_t *fe)
     (*fe)--;
 }
 
+/* A data length column: 0..8 or a CAN FD length (12, 16, 20, 24, 32, 48, 64); -1 if not. */
+static int data_len(const char *s, size_t fs, size_t fe)
+{
+  uint32_t v;
+  size_t bad;
+  if (!parse_dec32(s, fs, fe, &v, &bad) || v > 64 ||
+      sim_can_dlc2len(sim_can_len2dlc((uint8_t)v)) != v)
+    return -1;
+  return (int)v;
+}
+
+/* The line without its end-of-line characters. */
+static size_t strip_eol(const char *s, size_t len)
+{
+  while (len > 0 && (s[len - 1] == '\r' || s[len - 1] == '\n'))
+    len--;
+  return len;
+}
+
+/* A header's column name and what the column holds (names compared ignoring case). */
+struct col_name {
+  const char *name;
+  int8_t col;
+};
+
+/* A data column "D1".."Dn" (SavvyCAN): the data starts there. */
+static bool is_data_col(const char *s, size_t n)
+{
+  return n >= 2 && (s[0] == 'D' || s[0] == 'd') && s[1] >= '1' && s[1] <= '9';
+}
+
+/*
+ * Reads a header line into ps->col: each field looked up in names (C_SKIP when absent).  With
+ * data_cols, a "D1".."Dn" field is C_D1 and ends the header (the rest are data).
+ */
+static void read_header(struct trace_pstate *ps, const char *s, size_t len, char sep,
+                        const struct col_name *names, size_t nnames, bool data_cols)
+{
+  size_t i = 0, fs, fe;
+  ps->ncols = 0;
+  while (next_field(s, len, sep, &i, &fs, &fe) && ps->ncols < TRACE_MAX_COLS) {
+    trim(s, &fs, &fe);
+    int8_t c = C_SKIP;
+    for (size_t k = 0; k < nnames; k++)
+      if (field_is(s + fs, fe - fs, names[k].name))
+        c = names[k].col;
+    if (c == C_SKIP && data_cols && is_data_col(s + fs, fe - fs))
+      c = C_D1;
+    ps->col[ps->ncols++] = c;
+    if (c == C_D1)
+      break;
+  }
+  ps->have_header = true;
+}
+
+/* Sets the columns of a file without a header. */
+static void default_cols(struct trace_pstate *ps, const int8_t *cols, int n)
+{
+  memcpy(ps->col, cols, (size_t)n);
+  ps->ncols = n;
+  ps->have_header = true;
+}
+
 /* ---- SavvyCAN ---- */
 
 static int savvy_detect(const char *s, size_t len)
@@ -67,15 +130,52 @@ static int savvy_detect(const char *s, size_t len)
   return 0;
 }
 
-static void savvy_default_cols(struct trace_pstate *ps)
+static const struct col_name savvy_cols[] = {
+    {"Time Stamp", C_TIME}, {"ID", C_ID},   {"Extended", C_EXT},
+    {"Dir", C_DIR},         {"Bus", C_BUS}, {"LEN", C_LEN},
+};
+
+/* The columns of a headerless file: as SavvyCAN writes them (the data from D1 on). */
+static const int8_t savvy_default[] = {C_TIME, C_ID, C_EXT, C_DIR, C_BUS, C_LEN, C_D1};
+
+/* A time stamp in µs, optionally negative, into ns. */
+static int savvy_time(struct trace_pstate *ps, const char *s, size_t fs, size_t fe, int64_t *ts,
+                      struct sim_diag *d)
 {
-  static const int8_t def[] = {C_TIME, C_ID, C_EXT, C_DIR, C_BUS, C_LEN};
-  ps->ncols = 0;
-  for (size_t k = 0; k < sizeof(def); k++)
-    ps->col[ps->ncols++] = def[k];
-  for (int k = 0; k < 8; k++)
-    ps->col[ps->ncols++] = (int8_t)(C_D1 + k);
-  ps->have_header = true;
+  size_t k = fs;
+  bool neg = k < fe && s[k] == '-';
+  if (neg)
+    k++;
+  int64_t us = 0;
+  if (k == fe || fe - k > 17)
+    return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: bad time stamp");
+  for (; k < fe; k++) {
+    if (s[k] < '0' || s[k] > '9')
+      return TRACE_ERR(ps, d, k, "SavvyCAN CSV: bad time stamp");
+    us = us * 10 + (s[k] - '0');
+  }
+  if (__builtin_mul_overflow(neg ? -us : us, INT64_C(1000), ts))
+    return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: time stamp out of range");
+  return 0;
+}
+
+/* dlen data bytes, one a field, the first at fs..fe, the others after *i. */
+static int savvy_data(struct trace_pstate *ps, const char *s, size_t len, size_t *i, size_t fs,
+                      size_t fe, int dlen, uint8_t *data, struct sim_diag *d)
+{
+  if (dlen < 0)
+    return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: LEN column missing");
+  for (int k = 0; k < dlen; k++) {
+    uint32_t v;
+    size_t bad;
+    if (k > 0 && !next_field(s, len, ',', i, &fs, &fe))
+      return TRACE_ERR(ps, d, len, "SavvyCAN CSV: expected %d data bytes", dlen);
+    trim(s, &fs, &fe);
+    if (!parse_hex32(s, fs, fe, &v, &bad) || v > 255 || fe - fs > 2)
+      return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: bad data byte");
+    data[k] = (uint8_t)v;
+  }
+  return 0;
 }
 
 static int savvy_parse(struct trace_pstate *ps, const char *s, size_t len,
@@ -87,34 +187,11 @@ static int savvy_parse(struct trace_pstate *ps, const char *s, size_t len,
     return 0;
   size_t i = 0, fs, fe;
   if (len >= 10 && !strncasecmp(s, "Time Stamp", 10)) {
-    ps->ncols = 0;
-    while (next_field(s, len, ',', &i, &fs, &fe) && ps->ncols < TRACE_MAX_COLS) {
-      trim(s, &fs, &fe);
-      int c = C_SKIP;
-      if (field_is(s + fs, fe - fs, "Time Stamp"))
-        c = C_TIME;
-      else if (field_is(s + fs, fe - fs, "ID"))
-        c = C_ID;
-      else if (field_is(s + fs, fe - fs, "Extended"))
-        c = C_EXT;
-      else if (field_is(s + fs, fe - fs, "Dir"))
-        c = C_DIR;
-      else if (field_is(s + fs, fe - fs, "Bus"))
-        c = C_BUS;
-      else if (field_is(s + fs, fe - fs, "LEN"))
-        c = C_LEN;
-      else if (fe - fs >= 2 && (s[fs] == 'D' || s[fs] == 'd') && s[fs + 1] >= '1' &&
-               s[fs + 1] <= '9')
-        c = C_D1; /* D1..Dn: data starts here */
-      ps->col[ps->ncols++] = (int8_t)c;
-      if (c == C_D1)
-        break; /* the remaining columns are data */
-    }
-    ps->have_header = true;
+    read_header(ps, s, len, ',', savvy_cols, sizeof(savvy_cols) / sizeof(savvy_cols[0]), true);
     return 0;
   }
   if (!ps->have_header)
-    savvy_default_cols(ps);
+    default_cols(ps, savvy_default, (int)sizeof(savvy_default));
   struct sim_frame *f = &rec->frame;
   int64_t ts = 0;
   int dlen = -1;
@@ -125,23 +202,10 @@ static int savvy_parse(struct trace_pstate *ps, const char *s, size_t len,
     size_t bad;
     uint32_t v;
     switch (ps->col[c]) {
-    case C_TIME: {
-      size_t k = fs;
-      bool neg = k < fe && s[k] == '-';
-      if (neg)
-        k++;
-      int64_t us = 0;
-      if (k == fe || fe - k > 17)
-        return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: bad time stamp");
-      for (; k < fe; k++) {
-        if (s[k] < '0' || s[k] > '9')
-          return TRACE_ERR(ps, d, k, "SavvyCAN CSV: bad time stamp");
-        us = us * 10 + (s[k] - '0');
-      }
-      if (__builtin_mul_overflow(neg ? -us : us, INT64_C(1000), &ts))
-        return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: time stamp out of range");
+    case C_TIME:
+      if (savvy_time(ps, s, fs, fe, &ts, d) < 0)
+        return SIM_EPARSE;
       break;
-    }
     case C_ID:
       if (!parse_hex32(s, fs, fe, &v, &bad) || v > SIM_CAN_EFF_MASK)
         return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: bad id");
@@ -167,26 +231,14 @@ static int savvy_parse(struct trace_pstate *ps, const char *s, size_t len,
       rec_set_src(rec, s + fs, fe - fs);
       break;
     case C_LEN:
-      if (!parse_dec32(s, fs, fe, &v, &bad) || v > 64 ||
-          sim_can_dlc2len(sim_can_len2dlc((uint8_t)v)) != v)
+      if ((dlen = data_len(s, fs, fe)) < 0)
         return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: bad LEN");
-      dlen = (int)v;
       break;
-    case C_D1: {
-      if (dlen < 0)
-        return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: LEN column missing");
-      /* data: dlen fields from here on */
-      for (int k = 0; k < dlen; k++) {
-        if (k > 0 && !next_field(s, len, ',', &i, &fs, &fe))
-          return TRACE_ERR(ps, d, len, "SavvyCAN CSV: expected %d data bytes", dlen);
-        trim(s, &fs, &fe);
-        if (!parse_hex32(s, fs, fe, &v, &bad) || v > 255 || fe - fs > 2)
-          return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: bad data byte");
-        f->data[k] = (uint8_t)v;
-      }
+    case C_D1:
+      if (savvy_data(ps, s, len, &i, fs, fe, dlen, f->data, d) < 0)
+        return SIM_EPARSE;
       c = ps->ncols; /* done */
       continue;
-    }
     default:
       break;
     }
@@ -272,48 +324,47 @@ static int pf_detect(const char *s, size_t len)
   return 0;
 }
 
+static const struct col_name pf_cols[] = {
+    {"Ch", C_BUS},     {"T/R", C_DIR}, {"Time", C_TIME}, {"Flags", C_FLAGS},
+    {"CAN ID", C_ID},  {"Len", C_LEN}, {"Data", C_DATA},
+};
+
+/* The columns of a headerless file, as the analyser writes them. */
+static const int8_t pf_default[] = {C_SKIP, C_BUS, C_SKIP, C_DIR, C_TIME,
+                                    C_FLAGS, C_ID, C_LEN, C_DATA};
+
+/* The data column ds..de ("0x08 dc 00 dd"): dlen bytes into f, the flags from the row. */
+static int pf_finish(struct trace_pstate *ps, const char *s, size_t ds, size_t de, int dlen,
+                     bool ext_flag, struct sim_frame *f, struct sim_diag *d)
+{
+  if (ds + 2 <= de && s[ds] == '0' && (s[ds + 1] == 'x' || s[ds + 1] == 'X'))
+    ds += 2;
+  size_t stop;
+  int nb = trace_parse_bytes(s, de, ds, f->data, dlen, &stop);
+  if (nb < 0 || nb != dlen)
+    return TRACE_ERR(ps, d, stop, "ParserFlags: expected %d data bytes", dlen);
+  if (ext_flag || f->id > SIM_CAN_SFF_MASK)
+    f->flags |= SIM_CAN_F_EXT;
+  if (dlen > 8)
+    f->flags |= SIM_CAN_F_FD;
+  f->len = (uint8_t)dlen;
+  return 0;
+}
+
 static int pf_parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
                     struct sim_diag *d)
 {
   trace_record_clear(rec);
-  size_t l0 = len;
-  while (l0 > 0 && (s[l0 - 1] == '\r' || s[l0 - 1] == '\n'))
-    l0--;
-  len = l0;
+  len = strip_eol(s, len);
   if (!rtrim(s, len))
     return 0;
   size_t i = 0, fs, fe;
   if (len >= 11 && !strncmp(s, "ParserFlags", 11)) {
-    ps->ncols = 0;
-    while (next_field(s, len, '\t', &i, &fs, &fe) && ps->ncols < TRACE_MAX_COLS) {
-      trim(s, &fs, &fe);
-      int c = C_SKIP;
-      if (field_is(s + fs, fe - fs, "Ch"))
-        c = C_BUS;
-      else if (field_is(s + fs, fe - fs, "T/R"))
-        c = C_DIR;
-      else if (field_is(s + fs, fe - fs, "Time"))
-        c = C_TIME;
-      else if (field_is(s + fs, fe - fs, "Flags"))
-        c = C_FLAGS;
-      else if (field_is(s + fs, fe - fs, "CAN ID"))
-        c = C_ID;
-      else if (field_is(s + fs, fe - fs, "Len"))
-        c = C_LEN;
-      else if (field_is(s + fs, fe - fs, "Data"))
-        c = C_DATA;
-      ps->col[ps->ncols++] = (int8_t)c;
-    }
-    ps->have_header = true;
+    read_header(ps, s, len, '\t', pf_cols, sizeof(pf_cols) / sizeof(pf_cols[0]), false);
     return 0;
   }
-  if (!ps->have_header) {
-    static const int8_t def[] = {C_SKIP, C_BUS,  C_SKIP, C_DIR, C_TIME,
-                                 C_FLAGS, C_ID, C_LEN,  C_DATA};
-    ps->ncols = (int)sizeof(def);
-    memcpy(ps->col, def, sizeof(def));
-    ps->have_header = true;
-  }
+  if (!ps->have_header)
+    default_cols(ps, pf_default, (int)sizeof(pf_default));
   struct sim_frame *f = &rec->frame;
   int64_t ts = 0;
   int dlen = -1;
@@ -358,10 +409,8 @@ static int pf_parse(struct trace_pstate *ps, const char *s, size_t len, struct t
       have_id = true;
       break;
     case C_LEN:
-      if (!parse_dec32(s, fs, fe, &v, &bad) || v > 64 ||
-          sim_can_dlc2len(sim_can_len2dlc((uint8_t)v)) != v)
+      if ((dlen = data_len(s, fs, fe)) < 0)
         return TRACE_ERR(ps, d, fs, "ParserFlags: bad Len");
-      dlen = (int)v;
       break;
     case C_DATA:
       ds = fs;
@@ -373,17 +422,8 @@ static int pf_parse(struct trace_pstate *ps, const char *s, size_t len, struct t
   }
   if (!have_id || !have_time || dlen < 0)
     return TRACE_ERR(ps, d, 0, "ParserFlags: row without CAN ID, Time or Len");
-  if (ds + 2 <= de && s[ds] == '0' && (s[ds + 1] == 'x' || s[ds + 1] == 'X'))
-    ds += 2;
-  size_t stop;
-  int nb = trace_parse_bytes(s, de, ds, f->data, dlen, &stop);
-  if (nb < 0 || nb != dlen)
-    return TRACE_ERR(ps, d, stop, "ParserFlags: expected %d data bytes", dlen);
-  if (ext_flag || f->id > SIM_CAN_SFF_MASK)
-    f->flags |= SIM_CAN_F_EXT;
-  if (dlen > 8)
-    f->flags |= SIM_CAN_F_FD;
-  f->len = (uint8_t)dlen;
+  if (pf_finish(ps, s, ds, de, dlen, ext_flag, f, d) < 0)
+    return SIM_EPARSE;
   rec_set_ts(rec, ts, true);
   rec->kind = TRACE_REC_FRAME;
   ps->nframes++;

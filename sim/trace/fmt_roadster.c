@@ -219,7 +219,7 @@ static int ann_parse(struct trace_pstate *ps, const char *s, size_t len,
   int nb = 0;
   /* bytes follow, each after exactly one space; more spaces start the annotation */
   while (i + 3 <= len && s[i] == ' ' && s[i + 1] != ' ') {
-    int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+    int hi = sim_hex_digit(s[i + 1]), lo = sim_hex_digit(s[i + 2]);
     if (hi < 0 || lo < 0 || (i + 3 < len && s[i + 3] != ' '))
       break;
     if (nb >= 8)

@@ -262,6 +262,34 @@ static int parse_v1(struct trace_pstate *ps, const char *s, size_t len, size_t i
   return finish(ps, rec, off, d);
 }
 
+/* The message types of a version 2 file (PEAK's PCAN-Trace file format documentation). */
+static const struct msg_type {
+  char name[3];
+  uint16_t flags; /* frame flags it sets */
+  bool rtr;       /* a remote request */
+  bool skip;      /* not a frame: status, error counters, error frames, events */
+} msg_types[] = {
+    {"DT", 0, false, false},
+    {"RR", 0, true, false},
+    {"FD", SIM_CAN_F_FD, false, false},
+    {"FB", SIM_CAN_F_FD | SIM_CAN_F_BRS, false, false},
+    {"FE", SIM_CAN_F_FD | SIM_CAN_F_ESI, false, false},
+    {"BI", SIM_CAN_F_FD | SIM_CAN_F_BRS | SIM_CAN_F_ESI, false, false},
+    {"ST", 0, false, true},
+    {"EC", 0, false, true},
+    {"ER", 0, false, true},
+    {"EV", 0, false, true},
+};
+
+/* The type whose two letters are at s, or NULL. */
+static const struct msg_type *msg_type_find(const char *s)
+{
+  for (size_t k = 0; k < sizeof(msg_types) / sizeof(msg_types[0]); k++)
+    if (!strncmp(s, msg_types[k].name, 2))
+      return &msg_types[k];
+  return NULL;
+}
+
 static int parse_v2(struct trace_pstate *ps, const char *s, size_t len, size_t i,
                     struct trace_record *rec, struct sim_diag *d)
 {
@@ -282,27 +310,17 @@ static int parse_v2(struct trace_pstate *ps, const char *s, size_t len, size_t i
       if (!parse_ms(s, i, e, &off))
         return TRACE_ERR(ps, d, i, "TRC: bad time offset");
       break;
-    case C_T:
-      if (e - i != 2)
-        return TRACE_ERR(ps, d, i, "TRC: bad message type");
-      if (!strncmp(s + i, "DT", 2))
-        ;
-      else if (!strncmp(s + i, "RR", 2))
-        rtr = true;
-      else if (!strncmp(s + i, "FD", 2))
-        f->flags |= SIM_CAN_F_FD;
-      else if (!strncmp(s + i, "FB", 2))
-        f->flags |= SIM_CAN_F_FD | SIM_CAN_F_BRS;
-      else if (!strncmp(s + i, "FE", 2))
-        f->flags |= SIM_CAN_F_FD | SIM_CAN_F_ESI;
-      else if (!strncmp(s + i, "BI", 2))
-        f->flags |= SIM_CAN_F_FD | SIM_CAN_F_BRS | SIM_CAN_F_ESI;
-      else if (!strncmp(s + i, "ST", 2) || !strncmp(s + i, "EC", 2) ||
-               !strncmp(s + i, "ER", 2) || !strncmp(s + i, "EV", 2))
+    case C_T: {
+      const struct msg_type *t = e - i == 2 ? msg_type_find(s + i) : NULL;
+      if (!t)
+        return e - i != 2 ? TRACE_ERR(ps, d, i, "TRC: bad message type")
+                          : TRACE_ERR(ps, d, i, "TRC: unknown message type '%.2s'", s + i);
+      if (t->skip)
         return 0; /* status, error counters, error frames, events: skipped */
-      else
-        return TRACE_ERR(ps, d, i, "TRC: unknown message type '%.2s'", s + i);
+      rtr = t->rtr;
+      f->flags |= t->flags;
       break;
+    }
     case C_B:
       if (!parse_dec32(s, i, e, &v, &bad) || v == 0 || v > 255)
         return TRACE_ERR(ps, d, i, "TRC: bad bus number");

@@ -24,6 +24,7 @@
 #endif
 
 #include "core/error.h"
+#include "core/sbuf.h"
 #include "trace/codec.h"
 #include "trace/trace.h"
 #include "core/xalloc.h"
@@ -123,6 +124,18 @@ static ssize_t fill(struct trace_reader *r)
   return got;
 }
 
+/* "not a known trace format (formats: crtd, candump, ...; name one to force it)", the list
+ * from the registry. */
+static void unknown_format(const char *path, struct sim_diag *d)
+{
+  struct sbuf names = SBUF_INIT;
+  for (size_t i = 0; trace_formats[i]; i++)
+    sbuf_printf(&names, "%s%s", i ? ", " : "", trace_formats[i]->name);
+  sim_diag_error(d, path, 1, 1, "not a known trace format (formats: %s; name one to force it)",
+                 sbuf_str(&names));
+  sbuf_free(&names);
+}
+
 int trace_reader_open(struct trace_reader **out, const char *path,
                       const struct trace_reader_opts *opts, struct sim_diag *d)
 {
@@ -189,9 +202,7 @@ int trace_reader_open(struct trace_reader **out, const char *path,
     if (r->end == 0)
       sim_diag_error(d, r->path, 0, 0, "empty file: cannot tell the trace format");
     else
-      sim_diag_error(d, r->path, 1, 1, "not a known trace format (try --format; formats: "
-                     "candump, candump-screen, crtd, asc, trc, savvycan, parserflags, numbered, "
-                     "cando-csv, roadster-txt)");
+      unknown_format(r->path, d);
     trace_reader_close(r);
     return SIM_EFORMAT;
   }

@@ -44,29 +44,29 @@ struct trace_replay {
   struct sim_diag *diag; /* for bad lines during the run (owned) */
 };
 
+/* The units an offset may carry, and their length in ns. */
+static const struct {
+  const char *suffix;
+  double ns;
+} offset_units[] = {
+    {"", 1e9}, {"s", 1e9}, {"ms", 1e6}, {"us", 1e3}, {"m", 60e9}, {"min", 60e9}, {"h", 3600e9},
+};
+
 int trace_parse_offset(const char *s, int64_t *ns)
 {
   char *end;
   double v = strtod(s, &end);
   if (end == s || v < 0)
     return SIM_EPARSE;
-  double mult = 1e9;
-  if (!strcmp(end, "") || !strcmp(end, "s"))
-    mult = 1e9;
-  else if (!strcmp(end, "ms"))
-    mult = 1e6;
-  else if (!strcmp(end, "us"))
-    mult = 1e3;
-  else if (!strcmp(end, "m") || !strcmp(end, "min"))
-    mult = 60e9;
-  else if (!strcmp(end, "h"))
-    mult = 3600e9;
-  else
-    return SIM_EPARSE;
-  if (v * mult > 9.2e18)
-    return SIM_ERANGE;
-  *ns = (int64_t)(v * mult);
-  return 0;
+  for (size_t i = 0; i < sizeof(offset_units) / sizeof(offset_units[0]); i++) {
+    if (strcmp(end, offset_units[i].suffix))
+      continue;
+    if (v * offset_units[i].ns > 9.2e18)
+      return SIM_ERANGE;
+    *ns = (int64_t)(v * offset_units[i].ns);
+    return 0;
+  }
+  return SIM_EPARSE;
 }
 
 int trace_replay_parse_map(struct trace_replay_opts *o, const char *s, struct sim_diag *d)

@@ -15,18 +15,6 @@ extern const struct trace_format trace_fmt_candump, trace_fmt_candump_screen, tr
     trace_fmt_asc, trace_fmt_trc, trace_fmt_savvycan, trace_fmt_parserflags, trace_fmt_numbered,
     trace_fmt_cando, trace_fmt_roadster;
 
-#define H_ -1
-#define H4_ H_, H_, H_, H_
-#define H16_ H4_, H4_, H4_, H4_
-const int8_t trace_hexval[256] = {
-    H16_, H16_, H16_,
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, H_, H_, H_, H_, H_, H_,
-    H_, 10, 11, 12, 13, 14, 15, H_, H_, H_, H_, H_, H_, H_, H_, H_,
-    H16_,
-    H_, 10, 11, 12, 13, 14, 15, H_, H_, H_, H_, H_, H_, H_, H_, H_,
-    H16_, H16_, H16_, H16_, H16_, H16_, H16_, H16_, H16_,
-};
-
 /* Detection priority: formats with unmistakable signatures first. */
 const struct trace_format *const trace_formats[] = {
     &trace_fmt_crtd,     &trace_fmt_candump,     &trace_fmt_asc,
@@ -304,13 +292,13 @@ int trace_parse_bytes(const char *s, size_t len, size_t i, uint8_t *data, int ma
   while (i < len) {
     size_t e = token_end(s, len, i);
     int hi, lo;
-    if (e - i == 2 && (hi = hexval(s[i])) >= 0 && (lo = hexval(s[i + 1])) >= 0) {
+    if (e - i == 2 && (hi = sim_hex_digit(s[i])) >= 0 && (lo = sim_hex_digit(s[i + 1])) >= 0) {
       if (n >= max) {
         *stop = i;
         return -1;
       }
       data[n++] = (uint8_t)(hi << 4 | lo);
-    } else if (e - i == 1 && (lo = hexval(s[i])) >= 0) {
+    } else if (e - i == 1 && (lo = sim_hex_digit(s[i])) >= 0) {
       /* unpadded byte ("0", "F"), as some exports write */
       if (n >= max) {
         *stop = i;

@@ -25,7 +25,7 @@
  * Supported formats (name: what):
  *   candump         can-utils `candump -l` log: (1724333002.811100) can0 7E8#03410D3C
  *   candump-screen  candump default output, optionally with (timestamp): "  can0  1DB   [8]  00 04"
- *   crtd            OVMS CRTD (spec/server-v3.md 6.1) incl. CXX/CVR/CEV/CMT/CER/CST records
+ *   crtd            OVMS CRTD (firmware canformat_crtd.cpp) incl. CXX/CVR/CEV/CMT/CER/CST records
  *   asc             Vector ASC (base hex/dec, absolute/relative timestamps, CANFD lines)
  *   trc             PEAK PCAN-View TRC, file versions 1.0 to 2.1
  *   savvycan        SavvyCAN / GVRET CSV

@@ -30,7 +30,9 @@ for f in charging driving; do
   cmp -s "$tmp/a" "$tmp/c" && bad "$f: --seed 7 and --seed 8 give identical output" || ok
 done
 
-# topic mapping and payload formats on the wire (spec/server-v3.md 1.2, 1.5)
+# topic mapping and payload formats on the wire (firmware
+# vehicle/OVMS.V3/components/ovms_server_v3/src/ovms_server_v3.cpp and mqtt_topic() in
+# vehicle/OVMS.V3/main/ovms_utils.cpp; docs/v3.md)
 "$BIN" --scenario "$SRC/scenarios/charging.yaml" --fast --vehicle-id MYCAR \
   --set server.v3.user=alice > "$tmp/out" 2>/dev/null
 grep -qE '^ovms/alice/MYCAR/metric/v/b/soc [0-9.]+$' "$tmp/out" && ok || bad "v.b.soc topic/payload"

@@ -1,7 +1,8 @@
 /*
  * test_notify.c - the notification queue: per-type ids, readers, read marks, the durable
- * journal of a state directory (pending entries and ids survive a restart, a torn last line
- * is ignored, a corrupt line is an error with its line number), mp_encode, subtype checks.
+ * journal of a state directory (pending entries and ids survive a restart, a torn last record
+ * is dropped, a damaged one inside is an error with its offset; test_notify_journal.c has
+ * every kind of damage), mp_encode, subtype checks.
  */
 #include "testutil.h"
 
@@ -13,6 +14,7 @@
 #include "core/error.h"
 #include "model/metrics.h"
 #include "vehicle/logs.h"
+#include "notify/journal.h"
 #include "notify/queue.h"
 #include "model/sim.h"
 
@@ -93,11 +95,11 @@ static void test_durable(void **state)
   assert_int_equal(sim_notify_pending(e.sim, r2), 0);
   env_free(&e);
 
-  /* a torn last line (killed while writing) is ignored */
+  /* a torn last record (killed while writing) is dropped */
   char p[256];
   snprintf(p, sizeof(p), "%s/notify.journal", dir);
   FILE *f = fopen(p, "a");
-  fputs("N info 9 0 ovmsv3 x.y 41", f);
+  fputs("0000001b 00000000 N info 9 0 ovmsv3 x.y 41", f);
   fclose(f);
   env_new(&e);
   assert_int_equal(sim_notify_open(e.sim, dir, NULL), 0);
@@ -105,15 +107,19 @@ static void test_durable(void **state)
   assert_int_equal(sim_notify_pending(e.sim, r), 3); /* data 2, data 3, info 2 */
   env_free(&e);
 
-  /* a corrupt line: an error naming the file and line */
+  /* a damaged record before a valid one: an error naming the file and the offset */
   f = fopen(p, "a");
+  struct sbuf rec = SBUF_INIT;
+  notify_journal_frame("I info 7", 8, &rec);
   fputs("N info x 0 ovmsv3 x.y 41\n", f);
+  fputs(sbuf_str(&rec), f);
+  sbuf_free(&rec);
   fclose(f);
   env_new(&e);
   struct sbuf err = SBUF_INIT;
   assert_int_equal(sim_notify_open(e.sim, dir, &err), SIM_EPARSE);
-  assert_non_null(strstr(sbuf_str(&err), "notify.journal:"));
-  assert_non_null(strstr(sbuf_str(&err), "error: corrupt notification journal line"));
+  assert_non_null(strstr(sbuf_str(&err), "notify.journal: error: offset "));
+  assert_non_null(strstr(sbuf_str(&err), "--state-repair"));
   sbuf_free(&err);
   env_free(&e);
   char cmd[300];

@@ -310,7 +310,8 @@ static void test_replay_real_time(void **state)
   rmsim(sim, ev, l);
 }
 
-/* Bus errors and failed sends become CRTD CER records (spec/server-v3.md 6.1); a format that
+/* Bus errors and failed sends become CRTD CER records (firmware
+ * vehicle/OVMS.V3/components/can/src/canformat_crtd.cpp, canformat_crtd::get()); a format that
  * carries error frames (candump) keeps error frames as frames. */
 static void test_record_errors(void **state)
 {
