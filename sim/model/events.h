@@ -1,5 +1,6 @@
 /*
- * events.h - the OVMS event bus (spec/server-v3.md section 5).
+ * events.h - the OVMS event bus (firmware V3/main/ovms_events.cpp, OvmsEvents; the event list
+ * in docs/source/userguide/events.rst of the firmware repository).
  *
  * Events are named with dots ("vehicle.charge.start").  sim_events_raise() queues the event and,
  * unless an event is already being dispatched, dispatches the queue in FIFO order, so a

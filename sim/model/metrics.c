@@ -911,7 +911,7 @@ static void fmt_int(const struct metric *m, int64_t v, const struct metric_fmt *
   switch (m->unit) {
   case SIM_UNIT_TIMEUTC:
   case SIM_UNIT_TIMELOCAL: {
-    /* HH:MM:SS, hours not wrapped (spec 1.5). */
+    /* HH:MM:SS, hours not wrapped (OvmsMetricInt::AsString() in V3/main/ovms_metrics.cpp). */
     uint64_t a = v < 0 ? 0 - (uint64_t)v : (uint64_t)v; /* INT64_MIN too */
     sbuf_printf(out, "%s%02llu:%02llu:%02llu", v < 0 ? "-" : "", (unsigned long long)(a / 3600),
                 (unsigned long long)(a / 60 % 60), (unsigned long long)(a % 60));

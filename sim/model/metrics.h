@@ -2,7 +2,8 @@
  * metrics.h - the OVMS metrics model.
  *
  * A registry of named, typed values kept in ASCII (strcmp) order, as the firmware's
- * OvmsMetrics list is (spec/server-v3.md 1.5 "Ordering", 2.3).  It holds every standard metric
+ * OvmsMetrics list is (OvmsMetrics::RegisterMetric() in V3/main/ovms_metrics.cpp).  It holds
+ * every standard metric
  * of metrics_std.def from creation on, plus vehicle metrics registered at run time.
  *
  * Semantics follow the firmware's OvmsMetric:
@@ -10,7 +11,8 @@
  *    stamps lastmodified with the simulation clock's monotonic time;
  *  - only a set that changes the value marks it modified: every consumer's bit (up to
  *    METRICS_MAX_MODIFIERS consumers, each owning one slot) is set and listeners are called;
- *  - the payload is formatted exactly as AsString() (spec 1.5): no unit, native unit always.
+ *  - the payload is formatted exactly as AsString() with its default arguments (as
+ *    OvmsServerV3::TransmitMetric() calls it): no unit, native unit always.
  *
  * Metric objects are owned by the registry and stay valid (same address) until metrics_free(),
  * so callers look a metric up once and keep the pointer (decoders do this at start-up; the
@@ -186,14 +188,16 @@ double metric_float(const struct metric *m);       /* any numeric type */
 double metric_float_unit(const struct metric *m, enum sim_unit to);
 const char *metric_string(const struct metric *m); /* STRING only; "" otherwise */
 
-/* Version switches of the payload format (spec/server-v3.md 1.13). */
+/* Version switches of the payload format (V3/main/metrics_standard.cpp at tags 3.3.004 and
+ * 3.3.005: epoch-second dates, then DateUTC strings; SetFormat(6, true) for lat/lon). */
 struct metric_fmt {
   bool time_epoch; /* 3.3.004: DateUTC/DateLocal metrics as epoch seconds */
   bool latlon_g;   /* 3.3.004: latitude/longitude with %g instead of %.6f */
 };
 
 /*
- * Appends the metric's MQTT payload (AsString(), spec 1.5) to out: bool yes/no, int %d,
+ * Appends the metric's MQTT payload (the AsString() of V3/main/ovms_metrics.cpp, e.g.
+ * OvmsMetricFloat::AsString()) to out: bool yes/no, int %d,
  * float %g (or %.6f), vectors and sets comma-joined without spaces, TimeUTC HH:MM:SS,
  * DateUTC "YYYY-MM-DD HH:MM:SS UTC", DateLocal "%F %T %Z" in the process time zone (see
  * sim_tz_set()).  A never-defined metric appends nothing.  fmt may be NULL (current firmware).

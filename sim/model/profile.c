@@ -1,7 +1,8 @@
 /*
- * profile.c - the version table of spec/server-v3.md 1.13 (firmware tags 3.3.004, 3.3.005,
- * 3.3.006 and master 1aa1daff), with the default differences of 1.11 and the retry
- * differences of 1.10.
+ * profile.c - the version table (V3/components/ovms_server_v3/src/ovms_server_v3.cpp at the
+ * firmware tags 3.3.004, 3.3.005, 3.3.006 and master 1aa1daff, and changes.txt): the defaults
+ * of the server.v3 updatetime.* keys, the payload and topic switches, and the reconnect
+ * timings of OvmsServerV3's connection handling (docs/protocol.md lists what is checked).
  */
 #include "model/profile.h"
 
@@ -34,7 +35,8 @@ static const struct sim_profile profiles[] = {
     .auth_suspend = false, .refused_retry = 60, .connfail_retry = 60, .closed_retry = 60,
     .conn_jitter = false,
   },
-  /* 3.3.006 is HEAD minus the auth-failure changes (spec 1.10, 1.13). */
+  /* 3.3.006 is master minus the auth-failure changes (the CONNACK refusal handling of
+   * ovms_server_v3.cpp after tag 3.3.006). */
 #define PROFILE_3_3_006(NAME, FW, AUTH_SUSPEND, REFUSED_RETRY)                             \
   {                                                                                       \
     .name = NAME, .fw = FW, .keepalive = 1740,                                            \

@@ -1,5 +1,6 @@
 /*
- * profile.h - firmware versions whose Server V3 behaviour differs (spec/server-v3.md 1.13).
+ * profile.h - firmware versions whose Server V3 behaviour differs (V3/components/ovms_server_v3/
+ * src/ovms_server_v3.cpp at tags 3.3.004, 3.3.005, 3.3.006 and master; docs/protocol.md).
  *
  * The differences are data: one row per version in profile.c, read by the modules that
  * behave differently (config defaults, payload formats, topics, subscriptions).  The default

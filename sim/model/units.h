@@ -3,8 +3,8 @@
  *
  * The table below carries the firmware's metric_unit_t enum values, the unit codes accepted by
  * its shell ("km", "miles", "kpa"...), the display labels and the conversion group, as listed in
- * spec/server-v3.md section 2.2 (firmware V3/main/ovms_metrics.cpp, unit_info[]).  Labels are
- * for shell output only: payloads over MQTT never carry a unit.
+ * the firmware's V3/main/ovms_metrics.h (metric_unit_t) and ovms_metrics.cpp (unit_info[]).
+ * Labels are for shell output only: payloads over MQTT never carry a unit.
  */
 #ifndef SIM_UNITS_H
 #define SIM_UNITS_H

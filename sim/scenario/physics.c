@@ -10,7 +10,7 @@
  *    100 %) times the series cell count, plus an internal resistance.  For a terminal power P
  *    the current solves P = (OCV - I R) I; the SoC moves by OCV x I x dt (so I^2 R losses are
  *    paid by the pack and heat it).  Current and power are positive when discharging
- *    (spec/vehicles.md 1.1).
+ *    (V3/main/metrics_standard.h; the Leaf module negates the BMS current to meet it).
  *  - Drive: the speed follows the target of the current section within the acceleration
  *    limit and a braking envelope (v <= sqrt(v_next^2 + 2 b d)), so a drive ends standing
  *    still exactly at its distance.  Traction power is consumption x speed plus the kinetic

@@ -7,8 +7,9 @@
  * heading and altitude, or dead reckoning), the charge state machine (prepare, timerwait,
  * charging, topoff, done, stopped; AC and DC with CC/CV taper), climate, doors, lock and the
  * 12 V system.  physics_step() advances it by dt seconds and writes the standard metrics so
- * that they stay mutually consistent (spec/vehicles.md 1.1: battery current and power are
- * positive when discharging; gear negative = reverse, 0 = neutral/park).
+ * that they stay mutually consistent (the conventions of the firmware's V3/main/
+ * metrics_standard.h: battery current and power are positive when discharging; gear negative =
+ * reverse, 0 = neutral/park).
  *
  * The scenario engine (sim/scenario/run.c) calls the physics_* actions for timeline steps and for
  * commands (sim_control_ops).  Metric pointers are looked up once in physics_init(); the tick

@@ -359,7 +359,8 @@ static int op_charge_stop(void *ctx)
 {
   struct scenario_run *run = ctx;
   /* A stop the user asked for is planned: substate "onrequest" (an info charge.stopped
-   * notification, not an alert; spec/server-v3.md section 3). */
+   * notification, not an alert: OvmsVehicle::NotifyChargeStopped() in
+   * V3/components/vehicle/vehicle.cpp). */
   return publish_rc(run, physics_charge_stop(&run->phys, "onrequest"));
 }
 

@@ -116,7 +116,9 @@ static void test_decode(void **state)
   const struct dbc_signal *cur = dbc_find_signal(m, "LB_Current");
   const struct dbc_signal *volt = dbc_find_signal(m, "LB_Total_Voltage");
   const struct dbc_signal *soc = dbc_find_signal(m, "LB_Usable_SOC");
-  /* e-NV200 0x1DB: OVMS reads -5.5 A (it negates), 358.5 V, 53 % (spec/vehicles.md 9) */
+  /* e-NV200 0x1DB: OVMS reads -5.5 A (it negates), 358.5 V, 53 % (a frame of
+   * dalathegreat/EV-CANlogs env200-2015-with-40kWh-normal-charge-coldbattery-nocooling-
+   * nobridge.crtd, see tests/data/vehicles/PROVENANCE.tsv) */
   static const uint8_t f1[8] = {0x01, 0x60, 0xb3, 0x6a, 0x35, 0x00, 0x01, 0x67};
   assert_true(dbc_signal_decode(cur, f1, 8) == 5.5);
   assert_true(dbc_signal_decode(volt, f1, 8) == 358.5);

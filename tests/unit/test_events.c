@@ -1,6 +1,7 @@
 /*
  * test_events.c - event bus: pattern listeners, FIFO order of nested raises, unlisten during
- * dispatch; and the housekeeping events raised from metric changes (spec/server-v3.md 5).
+ * dispatch; and the housekeeping events raised from metric changes (V3/main/ovms_events.cpp;
+ * docs/source/userguide/events.rst of the firmware repository).
  */
 #include "testutil.h"
 

@@ -1,6 +1,7 @@
 /*
  * test_metrics_format.c - MQTT payload formatting of every metric type and unit against the
- * examples of spec/server-v3.md 1.5 and 1.13, and JSON/unit-label formatting.
+ * examples of the firmware's AsString() (V3/main/ovms_metrics.cpp) and of its 3.3.004/3.3.005
+ * format change (V3/main/metrics_standard.cpp), and JSON/unit-label formatting.
  */
 #include "testutil.h"
 
@@ -70,7 +71,8 @@ static void test_int(void **state)
 
 static void test_float_g(void **state)
 {
-  /* Examples of spec 1.5: 57913.1, 85, 0.0209496, 1.23457e+06. */
+  /* OvmsMetricFloat::AsString() is stream formatting, i.e. %g: 57913.1, 85, 0.0209496,
+   * 1.23457e+06. */
   struct metric *m = M("v.p.odometer");
   metric_set_float(m, 57913.1);
   check(m, NULL, "57913.1");
@@ -102,7 +104,7 @@ static void test_latlon_fixed(void **state)
 static void test_time_utc_date(void **state)
 {
   struct metric *m = M("m.time.utc");
-  metric_set_int64(m, 1787409802); /* spec 1.5 example */
+  metric_set_int64(m, 1787409802); /* OvmsMetricInt64::AsString(), DateUTC */
   check(m, NULL, "2026-08-22 14:43:22 UTC");
   metric_set_int64(m, 1701569671); /* docs/source/userguide/metrics.rst example */
   check(m, NULL, "2023-12-03 02:14:31 UTC");
@@ -115,7 +117,7 @@ static void test_date_local(void **state)
   struct metric *m = M("v.c.timestamp");
   metric_set_int64(m, 1731345561);
   sim_tz_set("CET-1CEST,M3.5.0,M10.5.0/3");
-  check(m, NULL, "2024-11-11 18:19:21 CET"); /* spec 1.5 example */
+  check(m, NULL, "2024-11-11 18:19:21 CET"); /* DateLocal: strftime("%F %T %Z") */
   metric_set_int64(m, 1719766800);           /* 2024-06-30 17:00:00 UTC: summer time */
   check(m, NULL, "2024-06-30 19:00:00 CEST");
   sim_tz_set(NULL);
@@ -162,14 +164,14 @@ static void test_vectors(void **state)
   struct metric *a = M("v.t.alert");
   int32_t al[] = {0, 0, 0, 1};
   metric_set_vec_int(a, al, 4);
-  check(a, NULL, "0,0,0,1"); /* spec 1.5 example */
+  check(a, NULL, "0,0,0,1"); /* OvmsMetricVector::AsString(): comma-joined */
 }
 
 static void test_bitset(void **state)
 {
   struct metric *m = M("m.egpio.input");
   metric_set_bits(m, (1u << 0) | (1u << 1) | (1u << 2) | (1u << 9));
-  check(m, NULL, "0,1,2,9"); /* spec 1.5 example */
+  check(m, NULL, "0,1,2,9"); /* OvmsMetricBitset::AsString(): set bit positions */
   metric_set_bits(m, 0);
   check(m, NULL, "");
   assert_int_equal(metric_set_from_string(m, "3,5", SIM_UNIT_NATIVE), 1);

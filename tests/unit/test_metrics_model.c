@@ -1,6 +1,7 @@
 /*
  * test_metrics_model.c - defined/modified/stale semantics, modifier slots, listeners, unit
- * conversion on input, and setting from text (spec/server-v3.md 2.3).
+ * conversion on input, and setting from text (OvmsMetric::SetValue() and SetModified() in
+ * V3/main/ovms_metrics.cpp).
  */
 #include "testutil.h"
 

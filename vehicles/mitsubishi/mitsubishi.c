@@ -2,15 +2,17 @@
  * mitsubishi.c - the Mitsubishi i-MiEV / Citroen C-Zero / Peugeot iOn decoder and encoders
  * ("mitsubishi", firmware type MI, "Trio").
  *
- * One bus at 500 kbit/s, multi-byte fields big-endian.  Facts from spec/vehicles.md section 4
- * (which describes openvehicles/Open-Vehicle-Monitoring-System-3 at 1aa1daff) and, for details
- * the spec does not give (0x3A4 strings, 0x424 door bits, the cell numbering of 0x6E1-0x6E4,
- * the Ticker1 charge state machine), vehicle/OVMS.V3/components/vehicle_mitsubishi/src/
- * vehicle_mitsubishi.cpp at 02f350b55c3732ae45c7ed149b304388564d57e3; where the two differ,
- * the spec is followed.  Periods of the encoders are the "freqN" comments of that source
- * (0x373 100 Hz, 0x208/0x210/0x346/0x418 50 Hz, 0x424/0x6E1-0x6E4 25 Hz, others 10 Hz).
+ * One bus at 500 kbit/s, multi-byte fields big-endian.  Facts from
+ * openvehicles/Open-Vehicle-Monitoring-System-3 vehicle/OVMS.V3/components/vehicle_mitsubishi/
+ * src/vehicle_mitsubishi.cpp (IncomingFrameCan1, Ticker1, vehicle_mitsubishi_car_on) at
+ * 1aa1daff and, for the 0x3A4 strings, the 0x424 door bits, the cell numbering of 0x6E1-0x6E4
+ * and the Ticker1 charge state machine, the same file at
+ * 02f350b55c3732ae45c7ed149b304388564d57e3; where the two differ, 1aa1daff is followed.
+ * Periods of the encoders are the "freqN" comments of that source (0x373 100 Hz,
+ * 0x208/0x210/0x346/0x418 50 Hz, 0x424/0x6E1-0x6E4 25 Hz, others 10 Hz).
  *
- * Note the gear convention of this module: P = -1 and R = -2 (spec/vehicles.md 10.3), kept
+ * Note the gear convention of this module: P = -1 and R = -2 (IncomingFrameCan1, 0x418; here
+ * d_418()), against the "negative = reverse, 0 = neutral or park" of V3/main/metrics_standard.h, kept
  * as the firmware publishes it.  Cell statistics of the firmware's generic BMS code are
  * reduced to the pack average temperature (v.b.p.temp.avg, which Ticker1 copies to v.b.temp)
  * and the voltage min/max/avg.  Polls (0x761 etc.) are not simulated.

@@ -3,7 +3,7 @@
  *
  * Decodes EV-CAN (bus 1) and CAR-CAN (bus 2) broadcast frames into the standard metrics and
  * the xnl.* metrics, and runs the firmware's Ticker1/Ticker10 logic (energy, range, charge
- * substate, awake staleness, charge port).  Facts from spec/vehicles.md section 2 and from
+ * substate, awake staleness, charge port).  Facts from
  * openvehicles/Open-Vehicle-Monitoring-System-3 vehicle/OVMS.V3/components/vehicle_nissanleaf/
  * src/vehicle_nissanleaf.cpp at 1aa1daff19c5ad8532ba9fc887187c7f301539ac (IncomingFrameCan1,
  * IncomingFrameCan2, vehicle_nissanleaf_car_on, vehicle_nissanleaf_charger_status, Ticker1,
@@ -221,7 +221,8 @@ static void d_1dc(struct vehicle *v, const struct sim_frame *f, const void *arg)
   (void)arg;
   metric_set_float(s->x_out_limit, ((d[0] << 2) | (d[1] >> 6)) / 4.0);
   metric_set_float(s->x_regen_limit, (((d[1] & 0x3F) << 2) | (d[2] >> 4)) / 4.0);
-  /* no -10 kW offset here, unlike the Dala DBC (spec/vehicles.md 9, discrepancy 1) */
+  /* no -10 kW offset here, unlike LB_MAX_POWER_FOR_CHARGER in the Dala DBC
+   * (dalathegreat/leaf_can_bus_messages EV-can_AZE0.dbc); the firmware applies none */
   metric_set_float(s->x_charge_limit, (((d[2] & 0x0F) << 6) | (d[3] >> 2)) / 10.0);
 }
 

@@ -4,7 +4,7 @@
  *
  * One bus at 1 Mbit/s.  0x100 carries the VMS->VDS status stream multiplexed by d0; byte pairs
  * are little-endian; several sub-frames are shorter than 8 bytes and the encoders keep the
- * car's DLCs.  Facts from spec/vehicles.md section 3 and openvehicles/Open-Vehicle-Monitoring-
+ * car's DLCs.  Facts from openvehicles/Open-Vehicle-Monitoring-
  * System-3 vehicle/OVMS.V3/components/vehicle_teslaroadster/src/vehicle_teslaroadster.cpp
  * (IncomingFrameCan1) at 1aa1daff19c5ad8532ba9fc887187c7f301539ac; DLCs and periods of the
  * encoders from the 2012 Roadster 2.5 log traces/tesla_roadster/20120218.charge.done.txt

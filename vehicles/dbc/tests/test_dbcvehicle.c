@@ -3,7 +3,8 @@
  * file and its errors, value tables into string metrics, multiplexed encoders, encode ->
  * decode round trips, attach errors, and the cross-check of the issue: the Leaf decoder and
  * the independent Dala DBC files (excerpts) agree on speed, SoC, pack voltage and current over
- * a real ZE1 driving trace (within the documented 100/98 speed calibration, spec/vehicles.md 9).
+ * a real ZE1 driving trace (within the 100/98 speed calibration documented in docs/vehicles.md
+ * "Checks against real traces").
  */
 #include "testutil.h"
 
@@ -356,7 +357,7 @@ static void test_leaf_vs_dbc(void **state)
       n55b++;
     } else if (f.id == 0x284) {
       /* speed: OVMS divides d4:d5 by 98, the DBC multiplies by 0.01: a documented 2 %
-       * calibration (spec/vehicles.md 9) */
+       * calibration (docs/vehicles.md, "Checks against real traces") */
       double a = vt_f(&leaf, "v.p.speed"), b = vt_f(&car, "v.p.speed");
       if (fabs(a - b * 100.0 / 98.0) > 0.001)
         fail_msg("t=%.3f speed: Leaf %g, DBC %g", t, a, b);

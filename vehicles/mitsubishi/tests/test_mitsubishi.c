@@ -1,8 +1,9 @@
 /*
- * test_mitsubishi.c - the i-MiEV decoder and encoders: golden frames (the test frames of the
- * third-party signal definitions, traces/mitsubishi_imiev/defs_bonybrown/, and spec/vehicles.md
- * 9), the P = -1 gear convention, cell numbering, the Ticker1 charge state machine, encode ->
- * decode round trips and an excerpt of the ignition-off candump.
+ * test_mitsubishi.c - the i-MiEV decoder and encoders: golden frames (the test_frame lists of
+ * the third-party signal definitions, bonybrown/imiev-data-display vehicle/imiev/pid-defs, and
+ * slackspace-io/imiev-dbc imiev.dbc), the P = -1 gear convention, cell numbering, the Ticker1
+ * charge state machine, encode -> decode round trips and an excerpt of the ignition-off
+ * candump.
  */
 #include "testutil.h"
 
@@ -36,10 +37,11 @@ static const struct vt_golden golden[] = {
     /* range 34 km, handbrake off (defs_bonybrown 0x346); 255 = invalid */
     {NULL, "1 346 27 10 2E 00 00 00 00 22", "v.b.range.est=34;v.e.handbrake=no"},
     {NULL, "1 346 27 10 2E 00 20 00 00 FF", "v.b.range.est=;v.e.handbrake=yes"},
-    /* spec 9: 373 B6 B4 7F 28 0D 72 00 16 -> -2.16 A, 344.2 V; power = -V * I */
+    /* imiev-data-display test frame: 373 B6 B4 7F 28 0D 72 00 16 -> -2.16 A, 344.2 V;
+     * power = -V * I */
     {NULL, "1 373 B6 B4 7F 28 0D 72 00 16",
      "v.b.current=-2.16;v.b.voltage=344.2;v.b.power=0.743472"},
-    /* spec 9: SOC (179 - 10) / 2 = 84.5 %; d1 <= 10 ignored */
+    /* imiev-data-display test frame: SOC (179 - 10) / 2 = 84.5 %; d1 <= 10 ignored */
     {NULL, "1 374 B0 B3 00 00 4A 48 3D 00", "v.b.soc=84.5"},
     {NULL, "1 374 0A 0A 00 00 4A 48 3D 00", "v.b.soc="},
     {NULL, "1 377 00 00 00 7B", "v.b.12v.current=12.3"},
@@ -60,7 +62,7 @@ static const struct vt_golden golden[] = {
     {NULL, "1 3A4 0E F0 FF FF FF FF 00 00",
      "v.e.hvac=no;v.e.cabinintake=Fresh;v.e.cabinfan=0;v.e.cabinvent=-"},
     {NULL, "1 3A4 07 53 00 00 00 00 00 00", "v.e.cabinfan=38;v.e.cabinvent=Legs"},
-    /* spec 9: odometer 94759 km */
+    /* imiev-data-display test frame: odometer 94759 km */
     {NULL, "1 412 FE 00 01 72 27 00 00 00", "v.p.odometer=94759"},
     /* gear: P -1, R -2 (not the standard convention), N 0, D 1, B 2, C 3 */
     {NULL, "1 418 50 00 00 00 00 00 00", "v.e.gear=-1"},

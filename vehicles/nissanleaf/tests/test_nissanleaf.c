@@ -1,6 +1,7 @@
 /*
  * test_nissanleaf.c - the Nissan Leaf decoder and encoders: golden frames per handler (most
- * taken verbatim from the e-NV200 captures, spec/vehicles.md 9 "oracle values"), sentinels,
+ * taken verbatim from the e-NV200 captures of dalathegreat/EV-CANlogs, see
+ * tests/data/vehicles/PROVENANCE.tsv), sentinels,
  * bus routing, the LBC CRC-8, encode -> decode round trips, tickers, and the e-NV200 start-up
  * and charging excerpts end to end against the CEV events the real module recorded.
  */
@@ -35,7 +36,7 @@ static const struct vt_golden golden[] = {
      "v.c.pilot=yes;v.c.voltage=380;v.c.current=50;v.c.power=19;v.d.cp=yes"},
     {"xnl.ze1=yes", "1 1DB 0C 80 BE 00 00 00 00 00;1 1DB 00 20 BE 00 00 00 00 00",
      "v.c.charging=no;v.c.state=done;v.c.pilot=no;v.c.current=0"},
-    /* 0x1DC limits (no -10 kW offset: 47 kW, spec 9 discrepancy 1) */
+    /* 0x1DC limits (no -10 kW offset as the Dala DBC has: 47 kW) */
     {NULL, "1 1DC 6e 11 87 59 ec e4 d0 80",
      "xnl.v.b.output.limit=110;xnl.v.b.regen.limit=19;xnl.v.b.charge.limit=47"},
     /* 0x1DA: rpm 4096/2, torque 256/2; power = rpm * torque * 0.10472 / 1000 */
