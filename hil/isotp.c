@@ -264,7 +264,7 @@ static void tx_timer_cb(struct sim_loop *loop, struct sim_timer *t)
 
 int isotp_link_send(struct isotp_link *l, const uint8_t *msg, size_t len)
 {
-  if (l->tx_state != TX_IDLE)
+  if (l->tx_state != TX_IDLE || l->cfg.listen_only)
     return SIM_ESTATE;
   if (len < 1 || len > ISOTP_MAX_LEN)
     return SIM_ERANGE;
@@ -341,6 +341,8 @@ static void on_fc(struct isotp_link *l, const uint8_t *p, size_t n)
 
 static void send_fc(struct isotp_link *l, uint8_t status)
 {
+  if (l->cfg.listen_only)
+    return;
   struct sim_frame f;
   isotp_encode_fc(&l->cfg, &f, status, l->cfg.bs, l->cfg.stmin);
   if (l->ops->send(l->ctx, &f) == 0)

@@ -84,6 +84,8 @@ struct isotp_config {
   uint16_t rx_max;         /* longest message we accept (<= ISOTP_MAX_LEN; 0 = ISOTP_MAX_LEN) */
   int64_t n_bs_ns;         /* time-out waiting for an FC (0 = ISOTP_DEFAULT_TIMEOUT_NS) */
   int64_t n_cr_ns;         /* time-out waiting for a CF (0 = ISOTP_DEFAULT_TIMEOUT_NS) */
+  bool listen_only;        /* never send: reassemble what two other nodes exchange (a trace,
+                            * a sniffer); FC frames are then the other side's business */
 };
 
 /* A config with the defaults: no functional id, 11-bit normal addressing, pad 0x55 (fc_pad -1),
@@ -186,8 +188,9 @@ int isotp_link_input(struct isotp_link *l, const struct sim_frame *f);
 
 /*
  * Starts sending msg (len 1..4095 bytes; 1..6 fit a single frame with extended addressing,
- * 1..7 without; copied).  The first frame leaves before this returns.  Returns 0, SIM_ESTATE
- * while a transmission is in progress, SIM_ERANGE for a bad length, or the send error of the
+ * 1..7 without; copied).  The first frame leaves before this returns; for a single frame the
+ * sent callback runs before it returns too.  Returns 0, SIM_ESTATE while a transmission is in
+ * progress or on a listen_only link, SIM_ERANGE for a bad length, or the send error of the
  * first frame (then nothing is in progress; -EAGAIN is retried, not returned).
  */
 int isotp_link_send(struct isotp_link *l, const uint8_t *msg, size_t len);

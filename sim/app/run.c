@@ -467,9 +467,9 @@ static int finish_run(struct app *a, int rc)
             *v3_last_error(a->sim->v3) ? v3_last_error(a->sim->v3) : "connection failed");
   if (a->progress)
     fputs("\n", stderr);
-  if (a->net && o->stats) {
+  if (o->stats) {
     struct sbuf b = SBUF_INIT;
-    can_network_report(a->net, &b);
+    can_network_report(a->net, a->sim, &b);
     fputs(sbuf_str(&b), stderr);
     sbuf_free(&b);
   }

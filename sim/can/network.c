@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "can/bridge.h"
 #include "core/error.h"
@@ -123,12 +124,20 @@ void can_network_describe(struct can_network *n, struct sbuf *out)
   }
 }
 
-void can_network_report(struct can_network *n, struct sbuf *out)
+void can_network_report(struct can_network *n, struct sim *sim, struct sbuf *out)
 {
-  for (int i = 0; i < n->nserve; i++)
+  for (int i = 0; n && i < n->nserve; i++)
     can_serve_report(n->serve[i], out);
-  for (int i = 0; i < n->nbridge; i++)
+  for (int i = 0; n && i < n->nbridge; i++)
     can_bridge_report(n->bridge[i], out);
+  for (int b = 0; b < SIM_MAX_BUSES; b++) {
+    const struct sim_canbus *bus = sim->buses[b];
+    if (!bus || (strcmp(bus->ops->name, "socketcand") && strcmp(bus->ops->name, "gvret")))
+      continue;
+    sbuf_printf(out, "bus %d %s: frames in %lu out %lu, lost %lu (sends while disconnected or "
+                "refused), bad input %lu\n", b + 1, bus->spec, bus->stats.rx, bus->stats.tx,
+                bus->stats.tx_err, bus->stats.rx_err);
+  }
 }
 
 void can_network_free(struct can_network *n)

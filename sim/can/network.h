@@ -44,8 +44,10 @@ int can_network_open(struct can_network **out, struct sim *sim, const struct can
                      can_net_log_fn log, void *log_ctx, struct sim_diag *d);
 /* Appends "serving ... on WHERE" lines, one per server, to out (what main announces). */
 void can_network_describe(struct can_network *n, struct sbuf *out);
-/* Appends the --stats lines of every server and bridge. */
-void can_network_report(struct can_network *n, struct sbuf *out);
+/* Appends the --stats lines of every server and bridge (n may be NULL), and one line per bus
+ * of sim that is a network client (socketcand:, gvret:): frames, sends lost while it was
+ * disconnected, bad input. */
+void can_network_report(struct can_network *n, struct sim *sim, struct sbuf *out);
 /* Stops the servers and bridges and closes the buses it created.  NULL allowed. */
 void can_network_free(struct can_network *n);
 

@@ -134,6 +134,8 @@ static void handle(struct can_net_conn *c, struct scd_server *sv, const struct s
   case SCD_RAWMODE:
     cl->mode = M_RAW;
     scd_send_str(c, "< ok >");
+    /* on its own segment: python-can compares the whole of one read with "< ok >" */
+    can_net_flush(c);
     break;
   case SCD_BCMMODE:
     cl->mode = M_BCM;

@@ -417,3 +417,29 @@ int vehicle_encoder_start_buses(struct vehicle *v)
 {
   return vehicle_encoder_start(v, send_to_bus, v);
 }
+
+/* ---- polls ------------------------------------------------------------------------------ */
+
+static bool metric_named_bool(struct vehicle *v, const char *name)
+{
+  struct metric *m = metrics_find(v->ms, name);
+  return m && metric_bool(m);
+}
+
+int vehicle_poll_state(struct vehicle *v)
+{
+  if (v->type->poll_state)
+    return v->type->poll_state(v);
+  if (metric_named_bool(v, "v.c.charging"))
+    return VEHICLE_POLLSTATE_CHARGING;
+  if (!metric_named_bool(v, "v.e.on"))
+    return VEHICLE_POLLSTATE_OFF;
+  struct metric *gear = metrics_find(v->ms, "v.e.gear");
+  return gear && metric_int(gear) != 0 ? VEHICLE_POLLSTATE_RUNNING : VEHICLE_POLLSTATE_ON;
+}
+
+bool vehicle_ecus_awake(struct vehicle *v)
+{
+  return metric_named_bool(v, "v.e.on") || metric_named_bool(v, "v.c.charging") ||
+         metric_named_bool(v, "v.e.awake");
+}

@@ -38,6 +38,7 @@
 #include "core/diag.h"
 #include "core/loop.h"
 #include "model/metrics.h"
+#include "vehicle/poll.h"
 
 struct sim;
 struct vehicle;
@@ -106,6 +107,10 @@ struct vehicle_type {
   const char *cfg_param;                  /* "xnl"; NULL if none */
   const struct sim_config_decl *config;   /* static */
   size_t n_config;
+
+  /* The firmware's poll state (PollSetState) from the metrics, 0..VEHICLE_POLL_NSTATES-1;
+   * NULL = vehicle_poll_state()'s default.  May be NULL. */
+  int (*poll_state)(struct vehicle *v);
 };
 
 /* ---- the attached vehicle ------------------------------------------------------------- */
@@ -153,6 +158,10 @@ struct vehicle {
   struct sim_timer *enc_timers; /* one per encoder while started */
   vehicle_frame_sink sink;
   void *sink_ctx;
+
+  /* diagnostic polls (vehicle/poll.h), installed by the type's init; NULL = none */
+  const struct vehicle_poll *polls;
+  size_t n_polls;
 
   /* options */
   char *map_file;             /* --vehicle-map (DBC vehicles), owned */
@@ -249,6 +258,19 @@ void vehicle_encoder_stop(struct vehicle *v);
  * stats.unsent.  This is how a simulated car stands in for the real one on a bench.  Returns 0.
  */
 int vehicle_encoder_start_buses(struct vehicle *v);
+
+/* ---- polls ---------------------------------------------------------------------------- */
+
+/*
+ * The poll state that selects the interval column of v->polls: type->poll_state, or by default
+ * VEHICLE_POLLSTATE_CHARGING while v.c.charging, _RUNNING while v.e.on with a gear engaged
+ * (v.e.gear != 0), _ON while v.e.on, else _OFF.
+ */
+int vehicle_poll_state(struct vehicle *v);
+/* True while the car's control units answer diagnostic requests: v.e.on, v.c.charging or
+ * v.e.awake (a sleeping car's ECUs are silent, as the firmware's Leaf notes: "Leaf does not
+ * respond to polls when car is off"). */
+bool vehicle_ecus_awake(struct vehicle *v);
 
 /* ---- helpers for vehicle implementations ---------------------------------------------- */
 

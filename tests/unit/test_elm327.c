@@ -252,7 +252,7 @@ static void test_leaf_bms(void **state)
       {"ATSP6\r", "OK\r\r>"},
       {"ATSH79B\r", "OK\r\r>"},
       {"ATFCSH79B\r", "OK\r\r>"},
-      {"ATFCSD300100\r", "OK\r\r>"},
+      {"ATFCSD300000\r", "OK\r\r>"},
       {"ATFCSM1\r", "OK\r\r>"},
       {"ATCRA7BB\r", "OK\r\r>"},
       {"2101\r", "029\r0: 61 01 02 03 04 05 \r1: 06 07 08 09 0A 0B 0C \r"
@@ -266,7 +266,7 @@ static void test_leaf_bms(void **state)
   run(t, steps, sizeof(steps) / sizeof(steps[0]));
   assert_int_equal(t->r.fcs, 2);
   assert_int_equal(t->r.last_fc.id, 0x79B);
-  assert_memory_equal(t->r.last_fc.data, ((const uint8_t[]){0x30, 0x01, 0x00}), 3);
+  assert_memory_equal(t->r.last_fc.data, ((const uint8_t[]){0x30, 0x00, 0x00}), 3);
 }
 
 static void test_monitor(void **state)
@@ -284,6 +284,24 @@ static void test_monitor(void **state)
   elm327_input(t->e, (const uint8_t *)"x", 1);
   assert_false(elm327_busy(t->e));
   assert_string_equal(sbuf_str(&t->out), "5BC 12 34 \r18 FF 50 E5 AB \rSTOPPED\r\r>");
+}
+
+static void test_bad_input(void **state)
+{
+  struct t *t = *state;
+  check(t, "ATE0\r", "ATE0\rOK\r\r>");
+  char big[400];
+  memset(big, '0', sizeof(big) - 2);
+  big[sizeof(big) - 2] = '\r';
+  big[sizeof(big) - 1] = 0;
+  check(t, big, "?\r\r>"); /* longer than ELM327_MAX_LINE */
+  check(t, "\x01\x02\xff\xfe\r", "?\r\r>");
+  check(t, "ATSH12345\r", "?\r\r>");     /* 5 digits */
+  check(t, "ATFCSM7\r", "?\r\r>");
+  check(t, "ATST\r", "?\r\r>");
+  check(t, "0\r", "?\r\r>"); /* a lone digit: no request byte */
+  check(t, "0102030405060708\r", "?\r\r>"); /* 8 bytes do not fit a single frame */
+  check(t, "ATI\r", "ELM327 v1.5\r\r>");  /* and it still works */
 }
 
 /* ---- served on a bus: TCP and pty ---- */
@@ -388,6 +406,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_obd, t_setup, t_teardown),
       cmocka_unit_test_setup_teardown(test_leaf_bms, t_setup, t_teardown),
       cmocka_unit_test_setup_teardown(test_monitor, t_setup, t_teardown),
+      cmocka_unit_test_setup_teardown(test_bad_input, t_setup, t_teardown),
       cmocka_unit_test(test_tcp),
       cmocka_unit_test(test_pty),
   };

@@ -438,6 +438,81 @@ static void test_client_backend(void **state)
   can_bus_close(r.bus);
 }
 
+struct errs {
+  int n;
+  int last;
+};
+
+static void on_bus_error(void *ctx, struct sim_canbus *bus, int err, const char *what)
+{
+  (void)bus;
+  (void)what;
+  struct errs *e = ctx;
+  e->n++;
+  e->last = err;
+}
+
+/* Serves a fresh mem bus on port; returns the server. */
+static struct can_serve *serve_on(struct sim_loop *loop, struct sim_canbus *bus, uint16_t port)
+{
+  char spec[64];
+  snprintf(spec, sizeof(spec), "socketcand:127.0.0.1:%u", port);
+  struct can_serve *s;
+  assert_int_equal(can_serve_new(&s, loop, spec, NULL), 0);
+  struct sim_canbus *buses[8] = {bus};
+  assert_int_equal(can_serve_start(s, buses, NULL), 0);
+  return s;
+}
+
+static void test_client_reconnect(void **state)
+{
+  (void)state;
+  struct sim_loop *loop = nt_loop_new();
+  uint16_t port = nt_free_port();
+  struct sim_canbus *served, *cb;
+  assert_int_equal(can_bus_new(&served, loop, "mem:rc", 1, NULL), 0);
+  can_bus_start(served);
+  char spec[64];
+  snprintf(spec, sizeof(spec), "socketcand:127.0.0.1:%u/can1", port);
+  assert_int_equal(can_bus_new(&cb, loop, spec, 2, NULL), 0);
+  struct remote r = {0};
+  struct errs er = {0};
+  can_bus_set_rx(cb, remote_rx, &r);
+  can_bus_set_error(cb, on_bus_error, &er);
+  assert_int_equal(can_bus_start(cb), 0);
+  /* nobody listens: sends are lost and counted, the client keeps trying */
+  struct sim_frame f = {.id = 0x100, .len = 1};
+  nt_pump(loop, 300, NULL, NULL);
+  assert_int_equal(can_bus_send(cb, &f), -ENOTCONN);
+  assert_int_equal(cb->stats.tx_err, 1);
+  /* the daemon appears: the client connects within its back-off */
+  struct can_serve *s = serve_on(loop, served, port);
+  for (int i = 0; i < 300 && !r.nrx; i++) {
+    struct sim_frame g = {.id = 0x200, .len = 1};
+    can_bus_send(served, &g);
+    nt_pump(loop, 20, got_rx, &r);
+  }
+  assert_true(r.nrx > 0);
+  /* the daemon goes away: the loss is reported once, then it comes back */
+  can_serve_free(s);
+  nt_pump(loop, 200, NULL, NULL);
+  assert_int_equal(er.n, 1);
+  assert_int_equal(er.last, -ECONNRESET);
+  s = serve_on(loop, served, port);
+  r.nrx = 0;
+  for (int i = 0; i < 400 && !r.nrx; i++) {
+    struct sim_frame g = {.id = 0x201, .len = 1};
+    can_bus_send(served, &g);
+    nt_pump(loop, 20, got_rx, &r);
+  }
+  assert_true(r.nrx > 0);
+  assert_int_equal(r.last.id, 0x201);
+  can_serve_free(s);
+  can_bus_close(cb);
+  can_bus_close(served);
+  nt_loop_free(loop);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -449,6 +524,7 @@ int main(void)
       cmocka_unit_test_setup_teardown(test_stalled_client, env_setup, env_teardown),
       cmocka_unit_test_setup_teardown(test_hundred_clients, env_setup, env_teardown),
       cmocka_unit_test_setup_teardown(test_client_backend, env_setup, env_teardown),
+      cmocka_unit_test(test_client_reconnect),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

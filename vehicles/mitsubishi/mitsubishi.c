@@ -15,36 +15,14 @@
  * d_418()), against the "negative = reverse, 0 = neutral or park" of V3/main/metrics_standard.h, kept
  * as the firmware publishes it.  Cell statistics of the firmware's generic BMS code are
  * reduced to the pack average temperature (v.b.p.temp.avg, which Ticker1 copies to v.b.temp)
- * and the voltage min/max/avg.  Polls (0x761 etc.) are not simulated.
+ * and the voltage min/max/avg.  The diagnostic polls (0x761 etc.) are in mi_poll.c.
  */
 #include <math.h>
 #include <string.h>
 
 #include "core/array.h"
-#include "vehicle/vehicle.h"
+#include "mitsubishi.h"
 
-#define MI_CELLS_V 88
-#define MI_CELLS_T 66
-
-struct mi {
-  struct metric *e_on, *e_awake, *e_footbrake, *e_throttle, *p_speed, *c_temp, *i_temp;
-  struct metric *m_temp, *m_rpm, *vin, *b_range_est, *e_handbrake, *b_current, *b_voltage;
-  struct metric *b_power, *b_energy_used, *b_energy_recd, *b_soc, *b_12v_current, *e_heating;
-  struct metric *c_voltage, *c_current, *c_power, *c_charging, *c_kwh, *e_hvac, *e_cabinfan;
-  struct metric *e_cabinintake, *e_cabinvent, *p_odometer, *e_gear, *e_headlights, *d_fl;
-  struct metric *d_fr, *d_rl, *d_rr, *d_trunk, *e_locked, *c_type, *c_mode, *c_climit;
-  struct metric *c_state, *c_substate, *c_pilot, *d_cp, *e_charging12v, *b_temp, *b_cac;
-  struct metric *b_soh, *b_range_ideal, *c_cell_v, *c_cell_t, *p_temp_avg, *p_volt_min;
-  struct metric *p_volt_max, *p_volt_avg;
-  struct metric *x_heat_amp, *x_ac_amp, *x_frontfog, *x_rearfog, *x_blink_l, *x_blink_r;
-  struct metric *x_highbeam, *x_lowbeam;
-  bool newcell;
-  bool qc, sc;                 /* mi_QC, mi_SC of the firmware */
-  char vinbuf[18];
-  uint8_t cmu_next[4];         /* encoder: next CMU per 0x6E1..0x6E4 */
-};
-
-#define S(v) ((struct mi *)(v)->state)
 
 /* AsInt() of a float metric: truncation, as the firmware's (int) cast (metric_int rounds) */
 static int32_t as_int(const struct metric *m)
@@ -296,6 +274,7 @@ static void d_697(struct vehicle *v, const struct sim_frame *f, const void *arg)
  * cells and 3 sensors from CMU 7 on (CMU 6 and 12 have fewer cells). */
 static void d_6e(struct vehicle *v, const struct sim_frame *f, const void *arg)
 {
+  S(v)->has_broadcast = true;
   struct mi *s = S(v);
   const uint8_t *d = f->data;
   int pid = (int)(intptr_t)arg;
@@ -729,6 +708,8 @@ static int mi_init(struct vehicle *v, const char *arg, struct sim_diag *d)
   struct mi *s = S(v);
   (void)arg;
   int rc = vehicle_bind_metrics(v, mi_binds, ARRAY_SIZE(mi_binds), d);
+  if (rc == 0)
+    rc = mi_poll_init(v, d);
   if (rc < 0)
     return rc;
   /* the constructor: charge type "None", v.c.charging goes stale after 30 s */
@@ -745,6 +726,7 @@ const struct vehicle_type vehicle_type_mitsubishi = {
     .init = mi_init,
     .config_changed = mi_config_changed,
     .ticker1 = mi_ticker1,
+    .poll_state = mi_poll_state,
     .decoders = mi_decoders,
     .n_decoders = ARRAY_SIZE(mi_decoders),
     .encoders = mi_encoders,

@@ -7,8 +7,8 @@
  * openvehicles/Open-Vehicle-Monitoring-System-3 vehicle/OVMS.V3/components/vehicle_nissanleaf/
  * src/vehicle_nissanleaf.cpp at 1aa1daff19c5ad8532ba9fc887187c7f301539ac (IncomingFrameCan1,
  * IncomingFrameCan2, vehicle_nissanleaf_car_on, vehicle_nissanleaf_charger_status, Ticker1,
- * Ticker10, HandleEnergy, HandleRange, HandleCharging).  Polling (xnl canwrite) and remote
- * commands are not simulated.
+ * Ticker10, HandleEnergy, HandleRange, HandleCharging).  The diagnostic polls (BMS, VCM) are in
+ * nl_poll.c; remote commands are not simulated.
  */
 #include "nissanleaf.h"
 
@@ -1029,6 +1029,8 @@ static const struct sim_config_decl nl_config[] = {
     {"xnl", "suffrange", CFG_INT, "0", 0, 2000, 0, 0, "sufficient range km (v.c.limit.range)"},
     {"xnl", "suffrangecalc", CFG_STRING, "ideal", 0, 0, 0, 0,
      "range for the range limit: ideal or est"},
+    {"xnl", "newCarAh", CFG_STRING, "66", 0, 0, 0, 0,
+     "Ah of a new battery (SOH from the BMS group 1 poll)"},
 };
 
 static void nl_config_changed(struct vehicle *v)
@@ -1053,6 +1055,7 @@ static void nl_config_changed(struct vehicle *v)
   s->range_calc_est = calc && !strcmp(calc, "est");
   metric_set_float(s->c_limit_soc, (double)vehicle_cfg_int(v, "suffsoc", 0));
   metric_set_float(s->c_limit_range, (double)vehicle_cfg_int(v, "suffrange", 0));
+  nl_poll_select(v);
 }
 
 static int nl_init(struct vehicle *v, const char *arg, struct sim_diag *d)
@@ -1060,6 +1063,8 @@ static int nl_init(struct vehicle *v, const char *arg, struct sim_diag *d)
   struct nl *s = S(v);
   (void)arg;
   int rc = vehicle_bind_metrics(v, nl_binds, ARRAY_SIZE(nl_binds), d);
+  if (rc == 0)
+    rc = nl_poll_init(v, d);
   if (rc < 0)
     return rc;
   s->odo_unit = SIM_UNIT_NATIVE;

@@ -18,6 +18,7 @@
 #define NL_WH_PER_GID 80
 #define NL_KM_PER_KWH 7.1
 #define NL_DEFAULT_SPEED_DIVISOR 98.0
+#define NL_NEW_CAR_AH 66 /* GEN_1_NEW_CAR_AH: xnl newCarAh default */
 
 /* Battery types the firmware detects from 0x5BC/0x59E (enum battery_type). */
 enum { NL_BATTERY_TYPE_1_24KWH, NL_BATTERY_TYPE_2_24KWH, NL_BATTERY_TYPE_2_30KWH };
@@ -61,6 +62,12 @@ struct nl {
   struct metric *x_relay_qc, *x_relay_ac, *x_fanlimit, *x_fan_only, *x_remoteheat;
   struct metric *x_remotecool, *x_rqinprogress, *x_hvac_auto, *x_odo_start, *x_c_state_prev;
 
+  /* poll replies (nl_poll.c) */
+  struct metric *b_cac, *c_cell_v, *c_cell_t, *p_tmax, *p_tmin, *p_tavg, *p_vmax, *p_vmin;
+  struct metric *p_vavg, *vin, *x_hx, *x_soh_newcar, *x_thermistor, *x_temp_int;
+  struct metric *x_count_qc, *x_count_l0l1l2;
+  double new_car_ah;           /* xnl newCarAh */
+
   /* configuration (xnl.*), re-read by config_changed */
   int modelyear;
   int maxgids;
@@ -84,6 +91,12 @@ struct nl {
 /* The CRC-8 (polynomial 0x85, init 0, no reflection) the LBC puts in byte 7 of 0x1DB, 0x1DC
  * and 0x55B, over n bytes. */
 uint8_t nl_crc8(const uint8_t *b, int n);
+
+/* nl_poll.c: binds the metrics of the poll replies (at init); installs the poll list of the
+ * configured model (ZE1 or not) in v->polls (at every configuration change).  nl_poll_init
+ * returns 0 or the vehicle_bind_metrics() error. */
+int nl_poll_init(struct vehicle *v, struct sim_diag *d);
+void nl_poll_select(struct vehicle *v);
 
 extern const struct vehicle_encoder nl_encoders[];
 extern const size_t nl_n_encoders;
