@@ -13,7 +13,7 @@ import sys
 
 # Lowest first.  A folder may include only folders of a lower or equal rank (equal = itself).
 STAGES = ["core", "model", "notify", "trace", "can", "vehicle", "vehicles", "scenario",
-          "record", "hil", "shell", "v3", "app"]
+          "record", "hil", "shell", "v3", "fleet", "app"]
 RANK = {name: i for i, name in enumerate(STAGES)}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

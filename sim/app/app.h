@@ -17,6 +17,7 @@
 #include "can/network.h"
 #include "core/diag.h"
 #include "core/loop.h"
+#include "fleet/fleet.h"
 #include "v3/v3.h"
 
 struct sim;
@@ -66,6 +67,8 @@ struct opts {
   struct can_network_opts net; /* --serve, --bridge (can/network.h) */
   const char *record;         /* --record */
   bool stats;                 /* --stats */
+  struct fleet_options fleet; /* --fleet N ... (n > 0: run a fleet, fleet.c) */
+  const char *fleet_users;    /* --fleet-users FILE */
 };
 
 /* A run: the options and everything set up from them. */
@@ -88,6 +91,7 @@ struct app {
   int trace_status;
   struct sim_timer drain_timer; /* see finish_sources() in run.c */
   int drain_ticks, drain_requested;
+  struct fleet *fleet;          /* --fleet (fleet.c) */
 };
 
 /* ---- options.c ---- */
@@ -121,6 +125,19 @@ int app_configure(struct sim *sim, const struct opts *o);
 /* The simulation's start (UTC seconds): --start-time, else in fast mode DEFAULT_FAST_START,
  * else now. */
 int64_t app_default_start(const struct opts *o);
+
+/* Reads the MQTT password: the first line of --password-file, else OVMS_SIM_PASSWORD (then
+ * removed from the environment).  *pw is malloc'd or NULL.  Returns 0, or the exit code after
+ * an error (printed). */
+int app_read_password(struct opts *o, char **pw);
+/* Installs the SIGINT/SIGTERM handlers that end the run (not keeping the loop alive). */
+void app_signals(struct app *a);
+
+/* ---- fleet.c ---- */
+
+/* Runs --fleet (a's loop made) until --duration or a signal; prints --stats, writes --report.
+ * Returns the exit code. */
+int app_run_fleet(struct app *a);
 
 /* ---- the subcommands (argv[0] is the subcommand's name); each returns the exit code ---- */
 

@@ -281,6 +281,60 @@ static int set_stats(struct opts *o, const char *arg)
   return 0;
 }
 
+/* ---- fleet options ---------------------------------------------------------------------- */
+
+static int set_fleet(struct opts *o, const char *arg)
+{
+  uint64_t n;
+  if (parse_u64(arg, &n) < 0 || n < 1 || n > FLEET_MAX_CARS)
+    return usage_error("invalid --fleet '%s': 1 to %d cars", arg, FLEET_MAX_CARS);
+  o->fleet.n = (size_t)n;
+  return 0;
+}
+
+static int set_fleet_id(struct opts *o, const char *arg)
+{
+  struct sbuf e = SBUF_INIT;
+  int rc = 0;
+  if (fleet_pattern_check(arg, &e) < 0)
+    rc = usage_error("invalid --fleet-id: %s", sbuf_str(&e));
+  else
+    o->fleet.pattern = arg;
+  sbuf_free(&e);
+  return rc;
+}
+
+static int set_fleet_offset(struct opts *o, const char *arg)
+{
+  uint64_t k;
+  if (parse_u64(arg, &k) < 0 || k > 1000000000)
+    return usage_error("invalid --fleet-offset '%s': 0 to 1000000000", arg);
+  o->fleet.offset = (unsigned long)k;
+  return 0;
+}
+
+static int set_fleet_shard(struct opts *o, const char *arg)
+{
+  if (fleet_shard_parse(arg, &o->fleet.shard_i, &o->fleet.shard_k) < 0)
+    return usage_error("invalid --fleet-shard '%s': I/K with 0 <= I < K", arg);
+  return 0;
+}
+
+static int set_connect_rate(struct opts *o, const char *arg)
+{
+  if (parse_double(arg, &o->fleet.connect_rate) < 0 || !(o->fleet.connect_rate > 0) ||
+      o->fleet.connect_rate > 1e6)
+    return usage_error("invalid --connect-rate '%s': cars per second, > 0", arg);
+  return 0;
+}
+
+static const char *default_connect_rate(void)
+{
+  static char b[32];
+  snprintf(b, sizeof(b), "%g", FLEET_DEFAULT_CONNECT_RATE);
+  return b;
+}
+
 /* ---- the table ------------------------------------------------------------------------ */
 
 static const char *default_speed(void)
@@ -420,6 +474,27 @@ const struct app_option app_options[] = {
     {"version", 'V', NULL,
          "show the version and exit",
          SECTION_RUN, CALL(show_version), NULL},
+    {"fleet", 0, "N",
+         "simulate N cars, each its own MQTT connection, client id,\n"
+         "vehicle id, will and notification queue (docs/scaling.md)",
+         SECTION_FLEET, CALL(set_fleet), NULL},
+    {"fleet-id", 0, "PATTERN",
+         "vehicle ids, printf-style with one %d (default SIM%04d)",
+         SECTION_FLEET, CALL(set_fleet_id), NULL},
+    {"fleet-offset", 0, "K",
+         "number the cars from K+1 (default 0)",
+         SECTION_FLEET, CALL(set_fleet_offset), NULL},
+    {"fleet-users", 0, "FILE",
+         "CSV user,password,vehicle-id, one line per car (line j for\n"
+         "car j of the whole fleet); passwords are never printed",
+         SECTION_FLEET, STR(fleet_users), NULL},
+    {"fleet-shard", 0, "I/K",
+         "run shard I (0..K-1) of K: a disjoint range of the N cars\n"
+         "(Kubernetes Indexed Job: I = the completion index)",
+         SECTION_FLEET, CALL(set_fleet_shard), NULL},
+    {"connect-rate", 0, "R",
+         "start R cars per second (default %s)",
+         SECTION_FLEET, CALL(set_connect_rate), .dflt = default_connect_rate},
     {"trace", 0, "[N=]FILE",
          "replay a CAN trace (candump -l, candump screen, CRTD, Vector\n"
          "ASC, PCAN TRC, SavvyCAN CSV, ParserFlags TSV, .gz; format\n"
@@ -528,6 +603,9 @@ void usage(FILE *out)
         "\n"
         "Run options:\n", out);
   print_section(out, SECTION_RUN);
+  fputs("\nFleet (--stats prints the fleet report at exit, --report FILE writes it as JSON):\n",
+        out);
+  print_section(out, SECTION_FLEET);
   fputs("\nCAN input and output:\n", out);
   print_section(out, SECTION_CAN);
   fputs("\n"
@@ -625,6 +703,16 @@ static int check_opts(struct opts *o)
     return usage_error("--fast and --speed exclude each other");
   if ((o->v3.certfile != NULL) != (o->v3.keyfile != NULL))
     return usage_error("--cert and --key must be given together");
+  if (!o->fleet.n && (o->fleet.pattern || o->fleet.offset || o->fleet_users ||
+                      o->fleet.shard_k || o->fleet.connect_rate > 0))
+    return usage_error("--fleet-id, --fleet-offset, --fleet-users, --fleet-shard and "
+                       "--connect-rate need a --fleet");
+  if (o->fleet.n && (o->v3.client_id || o->vehicle_id || o->vehicle || o->can.ntraces ||
+                     o->can.ncans || o->record || can_network_wanted(&o->net)))
+    return usage_error("--fleet takes no --client-id, --vehicle-id, --vehicle, --trace, --can, "
+                       "--serve, --bridge or --record (every car has its own id)");
+  if (o->fleet.n && o->fleet_users && o->fleet.pattern)
+    return usage_error("--fleet-users gives the vehicle ids: no --fleet-id");
   /* with a vehicle decoding the frames, the framework raises vehicle.* events itself: the
    * CEV records of a replayed CRTD (the recording module's events) would come twice */
   if (o->vehicle)

@@ -12,7 +12,7 @@
 #include "app/app.h"
 
 /* The --help section an option is listed in. */
-enum opt_section { SECTION_RUN, SECTION_CAN };
+enum opt_section { SECTION_RUN, SECTION_FLEET, SECTION_CAN };
 
 /* What giving the option does. */
 enum opt_kind {

@@ -33,7 +33,7 @@
 
 /* Reads the MQTT password: the first line of --password-file, else OVMS_SIM_PASSWORD (which
  * is then removed from the environment).  Returns 0, or the exit code after an error. */
-static int read_password(struct opts *o, char **pw)
+int app_read_password(struct opts *o, char **pw)
 {
   *pw = NULL;
   if (o->password_file) {
@@ -286,8 +286,10 @@ static int check_run(struct app *a)
   start_from_trace(o);
   if (o->fast && !o->scenario && !o->duration && !o->can.ntraces)
     return usage_error("--fast needs an end: a --scenario, a --trace or a --duration");
-  if (o->report && !o->scenario)
-    return usage_error("--report needs a --scenario");
+  if (o->report && !o->scenario && !o->fleet.n)
+    return usage_error("--report needs a --scenario or a --fleet");
+  if (o->fast && o->fleet.n && !o->duration)
+    return usage_error("--fast --fleet needs a --duration");
   if (o->report) {
     /* checked before the run, not found out after hours of it ("a" neither truncates an
      * existing report nor loses anything if the run fails) */
@@ -310,6 +312,8 @@ static int setup_module(struct app *a)
   int64_t start = app_default_start(o);
   a->loop = sim_loop_new(a->ev, o->fast ? SIM_CLOCK_FAST : SIM_CLOCK_REAL, o->speed,
                          start * SIM_NS_PER_SEC);
+  if (o->fleet.n)
+    return 0; /* app_run_fleet() makes the cars */
   a->sim = sim_new(a->loop, o->profile, o->seed);
   if (o->vehicle) {
     /* before app_configure(): the vehicle declares its config keys (xnl.*, xtr.*, xmi.*) */
@@ -335,7 +339,7 @@ static int setup_server(struct app *a)
   struct opts *o = &a->o;
   int rc;
   char *password = NULL;
-  if ((rc = read_password(o, &password)) != 0)
+  if ((rc = app_read_password(o, &password)) != 0)
     return rc;
   struct sim_diag d = SIM_DIAG_INIT;
   struct sim_notify_opts no = {o->state_repair};
@@ -447,6 +451,12 @@ static int setup_run(struct app *a)
     sim_timer_init(&a->progress_timer, on_progress, a);
     sim_timer_start(a->loop, &a->progress_timer, SIM_NS_PER_SEC, SIM_NS_PER_SEC);
   }
+  app_signals(a);
+  return 0;
+}
+
+void app_signals(struct app *a)
+{
   ev_signal_init(&a->sigint, on_signal, SIGINT);
   ev_signal_init(&a->sigterm, on_signal, SIGTERM);
   a->sigint.data = a->sigterm.data = a;
@@ -454,7 +464,6 @@ static int setup_run(struct app *a)
   ev_signal_start(a->ev, &a->sigterm);
   ev_unref(a->ev);
   ev_unref(a->ev);
-  return 0;
 }
 
 /* After the loop: the replays' errors and statistics, the recorder, the journal, the
@@ -508,7 +517,11 @@ int app_run(struct app *a)
 {
   int rc;
   sim_timer_init(&a->drain_timer, on_drain, a);
-  if ((rc = check_run(a)) || (rc = setup_module(a)) || (rc = setup_server(a)) ||
+  if ((rc = check_run(a)) || (rc = setup_module(a)))
+    return rc;
+  if (a->o.fleet.n)
+    return app_run_fleet(a);
+  if ((rc = setup_server(a)) ||
       (rc = setup_buses(a)) || (rc = setup_run(a)))
     return rc;
   if (a->o.verbose)
@@ -520,6 +533,7 @@ void app_free(struct app *a)
 {
   fflush(stdout);
   close_inputs(a);
+  fleet_free(a->fleet);
   sim_free(a->sim);
   scenario_free(a->sc);
   if (a->devnull)

@@ -39,6 +39,8 @@ struct sim_loop {
   int64_t slack;      /* precise mode: arm the timerfd this many ns early, then spin */
   bool stop;
   int status;
+  uint64_t late[SIM_LATE_BUCKETS]; /* real mode: fired timers by lateness, log2 µs buckets */
+  int64_t late_max;                /* ns of wall time */
 };
 
 int64_t sim_wall_ns(void)
@@ -134,6 +136,17 @@ static void fire_due(struct sim_loop *l, int64_t now)
 {
   while (l->n && l->heap[0]->at <= now && !l->stop) {
     struct sim_timer *t = l->heap[0];
+    if (l->mode == SIM_CLOCK_REAL) {
+      int64_t late = (int64_t)((double)(sim_monotonic(l) - t->at) / l->speed);
+      if (late < 0)
+        late = 0;
+      int b = 0;
+      for (int64_t us = late / 1000; us > 0 && b < SIM_LATE_BUCKETS - 1; us >>= 1)
+        b++;
+      l->late[b]++;
+      if (late > l->late_max)
+        l->late_max = late;
+    }
     if (t->repeat > 0) {
       t->at += t->repeat;
       if (t->at <= now && l->mode == SIM_CLOCK_REAL) /* we fell behind: skip, don't burst */
@@ -364,4 +377,34 @@ int sim_loop_run(struct sim_loop *l)
       break; /* no active watcher left */
   }
   return l->status;
+}
+
+uint64_t sim_loop_lateness(const struct sim_loop *loop, uint64_t buckets[SIM_LATE_BUCKETS],
+                           int64_t *max_ns)
+{
+  uint64_t n = 0;
+  for (int i = 0; i < SIM_LATE_BUCKETS; i++) {
+    if (buckets)
+      buckets[i] = loop->late[i];
+    n += loop->late[i];
+  }
+  if (max_ns)
+    *max_ns = loop->late_max;
+  return n;
+}
+
+int64_t sim_lateness_quantile(const uint64_t buckets[SIM_LATE_BUCKETS], double q)
+{
+  uint64_t n = 0, seen = 0;
+  for (int i = 0; i < SIM_LATE_BUCKETS; i++)
+    n += buckets[i];
+  if (!n)
+    return 0;
+  uint64_t want = (uint64_t)(q * (double)n);
+  for (int i = 0; i < SIM_LATE_BUCKETS; i++) {
+    seen += buckets[i];
+    if (seen > want)
+      return i == 0 ? 1000 : (INT64_C(1000) << i);
+  }
+  return INT64_C(1000) << (SIM_LATE_BUCKETS - 1);
 }

@@ -92,6 +92,18 @@ void sim_loop_set_precision(struct sim_loop *loop, int64_t slack_ns);
 /* The slack set with sim_loop_set_precision (0 = off). */
 int64_t sim_loop_precision(const struct sim_loop *loop);
 
+/*
+ * Timer lateness in SIM_CLOCK_REAL: every timer fired is counted by how late it ran (wall
+ * time after its deadline) in log2 buckets of microseconds (bucket 0: < 1 µs... i: < 2^i µs).
+ * With a fleet on one loop this is the lateness every car's timers see.  Copies the buckets
+ * (may be NULL) and the maximum in ns (may be NULL); returns the number of timers fired.
+ */
+#define SIM_LATE_BUCKETS 32
+uint64_t sim_loop_lateness(const struct sim_loop *loop, uint64_t buckets[SIM_LATE_BUCKETS],
+                           int64_t *max_ns);
+/* An upper bound (ns) of the q-quantile (0..1) of such buckets; 0 when empty. */
+int64_t sim_lateness_quantile(const uint64_t buckets[SIM_LATE_BUCKETS], double q);
+
 /* Takes (+1) or releases (-1) a hold on virtual time (see above). */
 void sim_loop_hold(struct sim_loop *loop, int delta);
 

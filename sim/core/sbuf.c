@@ -3,6 +3,7 @@
  */
 #include "core/sbuf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,4 +92,18 @@ char *sbuf_detach(struct sbuf *b)
   b->p = NULL;
   b->len = b->cap = 0;
   return p;
+}
+
+int sbuf_read_file(struct sbuf *b, const char *path)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return -errno;
+  char chunk[8192];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+    sbuf_add(b, chunk, n);
+  int e = ferror(f) ? errno : 0;
+  fclose(f);
+  return e ? -e : 0;
 }

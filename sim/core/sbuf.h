@@ -27,6 +27,9 @@ void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(pri
 void sbuf_vprintf(struct sbuf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Empties the buffer, keeping its memory. */
 void sbuf_reset(struct sbuf *b);
+/* Appends the whole contents of the file at path.  Returns 0, or -errno (what was read before
+ * an error stays appended). */
+int sbuf_read_file(struct sbuf *b, const char *path);
 /* The contents as a C string; "" for a buffer never written. */
 const char *sbuf_str(const struct sbuf *b);
 /* Frees the memory; the buffer is empty and usable again afterwards. */

@@ -331,7 +331,12 @@ struct yload {
   int errors;
   char **seen; /* "param.instance" of every key set by this file */
   size_t nseen, seencap;
+  int depth;   /* of the event last read: mappings and sequences open */
 };
+
+/* Config files nest two levels (section, key); deeper nesting is refused at once, before
+ * libyaml spends time on it (a 20000-deep sequence took seconds). */
+#define CONFIG_MAX_DEPTH 64
 
 static int next(struct yload *y, yaml_event_t *ev)
 {
@@ -340,6 +345,17 @@ static int next(struct yload *y, yaml_event_t *ev)
                    (int)y->p.problem_mark.column + 1, "%s",
                    y->p.problem ? y->p.problem : "invalid YAML");
     return SIM_EPARSE;
+  }
+  if (ev->type == YAML_MAPPING_START_EVENT || ev->type == YAML_SEQUENCE_START_EVENT) {
+    if (++y->depth > CONFIG_MAX_DEPTH) {
+      sim_diag_error(y->d, y->path, (int)ev->start_mark.line + 1,
+                     (int)ev->start_mark.column + 1,
+                     "nested deeper than %d levels: not a config file", CONFIG_MAX_DEPTH);
+      yaml_event_delete(ev);
+      return SIM_EPARSE;
+    }
+  } else if (ev->type == YAML_MAPPING_END_EVENT || ev->type == YAML_SEQUENCE_END_EVENT) {
+    y->depth--;
   }
   return 0;
 }

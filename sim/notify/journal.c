@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/hex.h"
 #include "core/xalloc.h"
 
 #define HEADER "ovms-sim notify journal "
@@ -57,20 +58,11 @@ uint32_t notify_crc32c(uint32_t crc, const void *data, size_t n)
 
 /* ---- scanning ----------------------------------------------------------------------------------- */
 
-static int hexdigit(char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  return -1;
-}
-
 static bool hex8(const char *p, uint32_t *out)
 {
   uint32_t v = 0;
   for (int i = 0; i < 8; i++) {
-    int d = hexdigit(p[i]);
+    int d = sim_hex_digit(p[i]);
     if (d < 0)
       return false;
     v = v << 4 | (uint32_t)d;

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/hex.h"
 #include "model/events.h"
 #include "model/metrics.h"
 #include "notify/journal.h"
@@ -126,15 +127,6 @@ static void hex_add(struct sbuf *b, const char *s, size_t n)
     sbuf_addc(b, '-');
 }
 
-static int hexval(int c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  return -1;
-}
-
 static void reader_names(struct sim_notify_queue *q, uint32_t mask, const char *extra,
                          struct sbuf *b)
 {
@@ -190,10 +182,10 @@ static bool hex_decode(const char *h, struct sbuf *text)
   if (hl % 2)
     return false;
   for (size_t i = 0; i < hl; i += 2) {
-    int a = hexval(h[i]), b = hexval(h[i + 1]);
-    if (a < 0 || b < 0)
+    int v = sim_hex_byte(h + i);
+    if (v < 0)
       return false;
-    sbuf_addc(text, (char)(a * 16 + b));
+    sbuf_addc(text, (char)v);
   }
   return true;
 }

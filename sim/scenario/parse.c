@@ -25,6 +25,7 @@
 #include "model/metrics.h"
 #include "notify/notify.h"
 #include "core/parse.h"
+#include "core/tz.h"
 #include "core/loop.h"
 #include "core/xalloc.h"
 
@@ -460,6 +461,7 @@ static bool get_point(struct parser *p, yaml_node_t *n, struct scenario_point *p
 
 /* The vehicle section's special values: checked strings, lists, a point. */
 static void vehicle_id(struct parser *p, yaml_node_t *v, struct scenario_vehicle *vh);
+static void vehicle_timezone(struct parser *p, yaml_node_t *v, struct scenario_vehicle *vh);
 static void vehicle_tpms(struct parser *p, yaml_node_t *v, struct scenario_vehicle *vh);
 static void vehicle_location(struct parser *p, yaml_node_t *v, struct scenario_vehicle *vh);
 
@@ -495,7 +497,7 @@ static const struct vehicle_key vehicle_keys[] = {
   {"model", VK_STR, 0, 0, 0, VOFF(model), 0, NULL, NULL},
   {"id", VK_CUSTOM, 0, 0, 0, 0, 0, NULL, vehicle_id},
   {"vin", VK_STR, 0, 0, 0, VOFF(vin), 0, NULL, NULL},
-  {"timezone", VK_STR, 0, 0, 0, VOFF(timezone), 0, NULL, NULL},
+  {"timezone", VK_CUSTOM, 0, 0, 0, 0, 0, NULL, vehicle_timezone},
   {"capacity", VK_QTY, QTY_ENERGY, 1, 1000, VOFF(capacity_kwh), 40, NULL, NULL},
   {"soh", VK_QTY, QTY_PERCENT, 1, 100, VOFF(soh), 100, NULL, NULL},
   {"soc", VK_QTY, QTY_PERCENT, 0, 100, VOFF(soc), 80, NULL, NULL},
@@ -557,6 +559,15 @@ static void vehicle_id(struct parser *p, yaml_node_t *v, struct scenario_vehicle
 {
   if (get_str(p, v, &vh->id) == 0 && !valid_id(vh->id))
     err(p, v, "vehicle id '%s' must be 1-32 letters, digits, '-' or '_'", vh->id);
+}
+
+static void vehicle_timezone(struct parser *p, yaml_node_t *v, struct scenario_vehicle *vh)
+{
+  size_t off;
+  const char *why;
+  if (get_str(p, v, &vh->timezone) == 0 && (why = sim_tz_check(vh->timezone, &off)))
+    err(p, v, "invalid timezone '%s' at character %zu: %s (a POSIX TZ string, e.g. "
+              "\"CET-1CEST,M3.5.0,M10.5.0/3\")", vh->timezone, off + 1, why);
 }
 
 static void vehicle_tpms(struct parser *p, yaml_node_t *v, struct scenario_vehicle *vh)
@@ -1642,6 +1653,38 @@ void scenario_free(struct scenario *sc)
   free(sc);
 }
 
+/* Scenarios nest a few levels (timeline, step, parameters, lists of points); deeper nesting is
+ * refused before the document is loaded, which on a 20000-deep sequence took seconds. */
+#define SCENARIO_MAX_DEPTH 64
+
+/* Reads the events of text until the nesting passes SCENARIO_MAX_DEPTH (an error recorded,
+ * returns SIM_EPARSE) or the end; YAML errors are left to the loader (returns 0). */
+static int check_depth(const char *text, size_t len, const char *file, struct sim_diag *d)
+{
+  yaml_parser_t yp;
+  if (!yaml_parser_initialize(&yp))
+    return 0;
+  yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
+  int depth = 0, rc = 0;
+  yaml_event_t ev;
+  while (rc == 0 && yaml_parser_parse(&yp, &ev)) {
+    yaml_event_type_t t = ev.type;
+    if (t == YAML_MAPPING_START_EVENT || t == YAML_SEQUENCE_START_EVENT) {
+      if (++depth > SCENARIO_MAX_DEPTH)
+        rc = sim_diag_error(d, file, (int)ev.start_mark.line + 1,
+                            (int)ev.start_mark.column + 1,
+                            "nested deeper than %d levels: not a scenario", SCENARIO_MAX_DEPTH);
+    } else if (t == YAML_MAPPING_END_EVENT || t == YAML_SEQUENCE_END_EVENT) {
+      depth--;
+    }
+    yaml_event_delete(&ev);
+    if (t == YAML_STREAM_END_EVENT)
+      break;
+  }
+  yaml_parser_delete(&yp);
+  return rc;
+}
+
 int scenario_load_string(const char *text, size_t len, const char *name, struct scenario **out,
                          struct sim_diag *d)
 {
@@ -1650,6 +1693,8 @@ int scenario_load_string(const char *text, size_t len, const char *name, struct 
   memset(&p, 0, sizeof(p));
   p.file = name ? name : "";
   p.d = d;
+  if (check_depth(text, len, p.file, d) < 0)
+    return SIM_EPARSE;
   yaml_parser_t yp;
   if (!yaml_parser_initialize(&yp))
     return sim_diag_error(d, p.file, 0, 0, "cannot initialise the YAML parser");

@@ -236,8 +236,8 @@ void physics_drive_start(struct physics *p, const struct scenario_drive *d)
                         physics_distance_km(d->route[i - 1].lat, d->route[i - 1].lon,
                                             d->route[i].lat, d->route[i].lon);
     p->route_km = p->route_cum[d->n_route - 1];
-    p->lat = d->route[0].lat;
-    p->lon = d->route[0].lon;
+    p->lat = d->route[0].lat + p->dlat;
+    p->lon = d->route[0].lon + p->dlon;
     p->alt = d->route[0].alt;
     p->heading = physics_bearing(d->route[0].lat, d->route[0].lon, d->route[1].lat,
                                  d->route[1].lon);
@@ -326,8 +326,8 @@ static void move_position(struct physics *p, double ds_km)
     const struct scenario_point *a = &d->route[i], *b = &d->route[i + 1];
     double leg = p->route_cum[i + 1] - p->route_cum[i];
     double t = leg > 0 ? clampd((pos - p->route_cum[i]) / leg, 0, 1) : 1;
-    p->lat = a->lat + (b->lat - a->lat) * t;
-    p->lon = a->lon + (b->lon - a->lon) * t;
+    p->lat = a->lat + (b->lat - a->lat) * t + p->dlat;
+    p->lon = a->lon + (b->lon - a->lon) * t + p->dlon;
     p->alt = a->alt + (b->alt - a->alt) * t;
     if (leg > 0)
       p->heading = physics_bearing(a->lat, a->lon, b->lat, b->lon);

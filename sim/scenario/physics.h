@@ -122,6 +122,7 @@ struct physics {
   double speed, accel; /* km/h, m/s^2 */
   double odometer, trip;
   double lat, lon, alt, heading;
+  double dlat, dlon; /* degrees added to every route waypoint (a fleet's route jitter) */
   double p_trac;   /* kW traction power at the battery */
   double throttle, footbrake;
   bool regen_active;

@@ -38,6 +38,7 @@ struct check_result {
 struct scenario_run {
   struct sim *sim;
   const struct scenario *sc;
+  struct scenario_vehicle veh; /* sc->vehicle, varied (its strings are sc's) */
   struct physics phys;
   struct sim_timer tick;
   int64_t tick_ns, t0, last;
@@ -338,7 +339,8 @@ static void on_tick(struct sim_loop *loop, struct sim_timer *t)
   double dt = (double)(now - run->last) / 1e9;
   run->last = now;
   physics_step(&run->phys, dt);
-  advance(run, now);
+  if (now >= run->t0) /* before: a fleet car's start offset, parked */
+    advance(run, now);
 }
 
 /* ---- control ops ---------------------------------------------------------------------------- */
@@ -452,6 +454,17 @@ static int config_default(struct sim *sim, const char *inst, const char *value)
 
 int scenario_start(struct sim *sim, const struct scenario *sc, struct scenario_run **out)
 {
+  return scenario_start_varied(sim, sc, NULL, out);
+}
+
+static double clamp_soc(double soc)
+{
+  return soc < 1 ? 1 : soc > 100 ? 100 : soc;
+}
+
+int scenario_start_varied(struct sim *sim, const struct scenario *sc,
+                          const struct scenario_variation *var, struct scenario_run **out)
+{
   if (out)
     *out = NULL;
   if (sim->scenario)
@@ -465,7 +478,18 @@ int scenario_start(struct sim *sim, const struct scenario *sc, struct scenario_r
   struct scenario_run *run = xcalloc(1, sizeof(*run));
   run->sim = sim;
   run->sc = sc;
-  int rc = physics_init(&run->phys, sim, v);
+  run->veh = *v;
+  if (var) {
+    run->veh.soc = clamp_soc(v->soc + var->soc);
+    run->veh.capacity_kwh = v->capacity_kwh * (1 + var->capacity);
+    run->veh.location.lat += var->dlat;
+    run->veh.location.lon += var->dlon;
+  }
+  int rc = physics_init(&run->phys, sim, &run->veh);
+  if (var) {
+    run->phys.dlat = var->dlat;
+    run->phys.dlon = var->dlon;
+  }
   if (rc < 0) {
     physics_cleanup(&run->phys);
     free(run);
@@ -474,6 +498,8 @@ int scenario_start(struct sim *sim, const struct scenario *sc, struct scenario_r
   run->res = xcalloc(sc->n_expects ? sc->n_expects : 1, sizeof(*run->res));
   run->tick_ns = to_ns(sc->tick > 0 ? sc->tick : 1);
   run->t0 = run->last = sim_monotonic(sim->loop);
+  if (var && var->start_offset > 0)
+    run->t0 += to_ns(var->start_offset);
   run->ops = control_ops;
   sim->control = &run->ops;
   sim->control_ctx = run;

@@ -224,6 +224,22 @@ int scenario_parse_qty(const char *text, enum scenario_qty kind, double *out);
  */
 int scenario_start(struct sim *sim, const struct scenario *sc, struct scenario_run **out);
 
+/*
+ * How one car of a fleet differs from the scenario as written (fleet/fleet.h draws it from
+ * the seed).  All zero = the scenario as written.
+ */
+struct scenario_variation {
+  double soc;          /* % added to the initial SoC (the result is kept within 1..100) */
+  double capacity;     /* fraction added to the capacity: 0.05 = 5 % more kWh */
+  double start_offset; /* s: the timeline starts this much later (the car is parked first) */
+  double dlat, dlon;   /* degrees added to the start position and every route waypoint */
+};
+
+/* scenario_start() for one car of a fleet: the vehicle section and routes varied by var
+ * (borrowed for the call; NULL = none).  Returns as scenario_start(). */
+int scenario_start_varied(struct sim *sim, const struct scenario *sc,
+                          const struct scenario_variation *var, struct scenario_run **out);
+
 /* Stops the run's timers and uninstalls its control ops; metrics keep their values.  The run
  * stays valid for reports until sim_free().  Calling it twice is harmless. */
 void scenario_run_stop(struct scenario_run *run);

@@ -174,6 +174,42 @@ static inline void put_canid(struct sbuf *out, const struct sim_frame *f, bool u
 #define TRACE_ERR(ps, d, idx, ...) \
   sim_diag_error((d), (ps)->file, (ps)->line, (int)(idx) + 1, __VA_ARGS__)
 
+/*
+ * A leading timestamp at s[i..len): seconds with a fraction, negative ones read as relative
+ * (trace_parse_time), others through the per-file cache (trace_parse_time_ps).  Returns its
+ * length (0 when there is none) and sets *ts in ns.
+ */
+static inline size_t parse_ts_prefix(struct trace_pstate *ps, const char *s, size_t len, size_t i,
+                                     int64_t *ts)
+{
+  return i < len && s[i] == '-' ? trace_parse_time(s + i, len - i, true, ts)
+                                : trace_parse_time_ps(ps, s + i, len - i, ts);
+}
+
+/* Makes rec a COMMENT record named name (borrowed) whose text is s[from..len) without its
+ * leading blanks.  Returns 1 (a record). */
+static inline int rec_comment(struct trace_record *rec, const char *name, const char *s,
+                              size_t from, size_t len)
+{
+  size_t t = skip_blank(s, len, from);
+  rec->kind = TRACE_REC_COMMENT;
+  rec->name = name;
+  rec->name_len = strlen(name);
+  rec->text = s + t;
+  rec->text_len = len - t;
+  return 1;
+}
+
+/* Sets the TX flag for a "Tx" token s[i..e), accepts "Rx"; false for anything else. */
+static inline bool rx_tx(const char *s, size_t i, size_t e, struct sim_frame *f)
+{
+  if (e - i == 2 && !strncmp(s + i, "Tx", 2)) {
+    f->flags |= SIM_CAN_F_TX;
+    return true;
+  }
+  return e - i == 2 && !strncmp(s + i, "Rx", 2);
+}
+
 /* Validates id range for the flags: an 11-bit id must be <= 0x7FF. */
 static inline bool canid_ok(uint32_t id, bool ext)
 {
@@ -186,6 +222,15 @@ static inline void rec_set_ts(struct trace_record *rec, int64_t ts, bool relativ
   rec->ts = ts;
   rec->ts_relative = relative;
   rec->frame.ts = ts;
+}
+
+/* A frame of a format without times: ps->untimed_period after the previous one. */
+static inline void rec_set_untimed(struct trace_pstate *ps, struct trace_record *rec)
+{
+  if (ps->nframes)
+    ps->last_ts += ps->untimed_period;
+  rec_set_ts(rec, ps->last_ts, true);
+  rec->untimed = true;
 }
 
 /* Copies a bus label into rec->src (truncated). */

@@ -206,9 +206,7 @@ static int parse_fd(struct trace_pstate *ps, const char *s, size_t len, size_t i
   rec_set_src(rec, s + i, e - i);
   i = skip_blank(s, len, e);
   e = token_end(s, len, i);
-  if (e - i == 2 && !strncmp(s + i, "Tx", 2))
-    f->flags |= SIM_CAN_F_TX;
-  else if (!(e - i == 2 && !strncmp(s + i, "Rx", 2)))
+  if (!rx_tx(s, i, e, f))
     return TRACE_ERR(ps, d, i, "ASC: expected Rx or Tx");
   i = skip_blank(s, len, e);
   int rc = parse_id(ps, s, len, &i, f, d);
@@ -271,19 +269,22 @@ static int parse_fd(struct trace_pstate *ps, const char *s, size_t len, size_t i
   return 1;
 }
 
-static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
-                 struct sim_diag *d)
+/* Lines that carry nothing to replay. */
+static const char *const ignored_lines[] = {
+    "//", "internal events logged", "no internal events logged", "Begin Triggerblock",
+    "Begin TriggerBlock", "End TriggerBlock", "End Triggerblock",
+};
+
+/* The header lines ("date ...", "base hex  timestamps absolute") and those without content.
+ * Returns 1 when l is one of them (state updated), 0 when not, or an error. */
+static int header_line(struct trace_pstate *ps, const char *l, size_t ll, size_t i,
+                       struct sim_diag *d)
 {
-  size_t i = line_begin(rec, s, &len);
-  if (i == len)
-    return 0;
-  const char *l = s + i;
-  size_t ll = len - i;
   if (starts(l, ll, "date ")) {
     int64_t ns;
     if (parse_date(l, ll, &ns) && ns > 0)
       ps->start_ns = ns;
-    return 0;
+    return 1;
   }
   if (starts(l, ll, "base ")) {
     if (starts(l, ll, "base dec"))
@@ -294,59 +295,42 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
       return TRACE_ERR(ps, d, i + 5, "ASC: base must be hex or dec");
     ps->relative = memmem(l, ll, "timestamps relative", 19) != NULL;
     ps->have_header = true;
-    return 0;
+    return 1;
   }
-  if (starts(l, ll, "//") || starts(l, ll, "internal events logged") ||
-      starts(l, ll, "no internal events logged") || starts(l, ll, "Begin Triggerblock") ||
-      starts(l, ll, "Begin TriggerBlock") || starts(l, ll, "End TriggerBlock") ||
-      starts(l, ll, "End Triggerblock"))
-    return 0;
+  for (size_t k = 0; k < sizeof(ignored_lines) / sizeof(ignored_lines[0]); k++)
+    if (starts(l, ll, ignored_lines[k]))
+      return 1;
+  return 0;
+}
+
+/* The line's time (relative ones accumulated, the date line's added) into rec.  Returns the
+ * time's length, or 0 after an error. */
+static size_t line_time(struct trace_pstate *ps, const char *l, size_t ll, size_t i,
+                        struct trace_record *rec, struct sim_diag *d)
+{
   int64_t t;
   size_t n = trace_parse_time(l, ll, false, &t);
   if (!n || (n < ll && !is_blank(l[n])))
-    return TRACE_ERR(ps, d, i, "ASC: expected a timestamp or a header line");
+    return TRACE_ERR(ps, d, i, "ASC: expected a timestamp or a header line"), 0;
   if (ps->relative && __builtin_add_overflow(ps->last_ts, t, &ps->last_ts))
-    return TRACE_ERR(ps, d, i, "ASC: time out of range");
+    return TRACE_ERR(ps, d, i, "ASC: time out of range"), 0;
   if (ps->relative)
     t = ps->last_ts;
   int64_t ts = t;
   if (ps->start_ns && __builtin_add_overflow(ps->start_ns, t, &ts))
-    return TRACE_ERR(ps, d, i, "ASC: time out of range from the date line");
+    return TRACE_ERR(ps, d, i, "ASC: time out of range from the date line"), 0;
   rec_set_ts(rec, ts, ps->start_ns == 0);
-  i = skip_blank(s, len, i + n);
-  struct sim_frame *f = &rec->frame;
-  size_t e = token_end(s, len, i);
-  if (e - i == 5 && !strncmp(s + i, "CANFD", 5)) {
-    int rc = parse_fd(ps, s, len, skip_blank(s, len, e), rec, d);
-    if (rc == 1)
-      ps->nframes++;
-    return rc;
-  }
-  uint32_t ch;
-  size_t bad;
-  if (e == i || !parse_dec32(s, i, e, &ch, &bad))
-    return 0; /* "CAN 1 Status:", "Start of measurement", "SV:", J1939 ... : not frames */
-  if (ch == 0 || ch > 255)
-    return TRACE_ERR(ps, d, i, "ASC: bad channel number");
-  f->bus = (uint8_t)ch;
-  rec_set_src(rec, s + i, e - i);
-  i = skip_blank(s, len, e);
-  e = token_end(s, len, i);
-  if (e - i >= 10 && !strncmp(s + i, "ErrorFrame", 10)) {
-    f->flags = SIM_CAN_F_ERR;
-    f->id = CAN_ERR_BUSERROR;
-    f->len = 8;
-    memset(f->data, 0, 8);
-    rec->kind = TRACE_REC_FRAME;
-    ps->nframes++;
-    return 1;
-  }
-  if (e > i && s[e - 1] == ':')
-    return 0; /* "Statistic:" and other channel events */
+  return n;
+}
+
+/* A classic frame after its channel: "<id> Rx|Tx|TxRq d|r <dlc> <data>..." from i. */
+static int parse_classic(struct trace_pstate *ps, const char *s, size_t len, size_t i,
+                         struct sim_frame *f, struct sim_diag *d)
+{
   int rc = parse_id(ps, s, len, &i, f, d);
   if (rc)
     return rc;
-  e = token_end(s, len, i);
+  size_t e = token_end(s, len, i), bad;
   if (e - i == 2 && !strncmp(s + i, "Rx", 2))
     ;
   else if ((e - i == 2 && !strncmp(s + i, "Tx", 2)) || (e - i == 4 && !strncmp(s + i, "TxRq", 4)))
@@ -375,8 +359,51 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
   if (rtr) {
     f->flags |= SIM_CAN_F_RTR;
     f->len = (uint8_t)(dlc > 8 ? 8 : dlc);
+    return 0;
+  }
+  return parse_data(ps, s, len, &i, f, dlc > 8 ? 8 : dlc, d);
+}
+
+static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
+                 struct sim_diag *d)
+{
+  size_t i = line_begin(rec, s, &len);
+  if (i == len)
+    return 0;
+  int hl = header_line(ps, s + i, len - i, i, d);
+  if (hl)
+    return hl < 0 ? hl : 0;
+  size_t n = line_time(ps, s + i, len - i, i, rec, d);
+  if (!n)
+    return SIM_EPARSE;
+  i = skip_blank(s, len, i + n);
+  struct sim_frame *f = &rec->frame;
+  size_t e = token_end(s, len, i);
+  if (e - i == 5 && !strncmp(s + i, "CANFD", 5)) {
+    int rc = parse_fd(ps, s, len, skip_blank(s, len, e), rec, d);
+    if (rc == 1)
+      ps->nframes++;
+    return rc;
+  }
+  uint32_t ch;
+  size_t bad;
+  if (e == i || !parse_dec32(s, i, e, &ch, &bad))
+    return 0; /* "CAN 1 Status:", "Start of measurement", "SV:", J1939 ... : not frames */
+  if (ch == 0 || ch > 255)
+    return TRACE_ERR(ps, d, i, "ASC: bad channel number");
+  f->bus = (uint8_t)ch;
+  rec_set_src(rec, s + i, e - i);
+  i = skip_blank(s, len, e);
+  e = token_end(s, len, i);
+  if (e - i >= 10 && !strncmp(s + i, "ErrorFrame", 10)) {
+    f->flags = SIM_CAN_F_ERR;
+    f->id = CAN_ERR_BUSERROR;
+    f->len = 8;
+    memset(f->data, 0, 8);
+  } else if (e > i && s[e - 1] == ':') {
+    return 0; /* "Statistic:" and other channel events */
   } else {
-    rc = parse_data(ps, s, len, &i, f, dlc > 8 ? 8 : dlc, d);
+    int rc = parse_classic(ps, s, len, i, f, d);
     if (rc)
       return rc;
   }

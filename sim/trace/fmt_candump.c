@@ -39,40 +39,18 @@ static int detect(const char *s, size_t len)
              : 0;
 }
 
-static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
-                 struct sim_diag *d)
+/* The id s[fs..'#'): 3 hex digits (11-bit), or 8 (29-bit, or an error frame with bit 29).
+ * Sets *hash to the index of the '#'. */
+static int parse_id(struct trace_pstate *ps, const char *s, size_t len, size_t fs, size_t *hash,
+                    struct sim_frame *f, struct sim_diag *d)
 {
-  size_t i = line_begin(rec, s, &len);
-  if (i == len)
-    return 0;
-  if (s[i] != '(')
-    return TRACE_ERR(ps, d, i, "candump log: expected '(' and a timestamp");
-  i++;
-  int64_t ts;
-  size_t n = i < len && s[i] == '-' ? trace_parse_time(s + i, len - i, true, &ts)
-                                     : trace_parse_time_ps(ps, s + i, len - i, &ts);
-  if (!n)
-    return TRACE_ERR(ps, d, i, "candump log: bad timestamp");
-  i += n;
-  if (i >= len || s[i] != ')')
-    return TRACE_ERR(ps, d, i, "candump log: expected ')' after the timestamp");
-  i = skip_blank(s, len, i + 1);
-  size_t ifs = i;
-  i = token_end(s, len, i);
-  if (i == ifs)
-    return TRACE_ERR(ps, d, i, "candump log: missing interface name");
-  struct sim_frame *f = &rec->frame;
-  f->bus = rec_src_bus(ps, rec, s + ifs, i - ifs, len - ifs);
-  i = skip_blank(s, len, i);
-  size_t fs = i;
-  /* the id: 3 or 8 hex digits up to '#' */
   uint32_t id = 0;
   size_t h = fs;
   for (int v; h < len && h - fs < 9 && (v = sim_hex_digit(s[h])) >= 0; h++)
     id = id << 4 | (uint32_t)v;
   if (h >= len || s[h] != '#') {
-    if (!memchr(s + i, '#', len - i))
-      return TRACE_ERR(ps, d, i, "candump log: expected <id>#<data>");
+    if (!memchr(s + fs, '#', len - fs))
+      return TRACE_ERR(ps, d, fs, "candump log: expected <id>#<data>");
     return TRACE_ERR(ps, d, fs, "candump log: the id must be 3 or 8 hex digits");
   }
   if (h - fs != 3 && h - fs != 8)
@@ -90,8 +68,16 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
     return TRACE_ERR(ps, d, fs, "candump log: 11-bit id out of range");
   }
   f->id = id;
-  i = h + 1;
-  int max = 8;
+  *hash = h;
+  return 0;
+}
+
+/* What follows "#": "#<flags>" of a CAN FD frame (sets *max to 64) or "R[len]" of a remote
+ * request (sets *rtr).  Advances *pi past it. */
+static int parse_kind(struct trace_pstate *ps, const char *s, size_t len, size_t *pi,
+                      size_t fs, int *max, bool *rtr, struct sim_frame *f, struct sim_diag *d)
+{
+  size_t i = *pi;
   if (i < len && s[i] == '#') {
     int fl = i + 1 < len ? sim_hex_digit(s[i + 1]) : -1;
     if (fl < 0)
@@ -103,10 +89,11 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
       f->flags |= SIM_CAN_F_BRS;
     if (fl & 2)
       f->flags |= SIM_CAN_F_ESI;
-    max = 64;
-    i += 2;
+    *max = 64;
+    *pi = i + 2;
   } else if (i < len && (s[i] == 'R' || s[i] == 'r')) {
     f->flags |= SIM_CAN_F_RTR;
+    *rtr = true;
     i++;
     if (i < len && !is_blank(s[i])) {
       int l = sim_hex_digit(s[i]);
@@ -115,64 +102,108 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
       f->len = (uint8_t)l;
       i++;
     }
-    goto tail;
+    *pi = i;
   }
-  {
-    int nb = 0;
-    /* fast path: plain hex pairs (into a local buffer: no aliasing with s) */
-    {
-      uint8_t buf[SIM_CAN_MAX_DLEN];
-      const char *p = s + i;
-      int pairs = (int)((len - i) / 2) < max ? (int)((len - i) / 2) : max;
-      while (nb < pairs) {
-        int hi = sim_hex_digit(p[2 * nb]), lo = sim_hex_digit(p[2 * nb + 1]);
-        if ((hi | lo) < 0)
-          break;
-        buf[nb++] = (uint8_t)(hi << 4 | lo);
-      }
-      memcpy(f->data, buf, (size_t)nb);
-      i += 2 * (size_t)nb;
+  return 0;
+}
+
+/* The data from *pi: hex pairs, optionally separated by '.', "_<dlc>" after 8 bytes; at most
+ * max bytes, a CAN FD length when max is 64.  h is the '#' (for the message). */
+static int parse_data(struct trace_pstate *ps, const char *s, size_t len, size_t *pi, int max,
+                      size_t h, struct sim_frame *f, struct sim_diag *d)
+{
+  size_t i = *pi;
+  int nb = 0;
+  /* fast path: plain hex pairs (into a local buffer: no aliasing with s) */
+  uint8_t buf[SIM_CAN_MAX_DLEN];
+  const char *p = s + i;
+  int pairs = (int)((len - i) / 2) < max ? (int)((len - i) / 2) : max;
+  while (nb < pairs) {
+    int hi = sim_hex_digit(p[2 * nb]), lo = sim_hex_digit(p[2 * nb + 1]);
+    if ((hi | lo) < 0)
+      break;
+    buf[nb++] = (uint8_t)(hi << 4 | lo);
+  }
+  memcpy(f->data, buf, (size_t)nb);
+  i += 2 * (size_t)nb;
+  while (i < len && !is_blank(s[i])) {
+    if (s[i] == '.') {
+      i++;
+      continue;
     }
-    while (i < len && !is_blank(s[i])) {
-      if (s[i] == '.') {
-        i++;
-        continue;
-      }
-      if (s[i] == '_' && nb == 8 && max == 8) {
-        /* len8_dlc: raw DLC 9..F for 8 data bytes */
-        if (i + 1 >= len || sim_hex_digit(s[i + 1]) < 9)
-          return TRACE_ERR(ps, d, i, "candump log: bad raw DLC after '_'");
-        i += 2;
-        break;
-      }
-      int hi = sim_hex_digit(s[i]);
-      int lo = i + 1 < len ? sim_hex_digit(s[i + 1]) : -1;
-      if (hi < 0 || lo < 0)
-        return TRACE_ERR(ps, d, hi < 0 ? i : i + 1,
-                         "candump log: data must be pairs of hex digits");
-      if (nb >= max)
-        return TRACE_ERR(ps, d, i, "candump log: more than %d data bytes", max);
-      f->data[nb++] = (uint8_t)(hi << 4 | lo);
+    if (s[i] == '_' && nb == 8 && max == 8) {
+      /* len8_dlc: raw DLC 9..F for 8 data bytes */
+      if (i + 1 >= len || sim_hex_digit(s[i + 1]) < 9)
+        return TRACE_ERR(ps, d, i, "candump log: bad raw DLC after '_'");
       i += 2;
+      break;
     }
-    if (max == 64 && sim_can_dlc2len(sim_can_len2dlc((uint8_t)nb)) != nb)
-      return TRACE_ERR(ps, d, h + 1, "candump log: %d is not a valid CAN FD length", nb);
-    f->len = (uint8_t)nb;
+    int hi = sim_hex_digit(s[i]);
+    int lo = i + 1 < len ? sim_hex_digit(s[i + 1]) : -1;
+    if (hi < 0 || lo < 0)
+      return TRACE_ERR(ps, d, hi < 0 ? i : i + 1, "candump log: data must be pairs of hex digits");
+    if (nb >= max)
+      return TRACE_ERR(ps, d, i, "candump log: more than %d data bytes", max);
+    f->data[nb++] = (uint8_t)(hi << 4 | lo);
+    i += 2;
   }
-tail:
+  if (max == 64 && sim_can_dlc2len(sim_can_len2dlc((uint8_t)nb)) != nb)
+    return TRACE_ERR(ps, d, h + 1, "candump log: %d is not a valid CAN FD length", nb);
+  f->len = (uint8_t)nb;
+  *pi = i;
+  return 0;
+}
+
+/* After the frame: nothing, or 'R' / 'T' (candump -x: received / transmitted). */
+static int parse_tail(struct trace_pstate *ps, const char *s, size_t len, size_t i,
+                      struct sim_frame *f, struct sim_diag *d)
+{
   i = skip_blank(s, len, i);
-  if (i < len) {
-    size_t e = token_end(s, len, i);
-    if (e - i == 1 && (s[i] == 'T' || s[i] == 'R')) {
-      if (s[i] == 'T')
-        f->flags |= SIM_CAN_F_TX;
-    } else {
-      return TRACE_ERR(ps, d, i, "candump log: unexpected text after the frame");
-    }
-    if (skip_blank(s, len, e) < len)
-      return TRACE_ERR(ps, d, skip_blank(s, len, e),
-                       "candump log: unexpected text after the frame");
-  }
+  if (i == len)
+    return 0;
+  size_t e = token_end(s, len, i);
+  if (!(e - i == 1 && (s[i] == 'T' || s[i] == 'R')))
+    return TRACE_ERR(ps, d, i, "candump log: unexpected text after the frame");
+  if (s[i] == 'T')
+    f->flags |= SIM_CAN_F_TX;
+  if (skip_blank(s, len, e) < len)
+    return TRACE_ERR(ps, d, skip_blank(s, len, e), "candump log: unexpected text after the frame");
+  return 0;
+}
+
+static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
+                 struct sim_diag *d)
+{
+  size_t i = line_begin(rec, s, &len);
+  if (i == len)
+    return 0;
+  if (s[i] != '(')
+    return TRACE_ERR(ps, d, i, "candump log: expected '(' and a timestamp");
+  i++;
+  int64_t ts;
+  size_t n = parse_ts_prefix(ps, s, len, i, &ts);
+  if (!n)
+    return TRACE_ERR(ps, d, i, "candump log: bad timestamp");
+  i += n;
+  if (i >= len || s[i] != ')')
+    return TRACE_ERR(ps, d, i, "candump log: expected ')' after the timestamp");
+  i = skip_blank(s, len, i + 1);
+  size_t ifs = i;
+  i = token_end(s, len, i);
+  if (i == ifs)
+    return TRACE_ERR(ps, d, i, "candump log: missing interface name");
+  struct sim_frame *f = &rec->frame;
+  f->bus = rec_src_bus(ps, rec, s + ifs, i - ifs, len - ifs);
+  size_t fs = skip_blank(s, len, i), h;
+  int max = 8;
+  bool rtr = false;
+  if (parse_id(ps, s, len, fs, &h, f, d) < 0)
+    return SIM_EPARSE;
+  i = h + 1;
+  if (parse_kind(ps, s, len, &i, fs, &max, &rtr, f, d) < 0 ||
+      (!rtr && parse_data(ps, s, len, &i, max, h, f, d) < 0) ||
+      parse_tail(ps, s, len, i, f, d) < 0)
+    return SIM_EPARSE;
   rec->kind = TRACE_REC_FRAME;
   rec_set_ts(rec, ts, false);
   ps->nframes++;
@@ -253,13 +284,12 @@ void trace_put_ifname(struct sbuf *out, const struct trace_record *rec)
   put_u64(out, bus ? bus - 1 : 0);
 }
 
-static int write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
+static const char hx[] = "0123456789ABCDEF";
+
+/* "(%010ld.%06ld)" as candump writes it, 9 digits when the time has nanoseconds; the
+ * seconds' digits are kept in ws while they do not change. */
+static void put_stamp(struct trace_wstate *ws, int64_t ts, struct sbuf *out)
 {
-  if (rec->kind != TRACE_REC_FRAME)
-    return SIM_EUNSUP;
-  const struct sim_frame *f = &rec->frame;
-  static const char hx[] = "0123456789ABCDEF";
-  int64_t ts = rec->ts;
   if (ts < 0) {
     /* rare (relative traces with negative times): the generic path */
     sbuf_addc(out, '(');
@@ -303,6 +333,14 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
     *p++ = ')';
     out->len = (size_t)(p - out->p);
   }
+}
+
+static int write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
+{
+  if (rec->kind != TRACE_REC_FRAME)
+    return SIM_EUNSUP;
+  const struct sim_frame *f = &rec->frame;
+  put_stamp(ws, rec->ts, out);
   sbuf_addc(out, ' ');
   trace_put_ifname(out, rec);
   sbuf_reserve(out, 16 + 2u * SIM_CAN_MAX_DLEN);

@@ -53,6 +53,58 @@ static int detect(const char *s, size_t len)
   return 2;
 }
 
+/* candump -x: "TX B E" / "RX - -" at i (direction, BRS, ESI).  Returns where it ends (i when
+ * absent). */
+static size_t direction(const char *s, size_t len, size_t i, struct sim_frame *f)
+{
+  if (!(i + 2 <= len && (!strncmp(s + i, "TX", 2) || !strncmp(s + i, "RX", 2)) &&
+        (i + 2 == len || is_blank(s[i + 2]))))
+    return i;
+  if (s[i] == 'T')
+    f->flags |= SIM_CAN_F_TX;
+  i = skip_blank(s, len, i + 2);
+  for (int k = 0; k < 2; k++) {
+    if (i < len && (s[i] == 'B' || s[i] == 'E' || s[i] == '-')) {
+      if (s[i] == 'B')
+        f->flags |= SIM_CAN_F_BRS;
+      if (s[i] == 'E')
+        f->flags |= SIM_CAN_F_ESI;
+      i = skip_blank(s, len, i + 1);
+    }
+  }
+  return i;
+}
+
+/* "[8]" (classic) or "[08]" (CAN FD: two digits) at i: the length into *pdl, the index of
+ * ']' into *ple. */
+static int parse_len(struct trace_pstate *ps, const char *s, size_t len, size_t i, size_t *ple,
+                     uint32_t *pdl, struct sim_frame *f, struct sim_diag *d)
+{
+  if (i >= len || s[i] != '[')
+    return TRACE_ERR(ps, d, i, "candump: expected [length]");
+  size_t ls = i + 1;
+  size_t le = ls;
+  while (le < len && s[le] >= '0' && s[le] <= '9')
+    le++;
+  uint32_t dl;
+  size_t bad;
+  if (le >= len || s[le] != ']' || !parse_dec32(s, ls, le, &dl, &bad) || dl > 64)
+    return TRACE_ERR(ps, d, ls, "candump: bad [length]");
+  bool fd = le - ls == 2;
+  if (fd) {
+    if (sim_can_dlc2len(sim_can_len2dlc((uint8_t)dl)) != dl)
+      return TRACE_ERR(ps, d, ls, "candump: %u is not a valid CAN FD length", dl);
+    f->flags |= SIM_CAN_F_FD;
+  } else if (dl > 8) {
+    return TRACE_ERR(ps, d, ls, "candump: classic CAN frames carry at most 8 bytes");
+  }
+  if (!fd)
+    f->flags &= (uint16_t)~(SIM_CAN_F_BRS | SIM_CAN_F_ESI);
+  *ple = le;
+  *pdl = dl;
+  return 0;
+}
+
 static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
                  struct sim_diag *d)
 {
@@ -75,22 +127,7 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
     return TRACE_ERR(ps, d, ifs, "candump: missing interface name");
   f->bus = rec_src_bus(ps, rec, s + ifs, i - ifs, len - ifs);
   i = skip_blank(s, len, i);
-  /* candump -x: "TX B E" / "RX - -" */
-  if (i + 2 <= len && (!strncmp(s + i, "TX", 2) || !strncmp(s + i, "RX", 2)) &&
-      (i + 2 == len || is_blank(s[i + 2]))) {
-    if (s[i] == 'T')
-      f->flags |= SIM_CAN_F_TX;
-    i = skip_blank(s, len, i + 2);
-    for (int k = 0; k < 2; k++) {
-      if (i < len && (s[i] == 'B' || s[i] == 'E' || s[i] == '-')) {
-        if (s[i] == 'B')
-          f->flags |= SIM_CAN_F_BRS;
-        if (s[i] == 'E')
-          f->flags |= SIM_CAN_F_ESI;
-        i = skip_blank(s, len, i + 1);
-      }
-    }
-  }
+  i = direction(s, len, i, f);
   size_t ids = i;
   i = token_end(s, len, i);
   uint32_t id;
@@ -109,25 +146,11 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
   }
   f->id = id;
   i = skip_blank(s, len, i);
-  if (i >= len || s[i] != '[')
-    return TRACE_ERR(ps, d, i, "candump: expected [length]");
-  size_t ls = i + 1;
-  size_t le = ls;
-  while (le < len && s[le] >= '0' && s[le] <= '9')
-    le++;
+  size_t le;
   uint32_t dl;
-  if (le >= len || s[le] != ']' || !parse_dec32(s, ls, le, &dl, &bad) || dl > 64)
-    return TRACE_ERR(ps, d, ls, "candump: bad [length]");
-  bool fd = le - ls == 2;
-  if (fd) {
-    if (sim_can_dlc2len(sim_can_len2dlc((uint8_t)dl)) != dl)
-      return TRACE_ERR(ps, d, ls, "candump: %u is not a valid CAN FD length", dl);
-    f->flags |= SIM_CAN_F_FD;
-  } else if (dl > 8) {
-    return TRACE_ERR(ps, d, ls, "candump: classic CAN frames carry at most 8 bytes");
-  }
-  if (!fd)
-    f->flags &= (uint16_t)~(SIM_CAN_F_BRS | SIM_CAN_F_ESI);
+  if (parse_len(ps, s, len, i, &le, &dl, f, d) < 0)
+    return SIM_EPARSE;
+  bool fd = f->flags & SIM_CAN_F_FD;
   i = skip_blank(s, len, le + 1);
   if (!fd && len - i >= 14 && !strncmp(s + i, "remote request", 14)) {
     f->flags |= SIM_CAN_F_RTR;
@@ -143,10 +166,7 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
   if (timed) {
     rec_set_ts(rec, ts, ts < INT64_C(100000000) * SIM_NS_PER_SEC);
   } else {
-    if (ps->nframes)
-      ps->last_ts += ps->untimed_period;
-    rec_set_ts(rec, ps->last_ts, true);
-    rec->untimed = true;
+    rec_set_untimed(ps, rec);
   }
   ps->nframes++;
   return 1;

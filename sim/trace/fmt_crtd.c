@@ -144,24 +144,60 @@ static int parse_frame(struct trace_pstate *ps, const char *s, size_t len, size_
   return 1;
 }
 
+/* "CEV Event <name> [data]" from s[ns0..len) on. */
+static int parse_event(struct trace_pstate *ps, const char *s, size_t len, size_t ns0,
+                       struct trace_record *rec, struct sim_diag *d)
+{
+  if (len - ns0 >= 5 && !strncmp(s + ns0, "Event", 5) && (len - ns0 == 5 || is_blank(s[ns0 + 5])))
+    ns0 = skip_blank(s, len, ns0 + 5);
+  size_t ne = token_end(s, len, ns0);
+  if (ne == ns0)
+    return TRACE_ERR(ps, d, ns0, "CRTD: CEV record without an event name");
+  rec->kind = TRACE_REC_EVENT;
+  rec->name = s + ns0;
+  rec->name_len = ne - ns0;
+  size_t ds = skip_blank(s, len, ne);
+  rec->text = s + ds;
+  rec->text_len = len - ds;
+  return 1;
+}
+
+/* "CMT Metric { "name": ..., "value": ..., "unit": ... }" from s[js..len) on. */
+static int parse_metric(struct trace_pstate *ps, const char *s, size_t len, size_t js,
+                        struct trace_record *rec, struct sim_diag *d)
+{
+  if (len - js >= 6 && !strncmp(s + js, "Metric", 6))
+    js = skip_blank(s, len, js + 6);
+  if (js >= len || s[js] != '{')
+    return TRACE_ERR(ps, d, js, "CRTD: CMT record: expected a JSON object");
+  size_t ns0, ne, vs, ve;
+  if (!json_member(s + js, len - js, "name", &ns0, &ne) || s[js + ns0] != '"' || ne - ns0 < 3)
+    return TRACE_ERR(ps, d, js, "CRTD: CMT record without a \"name\" string");
+  if (!json_member(s + js, len - js, "value", &vs, &ve))
+    return TRACE_ERR(ps, d, js, "CRTD: CMT record without a \"value\"");
+  rec->kind = TRACE_REC_METRIC;
+  rec->name = s + js + ns0 + 1;
+  rec->name_len = ne - ns0 - 2;
+  rec->text = s + js + vs;
+  rec->text_len = ve - vs;
+  size_t us, ue;
+  if (json_member(s + js, len - js, "unit", &us, &ue) && s[js + us] == '"') {
+    rec->unit = s + js + us + 1;
+    rec->unit_len = ue - us - 2;
+  }
+  return 1;
+}
+
 static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
                  struct sim_diag *d)
 {
   size_t i = line_begin(rec, s, &len);
   if (i == len)
     return 0;
-  if (s[i] == '#') {
-    size_t t = skip_blank(s, len, i + 1);
-    rec->kind = TRACE_REC_COMMENT;
-    rec->name = "#";
-    rec->name_len = 1;
-    rec->text = s + t;
-    rec->text_len = len - t;
-    return 1;
-  }
+  if (s[i] == '#')
+    return rec_comment(rec, "#", s, i + 1, len);
   int64_t ts;
-  size_t n = s[i] == '-' ? trace_parse_time(s + i, len - i, true, &ts)
-                         : trace_parse_time_ps(ps, s + i, len - i, &ts);
+  size_t n = parse_ts_prefix(ps, s, len, i, &ts);
   if (!n)
     return TRACE_ERR(ps, d, i, "CRTD: expected a timestamp (seconds.microseconds)");
   rec_set_ts(rec, ts, ts < INT64_C(100000000) * SIM_NS_PER_SEC);
@@ -195,44 +231,10 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
     rec->text_len = len - rest;
     return 1;
   }
-  if (!strncmp(t, "CEV", 3)) {
-    size_t ns0 = rest;
-    if (len - ns0 >= 5 && !strncmp(s + ns0, "Event", 5) && (len - ns0 == 5 || is_blank(s[ns0 + 5])))
-      ns0 = skip_blank(s, len, ns0 + 5);
-    size_t ne = token_end(s, len, ns0);
-    if (ne == ns0)
-      return TRACE_ERR(ps, d, ns0, "CRTD: CEV record without an event name");
-    rec->kind = TRACE_REC_EVENT;
-    rec->name = s + ns0;
-    rec->name_len = ne - ns0;
-    size_t ds = skip_blank(s, len, ne);
-    rec->text = s + ds;
-    rec->text_len = len - ds;
-    return 1;
-  }
-  if (!strncmp(t, "CMT", 3)) {
-    size_t js = rest;
-    if (len - js >= 6 && !strncmp(s + js, "Metric", 6))
-      js = skip_blank(s, len, js + 6);
-    if (js >= len || s[js] != '{')
-      return TRACE_ERR(ps, d, js, "CRTD: CMT record: expected a JSON object");
-    size_t ns0, ne, vs, ve;
-    if (!json_member(s + js, len - js, "name", &ns0, &ne) || s[js + ns0] != '"' || ne - ns0 < 3)
-      return TRACE_ERR(ps, d, js, "CRTD: CMT record without a \"name\" string");
-    if (!json_member(s + js, len - js, "value", &vs, &ve))
-      return TRACE_ERR(ps, d, js, "CRTD: CMT record without a \"value\"");
-    rec->kind = TRACE_REC_METRIC;
-    rec->name = s + js + ns0 + 1;
-    rec->name_len = ne - ns0 - 2;
-    rec->text = s + js + vs;
-    rec->text_len = ve - vs;
-    size_t us, ue;
-    if (json_member(s + js, len - js, "unit", &us, &ue) && s[js + us] == '"') {
-      rec->unit = s + js + us + 1;
-      rec->unit_len = ue - us - 2;
-    }
-    return 1;
-  }
+  if (!strncmp(t, "CEV", 3))
+    return parse_event(ps, s, len, rest, rec, d);
+  if (!strncmp(t, "CMT", 3))
+    return parse_metric(ps, s, len, rest, rec, d);
   if (!strncmp(t, "CER", 3) || !strncmp(t, "CST", 3)) {
     rec->kind = TRACE_REC_STATUS;
     rec->name = t;

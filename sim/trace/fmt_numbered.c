@@ -51,6 +51,32 @@ static bool parse_tod(const char *s, size_t i, size_t e, int64_t *ns)
   return true;
 }
 
+/* "Data frame|Remote frame Standard frame|Extended frame" at *pi. */
+static int frame_words(struct trace_pstate *ps, const char *s, size_t len, size_t *pi, bool *rtr,
+                       struct sim_frame *f, struct sim_diag *d)
+{
+  size_t i = *pi;
+  if (len - i >= 10 && !strncasecmp(s + i, "Data frame", 10)) {
+    *rtr = false;
+    i = skip_blank(s, len, i + 10);
+  } else if (len - i >= 12 && !strncasecmp(s + i, "Remote frame", 12)) {
+    *rtr = true;
+    i = skip_blank(s, len, i + 12);
+  } else {
+    return TRACE_ERR(ps, d, i, "numbered export: expected 'Data frame' or 'Remote frame'");
+  }
+  if (len - i >= 14 && !strncasecmp(s + i, "Standard frame", 14)) {
+    i = skip_blank(s, len, i + 14);
+  } else if (len - i >= 14 && !strncasecmp(s + i, "Extended frame", 14)) {
+    f->flags |= SIM_CAN_F_EXT;
+    i = skip_blank(s, len, i + 14);
+  } else {
+    return TRACE_ERR(ps, d, i, "numbered export: expected 'Standard frame' or 'Extended frame'");
+  }
+  *pi = i;
+  return 0;
+}
+
 static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
                  struct sim_diag *d)
 {
@@ -94,23 +120,8 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
   f->id = id;
   i = skip_blank(s, len, e);
   bool rtr;
-  if (len - i >= 10 && !strncasecmp(s + i, "Data frame", 10)) {
-    rtr = false;
-    i = skip_blank(s, len, i + 10);
-  } else if (len - i >= 12 && !strncasecmp(s + i, "Remote frame", 12)) {
-    rtr = true;
-    i = skip_blank(s, len, i + 12);
-  } else {
-    return TRACE_ERR(ps, d, i, "numbered export: expected 'Data frame' or 'Remote frame'");
-  }
-  if (len - i >= 14 && !strncasecmp(s + i, "Standard frame", 14)) {
-    i = skip_blank(s, len, i + 14);
-  } else if (len - i >= 14 && !strncasecmp(s + i, "Extended frame", 14)) {
-    f->flags |= SIM_CAN_F_EXT;
-    i = skip_blank(s, len, i + 14);
-  } else {
-    return TRACE_ERR(ps, d, i, "numbered export: expected 'Standard frame' or 'Extended frame'");
-  }
+  if (frame_words(ps, s, len, &i, &rtr, f, d) < 0)
+    return SIM_EPARSE;
   if (!canid_ok(id, f->flags & SIM_CAN_F_EXT))
     return TRACE_ERR(ps, d, i, "numbered export: 11-bit id out of range");
   e = token_end(s, len, i);
@@ -133,13 +144,10 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
       return TRACE_ERR(ps, d, stop, "numbered export: expected %u data bytes", dl);
     f->len = (uint8_t)dl;
   }
-  if (!have_ts) {
-    if (ps->nframes)
-      ps->last_ts += ps->untimed_period;
-    ts = ps->last_ts;
-    rec->untimed = true;
-  }
-  rec_set_ts(rec, ts, true);
+  if (have_ts)
+    rec_set_ts(rec, ts, true);
+  else
+    rec_set_untimed(ps, rec);
   rec->kind = TRACE_REC_FRAME;
   ps->nframes++;
   return 1;

@@ -67,6 +67,29 @@ static bool banner_time(const char *s, size_t len, int64_t *ns)
   return true;
 }
 
+/* The data bytes ",hh,hh..." from the comma at e on (a trailing comma allowed), at most 8
+ * into data.  Returns how many, or an error. */
+static int cando_data(struct trace_pstate *ps, const char *s, size_t len, size_t e,
+                      uint8_t *data, struct sim_diag *d)
+{
+  int n = 0;
+  while (e < len) {
+    size_t i = e + 1, bad;
+    e = i;
+    while (e < len && s[e] != ',')
+      e++;
+    uint32_t v;
+    if (e == i && e == len)
+      break; /* a trailing comma */
+    if (!parse_hex32(s, i, e, &v, &bad) || v > 255 || e - i > 2)
+      return TRACE_ERR(ps, d, i, "CANdo CSV: bad data byte");
+    if (n >= 8)
+      return TRACE_ERR(ps, d, i, "CANdo CSV: more than 8 data bytes");
+    data[n++] = (uint8_t)v;
+  }
+  return n;
+}
+
 static int cando_parse(struct trace_pstate *ps, const char *s, size_t len,
                        struct trace_record *rec, struct sim_diag *d)
 {
@@ -133,21 +156,9 @@ static int cando_parse(struct trace_pstate *ps, const char *s, size_t len,
   if (!parse_hex32(s, i, e, &id, &bad) || !canid_ok(id, ext))
     return TRACE_ERR(ps, d, i, "CANdo CSV: bad id");
   f->id = id;
-  int n = 0;
-  while (e < len) {
-    i = e + 1;
-    e = i;
-    while (e < len && s[e] != ',')
-      e++;
-    uint32_t v;
-    if (e == i && e == len)
-      break; /* a trailing comma */
-    if (!parse_hex32(s, i, e, &v, &bad) || v > 255 || e - i > 2)
-      return TRACE_ERR(ps, d, i, "CANdo CSV: bad data byte");
-    if (n >= 8)
-      return TRACE_ERR(ps, d, i, "CANdo CSV: more than 8 data bytes");
-    f->data[n++] = (uint8_t)v;
-  }
+  int n = cando_data(ps, s, len, e, f->data, d);
+  if (n < 0)
+    return n;
   f->len = (uint8_t)n;
   rec_set_ts(rec, ps->start_ns + ts, ps->start_ns == 0);
   rec->kind = TRACE_REC_FRAME;
@@ -199,15 +210,8 @@ static int ann_parse(struct trace_pstate *ps, const char *s, size_t len,
     return TRACE_ERR(ps, d, i, "Roadster log: expected a time in seconds");
   rec_set_ts(rec, ts, true);
   i = skip_blank(s, len, i + n);
-  if (len - i >= 4 && !strncmp(s + i, "NOTE", 4)) {
-    size_t t = skip_blank(s, len, i + 4);
-    rec->kind = TRACE_REC_COMMENT;
-    rec->name = "NOTE";
-    rec->name_len = 4;
-    rec->text = s + t;
-    rec->text_len = len - t;
-    return 1;
-  }
+  if (len - i >= 4 && !strncmp(s + i, "NOTE", 4))
+    return rec_comment(rec, "NOTE", s, i + 4, len);
   size_t e = token_end(s, len, i);
   uint32_t id;
   size_t bad;

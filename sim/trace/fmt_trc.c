@@ -230,9 +230,7 @@ static int parse_v1(struct trace_pstate *ps, const char *s, size_t len, size_t i
   }
   if (v >= 11) {
     e = token_end(s, len, i);
-    if (e - i == 2 && !strncmp(s + i, "Tx", 2))
-      f->flags |= SIM_CAN_F_TX;
-    else if (!(e - i == 2 && !strncmp(s + i, "Rx", 2)))
+    if (!rx_tx(s, i, e, f))
       return 0; /* Warng, Error and other status lines */
     i = skip_blank(s, len, e);
   }
@@ -290,6 +288,31 @@ static const struct msg_type *msg_type_find(const char *s)
   return NULL;
 }
 
+/* The frame's length from the data length column (dlen) or else the DLC (-1 = absent);
+ * len_col is where the length stood (for the message). */
+static int set_length(struct trace_pstate *ps, struct sim_frame *f, int dlen, int dlc,
+                      size_t len_col, bool rtr, struct sim_diag *d)
+{
+  if (dlen < 0)
+    dlen = dlc < 0 ? 0 : sim_can_dlc2len((uint8_t)dlc);
+  if (!(f->flags & SIM_CAN_F_FD) && dlen > 8)
+    return TRACE_ERR(ps, d, 0, "TRC: classic frame with more than 8 bytes");
+  if (sim_can_dlc2len(sim_can_len2dlc((uint8_t)dlen)) != dlen)
+    return TRACE_ERR(ps, d, len_col,
+                     "TRC: %d is not a CAN FD data length (0-8, 12, 16, 20, 24, 32, 48, 64)",
+                     dlen);
+  if (rtr)
+    f->flags |= SIM_CAN_F_RTR;
+  f->len = (uint8_t)dlen;
+  return 0;
+}
+
+/*
+ * A version 2.x line: the columns in the order of the file's $COLUMNS header (N, O, T, B, I,
+ * d, R, l, L, D; PEAK's PCAN-Trace file format documentation).  long: one case per column,
+ * each a few lines sharing the row's state (length, DLC, remote flag); split, the cases would
+ * pass that state around and the column list would no longer read as the format's.
+ */
 static int parse_v2(struct trace_pstate *ps, const char *s, size_t len, size_t i,
                     struct trace_record *rec, struct sim_diag *d)
 {
@@ -334,9 +357,7 @@ static int parse_v2(struct trace_pstate *ps, const char *s, size_t len, size_t i
       break;
     }
     case C_d:
-      if (e - i == 2 && !strncmp(s + i, "Tx", 2))
-        f->flags |= SIM_CAN_F_TX;
-      else if (!(e - i == 2 && !strncmp(s + i, "Rx", 2)))
+      if (!rx_tx(s, i, e, f))
         return TRACE_ERR(ps, d, i, "TRC: expected Rx or Tx");
       break;
     case C_R:
@@ -372,17 +393,8 @@ static int parse_v2(struct trace_pstate *ps, const char *s, size_t len, size_t i
     }
     i = e;
   }
-  if (dlen < 0)
-    dlen = dlc < 0 ? 0 : sim_can_dlc2len((uint8_t)dlc);
-  if (!(f->flags & SIM_CAN_F_FD) && dlen > 8)
-    return TRACE_ERR(ps, d, 0, "TRC: classic frame with more than 8 bytes");
-  if (sim_can_dlc2len(sim_can_len2dlc((uint8_t)dlen)) != dlen)
-    return TRACE_ERR(ps, d, len_col,
-                     "TRC: %d is not a CAN FD data length (0-8, 12, 16, 20, 24, 32, 48, 64)",
-                     dlen);
-  if (rtr)
-    f->flags |= SIM_CAN_F_RTR;
-  f->len = (uint8_t)dlen;
+  if (set_length(ps, f, dlen, dlc, len_col, rtr, d) < 0)
+    return SIM_EPARSE;
   return finish(ps, rec, off, d);
 }
 

@@ -52,6 +52,23 @@ struct trace_reader {
   unsigned long errors;
 };
 
+/* A last line without its '\n' whose text is more than blanks: the input was cut off. */
+static bool cut_off(const char *s, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+      return true;
+  return false;
+}
+
+static int cut_off_error(struct trace_reader *r, size_t n, struct sim_diag *d)
+{
+  r->errors++;
+  sim_diag_error(d, r->path, r->ps.line, (int)(n < 100000 ? n + 1 : 0),
+                 "the last line has no line end: the trace is truncated (the line is not used)");
+  return SIM_ETRUNC;
+}
+
 static ssize_t raw_read(struct trace_reader *r, char *p, size_t n)
 {
 #ifdef SIM_HAVE_ZLIB
@@ -288,6 +305,8 @@ int trace_reader_next(struct trace_reader *r, struct trace_record *rec, struct s
     r->ps.line++;
     r->line = s;
     r->line_len = n;
+    if (s + n == r->buf + r->end && r->eof && cut_off(s, n))
+      return cut_off_error(r, n, d);
     rc = r->fmt->parse(&r->ps, s, n, rec, d);
     if (rc < 0) {
       r->errors++;
@@ -307,6 +326,43 @@ static int flush_run(trace_emit_fn emit, void *ctx, const char **run, size_t *ru
   return rc;
 }
 
+/* Adds the line s (n bytes and its '\n') to the run of unchanged input, emitting the run
+ * first when s does not follow it.  Returns 0 or emit's error. */
+static int extend_run(trace_emit_fn emit, void *ctx, const char **run, size_t *run_n,
+                      const char *s, size_t n)
+{
+  if (*run && *run + *run_n != s) {
+    int erc = flush_run(emit, ctx, run, run_n);
+    if (erc < 0)
+      return erc;
+  }
+  if (!*run)
+    *run = s;
+  *run_n += n + 1;
+  return 0;
+}
+
+/* The next line after a refill of the buffer.  Returns 1 (a line), 2 (a line too long,
+ * skipped with keep_going), 0 at the end, or an error (with d filled). */
+static int refill(struct trace_reader *r, const char **s, size_t *n, bool keep_going,
+                  struct trace_convert_stats *st, struct sim_diag *d)
+{
+  int rc = next_line(r, s, n);
+  if (rc == SIM_ETRUNC) {
+    r->errors++;
+    sim_diag_error(d, r->path, r->ps.line, 1, "line longer than %d bytes", READER_BUF);
+    if (!keep_going)
+      return rc;
+    st->bad_lines++;
+    return 2;
+  }
+  if (rc < 0) {
+    sim_diag_error(d, r->path, r->ps.line, 0, "read error: %s", sim_strerror(rc));
+    return rc;
+  }
+  return rc == 0 ? 0 : 1;
+}
+
 int trace_reader_copy(struct trace_reader *r, trace_emit_fn emit, void *ctx, bool keep_going,
                       struct trace_convert_stats *st, struct sim_diag *d)
 {
@@ -324,52 +380,42 @@ int trace_reader_copy(struct trace_reader *r, trace_emit_fn emit, void *ctx, boo
       int erc = flush_run(emit, ctx, &run, &run_n);
       if (erc < 0)
         return erc;
-      int rc = next_line(r, &s, &n);
-      if (rc == 0)
-        return 0;
-      if (rc == SIM_ETRUNC) {
-        r->errors++;
-        sim_diag_error(d, r->path, r->ps.line, 1, "line longer than %d bytes", READER_BUF);
-        if (!keep_going)
-          return rc;
-        st->bad_lines++;
-        continue;
-      }
-      if (rc < 0) {
-        sim_diag_error(d, r->path, r->ps.line, 0, "read error: %s", sim_strerror(rc));
+      int rc = refill(r, &s, &n, keep_going, st, d);
+      if (rc <= 0)
         return rc;
-      }
+      if (rc == 2)
+        continue; /* a line too long, skipped */
     }
     r->ps.line++;
     r->line = s;
     r->line_len = n;
     bool lf = s + n < r->buf + r->end; /* a '\n' follows (not the unterminated last line) */
+    if (!lf && cut_off(s, n)) {
+      int erc = flush_run(emit, ctx, &run, &run_n);
+      if (erc < 0)
+        return erc;
+      int rc = cut_off_error(r, n, d);
+      if (!keep_going)
+        return rc;
+      st->bad_lines++;
+      continue;
+    }
     if (quick && lf && quick(s, n)) {
       /* an ordinary frame line (the format promises parse() would take it): pass it on */
       st->records++;
       st->written++;
       st->frames++;
-      if (run && run + run_n != s) {
-        int erc = flush_run(emit, ctx, &run, &run_n);
-        if (erc < 0)
-          return erc;
-      }
-      if (!run)
-        run = s;
-      run_n += n + 1;
+      int erc = extend_run(emit, ctx, &run, &run_n, s, n);
+      if (erc < 0)
+        return erc;
       continue;
     }
     int rc = parse(&r->ps, s, n, &rec, d);
     if (rc >= 0 && lf && !(n && s[n - 1] == '\r')) {
       /* unchanged: extend the run (or start a new one) */
-      if (run && run + run_n != s) {
-        int erc = flush_run(emit, ctx, &run, &run_n);
-        if (erc < 0)
-          return erc;
-      }
-      if (!run)
-        run = s;
-      run_n += n + 1;
+      int erc = extend_run(emit, ctx, &run, &run_n, s, n);
+      if (erc < 0)
+        return erc;
     } else {
       int erc = flush_run(emit, ctx, &run, &run_n);
       if (erc < 0)

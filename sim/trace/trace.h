@@ -217,7 +217,8 @@ int trace_reader_open(struct trace_reader **out, const char *path,
  * Reads the next record, skipping lines that carry nothing.  Returns 1 with *rec filled (its
  * strings valid until the next call), 0 at the end of the input, SIM_EPARSE for a bad line
  * (recorded in d with file:line:col; the next call continues with the next line), SIM_ETRUNC
- * for a line longer than the reader's buffer (skipped, recorded in d), -errno on read errors.
+ * for a line longer than the reader's buffer (skipped, recorded in d) or a last line without
+ * its line end (a truncated trace: the line is not used), -errno on read errors.
  */
 int trace_reader_next(struct trace_reader *r, struct trace_record *rec, struct sim_diag *d);
 /* With on, trace_reader_next also returns lines that carry nothing (headers, blank lines) as
@@ -295,8 +296,9 @@ int trace_convert(const char *in_path, const char *out_path, const struct trace_
 /*
  * For trace_convert's same-format copy: reads the rest of r, checks every line with the format's
  * parser and passes the input on through emit(ctx, p, n) unchanged, in runs of consecutive
- * lines as long as the reader's buffer or mapping allows (a trailing '\r' is dropped and a
- * missing last '\n' added).  A bad line stops the copy with its error (SIM_EPARSE, SIM_ETRUNC;
+ * lines as long as the reader's buffer or mapping allows (a trailing '\r' is dropped).  A last
+ * line without its '\n' is a truncated trace (SIM_ETRUNC), like a bad line.  A bad line stops
+ * the copy with its error (SIM_EPARSE, SIM_ETRUNC;
  * d filled) after the lines before it were passed on; with keep_going it is left out and
  * counted in st->bad_lines.  Counts records, written and frames in st (which the caller
  * zeroes).  Returns 0 at the end of the input, the error, -errno, or emit's error (< 0).

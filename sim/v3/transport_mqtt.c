@@ -3,8 +3,9 @@
  *
  * No libmosquitto thread: the socket (mosquitto_socket()) is watched with an ev_io, readable
  * -> mosquitto_loop_read(), writable (only while mosquitto_want_write()) ->
- * mosquitto_loop_write(), and a 1 s wall-clock ev_timer runs mosquitto_loop_misc() for the
- * keep-alive (network time, not simulation time).  Every connection attempt uses a new
+ * mosquitto_loop_write(), and one 1 s wall-clock ev_timer shared by every connection of the
+ * process runs mosquitto_loop_misc() for the keep-alive (network time, not simulation time):
+ * a fleet of 10,000 modules has one such timer, not 10,000.  Every connection attempt uses a new
  * mosquitto handle, so its socket is registered anew after every reconnect, and libmosquitto
  * never retransmits a previous connection's messages by itself: as the firmware (Mongoose
  * never retransmits), the engine decides what is sent again.
@@ -15,16 +16,27 @@
  * verifies the server (CA file/dir, else the system CAs), SNI is set to the host name by
  * libmosquitto, and a client certificate/key pair enables mutual TLS.
  *
+ * Descriptors: libmosquitto 2.0's mosquitto_new() opens a socket pair that only wakes its own
+ * mosquitto_loop()'s select(); driven from libev with mosquitto_want_write() it is never used.
+ * With v3_mqtt_single_fd(true) (fleets, docs/scaling.md) the client is created while the soft
+ * RLIMIT_NOFILE is lowered to the lowest free descriptor, so that socketpair() fails with
+ * EMFILE and libmosquitto goes on without the pair: one descriptor per connection instead of
+ * three.  The limit is restored at once; no other thread may open files meanwhile (ovms-sim
+ * has none).
+ *
  * In virtual time (SIM_CLOCK_FAST) the transport holds the simulation clock
  * (sim_loop_hold()) while a connection is being set up and while QoS 1/2 publications wait
  * for their acknowledgement, so time does not race ahead of the network.
  */
 #include <errno.h>
 #include <ev.h>
+#include <fcntl.h>
 #include <mosquitto.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "core/error.h"
 #include "model/sim.h"
@@ -37,7 +49,8 @@ struct mqtt_tp {
   struct mosquitto *mosq;
   struct mosquitto *dead;   /* dropped inside a callback: destroyed later */
   ev_io io;
-  ev_timer misc;
+  struct mqtt_tp *misc_prev, *misc_next; /* in the list of the shared keep-alive timer */
+  bool misc_on;
   struct sim_timer later;   /* deferred work: destroy, report a synchronous failure */
   bool io_active;
   bool connack;             /* CONNACK seen on this connection */
@@ -51,6 +64,43 @@ struct mqtt_tp {
 };
 
 static int lib_inited;
+
+/* The shared keep-alive timer: every connection with a live handle, on one ev loop. */
+static struct {
+  ev_timer timer;
+  struct ev_loop *ev;
+  struct mqtt_tp *head;
+  struct mqtt_tp *next; /* the iteration's next entry (fixed up when it is removed) */
+  size_t n;
+} misc_all;
+
+static bool single_fd;
+
+void v3_mqtt_single_fd(bool on)
+{
+  single_fd = on;
+}
+
+struct mosquitto *v3_mqtt_client_new(const char *id, bool clean_session, void *obj)
+{
+  struct rlimit rl;
+  int probe = single_fd ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
+  bool lowered = false;
+  if (probe >= 0) {
+    /* probe is the lowest free descriptor: below it every descriptor is taken */
+    close(probe);
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > (rlim_t)probe) {
+      struct rlimit tight = {(rlim_t)probe, rl.rlim_max};
+      lowered = setrlimit(RLIMIT_NOFILE, &tight) == 0;
+    }
+  }
+  struct mosquitto *m = mosquitto_new(id, clean_session, obj);
+  int saved = errno;
+  if (lowered)
+    setrlimit(RLIMIT_NOFILE, &rl);
+  errno = saved;
+  return m;
+}
 
 static void set_hold(struct mqtt_tp *t, int want)
 {
@@ -101,13 +151,51 @@ static void update_io(struct mqtt_tp *t)
   t->io_active = true;
 }
 
+static void misc_all_cb(struct ev_loop *ev, ev_timer *w, int revents);
+
+static void misc_add(struct mqtt_tp *t)
+{
+  struct ev_loop *ev = sim_loop_ev(t->sim->loop);
+  if (t->misc_on)
+    return;
+  if (!misc_all.n) {
+    misc_all.ev = ev;
+    ev_timer_init(&misc_all.timer, misc_all_cb, 1.0, 1.0);
+    ev_timer_start(ev, &misc_all.timer);
+  }
+  t->misc_prev = NULL;
+  t->misc_next = misc_all.head;
+  if (misc_all.head)
+    misc_all.head->misc_prev = t;
+  misc_all.head = t;
+  misc_all.n++;
+  t->misc_on = true;
+}
+
+static void misc_remove(struct mqtt_tp *t)
+{
+  if (!t->misc_on)
+    return;
+  if (misc_all.next == t)
+    misc_all.next = t->misc_next;
+  if (t->misc_prev)
+    t->misc_prev->misc_next = t->misc_next;
+  else
+    misc_all.head = t->misc_next;
+  if (t->misc_next)
+    t->misc_next->misc_prev = t->misc_prev;
+  t->misc_on = false;
+  if (!--misc_all.n)
+    ev_timer_stop(misc_all.ev, &misc_all.timer);
+}
+
 static void stop_watchers(struct mqtt_tp *t)
 {
   struct ev_loop *ev = sim_loop_ev(t->sim->loop);
   if (t->io_active)
     ev_io_stop(ev, &t->io);
   t->io_active = false;
-  ev_timer_stop(ev, &t->misc);
+  misc_remove(t);
 }
 
 /* The connection is gone (error in read/write/misc, or the peer closed). */
@@ -142,11 +230,8 @@ static void io_cb(struct ev_loop *ev, ev_io *w, int revents)
   update_io(t);
 }
 
-static void misc_cb(struct ev_loop *ev, ev_timer *w, int revents)
+static void misc_one(struct mqtt_tp *t)
 {
-  struct mqtt_tp *t = w->data;
-  (void)ev;
-  (void)revents;
   if (!t->mosq)
     return;
   struct mosquitto *m = t->mosq;
@@ -158,6 +243,18 @@ static void misc_cb(struct ev_loop *ev, ev_timer *w, int revents)
     return;
   }
   update_io(t);
+}
+
+static void misc_all_cb(struct ev_loop *ev, ev_timer *w, int revents)
+{
+  (void)ev;
+  (void)w;
+  (void)revents;
+  for (struct mqtt_tp *t = misc_all.head; t; t = misc_all.next) {
+    misc_all.next = t->misc_next;
+    misc_one(t);
+  }
+  misc_all.next = NULL;
 }
 
 static void later_cb(struct sim_loop *loop, struct sim_timer *tm)
@@ -266,8 +363,6 @@ static int m_open(struct v3 *v3, struct sim *sim, const struct v3_options *opt, 
   t->sim = sim;
   ev_io_init(&t->io, io_cb, -1, EV_READ);
   t->io.data = t;
-  ev_timer_init(&t->misc, misc_cb, 1.0, 1.0);
-  t->misc.data = t;
   sim_timer_init(&t->later, later_cb, t);
   *priv = t;
   return 0;
@@ -313,7 +408,7 @@ static int m_connect(void *priv, const struct v3_connect_info *ci, struct sbuf *
   m_drop(t);
   t->connack = false;
   t->lost = false;
-  struct mosquitto *m = mosquitto_new(ci->client_id, ci->clean_session, t);
+  struct mosquitto *m = v3_mqtt_client_new(ci->client_id, ci->clean_session, t);
   if (!m) {
     if (err)
       sbuf_printf(err, "cannot create MQTT client: %s", strerror(errno));
@@ -360,7 +455,7 @@ static int m_connect(void *priv, const struct v3_connect_info *ci, struct sbuf *
     sim_timer_start(t->sim->loop, &t->later, 0, 0);
     return 0;
   }
-  ev_timer_again(sim_loop_ev(t->sim->loop), &t->misc);
+  misc_add(t);
   update_io(t);
   return 0;
 }

@@ -185,6 +185,19 @@ struct v3_transport_ops {
 };
 
 extern const struct v3_transport_ops v3_transport_mqtt;
+
+/*
+ * Descriptors of the mqtt transport (docs/scaling.md): with on, every libmosquitto client of
+ * the process is created without the wake-up socket pair libmosquitto opens for its own
+ * mosquitto_loop() (unused when driven from libev): 1 descriptor per connection instead of 3.
+ * Process-wide; set it before the first connection (fleets do).  Default off.
+ */
+void v3_mqtt_single_fd(bool on);
+/* mosquitto_new() as the mqtt transport calls it (with the setting above applied), for other
+ * libmosquitto clients of the process driven the same way (the fleet's app clients).
+ * Returns the handle (the caller destroys it) or NULL with errno set. */
+struct mosquitto;
+struct mosquitto *v3_mqtt_client_new(const char *id, bool clean_session, void *obj);
 extern const struct v3_transport_ops v3_transport_print;
 
 /* Transport callbacks into the engine. */

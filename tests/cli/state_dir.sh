@@ -9,13 +9,7 @@
 set -u
 BIN=${OVMS_SIM_BIN:?}
 SRC=${OVMS_SIM_SRC:?}
-fails=0; passes=0
-check() { # name, expected rc, actual rc
-  if [ "$2" = "$3" ]; then passes=$((passes+1)); else echo "FAIL: $1 (exit $3, want $2)"; fails=$((fails+1)); fi
-}
-contains() { # name, haystack, needle
-  case "$2" in *"$3"*) passes=$((passes+1));; *) echo "FAIL: $1: output lacks '$3'"; echo "$2" | head -5; fails=$((fails+1));; esac
-}
+. "$SRC/tests/support/cli_lib.sh"
 tmp=$(mktemp -d); bg=
 trap '[ -n "$bg" ] && kill "$bg" 2>/dev/null; rm -rf "$tmp"' EXIT
 cd "$SRC"
@@ -77,5 +71,4 @@ contains "second simulator message" "$err" "$tmp/s: error: the state directory i
 kill "$bg"; wait "$bg" 2>/dev/null; bg=
 run --state-dir "$tmp/s" >/dev/null 2>&1; check "after the first one ended" 0 $?
 
-echo "$passes passed, $fails failed"
-[ "$fails" = 0 ]
+finish

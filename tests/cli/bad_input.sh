@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Bad input never passes in silence: a CRTD or Roadster text trace cut off in its last line is
+# reported with file:line:col and counted (exit 2; with --keep-going counted as a bad line,
+# exit 0), in convert and in a replay; an invalid timezone: in a scenario is an error with its
+# position; YAML nested deeper than the loaders' limit (64) is refused at once, for scenarios
+# and config files.  (The time limit below only guards against a hang; it is no benchmark.)
+set -u
+BIN=${OVMS_SIM_BIN:?}
+SRC=${OVMS_SIM_SRC:?}
+. "$SRC/tests/support/cli_lib.sh"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+cd "$SRC"
+T=tests/data/traces
+
+# a CRTD trace whose last frame line lost its last bytes (and its line end)
+head -c -10 $T/env200-startup.crtd >"$tmp/cut.crtd"
+lines=$(wc -l <"$tmp/cut.crtd")
+err=$("$BIN" convert "$tmp/cut.crtd" "$tmp/out.log" 2>&1); check "crtd cut: convert" 2 $?
+contains "crtd cut: message" "$err" "$tmp/cut.crtd:$((lines + 1)):39: error: the last line has no line end: the trace is truncated"
+err=$("$BIN" convert --keep-going "$tmp/cut.crtd" "$tmp/out.log" 2>&1); check "crtd cut: --keep-going" 0 $?
+contains "crtd cut: counted" "$err" "1 bad lines"
+err=$("$BIN" --vehicle nissanleaf --trace "$tmp/cut.crtd" --fast --quiet 2>&1); check "crtd cut: replay" 2 $?
+contains "crtd cut: replay message" "$err" "the trace is truncated"
+# the whole file is fine
+"$BIN" convert $T/env200-startup.crtd "$tmp/out.log" 2>/dev/null; check "crtd whole" 0 $?
+
+# a Roadster text trace cut inside its last line
+head -c -25 $T/roadster-slidestop.txt >"$tmp/cut.txt"
+err=$("$BIN" convert --from roadster-txt "$tmp/cut.txt" "$tmp/out.log" 2>&1); check "roadster cut" 2 $?
+contains "roadster cut: message" "$err" "cut.txt:9:"
+contains "roadster cut: truncated" "$err" "the trace is truncated (the line is not used)"
+
+# an invalid timezone: in a scenario
+cat >"$tmp/tz.yaml" <<'YAML'
+name: bad timezone
+vehicle:
+  timezone: "CET-1CEST,M3.5.0,M13.5.0/3"
+timeline:
+  - park: 1min
+YAML
+err=$("$BIN" validate "$tmp/tz.yaml" 2>&1); check "timezone" 2 $?
+contains "timezone position" "$err" "tz.yaml:3:13: error: invalid timezone 'CET-1CEST,M3.5.0,M13.5.0/3' at character 19: expected a month 1-12"
+sed -i 's|"CET-1CEST,M3.5.0,M13.5.0/3"|Europe/Berlin|' "$tmp/tz.yaml"
+err=$("$BIN" --scenario "$tmp/tz.yaml" --fast 2>&1); check "timezone name in a run" 2 $?
+contains "timezone name" "$err" "invalid timezone 'Europe/Berlin' at character 7"
+
+# deeply nested YAML
+python3 -c "print('name: x\ntimeline: ' + '['*100000 + ']'*100000)" >"$tmp/deep.yaml"
+err=$(timeout 60 "$BIN" validate "$tmp/deep.yaml" 2>&1); check "deep scenario" 2 $?
+contains "deep scenario message" "$err" "deep.yaml:2:74: error: nested deeper than 64 levels"
+{ echo "name: x"; echo "timeline:"; for i in $(seq 70); do printf '%*s- \n' $((i * 2)) ''; done; } >"$tmp/deep-block.yaml"
+err=$(timeout 60 "$BIN" validate "$tmp/deep-block.yaml" 2>&1); check "deep block scenario" 2 $?
+contains "deep block message" "$err" "error: nested deeper than 64 levels"
+python3 -c "print('server:\n  x: ' + '{a: '*100000 + '}'*100000)" >"$tmp/deep-config.yaml"
+err=$(timeout 60 "$BIN" --config "$tmp/deep-config.yaml" --fast --duration 1s 2>&1)
+check "deep config" 2 $?
+contains "deep config message" "$err" "deep-config.yaml:2:"
+contains "deep config limit" "$err" "nested deeper than 64 levels: not a config file"
+
+finish
