@@ -133,7 +133,7 @@ static int prepare(struct db *db, struct lite *l, const char *sql, sqlite3_stmt 
       *out = l->cache[i].st;
       return 0;
     }
-  sqlite3_stmt *st;
+  sqlite3_stmt *st = NULL;
   int rc = sqlite3_prepare_v2(l->h, sql, -1, &st, NULL);
   if (rc != SQLITE_OK)
     return map(db, l->h, rc);

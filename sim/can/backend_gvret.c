@@ -86,16 +86,16 @@ static int gvc_open(struct sim_canbus *bus, const char *arg, struct sim_diag *d)
     char *end;
     long b = strtol(slash + 1, &end, 10);
     if (end == slash + 1 || *end || b < 1 || b > 15) {
-      sim_diag_error(d, "--can", 0, 0, "gvret: remote bus must be 1..15 in '%s'", arg);
+      sim_diag_error(d, NULL, 0, 0, "gvret: remote bus must be 1..15 in '%s'", arg);
       rc = SIM_ECONFIG;
     }
     p->rbus = (uint8_t)(b - 1);
     *slash = 0;
   }
   if (rc == 0)
-    rc = can_net_parse_hostport(hp, "", p->host, sizeof(p->host), &p->port, "--can", d);
+    rc = can_net_parse_hostport(hp, "", p->host, sizeof(p->host), &p->port, NULL, d);
   if (rc == 0 && (!p->host[0] || !p->port)) {
-    sim_diag_error(d, "--can", 0, 0, "gvret: expected HOST:PORT[/BUS] in '%s'", arg);
+    sim_diag_error(d, NULL, 0, 0, "gvret: expected HOST:PORT[/BUS] in '%s'", arg);
     rc = SIM_ECONFIG;
   }
   free(hp);

@@ -119,17 +119,17 @@ static int scdc_open(struct sim_canbus *bus, const char *arg, struct sim_diag *d
 {
   const char *slash = strrchr(arg, '/');
   if (!slash || !slash[1] || strlen(slash + 1) > SOCKETCAND_MAX_BUSNAME) {
-    sim_diag_error(d, "--can", 0, 0,
+    sim_diag_error(d, NULL, 0, 0,
                    "socketcand: expected HOST:PORT/CHANNEL (e.g. socketcand:pi:29536/can0), "
                    "got '%s'", arg);
     return SIM_ECONFIG;
   }
   struct scdc_priv *p = xcalloc(1, sizeof(*p));
   char *hp = xstrndup(arg, (size_t)(slash - arg));
-  int rc = can_net_parse_hostport(hp, "", p->host, sizeof(p->host), &p->port, "--can", d);
+  int rc = can_net_parse_hostport(hp, "", p->host, sizeof(p->host), &p->port, NULL, d);
   free(hp);
   if (rc == 0 && (!p->host[0] || !p->port)) {
-    sim_diag_error(d, "--can", 0, 0, "socketcand: HOST and PORT are both needed in '%s'", arg);
+    sim_diag_error(d, NULL, 0, 0, "socketcand: HOST and PORT are both needed in '%s'", arg);
     rc = SIM_ECONFIG;
   }
   if (rc < 0) {

@@ -165,7 +165,7 @@ static int parse_option(struct can_bridge *b, const char *opt, struct sim_diag *
     char *end;
     double r = strtod(opt + 5, &end);
     if (end == opt + 5 || *end || !(r > 0) || r > 1e9) {
-      sim_diag_error(d, "--bridge", 0, 0, "rate= needs a positive number of frames/s in '%s'",
+      sim_diag_error(d, NULL, 0, 0, "rate= needs a positive number of frames/s in '%s'",
                      b->spec);
       return SIM_ECONFIG;
     }
@@ -174,7 +174,7 @@ static int parse_option(struct can_bridge *b, const char *opt, struct sim_diag *
   }
   int rc = can_filter_parse(opt, b->filters, CAN_BRIDGE_MAX_FILTERS, &b->nfilters, d);
   if (rc == SIM_ELIMIT)
-    sim_diag_error(d, "--bridge", 0, 0, "at most %d filters in '%s'", CAN_BRIDGE_MAX_FILTERS,
+    sim_diag_error(d, NULL, 0, 0, "at most %d filters in '%s'", CAN_BRIDGE_MAX_FILTERS,
                    b->spec);
   return rc;
 }
@@ -191,7 +191,7 @@ int can_bridge_new(struct can_bridge **out, struct sim_loop *loop, const char *s
   const char *bend = comma ? comma : spec + strlen(spec);
   if (!op || op > bend || parse_bus(spec, op, &b->bus[0]) < 0 ||
       parse_bus(op + 1, bend, &b->bus[1]) < 0 || b->bus[0] == b->bus[1]) {
-    sim_diag_error(d, "--bridge", 0, 1,
+    sim_diag_error(d, NULL, 0, 1,
                    "expected A=B or A>B with two different buses 1..8, then ,FILTER or ,rate=N "
                    "(e.g. 1=2,7E0/7F0,rate=1000) in '%s'", spec);
     can_bridge_free(b);

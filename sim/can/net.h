@@ -90,7 +90,7 @@ struct can_net_conn {
 /*
  * Splits "[HOST:]PORT" (HOST a name, an IPv4 address or "[v6]"; default_host when absent).
  * Writes the host into host (size hostsz) and the port into *port.  Returns 0 or SIM_ECONFIG
- * with a message in d (what names the option, e.g. "--serve").
+ * with a message in d (labelled what; NULL leaves the label to the caller).
  */
 int can_net_parse_hostport(const char *s, const char *default_host, char *host, size_t hostsz,
                            uint16_t *port, const char *what, struct sim_diag *d);

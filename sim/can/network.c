@@ -25,7 +25,7 @@ struct can_network {
 int can_network_add_serve(struct can_network_opts *o, const char *spec, struct sim_diag *d)
 {
   if (o->nserve >= CAN_SERVE_MAX) {
-    sim_diag_error(d, "--serve", 0, 0, "at most %d servers", CAN_SERVE_MAX);
+    sim_diag_error(d, NULL, 0, 0, "at most %d servers", CAN_SERVE_MAX);
     return SIM_ECONFIG;
   }
   struct can_serve *s;
@@ -40,7 +40,7 @@ int can_network_add_serve(struct can_network_opts *o, const char *spec, struct s
 int can_network_add_bridge(struct can_network_opts *o, const char *spec, struct sim_diag *d)
 {
   if (o->nbridge >= CAN_NETWORK_MAX_BRIDGES) {
-    sim_diag_error(d, "--bridge", 0, 0, "at most %d bridges", CAN_NETWORK_MAX_BRIDGES);
+    sim_diag_error(d, NULL, 0, 0, "at most %d bridges", CAN_NETWORK_MAX_BRIDGES);
     return SIM_ECONFIG;
   }
   struct can_bridge *b;

@@ -34,7 +34,7 @@ int can_serve_new(struct can_serve **out, struct sim_loop *loop, const char *spe
     char *end;
     long n = strtol(spec, &end, 10);
     if (end != eq || n < 1 || n > 8) {
-      sim_diag_error(d, "--serve", 0, 1, "bus number must be 1..8 in '%s'", spec);
+      sim_diag_error(d, NULL, 0, 1, "bus number must be 1..8 in '%s'", spec);
       return SIM_ECONFIG;
     }
     num = (uint8_t)n;
@@ -42,7 +42,7 @@ int can_serve_new(struct can_serve **out, struct sim_loop *loop, const char *spe
   }
   colon = strchr(p, ':');
   if (!colon) {
-    sim_diag_error(d, "--serve", 0, (int)(p - spec) + 1,
+    sim_diag_error(d, NULL, 0, (int)(p - spec) + 1,
                    "expected SCHEME:ARG (socketcand:29536, gvret:23, elm327:35000, elm327:pty) "
                    "in '%s'", spec);
     return SIM_ECONFIG;
@@ -53,12 +53,12 @@ int can_serve_new(struct can_serve **out, struct sim_loop *loop, const char *spe
         !strncmp(can_serve_schemes[i]->name, p, (size_t)(colon - p)))
       ops = can_serve_schemes[i];
   if (!ops) {
-    sim_diag_error(d, "--serve", 0, (int)(p - spec) + 1,
+    sim_diag_error(d, NULL, 0, (int)(p - spec) + 1,
                    "unknown server '%.*s' (socketcand, gvret, elm327)", (int)(colon - p), p);
     return SIM_ECONFIG;
   }
   if (num && !ops->per_bus) {
-    sim_diag_error(d, "--serve", 0, 1, "%s serves every bus: no N= in '%s'", ops->name, spec);
+    sim_diag_error(d, NULL, 0, 1, "%s serves every bus: no N= in '%s'", ops->name, spec);
     return SIM_ECONFIG;
   }
   struct can_serve *s = xcalloc(1, sizeof(*s));
@@ -85,7 +85,7 @@ int can_serve_start(struct can_serve *s, struct sim_canbus *const buses[8], stru
 {
   memcpy(s->buses, buses, sizeof(s->buses));
   if (s->ops->per_bus && !s->buses[s->bus - 1]) {
-    sim_diag_error(d, "--serve", 0, 0, "%s: there is no bus %u", s->spec, s->bus);
+    sim_diag_error(d, NULL, 0, 0, "%s: there is no bus %u", s->spec, s->bus);
     return SIM_ECONFIG;
   }
   return s->ops->start(s, d);
@@ -128,7 +128,7 @@ void can_serve_free(struct can_serve *s)
 int can_serve_parse_addr(struct can_serve *s, const char *arg, struct sim_diag *d)
 {
   return can_net_parse_hostport(arg, CAN_SERVE_DEFAULT_HOST, s->host, sizeof(s->host), &s->port,
-                                "--serve", d);
+                                NULL, d);
 }
 
 int can_serve_listen(struct can_serve *s, const struct can_net_proto *proto, void *owner,
@@ -136,7 +136,7 @@ int can_serve_listen(struct can_serve *s, const struct can_net_proto *proto, voi
 {
   int rc = can_net_server_new(&s->net, s->loop, s->host, s->port, proto, owner);
   if (rc < 0) {
-    sim_diag_error(d, "--serve", 0, 0, "%s: cannot listen on %s:%u: %s", s->spec, s->host,
+    sim_diag_error(d, NULL, 0, 0, "%s: cannot listen on %s:%u: %s", s->spec, s->host,
                    s->port, sim_strerror(rc));
     return rc;
   }
@@ -150,7 +150,7 @@ int can_serve_tap(struct can_serve *s, struct can_tap *t, uint8_t num, can_tap_f
 {
   int rc = can_tap_attach(t, s->buses[num - 1], fn, ctx);
   if (rc < 0)
-    sim_diag_error(d, "--serve", 0, 0, "%s: bus %u has no monitor slot left", s->spec, num);
+    sim_diag_error(d, NULL, 0, 0, "%s: bus %u has no monitor slot left", s->spec, num);
   return rc;
 }
 

@@ -150,7 +150,7 @@ static int open_pty(struct elm_server *sv, struct sim_diag *d)
     int err = -errno;
     if (m >= 0)
       close(m);
-    sim_diag_error(d, "--serve", 0, 0, "%s: cannot create a pseudo-terminal: %s",
+    sim_diag_error(d, NULL, 0, 0, "%s: cannot create a pseudo-terminal: %s",
                    sv->s->spec, sim_strerror(err));
     return err;
   }
@@ -167,7 +167,7 @@ static int open_pty(struct elm_server *sv, struct sim_diag *d)
   sv->s->net = can_net_server_new_nolisten(sv->s->loop, &elm_proto, sv);
   can_net_server_set_log(sv->s->net, sv->s->log, sv->s->log_ctx);
   if (!can_net_server_adopt(sv->s->net, m, m, sv->s->where)) {
-    sim_diag_error(d, "--serve", 0, 0, "%s: cannot use the pseudo-terminal", sv->s->spec);
+    sim_diag_error(d, NULL, 0, 0, "%s: cannot use the pseudo-terminal", sv->s->spec);
     return SIM_ESTATE;
   }
   return 0;

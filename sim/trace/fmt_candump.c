@@ -194,7 +194,7 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
     return TRACE_ERR(ps, d, i, "candump log: missing interface name");
   struct sim_frame *f = &rec->frame;
   f->bus = rec_src_bus(ps, rec, s + ifs, i - ifs, len - ifs);
-  size_t fs = skip_blank(s, len, i), h;
+  size_t fs = skip_blank(s, len, i), h = 0;
   int max = 8;
   bool rtr = false;
   if (parse_id(ps, s, len, fs, &h, f, d) < 0)

@@ -146,8 +146,8 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
   }
   f->id = id;
   i = skip_blank(s, len, i);
-  size_t le;
-  uint32_t dl;
+  size_t le = 0;
+  uint32_t dl = 0;
   if (parse_len(ps, s, len, i, &le, &dl, f, d) < 0)
     return SIM_EPARSE;
   bool fd = f->flags & SIM_CAN_F_FD;

@@ -119,7 +119,7 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
     return TRACE_ERR(ps, d, i, "numbered export: bad id");
   f->id = id;
   i = skip_blank(s, len, e);
-  bool rtr;
+  bool rtr = false;
   if (frame_words(ps, s, len, &i, &rtr, f, d) < 0)
     return SIM_EPARSE;
   if (!canid_ok(id, f->flags & SIM_CAN_F_EXT))

@@ -267,22 +267,60 @@ void trace_put_hex8(struct sbuf *out, uint8_t v, bool upper)
   put_hexn(out, v, 2, upper);
 }
 
+/* The interface number of a SocketCAN-style name: "can0", "vcan3", "slcan1" -> 0, 3, 1; -1 for
+ * any other name.  Only numbers that fit a module bus (0..TRACE_MAX_SRCS-1) count. */
+static int ifname_number(const char *src, size_t len)
+{
+  size_t i = 0;
+  if (len > 2 && !memcmp(src, "sl", 2))
+    i = 2;
+  else if (len > 1 && src[0] == 'v')
+    i = 1;
+  if (len - i < 4 || memcmp(src + i, "can", 3))
+    return -1;
+  i += 3;
+  if (len - i != 1 || src[i] < '0' || src[i] > '9')
+    return -1; /* one digit: can0..can7 (more than 8 buses cannot be told apart anyway) */
+  int n = src[i] - '0';
+  return n < TRACE_MAX_SRCS ? n : -1;
+}
+
+static void claim_src(struct trace_pstate *ps, int i, const char *src, size_t len, uint64_t key)
+{
+  memcpy(ps->srcs[i], src, len);
+  ps->srcs[i][len] = 0;
+  ps->srcs_len[i] = (uint8_t)len;
+  ps->srcs_key[i] = key;
+  if (i + 1 > ps->nsrcs)
+    ps->nsrcs = i + 1;
+}
+
 uint8_t trace_src_bus(struct trace_pstate *ps, const char *src, size_t len)
 {
   if (len >= TRACE_SRC_MAX)
     len = TRACE_SRC_MAX - 1;
+  if (len == 0)
+    return 0;
   uint64_t key = trace_src_key(src, len, 0);
   for (int i = 0; i < ps->nsrcs; i++)
     if (ps->srcs_key[i] == key && ps->srcs_len[i] == len &&
         (len <= 8 || !memcmp(ps->srcs[i] + 8, src + 8, len - 8)))
       return (uint8_t)(i + 1);
-  if (ps->nsrcs >= TRACE_MAX_SRCS)
-    return 0; /* more interfaces than buses: unassigned (a bus map can still route it) */
-  memcpy(ps->srcs[ps->nsrcs], src, len);
-  ps->srcs[ps->nsrcs][len] = 0;
-  ps->srcs_len[ps->nsrcs] = (uint8_t)len;
-  ps->srcs_key[ps->nsrcs] = key;
-  return (uint8_t)(++ps->nsrcs);
+  /* canN is bus N+1 whatever order the interfaces appear in, so that bus N written as
+   * can<N-1> (trace_put_ifname) reads back as bus N; another name takes the lowest bus number
+   * no name has taken yet (docs/traces.md, "Buses"). */
+  int n = ifname_number(src, len);
+  if (n >= 0) {
+    if (ps->srcs_len[n] == 0)
+      claim_src(ps, n, src, len, key);
+    return (uint8_t)(n + 1);
+  }
+  for (int i = 0; i < TRACE_MAX_SRCS; i++)
+    if (ps->srcs_len[i] == 0) {
+      claim_src(ps, i, src, len, key);
+      return (uint8_t)(i + 1);
+    }
+  return 0; /* more interfaces than buses: unassigned (a bus map can still route it) */
 }
 
 int trace_parse_bytes(const char *s, size_t len, size_t i, uint8_t *data, int max, size_t *stop)

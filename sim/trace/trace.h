@@ -104,7 +104,8 @@ struct trace_pstate {
   int8_t col[TRACE_MAX_COLS]; /* meaning of each column (codec-specific codes) */
   char sep;                /* CSV/TSV: separator */
   unsigned long nframes;   /* frames returned so far */
-  int nsrcs;               /* distinct interface labels seen (candump): bus = index + 1 */
+  int nsrcs;               /* interface labels (candump): bus = index + 1; slots up to nsrcs
+                              used, a free one has srcs_len 0 */
   char srcs[TRACE_MAX_SRCS][TRACE_SRC_MAX];
   uint8_t srcs_len[TRACE_MAX_SRCS];
   uint64_t srcs_key[TRACE_MAX_SRCS]; /* the first 8 bytes of each label, zero-padded */
