@@ -138,10 +138,10 @@ static int set_no_progress(struct opts *o, const char *arg)
 static int set_broker(struct opts *o, const char *arg)
 {
   struct v3_url u;
-  struct sbuf e = SBUF_INIT;
+  struct sim_diag e = SIM_DIAG_INIT;
   if (strcmp(arg, "print") && v3_url_parse(arg, &u, &e) < 0) {
-    int r = usage_error("%s", sbuf_str(&e));
-    sbuf_free(&e);
+    int r = usage_error("%s", e.n ? e.v[0].msg : "invalid --broker");
+    sim_diag_cleanup(&e);
     return r;
   }
   o->v3.broker = arg;
@@ -723,6 +723,8 @@ static int check_opts(struct opts *o)
     return usage_error("--vehicle-emulate needs a --can bus (or a --serve bus) to send on");
   if (o->vehicle_map && strncmp(o->vehicle, "dbc:", 4) != 0)
     return usage_error("--vehicle-map needs a --vehicle dbc:FILE");
+  if (o->state_repair && !o->state_dir)
+    return usage_error("--state-repair needs a --state-dir");
   return 0;
 }
 

@@ -77,12 +77,12 @@ int app_configure(struct sim *sim, const struct opts *o)
   for (size_t i = 0; i < o->nsets; i++) {
     const char *eq = strchr(o->sets[i], '=');
     char *key = xstrndup(o->sets[i], (size_t)(eq - o->sets[i]));
-    struct sbuf err = SBUF_INIT;
-    if (sim_config_set_key(sim->config, key, eq + 1, &err) < 0) {
-      sim_diag_error(&d, "--set", 0, 0, "%s", sbuf_str(&err));
+    struct sim_diag e = SIM_DIAG_INIT;
+    if (sim_config_set_key(sim->config, key, eq + 1, &e) < 0) {
+      sim_diag_error(&d, "--set", 0, 0, "%s", sim_diag_last(&e));
       rc = EXIT_USAGE;
     }
-    sbuf_free(&err);
+    sim_diag_cleanup(&e);
     free(key);
   }
   if (o->vehicle_id)
@@ -347,29 +347,33 @@ static int setup_server(struct app *a)
   print_diag(&d);
   sim_diag_cleanup(&d);
   if (rc < 0) {
+    if (password)
+      explicit_bzero(password, strlen(password));
     free(password);
     /* another simulator on the directory, or no space: runtime; a bad journal: input */
     return rc == -EBUSY || rc == -ENOSPC || rc == -EIO ? EXIT_RUNTIME : EXIT_USAGE;
   }
-  struct sbuf err = SBUF_INIT;
   housekeeping_start(a->sim);
   o->v3.password = password;
   if (o->quiet && !o->v3.broker)
     o->v3.out = a->devnull = fopen("/dev/null", "w");
   if (o->print && o->v3.broker && !o->quiet)
     o->v3.tee = stdout;
-  rc = v3_start(a->sim, &o->v3, &err);
+  rc = v3_start(a->sim, &o->v3, &d);
   if (password) {
-    memset(password, 0, strlen(password));
+    explicit_bzero(password, strlen(password));
     free(password);
   }
   o->v3.password = NULL;
   if (rc < 0) {
-    fprintf(stderr, "ovms-sim: %s\n", err.len ? sbuf_str(&err) : sim_strerror(rc));
-    sbuf_free(&err);
+    if (d.n)
+      print_diag(&d);
+    else
+      fprintf(stderr, "ovms-sim: %s\n", sim_strerror(rc));
+    sim_diag_cleanup(&d);
     return EXIT_USAGE;
   }
-  sbuf_free(&err);
+  sim_diag_cleanup(&d);
   return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "core/diag.h"
 #include "core/error.h"
 #include "core/loop.h"
 #include "core/rng.h"
@@ -57,6 +58,26 @@ struct fleet {
 };
 
 /* splitmix64: independent per-car seeds from the fleet seed and the car's index */
+
+/* Appends the messages of d to err (may be NULL) and frees d: the notification queue and
+ * Server V3 report through struct sim_diag, the fleet through one message buffer. */
+static int diag_to_err(struct sim_diag *d, struct sbuf *err, int rc)
+{
+  for (size_t k = 0; err && k < d->n; k++) {
+    if (err->len)
+      sbuf_addc(err, '\n');
+    sbuf_adds(err, d->v[k].msg);
+  }
+  sim_diag_cleanup(d);
+  return rc;
+}
+
+static bool url_ok(const char *url, struct v3_url *u, struct sbuf *err)
+{
+  struct sim_diag d = SIM_DIAG_INIT;
+  return diag_to_err(&d, err, v3_url_parse(url, u, &d)) == 0;
+}
+
 static uint64_t mix(uint64_t x)
 {
   x += UINT64_C(0x9E3779B97F4A7C15);
@@ -156,7 +177,8 @@ static int car_make(struct fleet *f, struct car *c, struct sbuf *err)
     sbuf_printf(&p, "%s/%s", f->o.state_dir, c->id);
     dir = sbuf_detach(&p);
   }
-  rc = sim_notify_open(c->sim, dir, err);
+  struct sim_diag d = SIM_DIAG_INIT;
+  rc = diag_to_err(&d, err, sim_notify_open(c->sim, dir, &d));
   free(dir);
   if (rc < 0)
     return rc;
@@ -194,7 +216,8 @@ static int car_start_v3(struct fleet *f, struct car *c, struct sbuf *err)
   }
   vo.client_id = NULL; /* the vehicle id, each car its own */
   c->started = true;
-  return v3_start(c->sim, &vo, err);
+  struct sim_diag d = SIM_DIAG_INIT;
+  return diag_to_err(&d, err, v3_start(c->sim, &vo, &d));
 }
 
 static void on_pace(struct sim_loop *loop, struct sim_timer *t)
@@ -250,7 +273,7 @@ int fleet_new(struct sim_loop *loop, const struct fleet_options *o, struct fleet
     sbuf_printf(err, "the users file has %zu lines for %zu cars", o->users->n, o->n);
     rc = SIM_ECONFIG;
   } else if (o->v3.broker && strcmp(o->v3.broker, "print") &&
-             v3_url_parse(o->v3.broker, &f->url, err) < 0) {
+             !url_ok(o->v3.broker, &f->url, err)) {
     rc = SIM_ECONFIG;
   } else if (o->state_dir && mkdir(o->state_dir, 0700) < 0 && errno != EEXIST) {
     rc = -errno;

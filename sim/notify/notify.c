@@ -356,19 +356,9 @@ int sim_notify_open_opts(struct sim *sim, const char *state_dir, const struct si
   return 0;
 }
 
-int sim_notify_open(struct sim *sim, const char *state_dir, struct sbuf *err)
+int sim_notify_open(struct sim *sim, const char *state_dir, struct sim_diag *d)
 {
-  struct sim_diag d = SIM_DIAG_INIT;
-  int rc = sim_notify_open_opts(sim, state_dir, NULL, &d);
-  for (size_t i = 0; err && rc < 0 && i < d.n; i++) {
-    if (d.v[i].level != SIM_DIAG_ERROR)
-      continue;
-    if (err->len)
-      sbuf_addc(err, '\n');
-    sim_diag_format(&d.v[i], err);
-  }
-  sim_diag_cleanup(&d);
-  return rc;
+  return sim_notify_open_opts(sim, state_dir, NULL, d);
 }
 
 int sim_notify_reader(struct sim *sim, const char *name)

@@ -60,8 +60,8 @@ struct sim_notify_opts {
 int sim_notify_open_opts(struct sim *sim, const char *state_dir, const struct sim_notify_opts *o,
                          struct sim_diag *d);
 
-/* sim_notify_open_opts() without repair, the error messages appended to err (may be NULL). */
-int sim_notify_open(struct sim *sim, const char *state_dir, struct sbuf *err);
+/* sim_notify_open_opts() without repair. */
+int sim_notify_open(struct sim *sim, const char *state_dir, struct sim_diag *d);
 
 /* Registers a reader (e.g. "ovmsv3") that receives entries raised from now on (and, for a
  * durable queue, the pending entries recorded for that reader name).  Returns the reader

@@ -1,8 +1,8 @@
 /*
- * v3_int.h - private to the Server V3 engine (v3.c, v3_sched.c, v3_util.c, v3_config.c).
+ * internal.h - private to the Server V3 engine (the files of sim/v3/, see v3.c).
  *
  * Holds struct v3, the topic-name table of the two topic profiles, and the functions the
- * engine files share.  Nothing outside sim/v3*.c includes it.
+ * engine files share.  Nothing outside sim/v3/ includes it.
  */
 #ifndef SIM_V3_INT_H
 #define SIM_V3_INT_H
@@ -108,16 +108,42 @@ struct v3 {
 };
 
 /* v3.c */
+/* Hands one PUBLISH to the transport (and the tee); counts it.  Returns the transport's
+ * result (0 or a negative error). */
 int v3_publish(struct v3 *v3, const char *topic, const void *payload, size_t len, int qos,
                bool retain, int *mid);
 long v3_cfg_int(struct v3 *v3, const char *instance, long def);
 bool v3_cfg_bool(struct v3 *v3, const char *instance, bool def);
-const char *v3_cfg_str(struct v3 *v3, const char *instance);
-void v3_count_clients(struct v3 *v3);
-int64_t v3_now(struct v3 *v3);
-void v3_notify_drain(struct v3 *v3); /* Ticker1 step 2 */
+const char *v3_cfg_str(struct v3 *v3, const char *instance); /* "" when unset */
+int64_t v3_now(struct v3 *v3); /* m.monotonic in s */
 
-/* v3_sched.c */
+/* conn.c */
+/* SetStatus(): the status text; on a state change the event server.v3.<state>. */
+void v3_set_status(struct v3 *v3, const char *text, enum v3_state state);
+void v3_set_metric_bool(struct v3 *v3, const char *name, bool b);
+void v3_set_metric_int(struct v3 *v3, const char *name, int i);
+bool v3_net_ok(struct v3 *v3);                   /* m.net.connected, m.net.ip, m.net.good.sq */
+void v3_network_up(struct v3 *v3, int64_t now);  /* connect after stable_wait + jitter */
+void v3_connect(struct v3 *v3);                  /* one connection attempt (Connect()) */
+void v3_drop_connection(struct v3 *v3);          /* no DISCONNECT; connected state reset */
+
+/* inbound.c */
+void v3_count_clients(struct v3 *v3);  /* CountClients(): expiry, s.v3.peers, app.* events */
+void v3_clients_clear(struct v3 *v3);
+
+/* notify_tx.c */
+void v3_notify_attach(struct v3 *v3);  /* the reader "ovmsv3" (opens a memory-only queue) */
+void v3_notify_detach(struct v3 *v3);
+void v3_notify_drain(struct v3 *v3);   /* Ticker1 step 2 */
+/* Remembers the QoS 1 publication mid until its PUBACK; type -1 = a command response. */
+void v3_track_ack(struct v3 *v3, int mid, int type, int64_t id);
+
+/* events.c */
+void v3_events_start(struct v3 *v3);   /* listens to every module event */
+void v3_events_stop(struct v3 *v3);
+void v3_events_clear(struct v3 *v3);   /* drops the events queued for the next poll */
+
+/* sched.c */
 void v3_sched_start(struct v3 *v3);
 void v3_sched_stop(struct v3 *v3);
 void v3_sched_tick(struct v3 *v3);     /* the connected part of Ticker1 */

@@ -352,10 +352,10 @@ static void on_log(struct mosquitto *m, void *obj, int level, const char *str)
 /* ---- operations ---------------------------------------------------------------------------- */
 
 static int m_open(struct v3 *v3, struct sim *sim, const struct v3_options *opt, void **priv,
-                  struct sbuf *err)
+                  struct sim_diag *d)
 {
   (void)opt;
-  (void)err;
+  (void)d;
   if (!lib_inited++)
     mosquitto_lib_init();
   struct mqtt_tp *t = xcalloc(1, sizeof(*t));
@@ -402,7 +402,7 @@ static void m_drop(void *priv)
   }
 }
 
-static int m_connect(void *priv, const struct v3_connect_info *ci, struct sbuf *err)
+static int m_connect(void *priv, const struct v3_connect_info *ci, struct sim_diag *d)
 {
   struct mqtt_tp *t = priv;
   m_drop(t);
@@ -410,9 +410,9 @@ static int m_connect(void *priv, const struct v3_connect_info *ci, struct sbuf *
   t->lost = false;
   struct mosquitto *m = v3_mqtt_client_new(ci->client_id, ci->clean_session, t);
   if (!m) {
-    if (err)
-      sbuf_printf(err, "cannot create MQTT client: %s", strerror(errno));
-    return errno == EINVAL ? SIM_ECONFIG : -ENOMEM;
+    int e = errno;
+    sim_diag_error(d, NULL, 0, 0, "cannot create MQTT client: %s", strerror(e));
+    return e == EINVAL ? SIM_ECONFIG : -ENOMEM;
   }
   mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
   mosquitto_connect_callback_set(m, on_connect);
@@ -434,8 +434,7 @@ static int m_connect(void *priv, const struct v3_connect_info *ci, struct sbuf *
       rc = mosquitto_tls_insecure_set(m, false);
   }
   if (rc != MOSQ_ERR_SUCCESS) {
-    if (err)
-      sbuf_printf(err, "MQTT client setup failed: %s", mosquitto_strerror(rc));
+    sim_diag_error(d, NULL, 0, 0, "MQTT client setup failed: %s", mosquitto_strerror(rc));
     mosquitto_destroy(m);
     return SIM_ECONFIG;
   }

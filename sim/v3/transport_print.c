@@ -49,9 +49,9 @@ static void kick(struct print_tp *p)
 }
 
 static int p_open(struct v3 *v3, struct sim *sim, const struct v3_options *opt, void **priv,
-                  struct sbuf *err)
+                  struct sim_diag *d)
 {
-  (void)err;
+  (void)d;
   struct print_tp *p = xcalloc(1, sizeof(*p));
   p->v3 = v3;
   p->sim = sim;
@@ -61,11 +61,11 @@ static int p_open(struct v3 *v3, struct sim *sim, const struct v3_options *opt, 
   return 0;
 }
 
-static int p_connect(void *priv, const struct v3_connect_info *ci, struct sbuf *err)
+static int p_connect(void *priv, const struct v3_connect_info *ci, struct sim_diag *d)
 {
   struct print_tp *p = priv;
   (void)ci;
-  (void)err;
+  (void)d;
   p->next_mid = 0;
   p->connecting = true;
   kick(p);

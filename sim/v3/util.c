@@ -43,25 +43,28 @@ const struct v3_topic_names v3_topics_draft2018 = {
 
 /* The message shows the URL with anything between "://" and "@" past a ':' masked, so that
  * a password never reaches a log. */
-static int url_error(struct sbuf *err, const char *url, const char *what)
+static int url_error(struct sim_diag *d, const char *url, const char *what)
 {
-  if (!err)
+  if (!d)
     return SIM_EPARSE;
-  sbuf_adds(err, "invalid broker URL '");
+  struct sbuf msg = SBUF_INIT;
+  sbuf_adds(&msg, "invalid broker URL '");
   const char *s = strstr(url, "://"), *at = s ? strchr(s + 3, '@') : NULL;
   const char *colon = at ? memchr(s + 3, ':', (size_t)(at - s - 3)) : NULL;
   if (colon) {
-    sbuf_add(err, url, (size_t)(colon - url));
-    sbuf_adds(err, ":***");
-    sbuf_adds(err, at);
+    sbuf_add(&msg, url, (size_t)(colon - url));
+    sbuf_adds(&msg, ":***");
+    sbuf_adds(&msg, at);
   } else {
-    sbuf_adds(err, url);
+    sbuf_adds(&msg, url);
   }
-  sbuf_printf(err, "': %s", what);
+  sbuf_printf(&msg, "': %s", what);
+  sim_diag_error(d, NULL, 0, 0, "%s", sbuf_str(&msg));
+  sbuf_free(&msg);
   return SIM_EPARSE;
 }
 
-int v3_url_parse(const char *url, struct v3_url *out, struct sbuf *err)
+int v3_url_parse(const char *url, struct v3_url *out, struct sim_diag *d)
 {
   memset(out, 0, sizeof(*out));
   const char *p;
@@ -71,17 +74,17 @@ int v3_url_parse(const char *url, struct v3_url *out, struct sbuf *err)
     p = url + 8;
     out->tls = true;
   } else {
-    return url_error(err, url, "expected mqtt://[user@]host[:port] or mqtts://...");
+    return url_error(d, url, "expected mqtt://[user@]host[:port] or mqtts://...");
   }
   const char *at = strchr(p, '@');
   if (at) {
     size_t ulen = (size_t)(at - p);
     if (memchr(p, ':', ulen))
-      return url_error(err, url,
-                       "a password in the URL would be visible in ps; use --password-file or "
-                       "OVMS_SIM_PASSWORD");
+      return url_error(d, url,
+                       "a password in the URL would be visible in ps; give it in a password "
+                       "file or the environment");
     if (ulen == 0 || ulen >= sizeof(out->user))
-      return url_error(err, url, "bad user name");
+      return url_error(d, url, "bad user name");
     memcpy(out->user, p, ulen);
     p = at + 1;
   }
@@ -89,17 +92,17 @@ int v3_url_parse(const char *url, struct v3_url *out, struct sbuf *err)
   if (*p == '[') { /* IPv6 literal */
     hend = strchr(p, ']');
     if (!hend)
-      return url_error(err, url, "unterminated [ in host");
+      return url_error(d, url, "unterminated [ in host");
     size_t hl = (size_t)(hend - p - 1);
     if (hl == 0 || hl >= sizeof(out->host))
-      return url_error(err, url, "bad host");
+      return url_error(d, url, "bad host");
     memcpy(out->host, p + 1, hl);
     hend++;
   } else {
     hend = p + strcspn(p, ":/");
     size_t hl = (size_t)(hend - p);
     if (hl == 0 || hl >= sizeof(out->host))
-      return url_error(err, url, "missing host");
+      return url_error(d, url, "missing host");
     memcpy(out->host, p, hl);
   }
   p = hend;
@@ -107,14 +110,14 @@ int v3_url_parse(const char *url, struct v3_url *out, struct sbuf *err)
     char *end;
     long port = strtol(p + 1, &end, 10);
     if (end == p + 1 || port < 1 || port > 65535 || (*end && *end != '/'))
-      return url_error(err, url, "port must be a number from 1 to 65535");
+      return url_error(d, url, "port must be a number from 1 to 65535");
     out->port = (int)port;
     p = end;
   }
   if (*p == '/')
     p++;
   if (*p)
-    return url_error(err, url, "unexpected path after host");
+    return url_error(d, url, "unexpected path after host");
   return 0;
 }
 

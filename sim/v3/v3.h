@@ -29,6 +29,7 @@
 
 #include "model/config.h"
 #include "model/profile.h"
+#include "core/diag.h"
 #include "core/sbuf.h"
 
 struct sim;
@@ -66,10 +67,11 @@ struct v3_options {
  * v3_config_declare()).  Registers the notification reader "ovmsv3" (opening a memory-only
  * queue if sim_notify_open() was not called).  The connection is attempted after
  * conn.stable_wait + jitter seconds of simulation time, as the firmware does after boot.
- * Returns 0; SIM_ECONFIG (with a message in err, may be NULL) for a bad URL or a client
- * certificate without key; SIM_EEXIST if already started.
+ * Returns 0; SIM_ECONFIG (with an error recorded in d, may be NULL) for a bad URL or a client
+ * certificate without key; the transport's error (recorded in d) when it cannot be set up;
+ * SIM_EEXIST if already started.
  */
-int v3_start(struct sim *sim, const struct v3_options *opt, struct sbuf *err);
+int v3_start(struct sim *sim, const struct v3_options *opt, struct sim_diag *d);
 
 /*
  * Registers Server V3 with the module framework, once per process at program start (before
@@ -166,12 +168,14 @@ struct v3_connect_info {
 
 struct v3_transport_ops {
   const char *name; /* "mqtt", "print" */
-  /* Creates the private state for v3.  Returns 0 or a negative error (message in err). */
+  /* Creates the private state for v3.  Returns 0 or a negative error (recorded in d, which
+   * may be NULL). */
   int (*open)(struct v3 *v3, struct sim *sim, const struct v3_options *opt, void **priv,
-              struct sbuf *err);
+              struct sim_diag *d);
   /* Starts a connection attempt.  The outcome is reported with v3_transport_connack() or
-   * v3_transport_closed(); a synchronous failure returns a negative error (message in err). */
-  int (*connect)(void *priv, const struct v3_connect_info *ci, struct sbuf *err);
+   * v3_transport_closed(); a synchronous failure returns a negative error (recorded in d,
+   * which may be NULL). */
+  int (*connect)(void *priv, const struct v3_connect_info *ci, struct sim_diag *d);
   /* One SUBSCRIBE packet with n filters at qos. */
   int (*subscribe)(void *priv, const char *const *filters, size_t n, int qos);
   /* Queues a PUBLISH.  For qos > 0, *mid receives the message id that v3_transport_acked()
@@ -225,9 +229,10 @@ struct v3_url {
   char host[256];
   int port;         /* 0 when absent */
 };
-/* Parses mqtt://[user@]host[:port][/] or mqtts://...  Returns 0, or SIM_EPARSE with a message
- * in err (may be NULL).  A password in the URL (user:pw@) is rejected: it would show in ps. */
-int v3_url_parse(const char *url, struct v3_url *out, struct sbuf *err);
+/* Parses mqtt://[user@]host[:port][/] or mqtts://...  Returns 0, or SIM_EPARSE with an error
+ * recorded in d (may be NULL; the URL in the message has any password masked).  A password
+ * in the URL (user:pw@) is rejected: it would show in ps. */
+int v3_url_parse(const char *url, struct v3_url *out, struct sim_diag *d);
 
 /* The topic prefix of spec 1.2: custom prefix verbatim, else "ovms/<user>/<vehicleid>/"
  * ("ovms/<user>/" without a vehicle id).  Appends to out. */

@@ -59,6 +59,9 @@ contains "fifo message" "$err" "notify.journal: error: not a regular file"
 mkdir -p "$tmp/d"; ln -s /dev/zero "$tmp/d/notify.journal"
 err=$(run --state-dir "$tmp/d" 2>&1 >/dev/null); check "symlink to a device" 2 $?
 
+err=$("$BIN" --scenario scenarios/charging.yaml --fast --state-repair 2>&1); check "repair without dir" 2 $?
+contains "repair without dir message" "$err" "--state-repair needs a --state-dir"
+
 # a second simulator on the same directory
 "$BIN" --scenario scenarios/charging.yaml --quiet --state-dir "$tmp/s" >/dev/null 2>&1 &
 bg=$!

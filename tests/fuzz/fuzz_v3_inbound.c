@@ -65,10 +65,10 @@ static void deliver(struct sim_loop *loop, struct sim_timer *t)
 }
 
 static int f_open(struct v3 *v3, struct sim *sim, const struct v3_options *opt, void **priv,
-                  struct sbuf *err)
+                  struct sim_diag *d)
 {
   (void)opt;
-  (void)err;
+  (void)d;
   F.v3 = v3;
   F.sim = sim;
   sim_timer_init(&F.t, deliver, NULL);
@@ -76,11 +76,11 @@ static int f_open(struct v3 *v3, struct sim *sim, const struct v3_options *opt, 
   return 0;
 }
 
-static int f_connect(void *priv, const struct v3_connect_info *ci, struct sbuf *err)
+static int f_connect(void *priv, const struct v3_connect_info *ci, struct sim_diag *d)
 {
   (void)priv;
   (void)ci;
-  (void)err;
+  (void)d;
   F.connecting = true;
   sim_timer_start(F.sim->loop, &F.t, 0, 0);
   return 0;

@@ -116,11 +116,16 @@ static void test_durable(void **state)
   sbuf_free(&rec);
   fclose(f);
   env_new(&e);
+  struct sim_diag d = SIM_DIAG_INIT;
+  assert_int_equal(sim_notify_open(e.sim, dir, &d), SIM_EPARSE);
   struct sbuf err = SBUF_INIT;
-  assert_int_equal(sim_notify_open(e.sim, dir, &err), SIM_EPARSE);
+  for (size_t k = 0; k < d.n; k++)
+    if (d.v[k].level == SIM_DIAG_ERROR)
+      sim_diag_format(&d.v[k], &err);
   assert_non_null(strstr(sbuf_str(&err), "notify.journal: error: offset "));
   assert_non_null(strstr(sbuf_str(&err), "--state-repair"));
   sbuf_free(&err);
+  sim_diag_cleanup(&d);
   env_free(&e);
   char cmd[300];
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

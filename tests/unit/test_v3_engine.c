@@ -82,7 +82,7 @@ static void fake_deliver(struct sim_loop *loop, struct sim_timer *t)
 }
 
 static int f_open(struct v3 *v3, struct sim *sim, const struct v3_options *opt, void **priv,
-                  struct sbuf *err)
+                  struct sim_diag *d)
 {
   F.v3 = v3;
   F.sim = sim;
@@ -91,7 +91,7 @@ static int f_open(struct v3 *v3, struct sim *sim, const struct v3_options *opt, 
   return 0;
 }
 
-static int f_connect(void *priv, const struct v3_connect_info *ci, struct sbuf *err)
+static int f_connect(void *priv, const struct v3_connect_info *ci, struct sim_diag *d)
 {
   if (F.connects < 64)
     F.connect_t[F.connects] = now_s();
@@ -1038,11 +1038,12 @@ static void test_util(void **state)
   assert_int_equal(u.port, 0);
   assert_int_equal(v3_url_parse("mqtt://[::1]:1883", &u, NULL), 0);
   assert_string_equal(u.host, "::1");
-  struct sbuf e = SBUF_INIT;
+  struct sim_diag e = SIM_DIAG_INIT;
   assert_int_equal(v3_url_parse("mqtt://a:secret@h", &u, &e), SIM_EPARSE);
-  assert_non_null(strstr(sbuf_str(&e), "password"));
-  assert_null(strstr(sbuf_str(&e), "secret@")); /* the message does not repeat... */
-  sbuf_free(&e);
+  assert_int_equal(e.errors, 1);
+  assert_non_null(strstr(e.v[0].msg, "password"));
+  assert_null(strstr(e.v[0].msg, "secret@")); /* the message does not repeat... */
+  sim_diag_cleanup(&e);
   assert_int_equal(v3_url_parse("http://h", &u, NULL), SIM_EPARSE);
   assert_int_equal(v3_url_parse("mqtt://h:0", &u, NULL), SIM_EPARSE);
   assert_int_equal(v3_url_parse("mqtt://h:99999", &u, NULL), SIM_EPARSE);
