@@ -17,6 +17,7 @@
 #include "can/network.h"
 #include "core/diag.h"
 #include "core/loop.h"
+#include "fleet/apps.h"
 #include "fleet/fleet.h"
 #include "v3/v3.h"
 
@@ -69,6 +70,8 @@ struct opts {
   bool stats;                 /* --stats */
   struct fleet_options fleet; /* --fleet N ... (n > 0: run a fleet, fleet.c) */
   const char *fleet_users;    /* --fleet-users FILE */
+  size_t apps;                /* --apps M */
+  const char *app_command;    /* --app-command CMD */
 };
 
 /* A run: the options and everything set up from them. */
@@ -92,6 +95,7 @@ struct app {
   struct sim_timer drain_timer; /* see finish_sources() in run.c */
   int drain_ticks, drain_requested;
   struct fleet *fleet;          /* --fleet (fleet.c) */
+  struct fleet_apps *apps;      /* --apps (fleet.c) */
 };
 
 /* ---- options.c ---- */
@@ -135,7 +139,7 @@ void app_signals(struct app *a);
 
 /* ---- fleet.c ---- */
 
-/* Runs --fleet (a's loop made) until --duration or a signal; prints --stats, writes --report.
+/* Runs --fleet and/or --apps (a's loop made) until --duration or a signal; prints --stats, writes --report.
  * Returns the exit code. */
 int app_run_fleet(struct app *a);
 

@@ -312,8 +312,8 @@ static int setup_module(struct app *a)
   int64_t start = app_default_start(o);
   a->loop = sim_loop_new(a->ev, o->fast ? SIM_CLOCK_FAST : SIM_CLOCK_REAL, o->speed,
                          start * SIM_NS_PER_SEC);
-  if (o->fleet.n)
-    return 0; /* app_run_fleet() makes the cars */
+  if (o->fleet.n || o->apps)
+    return 0; /* app_run_fleet() makes the cars and the apps */
   a->sim = sim_new(a->loop, o->profile, o->seed);
   if (o->vehicle) {
     /* before app_configure(): the vehicle declares its config keys (xnl.*, xtr.*, xmi.*) */
@@ -523,7 +523,7 @@ int app_run(struct app *a)
   sim_timer_init(&a->drain_timer, on_drain, a);
   if ((rc = check_run(a)) || (rc = setup_module(a)))
     return rc;
-  if (a->o.fleet.n)
+  if (a->o.fleet.n || a->o.apps)
     return app_run_fleet(a);
   if ((rc = setup_server(a)) ||
       (rc = setup_buses(a)) || (rc = setup_run(a)))
@@ -537,6 +537,7 @@ void app_free(struct app *a)
 {
   fflush(stdout);
   close_inputs(a);
+  fleet_apps_free(a->apps);
   fleet_free(a->fleet);
   sim_free(a->sim);
   scenario_free(a->sc);
