@@ -26,9 +26,11 @@ struct scenario;
 struct scenario_run;
 struct trace_recorder;
 
-#define EXIT_EXPECT 1
-#define EXIT_USAGE 2
-#define EXIT_RUNTIME 3
+/* The exit codes, the same for every subcommand (README "Exit codes", --help). */
+#define EXIT_EXPECT 1       /* an expect: check failed */
+#define EXIT_USAGE 2        /* bad invocation or input, or a run that could do nothing */
+#define EXIT_RUNTIME 3      /* a runtime failure: broker never reached, adapter lost, I/O */
+#define EXIT_INTERRUPTED 130 /* SIGINT or SIGTERM */
 
 #define DEFAULT_SEED 1
 #define DEFAULT_SPEED 1.0
@@ -85,6 +87,7 @@ struct app {
   bool progress;
   int64_t progress_total; /* ns of simulation time expected, 0 = unknown */
   ev_signal sigint, sigterm;
+  bool interrupted;           /* the run was ended by SIGINT/SIGTERM */
   FILE *devnull;
   struct scenario *sc;
   struct scenario_run *run;

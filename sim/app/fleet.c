@@ -20,7 +20,6 @@
 #include "fleet/apps.h"
 #include "fleet/fleet.h"
 
-#define EXIT_RUNTIME 3
 
 static int configure_car(void *ctx, struct sim *sim)
 {

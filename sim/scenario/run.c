@@ -671,7 +671,7 @@ static void report_text(const struct scenario_run *run, struct sbuf *out, size_t
     const struct check_result *r = &run->res[i];
     sbuf_printf(out, "%s:%d:%d: ", sc->path, x->line, x->col);
     if (!r->evaluated) {
-      sbuf_printf(out, "FAIL %s: not reached (%s)\n", x->metric, when_text(x, &tmp));
+      sbuf_printf(out, "NOT REACHED %s (%s)\n", x->metric, when_text(x, &tmp));
       continue;
     }
     sbuf_printf(out, "%s %s = %s (expected %s) %s, ", r->pass ? "PASS" : "FAIL", x->metric,
@@ -689,9 +689,12 @@ static void report_text(const struct scenario_run *run, struct sbuf *out, size_t
     }
     sbuf_addc(out, '\n');
   }
-  sbuf_printf(out, "%s: %zu checks, %zu passed, %zu failed%s%s\n",
-              sc->name ? sc->name : sc->path, sc->n_expects, run->n_checked - run->n_failed,
-              failed, run->n_errors ? " (including step errors)" : "",
+  size_t unreached = sc->n_expects - run->n_checked;
+  sbuf_printf(out, "%s: %zu checks, %zu passed, %zu failed", sc->name ? sc->name : sc->path,
+              sc->n_expects, run->n_checked - run->n_failed, failed - unreached);
+  if (unreached)
+    sbuf_printf(out, ", %zu not reached", unreached);
+  sbuf_printf(out, "%s%s\n", run->n_errors ? " (including step errors)" : "",
               run->done ? "" : " (timeline not finished)");
   sbuf_free(&tmp);
 }
