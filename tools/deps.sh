@@ -5,7 +5,7 @@
 set -eu
 PKGS="build-essential cmake pkg-config libev-dev libmosquitto-dev libyaml-dev libcmocka-dev
 zlib1g-dev mosquitto mosquitto-clients openssl can-utils python3-can clang libclang-rt-14-dev
-mosquitto-dev libsqlite3-dev libpq-dev libssl-dev sqlite3 postgresql"
+mosquitto-dev libsqlite3-dev libpq-dev libssl-dev sqlite3 postgresql python3-yaml"
 if [ "${1:-}" = --list ]; then
   echo $PKGS
   exit 0

@@ -39,11 +39,11 @@ static inline void vt_config(struct vt *t, const char *kv)
     char *eq = strchr(tok, '=');
     assert_non_null(eq);
     *eq = 0;
-    struct sbuf err = SBUF_INIT;
-    int rc = sim_config_set_key(t->sim->config, tok, eq + 1, &err);
+    struct sim_diag e = SIM_DIAG_INIT;
+    int rc = sim_config_set_key(t->sim->config, tok, eq + 1, &e);
     if (rc < 0)
-      fail_msg("config %s=%s: %s", tok, eq + 1, sbuf_str(&err));
-    sbuf_free(&err);
+      fail_msg("config %s=%s: %s", tok, eq + 1, sim_diag_last(&e));
+    sim_diag_cleanup(&e);
   }
   free(dup);
 }

@@ -174,10 +174,10 @@ static inline void ht_rig_open(struct ht_rig *r, const char *vehicle, const char
     for (char *tok = strtok_r(dup, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
       char *eq = strchr(tok, '=');
       *eq = 0;
-      struct sbuf err = SBUF_INIT;
-      if (sim_config_set_key(r->sim->config, tok, eq + 1, &err) < 0)
-        fail_msg("config %s: %s", tok, sbuf_str(&err));
-      sbuf_free(&err);
+      struct sim_diag e = SIM_DIAG_INIT;
+      if (sim_config_set_key(r->sim->config, tok, eq + 1, &e) < 0)
+        fail_msg("config %s: %s", tok, sim_diag_last(&e));
+      sim_diag_cleanup(&e);
     }
     free(dup);
   }

@@ -139,7 +139,8 @@ static void test_car_publishes_and_refused_path(void **state)
   char *bad = harness_write(e.dir, "pw-bad", "not-her-password\n");
   char *argv2[] = {"ovms-sim", "--fast", "--duration", "900s", "--vehicle-id", "CAR", "--broker",
                    u, "--password-file", bad, "--quiet", NULL};
-  assert_int_equal(proc_wait(sim_spawn(e.dir, argv2, NULL), 60), 0);
+  /* never connected: exit 3 (README "Exit codes") */
+  assert_int_equal(proc_wait(sim_spawn(e.dir, argv2, NULL), 60), 3);
   assert_int_equal(broker_log_count(&e.b, "refused login of user 'alice' (client CAR)"), 1);
   assert_int_equal(broker_log_count(&e.b, "not-her-password"), 0);
   free(bad);

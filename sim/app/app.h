@@ -17,6 +17,7 @@
 #include "can/network.h"
 #include "core/diag.h"
 #include "core/loop.h"
+#include "fleet/apps.h"
 #include "fleet/fleet.h"
 #include "v3/v3.h"
 
@@ -25,9 +26,11 @@ struct scenario;
 struct scenario_run;
 struct trace_recorder;
 
-#define EXIT_EXPECT 1
-#define EXIT_USAGE 2
-#define EXIT_RUNTIME 3
+/* The exit codes, the same for every subcommand (README "Exit codes", --help). */
+#define EXIT_EXPECT 1       /* an expect: check failed */
+#define EXIT_USAGE 2        /* bad invocation or input, or a run that could do nothing */
+#define EXIT_RUNTIME 3      /* a runtime failure: broker never reached, adapter lost, I/O */
+#define EXIT_INTERRUPTED 130 /* SIGINT or SIGTERM */
 
 #define DEFAULT_SEED 1
 #define DEFAULT_SPEED 1.0
@@ -69,6 +72,8 @@ struct opts {
   bool stats;                 /* --stats */
   struct fleet_options fleet; /* --fleet N ... (n > 0: run a fleet, fleet.c) */
   const char *fleet_users;    /* --fleet-users FILE */
+  size_t apps;                /* --apps M */
+  const char *app_command;    /* --app-command CMD */
 };
 
 /* A run: the options and everything set up from them. */
@@ -82,6 +87,7 @@ struct app {
   bool progress;
   int64_t progress_total; /* ns of simulation time expected, 0 = unknown */
   ev_signal sigint, sigterm;
+  bool interrupted;           /* the run was ended by SIGINT/SIGTERM */
   FILE *devnull;
   struct scenario *sc;
   struct scenario_run *run;
@@ -92,6 +98,7 @@ struct app {
   struct sim_timer drain_timer; /* see finish_sources() in run.c */
   int drain_ticks, drain_requested;
   struct fleet *fleet;          /* --fleet (fleet.c) */
+  struct fleet_apps *apps;      /* --apps (fleet.c) */
 };
 
 /* ---- options.c ---- */
@@ -135,7 +142,7 @@ void app_signals(struct app *a);
 
 /* ---- fleet.c ---- */
 
-/* Runs --fleet (a's loop made) until --duration or a signal; prints --stats, writes --report.
+/* Runs --fleet and/or --apps (a's loop made) until --duration or a signal; prints --stats, writes --report.
  * Returns the exit code. */
 int app_run_fleet(struct app *a);
 

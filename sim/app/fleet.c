@@ -9,6 +9,7 @@
  * be written.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,9 +17,9 @@
 #include "app/app.h"
 #include "core/error.h"
 #include "core/sbuf.h"
+#include "fleet/apps.h"
 #include "fleet/fleet.h"
 
-#define EXIT_RUNTIME 3
 
 static int configure_car(void *ctx, struct sim *sim)
 {
@@ -37,9 +38,79 @@ static void on_fleet_progress(struct sim_loop *loop, struct sim_timer *t)
   struct app *a = t->data;
   (void)loop;
   struct sbuf b = SBUF_INIT;
-  fleet_progress(a->fleet, &b);
+  if (a->fleet)
+    fleet_progress(a->fleet, &b);
+  if (a->apps) {
+    struct fleet_apps_stats st;
+    fleet_apps_get_stats(a->apps, &st);
+    sbuf_printf(&b, "%sapps: %zu/%zu connected, %llu responses", a->fleet ? "; " : "",
+                st.connected, st.apps, (unsigned long long)st.responses);
+  }
   fprintf(stderr, "\r%s ", sbuf_str(&b));
   sbuf_free(&b);
+}
+
+/* What app j watches: car j mod N of the fleet with its user, or the one --vehicle-id. */
+struct app_targets {
+  struct app *a;
+  const struct fleet_users *users;
+  const char *user, *password;
+};
+
+static void app_target(void *ctx, size_t j, struct fleet_app_target *out)
+{
+  struct app_targets *t = ctx;
+  out->user = t->user;
+  out->password = t->password;
+  out->vehicle_id = t->a->o.vehicle_id ? t->a->o.vehicle_id : "DEMO";
+  if (t->a->fleet && fleet_size(t->a->fleet)) {
+    size_t i = j % fleet_size(t->a->fleet);
+    out->vehicle_id = fleet_car_id(t->a->fleet, i);
+    if (t->users) {
+      const struct fleet_user *u = fleet_car_user(t->a->fleet, i);
+      out->user = u->user;
+      out->password = u->password;
+    }
+  }
+}
+
+static int start_apps(struct app *a, const struct fleet_users *users, const char *password)
+{
+  struct v3_url u;
+  struct sim_diag d = SIM_DIAG_INIT;
+  int prc = v3_url_parse(a->o.v3.broker, &u, &d);
+  print_diag(&d);
+  sim_diag_cleanup(&d);
+  if (prc < 0 || u.tls) {
+    if (prc == 0)
+      fprintf(stderr, "ovms-sim: --apps: mqtts is not supported for apps\n");
+    return EXIT_USAGE;
+  }
+  struct sbuf err = SBUF_INIT;
+  struct app_targets t = {a, users, u.user, password};
+  struct fleet_apps_options ao = {a->o.apps, u.host, u.port ? u.port : 1883, a->o.app_command,
+                                  app_target, &t};
+  int rc = fleet_apps_new(a->loop, &ao, &a->apps, &err);
+  if (rc < 0)
+    fprintf(stderr, "ovms-sim: %s\n", sbuf_str(&err));
+  sbuf_free(&err);
+  return rc < 0 ? EXIT_RUNTIME : 0;
+}
+
+static void report(struct app *a, struct sbuf *b, bool json)
+{
+  if (json && a->fleet && a->apps) {
+    sbuf_adds(b, "{\"fleet\":");
+    fleet_report(a->fleet, b, true);
+    sbuf_adds(b, ",\"apps\":");
+    fleet_apps_report(a->apps, b, true);
+    sbuf_adds(b, "}");
+    return;
+  }
+  if (a->fleet)
+    fleet_report(a->fleet, b, json);
+  if (a->apps)
+    fleet_apps_report(a->apps, b, json);
 }
 
 static int write_report(struct app *a)
@@ -47,12 +118,12 @@ static int write_report(struct app *a)
   struct sbuf b = SBUF_INIT;
   int rc = 0;
   if (a->o.stats) {
-    fleet_report(a->fleet, &b, false);
+    report(a, &b, false);
     fputs(sbuf_str(&b), stderr);
   }
   if (a->o.report) {
     sbuf_reset(&b);
-    fleet_report(a->fleet, &b, true);
+    report(a, &b, true);
     FILE *f = fopen(a->o.report, "w");
     if (!f || fputs(sbuf_str(&b), f) < 0 || fputc('\n', f) < 0) {
       fprintf(stderr, "ovms-sim: cannot write %s: %s\n", a->o.report, strerror(errno));
@@ -93,16 +164,22 @@ int app_run_fleet(struct app *a)
   fo.v3.password = password;
   if (fo.connect_rate <= 0)
     fo.connect_rate = FLEET_DEFAULT_CONNECT_RATE;
-  if (o->quiet && !o->v3.broker)
+  bool print = !o->v3.broker || !strcmp(o->v3.broker, "print");
+  if (o->quiet && print)
     fo.v3.out = a->devnull = fopen("/dev/null", "w");
-  if (o->print && o->v3.broker && !o->quiet)
+  if (o->print && !print && !o->quiet)
     fo.v3.tee = stdout;
   fo.configure = configure_car;
   fo.configure_ctx = a;
   struct sbuf err = SBUF_INIT;
-  rc = fleet_new(a->loop, &fo, &a->fleet, &err);
-  if (rc == 0)
-    rc = fleet_start(a->fleet);
+  if (o->fleet.n) {
+    rc = fleet_new(a->loop, &fo, &a->fleet, &err);
+    if (rc == 0)
+      rc = fleet_start(a->fleet);
+  } else {
+    v3_mqtt_single_fd(true);
+  }
+  int arc = rc == 0 && o->apps ? start_apps(a, fo.users, password) : 0;
   if (password) {
     memset(password, 0, strlen(password));
     free(password);
@@ -114,6 +191,10 @@ int app_run_fleet(struct app *a)
     return EXIT_USAGE;
   }
   sbuf_free(&err);
+  if (arc) {
+    fleet_users_cleanup(&users);
+    return arc;
+  }
   if (o->duration > 0) {
     sim_timer_init(&a->stop_timer, on_fleet_stop, a);
     sim_timer_start(a->loop, &a->stop_timer, o->duration, 0);
@@ -127,10 +208,11 @@ int app_run_fleet(struct app *a)
   rc = sim_loop_run(a->loop);
   if (a->progress)
     fputs("\n", stderr);
-  struct fleet_stats st;
-  fleet_get_stats(a->fleet, &st);
+  struct fleet_stats st = {0};
+  if (a->fleet)
+    fleet_get_stats(a->fleet, &st);
   int code = rc < 0 ? EXIT_RUNTIME : 0;
-  if (o->v3.broker && st.ever_connected == 0) {
+  if (a->fleet && !print && st.ever_connected == 0) {
     fprintf(stderr, "ovms-sim: no car could connect to the broker\n");
     code = EXIT_RUNTIME;
   }

@@ -286,8 +286,8 @@ static int set_stats(struct opts *o, const char *arg)
 static int set_fleet(struct opts *o, const char *arg)
 {
   uint64_t n;
-  if (parse_u64(arg, &n) < 0 || n < 1 || n > FLEET_MAX_CARS)
-    return usage_error("invalid --fleet '%s': 1 to %d cars", arg, FLEET_MAX_CARS);
+  if (parse_u64(arg, &n) < 0 || n < 1 || n > FLEET_MAX_TOTAL)
+    return usage_error("invalid --fleet '%s': 1 to %d cars", arg, FLEET_MAX_TOTAL);
   o->fleet.n = (size_t)n;
   return 0;
 }
@@ -325,6 +325,15 @@ static int set_connect_rate(struct opts *o, const char *arg)
   if (parse_double(arg, &o->fleet.connect_rate) < 0 || !(o->fleet.connect_rate > 0) ||
       o->fleet.connect_rate > 1e6)
     return usage_error("invalid --connect-rate '%s': cars per second, > 0", arg);
+  return 0;
+}
+
+static int set_apps(struct opts *o, const char *arg)
+{
+  uint64_t n;
+  if (parse_u64(arg, &n) < 0 || n < 1 || n > FLEET_MAX_CARS)
+    return usage_error("invalid --apps '%s': 1 to %d app clients", arg, FLEET_MAX_CARS);
+  o->apps = (size_t)n;
   return 0;
 }
 
@@ -495,6 +504,15 @@ const struct app_option app_options[] = {
     {"connect-rate", 0, "R",
          "start R cars per second (default %s)",
          SECTION_FLEET, CALL(set_connect_rate), .dflt = default_connect_rate},
+    {"apps", 0, "M",
+         "M app clients (alone: watching --vehicle-id; beside a fleet: app\n"
+         "j watches car j mod N): client/<id>/active 1 once a minute\n"
+         "and when the module reconnects, will 0",
+         SECTION_FLEET, CALL(set_apps), NULL},
+    {"app-command", 0, "CMD",
+         "every app sends CMD (e.g. stat) once a minute on\n"
+         "client/<id>/command/<n>; responses matched and timed",
+         SECTION_FLEET, STR(app_command), NULL},
     {"trace", 0, "[N=]FILE",
          "replay a CAN trace (candump -l, candump screen, CRTD, Vector\n"
          "ASC, PCAN TRC, SavvyCAN CSV, ParserFlags TSV, .gz; format\n"
@@ -621,7 +639,10 @@ void usage(FILE *out)
         "                           format taken from --to or OUT's extension (default crtd);\n"
         "                           --keep-going skips bad lines; --list-formats lists formats\n"
         "\n"
-        "Exit status: 0 success, 1 an expect: check failed, 2 bad invocation or bad input.\n"
+        "Exit status: 0 success; 1 an expect: check failed or was not reached; 2 bad\n"
+        "invocation or input, or a run that did nothing (no frame routed or decoded); 3 a\n"
+        "runtime failure (broker never reached, adapter lost, a write failed); 130\n"
+        "interrupted (SIGINT/SIGTERM).\n"
         "Examples:\n"
         "  ovms-sim --scenario scenarios/charging.yaml --fast\n"
         "  ovms-sim --scenario scenarios/driving.yaml --speed 10\n"
@@ -711,6 +732,10 @@ static int check_opts(struct opts *o)
                      o->can.ncans || o->record || can_network_wanted(&o->net)))
     return usage_error("--fleet takes no --client-id, --vehicle-id, --vehicle, --trace, --can, "
                        "--serve, --bridge or --record (every car has its own id)");
+  if (o->app_command && !o->apps)
+    return usage_error("--app-command needs --apps");
+  if (o->apps && (!o->v3.broker || !strcmp(o->v3.broker, "print")))
+    return usage_error("--apps needs a --broker");
   if (o->fleet.n && o->fleet_users && o->fleet.pattern)
     return usage_error("--fleet-users gives the vehicle ids: no --fleet-id");
   /* with a vehicle decoding the frames, the framework raises vehicle.* events itself: the

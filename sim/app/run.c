@@ -77,12 +77,12 @@ int app_configure(struct sim *sim, const struct opts *o)
   for (size_t i = 0; i < o->nsets; i++) {
     const char *eq = strchr(o->sets[i], '=');
     char *key = xstrndup(o->sets[i], (size_t)(eq - o->sets[i]));
-    struct sbuf err = SBUF_INIT;
-    if (sim_config_set_key(sim->config, key, eq + 1, &err) < 0) {
-      sim_diag_error(&d, "--set", 0, 0, "%s", sbuf_str(&err));
+    struct sim_diag e = SIM_DIAG_INIT;
+    if (sim_config_set_key(sim->config, key, eq + 1, &e) < 0) {
+      sim_diag_error(&d, "--set", 0, 0, "%s", sim_diag_last(&e));
       rc = EXIT_USAGE;
     }
-    sbuf_free(&err);
+    sim_diag_cleanup(&e);
     free(key);
   }
   if (o->vehicle_id)
@@ -102,6 +102,7 @@ static void on_stop_timer(struct sim_loop *loop, struct sim_timer *t)
 static void on_signal(struct ev_loop *ev, ev_signal *w, int revents)
 {
   struct app *a = w->data;
+  a->interrupted = true;
   sim_loop_stop(a->loop, 0);
 }
 
@@ -312,8 +313,8 @@ static int setup_module(struct app *a)
   int64_t start = app_default_start(o);
   a->loop = sim_loop_new(a->ev, o->fast ? SIM_CLOCK_FAST : SIM_CLOCK_REAL, o->speed,
                          start * SIM_NS_PER_SEC);
-  if (o->fleet.n)
-    return 0; /* app_run_fleet() makes the cars */
+  if (o->fleet.n || o->apps)
+    return 0; /* app_run_fleet() makes the cars and the apps */
   a->sim = sim_new(a->loop, o->profile, o->seed);
   if (o->vehicle) {
     /* before app_configure(): the vehicle declares its config keys (xnl.*, xtr.*, xmi.*) */
@@ -418,7 +419,7 @@ static int setup_buses(struct app *a)
     print_diag(&d);
     sim_diag_cleanup(&d);
     if (rc < 0) /* a bad file, format, option or device: bad input, except a missing kernel feature */
-      return rc == SIM_ENOCAN ? 1 : EXIT_USAGE;
+      return rc == SIM_ENOCAN ? EXIT_RUNTIME : EXIT_USAGE;
   }
   if (can_network_wanted(&o->net) && open_network(a) < 0)
     return EXIT_USAGE;
@@ -470,16 +471,53 @@ void app_signals(struct app *a)
   ev_unref(a->ev);
 }
 
+/*
+ * A replay that reached no bus, or a vehicle that decoded none of the frames it was given,
+ * did nothing: a green run would prove nothing.  Returns EXIT_USAGE with the reason printed,
+ * else 0.  tot: the replays' counters.
+ */
+static int did_nothing(struct app *a, const struct trace_replay_stats *tot)
+{
+  if (!a->o.can.ntraces)
+    return 0;
+  if (tot->frames == 0 && tot->unrouted > 0) {
+    fprintf(stderr, "ovms-sim: no frame of the trace reached a bus (%lu unrouted): give the "
+                    "trace a bus with N=FILE or --bus-map\n", tot->unrouted);
+    return EXIT_USAGE;
+  }
+  const struct vehicle *v = a->sim->vehicle;
+  if (v && !a->o.vehicle_emulate && tot->frames > 0 && v->stats.decoded == 0) {
+    fprintf(stderr, "ovms-sim: the %s decoder read none of the %lu frames replayed (wrong "
+                    "vehicle, or the frames on another bus: --bus-map, --vehicle-anybus)\n",
+            v->type->name, tot->frames);
+    return EXIT_USAGE;
+  }
+  return 0;
+}
+
 /* After the loop: the replays' errors and statistics, the recorder, the journal, the
  * expect: results.  rc is the loop's result.  Returns the exit code. */
 static int finish_run(struct app *a, int rc)
 {
   struct opts *o = &a->o;
-  if (o->v3.broker && a->sim->v3 && v3_get_stats(a->sim->v3)->connects == 0)
+  int code = 0; /* a runtime failure found on the way (EXIT_RUNTIME), else 0 */
+  if (o->v3.broker && a->sim->v3 && v3_get_stats(a->sim->v3)->connects == 0) {
     fprintf(stderr, "ovms-sim: could not connect to the broker: %s\n",
             *v3_last_error(a->sim->v3) ? v3_last_error(a->sim->v3) : "connection failed");
+    code = EXIT_RUNTIME; /* nothing was published: expect: results cannot pass this run */
+  }
   if (a->progress)
     fputs("\n", stderr);
+  if (a->interrupted) {
+    char when[32] = "?";
+    int64_t t = sim_monotonic(a->loop) / SIM_NS_PER_SEC;
+    time_t now = (time_t)sim_now_sec(a->loop);
+    struct tm tm;
+    if (gmtime_r(&now, &tm))
+      strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+    fprintf(stderr, "ovms-sim: interrupted at %s UTC (simulated %lld:%02lld:%02lld)\n", when,
+            (long long)(t / 3600), (long long)(t / 60 % 60), (long long)(t % 60));
+  }
   if (o->stats) {
     struct sbuf b = SBUF_INIT;
     can_network_report(a->net, a->sim, &b);
@@ -488,6 +526,8 @@ static int finish_run(struct app *a, int rc)
   }
   if (a->inputs) {
     struct sbuf b = SBUF_INIT;
+    struct trace_replay_stats tot;
+    can_inputs_totals(a->inputs, &tot);
     can_inputs_format_errors(a->inputs, &b);
     if (o->stats) {
       can_inputs_report(a->inputs, &b);
@@ -499,22 +539,30 @@ static int finish_run(struct app *a, int rc)
     int wrc = close_inputs(a);
     if (wrc < 0) {
       fprintf(stderr, "ovms-sim: %s: %s\n", o->record, sim_strerror(wrc));
-      return 1;
+      return EXIT_RUNTIME;
     }
     if (a->trace_status < 0)
-      return a->trace_status == SIM_EPARSE || a->trace_status == SIM_ETRUNC ? EXIT_USAGE : 1;
+      return a->trace_status == SIM_EPARSE || a->trace_status == SIM_ETRUNC ? EXIT_USAGE
+                                                                               : EXIT_RUNTIME;
+    int nothing = a->interrupted ? 0 : did_nothing(a, &tot);
+    if (nothing)
+      return nothing;
   }
   if (rc < 0) {
     fprintf(stderr, "ovms-sim: %s\n", sim_strerror(rc));
-    return 1;
+    return EXIT_RUNTIME;
   }
   int jerr = sim_notify_journal_error(a->sim);
-  if (jerr < 0)
+  if (jerr < 0) {
     fprintf(stderr, "ovms-sim: %s: the notification journal could not be written (%s): "
                     "notifications raised since then would not survive a restart\n",
             o->state_dir, sim_strerror(jerr));
-  rc = a->run ? report_scenario(a) : 0;
-  return jerr < 0 && rc == 0 ? 1 : rc;
+    code = EXIT_RUNTIME;
+  }
+  int erc = a->run ? report_scenario(a) : 0;
+  if (a->interrupted)
+    return EXIT_INTERRUPTED;
+  return code ? code : erc;
 }
 
 int app_run(struct app *a)
@@ -523,7 +571,7 @@ int app_run(struct app *a)
   sim_timer_init(&a->drain_timer, on_drain, a);
   if ((rc = check_run(a)) || (rc = setup_module(a)))
     return rc;
-  if (a->o.fleet.n)
+  if (a->o.fleet.n || a->o.apps)
     return app_run_fleet(a);
   if ((rc = setup_server(a)) ||
       (rc = setup_buses(a)) || (rc = setup_run(a)))
@@ -537,6 +585,7 @@ void app_free(struct app *a)
 {
   fflush(stdout);
   close_inputs(a);
+  fleet_apps_free(a->apps);
   fleet_free(a->fleet);
   sim_free(a->sim);
   scenario_free(a->sc);

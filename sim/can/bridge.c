@@ -218,7 +218,7 @@ void can_bridge_buses(const struct can_bridge *b, uint8_t *a, uint8_t *bb)
   *bb = b->bus[1];
 }
 
-int can_bridge_start(struct can_bridge *b, struct sim_canbus *const buses[8], struct sim_diag *d)
+int can_bridge_start(struct can_bridge *b, struct sim_canbus *const buses[SIM_MAX_BUSES], struct sim_diag *d)
 {
   for (int i = 0; i < 2; i++) {
     struct sim_canbus *bus = buses[b->bus[i] - 1];

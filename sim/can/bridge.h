@@ -39,7 +39,7 @@ int can_bridge_new(struct can_bridge **out, struct sim_loop *loop, const char *s
 void can_bridge_buses(const struct can_bridge *b, uint8_t *a, uint8_t *bb);
 /* Attaches to buses[a-1] and buses[b-1] (borrowed).  Returns 0, SIM_ECONFIG for a missing
  * bus, SIM_ELIMIT when a bus has no monitor slot left (d filled). */
-int can_bridge_start(struct can_bridge *b, struct sim_canbus *const buses[8], struct sim_diag *d);
+int can_bridge_start(struct can_bridge *b, struct sim_canbus *const buses[SIM_MAX_BUSES], struct sim_diag *d);
 /* Appends "bridge A=B: forwarded X a>b, Y b>a, filtered F, rate-limited R, loops L\n". */
 void can_bridge_report(const struct can_bridge *b, struct sbuf *out);
 

@@ -492,119 +492,142 @@ static void monitor(struct elm327 *e)
   e->state = S_MONITOR;
 }
 
-static void at_command(struct elm327 *e, const char *c, size_t n)
+static bool is(const char *c, size_t n, const char *name)
 {
-  const char *a;
-  size_t al;
+  return strlen(name) == n && !memcmp(c, name, n);
+}
+
+/* Identity, reset and status commands.  Returns whether c was one of them. */
+static bool at_info(struct elm327 *e, const char *c, size_t n)
+{
   char buf[64];
-  if ((n == 1 && c[0] == 'Z') || (n == 2 && !memcmp(c, "WS", 2))) {
+  if (is(c, n, "Z") || is(c, n, "WS")) {
     defaults(e);
     put(e, "\r\r" ELM327_VERSION);
     eol(e);
     prompt(e);
-  } else if (n == 1 && c[0] == 'D') {
+  } else if (is(c, n, "D")) {
     defaults(e);
     answer(e, "OK");
-  } else if (n == 1 && c[0] == 'I') {
+  } else if (is(c, n, "I")) {
     answer(e, ELM327_VERSION);
-  } else if (n == 2 && !memcmp(c, "@1", 2)) {
+  } else if (is(c, n, "@1")) {
     answer(e, "OBDII to RS232 Interpreter");
-  } else if (flag_cmd(e, c, n)) {
-  } else if (n == 2 && !memcmp(c, "RV", 2)) {
+  } else if (is(c, n, "RV")) {
     double v = e->io.volts ? e->io.volts(e->io.ctx) : 12.6;
     snprintf(buf, sizeof(buf), "%.1fV", v);
     answer(e, buf);
-  } else if (n == 2 && !memcmp(c, "DP", 2)) {
+  } else if (is(c, n, "DP")) {
     int p = e->protocol ? e->protocol : 6;
     snprintf(buf, sizeof(buf), "%s%s", e->auto_proto ? "AUTO, " : "", PROTOCOLS[p]);
     answer(e, buf);
-  } else if (n == 3 && !memcmp(c, "DPN", 3)) {
+  } else if (is(c, n, "DPN")) {
     snprintf(buf, sizeof(buf), "%s%X", e->auto_proto ? "A" : "", e->protocol ? e->protocol : 6);
     answer(e, buf);
-  } else if ((prefix(c, n, "SP", &a, &al) || prefix(c, n, "TP", &a, &al)) && al >= 1 &&
-             al <= 2) {
+  } else if (is(c, n, "MA")) {
+    monitor(e);
+  } else if (is(c, n, "PC")) {
+    e->searched = false;
+    answer(e, "OK");
+  } else {
+    return false;
+  }
+  return true;
+}
+
+/* Protocol, header and receive filter.  Returns whether c was one of them. */
+static bool at_addressing(struct elm327 *e, const char *c, size_t n)
+{
+  const char *a;
+  size_t al;
+  if ((prefix(c, n, "SP", &a, &al) || prefix(c, n, "TP", &a, &al)) && al >= 1 && al <= 2) {
     bool aut = al == 2 && a[0] == 'A';
-    if ((al == 2 && !aut) || hexv(a[al - 1]) < 0 || hexv(a[al - 1]) > 12) {
-      answer(e, "?");
-      return;
-    }
+    if ((al == 2 && !aut) || hexv(a[al - 1]) < 0 || hexv(a[al - 1]) > 12)
+      return false;
     int p = hexv(a[al - 1]);
     e->protocol = p;
     e->auto_proto = aut || p == 0;
     e->searched = false;
-    answer(e, "OK");
   } else if (prefix(c, n, "SH", &a, &al) && (al == 3 || al == 6 || al == 8) && all_hex(a, al)) {
     e->header = hexnum(a, al);
     e->header_set = true;
-    answer(e, "OK");
   } else if (prefix(c, n, "CP", &a, &al) && al == 2 && all_hex(a, al)) {
     e->cp = (uint8_t)(hexnum(a, al) & 0x1F);
-    answer(e, "OK");
-  } else if (n == 3 && !memcmp(c, "CRA", 3)) {
+  } else if (is(c, n, "CRA") || is(c, n, "AR")) {
     e->filter_set = false;
-    answer(e, "OK");
-  } else if (n == 2 && !memcmp(c, "AR", 2)) {
-    e->filter_set = false;
-    answer(e, "OK");
   } else if (prefix(c, n, "CRA", &a, &al) && (al == 3 || al == 8) && all_hex(a, al)) {
     e->filter = hexnum(a, al);
     e->mask = al == 3 ? 0x7FF : 0x1FFFFFFF;
     e->filter_set = true;
-    answer(e, "OK");
   } else if ((prefix(c, n, "CF", &a, &al) || prefix(c, n, "CM", &a, &al)) &&
              (al == 3 || al == 8) && all_hex(a, al)) {
-    if (!e->filter_set) {
-      e->filter = 0;
-      e->mask = 0;
-    }
+    if (!e->filter_set)
+      e->filter = e->mask = 0;
     if (c[1] == 'F')
       e->filter = hexnum(a, al);
     else
       e->mask = hexnum(a, al);
     e->filter_set = true;
-    answer(e, "OK");
-  } else if (prefix(c, n, "FCSH", &a, &al) && (al == 3 || al == 6 || al == 8) &&
-             all_hex(a, al)) {
+  } else {
+    return false;
+  }
+  answer(e, "OK");
+  return true;
+}
+
+/* Flow control and timing.  Returns whether c was one of them. */
+static bool at_flow(struct elm327 *e, const char *c, size_t n)
+{
+  const char *a;
+  size_t al;
+  if (prefix(c, n, "FCSH", &a, &al) && (al == 3 || al == 6 || al == 8) && all_hex(a, al)) {
     e->fc_header = hexnum(a, al);
     if (al == 6)
       e->fc_header |= (uint32_t)e->cp << 24;
-    answer(e, "OK");
   } else if (prefix(c, n, "FCSD", &a, &al) && al >= 2 && al <= 10 && al % 2 == 0 &&
              all_hex(a, al)) {
     e->fc_len = al / 2;
     for (size_t i = 0; i < e->fc_len; i++)
       e->fc_data[i] = (uint8_t)hexnum(a + 2 * i, 2);
-    answer(e, "OK");
   } else if (prefix(c, n, "FCSM", &a, &al) && al == 1 && a[0] >= '0' && a[0] <= '2') {
     e->fc_mode = a[0] - '0';
-    answer(e, "OK");
   } else if (prefix(c, n, "ST", &a, &al) && al == 2 && all_hex(a, al)) {
     e->st = (uint8_t)hexnum(a, al);
-    answer(e, "OK");
   } else if (prefix(c, n, "AT", &a, &al) && al == 1 && a[0] >= '0' && a[0] <= '2') {
     e->at = a[0] - '0';
-    answer(e, "OK");
-  } else if (n == 2 && !memcmp(c, "MA", 2)) {
-    monitor(e);
-  } else if (n == 2 && !memcmp(c, "PC", 2)) {
-    e->searched = false;
-    answer(e, "OK");
   } else {
-    static const char *const harmless[] = {"M0", "M1", "AL", "NL", "V0", "V1", "CSM0", "CSM1",
-                                           "BI", "LP", "CEA", "KW0", "KW1", "FE", "SI"};
-    for (size_t i = 0; i < sizeof(harmless) / sizeof(harmless[0]); i++)
-      if (strlen(harmless[i]) == n && !memcmp(harmless[i], c, n)) {
-        answer(e, "OK");
-        return;
-      }
-    static const char *const harmless_arg[] = {"IB", "SW", "WM", "SR", "RA", "CEA", "PP"};
-    for (size_t i = 0; i < sizeof(harmless_arg) / sizeof(harmless_arg[0]); i++)
-      if (prefix(c, n, harmless_arg[i], &a, &al) && al >= 1 && all_hex(a, al)) {
-        answer(e, "OK");
-        return;
-      }
-    answer(e, "?");
+    return false;
   }
+  answer(e, "OK");
+  return true;
+}
+
+/* Set-up commands that change nothing on a simulator bus. */
+static bool at_harmless(struct elm327 *e, const char *c, size_t n)
+{
+  static const char *const plain[] = {"M0", "M1", "AL", "NL", "V0", "V1", "CSM0", "CSM1",
+                                      "BI", "LP", "CEA", "KW0", "KW1", "FE", "SI"};
+  static const char *const with_arg[] = {"IB", "SW", "WM", "SR", "RA", "CEA", "PP"};
+  const char *a;
+  size_t al;
+  for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+    if (is(c, n, plain[i])) {
+      answer(e, "OK");
+      return true;
+    }
+  for (size_t i = 0; i < sizeof(with_arg) / sizeof(with_arg[0]); i++)
+    if (prefix(c, n, with_arg[i], &a, &al) && al >= 1 && all_hex(a, al)) {
+      answer(e, "OK");
+      return true;
+    }
+  return false;
+}
+
+static void at_command(struct elm327 *e, const char *c, size_t n)
+{
+  if (!at_info(e, c, n) && !flag_cmd(e, c, n) && !at_addressing(e, c, n) && !at_flow(e, c, n) &&
+      !at_harmless(e, c, n))
+    answer(e, "?");
 }
 
 static void command(struct elm327 *e, const char *raw, size_t rn)

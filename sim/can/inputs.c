@@ -166,6 +166,21 @@ void can_inputs_report(struct can_inputs *in, struct sbuf *out)
   }
 }
 
+void can_inputs_totals(struct can_inputs *in, struct trace_replay_stats *sum)
+{
+  memset(sum, 0, sizeof(*sum));
+  for (int i = 0; in && i < in->n; i++) {
+    struct trace_replay_stats st;
+    trace_replay_get_stats(can_trace_replay(in->traces[i]), &st);
+    sum->frames += st.frames;
+    sum->filtered += st.filtered;
+    sum->unrouted += st.unrouted;
+    sum->events += st.events;
+    sum->metrics += st.metrics;
+    sum->bad_lines += st.bad_lines;
+  }
+}
+
 size_t can_inputs_format_errors(struct can_inputs *in, struct sbuf *out)
 {
   size_t n = 0;

@@ -73,6 +73,9 @@ int can_inputs_start(struct can_inputs *in, const struct can_inputs_opts *o,
                      can_inputs_done_fn done, void *ctx, struct sim_diag *d);
 /* Appends the statistics of every replay (trace_replay_format_stats) to out. */
 void can_inputs_report(struct can_inputs *in, struct sbuf *out);
+/* Sums the counters of every replay (frames, filtered, unrouted, events, metrics, bad lines;
+ * the timing fields stay 0) into sum.  in may be NULL (all 0). */
+void can_inputs_totals(struct can_inputs *in, struct trace_replay_stats *sum);
 /* Appends the diagnostics collected during the replays (bad lines skipped, or the line that
  * stopped a replay), one "file:line:col: error: ..." per line.  Returns how many. */
 size_t can_inputs_format_errors(struct can_inputs *in, struct sbuf *out);

@@ -150,6 +150,34 @@ static int parse_send(struct socketcand_msg *m, const struct tok *t, size_t nt)
   return 0;
 }
 
+static int parse_subscribe(struct socketcand_msg *m, const struct tok *t, size_t nt)
+{
+  bool sub = t[0].n == 9;
+  uint64_t dummy;
+  if (sub ? (nt != 4 || !parse_dec(t[1].p, t[1].n, 10, &dummy) ||
+             !parse_dec(t[2].p, t[2].n, 10, &dummy) || !parse_id(&t[3], &m->frame))
+          : (nt != 2 || !parse_id(&t[1], &m->frame)))
+    return fail(m, sub ? "syntax: < subscribe SECS USECS ID >" : "syntax: < unsubscribe ID >");
+  m->cmd = sub ? SCD_SUBSCRIBE : SCD_UNSUBSCRIBE;
+  return 0;
+}
+
+/* "< error TEXT >": the text, blanks trimmed, into m->arg. */
+static int parse_error(struct socketcand_msg *m, const char *s, size_t n, const struct tok *t0)
+{
+  m->cmd = SCD_ERROR;
+  size_t off = (size_t)(t0->p + t0->n - s);
+  while (off < n - 1 && s[off] == ' ')
+    off++;
+  size_t l = n - 1 - off;
+  while (l && s[off + l - 1] == ' ')
+    l--;
+  if (l >= sizeof(m->arg))
+    l = sizeof(m->arg) - 1;
+  memcpy(m->arg, s + off, l);
+  return 0;
+}
+
 int socketcand_parse(const char *s, size_t n, struct socketcand_msg *m)
 {
   memset(m, 0, sizeof(*m));
@@ -203,29 +231,10 @@ int socketcand_parse(const char *s, size_t n, struct socketcand_msg *m)
     return parse_send(m, t, nt);
   if (tok_is(&t[0], "frame"))
     return parse_frame(m, t, nt);
-  if (tok_is(&t[0], "subscribe") || tok_is(&t[0], "unsubscribe")) {
-    bool sub = t[0].n == 9;
-    uint64_t dummy;
-    if (sub ? (nt != 4 || !parse_dec(t[1].p, t[1].n, 10, &dummy) ||
-               !parse_dec(t[2].p, t[2].n, 10, &dummy) || !parse_id(&t[3], &m->frame))
-            : (nt != 2 || !parse_id(&t[1], &m->frame)))
-      return fail(m, sub ? "syntax: < subscribe SECS USECS ID >" : "syntax: < unsubscribe ID >");
-    m->cmd = sub ? SCD_SUBSCRIBE : SCD_UNSUBSCRIBE;
-    return 0;
-  }
-  if (tok_is(&t[0], "error")) {
-    m->cmd = SCD_ERROR;
-    size_t off = (size_t)(t[0].p + t[0].n - s);
-    while (off < n - 1 && s[off] == ' ')
-      off++;
-    size_t l = n - 1 - off;
-    while (l && s[off + l - 1] == ' ')
-      l--;
-    if (l >= sizeof(m->arg))
-      l = sizeof(m->arg) - 1;
-    memcpy(m->arg, s + off, l);
-    return 0;
-  }
+  if (tok_is(&t[0], "subscribe") || tok_is(&t[0], "unsubscribe"))
+    return parse_subscribe(m, t, nt);
+  if (tok_is(&t[0], "error"))
+    return parse_error(m, s, n, &t[0]);
   static const char *const known[] = {"add", "update", "delete", "filter", "muxfilter",
                                       "statistics", "isotpconf", "sendpdu", "stat", "pdu"};
   for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)

@@ -66,6 +66,11 @@ int sim_diag_warn(struct sim_diag *d, const char *file, int line, int col, const
   return 0;
 }
 
+const char *sim_diag_last(const struct sim_diag *d)
+{
+  return d && d->n ? d->v[d->n - 1].msg : "";
+}
+
 void sim_diag_format(const struct sim_diag_entry *e, struct sbuf *out)
 {
   if (e->file[0]) {

@@ -46,6 +46,9 @@ int sim_diag_error(struct sim_diag *d, const char *file, int line, int col, cons
 int sim_diag_warn(struct sim_diag *d, const char *file, int line, int col, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/* The message of the last entry recorded, "" when there is none (d may be NULL). */
+const char *sim_diag_last(const struct sim_diag *d);
+
 /* Appends "file:line:col: error: msg" (fields left out when unknown) to out, without newline. */
 void sim_diag_format(const struct sim_diag_entry *e, struct sbuf *out);
 

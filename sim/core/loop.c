@@ -137,15 +137,8 @@ static void fire_due(struct sim_loop *l, int64_t now)
   while (l->n && l->heap[0]->at <= now && !l->stop) {
     struct sim_timer *t = l->heap[0];
     if (l->mode == SIM_CLOCK_REAL) {
-      int64_t late = (int64_t)((double)(sim_monotonic(l) - t->at) / l->speed);
-      if (late < 0)
-        late = 0;
-      int b = 0;
-      for (int64_t us = late / 1000; us > 0 && b < SIM_LATE_BUCKETS - 1; us >>= 1)
-        b++;
-      l->late[b]++;
-      if (late > l->late_max)
-        l->late_max = late;
+      sim_lateness_add(l->late, &l->late_max,
+                       (int64_t)((double)(sim_monotonic(l) - t->at) / l->speed));
     }
     if (t->repeat > 0) {
       t->at += t->repeat;
@@ -391,6 +384,18 @@ uint64_t sim_loop_lateness(const struct sim_loop *loop, uint64_t buckets[SIM_LAT
   if (max_ns)
     *max_ns = loop->late_max;
   return n;
+}
+
+void sim_lateness_add(uint64_t buckets[SIM_LATE_BUCKETS], int64_t *max_ns, int64_t ns)
+{
+  if (ns < 0)
+    ns = 0;
+  int b = 0;
+  for (int64_t us = ns / 1000; us > 0 && b < SIM_LATE_BUCKETS - 1; us >>= 1)
+    b++;
+  buckets[b]++;
+  if (ns > *max_ns)
+    *max_ns = ns;
 }
 
 int64_t sim_lateness_quantile(const uint64_t buckets[SIM_LATE_BUCKETS], double q)

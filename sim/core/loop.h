@@ -101,6 +101,9 @@ int64_t sim_loop_precision(const struct sim_loop *loop);
 #define SIM_LATE_BUCKETS 32
 uint64_t sim_loop_lateness(const struct sim_loop *loop, uint64_t buckets[SIM_LATE_BUCKETS],
                            int64_t *max_ns);
+/* Counts one duration of ns in such buckets and raises *max_ns to it if larger (also used
+ * for other latencies, e.g. the app clients' command round trips). */
+void sim_lateness_add(uint64_t buckets[SIM_LATE_BUCKETS], int64_t *max_ns, int64_t ns);
 /* An upper bound (ns) of the q-quantile (0..1) of such buckets; 0 when empty. */
 int64_t sim_lateness_quantile(const uint64_t buckets[SIM_LATE_BUCKETS], double q);
 

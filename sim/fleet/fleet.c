@@ -264,8 +264,14 @@ int fleet_new(struct sim_loop *loop, const struct fleet_options *o, struct fleet
   if (!f->o.pattern)
     f->o.pattern = FLEET_DEFAULT_PATTERN;
   int rc = 0;
-  if (o->n == 0 || o->n > FLEET_MAX_CARS) {
-    sbuf_printf(err, "a fleet has 1 to %d cars", FLEET_MAX_CARS);
+  size_t first, count;
+  fleet_shard_range(o->n, o->shard_i, o->shard_k, &first, &count);
+  if (o->n == 0 || o->n > FLEET_MAX_TOTAL) {
+    sbuf_printf(err, "a fleet has 1 to %d cars", FLEET_MAX_TOTAL);
+    rc = SIM_ECONFIG;
+  } else if (count == 0 || count > FLEET_MAX_CARS) {
+    sbuf_printf(err, "this shard has %zu cars: one process runs 1 to %d (use more shards)",
+                count, FLEET_MAX_CARS);
     rc = SIM_ECONFIG;
   } else if (!o->users && fleet_pattern_check(f->o.pattern, err) < 0) {
     rc = SIM_ECONFIG;
@@ -285,8 +291,7 @@ int fleet_new(struct sim_loop *loop, const struct fleet_options *o, struct fleet
   }
   raise_nofile();
   v3_mqtt_single_fd(true);
-  size_t first;
-  fleet_shard_range(o->n, o->shard_i, o->shard_k, &first, &f->n);
+  f->n = count;
   f->cars = xcalloc(f->n ? f->n : 1, sizeof(*f->cars));
   for (size_t i = 0; i < f->n && rc == 0; i++) {
     struct car *c = &f->cars[i];
@@ -347,6 +352,11 @@ size_t fleet_size(const struct fleet *f)
 struct sim *fleet_car(struct fleet *f, size_t i)
 {
   return i < f->n ? f->cars[i].sim : NULL;
+}
+
+const struct fleet_user *fleet_car_user(const struct fleet *f, size_t i)
+{
+  return i < f->n && f->o.users ? &f->o.users->v[f->cars[i].index] : NULL;
 }
 
 const char *fleet_car_id(const struct fleet *f, size_t i)

@@ -33,7 +33,8 @@ struct fleet;
 /* ---- ids and shards (ids.c) --------------------------------------------------------------- */
 
 #define FLEET_DEFAULT_PATTERN "SIM%04d"
-#define FLEET_MAX_CARS 100000
+#define FLEET_MAX_CARS 100000       /* in one process (one shard) */
+#define FLEET_MAX_TOTAL 100000000    /* in the whole fleet, all shards */
 #define FLEET_DEFAULT_CONNECT_RATE 200.0
 
 /*
@@ -117,6 +118,8 @@ void fleet_free(struct fleet *f);
 size_t fleet_size(const struct fleet *f);
 /* Car i of this shard (0 .. fleet_size() - 1); NULL when out of range or not yet created. */
 struct sim *fleet_car(struct fleet *f, size_t i);
+/* The --fleet-users line of car i of this shard, NULL without a users file. */
+const struct fleet_user *fleet_car_user(const struct fleet *f, size_t i);
 /* The vehicle id of car i of this shard. */
 const char *fleet_car_id(const struct fleet *f, size_t i);
 

@@ -5,6 +5,7 @@
 #include "model/config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -156,7 +157,30 @@ static void notify(struct sim_config *c, const char *param, const char *instance
       c->l[i].fn(c->l[i].ctx, param, instance);
 }
 
-static int check(const struct sim_config_decl *d, const char *value, struct sbuf *err)
+/* Where an error of a set goes: d (may be NULL) at file:line:col (NULL/0 when unknown). */
+struct at {
+  struct sim_diag *d;
+  const char *file;
+  int line, col;
+};
+
+static int fail(const struct at *at, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(const struct at *at, int rc, const char *fmt, ...)
+{
+  if (at->d) {
+    struct sbuf msg = SBUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    sbuf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    sim_diag_error(at->d, at->file, at->line, at->col, "%s", sbuf_str(&msg));
+    sbuf_free(&msg);
+  }
+  return rc;
+}
+
+static int check(const struct sim_config_decl *d, const char *value, const struct at *at)
 {
   switch (d->type) {
   case CFG_STRING:
@@ -164,41 +188,31 @@ static int check(const struct sim_config_decl *d, const char *value, struct sbuf
   case CFG_BOOL:
     if (parse_bool(value, &(bool){false}) == 0)
       return 0;
-    if (err)
-      sbuf_printf(err, "'%s' is not a boolean (yes/no) for %s %s", value, d->param,
-                  d->instance);
-    return SIM_EPARSE;
+    return fail(at, SIM_EPARSE, "'%s' is not a boolean (yes/no) for %s %s", value, d->param,
+                d->instance);
   case CFG_INT: {
     char *end;
     errno = 0;
     long v = strtol(value, &end, 10);
-    if (end == value || *end || errno == ERANGE) {
-      if (err)
-        sbuf_printf(err, "'%s' is not an integer for %s %s", value, d->param, d->instance);
-      return SIM_EPARSE;
-    }
-    if ((d->min || d->max) && (v < d->min || v > d->max)) {
-      if (err)
-        sbuf_printf(err, "%ld is out of range for %s %s (%ld..%ld)", v, d->param, d->instance,
-                    d->min, d->max);
-      return SIM_ERANGE;
-    }
+    if (end == value || *end || errno == ERANGE)
+      return fail(at, SIM_EPARSE, "'%s' is not an integer for %s %s", value, d->param,
+                  d->instance);
+    if ((d->min || d->max) && (v < d->min || v > d->max))
+      return fail(at, SIM_ERANGE, "%ld is out of range for %s %s (%ld..%ld)", v, d->param,
+                  d->instance, d->min, d->max);
     return 0;
   }
   }
   return 0;
 }
 
-int sim_config_set(struct sim_config *c, const char *param, const char *instance,
-                   const char *value, struct sbuf *err)
+static int set_at(struct sim_config *c, const char *param, const char *instance,
+                  const char *value, const struct at *at)
 {
   const struct sim_config_decl *d = sim_config_find_decl(c, param, instance);
-  if (!d) {
-    if (err)
-      sbuf_printf(err, "unknown config key '%s.%s'", param, instance);
-    return SIM_ENOTFOUND;
-  }
-  int r = check(d, value, err);
+  if (!d)
+    return fail(at, SIM_ENOTFOUND, "unknown config key '%s.%s'", param, instance);
+  int r = check(d, value, at);
   if (r < 0)
     return r;
   bool found;
@@ -218,20 +232,29 @@ int sim_config_set(struct sim_config *c, const char *param, const char *instance
   return 0;
 }
 
-int sim_config_set_key(struct sim_config *c, const char *key, const char *value,
-                       struct sbuf *err)
+static int set_key_at(struct sim_config *c, const char *key, const char *value,
+                      const struct at *at)
 {
   const char *param, *instance;
   size_t plen;
-  if (sim_config_split_key(c, key, &param, &plen, &instance) < 0) {
-    if (err)
-      sbuf_printf(err, "unknown config key '%s'", key);
-    return SIM_ENOTFOUND;
-  }
+  if (sim_config_split_key(c, key, &param, &plen, &instance) < 0)
+    return fail(at, SIM_ENOTFOUND, "unknown config key '%s'", key);
   char *p = xstrndup(param, plen);
-  int r = sim_config_set(c, p, instance, value, err);
+  int r = set_at(c, p, instance, value, at);
   free(p);
   return r;
+}
+
+int sim_config_set(struct sim_config *c, const char *param, const char *instance,
+                   const char *value, struct sim_diag *d)
+{
+  return set_at(c, param, instance, value, &(struct at){d, NULL, 0, 0});
+}
+
+int sim_config_set_key(struct sim_config *c, const char *key, const char *value,
+                       struct sim_diag *d)
+{
+  return set_key_at(c, key, value, &(struct at){d, NULL, 0, 0});
 }
 
 int sim_config_unset(struct sim_config *c, const char *param, const char *instance)
@@ -383,20 +406,16 @@ static bool duplicate(struct yload *y, const char *param, const char *instance,
   return false;
 }
 
-static void set_at(struct yload *y, const char *param, const char *instance, const char *value,
-                   const yaml_mark_t *mark)
+static void yaml_set(struct yload *y, const char *param, const char *instance,
+                     const char *value, const yaml_mark_t *mark)
 {
   if (duplicate(y, param, instance, mark))
     return;
-  struct sbuf err = SBUF_INIT;
-  int r = param ? sim_config_set(y->c, param, instance, value, &err)
-                : sim_config_set_key(y->c, instance, value, &err);
-  if (r < 0) {
-    sim_diag_error(y->d, y->path, (int)mark->line + 1, (int)mark->column + 1, "%s",
-                   sbuf_str(&err));
+  struct at at = {y->d, y->path, (int)mark->line + 1, (int)mark->column + 1};
+  int r = param ? set_at(y->c, param, instance, value, &at)
+                : set_key_at(y->c, instance, value, &at);
+  if (r < 0)
     y->errors++;
-  }
-  sbuf_free(&err);
 }
 
 /* Skips the node whose start event is ev (already consumed). */
@@ -450,7 +469,7 @@ static int load_param_map(struct yload *y, const char *param)
     if (pr <= 0)
       return pr;
     if (v.type == YAML_SCALAR_EVENT) {
-      set_at(y, param, (const char *)k.data.scalar.value, (const char *)v.data.scalar.value,
+      yaml_set(y, param, (const char *)k.data.scalar.value, (const char *)v.data.scalar.value,
              &v.start_mark);
     } else {
       if (skip_node(y, &v) < 0) {
@@ -513,7 +532,7 @@ static int load_map(struct yload *y)
     const char *key = (const char *)k.data.scalar.value;
     int r = 0;
     if (v.type == YAML_SCALAR_EVENT) {
-      set_at(y, NULL, key, (const char *)v.data.scalar.value, &v.start_mark);
+      yaml_set(y, NULL, key, (const char *)v.data.scalar.value, &v.start_mark);
     } else if (v.type == YAML_MAPPING_START_EVENT && param_declared(y->c, key, strlen(key))) {
       r = load_param_map(y, key);
     } else {

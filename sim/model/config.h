@@ -51,17 +51,17 @@ const struct sim_profile *sim_config_profile(const struct sim_config *c);
 int sim_config_declare(struct sim_config *c, const struct sim_config_decl *decl, size_t n);
 
 /*
- * Sets a value after checking it against its declaration.  On error a message without
- * location ("unknown config key 'server.v3.foo'", "'abc' is not a number") is appended to err
- * (may be NULL).  Returns 0, SIM_ENOTFOUND for an undeclared key, SIM_EPARSE for a value of
- * the wrong type, SIM_ERANGE for one outside its range.  Listeners of the param are called
- * when the value changes.
+ * Sets a value after checking it against its declaration.  On error one entry without
+ * location ("unknown config key 'server.v3.foo'", "'abc' is not an integer for ...") is
+ * recorded in d (may be NULL; sim_diag_last() gives its text).  Returns 0, SIM_ENOTFOUND for
+ * an undeclared key, SIM_EPARSE for a value of the wrong type, SIM_ERANGE for one outside its
+ * range.  Listeners of the param are called when the value changes.
  */
 int sim_config_set(struct sim_config *c, const char *param, const char *instance,
-                   const char *value, struct sbuf *err);
+                   const char *value, struct sim_diag *d);
 /* The same with a dotted key "server.v3.updatetime.idle". */
 int sim_config_set_key(struct sim_config *c, const char *key, const char *value,
-                       struct sbuf *err);
+                       struct sim_diag *d);
 /* Removes a set value (back to the default).  Returns 0 or SIM_ENOTFOUND. */
 int sim_config_unset(struct sim_config *c, const char *param, const char *instance);
 /* Splits a dotted key into its declared param and instance.  Returns 0 or SIM_ENOTFOUND. */

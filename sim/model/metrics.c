@@ -742,53 +742,42 @@ static int set_string_set(struct metric *m, char **v, size_t n)
   return touched(m, changed);
 }
 
-int metric_set_from_string(struct metric *m, const char *s, enum sim_unit from)
+/* INT and INT64: dates and times in their text forms, exact integers, or numbers with a
+ * unit. */
+static int set_int_from_string(struct metric *m, const char *s, enum sim_unit from)
+{
+  int r;
+  int64_t t;
+  if (m->unit == SIM_UNIT_DATEUTC || m->unit == SIM_UNIT_DATELOCAL) {
+    if (parse_date(s, &t) == 0)
+      return set_int_checked(m, t);
+  } else if (m->unit == SIM_UNIT_TIMEUTC || m->unit == SIM_UNIT_TIMELOCAL) {
+    if (parse_hms(s, &t) == 0)
+      return set_int_checked(m, t);
+  }
+  /* a plain integer is taken exactly (a double holds only 53 bits) */
+  long l;
+  r = parse_long(s, &l);
+  if (r == SIM_ERANGE)
+    return r;
+  if (r == 0 && (from == SIM_UNIT_NATIVE || from == m->unit))
+    return set_int_checked(m, l);
+  double v;
+  if ((r = parse_scalar(m, s, from, &v)) < 0)
+    return r;
+  /* 2^63 itself does not fit: (double)INT64_MAX rounds up to it */
+  if (!(v < 0x1p63 && v >= -0x1p63) ||
+      (m->type == METRIC_INT && (v > INT32_MAX || v < INT32_MIN)))
+    return SIM_ERANGE;
+  return set_int_checked(m, llround(v));
+}
+
+/* The comma-separated types: vectors, sets and bit sets. */
+static int set_list_from_string(struct metric *m, const char *s, enum sim_unit from)
 {
   struct list_ctx c = {.m = m, .from = from};
   int r;
   switch (m->type) {
-  case METRIC_BOOL: {
-    bool b;
-    if (parse_bool(s, &b) < 0)
-      return SIM_EPARSE;
-    return metric_set_bool(m, b);
-  }
-  case METRIC_INT:
-  case METRIC_INT64: {
-    int64_t t;
-    if (m->unit == SIM_UNIT_DATEUTC || m->unit == SIM_UNIT_DATELOCAL) {
-      if (parse_date(s, &t) == 0)
-        return set_int_checked(m, t);
-    } else if (m->unit == SIM_UNIT_TIMEUTC || m->unit == SIM_UNIT_TIMELOCAL) {
-      if (parse_hms(s, &t) == 0)
-        return set_int_checked(m, t);
-    }
-    /* a plain integer is taken exactly (a double holds only 53 bits) */
-    long l;
-    r = parse_long(s, &l);
-    if (r == SIM_ERANGE)
-      return r;
-    if (r == 0 && (from == SIM_UNIT_NATIVE || from == m->unit))
-      return set_int_checked(m, l);
-    double v;
-    if ((r = parse_scalar(m, s, from, &v)) < 0)
-      return r;
-    /* 2^63 itself does not fit: (double)INT64_MAX rounds up to it */
-    if (!(v < 0x1p63 && v >= -0x1p63) ||
-        (m->type == METRIC_INT && (v > INT32_MAX || v < INT32_MIN)))
-      return SIM_ERANGE;
-    return set_int_checked(m, llround(v));
-  }
-  case METRIC_FLOAT: {
-    double v;
-    if ((r = parse_scalar(m, s, from, &v)) < 0)
-      return r;
-    if (!(fabs(v) <= FLT_MAX)) /* would be stored as inf */
-      return SIM_ERANGE;
-    return metric_set_float(m, v);
-  }
-  case METRIC_STRING:
-    return metric_set_string(m, s);
   case METRIC_VEC_FLOAT:
     r = each_item(s, add_float, &c);
     if (r == 0)
@@ -826,6 +815,40 @@ int metric_set_from_string(struct metric *m, const char *s, enum sim_unit from)
     r = set_string_set(m, c.s, c.n);
     free(c.s);
     return r;
+  default:
+    return SIM_ETYPE;
+  }
+}
+
+int metric_set_from_string(struct metric *m, const char *s, enum sim_unit from)
+{
+  int r;
+  switch (m->type) {
+  case METRIC_BOOL: {
+    bool b;
+    if (parse_bool(s, &b) < 0)
+      return SIM_EPARSE;
+    return metric_set_bool(m, b);
+  }
+  case METRIC_INT:
+  case METRIC_INT64:
+    return set_int_from_string(m, s, from);
+  case METRIC_FLOAT: {
+    double v;
+    if ((r = parse_scalar(m, s, from, &v)) < 0)
+      return r;
+    if (!(fabs(v) <= FLT_MAX)) /* would be stored as inf */
+      return SIM_ERANGE;
+    return metric_set_float(m, v);
+  }
+  case METRIC_STRING:
+    return metric_set_string(m, s);
+  case METRIC_VEC_FLOAT:
+  case METRIC_VEC_INT:
+  case METRIC_SET_INT:
+  case METRIC_BITSET:
+  case METRIC_SET_STRING:
+    return set_list_from_string(m, s, from);
   }
   return SIM_ETYPE;
 }

@@ -346,16 +346,68 @@ static void move_position(struct physics *p, double ds_km)
   p->lat = clampd(p->lat, -89.9, 89.9);
 }
 
-static void drive_tick(struct physics *p, double dt)
+/* Two seconds after stopping: the car is off and parked at the route's last waypoint. */
+static void drive_end(struct physics *p)
 {
-  const struct scenario_vehicle *veh = p->veh;
+  const struct scenario_drive *d = p->drive;
+  p->on = false;
+  p->phase = PDP_NONE;
+  if (d && d->n_route >= 2 && d->route[d->n_route - 1].name) {
+    free(p->location);
+    p->location = xstrdup(d->route[d->n_route - 1].name);
+  }
+  free(p->route_cum);
+  p->route_cum = NULL;
+  p->drive = NULL;
+}
+
+/* The highest speed (m/s) from which the car can still brake at b (m/s^2) to the next
+ * section's speed, to the end of a distance target and by the end of a time target; sets the
+ * remaining metres and seconds (1e12 without such a target). */
+static double speed_allowed(const struct physics *p, double b, double next_km, double next_speed,
+                            double *rem_m, double *rem_t)
+{
+  double v_allow = 1e9;
+  *rem_m = 1e12;
+  *rem_t = 1e12;
+  if (p->target_km > 0) {
+    *rem_m = (p->target_km - p->driven_km) * 1000.0;
+    v_allow = sqrt(2 * b * fmax(*rem_m, 0));
+  }
+  if (next_km > p->driven_km) {
+    double vn = next_speed / 3.6;
+    v_allow = fmin(v_allow, sqrt(vn * vn + 2 * b * (next_km - p->driven_km) * 1000.0));
+  }
+  if (p->target_s > 0) {
+    *rem_t = p->target_s - p->drive_s;
+    v_allow = fmin(v_allow, b * fmax(*rem_t, 0));
+  }
+  return v_allow;
+}
+
+/* Throttle, regeneration and foot brake as a driver would use them for acceleration a. */
+static void pedals(struct physics *p, double a, double amax, double b, double v_new)
+{
+  if (a > 0.05)
+    p->throttle = clampd(10 + 70 * a / amax, 0, 100);
+  else if (a > -0.2 && v_new > 0)
+    p->throttle = clampd(8 + p->speed / 5, 0, 100);
+  p->regen_active = a < -0.2;
+  if (a < -0.5 * b)
+    p->footbrake = clampd(-a / b * 50, 0, 100);
+}
+
+/* Resets the per-tick outputs and advances the phases around the motion: two seconds READY
+ * before moving off, two seconds PARKING after stopping.  True while the car moves. */
+static bool drive_phase(struct physics *p, double dt)
+{
   p->accel = 0;
   p->p_trac = 0;
   p->throttle = 0;
   p->footbrake = 0;
   p->regen_active = false;
   if (p->phase == PDP_NONE)
-    return;
+    return false;
   p->phase_t += dt;
   if (p->phase == PDP_READY) {
     if (p->phase_t >= 2) {
@@ -363,25 +415,21 @@ static void drive_tick(struct physics *p, double dt)
       p->phase_t = 0;
       p->gear = 1;
     }
-    return;
+    return false;
   }
   if (p->phase == PDP_PARKING) {
     p->gear = 0;
-    if (p->phase_t >= 2) {
-      const struct scenario_drive *d = p->drive;
-      p->on = false;
-      p->phase = PDP_NONE;
-      if (d && d->n_route >= 2 && d->route[d->n_route - 1].name) {
-        free(p->location);
-        p->location = xstrdup(d->route[d->n_route - 1].name);
-      }
-      free(p->route_cum);
-      p->route_cum = NULL;
-      p->drive = NULL;
-    }
-    return;
+    if (p->phase_t >= 2)
+      drive_end(p);
+    return false;
   }
-  if (dt <= 0)
+  return dt > 0;
+}
+
+static void drive_tick(struct physics *p, double dt)
+{
+  const struct scenario_vehicle *veh = p->veh;
+  if (!drive_phase(p, dt))
     return;
   const struct scenario_drive *d = p->drive;
   p->drive_s += dt;
@@ -397,19 +445,8 @@ static void drive_tick(struct physics *p, double dt)
     cruise = fmax(1, cruise + p->cruise_jitter);
   }
   double v = p->speed / 3.6;
-  double v_allow = 1e9, rem_m = 1e12, rem_t = 1e12;
-  if (p->target_km > 0) {
-    rem_m = (p->target_km - p->driven_km) * 1000.0;
-    v_allow = sqrt(2 * b * fmax(rem_m, 0));
-  }
-  if (next_km > p->driven_km) {
-    double vn = next_speed / 3.6;
-    v_allow = fmin(v_allow, sqrt(vn * vn + 2 * b * (next_km - p->driven_km) * 1000.0));
-  }
-  if (p->target_s > 0) {
-    rem_t = p->target_s - p->drive_s;
-    v_allow = fmin(v_allow, b * fmax(rem_t, 0));
-  }
+  double rem_m, rem_t;
+  double v_allow = speed_allowed(p, b, next_km, next_speed, &rem_m, &rem_t);
   double v_tgt = fmin(cruise / 3.6, v_allow);
   double a = clampd((v_tgt - v) / dt, -1.5 * b, amax);
   double v_new = fmax(0, v + a * dt);
@@ -443,13 +480,7 @@ static void drive_tick(struct physics *p, double dt)
   if (p->target_km > 0 && finished && !flat)
     p->driven_km = p->target_km;
   move_position(p, ds / 1000.0);
-  if (a > 0.05)
-    p->throttle = clampd(10 + 70 * a / amax, 0, 100);
-  else if (a > -0.2 && v_new > 0)
-    p->throttle = clampd(8 + p->speed / 5, 0, 100);
-  p->regen_active = a < -0.2;
-  if (a < -0.5 * b)
-    p->footbrake = clampd(-a / b * 50, 0, 100);
+  pedals(p, a, amax, b, v_new);
   if (finished) {
     p->phase = PDP_PARKING;
     p->phase_t = 0;
@@ -979,15 +1010,19 @@ static void cell_publish(struct physics *p)
   }
 }
 
-void physics_publish(struct physics *p)
+/* The ideal range at 100 % SoC, km. */
+static double full_range(const struct physics *p)
+{
+  return p->cap_kwh * 1000.0 / p->veh->ideal_consumption;
+}
+
+static void publish_battery(struct physics *p)
 {
   const struct scenario_vehicle *veh = p->veh;
-  double full = p->cap_kwh * 1000.0 / veh->ideal_consumption;
+  double full = full_range(p);
   double ideal = p->soc / 100.0 * full;
   double cold = 1 + fmax(0, 15 - p->amb) * 0.01;
   double est = p->soc / 100.0 * p->cap_kwh * 1000.0 / (p->avg_cons * cold);
-
-  /* battery */
   setf(p, PM_SOC, quant(p->soc, 0.1));
   setf(p, PM_SOH, quant(p->soh, 0.1));
   setf(p, PM_CAPACITY, quant(p->cap_kwh, 0.1));
@@ -1012,8 +1047,11 @@ void physics_publish(struct physics *p)
   setf(p, PM_REST, quant(est, 1));
   setf(p, PM_RSPEED, quant(p->range_speed, 0.1));
   cell_publish(p);
+}
 
-  /* 12 V */
+static void publish_12v(struct physics *p)
+{
+  const struct scenario_vehicle *veh = p->veh;
   bool dcdc = p->on || p->charging || p->hvac;
   setf(p, PM_V12, quant(p->v12, 0.01));
   setf(p, PM_V12REF, veh->v12);
@@ -1025,8 +1063,12 @@ void physics_publish(struct physics *p)
   setf(p, PM_C12T, quant(p->amb + (dcdc ? 8 : 0), 0.5));
   setb(p, PM_AUX12V, true);
   setb(p, PM_CHG12V, dcdc);
+}
 
-  /* charging */
+static void publish_charging(struct physics *p)
+{
+  const struct scenario_vehicle *veh = p->veh;
+  double full = full_range(p);
   setb(p, PM_CHARGING, p->charging);
   setb(p, PM_CPILOT, p->plugged);
   if (p->cstate != PCS_IDLE)
@@ -1063,8 +1105,10 @@ void physics_publish(struct physics *p)
   setb(p, PM_CTIMERMODE, p->plugged && p->charge.timer_start >= 0);
   if (p->plugged && p->charge.timer_start >= 0)
     seti(p, PM_CTIMERSTART, p->charge.timer_start);
+}
 
-  /* doors, body */
+static void publish_body(struct physics *p)
+{
   static const enum physics_metric door_m[DOOR_N] = {PM_DFL, PM_DFR, PM_DRL, PM_DRR,
                                                      PM_DTRUNK, PM_DHOOD, PM_DCP};
   for (int i = 0; i < DOOR_N; i++)
@@ -1089,9 +1133,12 @@ void physics_publish(struct physics *p)
   sets(p, PM_VENT, p->hvac ? (p->heating ? "feet,screen" : "face") : "");
   sets(p, PM_INTAKE, p->hvac ? "fresh" : "");
   setb(p, PM_HEADLIGHTS, p->on && is_dark(p, sim_now_sec(p->sim->loop)));
+}
 
-  /* drive train */
-  seti(p, PM_RPM, (int32_t)lround(p->speed * veh->rpm_per_kmh));
+/* Drive train and GPS. */
+static void publish_motion(struct physics *p)
+{
+  seti(p, PM_RPM, (int32_t)lround(p->speed * p->veh->rpm_per_kmh));
   setf(p, PM_MTEMP, quant(p->mtemp, 0.5));
   setf(p, PM_ITEMP, quant(p->itemp, 0.5));
   setf(p, PM_IPOW, quant(p->on ? p->p_trac : 0, 0.01));
@@ -1113,4 +1160,14 @@ void physics_publish(struct physics *p)
   if (p->m[PM_GPSTIME])
     metric_set_int64(p->m[PM_GPSTIME], sim_now_sec(p->sim->loop));
   sets(p, PM_LOCATION, p->location ? p->location : "");
+}
+
+void physics_publish(struct physics *p)
+{
+  /* in this order: the noise of each part comes from the one seeded generator */
+  publish_battery(p);
+  publish_12v(p);
+  publish_charging(p);
+  publish_body(p);
+  publish_motion(p);
 }

@@ -590,72 +590,88 @@ static const char *when_text(const struct scenario_expect *e, struct sbuf *tmp)
   return sbuf_str(tmp);
 }
 
-size_t scenario_run_report(const struct scenario_run *run, struct sbuf *out, unsigned flags)
+/* The step errors, one JSON string per line of run->errors. */
+static void json_errors(const struct scenario_run *run, struct sbuf *out)
+{
+  const char *e = sbuf_str(&run->errors);
+  bool first = true;
+  while (*e) {
+    const char *nl = strchr(e, '\n');
+    char *line = xstrndup(e, nl ? (size_t)(nl - e) : strlen(e));
+    if (!first)
+      sbuf_addc(out, ',');
+    json_str(out, line);
+    free(line);
+    first = false;
+    e = nl ? nl + 1 : e + strlen(e);
+  }
+}
+
+/* One check as a JSON object; tmp is scratch space. */
+static void json_check(const struct scenario_run *run, size_t i, struct sbuf *out,
+                       struct sbuf *tmp)
 {
   const struct scenario *sc = run->sc;
-  size_t failed = scenario_run_failed_count(run);
-  struct sbuf tmp = SBUF_INIT;
-  if (flags & SCENARIO_REPORT_JSON) {
-    sbuf_adds(out, "{\"scenario\":");
-    json_str(out, sc->name);
-    sbuf_adds(out, ",\"file\":");
-    json_str(out, sc->path);
-    sbuf_printf(out, ",\"done\":%s,\"checks_total\":%zu,\"passed\":%zu,\"failed\":%zu",
-                run->done ? "true" : "false", sc->n_expects, run->n_checked - run->n_failed,
-                failed);
-    sbuf_adds(out, ",\"errors\":[");
-    const char *e = sbuf_str(&run->errors);
-    bool first = true;
-    while (*e) {
-      const char *nl = strchr(e, '\n');
-      char *line = xstrndup(e, nl ? (size_t)(nl - e) : strlen(e));
-      if (!first)
-        sbuf_addc(out, ',');
-      json_str(out, line);
-      free(line);
-      first = false;
-      e = nl ? nl + 1 : e + strlen(e);
-    }
-    sbuf_adds(out, "],\"checks\":[");
-    for (size_t i = 0; i < sc->n_expects; i++) {
-      const struct scenario_expect *x = &sc->expects[i];
-      const struct check_result *r = &run->res[i];
-      if (i)
-        sbuf_addc(out, ',');
-      sbuf_printf(out, "{\"line\":%d,\"col\":%d,\"metric\":", x->line, x->col);
-      json_str(out, x->metric);
-      sbuf_adds(out, ",\"when\":");
-      json_str(out, when_text(x, &tmp));
-      if (r->evaluated) {
-        sbuf_printf(out, ",\"time\":%.3f", (double)r->t / 1e9);
-        if (r->step < sc->n_steps) {
-          sbuf_printf(out, ",\"step\":%zu,\"step_kind\":\"%s\",\"step_name\":", r->step + 1,
-                      scenario_step_kind_name(sc->steps[r->step].kind));
-          json_str(out, sc->steps[r->step].name);
-        } else {
-          sbuf_adds(out, ",\"step\":null");
-        }
-        sbuf_adds(out, ",\"seen\":");
-        json_str(out, r->seen);
-        sbuf_adds(out, ",\"expected\":");
-        json_str(out, r->expected);
-        sbuf_printf(out, ",\"pass\":%s}", r->pass ? "true" : "false");
-      } else {
-        sbuf_adds(out, ",\"time\":null,\"seen\":null,\"expected\":null,\"pass\":false,"
-                       "\"reason\":\"not reached\"}");
-      }
-    }
-    sbuf_adds(out, "]}\n");
-    sbuf_free(&tmp);
-    return failed;
+  const struct scenario_expect *x = &sc->expects[i];
+  const struct check_result *r = &run->res[i];
+  sbuf_printf(out, "{\"line\":%d,\"col\":%d,\"metric\":", x->line, x->col);
+  json_str(out, x->metric);
+  sbuf_adds(out, ",\"when\":");
+  json_str(out, when_text(x, tmp));
+  if (!r->evaluated) {
+    sbuf_adds(out, ",\"time\":null,\"seen\":null,\"expected\":null,\"pass\":false,"
+                   "\"reason\":\"not reached\"}");
+    return;
   }
+  sbuf_printf(out, ",\"time\":%.3f", (double)r->t / 1e9);
+  if (r->step < sc->n_steps) {
+    sbuf_printf(out, ",\"step\":%zu,\"step_kind\":\"%s\",\"step_name\":", r->step + 1,
+                scenario_step_kind_name(sc->steps[r->step].kind));
+    json_str(out, sc->steps[r->step].name);
+  } else {
+    sbuf_adds(out, ",\"step\":null");
+  }
+  sbuf_adds(out, ",\"seen\":");
+  json_str(out, r->seen);
+  sbuf_adds(out, ",\"expected\":");
+  json_str(out, r->expected);
+  sbuf_printf(out, ",\"pass\":%s}", r->pass ? "true" : "false");
+}
+
+static void report_json(const struct scenario_run *run, struct sbuf *out, size_t failed)
+{
+  const struct scenario *sc = run->sc;
+  struct sbuf tmp = SBUF_INIT;
+  sbuf_adds(out, "{\"scenario\":");
+  json_str(out, sc->name);
+  sbuf_adds(out, ",\"file\":");
+  json_str(out, sc->path);
+  sbuf_printf(out, ",\"done\":%s,\"checks_total\":%zu,\"passed\":%zu,\"failed\":%zu",
+              run->done ? "true" : "false", sc->n_expects, run->n_checked - run->n_failed,
+              failed);
+  sbuf_adds(out, ",\"errors\":[");
+  json_errors(run, out);
+  sbuf_adds(out, "],\"checks\":[");
+  for (size_t i = 0; i < sc->n_expects; i++) {
+    if (i)
+      sbuf_addc(out, ',');
+    json_check(run, i, out, &tmp);
+  }
+  sbuf_adds(out, "]}\n");
+  sbuf_free(&tmp);
+}
+
+static void report_text(const struct scenario_run *run, struct sbuf *out, size_t failed)
+{
+  const struct scenario *sc = run->sc;
+  struct sbuf tmp = SBUF_INIT;
   sbuf_adds(out, sbuf_str(&run->errors));
   for (size_t i = 0; i < sc->n_expects; i++) {
     const struct scenario_expect *x = &sc->expects[i];
     const struct check_result *r = &run->res[i];
     sbuf_printf(out, "%s:%d:%d: ", sc->path, x->line, x->col);
     if (!r->evaluated) {
-      sbuf_printf(out, "FAIL %s: not reached (%s)\n", x->metric, when_text(x, &tmp));
+      sbuf_printf(out, "NOT REACHED %s (%s)\n", x->metric, when_text(x, &tmp));
       continue;
     }
     sbuf_printf(out, "%s %s = %s (expected %s) %s, ", r->pass ? "PASS" : "FAIL", x->metric,
@@ -673,10 +689,22 @@ size_t scenario_run_report(const struct scenario_run *run, struct sbuf *out, uns
     }
     sbuf_addc(out, '\n');
   }
-  sbuf_printf(out, "%s: %zu checks, %zu passed, %zu failed%s%s\n",
-              sc->name ? sc->name : sc->path, sc->n_expects, run->n_checked - run->n_failed,
-              failed, run->n_errors ? " (including step errors)" : "",
+  size_t unreached = sc->n_expects - run->n_checked;
+  sbuf_printf(out, "%s: %zu checks, %zu passed, %zu failed", sc->name ? sc->name : sc->path,
+              sc->n_expects, run->n_checked - run->n_failed, failed - unreached);
+  if (unreached)
+    sbuf_printf(out, ", %zu not reached", unreached);
+  sbuf_printf(out, "%s%s\n", run->n_errors ? " (including step errors)" : "",
               run->done ? "" : " (timeline not finished)");
   sbuf_free(&tmp);
+}
+
+size_t scenario_run_report(const struct scenario_run *run, struct sbuf *out, unsigned flags)
+{
+  size_t failed = scenario_run_failed_count(run);
+  if (flags & SCENARIO_REPORT_JSON)
+    report_json(run, out, failed);
+  else
+    report_text(run, out, failed);
   return failed;
 }

@@ -492,13 +492,13 @@ static void c_config_set(struct sim *sim, struct sbuf *out, const struct shell_c
     puts_line(out, "Error: parameter not found");
     return;
   }
-  struct sbuf err = SBUF_INIT;
+  struct sim_diag e = SIM_DIAG_INIT;
   /* the firmware stores anything; the simulator checks declared types and ranges */
-  if (sim_config_set(sim->config, argv[0], argv[1], argv[2], &err) < 0)
-    sbuf_printf(out, "Error: %s\n", sbuf_str(&err));
+  if (sim_config_set(sim->config, argv[0], argv[1], argv[2], &e) < 0)
+    sbuf_printf(out, "Error: %s\n", sim_diag_last(&e));
   else
     puts_line(out, "Parameter has been set.");
-  sbuf_free(&err);
+  sim_diag_cleanup(&e);
 }
 
 /* ---------------------------------------------------------------------------------------------- */

@@ -186,18 +186,25 @@ static inline size_t parse_ts_prefix(struct trace_pstate *ps, const char *s, siz
                                 : trace_parse_time_ps(ps, s + i, len - i, ts);
 }
 
+/* Makes rec a record of kind (COMMENT, STATUS...) named by the name_len bytes at name, with
+ * the text s[from..len) (all borrowed).  Returns 1 (a record). */
+static inline int rec_named(struct trace_record *rec, enum trace_rec_kind kind, const char *name,
+                            size_t name_len, const char *s, size_t from, size_t len)
+{
+  rec->kind = kind;
+  rec->name = name;
+  rec->name_len = name_len;
+  rec->text = s + from;
+  rec->text_len = len - from;
+  return 1;
+}
+
 /* Makes rec a COMMENT record named name (borrowed) whose text is s[from..len) without its
  * leading blanks.  Returns 1 (a record). */
 static inline int rec_comment(struct trace_record *rec, const char *name, const char *s,
                               size_t from, size_t len)
 {
-  size_t t = skip_blank(s, len, from);
-  rec->kind = TRACE_REC_COMMENT;
-  rec->name = name;
-  rec->name_len = strlen(name);
-  rec->text = s + t;
-  rec->text_len = len - t;
-  return 1;
+  return rec_named(rec, TRACE_REC_COMMENT, name, strlen(name), s, skip_blank(s, len, from), len);
 }
 
 /* Sets the TX flag for a "Tx" token s[i..e), accepts "Rx"; false for anything else. */

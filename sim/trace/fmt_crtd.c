@@ -223,26 +223,14 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
       return TRACE_ERR(ps, d, rs, "CRTD: frame record without a bus number");
     return parse_frame(ps, s, len, te, t[0], t[1] == '2', rec, d);
   }
-  if (!strncmp(t, "CXX", 3) || !strncmp(t, "CVR", 3)) {
-    rec->kind = TRACE_REC_COMMENT;
-    rec->name = t;
-    rec->name_len = 3;
-    rec->text = s + rest;
-    rec->text_len = len - rest;
-    return 1;
-  }
+  if (!strncmp(t, "CXX", 3) || !strncmp(t, "CVR", 3))
+    return rec_named(rec, TRACE_REC_COMMENT, t, 3, s, rest, len);
   if (!strncmp(t, "CEV", 3))
     return parse_event(ps, s, len, rest, rec, d);
   if (!strncmp(t, "CMT", 3))
     return parse_metric(ps, s, len, rest, rec, d);
-  if (!strncmp(t, "CER", 3) || !strncmp(t, "CST", 3)) {
-    rec->kind = TRACE_REC_STATUS;
-    rec->name = t;
-    rec->name_len = 3;
-    rec->text = s + rest;
-    rec->text_len = len - rest;
-    return 1;
-  }
+  if (!strncmp(t, "CER", 3) || !strncmp(t, "CST", 3))
+    return rec_named(rec, TRACE_REC_STATUS, t, 3, s, rest, len);
   if (!strncmp(t, "CBC", 3) || !strncmp(t, "CDP", 3) || !strncmp(t, "CDR", 3) ||
       !strncmp(t, "CFC", 3) || !strncmp(t, "CFA", 3))
     return 0;

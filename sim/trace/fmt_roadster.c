@@ -119,12 +119,7 @@ static int cando_parse(struct trace_pstate *ps, const char *s, size_t len,
   }
   const char *semi = memchr(s, ';', len);
   if (semi && s[0] == 'T') {
-    size_t t = (size_t)(semi - s) + 1;
-    rec->kind = TRACE_REC_COMMENT;
-    rec->name = "note";
-    rec->name_len = 4;
-    rec->text = s + t;
-    rec->text_len = len - t;
+    rec_named(rec, TRACE_REC_COMMENT, "note", 4, s, (size_t)(semi - s) + 1, len);
     size_t te = 5;
     while (te < len && s[te] != ',')
       te++;

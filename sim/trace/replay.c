@@ -140,6 +140,8 @@ static uint8_t route(const struct trace_replay *r, const struct trace_record *re
       return r->o.map[i].to;
   if (r->o.nmap)
     return 0; /* a map was given and does not name this bus */
+  if (!rec->frame.bus && !rec->src[0])
+    return 1; /* a format without bus numbers (Roadster text logs, CANdo): the module's can1 */
   return rec->frame.bus;
 }
 

@@ -209,6 +209,8 @@ static void lost(struct mqtt_tp *t, int err)
   t->hold_connect = false;
   t->nmids = 0;
   update_hold(t);
+  if (!t->connack && err < 0 && !*v3_last_error(t->v3))
+    v3_transport_error(t->v3, sim_strerror(err)); /* the cause of a failed connect */
   v3_transport_closed(t->v3, err, !t->connack);
 }
 
@@ -447,9 +449,19 @@ static int m_connect(void *priv, const struct v3_connect_info *ci, struct sim_di
   if (rc != MOSQ_ERR_SUCCESS) {
     /* a TCP connect that failed at once (refused on loopback, no route, bad host): reported
      * as a failed connection on the next turn of the loop, as the firmware's MG_EV_CONNECT */
+    int e = errno;
     t->pending_fail = translate(rc);
     if (!t->pending_fail)
       t->pending_fail = SIM_EMQTT;
+    char why[160];
+    if (rc == MOSQ_ERR_EAI)
+      snprintf(why, sizeof(why), "host name %s not resolved", ci->host);
+    else if (rc == MOSQ_ERR_ERRNO && e)
+      snprintf(why, sizeof(why), "%s:%d: %s", ci->host, ci->port, strerror(e));
+    else
+      snprintf(why, sizeof(why), "%s:%d: %s", ci->host, ci->port, mosquitto_strerror(rc));
+    if (rc != MOSQ_ERR_TLS || !*v3_last_error(t->v3))
+      v3_transport_error(t->v3, why); /* TLS: the verification's own reason is kept */
     t->hold_connect = false;
     update_hold(t);
     sim_timer_start(t->sim->loop, &t->later, 0, 0);

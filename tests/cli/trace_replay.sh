@@ -1,7 +1,7 @@
 #!/bin/bash
 # trace_replay.sh - the run options for CAN input/output: --trace with --fast, --record,
 # --filter, --loop, --start/--end, --bus-map, --stats, and the errors (exit 2 with a located
-# message; exit 1 for SocketCAN on a kernel without AF_CAN).
+# message; exit 3 for SocketCAN on a kernel without AF_CAN).
 set -u
 BIN=${OVMS_SIM_BIN:?}
 DATA=${OVMS_SIM_DATA:?}
@@ -63,6 +63,6 @@ grep -q 'bad.crtd:2:17: error: CRTD: bad CAN id' "$T/err" || { cat "$T/err"; fai
 "$BIN" --can slcan:/dev/ttyX@12345 2>/dev/null; [ $? -eq 2 ] || fail "bad bitrate"
 "$BIN" --fast -q --duration 1 --can socketcan:vcan0 2> "$T/err"; rc=$?
 if grep -q 'no SocketCAN' "$T/err"; then
-  [ $rc -eq 1 ] || fail "no AF_CAN exit"
+  [ $rc -eq 3 ] || fail "no AF_CAN exit"
 fi
 echo ok

@@ -69,11 +69,11 @@ static void set_keys(struct sim_config *c, const uint8_t *data, size_t size)
     const char *key = line, *value = sep + 1;
     if (*value == ' ')
       value++;
-    struct sbuf err = SBUF_INIT;
+    struct sim_diag err = SIM_DIAG_INIT;
     int rc = sim_config_set_key(c, key, value, &err);
     if (rc != 0 && rc != SIM_ENOTFOUND && rc != SIM_EPARSE && rc != SIM_ERANGE)
       abort();
-    if (rc < 0 && err.len == 0)
+    if (rc < 0 && err.errors != 1)
       abort();
     if (rc == 0) {
       const char *param, *inst;
@@ -88,7 +88,7 @@ static void set_keys(struct sim_config *c, const uint8_t *data, size_t size)
       }
       free(p);
     }
-    sbuf_free(&err);
+    sim_diag_cleanup(&err);
   }
   free(text);
 }

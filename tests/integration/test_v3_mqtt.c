@@ -322,12 +322,13 @@ static void test_refused_login(void **state)
   char *pwf = harness_write(d2, "pw", "wrong\n");
   char *argv[] = {"ovms-sim", "--fast", "--duration", "900s", "--vehicle-id", "MYCAR", "--broker",
                   url("alice", b2.port), "--password-file", pwf, "--quiet", NULL};
-  assert_int_equal(proc_wait(sim_spawn(d2, argv, NULL), 60), 0);
+  /* refused login, never connected: exit 3 (README "Exit codes") */
+  assert_int_equal(proc_wait(sim_spawn(d2, argv, NULL), 60), 3);
   assert_int_equal(broker_log_count(&b2, "Sending CONNACK to 127.0.0.1 (0, 5)"), 1);
   char *argv6[] = {"ovms-sim", "--fast", "--duration", "900s", "--vehicle-id", "MYCAR",
                    "--firmware", "3.3.006", "--broker", url("alice", b2.port), "--quiet", NULL};
   char *env[] = {"OVMS_SIM_PASSWORD=wrong", NULL};
-  assert_int_equal(proc_wait(sim_spawn(d2, argv6, env), 60), 0);
+  assert_int_equal(proc_wait(sim_spawn(d2, argv6, env), 60), 3);
   assert_true(broker_log_count(&b2, "Sending CONNACK to 127.0.0.1 (0, 5)") > 10);
   /* the right password: accepted, and the ACL lets alice see her tree */
   struct sub *s = sub_new(b2.port, "obs3", true, "alice", "s3cret", P "metric/#", 2);

@@ -85,7 +85,8 @@ static void run_case(const char *srv, bool require_cert, bool give_cert, bool ex
   char *argv_plain[] = {"ovms-sim", "--fast", "--duration", "60s", "--vehicle-id", "MYCAR",
                         "--broker", u, "--cafile", ca, "--quiet", NULL};
   pid_t pid = sim_spawn(bdir, give_cert ? argv_cert : argv_plain, NULL);
-  assert_int_equal(proc_wait(pid, 60), 0);
+  /* a connection that never came up is a runtime failure: exit 3 (README "Exit codes") */
+  assert_int_equal(proc_wait(pid, 60), expect_ok ? 0 : 3);
   if (expect_ok) {
     assert_true(sub_wait(s, 0, P "metric/s/v3/connected", "yes", 10) >= 0);
     assert_int_equal(broker_log_count(&b, "as MYCAR (p2, c0, k1740, u'alice')"), 1);

@@ -34,7 +34,7 @@ static void on_change(void *ctx, const char *param, const char *instance)
 static void test_set_get(void **state)
 {
   struct sim_config *c = make(NULL);
-  struct sbuf err = SBUF_INIT;
+  struct sim_diag err = SIM_DIAG_INIT;
   assert_int_equal(sim_config_get_int(c, "server.v3", "updatetime.idle", 0), 600);
   assert_int_equal(sim_config_get_int(c, "server.v3", "updatetime.connected", 0), 10);
   sim_config_listen(c, "server.v3", on_change, NULL);
@@ -52,13 +52,22 @@ static void test_set_get(void **state)
   assert_int_equal(sim_config_split_key(c, "server.x", &p, &pl, &i), 0);
   assert_int_equal(pl, 6);
   /* errors */
+  assert_int_equal(err.n, 0);
   assert_int_equal(sim_config_set_key(c, "server.v3.updatetime.idle", "abc", &err), SIM_EPARSE);
-  assert_non_null(strstr(sbuf_str(&err), "'abc' is not an integer"));
-  sbuf_reset(&err);
+  assert_non_null(strstr(sim_diag_last(&err), "'abc' is not an integer"));
   assert_int_equal(sim_config_set_key(c, "server.v3.updatetime.idle", "0", &err), SIM_ERANGE);
+  assert_non_null(strstr(sim_diag_last(&err), "0 is out of range for server.v3 updatetime.idle"));
   assert_int_equal(sim_config_set_key(c, "server.v3.tls", "maybe", &err), SIM_EPARSE);
+  assert_non_null(strstr(sim_diag_last(&err), "'maybe' is not a boolean"));
   assert_int_equal(sim_config_set_key(c, "server.v3.nope", "1", &err), SIM_ENOTFOUND);
+  assert_string_equal(sim_diag_last(&err), "unknown config key 'server.v3.nope'");
   assert_int_equal(sim_config_set_key(c, "nope", "1", &err), SIM_ENOTFOUND);
+  assert_string_equal(sim_diag_last(&err), "unknown config key 'nope'");
+  /* one entry per refused set, without a location */
+  assert_int_equal(err.errors, 5);
+  for (size_t k = 0; k < err.n; k++)
+    assert_true(err.v[k].line == 0 && err.v[k].col == 0 && !err.v[k].file[0]);
+  sim_diag_cleanup(&err);
   assert_int_equal(sim_config_get_int(c, "server.v3", "updatetime.idle", 0), 300);
   /* wildcard instances */
   assert_int_equal(sim_config_set(c, "notify", "charge.started", "*,-ovmsv3", &err), 0);
@@ -69,7 +78,8 @@ static void test_set_get(void **state)
   assert_true(sim_config_get_bool(c, "module", "debug", false));
   assert_int_equal(sim_config_set(c, "module", "debug", "0", &err), 0);
   assert_false(sim_config_get_bool(c, "module", "debug", true));
-  sbuf_free(&err);
+  assert_int_equal(err.n, 0);
+  sim_diag_cleanup(&err);
   sim_config_free(c);
 }
 

@@ -30,9 +30,12 @@ static void test_format(void **state)
   assert_string_equal(fmt1(&d, 0, &b), "a.yaml:3:7: error: bad thing");
   assert_string_equal(fmt1(&d, 1, &b), "a.yaml:4: warning: odd");
   assert_string_equal(fmt1(&d, 2, &b), "error: no place");
+  assert_string_equal(sim_diag_last(&d), "no place");
   sbuf_free(&b);
   sim_diag_cleanup(&d);
   assert_int_equal(d.n, 0);
+  assert_string_equal(sim_diag_last(&d), ""); /* none recorded */
+  assert_string_equal(sim_diag_last(NULL), "");
 }
 
 static void test_limit(void **state)

@@ -647,7 +647,7 @@ static void test_unreached_checks_fail(void **state)
   assert_int_equal(scenario_run_failed_count(h.run), 2);
   struct sbuf r = SBUF_INIT;
   scenario_run_report(h.run, &r, 0);
-  assert_non_null(strstr(sbuf_str(&r), "FAIL v.b.soc: not reached (at 1h00m00s)"));
+  assert_non_null(strstr(sbuf_str(&r), "NOT REACHED v.b.soc (at 1h00m00s)"));
   assert_non_null(strstr(sbuf_str(&r), "(timeline not finished)"));
   sbuf_free(&r);
   h_free(&h);

@@ -483,10 +483,88 @@ static int parse_bo(struct parse *ps, int line)
   return 0;
 }
 
+/* The optional multiplexer indicator after a signal name: "M" or "mN" ("mNM", extended
+ * multiplexing, is read as mN).  Returns 0 or SIM_EPARSE (reported; the line is not skipped). */
+static int read_mux(struct lex *lx, int line, struct dbc_signal *s)
+{
+  char mux[32];
+  skip_blank(lx);
+  if (eof(lx) || *lx->p == ':')
+    return 0;
+  int mcol = lx->col;
+  read_ident(lx, mux, sizeof mux);
+  if (!strcmp(mux, "M")) {
+    s->mux = DBC_MUX_SWITCH;
+    return 0;
+  }
+  if (mux[0] == 'm' && mux[1] >= '0' && mux[1] <= '9') {
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(mux + 1, &end, 10);
+    if (!errno && (!*end || !strcmp(end, "M")) && v <= UINT32_MAX) {
+      s->mux = DBC_MUX_VALUE;
+      s->mux_value = (uint32_t)v;
+      return 0;
+    }
+  }
+  lerr(lx, line, mcol, "bad multiplexer indicator '%s'", mux);
+  return SIM_EPARSE;
+}
+
+/* The byte order and sign after '@': "1+" little endian unsigned, "0-" big endian signed... */
+static int read_order(struct lex *lx, struct dbc_signal *s)
+{
+  skip_space(lx);
+  if (eof(lx) || (*lx->p != '0' && *lx->p != '1')) {
+    lerr(lx, lx->line, lx->col, "byte order must be 0 (big endian) or 1 (little endian)");
+    return SIM_EPARSE;
+  }
+  s->little_endian = *lx->p == '1';
+  adv(lx);
+  if (eof(lx) || (*lx->p != '+' && *lx->p != '-')) {
+    lerr(lx, lx->line, lx->col, "expected '+' or '-' after the byte order");
+    return SIM_EPARSE;
+  }
+  s->is_signed = *lx->p == '-';
+  adv(lx);
+  return 0;
+}
+
+/* Checks that the signal s (its layout read, name set) fits its message m and is new there,
+ * and records a multiplexor switch.  Returns 0 or SIM_EPARSE (reported at line, col for the
+ * name, scol for the layout). */
+static int place_signal(struct lex *lx, struct dbc_message *m, const struct dbc_signal *s,
+                        int line, int col, int scol)
+{
+  if (!s->little_endian && be_pos(s->start) + s->length > 512u) {
+    lerr(lx, line, scol, "signal %s: does not fit in 64 bytes", s->name);
+    return SIM_EPARSE;
+  }
+  if (m->dlc > 0 && s->last_byte >= m->dlc && (m->id & ~DBC_ID_EXT) <= 0x1FFFFFFF) {
+    lerr(lx, line, scol, "signal %s (%u|%u@%d) does not fit in the %u-byte message %s", s->name,
+         s->start, s->length, s->little_endian, m->dlc, m->name);
+    return SIM_EPARSE;
+  }
+  if (sig_by_name(m, s->name)) {
+    lerr(lx, line, col, "signal %s defined twice in message %s", s->name, m->name);
+    return SIM_EPARSE;
+  }
+  /* Vector's VECTOR__INDEPENDENT_SIG_MSG (id 0xC0000000) only collects unattached signals */
+  bool pseudo = (m->id & ~DBC_ID_EXT) > 0x1FFFFFFF;
+  if (s->mux == DBC_MUX_SWITCH && !(pseudo && m->mux_index >= 0)) {
+    if (m->mux_index >= 0) {
+      lerr(lx, line, col, "message %s has two multiplexor signals", m->name);
+      return SIM_EPARSE;
+    }
+    m->mux_index = (int)m->n_sigs;
+  }
+  return 0;
+}
+
 static int parse_sg(struct parse *ps, int line, int col)
 {
   struct lex *lx = &ps->lx;
-  char name[256], mux[32];
+  char name[256];
   if (ps->cur < 0) {
     lerr(lx, line, col, "SG_ outside a message (BO_)");
     skip_line(lx);
@@ -501,28 +579,9 @@ static int parse_sg(struct parse *ps, int line, int col)
   struct dbc_signal s;
   memset(&s, 0, sizeof s);
   s.line = line;
-  skip_blank(lx);
-  if (!eof(lx) && *lx->p != ':') {
-    int mcol = lx->col;
-    read_ident(lx, mux, sizeof mux);
-    if (!strcmp(mux, "M")) {
-      s.mux = DBC_MUX_SWITCH;
-    } else if (mux[0] == 'm' && mux[1] >= '0' && mux[1] <= '9') {
-      char *end;
-      errno = 0;
-      unsigned long v = strtoul(mux + 1, &end, 10);
-      if (errno || (*end && strcmp(end, "M") != 0) || v > UINT32_MAX) {
-        lerr(lx, line, mcol, "bad multiplexer indicator '%s'", mux);
-        skip_line(lx);
-        return SIM_EPARSE;
-      }
-      s.mux = DBC_MUX_VALUE; /* "mNM" (extended multiplexing) is read as mN */
-      s.mux_value = (uint32_t)v;
-    } else {
-      lerr(lx, line, mcol, "bad multiplexer indicator '%s'", mux);
-      skip_line(lx);
-      return SIM_EPARSE;
-    }
+  if (read_mux(lx, line, &s) < 0) {
+    skip_line(lx);
+    return SIM_EPARSE;
   }
   int64_t start, length;
   double f, o, mn, mx;
@@ -532,21 +591,9 @@ static int parse_sg(struct parse *ps, int line, int col)
   skip_space(lx);
   scol = lx->col;
   if (read_int(lx, &start, "the start bit") < 0 || expect(lx, '|', "after the start bit") < 0 ||
-      read_int(lx, &length, "the length") < 0 || expect(lx, '@', "before the byte order") < 0)
+      read_int(lx, &length, "the length") < 0 || expect(lx, '@', "before the byte order") < 0 ||
+      read_order(lx, &s) < 0)
     goto bad;
-  skip_space(lx);
-  if (eof(lx) || (*lx->p != '0' && *lx->p != '1')) {
-    lerr(lx, lx->line, lx->col, "byte order must be 0 (big endian) or 1 (little endian)");
-    goto bad;
-  }
-  s.little_endian = *lx->p == '1';
-  adv(lx);
-  if (eof(lx) || (*lx->p != '+' && *lx->p != '-')) {
-    lerr(lx, lx->line, lx->col, "expected '+' or '-' after the byte order");
-    goto bad;
-  }
-  s.is_signed = *lx->p == '-';
-  adv(lx);
   if (expect(lx, '(', "before the factor") < 0 || read_double(lx, &f, "the factor") < 0 ||
       expect(lx, ',', "after the factor") < 0 || read_double(lx, &o, "the offset") < 0 ||
       expect(lx, ')', "after the offset") < 0 || expect(lx, '[', "before the minimum") < 0 ||
@@ -575,31 +622,9 @@ static int parse_sg(struct parse *ps, int line, int col)
   s.min = mn;
   s.max = mx;
   precompute(&s);
-  if (!s.little_endian && be_pos(s.start) + s.length > 512u) {
-    lerr(lx, line, scol, "signal %s: does not fit in 64 bytes", name);
+  if (place_signal(lx, m, &s, line, col, scol) < 0) {
     free(s.name);
     goto bad_nl;
-  }
-  if (m->dlc > 0 && s.last_byte >= m->dlc && (m->id & ~DBC_ID_EXT) <= 0x1FFFFFFF) {
-    lerr(lx, line, scol, "signal %s (%u|%u@%d) does not fit in the %u-byte message %s", name,
-         s.start, s.length, s.little_endian, m->dlc, m->name);
-    free(s.name);
-    goto bad_nl;
-  }
-  if (sig_by_name(m, name)) {
-    lerr(lx, line, col, "signal %s defined twice in message %s", name, m->name);
-    free(s.name);
-    goto bad_nl;
-  }
-  /* Vector's VECTOR__INDEPENDENT_SIG_MSG (id 0xC0000000) only collects unattached signals */
-  bool pseudo = (m->id & ~DBC_ID_EXT) > 0x1FFFFFFF;
-  if (s.mux == DBC_MUX_SWITCH && !(pseudo && m->mux_index >= 0)) {
-    if (m->mux_index >= 0) {
-      lerr(lx, line, col, "message %s has two multiplexor signals", m->name);
-      free(s.name);
-      goto bad_nl;
-    }
-    m->mux_index = (int)m->n_sigs;
   }
   m->sigs = xrealloc(m->sigs, (m->n_sigs + 1) * sizeof *m->sigs);
   m->sigs[m->n_sigs++] = s;

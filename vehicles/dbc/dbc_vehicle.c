@@ -253,6 +253,113 @@ static void map_one(void *ctx, const struct dbc_message *m, const struct dbc_sig
   bind(c->s, m, sig, c->m, c->unit, c->scale, c->offset);
 }
 
+/* Splits a mapping line into at most 8 blank-separated fields (tok, 1-based col).  Returns
+ * the field count, or minus the column of a ninth field. */
+static int split_fields(char *line, char **tok, int *col)
+{
+  int n = 0;
+  char *p = line;
+  for (;;) {
+    while (*p == ' ' || *p == '\t')
+      p++;
+    if (!*p || n == 8)
+      break;
+    tok[n] = p;
+    col[n++] = (int)(p - line) + 1;
+    while (*p && *p != ' ' && *p != '\t')
+      p++;
+    if (*p)
+      *p++ = 0;
+  }
+  return *p ? -((int)(p - line) + 1) : n;
+}
+
+/* The options of a mapping line (tok[2..n-1]: scale=, offset=, unit=, create=) into c and
+ * *create.  Returns 0, or SIM_EPARSE after reporting the first bad one. */
+static int map_options(const char *path, int lineno, char **tok, const int *col, int n,
+                       struct map_ctx *c, int *create, struct sim_diag *d)
+{
+  static const struct { const char *n; int t; } types[] = {
+      {"float", METRIC_FLOAT}, {"int", METRIC_INT}, {"bool", METRIC_BOOL},
+      {"string", METRIC_STRING}};
+  for (int i = 2; i < n; i++) {
+    char *eq = strchr(tok[i], '=');
+    if (!eq)
+      return sim_diag_error(d, path, lineno, col[i], "expected option=value, not '%s'", tok[i]);
+    *eq = 0;
+    const char *val = eq + 1;
+    int vcol = col[i] + (int)(eq - tok[i]) + 1;
+    if (!strcmp(tok[i], "scale") || !strcmp(tok[i], "offset")) {
+      double x;
+      if (parse_num(val, &x) < 0 || (!strcmp(tok[i], "scale") && x == 0))
+        return sim_diag_error(d, path, lineno, vcol, "'%s' is not a valid %s", val, tok[i]);
+      if (!strcmp(tok[i], "scale"))
+        c->scale = x;
+      else
+        c->offset = x;
+    } else if (!strcmp(tok[i], "unit")) {
+      if (sim_unit_parse(val, &c->unit) < 0)
+        return sim_diag_error(d, path, lineno, vcol, "unknown unit '%s'", val);
+    } else if (!strcmp(tok[i], "create")) {
+      for (size_t k = 0; k < ARRAY_SIZE(types); k++)
+        if (!strcmp(val, types[k].n))
+          *create = types[k].t;
+      if (*create < 0)
+        return sim_diag_error(d, path, lineno, vcol, "create= takes float, int, bool or string");
+    } else {
+      return sim_diag_error(d, path, lineno, col[i], "unknown option '%s'", tok[i]);
+    }
+  }
+  return 0;
+}
+
+/* Finds (or with create >= 0 registers) the metric tok[1], checks that it can take a signal
+ * in c->unit and binds every signal tok[0] names to it.  Returns 0 or SIM_EPARSE (reported). */
+static int map_bind(struct vehicle *v, const char *path, int lineno, char **tok, const int *col,
+                    struct map_ctx *c, int create, struct sim_diag *d)
+{
+  c->m = metrics_find(v->ms, tok[1]);
+  if (!c->m && create >= 0) {
+    int rc = metrics_register(v->ms, tok[1], (enum metric_type)create, SIM_UNIT_NATIVE,
+                              SM_STALE_MID, &c->m);
+    if (rc < 0)
+      return sim_diag_error(d, path, lineno, col[1], "cannot create metric '%s': %s", tok[1],
+                            sim_strerror(rc));
+  }
+  if (!c->m)
+    return sim_diag_error(d, path, lineno, col[1], "unknown metric '%s'", tok[1]);
+  if (c->m->type == METRIC_VEC_FLOAT || c->m->type == METRIC_VEC_INT ||
+      c->m->type == METRIC_BITSET || c->m->type >= METRIC_SET_INT)
+    return sim_diag_error(d, path, lineno, col[1], "metric '%s' is a vector or set", tok[1]);
+  if (c->unit != SIM_UNIT_NATIVE && sim_unit_group(c->unit) != sim_unit_group(c->m->unit))
+    return sim_diag_error(d, path, lineno, col[1], "unit does not fit metric '%s'", tok[1]);
+  if (for_each_signal(S(v), tok[0], map_one, c) == 0)
+    return sim_diag_error(d, path, lineno, col[0], "no signal '%s' in the DBC file", tok[0]);
+  return 0;
+}
+
+/* One line of a mapping file (comment stripped): "SIGNAL METRIC [option=value...]".  Returns
+ * 0 (also for an empty line) or SIM_EPARSE (reported). */
+static int map_line(struct vehicle *v, const char *path, int lineno, char *line,
+                    struct sim_diag *d)
+{
+  char *tok[8];
+  int col[8];
+  int n = split_fields(line, tok, col);
+  if (n < 0)
+    return sim_diag_error(d, path, lineno, -n,
+                          "too many fields (SIGNAL METRIC and at most 6 options)");
+  if (n == 0)
+    return 0;
+  if (n < 2)
+    return sim_diag_error(d, path, lineno, col[0], "expected: SIGNAL METRIC [options]");
+  struct map_ctx c = {S(v), NULL, SIM_UNIT_NATIVE, 1.0, 0.0};
+  int create = -1;
+  if (map_options(path, lineno, tok, col, n, &c, &create, d) < 0)
+    return SIM_EPARSE;
+  return map_bind(v, path, lineno, tok, col, &c, create, d);
+}
+
 static int load_map(struct vehicle *v, const char *path, struct sim_diag *d)
 {
   FILE *fp = fopen(path, "r");
@@ -279,112 +386,8 @@ static int load_map(struct vehicle *v, const char *path, struct sim_diag *d)
     char *hash = strchr(line, '#');
     if (hash)
       *hash = 0;
-    char *tok[8];
-    int col[8], n = 0;
-    char *p = line;
-    for (;;) {
-      while (*p == ' ' || *p == '\t')
-        p++;
-      if (!*p || n == 8)
-        break;
-      tok[n] = p;
-      col[n++] = (int)(p - line) + 1;
-      while (*p && *p != ' ' && *p != '\t')
-        p++;
-      if (*p)
-        *p++ = 0;
-    }
-    if (*p) {
-      sim_diag_error(d, path, lineno, (int)(p - line) + 1,
-                     "too many fields (SIGNAL METRIC and at most 6 options)");
+    if (map_line(v, path, lineno, line, d) < 0)
       errors++;
-      continue;
-    }
-    if (n == 0)
-      continue;
-    if (n < 2) {
-      errors += sim_diag_error(d, path, lineno, col[0], "expected: SIGNAL METRIC [options]") < 0;
-      continue;
-    }
-    struct map_ctx c = {S(v), NULL, SIM_UNIT_NATIVE, 1.0, 0.0};
-    int create = -1;
-    bool bad = false;
-    for (int i = 2; i < n && !bad; i++) {
-      char *eq = strchr(tok[i], '=');
-      if (!eq) {
-        sim_diag_error(d, path, lineno, col[i], "expected option=value, not '%s'", tok[i]);
-        bad = true;
-        break;
-      }
-      *eq = 0;
-      const char *val = eq + 1;
-      int vcol = col[i] + (int)(eq - tok[i]) + 1;
-      if (!strcmp(tok[i], "scale") || !strcmp(tok[i], "offset")) {
-        double x;
-        if (parse_num(val, &x) < 0 || (!strcmp(tok[i], "scale") && x == 0)) {
-          sim_diag_error(d, path, lineno, vcol, "'%s' is not a valid %s", val, tok[i]);
-          bad = true;
-        } else if (!strcmp(tok[i], "scale")) {
-          c.scale = x;
-        } else {
-          c.offset = x;
-        }
-      } else if (!strcmp(tok[i], "unit")) {
-        if (sim_unit_parse(val, &c.unit) < 0) {
-          sim_diag_error(d, path, lineno, vcol, "unknown unit '%s'", val);
-          bad = true;
-        }
-      } else if (!strcmp(tok[i], "create")) {
-        static const struct { const char *n; int t; } types[] = {
-            {"float", METRIC_FLOAT}, {"int", METRIC_INT}, {"bool", METRIC_BOOL},
-            {"string", METRIC_STRING}};
-        for (size_t k = 0; k < ARRAY_SIZE(types); k++)
-          if (!strcmp(val, types[k].n))
-            create = types[k].t;
-        if (create < 0) {
-          sim_diag_error(d, path, lineno, vcol, "create= takes float, int, bool or string");
-          bad = true;
-        }
-      } else {
-        sim_diag_error(d, path, lineno, col[i], "unknown option '%s'", tok[i]);
-        bad = true;
-      }
-    }
-    if (bad) {
-      errors++;
-      continue;
-    }
-    c.m = metrics_find(v->ms, tok[1]);
-    if (!c.m && create >= 0) {
-      int rc = metrics_register(v->ms, tok[1], (enum metric_type)create, SIM_UNIT_NATIVE,
-                                SM_STALE_MID, &c.m);
-      if (rc < 0) {
-        sim_diag_error(d, path, lineno, col[1], "cannot create metric '%s': %s", tok[1],
-                       sim_strerror(rc));
-        errors++;
-        continue;
-      }
-    }
-    if (!c.m) {
-      sim_diag_error(d, path, lineno, col[1], "unknown metric '%s'", tok[1]);
-      errors++;
-      continue;
-    }
-    if (c.m->type == METRIC_VEC_FLOAT || c.m->type == METRIC_VEC_INT ||
-        c.m->type == METRIC_BITSET || c.m->type >= METRIC_SET_INT) {
-      sim_diag_error(d, path, lineno, col[1], "metric '%s' is a vector or set", tok[1]);
-      errors++;
-      continue;
-    }
-    if (c.unit != SIM_UNIT_NATIVE && sim_unit_group(c.unit) != sim_unit_group(c.m->unit)) {
-      sim_diag_error(d, path, lineno, col[1], "unit does not fit metric '%s'", tok[1]);
-      errors++;
-      continue;
-    }
-    if (for_each_signal(S(v), tok[0], map_one, &c) == 0) {
-      sim_diag_error(d, path, lineno, col[0], "no signal '%s' in the DBC file", tok[0]);
-      errors++;
-    }
   }
   if (ferror(fp)) { /* e.g. a directory: not an empty mapping */
     int e = -errno;

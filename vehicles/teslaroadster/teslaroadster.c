@@ -76,6 +76,11 @@ static int mode_key(const char *s)
 
 /* ---- decoders ------------------------------------------------------------------------- */
 
+/*
+ * 0x100, the VMS->VDS status stream, multiplexed by d0.  long: one case per sub-frame in the
+ * order of the firmware's `case 0x100: switch (d[0])` in IncomingFrameCan1, so that the two
+ * can be read side by side; most cases are two to five lines.
+ */
 static void d_100(struct vehicle *v, const struct sim_frame *f, const void *arg)
 {
   struct tr *s = S(v);
@@ -363,6 +368,11 @@ static bool vin_v2(const struct tr *s)
 
 enum { E80, E81, E82, E83, E84, E85, E87, E88, E89, E8F, E95, E96, E9E, EA3, EA4, EA5, EA6 };
 
+/*
+ * Encodes the 0x100 sub-frame arg (E80 ...), the exact inverse of d_100().  long: one case
+ * per sub-frame in the same order as d_100() and the firmware's switch, so that decode and
+ * encode of a field can be compared line by line.
+ */
 static int e_100(struct vehicle *v, struct sim_frame *f, const void *arg)
 {
   struct tr *s = S(v);

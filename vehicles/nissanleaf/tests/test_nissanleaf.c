@@ -242,10 +242,11 @@ static void test_config(void **state)
   (void)state;
   struct vt t;
   vt_open(&t, "nissanleaf", NULL);
-  struct sbuf err = SBUF_INIT;
-  assert_int_equal(sim_config_set_key(t.sim->config, "xnl.modelyear", "abc", &err), SIM_EPARSE);
-  assert_int_equal(sim_config_set_key(t.sim->config, "xnl.maxGids", "500", &err), 0);
-  sbuf_free(&err);
+  struct sim_diag e = SIM_DIAG_INIT;
+  assert_int_equal(sim_config_set_key(t.sim->config, "xnl.modelyear", "abc", &e), SIM_EPARSE);
+  assert_int_equal(sim_config_set_key(t.sim->config, "xnl.maxGids", "500", &e), 0);
+  assert_int_equal(e.errors, 1);
+  sim_diag_cleanup(&e);
   vt_feed(&t, "1 5BC 3f c0 f0 64 bd 01 64 b0");
   assert_string_equal(vt_str(&t, "xnl.v.b.soc.newcar"), "51");
   vt_close(&t);

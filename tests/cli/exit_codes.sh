@@ -1,0 +1,45 @@
+#!/bin/bash
+# exit_codes.sh - a run that did nothing is not a success (README "Exit codes"): each case
+# with its code and message.  2: no frame routed / nothing decoded; 3: broker never reached
+# (with the cause); 130: interrupted, unreached checks NOT REACHED; bus-less traces go to bus 1.
+set -u
+BIN=${OVMS_SIM_BIN:?}
+DATA=${OVMS_SIM_DATA:?}
+SRC=${OVMS_SIM_SRC:?}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+expect() { # CODE PATTERN -- command...: exit code and a stderr line
+  local code=$1 pat=$2; shift 3
+  "$@" > "$T/out" 2> "$T/err"
+  local rc=$?
+  [ "$rc" -eq "$code" ] || { cat "$T/err"; fail "'$*': exit $rc, expected $code"; }
+  grep -q -- "$pat" "$T/err" || { cat "$T/err"; fail "'$*': no '$pat' on stderr"; }
+}
+RS="$DATA/traces/roadster-slidestop.txt"   # a Roadster text log: no bus numbers
+ENV="$DATA/traces/env200-startup.crtd"
+
+# a bus-less trace goes to bus 1, so the Roadster decoder reads it (exit 0, metrics decoded)
+"$BIN" --vehicle teslaroadster --trace "$RS" --fast > "$T/rs" 2> "$T/err" || { cat "$T/err"; fail "roadster"; }
+grep -q '/metric/v/type TR$' "$T/rs" || fail "roadster decoded nothing"
+# the wrong decoder reads none of the frames: 2
+expect 2 'decoder read none of the' -- "$BIN" --vehicle nissanleaf --trace "$RS" --fast
+# no frame reaches a bus: 2
+expect 2 'no frame of the trace reached a bus' -- "$BIN" --trace "$ENV" --bus-map 9=1 --fast
+# a broker that refuses the connection: 3 with the cause, even though every check passed
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+expect 3 "could not connect to the broker: 127.0.0.1:$port: Connection refused" -- \
+  timeout 60 "$BIN" --scenario "$SRC/scenarios/charging.yaml" --fast -q --broker "mqtt://127.0.0.1:$port"
+# interrupted: 130, the time, checks not judged are NOT REACHED (not FAIL)
+"$BIN" --scenario "$SRC/scenarios/charging.yaml" --speed 1 -q 2> "$T/err" &
+pid=$!
+sleep 1
+kill -INT $pid
+wait $pid
+rc=$?
+[ $rc -eq 130 ] || { cat "$T/err"; fail "SIGINT: exit $rc, expected 130"; }
+grep -q '^ovms-sim: interrupted at .* UTC (simulated 0:00:' "$T/err" || { cat "$T/err"; fail "interrupted message"; }
+grep -q 'NOT REACHED v.c.charging' "$T/err" || { cat "$T/err"; fail "NOT REACHED"; }
+grep -q 'FAIL' "$T/err" && { cat "$T/err"; fail "an unreached check printed as FAIL"; }
+grep -Eq '0 failed, [0-9]+ not reached' "$T/err" || { cat "$T/err"; fail "summary"; }
+echo "exit_codes: ok"
