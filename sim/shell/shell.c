@@ -461,7 +461,7 @@ static void c_config_list(struct sim *sim, struct sbuf *out, const struct shell_
     sbuf_printf(out, "%s not found\n", argv[0]);
     return;
   }
-  bool readable = strcmp(argv[0], "password") != 0;
+  bool readable = sim_config_param_readable(argv[0]);
   sbuf_printf(out, "%s (%s writeable)\n", argv[0], readable ? "readable" : "protected");
   struct list_ctx l = {out, argv[0], readable};
   sim_config_foreach(sim->config, list_one, &l);
@@ -481,6 +481,12 @@ static void c_config_rm(struct sim *sim, struct sbuf *out, const struct shell_cm
 static void c_config_get(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
                          char **argv)
 {
+  /* a protected parameter is not readable (config_list() and OvmsConfig.Get of
+   * main/ovms_config.cpp give its instance names or nothing, never a value) */
+  if (!sim_config_param_readable(argv[0])) {
+    puts_line(out, "Error: parameter is protected");
+    return;
+  }
   const char *v = sim_config_get(sim->config, argv[0], argv[1]);
   puts_line(out, v ? v : "");
 }

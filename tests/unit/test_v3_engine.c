@@ -592,6 +592,13 @@ static void test_requests(void **state)
   r = find(P "client/ha/config/vehicle/name", base);
   assert_non_null(r);
   assert_int_equal(r->len, 0);
+  /* the password is protected: no answer carries it (nor an answer at all) */
+  assert_int_equal(sim_config_set(x.sim->config, "password", "server.v3", "s3cret", NULL), 0);
+  size_t before = F.n;
+  inject(P "client/ha/request/config", "password/server.v3");
+  assert_null(find(P "client/ha/config/password/server/v3", base));
+  for (size_t i = before; i < F.n; i++)
+    assert_null(strstr(F.v[i].payload, "s3cret"));
   fx_free(&x);
 }
 
