@@ -8,9 +8,11 @@
  *
  * The option table is options.c.  This folder is the only place that prints to the user or
  * exits; exit codes: 0 success, 1 an expect: check failed (or a run-time failure), 2 bad
- * invocation or bad input.
+ * invocation or bad input.  Core dumps are off from the start (the password is in memory).
  */
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "app/app.h"
 #include "v3/v3.h"
@@ -26,6 +28,11 @@ static const struct {
 
 int main(int argc, char **argv)
 {
+  /* the MQTT password lives in this process: no core dump may carry it to disk, and no other
+   * process of the same user may ptrace it (PR_SET_DUMPABLE 0, RLIMIT_CORE 0) */
+  const struct rlimit nocore = {0, 0};
+  (void)setrlimit(RLIMIT_CORE, &nocore);
+  (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   v3_register(); /* server.v3.* config keys and `server v3` commands in every module */
   for (size_t i = 0; argc > 1 && i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
     if (!strcmp(argv[1], subcommands[i].name))

@@ -92,6 +92,10 @@ static int add_set(struct opts *o, const char *arg)
 {
   if (!strchr(arg, '=') || arg[0] == '=')
     return usage_error("invalid --set '%s': expected KEY=VALUE", arg);
+  /* the command line is visible to every user in ps: a password key is refused there */
+  if (!strncmp(arg, "password.", 9) || !strncmp(arg, "password=", 9))
+    return usage_error("--set password.*: a password on the command line is visible in ps; "
+                       "give it in --password-file FILE or OVMS_SIM_PASSWORD");
   xgrow((void **)&o->sets, &o->setcap, o->nsets + 1, sizeof(*o->sets));
   o->sets[o->nsets++] = arg;
   return 0;

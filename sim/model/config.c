@@ -315,6 +315,11 @@ bool sim_config_get_bool(const struct sim_config *c, const char *param, const ch
   return b;
 }
 
+bool sim_config_param_readable(const char *param)
+{
+  return strcmp(param, "password") != 0;
+}
+
 bool sim_config_is_set(const struct sim_config *c, const char *param, const char *instance)
 {
   bool found;

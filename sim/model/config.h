@@ -84,6 +84,10 @@ long sim_config_get_int(const struct sim_config *c, const char *param, const cha
 bool sim_config_get_bool(const struct sim_config *c, const char *param, const char *instance,
                          bool def);
 bool sim_config_is_set(const struct sim_config *c, const char *param, const char *instance);
+/* false for a protected parameter, whose values are never given to a client: "password", as
+ * RegisterParam("password", "Password store", true, false) in OvmsConfig::OvmsConfig()
+ * (main/ovms_config.cpp) registers it writable but not readable. */
+bool sim_config_param_readable(const char *param);
 /* The declaration of a key, or NULL. */
 const struct sim_config_decl *sim_config_find_decl(const struct sim_config *c,
                                                    const char *param, const char *instance);

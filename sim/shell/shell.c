@@ -8,7 +8,8 @@
  *
  * Output texts are the firmware's: vehicle commands from
  * V3/components/vehicle/vehicle_shell.cpp (06aa2d3), `stat` from OvmsVehicle::CommandStat()
- * (V3/components/vehicle/vehicle.cpp), `server v3 ...` from spec/server-v3.md 1.12,
+ * (V3/components/vehicle/vehicle.cpp; vehicle/stat.c), `server v3 ...` registered by
+ * sim/v3/component.c (shell_register()),
  * `event raise` from V3/main/ovms_events.cpp (01d56d4), `notify raise` from
  * V3/main/ovms_notify.cpp, `metrics list|get|set` from V3/main/ovms_metrics.cpp,
  * `config list|set|rm` from V3/main/ovms_config.cpp (00ef79e).  Commands act on the simulation via
@@ -460,7 +461,7 @@ static void c_config_list(struct sim *sim, struct sbuf *out, const struct shell_
     sbuf_printf(out, "%s not found\n", argv[0]);
     return;
   }
-  bool readable = strcmp(argv[0], "password") != 0;
+  bool readable = sim_config_param_readable(argv[0]);
   sbuf_printf(out, "%s (%s writeable)\n", argv[0], readable ? "readable" : "protected");
   struct list_ctx l = {out, argv[0], readable};
   sim_config_foreach(sim->config, list_one, &l);
@@ -480,6 +481,12 @@ static void c_config_rm(struct sim *sim, struct sbuf *out, const struct shell_cm
 static void c_config_get(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
                          char **argv)
 {
+  /* a protected parameter is not readable (config_list() and OvmsConfig.Get of
+   * main/ovms_config.cpp give its instance names or nothing, never a value) */
+  if (!sim_config_param_readable(argv[0])) {
+    puts_line(out, "Error: parameter is protected");
+    return;
+  }
   const char *v = sim_config_get(sim->config, argv[0], argv[1]);
   puts_line(out, v ? v : "");
 }

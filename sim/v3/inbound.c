@@ -127,6 +127,14 @@ static void request_config(struct v3 *v3, const char *cid, const char *payload)
   }
   *slash = '\0';
   const char *param = buf, *inst = slash + 1;
+  /* HEAD's request/config answers any parameter, the password too; the simulator answers as
+   * the firmware's other readers of a protected parameter do (config_list(), OvmsConfig.Get in
+   * main/ovms_config.cpp): never with its value.  No answer, counted as rejected. */
+  if (!sim_config_param_readable(param)) {
+    v3->stats.rx_rejected++;
+    free(buf);
+    return;
+  }
   const char *val = sim_config_get(v3->sim->config, param, inst);
   struct sbuf t = SBUF_INIT;
   sbuf_add(&t, v3->prefix.p, v3->prefix.len);

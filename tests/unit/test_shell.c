@@ -132,6 +132,7 @@ static void test_dispatch_texts(void **state)
   assert_string_equal(run("config set password server.v3 pw"), "Parameter has been set.\n");
   assert_string_equal(run("config list password"), "password (protected writeable)\n"
                                                    "  server.v3\n");
+  assert_string_equal(run("config get password server.v3"), "Error: parameter is protected\n");
   assert_string_equal(run("config list nope"), "nope not found\n");
   assert_string_equal(run("config set nope x 1"), "Error: parameter not found\n");
   assert_string_equal(run("config rm server.v3 updatetime.idle"),

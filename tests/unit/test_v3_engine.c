@@ -4,7 +4,8 @@
  * order and batching, the modified cadence and its precedence, event-triggered syncs, client
  * presence and expiry, commands and responses, client requests, events, notifications
  * (QoS 1, data at QoS 2 one in flight), filters, retain.depth.limit and the version and
- * topic profiles (spec/server-v3.md 1.2-1.9, 1.13, 3, 5, 8).
+ * topic profiles (OvmsServerV3 in V3/components/ovms_server_v3/src/ovms_server_v3.cpp;
+ * docs/protocol.md).
  */
 #include "testutil.h"
 
@@ -591,6 +592,13 @@ static void test_requests(void **state)
   r = find(P "client/ha/config/vehicle/name", base);
   assert_non_null(r);
   assert_int_equal(r->len, 0);
+  /* the password is protected: no answer carries it (nor an answer at all) */
+  assert_int_equal(sim_config_set(x.sim->config, "password", "server.v3", "s3cret", NULL), 0);
+  size_t before = F.n;
+  inject(P "client/ha/request/config", "password/server.v3");
+  assert_null(find(P "client/ha/config/password/server/v3", base));
+  for (size_t i = before; i < F.n; i++)
+    assert_null(strstr(F.v[i].payload, "s3cret"));
   fx_free(&x);
 }
 
@@ -867,7 +875,8 @@ static void test_notify_backlog(void **state)
 }
 
 
-/* Retry delays of spec 1.10 (HEAD): TCP failure 30 s, unexpected close 60 s, CONNACK 3 30 s,
+/* Retry delays of HEAD (the MG_EV_CLOSE / CONNACK cases of OvmsServerV3MongooseCallback()):
+ * TCP failure 30 s, unexpected close 60 s, CONNACK 3 30 s,
  * each plus a new jitter of 0..conn.jitter.max; <=3.3.005: 60 s. */
 static void test_backoff(void **state)
 {
