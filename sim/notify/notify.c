@@ -1,5 +1,5 @@
 /*
- * notify.c - notifications (notify.h, notify_queue.h; spec/server-v3.md section 3).
+ * notify.c - notifications (notify.h, queue.h; V3/main/ovms_notify.cpp).
  *
  * One queue per module (sim->notify) of entries waiting for their readers, with per-type ids
  * from 1 and creation times from the simulation clock, as V3/main/ovms_notify.cpp

@@ -1,5 +1,6 @@
 /*
- * notify.h - notifications (spec/server-v3.md section 3): info, alert, error, data, stream.
+ * notify.h - notifications (OvmsNotify, V3/main/ovms_notify.cpp; the firmware's
+ * docs/source/userguide/notifications.rst): info, alert, error, data, stream.
  *
  * Raising a notification queues it for every reader (Server V3, the --print output).
  * Entries carry a per-type id from 1 and a creation time from the simulation clock.  The

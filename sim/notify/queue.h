@@ -1,5 +1,5 @@
 /*
- * notify_queue.h - the reader side of notifications (an addition to notify.h, which only has
+ * queue.h - the reader side of notifications (an addition to notify.h, which only has
  * the raising side).
  *
  * sim->notify is one queue of entries; each entry waits for every reader registered when it

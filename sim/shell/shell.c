@@ -8,7 +8,8 @@
  *
  * Output texts are the firmware's: vehicle commands from
  * V3/components/vehicle/vehicle_shell.cpp (06aa2d3), `stat` from OvmsVehicle::CommandStat()
- * (V3/components/vehicle/vehicle.cpp), `server v3 ...` from spec/server-v3.md 1.12,
+ * (V3/components/vehicle/vehicle.cpp; vehicle/stat.c), `server v3 ...` registered by
+ * sim/v3/component.c (shell_register()),
  * `event raise` from V3/main/ovms_events.cpp (01d56d4), `notify raise` from
  * V3/main/ovms_notify.cpp, `metrics list|get|set` from V3/main/ovms_metrics.cpp,
  * `config list|set|rm` from V3/main/ovms_config.cpp (00ef79e).  Commands act on the simulation via

@@ -1,5 +1,6 @@
 /*
- * shell.h - the module's command shell as Server V3 runs it (spec/server-v3.md 1.8 and 4).
+ * shell.h - the module's command shell as Server V3 runs it (OvmsServerV3::RunCommand() with a
+ * BufferedShell, V3/components/ovms_server_v3/src/ovms_server_v3.cpp).
  *
  * A tree of commands with the firmware's names and output texts (V3/main/ovms_command.cpp,
  * V3/components/vehicle/vehicle_shell.cpp, ovms_server_v3.cpp, ovms_metrics.cpp ...), any

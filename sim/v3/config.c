@@ -1,5 +1,5 @@
 /*
- * v3_config.c - the configuration keys of Server V3 (spec/server-v3.md 1.11), declared in
+ * config.c - the configuration keys of Server V3 (docs/v3.md), declared in
  * one table with the firmware's names and HEAD defaults.  Defaults that differ between
  * firmware versions (updatetime.connected/on/charging/awake/sendall/keepalive) come from the
  * active profile (profile.c) through profile_default.  Sources: ConfigChanged(), Connect()

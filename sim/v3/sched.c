@@ -1,13 +1,12 @@
 /*
- * v3_sched.c - metric transmission and the update schedule of Server V3 (spec 1.5, 1.6):
+ * sched.c - metric transmission and the update schedule of Server V3:
  * TransmitMetric/TransmitAllMetrics/TransmitModifiedMetrics/TransmitPriorityMetrics/
  * TransmitImmediateMetrics, the connected part of Ticker1() and the event-triggered
  * transmissions of EventListener(), in simulation seconds.
  *
  * Firmware reference: V3/components/ovms_server_v3/src/ovms_server_v3.cpp at
  * openvehicles/Open-Vehicle-Monitoring-System-3 1aa1daff (HEAD) and tags 3.3.004/3.3.005
- * for the older schedule (spec 1.6 "[<=3.3.005] scheduling"), as described in
- * spec/server-v3.md.
+ * for the older schedule of 3.3.005 and before (docs/v3.md describes both).
  */
 #include <stdlib.h>
 #include <string.h>

@@ -10,8 +10,9 @@
  * never retransmits a previous connection's messages by itself: as the firmware (Mongoose
  * never retransmits), the engine decides what is sent again.
  *
- * CONNECT as the firmware's (spec 1.1): MQTT 3.1.1, CleanSession 0, keep-alive, will
- * retained QoS 0, user name and password only when given.  The module never sends DISCONNECT:
+ * CONNECT as the firmware's (Connect() and MG_EV_CONNECT): MQTT 3.1.1, CleanSession 0,
+ * keep-alive, will retained QoS 0, user name and password only when given.  The module never
+ * sends DISCONNECT:
  * dropping a connection destroys the handle, which closes the socket without one.  TLS always
  * verifies the server (CA file/dir, else the system CAs), SNI is set to the host name by
  * libmosquitto, and a client certificate/key pair enables mutual TLS.

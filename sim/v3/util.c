@@ -1,5 +1,5 @@
 /*
- * v3_util.c - pure helpers of Server V3: broker URL parsing, the topic prefix (spec 1.2),
+ * util.c - pure helpers of Server V3: broker URL parsing, the topic prefix (Connect()),
  * name-to-topic mapping (mqtt_topic() in V3/main/ovms_utils.cpp), the retain depth rule, the
  * id_filter include/exclude lists (V3/components/id_filter/src/id_filter.cpp) and the topic
  * name tables of the two topic profiles.  No I/O, no state: unit-tested by tables.

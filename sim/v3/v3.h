@@ -1,23 +1,25 @@
 /*
- * v3.h - Server V3: the module's MQTT protocol (spec/server-v3.md section 1).
+ * v3.h - Server V3: the module's MQTT protocol (OvmsServerV3 in
+ * V3/components/ovms_server_v3/src/ovms_server_v3.cpp; docs/v3.md).
  *
- * One struct v3 per simulated module (sim->v3).  The engine (v3.c, v3_sched.c, v3_util.c)
+ * One struct v3 per simulated module (sim->v3).  The engine (sim/v3/, parts listed in v3.c)
  * owns what the firmware's OvmsServerV3 does: the topic prefix, metric topics and payloads,
  * include/exclude filters, the 1 Hz scheduler of Ticker1() in simulation time, client presence,
  * commands and responses, client requests, events and notifications, reconnects and back-off,
  * status strings and server.v3.* state events.
  *
  * How bytes reach a broker is a transport, a const operation table (struct v3_transport_ops):
- *   mqtt   libmosquitto driven from the libev loop (v3_transport_mqtt.c); mqtt:// and mqtts://
+ *   mqtt   libmosquitto driven from the libev loop (transport_mqtt.c); mqtt:// and mqtts://
  *   print  no broker: every publication is written as one line "<topic> <payload>" (as
  *          mosquitto_sub -v prints it) and the module behaves as if connected to a broker
- *          with no clients (v3_transport_print.c).  This is the default of ovms-sim.
+ *          with no clients (transport_print.c).  This is the default of ovms-sim.
  * Transports report back through the v3_transport_*() callbacks below; they never call into
  * the engine otherwise.
  *
- * The topic names come from a topic table selected by --topics: "current" (the firmware since
+ * The topic names come from a topic table (enum sim_topics): "current" (the firmware since
  * 2018-07-06) or "draft-2018" (the seed post: m/, c/<clientid>, cmd/<clientid>/c/ and /r/,
- * notify/<type> at QoS 2).  The version differences of spec 1.13 come from sim->profile.
+ * notify/<type> at QoS 2).  The differences between firmware versions (3.3.004, 3.3.005,
+ * 3.3.006/HEAD) come from sim->profile (model/profile.c).
  */
 #ifndef SIM_V3_H
 #define SIM_V3_H
@@ -96,8 +98,8 @@ int v3_shell_start(struct v3 *v3);
 /* True while stopped with v3_shell_stop(). */
 bool v3_stopped(const struct v3 *v3);
 
-/* Declares the config keys of spec 1.11 (server.v3.* and auto server.v3; password, vehicle
- * and notify keys are built in) with the firmware's defaults, profile-dependent ones through
+/* Declares the config keys ConfigChanged()/Connect() read (server.v3.* and auto server.v3;
+ * password, vehicle and notify keys are built in) with the firmware's defaults, profile-dependent ones through
  * profile_default.  Keys already declared are left alone, so it is idempotent.  Returns 0. */
 int v3_config_declare(struct sim_config *c);
 
@@ -121,7 +123,7 @@ enum v3_state v3_state(const struct v3 *v3);
 bool v3_connected(const struct v3 *v3);
 
 /*
- * Appends the output of "server v3 status" (spec 1.12): "State: <X>\n" and 7 spaces + the
+ * Appends the output of "server v3 status" (ovmsv3_status()): "State: <X>\n" and 7 spaces + the
  * status text + "\n".  v3 NULL gives "OVMS v3 server has not been started\n".
  */
 void v3_status_text(const struct v3 *v3, struct sbuf *out);
@@ -149,7 +151,7 @@ const char *v3_last_error(const struct v3 *v3);
 
 /* ---- Transports --------------------------------------------------------------------------- */
 
-/* What the engine asks a transport to connect with (spec 1.1).  Strings are borrowed for
+/* What the engine asks a transport to connect with (Connect()).  Strings are borrowed for
  * the duration of the call. */
 struct v3_connect_info {
   const char *host;
@@ -234,7 +236,7 @@ struct v3_url {
  * in the URL (user:pw@) is rejected: it would show in ps. */
 int v3_url_parse(const char *url, struct v3_url *out, struct sim_diag *d);
 
-/* The topic prefix of spec 1.2: custom prefix verbatim, else "ovms/<user>/<vehicleid>/"
+/* The topic prefix of Connect(): custom prefix verbatim, else "ovms/<user>/<vehicleid>/"
  * ("ovms/<user>/" without a vehicle id).  Appends to out. */
 void v3_prefix_build(const char *custom, const char *user, const char *vehicleid,
                      struct sbuf *out);

@@ -2,7 +2,7 @@
  * housekeeping.c - see housekeeping.h.
  *
  * Event names of the metric-change table are those the firmware's
- * OvmsVehicle::MetricModified raises (spec/server-v3.md 5), including the framework's
+ * OvmsVehicle::MetricModified raises (V3/components/vehicle/vehicle.cpp), including the framework's
  * "vehicle.charge.finish" spelling.
  */
 #include "vehicle/housekeeping.h"
@@ -161,7 +161,7 @@ static struct metric *must(struct sim *sim, const char *name, const char **missi
 
 
 /* The module's identity and network state as a real module on Wi-Fi shows them
- * (spec/server-v3.md 2.3 for the m.version and m.hardware formats). */
+ * (m.version in the format of V3/main/ovms_version.cpp). */
 static const struct {
   const char *name, *value;
 } module_metrics[] = {

@@ -3,7 +3,7 @@
  * V3/main/ovms_housekeeping.cpp (m.monotonic, m.time.utc, ticker.* and clock.* events, module
  * identity metrics) and the generic vehicle framework of V3/components/vehicle/vehicle.cpp
  * (events raised from metric changes, v.e.parktime / v.e.drivetime / v.c.time counters,
- * v.c.timestamp on charge stop), per spec/server-v3.md 2.3 and 5.
+ * v.c.timestamp on charge stop).
  */
 #ifndef SIM_HOUSEKEEPING_H
 #define SIM_HOUSEKEEPING_H

@@ -1,6 +1,8 @@
 /*
  * vehicle.h - the vehicle interface: CAN frames in, metrics out (decoders), and metrics in, CAN
- * frames out (encoders), as the firmware's OvmsVehicle modules do (spec/vehicles.md 1.1).
+ * frames out (encoders), as the firmware's OvmsVehicle modules do
+ * (V3/components/vehicle/vehicle.cpp and the V3/components/vehicle_<car> modules;
+ * docs/vehicles.md).
  *
  * A vehicle type is a const struct vehicle_type in a registry looked up by name ("nissanleaf",
  * "teslaroadster", "mitsubishi", or "dbc:FILE" for a vehicle described by a DBC file).  A type
@@ -24,7 +26,7 @@
  * id on any bus.  A frame whose (bus, id) has no entry is also decoded by the first entry of its
  * id when the frame has no bus (bus 0: untimed candump excerpts) or when the vehicle was attached
  * with VEHICLE_F_ANYBUS (captures whose bus numbering differs from the module's,
- * spec/vehicles.md 10.5).
+ * docs/vehicles.md).
  */
 #ifndef SIM_VEHICLE_H
 #define SIM_VEHICLE_H

@@ -1,6 +1,7 @@
 /*
  * fuzz_v3_inbound.c - libFuzzer target for the Server V3 engine's handling of inbound MQTT
- * messages (spec/server-v3.md 1.3, 1.7-1.9): client presence, commands run by the shell,
+ * messages (OvmsServerV3::IncomingMsg(), V3/components/ovms_server_v3/src/ovms_server_v3.cpp):
+ * client presence, commands run by the shell,
  * metric and config requests, and topics that mean nothing.
  *
  * A module "MYCAR" of user "alice" runs in virtual time against an in-memory transport (as
@@ -144,7 +145,7 @@ static void run_until(struct sim_loop *loop, struct sim_timer *stop, int64_t sec
 
 enum kind { K_REJECT, K_PRESENCE, K_COMMAND, K_METRIC, K_CONFIG };
 
-/* What the engine must make of topic (spec 1.3; draft-2018 topics: c/<clientid> and
+/* What the engine must make of topic (IncomingMsg(); draft-2018 topics: c/<clientid> and
  * cmd/<clientid>/c/<cmdid>), independently of it. */
 static enum kind classify(const char *topic, bool draft, bool requests)
 {

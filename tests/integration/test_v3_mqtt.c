@@ -5,7 +5,8 @@
  * SUBSCRIBE, metric topics QoS 0 retained (seen by a subscriber that connects later), events,
  * the will "no" after SIGKILL and "yes" after reconnect, client heartbeat and expiry, commands
  * and responses, request/metric, a refused login suspending reconnects, draft-2018 topics
- * (spec/server-v3.md 1.1-1.10, 8).  The broker's own log ("log_type all") shows what the
+ * (OvmsServerV3 in V3/components/ovms_server_v3/src/ovms_server_v3.cpp; docs/protocol.md).
+ * The broker's own log ("log_type all") shows what the
  * module sent, with QoS and retain flags as received.
  */
 #include "testutil.h"

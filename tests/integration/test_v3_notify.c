@@ -1,7 +1,7 @@
 /*
  * test_v3_notify.c - "nothing lost": a QoS 2 data notification is delivered exactly once
  * across a broker restart and across a restart (SIGKILL) of the simulator, through the
- * durable queue of --state-dir (spec/server-v3.md 3 "Queueing", DESIGN.md "Nothing lost").
+ * durable queue of --state-dir (docs/v3.md "Nothing lost").
  *
  * The module runs in a forked child through the library (so the test can raise the
  * notification at the right moment); the collector is a persistent-session (CleanSession 0)

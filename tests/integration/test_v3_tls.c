@@ -2,7 +2,8 @@
  * test_v3_tls.c - mqtts:// against a real mosquitto with a test CA generated at test time
  * with openssl: a verified connection (SNI/host name localhost), a server certificate from
  * an untrusted CA rejected with a clear error and no connection, and mutual TLS with a
- * client certificate (spec/server-v3.md 1.10 "TLS"; issue 3 item 2).
+ * client certificate (the TLS settings of OvmsServerV3::Connect(),
+ * V3/components/ovms_server_v3/src/ovms_server_v3.cpp).
  */
 #include "testutil.h"
 

@@ -13,7 +13,6 @@
 
 #include "core/error.h"
 #include "model/metrics.h"
-#include "vehicle/logs.h"
 #include "notify/journal.h"
 #include "notify/queue.h"
 #include "model/sim.h"
@@ -133,40 +132,6 @@ static void test_durable(void **state)
 }
 
 
-/* The spec's *-LOG-Trip example (spec/server-v3.md 3), field for field. */
-static void test_trip_record(void **state)
-{
-  struct env e;
-  env_new(&e);
-  static const struct {
-    const char *name, *value;
-  } v[] = {
-    {"v.p.gpslock", "yes"}, {"v.p.latitude", "51.507351"}, {"v.p.longitude", "-0.127758"},
-    {"v.p.altitude", "35"}, {"v.p.location", "Home"}, {"v.p.odometer", "12345.6"},
-    {"v.p.trip", "12.3"}, {"v.e.drivetime", "1234"}, {"v.e.drivemode", "0"},
-    {"v.b.soc", "80"}, {"v.b.range.est", "250"}, {"v.b.range.ideal", "260"},
-    {"v.b.range.full", "320"}, {"v.b.energy.used", "2.345"}, {"v.b.energy.recd", "0.456"},
-    {"v.b.coulomb.used", "6.789"}, {"v.b.coulomb.recd", "1.234"}, {"v.b.soh", "100"},
-    {"v.b.cac", "95"}, {"v.b.energy.used.total", "1234.567"},
-    {"v.b.energy.recd.total", "234.567"}, {"v.b.coulomb.used.total", "3456.789"},
-    {"v.b.coulomb.recd.total", "678.901"}, {"v.e.temp", "15"}, {"v.e.cabintemp", "20"},
-    {"v.b.temp", "18"}, {"v.i.temp", "30"}, {"v.m.temp", "35"}, {"v.c.12v.temp", "25"},
-  };
-  for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
-    struct metric *m = metrics_find(e.sim->metrics, v[k].name);
-    assert_non_null(m);
-    assert_true(metric_set_from_string(m, v[k].value, SIM_UNIT_NATIVE) >= 0);
-  }
-  struct sbuf b = SBUF_INIT;
-  vehicle_trip_record(e.sim, 365, &b);
-  assert_string_equal(sbuf_str(&b),
-                      "*-LOG-Trip,1,31536000,1,51.50735092,-0.12775800,35.0,Home,12345.6,12.3,"
-                      "1234,0,80.0,250.0,260.0,320.0,2.345,0.456,6.789,1.234,100.000,,95.000,"
-                      "1234.567,234.567,3456.789,678.901,15.0,20.0,18.0,30.0,35.0,25.0,,,,,,");
-  sbuf_free(&b);
-  env_free(&e);
-}
-
 static void test_helpers(void **state)
 {
   struct sbuf b = SBUF_INIT;
@@ -186,7 +151,6 @@ int main(void)
     cmocka_unit_test(test_queue),
     cmocka_unit_test(test_durable),
     cmocka_unit_test(test_helpers),
-    cmocka_unit_test(test_trip_record),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,8 @@
  * order and batching, the modified cadence and its precedence, event-triggered syncs, client
  * presence and expiry, commands and responses, client requests, events, notifications
  * (QoS 1, data at QoS 2 one in flight), filters, retain.depth.limit and the version and
- * topic profiles (spec/server-v3.md 1.2-1.9, 1.13, 3, 5, 8).
+ * topic profiles (OvmsServerV3 in V3/components/ovms_server_v3/src/ovms_server_v3.cpp;
+ * docs/protocol.md).
  */
 #include "testutil.h"
 
@@ -913,7 +914,8 @@ static void test_notify_backlog(void **state)
 }
 
 
-/* Retry delays of spec 1.10 (HEAD): TCP failure 30 s, unexpected close 60 s, CONNACK 3 30 s,
+/* Retry delays of HEAD (the MG_EV_CLOSE / CONNACK cases of OvmsServerV3MongooseCallback()):
+ * TCP failure 30 s, unexpected close 60 s, CONNACK 3 30 s,
  * each plus a new jitter of 0..conn.jitter.max; <=3.3.005: 60 s. */
 static void test_backoff(void **state)
 {
