@@ -51,7 +51,8 @@ void db_close(struct db *db)
 int db_exec(struct db *db, const char *sql, const struct db_val *params, int n, db_row_fn fn,
             void *ctx, long long *changes)
 {
-  db->err[0] = '\0';
+  if (!db->piped)
+    db->err[0] = '\0';
   return db->ops->exec(db, sql, params, n, fn, ctx, changes);
 }
 
@@ -59,6 +60,25 @@ int db_script(struct db *db, const char *sql)
 {
   db->err[0] = '\0';
   return db->ops->script(db, sql);
+}
+
+int db_pipeline(struct db *db, bool on)
+{
+  if (!db->ops->pipeline)
+    return 0;
+  if (on)
+    db->err[0] = '\0';
+  int rc = db->ops->pipeline(db, on);
+  if (rc == 0)
+    db->piped = on;
+  else if (!on)
+    db->piped = false;
+  return rc;
+}
+
+bool db_pipelined(const struct db *db)
+{
+  return db->piped;
 }
 
 int db_begin(struct db *db)

@@ -11,6 +11,7 @@
 #ifndef SRV_DB_H
 #define SRV_DB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -43,6 +44,8 @@ struct db_ops {
   int (*exec)(struct db *db, const char *sql, const struct db_val *params, int nparams,
               db_row_fn fn, void *ctx, long long *changes);
   int (*script)(struct db *db, const char *sql);
+  /* Optional (NULL: statements always run at once): see db_pipeline(). */
+  int (*pipeline)(struct db *db, bool on);
   /* The CREATE TABLE statements of store.c in this backend's dialect. */
   const char *schema;
 };
@@ -50,6 +53,7 @@ struct db_ops {
 struct db {
   const struct db_ops *ops;
   void *priv;
+  bool piped;
   char err[256];
 };
 
@@ -72,6 +76,16 @@ int db_exec(struct db *db, const char *sql, const struct db_val *params, int n, 
             void *ctx, long long *changes);
 /* Runs several statements without parameters.  Returns 0 or an error. */
 int db_script(struct db *db, const char *sql);
+/*
+ * Pipelining (PostgreSQL: libpq's pipeline mode; SQLite: nothing to do).  Between
+ * db_pipeline(db, true) and db_pipeline(db, false) statements given to db_exec() without a
+ * row callback are sent without waiting for their results, so a batch costs one round trip;
+ * db_exec() then returns 0 and *changes is not set.  Turning it off waits for all results and
+ * returns the first error (a failed statement fails all after it: roll back).
+ */
+int db_pipeline(struct db *db, bool on);
+/* True while pipelining (results deferred). */
+bool db_pipelined(const struct db *db);
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 /* Rolls back; errors are ignored (the transaction is gone either way). */

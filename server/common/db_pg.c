@@ -2,8 +2,9 @@
  * db_pg.c - the PostgreSQL backend of db.h: the URL ("postgresql://user:pw@host:port/db?...")
  * goes to libpq as it is (libpq accepts connection URIs, PostgreSQL manual 34.1.1).
  *
- * Statements run with PQexecParams: parameters as text, blobs as binary (bytea), results as
- * text.  A connection found broken is reset (PQreset) once before the next statement, so a
+ * Statements with parameters are prepared once per connection (PQprepare, a small cache by
+ * SQL text) and run with PQexecPrepared: parameters as text, blobs as binary (bytea), results
+ * as text.  A connection found broken is reset (PQreset) once before the next statement, so a
  * restarted database server costs one failed statement, not a restart of the caller.
  * Notices are silenced (library code never prints).
  */
@@ -18,6 +19,16 @@
 #include <libpq-fe.h>
 
 #include "srv_error.h"
+
+#define CACHE 24
+
+struct pg {
+  PGconn *c;
+  char *sql[CACHE];
+  int next;
+  bool piped;
+  int queued, send_error;
+};
 
 static void quiet(void *arg, const char *message)
 {
@@ -44,21 +55,41 @@ static int pg_open(struct db *db, const char *target)
     return SRV_EDB;
   }
   PQsetNoticeProcessor(c, quiet, NULL);
-  db->priv = c;
+  struct pg *p = calloc(1, sizeof(*p));
+  if (!p) {
+    PQfinish(c);
+    return -ENOMEM;
+  }
+  p->c = c;
+  db->priv = p;
   return 0;
+}
+
+static void forget(struct pg *p)
+{
+  for (int i = 0; i < CACHE; i++) {
+    free(p->sql[i]);
+    p->sql[i] = NULL;
+  }
 }
 
 static void pg_close(struct db *db)
 {
-  if (db->priv)
-    PQfinish(db->priv);
+  struct pg *p = db->priv;
+  if (!p)
+    return;
+  forget(p);
+  PQfinish(p->c);
+  free(p);
 }
 
 static int check_conn(struct db *db)
 {
-  PGconn *c = db->priv;
+  struct pg *p = db->priv;
+  PGconn *c = p->c;
   if (PQstatus(c) == CONNECTION_OK)
     return 0;
+  forget(p); /* prepared statements die with the session */
   PQreset(c);
   if (PQstatus(c) != CONNECTION_OK) {
     set_err(db, PQerrorMessage(c));
@@ -80,10 +111,40 @@ static int result_error(struct db *db, PGresult *r)
   return SRV_EDB;
 }
 
+/* The name of sql's prepared statement ("s<slot>"), preparing it if needed; NULL on error. */
+static const char *prepared(struct db *db, const char *sql, int n, char name[8])
+{
+  struct pg *p = db->priv;
+  for (int i = 0; i < CACHE; i++)
+    if (p->sql[i] && strcmp(p->sql[i], sql) == 0) {
+      snprintf(name, 8, "s%d", i);
+      return name;
+    }
+  int slot = p->next;
+  p->next = (p->next + 1) % CACHE;
+  snprintf(name, 8, "s%d", slot);
+  if (p->sql[slot]) {
+    char dealloc[32];
+    snprintf(dealloc, sizeof(dealloc), "DEALLOCATE %s", name);
+    PQclear(PQexec(p->c, dealloc));
+    free(p->sql[slot]);
+    p->sql[slot] = NULL;
+  }
+  PGresult *r = PQprepare(p->c, name, sql, n, NULL);
+  if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+    set_err(db, r ? PQresultErrorMessage(r) : PQerrorMessage(p->c));
+    PQclear(r);
+    return NULL;
+  }
+  PQclear(r);
+  p->sql[slot] = strdup(sql);
+  return p->sql[slot] ? name : NULL;
+}
+
 static int pg_exec(struct db *db, const char *sql, const struct db_val *params, int n,
                    db_row_fn fn, void *ctx, long long *changes)
 {
-  PGconn *c = db->priv;
+  PGconn *c = ((struct pg *)db->priv)->c;
   int rc = check_conn(db);
   if (rc < 0)
     return rc;
@@ -114,7 +175,28 @@ static int pg_exec(struct db *db, const char *sql, const struct db_val *params, 
       break;
     }
   }
-  PGresult *r = PQexecParams(c, sql, n, NULL, values, lengths, formats, 0);
+  struct pg *pp = db->priv;
+  if (pp->piped && !fn) {
+    /* unprepared (PQprepare is synchronous), but sent without waiting */
+    if (PQsendQueryParams(c, sql, n, NULL, values, lengths, formats, 0) != 1) {
+      set_err(db, PQerrorMessage(c));
+      if (!pp->send_error)
+        pp->send_error = SRV_EDB;
+    } else {
+      pp->queued++;
+    }
+    return 0;
+  }
+  char name[8];
+  PGresult *r;
+  if (n > 0) {
+    const char *stmt = prepared(db, sql, n, name);
+    if (!stmt)
+      return SRV_EDB;
+    r = PQexecPrepared(c, stmt, n, values, lengths, formats, 0);
+  } else {
+    r = PQexecParams(c, sql, 0, NULL, NULL, NULL, NULL, 0);
+  }
   if (!r) {
     set_err(db, PQerrorMessage(c));
     return SRV_EDB;
@@ -149,14 +231,71 @@ static int pg_exec(struct db *db, const char *sql, const struct db_val *params, 
   return ret;
 }
 
+static int pg_pipeline(struct db *db, bool on)
+{
+  struct pg *p = db->priv;
+  if (on) {
+    int rc = check_conn(db);
+    if (rc < 0)
+      return rc;
+    if (PQenterPipelineMode(p->c) != 1) {
+      set_err(db, PQerrorMessage(p->c));
+      return SRV_EDB;
+    }
+    p->piped = true;
+    p->queued = 0;
+    p->send_error = 0;
+    return 0;
+  }
+  if (!p->piped)
+    return 0;
+  p->piped = false;
+  int ret = p->send_error;
+  if (PQpipelineSync(p->c) != 1) {
+    set_err(db, PQerrorMessage(p->c));
+    ret = SRV_EDB;
+  } else {
+    /* each statement's result then NULL; PGRES_PIPELINE_SYNC ends it.  A broken connection
+     * gives NULL for ever: bounded by the number of statements sent. */
+    int nulls = 0;
+    for (;;) {
+      PGresult *r = PQgetResult(p->c);
+      if (!r) {
+        if (++nulls > p->queued + 2) {
+          set_err(db, PQerrorMessage(p->c));
+          ret = SRV_EDB;
+          break;
+        }
+        continue;
+      }
+      ExecStatusType st = PQresultStatus(r);
+      if (st == PGRES_PIPELINE_SYNC) {
+        PQclear(r);
+        break;
+      }
+      if (st == PGRES_FATAL_ERROR && ret == 0)
+        ret = result_error(db, r);
+      else if (st == PGRES_PIPELINE_ABORTED && ret == 0)
+        ret = SRV_EDB;
+      PQclear(r);
+    }
+  }
+  if (PQexitPipelineMode(p->c) != 1 && ret == 0) {
+    set_err(db, PQerrorMessage(p->c));
+    ret = SRV_EDB;
+  }
+  return ret;
+}
+
 static int pg_script(struct db *db, const char *sql)
 {
   int rc = check_conn(db);
   if (rc < 0)
     return rc;
-  PGresult *r = PQexec(db->priv, sql);
+  PGconn *c = ((struct pg *)db->priv)->c;
+  PGresult *r = PQexec(c, sql);
   if (!r) {
-    set_err(db, PQerrorMessage(db->priv));
+    set_err(db, PQerrorMessage(c));
     return SRV_EDB;
   }
   int st = PQresultStatus(r);
@@ -171,6 +310,7 @@ const struct db_ops db_pg_ops = {
     .close = pg_close,
     .exec = pg_exec,
     .script = pg_script,
+    .pipeline = pg_pipeline,
     .schema = "CREATE TABLE IF NOT EXISTS users ("
               " username TEXT PRIMARY KEY, hash TEXT NOT NULL,"
               " role TEXT NOT NULL DEFAULT 'user', updated BIGINT NOT NULL DEFAULT 0);"

@@ -198,6 +198,38 @@ int store_notification_add(struct db *db, const struct store_notification *n)
   return rc < 0 ? rc : ch > 0;
 }
 
+int store_notification_add_qos2(struct db *db, const struct store_notification *n,
+                                const char *client, int packet_id)
+{
+  if (strcmp(db_backend(db), "postgresql") != 0) {
+    int fresh = store_qos2_hold(db, client, packet_id);
+    if (fresh <= 0)
+      return fresh;
+    return store_notification_add(db, n);
+  }
+  struct db_val p[] = {DB_TEXTV(n->username),
+                       DB_TEXTV(n->vehicle),
+                       DB_TEXTV(n->type),
+                       DB_TEXTV(n->subtype),
+                       n->has_msgid ? DB_INTV(n->msgid) : DB_NULLV,
+                       DB_BLOBV(n->payload, n->len),
+                       DB_INTV(n->received),
+                       DB_INTV(n->recorded),
+                       DB_TEXTV(n->topic),
+                       DB_TEXTV(client),
+                       DB_INTV(packet_id)};
+  long long ch = 0;
+  int rc = db_exec(db,
+                   "WITH h AS (INSERT INTO notifyd_qos2 (client, packet_id) VALUES ($10, $11)"
+                   " ON CONFLICT DO NOTHING RETURNING 1)"
+                   " INSERT INTO notifications (username, vehicle, type, subtype, msgid, payload,"
+                   " received, recorded, topic) SELECT $1::text, $2::text, $3::text, $4::text,"
+                   " $5::bigint, $6::bytea, $7::bigint, $8::bigint, $9::text FROM h"
+                   " ON CONFLICT DO NOTHING",
+                   p, 11, NULL, NULL, db_pipelined(db) ? NULL : &ch);
+  return rc < 0 ? rc : ch > 0;
+}
+
 static int one_row(void *ctx, const struct db_val *c, int n)
 {
   *(int *)ctx = 1;
@@ -216,10 +248,12 @@ int store_qos2_held(struct db *db, const char *client, int packet_id)
 int store_qos2_hold(struct db *db, const char *client, int packet_id)
 {
   struct db_val p[] = {DB_TEXTV(client), DB_INTV(packet_id)};
-  return db_exec(db,
-                 "INSERT INTO notifyd_qos2 (client, packet_id) VALUES ($1, $2)"
-                 " ON CONFLICT DO NOTHING",
-                 p, 2, NULL, NULL, NULL);
+  long long ch = 0;
+  int rc = db_exec(db,
+                   "INSERT INTO notifyd_qos2 (client, packet_id) VALUES ($1, $2)"
+                   " ON CONFLICT DO NOTHING",
+                   p, 2, NULL, NULL, &ch);
+  return rc < 0 ? rc : ch > 0;
 }
 
 int store_qos2_release(struct db *db, const char *client, int packet_id)

@@ -70,8 +70,18 @@ struct store_notification {
  * there already (the same data record), or a db error. */
 int store_notification_add(struct db *db, const struct store_notification *n);
 
-/* QoS 2 bookkeeping for client (ovms-notifyd): is packet_id held (1/0), hold it, release it.
- * Return as said or a db error. */
+/*
+ * A QoS 2 notification as ovms-notifyd stores it: hold (client, packet_id) and insert the row
+ * only when the id was not held already (else the PUBLISH is a resend).  One statement on
+ * PostgreSQL (a data-modifying CTE), two on SQLite.  Returns 1 stored, 0 resend or same data
+ * record (0 as well when pipelined: not known yet), or a db error.
+ */
+int store_notification_add_qos2(struct db *db, const struct store_notification *n,
+                                const char *client, int packet_id);
+
+/* QoS 2 bookkeeping for client (ovms-notifyd): is packet_id held (1/0); hold it (1 when
+ * newly held, 0 when it was held already: the PUBLISH is a resend); release it.  Return as
+ * said, 0, or a db error. */
 int store_qos2_held(struct db *db, const char *client, int packet_id);
 int store_qos2_hold(struct db *db, const char *client, int packet_id);
 int store_qos2_release(struct db *db, const char *client, int packet_id);

@@ -7,7 +7,7 @@
  * Nothing is lost when it is killed at any instant, because a message is acknowledged only
  * after its row is committed: the MQTT client is its own (mqtt_codec.h), and the receive
  * path is
- *     PUBLISH arrives -> batch -> BEGIN; INSERT rows (+ for QoS 2: hold packet id); COMMIT
+ *     PUBLISH arrives -> batch -> BEGIN; (QoS 2: hold packet id); INSERT row; COMMIT
  *                     -> PUBACK (QoS 1) / PUBREC (QoS 2)
  *     PUBREL arrives  -> batch -> DELETE the held packet id; COMMIT -> PUBCOMP
  * A crash before COMMIT leaves the message unacknowledged in the broker's session, which
@@ -241,13 +241,16 @@ static int store_item(struct daemon *d, const struct item *it)
       .received = it->received,
       .recorded = it->received - nt.age_s * 1000,
   };
-  int rc = store_notification_add(d->db, &n);
-  if (rc == 1)
+  int rc = it->qos == 2 ? store_notification_add_qos2(d->db, &n, d->o.client_id, it->pid)
+                        : store_notification_add(d->db, &n);
+  bool known = !db_pipelined(d->db);
+  if (rc == 1 || (rc == 0 && !known))
     d->stored++;
   else if (rc == 0)
     d->duplicates++;
   if (rc >= 0 && d->o.verbose)
-    logmsg("%s %s (%zu bytes)", rc ? "stored" : "duplicate", it->topic, it->len);
+    logmsg("%s %s (%zu bytes)", !known ? "storing" : rc ? "stored" : "duplicate", it->topic,
+           it->len);
   return rc < 0 ? rc : 0;
 }
 
@@ -266,29 +269,20 @@ static int commit_batch(struct daemon *d)
     for (;;)
       pause();
   }
+  /* one transaction; on PostgreSQL its statements are pipelined (one round trip) */
   int rc = db_begin(d->db);
+  if (rc == 0)
+    rc = db_pipeline(d->db, true);
   for (size_t i = 0; rc == 0 && i < d->nitems; i++) {
     const struct item *it = &d->items[i];
-    if (it->kind == ITEM_PUBREL) {
+    if (it->kind == ITEM_PUBREL)
       rc = store_qos2_release(d->db, d->o.client_id, it->pid);
-      continue;
-    }
-    if (it->qos == 2) {
-      int held = store_qos2_held(d->db, d->o.client_id, it->pid);
-      if (held < 0) {
-        rc = held;
-        break;
-      }
-      if (held) {
-        d->duplicates++;
-        continue;
-      }
-      rc = store_qos2_hold(d->db, d->o.client_id, it->pid);
-      if (rc < 0)
-        break;
-    }
-    rc = store_item(d, it);
+    else
+      rc = store_item(d, it);
   }
+  int prc = db_pipeline(d->db, false);
+  if (rc == 0)
+    rc = prc;
   if (rc == 0)
     rc = db_commit(d->db);
   if (rc < 0) {
@@ -726,7 +720,7 @@ int main(int argc, char **argv)
   if (!broker)
     return bad("--broker is required", NULL);
   if (parse_url(broker, o) < 0)
-    return bad("--broker wants mqtt://[USER@]HOST[:PORT] (no password in the URL)", broker);
+    return bad("--broker wants mqtt://[USER@]HOST[:PORT] (no password in the URL)", NULL);
   if (!o->database)
     return bad("--database is required", NULL);
   if (!*o->client_id || strlen(o->client_id) > 23 * 10)
@@ -773,7 +767,8 @@ int main(int argc, char **argv)
   if (d.pause_file && !*d.pause_file)
     d.pause_file = NULL;
   rc = run(&d);
-  logmsg("exiting: %lu stored, %lu duplicates ignored", d.stored, d.duplicates);
+  logmsg("exiting: %lu stored, %lu duplicates ignored (PostgreSQL: duplicates counted as "
+         "stored)", d.stored, d.duplicates);
   disconnect(&d, false);
   free(d.items);
   free(d.in);

@@ -169,11 +169,12 @@ int srv_broker_start(struct broker *b, const char *dir, const char *dburl, const
   char *s3 = replace(s2, "/mosquitto/data/", data);
   char *s4 = replace(s3, "listener 1883\n", listener);
   char *s5 = replace(s4, "log_dest stdout\n", logd);
-  char *final = srv_fmt("%s%s\n", s5, extra ? extra : "");
+  char *s6 = replace(s5, "include_dir /mosquitto/conf.d\n", "");
+  char *final = srv_fmt("%s%s\n", s6, extra ? extra : "");
   char *confpath = harness_write(dir, "mosquitto.conf", final);
   int rc = broker_start_file(b, dir, confpath, port);
   free(conf), free(listener), free(logd), free(data), free(db);
-  free(s1), free(s2), free(s3), free(s4), free(s5), free(final), free(confpath);
+  free(s1), free(s2), free(s3), free(s4), free(s5), free(s6), free(final), free(confpath);
   return rc;
 }
 

@@ -140,12 +140,39 @@ static void test_qos2(void **state)
   char *dir, *url;
   struct db *db = open_db(&dir, &url);
   assert_int_equal(store_qos2_held(db, "d", 5), 0);
-  assert_int_equal(store_qos2_hold(db, "d", 5), 0);
+  assert_int_equal(store_qos2_hold(db, "d", 5), 1);
   assert_int_equal(store_qos2_hold(db, "d", 5), 0);
   assert_int_equal(store_qos2_held(db, "d", 5), 1);
   assert_int_equal(store_qos2_held(db, "other", 5), 0);
   assert_int_equal(store_qos2_release(db, "d", 5), 0);
   assert_int_equal(store_qos2_held(db, "d", 5), 0);
+  /* hold + insert as one: a held id is a resend, not stored again */
+  struct store_notification n = {"alice", "CAR", "data", "log.q2", "t", true, 1, "r", 1, 1, 1};
+  assert_int_equal(store_notification_add_qos2(db, &n, "d", 9), 1);
+  assert_int_equal(store_notification_add_qos2(db, &n, "d", 9), 0);
+  n.msgid = 2;
+  assert_int_equal(store_notification_add_qos2(db, &n, "d", 9), 0);
+  assert_int_equal(store_qos2_release(db, "d", 9), 0);
+  /* pipelined (PostgreSQL; immediate on SQLite): the same outcome, known at the end */
+  assert_int_equal(db_begin(db), 0);
+  assert_int_equal(db_pipeline(db, true), 0);
+  assert_true(store_notification_add_qos2(db, &n, "d", 10) >= 0);
+  assert_true(store_notification_add_qos2(db, &n, "d", 11) >= 0); /* same record, new id */
+  assert_int_equal(store_qos2_release(db, "d", 10), 0);
+  assert_int_equal(db_pipeline(db, false), 0);
+  assert_int_equal(db_commit(db), 0);
+  assert_int_equal(srv_sql_int(url, "SELECT COUNT(*) FROM notifications WHERE subtype = 'log.q2'"),
+                   2);
+  assert_int_equal(srv_sql_int(url, "SELECT COUNT(*) FROM notifyd_qos2"), 1);
+  /* a failing statement in a pipeline fails the pipeline */
+  assert_int_equal(db_begin(db), 0);
+  assert_int_equal(db_pipeline(db, true), 0);
+  struct db_val v[] = {DB_INTV(1)};
+  int rc = db_exec(db, "INSERT INTO no_such_table VALUES ($1)", v, 1, NULL, NULL, NULL);
+  int prc = db_pipeline(db, false);
+  assert_true(rc < 0 || prc < 0);
+  db_rollback(db);
+  assert_false(db_pipelined(db));
   db_close(db);
   free(url);
   free(dir);
