@@ -138,6 +138,8 @@ static int write_report(struct app *a)
   return rc;
 }
 
+/* long: the fleet run's phases (users, set-up, connect, run, report) read in order here, each
+ * a few lines of option handling that a split would only pass along. */
 int app_run_fleet(struct app *a)
 {
   struct opts *o = &a->o;

@@ -74,84 +74,85 @@ static void minmax(struct sim *sim, struct sbuf *b, const char *name, int prec)
   sbuf_printf(b, ",%.*f,%.*f", prec, (double)lo, prec, (double)hi);
 }
 
+/* One field of a record: how it is written, the metric, and the precision of a float. */
+enum kind { FLAG, FLOAT, INT, TEXT, MINMAX };
+struct field {
+  enum kind kind;
+  const char *metric;
+  int prec;
+};
+
+/* NotifyGridLog(): version 2 = the 44 fields of version 1, then the odometer. */
+static const struct field grid_fields[] = {
+  {FLAG, "v.p.gpslock", 0},           {FLOAT, "v.p.latitude", 6},
+  {FLOAT, "v.p.longitude", 6},        {FLOAT, "v.p.altitude", 1},
+  {TEXT, "v.p.location", 0},          {TEXT, "v.c.type", 0},
+  {TEXT, "v.c.state", 0},             {TEXT, "v.c.substate", 0},
+  {TEXT, "v.c.mode", 0},              {FLOAT, "v.c.climit", 1},
+  {FLOAT, "v.c.limit.range", 1},      {FLOAT, "v.c.limit.soc", 1},
+  {TEXT, "v.g.type", 0},              {TEXT, "v.g.state", 0},
+  {TEXT, "v.g.substate", 0},          {TEXT, "v.g.mode", 0},
+  {FLOAT, "v.g.climit", 1},           {FLOAT, "v.g.limit.range", 1},
+  {FLOAT, "v.g.limit.soc", 1},        {INT, "v.c.time", 0},
+  {FLOAT, "v.c.kwh", 3},              {FLOAT, "v.c.kwh.grid", 3},
+  {FLOAT, "v.c.kwh.grid.total", 3},   {INT, "v.g.time", 0},
+  {FLOAT, "v.g.kwh", 3},              {FLOAT, "v.g.kwh.grid", 3},
+  {FLOAT, "v.g.kwh.grid.total", 3},   {FLOAT, "v.b.soc", 1},
+  {FLOAT, "v.b.range.est", 1},        {FLOAT, "v.b.range.ideal", 1},
+  {FLOAT, "v.b.range.full", 1},       {FLOAT, "v.b.voltage", 1},
+  {FLOAT, "v.b.temp", 1},             {FLOAT, "v.c.temp", 1},
+  {FLOAT, "v.c.12v.temp", 1},         {FLOAT, "v.e.temp", 1},
+  {FLOAT, "v.e.cabintemp", 1},        {FLOAT, "v.b.soh", 3},
+  {TEXT, "v.b.health", 0},            {FLOAT, "v.b.cac", 3},
+  {FLOAT, "v.b.energy.used.total", 3}, {FLOAT, "v.b.energy.recd.total", 3},
+  {FLOAT, "v.b.coulomb.used.total", 3}, {FLOAT, "v.b.coulomb.recd.total", 3},
+  {FLOAT, "v.p.odometer", 1},
+};
+
+/* NotifyTripLog(), version 1. */
+static const struct field trip_fields[] = {
+  {FLAG, "v.p.gpslock", 0},           {FLOAT, "v.p.latitude", 8},
+  {FLOAT, "v.p.longitude", 8},        {FLOAT, "v.p.altitude", 1},
+  {TEXT, "v.p.location", 0},          {FLOAT, "v.p.odometer", 1},
+  {FLOAT, "v.p.trip", 1},             {INT, "v.e.drivetime", 0},
+  {INT, "v.e.drivemode", 0},          {FLOAT, "v.b.soc", 1},
+  {FLOAT, "v.b.range.est", 1},        {FLOAT, "v.b.range.ideal", 1},
+  {FLOAT, "v.b.range.full", 1},       {FLOAT, "v.b.energy.used", 3},
+  {FLOAT, "v.b.energy.recd", 3},      {FLOAT, "v.b.coulomb.used", 3},
+  {FLOAT, "v.b.coulomb.recd", 3},     {FLOAT, "v.b.soh", 3},
+  {TEXT, "v.b.health", 0},            {FLOAT, "v.b.cac", 3},
+  {FLOAT, "v.b.energy.used.total", 3}, {FLOAT, "v.b.energy.recd.total", 3},
+  {FLOAT, "v.b.coulomb.used.total", 3}, {FLOAT, "v.b.coulomb.recd.total", 3},
+  {FLOAT, "v.e.temp", 1},             {FLOAT, "v.e.cabintemp", 1},
+  {FLOAT, "v.b.temp", 1},             {FLOAT, "v.i.temp", 1},
+  {FLOAT, "v.m.temp", 1},             {FLOAT, "v.c.12v.temp", 1},
+  {MINMAX, "v.t.temp", 1},            {MINMAX, "v.t.pressure", 1},
+  {MINMAX, "v.t.health", 1},
+};
+
+static void fields(struct sim *sim, const struct field *t, size_t n, struct sbuf *b)
+{
+  for (size_t k = 0; k < n; k++) {
+    switch (t[k].kind) {
+    case FLAG: flag(sim, b, t[k].metric); break;
+    case FLOAT: f(sim, b, t[k].metric, t[k].prec); break;
+    case INT: i(sim, b, t[k].metric); break;
+    case TEXT: s(sim, b, t[k].metric); break;
+    case MINMAX: minmax(sim, b, t[k].metric, t[k].prec); break;
+    }
+  }
+}
+
 void vehicle_grid_record(struct sim *sim, long days, struct sbuf *b)
 {
   sbuf_printf(b, "*-LOG-Grid,2,%ld", days * 86400);
-  flag(sim, b, "v.p.gpslock");
-  f(sim, b, "v.p.latitude", 6);
-  f(sim, b, "v.p.longitude", 6);
-  f(sim, b, "v.p.altitude", 1);
-  s(sim, b, "v.p.location");
-  s(sim, b, "v.c.type");
-  s(sim, b, "v.c.state");
-  s(sim, b, "v.c.substate");
-  s(sim, b, "v.c.mode");
-  f(sim, b, "v.c.climit", 1);
-  f(sim, b, "v.c.limit.range", 1);
-  f(sim, b, "v.c.limit.soc", 1);
-  s(sim, b, "v.g.type");
-  s(sim, b, "v.g.state");
-  s(sim, b, "v.g.substate");
-  s(sim, b, "v.g.mode");
-  f(sim, b, "v.g.climit", 1);
-  f(sim, b, "v.g.limit.range", 1);
-  f(sim, b, "v.g.limit.soc", 1);
-  i(sim, b, "v.c.time");
-  f(sim, b, "v.c.kwh", 3);
-  f(sim, b, "v.c.kwh.grid", 3);
-  f(sim, b, "v.c.kwh.grid.total", 3);
-  i(sim, b, "v.g.time");
-  f(sim, b, "v.g.kwh", 3);
-  f(sim, b, "v.g.kwh.grid", 3);
-  f(sim, b, "v.g.kwh.grid.total", 3);
-  static const char *const p1[] = {"v.b.soc", "v.b.range.est", "v.b.range.ideal",
-                                   "v.b.range.full", "v.b.voltage", "v.b.temp", "v.c.temp",
-                                   "v.c.12v.temp", "v.e.temp", "v.e.cabintemp"};
-  for (size_t k = 0; k < sizeof(p1) / sizeof(p1[0]); k++)
-    f(sim, b, p1[k], 1);
-  f(sim, b, "v.b.soh", 3);
-  s(sim, b, "v.b.health");
-  f(sim, b, "v.b.cac", 3);
-  static const char *const p3[] = {"v.b.energy.used.total", "v.b.energy.recd.total",
-                                   "v.b.coulomb.used.total", "v.b.coulomb.recd.total"};
-  for (size_t k = 0; k < 4; k++)
-    f(sim, b, p3[k], 3);
-  f(sim, b, "v.p.odometer", 1); /* version 2 */
+  fields(sim, grid_fields, sizeof(grid_fields) / sizeof(grid_fields[0]), b);
 }
 
 void vehicle_trip_record(struct sim *sim, long days, struct sbuf *b)
 {
   sbuf_printf(b, "*-LOG-Trip,1,%ld", days * 86400);
-  flag(sim, b, "v.p.gpslock");
-  f(sim, b, "v.p.latitude", 8);
-  f(sim, b, "v.p.longitude", 8);
-  f(sim, b, "v.p.altitude", 1);
-  s(sim, b, "v.p.location");
-  f(sim, b, "v.p.odometer", 1);
-  f(sim, b, "v.p.trip", 1);
-  i(sim, b, "v.e.drivetime");
-  i(sim, b, "v.e.drivemode");
-  static const char *const p1[] = {"v.b.soc", "v.b.range.est", "v.b.range.ideal",
-                                   "v.b.range.full"};
-  for (size_t k = 0; k < 4; k++)
-    f(sim, b, p1[k], 1);
-  static const char *const p3[] = {"v.b.energy.used", "v.b.energy.recd", "v.b.coulomb.used",
-                                   "v.b.coulomb.recd", "v.b.soh"};
-  for (size_t k = 0; k < 5; k++)
-    f(sim, b, p3[k], 3);
-  s(sim, b, "v.b.health");
-  f(sim, b, "v.b.cac", 3);
-  static const char *const t3[] = {"v.b.energy.used.total", "v.b.energy.recd.total",
-                                   "v.b.coulomb.used.total", "v.b.coulomb.recd.total"};
-  for (size_t k = 0; k < 4; k++)
-    f(sim, b, t3[k], 3);
-  static const char *const t1[] = {"v.e.temp", "v.e.cabintemp", "v.b.temp", "v.i.temp",
-                                   "v.m.temp", "v.c.12v.temp"};
-  for (size_t k = 0; k < 6; k++)
-    f(sim, b, t1[k], 1);
-  minmax(sim, b, "v.t.temp", 1);
-  minmax(sim, b, "v.t.pressure", 1);
-  minmax(sim, b, "v.t.health", 1);
+  fields(sim, trip_fields, sizeof(trip_fields) / sizeof(trip_fields[0]), b);
 }
 
 static void raise_log(struct sim *sim, const char *storekey, const char *subtype,
