@@ -95,6 +95,7 @@ struct app {
   struct can_network *net;     /* --serve, --bridge */
   struct trace_recorder *rec;  /* --record */
   int trace_status;
+  int bus_lost;               /* a live bus's adapter went away or refused (error), else 0 */
   struct sim_timer drain_timer; /* see finish_sources() in run.c */
   int drain_ticks, drain_requested;
   struct fleet *fleet;          /* --fleet (fleet.c) */

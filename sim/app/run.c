@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "app/app.h"
+#include "can/backend_trace.h"
+#include "can/bus.h"
 #include "can/inputs.h"
 #include "core/error.h"
 #include "core/parse.h"
@@ -403,6 +405,26 @@ static int open_network(struct app *a)
   return rc;
 }
 
+/* A live bus reports an error: one that stopped the bus (adapter unplugged, refused its
+ * configuration, interface down) ends the run with EXIT_RUNTIME; a client that reconnects
+ * by itself is only told with --verbose. */
+static void on_bus_error(void *ctx, struct sim_canbus *bus, int err, const char *what,
+                         const struct sim_frame *f)
+{
+  struct app *a = ctx;
+  (void)f;
+  if (bus->started) {
+    if (a->o.verbose)
+      fprintf(stderr, "ovms-sim: bus %u (%s): %s\n", bus->num, bus->spec, what);
+    return;
+  }
+  fprintf(stderr, "ovms-sim: bus %u (%s): %s (%s): ending the run\n", bus->num, bus->spec,
+          what, sim_strerror(err));
+  if (!a->bus_lost)
+    a->bus_lost = err ? err : -EIO;
+  sim_loop_stop(a->loop, 0);
+}
+
 /* CAN inputs and the recorder; then the vehicle on the buses.  Returns 0 or the exit code. */
 static int setup_buses(struct app *a)
 {
@@ -412,14 +434,24 @@ static int setup_buses(struct app *a)
     struct sim_diag d = SIM_DIAG_INIT;
     rc = can_inputs_open(&a->inputs, a->sim, &o->can, &d);
     diag_label(&d, 0, "--can");
-    if (rc == 0 && o->record)
-      rc = trace_recorder_open(&a->rec, a->sim, o->record, NULL, &d);
-    if (rc == 0)
-      rc = can_inputs_start(a->inputs, &o->can, on_traces_done, a, &d);
+    /* a bad --can value is bad input; an adapter that is missing, not a tty or refuses, or a
+     * kernel without SocketCAN, is a runtime failure; then a bad trace or record file is bad
+     * input again */
+    int code = rc == SIM_ECONFIG || rc == SIM_EPARSE ? EXIT_USAGE : EXIT_RUNTIME;
+    if (rc == 0) {
+      code = EXIT_USAGE;
+      if (o->record)
+        rc = trace_recorder_open(&a->rec, a->sim, o->record, NULL, &d);
+      if (rc == 0)
+        rc = can_inputs_start(a->inputs, &o->can, on_traces_done, a, &d);
+    }
     print_diag(&d);
     sim_diag_cleanup(&d);
-    if (rc < 0) /* a bad file, format, option or device: bad input, except a missing kernel feature */
-      return rc == SIM_ENOCAN ? EXIT_RUNTIME : EXIT_USAGE;
+    if (rc < 0)
+      return code;
+    for (int b = 0; b < SIM_MAX_BUSES; b++)
+      if (a->sim->buses[b] && a->sim->buses[b]->ops != &can_backend_trace)
+        can_bus_add_error_monitor(a->sim->buses[b], on_bus_error, a);
   }
   if (can_network_wanted(&o->net) && open_network(a) < 0)
     return EXIT_USAGE;
@@ -552,6 +584,8 @@ static int finish_run(struct app *a, int rc)
     fprintf(stderr, "ovms-sim: %s\n", sim_strerror(rc));
     return EXIT_RUNTIME;
   }
+  if (a->bus_lost)
+    code = EXIT_RUNTIME; /* printed when it happened */
   int jerr = sim_notify_journal_error(a->sim);
   if (jerr < 0) {
     fprintf(stderr, "ovms-sim: %s: the notification journal could not be written (%s): "
