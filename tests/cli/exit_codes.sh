@@ -42,4 +42,13 @@ grep -q '^ovms-sim: interrupted at .* UTC (simulated 0:00:' "$T/err" || { cat "$
 grep -q 'NOT REACHED v.c.charging' "$T/err" || { cat "$T/err"; fail "NOT REACHED"; }
 grep -q 'FAIL' "$T/err" && { cat "$T/err"; fail "an unreached check printed as FAIL"; }
 grep -Eq '0 failed, [0-9]+ not reached' "$T/err" || { cat "$T/err"; fail "summary"; }
+# metrics --trace honours the trace: the values after replaying it through the decoder
+"$BIN" metrics --trace "$ENV" --vehicle nissanleaf v.e.parktime > "$T/m" 2> "$T/err" || { cat "$T/err"; fail "metrics --trace"; }
+grep -Eq '^v.e.parktime +int +seconds +[0-9]+$' "$T/m" || { cat "$T/m"; fail "metrics --trace: no decoded value"; }
+"$BIN" metrics --vehicle nissanleaf v.e.parktime > "$T/m0"
+grep -Eq '^v.e.parktime +int +seconds +$' "$T/m0" || { cat "$T/m0"; fail "metrics without --trace has a value"; }
+# ... and its did-nothing check; options that connect somewhere are refused
+expect 2 'decoder read none of the' -- "$BIN" metrics --trace "$RS" --vehicle nissanleaf
+expect 2 'metrics does not take --broker' -- "$BIN" metrics --broker mqtt://127.0.0.1:1 v.b.soc
+expect 2 'metrics does not take --can' -- "$BIN" metrics --can 1=slcan:/dev/null v.b.soc
 echo "exit_codes: ok"
