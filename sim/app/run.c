@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <ev.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,6 +336,31 @@ static int setup_module(struct app *a)
   return 0;
 }
 
+/*
+ * A --fast run cannot wait for a broker whose host name does not exist: each reconnection
+ * would block in the resolver again (0.5 s or more of wall time for seconds of simulated
+ * time).  The name is resolved once before the run; a definitive "no such name"
+ * (EAI_NONAME) ends it at once.  A temporary failure (EAI_AGAIN) is left to the
+ * reconnections.  Real-time runs keep retrying as the firmware does.  Returns 0 or
+ * EXIT_RUNTIME (printed).
+ */
+static int check_broker_name(const struct opts *o)
+{
+  struct v3_url u;
+  if (!o->fast || !o->v3.broker || !strncmp(o->v3.broker, "print", 5) ||
+      v3_url_parse(o->v3.broker, &u, NULL) < 0)
+    return 0;
+  struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+  int e = getaddrinfo(u.host, NULL, &hints, &res);
+  if (res)
+    freeaddrinfo(res);
+  if (e != EAI_NONAME)
+    return 0;
+  fprintf(stderr, "ovms-sim: could not connect to the broker: host name %s not resolved (%s)\n",
+          u.host, gai_strerror(e));
+  return EXIT_RUNTIME;
+}
+
 /* Notifications, housekeeping and Server V3 (with the password, wiped after use).  Returns 0
  * or the exit code. */
 static int setup_server(struct app *a)
@@ -342,7 +368,7 @@ static int setup_server(struct app *a)
   struct opts *o = &a->o;
   int rc;
   char *password = NULL;
-  if ((rc = app_read_password(o, &password)) != 0)
+  if ((rc = check_broker_name(o)) != 0 || (rc = app_read_password(o, &password)) != 0)
     return rc;
   struct sim_diag d = SIM_DIAG_INIT;
   struct sim_notify_opts no = {o->state_repair};
