@@ -30,6 +30,8 @@ struct trace_recorder;
 #define EXIT_EXPECT 1       /* an expect: check failed */
 #define EXIT_USAGE 2        /* bad invocation or input, or a run that could do nothing */
 #define EXIT_RUNTIME 3      /* a runtime failure: broker never reached, adapter lost, I/O */
+#define EXIT_PARTIAL 4      /* --duration ended the run before the timeline: every check judged
+                               passed, the rest were not reached */
 #define EXIT_INTERRUPTED 130 /* SIGINT or SIGTERM */
 
 #define DEFAULT_SEED 1

@@ -214,6 +214,19 @@ static int report_scenario(struct app *a)
   if ((a->sc->n_expects || failed) && !a->o.no_summary)
     fputs(sbuf_str(&b), stderr);
   int rc = failed ? EXIT_EXPECT : 0;
+  /* --duration ended the run before the timeline and every check judged passed: the rest
+   * were not reached, which is neither a pass nor a failure (exit 4) */
+  size_t unreached = a->sc->n_expects - scenario_run_checked_count(a->run);
+  bool cut = a->o.duration && !scenario_run_done(a->run) && !a->interrupted;
+  if (cut && !a->o.no_summary) {
+    long long s = (long long)(a->o.duration / SIM_NS_PER_SEC);
+    fprintf(stderr, "ovms-sim: --duration %lld:%02lld:%02lld ended the run at step %zu of %zu, "
+                    "before the end of the timeline: %zu check%s not reached\n",
+            s / 3600, s / 60 % 60, s % 60, scenario_run_step(a->run) + 1, a->sc->n_steps,
+            unreached, unreached == 1 ? "" : "s");
+  }
+  if (cut && unreached && failed == unreached)
+    rc = EXIT_PARTIAL;
   if (a->o.report) {
     sbuf_reset(&b);
     scenario_run_report(a->run, &b, SCENARIO_REPORT_JSON);

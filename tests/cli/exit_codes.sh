@@ -53,6 +53,18 @@ grep -q '^ovms-sim: interrupted at .* UTC (simulated 0:00:' "$T/err" || { cat "$
 grep -q 'NOT REACHED v.c.charging' "$T/err" || { cat "$T/err"; fail "NOT REACHED"; }
 grep -q 'FAIL' "$T/err" && { cat "$T/err"; fail "an unreached check printed as FAIL"; }
 grep -Eq '0 failed, [0-9]+ not reached' "$T/err" || { cat "$T/err"; fail "summary"; }
+# --duration shorter than the timeline: the checks judged are reported, the rest NOT REACHED,
+# exit 4 (its own code); a judged check that failed makes it 1; a --duration past the end is 0
+expect 4 'ovms-sim: --duration 1:01:00 ended the run at step 2 of 5, before the end of the timeline: 6 checks not reached' -- \
+  "$BIN" --scenario "$SRC/scenarios/charging.yaml" --fast -q --duration 61min
+grep -q 'PASS v.c.charging = yes' "$T/err" || { cat "$T/err"; fail "--duration: judged check not reported"; }
+grep -q 'NOT REACHED v.e.locked (end)' "$T/err" || { cat "$T/err"; fail "--duration: NOT REACHED"; }
+grep -q '3 passed, 0 failed, 6 not reached' "$T/err" || { cat "$T/err"; fail "--duration: summary"; }
+sed 's/{metric: v.c.state, value: charging, at: 1h}/{metric: v.c.state, value: done, at: 1h}/' \
+  "$SRC/scenarios/charging.yaml" > "$T/charging-bad.yaml"
+expect 1 'FAIL v.c.state = charging' -- "$BIN" --scenario "$T/charging-bad.yaml" --fast -q --duration 61min
+"$BIN" --scenario "$SRC/scenarios/charging.yaml" --fast -q --duration 6h 2> "$T/err" ||
+  { cat "$T/err"; fail "--duration past the timeline: exit $?"; }
 # metrics --trace honours the trace: the values after replaying it through the decoder
 "$BIN" metrics --trace "$ENV" --vehicle nissanleaf v.e.parktime > "$T/m" 2> "$T/err" || { cat "$T/err"; fail "metrics --trace"; }
 grep -Eq '^v.e.parktime +int +seconds +[0-9]+$' "$T/m" || { cat "$T/m"; fail "metrics --trace: no decoded value"; }

@@ -57,10 +57,10 @@ expect_rc "validate bad fixtures" 2 $rc
 n=$(grep -c ': error: ' "$tmp/err"); [ "$n" -ge 19 ] && ok || bad "validate reported only $n errors"
 # --fast without an end is refused
 "$BIN" --fast > /dev/null 2>&1; expect_rc "--fast without end" 2 $?
-# --duration ends a run early: checks not reached count as failed (exit 1); nothing is
-# published after 30 simulated minutes
+# --duration ends a run early: checks not reached are neither passed nor failed (exit 4,
+# README "Exit codes"); nothing is published after 30 simulated minutes
 "$BIN" --scenario "$SRC/scenarios/charging.yaml" --fast --duration 30min > "$tmp/out" 2>"$tmp/err"
-expect_rc "--duration before the checks" 1 $?
+expect_rc "--duration before the checks" 4 $?
 grep -q 'not reached' "$tmp/err" && ok || bad "unreached checks: $(tail -3 "$tmp/err")"
 last=$(grep '/metric/m/monotonic ' "$tmp/out" | tail -1 | awk '{print $2}')
 [ -n "$last" ] && [ "$last" -le 1800 ] && ok || bad "published at m.monotonic $last after --duration 30min"
