@@ -23,7 +23,7 @@
 
 static struct hil_responders *start(struct ht_rig *r, bool vehicle, bool obd)
 {
-  struct hil_responder_opts o = {vehicle, obd, 1, false};
+  struct hil_responder_opts o = {.vehicle = vehicle, .obd = obd, .obd_bus = 1};
   struct hil_responders *rs = NULL;
   assert_int_equal(hil_responders_new(&rs, r->sim, &o), 0);
   return rs;
