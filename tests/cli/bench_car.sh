@@ -98,10 +98,13 @@ timeline:
   - drive: {distance: 20km, speed: 50kmh}
 EOF
 "$BIN" -q --vehicle nissanleaf --scenario "$T/drive.yaml" --vehicle-poll \
-  --can 1=socketcand:127.0.0.1:"$P3"/can1 --duration 5 --stats 2> "$T/module2"
+  --can 1=socketcand:127.0.0.1:"$P3"/can1 --duration 8 --stats 2> "$T/module2"
 check "module against replay" 0 $?
 kill "$REP"; wait "$REP" 2>/dev/null
-matches "replayed reply decoded" "$T/module2" "poller \(polling\): [3-4] requests, 1 replies decoded"
+# 21 01 at 1 s (not in the trace: unknown, time-out at 3 s), 21 02 at 3 s (answered), 21 06 at
+# 4 s, 21 04 at 6 s (unknown); the poll state going from on to running restarts the list
+matches "replayed reply decoded" "$T/module2" \
+  "poller \(polling\): [3-7] requests, [1-3] replies decoded, 0 negative"
 matches "replay stats" "$T/replay" \
-  "trace-respond: 1 exchanges learnt \(1 answers\), [3-4] requests, 1 answered, [2-3] unknown"
+  "trace-respond: 1 exchanges learnt \(1 answers\), [3-7] requests, [1-3] answered, [2-5] unknown"
 finish
