@@ -45,6 +45,7 @@ struct sbuf;
 
 /* The run options, as parsed (strings borrowed from argv). */
 struct opts {
+  const char *command;     /* "run", "metrics", or NULL: which --help (options.c) */
   const char *scenario;
   bool fast;
   double speed;
@@ -119,8 +120,12 @@ struct app {
 
 /* ---- options.c ---- */
 
-/* Prints --help to out. */
+/* Prints --help to out: everything (usage), or one subcommand's usage and options. */
 void usage(FILE *out);
+void usage_run(FILE *out);
+void usage_metrics(FILE *out);
+void usage_validate(FILE *out);
+void usage_convert(FILE *out);
 /* Prints "ovms-sim: MESSAGE" and the --help hint to stderr.  Returns EXIT_USAGE. */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints every entry of d to stderr, one "file:line:col: error: ..." a line. */

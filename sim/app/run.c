@@ -3,8 +3,8 @@
  * sources end, then the expect: results.  Also the set-up shared with `metrics --scenario`.
  *
  * Everything is parsed and validated first (defaults < config file < --set, then one
- * validation pass); only then are files, sockets and buses opened.  Exit codes: 0 success, 1
- * an expect: check failed (or a run-time failure), 2 bad invocation or bad input.
+ * validation pass); only then are files, sockets and buses opened.  Exit codes: app.h
+ * (EXIT_*), README "Exit codes".
  */
 #include <errno.h>
 #include <ev.h>
@@ -244,10 +244,33 @@ static int report_scenario(struct app *a)
   return rc;
 }
 
+/* A live bus reports an error: one that stopped the bus (adapter unplugged, refused its
+ * configuration, interface down) ends the run with EXIT_RUNTIME; a client that reconnects
+ * by itself is only told with --verbose. */
+static void on_bus_error(void *ctx, struct sim_canbus *bus, int err, const char *what,
+                         const struct sim_frame *f)
+{
+  struct app *a = ctx;
+  (void)f;
+  if (bus->started) {
+    if (a->o.verbose)
+      fprintf(stderr, "ovms-sim: bus %u (%s): %s\n", bus->num, bus->spec, what);
+    return;
+  }
+  fprintf(stderr, "ovms-sim: bus %u (%s): %s (%s): ending the run\n", bus->num, bus->spec,
+          what, sim_strerror(err));
+  if (!a->bus_lost)
+    a->bus_lost = err ? err : -EIO;
+  sim_loop_stop(a->loop, 0);
+}
+
 /* Closes the recorder (before the buses it watches) and the inputs.  Returns the recorder's
  * first write error, else 0. */
 static int close_inputs(struct app *a)
 {
+  for (int b = 0; a->sim && b < SIM_MAX_BUSES; b++)
+    if (a->sim->buses[b]) /* what the buses report while closing is not a failure */
+      can_bus_remove_error_monitor(a->sim->buses[b], on_bus_error, a);
   app_bench_stop(a);
   can_network_free(a->net);
   a->net = NULL;
@@ -382,8 +405,14 @@ static int setup_server(struct app *a)
   struct opts *o = &a->o;
   int rc;
   char *password = NULL;
-  if ((rc = check_broker_name(o)) != 0 || (rc = app_read_password(o, &password)) != 0)
+  if ((rc = app_read_password(o, &password)) != 0)
     return rc;
+  if ((rc = check_broker_name(o)) != 0) { /* after the bad-input checks of the options */
+    if (password)
+      explicit_bzero(password, strlen(password));
+    free(password);
+    return rc;
+  }
   struct sim_diag d = SIM_DIAG_INIT;
   struct sim_notify_opts no = {o->state_repair};
   rc = sim_notify_open_opts(a->sim, o->state_dir, &no, &d);
@@ -443,26 +472,6 @@ static int open_network(struct app *a)
   }
   sbuf_free(&b);
   return rc;
-}
-
-/* A live bus reports an error: one that stopped the bus (adapter unplugged, refused its
- * configuration, interface down) ends the run with EXIT_RUNTIME; a client that reconnects
- * by itself is only told with --verbose. */
-static void on_bus_error(void *ctx, struct sim_canbus *bus, int err, const char *what,
-                         const struct sim_frame *f)
-{
-  struct app *a = ctx;
-  (void)f;
-  if (bus->started) {
-    if (a->o.verbose)
-      fprintf(stderr, "ovms-sim: bus %u (%s): %s\n", bus->num, bus->spec, what);
-    return;
-  }
-  fprintf(stderr, "ovms-sim: bus %u (%s): %s (%s): ending the run\n", bus->num, bus->spec,
-          what, sim_strerror(err));
-  if (!a->bus_lost)
-    a->bus_lost = err ? err : -EIO;
-  sim_loop_stop(a->loop, 0);
 }
 
 /* CAN inputs and the recorder; then the vehicle on the buses.  Returns 0 or the exit code. */
@@ -676,6 +685,8 @@ int app_parse(struct app *a, int argc, char **argv)
   a->o.speed = DEFAULT_SPEED;
   a->o.seed = DEFAULT_SEED;
   a->o.progress = -1;
+  if (!strcmp(argv[0], "run") || !strcmp(argv[0], "metrics"))
+    a->o.command = argv[0]; /* the subcommand (main.c): its own --help */
   int rc = parse_opts(argc, argv, &a->o, false);
   if (rc)
     free(a->o.sets);
