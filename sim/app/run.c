@@ -526,6 +526,7 @@ static int setup_run(struct app *a)
     }
     sim_tz_set(sim_config_get(a->sim->config, "vehicle", "timezone"));
     scenario_run_on_done(a->run, on_scenario_done, a);
+    app_bench_scenario(a);
   }
   if (o->duration > 0) {
     sim_timer_init(&a->stop_timer, on_stop_timer, a);
