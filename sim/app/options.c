@@ -506,7 +506,8 @@ const struct app_option app_options[] = {
          SECTION_RUN, CALL(set_no_progress), NULL},
     {"json", 0, NULL, NULL, SECTION_RUN, FLAG(json), NULL}, /* metrics --json */
     {"quiet", 'q', NULL,
-         "no output but errors and the expect: summary",
+         "nothing on stdout; on stderr only errors, the checks that\n"
+         "did not pass and the one-line summary",
          SECTION_RUN, FLAG(quiet), NULL},
     {"verbose", 'v', NULL,
          "log what the simulator does on stderr",

@@ -206,13 +206,27 @@ static int load_scenario(struct app *a)
   return 0;
 }
 
+/* Prints the expect: results text to stderr; quiet (-q): only the checks that did not pass
+ * and the summary line. */
+static void print_results(const char *text, bool quiet)
+{
+  for (const char *p = text, *nl; *p; p = *nl ? nl + 1 : nl) {
+    nl = strchr(p, '\n');
+    if (!nl)
+      nl = p + strlen(p);
+    const char *pass = strstr(p, ": PASS ");
+    if (!quiet || !pass || pass > nl)
+      fprintf(stderr, "%.*s\n", (int)(nl - p), p);
+  }
+}
+
 /* Prints the expect: results (stderr) and writes --report.  Returns the exit code. */
 static int report_scenario(struct app *a)
 {
   struct sbuf b = SBUF_INIT;
   size_t failed = scenario_run_report(a->run, &b, 0);
   if ((a->sc->n_expects || failed) && !a->o.no_summary)
-    fputs(sbuf_str(&b), stderr);
+    print_results(sbuf_str(&b), a->o.quiet);
   int rc = failed ? EXIT_EXPECT : 0;
   /* --duration ended the run before the timeline and every check judged passed: the rest
    * were not reached, which is neither a pass nor a failure (exit 4) */
@@ -539,6 +553,17 @@ static int setup_run(struct app *a)
     sim_timer_start(a->loop, &a->progress_timer, SIM_NS_PER_SEC, SIM_NS_PER_SEC);
   }
   app_signals(a);
+  if (!o->scenario && !o->can.ntraces && !o->can.ncans && !can_network_wanted(&o->net) &&
+      !o->duration && !o->quiet)
+    fprintf(stderr, "ovms-sim: no --scenario, --trace or --can: a parked car idles and the "
+                    "module publishes until Ctrl-C; it connects after server.v3 "
+                    "conn.stable_wait (%s s), as the firmware does after boot "
+                    "(ovms-sim --help for what else it can do)\n",
+            sim_config_get(a->sim->config, "server.v3", "conn.stable_wait")
+                ? sim_config_get(a->sim->config, "server.v3", "conn.stable_wait")
+                : "10");
+  if (!o->fast) /* real time: every publication is seen when it happens, also in a pipe */
+    setvbuf(stdout, NULL, _IOLBF, 0);
   return 0;
 }
 
