@@ -56,7 +56,7 @@ grep -Eq '0 failed, [0-9]+ not reached' "$T/err" || { cat "$T/err"; fail "summar
 # --duration shorter than the timeline: the checks judged are reported, the rest NOT REACHED,
 # exit 4 (its own code); a judged check that failed makes it 1; a --duration past the end is 0
 expect 4 'ovms-sim: --duration 1:01:00 ended the run at step 2 of 5, before the end of the timeline: 6 checks not reached' -- \
-  "$BIN" --scenario "$SRC/scenarios/charging.yaml" --fast -q --duration 61min
+  "$BIN" --scenario "$SRC/scenarios/charging.yaml" --fast --duration 61min
 grep -q 'PASS v.c.charging = yes' "$T/err" || { cat "$T/err"; fail "--duration: judged check not reported"; }
 grep -q 'NOT REACHED v.e.locked (end)' "$T/err" || { cat "$T/err"; fail "--duration: NOT REACHED"; }
 grep -q '3 passed, 0 failed, 6 not reached' "$T/err" || { cat "$T/err"; fail "--duration: summary"; }
