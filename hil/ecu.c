@@ -114,7 +114,8 @@ size_t hil_ecu_dispatch(struct hil_ecu *e, const uint8_t *req, size_t len, bool 
     return 0;
   uint8_t svc = req[0], nrc = 0;
   size_t n = 0;
-  switch (svc) {
+  bool uds_service = svc == 0x10 || svc == 0x3E || svc == 0x27 || svc == 0x2E || svc == 0x31;
+  switch (e->no_uds && uds_service ? 0x00 : svc) {
   case 0x10:
     n = session_control(e, req, len, resp, &nrc);
     break;

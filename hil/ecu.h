@@ -92,6 +92,9 @@ struct hil_ecu {
   void *data;                  /* for ops */
   uint8_t session;             /* 1 default, 2 programming, 3 extended */
   bool always_awake;
+  bool no_uds;                 /* without the UDS services: 0x10, 0x3E, 0x27, 0x2E and 0x31
+                                * go to ops->read (NRC 0x11 there), as a KWP-style ECU that
+                                * has only its data services */
   struct hil_fault fault;
   struct hil_ecu_stats stats;
   struct sim_timer timer;      /* delayed answers (SLOW, PENDING) */
