@@ -141,8 +141,8 @@ static void gone(struct step_app *p, const char *why)
   sim_timer_stop(s->loop, &p->presence);
   p->connected = false;
   p->module_up = false;
-  if (!p->why[0])
-    snprintf(p->why, sizeof(p->why), "%s", why);
+  if (!p->why[0] && why != p->why)
+    snprintf(p->why, sizeof(p->why), "%.*s", (int)sizeof(p->why) - 1, why);
   if (s->cur == p && s->st->u.app.action != APP_DISCONNECT)
     finish(s, SIM_EMQTT, NULL, 0, "%s", p->why);
 }
@@ -238,8 +238,7 @@ static void on_disconnect(struct mosquitto *m, void *obj, int rc)
   struct app_steps *s = p->owner;
   (void)m;
   if (rc == 0 && s->cur == p && s->st->u.app.action == APP_DISCONNECT) {
-    snprintf(p->why, sizeof(p->why), "disconnected");
-    gone(p, p->why);
+    gone(p, "disconnected");
     finish(s, 0, NULL, 0, NULL);
     return;
   }
