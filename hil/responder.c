@@ -177,6 +177,25 @@ int hil_responders_parse(struct hil_responder_opts *o, const char *list,
   return 0;
 }
 
+bool hil_responders_would_have(const struct hil_responder_opts *o, const struct vehicle *v,
+                               const char *name)
+{
+  if (!strcmp(name, "obd") || !strcmp(name, "7e0"))
+    return o->obd;
+  for (size_t i = 0; o->vehicle && v && i < v->n_polls; i++) {
+    const struct vehicle_poll *p = &v->polls[i];
+    char ecu[24], hex[16];
+    hil_ecu_name_of(p, ecu, sizeof ecu);
+    snprintf(hex, sizeof hex, "%x", (unsigned)p->txid);
+    if (!p->encode || p->txid == VEHICLE_POLL_BROADCAST || !p->rxid ||
+        (o->only && !list_has(o->only, ecu, strlen(ecu))))
+      continue;
+    if (!strcmp(ecu, name) || !strcmp(hex, name))
+      return true;
+  }
+  return false;
+}
+
 static bool have_ecu(struct hil_responders *r, uint8_t busnum, uint32_t rx_id)
 {
   for (size_t i = 0; i < r->n; i++)

@@ -71,6 +71,11 @@ struct hil_responders {
  */
 int hil_responders_new(struct hil_responders **out, struct sim *sim,
                        const struct hil_responder_opts *o);
+/* True when hil_responders_new() with o for vehicle v (may be NULL) makes an ECU called name
+ * (hil_responders_find() names: "obd", "bms", or the request id in hex). */
+bool hil_responders_would_have(const struct hil_responder_opts *o, const struct vehicle *v,
+                               const char *name);
+
 /* Detaches from the buses and frees r (NULL allowed). */
 void hil_responders_free(struct hil_responders *r);
 

@@ -219,8 +219,8 @@ static void test_faults(void **state)
   struct hil_responders *rs = car_ecus(&r);
   struct hil_ecu *bms = hil_responders_find(rs, "79b");
   assert_non_null(bms);
-  struct hil_fault f;
-  assert_int_equal(hil_fault_parse("silent", &f), 0);
+  struct ecu_fault f;
+  assert_int_equal(ecu_fault_parse("silent", &f), 0);
   hil_ecu_set_fault(bms, &f);
   struct module m;
   module_open(&m, &r, "nissanleaf", NULL, true);
@@ -236,7 +236,7 @@ static void test_faults(void **state)
   module_close(&m);
 
   /* NRC: the wait ends at once, the next entry goes out on the next tick */
-  assert_int_equal(hil_fault_parse("nrc:22", &f), 0);
+  assert_int_equal(ecu_fault_parse("nrc:22", &f), 0);
   hil_ecu_set_fault(bms, &f);
   module_open(&m, &r, "nissanleaf", NULL, true);
   int64_t t0 = sim_monotonic(r.h.loop);
@@ -247,7 +247,7 @@ static void test_faults(void **state)
   module_close(&m);
 
   /* response pending twice, then the answer: decoded */
-  assert_int_equal(hil_fault_parse("pending:2:600", &f), 0);
+  assert_int_equal(ecu_fault_parse("pending:2:600", &f), 0);
   hil_ecu_set_fault(bms, &f);
   ht_set(r.sim, "v.b.cac", "60");
   module_open(&m, &r, "nissanleaf", NULL, true);

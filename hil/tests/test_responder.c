@@ -246,8 +246,8 @@ static void test_faults(void **state)
     ht_rig_open(&r, "nissanleaf", NULL);
     ht_set(r.sim, "v.e.on", "yes");
     struct hil_responders *rs = start(&r, false, true);
-    struct hil_fault f;
-    assert_int_equal(hil_fault_parse(t[i].fault, &f), 0);
+    struct ecu_fault f;
+    assert_int_equal(ecu_fault_parse(t[i].fault, &f), 0);
     hil_ecu_set_fault(hil_responders_find(rs, "obd"), &f);
     ht_client(&r, 1, 0x7E0, 0x7E8, 0x55);
     ht_ask(&r, "010D", 3000);
@@ -258,9 +258,9 @@ static void test_faults(void **state)
   }
   static const char *bad[] = {"", "slow:", "slow:-1", "slow:x", "nrc:", "nrc:0", "nrc:100",
                               "pending:", "pending:1:", "pending:300", "loud", "silentx"};
-  struct hil_fault f;
+  struct ecu_fault f;
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-    if (hil_fault_parse(bad[i], &f) != SIM_EPARSE)
+    if (ecu_fault_parse(bad[i], &f) != SIM_EPARSE)
       fail_msg("fault '%s' accepted", bad[i]);
 }
 

@@ -158,11 +158,14 @@ void app_signals(struct app *a);
 
 /* ---- bench.c: the bench car (hil/) ---- */
 
-/* After the vehicle attached: checks --responders against its ECUs.  0 or the exit code. */
+/* After the vehicle attached: checks --responders and the scenario's ecu: steps against its
+ * ECUs.  0 or the exit code. */
 int app_bench_check(struct app *a);
 /* Once the buses exist: the responders (--vehicle-emulate), the poller (a --vehicle
  * otherwise), --trace-respond.  Returns 0 or the exit code (the error printed). */
 int app_bench_start(struct app *a);
+/* Lets the scenario's ecu: steps set the faults of the responders (after scenario_start). */
+void app_bench_scenario(struct app *a);
 /* Their --stats lines. */
 void app_bench_report(const struct app *a, struct sbuf *b);
 /* Detaches them from the buses and frees them (before the buses close). */

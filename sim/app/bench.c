@@ -14,6 +14,46 @@
 #include "hil/replay.h"
 #include "hil/responder.h"
 #include "model/sim.h"
+#include "scenario/scenario.h"
+
+/* The scenario's ecu: steps name ECUs the simulated car has.  Returns 0 or EXIT_USAGE. */
+static int check_ecu_steps(struct app *a)
+{
+  int rc = 0;
+  for (size_t i = 0; a->sc && i < a->sc->n_steps; i++) {
+    const struct scenario_step *st = &a->sc->steps[i];
+    if (st->kind != STEP_ECU)
+      continue;
+    if (!a->o.vehicle_emulate) {
+      fprintf(stderr, "%s:%d:%d: error: ecu: steps need --vehicle-emulate (the simulated "
+                      "car's ECUs misbehave)\n", a->sc->path, st->line, st->col);
+      return EXIT_USAGE;
+    }
+    if (!hil_responders_would_have(&a->responder_opts, a->sim->vehicle, st->u.ecu.name)) {
+      fprintf(stderr, "%s:%d:%d: error: the simulated car has no ECU '%s' (--responders: "
+                      "hil/README.md)\n", a->sc->path, st->line, st->col, st->u.ecu.name);
+      rc = EXIT_USAGE;
+    }
+  }
+  return rc;
+}
+
+static void on_ecu_step(void *ctx, const struct scenario_step *st)
+{
+  struct app *a = ctx;
+  struct hil_ecu *e = hil_responders_find(a->responders, st->u.ecu.name);
+  struct ecu_fault f;
+  if (e && ecu_fault_parse(st->u.ecu.fault, &f) == 0)
+    hil_ecu_set_fault(e, &f);
+  if (e && a->o.verbose)
+    fprintf(stderr, "ovms-sim: ECU %s: %s\n", e->name, st->u.ecu.fault);
+}
+
+void app_bench_scenario(struct app *a)
+{
+  if (a->run && a->responders)
+    scenario_run_on_ecu(a->run, on_ecu_step, a);
+}
 
 int app_bench_check(struct app *a)
 {
@@ -34,7 +74,7 @@ int app_bench_check(struct app *a)
     return usage_error("--no-obd and --responders %s ask for opposite things", o->responders);
   if (o->no_obd)
     ro->obd = false;
-  return 0;
+  return check_ecu_steps(a);
 }
 
 int app_bench_start(struct app *a)

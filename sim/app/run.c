@@ -528,6 +528,7 @@ static int setup_run(struct app *a)
     scenario_run_on_done(a->run, on_scenario_done, a);
     if (a->app_steps)
       scenario_run_set_apps(a->run, &app_steps_ops, a->app_steps);
+    app_bench_scenario(a);
   }
   if (o->duration > 0) {
     sim_timer_init(&a->stop_timer, on_stop_timer, a);

@@ -107,4 +107,33 @@ matches "replayed reply decoded" "$T/module2" \
   "poller \(polling\): [3-7] requests, [1-3] replies decoded, 0 negative"
 matches "replay stats" "$T/replay" \
   "trace-respond: 1 exchanges learnt \(1 answers\), [3-7] requests, [1-3] answered, [2-5] unknown"
+# the scenario's ecu: step makes the car's BMS answer every poll with NRC 0x22
+cat > "$T/nrc.yaml" <<'EOF'
+name: the BMS refuses
+timeline:
+  - ecu: {name: bms, fault: "nrc:22"}
+  - drive: {distance: 20km, speed: 50kmh}
+EOF
+printf 'name: x\ntimeline:\n  - ecu: {name: bms, fault: loud}\n' > "$T/badfault.yaml"
+bad "ecu bad fault" "badfault.yaml:3:29: error: 'loud' is not an ECU fault (ok, silent" \
+  --scenario "$T/badfault.yaml" --fast
+bad "ecu without emulate" "nrc.yaml:3:5: error: ecu: steps need --vehicle-emulate" \
+  --vehicle nissanleaf --scenario "$T/nrc.yaml" --fast
+bad "ecu not there" "the simulated car has no ECU 'bms'" --vehicle nissanleaf --vehicle-emulate \
+  --responders vcm --scenario "$T/nrc.yaml" --can mem:b1 --fast
+bad "ecu of another car" "the simulated car has no ECU 'bms'" --vehicle mitsubishi \
+  --vehicle-emulate --scenario "$T/nrc.yaml" --can mem:b1 --fast
+P4=$(port); P5=$(port)
+"$BIN" -q --vehicle nissanleaf --vehicle-emulate --scenario "$T/nrc.yaml" \
+  --serve 1=socketcand:127.0.0.1:"$P4" --serve 2=socketcand:127.0.0.1:"$P5" --stats \
+  2> "$T/car2" &
+CAR2=$!
+PIDS+=($CAR2)
+wait_port "$P4" && wait_port "$P5" || { echo "FAIL: car 2 ports"; exit 1; }
+"$BIN" -q --vehicle nissanleaf --vehicle-poll --can 1=socketcand:127.0.0.1:"$P4"/can1 \
+  --can 2=socketcand:127.0.0.1:"$P5"/can2 --duration 8 --stats 2> "$T/module3"
+check "module against refusing BMS" 0 $?
+kill "$CAR2"; wait "$CAR2" 2>/dev/null
+matches "negatives seen" "$T/module3" "poller \(polling\): [2-8] requests, [0-2] replies decoded, [2-6] negative, 0 pending, 0 timeouts"
+matches "BMS refused" "$T/car2" "responder bms \(bus 1, 79b -> 7bb\): ([2-6]) requests, 0 answers, \1 negative"
 finish
