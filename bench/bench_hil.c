@@ -309,7 +309,8 @@ static void latency_run(const char *label, const char *vehicle, uint32_t id, uin
   l.req_len = req_len;
   l.id = id;
   l.reply_id = reply_id;
-  struct hil_responder_opts o = {vehicle != NULL, vehicle == NULL, 1, true};
+  struct hil_responder_opts o = {.vehicle = vehicle != NULL, .obd = vehicle == NULL, .obd_bus = 1,
+                                 .always_awake = true};
   struct hil_responders *rs = NULL;
   hil_responders_new(&rs, sim, &o);
   sim_timer_init(&l.t, latency_tick, &l);

@@ -14,9 +14,6 @@
 #include "model/sim.h"
 #include "vehicle/vehicle.h"
 
-#define DEFAULT_SLOW_NS (2000 * SIM_NS_PER_MS)
-#define DEFAULT_PENDING_NS (200 * SIM_NS_PER_MS)
-#define DEFAULT_PENDING_N 3
 
 static size_t negative(uint8_t *resp, uint8_t svc, uint8_t nrc)
 {
@@ -114,7 +111,8 @@ size_t hil_ecu_dispatch(struct hil_ecu *e, const uint8_t *req, size_t len, bool 
     return 0;
   uint8_t svc = req[0], nrc = 0;
   size_t n = 0;
-  switch (svc) {
+  bool uds_service = svc == 0x10 || svc == 0x3E || svc == 0x27 || svc == 0x2E || svc == 0x31;
+  switch (e->no_uds && uds_service ? 0x00 : svc) {
   case 0x10:
     n = session_control(e, req, len, resp, &nrc);
     break;
@@ -194,13 +192,13 @@ static void on_request(void *ctx, struct isotp_link *l, const uint8_t *msg, size
     e->stats.asleep++;
     return;
   }
-  if (e->fault.kind == HIL_FAULT_SILENT) {
+  if (e->fault.kind == ECU_FAULT_SILENT) {
     e->stats.silent++;
     return;
   }
   sim_timer_stop(e->sim->loop, &e->timer);
   e->pending_left = 0;
-  if (e->fault.kind == HIL_FAULT_NRC) {
+  if (e->fault.kind == ECU_FAULT_NRC) {
     uint8_t p[3];
     answer(e, p, negative(p, msg[0], e->fault.nrc));
     return;
@@ -212,10 +210,10 @@ static void on_request(void *ctx, struct isotp_link *l, const uint8_t *msg, size
   }
   e->reply_len = n;
   switch (e->fault.kind) {
-  case HIL_FAULT_SLOW:
+  case ECU_FAULT_SLOW:
     sim_timer_start(e->sim->loop, &e->timer, e->fault.delay_ns, 0);
     break;
-  case HIL_FAULT_PENDING:
+  case ECU_FAULT_PENDING:
     e->pending_svc = msg[0];
     e->pending_left = e->fault.pending ? (uint8_t)(e->fault.pending - 1) : 0;
     if (e->fault.pending)
@@ -262,79 +260,12 @@ int hil_ecu_input(struct hil_ecu *e, const struct sim_frame *f)
   return isotp_link_input(&e->link, f);
 }
 
-void hil_ecu_set_fault(struct hil_ecu *e, const struct hil_fault *f)
+void hil_ecu_set_fault(struct hil_ecu *e, const struct ecu_fault *f)
 {
   e->fault = *f;
-  if (f->kind == HIL_FAULT_NONE) {
+  if (f->kind == ECU_FAULT_NONE) {
     sim_timer_stop(e->sim->loop, &e->timer);
     e->pending_left = 0;
   }
 }
 
-/* Parses an unsigned decimal (base 10) or hex (base 16) number ending at '\0' or ':'. */
-static int num(const char **p, int base, unsigned long max, unsigned long *out)
-{
-  char *end;
-  if (!**p || **p == '-' || **p == '+' || **p == ' ')
-    return SIM_EPARSE;
-  unsigned long x = strtoul(*p, &end, base);
-  if (end == *p || (*end && *end != ':') || x > max)
-    return SIM_EPARSE;
-  *out = x;
-  *p = *end ? end + 1 : end;
-  return 0;
-}
-
-int hil_fault_parse(const char *s, struct hil_fault *f)
-{
-  memset(f, 0, sizeof *f);
-  unsigned long x;
-  size_t slen = strlen(s);
-  if (slen && s[slen - 1] == ':')
-    return SIM_EPARSE;
-  if (!strcmp(s, "ok") || !strcmp(s, "normal")) {
-    f->kind = HIL_FAULT_NONE;
-    return 0;
-  }
-  if (!strcmp(s, "silent")) {
-    f->kind = HIL_FAULT_SILENT;
-    return 0;
-  }
-  if (!strncmp(s, "slow", 4) && (!s[4] || s[4] == ':')) {
-    f->kind = HIL_FAULT_SLOW;
-    f->delay_ns = DEFAULT_SLOW_NS;
-    const char *p = s + 4 + (s[4] == ':');
-    if (s[4] == ':') {
-      if (num(&p, 10, 600000, &x) || *p)
-        return SIM_EPARSE;
-      f->delay_ns = (int64_t)x * SIM_NS_PER_MS;
-    }
-    return 0;
-  }
-  if (!strncmp(s, "nrc:", 4)) {
-    const char *p = s + 4;
-    if (num(&p, 16, 0xFF, &x) || *p || x == 0)
-      return SIM_EPARSE;
-    f->kind = HIL_FAULT_NRC;
-    f->nrc = (uint8_t)x;
-    return 0;
-  }
-  if (!strncmp(s, "pending", 7) && (!s[7] || s[7] == ':')) {
-    f->kind = HIL_FAULT_PENDING;
-    f->pending = DEFAULT_PENDING_N;
-    f->delay_ns = DEFAULT_PENDING_NS;
-    const char *p = s + 7 + (s[7] == ':');
-    if (s[7] == ':') {
-      if (num(&p, 10, 255, &x))
-        return SIM_EPARSE;
-      f->pending = (uint8_t)x;
-      if (*p) {
-        if (num(&p, 10, 600000, &x) || *p)
-          return SIM_EPARSE;
-        f->delay_ns = (int64_t)x * SIM_NS_PER_MS;
-      }
-    }
-    return 0;
-  }
-  return SIM_EPARSE;
-}

@@ -37,6 +37,7 @@
 
 #include "core/loop.h"
 #include "hil/isotp.h"
+#include "vehicle/fault.h"
 
 struct sim;
 struct sim_canbus;
@@ -53,15 +54,6 @@ enum {
   UDS_NRC_SNSIAS = 0x7F, /* serviceNotSupportedInActiveSession */
 };
 
-enum hil_fault_kind { HIL_FAULT_NONE, HIL_FAULT_SILENT, HIL_FAULT_SLOW, HIL_FAULT_NRC,
-                      HIL_FAULT_PENDING };
-
-struct hil_fault {
-  enum hil_fault_kind kind;
-  int64_t delay_ns;      /* SLOW: before the answer; PENDING: between the 0x78 answers */
-  uint8_t nrc;           /* NRC: the code */
-  uint8_t pending;       /* PENDING: how many 0x78 before the answer */
-};
 
 /*
  * What an ECU adds to the common services.  read(e, req, len, functional, resp, cap, nrc):
@@ -92,7 +84,10 @@ struct hil_ecu {
   void *data;                  /* for ops */
   uint8_t session;             /* 1 default, 2 programming, 3 extended */
   bool always_awake;
-  struct hil_fault fault;
+  bool no_uds;                 /* without the UDS services: 0x10, 0x3E, 0x27, 0x2E and 0x31
+                                * go to ops->read (NRC 0x11 there), as a KWP-style ECU that
+                                * has only its data services */
+  struct ecu_fault fault;
   struct hil_ecu_stats stats;
   struct sim_timer timer;      /* delayed answers (SLOW, PENDING) */
   uint8_t pending_left;
@@ -122,13 +117,8 @@ size_t hil_ecu_dispatch(struct hil_ecu *e, const uint8_t *req, size_t len, bool 
                         uint8_t *resp, size_t cap);
 
 /* Sets (kind NONE: clears) the fault. */
-void hil_ecu_set_fault(struct hil_ecu *e, const struct hil_fault *f);
+void hil_ecu_set_fault(struct hil_ecu *e, const struct ecu_fault *f);
 
-/*
- * Parses a fault: "ok", "silent", "slow[:MS]" (default 2000), "nrc:HEX" (e.g. nrc:22),
- * "pending[:N[:MS]]" (default 3 x 200 ms).  Returns 0 or SIM_EPARSE.
- */
-int hil_fault_parse(const char *s, struct hil_fault *f);
 
 /* The generic OBD-II data services (hil/obd.c): mode 01 (PID bitmaps 00/20/40 and the PIDs
  * listed there) and mode 09 (00, 02 VIN, 0A ECU name), from the current metrics. */

@@ -8,8 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ctype.h>
+
 #include "can/bus.h"
+#include "core/diag.h"
 #include "core/error.h"
+#include "core/sbuf.h"
 #include "core/xalloc.h"
 #include "model/metrics.h"
 #include "model/sim.h"
@@ -75,8 +79,121 @@ static struct hil_ecu *add_ecu(struct hil_responders *r, uint8_t busnum, const c
   if (hil_ecu_init(e, r->sim, bus, name, cfg, ops, (void *)(uintptr_t)busnum) != 0)
     return NULL;
   e->always_awake = o->always_awake;
+  e->no_uds = o->no_uds;
   r->n++;
   return e;
+}
+
+void hil_ecu_name_of(const struct vehicle_poll *p, char *out, size_t cap)
+{
+  size_t n = 0;
+  const char *s = p->name ? p->name : "";
+  while (s[n] && s[n] != ' ' && n + 1 < cap) {
+    out[n] = (char)tolower((unsigned char)s[n]);
+    n++;
+  }
+  out[n] = 0;
+}
+
+/* True when the comma-separated list has word (len n). */
+static bool list_has(const char *list, const char *word, size_t n)
+{
+  for (const char *p = list; *p;) {
+    const char *c = strchr(p, ',');
+    size_t len = c ? (size_t)(c - p) : strlen(p);
+    if (len == n && !strncmp(p, word, n))
+      return true;
+    p += len + (c != NULL);
+  }
+  return false;
+}
+
+static bool vehicle_has_ecu(const struct vehicle *v, const char *word, size_t n)
+{
+  for (size_t i = 0; v && i < v->n_polls; i++) {
+    char name[24];
+    hil_ecu_name_of(&v->polls[i], name, sizeof name);
+    if (v->polls[i].encode && strlen(name) == n && !strncmp(name, word, n))
+      return true;
+  }
+  return false;
+}
+
+/* "bms, vcm" of v (static buffer). */
+static const char *vehicle_ecus(const struct vehicle *v)
+{
+  static char buf[160];
+  size_t o = 0;
+  buf[0] = 0;
+  for (size_t i = 0; v && i < v->n_polls; i++) {
+    char name[24];
+    hil_ecu_name_of(&v->polls[i], name, sizeof name);
+    if (!v->polls[i].encode || strstr(buf, name))
+      continue;
+    o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s", o ? ", " : "", name);
+    if (o >= sizeof buf)
+      break;
+  }
+  return buf;
+}
+
+int hil_responders_parse(struct hil_responder_opts *o, const char *list,
+                         const struct vehicle *v, struct sim_diag *d)
+{
+  o->vehicle = o->obd = false;
+  o->no_uds = true;
+  o->only = NULL;
+  if (!strcmp(list, "none"))
+    return 0;
+  bool any_vehicle = false;
+  for (const char *p = list;;) {
+    const char *c = strchr(p, ',');
+    size_t n = c ? (size_t)(c - p) : strlen(p);
+    int col = (int)(p - list) + 1;
+    if (n == 0)
+      return sim_diag_error(d, NULL, 0, col, "empty name in the responder list '%s'", list);
+    if (n == 3 && !strncmp(p, "all", 3)) {
+      o->vehicle = o->obd = true;
+      o->no_uds = false;
+    } else if (n == 3 && !strncmp(p, "obd", 3)) {
+      o->obd = true;
+    } else if (n == 3 && !strncmp(p, "uds", 3)) {
+      o->no_uds = false;
+    } else if (vehicle_has_ecu(v, p, n)) {
+      any_vehicle = true;
+    } else {
+      const char *have = vehicle_ecus(v);
+      return sim_diag_error(d, NULL, 0, col, "unknown responder '%.*s' (%s%sobd, uds, all or "
+                            "none)", (int)n, p, have, *have ? ", " : "");
+    }
+    if (!c)
+      break;
+    p = c + 1;
+  }
+  if (any_vehicle && !o->vehicle) {
+    o->vehicle = true;
+    o->only = list;
+  }
+  return 0;
+}
+
+bool hil_responders_would_have(const struct hil_responder_opts *o, const struct vehicle *v,
+                               const char *name)
+{
+  if (!strcmp(name, "obd") || !strcmp(name, "7e0"))
+    return o->obd;
+  for (size_t i = 0; o->vehicle && v && i < v->n_polls; i++) {
+    const struct vehicle_poll *p = &v->polls[i];
+    char ecu[24], hex[16];
+    hil_ecu_name_of(p, ecu, sizeof ecu);
+    snprintf(hex, sizeof hex, "%x", (unsigned)p->txid);
+    if (!p->encode || p->txid == VEHICLE_POLL_BROADCAST || !p->rxid ||
+        (o->only && !list_has(o->only, ecu, strlen(ecu))))
+      continue;
+    if (!strcmp(ecu, name) || !strcmp(hex, name))
+      return true;
+  }
+  return false;
 }
 
 static bool have_ecu(struct hil_responders *r, uint8_t busnum, uint32_t rx_id)
@@ -95,11 +212,13 @@ static void add_vehicle_ecus(struct hil_responders *r, const struct hil_responde
     if (p->txid == VEHICLE_POLL_BROADCAST || !p->rxid || !p->encode ||
         have_ecu(r, p->bus, p->txid))
       continue;
+    char name[24];
+    hil_ecu_name_of(p, name, sizeof name);
+    if (o->only && !list_has(o->only, name, strlen(name)))
+      continue;
     struct isotp_config c;
     isotp_config_default(&c, p->rxid, p->txid);
     c.pad = 0xFF;
-    char name[16];
-    snprintf(name, sizeof name, "%x", (unsigned)p->txid);
     add_ecu(r, p->bus, name, &c, &vehicle_ecu_ops, o);
   }
 }
@@ -151,8 +270,24 @@ void hil_responders_free(struct hil_responders *r)
 
 struct hil_ecu *hil_responders_find(struct hil_responders *r, const char *name)
 {
-  for (size_t i = 0; r && i < r->n; i++)
-    if (!strcmp(r->ecus[i].name, name))
+  for (size_t i = 0; r && i < r->n; i++) {
+    char hex[16];
+    snprintf(hex, sizeof hex, "%x", (unsigned)r->ecus[i].link.cfg.rx_id);
+    if (!strcmp(r->ecus[i].name, name) || !strcmp(hex, name))
       return &r->ecus[i];
+  }
   return NULL;
+}
+
+void hil_responders_report(const struct hil_responders *r, struct sbuf *b)
+{
+  for (size_t i = 0; r && i < r->n; i++) {
+    const struct hil_ecu *e = &r->ecus[i];
+    const struct hil_ecu_stats *s = &e->stats;
+    sbuf_printf(b, "responder %s (bus %u, %x -> %x): %lu requests, %lu answers, %lu negative, "
+                   "%lu asleep, %lu silent, %lu busy, %lu stray frames\n",
+                e->name, (unsigned)e->bus->num, (unsigned)e->link.cfg.rx_id,
+                (unsigned)e->link.cfg.tx_id, s->requests, s->answers, s->negatives, s->asleep,
+                s->silent, s->busy, e->link.stats.stray);
+  }
 }

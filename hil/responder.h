@@ -19,8 +19,11 @@
 #include <stdint.h>
 
 #include "hil/ecu.h"
+#include "vehicle/poll.h"
 
 struct sim;
+struct sbuf;
+struct vehicle;
 
 /* Default VIN of a simulated car whose v.vin is not set (17 characters). */
 #define HIL_DEFAULT_VIN "OVMSSIMVIN0000001"
@@ -30,7 +33,28 @@ struct hil_responder_opts {
   bool obd;            /* the generic OBD-II ECU */
   uint8_t obd_bus;     /* its bus (0 = 1) */
   bool always_awake;   /* answer while the car sleeps too */
+  const char *only;    /* the vehicle's ECUs to create, by name, comma-separated ("bms,vcm";
+                        * other words are skipped); NULL = all */
+  bool no_uds;         /* the ECUs without the UDS services (hil_ecu.no_uds) */
 };
+
+/*
+ * The name of the vehicle's ECU an entry of its poll list is sent to: the first word of the
+ * entry's name in lower case ("BMS cell voltages" -> "bms"), at most cap - 1 characters.
+ * The Leaf has bms and vcm, the i-MiEV bmu, obc, hvac and meter.
+ */
+void hil_ecu_name_of(const struct vehicle_poll *p, char *out, size_t cap);
+
+/*
+ * Parses a responder list (`--responders`): comma-separated names of the vehicle's ECUs
+ * (hil_ecu_name_of()), `obd` (the generic OBD-II ECU), `uds` (the UDS services in every ECU),
+ * `all` (all of these), or `none` alone.  Sets vehicle, obd, only and no_uds of o (only
+ * borrows list).  Returns 0, or SIM_EPARSE with the reason in d (no file name: the caller
+ * labels it), e.g. an ECU the vehicle v (may be NULL) does not have.
+ */
+struct sim_diag;
+int hil_responders_parse(struct hil_responder_opts *o, const char *list,
+                         const struct vehicle *v, struct sim_diag *d);
 
 struct hil_responders {
   struct sim *sim;         /* borrowed */
@@ -47,10 +71,18 @@ struct hil_responders {
  */
 int hil_responders_new(struct hil_responders **out, struct sim *sim,
                        const struct hil_responder_opts *o);
+/* True when hil_responders_new() with o for vehicle v (may be NULL) makes an ECU called name
+ * (hil_responders_find() names: "obd", "bms", or the request id in hex). */
+bool hil_responders_would_have(const struct hil_responder_opts *o, const struct vehicle *v,
+                               const char *name);
+
 /* Detaches from the buses and frees r (NULL allowed). */
 void hil_responders_free(struct hil_responders *r);
 
-/* The ECU called name ("obd", or the request id in hex: "79b", "761"), or NULL. */
+/* The ECU called name ("obd", "bms", or the request id in hex: "79b", "761"), or NULL. */
 struct hil_ecu *hil_responders_find(struct hil_responders *r, const char *name);
+
+/* One line per ECU for --stats: "responder bms (bus 1, 79b): N requests, N answers, ...". */
+void hil_responders_report(const struct hil_responders *r, struct sbuf *b);
 
 #endif

@@ -161,14 +161,20 @@ static inline void ht_client_received(void *ctx, struct isotp_link *l, const uin
 
 static const struct isotp_ops ht_client_ops = {ht_client_send, ht_client_received, NULL, NULL};
 
-/* A module with vehicle (NULL = none; "k=v;..." config before it attaches), buses 1 and 2 on
- * fresh mem wires. */
+/* A module with vehicle (NULL = none; "k=v;..." config set once it is attached, as the
+ * vehicle declares its keys), buses 1 and 2 on fresh mem wires. */
 static inline void ht_rig_open(struct ht_rig *r, const char *vehicle, const char *config)
 {
   static int wire;
   memset(r, 0, sizeof *r);
   ht_open(&r->h);
   r->sim = sim_new(r->h.loop, NULL, 1);
+  struct sim_diag d = SIM_DIAG_INIT;
+  if (vehicle) {
+    struct vehicle_opts o = {VEHICLE_F_NOTICKER, NULL};
+    if (vehicle_attach_opts(r->sim, vehicle, &o, &d) != 0)
+      fail_msg("attach %s", vehicle);
+  }
   if (config && *config) {
     char *dup = strdup(config), *save = NULL;
     for (char *tok = strtok_r(dup, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
@@ -180,12 +186,6 @@ static inline void ht_rig_open(struct ht_rig *r, const char *vehicle, const char
       sim_diag_cleanup(&e);
     }
     free(dup);
-  }
-  struct sim_diag d = SIM_DIAG_INIT;
-  if (vehicle) {
-    struct vehicle_opts o = {VEHICLE_F_NOTICKER, NULL};
-    if (vehicle_attach_opts(r->sim, vehicle, &o, &d) != 0)
-      fail_msg("attach %s", vehicle);
   }
   wire++;
   for (int b = 0; b < 2; b++) {

@@ -23,7 +23,7 @@
 
 static struct hil_responders *start(struct ht_rig *r, bool vehicle, bool obd)
 {
-  struct hil_responder_opts o = {vehicle, obd, 1, false};
+  struct hil_responder_opts o = {.vehicle = vehicle, .obd = obd, .obd_bus = 1};
   struct hil_responders *rs = NULL;
   assert_int_equal(hil_responders_new(&rs, r->sim, &o), 0);
   return rs;
@@ -246,8 +246,8 @@ static void test_faults(void **state)
     ht_rig_open(&r, "nissanleaf", NULL);
     ht_set(r.sim, "v.e.on", "yes");
     struct hil_responders *rs = start(&r, false, true);
-    struct hil_fault f;
-    assert_int_equal(hil_fault_parse(t[i].fault, &f), 0);
+    struct ecu_fault f;
+    assert_int_equal(ecu_fault_parse(t[i].fault, &f), 0);
     hil_ecu_set_fault(hil_responders_find(rs, "obd"), &f);
     ht_client(&r, 1, 0x7E0, 0x7E8, 0x55);
     ht_ask(&r, "010D", 3000);
@@ -258,9 +258,9 @@ static void test_faults(void **state)
   }
   static const char *bad[] = {"", "slow:", "slow:-1", "slow:x", "nrc:", "nrc:0", "nrc:100",
                               "pending:", "pending:1:", "pending:300", "loud", "silentx"};
-  struct hil_fault f;
+  struct ecu_fault f;
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-    if (hil_fault_parse(bad[i], &f) != SIM_EPARSE)
+    if (ecu_fault_parse(bad[i], &f) != SIM_EPARSE)
       fail_msg("fault '%s' accepted", bad[i]);
 }
 
@@ -314,6 +314,43 @@ static void test_malformed(void **state)
   ht_rig_close(&r);
 }
 
+/* --responders: names of the vehicle's ECUs, obd, uds; an ECU without uds answers only its
+ * data services. */
+static void test_responder_list(void **state)
+{
+  (void)state;
+  struct ht_rig r;
+  ht_rig_open(&r, "nissanleaf", NULL);
+  ht_set(r.sim, "v.e.on", "yes");
+  struct hil_responder_opts o = {.obd_bus = 1};
+  struct sim_diag d = SIM_DIAG_INIT;
+  assert_int_equal(hil_responders_parse(&o, "bms,obd", r.sim->vehicle, &d), 0);
+  assert_true(o.vehicle && o.obd && o.no_uds);
+  struct hil_responders *rs = NULL;
+  assert_int_equal(hil_responders_new(&rs, r.sim, &o), 0);
+  assert_non_null(hil_responders_find(rs, "bms"));
+  assert_non_null(hil_responders_find(rs, "79b"));
+  assert_null(hil_responders_find(rs, "vcm"));
+  assert_non_null(hil_responders_find(rs, "obd"));
+  ht_client(&r, 1, 0x79B, 0x7BB, 0x55);
+  ask_all(&r, (const struct qa[]){{"1001", "7F1011"}, {"3E00", "7F3E11"}}, 2);
+  assert_memory_equal(ht_ask(&r, "2104", 100), "6104", 4);
+  hil_responders_free(rs);
+
+  assert_int_equal(hil_responders_parse(&o, "all", r.sim->vehicle, &d), 0);
+  assert_true(o.vehicle && o.obd && !o.no_uds && !o.only);
+  assert_int_equal(hil_responders_parse(&o, "none", r.sim->vehicle, &d), 0);
+  assert_true(!o.vehicle && !o.obd);
+  assert_int_equal(hil_responders_parse(&o, "vcm,uds", r.sim->vehicle, &d), 0);
+  assert_true(o.vehicle && !o.obd && !o.no_uds);
+  assert_string_equal(o.only, "vcm,uds");
+  assert_int_equal(hil_responders_parse(&o, "bms,,obd", r.sim->vehicle, &d), SIM_EPARSE);
+  assert_int_equal(hil_responders_parse(&o, "bms,bmu", r.sim->vehicle, &d), SIM_EPARSE);
+  assert_string_equal(sim_diag_last(&d), "unknown responder 'bmu' (vcm, bms, obd, uds, all or none)");
+  sim_diag_cleanup(&d);
+  ht_rig_close(&r);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -323,6 +360,7 @@ int main(void)
     cmocka_unit_test(test_imiev_ecus),
     cmocka_unit_test(test_faults),
     cmocka_unit_test(test_malformed),
+    cmocka_unit_test(test_responder_list),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

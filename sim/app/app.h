@@ -19,12 +19,17 @@
 #include "core/loop.h"
 #include "fleet/apps.h"
 #include "fleet/fleet.h"
+#include "hil/responder.h"
 #include "v3/v3.h"
 
 struct sim;
+struct hil_responders;
+struct hil_poller;
+struct hil_replay;
 struct scenario;
 struct scenario_run;
 struct trace_recorder;
+struct sbuf;
 
 /* The exit codes, the same for every subcommand (README "Exit codes", --help). */
 #define EXIT_EXPECT 1       /* an expect: check failed */
@@ -50,6 +55,10 @@ struct opts {
   const char *vehicle_map;
   bool vehicle_anybus;
   bool vehicle_emulate;
+  bool vehicle_poll;          /* --vehicle-poll */
+  const char *responders;     /* --responders LIST (hil/responder.h), NULL = all */
+  bool no_obd;                /* --no-obd */
+  const char *trace_respond;  /* --trace-respond FILE */
   const char *config_file;
   const char **sets;
   size_t nsets, setcap;
@@ -96,6 +105,10 @@ struct app {
   struct can_inputs *inputs;   /* live buses and replays */
   struct can_network *net;     /* --serve, --bridge */
   struct trace_recorder *rec;  /* --record */
+  struct hil_responders *responders; /* --vehicle-emulate: the car's ECUs */
+  struct hil_poller *poller;   /* --vehicle (polling with --vehicle-poll, else listening) */
+  struct hil_replay *replay;   /* --trace-respond */
+  struct hil_responder_opts responder_opts; /* from --responders, --no-obd (bench.c) */
   int trace_status;
   struct sim_timer drain_timer; /* see finish_sources() in run.c */
   int drain_ticks, drain_requested;
@@ -143,6 +156,21 @@ int64_t app_default_start(const struct opts *o);
 int app_read_password(struct opts *o, char **pw);
 /* Installs the SIGINT/SIGTERM handlers that end the run (not keeping the loop alive). */
 void app_signals(struct app *a);
+
+/* ---- bench.c: the bench car (hil/) ---- */
+
+/* After the vehicle attached: checks --responders and the scenario's ecu: steps against its
+ * ECUs.  0 or the exit code. */
+int app_bench_check(struct app *a);
+/* Once the buses exist: the responders (--vehicle-emulate), the poller (a --vehicle
+ * otherwise), --trace-respond.  Returns 0 or the exit code (the error printed). */
+int app_bench_start(struct app *a);
+/* Lets the scenario's ecu: steps set the faults of the responders (after scenario_start). */
+void app_bench_scenario(struct app *a);
+/* Their --stats lines. */
+void app_bench_report(const struct app *a, struct sbuf *b);
+/* Detaches them from the buses and frees them (before the buses close). */
+void app_bench_stop(struct app *a);
 
 /* ---- fleet.c ---- */
 

@@ -88,6 +88,17 @@ static int set_vehicle(struct opts *o, const char *arg)
   return 0;
 }
 
+static int set_responders(struct opts *o, const char *arg)
+{
+  /* the names are checked against the vehicle's ECUs once it is attached (run.c) */
+  size_t n = strlen(arg);
+  if (!n || arg[0] == ',' || arg[n - 1] == ',' || strstr(arg, ",,"))
+    return usage_error("invalid --responders '%s': comma-separated names, e.g. bms,vcm,obd,uds, "
+                       "all or none", arg);
+  o->responders = arg;
+  return 0;
+}
+
 static int add_set(struct opts *o, const char *arg)
 {
   if (!strchr(arg, '=') || arg[0] == '=')
@@ -410,8 +421,22 @@ const struct app_option app_options[] = {
          SECTION_RUN, FLAG(vehicle_anybus), NULL},
     {"vehicle-emulate", 0, NULL,
          "play the car: send its periodic frames, built from the\n"
-         "metrics (e.g. a --scenario's), on the --can buses",
+         "metrics (e.g. a --scenario's), on the --can buses, and\n"
+         "answer diagnostic polls as its ECUs (hil/README.md)",
          SECTION_RUN, FLAG(vehicle_emulate), NULL},
+    {"responders", 0, "LIST",
+         "the ECUs that answer with --vehicle-emulate: the vehicle's\n"
+         "(nissanleaf: bms,vcm; mitsubishi: bmu,obc,hvac,meter), obd\n"
+         "(generic OBD-II), uds (UDS services); all (default) or none",
+         SECTION_RUN, CALL(set_responders), NULL},
+    {"no-obd", 0, NULL,
+         "with --vehicle-emulate: no generic OBD-II ECU (0x7DF, 0x7E0)",
+         SECTION_RUN, FLAG(no_obd), NULL},
+    {"vehicle-poll", 0, NULL,
+         "poll the car's ECUs on the --can buses as the firmware does\n"
+         "for --vehicle and decode the replies (transmits; without it\n"
+         "the module only listens, decoding other testers' polls)",
+         SECTION_RUN, FLAG(vehicle_poll), NULL},
     {"config", 'c', "FILE",
          "YAML config file of firmware config keys",
          SECTION_RUN, STR(config_file), NULL},
@@ -582,6 +607,11 @@ const struct app_option app_options[] = {
          "forward frames between buses A and B (A>B: one way); OPT:\n"
          "ids and id/mask filters (7E0/7F0), rate=N frames/s",
          SECTION_CAN, VALUE(add_bridge), NULL},
+    {"trace-respond", 0, "FILE",
+         "answer diagnostic requests on the buses with the replies\n"
+         "recorded in FILE (a --trace format: a module's polls and\n"
+         "the car's replies), ISO-TP reassembled and re-sent",
+         SECTION_CAN, STR(trace_respond), NULL},
     {"record", 0, "FILE",
          "record frames in/out, events and metric changes (CRTD, or\n"
          "the format of FILE's extension)",
@@ -762,6 +792,21 @@ static int check_opts(struct opts *o)
     return usage_error("--vehicle-map, --vehicle-anybus and --vehicle-emulate need a --vehicle");
   if (o->vehicle_emulate && !o->can.ncans && !can_network_wanted(&o->net))
     return usage_error("--vehicle-emulate needs a --can bus (or a --serve bus) to send on");
+  if ((o->responders || o->no_obd) && !o->vehicle_emulate)
+    return usage_error("--responders and --no-obd need --vehicle-emulate (the simulator "
+                       "playing the car)");
+  if (o->vehicle_poll && !o->vehicle)
+    return usage_error("--vehicle-poll needs a --vehicle (its poll list)");
+  if (o->vehicle_poll && o->vehicle_emulate)
+    return usage_error("--vehicle-poll and --vehicle-emulate exclude each other: the module "
+                       "polls a car, or the simulator plays one");
+  if (o->vehicle_poll && !o->can.ncans && !can_network_wanted(&o->net))
+    return usage_error("--vehicle-poll needs a --can bus (or a --serve bus) to poll on");
+  if (o->trace_respond && !o->can.ncans && !can_network_wanted(&o->net))
+    return usage_error("--trace-respond needs a --can bus (or a --serve bus) to answer on");
+  if (o->trace_respond && o->vehicle_emulate)
+    return usage_error("--trace-respond and --vehicle-emulate exclude each other: two ECUs "
+                       "would answer the same requests");
   if (o->vehicle_map && strncmp(o->vehicle, "dbc:", 4) != 0)
     return usage_error("--vehicle-map needs a --vehicle dbc:FILE");
   if (o->state_repair && !o->state_dir)

@@ -254,6 +254,7 @@ static int report_scenario(struct app *a)
  * first write error, else 0. */
 static int close_inputs(struct app *a)
 {
+  app_bench_stop(a);
   can_network_free(a->net);
   a->net = NULL;
   int rc = trace_recorder_close(a->rec);
@@ -349,7 +350,7 @@ static int setup_module(struct app *a)
       return EXIT_USAGE;
   }
   rc = app_configure(a->sim, o);
-  if (rc)
+  if (rc || (rc = app_bench_check(a)) != 0)
     return rc;
   sim_tz_set(sim_config_get(a->sim->config, "vehicle", "timezone"));
   return 0;
@@ -454,7 +455,7 @@ static int setup_buses(struct app *a)
     vehicle_encoder_start_buses(a->sim->vehicle);
   else if (a->sim->vehicle)
     vehicle_listen_buses(a->sim->vehicle);
-  return 0;
+  return app_bench_start(a);
 }
 
 /* The scenario, the stop and progress timers and the signals.  Returns 0 or the exit code. */
@@ -470,6 +471,7 @@ static int setup_run(struct app *a)
     }
     sim_tz_set(sim_config_get(a->sim->config, "vehicle", "timezone"));
     scenario_run_on_done(a->run, on_scenario_done, a);
+    app_bench_scenario(a);
   }
   if (o->duration > 0) {
     sim_timer_init(&a->stop_timer, on_stop_timer, a);
@@ -588,6 +590,7 @@ static int finish_run(struct app *a, int rc)
   if (o->stats) {
     struct sbuf b = SBUF_INIT;
     can_network_report(a->net, a->sim, &b);
+    app_bench_report(a, &b);
     fputs(sbuf_str(&b), stderr);
     sbuf_free(&b);
   }

@@ -28,6 +28,7 @@
 #include "core/tz.h"
 #include "core/loop.h"
 #include "core/xalloc.h"
+#include "vehicle/fault.h"
 
 /* ---- quantities ------------------------------------------------------------------------- */
 
@@ -1061,7 +1062,7 @@ static void parse_set(struct parser *p, yaml_node_t *v, struct scenario_step *st
 
 static const char *const step_names[] = {"park", "drive", "charge", "unplug", "climate", "lock",
                                          "unlock", "door", "set", "notify", "event", "wakeup",
-                                         NULL};
+                                         "ecu", NULL};
 
 static void charge_defaults(struct scenario_charge *c)
 {
@@ -1241,6 +1242,37 @@ static void event_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool
   }
 }
 
+static const char *const ecu_keys[] = {"name", "fault", NULL};
+
+static void ecu_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctx)
+{
+  struct scenario_step *st = ctx;
+  (void)k;
+  if (idx == 0) {
+    if (get_str(p, v, &st->u.ecu.name) == 0 && !valid_event(st->u.ecu.name))
+      err(p, v, "ECU name '%s' must be non-empty and without spaces", st->u.ecu.name);
+    return;
+  }
+  struct ecu_fault f;
+  if (get_str(p, v, &st->u.ecu.fault) == 0 && ecu_fault_parse(st->u.ecu.fault, &f) < 0)
+    err(p, v, "'%s' is not an ECU fault (" ECU_FAULT_GRAMMAR ")", st->u.ecu.fault);
+}
+
+/* ecu: {name: bms, fault: silent} - the bench car's ECU misbehaves (vehicle/fault.h). */
+static void ecu_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
+                       struct scenario_step *st)
+{
+  if (null || v->type != YAML_MAPPING_NODE) {
+    err(p, null ? kn : v, "ecu needs a mapping such as {name: bms, fault: silent}");
+    return;
+  }
+  mapping(p, v, "ecu", ecu_keys, ecu_pair, st);
+  if (!st->u.ecu.name)
+    err(p, v, "ecu needs 'name'");
+  if (!st->u.ecu.fault)
+    err(p, v, "ecu needs 'fault'");
+}
+
 /* lock, unlock, unplug, wakeup */
 static void no_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
                       struct scenario_step *st)
@@ -1255,6 +1287,7 @@ static step_params_fn *const step_params[] = {
   [STEP_UNPLUG] = no_params,       [STEP_CLIMATE] = climate_params, [STEP_LOCK] = no_params,
   [STEP_UNLOCK] = no_params,       [STEP_DOOR] = door_params,     [STEP_SET] = set_params,
   [STEP_NOTIFY] = notify_params,   [STEP_EVENT] = event_params,   [STEP_WAKEUP] = no_params,
+  [STEP_ECU] = ecu_params,
 };
 
 /* Parses the step's parameter node v (the value of `park:`, `drive:` ...). */
@@ -1627,6 +1660,10 @@ static void step_free_contents(struct scenario_step *st)
   case STEP_EVENT:
     free(st->u.event.name);
     free(st->u.event.data);
+    break;
+  case STEP_ECU:
+    free(st->u.ecu.name);
+    free(st->u.ecu.fault);
     break;
   default: break;
   }

@@ -52,6 +52,8 @@ struct scenario_run {
   size_t n_errors;
   void (*on_done)(void *ctx, struct scenario_run *run);
   void *on_done_ctx;
+  void (*on_ecu)(void *ctx, const struct scenario_step *st);
+  void *on_ecu_ctx;
   struct sim_control_ops ops;
 };
 
@@ -279,6 +281,10 @@ static void enter(struct scenario_run *run, const struct scenario_step *st)
   }
   case STEP_EVENT: sim_events_raise(run->sim->events, st->u.event.name, st->u.event.data); break;
   case STEP_WAKEUP: physics_wakeup(p); break;
+  case STEP_ECU:
+    if (run->on_ecu)
+      run->on_ecu(run->on_ecu_ctx, st);
+    break;
   }
   physics_publish(p);
 }
@@ -527,6 +533,13 @@ void scenario_run_stop(struct scenario_run *run)
 bool scenario_run_done(const struct scenario_run *run)
 {
   return run->done;
+}
+
+void scenario_run_on_ecu(struct scenario_run *run,
+                         void (*fn)(void *ctx, const struct scenario_step *st), void *ctx)
+{
+  run->on_ecu = fn;
+  run->on_ecu_ctx = ctx;
 }
 
 void scenario_run_on_done(struct scenario_run *run,

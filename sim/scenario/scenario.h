@@ -90,7 +90,7 @@ struct scenario_vehicle {
 
 enum scenario_step_kind {
   STEP_PARK, STEP_DRIVE, STEP_CHARGE, STEP_UNPLUG, STEP_CLIMATE, STEP_LOCK, STEP_UNLOCK,
-  STEP_DOOR, STEP_SET, STEP_NOTIFY, STEP_EVENT, STEP_WAKEUP
+  STEP_DOOR, STEP_SET, STEP_NOTIFY, STEP_EVENT, STEP_WAKEUP, STEP_ECU
 };
 
 /* The name of a step kind as written in files ("park", "drive" ...); "?" if out of range. */
@@ -149,6 +149,7 @@ struct scenario_step {
     struct { char **names; char **values; size_t n; } set;
     struct { int type; char *subtype; char *text; } notify; /* type: enum sim_notify_type */
     struct { char *name; char *data; } event;
+    struct { char *name; char *fault; } ecu;      /* fault: vehicle/fault.h grammar */
   } u;
 };
 
@@ -251,6 +252,11 @@ bool scenario_run_done(const struct scenario_run *run);
 /* Calls fn(ctx, run) once, when the timeline has finished (see scenario_run_done()). */
 void scenario_run_on_done(struct scenario_run *run,
                           void (*fn)(void *ctx, struct scenario_run *run), void *ctx);
+
+/* Calls fn(ctx, st) when an `ecu:` step runs (the program's bench car sets the fault of the
+ * ECU st->u.ecu.name; without fn the step does nothing). */
+void scenario_run_on_ecu(struct scenario_run *run,
+                         void (*fn)(void *ctx, const struct scenario_step *st), void *ctx);
 
 /* Index of the step being executed (n_steps when finished). */
 size_t scenario_run_step(const struct scenario_run *run);

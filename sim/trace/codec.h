@@ -240,6 +240,35 @@ static inline void rec_set_untimed(struct trace_pstate *ps, struct trace_record 
   rec->untimed = true;
 }
 
+/* The time of a frame in a format whose time column is optional: ts when the line had one
+ * (timed), else ps->untimed_period after the previous frame. */
+static inline void rec_set_ts_opt(struct trace_pstate *ps, struct trace_record *rec, bool timed,
+                                  int64_t ts, bool relative)
+{
+  if (timed)
+    rec_set_ts(rec, ts, relative);
+  else
+    rec_set_untimed(ps, rec);
+}
+
+/* The end of a frame line's parse: rec becomes a FRAME record, counted in ps.  Returns 1 (a
+ * record), the parse() result. */
+static inline int rec_frame_done(struct trace_pstate *ps, struct trace_record *rec)
+{
+  rec->kind = TRACE_REC_FRAME;
+  ps->nframes++;
+  return 1;
+}
+
+/* The end of a written line: appends the line end and counts the record in ws.  Returns 0,
+ * the write() result. */
+static inline int line_done(struct trace_wstate *ws, struct sbuf *out)
+{
+  sbuf_addc(out, '\n');
+  ws->n++;
+  return 0;
+}
+
 /* Copies a bus label into rec->src (truncated). */
 static inline void rec_set_src(struct trace_record *rec, const char *s, size_t n)
 {
@@ -290,6 +319,16 @@ static inline uint8_t rec_src_bus(struct trace_pstate *ps, struct trace_record *
  * the first token that is not a hex byte (its index in *stop).  Returns the byte count, or -1
  * when more than max bytes were found. */
 int trace_parse_bytes(const char *s, size_t len, size_t i, uint8_t *data, int max, size_t *stop);
+
+/*
+ * The payload of a frame line whose length dl is already known: for a remote request (rtr)
+ * only the length, else exactly dl hex bytes from s[i..len) into f->data (and, when whole,
+ * nothing after them).  Returns 0, or SIM_EPARSE with "<what>: expected <dl> data bytes" at
+ * the offending column in d.
+ */
+int trace_parse_payload(struct trace_pstate *ps, const char *s, size_t len, size_t i, uint32_t dl,
+                        bool rtr, bool whole, const char *what, struct sim_frame *f,
+                        struct sim_diag *d);
 
 /* Appends the interface name for rec: its own label when that is a name ("vcan0"), else
  * can<bus-1> (fmt_candump.c). */

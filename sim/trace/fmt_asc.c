@@ -265,8 +265,7 @@ static int parse_fd(struct trace_pstate *ps, const char *s, size_t len, size_t i
       f->len = (uint8_t)(dlc > 8 ? 8 : dlc);
     }
   }
-  rec->kind = TRACE_REC_FRAME;
-  return 1;
+  return rec_frame_done(ps, rec);
 }
 
 /* Lines that carry nothing to replay. */
@@ -379,12 +378,8 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
   i = skip_blank(s, len, i + n);
   struct sim_frame *f = &rec->frame;
   size_t e = token_end(s, len, i);
-  if (e - i == 5 && !strncmp(s + i, "CANFD", 5)) {
-    int rc = parse_fd(ps, s, len, skip_blank(s, len, e), rec, d);
-    if (rc == 1)
-      ps->nframes++;
-    return rc;
-  }
+  if (e - i == 5 && !strncmp(s + i, "CANFD", 5))
+    return parse_fd(ps, s, len, skip_blank(s, len, e), rec, d);
   uint32_t ch;
   size_t bad;
   if (e == i || !parse_dec32(s, i, e, &ch, &bad))
@@ -407,9 +402,7 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
     if (rc)
       return rc;
   }
-  rec->kind = TRACE_REC_FRAME;
-  ps->nframes++;
-  return 1;
+  return rec_frame_done(ps, rec);
 }
 
 static int64_t origin(const struct trace_wstate *ws)
@@ -419,8 +412,6 @@ static int64_t origin(const struct trace_wstate *ws)
 
 static int write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
 {
-  if (rec->kind != TRACE_REC_FRAME)
-    return SIM_EUNSUP;
   if (!ws->have_t0)
     ws_set_t0(ws, rec);
   const struct sim_frame *f = &rec->frame;
@@ -468,18 +459,16 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
       sbuf_addc(out, ' ');
     sbuf_adds(out, sbuf_str(&fx));
     sbuf_free(&fx);
-    sbuf_adds(out, " 0 0 0 0 0\n");
-    ws->n++;
-    return 0;
+    sbuf_adds(out, " 0 0 0 0 0");
+    return line_done(ws, out);
   }
   put_u64(out, ch);
   if (ch < 10)
     sbuf_addc(out, ' ');
   sbuf_addc(out, ' ');
   if (f->flags & SIM_CAN_F_ERR) {
-    sbuf_adds(out, "ErrorFrame\n");
-    ws->n++;
-    return 0;
+    sbuf_adds(out, "ErrorFrame");
+    return line_done(ws, out);
   }
   size_t at = out->len;
   put_hex(out, f->id, true);
@@ -491,9 +480,7 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
   put_hex(out, f->len, true);
   if (!(f->flags & SIM_CAN_F_RTR))
     put_byte_list(out, f->data, f->len, true);
-  sbuf_addc(out, '\n');
-  ws->n++;
-  return 0;
+  return line_done(ws, out);
 }
 
 static int header(struct trace_wstate *ws, const struct trace_record *first, struct sbuf *out)

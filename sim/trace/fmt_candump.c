@@ -204,10 +204,8 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
       (!rtr && parse_data(ps, s, len, &i, max, h, f, d) < 0) ||
       parse_tail(ps, s, len, i, f, d) < 0)
     return SIM_EPARSE;
-  rec->kind = TRACE_REC_FRAME;
   rec_set_ts(rec, ts, false);
-  ps->nframes++;
-  return 1;
+  return rec_frame_done(ps, rec);
 }
 
 /* Bit mask of the bytes among the 8 at p that are not decimal digits (0 = all digits). */
@@ -337,8 +335,6 @@ static void put_stamp(struct trace_wstate *ws, int64_t ts, struct sbuf *out)
 
 static int write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
 {
-  if (rec->kind != TRACE_REC_FRAME)
-    return SIM_EUNSUP;
   const struct sim_frame *f = &rec->frame;
   put_stamp(ws, rec->ts, out);
   sbuf_addc(out, ' ');

@@ -152,30 +152,15 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
     return SIM_EPARSE;
   bool fd = f->flags & SIM_CAN_F_FD;
   i = skip_blank(s, len, le + 1);
-  if (!fd && len - i >= 14 && !strncmp(s + i, "remote request", 14)) {
-    f->flags |= SIM_CAN_F_RTR;
-    f->len = (uint8_t)dl;
-  } else {
-    size_t stop;
-    int nb = trace_parse_bytes(s, len, i, f->data, (int)dl, &stop);
-    if (nb < 0 || (uint32_t)nb != dl)
-      return TRACE_ERR(ps, d, stop, "candump: expected %u data bytes", dl);
-    f->len = (uint8_t)dl;
-  }
-  rec->kind = TRACE_REC_FRAME;
-  if (timed) {
-    rec_set_ts(rec, ts, ts < INT64_C(100000000) * SIM_NS_PER_SEC);
-  } else {
-    rec_set_untimed(ps, rec);
-  }
-  ps->nframes++;
-  return 1;
+  bool rtr = !fd && len - i >= 14 && !strncmp(s + i, "remote request", 14);
+  if (trace_parse_payload(ps, s, len, i, dl, rtr, false, "candump", f, d) < 0)
+    return SIM_EPARSE;
+  rec_set_ts_opt(ps, rec, timed, ts, ts < INT64_C(100000000) * SIM_NS_PER_SEC);
+  return rec_frame_done(ps, rec);
 }
 
 static int write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
 {
-  if (rec->kind != TRACE_REC_FRAME)
-    return SIM_EUNSUP;
   const struct sim_frame *f = &rec->frame;
   if (!rec->untimed) {
     sbuf_addc(out, '(');
@@ -209,9 +194,7 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
     sbuf_addc(out, ' ');
     put_byte_list(out, f->data, f->len, true);
   }
-  sbuf_addc(out, '\n');
-  ws->n++;
-  return 0;
+  return line_done(ws, out);
 }
 
 const struct trace_format trace_fmt_candump_screen = {

@@ -139,9 +139,7 @@ static int parse_frame(struct trace_pstate *ps, const char *s, size_t len, size_
     f->flags |= SIM_CAN_F_FD;
   }
   f->len = (uint8_t)nb;
-  rec->kind = TRACE_REC_FRAME;
-  ps->nframes++;
-  return 1;
+  return rec_frame_done(ps, rec);
 }
 
 /* "CEV Event <name> [data]" from s[ns0..len) on. */
@@ -306,9 +304,7 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
   default:
     return SIM_EUNSUP;
   }
-  sbuf_addc(out, '\n');
-  ws->n++;
-  return 0;
+  return line_done(ws, out);
 }
 
 static int header(struct trace_wstate *ws, const struct trace_record *first, struct sbuf *out)

@@ -252,15 +252,11 @@ static int savvy_parse(struct trace_pstate *ps, const char *s, size_t len,
     f->flags |= SIM_CAN_F_FD;
   f->len = (uint8_t)dlen;
   rec_set_ts(rec, ts, ts < INT64_C(946684800) * SIM_NS_PER_SEC);
-  rec->kind = TRACE_REC_FRAME;
-  ps->nframes++;
-  return 1;
+  return rec_frame_done(ps, rec);
 }
 
 static int savvy_write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
 {
-  if (rec->kind != TRACE_REC_FRAME)
-    return SIM_EUNSUP;
   const struct sim_frame *f = &rec->frame;
   if (f->flags & (SIM_CAN_F_ERR | SIM_CAN_F_RTR))
     return SIM_EUNSUP;
@@ -285,9 +281,7 @@ static int savvy_write(struct trace_wstate *ws, const struct trace_record *rec, 
   }
   for (unsigned k = f->len; k < 8; k++)
     sbuf_addc(out, ',');
-  sbuf_addc(out, '\n');
-  ws->n++;
-  return 0;
+  return line_done(ws, out);
 }
 
 static int savvy_header(struct trace_wstate *ws, const struct trace_record *first,
@@ -425,15 +419,11 @@ static int pf_parse(struct trace_pstate *ps, const char *s, size_t len, struct t
   if (pf_finish(ps, s, ds, de, dlen, ext_flag, f, d) < 0)
     return SIM_EPARSE;
   rec_set_ts(rec, ts, true);
-  rec->kind = TRACE_REC_FRAME;
-  ps->nframes++;
-  return 1;
+  return rec_frame_done(ps, rec);
 }
 
 static int pf_write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
 {
-  if (rec->kind != TRACE_REC_FRAME)
-    return SIM_EUNSUP;
   const struct sim_frame *f = &rec->frame;
   if (f->flags & (SIM_CAN_F_ERR | SIM_CAN_F_RTR))
     return SIM_EUNSUP;
@@ -471,9 +461,8 @@ static int pf_write(struct trace_wstate *ws, const struct trace_record *rec, str
     put_hexn(out, f->data[k], 2, false);
     sbuf_addc(out, ' ');
   }
-  sbuf_adds(out, "\tDefault Parser\t\n");
-  ws->n++;
-  return 0;
+  sbuf_adds(out, "\tDefault Parser\t");
+  return line_done(ws, out);
 }
 
 static int pf_header(struct trace_wstate *ws, const struct trace_record *first, struct sbuf *out)

@@ -134,29 +134,14 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
   i = skip_blank(s, len, e);
   if (len - i >= 2 && s[i] == 'x' && s[i + 1] == '|')
     i = skip_blank(s, len, i + 2);
-  if (rtr) {
-    f->flags |= SIM_CAN_F_RTR;
-    f->len = (uint8_t)dl;
-  } else {
-    size_t stop;
-    int nb = trace_parse_bytes(s, len, i, f->data, (int)dl, &stop);
-    if (nb < 0 || (uint32_t)nb != dl || stop < len)
-      return TRACE_ERR(ps, d, stop, "numbered export: expected %u data bytes", dl);
-    f->len = (uint8_t)dl;
-  }
-  if (have_ts)
-    rec_set_ts(rec, ts, true);
-  else
-    rec_set_untimed(ps, rec);
-  rec->kind = TRACE_REC_FRAME;
-  ps->nframes++;
-  return 1;
+  if (trace_parse_payload(ps, s, len, i, dl, rtr, true, "numbered export", f, d) < 0)
+    return SIM_EPARSE;
+  rec_set_ts_opt(ps, rec, have_ts, ts, true);
+  return rec_frame_done(ps, rec);
 }
 
 static int write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
 {
-  if (rec->kind != TRACE_REC_FRAME)
-    return SIM_EUNSUP;
   const struct sim_frame *f = &rec->frame;
   if (f->flags & (SIM_CAN_F_ERR | SIM_CAN_F_FD))
     return SIM_EUNSUP;
@@ -189,9 +174,7 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
     sbuf_adds(out, "\tx|");
     put_byte_list(out, f->data, f->len, true);
   }
-  sbuf_addc(out, '\n');
-  ws->n++;
-  return 0;
+  return line_done(ws, out);
 }
 
 const struct trace_format trace_fmt_numbered = {

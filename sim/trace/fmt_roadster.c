@@ -156,9 +156,7 @@ static int cando_parse(struct trace_pstate *ps, const char *s, size_t len,
     return n;
   f->len = (uint8_t)n;
   rec_set_ts(rec, ps->start_ns + ts, ps->start_ns == 0);
-  rec->kind = TRACE_REC_FRAME;
-  ps->nframes++;
-  return 1;
+  return rec_frame_done(ps, rec);
 }
 
 const struct trace_format trace_fmt_cando = {
@@ -227,9 +225,7 @@ static int ann_parse(struct trace_pstate *ps, const char *s, size_t len,
     i += 3;
   }
   f->len = (uint8_t)nb;
-  rec->kind = TRACE_REC_FRAME;
-  ps->nframes++;
-  return 1;
+  return rec_frame_done(ps, rec);
 }
 
 const struct trace_format trace_fmt_roadster = {

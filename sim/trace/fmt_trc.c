@@ -188,9 +188,7 @@ static int finish(struct trace_pstate *ps, struct trace_record *rec, int64_t off
     rec_set_ts(rec, ts, false);
   else
     rec_set_ts(rec, off, true);
-  rec->kind = TRACE_REC_FRAME;
-  ps->nframes++;
-  return 1;
+  return rec_frame_done(ps, rec);
 }
 
 static int parse_id(struct trace_pstate *ps, const char *s, size_t i, size_t e,
@@ -424,8 +422,6 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
 
 static int write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
 {
-  if (rec->kind != TRACE_REC_FRAME)
-    return SIM_EUNSUP;
   const struct sim_frame *f = &rec->frame;
   if (f->flags & SIM_CAN_F_ERR)
     return SIM_EUNSUP;
@@ -489,9 +485,7 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
     put_byte_list(out, f->data, f->len, true);
     put_byte_list(out, zeros, padded - f->len, true);
   }
-  sbuf_addc(out, '\n');
-  ws->n++;
-  return 0;
+  return line_done(ws, out);
 }
 
 static int header(struct trace_wstate *ws, const struct trace_record *first, struct sbuf *out)

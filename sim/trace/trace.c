@@ -323,6 +323,22 @@ uint8_t trace_src_bus(struct trace_pstate *ps, const char *src, size_t len)
   return 0; /* more interfaces than buses: unassigned (a bus map can still route it) */
 }
 
+int trace_parse_payload(struct trace_pstate *ps, const char *s, size_t len, size_t i, uint32_t dl,
+                        bool rtr, bool whole, const char *what, struct sim_frame *f,
+                        struct sim_diag *d)
+{
+  if (rtr) {
+    f->flags |= SIM_CAN_F_RTR;
+  } else {
+    size_t stop;
+    int nb = trace_parse_bytes(s, len, i, f->data, (int)dl, &stop);
+    if (nb < 0 || (uint32_t)nb != dl || (whole && stop < len))
+      return TRACE_ERR(ps, d, stop, "%s: expected %u data bytes", what, dl);
+  }
+  f->len = (uint8_t)dl;
+  return 0;
+}
+
 int trace_parse_bytes(const char *s, size_t len, size_t i, uint8_t *data, int max, size_t *stop)
 {
   int n = 0;

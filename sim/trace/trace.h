@@ -156,7 +156,8 @@ enum {
  *   nothing (blank, header; rec->kind = TRACE_REC_NONE), SIM_EPARSE when the line is bad: an
  *   error with ps->file:ps->line:column was added to d.
  * write(ws, rec, out): appends rec as one line including its line end to out.  Returns 0, or
- *   SIM_EUNSUP when the format cannot carry this kind of record (nothing appended).
+ *   SIM_EUNSUP when the format cannot carry this record (nothing appended).  A format without
+ *   TRACE_CAP_EVENTS is only given FRAME records (trace_writer_write drops the others).
  * header/footer(ws, first, out): append the file header / footer (may be NULL = none).
  *   header gets the first record to be written (for its timestamp) or NULL.
  * quick_check(line, len): optional; a fast test for the format's most common frame line (the

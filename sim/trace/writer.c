@@ -136,6 +136,10 @@ static void header(struct trace_writer *w, const struct trace_record *first)
 
 int trace_writer_write(struct trace_writer *w, const struct trace_record *rec)
 {
+  if (rec->kind != TRACE_REC_FRAME && !(w->fmt->caps & TRACE_CAP_EVENTS)) {
+    w->ws.dropped++;
+    return 0;
+  }
   if (!w->header_done) {
     /* the header takes its time from the first record the format can carry */
     struct trace_wstate probe = w->ws;

@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (f->quick_check && f->quick_check(s + i, e - i) &&
         (rc != 1 || rec.kind != TRACE_REC_FRAME))
       abort(); /* the quick check promised a frame */
-    if (rc == 1 && f->write) {
+    if (rc == 1 && f->write && (rec.kind == TRACE_REC_FRAME || f->caps & TRACE_CAP_EVENTS)) {
       sbuf_reset(&out);
       if (f->write(&ws, &rec, &out) == 0 && rec.kind == TRACE_REC_FRAME) {
         /* a fresh reader of our own output: the header first, then the line */

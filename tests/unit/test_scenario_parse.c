@@ -53,7 +53,7 @@ static const struct bad_case bad_cases[] = {
    "3:11: error: expected a duration such as 90s, 15min, 2h or 1h30m, got '10 minutes'"},
   {"bad-step.yaml",
    "4:5: error: unknown step 'teleport' (expected one of: park, drive, charge, unplug, climate, "
-   "lock, unlock, door, set, notify, event, wakeup)"},
+   "lock, unlock, door, set, notify, event, wakeup, ecu)"},
   {"bad-metric.yaml", "4:7: error: unknown metric 'v.b.socc'"},
   {"bad-metric-value.yaml",
    "3:23: error: 'maybe' is not a valid value for metric v.e.locked (wrong type)"},
