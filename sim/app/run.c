@@ -356,10 +356,10 @@ static int setup_module(struct app *a)
   return 0;
 }
 
-/* Notifications, housekeeping and Server V3 (with the password, wiped after use).  Returns 0
- * or the exit code. */
 static void on_net_log(void *ctx, const char *msg);
 
+/* Notifications, housekeeping and Server V3 (with the password, wiped after use).  Returns 0
+ * or the exit code. */
 static int setup_server(struct app *a)
 {
   struct opts *o = &a->o;
