@@ -17,6 +17,7 @@
 #include "can/network.h"
 #include "core/diag.h"
 #include "core/loop.h"
+#include "fleet/app_steps.h"
 #include "fleet/apps.h"
 #include "fleet/fleet.h"
 #include "hil/responder.h"
@@ -85,6 +86,7 @@ struct opts {
   const char *fleet_users;    /* --fleet-users FILE */
   size_t apps;                /* --apps M */
   const char *app_command;    /* --app-command CMD */
+  bool app_only;              /* --app-only: the scenario's app steps, no car */
 };
 
 /* A run: the options and everything set up from them. */
@@ -116,6 +118,7 @@ struct app {
   bool drain_queue_only;        /* --duration ended the run: wait for the queue, no update */
   struct fleet *fleet;          /* --fleet (fleet.c) */
   struct fleet_apps *apps;      /* --apps (fleet.c) */
+  struct app_steps *app_steps;  /* the scenario's app: steps (run.c) */
 };
 
 /* ---- options.c ---- */
