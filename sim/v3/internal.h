@@ -8,6 +8,8 @@
 #define SIM_V3_INT_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "core/loop.h"
@@ -112,6 +114,10 @@ struct v3 {
 /* v3.c */
 /* Hands one PUBLISH to the transport (and the tee); counts it.  Returns the transport's
  * result (0 or a negative error). */
+/* Writes one publication as mosquitto_sub -v prints it: "<topic> <payload>\n", an empty
+ * payload as "<topic> (null)" (mosquitto_sub 2.0.11 -v; client/sub_client_output.c prints
+ * "(null)" for a zero-length payload). */
+void v3_print_publication(FILE *out, const char *topic, const void *payload, size_t len);
 int v3_publish(struct v3 *v3, const char *topic, const void *payload, size_t len, int qos,
                bool retain, int *mid);
 long v3_cfg_int(struct v3 *v3, const char *instance, long def);

@@ -66,17 +66,24 @@ const struct v3_stats *v3_get_stats(const struct v3 *v3)
   return &v3->stats;
 }
 
+void v3_print_publication(FILE *out, const char *topic, const void *payload, size_t len)
+{
+  fputs(topic, out);
+  fputc(' ', out);
+  if (len)
+    fwrite(payload, 1, len, out);
+  else
+    fputs("(null)", out);
+  fputc('\n', out);
+}
+
 int v3_publish(struct v3 *v3, const char *topic, const void *payload, size_t len, int qos,
                bool retain, int *mid)
 {
   int dummy;
   int rc = v3->ops->publish(v3->tp, topic, payload, len, qos, retain, mid ? mid : &dummy);
-  if (rc == 0 && v3->tee) {
-    fputs(topic, v3->tee);
-    fputc(' ', v3->tee);
-    fwrite(payload, 1, len, v3->tee);
-    fputc('\n', v3->tee);
-  }
+  if (rc == 0 && v3->tee)
+    v3_print_publication(v3->tee, topic, payload, len);
   if (rc == 0) {
     v3->stats.published++;
     v3->stats.bytes += len;
