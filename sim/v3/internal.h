@@ -133,6 +133,9 @@ void v3_set_metric_int(struct v3 *v3, const char *name, int i);
 bool v3_net_ok(struct v3 *v3);                   /* m.net.connected, m.net.ip, m.net.good.sq */
 void v3_network_up(struct v3 *v3, int64_t now);  /* connect after stable_wait + jitter */
 void v3_connect(struct v3 *v3);                  /* one connection attempt (Connect()) */
+/* The MQTT client id: the --client-id option, else config server.v3 clientid (profiles that
+ * have it), else the vehicle id. */
+const char *v3_client_id(struct v3 *v3);
 void v3_drop_connection(struct v3 *v3);          /* no DISCONNECT; connected state reset */
 
 /* inbound.c */
