@@ -40,6 +40,7 @@ struct sbuf;
 
 #define DEFAULT_SEED 1
 #define DEFAULT_SPEED 1.0
+#define DEFAULT_DRAIN_TIMEOUT (300 * INT64_C(1000000000)) /* --drain-timeout: 5 min */
 #define DEFAULT_FAST_START "2024-06-01 08:00:00"
 
 /* The run options, as parsed (strings borrowed from argv). */
@@ -67,6 +68,7 @@ struct opts {
   bool have_start;
   int64_t start;
   int64_t duration; /* ns, 0 = none */
+  int64_t drain_timeout; /* ns: --drain-timeout (DEFAULT_DRAIN_TIMEOUT) */
   const char *report;
   int progress; /* -1 auto, 0 off, 1 on */
   bool json;
@@ -112,6 +114,8 @@ struct app {
   int trace_status;
   struct sim_timer drain_timer; /* see finish_sources() in run.c */
   int drain_ticks, drain_requested;
+  int drain_connected;          /* the last drain tick that found the connection up */
+  bool drain_queue_only;        /* --duration ended the run: wait for the queue, no update */
   struct fleet *fleet;          /* --fleet (fleet.c) */
   struct fleet_apps *apps;      /* --apps (fleet.c) */
   struct app_steps *app_steps;  /* the scenario's app: steps (run.c) */

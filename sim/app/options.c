@@ -136,6 +136,13 @@ static int set_duration(struct opts *o, const char *arg)
   return 0;
 }
 
+static int set_drain_timeout(struct opts *o, const char *arg)
+{
+  if (parse_duration(arg, &o->drain_timeout) < 0 || o->drain_timeout < 0)
+    return usage_error("invalid --drain-timeout '%s': e.g. 0, 90s, 5min", arg);
+  return 0;
+}
+
 static int set_progress(struct opts *o, const char *arg)
 {
   (void)arg;
@@ -489,6 +496,11 @@ const struct app_option app_options[] = {
     {"duration", 0, "D",
          "stop after D of simulation time (e.g. 90s, 15min, 2h)",
          SECTION_RUN, CALL(set_duration), NULL},
+    {"drain-timeout", 0, "D",
+         "at the end, wait at most D of simulation time for the\n"
+         "broker to acknowledge every queued notification (default\n"
+         "5min; 0: do not wait)",
+         SECTION_RUN, CALL(set_drain_timeout), NULL},
     {"report", 0, "FILE",
          "write the run report (expect: results) as JSON to FILE",
          SECTION_RUN, STR(report), NULL},

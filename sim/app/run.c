@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <ev.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,9 +95,12 @@ int app_configure(struct sim *sim, const struct opts *o)
   return rc;
 }
 
+static void start_drain(struct app *a, bool queue_only);
+
 static void on_stop_timer(struct sim_loop *loop, struct sim_timer *t)
 {
-  sim_loop_stop(loop, 0);
+  (void)loop;
+  start_drain(t->data, true);
 }
 
 static void on_signal(struct ev_loop *ev, ev_signal *w, int revents)
@@ -134,9 +138,11 @@ static void on_v3_state(void *ctx, const char *name, const char *data)
 /*
  * The sources are done (the scenario's timeline, or every replay).  Before the run ends, the
  * module publishes what changed since its last transmission, as `server v3 update modified`
- * makes a module do: wait for the connection if it is still being set up (at most
- * DRAIN_CONNECT_WAIT), request the update, and stop two ticks later.  Without Server V3 the run
- * ends at once.
+ * makes a module do, and delivers its notification queue: wait for the connection if it is
+ * down (at most DRAIN_CONNECT_WAIT at a time), request the update, and stop two ticks later
+ * once the broker has acknowledged every queued notification, or when --drain-timeout has
+ * passed.  finish_run() reports what is still queued.  Without Server V3 the run ends at once.
+ * When --duration ended the run, only the queue is waited for (no update).
  */
 #define DRAIN_CONNECT_WAIT 60
 
@@ -145,27 +151,43 @@ static void on_drain(struct sim_loop *loop, struct sim_timer *t)
   struct app *a = t->data;
   struct v3 *v3 = a->sim->v3;
   a->drain_ticks++;
-  if (!v3 || (!v3_connected(v3) && a->drain_ticks > DRAIN_CONNECT_WAIT)) {
+  bool up = v3 && v3_connected(v3);
+  if (up)
+    a->drain_connected = a->drain_ticks;
+  if (!v3 || (!up && a->drain_ticks - a->drain_connected > DRAIN_CONNECT_WAIT)) {
     sim_loop_stop(loop, 0);
-  } else if (v3_connected(v3)) {
-    if (!a->drain_requested) {
-      v3_request_update(v3, "modified");
-      a->drain_requested = a->drain_ticks;
-    } else if (a->drain_ticks - a->drain_requested >= 2) {
-      sim_loop_stop(loop, 0);
-    }
+    return;
   }
+  if (up && !a->drain_requested) {
+    if (!a->drain_queue_only)
+      v3_request_update(v3, "modified");
+    a->drain_requested = a->drain_ticks;
+    return;
+  }
+  bool updated = a->drain_requested && a->drain_ticks - a->drain_requested >= 2;
+  if ((updated && v3_notify_backlog(v3, -1) == 0) ||
+      (int64_t)a->drain_ticks * SIM_NS_PER_SEC >= a->o.drain_timeout + 2 * SIM_NS_PER_SEC)
+    sim_loop_stop(loop, 0);
+}
+
+/* Starts the end of the run (on_drain()). */
+static void start_drain(struct app *a, bool queue_only)
+{
+  if (sim_timer_active(&a->drain_timer))
+    return;
+  if (!a->sim->v3 || (queue_only && v3_notify_backlog(a->sim->v3, -1) == 0)) {
+    sim_loop_stop(a->loop, 0);
+    return;
+  }
+  a->drain_queue_only = queue_only;
+  sim_timer_start(a->loop, &a->drain_timer, SIM_NS_PER_SEC, SIM_NS_PER_SEC);
 }
 
 static void finish_sources(struct app *a)
 {
-  if (a->o.duration || sim_timer_active(&a->drain_timer))
+  if (a->o.duration)
     return; /* --duration decides when the run ends */
-  if (!a->sim->v3) {
-    sim_loop_stop(a->loop, 0);
-    return;
-  }
-  sim_timer_start(a->loop, &a->drain_timer, SIM_NS_PER_SEC, SIM_NS_PER_SEC);
+  start_drain(a, false);
 }
 
 static void on_scenario_done(void *ctx, struct scenario_run *run)
@@ -402,6 +424,8 @@ static int setup_app_steps(struct app *a, const char *password)
   return rc < 0 ? EXIT_RUNTIME : 0;
 }
 
+static void on_net_log(void *ctx, const char *msg);
+
 /* Notifications, housekeeping and Server V3 (with the password, wiped after use).  Returns 0
  * or the exit code. */
 static int setup_server(struct app *a)
@@ -441,6 +465,7 @@ static int setup_server(struct app *a)
     o->v3.out = a->devnull = fopen("/dev/null", "w");
   if (o->print && o->v3.broker && !o->quiet)
     o->v3.tee = stdout;
+  o->v3.on_warning = on_net_log;
   rc = v3_start(a->sim, &o->v3, &d);
   if (password) {
     explicit_bzero(password, strlen(password));
@@ -579,6 +604,48 @@ static int did_nothing(struct app *a, const struct trace_replay_stats *tot)
   return 0;
 }
 
+/*
+ * The notifications Server V3 did not deliver: those still queued (kept in --state-dir for the
+ * next run, else lost) and those moved aside as undeliverable.  With --stats, the counters.
+ * Returns EXIT_RUNTIME when a notification was lost or moved aside, else 0.
+ */
+static int report_notifications(struct app *a)
+{
+  struct v3 *v3 = a->sim->v3;
+  if (!v3)
+    return 0;
+  const struct v3_stats *st = v3_get_stats(v3);
+  size_t left = v3_notify_backlog(v3, -1);
+  struct sbuf types = SBUF_INIT;
+  for (int t = NOTIFY_INFO; t <= NOTIFY_DATA; t++) {
+    size_t n = v3_notify_backlog(v3, t);
+    if (n)
+      sbuf_printf(&types, "%s%zu %s", types.len ? ", " : "", n,
+                  sim_notify_type_name((enum sim_notify_type)t));
+  }
+  if (a->o.stats)
+    fprintf(stderr, "notifications: %" PRIu64 " delivered, %zu still queued, %" PRIu64
+                    " moved aside\n", st->delivered, left, st->quarantined);
+  int code = 0;
+  if (left && a->o.state_dir) {
+    fprintf(stderr, "ovms-sim: %zu notifications (%s) were not delivered yet; %s keeps them "
+                    "for the next run\n", left, sbuf_str(&types), a->o.state_dir);
+  } else if (left) {
+    fprintf(stderr, "ovms-sim: %zu notifications (%s) were not delivered and are lost (no "
+                    "--state-dir keeps them; a longer --drain-timeout waits longer)\n",
+            left, sbuf_str(&types));
+    code = EXIT_RUNTIME;
+  }
+  if (st->quarantined) {
+    fprintf(stderr, "ovms-sim: %" PRIu64 " notifications could never be delivered and were "
+                    "moved aside%s%s%s\n", st->quarantined, a->o.state_dir ? " to " : "",
+            a->o.state_dir ? a->o.state_dir : "", a->o.state_dir ? "/notify.dead" : "");
+    code = EXIT_RUNTIME;
+  }
+  sbuf_free(&types);
+  return code;
+}
+
 /* After the loop: the replays' errors and statistics, the recorder, the journal, the
  * expect: results.  rc is the loop's result.  Returns the exit code. */
 static int finish_run(struct app *a, int rc)
@@ -650,6 +717,10 @@ static int finish_run(struct app *a, int rc)
             o->state_dir, sim_strerror(jerr));
     code = EXIT_RUNTIME;
   }
+  if (a->o.v3.broker) {
+    int nrc = report_notifications(a);
+    code = code ? code : nrc;
+  }
   int erc = a->run ? report_scenario(a) : 0;
   if (a->interrupted)
     return EXIT_INTERRUPTED;
@@ -691,6 +762,7 @@ int app_parse(struct app *a, int argc, char **argv)
 {
   memset(a, 0, sizeof(*a));
   a->o.speed = DEFAULT_SPEED;
+  a->o.drain_timeout = DEFAULT_DRAIN_TIMEOUT;
   a->o.seed = DEFAULT_SEED;
   a->o.progress = -1;
   int rc = parse_opts(argc, argv, &a->o, false);

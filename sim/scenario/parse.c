@@ -1227,6 +1227,11 @@ static void notify_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, boo
   }
   if (!st->u.notify.subtype)
     st->u.notify.subtype = xstrdup("usr.scenario");
+  struct sbuf why = SBUF_INIT;
+  if (!null && st->u.notify.text && sim_notify_check(st->u.notify.subtype, st->u.notify.text,
+                                                     &why) < 0)
+    err(p, v, "this notification cannot be raised: %s", sbuf_str(&why));
+  sbuf_free(&why);
 }
 
 static void event_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,

@@ -61,6 +61,8 @@ struct v3 {
   char *cafile, *capath, *certfile, *keyfile;
   char *client_id_opt;
   FILE *tee;
+  void (*on_warning)(void *ctx, const char *msg);
+  void *warning_ctx;
 
   /* connection */
   enum v3_state state;

@@ -221,6 +221,8 @@ static struct v3 *v3_new(struct sim *sim, const struct v3_options *opt,
   v3->client_id_opt = dup_opt(opt->client_id);
   if (ops != &v3_transport_print)
     v3->tee = opt->tee;
+  v3->on_warning = opt->on_warning;
+  v3->warning_ctx = opt->warning_ctx;
   v3->last_connack = -1;
   v3->connect_at = -1;
   v3->net_since = -1;

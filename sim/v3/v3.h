@@ -60,6 +60,10 @@ struct v3_options {
   /* A transport to use instead of the one the broker URL selects (tests, benchmarks);
    * NULL = by URL.  With it, the URL (if any) still sets the server config. */
   const struct v3_transport_ops *transport;
+  /* Called with a one-line message when a notification that can never be delivered is moved
+   * aside (sim_notify_quarantine()); NULL = not reported.  Borrowed. */
+  void (*on_warning)(void *ctx, const char *msg);
+  void *warning_ctx;
 };
 
 /*
@@ -122,6 +126,10 @@ enum v3_state v3_state(const struct v3 *v3);
 /* True while connected (CONNACK accepted and the connection is up). */
 bool v3_connected(const struct v3 *v3);
 
+/* Notifications of type still to be delivered by v3 (queued or waiting for the broker's
+ * acknowledgement); type < 0: all types. */
+size_t v3_notify_backlog(struct v3 *v3, int type);
+
 /*
  * Appends the output of "server v3 status" (ovmsv3_status()): "State: <X>\n" and 7 spaces + the
  * status text + "\n".  v3 NULL gives "OVMS v3 server has not been started\n".
@@ -142,6 +150,8 @@ struct v3_stats {
   uint64_t commands;      /* commands executed */
   uint64_t rx_rejected;   /* inbound messages rejected (bad topic or payload) */
   uint64_t full_syncs;    /* full sync passes completed */
+  uint64_t quarantined;   /* notifications moved aside: they could never be published */
+  uint64_t delivered;     /* notifications acknowledged by the broker */
 };
 /* The counters of v3 (owned by v3, updated live). */
 const struct v3_stats *v3_get_stats(const struct v3 *v3);
