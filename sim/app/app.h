@@ -42,6 +42,8 @@ struct sbuf;
 
 #define DEFAULT_SEED 1
 #define DEFAULT_SPEED 1.0
+#define SPEED_MIN 0.001 /* --speed: a simulated second in 16 min 40 s of wall time */
+#define SPEED_MAX 1e6
 #define DEFAULT_DRAIN_TIMEOUT (300 * INT64_C(1000000000)) /* --drain-timeout: 5 min */
 #define DEFAULT_FAST_START "2024-06-01 08:00:00"
 

@@ -57,8 +57,11 @@ void diag_label(struct sim_diag *d, size_t from, const char *option)
 
 static int set_speed(struct opts *o, const char *arg)
 {
-  if (parse_double(arg, &o->speed) < 0 || !(o->speed > 0) || o->speed > 1e6)
-    return usage_error("invalid --speed '%s': a number > 0 (e.g. 10, 0.5)", arg);
+  /* below SPEED_MIN a simulated second lasts over a quarter of an hour of wall time, and the
+   * clock's conversions lose their precision (1e-12 spun a core) */
+  if (parse_double(arg, &o->speed) < 0 || !(o->speed >= SPEED_MIN) || o->speed > SPEED_MAX)
+    return usage_error("invalid --speed '%s': a number from %g to %g (e.g. 10, 0.5)", arg,
+                       SPEED_MIN, SPEED_MAX);
   o->speed_given = true;
   return 0;
 }
@@ -405,7 +408,8 @@ const struct app_option app_options[] = {
          "virtual time: run as fast as possible, deterministically",
          SECTION_RUN, FLAG(fast), NULL},
     {"speed", 'x', "X",
-         "real time scaled by X (default %s; e.g. 60 = a minute a second)",
+         "real time scaled by X, 0.001 to 1e6 (default %s; e.g. 60 = a\n"
+         "minute a second)",
          SECTION_RUN, CALL(set_speed), .dflt = default_speed},
     {"seed", 0, "N",
          "random seed (default %s); same inputs + seed = same output",
