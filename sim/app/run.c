@@ -3,13 +3,14 @@
  * sources end, then the expect: results.  Also the set-up shared with `metrics --scenario`.
  *
  * Everything is parsed and validated first (defaults < config file < --set, then one
- * validation pass); only then are files, sockets and buses opened.  Exit codes: 0 success, 1
- * an expect: check failed (or a run-time failure), 2 bad invocation or bad input.
+ * validation pass); only then are files, sockets and buses opened.  Exit codes: app.h
+ * (EXIT_*), README "Exit codes".
  */
 #include <errno.h>
 #include <ev.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,8 @@
 #include <unistd.h>
 
 #include "app/app.h"
+#include "can/backend_trace.h"
+#include "can/bus.h"
 #include "can/inputs.h"
 #include "core/error.h"
 #include "core/parse.h"
@@ -225,14 +228,41 @@ static int load_scenario(struct app *a)
   return 0;
 }
 
+/* Prints the expect: results text to stderr; quiet (-q): only the checks that did not pass
+ * and the summary line. */
+static void print_results(const char *text, bool quiet)
+{
+  for (const char *p = text, *nl; *p; p = *nl ? nl + 1 : nl) {
+    nl = strchr(p, '\n');
+    if (!nl)
+      nl = p + strlen(p);
+    const char *pass = strstr(p, ": PASS ");
+    if (!quiet || !pass || pass > nl)
+      fprintf(stderr, "%.*s\n", (int)(nl - p), p);
+  }
+}
+
 /* Prints the expect: results (stderr) and writes --report.  Returns the exit code. */
 static int report_scenario(struct app *a)
 {
   struct sbuf b = SBUF_INIT;
   size_t failed = scenario_run_report(a->run, &b, 0);
   if ((a->sc->n_expects || failed) && !a->o.no_summary)
-    fputs(sbuf_str(&b), stderr);
+    print_results(sbuf_str(&b), a->o.quiet);
   int rc = failed ? EXIT_EXPECT : 0;
+  /* --duration ended the run before the timeline and every check judged passed: the rest
+   * were not reached, which is neither a pass nor a failure (exit 4) */
+  size_t unreached = a->sc->n_expects - scenario_run_checked_count(a->run);
+  bool cut = a->o.duration && !scenario_run_done(a->run) && !a->interrupted;
+  if (cut && !a->o.no_summary) {
+    long long s = (long long)(a->o.duration / SIM_NS_PER_SEC);
+    fprintf(stderr, "ovms-sim: --duration %lld:%02lld:%02lld ended the run at step %zu of %zu, "
+                    "before the end of the timeline: %zu check%s not reached\n",
+            s / 3600, s / 60 % 60, s % 60, scenario_run_step(a->run) + 1, a->sc->n_steps,
+            unreached, unreached == 1 ? "" : "s");
+  }
+  if (cut && unreached && failed == unreached)
+    rc = EXIT_PARTIAL;
   if (a->o.report) {
     sbuf_reset(&b);
     scenario_run_report(a->run, &b, SCENARIO_REPORT_JSON);
@@ -250,10 +280,33 @@ static int report_scenario(struct app *a)
   return rc;
 }
 
+/* A live bus reports an error: one that stopped the bus (adapter unplugged, refused its
+ * configuration, interface down) ends the run with EXIT_RUNTIME; a client that reconnects
+ * by itself is only told with --verbose. */
+static void on_bus_error(void *ctx, struct sim_canbus *bus, int err, const char *what,
+                         const struct sim_frame *f)
+{
+  struct app *a = ctx;
+  (void)f;
+  if (bus->started) {
+    if (a->o.verbose)
+      fprintf(stderr, "ovms-sim: bus %u (%s): %s\n", bus->num, bus->spec, what);
+    return;
+  }
+  fprintf(stderr, "ovms-sim: bus %u (%s): %s (%s): ending the run\n", bus->num, bus->spec,
+          what, sim_strerror(err));
+  if (!a->bus_lost)
+    a->bus_lost = err ? err : -EIO;
+  sim_loop_stop(a->loop, 0);
+}
+
 /* Closes the recorder (before the buses it watches) and the inputs.  Returns the recorder's
  * first write error, else 0. */
 static int close_inputs(struct app *a)
 {
+  for (int b = 0; a->sim && b < SIM_MAX_BUSES; b++)
+    if (a->sim->buses[b]) /* what the buses report while closing is not a failure */
+      can_bus_remove_error_monitor(a->sim->buses[b], on_bus_error, a);
   app_bench_stop(a);
   can_network_free(a->net);
   a->net = NULL;
@@ -401,6 +454,31 @@ static int setup_module(struct app *a)
   return 0;
 }
 
+/*
+ * A --fast run cannot wait for a broker whose host name does not exist: each reconnection
+ * would block in the resolver again (0.5 s or more of wall time for seconds of simulated
+ * time).  The name is resolved once before the run; a definitive "no such name"
+ * (EAI_NONAME) ends it at once.  A temporary failure (EAI_AGAIN) is left to the
+ * reconnections.  Real-time runs keep retrying as the firmware does.  Returns 0 or
+ * EXIT_RUNTIME (printed).
+ */
+static int check_broker_name(const struct opts *o)
+{
+  struct v3_url u;
+  if (!o->fast || !o->v3.broker || !strncmp(o->v3.broker, "print", 5) ||
+      v3_url_parse(o->v3.broker, &u, NULL) < 0)
+    return 0;
+  struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+  int e = getaddrinfo(u.host, NULL, &hints, &res);
+  if (res)
+    freeaddrinfo(res);
+  if (e != EAI_NONAME)
+    return 0;
+  fprintf(stderr, "ovms-sim: could not connect to the broker: host name %s not resolved (%s)\n",
+          u.host, gai_strerror(e));
+  return EXIT_RUNTIME;
+}
+
 /* The app clients of the scenario's app: steps, on --broker with its user and password.
  * Returns 0 or the exit code. */
 static int setup_app_steps(struct app *a, const char *password)
@@ -424,6 +502,14 @@ static int setup_app_steps(struct app *a, const char *password)
   return rc < 0 ? EXIT_RUNTIME : 0;
 }
 
+/* Wipes and frees the password (NULL allowed). */
+static void wipe_password(char *password)
+{
+  if (password)
+    explicit_bzero(password, strlen(password));
+  free(password);
+}
+
 static void on_net_log(void *ctx, const char *msg);
 
 /* Notifications, housekeeping and Server V3 (with the password, wiped after use).  Returns 0
@@ -435,29 +521,27 @@ static int setup_server(struct app *a)
   char *password = NULL;
   if ((rc = app_read_password(o, &password)) != 0)
     return rc;
+  if ((rc = check_broker_name(o)) != 0) { /* after the bad-input checks of the options */
+    wipe_password(password);
+    return rc;
+  }
   struct sim_diag d = SIM_DIAG_INIT;
   struct sim_notify_opts no = {o->state_repair};
   rc = sim_notify_open_opts(a->sim, o->state_dir, &no, &d);
   print_diag(&d);
   sim_diag_cleanup(&d);
   if (rc < 0) {
-    if (password)
-      explicit_bzero(password, strlen(password));
-    free(password);
+    wipe_password(password);
     /* another simulator on the directory, or no space: runtime; a bad journal: input */
     return rc == -EBUSY || rc == -ENOSPC || rc == -EIO ? EXIT_RUNTIME : EXIT_USAGE;
   }
   housekeeping_start(a->sim);
   if (a->sc && scenario_has_apps(a->sc) && (rc = setup_app_steps(a, password)) != 0) {
-    if (password)
-      explicit_bzero(password, strlen(password));
-    free(password);
+    wipe_password(password);
     return rc;
   }
   if (o->app_only) { /* no module of our own on the broker */
-    if (password)
-      explicit_bzero(password, strlen(password));
-    free(password);
+    wipe_password(password);
     return 0;
   }
   o->v3.password = password;
@@ -518,14 +602,24 @@ static int setup_buses(struct app *a)
     struct sim_diag d = SIM_DIAG_INIT;
     rc = can_inputs_open(&a->inputs, a->sim, &o->can, &d);
     diag_label(&d, 0, "--can");
-    if (rc == 0 && o->record)
-      rc = trace_recorder_open(&a->rec, a->sim, o->record, NULL, &d);
-    if (rc == 0)
-      rc = can_inputs_start(a->inputs, &o->can, on_traces_done, a, &d);
+    /* a bad --can value is bad input; an adapter that is missing, not a tty or refuses, or a
+     * kernel without SocketCAN, is a runtime failure; then a bad trace or record file is bad
+     * input again */
+    int code = rc == SIM_ECONFIG || rc == SIM_EPARSE ? EXIT_USAGE : EXIT_RUNTIME;
+    if (rc == 0) {
+      code = EXIT_USAGE;
+      if (o->record)
+        rc = trace_recorder_open(&a->rec, a->sim, o->record, NULL, &d);
+      if (rc == 0)
+        rc = can_inputs_start(a->inputs, &o->can, on_traces_done, a, &d);
+    }
     print_diag(&d);
     sim_diag_cleanup(&d);
-    if (rc < 0) /* a bad file, format, option or device: bad input, except a missing kernel feature */
-      return rc == SIM_ENOCAN ? EXIT_RUNTIME : EXIT_USAGE;
+    if (rc < 0)
+      return code;
+    for (int b = 0; b < SIM_MAX_BUSES; b++)
+      if (a->sim->buses[b] && a->sim->buses[b]->ops != &can_backend_trace)
+        can_bus_add_error_monitor(a->sim->buses[b], on_bus_error, a);
   }
   if (can_network_wanted(&o->net) && open_network(a) < 0)
     return EXIT_USAGE;
@@ -566,6 +660,17 @@ static int setup_run(struct app *a)
     sim_timer_start(a->loop, &a->progress_timer, SIM_NS_PER_SEC, SIM_NS_PER_SEC);
   }
   app_signals(a);
+  if (!o->scenario && !o->can.ntraces && !o->can.ncans && !can_network_wanted(&o->net) &&
+      !o->duration && !o->quiet)
+    fprintf(stderr, "ovms-sim: no --scenario, --trace or --can: a parked car idles and the "
+                    "module publishes until Ctrl-C; it connects after server.v3 "
+                    "conn.stable_wait (%s s), as the firmware does after boot "
+                    "(ovms-sim --help for what else it can do)\n",
+            sim_config_get(a->sim->config, "server.v3", "conn.stable_wait")
+                ? sim_config_get(a->sim->config, "server.v3", "conn.stable_wait")
+                : "10");
+  if (!o->fast) /* real time: every publication is seen when it happens, also in a pipe */
+    setvbuf(stdout, NULL, _IOLBF, 0);
   return 0;
 }
 
@@ -710,6 +815,8 @@ static int finish_run(struct app *a, int rc)
     fprintf(stderr, "ovms-sim: %s\n", sim_strerror(rc));
     return EXIT_RUNTIME;
   }
+  if (a->bus_lost)
+    code = EXIT_RUNTIME; /* printed when it happened */
   int jerr = sim_notify_journal_error(a->sim);
   if (jerr < 0) {
     fprintf(stderr, "ovms-sim: %s: the notification journal could not be written (%s): "
@@ -765,6 +872,8 @@ int app_parse(struct app *a, int argc, char **argv)
   a->o.drain_timeout = DEFAULT_DRAIN_TIMEOUT;
   a->o.seed = DEFAULT_SEED;
   a->o.progress = -1;
+  if (!strcmp(argv[0], "run") || !strcmp(argv[0], "metrics"))
+    a->o.command = argv[0]; /* the subcommand (main.c): its own --help */
   int rc = parse_opts(argc, argv, &a->o, false);
   if (rc)
     free(a->o.sets);

@@ -66,6 +66,11 @@ struct v3_options {
   void *warning_ctx;
 };
 
+/* The longest MQTT client id accepted: 65,535 bytes, what the CONNECT packet's length field
+ * can hold (MQTT 3.1.1 section 1.5.3) and what mosquitto accepts.  Section 3.1.3.1 only
+ * obliges a broker to take 1 to 23 bytes; longer ids work with mosquitto and EMQX. */
+#define V3_CLIENT_ID_MAX 65535
+
 /*
  * Starts Server V3 for sim (sim->v3 is set; it is freed with sim_free() or v3_stop()).  opt
  * may be NULL (print transport, defaults); its strings are copied.  Declares the server.v3
@@ -73,8 +78,10 @@ struct v3_options {
  * v3_config_declare()).  Registers the notification reader "ovmsv3" (opening a memory-only
  * queue if sim_notify_open() was not called).  The connection is attempted after
  * conn.stable_wait + jitter seconds of simulation time, as the firmware does after boot.
- * Returns 0; SIM_ECONFIG (with an error recorded in d, may be NULL) for a bad URL or a client
- * certificate without key; the transport's error (recorded in d) when it cannot be set up;
+ * Returns 0; SIM_ECONFIG (with an error recorded in d, may be NULL) for a bad URL, a client
+ * certificate without key, or (with a broker) an empty vehicle id, a vehicle id, user or topic
+ * prefix with an MQTT wildcard, a client id over V3_CLIENT_ID_MAX, a TLS file that cannot be
+ * read; the transport's error (recorded in d) when it cannot be set up;
  * SIM_EEXIST if already started.
  */
 int v3_start(struct sim *sim, const struct v3_options *opt, struct sim_diag *d);
