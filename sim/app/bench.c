@@ -15,6 +15,7 @@
 #include "hil/responder.h"
 #include "model/sim.h"
 #include "scenario/scenario.h"
+#include "vehicle/vehicle.h"
 
 /* The scenario's ecu: steps name ECUs the simulated car has.  Returns 0 or EXIT_USAGE. */
 static int check_ecu_steps(struct app *a)
@@ -106,6 +107,8 @@ int app_bench_start(struct app *a)
 
 void app_bench_report(const struct app *a, struct sbuf *b)
 {
+  if (a->sim && a->sim->vehicle)
+    vehicle_encoder_report(a->sim->vehicle, b);
   hil_responders_report(a->responders, b);
   if (a->poller) {
     const struct hil_poller_stats *s = hil_poller_stats(a->poller);

@@ -14,6 +14,7 @@
 
 #include "can/bus.h"
 #include "core/error.h"
+#include "core/sbuf.h"
 #include "model/sim.h"
 #include "core/xalloc.h"
 
@@ -366,11 +367,68 @@ int vehicle_encode_all(struct vehicle *v, vehicle_frame_sink sink, void *ctx)
   return n;
 }
 
+#define VEHICLE_TX_BACKOFF_NS (1 * SIM_NS_PER_MS) /* first retry after a full queue */
+
+static int64_t encoder_period(const struct vehicle *v, size_t i)
+{
+  return (int64_t)(v->enc[i].period_ms ? v->enc[i].period_ms : 1000) * SIM_NS_PER_MS;
+}
+
+static bool queue_full(int rc)
+{
+  return rc == -EAGAIN || rc == -ENOBUFS || rc == -EWOULDBLOCK;
+}
+
+/* Back on its period after a deferral (the period runs from now: the car slowed down). */
+static void encoder_resume(struct vehicle *v, size_t i)
+{
+  if (!v->enc_backoff[i])
+    return;
+  v->enc_backoff[i] = 0;
+  int64_t period = encoder_period(v, i);
+  sim_timer_start(v->sim->loop, &v->enc_timers[i], period, period);
+}
+
+static void encode_to_bus(struct vehicle *v, size_t i)
+{
+  size_t ss = v->type->state_size;
+  if (ss)
+    memcpy(v->enc_snap, v->state, ss);
+  struct sim_frame f;
+  if (vehicle_encode(v, i, &f) != 1) {
+    encoder_resume(v, i);
+    return;
+  }
+  struct sim_canbus *bus = f.bus >= 1 && f.bus <= 8 ? v->sim->buses[f.bus - 1] : NULL;
+  int rc = bus ? can_bus_send(bus, &f) : SIM_ENOTFOUND;
+  if (rc == 0 || !queue_full(rc)) {
+    if (rc == 0)
+      v->stats.sent++;
+    else
+      v->stats.unsent++;
+    encoder_resume(v, i);
+    return;
+  }
+  /* queue full: this frame was never sent, so its counter must not have advanced */
+  if (ss)
+    memcpy(v->state, v->enc_snap, ss);
+  v->stats.encoded--;
+  v->stats.deferred++;
+  int64_t period = encoder_period(v, i), b = v->enc_backoff[i];
+  b = b ? b * 2 : VEHICLE_TX_BACKOFF_NS;
+  v->enc_backoff[i] = b < period ? b : period;
+  sim_timer_start(v->sim->loop, &v->enc_timers[i], v->enc_backoff[i], 0);
+}
+
 static void on_encode(struct sim_loop *loop, struct sim_timer *t)
 {
   (void)loop;
   struct vehicle *v = t->data;
   size_t i = (size_t)(t - v->enc_timers);
+  if (v->enc_bus) {
+    encode_to_bus(v, i);
+    return;
+  }
   struct sim_frame f;
   if (vehicle_encode(v, i, &f) == 1 && v->sink)
     v->sink(v->sink_ctx, &f);
@@ -384,8 +442,9 @@ int vehicle_encoder_start(struct vehicle *v, vehicle_frame_sink sink, void *ctx)
   if (!v->n_enc || !v->sim || !v->sim->loop)
     return 0;
   v->enc_timers = xcalloc(v->n_enc, sizeof *v->enc_timers);
+  v->enc_backoff = xcalloc(v->n_enc, sizeof *v->enc_backoff);
   for (size_t i = 0; i < v->n_enc; i++) {
-    int64_t period = (int64_t)(v->enc[i].period_ms ? v->enc[i].period_ms : 1000) * SIM_NS_PER_MS;
+    int64_t period = encoder_period(v, i);
     sim_timer_init(&v->enc_timers[i], on_encode, v);
     sim_timer_start(v->sim->loop, &v->enc_timers[i], period, period);
   }
@@ -401,21 +460,34 @@ void vehicle_encoder_stop(struct vehicle *v)
     free(v->enc_timers);
     v->enc_timers = NULL;
   }
+  free(v->enc_backoff);
+  v->enc_backoff = NULL;
+  free(v->enc_snap);
+  v->enc_snap = NULL;
+  v->enc_bus = false;
   v->sink = NULL;
   v->sink_ctx = NULL;
 }
 
-static void send_to_bus(void *ctx, const struct sim_frame *f)
-{
-  struct vehicle *v = ctx;
-  struct sim_canbus *bus = f->bus >= 1 && f->bus <= 8 ? v->sim->buses[f->bus - 1] : NULL;
-  if (!bus || can_bus_send(bus, f) < 0)
-    v->stats.unsent++;
-}
-
 int vehicle_encoder_start_buses(struct vehicle *v)
 {
-  return vehicle_encoder_start(v, send_to_bus, v);
+  int rc = vehicle_encoder_start(v, NULL, NULL);
+  if (rc == 0 && v->enc_timers) {
+    v->enc_bus = true;
+    v->enc_snap = v->type->state_size ? xcalloc(1, v->type->state_size) : NULL;
+  }
+  return rc;
+}
+
+void vehicle_encoder_report(const struct vehicle *v, struct sbuf *b)
+{
+  if (!v || (!v->enc_timers && !v->stats.encoded))
+    return;
+  sbuf_printf(b,
+              "vehicle emulation: %llu frames encoded, %llu sent, %llu deferred (transmit "
+              "queue full), %llu unsent\n",
+              (unsigned long long)v->stats.encoded, (unsigned long long)v->stats.sent,
+              (unsigned long long)v->stats.deferred, (unsigned long long)v->stats.unsent);
 }
 
 /* ---- polls ------------------------------------------------------------------------------ */

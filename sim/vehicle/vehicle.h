@@ -42,6 +42,7 @@
 #include "model/metrics.h"
 #include "vehicle/poll.h"
 
+struct sbuf;
 struct sim;
 struct vehicle;
 
@@ -123,7 +124,9 @@ struct vehicle_stats {
   uint64_t unknown;       /* no handler for (bus, id) */
   uint64_t short_frames;  /* shorter than the handler needs */
   uint64_t encoded;       /* frames produced by encoders */
-  uint64_t unsent;        /* encoded frames for a bus the simulator does not have */
+  uint64_t unsent;        /* encoded frames lost: no such bus, or the bus failed (not full) */
+  uint64_t sent;          /* encoded frames a bus took (vehicle_encoder_start_buses) */
+  uint64_t deferred;      /* sends refused by a full transmit queue, retried later */
 };
 
 #define VEHICLE_F_ANYBUS 0x01   /* decode an id whatever bus it arrives on */
@@ -158,6 +161,9 @@ struct vehicle {
 
   /* encoder scheduler */
   struct sim_timer *enc_timers; /* one per encoder while started */
+  int64_t *enc_backoff;         /* per encoder: current queue-full back-off in ns, 0 = none */
+  void *enc_snap;               /* state before an encode, restored when the send is deferred */
+  bool enc_bus;                 /* started by vehicle_encoder_start_buses() */
   vehicle_frame_sink sink;
   void *sink_ctx;
 
@@ -256,10 +262,20 @@ void vehicle_encoder_stop(struct vehicle *v);
 
 /*
  * Starts the encoder scheduler with every frame sent (can_bus_send) on the simulator bus of
- * its number (sim->buses[bus - 1]); frames for buses that do not exist are counted in
- * stats.unsent.  This is how a simulated car stands in for the real one on a bench.  Returns 0.
+ * its number (sim->buses[bus - 1]); frames for buses that do not exist, or that a bus fails
+ * to send, are counted in stats.unsent.  This is how a simulated car stands in for the real
+ * one on a bench.
+ *
+ * A full transmit queue (the backend returns -EAGAIN or -ENOBUFS) slows the car down rather
+ * than losing the frame: the encoder's side effects on the vehicle state (counters) are
+ * undone, the send is counted in stats.deferred and the same id is encoded again, from the
+ * then current metrics, after a back-off of 1 ms doubling up to its period; once a bus takes
+ * it, the id runs on its period again from then on.  Returns 0.
  */
 int vehicle_encoder_start_buses(struct vehicle *v);
+
+/* Appends the encoder statistics ("vehicle emulation: ...") to b if encoders ran. */
+void vehicle_encoder_report(const struct vehicle *v, struct sbuf *b);
 
 /* ---- polls ---------------------------------------------------------------------------- */
 

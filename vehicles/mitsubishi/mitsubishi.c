@@ -523,6 +523,19 @@ static int e_374(struct vehicle *v, struct sim_frame *f, const void *arg)
   return 1;
 }
 
+/* 0x377: 12 V current, 0.1 A per bit in d2-d3 (d_377); 0xFFFF = not available */
+static int e_377(struct vehicle *v, struct sim_frame *f, const void *arg)
+{
+  struct mi *s = S(v);
+  (void)arg;
+  long raw = metric_is_defined(s->b_12v_current)
+                 ? clampl(metric_float(s->b_12v_current) * 10, 0, 0xFFFE)
+                 : 0xFFFF;
+  f->data[2] = (uint8_t)(raw >> 8);
+  f->data[3] = (uint8_t)(raw & 0xFF);
+  return 1;
+}
+
 static int e_389(struct vehicle *v, struct sim_frame *f, const void *arg)
 {
   struct mi *s = S(v);
@@ -645,6 +658,7 @@ static const struct vehicle_encoder mi_encoders[] = {
     {1, 0x346, 20, 8, e_346, NULL, "0x346 range / handbrake"},
     {1, 0x373, 10, 8, e_373, NULL, "0x373 pack current / voltage"},
     {1, 0x374, 100, 8, e_374, NULL, "0x374 SOC"},
+    {1, 0x377, 100, 8, e_377, NULL, "0x377 12 V current"},
     {1, 0x389, 100, 8, e_389, NULL, "0x389 AC charger"},
     {1, 0x3A4, 100, 8, e_3a4, NULL, "0x3A4 climate"},
     {1, 0x412, 100, 8, e_412, NULL, "0x412 odometer"},

@@ -250,6 +250,31 @@ static int e_5c0(struct vehicle *v, struct sim_frame *f, const void *arg)
   return 1;
 }
 
+/* 0x180: throttle in d5, 0.5 % per bit (d_180); 0xFF = not available */
+static int e_180(struct vehicle *v, struct sim_frame *f, const void *arg)
+{
+  struct nl *s = S(v);
+  (void)arg;
+  f->data[5] = metric_is_defined(s->e_throttle)
+                   ? (uint8_t)clampl(metric_float(s->e_throttle) * 2, 0, 254)
+                   : 0xFF;
+  return 1;
+}
+
+/* 0x5A9: instrument range, 0.2 km per bit in d1 and the high nibble of d2 (d_5a9);
+ * 0xFFF = not available */
+static int e_5a9(struct vehicle *v, struct sim_frame *f, const void *arg)
+{
+  struct nl *s = S(v);
+  (void)arg;
+  long r = metric_is_defined(s->x_range_instrument)
+               ? clampl(metric_float(s->x_range_instrument) * 5, 0, 0xFFE)
+               : 0xFFF;
+  f->data[1] = (uint8_t)(r >> 4);
+  f->data[2] = (uint8_t)((r & 0x0F) << 4);
+  return 1;
+}
+
 static int e_292(struct vehicle *v, struct sim_frame *f, const void *arg)
 {
   struct nl *s = S(v);
@@ -341,10 +366,12 @@ const struct vehicle_encoder nl_encoders[] = {
     {1, 0x55B, 100, 8, e_55b, NULL, "0x55B LBC SOC"},
     {1, 0x5BC, 100, 8, e_5bc, NULL, "0x5BC GIDs"},
     {1, 0x5C0, 500, 8, e_5c0, NULL, "0x5C0 battery temperature"},
+    {2, 0x180, 10, 8, e_180, NULL, "0x180 throttle"},
     {2, 0x292, 40, 8, e_292, NULL, "0x292 footbrake"},
     {2, 0x355, 40, 8, e_355, NULL, "0x355 units"},
     {2, 0x385, 1000, 8, e_385, NULL, "0x385 TPMS"},
     {2, 0x421, 100, 3, e_421, NULL, "0x421 gear"},
+    {2, 0x5A9, 100, 8, e_5a9, NULL, "0x5A9 instrument range"},
     {2, 0x5B3, 100, 8, e_5b3, NULL, "0x5B3 SOH"},
     {2, 0x5C5, 100, 8, e_5c5, NULL, "0x5C5 odometer/handbrake"},
     {2, 0x60D, 100, 8, e_60d, NULL, "0x60D doors/start state"},
