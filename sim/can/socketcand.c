@@ -256,6 +256,23 @@ static int fmt_time(char *buf, size_t cap, int64_t ts_ns)
 
 static const char HEX[] = "0123456789ABCDEF";
 
+/* Appends f's data bytes in hex at buf[n] (each followed by a blank when spaced, else the
+ * run followed by one) and the closing '>' of a message.  Returns the message length. */
+static int put_data(const struct sim_frame *f, bool spaced, char *buf, int n)
+{
+  for (int i = 0; i < f->len; i++) {
+    buf[n++] = HEX[f->data[i] >> 4];
+    buf[n++] = HEX[f->data[i] & 15];
+    if (spaced)
+      buf[n++] = ' ';
+  }
+  if (!spaced)
+    buf[n++] = ' ';
+  buf[n++] = '>';
+  buf[n] = 0;
+  return n;
+}
+
 int socketcand_format_frame(const struct sim_frame *f, int64_t ts_ns, char *buf, size_t cap)
 {
   if (cap < SOCKETCAND_MAX_MSG)
@@ -273,14 +290,7 @@ int socketcand_format_frame(const struct sim_frame *f, int64_t ts_ns, char *buf,
     n = snprintf(buf, cap, "< frame %08X %s ", (unsigned)(f->id & SIM_CAN_EFF_MASK), ts);
   else
     n = snprintf(buf, cap, "< frame %03X %s ", (unsigned)(f->id & SIM_CAN_SFF_MASK), ts);
-  for (int i = 0; i < f->len; i++) {
-    buf[n++] = HEX[f->data[i] >> 4];
-    buf[n++] = HEX[f->data[i] & 15];
-  }
-  buf[n++] = ' ';
-  buf[n++] = '>';
-  buf[n] = 0;
-  return n;
+  return put_data(f, false, buf, n);
 }
 
 int socketcand_format_send(const struct sim_frame *f, char *buf, size_t cap)
@@ -294,12 +304,5 @@ int socketcand_format_send(const struct sim_frame *f, char *buf, size_t cap)
     n = snprintf(buf, cap, "< send %08X %u ", (unsigned)(f->id & SIM_CAN_EFF_MASK), f->len);
   else
     n = snprintf(buf, cap, "< send %03X %u ", (unsigned)(f->id & SIM_CAN_SFF_MASK), f->len);
-  for (int i = 0; i < f->len; i++) {
-    buf[n++] = HEX[f->data[i] >> 4];
-    buf[n++] = HEX[f->data[i] & 15];
-    buf[n++] = ' ';
-  }
-  buf[n++] = '>';
-  buf[n] = 0;
-  return n;
+  return put_data(f, true, buf, n);
 }
