@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "hil/responder.h"
 #include "hiltest.h"
@@ -74,7 +75,7 @@ static void test_obd_session(void **state)
     {"1901", ""},                  /* NRC 0x11 is not sent to functional requests */
     {"010D05", "410D58053D"},
   };
-  ask_all(&r, func, sizeof func / sizeof func[0]);
+  ask_all(&r, func, ARRAY_SIZE(func));
   /* byte-exact: single frames from 0x7E8 padded with 0xAA; silence for 0199 and 1901 */
   assert_string_equal(sbuf_str(&r.seen), "0 7E8#064100081A8003AA\n"
                                          "100000 7E8#06412000020001AA\n"
@@ -108,7 +109,7 @@ static void test_obd_session(void **state)
     {"0199", ""},
     {"01", "7F0113"},
   };
-  ask_all(&r, uds, sizeof uds / sizeof uds[0]);
+  ask_all(&r, uds, ARRAY_SIZE(uds));
   struct hil_ecu *obd = hil_responders_find(rs, "obd");
   assert_non_null(obd);
   assert_int_equal(obd->session, 3);
@@ -241,7 +242,7 @@ static void test_faults(void **state)
                 "400000 7E8#037F0178AAAAAAAA\n600000 7E8#03410D00AAAAAAAA\n"},
     {"pending:1:500", "0 7E8#037F0178AAAAAAAA\n500000 7E8#03410D00AAAAAAAA\n"},
   };
-  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
     struct ht_rig r;
     ht_rig_open(&r, "nissanleaf", NULL);
     ht_set(r.sim, "v.e.on", "yes");
@@ -259,7 +260,7 @@ static void test_faults(void **state)
   static const char *bad[] = {"", "slow:", "slow:-1", "slow:x", "nrc:", "nrc:0", "nrc:100",
                               "pending:", "pending:1:", "pending:300", "loud", "silentx"};
   struct ecu_fault f;
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
     if (ecu_fault_parse(bad[i], &f) != SIM_EPARSE)
       fail_msg("fault '%s' accepted", bad[i]);
 }
@@ -285,7 +286,7 @@ static void test_malformed(void **state)
     "7DF#0101",                 /* functional OBD request without PID: 7F 01 13 */
     "7E0#100A010D0C050F11",     /* multi-frame mode 01 request: FC, then times out */
   };
-  for (size_t i = 0; i < sizeof frames / sizeof frames[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(frames); i++) {
     struct sim_frame f;
     ht_frame(frames[i], &f);
     can_bus_send(r.tester[0], &f);

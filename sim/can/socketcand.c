@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/hex.h"
 
@@ -213,7 +214,7 @@ int socketcand_parse(const char *s, size_t n, struct socketcand_msg *m)
       {"echo", SCD_ECHO},       {"controlmode", SCD_CONTROLMODE},
       {"isotpmode", SCD_ISOTPMODE},
   };
-  for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++)
+  for (size_t i = 0; i < ARRAY_SIZE(simple); i++)
     if (tok_is(&t[0], simple[i].name)) {
       if (nt != 1)
         return fail(m, "unexpected arguments");
@@ -237,7 +238,7 @@ int socketcand_parse(const char *s, size_t n, struct socketcand_msg *m)
     return parse_error(m, s, n, &t[0]);
   static const char *const known[] = {"add", "update", "delete", "filter", "muxfilter",
                                       "statistics", "isotpconf", "sendpdu", "stat", "pdu"};
-  for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+  for (size_t i = 0; i < ARRAY_SIZE(known); i++)
     if (tok_is(&t[0], known[i])) {
       m->cmd = SCD_UNSUPPORTED;
       snprintf(m->arg, sizeof(m->arg), "%s", known[i]);

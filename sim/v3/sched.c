@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "model/metrics.h"
 #include "model/sim.h"
 #include "v3/internal.h"
@@ -136,7 +137,7 @@ void v3_transmit_priority(struct v3 *v3)
   v3->busy = true;
   v3_count_clients(v3);
   struct metrics *ms = v3->sim->metrics;
-  for (size_t i = 0; i < sizeof(priority_fixed) / sizeof(priority_fixed[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(priority_fixed); i++) {
     struct metric *m = metrics_find(ms, priority_fixed[i]);
     if (m && metric_is_defined(m) && metric_test_and_clear_modified(m, v3->modifier))
       v3_transmit_metric(v3, m);
@@ -267,7 +268,7 @@ void v3_sched_event(struct v3 *v3, const char *name)
   if (!v3->sim->profile->event_triggered_tx || v3->sendall)
     return;
   int64_t now = v3_now(v3);
-  for (size_t i = 0; i < sizeof(trigger_events) / sizeof(trigger_events[0]); i++)
+  for (size_t i = 0; i < ARRAY_SIZE(trigger_events); i++)
     if (!strcmp(name, trigger_events[i])) {
       v3->lasttx = v3->lasttx_priority = now;
       if (v3->busy)

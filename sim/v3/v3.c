@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/diag.h"
 #include "core/error.h"
 #include "model/events.h"
@@ -118,7 +119,7 @@ static void on_config(void *ctx, const char *param, const char *instance)
                                           "topic.prefix"};
   bool conn = !strcmp(param, "password");
   if (!strcmp(param, "server.v3"))
-    for (size_t i = 0; i < sizeof(conn_keys) / sizeof(conn_keys[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(conn_keys); i++)
       if (!strcmp(instance, conn_keys[i]))
         conn = true;
   if (!conn) {

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/array.h"
 #include "model/sim.h"
 #include "mqtt_harness.h"
 #include "notify/journal.h"
@@ -160,7 +161,7 @@ static void test_crash_injection(void **state)
   /* phase 1: the broker is down; a crash at every step of compaction and appends */
   static const int keeps[] = {0, 17, 40, 1000};
   for (int at = 1; at <= START_STEPS + 2 * RAISES + 1; at++)
-    for (size_t k = 0; k < sizeof(keeps) / sizeof(keeps[0]); k++) {
+    for (size_t k = 0; k < ARRAY_SIZE(keeps); k++) {
       struct child_args a = {b.port, sdir, at, keeps[k], RAISES, ++run, -1, false};
       int st = run_child(&a, acked, 30);
       if (st != 0 && st != NOTIFY_JOURNAL_CRASH_EXIT)

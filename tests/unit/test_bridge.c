@@ -11,6 +11,7 @@
 
 #include "can/bridge.h"
 #include "can/bus.h"
+#include "core/array.h"
 #include "core/error.h"
 #include "core/loop.h"
 
@@ -93,7 +94,7 @@ static void test_parse(void **state)
       {"1=1", SIM_ECONFIG}, {"1=9", SIM_ECONFIG}, {"12", SIM_ECONFIG}, {"1=2,xyz", SIM_EPARSE},
       {"1=2,rate=0", SIM_ECONFIG}, {"1=2,rate=-5", SIM_ECONFIG}, {"a=b", SIM_ECONFIG},
   };
-  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
     struct can_bridge *b = NULL;
     struct sim_diag d = SIM_DIAG_INIT;
     int rc = can_bridge_new(&b, e->loop, cases[i].spec, &d);

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "notify/journal.h"
 #include "notify/queue.h"
@@ -268,7 +269,7 @@ static void test_damage(void **state)
 {
   (void)state;
   struct sbuf base = SBUF_INIT, bad = SBUF_INIT, want = SBUF_INIT;
-  for (size_t k = 0; k < sizeof(damage_cases) / sizeof(damage_cases[0]); k++) {
+  for (size_t k = 0; k < ARRAY_SIZE(damage_cases); k++) {
     const struct damage_case *c = &damage_cases[k];
     char *dir = new_dir();
     make_base(dir, &base);
@@ -406,7 +407,7 @@ static void test_ids_limit(void **state)
     {"N data 9007199254740992 0 ovmsv3 log.trip 41\n", SIM_EPARSE},
     {"I info 9007199254740991\n", 0},
   };
-  for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+  for (size_t k = 0; k < ARRAY_SIZE(cases); k++) {
     char *dir = new_dir();
     put_file(jpath(dir, ""), cases[k].journal, strlen(cases[k].journal));
     struct env e;

@@ -9,6 +9,7 @@
 #include <ev.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "model/config.h"
 #include "model/metrics.h"
@@ -93,7 +94,7 @@ static void test_trip_record(void **state)
     {"v.b.coulomb.recd.total", "678.901"}, {"v.e.temp", "15"}, {"v.e.cabintemp", "20"},
     {"v.b.temp", "18"}, {"v.i.temp", "30"}, {"v.m.temp", "35"}, {"v.c.12v.temp", "25"},
   };
-  set_all(e.sim, v, sizeof(v) / sizeof(v[0]));
+  set_all(e.sim, v, ARRAY_SIZE(v));
   struct sbuf b = SBUF_INIT;
   vehicle_trip_record(e.sim, 365, &b);
   assert_string_equal(sbuf_str(&b),
@@ -122,9 +123,9 @@ static void test_grid_record(void **state)
     const char *want;
   } cases[] = {
     {NULL, 0, 1, GRID_EMPTY},
-    {charging, sizeof(charging) / sizeof(charging[0]), 365, GRID_CHARGING},
+    {charging, ARRAY_SIZE(charging), 365, GRID_CHARGING},
   };
-  for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+  for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
     struct env e;
     env_new(&e);
     set_all(e.sim, cases[c].set, cases[c].n);
@@ -170,7 +171,7 @@ static void test_charge_state(void **state)
     {"stopped", "charge.stopped", NOTIFY_ALERT}, {"timerwait", "charge.stopped", NOTIFY_INFO},
     {"prepare", NULL, NOTIFY_INFO},
   };
-  for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+  for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
     struct env e;
     env_new(&e);
     assert_int_equal(vehicle_notify_start(e.sim), 0);
