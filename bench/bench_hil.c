@@ -7,8 +7,11 @@
  *  2. periodic transmit jitter: 200 ids every 10 ms for 3 s on sim_timers, the lateness of
  *     every frame on the wire against its deadline (target: p99 <= 100 us on an idle machine);
  *  3. responder latency: request -> first frame of the reply from the generic OBD-II ECU and
- *     from the Leaf's BMS (multi-frame), in real time (target: p99 <= 1 ms).  The network
- *     transports (socketcand, GVRET) are measured by their own benchmark.
+ *     from the Leaf's BMS (multi-frame), in real time (target: p99 <= 1 ms), on the in-memory
+ *     bus and with the tester a socketcand client of the simulator's socketcand server on
+ *     loopback (one process, one loop: the round trip through both TCP stacks); the same for
+ *     reactive replay (--trace-respond) answering the recorded BMS group 2 exchange
+ *     (tests/data/hil/env200-bms-volt-poll.crtd, or the path in OVMS_SIM_DATA).
  *
  * Prints numbers; asserts nothing.  The loop runs with sim_loop_set_precision() (a short spin
  * before each deadline), as ovms-sim does for --can in real time.  Usage: bench_hil [SECONDS]
@@ -22,7 +25,14 @@
 #include "core/array.h"
 #include "core/diag.h"
 #include "core/loop.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "can/network.h"
 #include "hil/isotp.h"
+#include "hil/replay.h"
 #include "hil/responder.h"
 #include "model/sim.h"
 #include "vehicle/vehicle.h"
@@ -288,21 +298,58 @@ static void latency_tick(struct sim_loop *loop, struct sim_timer *t)
   can_bus_send(l->tester, &f);
 }
 
-static void latency_run(const char *label, const char *vehicle, uint32_t id, uint32_t reply_id,
-                        const uint8_t *req, uint8_t req_len)
+/* A free TCP port on loopback (bound and released). */
+static int free_port(void)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
+      getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+    fprintf(stderr, "bench_hil: no free port\n");
+    exit(1);
+  }
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+/* What answers: the responders of vehicle (NULL: the OBD-II ECU), or a replay of path. */
+struct answerer {
+  const char *vehicle;
+  const char *replay;
+};
+
+static void latency_run(const char *label, const struct answerer *who, bool net, uint32_t id,
+                        uint32_t reply_id, const uint8_t *req, uint8_t req_len)
 {
   struct ev_loop *ev;
   struct sim_loop *loop = bench_loop(&ev);
   struct sim *sim = sim_new(loop, NULL, 1);
   struct sim_diag d = SIM_DIAG_INIT;
-  if (vehicle) {
+  if (who->vehicle) {
     struct vehicle_opts vo = {VEHICLE_F_NOTICKER, NULL};
-    vehicle_attach_opts(sim, vehicle, &vo, &d);
+    vehicle_attach_opts(sim, who->vehicle, &vo, &d);
   }
   sim->buses[0] = bench_bus(loop, 1);
   struct latency l;
   memset(&l, 0, sizeof l);
-  l.tester = bench_bus(loop, 1);
+  struct can_network *nw = NULL;
+  if (net) {
+    char spec[64], client[80];
+    int port = free_port();
+    snprintf(spec, sizeof spec, "1=socketcand:127.0.0.1:%d", port);
+    snprintf(client, sizeof client, "socketcand:127.0.0.1:%d/can1", port);
+    struct can_network_opts no;
+    memset(&no, 0, sizeof no);
+    if (can_network_add_serve(&no, spec, &d) < 0 ||
+        can_network_open(&nw, sim, &no, NULL, NULL, &d) < 0 ||
+        can_bus_new(&l.tester, loop, client, 1, &d) != 0 || can_bus_start(l.tester) != 0) {
+      fprintf(stderr, "bench_hil: socketcand on loopback: %s\n", sim_diag_last(&d));
+      exit(1);
+    }
+  } else {
+    l.tester = bench_bus(loop, 1);
+  }
   can_bus_set_rx(l.tester, latency_rx, &l);
   l.lat = calloc(NREQ, sizeof *l.lat);
   l.left = NREQ;
@@ -310,22 +357,33 @@ static void latency_run(const char *label, const char *vehicle, uint32_t id, uin
   l.req_len = req_len;
   l.id = id;
   l.reply_id = reply_id;
-  struct hil_responder_opts o = {.vehicle = vehicle != NULL, .obd = vehicle == NULL, .obd_bus = 1,
-                                 .always_awake = true};
+  struct hil_responder_opts o = {.vehicle = who->vehicle != NULL, .obd = who->vehicle == NULL,
+                                 .obd_bus = 1, .always_awake = true};
   struct hil_responders *rs = NULL;
-  hil_responders_new(&rs, sim, &o);
+  struct hil_replay *rp = NULL;
+  if (who->replay && hil_replay_new(&rp, sim, who->replay, NULL, &d) != 0) {
+    fprintf(stderr, "bench_hil: %s: %s\n", who->replay, sim_diag_last(&d));
+    exit(1);
+  }
+  if (!who->replay)
+    hil_responders_new(&rs, sim, &o);
   sim_timer_init(&l.t, latency_tick, &l);
-  sim_timer_start(loop, &l.t, SIM_NS_PER_MS, SIM_NS_PER_MS);
+  /* a network tester connects first (half a second) */
+  sim_timer_start(loop, &l.t, net ? 500 * SIM_NS_PER_MS : SIM_NS_PER_MS, SIM_NS_PER_MS);
   sim_loop_run(loop);
   int64_t p50 = pct(l.lat, l.n, 0.5), p99 = pct(l.lat, l.n, 0.99);
-  printf("responder latency, %s: %zu requests, request -> first frame p50 %.1f us, p99 %.1f us,"
+  printf("%s latency, %s: %zu requests, request -> first frame p50 %.1f us, p99 %.1f us,"
          " max %.1f us (target p99 <= 1 ms)\n",
-         label, l.n, p50 / 1e3, p99 / 1e3, l.n ? l.lat[l.n - 1] / 1e3 : 0.0);
+         who->replay ? "trace-respond" : "responder", label, l.n, p50 / 1e3, p99 / 1e3,
+         l.n ? l.lat[l.n - 1] / 1e3 : 0.0);
   hil_responders_free(rs);
+  hil_replay_free(rp);
   can_bus_close(l.tester);
+  can_network_free(nw);
   can_bus_close(sim->buses[0]);
   sim->buses[0] = NULL;
   sim_free(sim);
+  sim_diag_cleanup(&d);
   free(l.lat);
   sim_loop_free(loop);
   ev_loop_destroy(ev);
@@ -334,9 +392,22 @@ static void latency_run(const char *label, const char *vehicle, uint32_t id, uin
 static void bench_responders(void)
 {
   static const uint8_t obd[] = {0x01, 0x0D}, bms[] = {0x21, 0x02};
-  latency_run("OBD-II 01 0D (single frame) on mem", NULL, 0x7DF, 0x7E8, obd, 2);
-  latency_run("Leaf BMS 21 02 (198 bytes, first frame) on mem", "nissanleaf", 0x79B, 0x7BB,
-              bms, 2);
+  static char trace[512];
+  const char *data = getenv("OVMS_SIM_DATA");
+  snprintf(trace, sizeof trace, "%s/hil/env200-bms-volt-poll.crtd",
+           data ? data : "tests/data");
+  const struct answerer obd_ecu = {NULL, NULL}, leaf = {"nissanleaf", NULL}, rec = {NULL, trace};
+  for (int net = 0; net < 2; net++) {
+    const char *on = net ? "socketcand on loopback" : "mem";
+    char label[128];
+    snprintf(label, sizeof label, "OBD-II 01 0D (single frame) on %s", on);
+    latency_run(label, &obd_ecu, net, 0x7DF, 0x7E8, obd, 2);
+    snprintf(label, sizeof label, "Leaf BMS 21 02 (198 bytes, first frame) on %s", on);
+    latency_run(label, &leaf, net, 0x79B, 0x7BB, bms, 2);
+    snprintf(label, sizeof label, "recorded BMS 21 02 (198 bytes, first frame) on %s", on);
+    if (access(trace, R_OK) == 0)
+      latency_run(label, &rec, net, 0x79B, 0x7BB, bms, 2);
+  }
 }
 
 int main(int argc, char **argv)

@@ -17,6 +17,7 @@
 #include "can/network.h"
 #include "core/diag.h"
 #include "core/loop.h"
+#include "fleet/app_steps.h"
 #include "fleet/apps.h"
 #include "fleet/fleet.h"
 #include "hil/responder.h"
@@ -83,6 +84,7 @@ struct opts {
   const char *fleet_users;    /* --fleet-users FILE */
   size_t apps;                /* --apps M */
   const char *app_command;    /* --app-command CMD */
+  bool app_only;              /* --app-only: the scenario's app steps, no car */
 };
 
 /* A run: the options and everything set up from them. */
@@ -112,6 +114,7 @@ struct app {
   int drain_ticks, drain_requested;
   struct fleet *fleet;          /* --fleet (fleet.c) */
   struct fleet_apps *apps;      /* --apps (fleet.c) */
+  struct app_steps *app_steps;  /* the scenario's app: steps (run.c) */
 };
 
 /* ---- options.c ---- */

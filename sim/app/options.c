@@ -543,6 +543,10 @@ const struct app_option app_options[] = {
          "every app sends CMD (e.g. stat) once a minute on\n"
          "client/<id>/command/<n>; responses matched and timed",
          SECTION_FLEET, STR(app_command), NULL},
+    {"app-only", 0, NULL,
+         "run only the --scenario's app: (and park:) steps, against the\n"
+         "module --vehicle-id on --broker: no simulated car",
+         SECTION_FLEET, FLAG(app_only), NULL},
     {"trace", 0, "[N=]FILE",
          "replay a CAN trace (candump -l, candump screen, CRTD, Vector\n"
          "ASC, PCAN TRC, SavvyCAN CSV, ParserFlags TSV, .gz; format\n"
@@ -771,6 +775,12 @@ static int check_opts(struct opts *o)
     return usage_error("--app-command needs --apps");
   if (o->apps && (!o->v3.broker || !strcmp(o->v3.broker, "print")))
     return usage_error("--apps needs a --broker");
+  if (o->app_only && (!o->scenario || !o->v3.broker || !strcmp(o->v3.broker, "print")))
+    return usage_error("--app-only needs a --scenario and a --broker");
+  if (o->app_only && (o->fleet.n || o->apps || o->vehicle || o->can.ntraces || o->can.ncans ||
+                      o->record || can_network_wanted(&o->net) || o->state_dir))
+    return usage_error("--app-only runs no car: no --fleet, --apps, --vehicle, --trace, --can, "
+                       "--serve, --bridge, --record or --state-dir");
   if (o->fleet.n && o->fleet_users && o->fleet.pattern)
     return usage_error("--fleet-users gives the vehicle ids: no --fleet-id");
   /* with a vehicle decoding the frames, the framework raises vehicle.* events itself: the

@@ -277,13 +277,58 @@ static void start_from_trace(struct opts *o)
   trace_reader_close(r);
 }
 
+/* With --app-only only app and park steps make sense, and expect: checks of app steps: the
+ * car they would act on or look at is not the one the apps talk to.  Returns 0 or EXIT_USAGE
+ * (the errors printed). */
+static int check_app_only(const struct scenario *sc)
+{
+  struct sim_diag d = SIM_DIAG_INIT;
+  for (size_t i = 0; i < sc->n_steps; i++) {
+    const struct scenario_step *st = &sc->steps[i];
+    if (st->kind != STEP_APP && st->kind != STEP_PARK)
+      sim_diag_error(&d, sc->path, st->line, st->col, "--app-only runs app: and park: steps, "
+                     "not %s (there is no simulated car)", scenario_step_kind_name(st->kind));
+  }
+  for (size_t i = 0; i < sc->n_expects; i++)
+    if (sc->expects[i].metric)
+      sim_diag_error(&d, sc->path, sc->expects[i].line, sc->expects[i].col,
+                     "--app-only has no simulated car: expect: %s would check nothing (an app "
+                     "step's own expect: checks the module)", sc->expects[i].metric);
+  if (!scenario_has_apps(sc))
+    sim_diag_error(&d, sc->path, 1, 1, "--app-only: the scenario has no app: step");
+  int rc = d.n ? EXIT_USAGE : 0;
+  print_diag(&d);
+  sim_diag_cleanup(&d);
+  return rc;
+}
+
+/* A scenario with app: steps: the apps need a broker and talk to one module.  Returns 0 or
+ * the exit code. */
+static int check_apps(struct app *a)
+{
+  const struct opts *o = &a->o;
+  if (o->app_only && check_app_only(a->sc))
+    return EXIT_USAGE;
+  if (!scenario_has_apps(a->sc))
+    return 0;
+  if (!o->v3.broker || !strcmp(o->v3.broker, "print"))
+    return usage_error("%s: app: steps need a --broker (the apps connect to it)", o->scenario);
+  if (o->fleet.n || o->apps)
+    return usage_error("%s: app: steps talk to one module: not with --fleet or --apps",
+                       o->scenario);
+  if (o->v3.topics != SIM_TOPICS_CURRENT)
+    return usage_error("%s: app: steps use the current topic names (not --topics draft-2018)",
+                       o->scenario);
+  return 0;
+}
+
 /* The checks that need the scenario loaded, before anything is opened.  Returns 0 or the
  * exit code. */
 static int check_run(struct app *a)
 {
   struct opts *o = &a->o;
   int rc;
-  if (o->scenario && (rc = load_scenario(a)) != 0)
+  if (o->scenario && ((rc = load_scenario(a)) != 0 || (rc = check_apps(a)) != 0))
     return rc;
   start_from_trace(o);
   if (o->fast && !o->scenario && !o->duration && !o->can.ntraces)
@@ -334,6 +379,29 @@ static int setup_module(struct app *a)
   return 0;
 }
 
+/* The app clients of the scenario's app: steps, on --broker with its user and password.
+ * Returns 0 or the exit code. */
+static int setup_app_steps(struct app *a, const char *password)
+{
+  struct v3_url u;
+  struct sim_diag d = SIM_DIAG_INIT;
+  int rc = v3_url_parse(a->o.v3.broker, &u, &d);
+  diag_label(&d, 0, "--broker");
+  print_diag(&d);
+  sim_diag_cleanup(&d);
+  if (rc < 0)
+    return EXIT_USAGE;
+  struct app_steps_options ao = {
+    u.host, u.port ? u.port : (u.tls ? 8883 : 1883), u.tls, a->o.v3.cafile, a->o.v3.capath,
+    a->o.v3.certfile, a->o.v3.keyfile, u.user, password, a->sim};
+  struct sbuf err = SBUF_INIT;
+  rc = app_steps_new(a->loop, &ao, &a->app_steps, &err);
+  if (rc < 0)
+    fprintf(stderr, "ovms-sim: %s\n", sbuf_str(&err));
+  sbuf_free(&err);
+  return rc < 0 ? EXIT_RUNTIME : 0;
+}
+
 /* Notifications, housekeeping and Server V3 (with the password, wiped after use).  Returns 0
  * or the exit code. */
 static int setup_server(struct app *a)
@@ -356,6 +424,18 @@ static int setup_server(struct app *a)
     return rc == -EBUSY || rc == -ENOSPC || rc == -EIO ? EXIT_RUNTIME : EXIT_USAGE;
   }
   housekeeping_start(a->sim);
+  if (a->sc && scenario_has_apps(a->sc) && (rc = setup_app_steps(a, password)) != 0) {
+    if (password)
+      explicit_bzero(password, strlen(password));
+    free(password);
+    return rc;
+  }
+  if (o->app_only) { /* no module of our own on the broker */
+    if (password)
+      explicit_bzero(password, strlen(password));
+    free(password);
+    return 0;
+  }
   o->v3.password = password;
   if (o->quiet && !o->v3.broker)
     o->v3.out = a->devnull = fopen("/dev/null", "w");
@@ -446,6 +526,8 @@ static int setup_run(struct app *a)
     }
     sim_tz_set(sim_config_get(a->sim->config, "vehicle", "timezone"));
     scenario_run_on_done(a->run, on_scenario_done, a);
+    if (a->app_steps)
+      scenario_run_set_apps(a->run, &app_steps_ops, a->app_steps);
     app_bench_scenario(a);
   }
   if (o->duration > 0) {
@@ -507,6 +589,12 @@ static int finish_run(struct app *a, int rc)
     fprintf(stderr, "ovms-sim: could not connect to the broker: %s\n",
             *v3_last_error(a->sim->v3) ? v3_last_error(a->sim->v3) : "connection failed");
     code = EXIT_RUNTIME; /* nothing was published: expect: results cannot pass this run */
+  }
+  if (a->app_steps && o->app_only && !app_steps_ever_connected(a->app_steps) &&
+      *app_steps_last_error(a->app_steps)) {
+    fprintf(stderr, "ovms-sim: could not connect to the broker: %s\n",
+            app_steps_last_error(a->app_steps));
+    code = EXIT_RUNTIME;
   }
   if (a->progress)
     fputs("\n", stderr);
@@ -590,6 +678,7 @@ void app_free(struct app *a)
   close_inputs(a);
   fleet_apps_free(a->apps);
   fleet_free(a->fleet);
+  app_steps_free(a->app_steps);
   sim_free(a->sim);
   scenario_free(a->sc);
   if (a->devnull)

@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "core/loop.h"
 #include "core/xalloc.h"
+#include "fleet/appconn.h"
 #include "fleet/apps.h"
 #include "v3/v3.h"
 
@@ -34,9 +35,8 @@ struct pending {
 struct app {
   struct fleet_apps *owner;
   size_t j;
-  struct mosquitto *m;
-  ev_io io;
-  bool io_on, connected, lost;
+  struct appconn c;
+  bool connected, lost;
   bool module_up;      /* the module's metric/s/v3/connected is "yes" */
   char *prefix;        /* ovms/<user>/<vehicle id>/ */
   char *cid;
@@ -64,26 +64,12 @@ static int64_t now_s(const struct fleet_apps *a)
 
 static void update_io(struct app *p)
 {
-  struct ev_loop *ev = sim_loop_ev(p->owner->loop);
-  int fd = p->m ? mosquitto_socket(p->m) : -1;
-  int events = EV_READ | (p->m && mosquitto_want_write(p->m) ? EV_WRITE : 0);
-  if (p->io_on && (fd < 0 || p->io.fd != fd || (p->io.events & (EV_READ | EV_WRITE)) != events)) {
-    ev_io_stop(ev, &p->io);
-    p->io_on = false;
-  }
-  if (fd >= 0 && !p->io_on) {
-    ev_io_set(&p->io, fd, events);
-    ev_io_start(ev, &p->io);
-    p->io_on = true;
-  }
+  appconn_update_io(&p->c);
 }
 
 static void publish(struct app *p, const char *rest, const char *payload, int qos)
 {
-  struct sbuf t = SBUF_INIT;
-  sbuf_printf(&t, "%sclient/%s/%s", p->prefix, p->cid, rest);
-  mosquitto_publish(p->m, NULL, sbuf_str(&t), (int)strlen(payload), payload, qos, false);
-  sbuf_free(&t);
+  appconn_publish(&p->c, p->prefix, p->cid, rest, payload, qos, NULL);
 }
 
 static void announce(struct app *p)
@@ -115,10 +101,7 @@ static void send_command(struct app *p)
 
 static void lost(struct app *p)
 {
-  struct ev_loop *ev = sim_loop_ev(p->owner->loop);
-  if (p->io_on)
-    ev_io_stop(ev, &p->io);
-  p->io_on = false;
+  appconn_stop_io(&p->c);
   p->connected = false;
   p->lost = true;
   p->reconnect_at = now_s(p->owner) + RECONNECT_S;
@@ -135,10 +118,10 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
   p->connected = true;
   struct sbuf t = SBUF_INIT;
   sbuf_printf(&t, "%smetric/s/v3/connected", p->prefix);
-  mosquitto_subscribe(p->m, NULL, sbuf_str(&t), 0);
+  mosquitto_subscribe(p->c.m, NULL, sbuf_str(&t), 0);
   sbuf_reset(&t);
   sbuf_printf(&t, "%sclient/%s/response/#", p->prefix, p->cid);
-  mosquitto_subscribe(p->m, NULL, sbuf_str(&t), 2);
+  mosquitto_subscribe(p->c.m, NULL, sbuf_str(&t), 2);
   sbuf_free(&t);
   announce(p);
 }
@@ -185,11 +168,7 @@ static void io_cb(struct ev_loop *ev, ev_io *w, int revents)
 {
   struct app *p = w->data;
   (void)ev;
-  int rc = MOSQ_ERR_SUCCESS;
-  if (revents & EV_READ)
-    rc = mosquitto_loop_read(p->m, 1);
-  if (rc == MOSQ_ERR_SUCCESS && (revents & EV_WRITE))
-    rc = mosquitto_loop_write(p->m, 1);
+  int rc = appconn_io(&p->c, revents);
   if (rc != MOSQ_ERR_SUCCESS || p->lost) {
     lost(p);
     return;
@@ -202,7 +181,7 @@ static int app_connect(struct app *p)
   struct fleet_apps *a = p->owner;
   p->lost = false;
   errno = 0;
-  int rc = mosquitto_connect_async(p->m, a->o.host, a->o.port, 60);
+  int rc = mosquitto_connect_async(p->c.m, a->o.host, a->o.port, 60);
   if (rc != MOSQ_ERR_SUCCESS) {
     lost(p);
     return SIM_EMQTT;
@@ -223,7 +202,7 @@ static void on_tick(struct sim_loop *loop, struct sim_timer *t)
         app_connect(p);
       continue;
     }
-    if (mosquitto_loop_misc(p->m) != MOSQ_ERR_SUCCESS) {
+    if (mosquitto_loop_misc(p->c.m) != MOSQ_ERR_SUCCESS) {
       lost(p);
       continue;
     }
@@ -257,22 +236,22 @@ int fleet_apps_new(struct sim_loop *loop, const struct fleet_apps_options *o,
     p->prefix = sbuf_detach(&s);
     sbuf_printf(&s, "simapp%zu", j + 1);
     p->cid = sbuf_detach(&s);
-    p->m = v3_mqtt_client_new(p->cid, true, p);
-    if (!p->m) {
+    appconn_init(&p->c, loop, io_cb, p);
+    p->c.m = v3_mqtt_client_new(p->cid, true, p);
+    if (!p->c.m) {
       sbuf_printf(err, "cannot create MQTT client: %s", strerror(errno));
       fleet_apps_free(a);
       return -ENOMEM;
     }
-    mosquitto_int_option(p->m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
-    mosquitto_connect_callback_set(p->m, on_connect);
-    mosquitto_message_callback_set(p->m, on_message);
+    mosquitto_int_option(p->c.m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    mosquitto_int_option(p->c.m, MOSQ_OPT_TCP_NODELAY, 1); /* as app_steps.c */
+    mosquitto_connect_callback_set(p->c.m, on_connect);
+    mosquitto_message_callback_set(p->c.m, on_message);
     sbuf_printf(&s, "%sclient/%s/active", p->prefix, p->cid);
-    mosquitto_will_set(p->m, sbuf_str(&s), 1, "0", 1, false);
+    mosquitto_will_set(p->c.m, sbuf_str(&s), 1, "0", 1, false);
     sbuf_free(&s);
     if (tg.user[0])
-      mosquitto_username_pw_set(p->m, tg.user, tg.password);
-    ev_io_init(&p->io, io_cb, -1, EV_READ);
-    p->io.data = p;
+      mosquitto_username_pw_set(p->c.m, tg.user, tg.password);
     /* the minute's work spread over the minute, not all apps in one second */
     p->next_presence = now + PRESENCE_S;
     p->next_command = now + 5 + (int64_t)(j % COMMAND_S);
@@ -291,10 +270,9 @@ void fleet_apps_free(struct fleet_apps *a)
   sim_timer_stop(a->loop, &a->tick);
   for (size_t i = 0; i < a->n; i++) {
     struct app *p = &a->v[i];
-    if (p->io_on)
-      ev_io_stop(sim_loop_ev(a->loop), &p->io);
-    if (p->m)
-      mosquitto_destroy(p->m); /* no DISCONNECT: the will fires */
+    appconn_stop_io(&p->c);
+    if (p->c.m)
+      mosquitto_destroy(p->c.m); /* no DISCONNECT: the will fires */
     free(p->prefix);
     free(p->cid);
   }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <regex.h>
 #include <time.h>
 #include <yaml.h>
 
@@ -198,7 +199,13 @@ struct parser {
   struct scenario *sc;
   struct metrics *scratch;
   size_t errors;
-  /* step names for `after:`, resolved at the end */
+  /* the checks of app: steps, merged into sc->expects at the end (merge_app_checks()) */
+  struct scenario_expect *app_checks;
+  size_t n_app_checks, cap_app_checks;
+  /* the app ids connected at the step being parsed (an app step's state is checked in
+   * timeline order) */
+  char **apps_up;
+  size_t n_apps_up, cap_apps_up;
 };
 
 static yaml_node_t *node(struct parser *p, int i)
@@ -1062,7 +1069,7 @@ static void parse_set(struct parser *p, yaml_node_t *v, struct scenario_step *st
 
 static const char *const step_names[] = {"park", "drive", "charge", "unplug", "climate", "lock",
                                          "unlock", "door", "set", "notify", "event", "wakeup",
-                                         "ecu", NULL};
+                                         "ecu", "app", NULL};
 
 static void charge_defaults(struct scenario_charge *c)
 {
@@ -1237,6 +1244,271 @@ static void event_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool
   }
 }
 
+/* ---- app steps ---------------------------------------------------------------------------- */
+
+static const char *const app_keys[] = {"id", "connect", "disconnect", "drop", "command",
+                                       "vehicle", "timeout", "wait_online", "expect", NULL};
+enum { AK_ID, AK_CONNECT, AK_DISCONNECT, AK_DROP, AK_COMMAND, AK_VEHICLE, AK_TIMEOUT,
+       AK_WAIT_ONLINE, AK_EXPECT, AK_N };
+
+static const char *const app_expect_keys[] = {"response", "contains", "match", "within", NULL};
+
+/* A step's parameters as found, checked together in app_finish(). */
+struct app_ctx {
+  struct scenario_step *st;
+  yaml_node_t *node[AK_N];
+  int actions;             /* how many of connect, disconnect, drop, command */
+  bool timeout_given;
+};
+
+/* An MQTT client id of the app: 1-64 of A-Z a-z 0-9 - _ . (also a topic level). */
+static bool valid_app_id(const char *s)
+{
+  if (!*s || strlen(s) > 64)
+    return false;
+  for (; *s; s++)
+    if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
+      return false;
+  return true;
+}
+
+/* connect/disconnect/drop take yes; no is refused (it would do nothing). */
+static void app_flag(struct parser *p, yaml_node_t *v, const char *key, struct app_ctx *ctx,
+                     enum scenario_app_action action)
+{
+  bool b;
+  if (get_bool(p, v, &b) < 0)
+    return;
+  if (!b) {
+    err(p, v, "'%s: no' does nothing (leave the key out)", key);
+    return;
+  }
+  ctx->st->u.app.action = action;
+  ctx->actions++;
+}
+
+static void app_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctxp)
+{
+  struct app_ctx *ctx = ctxp;
+  struct scenario_app_step *a = &ctx->st->u.app;
+  ctx->node[idx] = v;
+  switch (idx) {
+  case AK_ID:
+    if (get_str(p, v, &a->id) == 0 && !valid_app_id(a->id))
+      err(p, v, "app id '%s' must be 1-64 letters, digits, '-', '_' or '.'", a->id);
+    break;
+  case AK_CONNECT: app_flag(p, v, "connect", ctx, APP_CONNECT); break;
+  case AK_DISCONNECT: app_flag(p, v, "disconnect", ctx, APP_DISCONNECT); break;
+  case AK_DROP: app_flag(p, v, "drop", ctx, APP_DROP); break;
+  case AK_COMMAND:
+    if (get_str(p, v, &a->command) == 0) {
+      if (!*a->command)
+        err(p, v, "app command must not be empty");
+      a->action = APP_COMMAND;
+      ctx->actions++;
+    }
+    break;
+  case AK_VEHICLE:
+    if (get_str(p, v, &a->vehicle) == 0 && !valid_id(a->vehicle))
+      err(p, v, "vehicle id '%s' must be 1-32 letters, digits, '-' or '_'", a->vehicle);
+    break;
+  case AK_TIMEOUT:
+    ctx->timeout_given = get_qty(p, v, QTY_DURATION, 0.001, 3600, &a->timeout) == 0;
+    break;
+  case AK_WAIT_ONLINE: get_bool(p, v, &a->wait_online); break;
+  case AK_EXPECT: break; /* after the action is known: app_expect() */
+  }
+  (void)k;
+}
+
+/* At most this many {m,n} repetitions, each bound at most REGEX_MAX_BOUND, in a `match:`:
+ * the C library's regcomp() expands repetitions, so nested large ones could take gigabytes. */
+#define REGEX_MAX_LEN 256
+#define REGEX_MAX_INTERVALS 2
+#define REGEX_MAX_BOUND 100
+
+/* Why pattern is refused before regcomp(), or NULL. */
+static const char *regex_too_big(const char *pattern)
+{
+  if (strlen(pattern) > REGEX_MAX_LEN)
+    return "longer than 256 characters";
+  int intervals = 0;
+  for (const char *q = pattern; *q; q++) {
+    if (*q != '{' || !isdigit((unsigned char)q[1]))
+      continue;
+    if (++intervals > REGEX_MAX_INTERVALS)
+      return "more than 2 {m,n} repetitions";
+    for (q++; *q && *q != '}'; q++) {
+      if (!isdigit((unsigned char)*q))
+        continue;
+      char *end;
+      unsigned long b = strtoul(q, &end, 10);
+      if (b > REGEX_MAX_BOUND)
+        return "a {m,n} repetition above 100";
+      q = end - 1;
+    }
+    if (!*q)
+      break;
+  }
+  return NULL;
+}
+
+static void app_expect_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v,
+                            void *ctxp)
+{
+  struct scenario_expect *e = ctxp;
+  switch (idx) {
+  case 0: get_str(p, v, &e->response); break;
+  case 1:
+    if (get_str(p, v, &e->contains) == 0 && !*e->contains)
+      err(p, v, "contains must not be empty");
+    break;
+  case 2: {
+    if (get_str(p, v, &e->match) < 0)
+      break;
+    const char *why = regex_too_big(e->match);
+    if (why) {
+      err(p, v, "regular expression refused: %s", why);
+      break;
+    }
+    regex_t *re = xcalloc(1, sizeof(*re));
+    int rc = regcomp(re, e->match, REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
+    if (rc != 0) {
+      char msg[128];
+      regerror(rc, re, msg, sizeof(msg));
+      err(p, v, "invalid regular expression '%s': %s", e->match, msg);
+      regfree(re);
+      free(re);
+      break;
+    }
+    e->match_re = re;
+    break;
+  }
+  case 3: get_qty(p, v, QTY_DURATION, 0.001, 3600, &e->within); break;
+  }
+  (void)k;
+}
+
+static void app_check_free(struct scenario_expect *e)
+{
+  free(e->metric);
+  free(e->value);
+  free(e->response);
+  free(e->contains);
+  free(e->match);
+  if (e->match_re) {
+    regfree(e->match_re);
+    free(e->match_re);
+  }
+}
+
+/* The step's expect: into a check of its own (after the step), kept in p->app_checks. */
+static void app_expect(struct parser *p, yaml_node_t *n, struct scenario_step *st)
+{
+  struct scenario_app_step *a = &st->u.app;
+  if (a->action != APP_CONNECT && a->action != APP_COMMAND) {
+    err(p, n, "expect: belongs to a connect or command app step");
+    return;
+  }
+  struct scenario_expect e;
+  memset(&e, 0, sizeof(e));
+  e.line = (int)n->start_mark.line + 1;
+  e.col = (int)n->start_mark.column + 1;
+  e.defined = -1;
+  e.within = -1;
+  e.when = EXPECT_AFTER_STEP;
+  e.step = (size_t)(st - p->sc->steps);
+  size_t before = p->errors;
+  if (mapping(p, n, "app expect", app_expect_keys, app_expect_pair, &e) &&
+      p->errors == before) {
+    bool text = e.response || e.contains || e.match;
+    if (a->action == APP_CONNECT && text)
+      err(p, n, "a connect step's expect takes 'within' only (there is no response)");
+    else if (!text && e.within < 0)
+      err(p, n, "app expect needs 'response', 'contains', 'match' or 'within'");
+    else if (e.within > a->timeout)
+      err(p, n, "within (%g s) is longer than the step's timeout (%g s)", e.within,
+          a->timeout);
+  }
+  if (p->errors != before) {
+    app_check_free(&e);
+    return;
+  }
+  xgrow((void **)&p->app_checks, &p->cap_app_checks, p->n_app_checks + 1, sizeof(e));
+  p->app_checks[p->n_app_checks++] = e;
+}
+
+static ptrdiff_t app_up_index(const struct parser *p, const char *id)
+{
+  for (size_t i = 0; i < p->n_apps_up; i++)
+    if (!strcmp(p->apps_up[i], id))
+      return (ptrdiff_t)i;
+  return -1;
+}
+
+/* Follows which apps are connected along the timeline: a command, disconnect or drop needs
+ * a connected app, a connect one that is not. */
+static void app_state(struct parser *p, yaml_node_t *n, const struct scenario_app_step *a)
+{
+  ptrdiff_t i = app_up_index(p, a->id);
+  if (a->action == APP_CONNECT) {
+    if (i >= 0) {
+      err(p, n, "app '%s' is already connected here", a->id);
+      return;
+    }
+    xgrow((void **)&p->apps_up, &p->cap_apps_up, p->n_apps_up + 1, sizeof(char *));
+    p->apps_up[p->n_apps_up++] = xstrdup(a->id);
+    return;
+  }
+  if (i < 0) {
+    err(p, n, "app '%s' is not connected here (connect it first: app: {id: %s, connect: yes})",
+        a->id, a->id);
+    return;
+  }
+  if (a->action != APP_COMMAND) {
+    free(p->apps_up[i]);
+    p->apps_up[i] = p->apps_up[--p->n_apps_up];
+  }
+}
+
+static void app_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
+                       struct scenario_step *st)
+{
+  struct scenario_app_step *a = &st->u.app;
+  a->timeout = SCENARIO_APP_TIMEOUT;
+  a->check = SIZE_MAX;
+  if (null) {
+    err(p, kn, "app needs a mapping such as {id: phone, connect: yes}");
+    return;
+  }
+  struct app_ctx ctx;
+  memset(&ctx, 0, sizeof(ctx));
+  ctx.st = st;
+  size_t before = p->errors;
+  if (!mapping(p, v, "app", app_keys, app_pair, &ctx) || p->errors != before)
+    return;
+  if (!a->id) {
+    err(p, v, "app needs 'id' (the app's MQTT client id)");
+    return;
+  }
+  if (ctx.actions != 1) {
+    err(p, v, "app takes one of 'connect', 'disconnect', 'drop' or 'command'%s",
+        ctx.actions ? ", not several" : "");
+    return;
+  }
+  static const char *const only_connect[] = {[AK_VEHICLE] = "vehicle",
+                                             [AK_WAIT_ONLINE] = "wait_online"};
+  for (int k = AK_VEHICLE; k <= AK_WAIT_ONLINE; k++)
+    if (only_connect[k] && ctx.node[k] && a->action != APP_CONNECT)
+      err(p, ctx.node[k], "'%s' belongs to a connect step", only_connect[k]);
+  if (ctx.node[AK_TIMEOUT] && a->action != APP_CONNECT && a->action != APP_COMMAND)
+    err(p, ctx.node[AK_TIMEOUT], "'timeout' belongs to a connect or command step");
+  if (ctx.node[AK_EXPECT])
+    app_expect(p, ctx.node[AK_EXPECT], st);
+  if (p->errors == before)
+    app_state(p, v, a);
+}
+
 static const char *const ecu_keys[] = {"name", "fault", NULL};
 
 static void ecu_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctx)
@@ -1282,6 +1554,7 @@ static step_params_fn *const step_params[] = {
   [STEP_UNPLUG] = no_params,       [STEP_CLIMATE] = climate_params, [STEP_LOCK] = no_params,
   [STEP_UNLOCK] = no_params,       [STEP_DOOR] = door_params,     [STEP_SET] = set_params,
   [STEP_NOTIFY] = notify_params,   [STEP_EVENT] = event_params,   [STEP_WAKEUP] = no_params,
+  [STEP_APP] = app_params,
   [STEP_ECU] = ecu_params,
 };
 
@@ -1656,6 +1929,11 @@ static void step_free_contents(struct scenario_step *st)
     free(st->u.event.name);
     free(st->u.event.data);
     break;
+  case STEP_APP:
+    free(st->u.app.id);
+    free(st->u.app.vehicle);
+    free(st->u.app.command);
+    break;
   case STEP_ECU:
     free(st->u.ecu.name);
     free(st->u.ecu.fault);
@@ -1682,12 +1960,47 @@ void scenario_free(struct scenario *sc)
   for (size_t i = 0; i < sc->n_steps; i++)
     step_free_contents(&sc->steps[i]);
   free(sc->steps);
-  for (size_t i = 0; i < sc->n_expects; i++) {
-    free(sc->expects[i].metric);
-    free(sc->expects[i].value);
-  }
+  for (size_t i = 0; i < sc->n_expects; i++)
+    app_check_free(&sc->expects[i]);
   free(sc->expects);
   free(sc);
+}
+
+bool scenario_has_apps(const struct scenario *sc)
+{
+  for (size_t i = 0; i < sc->n_steps; i++)
+    if (sc->steps[i].kind == STEP_APP)
+      return true;
+  return false;
+}
+
+static int by_position(const void *a, const void *b)
+{
+  const struct scenario_expect *x = a, *y = b;
+  if (x->line != y->line)
+    return x->line < y->line ? -1 : 1;
+  return x->col < y->col ? -1 : x->col > y->col;
+}
+
+/* Moves the app steps' checks into sc->expects, all of them in file order, and points each
+ * app step at its check. */
+static void merge_app_checks(struct parser *p)
+{
+  struct scenario *sc = p->sc;
+  for (size_t i = 0; i < p->n_apps_up; i++)
+    free(p->apps_up[i]);
+  free(p->apps_up);
+  if (!p->n_app_checks)
+    return;
+  size_t n = sc->n_expects + p->n_app_checks;
+  sc->expects = xrealloc(sc->expects, n * sizeof(*sc->expects));
+  memcpy(sc->expects + sc->n_expects, p->app_checks, p->n_app_checks * sizeof(*p->app_checks));
+  free(p->app_checks);
+  sc->n_expects = n;
+  qsort(sc->expects, n, sizeof(*sc->expects), by_position);
+  for (size_t i = 0; i < n; i++)
+    if (!sc->expects[i].metric && sc->expects[i].step < sc->n_steps)
+      sc->steps[sc->expects[i].step].u.app.check = i;
 }
 
 /* Scenarios nest a few levels (timeline, step, parameters, lists of points); deeper nesting is
@@ -1769,6 +2082,7 @@ int scenario_load_string(const char *text, size_t len, const char *name, struct 
   vehicle_defaults(&p.sc->vehicle);
   p.scratch = metrics_new(NULL);
   walk(&p);
+  merge_app_checks(&p);
   metrics_free(p.scratch);
   yaml_document_delete(&p.doc);
   if (p.errors) {

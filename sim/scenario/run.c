@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,7 @@ struct check_result {
   size_t step;  /* the step running (or just finished) at evaluation */
   char *seen;   /* the value seen, as its payload text */
   char *expected;
+  int64_t latency_ns; /* an app check: the step's latency; -1 = the step failed */
 };
 
 struct scenario_run {
@@ -55,6 +57,14 @@ struct scenario_run {
   void (*on_ecu)(void *ctx, const struct scenario_step *st);
   void *on_ecu_ctx;
   struct sim_control_ops ops;
+  /* app: steps */
+  const struct scenario_app_ops *app_ops;
+  void *app_ctx;
+  bool app_waiting;   /* the app step being executed has not ended yet */
+  bool in_advance;    /* advance() is running: an app step ending now is seen by it */
+  int app_status;     /* how the last app step ended (scenario_app_result) */
+  char *app_response, *app_error;
+  int64_t app_latency;
 };
 
 static int64_t to_ns(double s)
@@ -142,12 +152,97 @@ static bool value_matches(const struct metric *m, const struct scenario_expect *
   }
 }
 
+static void record(struct scenario_run *run, size_t i, int64_t now, bool pass,
+                   struct sbuf *seen, struct sbuf *exp)
+{
+  struct check_result *r = &run->res[i];
+  r->evaluated = true;
+  r->pass = pass;
+  r->t = now - run->t0;
+  r->step = run->step;
+  r->seen = sbuf_detach(seen);
+  r->expected = sbuf_detach(exp);
+  r->latency_ns = run->app_status == 0 ? run->app_latency : -1;
+  run->n_checked++;
+  if (!pass)
+    run->n_failed++;
+}
+
+/* A response for a one-line report: line ends as \n, at most 120 characters. */
+static void quote_response(const char *s, struct sbuf *out)
+{
+  size_t n = strlen(s);
+  while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
+    n--;
+  sbuf_addc(out, '\'');
+  for (size_t i = 0; i < n && i < 120; i++) {
+    if (s[i] == '\n')
+      sbuf_adds(out, "\\n");
+    else if ((unsigned char)s[i] < 0x20)
+      sbuf_addc(out, ' ');
+    else
+      sbuf_addc(out, s[i]);
+  }
+  sbuf_adds(out, n > 120 ? "...'" : "'");
+}
+
+/* Text equality ignoring trailing blanks and line ends on both sides. */
+static bool same_text(const char *a, const char *b)
+{
+  size_t na = strlen(a), nb = strlen(b);
+  while (na && strchr(" \t\r\n", a[na - 1]))
+    na--;
+  while (nb && strchr(" \t\r\n", b[nb - 1]))
+    nb--;
+  return na == nb && !memcmp(a, b, na);
+}
+
+/* An app step's check: its result against response/contains/match/within. */
+static void evaluate_app(struct scenario_run *run, size_t i, int64_t now)
+{
+  const struct scenario_expect *e = &run->sc->expects[i];
+  struct sbuf seen = SBUF_INIT, exp = SBUF_INIT;
+  const char *resp = run->app_response ? run->app_response : "";
+  bool pass = run->app_status == 0;
+  if (run->app_status != 0) {
+    sbuf_adds(&seen, run->app_error ? run->app_error : sim_strerror(run->app_status));
+  } else {
+    if (run->app_response) {
+      quote_response(resp, &seen);
+      sbuf_adds(&seen, " ");
+    }
+    sbuf_printf(&seen, "in %.1f ms", (double)run->app_latency / 1e6);
+  }
+  if (e->response) {
+    sbuf_adds(&exp, "response ");
+    quote_response(e->response, &exp);
+    pass = pass && same_text(resp, e->response);
+  }
+  if (e->contains) {
+    sbuf_printf(&exp, "%scontains '%s'", exp.len ? ", " : "", e->contains);
+    pass = pass && strstr(resp, e->contains);
+  }
+  if (e->match) {
+    sbuf_printf(&exp, "%smatches /%s/", exp.len ? ", " : "", e->match);
+    pass = pass && e->match_re && regexec(e->match_re, resp, 0, NULL, 0) == 0;
+  }
+  if (e->within >= 0) {
+    sbuf_printf(&exp, "%swithin %g ms", exp.len ? ", " : "", e->within * 1e3);
+    pass = pass && (double)run->app_latency <= e->within * 1e9;
+  }
+  record(run, i, now, pass, &seen, &exp);
+}
+
 static void evaluate(struct scenario_run *run, size_t i, int64_t now)
 {
   const struct scenario_expect *e = &run->sc->expects[i];
   struct check_result *r = &run->res[i];
   if (r->evaluated)
     return;
+  if (!e->metric) {
+    evaluate_app(run, i, now);
+    return;
+  }
   struct sbuf seen = SBUF_INIT, exp = SBUF_INIT;
   struct metric *m = metrics_find(run->sim->metrics, e->metric);
   bool pass = true;
@@ -190,15 +285,7 @@ static void evaluate(struct scenario_run *run, size_t i, int64_t now)
         pass = false;
     }
   }
-  r->evaluated = true;
-  r->pass = pass;
-  r->t = now - run->t0;
-  r->step = run->step;
-  r->seen = sbuf_detach(&seen);
-  r->expected = sbuf_detach(&exp);
-  run->n_checked++;
-  if (!pass)
-    run->n_failed++;
+  record(run, i, now, pass, &seen, &exp);
 }
 
 /* ---- steps ---------------------------------------------------------------------------------- */
@@ -250,6 +337,26 @@ static void do_set(struct scenario_run *run, const struct scenario_step *st)
   }
 }
 
+/* Starts an app step through the installed app client; it ends in scenario_run_app_done(). */
+static void app_enter(struct scenario_run *run, const struct scenario_step *st)
+{
+  free(run->app_response);
+  free(run->app_error);
+  run->app_response = run->app_error = NULL;
+  run->app_status = 0;
+  run->app_latency = 0;
+  run->app_waiting = true;
+  struct sbuf err = SBUF_INIT;
+  int rc = run->app_ops ? run->app_ops->start(run->app_ctx, run, st, &err) : SIM_ESTATE;
+  if (rc < 0) {
+    if (!run->app_ops)
+      sbuf_adds(&err, "no app client (app: steps need a --broker)");
+    struct scenario_app_result res = {rc, NULL, 0, 0, sbuf_str(&err)};
+    scenario_run_app_done(run, &res);
+  }
+  sbuf_free(&err);
+}
+
 static void enter(struct scenario_run *run, const struct scenario_step *st)
 {
   struct physics *p = &run->phys;
@@ -281,6 +388,7 @@ static void enter(struct scenario_run *run, const struct scenario_step *st)
   }
   case STEP_EVENT: sim_events_raise(run->sim->events, st->u.event.name, st->u.event.data); break;
   case STEP_WAKEUP: physics_wakeup(p); break;
+  case STEP_APP: app_enter(run, st); break;
   case STEP_ECU:
     if (run->on_ecu)
       run->on_ecu(run->on_ecu_ctx, st);
@@ -295,6 +403,7 @@ static bool finished(struct scenario_run *run, const struct scenario_step *st, i
   case STEP_PARK: return now - run->step_t0 >= to_ns(st->u.park.duration);
   case STEP_DRIVE: return !physics_drive_active(&run->phys);
   case STEP_CHARGE: return !st->u.charge.wait || !physics_charge_active(&run->phys);
+  case STEP_APP: return !run->app_waiting;
   default: return true;
   }
 }
@@ -310,6 +419,7 @@ static bool time_checks_pending(const struct scenario_run *run)
 static void advance(struct scenario_run *run, int64_t now)
 {
   const struct scenario *sc = run->sc;
+  run->in_advance = true;
   while (run->step < sc->n_steps) {
     const struct scenario_step *st = &sc->steps[run->step];
     if (!run->entered) {
@@ -333,9 +443,11 @@ static void advance(struct scenario_run *run, int64_t now)
       if (sc->expects[i].when == EXPECT_AT_END)
         evaluate(run, i, now);
     run->done = true;
+    run->in_advance = false;
     if (run->on_done)
       run->on_done(run->on_done_ctx, run);
   }
+  run->in_advance = false;
 }
 
 static void on_tick(struct sim_loop *loop, struct sim_timer *t)
@@ -444,6 +556,8 @@ static void run_free(void *ctx)
     free(run->res[i].expected);
   }
   free(run->res);
+  free(run->app_response);
+  free(run->app_error);
   sbuf_free(&run->errors);
   if (run->sim->scenario == run)
     run->sim->scenario = NULL;
@@ -564,6 +678,30 @@ size_t scenario_run_checked_count(const struct scenario_run *run)
   return run->n_checked;
 }
 
+void scenario_run_set_apps(struct scenario_run *run, const struct scenario_app_ops *ops,
+                           void *ctx)
+{
+  run->app_ops = ops;
+  run->app_ctx = ctx;
+}
+
+void scenario_run_app_done(struct scenario_run *run, const struct scenario_app_result *res)
+{
+  if (!run->app_waiting || run->step >= run->sc->n_steps)
+    return;
+  const struct scenario_step *st = &run->sc->steps[run->step];
+  run->app_waiting = false;
+  run->app_status = res->status;
+  run->app_latency = res->latency_ns;
+  run->app_response = res->response ? xstrndup(res->response, res->len) : NULL;
+  run->app_error = res->error && *res->error ? xstrdup(res->error) : NULL;
+  if (res->status < 0 && st->u.app.check == SIZE_MAX)
+    step_error(run, st, "app %s: %s", st->u.app.id,
+               run->app_error ? run->app_error : sim_strerror(res->status));
+  if (!run->in_advance && !run->stopped && sim_monotonic(run->sim->loop) >= run->t0)
+    advance(run, sim_monotonic(run->sim->loop));
+}
+
 /* ---- report --------------------------------------------------------------------------------- */
 
 static void json_str(struct sbuf *out, const char *s)
@@ -629,6 +767,16 @@ static void json_check(const struct scenario_run *run, size_t i, struct sbuf *ou
   const struct check_result *r = &run->res[i];
   sbuf_printf(out, "{\"line\":%d,\"col\":%d,\"metric\":", x->line, x->col);
   json_str(out, x->metric);
+  if (!x->metric) {
+    const struct scenario_app_step *a = &sc->steps[x->step].u.app;
+    sbuf_adds(out, ",\"app\":");
+    json_str(out, a->id);
+    sbuf_printf(out, ",\"action\":\"%s\",\"command\":",
+                a->action == APP_CONNECT ? "connect" : "command");
+    json_str(out, a->action == APP_COMMAND ? a->command : NULL);
+    if (r->evaluated && r->latency_ns >= 0)
+      sbuf_printf(out, ",\"latency_ms\":%.3f", (double)r->latency_ns / 1e6);
+  }
   sbuf_adds(out, ",\"when\":");
   json_str(out, when_text(x, tmp));
   if (!r->evaluated) {
@@ -674,6 +822,20 @@ static void report_json(const struct scenario_run *run, struct sbuf *out, size_t
   sbuf_free(&tmp);
 }
 
+/* What a check looks at: the metric, or the app step ("app phone command 'stat'"). */
+static void check_label(const struct scenario *sc, const struct scenario_expect *x,
+                        struct sbuf *out)
+{
+  if (x->metric) {
+    sbuf_adds(out, x->metric);
+    return;
+  }
+  const struct scenario_app_step *a = &sc->steps[x->step].u.app;
+  sbuf_printf(out, "app %s %s", a->id, a->action == APP_CONNECT ? "connect" : "command");
+  if (a->action == APP_COMMAND)
+    sbuf_printf(out, " '%s'", a->command);
+}
+
 static void report_text(const struct scenario_run *run, struct sbuf *out, size_t failed)
 {
   const struct scenario *sc = run->sc;
@@ -684,11 +846,15 @@ static void report_text(const struct scenario_run *run, struct sbuf *out, size_t
     const struct check_result *r = &run->res[i];
     sbuf_printf(out, "%s:%d:%d: ", sc->path, x->line, x->col);
     if (!r->evaluated) {
-      sbuf_printf(out, "NOT REACHED %s (%s)\n", x->metric, when_text(x, &tmp));
+      sbuf_adds(out, "NOT REACHED ");
+      check_label(sc, x, out);
+      sbuf_printf(out, " (%s)\n", when_text(x, &tmp));
       continue;
     }
-    sbuf_printf(out, "%s %s = %s (expected %s) %s, ", r->pass ? "PASS" : "FAIL", x->metric,
-                r->seen, r->expected, when_text(x, &tmp));
+    sbuf_printf(out, "%s ", r->pass ? "PASS" : "FAIL");
+    check_label(sc, x, out);
+    sbuf_printf(out, "%s%s (expected %s) %s, ", x->metric ? " = " : ": ", r->seen, r->expected,
+                when_text(x, &tmp));
     sbuf_adds(out, "t=");
     fmt_time(r->t, out);
     if (r->step < sc->n_steps) {

@@ -2,7 +2,7 @@
  * scenario.h - YAML driving scenarios: the typed model, the loader and the run engine.
  *
  * A scenario (docs/scenarios.md) describes one car (`vehicle:`), a `timeline:` of steps (park,
- * drive, charge, unplug, climate, lock, unlock, door, set, notify, event, wakeup) and `expect:`
+ * drive, charge, unplug, climate, lock, unlock, door, set, notify, event, wakeup, app) and `expect:`
  * checks.
  * scenario_load() parses and validates a file with libyaml and records every problem it finds
  * with file:line:col in a struct sim_diag (ovms-sim validate lists them all); nothing is
@@ -90,7 +90,7 @@ struct scenario_vehicle {
 
 enum scenario_step_kind {
   STEP_PARK, STEP_DRIVE, STEP_CHARGE, STEP_UNPLUG, STEP_CLIMATE, STEP_LOCK, STEP_UNLOCK,
-  STEP_DOOR, STEP_SET, STEP_NOTIFY, STEP_EVENT, STEP_WAKEUP, STEP_ECU
+  STEP_DOOR, STEP_SET, STEP_NOTIFY, STEP_EVENT, STEP_WAKEUP, STEP_ECU, STEP_APP
 };
 
 /* The name of a step kind as written in files ("park", "drive" ...); "?" if out of range. */
@@ -132,6 +132,27 @@ struct scenario_charge {
   bool wait;            /* block the timeline until the charge ends (default true) */
 };
 
+/* What an app: step does (STEP_APP). */
+enum scenario_app_action { APP_CONNECT, APP_DISCONNECT, APP_DROP, APP_COMMAND };
+
+/* The default of an app step's `timeout:` (wall seconds). */
+#define SCENARIO_APP_TIMEOUT 30.0
+
+/*
+ * An app: step: one simulated app client, known by its MQTT client id, connects (announcing
+ * client/<id>/active), disconnects (active 0, then DISCONNECT), drops the connection (the
+ * broker publishes its will) or sends a command and waits for the response.
+ */
+struct scenario_app_step {
+  enum scenario_app_action action;
+  char *id;           /* the app's client id (1-64 of A-Z a-z 0-9 - _ .), owned */
+  char *vehicle;      /* connect: the vehicle id to watch; NULL = the run's; owned */
+  char *command;      /* command: the command line; owned */
+  double timeout;     /* wall s to wait for the connection or the response */
+  bool wait_online;   /* connect: also wait until the module's metric/s/v3/connected is yes */
+  size_t check;       /* index into scenario.expects of the step's expect:, or SIZE_MAX */
+};
+
 /* door names for STEP_DOOR */
 enum scenario_door { DOOR_FL, DOOR_FR, DOOR_RL, DOOR_RR, DOOR_TRUNK, DOOR_HOOD, DOOR_CP, DOOR_N };
 
@@ -149,6 +170,7 @@ struct scenario_step {
     struct { char **names; char **values; size_t n; } set;
     struct { int type; char *subtype; char *text; } notify; /* type: enum sim_notify_type */
     struct { char *name; char *data; } event;
+    struct scenario_app_step app;
     struct { char *name; char *fault; } ecu;      /* fault: vehicle/fault.h grammar */
   } u;
 };
@@ -157,7 +179,14 @@ enum scenario_expect_when { EXPECT_AT_END, EXPECT_AT_TIME, EXPECT_AFTER_STEP };
 
 struct scenario_expect {
   int line, col;
-  char *metric;         /* owned */
+  char *metric;         /* owned; NULL for an app step's check */
+  /* An app step's expect: (metric NULL, when EXPECT_AFTER_STEP, step = the app step): the
+   * response equals `response` (both without trailing blanks and line ends), contains
+   * `contains`, matches the POSIX extended regular expression `match`; it came within
+   * `within` wall seconds (< 0: not checked). */
+  char *response, *contains, *match; /* owned, NULL = not checked */
+  void *match_re;       /* match compiled (a regex_t), owned */
+  double within;
   enum scenario_expect_when when;
   double at;            /* s since start (EXPECT_AT_TIME) */
   size_t step;          /* index into steps (EXPECT_AFTER_STEP) */
@@ -265,6 +294,40 @@ size_t scenario_run_step(const struct scenario_run *run);
  * evaluated when the run is reported count as failed ("not reached"). */
 size_t scenario_run_failed_count(const struct scenario_run *run);
 size_t scenario_run_checked_count(const struct scenario_run *run);
+
+/* ---- app: steps ------------------------------------------------------------------------- */
+
+/* How an app step ended, for scenario_run_app_done(). */
+struct scenario_app_result {
+  int status;            /* 0 done; -ETIMEDOUT nothing came within the step's timeout;
+                          * another negative error: the step failed (error says why) */
+  const char *response;  /* command: the response's payload (borrowed for the call) */
+  size_t len;
+  int64_t latency_ns;    /* wall ns from the request (CONNECT, the command's PUBLISH) to its
+                          * answer (CONNACK, the response) */
+  const char *error;     /* status < 0: a message (borrowed), may be NULL */
+};
+
+/*
+ * The app clients behind app: steps (sim/fleet/app_steps.c; the program installs them with
+ * scenario_run_set_apps(), a lower stage cannot create MQTT clients of its own).  start()
+ * begins the step st; it returns 0 and calls scenario_run_app_done() exactly once later (or
+ * before it returns), or returns a negative error with a message in err (the step fails).
+ */
+struct scenario_app_ops {
+  int (*start)(void *ctx, struct scenario_run *run, const struct scenario_step *st,
+               struct sbuf *err);
+};
+
+/* Installs ops (borrowed, with ctx) for the run's app: steps.  Without them an app step
+ * fails with a step error. */
+void scenario_run_set_apps(struct scenario_run *run, const struct scenario_app_ops *ops,
+                           void *ctx);
+/* Ends the app step being executed with res (borrowed for the call); the timeline moves on
+ * at once.  A call when no app step waits is ignored. */
+void scenario_run_app_done(struct scenario_run *run, const struct scenario_app_result *res);
+/* True if the scenario has an app: step. */
+bool scenario_has_apps(const struct scenario *sc);
 
 #define SCENARIO_REPORT_JSON 0x01
 

@@ -14,6 +14,8 @@ expect_rc() { [ "$2" = "$3" ] && ok || bad "$1: exit $3, want $2"; }
 # every shipped scenario is valid and passes its checks
 out=$("$BIN" validate "$SRC"/scenarios/*.yaml); expect_rc "validate scenarios" 0 $?
 for f in "$SRC"/scenarios/*.yaml; do
+  # app: steps need a broker: tests/cli/app_steps.sh runs those against a mosquitto
+  grep -q '^ *- app:' "$f" && continue
   "$BIN" --scenario "$f" --fast --quiet --report "$tmp/r.json" 2>"$tmp/err"; rc=$?
   expect_rc "$(basename "$f") passes its checks" 0 $rc
   [ $rc = 0 ] || cat "$tmp/err"

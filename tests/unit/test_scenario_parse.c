@@ -53,7 +53,7 @@ static const struct bad_case bad_cases[] = {
    "3:11: error: expected a duration such as 90s, 15min, 2h or 1h30m, got '10 minutes'"},
   {"bad-step.yaml",
    "4:5: error: unknown step 'teleport' (expected one of: park, drive, charge, unplug, climate, "
-   "lock, unlock, door, set, notify, event, wakeup, ecu)"},
+   "lock, unlock, door, set, notify, event, wakeup, ecu, app)"},
   {"bad-metric.yaml", "4:7: error: unknown metric 'v.b.socc'"},
   {"bad-metric-value.yaml",
    "3:23: error: 'maybe' is not a valid value for metric v.e.locked (wrong type)"},
@@ -330,6 +330,141 @@ static void test_range_messages(void **state)
   }
 }
 
+/* app: steps: every bad form is refused with its position; the good ones load with their
+ * checks merged into expects in file order. */
+static void test_app_steps(void **state)
+{
+  static const struct {
+    const char *text, *msg; /* msg NULL: loads */
+  } cases[] = {
+    {"timeline:\n  - app\n", "x.yaml:2:5: error: app needs a mapping such as {id: phone, "
+                             "connect: yes}"},
+    {"timeline:\n  - app: {connect: yes}\n", "x.yaml:2:10: error: app needs 'id'"},
+    {"timeline:\n  - app: {id: 'a b', connect: yes}\n",
+     "x.yaml:2:15: error: app id 'a b' must be 1-64 letters, digits, '-', '_' or '.'"},
+    {"timeline:\n  - app: {id: a}\n",
+     "x.yaml:2:10: error: app takes one of 'connect', 'disconnect', 'drop' or 'command'"},
+    {"timeline:\n  - app: {id: a, connect: yes, command: stat}\n",
+     "x.yaml:2:10: error: app takes one of 'connect', 'disconnect', 'drop' or 'command', not "
+     "several"},
+    {"timeline:\n  - app: {id: a, connect: no}\n",
+     "x.yaml:2:27: error: 'connect: no' does nothing (leave the key out)"},
+    {"timeline:\n  - app: {id: a, connect: maybe}\n",
+     "x.yaml:2:27: error: expected yes or no, got 'maybe'"},
+    {"timeline:\n  - app: {id: a, command: stat}\n",
+     "x.yaml:2:10: error: app 'a' is not connected here (connect it first: app: {id: a, "
+     "connect: yes})"},
+    {"timeline:\n  - app: {id: a, connect: yes}\n  - app: {id: a, connect: yes}\n",
+     "x.yaml:3:10: error: app 'a' is already connected here"},
+    {"timeline:\n  - app: {id: a, connect: yes}\n  - app: {id: a, drop: yes}\n"
+     "  - app: {id: a, disconnect: yes}\n",
+     "x.yaml:4:10: error: app 'a' is not connected here"},
+    {"timeline:\n  - app: {id: a, connect: yes}\n  - app: {id: a, command: ''}\n",
+     "x.yaml:3:27: error: app command must not be empty"},
+    {"timeline:\n  - app: {id: a, connect: yes}\n  - app: {id: a, command: [stat]}\n",
+     "x.yaml:3:27: error: expected a string, got a list"},
+    {"timeline:\n  - app: {id: a, connect: yes, colour: red}\n",
+     "x.yaml:2:32: error: unknown key 'colour' in app (expected one of: id, connect, "
+     "disconnect, drop, command, vehicle, timeout, wait_online, expect)"},
+    {"timeline:\n  - app: {id: a, connect: yes}\n  - app: {id: a, command: stat, vehicle: X}\n",
+     "x.yaml:3:42: error: 'vehicle' belongs to a connect step"},
+    {"timeline:\n  - app: {id: a, connect: yes, vehicle: 'my car'}\n",
+     "x.yaml:2:41: error: vehicle id 'my car' must be 1-32 letters, digits, '-' or '_'"},
+    {"timeline:\n  - app: {id: a, connect: yes}\n  - app: {id: a, drop: yes, timeout: 3s}\n",
+     "x.yaml:3:38: error: 'timeout' belongs to a connect or command step"},
+    {"timeline:\n  - app: {id: a, connect: yes, timeout: 2h}\n",
+     "x.yaml:2:41: error: 2h is out of range (0.001..3600 s)"},
+    {"timeline:\n  - app: {id: a, connect: yes, timeout: soon}\n",
+     "x.yaml:2:41: error: expected a duration such as 90s, 15min, 2h or 1h30m, got 'soon'"},
+    {"timeline:\n  - app: {id: a, connect: yes}\n  - app: {id: a, disconnect: yes, "
+     "expect: {within: 1s}}\n",
+     "x.yaml:3:43: error: expect: belongs to a connect or command app step"},
+    {"timeline:\n  - app: {id: a, connect: yes, expect: {response: x}}\n",
+     "x.yaml:2:40: error: a connect step's expect takes 'within' only (there is no response)"},
+    {"timeline:\n  - app: {id: a, connect: yes}\n  - app: {id: a, command: stat, expect: {}}\n",
+     "x.yaml:3:41: error: app expect needs 'response', 'contains', 'match' or 'within'"},
+    {"timeline:\n  - app: {id: a, connect: yes}\n  - app: {id: a, command: stat, "
+     "expect: {value: 1}}\n",
+     "x.yaml:3:42: error: unknown key 'value' in app expect (expected one of: response, "
+     "contains, match, within)"},
+    {"timeline:\n  - app: {id: a, connect: yes}\n  - app: {id: a, command: stat, "
+     "expect: {match: 'SOC ('}}\n",
+     "x.yaml:3:49: error: invalid regular expression 'SOC (': "},
+    {"timeline:\n  - app: {id: a, connect: yes}\n  - app: {id: a, command: stat, "
+     "expect: {match: '((a{99}){99}){99}'}}\n",
+     "x.yaml:3:49: error: regular expression refused: more than 2 {m,n} repetitions"},
+    {"timeline:\n  - app: {id: a, connect: yes}\n  - app: {id: a, command: stat, "
+     "expect: {match: 'a{1000}'}}\n",
+     "x.yaml:3:49: error: regular expression refused: a {m,n} repetition above 100"},
+    {"timeline:\n  - app: {id: a, connect: yes}\n  - app: {id: a, command: stat, "
+     "expect: {contains: ''}}\n",
+     "x.yaml:3:52: error: contains must not be empty"},
+    {"timeline:\n  - app: {id: a, connect: yes}\n  - app: {id: a, command: stat, timeout: 1s, "
+     "expect: {within: 2s}}\n",
+     "x.yaml:3:54: error: within (2 s) is longer than the step's timeout (1 s)"},
+    {"timeline:\n  - app: {id: a, connect: yes}\n  - app: {id: a, command: stat, "
+     "expect: {within: 0}}\n",
+     "x.yaml:3:50: error: 0 is out of range (0.001..3600 s)"},
+    {"timeline:\n  - app: {id: a.b-1_c, connect: yes, vehicle: CAR1, wait_online: yes,\n"
+     "           timeout: 5s, expect: {within: 4s}}\n"
+     "  - app: {id: a.b-1_c, command: 'charge mode range', timeout: 2s,\n"
+     "           expect: {response: 'OK', contains: K, match: '^O', within: 500ms}}\n"
+     "  - app: {id: a.b-1_c, disconnect: yes}\n  - app: {id: a.b-1_c, connect: yes}\n"
+     "  - app: {id: a.b-1_c, drop: yes}\n"
+     "expect:\n  - {metric: s.v3.peers, value: 0, after: 3}\n",
+     NULL},
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+    struct sim_diag d = SIM_DIAG_INIT;
+    struct scenario *sc = NULL;
+    int rc = scenario_load_string(cases[i].text, strlen(cases[i].text), "x.yaml", &sc, &d);
+    char *t = diag_text(&d);
+    if (getenv("DUMP"))
+      fprintf(stderr, "%zu: %s", i, t);
+    if (cases[i].msg ? rc >= 0 || !strstr(t, cases[i].msg) : rc != 0)
+      print_error("case %zu: rc %d, got:\n%swant:\n%s\n", i, rc, t,
+                  cases[i].msg ? cases[i].msg : "(no error)");
+    free(t);
+    if (!cases[i].msg) {
+      assert_int_equal(sc->n_steps, 5);
+      const struct scenario_app_step *c = &sc->steps[0].u.app;
+      assert_int_equal(sc->steps[0].kind, STEP_APP);
+      assert_string_equal(scenario_step_kind_name(STEP_APP), "app");
+      assert_int_equal(c->action, APP_CONNECT);
+      assert_string_equal(c->id, "a.b-1_c");
+      assert_string_equal(c->vehicle, "CAR1");
+      assert_true(c->wait_online);
+      assert_true(c->timeout == 5);
+      const struct scenario_app_step *m = &sc->steps[1].u.app;
+      assert_int_equal(m->action, APP_COMMAND);
+      assert_string_equal(m->command, "charge mode range");
+      assert_true(m->timeout == 2);
+      assert_int_equal(sc->steps[2].u.app.action, APP_DISCONNECT);
+      assert_int_equal(sc->steps[4].u.app.action, APP_DROP);
+      assert_true(sc->steps[3].u.app.timeout == SCENARIO_APP_TIMEOUT);
+      assert_true(sc->steps[3].u.app.check == SIZE_MAX);
+      /* the checks in file order: connect's (line 3), command's (line 5), the metric's */
+      assert_int_equal(sc->n_expects, 3);
+      assert_int_equal(c->check, 0);
+      assert_int_equal(m->check, 1);
+      assert_null(sc->expects[0].metric);
+      assert_int_equal(sc->expects[0].when, EXPECT_AFTER_STEP);
+      assert_int_equal(sc->expects[0].step, 0);
+      assert_true(sc->expects[0].within == 4);
+      assert_int_equal(sc->expects[1].step, 1);
+      assert_string_equal(sc->expects[1].response, "OK");
+      assert_string_equal(sc->expects[1].contains, "K");
+      assert_string_equal(sc->expects[1].match, "^O");
+      assert_non_null(sc->expects[1].match_re);
+      assert_true(sc->expects[1].within == 0.5);
+      assert_string_equal(sc->expects[2].metric, "s.v3.peers");
+      assert_true(scenario_has_apps(sc));
+    }
+    scenario_free(sc);
+    sim_diag_cleanup(&d);
+  }
+}
+
 static void test_every_step(void **state)
 {
   struct sim_diag d = SIM_DIAG_INIT;
@@ -463,6 +598,7 @@ int main(void)
     cmocka_unit_test(test_range_messages),
     cmocka_unit_test(test_timer_syntax),
     cmocka_unit_test(test_every_step),
+    cmocka_unit_test(test_app_steps),
     cmocka_unit_test(test_defaults_without_vehicle),
     cmocka_unit_test(test_vehicle_table),
   };

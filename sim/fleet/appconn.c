@@ -1,0 +1,59 @@
+/*
+ * appconn.c - a simulated app's MQTT connection on the libev loop (appconn.h).
+ */
+#include <mosquitto.h>
+#include <string.h>
+
+#include "core/loop.h"
+#include "core/sbuf.h"
+#include "fleet/appconn.h"
+
+void appconn_init(struct appconn *c, struct sim_loop *loop,
+                  void (*cb)(struct ev_loop *, ev_io *, int), void *data)
+{
+  memset(c, 0, sizeof(*c));
+  c->loop = loop;
+  ev_io_init(&c->io, cb, -1, EV_READ);
+  c->io.data = data;
+}
+
+void appconn_update_io(struct appconn *c)
+{
+  struct ev_loop *ev = sim_loop_ev(c->loop);
+  int fd = c->m ? mosquitto_socket(c->m) : -1;
+  int events = EV_READ | (c->m && mosquitto_want_write(c->m) ? EV_WRITE : 0);
+  if (c->io_on && (fd < 0 || c->io.fd != fd || (c->io.events & (EV_READ | EV_WRITE)) != events))
+    appconn_stop_io(c);
+  if (fd >= 0 && !c->io_on) {
+    ev_io_set(&c->io, fd, events);
+    ev_io_start(ev, &c->io);
+    c->io_on = true;
+  }
+}
+
+void appconn_stop_io(struct appconn *c)
+{
+  if (c->io_on)
+    ev_io_stop(sim_loop_ev(c->loop), &c->io);
+  c->io_on = false;
+}
+
+int appconn_io(struct appconn *c, int revents)
+{
+  int rc = MOSQ_ERR_SUCCESS;
+  if (revents & EV_READ)
+    rc = mosquitto_loop_read(c->m, 1);
+  if (rc == MOSQ_ERR_SUCCESS && (revents & EV_WRITE))
+    rc = mosquitto_loop_write(c->m, 1);
+  return rc;
+}
+
+int appconn_publish(struct appconn *c, const char *prefix, const char *cid, const char *rest,
+                    const char *payload, int qos, int *mid)
+{
+  struct sbuf t = SBUF_INIT;
+  sbuf_printf(&t, "%sclient/%s/%s", prefix, cid, rest);
+  int rc = mosquitto_publish(c->m, mid, sbuf_str(&t), (int)strlen(payload), payload, qos, false);
+  sbuf_free(&t);
+  return rc;
+}

@@ -1,0 +1,39 @@
+/*
+ * appconn.h - what every simulated app client shares (apps.c, app_steps.c): a libmosquitto
+ * handle driven from the libev loop as the module's transport drives its own (ev_io on the
+ * socket, readable -> mosquitto_loop_read, writable while mosquitto_want_write ->
+ * mosquitto_loop_write), and the app's topics <prefix>client/<client id>/<rest>.
+ */
+#ifndef SIM_FLEET_APPCONN_H
+#define SIM_FLEET_APPCONN_H
+
+#include <ev.h>
+#include <stdbool.h>
+
+struct mosquitto;
+struct sim_loop;
+
+struct appconn {
+  struct sim_loop *loop;  /* borrowed */
+  struct mosquitto *m;    /* owned by the app; NULL when there is none */
+  ev_io io;               /* io.data is the app's (the callback given to appconn_init) */
+  bool io_on;
+};
+
+/* Sets c up on loop with the watcher callback cb (data: the app).  c->m stays NULL. */
+void appconn_init(struct appconn *c, struct sim_loop *loop,
+                  void (*cb)(struct ev_loop *, ev_io *, int), void *data);
+/* Watches the handle's socket for reading, and for writing while libmosquitto has data to
+ * send; call after anything that may queue a packet, and after a connect. */
+void appconn_update_io(struct appconn *c);
+/* Stops watching the socket (before the handle is destroyed or after the connection is lost). */
+void appconn_stop_io(struct appconn *c);
+/* Runs the handle's reads and writes for revents.  Returns MOSQ_ERR_SUCCESS or the first
+ * libmosquitto error (the connection is then lost). */
+int appconn_io(struct appconn *c, int revents);
+/* Publishes payload on <prefix>client/<cid>/<rest> (not retained); *mid (may be NULL) gets
+ * the message id.  Returns libmosquitto's result. */
+int appconn_publish(struct appconn *c, const char *prefix, const char *cid, const char *rest,
+                    const char *payload, int qos, int *mid);
+
+#endif
