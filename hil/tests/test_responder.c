@@ -46,18 +46,28 @@ static void ask_all(struct ht_rig *r, const struct qa *t, size_t n)
   }
 }
 
+/* Opens the rig with vehicle and sets the metrics of kv (name, value pairs, NULL-ended). */
+static void open_car(struct ht_rig *r, const char *vehicle, const char *const kv[])
+{
+  ht_rig_open(r, vehicle, NULL);
+  for (; *kv; kv += 2)
+    ht_set(r->sim, kv[0], kv[1]);
+}
+
 static void test_obd_session(void **state)
 {
   (void)state;
   struct ht_rig r;
-  ht_rig_open(&r, "nissanleaf", NULL);
-  ht_set(r.sim, "v.e.on", "yes");
-  ht_set(r.sim, "v.p.speed", "88");
-  ht_set(r.sim, "v.b.soc", "80");
-  ht_set(r.sim, "v.b.temp", "21");
-  ht_set(r.sim, "v.m.rpm", "3000");
-  ht_set(r.sim, "v.e.temp", "-5");
-  ht_set(r.sim, "v.vin", "SJNFAAZE0U6012345");
+  static const char *const car[] = {
+      "v.e.on", "yes",
+      "v.p.speed", "88",
+      "v.b.soc", "80",
+      "v.b.temp", "21",
+      "v.m.rpm", "3000",
+      "v.e.temp", "-5",
+      "v.vin", "SJNFAAZE0U6012345",
+      NULL};
+  open_car(&r, "nissanleaf", car);
   struct hil_responders *rs = start(&r, false, true);
 
   /* functional requests on 0x7DF, answers from 0x7E8 */
@@ -156,13 +166,15 @@ static void test_leaf_ecus(void **state)
 {
   (void)state;
   struct ht_rig r;
-  ht_rig_open(&r, "nissanleaf", NULL);
-  ht_set(r.sim, "v.c.charging", "yes");
-  ht_set(r.sim, "v.b.voltage", "380.16");
-  ht_set(r.sim, "v.b.soh", "90");
-  ht_set(r.sim, "v.b.temp", "25");
-  ht_set(r.sim, "v.vin", "SJNFAAZE0U6012345");
-  ht_set(r.sim, "xnl.v.c.count.qc", "12");
+  static const char *const car[] = {
+      "v.c.charging", "yes",
+      "v.b.voltage", "380.16",
+      "v.b.soh", "90",
+      "v.b.temp", "25",
+      "v.vin", "SJNFAAZE0U6012345",
+      "xnl.v.c.count.qc", "12",
+      NULL};
+  open_car(&r, "nissanleaf", car);
   struct hil_responders *rs = start(&r, true, false);
   assert_non_null(hil_responders_find(rs, "79b"));
   assert_non_null(hil_responders_find(rs, "797"));
@@ -196,14 +208,16 @@ static void test_imiev_ecus(void **state)
 {
   (void)state;
   struct ht_rig r;
-  ht_rig_open(&r, "mitsubishi", NULL);
-  ht_set(r.sim, "v.e.on", "yes");
-  ht_set(r.sim, "v.b.soc", "75");
-  ht_set(r.sim, "v.b.cac", "42.5");
-  ht_set(r.sim, "v.b.voltage", "352");
-  ht_set(r.sim, "v.e.cabintemp", "21");
-  ht_set(r.sim, "v.e.temp", "10.1");
-  ht_set(r.sim, "xmi.e.trip.a", "123.4");
+  static const char *const car[] = {
+      "v.e.on", "yes",
+      "v.b.soc", "75",
+      "v.b.cac", "42.5",
+      "v.b.voltage", "352",
+      "v.e.cabintemp", "21",
+      "v.e.temp", "10.1",
+      "xmi.e.trip.a", "123.4",
+      NULL};
+  open_car(&r, "mitsubishi", car);
   struct hil_responders *rs = start(&r, true, true);
   assert_int_equal(rs->n, 5); /* BMU, OBC, HVAC, meter, OBD-II */
   ht_client(&r, 1, 0x761, 0x762, 0x55);

@@ -105,6 +105,23 @@ static void test_parse(void **state)
   }
 }
 
+/* A bridge to a bus that does not exist: SIM_ECONFIG, and a message that names the bridge
+ * but no command-line option (the program adds "--bridge" as the message's origin). */
+static void test_missing_bus(void **state)
+{
+  struct env *e = *state;
+  struct can_bridge *b;
+  struct sim_diag d = SIM_DIAG_INIT;
+  assert_int_equal(can_bridge_new(&b, e->loop, "1=4", &d), 0);
+  struct sim_canbus *buses[8] = {e->bus[0], e->bus[1], e->bus[2]};
+  assert_int_equal(can_bridge_start(b, buses, &d), SIM_ECONFIG);
+  assert_int_equal(d.n, 1);
+  assert_string_equal(d.v[0].file, "");
+  assert_string_equal(d.v[0].msg, "1=4: there is no bus 4");
+  can_bridge_free(b);
+  sim_diag_cleanup(&d);
+}
+
 static void test_forward_and_filter(void **state)
 {
   struct env *e = *state;
@@ -175,6 +192,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_parse, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_missing_bus, setup, teardown),
       cmocka_unit_test_setup_teardown(test_forward_and_filter, setup, teardown),
       cmocka_unit_test_setup_teardown(test_oneway_and_rate, setup, teardown),
       cmocka_unit_test_setup_teardown(test_loops, setup, teardown),
