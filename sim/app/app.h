@@ -36,14 +36,18 @@ struct sbuf;
 #define EXIT_EXPECT 1       /* an expect: check failed */
 #define EXIT_USAGE 2        /* bad invocation or input, or a run that could do nothing */
 #define EXIT_RUNTIME 3      /* a runtime failure: broker never reached, adapter lost, I/O */
+#define EXIT_PARTIAL 4      /* --duration ended the run before the timeline: every check judged
+                               passed, the rest were not reached */
 #define EXIT_INTERRUPTED 130 /* SIGINT or SIGTERM */
 
 #define DEFAULT_SEED 1
 #define DEFAULT_SPEED 1.0
+#define DEFAULT_DRAIN_TIMEOUT (300 * INT64_C(1000000000)) /* --drain-timeout: 5 min */
 #define DEFAULT_FAST_START "2024-06-01 08:00:00"
 
 /* The run options, as parsed (strings borrowed from argv). */
 struct opts {
+  const char *command;     /* "run", "metrics", or NULL: which --help (options.c) */
   const char *scenario;
   bool fast;
   double speed;
@@ -67,6 +71,7 @@ struct opts {
   bool have_start;
   int64_t start;
   int64_t duration; /* ns, 0 = none */
+  int64_t drain_timeout; /* ns: --drain-timeout (DEFAULT_DRAIN_TIMEOUT) */
   const char *report;
   int progress; /* -1 auto, 0 off, 1 on */
   bool json;
@@ -110,8 +115,11 @@ struct app {
   struct hil_replay *replay;   /* --trace-respond */
   struct hil_responder_opts responder_opts; /* from --responders, --no-obd (bench.c) */
   int trace_status;
+  int bus_lost;               /* a live bus's adapter went away or refused (error), else 0 */
   struct sim_timer drain_timer; /* see finish_sources() in run.c */
   int drain_ticks, drain_requested;
+  int drain_connected;          /* the last drain tick that found the connection up */
+  bool drain_queue_only;        /* --duration ended the run: wait for the queue, no update */
   struct fleet *fleet;          /* --fleet (fleet.c) */
   struct fleet_apps *apps;      /* --apps (fleet.c) */
   struct app_steps *app_steps;  /* the scenario's app: steps (run.c) */
@@ -119,8 +127,12 @@ struct app {
 
 /* ---- options.c ---- */
 
-/* Prints --help to out. */
+/* Prints --help to out: everything (usage), or one subcommand's usage and options. */
 void usage(FILE *out);
+void usage_run(FILE *out);
+void usage_metrics(FILE *out);
+void usage_validate(FILE *out);
+void usage_convert(FILE *out);
 /* Prints "ovms-sim: MESSAGE" and the --help hint to stderr.  Returns EXIT_USAGE. */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints every entry of d to stderr, one "file:line:col: error: ..." a line. */

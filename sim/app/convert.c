@@ -47,7 +47,7 @@ int cmd_convert(int argc, char **argv)
         printf("%-15s %-18s %s\n", trace_formats[i]->name, trace_formats[i]->exts,
                trace_formats[i]->desc);
       return 0;
-    case 'h': usage(stdout); return 0;
+    case 'h': usage_convert(stdout); return 0;
     case ':': return usage_error("convert: option '%s' needs a value", argv[optind - 1]);
     default: return usage_error("convert: unknown option '%s'", argv[optind - 1]);
     }
@@ -62,7 +62,7 @@ int cmd_convert(int argc, char **argv)
   if (rc == SIM_EPARSE || rc == SIM_EFORMAT || rc == SIM_ETRUNC)
     return EXIT_USAGE;
   if (rc < 0)
-    return 1;
+    return EXIT_RUNTIME; /* a file that cannot be read or written (the message printed) */
   if (!quiet && strcmp(argv[optind + 1], "-"))
     fprintf(stderr, "ovms-sim: converted %lu records (%lu frames), %lu dropped, %lu bad lines\n",
             st.records, st.frames, st.dropped, st.bad_lines);

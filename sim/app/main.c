@@ -1,14 +1,14 @@
 /*
  * main.c - the ovms-sim program: picks the subcommand and hands over.
  *
- *   ovms-sim [run options]        run a scenario, a trace or a live bus      (run.c)
+ *   ovms-sim [run] [run options]  run a scenario, a trace or a live bus      (run.c)
  *   ovms-sim validate FILE...     check scenario files, report every error   (validate.c)
  *   ovms-sim metrics [PATTERN]    list every metric with type, unit, value   (metrics.c)
  *   ovms-sim convert IN OUT       convert a CAN trace between formats        (convert.c)
  *
  * The option table is options.c.  This folder is the only place that prints to the user or
- * exits; exit codes: 0 success, 1 an expect: check failed (or a run-time failure), 2 bad
- * invocation or bad input.  Core dumps are off from the start (the password is in memory).
+ * exits; exit codes: app.h (EXIT_*), README "Exit codes".  Core dumps are off from the start
+ * (the password is in memory).
  */
 #include <string.h>
 #include <sys/prctl.h>
@@ -24,6 +24,7 @@ static const struct {
 } subcommands[] = {
     {"convert", cmd_convert},
     {"metrics", cmd_metrics},
+    {"run", cmd_run},
     {"validate", cmd_validate},
 };
 

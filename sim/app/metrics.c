@@ -1,7 +1,10 @@
 /*
  * metrics.c - `ovms-sim metrics [--json] [PATTERN]`: every metric with type, unit and value,
- * in ASCII order; with --scenario the values after running it, with --vehicle the vehicle's
- * own metrics as well.
+ * in ASCII order; with --scenario the values after running it, with --trace the values after
+ * replaying it (decoded by --vehicle), with --vehicle the vehicle's own metrics as well.  A
+ * PATTERN that matches no metric is an error (exit 2, said on stderr): a typo must not look
+ * like an empty listing.  Options that talk to the outside (--broker, --can, --serve,
+ * --bridge, --record, --fleet, --apps) are refused: metrics prints, it connects nowhere.
  */
 #include <ev.h>
 #include <getopt.h>
@@ -25,8 +28,10 @@ static const char *type_name(const struct metric *m)
   return m->type < ARRAY_SIZE(names) ? names[m->type] : "?";
 }
 
-static void list_metrics(struct sim *sim, const char *pattern, bool json)
+/* Prints the metrics matching pattern (NULL: all).  Returns how many. */
+static size_t list_metrics(struct sim *sim, const char *pattern, bool json)
 {
+  size_t count = 0;
   struct sbuf v = SBUF_INIT;
   size_t n = metrics_count(sim->metrics);
   if (json)
@@ -47,10 +52,40 @@ static void list_metrics(struct sim *sim, const char *pattern, bool json)
              m->unit ? sim_unit_code(m->unit) : "-", metric_is_defined(m) ? sbuf_str(&v) : "");
     }
     first = false;
+    count++;
   }
   if (json)
-    fputs("\n]\n", stdout);
+    fputs(first ? "]\n" : "\n]\n", stdout);
   sbuf_free(&v);
+  return count;
+}
+
+/* The options metrics does not take: the first one given, else NULL. */
+static const char *refused_option(const struct opts *o)
+{
+  if (o->v3.broker)
+    return "--broker";
+  if (o->can.ncans)
+    return "--can";
+  if (o->record)
+    return "--record";
+  if (can_network_wanted(&o->net))
+    return "--serve/--bridge";
+  if (o->fleet.n)
+    return "--fleet";
+  if (o->apps)
+    return "--apps";
+  return NULL;
+}
+
+/* Lists; a PATTERN that matched nothing is said.  Returns 0 or EXIT_USAGE. */
+static int list_or_say(struct sim *sim, const char *pattern, bool json)
+{
+  if (list_metrics(sim, pattern, json) || !pattern)
+    return 0;
+  fprintf(stderr, "ovms-sim: no metric matches '%s' (ovms-sim metrics lists them all%s)\n",
+          pattern, sim->vehicle ? "" : "; a vehicle's own metrics need --vehicle");
+  return EXIT_USAGE;
 }
 
 /* A metrics PATTERN as the firmware's filters take it: a name, "*", "prefix*" or "*suffix"
@@ -78,18 +113,22 @@ int cmd_metrics(int argc, char **argv)
   const char *pattern = optind < argc ? argv[optind] : NULL;
   if (pattern && !pattern_ok(pattern))
     return usage_error("invalid metrics PATTERN '%s': a name, prefix* or *suffix", pattern);
-  if (a.o.scenario) {
-    /* the values after running the scenario, in virtual time, printing nothing */
+  const char *refused = refused_option(&a.o);
+  if (refused)
+    return usage_error("metrics does not take %s: it prints the metrics and connects nowhere",
+                       refused);
+  if (a.o.scenario || a.o.can.ntraces) {
+    /* the values after running the scenario or replaying the traces, in virtual time,
+     * printing nothing */
     a.o.fast = true;
     a.o.quiet = true;
     a.o.no_summary = true;
     a.o.progress = 0;
-    a.o.v3.broker = NULL;
     rc = app_run(&a);
     if (rc == 0 || rc == EXIT_EXPECT)
-      list_metrics(a.sim, pattern, a.o.json);
+      rc = list_or_say(a.sim, pattern, a.o.json);
     app_free(&a);
-    return rc == EXIT_EXPECT ? 0 : rc;
+    return rc;
   }
   struct ev_loop *ev = ev_default_loop(EVFLAG_AUTO);
   struct sim_loop *loop = sim_loop_new(ev, SIM_CLOCK_FAST, 1.0,
@@ -110,7 +149,7 @@ int cmd_metrics(int argc, char **argv)
   if (!rc) {
     sim_tz_set(sim_config_get(sim->config, "vehicle", "timezone"));
     housekeeping_start(sim);
-    list_metrics(sim, pattern, a.o.json);
+    rc = list_or_say(sim, pattern, a.o.json);
   }
   sim_free(sim);
   sim_loop_free(loop);

@@ -137,6 +137,13 @@ static int set_duration(struct opts *o, const char *arg)
   return 0;
 }
 
+static int set_drain_timeout(struct opts *o, const char *arg)
+{
+  if (parse_duration(arg, &o->drain_timeout) < 0 || o->drain_timeout < 0)
+    return usage_error("invalid --drain-timeout '%s': e.g. 0, 90s, 5min", arg);
+  return 0;
+}
+
 static int set_progress(struct opts *o, const char *arg)
 {
   (void)arg;
@@ -185,8 +192,13 @@ static int set_topics(struct opts *o, const char *arg)
 
 static int show_help(struct opts *o, const char *arg)
 {
-  (void)o, (void)arg;
-  usage(stdout);
+  (void)arg;
+  if (o->command && !strcmp(o->command, "metrics"))
+    usage_metrics(stdout);
+  else if (o->command && !strcmp(o->command, "run"))
+    usage_run(stdout);
+  else
+    usage(stdout);
   exit(0);
 }
 
@@ -490,6 +502,11 @@ const struct app_option app_options[] = {
     {"duration", 0, "D",
          "stop after D of simulation time (e.g. 90s, 15min, 2h)",
          SECTION_RUN, CALL(set_duration), NULL},
+    {"drain-timeout", 0, "D",
+         "at the end, wait at most D of simulation time for the\n"
+         "broker to acknowledge every queued notification (default\n"
+         "5min; 0: do not wait)",
+         SECTION_RUN, CALL(set_drain_timeout), NULL},
     {"report", 0, "FILE",
          "write the run report (expect: results) as JSON to FILE",
          SECTION_RUN, STR(report), NULL},
@@ -502,7 +519,8 @@ const struct app_option app_options[] = {
          SECTION_RUN, CALL(set_no_progress), NULL},
     {"json", 0, NULL, NULL, SECTION_RUN, FLAG(json), NULL}, /* metrics --json */
     {"quiet", 'q', NULL,
-         "no output but errors and the expect: summary",
+         "nothing on stdout; on stderr only errors, the checks that\n"
+         "did not pass and the one-line summary",
          SECTION_RUN, FLAG(quiet), NULL},
     {"verbose", 'v', NULL,
          "log what the simulator does on stderr",
@@ -647,41 +665,128 @@ static void print_section(FILE *out, enum opt_section section)
       print_option(out, op);
 }
 
-void usage(FILE *out)
+/* The rows named (NULL-terminated), in that order. */
+static void print_named(FILE *out, const char *const *names)
 {
-  fputs("Usage: ovms-sim [OPTIONS]\n"
-        "       ovms-sim validate FILE...\n"
-        "       ovms-sim metrics [--json] [PATTERN]\n"
-        "       ovms-sim convert [--from FMT] [--to FMT] [--keep-going] IN OUT\n"
-        "\n"
-        "A software OVMS v3 module: runs a YAML driving scenario (or a CAN trace, or a live bus)\n"
-        "through the OVMS metrics model and publishes it as the module's Server V3 does.  With no\n"
-        "broker configured it prints every publication as '<topic> <payload>' (mosquitto_sub -v).\n"
-        "\n"
-        "Run options:\n", out);
+  for (; *names; names++)
+    for (const struct app_option *op = app_options; op->name; op++)
+      if (!strcmp(op->name, *names) && op->help)
+        print_option(out, op);
+}
+
+static const char exit_status_text[] =
+    "Exit status: 0 success; 1 an expect: check failed (or not reached); 2 bad\n"
+    "invocation or input, or a run that did nothing (no frame routed or decoded); 3 a\n"
+    "runtime failure (broker never reached, adapter lost, a write failed); 4 --duration\n"
+    "ended the run before the timeline, every check judged passed, the rest not reached;\n"
+    "130 interrupted (SIGINT/SIGTERM).\n";
+
+static const char run_intro[] =
+    "A software OVMS v3 module: runs a YAML driving scenario (or a CAN trace, or a live bus)\n"
+    "through the OVMS metrics model and publishes it as the module's Server V3 does.  With no\n"
+    "broker configured it prints every publication as '<topic> <payload>' (mosquitto_sub -v).\n";
+
+/* The options of a run, by section. */
+static void print_run_options(FILE *out)
+{
+  fputs("Run options:\n", out);
   print_section(out, SECTION_RUN);
   fputs("\nFleet (--stats prints the fleet report at exit, --report FILE writes it as JSON):\n",
         out);
   print_section(out, SECTION_FLEET);
   fputs("\nCAN input and output:\n", out);
   print_section(out, SECTION_CAN);
+}
+
+void usage_run(FILE *out)
+{
+  fprintf(out, "Usage: ovms-sim [run] [OPTIONS]\n\n%s\n", run_intro);
+  print_run_options(out);
+  fprintf(out, "\n%s", exit_status_text);
+}
+
+void usage_metrics(FILE *out)
+{
+  static const char *const names[] = {"scenario", "trace", "vehicle", "vehicle-map",
+                                      "vehicle-anybus", "bus-map", "filter", "config", "set",
+                                      "firmware", "seed", "start-time", "vehicle-id", "help",
+                                      NULL};
+  fputs("Usage: ovms-sim metrics [OPTIONS] [PATTERN]\n"
+        "\n"
+        "Lists every metric (name, type, unit, value) in ASCII order.  PATTERN is a name,\n"
+        "prefix* or *suffix; one that matches no metric is an error (exit 2).  With --scenario,\n"
+        "the values after running it; with --trace, the values after replaying it (decoded by\n"
+        "--vehicle); with --vehicle, the vehicle's own metrics as well.\n"
+        "\n"
+        "Options:\n"
+        "      --json               the listing as a JSON array of {name, type, unit, value}\n",
+        out);
+  print_named(out, names);
+  fprintf(out, "\n%s", exit_status_text);
+}
+
+void usage_validate(FILE *out)
+{
+  fputs("Usage: ovms-sim validate FILE...\n"
+        "\n"
+        "Checks scenario files (docs/scenarios.md) and reports every error of every file as\n"
+        "file:line:col: error: ...; prints \"FILE: ok (N steps, M checks)\" for a valid one.\n"
+        "\n"
+        "Options:\n"
+        "  -h, --help               show this help and exit\n"
+        "\n"
+        "Exit status: 0 every file valid; 2 an error in one of them.\n",
+        out);
+}
+
+void usage_convert(FILE *out)
+{
+  fputs("Usage: ovms-sim convert [OPTIONS] IN OUT\n"
+        "\n"
+        "Converts a CAN trace between formats (docs/traces.md).  The input format is detected\n"
+        "from the content, the output format taken from --to or OUT's extension (default\n"
+        "crtd); '-' is stdin/stdout; a .gz name is compressed.\n"
+        "\n"
+        "Options:\n"
+        "      --from FMT           the input format (when detection is not wanted)\n"
+        "      --to FMT             the output format\n"
+        "      --keep-going         skip bad lines (counted) instead of stopping at the first\n"
+        "      --list-formats       list the formats (name, extensions, description) and exit\n"
+        "  -q, --quiet              no \"converted N records\" line on stderr\n"
+        "  -h, --help               show this help and exit\n"
+        "\n"
+        "Exit status: 0 success; 2 bad invocation or a bad input line (file:line:col); 3 a\n"
+        "file that cannot be read or written.\n",
+        out);
+}
+
+void usage(FILE *out)
+{
+  fprintf(out,
+          "Usage: ovms-sim [run] [OPTIONS]\n"
+          "       ovms-sim validate FILE...\n"
+          "       ovms-sim metrics [OPTIONS] [PATTERN]\n"
+          "       ovms-sim convert [--from FMT] [--to FMT] [--keep-going] IN OUT\n"
+          "\n%s\n",
+          run_intro);
+  print_run_options(out);
   fputs("\n"
-        "Subcommands:\n"
+        "Subcommands (ovms-sim SUBCOMMAND --help for each one's options):\n"
+        "  run [OPTIONS]            the same as no subcommand: the options above\n"
         "  validate FILE...         check scenario files and report every error; exit 0 if valid\n"
         "  metrics [PATTERN]        list metrics (name, type, unit, value) in ASCII order;\n"
         "                           PATTERN is a name, prefix* or *suffix; --json for JSON;\n"
-        "                           with --scenario, values after running it; with\n"
-        "                           --vehicle, the vehicle's own metrics as well\n"
+        "                           with --scenario, values after running it; with --trace,\n"
+        "                           values after replaying it; with --vehicle, the vehicle's\n"
+        "                           own metrics as well\n"
         "  convert IN OUT           convert a CAN trace (candump, candump-screen, crtd, asc, trc,\n"
         "                           savvycan, parserflags, numbered; '-' = stdin/stdout; .gz);\n"
         "                           the input format is detected from the content, the output\n"
         "                           format taken from --to or OUT's extension (default crtd);\n"
         "                           --keep-going skips bad lines; --list-formats lists formats\n"
-        "\n"
-        "Exit status: 0 success; 1 an expect: check failed or was not reached; 2 bad\n"
-        "invocation or input, or a run that did nothing (no frame routed or decoded); 3 a\n"
-        "runtime failure (broker never reached, adapter lost, a write failed); 130\n"
-        "interrupted (SIGINT/SIGTERM).\n"
+        "\n", out);
+  fputs(exit_status_text, out);
+  fputs(
         "Examples:\n"
         "  ovms-sim --scenario scenarios/charging.yaml --fast\n"
         "  ovms-sim --scenario scenarios/driving.yaml --speed 10\n"

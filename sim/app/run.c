@@ -3,12 +3,14 @@
  * sources end, then the expect: results.  Also the set-up shared with `metrics --scenario`.
  *
  * Everything is parsed and validated first (defaults < config file < --set, then one
- * validation pass); only then are files, sockets and buses opened.  Exit codes: 0 success, 1
- * an expect: check failed (or a run-time failure), 2 bad invocation or bad input.
+ * validation pass); only then are files, sockets and buses opened.  Exit codes: app.h
+ * (EXIT_*), README "Exit codes".
  */
 #include <errno.h>
 #include <ev.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,8 @@
 #include <unistd.h>
 
 #include "app/app.h"
+#include "can/backend_trace.h"
+#include "can/bus.h"
 #include "can/inputs.h"
 #include "core/error.h"
 #include "core/parse.h"
@@ -95,9 +99,12 @@ int app_configure(struct sim *sim, const struct opts *o)
   return rc;
 }
 
+static void start_drain(struct app *a, bool queue_only);
+
 static void on_stop_timer(struct sim_loop *loop, struct sim_timer *t)
 {
-  sim_loop_stop(loop, 0);
+  (void)loop;
+  start_drain(t->data, true);
 }
 
 static void on_signal(struct ev_loop *ev, ev_signal *w, int revents)
@@ -135,9 +142,11 @@ static void on_v3_state(void *ctx, const char *name, const char *data)
 /*
  * The sources are done (the scenario's timeline, or every replay).  Before the run ends, the
  * module publishes what changed since its last transmission, as `server v3 update modified`
- * makes a module do: wait for the connection if it is still being set up (at most
- * DRAIN_CONNECT_WAIT), request the update, and stop two ticks later.  Without Server V3 the run
- * ends at once.
+ * makes a module do, and delivers its notification queue: wait for the connection if it is
+ * down (at most DRAIN_CONNECT_WAIT at a time), request the update, and stop two ticks later
+ * once the broker has acknowledged every queued notification, or when --drain-timeout has
+ * passed.  finish_run() reports what is still queued.  Without Server V3 the run ends at once.
+ * When --duration ended the run, only the queue is waited for (no update).
  */
 #define DRAIN_CONNECT_WAIT 60
 
@@ -146,27 +155,43 @@ static void on_drain(struct sim_loop *loop, struct sim_timer *t)
   struct app *a = t->data;
   struct v3 *v3 = a->sim->v3;
   a->drain_ticks++;
-  if (!v3 || (!v3_connected(v3) && a->drain_ticks > DRAIN_CONNECT_WAIT)) {
+  bool up = v3 && v3_connected(v3);
+  if (up)
+    a->drain_connected = a->drain_ticks;
+  if (!v3 || (!up && a->drain_ticks - a->drain_connected > DRAIN_CONNECT_WAIT)) {
     sim_loop_stop(loop, 0);
-  } else if (v3_connected(v3)) {
-    if (!a->drain_requested) {
-      v3_request_update(v3, "modified");
-      a->drain_requested = a->drain_ticks;
-    } else if (a->drain_ticks - a->drain_requested >= 2) {
-      sim_loop_stop(loop, 0);
-    }
+    return;
   }
+  if (up && !a->drain_requested) {
+    if (!a->drain_queue_only)
+      v3_request_update(v3, "modified");
+    a->drain_requested = a->drain_ticks;
+    return;
+  }
+  bool updated = a->drain_requested && a->drain_ticks - a->drain_requested >= 2;
+  if ((updated && v3_notify_backlog(v3, -1) == 0) ||
+      (int64_t)a->drain_ticks * SIM_NS_PER_SEC >= a->o.drain_timeout + 2 * SIM_NS_PER_SEC)
+    sim_loop_stop(loop, 0);
+}
+
+/* Starts the end of the run (on_drain()). */
+static void start_drain(struct app *a, bool queue_only)
+{
+  if (sim_timer_active(&a->drain_timer))
+    return;
+  if (!a->sim->v3 || (queue_only && v3_notify_backlog(a->sim->v3, -1) == 0)) {
+    sim_loop_stop(a->loop, 0);
+    return;
+  }
+  a->drain_queue_only = queue_only;
+  sim_timer_start(a->loop, &a->drain_timer, SIM_NS_PER_SEC, SIM_NS_PER_SEC);
 }
 
 static void finish_sources(struct app *a)
 {
-  if (a->o.duration || sim_timer_active(&a->drain_timer))
+  if (a->o.duration)
     return; /* --duration decides when the run ends */
-  if (!a->sim->v3) {
-    sim_loop_stop(a->loop, 0);
-    return;
-  }
-  sim_timer_start(a->loop, &a->drain_timer, SIM_NS_PER_SEC, SIM_NS_PER_SEC);
+  start_drain(a, false);
 }
 
 static void on_scenario_done(void *ctx, struct scenario_run *run)
@@ -204,14 +229,41 @@ static int load_scenario(struct app *a)
   return 0;
 }
 
+/* Prints the expect: results text to stderr; quiet (-q): only the checks that did not pass
+ * and the summary line. */
+static void print_results(const char *text, bool quiet)
+{
+  for (const char *p = text, *nl; *p; p = *nl ? nl + 1 : nl) {
+    nl = strchr(p, '\n');
+    if (!nl)
+      nl = p + strlen(p);
+    const char *pass = strstr(p, ": PASS ");
+    if (!quiet || !pass || pass > nl)
+      fprintf(stderr, "%.*s\n", (int)(nl - p), p);
+  }
+}
+
 /* Prints the expect: results (stderr) and writes --report.  Returns the exit code. */
 static int report_scenario(struct app *a)
 {
   struct sbuf b = SBUF_INIT;
   size_t failed = scenario_run_report(a->run, &b, 0);
   if ((a->sc->n_expects || failed) && !a->o.no_summary)
-    fputs(sbuf_str(&b), stderr);
+    print_results(sbuf_str(&b), a->o.quiet);
   int rc = failed ? EXIT_EXPECT : 0;
+  /* --duration ended the run before the timeline and every check judged passed: the rest
+   * were not reached, which is neither a pass nor a failure (exit 4) */
+  size_t unreached = a->sc->n_expects - scenario_run_checked_count(a->run);
+  bool cut = a->o.duration && !scenario_run_done(a->run) && !a->interrupted;
+  if (cut && !a->o.no_summary) {
+    long long s = (long long)(a->o.duration / SIM_NS_PER_SEC);
+    fprintf(stderr, "ovms-sim: --duration %lld:%02lld:%02lld ended the run at step %zu of %zu, "
+                    "before the end of the timeline: %zu check%s not reached\n",
+            s / 3600, s / 60 % 60, s % 60, scenario_run_step(a->run) + 1, a->sc->n_steps,
+            unreached, unreached == 1 ? "" : "s");
+  }
+  if (cut && unreached && failed == unreached)
+    rc = EXIT_PARTIAL;
   if (a->o.report) {
     sbuf_reset(&b);
     scenario_run_report(a->run, &b, SCENARIO_REPORT_JSON);
@@ -229,10 +281,33 @@ static int report_scenario(struct app *a)
   return rc;
 }
 
+/* A live bus reports an error: one that stopped the bus (adapter unplugged, refused its
+ * configuration, interface down) ends the run with EXIT_RUNTIME; a client that reconnects
+ * by itself is only told with --verbose. */
+static void on_bus_error(void *ctx, struct sim_canbus *bus, int err, const char *what,
+                         const struct sim_frame *f)
+{
+  struct app *a = ctx;
+  (void)f;
+  if (bus->started) {
+    if (a->o.verbose)
+      fprintf(stderr, "ovms-sim: bus %u (%s): %s\n", bus->num, bus->spec, what);
+    return;
+  }
+  fprintf(stderr, "ovms-sim: bus %u (%s): %s (%s): ending the run\n", bus->num, bus->spec,
+          what, sim_strerror(err));
+  if (!a->bus_lost)
+    a->bus_lost = err ? err : -EIO;
+  sim_loop_stop(a->loop, 0);
+}
+
 /* Closes the recorder (before the buses it watches) and the inputs.  Returns the recorder's
  * first write error, else 0. */
 static int close_inputs(struct app *a)
 {
+  for (int b = 0; a->sim && b < SIM_MAX_BUSES; b++)
+    if (a->sim->buses[b]) /* what the buses report while closing is not a failure */
+      can_bus_remove_error_monitor(a->sim->buses[b], on_bus_error, a);
   app_bench_stop(a);
   can_network_free(a->net);
   a->net = NULL;
@@ -380,6 +455,31 @@ static int setup_module(struct app *a)
   return 0;
 }
 
+/*
+ * A --fast run cannot wait for a broker whose host name does not exist: each reconnection
+ * would block in the resolver again (0.5 s or more of wall time for seconds of simulated
+ * time).  The name is resolved once before the run; a definitive "no such name"
+ * (EAI_NONAME) ends it at once.  A temporary failure (EAI_AGAIN) is left to the
+ * reconnections.  Real-time runs keep retrying as the firmware does.  Returns 0 or
+ * EXIT_RUNTIME (printed).
+ */
+static int check_broker_name(const struct opts *o)
+{
+  struct v3_url u;
+  if (!o->fast || !o->v3.broker || !strncmp(o->v3.broker, "print", 5) ||
+      v3_url_parse(o->v3.broker, &u, NULL) < 0)
+    return 0;
+  struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+  int e = getaddrinfo(u.host, NULL, &hints, &res);
+  if (res)
+    freeaddrinfo(res);
+  if (e != EAI_NONAME)
+    return 0;
+  fprintf(stderr, "ovms-sim: could not connect to the broker: host name %s not resolved (%s)\n",
+          u.host, gai_strerror(e));
+  return EXIT_RUNTIME;
+}
+
 /* The app clients of the scenario's app: steps, on --broker with its user and password.
  * Returns 0 or the exit code. */
 static int setup_app_steps(struct app *a, const char *password)
@@ -403,6 +503,16 @@ static int setup_app_steps(struct app *a, const char *password)
   return rc < 0 ? EXIT_RUNTIME : 0;
 }
 
+/* Wipes and frees the password (NULL allowed). */
+static void wipe_password(char *password)
+{
+  if (password)
+    explicit_bzero(password, strlen(password));
+  free(password);
+}
+
+static void on_net_log(void *ctx, const char *msg);
+
 /* Notifications, housekeeping and Server V3 (with the password, wiped after use).  Returns 0
  * or the exit code. */
 static int setup_server(struct app *a)
@@ -412,6 +522,10 @@ static int setup_server(struct app *a)
   char *password = NULL;
   if ((rc = app_read_password(o, &password)) != 0)
     return rc;
+  if ((rc = check_broker_name(o)) != 0) { /* after the bad-input checks of the options */
+    wipe_password(password);
+    return rc;
+  }
   struct sim_diag d = SIM_DIAG_INIT;
   struct notify_journal_damage damage = {.quarantine = SBUF_INIT};
   struct sim_notify_opts no = {o->state_repair, &damage};
@@ -430,23 +544,17 @@ static int setup_server(struct app *a)
   print_diag(&d);
   sim_diag_cleanup(&d);
   if (rc < 0) {
-    if (password)
-      explicit_bzero(password, strlen(password));
-    free(password);
+    wipe_password(password);
     /* another simulator on the directory, or no space: runtime; a bad journal: input */
     return rc == -EBUSY || rc == -ENOSPC || rc == -EIO ? EXIT_RUNTIME : EXIT_USAGE;
   }
   housekeeping_start(a->sim);
   if (a->sc && scenario_has_apps(a->sc) && (rc = setup_app_steps(a, password)) != 0) {
-    if (password)
-      explicit_bzero(password, strlen(password));
-    free(password);
+    wipe_password(password);
     return rc;
   }
   if (o->app_only) { /* no module of our own on the broker */
-    if (password)
-      explicit_bzero(password, strlen(password));
-    free(password);
+    wipe_password(password);
     return 0;
   }
   o->v3.password = password;
@@ -454,6 +562,7 @@ static int setup_server(struct app *a)
     o->v3.out = a->devnull = fopen("/dev/null", "w");
   if (o->print && o->v3.broker && !o->quiet)
     o->v3.tee = stdout;
+  o->v3.on_warning = on_net_log;
   rc = v3_start(a->sim, &o->v3, &d);
   if (password) {
     explicit_bzero(password, strlen(password));
@@ -510,14 +619,24 @@ static int setup_buses(struct app *a)
     struct sim_diag d = SIM_DIAG_INIT;
     rc = can_inputs_open(&a->inputs, a->sim, &o->can, &d);
     diag_label(&d, 0, "--can");
-    if (rc == 0 && o->record)
-      rc = trace_recorder_open(&a->rec, a->sim, o->record, NULL, &d);
-    if (rc == 0)
-      rc = can_inputs_start(a->inputs, &o->can, on_traces_done, a, &d);
+    /* a bad --can value is bad input; an adapter that is missing, not a tty or refuses, or a
+     * kernel without SocketCAN, is a runtime failure; then a bad trace or record file is bad
+     * input again */
+    int code = rc == SIM_ECONFIG || rc == SIM_EPARSE ? EXIT_USAGE : EXIT_RUNTIME;
+    if (rc == 0) {
+      code = EXIT_USAGE;
+      if (o->record)
+        rc = trace_recorder_open(&a->rec, a->sim, o->record, NULL, &d);
+      if (rc == 0)
+        rc = can_inputs_start(a->inputs, &o->can, on_traces_done, a, &d);
+    }
     print_diag(&d);
     sim_diag_cleanup(&d);
-    if (rc < 0) /* a bad file, format, option or device: bad input, except a missing kernel feature */
-      return rc == SIM_ENOCAN ? EXIT_RUNTIME : EXIT_USAGE;
+    if (rc < 0)
+      return code;
+    for (int b = 0; b < SIM_MAX_BUSES; b++)
+      if (a->sim->buses[b] && a->sim->buses[b]->ops != &can_backend_trace)
+        can_bus_add_error_monitor(a->sim->buses[b], on_bus_error, a);
   }
   if (can_network_wanted(&o->net) && open_network(a) < 0)
     return EXIT_USAGE;
@@ -558,6 +677,17 @@ static int setup_run(struct app *a)
     sim_timer_start(a->loop, &a->progress_timer, SIM_NS_PER_SEC, SIM_NS_PER_SEC);
   }
   app_signals(a);
+  if (!o->scenario && !o->can.ntraces && !o->can.ncans && !can_network_wanted(&o->net) &&
+      !o->duration && !o->quiet)
+    fprintf(stderr, "ovms-sim: no --scenario, --trace or --can: a parked car idles and the "
+                    "module publishes until Ctrl-C; it connects after server.v3 "
+                    "conn.stable_wait (%s s), as the firmware does after boot "
+                    "(ovms-sim --help for what else it can do)\n",
+            sim_config_get(a->sim->config, "server.v3", "conn.stable_wait")
+                ? sim_config_get(a->sim->config, "server.v3", "conn.stable_wait")
+                : "10");
+  if (!o->fast) /* real time: every publication is seen when it happens, also in a pipe */
+    setvbuf(stdout, NULL, _IOLBF, 0);
   return 0;
 }
 
@@ -594,6 +724,48 @@ static int did_nothing(struct app *a, const struct trace_replay_stats *tot)
     return EXIT_USAGE;
   }
   return 0;
+}
+
+/*
+ * The notifications Server V3 did not deliver: those still queued (kept in --state-dir for the
+ * next run, else lost) and those moved aside as undeliverable.  With --stats, the counters.
+ * Returns EXIT_RUNTIME when a notification was lost or moved aside, else 0.
+ */
+static int report_notifications(struct app *a)
+{
+  struct v3 *v3 = a->sim->v3;
+  if (!v3)
+    return 0;
+  const struct v3_stats *st = v3_get_stats(v3);
+  size_t left = v3_notify_backlog(v3, -1);
+  struct sbuf types = SBUF_INIT;
+  for (int t = NOTIFY_INFO; t <= NOTIFY_DATA; t++) {
+    size_t n = v3_notify_backlog(v3, t);
+    if (n)
+      sbuf_printf(&types, "%s%zu %s", types.len ? ", " : "", n,
+                  sim_notify_type_name((enum sim_notify_type)t));
+  }
+  if (a->o.stats)
+    fprintf(stderr, "notifications: %" PRIu64 " delivered, %zu still queued, %" PRIu64
+                    " moved aside\n", st->delivered, left, st->quarantined);
+  int code = 0;
+  if (left && a->o.state_dir) {
+    fprintf(stderr, "ovms-sim: %zu notifications (%s) were not delivered yet; %s keeps them "
+                    "for the next run\n", left, sbuf_str(&types), a->o.state_dir);
+  } else if (left) {
+    fprintf(stderr, "ovms-sim: %zu notifications (%s) were not delivered and are lost (no "
+                    "--state-dir keeps them; a longer --drain-timeout waits longer)\n",
+            left, sbuf_str(&types));
+    code = EXIT_RUNTIME;
+  }
+  if (st->quarantined) {
+    fprintf(stderr, "ovms-sim: %" PRIu64 " notifications could never be delivered and were "
+                    "moved aside%s%s%s\n", st->quarantined, a->o.state_dir ? " to " : "",
+            a->o.state_dir ? a->o.state_dir : "", a->o.state_dir ? "/notify.dead" : "");
+    code = EXIT_RUNTIME;
+  }
+  sbuf_free(&types);
+  return code;
 }
 
 /* After the loop: the replays' errors and statistics, the recorder, the journal, the
@@ -660,12 +832,18 @@ static int finish_run(struct app *a, int rc)
     fprintf(stderr, "ovms-sim: %s\n", sim_strerror(rc));
     return EXIT_RUNTIME;
   }
+  if (a->bus_lost)
+    code = EXIT_RUNTIME; /* printed when it happened */
   int jerr = sim_notify_journal_error(a->sim);
   if (jerr < 0) {
     fprintf(stderr, "ovms-sim: %s: the notification journal could not be written (%s): "
                     "notifications raised since then would not survive a restart\n",
             o->state_dir, sim_strerror(jerr));
     code = EXIT_RUNTIME;
+  }
+  if (a->o.v3.broker) {
+    int nrc = report_notifications(a);
+    code = code ? code : nrc;
   }
   int erc = a->run ? report_scenario(a) : 0;
   if (a->interrupted)
@@ -708,8 +886,11 @@ int app_parse(struct app *a, int argc, char **argv)
 {
   memset(a, 0, sizeof(*a));
   a->o.speed = DEFAULT_SPEED;
+  a->o.drain_timeout = DEFAULT_DRAIN_TIMEOUT;
   a->o.seed = DEFAULT_SEED;
   a->o.progress = -1;
+  if (!strcmp(argv[0], "run") || !strcmp(argv[0], "metrics"))
+    a->o.command = argv[0]; /* the subcommand (main.c): its own --help */
   int rc = parse_opts(argc, argv, &a->o, false);
   if (rc)
     free(a->o.sets);

@@ -11,14 +11,15 @@
 /* ovms-sim validate FILE...: every error of every file, "FILE: ok" for the valid ones. */
 int cmd_validate(int argc, char **argv)
 {
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      usage_validate(stdout);
+      return 0;
+    }
   if (argc < 2)
     return usage_error("validate needs at least one FILE");
   int rc = 0;
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      usage(stdout);
-      return 0;
-    }
     struct sim_diag d = SIM_DIAG_INIT;
     struct scenario *sc = NULL;
     if (scenario_load(argv[i], &sc, &d) < 0)

@@ -9,9 +9,10 @@
  * "C\r" (close, in case it was left open), "S<n>\r" (bitrate), "Z0\r" (no timestamps) and
  * "O\r" (open) - "Z1\r" with ",ts" -, then reads lines through a libev io watcher: frames (t/T/r/R/d/D/b/B, via the
  * codec in slcan.c) are delivered, '\r' acknowledgements and 'z'/'Z' transmit confirmations
- * are consumed, BEL ('\a') answers and unparsable lines are counted as rx_err.  When the
- * adapter goes away (read returns 0 / EIO, e.g. unplugged) the watcher stops and the error
- * callback is told (-ENODEV).  stop() sends "C\r" and closes the tty.
+ * are consumed, BEL ('\a') answers and unparsable lines are counted as rx_err.  A path that
+ * is not a tty (/dev/null) fails start() with -ENOTTY; an adapter answering BEL to S or O is
+ * unusable: the bus stops (started = false) and the error callback is told (-EPROTO).  When
+ * the adapter goes away (read returns 0 / EIO, e.g. unplugged) the same happens with -ENODEV.  stop() sends "C\r" and closes the tty.
  */
 #include <errno.h>
 #include <ev.h>
@@ -40,7 +41,13 @@ struct sl_priv {
   size_t n;
   bool overflow;
   unsigned long bel; /* error answers from the adapter */
+  int acks;          /* answers to the start-up commands C, S, Z, O received so far */
 };
+
+/* The start-up commands in the order sent; an adapter refusing S (bitrate) or O (open) cannot
+ * be used.  C may be refused (the channel was already closed: Lawicel answers BEL), Z by
+ * adapters without timestamps. */
+#define SL_STARTUP_CMDS 4
 
 static int sl_open(struct sim_canbus *bus, const char *arg, struct sim_diag *d)
 {
@@ -103,21 +110,24 @@ static int write_all(int fd, const char *s, size_t n)
   return 0;
 }
 
-static void gone(struct sl_priv *p, int err)
+static void gone(struct sl_priv *p, int err, const char *why)
 {
   ev_io_stop(sim_loop_ev(p->bus->loop), &p->io);
   close(p->fd);
   p->fd = -1;
   p->bus->started = false;
-  can_bus_report_error(p->bus, err, "slcan adapter went away (unplugged?)");
+  can_bus_report_error(p->bus, err, why);
 }
 
 static void handle_line(struct sl_priv *p)
 {
   const char *s = p->line;
   size_t n = p->n;
-  if (n == 0)
+  if (n == 0) {
+    if (p->acks < SL_STARTUP_CMDS)
+      p->acks++;
     return; /* a plain '\r': OK to a command */
+  }
   if ((s[0] == 'z' || s[0] == 'Z') && n == 1)
     return; /* transmit confirmation */
   if (strchr("tTrRdDbB", s[0])) {
@@ -141,12 +151,19 @@ static void on_readable(struct ev_loop *ev, ev_io *w, int revents)
   if (got < 0 && (errno == EAGAIN || errno == EINTR))
     return;
   if (got <= 0) {
-    gone(p, got == 0 ? -ENODEV : -errno);
+    gone(p, got == 0 ? -ENODEV : -errno, "slcan adapter went away (unplugged?)");
     return;
   }
   for (ssize_t i = 0; i < got; i++) {
     char c = buf[i];
     if (c == '\a') {
+      if (p->acks < SL_STARTUP_CMDS && (p->acks == 1 || p->acks == 3)) {
+        gone(p, -EPROTO, p->acks == 1 ? "slcan adapter refused the bitrate (S command)"
+                                      : "slcan adapter refused to open the channel (O command)");
+        return;
+      }
+      if (p->acks < SL_STARTUP_CMDS)
+        p->acks++;
       p->bel++;
       p->bus->stats.rx_err++;
       p->n = 0;
@@ -175,12 +192,19 @@ static int sl_start(struct sim_canbus *bus)
   if (fd < 0)
     return -errno;
   struct termios tio;
-  if (tcgetattr(fd, &tio) == 0) {
-    cfmakeraw(&tio);
-    cfsetispeed(&tio, B115200);
-    cfsetospeed(&tio, B115200);
-    tio.c_cflag |= CLOCAL | CREAD;
-    tcsetattr(fd, TCSANOW, &tio);
+  if (tcgetattr(fd, &tio) < 0) {
+    int err = errno;
+    close(fd);
+    return -err; /* -ENOTTY: not a serial device (/dev/null, a file) */
+  }
+  cfmakeraw(&tio);
+  cfsetispeed(&tio, B115200);
+  cfsetospeed(&tio, B115200);
+  tio.c_cflag |= CLOCAL | CREAD;
+  if (tcsetattr(fd, TCSANOW, &tio) < 0) {
+    int err = errno;
+    close(fd);
+    return -err;
   }
   char cmd[16];
   int idx = slcan_bitrate_index(p->bitrate);
@@ -192,6 +216,7 @@ static int sl_start(struct sim_canbus *bus)
   }
   p->fd = fd;
   p->n = 0;
+  p->acks = 0;
   ev_io_init(&p->io, on_readable, fd, EV_READ);
   p->io.data = p;
   ev_io_start(sim_loop_ev(bus->loop), &p->io);

@@ -62,8 +62,12 @@ static void on_readable(struct ev_loop *ev, ev_io *w, int revents)
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR)
         return;
+      int err = errno;
       ev_io_stop(ev, &p->io);
-      can_bus_report_error(p->bus, -errno, "socketcan read failed (interface down?)");
+      close(p->fd);
+      p->fd = -1;
+      p->bus->started = false; /* lost: the program ends the run (app/run.c) */
+      can_bus_report_error(p->bus, -err, "socketcan read failed (interface down?)");
       return;
     }
     if (n != CAN_MTU && n != CANFD_MTU) {

@@ -3,6 +3,7 @@
  */
 #include "can/inputs.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,7 +90,9 @@ static int open_live(struct can_inputs *in, const char *full, struct sim_diag *d
     return rc;
   if ((rc = can_bus_start(bus)) < 0) {
     sim_diag_error(d, NULL, 0, 0, "%s: %s", spec,
-                   rc == SIM_ENOCAN ? "this kernel has no SocketCAN (AF_CAN)" : sim_strerror(rc));
+                   rc == SIM_ENOCAN ? "this kernel has no SocketCAN (AF_CAN)"
+                   : rc == -ENOTTY  ? "not a serial device (a tty) - no adapter there"
+                                    : sim_strerror(rc));
     can_bus_close(bus);
     return rc;
   }

@@ -192,3 +192,36 @@ int parse_time(const char *s, int64_t *out)
   }
   return SIM_EPARSE;
 }
+
+unsigned edit_distance(const char *a, const char *b)
+{
+  size_t na = strlen(a), nb = strlen(b);
+  if (na > 63 || nb > 63)
+    return 64 + (unsigned)(na > nb ? na - nb : nb - na);
+  unsigned row[64];
+  for (size_t j = 0; j <= nb; j++)
+    row[j] = (unsigned)j;
+  for (size_t i = 1; i <= na; i++) {
+    unsigned diag = row[0]; /* the cell above-left: distance of a[..i-1], b[..j-1] */
+    row[0] = (unsigned)i;
+    for (size_t j = 1; j <= nb; j++) {
+      unsigned up = row[j];
+      unsigned best = diag + (a[i - 1] != b[j - 1]);
+      if (up + 1 < best)
+        best = up + 1;
+      if (row[j - 1] + 1 < best)
+        best = row[j - 1] + 1;
+      row[j] = best;
+      diag = up;
+    }
+  }
+  return row[nb];
+}
+
+bool edit_close(const char *a, const char *b)
+{
+  size_t n = strlen(a);
+  unsigned d = edit_distance(a, b);
+  unsigned limit = n <= 4 ? 1 : n <= 8 ? 2 : 3;
+  return d <= limit && d < n;
+}

@@ -37,4 +37,12 @@ int parse_duration(const char *s, int64_t *out);
  * or from PARSE_TIME_END on SIM_ERANGE. */
 int parse_time(const char *s, int64_t *out);
 
+/* The Levenshtein distance between a and b (insertions, deletions, substitutions; case
+ * counts), for "did you mean" suggestions.  Words longer than 63 bytes are never close: the
+ * result is then 64 or more. */
+unsigned edit_distance(const char *a, const char *b);
+/* Whether b is a plausible correction of the typo a: edit_distance() at most 1 for words up
+ * to 4 bytes, 2 up to 8, else 3 - and less than the length of a. */
+bool edit_close(const char *a, const char *b);
+
 #endif

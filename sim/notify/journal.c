@@ -465,12 +465,23 @@ static int read_journal(struct notify_journal *j, struct sbuf *buf, struct sim_d
   return rc;
 }
 
+/* Appends the n bytes at p to the file path (created 0600, no symlink followed) and syncs
+ * it.  Returns 0 or -errno. */
+static int append_synced(const char *path, const char *p, size_t n)
+{
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return -errno;
+  int rc = write_all(fd, p, n);
+  if (rc == 0)
+    rc = sync_fd(fd, true);
+  close(fd);
+  return rc;
+}
+
 static int quarantine(struct notify_journal *j, const char *buf,
                       const struct notify_journal_scan *s, struct sbuf *qpath, struct sim_diag *d)
 {
-  int fd = open(qpath->p, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
-    return fail(d, qpath->p, -errno, "%s", strerror(errno));
   struct sbuf b = SBUF_INIT;
   for (size_t i = 0; i < s->n; i++) {
     const struct notify_journal_region *r = &s->v[i];
@@ -480,11 +491,8 @@ static int quarantine(struct notify_journal *j, const char *buf,
     if (r->len && buf[r->off + r->len - 1] != '\n')
       sbuf_addc(&b, '\n');
   }
-  int rc = write_all(fd, b.p, b.len);
-  if (rc == 0)
-    rc = sync_fd(fd, true);
+  int rc = append_synced(qpath->p, b.p, b.len);
   sbuf_free(&b);
-  close(fd);
   if (rc < 0)
     return fail(d, qpath->p, rc, "%s", strerror(-rc));
   return 0;
@@ -657,6 +665,15 @@ int notify_journal_append(struct notify_journal *j, const char *payload, size_t 
 const char *notify_journal_path(const struct notify_journal *j)
 {
   return j->path;
+}
+
+int notify_journal_dead(struct notify_journal *j, const char *line, size_t len)
+{
+  struct sbuf path = SBUF_INIT;
+  sbuf_printf(&path, "%s/notify.dead", j->dir);
+  int rc = append_synced(path.p, line, len);
+  sbuf_free(&path);
+  return rc;
 }
 
 void notify_journal_close(struct notify_journal *j)

@@ -143,6 +143,13 @@ int notify_journal_append(struct notify_journal *j, const char *payload, size_t 
 /* The journal's path ("<dir>/notify.journal"); valid until notify_journal_close(). */
 const char *notify_journal_path(const struct notify_journal *j);
 
+/*
+ * The dead-letter file: appends line (len bytes, ending in '\n') to <dir>/notify.dead and
+ * syncs it.  It holds notifications that could not be delivered and were moved aside
+ * (sim_notify_quarantine()); nothing reads it back.  Returns 0 or -errno.
+ */
+int notify_journal_dead(struct notify_journal *j, const char *line, size_t len);
+
 /* Closes the journal and releases the lock.  j may be NULL. */
 void notify_journal_close(struct notify_journal *j);
 

@@ -29,6 +29,7 @@
 
 #include "core/error.h"
 #include "core/hex.h"
+#include "core/utf8.h"
 #include "model/events.h"
 #include "model/metrics.h"
 #include "notify/journal.h"
@@ -63,6 +64,7 @@ struct sim_notify_queue {
   uint32_t last_error_code;
   int64_t last_error_time;
   bool have_error;
+  uint64_t quarantined; /* entries moved aside (sim_notify_quarantine()) */
 };
 
 static const char *const type_names[NTYPES] = {"info", "alert", "error", "data", "stream"};
@@ -88,6 +90,8 @@ void sim_notify_mp_encode(const char *s, struct sbuf *out)
     sbuf_addc(out, *s == ',' ? ';' : *s == '\n' ? '\r' : *s);
 }
 
+/* The journal's own rule for a subtype (one word of a record; older journals may hold
+ * subtypes sim_notify_check() refuses: those are moved aside when a reader reaches them). */
 static bool subtype_valid(const char *s)
 {
   if (!*s)
@@ -96,6 +100,51 @@ static bool subtype_valid(const char *s)
     if (*s == ' ' || *s == '/' || *s == '+' || *s == '#' || (unsigned char)*s < 0x21)
       return false;
   return true;
+}
+
+/* The offset of the first byte of s that a topic level must not hold (a space, a control
+ * character, '/', '+', '#'), or strlen(s). */
+static size_t topic_unsafe(const char *s)
+{
+  size_t i = 0;
+  for (; s[i]; i++)
+    if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f || s[i] == '/' || s[i] == '+' || s[i] == '#')
+      break;
+  return i;
+}
+
+int sim_notify_check(const char *subtype, const char *text, struct sbuf *why)
+{
+  struct sbuf dummy = SBUF_INIT;
+  struct sbuf *w = why ? why : &dummy;
+  size_t n = strlen(subtype), bad = 0;
+  int rc = 0;
+  if (n == 0) {
+    sbuf_adds(w, "the subtype is empty");
+    rc = SIM_EPARSE;
+  } else if (n > SIM_NOTIFY_SUBTYPE_MAX) {
+    sbuf_printf(w, "the subtype is %zu bytes long (at most %d)", n, SIM_NOTIFY_SUBTYPE_MAX);
+    rc = SIM_ELIMIT;
+  } else if (!sim_utf8_valid(subtype, n, &bad)) {
+    sbuf_printf(w, "the subtype is not valid UTF-8 (byte %zu)", bad + 1);
+    rc = SIM_EPARSE;
+  } else if ((bad = topic_unsafe(subtype)) < n) {
+    unsigned char c = (unsigned char)subtype[bad];
+    if (c > 0x20 && c < 0x7f)
+      sbuf_printf(w, "the subtype has the character '%c' (byte %zu), which an MQTT topic level "
+                     "cannot hold", c, bad + 1);
+    else
+      sbuf_printf(w, "the subtype has a space or control character (byte %zu)", bad + 1);
+    rc = SIM_EPARSE;
+  } else if (text && (n = strlen(text)) > SIM_NOTIFY_TEXT_MAX) {
+    sbuf_printf(w, "the text is %zu bytes long (at most %d)", n, SIM_NOTIFY_TEXT_MAX);
+    rc = SIM_ELIMIT;
+  } else if (text && !sim_utf8_valid(text, n, &bad)) {
+    sbuf_printf(w, "the text is not valid UTF-8 (byte %zu)", bad + 1);
+    rc = SIM_EPARSE;
+  }
+  sbuf_free(&dummy);
+  return rc;
 }
 
 /* ---- journal (the records; their file is journal.c) ------------------------------------------- */
@@ -427,23 +476,88 @@ int sim_notify_mark_read(struct sim *sim, int reader, enum sim_notify_type type,
   return SIM_ENOTFOUND;
 }
 
-size_t sim_notify_pending(struct sim *sim, int reader)
+/* A word of a dead-letter line: s itself when it is printable ASCII without a space, else
+ * "x:" and its hex. */
+static void dead_word(struct sbuf *b, const char *s, size_t n)
+{
+  bool plain = n > 0 && n <= 4096;
+  for (size_t i = 0; plain && i < n; i++)
+    plain = s[i] > 0x20 && s[i] < 0x7f;
+  if (plain) {
+    sbuf_add(b, s, n);
+  } else {
+    sbuf_adds(b, "x:");
+    hex_add(b, s, n);
+  }
+}
+
+int sim_notify_quarantine(struct sim *sim, int reader, enum sim_notify_type type, int64_t id,
+                          const char *reason)
+{
+  struct sim_notify_queue *q = sim->notify;
+  if (!q || reader < 0 || reader >= q->nreaders)
+    return SIM_ENOTFOUND;
+  const struct sim_notify_entry *e = NULL;
+  for (size_t i = 0; i < q->n && !e; i++)
+    if (q->v[i]->type == type && q->v[i]->id == id && (q->v[i]->pending & (1u << reader)))
+      e = q->v[i];
+  if (!e)
+    return SIM_ENOTFOUND;
+  int drc = 0;
+  if (q->journal) {
+    struct sbuf b = SBUF_INIT;
+    sbuf_printf(&b, "%s %" PRId64 " %" PRId64 " ", type_names[type], id, e->created_ns);
+    dead_word(&b, e->subtype, strlen(e->subtype));
+    sbuf_addc(&b, ' ');
+    hex_add(&b, e->text, e->len);
+    sbuf_addc(&b, ' ');
+    for (const char *r = reason; *r; r++)
+      sbuf_addc(&b, *r == '\n' ? ' ' : *r);
+    sbuf_addc(&b, '\n');
+    drc = notify_journal_dead(q->journal, b.p, b.len);
+    sbuf_free(&b);
+  }
+  q->quarantined++;
+  int rc = sim_notify_mark_read(sim, reader, type, id);
+  return drc < 0 ? drc : rc;
+}
+
+uint64_t sim_notify_quarantined(const struct sim *sim)
+{
+  return sim->notify ? sim->notify->quarantined : 0;
+}
+
+/* Entries pending for reader, of type (all types: type < 0). */
+static size_t count_pending(struct sim *sim, int reader, int type)
 {
   struct sim_notify_queue *q = sim->notify;
   size_t n = 0;
   if (!q || reader < 0)
     return 0;
   for (size_t i = 0; i < q->n; i++)
-    if (q->v[i]->pending & (1u << reader))
+    if ((q->v[i]->pending & (1u << reader)) && (type < 0 || (int)q->v[i]->type == type))
       n++;
   return n;
+}
+
+size_t sim_notify_pending(struct sim *sim, int reader)
+{
+  return count_pending(sim, reader, -1);
+}
+
+size_t sim_notify_pending_type(struct sim *sim, int reader, enum sim_notify_type type)
+{
+  return count_pending(sim, reader, (int)type);
 }
 
 int64_t sim_notify_raise(struct sim *sim, enum sim_notify_type type, const char *subtype,
                          const char *text)
 {
-  if ((unsigned)type >= NTYPES || !subtype || !subtype_valid(subtype))
+  if ((unsigned)type >= NTYPES || !subtype)
     return SIM_EPARSE;
+  int crc = sim_notify_check(subtype, text, NULL);
+  if (crc < 0)
+    return crc;
   if (!sim->notify)
     sim_notify_open(sim, NULL, NULL);
   struct sim_notify_queue *q = sim->notify;

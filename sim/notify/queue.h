@@ -84,6 +84,23 @@ const struct sim_notify_entry *sim_notify_peek(struct sim *sim, int reader,
 int sim_notify_mark_read(struct sim *sim, int reader, enum sim_notify_type type, int64_t id);
 /* Number of entries pending for reader (all types). */
 size_t sim_notify_pending(struct sim *sim, int reader);
+/* Number of entries of type pending for reader. */
+size_t sim_notify_pending_type(struct sim *sim, int reader, enum sim_notify_type type);
+
+/*
+ * Moves entry (type, id) aside for reader, for an entry that can never be delivered (its
+ * publication failed for a reason a retry cannot mend, or it is one sim_notify_check() refuses,
+ * loaded from an older journal): it is marked read, so that the entries after it flow again,
+ * and with a state directory it is appended to <dir>/notify.dead as the line
+ *   <type> <id> <created_ns> <subtype> <hex text> <reason>
+ * (subtype and text in hex when they are not printable ASCII: "x:<hex>").  Counted in
+ * sim_notify_quarantined().  Returns 0, SIM_ENOTFOUND, or -errno when a file could not be
+ * written (the entry is moved aside in memory all the same).
+ */
+int sim_notify_quarantine(struct sim *sim, int reader, enum sim_notify_type type, int64_t id,
+                          const char *reason);
+/* Entries moved aside by sim_notify_quarantine() in this process. */
+uint64_t sim_notify_quarantined(const struct sim *sim);
 
 /* mp_encode(): ',' -> ';' and LF -> CR, appended to out (V3/main/ovms_utils.cpp). */
 void sim_notify_mp_encode(const char *s, struct sbuf *out);

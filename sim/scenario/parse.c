@@ -273,6 +273,11 @@ static int get_qty(struct parser *p, const yaml_node_t *n, enum scenario_qty kin
     err(p, n, "%s is out of range (%.10g..%.10g%s%s)", s, min, max, *u ? " " : "", u);
     return SIM_ERANGE;
   }
+  if (kind == QTY_PERCENT && v > 0 && v < 1 && !strchr(s, '%'))
+    /* a fraction where a percentage is meant (soc: 0.7 for 70 %) is legal but suspicious */
+    sim_diag_warn(p->d, p->file, (int)n->start_mark.line + 1, (int)n->start_mark.column + 1,
+                  "%s means %s %%, not %.10g %%: write %.10g%% if that is meant", s, s,
+                  v * 100, v * 100);
   *out = v;
   return 0;
 }
@@ -344,6 +349,31 @@ static void key_list(const void *rows, size_t stride, struct sbuf *out)
   }
 }
 
+/* "unknown key": with "did you mean 'capacity'?" when one key is close (edit_close), and
+ * the list of the keys. */
+static void unknown_key(struct parser *p, yaml_node_t *k, const char *ks, const char *what,
+                        const void *rows, size_t stride)
+{
+  const char *best = NULL;
+  unsigned bestd = 0;
+  for (int i = 0; key_at(rows, stride, i); i++) {
+    const char *cand = key_at(rows, stride, i);
+    unsigned d = edit_distance(ks, cand);
+    if (edit_close(ks, cand) && (!best || d < bestd)) {
+      best = cand;
+      bestd = d;
+    }
+  }
+  struct sbuf l = SBUF_INIT;
+  key_list(rows, stride, &l);
+  if (best)
+    err(p, k, "unknown key '%s' in %s: did you mean '%s'? (expected one of: %s)", ks, what,
+        best, sbuf_str(&l));
+  else
+    err(p, k, "unknown key '%s' in %s (expected one of: %s)", ks, what, sbuf_str(&l));
+  sbuf_free(&l);
+}
+
 static bool mapping_rows(struct parser *p, yaml_node_t *n, const char *what, const void *rows,
                          size_t stride, pair_fn fn, void *ctx)
 {
@@ -368,10 +398,7 @@ static bool mapping_rows(struct parser *p, yaml_node_t *n, const char *what, con
       }
     }
     if (idx < 0) {
-      struct sbuf l = SBUF_INIT;
-      key_list(rows, stride, &l);
-      err(p, k, "unknown key '%s' in %s (expected one of: %s)", ks, what, sbuf_str(&l));
-      sbuf_free(&l);
+      unknown_key(p, k, ks, what, rows, stride);
       continue;
     }
     if (seen & (UINT64_C(1) << idx)) {
@@ -1227,6 +1254,11 @@ static void notify_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, boo
   }
   if (!st->u.notify.subtype)
     st->u.notify.subtype = xstrdup("usr.scenario");
+  struct sbuf why = SBUF_INIT;
+  if (!null && st->u.notify.text && sim_notify_check(st->u.notify.subtype, st->u.notify.text,
+                                                     &why) < 0)
+    err(p, v, "this notification cannot be raised: %s", sbuf_str(&why));
+  sbuf_free(&why);
 }
 
 static void event_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,

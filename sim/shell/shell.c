@@ -526,6 +526,15 @@ static void c_event_raise(struct sim *sim, struct sbuf *out, const struct shell_
 static void c_notify_raise(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
                            char **argv)
 {
+  struct sbuf why = SBUF_INIT;
+  if (strcmp(c->name, "errorcode") &&
+      sim_notify_check(argv[1], strcmp(c->name, "command") ? argv[2] : NULL, &why) < 0) {
+    /* refused before anything is queued: one bad raise must not block the queue */
+    sbuf_printf(out, "Error: notification not raised: %s\n", sbuf_str(&why));
+    sbuf_free(&why);
+    return;
+  }
+  sbuf_free(&why);
   sbuf_printf(out, "Raise %s notification for %s/%s as %s\n", c->name, argv[0], argv[1],
               argv[2]);
   if (!strcmp(c->name, "errorcode")) {
@@ -544,7 +553,10 @@ static void c_notify_raise(struct sim *sim, struct sbuf *out, const struct shell
   if (!strcmp(c->name, "command")) {
     struct sbuf o = SBUF_INIT;
     shell_execute(sim, argv[2], strlen(argv[2]), &o);
-    sim_notify_raise(sim, t, subtype, sbuf_str(&o));
+    int64_t rc = sim_notify_raise(sim, t, subtype, sbuf_str(&o));
+    if (rc == SIM_EPARSE || rc == SIM_ELIMIT) /* the command's output */
+      sbuf_printf(out, "Error: notification not raised: %s\n",
+                  rc == SIM_ELIMIT ? "the output is too long" : "the output is not valid UTF-8");
     sbuf_free(&o);
   } else {
     sim_notify_raise(sim, t, subtype, argv[2]);

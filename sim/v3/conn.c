@@ -159,6 +159,15 @@ void v3_network_up(struct v3 *v3, int64_t now)
   }
 }
 
+const char *v3_client_id(struct v3 *v3)
+{
+  if (v3->client_id_opt)
+    return v3->client_id_opt;
+  if (v3->sim->profile->clientid_config && *v3_cfg_str(v3, "clientid"))
+    return v3_cfg_str(v3, "clientid");
+  return sim_vehicle_id(v3->sim);
+}
+
 void v3_connect(struct v3 *v3)
 {
   struct sim *sim = v3->sim;
@@ -180,13 +189,8 @@ void v3_connect(struct v3 *v3)
 
   sbuf_reset(&v3->prefix);
   v3_prefix_build(v3_cfg_str(v3, "topic.prefix"), user, vid, &v3->prefix);
-  const char *cid = vid;
-  if (v3->client_id_opt)
-    cid = v3->client_id_opt;
-  else if (pr->clientid_config && *v3_cfg_str(v3, "clientid"))
-    cid = v3_cfg_str(v3, "clientid");
   free(v3->client_id);
-  v3->client_id = xstrdup(cid);
+  v3->client_id = xstrdup(v3_client_id(v3));
 
   const char *pw = v3->password;
   if (!pw)

@@ -8,6 +8,8 @@
 #define SIM_V3_INT_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "core/loop.h"
@@ -61,6 +63,8 @@ struct v3 {
   char *cafile, *capath, *certfile, *keyfile;
   char *client_id_opt;
   FILE *tee;
+  void (*on_warning)(void *ctx, const char *msg);
+  void *warning_ctx;
 
   /* connection */
   enum v3_state state;
@@ -110,6 +114,10 @@ struct v3 {
 /* v3.c */
 /* Hands one PUBLISH to the transport (and the tee); counts it.  Returns the transport's
  * result (0 or a negative error). */
+/* Writes one publication as mosquitto_sub -v prints it: "<topic> <payload>\n", an empty
+ * payload as "<topic> (null)" (mosquitto_sub 2.0.11 -v; client/sub_client_output.c prints
+ * "(null)" for a zero-length payload). */
+void v3_print_publication(FILE *out, const char *topic, const void *payload, size_t len);
 int v3_publish(struct v3 *v3, const char *topic, const void *payload, size_t len, int qos,
                bool retain, int *mid);
 long v3_cfg_int(struct v3 *v3, const char *instance, long def);
@@ -125,6 +133,9 @@ void v3_set_metric_int(struct v3 *v3, const char *name, int i);
 bool v3_net_ok(struct v3 *v3);                   /* m.net.connected, m.net.ip, m.net.good.sq */
 void v3_network_up(struct v3 *v3, int64_t now);  /* connect after stable_wait + jitter */
 void v3_connect(struct v3 *v3);                  /* one connection attempt (Connect()) */
+/* The MQTT client id: the --client-id option, else config server.v3 clientid (profiles that
+ * have it), else the vehicle id. */
+const char *v3_client_id(struct v3 *v3);
 void v3_drop_connection(struct v3 *v3);          /* no DISCONNECT; connected state reset */
 
 /* inbound.c */

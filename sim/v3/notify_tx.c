@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "core/error.h"
 #include "core/xalloc.h"
 #include "model/sim.h"
 #include "notify/notify.h"
@@ -109,6 +110,31 @@ static int transmit_notification(struct v3 *v3, const struct sim_notify_entry *e
   return 0;
 }
 
+/* Whether a publication error is one a retry cannot mend (the topic or payload itself is
+ * refused); the connection errors are not. */
+static bool permanent(int rc)
+{
+  return rc == SIM_EPARSE || rc == SIM_ELIMIT || rc == SIM_ECONFIG;
+}
+
+/* A notification that can never be published is moved aside (notify.dead in the state
+ * directory) and reported, so that the ones after it are delivered. */
+static void move_aside(struct v3 *v3, const struct sim_notify_entry *e, const char *why)
+{
+  struct sbuf m = SBUF_INIT;
+  sbuf_printf(&m, "notification %s %" PRId64 " can never be delivered (%s): moved aside",
+              sim_notify_type_name(e->type), e->id, why);
+  enum sim_notify_type type = e->type;
+  int64_t id = e->id;
+  int rc = sim_notify_quarantine(v3->sim, v3->reader, type, id, why); /* frees e */
+  if (rc < 0 && rc != SIM_ENOTFOUND)
+    sbuf_printf(&m, " (the dead-letter file could not be written: %s)", sim_strerror(rc));
+  v3->stats.quarantined++;
+  if (v3->on_warning)
+    v3->on_warning(v3->warning_ctx, sbuf_str(&m));
+  sbuf_free(&m);
+}
+
 /* Sends the oldest pending entry of type, if any and none of that type is in flight.
  * Entries V3 does not take are marked read on the way. */
 static void notify_send_one(struct v3 *v3, enum sim_notify_type type)
@@ -125,8 +151,18 @@ static void notify_send_one(struct v3 *v3, enum sim_notify_type type)
       sim_notify_mark_read(v3->sim, v3->reader, e->type, e->id);
       continue;
     }
-    transmit_notification(v3, e);
-    return;
+    struct sbuf why = SBUF_INIT;
+    int rc = sim_notify_check(e->subtype, e->text, &why);
+    if (rc == 0)
+      rc = transmit_notification(v3, e);
+    if (rc == 0 || !permanent(rc)) {
+      sbuf_free(&why);
+      return; /* sent, or retried at the next tick */
+    }
+    if (!why.len)
+      sbuf_printf(&why, "the broker client refused it: %s", sim_strerror(rc));
+    move_aside(v3, e, sbuf_str(&why));
+    sbuf_free(&why);
   }
 }
 
@@ -153,6 +189,7 @@ static void on_notification(void *ctx, const struct sim_notify_entry *e)
 void v3_transport_acked(struct v3 *v3, int mid)
 {
   if (mid != 0 && v3->data_wait.mid == mid) {
+    v3->stats.delivered++;
     sim_notify_mark_read(v3->sim, v3->reader, NOTIFY_DATA, v3->data_wait.id);
     v3->data_wait.mid = 0;
     return;
@@ -162,8 +199,10 @@ void v3_transport_acked(struct v3 *v3, int mid)
     return;
   struct v3_inflight done = *a;
   *a = v3->acks[--v3->nacks];
-  if (done.type >= 0)
+  if (done.type >= 0) {
+    v3->stats.delivered++;
     sim_notify_mark_read(v3->sim, v3->reader, (enum sim_notify_type)done.type, done.id);
+  }
 }
 
 void v3_notify_attach(struct v3 *v3)
@@ -180,4 +219,12 @@ void v3_notify_detach(struct v3 *v3)
 {
   if (v3->sim->notify && v3->reader >= 0)
     sim_notify_set_callback(v3->sim, v3->reader, NULL, NULL);
+}
+
+size_t v3_notify_backlog(struct v3 *v3, int type)
+{
+  if (!v3->sim->notify || v3->reader < 0)
+    return 0;
+  return type < 0 ? sim_notify_pending(v3->sim, v3->reader)
+                  : sim_notify_pending_type(v3->sim, v3->reader, (enum sim_notify_type)type);
 }

@@ -122,6 +122,9 @@ static int translate(int rc)
   case MOSQ_ERR_SUCCESS: return 0;
   case MOSQ_ERR_NOMEM: return -ENOMEM;
   case MOSQ_ERR_INVAL: return SIM_ECONFIG;
+  case MOSQ_ERR_MALFORMED_UTF8: return SIM_EPARSE;
+  case MOSQ_ERR_PAYLOAD_SIZE:
+  case MOSQ_ERR_OVERSIZE_PACKET: return SIM_ELIMIT;
   case MOSQ_ERR_TLS: return SIM_ETLS;
   case MOSQ_ERR_ERRNO: return errno ? -errno : SIM_EMQTT;
   case MOSQ_ERR_NO_CONN:

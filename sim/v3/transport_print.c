@@ -1,6 +1,7 @@
 /*
  * v3_transport_print.c - the "print" transport: no broker.  Each publication is written as
- * one line "<topic> <payload>" (the format of mosquitto_sub -v), and the module behaves as if
+ * one line "<topic> <payload>" (the format of mosquitto_sub -v, an empty payload as
+ * "(null)"), and the module behaves as if
  * connected to a broker that accepts everything and has no clients: CONNACK 0 and every
  * acknowledgement arrive on the next turn of the loop (a zero-delay simulation timer, so the
  * output is deterministic in virtual time).  Subscriptions are accepted and never match.
@@ -10,6 +11,7 @@
 
 #include "core/error.h"
 #include "model/sim.h"
+#include "v3/internal.h"
 #include "v3/v3.h"
 #include "core/xalloc.h"
 
@@ -86,10 +88,7 @@ static int p_publish(void *priv, const char *topic, const void *payload, size_t 
 {
   struct print_tp *p = priv;
   (void)retain;
-  fputs(topic, p->out);
-  fputc(' ', p->out);
-  fwrite(payload, 1, len, p->out);
-  fputc('\n', p->out);
+  v3_print_publication(p->out, topic, payload, len);
   if (++p->next_mid > 65535)
     p->next_mid = 1;
   *mid = p->next_mid;

@@ -20,13 +20,16 @@
  * Every time comes from the simulation clock: the 1 Hz tick is a sim_timer and "now" is
  * m.monotonic in seconds (sim_monotonic()).
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/array.h"
 #include "core/diag.h"
 #include "core/error.h"
+#include "core/utf8.h"
 #include "model/events.h"
 #include "model/metrics.h"
 #include "model/sim.h"
@@ -64,17 +67,24 @@ const struct v3_stats *v3_get_stats(const struct v3 *v3)
   return &v3->stats;
 }
 
+void v3_print_publication(FILE *out, const char *topic, const void *payload, size_t len)
+{
+  fputs(topic, out);
+  fputc(' ', out);
+  if (len)
+    fwrite(payload, 1, len, out);
+  else
+    fputs("(null)", out);
+  fputc('\n', out);
+}
+
 int v3_publish(struct v3 *v3, const char *topic, const void *payload, size_t len, int qos,
                bool retain, int *mid)
 {
   int dummy;
   int rc = v3->ops->publish(v3->tp, topic, payload, len, qos, retain, mid ? mid : &dummy);
-  if (rc == 0 && v3->tee) {
-    fputs(topic, v3->tee);
-    fputc(' ', v3->tee);
-    fwrite(payload, 1, len, v3->tee);
-    fputc('\n', v3->tee);
-  }
+  if (rc == 0 && v3->tee)
+    v3_print_publication(v3->tee, topic, payload, len);
   if (rc == 0) {
     v3->stats.published++;
     v3->stats.bytes += len;
@@ -222,6 +232,8 @@ static struct v3 *v3_new(struct sim *sim, const struct v3_options *opt,
   v3->client_id_opt = dup_opt(opt->client_id);
   if (ops != &v3_transport_print)
     v3->tee = opt->tee;
+  v3->on_warning = opt->on_warning;
+  v3->warning_ctx = opt->warning_ctx;
   v3->last_connack = -1;
   v3->connect_at = -1;
   v3->net_since = -1;
@@ -241,6 +253,66 @@ static void start_ticking(struct v3 *v3)
                      SIM_NS_PER_SEC);
 }
 
+/* A topic part that must hold no wildcard (and, for one level, no '/'): MQTT 3.1.1
+ * section 4.7.1.  Records the error in d and returns false when it does. */
+static bool topic_part_ok(const char *what, const char *v, bool level, struct sim_diag *d)
+{
+  size_t bad;
+  const char *c = strpbrk(v, level ? "#+/" : "#+");
+  if (c) {
+    sim_diag_error(d, NULL, 0, 0, "%s '%s' has the character '%c', which MQTT does not allow "
+                   "in a topic%s", what, v, *c, level ? " level" : "");
+    return false;
+  }
+  if (!sim_utf8_valid(v, strlen(v), &bad)) {
+    sim_diag_error(d, NULL, 0, 0, "%s is not valid UTF-8 (byte %zu)", what, bad + 1);
+    return false;
+  }
+  return true;
+}
+
+/* A file the TLS setup will read: refused now when it cannot be read, rather than failing
+ * every connection attempt of the run. */
+static bool tls_file_ok(const char *what, const char *path, int mode, struct sim_diag *d)
+{
+  if (!path || access(path, mode) == 0)
+    return true;
+  sim_diag_error(d, NULL, 0, 0, "%s '%s' cannot be read: %s", what, path, strerror(errno));
+  return false;
+}
+
+/*
+ * Values that would make every connection attempt of a run fail, or publish on wildcard
+ * topics, refused before the run (docs/v3.md "Running"): the vehicle id (empty, or with '#',
+ * '+' or '/'), the user and the topic prefix (with '#' or '+'), a client id beyond
+ * V3_CLIENT_ID_MAX bytes, and TLS files that cannot be read.  Returns 0 or SIM_ECONFIG.
+ */
+static int check_identity(struct v3 *v3, const struct v3_options *opt, struct sim_diag *d)
+{
+  const char *vid = sim_vehicle_id(v3->sim);
+  bool ok = true;
+  if (!*vid) {
+    sim_diag_error(d, NULL, 0, 0, "the vehicle id is empty: it names the car's topics and its "
+                                  "MQTT client (config vehicle id)");
+    ok = false;
+  } else {
+    ok = topic_part_ok("the vehicle id", vid, true, d);
+  }
+  ok = topic_part_ok("the user", v3_cfg_str(v3, "user"), true, d) && ok;
+  ok = topic_part_ok("the topic prefix", v3_cfg_str(v3, "topic.prefix"), false, d) && ok;
+  size_t n = strlen(v3_client_id(v3));
+  if (n > V3_CLIENT_ID_MAX) {
+    sim_diag_error(d, NULL, 0, 0, "the MQTT client id is %zu bytes long (at most %d)", n,
+                   V3_CLIENT_ID_MAX);
+    ok = false;
+  }
+  ok = tls_file_ok("the CA file", opt->cafile, R_OK, d) && ok;
+  ok = tls_file_ok("the CA directory", opt->capath, R_OK | X_OK, d) && ok;
+  ok = tls_file_ok("the client certificate", opt->certfile, R_OK, d) && ok;
+  ok = tls_file_ok("the client key", opt->keyfile, R_OK, d) && ok;
+  return ok ? 0 : SIM_ECONFIG;
+}
+
 int v3_start(struct sim *sim, const struct v3_options *opt, struct sim_diag *d)
 {
   if (sim->v3)
@@ -256,7 +328,9 @@ int v3_start(struct sim *sim, const struct v3_options *opt, struct sim_diag *d)
     return rc;
   lock_tls(sim, opt);
   struct v3 *v3 = v3_new(sim, opt, ops);
-  rc = ops->open(v3, sim, opt, &v3->tp, d);
+  rc = ops == &v3_transport_mqtt ? check_identity(v3, opt, d) : 0;
+  if (rc == 0)
+    rc = ops->open(v3, sim, opt, &v3->tp, d);
   if (rc < 0) {
     free_opts(v3);
     free(v3);

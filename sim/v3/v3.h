@@ -60,7 +60,16 @@ struct v3_options {
   /* A transport to use instead of the one the broker URL selects (tests, benchmarks);
    * NULL = by URL.  With it, the URL (if any) still sets the server config. */
   const struct v3_transport_ops *transport;
+  /* Called with a one-line message when a notification that can never be delivered is moved
+   * aside (sim_notify_quarantine()); NULL = not reported.  Borrowed. */
+  void (*on_warning)(void *ctx, const char *msg);
+  void *warning_ctx;
 };
+
+/* The longest MQTT client id accepted: 65,535 bytes, what the CONNECT packet's length field
+ * can hold (MQTT 3.1.1 section 1.5.3) and what mosquitto accepts.  Section 3.1.3.1 only
+ * obliges a broker to take 1 to 23 bytes; longer ids work with mosquitto and EMQX. */
+#define V3_CLIENT_ID_MAX 65535
 
 /*
  * Starts Server V3 for sim (sim->v3 is set; it is freed with sim_free() or v3_stop()).  opt
@@ -69,8 +78,10 @@ struct v3_options {
  * v3_config_declare()).  Registers the notification reader "ovmsv3" (opening a memory-only
  * queue if sim_notify_open() was not called).  The connection is attempted after
  * conn.stable_wait + jitter seconds of simulation time, as the firmware does after boot.
- * Returns 0; SIM_ECONFIG (with an error recorded in d, may be NULL) for a bad URL or a client
- * certificate without key; the transport's error (recorded in d) when it cannot be set up;
+ * Returns 0; SIM_ECONFIG (with an error recorded in d, may be NULL) for a bad URL, a client
+ * certificate without key, or (with a broker) an empty vehicle id, a vehicle id, user or topic
+ * prefix with an MQTT wildcard, a client id over V3_CLIENT_ID_MAX, a TLS file that cannot be
+ * read; the transport's error (recorded in d) when it cannot be set up;
  * SIM_EEXIST if already started.
  */
 int v3_start(struct sim *sim, const struct v3_options *opt, struct sim_diag *d);
@@ -122,6 +133,10 @@ enum v3_state v3_state(const struct v3 *v3);
 /* True while connected (CONNACK accepted and the connection is up). */
 bool v3_connected(const struct v3 *v3);
 
+/* Notifications of type still to be delivered by v3 (queued or waiting for the broker's
+ * acknowledgement); type < 0: all types. */
+size_t v3_notify_backlog(struct v3 *v3, int type);
+
 /*
  * Appends the output of "server v3 status" (ovmsv3_status()): "State: <X>\n" and 7 spaces + the
  * status text + "\n".  v3 NULL gives "OVMS v3 server has not been started\n".
@@ -142,6 +157,8 @@ struct v3_stats {
   uint64_t commands;      /* commands executed */
   uint64_t rx_rejected;   /* inbound messages rejected (bad topic or payload) */
   uint64_t full_syncs;    /* full sync passes completed */
+  uint64_t quarantined;   /* notifications moved aside: they could never be published */
+  uint64_t delivered;     /* notifications acknowledged by the broker */
 };
 /* The counters of v3 (owned by v3, updated live). */
 const struct v3_stats *v3_get_stats(const struct v3 *v3);

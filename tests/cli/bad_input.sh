@@ -3,7 +3,9 @@
 # reported with file:line:col and counted (exit 2; with --keep-going counted as a bad line,
 # exit 0), in convert and in a replay; an invalid timezone: in a scenario is an error with its
 # position; YAML nested deeper than the loaders' limit (64) is refused at once, for scenarios
-# and config files.  (The time limit below only guards against a hang; it is no benchmark.)
+# and config files; a notify: step whose subtype or text a broker could never take (too long,
+# not UTF-8) is an error at its position.  (The time limit below only guards against a hang;
+# it is no benchmark.)
 set -u
 BIN=${OVMS_SIM_BIN:?}
 SRC=${OVMS_SIM_SRC:?}
@@ -56,5 +58,16 @@ err=$(timeout 60 "$BIN" --config "$tmp/deep-config.yaml" --fast --duration 1s 2>
 check "deep config" 2 $?
 contains "deep config message" "$err" "deep-config.yaml:2:"
 contains "deep config limit" "$err" "nested deeper than 64 levels: not a config file"
+
+# notifications a broker could never take are refused where the scenario says them
+python3 -c "print('name: x\ntimeline:\n  - notify: {subtype: ' + 'a' * 70000 + ', text: hi}')" >"$tmp/long-subtype.yaml"
+err=$("$BIN" validate "$tmp/long-subtype.yaml" 2>&1); check "long subtype" 2 $?
+contains "long subtype message" "$err" "long-subtype.yaml:3:13: error: this notification cannot be raised: the subtype is 70000 bytes long (at most 128)"
+err=$("$BIN" --scenario "$tmp/long-subtype.yaml" --fast 2>&1); check "long subtype in a run" 2 $?
+python3 -c "print('name: x\ntimeline:\n  - notify: \\'' + 'x' * 1048577 + '\\'')" >"$tmp/long-text.yaml"
+err=$("$BIN" validate "$tmp/long-text.yaml" 2>&1); check "long text" 2 $?
+contains "long text message" "$err" "long-text.yaml:3:13: error: this notification cannot be raised: the text is 1048577 bytes long (at most 1048576)"
+printf 'name: x\ntimeline:\n  - notify: {subtype: usr.ok, text: "\\xff"}\n' >"$tmp/ok-text.yaml"
+"$BIN" validate "$tmp/ok-text.yaml" >/dev/null 2>&1; check "escaped text is UTF-8" 0 $?
 
 finish

@@ -13,7 +13,7 @@ contains() { # name, haystack, needle
 }
 
 out=$("$BIN" --help 2>/dev/null); check "--help" 0 $?
-contains "--help usage" "$out" "Usage: ovms-sim [OPTIONS]"
+contains "--help usage" "$out" "Usage: ovms-sim [run] [OPTIONS]"
 contains "--help lists --scenario" "$out" "--scenario FILE"
 contains "--help default seed" "$out" "random seed (default 1)"
 out=$("$BIN" --version); check "--version" 0 $?

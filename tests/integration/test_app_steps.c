@@ -97,8 +97,9 @@ static void test_same_process(void **state)
   char *sc = harness_write(dir, "same.yaml", SAME);
   char report[512];
   snprintf(report, sizeof(report), "%s", file_in_dir("same.json"));
-  char *argv[] = {"ovms-sim", "--scenario", sc, "--speed", "5", "--broker", url, "--quiet",
-                  "--report", report, NULL};
+  /* not --quiet: it would leave out the PASS lines read below */
+  char *argv[] = {"ovms-sim", "--scenario", sc, "--speed", "5", "--broker", url, "--report",
+                  report, NULL};
   int rc = proc_wait(spawn(argv), 120);
   char *err = sim_err();
   fprintf(stderr, "%s", err);
@@ -149,8 +150,7 @@ static void test_failing_expect(void **state)
 {
   (void)state;
   char *sc = harness_write(dir, "fail.yaml", FAILING);
-  char *argv[] = {"ovms-sim", "--scenario", sc, "--speed", "5", "--broker", url, "--quiet",
-                  NULL};
+  char *argv[] = {"ovms-sim", "--scenario", sc, "--speed", "5", "--broker", url, NULL};
   int rc = proc_wait(spawn(argv), 120);
   char *err = sim_err();
   fprintf(stderr, "%s", err);

@@ -2,7 +2,7 @@
  * test_notify.c - the notification queue: per-type ids, readers, read marks, the durable
  * journal of a state directory (pending entries and ids survive a restart, a torn last record
  * is dropped, a damaged one inside is an error with its offset; test_notify_journal.c has
- * every kind of damage), mp_encode, subtype checks.
+ * every kind of damage), mp_encode, the checks of subtype and text on raise.
  */
 #include "testutil.h"
 
@@ -128,12 +128,66 @@ static void test_helpers(void **state)
   assert_string_equal(sim_notify_type_name(NOTIFY_ALERT), "alert");
 }
 
+/* What a broker could never take is refused on raise, with the reason; the queue stays
+ * empty for it. */
+static void test_check(void **state)
+{
+  struct env e;
+  env_new(&e);
+  int r = sim_notify_reader(e.sim, "t");
+  struct sbuf why = SBUF_INIT;
+  assert_int_equal(sim_notify_check("charge.started", "ok \xc3\xa9 \xf0\x9f\x9a\x97", &why), 0);
+  assert_int_equal(why.len, 0);
+  static const struct {
+    const char *sub, *text;
+    int rc;
+    const char *why;
+  } bad[] = {
+    {"", "x", SIM_EPARSE, "the subtype is empty"},
+    {"a.\xff", "x", SIM_EPARSE, "the subtype is not valid UTF-8 (byte 3)"},
+    {"a.\xc0\xaf", "x", SIM_EPARSE, "the subtype is not valid UTF-8 (byte 3)"}, /* overlong */
+    {"a.\xed\xa0\x80", "x", SIM_EPARSE, "the subtype is not valid UTF-8 (byte 3)"}, /* surrogate */
+    {"a.\xf4\x90\x80\x80", "x", SIM_EPARSE, "not valid UTF-8 (byte 3)"}, /* > U+10FFFF */
+    {"a.\xe2\x82", "x", SIM_EPARSE, "not valid UTF-8 (byte 3)"}, /* cut */
+    {"a+b", "x", SIM_EPARSE, "the character '+' (byte 2)"},
+    {"a/b", "x", SIM_EPARSE, "the character '/' (byte 2)"},
+    {"a#", "x", SIM_EPARSE, "the character '#' (byte 2)"},
+    {"a b", "x", SIM_EPARSE, "a space or control character (byte 2)"},
+    {"a\x7f", "x", SIM_EPARSE, "a space or control character (byte 2)"},
+    {"usr.x", "\xfe", SIM_EPARSE, "the text is not valid UTF-8 (byte 1)"},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    sbuf_reset(&why);
+    assert_int_equal(sim_notify_check(bad[i].sub, bad[i].text, &why), bad[i].rc);
+    assert_non_null(strstr(sbuf_str(&why), bad[i].why));
+    assert_int_equal(sim_notify_raise(e.sim, NOTIFY_INFO, bad[i].sub, bad[i].text), bad[i].rc);
+  }
+  char sub[SIM_NOTIFY_SUBTYPE_MAX + 2];
+  memset(sub, 'a', sizeof(sub) - 1);
+  sub[sizeof(sub) - 1] = 0;
+  assert_int_equal(sim_notify_raise(e.sim, NOTIFY_ALERT, sub, "x"), SIM_ELIMIT);
+  sub[SIM_NOTIFY_SUBTYPE_MAX] = 0;
+  assert_true(sim_notify_raise(e.sim, NOTIFY_ALERT, sub, "x") > 0);
+  char *text = malloc(SIM_NOTIFY_TEXT_MAX + 2);
+  memset(text, 't', SIM_NOTIFY_TEXT_MAX + 1);
+  text[SIM_NOTIFY_TEXT_MAX + 1] = 0;
+  assert_int_equal(sim_notify_raise(e.sim, NOTIFY_DATA, "log", text), SIM_ELIMIT);
+  text[SIM_NOTIFY_TEXT_MAX] = 0;
+  assert_true(sim_notify_raise(e.sim, NOTIFY_DATA, "log", text) > 0);
+  free(text);
+  assert_int_equal(sim_notify_pending(e.sim, r), 2);
+  assert_int_equal(sim_notify_pending_type(e.sim, r, NOTIFY_INFO), 0);
+  sbuf_free(&why);
+  env_free(&e);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_queue),
     cmocka_unit_test(test_durable),
     cmocka_unit_test(test_helpers),
+    cmocka_unit_test(test_check),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

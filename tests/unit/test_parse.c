@@ -3,6 +3,7 @@
  * value is an error, never a zero.
  */
 #include "testutil.h"
+#include <string.h>
 
 #include "core/array.h"
 #include "core/error.h"
@@ -119,6 +120,28 @@ static void test_times(void **state)
   assert_true(t == 0);
 }
 
+/* edit_distance(): a table of Levenshtein distances; edit_close(): the suggestion limit */
+static void test_edit_distance(void **state)
+{
+  (void)state;
+  static const struct { const char *a, *b; unsigned d; } rows[] = {
+    {"", "", 0}, {"", "abc", 3}, {"abc", "", 3}, {"capacity", "capacity", 0},
+    {"capacty", "capacity", 1}, {"capaciyt", "capacity", 2}, {"kitten", "sitting", 3},
+    {"soc", "soh", 1}, {"Soc", "soc", 1}, {"flaw", "lawn", 2},
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
+    assert_int_equal(edit_distance(rows[i].a, rows[i].b), rows[i].d);
+  char longw[80];
+  memset(longw, 'x', sizeof(longw) - 1);
+  longw[sizeof(longw) - 1] = '\0';
+  assert_true(edit_distance(longw, "x") >= 64);
+  assert_true(edit_close("capacty", "capacity"));
+  assert_true(edit_close("sco", "soc") == false); /* 2 edits on 3 letters: too far */
+  assert_true(edit_close("so", "soh"));
+  assert_false(edit_close("zzzzzzzz", "capacity"));
+  assert_false(edit_close("x", "y")); /* d must stay below the typo's length */
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -126,6 +149,7 @@ int main(void)
     cmocka_unit_test(test_numbers),
     cmocka_unit_test(test_durations),
     cmocka_unit_test(test_times),
+    cmocka_unit_test(test_edit_distance),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

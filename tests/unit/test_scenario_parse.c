@@ -37,7 +37,8 @@ struct bad_case {
 
 static const struct bad_case bad_cases[] = {
   {"bad-unknown-key.yaml",
-   "4:3: error: unknown key 'capacty' in vehicle (expected one of: type, model, id, vin, "
+   "4:3: error: unknown key 'capacty' in vehicle: did you mean 'capacity'? (expected one of: "
+   "type, model, id, vin, "
    "timezone, capacity, soh, soc, cells, cell_vmin, cell_vmax, resistance, consumption, "
    "ideal_consumption, mass, regen, max_speed, accel, decel, rpm_per_kmh, aux_power, "
    "hvac_power, ac_power, dc_power, charge_efficiency, odometer, ambient, cabin_temp, "
@@ -66,7 +67,8 @@ static const struct bad_case bad_cases[] = {
   {"bad-waypoint.yaml", "6:11: error: waypoint needs 'lon'"},
   {"bad-start.yaml", "2:8: error: expected a UTC time 'YYYY-MM-DD HH:MM:SS', got 'yesterday'"},
   {"bad-top-key.yaml",
-   "2:1: error: unknown key 'vehicles' in scenario (expected one of: name, description, start, "
+   "2:1: error: unknown key 'vehicles' in scenario: did you mean 'vehicle'? (expected one of: "
+   "name, description, start, "
    "seed, tick, vehicle, timeline, expect)"},
   {"bad-duplicate.yaml", "4:3: error: duplicate key 'soc' in vehicle"},
   {"bad-empty.yaml",

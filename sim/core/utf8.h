@@ -1,0 +1,16 @@
+/*
+ * utf8.h - UTF-8 validity, as MQTT requires it of topic names (MQTT 3.1.1, section 1.5.3:
+ * well-formed UTF-8 as RFC 3629 defines it, no U+0000, no surrogates).
+ */
+#ifndef SIM_CORE_UTF8_H
+#define SIM_CORE_UTF8_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Whether the n bytes at s are well-formed UTF-8 (RFC 3629: shortest forms only, no
+ * surrogates, nothing above U+10FFFF, no NUL).  When not, *bad (if not NULL) is the offset of
+ * the first byte of the first bad sequence. */
+bool sim_utf8_valid(const char *s, size_t n, size_t *bad);
+
+#endif
