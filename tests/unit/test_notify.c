@@ -132,8 +132,8 @@ static void test_helpers(void **state)
  * empty for it. */
 static void test_check(void **state)
 {
-  struct env e;
-  env_new(&e);
+  struct test_sim e;
+  test_sim_new(&e);
   int r = sim_notify_reader(e.sim, "t");
   struct sbuf why = SBUF_INIT;
   assert_int_equal(sim_notify_check("charge.started", "ok \xc3\xa9 \xf0\x9f\x9a\x97", &why), 0);
@@ -178,7 +178,7 @@ static void test_check(void **state)
   assert_int_equal(sim_notify_pending(e.sim, r), 2);
   assert_int_equal(sim_notify_pending_type(e.sim, r, NOTIFY_INFO), 0);
   sbuf_free(&why);
-  env_free(&e);
+  test_sim_free(&e);
 }
 
 int main(void)
