@@ -42,6 +42,8 @@ struct sbuf;
 
 #define DEFAULT_SEED 1
 #define DEFAULT_SPEED 1.0
+#define SPEED_MIN 0.001 /* --speed: a simulated second in 16 min 40 s of wall time */
+#define SPEED_MAX 1e6
 #define DEFAULT_DRAIN_TIMEOUT (300 * INT64_C(1000000000)) /* --drain-timeout: 5 min */
 #define DEFAULT_FAST_START "2024-06-01 08:00:00"
 
@@ -70,6 +72,8 @@ struct opts {
   const struct sim_profile *profile;
   bool have_start;
   int64_t start;
+  int64_t start_frac; /* ns after the second of start: --start-time ...:00.250, a trace's
+                         first frame (0..999999999) */
   int64_t duration; /* ns, 0 = none */
   int64_t drain_timeout; /* ns: --drain-timeout (DEFAULT_DRAIN_TIMEOUT) */
   const char *report;
@@ -160,6 +164,8 @@ int app_configure(struct sim *sim, const struct opts *o);
 /* The simulation's start (UTC seconds): --start-time, else in fast mode DEFAULT_FAST_START,
  * else now. */
 int64_t app_default_start(const struct opts *o);
+/* The same in ns, with the fraction of a second of --start-time or of the trace. */
+int64_t app_default_start_ns(const struct opts *o);
 
 /* Reads the MQTT password: the first line of --password-file, else OVMS_SIM_PASSWORD (then
  * removed from the environment).  *pw is malloc'd or NULL.  Returns 0, or the exit code after

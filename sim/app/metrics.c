@@ -132,7 +132,7 @@ int cmd_metrics(int argc, char **argv)
   }
   struct ev_loop *ev = ev_default_loop(EVFLAG_AUTO);
   struct sim_loop *loop = sim_loop_new(ev, SIM_CLOCK_FAST, 1.0,
-                                       app_default_start(&a.o) * SIM_NS_PER_SEC);
+                                       app_default_start_ns(&a.o));
   struct sim *sim = sim_new(loop, a.o.profile, a.o.seed);
   rc = 0;
   if (a.o.vehicle) {

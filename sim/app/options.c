@@ -58,8 +58,11 @@ void diag_label(struct sim_diag *d, size_t from, const char *option)
 
 static int set_speed(struct opts *o, const char *arg)
 {
-  if (parse_double(arg, &o->speed) < 0 || !(o->speed > 0) || o->speed > 1e6)
-    return usage_error("invalid --speed '%s': a number > 0 (e.g. 10, 0.5)", arg);
+  /* below SPEED_MIN a simulated second lasts over a quarter of an hour of wall time, and the
+   * clock's conversions lose their precision (1e-12 spun a core) */
+  if (parse_double(arg, &o->speed) < 0 || !(o->speed >= SPEED_MIN) || o->speed > SPEED_MAX)
+    return usage_error("invalid --speed '%s': a number from %g to %g (e.g. 10, 0.5)", arg,
+                       SPEED_MIN, SPEED_MAX);
   o->speed_given = true;
   return 0;
 }
@@ -121,11 +124,25 @@ static int set_firmware(struct opts *o, const char *arg)
   return 0;
 }
 
+/* --start-time: parse_time() with an optional fraction of a second (".250", ".123456"). */
 static int set_start_time(struct opts *o, const char *arg)
 {
+  const char *dot = strrchr(arg, '.');
+  size_t nd = dot ? strspn(dot + 1, "0123456789") : 0;
+  char head[64];
+  o->start_frac = 0;
+  if (dot && nd >= 1 && nd <= 9 && dot[1 + nd] == '\0' && (size_t)(dot - arg) < sizeof(head)) {
+    memcpy(head, arg, (size_t)(dot - arg));
+    head[dot - arg] = '\0';
+    int64_t f = 0;
+    for (size_t i = 0; i < 9; i++)
+      f = f * 10 + (i < nd ? dot[1 + i] - '0' : 0);
+    o->start_frac = f;
+    arg = head;
+  }
   if (parse_time(arg, &o->start) < 0)
-    return usage_error("invalid --start-time '%s': 'YYYY-MM-DD HH:MM:SS' (UTC) or epoch "
-                       "seconds", arg);
+    return usage_error("invalid --start-time '%s': 'YYYY-MM-DD HH:MM:SS[.fff]' (UTC) or "
+                       "epoch seconds", dot && arg == head ? head : arg);
   o->have_start = true;
   return 0;
 }
@@ -406,7 +423,8 @@ const struct app_option app_options[] = {
          "virtual time: run as fast as possible, deterministically",
          SECTION_RUN, FLAG(fast), NULL},
     {"speed", 'x', "X",
-         "real time scaled by X (default %s; e.g. 60 = a minute a second)",
+         "real time scaled by X, 0.001 to 1e6 (default %s; e.g. 60 = a\n"
+         "minute a second)",
          SECTION_RUN, CALL(set_speed), .dflt = default_speed},
     {"seed", 0, "N",
          "random seed (default %s); same inputs + seed = same output",
@@ -495,9 +513,9 @@ const struct app_option app_options[] = {
          "c/<id>, cmd/<id>/c/ and /r/, notify/<type> at QoS 2)",
          SECTION_RUN, CALL(set_topics), NULL},
     {"start-time", 0, "TIME",
-         "UTC start, 'YYYY-MM-DD HH:MM:SS' or epoch seconds (default:\n"
-         "the scenario's start:, else a trace's first time, else\n"
-         "now; --fast: %s)",
+         "UTC start, 'YYYY-MM-DD HH:MM:SS[.fff]' or epoch seconds\n"
+         "(default: the scenario's start:, else a trace's first\n"
+         "time, else now; --fast: %s)",
          SECTION_RUN, CALL(set_start_time), .dflt = default_fast_start},
     {"duration", 0, "D",
          "stop after D of simulation time (e.g. 90s, 15min, 2h)",
@@ -512,7 +530,7 @@ const struct app_option app_options[] = {
          SECTION_RUN, STR(report), NULL},
     {"progress", 0, NULL,
          "show a progress line on stderr (default: when stderr is a\n"
-         "terminal and --fast)",
+         "terminal, with --fast, or in real time with stdout elsewhere)",
          SECTION_RUN, CALL(set_progress), NULL},
     {"no-progress", 0, NULL,
          "never show the progress line",

@@ -224,6 +224,7 @@ static int load_scenario(struct app *a)
     a->o.seed = a->sc->seed;
   if (!a->o.have_start && a->sc->start_utc_ns) {
     a->o.start = a->sc->start_utc_ns / SIM_NS_PER_SEC;
+    a->o.start_frac = a->sc->start_utc_ns % SIM_NS_PER_SEC;
     a->o.have_start = true;
   }
   return 0;
@@ -332,10 +333,16 @@ int64_t app_default_start(const struct opts *o)
   return ts.tv_sec;
 }
 
+int64_t app_default_start_ns(const struct opts *o)
+{
+  return app_default_start(o) * SIM_NS_PER_SEC + (o->have_start ? o->start_frac : 0);
+}
+
 /*
  * A replayed recording sets the simulation's start to the time of its first frame when that
- * time is absolute (a CRTD or candump log, not a relative ASC), so m.time.utc and dated
- * metrics read as they did in the car.  Problems with the file are left to the replay.
+ * time is absolute (a CRTD or candump log, not a relative ASC), to the nanosecond, so
+ * m.time.utc and dated metrics read as they did in the car and --record writes the trace's
+ * own times.  Problems with the file are left to the replay.
  */
 static void start_from_trace(struct opts *o)
 {
@@ -348,6 +355,7 @@ static void start_from_trace(struct opts *o)
   struct sim_frame f;
   if (trace_reader_next_frame(r, &f, NULL) == 1 && f.ts >= INT64_C(946684800) * SIM_NS_PER_SEC) {
     o->start = f.ts / SIM_NS_PER_SEC;
+    o->start_frac = f.ts % SIM_NS_PER_SEC; /* --record keeps the trace's microseconds */
     o->have_start = true;
   }
   trace_reader_close(r);
@@ -432,9 +440,8 @@ static int setup_module(struct app *a)
   struct opts *o = &a->o;
   int rc;
   a->ev = ev_default_loop(EVFLAG_AUTO);
-  int64_t start = app_default_start(o);
   a->loop = sim_loop_new(a->ev, o->fast ? SIM_CLOCK_FAST : SIM_CLOCK_REAL, o->speed,
-                         start * SIM_NS_PER_SEC);
+                         app_default_start_ns(o));
   if (o->fleet.n || o->apps)
     return 0; /* app_run_fleet() makes the cars and the apps */
   a->sim = sim_new(a->loop, o->profile, o->seed);
@@ -671,7 +678,9 @@ static int setup_run(struct app *a)
     sim_timer_start(a->loop, &a->stop_timer, o->duration, 0);
     a->progress_total = o->duration;
   }
-  a->progress = o->progress == 1 || (o->progress == -1 && o->fast && isatty(2));
+  /* by default on a terminal: with --fast, and in real time when the publications go
+   * elsewhere (the line would be torn by them on the same terminal) */
+  a->progress = o->progress == 1 || (o->progress == -1 && isatty(2) && (o->fast || !isatty(1)));
   if (a->progress) {
     sim_timer_init(&a->progress_timer, on_progress, a);
     sim_timer_start(a->loop, &a->progress_timer, SIM_NS_PER_SEC, SIM_NS_PER_SEC);

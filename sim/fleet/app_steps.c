@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "core/error.h"
 #include "core/loop.h"
@@ -245,18 +246,38 @@ static void on_disconnect(struct mosquitto *m, void *obj, int rc)
   gone(p, rc == 0 ? "disconnected" : "the connection was lost");
 }
 
+/* A connection attempt that failed (refused, unreachable) but that libmosquitto's TLS layer
+ * does not report: the socket's pending error.  0 if none. */
+static int connect_error(const struct step_app *p, int revents)
+{
+  int fd = mosquitto_socket(p->c.m), e = 0;
+  socklen_t len = sizeof(e);
+  if (p->connected || fd < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
+    return 0;
+  if (e || !(revents & EV_READ))
+    return e;
+  /* readable before CONNACK: the broker's bytes, or the end (refused, closed) */
+  char c;
+  ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0)
+    return ECONNRESET;
+  return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR ? errno : 0;
+}
+
 static void io_cb(struct ev_loop *ev, ev_io *w, int revents)
 {
   struct step_app *p = w->data;
   (void)ev;
-  int rc = appconn_io(&p->c, revents);
+  int cerr = connect_error(p, revents);
+  int rc = cerr ? MOSQ_ERR_ERRNO : appconn_io(&p->c, revents);
   if (rc != MOSQ_ERR_SUCCESS) {
     char why[200];
     if (rc == MOSQ_ERR_ERRNO)
       snprintf(why, sizeof(why), "%s:%d: %s", p->owner->o.host, p->owner->o.port,
-               strerror(errno));
+               strerror(cerr ? cerr : errno));
     else
-      snprintf(why, sizeof(why), "%s", mosquitto_strerror(rc));
+      snprintf(why, sizeof(why), "%s:%d: %s", p->owner->o.host, p->owner->o.port,
+               mosquitto_strerror(rc));
     if (!p->connected && !p->why[0])
       snprintf(p->owner->last_error, sizeof(p->owner->last_error), "%s", why);
     gone(p, why);
@@ -334,7 +355,9 @@ static int app_connect(struct app_steps *s, struct step_app *p, const char *vehi
   if (rc == MOSQ_ERR_SUCCESS && s->o.tls) {
     if (!s->o.cafile && !s->o.capath)
       mosquitto_int_option(m, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
-    rc = mosquitto_tls_set(m, s->o.cafile, s->o.capath, s->o.certfile, s->o.keyfile, NULL);
+    /* mosquitto_tls_set() wants a CA file or directory; the system CAs alone need no call */
+    if (s->o.cafile || s->o.capath || s->o.certfile)
+      rc = mosquitto_tls_set(m, s->o.cafile, s->o.capath, s->o.certfile, s->o.keyfile, NULL);
     if (rc == MOSQ_ERR_SUCCESS)
       rc = mosquitto_tls_opts_set(m, 1 /* SSL_VERIFY_PEER */, NULL, NULL);
   }

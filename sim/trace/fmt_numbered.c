@@ -7,7 +7,7 @@
  *   2      Send       10:21:33.133456 0x18DAF110  Data frame  Extended frame  0x08  x| 10 14 ..
  *   3      Receive    10:21:33.140000 0x000007DF  Remote frame Standard frame 0x02
  *
- * No file of this kind is among ../shared/traces (the issue mentions one), so this codec
+ * No public recording of this kind was at hand (the issue mentions one), so this codec
  * follows the column set such tools print, and is tolerant: fields may be separated by blanks
  * or tabs; the time may be "hh:mm:ss[.frac]" (time of day; relative to midnight) or plain
  * seconds, or absent; the length may be decimal or 0x-hex; "x|" before the data is optional.

@@ -7,7 +7,7 @@ set -u
 BIN=${OVMS_SIM_BIN:?}
 SRC=${OVMS_SIM_SRC:?}
 . "$SRC/tests/support/cli_lib.sh"
-tmp=$(mktemp -d)
+tmp=$(mktemp -d); chmod 755 "$tmp" # the broker may drop to user mosquitto: it reads its files here
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
 cd "$SRC"
@@ -47,4 +47,30 @@ err=$("$BIN" --scenario scenarios/app-check.yaml --app-only --vehicle-id MYCAR -
 check "app-check against another module" 0 $?
 contains "other module summary" "$err" "module answers its app: 3 checks, 3 passed, 0 failed"
 contains "other module stat" "$err" "PASS app ci-app command 'stat': 'Not charging\\nSOC: 80.0%"
+
+# TLS and a login: a broker as docker/ configures it (password file, TLS listener), its
+# secrets from docker/gen-secrets.sh; the car and the app both log in as alice over mqtts
+if command -v openssl >/dev/null && command -v mosquitto_passwd >/dev/null; then
+  sh docker/gen-secrets.sh "$tmp/sec" alice "app-pw-1" >/dev/null 2>&1
+  tport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  printf 'listener %s 127.0.0.1\ncafile %s\ncertfile %s\nkeyfile %s\npassword_file %s\nallow_anonymous false\n' \
+    "$tport" "$tmp/sec/certs/ca.crt" "$tmp/sec/certs/server.crt" "$tmp/sec/certs/server.key" \
+    "$tmp/sec/config/passwd" > "$tmp/t.conf"
+  "$MOSQ" -c "$tmp/t.conf" > "$tmp/t.log" 2>&1 & pids+=($!)
+  for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$tport") 2>/dev/null && break; sleep 0.1; done
+  err=$("$BIN" --scenario scenarios/app-check.yaml --broker "mqtts://alice@localhost:$tport" \
+        --cafile "$tmp/sec/certs/ca.crt" --password-file "$tmp/sec/sim/password" --speed 5 --quiet 2>&1)
+  check "app-check over mqtts with a login" 0 $?
+  contains "mqtts summary" "$err" "module answers its app: 3 checks, 3 passed, 0 failed"
+  printf 'wrong\n' > "$tmp/bad-pw"
+  err=$("$BIN" --scenario scenarios/app-check.yaml --app-only --vehicle-id MYCAR \
+        --broker "mqtts://alice@localhost:$tport" --cafile "$tmp/sec/certs/ca.crt" \
+        --password-file "$tmp/bad-pw" 2>&1)
+  check "app refused login: runtime failure" 3 $?
+  contains "refused login cause" "$err" "could not connect to the broker: Connection Refused: not authorised."
+  err=$("$BIN" --scenario scenarios/app-check.yaml --app-only --vehicle-id MYCAR \
+        --broker "mqtts://alice@localhost:$tport" --password-file "$tmp/sec/sim/password" 2>&1)
+  check "app TLS not verified (system CAs): runtime failure" 3 $?
+  contains "TLS cause" "$err" "could not connect to the broker: localhost:$tport: A TLS error occurred."
+fi
 finish

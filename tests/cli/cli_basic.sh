@@ -30,6 +30,11 @@ for args in "--speed abc" "--speed 0" "--speed -3" "--speed 1x" "--seed 12a" "--
   contains "$args hint" "$err" "Try 'ovms-sim --help'"
 done
 err=$("$BIN" --speed abc 2>&1); contains "--speed message" "$err" "invalid --speed 'abc'"
+for x in 1e-12 0.0009 0 -1 2e6 nan; do
+  err=$(timeout 20 "$BIN" --speed $x --duration 1s 2>&1); check "--speed $x refused" 2 $?
+  contains "--speed $x message" "$err" "invalid --speed '$x': a number from 0.001 to 1e+06"
+done
+timeout 60 "$BIN" --speed 0.001 --duration 0.001s --quiet >/dev/null 2>&1; check "--speed 0.001" 0 $?
 err=$("$BIN" --set vehicle.units.distance 2>&1); contains "--set message" "$err" "expected KEY=VALUE"
 
 out=$("$BIN" metrics); check "metrics" 0 $?
