@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "model/metrics.h"
 #include "notify/journal.h"
@@ -156,7 +157,7 @@ static void test_check(void **state)
     {"a\x7f", "x", SIM_EPARSE, "a space or control character (byte 2)"},
     {"usr.x", "\xfe", SIM_EPARSE, "the text is not valid UTF-8 (byte 1)"},
   };
-  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
     sbuf_reset(&why);
     assert_int_equal(sim_notify_check(bad[i].sub, bad[i].text, &why), bad[i].rc);
     assert_non_null(strstr(sbuf_str(&why), bad[i].why));
