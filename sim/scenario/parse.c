@@ -1054,6 +1054,37 @@ static struct metric *check_metric(struct parser *p, yaml_node_t *n, const char 
   return m;
 }
 
+/* A set of names (borrowed strings) for the duplicate check of a mapping: open addressing,
+ * so that a mapping of 200,000 keys costs linear time, not quadratic. */
+struct name_set {
+  const char **v;
+  size_t mask;
+};
+
+static struct name_set name_set_new(size_t n)
+{
+  size_t cap = 16;
+  while (cap < 2 * n)
+    cap *= 2;
+  return (struct name_set){xcalloc(cap, sizeof(const char *)), cap - 1};
+}
+
+/* Adds name; false when it was there already.  Holds at most half its capacity. */
+static bool name_set_add(struct name_set *s, const char *name)
+{
+  uint64_t h = UINT64_C(14695981039346656037); /* FNV-1a, 64 bit */
+  for (const char *c = name; *c; c++)
+    h = (h ^ (unsigned char)*c) * UINT64_C(1099511628211);
+  for (size_t i = (size_t)h & s->mask;; i = (i + 1) & s->mask) {
+    if (!s->v[i]) {
+      s->v[i] = name;
+      return true;
+    }
+    if (!strcmp(s->v[i], name))
+      return false;
+  }
+}
+
 static void parse_set(struct parser *p, yaml_node_t *v, struct scenario_step *st)
 {
   if (v->type != YAML_MAPPING_NODE) {
@@ -1061,6 +1092,7 @@ static void parse_set(struct parser *p, yaml_node_t *v, struct scenario_step *st
     return;
   }
   size_t cnt = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+  struct name_set seen = name_set_new(cnt);
   st->u.set.names = xcalloc(cnt ? cnt : 1, sizeof(char *));
   st->u.set.values = xcalloc(cnt ? cnt : 1, sizeof(char *));
   for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top;
@@ -1069,10 +1101,7 @@ static void parse_set(struct parser *p, yaml_node_t *v, struct scenario_step *st
     const char *name = scalar(p, k, "a metric name");
     if (!name)
       continue;
-    bool dup = false;
-    for (size_t i = 0; i < st->u.set.n; i++)
-      dup |= !strcmp(st->u.set.names[i], name);
-    if (dup) {
+    if (!name_set_add(&seen, name)) {
       err(p, k, "duplicate key '%s' in set", name);
       continue;
     }
@@ -1092,6 +1121,7 @@ static void parse_set(struct parser *p, yaml_node_t *v, struct scenario_step *st
     st->u.set.names[st->u.set.n] = xstrdup(name);
     st->u.set.values[st->u.set.n++] = text;
   }
+  free(seen.v);
 }
 
 static const char *const step_names[] = {"park", "drive", "charge", "unplug", "climate", "lock",
