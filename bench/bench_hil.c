@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "can/bus.h"
+#include "core/array.h"
 #include "core/diag.h"
 #include "core/loop.h"
 #include <arpa/inet.h>
@@ -139,7 +140,7 @@ static void bench_stmin(void)
   printf("ISO-TP STmin on mem: (4095-byte messages, gaps between consecutive frames):\n");
   printf("  %-10s %8s %10s %10s %10s %10s %8s\n", "requested", "gaps", "p50", "p99", "min",
          "max", "off>0.5ms");
-  for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(codes); i++) {
     struct ev_loop *ev;
     struct sim_loop *loop = bench_loop(&ev);
     struct stmin_run r;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/loop.h"
 #include "model/metrics.h"
 #include "core/sbuf.h"
@@ -209,7 +210,7 @@ struct vt_frames {
 static inline void vt_collect(void *ctx, const struct sim_frame *f)
 {
   struct vt_frames *c = ctx;
-  if (c->n < sizeof c->f / sizeof c->f[0])
+  if (c->n < ARRAY_SIZE(c->f))
     c->f[c->n++] = *f;
 }
 

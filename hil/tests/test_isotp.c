@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/sbuf.h"
 #include "hil/isotp.h"
@@ -288,7 +289,7 @@ static void run_case(const struct tcase *c, struct harness *t)
 static void test_table(void **state)
 {
   (void)state;
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
     struct harness *t = calloc(1, sizeof *t);
     run_case(&cases[i], t);
     const char *got = sbuf_str(&t->out);
@@ -311,7 +312,7 @@ static void test_stmin_codes(void **state)
     {0x00, 0}, {0x01, 1000000}, {0x19, 25000000}, {0x7F, 127000000}, {0x80, 127000000},
     {0xF0, 127000000}, {0xF1, 100000}, {0xF9, 900000}, {0xFA, 127000000}, {0xFF, 127000000},
   };
-  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+  for (size_t i = 0; i < ARRAY_SIZE(t); i++)
     assert_int_equal(isotp_stmin_ns(t[i].b), t[i].ns);
   assert_int_equal(isotp_stmin_byte(0), 0x00);
   assert_int_equal(isotp_stmin_byte(100000), 0xF1);
@@ -423,7 +424,7 @@ static void test_4095(void **state)
     {8, 0xF2, 584 * 200000},               /* 200 us between CFs, blocks do not add gaps */
     {1, 25, 584 * 25 * SIM_NS_PER_MS},     /* the firmware's STmin */
   };
-  for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+  for (size_t r = 0; r < ARRAY_SIZE(runs); r++) {
     struct pair *p = calloc(1, sizeof *p);
     ht_open(&p->h);
     struct isotp_config ca, cb;

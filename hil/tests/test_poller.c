@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "hil/poller.h"
 #include "hil/responder.h"
 #include "hiltest.h"
@@ -311,7 +312,7 @@ static void test_malformed_replies(void **state)
     "7BB#037F2131FFFFFFFF", /* NRC request out of range */
     "7BB#0562FFFF00000000", /* an answer to another request */
   };
-  for (size_t i = 0; i < sizeof frames / sizeof frames[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(frames); i++) {
     struct sim_frame f;
     ht_frame(frames[i], &f);
     can_bus_send(r.car[0], &f);

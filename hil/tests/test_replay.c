@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "hil/poller.h"
 #include "hil/replay.h"
@@ -146,7 +147,7 @@ static void test_malformed(void **state)
     "79B#0121",             /* a request of the wrong length: unknown */
     "79B#1003210255555555", /* FF with length 3 */
   };
-  for (size_t i = 0; i < sizeof frames / sizeof frames[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(frames); i++) {
     struct sim_frame f;
     ht_frame(frames[i], &f);
     can_bus_send(r.tester[0], &f);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "hil/responder.h"
 #include "hiltest.h"
@@ -45,18 +46,28 @@ static void ask_all(struct ht_rig *r, const struct qa *t, size_t n)
   }
 }
 
+/* Opens the rig with vehicle and sets the metrics of kv (name, value pairs, NULL-ended). */
+static void open_car(struct ht_rig *r, const char *vehicle, const char *const kv[])
+{
+  ht_rig_open(r, vehicle, NULL);
+  for (; *kv; kv += 2)
+    ht_set(r->sim, kv[0], kv[1]);
+}
+
 static void test_obd_session(void **state)
 {
   (void)state;
   struct ht_rig r;
-  ht_rig_open(&r, "nissanleaf", NULL);
-  ht_set(r.sim, "v.e.on", "yes");
-  ht_set(r.sim, "v.p.speed", "88");
-  ht_set(r.sim, "v.b.soc", "80");
-  ht_set(r.sim, "v.b.temp", "21");
-  ht_set(r.sim, "v.m.rpm", "3000");
-  ht_set(r.sim, "v.e.temp", "-5");
-  ht_set(r.sim, "v.vin", "SJNFAAZE0U6012345");
+  static const char *const car[] = {
+      "v.e.on", "yes",
+      "v.p.speed", "88",
+      "v.b.soc", "80",
+      "v.b.temp", "21",
+      "v.m.rpm", "3000",
+      "v.e.temp", "-5",
+      "v.vin", "SJNFAAZE0U6012345",
+      NULL};
+  open_car(&r, "nissanleaf", car);
   struct hil_responders *rs = start(&r, false, true);
 
   /* functional requests on 0x7DF, answers from 0x7E8 */
@@ -74,7 +85,7 @@ static void test_obd_session(void **state)
     {"1901", ""},                  /* NRC 0x11 is not sent to functional requests */
     {"010D05", "410D58053D"},
   };
-  ask_all(&r, func, sizeof func / sizeof func[0]);
+  ask_all(&r, func, ARRAY_SIZE(func));
   /* byte-exact: single frames from 0x7E8 padded with 0xAA; silence for 0199 and 1901 */
   assert_string_equal(sbuf_str(&r.seen), "0 7E8#064100081A8003AA\n"
                                          "100000 7E8#06412000020001AA\n"
@@ -108,7 +119,7 @@ static void test_obd_session(void **state)
     {"0199", ""},
     {"01", "7F0113"},
   };
-  ask_all(&r, uds, sizeof uds / sizeof uds[0]);
+  ask_all(&r, uds, ARRAY_SIZE(uds));
   struct hil_ecu *obd = hil_responders_find(rs, "obd");
   assert_non_null(obd);
   assert_int_equal(obd->session, 3);
@@ -155,13 +166,15 @@ static void test_leaf_ecus(void **state)
 {
   (void)state;
   struct ht_rig r;
-  ht_rig_open(&r, "nissanleaf", NULL);
-  ht_set(r.sim, "v.c.charging", "yes");
-  ht_set(r.sim, "v.b.voltage", "380.16");
-  ht_set(r.sim, "v.b.soh", "90");
-  ht_set(r.sim, "v.b.temp", "25");
-  ht_set(r.sim, "v.vin", "SJNFAAZE0U6012345");
-  ht_set(r.sim, "xnl.v.c.count.qc", "12");
+  static const char *const car[] = {
+      "v.c.charging", "yes",
+      "v.b.voltage", "380.16",
+      "v.b.soh", "90",
+      "v.b.temp", "25",
+      "v.vin", "SJNFAAZE0U6012345",
+      "xnl.v.c.count.qc", "12",
+      NULL};
+  open_car(&r, "nissanleaf", car);
   struct hil_responders *rs = start(&r, true, false);
   assert_non_null(hil_responders_find(rs, "79b"));
   assert_non_null(hil_responders_find(rs, "797"));
@@ -195,14 +208,16 @@ static void test_imiev_ecus(void **state)
 {
   (void)state;
   struct ht_rig r;
-  ht_rig_open(&r, "mitsubishi", NULL);
-  ht_set(r.sim, "v.e.on", "yes");
-  ht_set(r.sim, "v.b.soc", "75");
-  ht_set(r.sim, "v.b.cac", "42.5");
-  ht_set(r.sim, "v.b.voltage", "352");
-  ht_set(r.sim, "v.e.cabintemp", "21");
-  ht_set(r.sim, "v.e.temp", "10.1");
-  ht_set(r.sim, "xmi.e.trip.a", "123.4");
+  static const char *const car[] = {
+      "v.e.on", "yes",
+      "v.b.soc", "75",
+      "v.b.cac", "42.5",
+      "v.b.voltage", "352",
+      "v.e.cabintemp", "21",
+      "v.e.temp", "10.1",
+      "xmi.e.trip.a", "123.4",
+      NULL};
+  open_car(&r, "mitsubishi", car);
   struct hil_responders *rs = start(&r, true, true);
   assert_int_equal(rs->n, 5); /* BMU, OBC, HVAC, meter, OBD-II */
   ht_client(&r, 1, 0x761, 0x762, 0x55);
@@ -241,7 +256,7 @@ static void test_faults(void **state)
                 "400000 7E8#037F0178AAAAAAAA\n600000 7E8#03410D00AAAAAAAA\n"},
     {"pending:1:500", "0 7E8#037F0178AAAAAAAA\n500000 7E8#03410D00AAAAAAAA\n"},
   };
-  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
     struct ht_rig r;
     ht_rig_open(&r, "nissanleaf", NULL);
     ht_set(r.sim, "v.e.on", "yes");
@@ -259,7 +274,7 @@ static void test_faults(void **state)
   static const char *bad[] = {"", "slow:", "slow:-1", "slow:x", "nrc:", "nrc:0", "nrc:100",
                               "pending:", "pending:1:", "pending:300", "loud", "silentx"};
   struct ecu_fault f;
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
     if (ecu_fault_parse(bad[i], &f) != SIM_EPARSE)
       fail_msg("fault '%s' accepted", bad[i]);
 }
@@ -285,7 +300,7 @@ static void test_malformed(void **state)
     "7DF#0101",                 /* functional OBD request without PID: 7F 01 13 */
     "7E0#100A010D0C050F11",     /* multi-frame mode 01 request: FC, then times out */
   };
-  for (size_t i = 0; i < sizeof frames / sizeof frames[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(frames); i++) {
     struct sim_frame f;
     ht_frame(frames[i], &f);
     can_bus_send(r.tester[0], &f);

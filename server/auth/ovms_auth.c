@@ -31,6 +31,7 @@
 #include <mosquitto_plugin.h>
 
 #include "auth_core.h"
+#include "core/array.h"
 #include "pwhash.h"
 #include "srv_error.h"
 
@@ -161,9 +162,9 @@ PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void 
       continue;
     }
     size_t o = 0;
-    while (o < sizeof(numeric) / sizeof(numeric[0]) && strcmp(numeric[o].key, k) != 0)
+    while (o < ARRAY_SIZE(numeric) && strcmp(numeric[o].key, k) != 0)
       o++;
-    if (o == sizeof(numeric) / sizeof(numeric[0])) {
+    if (o == ARRAY_SIZE(numeric)) {
       mosquitto_log_printf(MOSQ_LOG_ERR, "ovms_auth: unknown option plugin_opt_%s", k);
       return MOSQ_ERR_INVAL;
     }

@@ -3,6 +3,8 @@
  */
 #include "srvtest.h"
 
+#include "testutil.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -356,4 +358,33 @@ void srv_db_reset(const char *dburl)
   db_script(db, "DELETE FROM users; DELETE FROM user_changes; DELETE FROM notifications;"
                 " DELETE FROM notifyd_qos2;");
   db_close(db);
+}
+
+char *srv_test_db(const char *dir, const char *pg_url)
+{
+  if (!pg_url)
+    return srv_fmt("sqlite:%s/ovms.db", dir);
+  srv_db_reset(pg_url);
+  return srv_fmt("%s", pg_url);
+}
+
+int srv_test_broker_main(int argc, char **argv, const struct CMUnitTest *tests, size_t n,
+                         const char **pg_url)
+{
+  struct pg pg;
+  bool use_pg = argc > 1 && strcmp(argv[1], "--pg") == 0;
+  if (!getenv("OVMS_AUTH_PLUGIN") || !getenv("MOSQUITTO_BIN") || !*getenv("MOSQUITTO_BIN")) {
+    printf("SKIP: no mosquitto or plugin\n");
+    return TEST_SKIP_EXIT;
+  }
+  if (use_pg) {
+    if (pg_start(&pg) < 0)
+      return TEST_SKIP_EXIT;
+    *pg_url = pg.url;
+  }
+  int rc = _cmocka_run_group_tests("tests", tests, n, NULL, NULL);
+  if (use_pg)
+    pg_stop(&pg);
+  *pg_url = NULL;
+  return rc;
 }

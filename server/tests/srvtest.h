@@ -65,4 +65,17 @@ int srv_try_login(int port, const char *user, const char *password);
 /* Empties the server tables of dburl (PostgreSQL tests share one database). */
 void srv_db_reset(const char *dburl);
 
+/* The database of one broker/daemon test (malloc'd): pg_url, emptied, when given, else an
+ * SQLite file in dir. */
+char *srv_test_db(const char *dir, const char *pg_url);
+
+struct CMUnitTest;
+/*
+ * The main() of a test that needs mosquitto with ovms_auth.so: TEST_SKIP_EXIT without them;
+ * with "--pg" in argv[1] a throw-away PostgreSQL (TEST_SKIP_EXIT when it cannot start) whose
+ * URL is in *pg_url while the n tests run.  Returns cmocka's result.
+ */
+int srv_test_broker_main(int argc, char **argv, const struct CMUnitTest *tests, size_t n,
+                         const char **pg_url);
+
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "acl.h"
+#include "core/array.h"
 #include "srv_error.h"
 
 #define R ACL_READ
@@ -57,7 +58,7 @@ static const struct {
 
 static void test_rules(void **state)
 {
-  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
     const char *why = NULL;
     bool ok = acl_allows(cases[i].user, cases[i].role, cases[i].topic, cases[i].access, &why);
     if (ok != cases[i].allowed)
@@ -97,7 +98,7 @@ static const struct {
 
 static void test_topics(void **state)
 {
-  for (size_t i = 0; i < sizeof(topics) / sizeof(topics[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(topics); i++) {
     char buf[256];
     struct notify_topic t;
     int rc = notify_topic_parse(topics[i].topic, buf, sizeof(buf), &t);

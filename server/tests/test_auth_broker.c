@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/array.h"
 #include "srvtest.h"
 
 static const char *g_pg_url; /* NULL: SQLite in the test's directory */
@@ -28,12 +29,7 @@ struct env {
 static void env_start(struct env *e)
 {
   e->dir = harness_tmpdir();
-  if (g_pg_url) {
-    e->db = srv_fmt("%s", g_pg_url);
-    srv_db_reset(e->db);
-  } else {
-    e->db = srv_fmt("sqlite:%s/ovms.db", e->dir);
-  }
+  e->db = srv_test_db(e->dir, g_pg_url);
   assert_int_equal(srv_users(e->db, "s3cret-alice\n", "add", "alice", NULL), 0);
   assert_int_equal(srv_users(e->db, "s3cret-bob\n", "add", "bob", NULL), 0);
   assert_int_equal(srv_users(e->db, "s3cret-notifier\n", "add", "notifier", NULL), 0);
@@ -235,17 +231,6 @@ static void test_drupal_hash_rehashed(void **state)
 
 int main(int argc, char **argv)
 {
-  struct pg pg;
-  bool use_pg = argc > 1 && strcmp(argv[1], "--pg") == 0;
-  if (!getenv("OVMS_AUTH_PLUGIN") || !getenv("MOSQUITTO_BIN") || !*getenv("MOSQUITTO_BIN")) {
-    printf("SKIP: no mosquitto or plugin\n");
-    return TEST_SKIP_EXIT;
-  }
-  if (use_pg) {
-    if (pg_start(&pg) < 0)
-      return TEST_SKIP_EXIT;
-    g_pg_url = pg.url;
-  }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_refused_logins),
       cmocka_unit_test(test_user_trees),
@@ -254,8 +239,5 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_notifier_role),
       cmocka_unit_test(test_drupal_hash_rehashed),
   };
-  int rc = cmocka_run_group_tests(tests, NULL, NULL);
-  if (use_pg)
-    pg_stop(&pg);
-  return rc;
+  return srv_test_broker_main(argc, argv, tests, ARRAY_SIZE(tests), &g_pg_url);
 }

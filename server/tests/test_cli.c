@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "srvtest.h"
 
 static char *users(const char *db, const char *in, int *rc, const char *a, const char *b,
@@ -59,7 +60,7 @@ static void test_users(void **state)
   const char *bad[][3] = {{"add", NULL, NULL},           {"add", "a/b", NULL},
                           {"role", "alice", "admin"},    {"frobnicate", NULL, NULL},
                           {"list", "extra", NULL},       {"add", "x", "y"}};
-  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
     o = users(db, "pw\n", &rc, bad[i][0], bad[i][1], bad[i][2]);
     if (rc != 2 || !strstr(o, "try 'ovms-users --help'"))
       fail_msg("%s: rc %d: %s", bad[i][0], rc, o);

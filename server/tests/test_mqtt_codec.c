@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "mqtt_codec.h"
 #include "srv_error.h"
 
@@ -112,7 +113,7 @@ static void test_parse_malformed(void **state)
       {{0xf0, 0}, 2},                              /* type 15 */
       {{0x90, 3, 0, 1, 3}, 5},                     /* SUBACK granted 3 */
   };
-  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
     if (mqtt_parse(bad[i].b, bad[i].n, 1024, &p) != SRV_EPROTO)
       fail_msg("case %zu not refused", i);
   /* larger than max_packet: refused as soon as the length is known */

@@ -28,6 +28,7 @@
 
 #include "mqtt_codec.h"
 #include "db.h"
+#include "core/array.h"
 #include "srvtest.h"
 
 static const char *g_pg_url;
@@ -44,12 +45,7 @@ static void env_start(struct env *e, bool car)
 {
   memset(e, 0, sizeof(*e));
   e->dir = harness_tmpdir();
-  if (g_pg_url) {
-    e->db = srv_fmt("%s", g_pg_url);
-    srv_db_reset(e->db);
-  } else {
-    e->db = srv_fmt("sqlite:%s/ovms.db", e->dir);
-  }
+  e->db = srv_test_db(e->dir, g_pg_url);
   assert_int_equal(srv_users(e->db, "s3cret-alice\n", "add", "alice", NULL), 0);
   assert_int_equal(srv_users(e->db, "s3cret-notifier\n", "add", "notifier", NULL), 0);
   assert_int_equal(srv_users(e->db, NULL, "role", "notifier", "notifier"), 0);
@@ -393,17 +389,6 @@ static void test_full_database(void **state)
 
 int main(int argc, char **argv)
 {
-  struct pg pg;
-  bool use_pg = argc > 1 && strcmp(argv[1], "--pg") == 0;
-  if (!getenv("OVMS_AUTH_PLUGIN") || !getenv("MOSQUITTO_BIN") || !*getenv("MOSQUITTO_BIN")) {
-    printf("SKIP: no mosquitto or plugin\n");
-    return TEST_SKIP_EXIT;
-  }
-  if (use_pg) {
-    if (pg_start(&pg) < 0)
-      return TEST_SKIP_EXIT;
-    g_pg_url = pg.url;
-  }
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_kill_at_random_moments),
       cmocka_unit_test(test_kill_between_receipt_and_commit),
@@ -411,8 +396,5 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_locked_database),
       cmocka_unit_test(test_full_database),
   };
-  int rc = cmocka_run_group_tests(tests, NULL, NULL);
-  if (use_pg)
-    pg_stop(&pg);
-  return rc;
+  return srv_test_broker_main(argc, argv, tests, ARRAY_SIZE(tests), &g_pg_url);
 }

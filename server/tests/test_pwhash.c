@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "pwhash.h"
 #include "srv_error.h"
 
@@ -91,7 +92,7 @@ static void test_pbkdf2_malformed(void **state)
       "$pbkdf2-sha256$1000$c2FsdHNhbHQ$AAAA",
       "plaintext",
   };
-  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
     assert_int_equal(pwhash_verify(bad[i], "x", 1), SRV_EHASH);
   assert_true(pwhash_needs_rehash("plaintext", 1000));
 }

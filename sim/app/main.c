@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 
 #include "app/app.h"
+#include "core/array.h"
 #include "v3/v3.h"
 
 static const struct {
@@ -35,7 +36,7 @@ int main(int argc, char **argv)
   (void)setrlimit(RLIMIT_CORE, &nocore);
   (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   v3_register(); /* server.v3.* config keys and `server v3` commands in every module */
-  for (size_t i = 0; argc > 1 && i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+  for (size_t i = 0; argc > 1 && i < ARRAY_SIZE(subcommands); i++)
     if (!strcmp(argv[1], subcommands[i].name))
       return subcommands[i].fn(argc - 1, argv + 1);
   return cmd_run(argc, argv);

@@ -14,6 +14,7 @@
 
 #include "app/app.h"
 #include "model/metrics.h"
+#include "core/array.h"
 #include "model/sim.h"
 #include "model/units.h"
 #include "vehicle/housekeeping.h"
@@ -24,7 +25,7 @@ static const char *type_name(const struct metric *m)
   static const char *const names[] = {"bool", "int", "int64", "float", "string",
                                       "vector<float>", "vector<int>", "bitset", "set<int>",
                                       "set<string>"};
-  return m->type < sizeof(names) / sizeof(names[0]) ? names[m->type] : "?";
+  return m->type < ARRAY_SIZE(names) ? names[m->type] : "?";
 }
 
 /* Prints the metrics matching pattern (NULL: all).  Returns how many. */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/parse.h"
 #include "core/xalloc.h"
@@ -812,7 +813,7 @@ void usage(FILE *out)
 
 /* ---- parsing -------------------------------------------------------------------------- */
 
-#define NOPTIONS (sizeof(app_options) / sizeof(app_options[0]))
+#define NOPTIONS ARRAY_SIZE(app_options)
 #define LONG_ONLY 256 /* getopt value of row i without a letter: LONG_ONLY + i */
 
 /* getopt_long's table and short-option string from the rows (built once). */

@@ -27,6 +27,7 @@
 #include "core/xalloc.h"
 #include "model/events.h"
 #include "model/sim.h"
+#include "notify/journal.h"
 #include "notify/queue.h"
 #include "record/record.h"
 #include "scenario/scenario.h"
@@ -533,8 +534,20 @@ static int setup_server(struct app *a)
     return rc;
   }
   struct sim_diag d = SIM_DIAG_INIT;
-  struct sim_notify_opts no = {o->state_repair};
+  struct notify_journal_damage damage = {.quarantine = SBUF_INIT};
+  struct sim_notify_opts no = {o->state_repair, &damage};
   rc = sim_notify_open_opts(a->sim, o->state_dir, &no, &d);
+  if (damage.inside && damage.entry < d.n) {
+    /* the journal only says it is damaged; the option that repairs it is ours to name */
+    struct sim_diag_entry *e = &d.v[damage.entry];
+    struct sbuf m = SBUF_INIT;
+    sbuf_printf(&m, "%s  Start with --state-repair to keep the %zu valid records and move the "
+                "damaged bytes to %s", e->msg, damage.records, sbuf_str(&damage.quarantine));
+    free(e->msg);
+    e->msg = xstrdup(sbuf_str(&m));
+    sbuf_free(&m);
+  }
+  sbuf_free(&damage.quarantine);
   print_diag(&d);
   sim_diag_cleanup(&d);
   if (rc < 0) {
@@ -588,6 +601,10 @@ static int open_network(struct app *a)
   struct sim_diag d = SIM_DIAG_INIT;
   int rc = can_network_open(&a->net, a->sim, &a->o.net, on_net_log, a, &d);
   diag_label(&d, 0, "--serve");
+  size_t from = d.n;
+  if (rc == 0)
+    rc = can_network_start_bridges(a->net, &d);
+  diag_label(&d, from, "--bridge");
   print_diag(&d);
   sim_diag_cleanup(&d);
   struct sbuf b = SBUF_INIT;

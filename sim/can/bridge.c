@@ -223,11 +223,11 @@ int can_bridge_start(struct can_bridge *b, struct sim_canbus *const buses[SIM_MA
   for (int i = 0; i < 2; i++) {
     struct sim_canbus *bus = buses[b->bus[i] - 1];
     if (!bus) {
-      sim_diag_error(d, "--bridge", 0, 0, "%s: there is no bus %u", b->spec, b->bus[i]);
+      sim_diag_error(d, NULL, 0, 0, "%s: there is no bus %u", b->spec, b->bus[i]);
       return SIM_ECONFIG;
     }
     if (can_tap_attach(&b->tap[i], bus, on_frame, b) < 0) {
-      sim_diag_error(d, "--bridge", 0, 0, "%s: bus %u has no monitor slot left", b->spec,
+      sim_diag_error(d, NULL, 0, 0, "%s: bus %u has no monitor slot left", b->spec,
                      b->bus[i]);
       can_tap_detach(&b->tap[0]);
       return SIM_ELIMIT;

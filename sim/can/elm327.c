@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/sbuf.h"
 #include "core/xalloc.h"
 
@@ -467,7 +468,7 @@ static bool flag_cmd(struct elm327 *e, const char *c, size_t n)
   };
   if (n < 2 || (c[n - 1] != '0' && c[n - 1] != '1'))
     return false;
-  for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+  for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
     if (strlen(flags[i].name) == n - 1 && !memcmp(flags[i].name, c, n - 1)) {
       *(bool *)((char *)e + flags[i].off) = c[n - 1] == '1';
       answer(e, "OK");
@@ -610,12 +611,12 @@ static bool at_harmless(struct elm327 *e, const char *c, size_t n)
   static const char *const with_arg[] = {"IB", "SW", "WM", "SR", "RA", "CEA", "PP"};
   const char *a;
   size_t al;
-  for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+  for (size_t i = 0; i < ARRAY_SIZE(plain); i++)
     if (is(c, n, plain[i])) {
       answer(e, "OK");
       return true;
     }
-  for (size_t i = 0; i < sizeof(with_arg) / sizeof(with_arg[0]); i++)
+  for (size_t i = 0; i < ARRAY_SIZE(with_arg); i++)
     if (prefix(c, n, with_arg[i], &a, &al) && al >= 1 && all_hex(a, al)) {
       answer(e, "OK");
       return true;

@@ -60,15 +60,14 @@ static size_t host_frame(const uint8_t *p, size_t n, struct gvret_event *ev, boo
   return 8u + len;
 }
 
-size_t gvret_decode_host(const uint8_t *p, size_t n, struct gvret_event *ev)
+/* The start of a message in either direction: clears ev, then 0 (more bytes needed), 1 (a
+ * byte that starts no message: ev->kind = GVRET_EV_SKIP) or 2 (F1 and the command, in
+ * ev->cmd). */
+static size_t decode_start(const uint8_t *p, size_t n, struct gvret_event *ev)
 {
   init_ev(ev);
   if (n == 0)
     return 0;
-  if (p[0] == GVRET_BINARY) {
-    ev->kind = GVRET_EV_BINARY;
-    return 1;
-  }
   if (p[0] != GVRET_START) {
     ev->kind = GVRET_EV_SKIP;
     return 1;
@@ -76,6 +75,19 @@ size_t gvret_decode_host(const uint8_t *p, size_t n, struct gvret_event *ev)
   if (n < 2)
     return 0;
   ev->cmd = p[1];
+  return 2;
+}
+
+size_t gvret_decode_host(const uint8_t *p, size_t n, struct gvret_event *ev)
+{
+  if (n > 0 && p[0] == GVRET_BINARY) {
+    init_ev(ev);
+    ev->kind = GVRET_EV_BINARY;
+    return 1;
+  }
+  size_t start = decode_start(p, n, ev);
+  if (start != 2)
+    return start;
   ev->kind = GVRET_EV_COMMAND;
   switch (p[1]) {
   case GVRET_BUILD_CAN_FRAME:
@@ -143,16 +155,9 @@ static int reply_body(uint8_t cmd)
 
 size_t gvret_decode_device(const uint8_t *p, size_t n, struct gvret_event *ev)
 {
-  init_ev(ev);
-  if (n == 0)
-    return 0;
-  if (p[0] != GVRET_START) {
-    ev->kind = GVRET_EV_SKIP;
-    return 1;
-  }
-  if (n < 2)
-    return 0;
-  ev->cmd = p[1];
+  size_t start = decode_start(p, n, ev);
+  if (start != 2)
+    return start;
   if (p[1] == GVRET_BUILD_CAN_FRAME || p[1] == GVRET_BUILD_FD_FRAME) {
     bool fd = p[1] == GVRET_BUILD_FD_FRAME;
     size_t hdr = fd ? 12 : 11;

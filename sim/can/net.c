@@ -114,6 +114,17 @@ static int set_nonblock(int fd)
   return 0;
 }
 
+/* Passes the message fmt/ap, after the prefix already in b, to log; frees b. */
+static void log_message(can_net_log_fn log, void *ctx, struct sbuf *b, const char *fmt,
+                        va_list ap) __attribute__((format(printf, 4, 0)));
+static void log_message(can_net_log_fn log, void *ctx, struct sbuf *b, const char *fmt,
+                        va_list ap)
+{
+  sbuf_vprintf(b, fmt, ap);
+  log(ctx, sbuf_str(b));
+  sbuf_free(b);
+}
+
 void can_net_logf(struct can_net_conn *c, const char *fmt, ...)
 {
   if (!c->log)
@@ -122,10 +133,8 @@ void can_net_logf(struct can_net_conn *c, const char *fmt, ...)
   sbuf_printf(&b, "%s %s: ", c->proto->name, c->peer);
   va_list ap;
   va_start(ap, fmt);
-  sbuf_vprintf(&b, fmt, ap);
+  log_message(c->log, c->log_ctx, &b, fmt, ap);
   va_end(ap);
-  c->log(c->log_ctx, sbuf_str(&b));
-  sbuf_free(&b);
 }
 
 /* ---- connections ---- */
@@ -527,10 +536,8 @@ static void client_log(struct can_net_client *c, const char *fmt, ...)
   sbuf_printf(&b, "%s %s:%u: ", c->proto->name, c->host, c->port);
   va_list ap;
   va_start(ap, fmt);
-  sbuf_vprintf(&b, fmt, ap);
+  log_message(c->log, c->log_ctx, &b, fmt, ap);
   va_end(ap);
-  c->log(c->log_ctx, sbuf_str(&b));
-  sbuf_free(&b);
 }
 
 static void on_connected(struct ev_loop *ev, ev_io *w, int revents)

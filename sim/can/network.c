@@ -106,8 +106,14 @@ int can_network_open(struct can_network **out, struct sim *sim, const struct can
     can_serve_set_metrics(n->serve[i], sim->metrics);
     rc = can_serve_start(n->serve[i], sim->buses, d);
   }
+  return rc;
+}
+
+int can_network_start_bridges(struct can_network *n, struct sim_diag *d)
+{
+  int rc = 0;
   for (int i = 0; i < n->nbridge && rc == 0; i++)
-    rc = can_bridge_start(n->bridge[i], sim->buses, d);
+    rc = can_bridge_start(n->bridge[i], n->sim->buses, d);
   return rc;
 }
 

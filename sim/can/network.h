@@ -35,13 +35,17 @@ int can_network_add_bridge(struct can_network_opts *o, const char *spec, struct 
 bool can_network_wanted(const struct can_network_opts *o);
 
 /*
- * Creates the missing buses (stored in sim->buses[], closed by can_network_free()), starts the
- * servers and the bridges on sim (borrowed).  log (may be NULL) receives the servers' messages
+ * Creates the missing buses (stored in sim->buses[], closed by can_network_free()) for the
+ * servers and the bridges, and starts the servers on sim (borrowed); the bridges are started
+ * by can_network_start_bridges() after it.  log (may be NULL) receives the servers' messages
  * (a client closed for overlong input...).  Returns 0 and sets *out (free with
  * can_network_free(), also after an error), or an error with d filled (-EADDRINUSE...).
  */
 int can_network_open(struct can_network **out, struct sim *sim, const struct can_network_opts *o,
                      can_net_log_fn log, void *log_ctx, struct sim_diag *d);
+/* Starts the bridges of n on its buses.  Returns 0, or the first error (SIM_ECONFIG for a
+ * missing bus, SIM_ELIMIT for a bus without a free monitor slot) with d filled. */
+int can_network_start_bridges(struct can_network *n, struct sim_diag *d);
 /* Appends "serving ... on WHERE" lines, one per server, to out (what main announces). */
 void can_network_describe(struct can_network *n, struct sbuf *out);
 /* Appends the --stats lines of every server and bridge (n may be NULL), and one line per bus

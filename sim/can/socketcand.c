@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/hex.h"
 
@@ -213,7 +214,7 @@ int socketcand_parse(const char *s, size_t n, struct socketcand_msg *m)
       {"echo", SCD_ECHO},       {"controlmode", SCD_CONTROLMODE},
       {"isotpmode", SCD_ISOTPMODE},
   };
-  for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++)
+  for (size_t i = 0; i < ARRAY_SIZE(simple); i++)
     if (tok_is(&t[0], simple[i].name)) {
       if (nt != 1)
         return fail(m, "unexpected arguments");
@@ -237,7 +238,7 @@ int socketcand_parse(const char *s, size_t n, struct socketcand_msg *m)
     return parse_error(m, s, n, &t[0]);
   static const char *const known[] = {"add", "update", "delete", "filter", "muxfilter",
                                       "statistics", "isotpconf", "sendpdu", "stat", "pdu"};
-  for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+  for (size_t i = 0; i < ARRAY_SIZE(known); i++)
     if (tok_is(&t[0], known[i])) {
       m->cmd = SCD_UNSUPPORTED;
       snprintf(m->arg, sizeof(m->arg), "%s", known[i]);
@@ -256,6 +257,23 @@ static int fmt_time(char *buf, size_t cap, int64_t ts_ns)
 
 static const char HEX[] = "0123456789ABCDEF";
 
+/* Appends f's data bytes in hex at buf[n] (each followed by a blank when spaced, else the
+ * run followed by one) and the closing '>' of a message.  Returns the message length. */
+static int put_data(const struct sim_frame *f, bool spaced, char *buf, int n)
+{
+  for (int i = 0; i < f->len; i++) {
+    buf[n++] = HEX[f->data[i] >> 4];
+    buf[n++] = HEX[f->data[i] & 15];
+    if (spaced)
+      buf[n++] = ' ';
+  }
+  if (!spaced)
+    buf[n++] = ' ';
+  buf[n++] = '>';
+  buf[n] = 0;
+  return n;
+}
+
 int socketcand_format_frame(const struct sim_frame *f, int64_t ts_ns, char *buf, size_t cap)
 {
   if (cap < SOCKETCAND_MAX_MSG)
@@ -273,14 +291,7 @@ int socketcand_format_frame(const struct sim_frame *f, int64_t ts_ns, char *buf,
     n = snprintf(buf, cap, "< frame %08X %s ", (unsigned)(f->id & SIM_CAN_EFF_MASK), ts);
   else
     n = snprintf(buf, cap, "< frame %03X %s ", (unsigned)(f->id & SIM_CAN_SFF_MASK), ts);
-  for (int i = 0; i < f->len; i++) {
-    buf[n++] = HEX[f->data[i] >> 4];
-    buf[n++] = HEX[f->data[i] & 15];
-  }
-  buf[n++] = ' ';
-  buf[n++] = '>';
-  buf[n] = 0;
-  return n;
+  return put_data(f, false, buf, n);
 }
 
 int socketcand_format_send(const struct sim_frame *f, char *buf, size_t cap)
@@ -294,12 +305,5 @@ int socketcand_format_send(const struct sim_frame *f, char *buf, size_t cap)
     n = snprintf(buf, cap, "< send %08X %u ", (unsigned)(f->id & SIM_CAN_EFF_MASK), f->len);
   else
     n = snprintf(buf, cap, "< send %03X %u ", (unsigned)(f->id & SIM_CAN_SFF_MASK), f->len);
-  for (int i = 0; i < f->len; i++) {
-    buf[n++] = HEX[f->data[i] >> 4];
-    buf[n++] = HEX[f->data[i] & 15];
-    buf[n++] = ' ';
-  }
-  buf[n++] = '>';
-  buf[n] = 0;
-  return n;
+  return put_data(f, true, buf, n);
 }

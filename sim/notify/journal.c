@@ -500,7 +500,7 @@ static int quarantine(struct notify_journal *j, const char *buf,
 
 /* The recovery rules (journal.h) on what the scan found. */
 static int recover(struct notify_journal *j, const char *buf, const struct notify_journal_scan *s,
-                   bool repair, struct sim_diag *d)
+                   const struct notify_journal_opts *opts, struct sim_diag *d)
 {
   if (s->version > NOTIFY_JOURNAL_VERSION) {
     sim_diag_error(d, j->path, 0, 0,
@@ -517,16 +517,20 @@ static int recover(struct notify_journal *j, const char *buf, const struct notif
   struct sbuf qpath = SBUF_INIT;
   sbuf_printf(&qpath, "%s.quarantine", j->path);
   int rc = 0;
+  bool repair = opts && opts->repair;
   if (inside && !repair) {
     for (size_t i = 0; i < s->n; i++)
       if (!s->v[i].tail)
         sim_diag_error(d, j->path, 0, 0, "offset %zu: %s (%zu bytes) before valid records",
                        s->v[i].off, s->v[i].why, s->v[i].len);
-    sim_diag_error(d, j->path, 0, 0,
-                   "the journal is damaged inside; nothing was changed.  Start with "
-                   "--state-repair to keep the %zu valid records and move the damaged bytes "
-                   "to %s",
-                   s->records, qpath.p);
+    if (opts && opts->damage) {
+      opts->damage->inside = true;
+      opts->damage->entry = d ? d->n : 0;
+      opts->damage->records = s->records;
+      sbuf_reset(&opts->damage->quarantine);
+      sbuf_adds(&opts->damage->quarantine, qpath.p);
+    }
+    sim_diag_error(d, j->path, 0, 0, "the journal is damaged inside; nothing was changed.");
     rc = SIM_EPARSE;
   } else if (inside) {
     rc = quarantine(j, buf, s, &qpath, d);
@@ -580,7 +584,7 @@ int notify_journal_open(struct notify_journal **out, const char *dir,
     if (rc == 0) {
       struct notify_journal_scan s;
       notify_journal_scan(buf.p ? buf.p : "", buf.len, fn, ctx, &s);
-      rc = recover(j, buf.p, &s, opts && opts->repair, d);
+      rc = recover(j, buf.p, &s, opts, d);
       notify_journal_scan_cleanup(&s);
     }
     sbuf_free(&buf);

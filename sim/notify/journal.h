@@ -89,8 +89,18 @@ void notify_journal_frame(const char *payload, size_t len, struct sbuf *out);
 
 struct notify_journal;
 
+/* Filled when an open fails on a journal damaged inside, for the caller's advice (a repair
+ * would keep `records` valid records and move the damaged bytes to `quarantine`). */
+struct notify_journal_damage {
+  bool inside;             /* the open refused a journal damaged before valid records */
+  size_t entry;            /* the index in d of the error that says so */
+  size_t records;          /* the valid records a repair keeps */
+  struct sbuf quarantine;  /* where a repair moves the damaged bytes (owned: sbuf_free) */
+};
+
 struct notify_journal_opts {
-  bool repair; /* --state-repair: keep the valid records of a journal damaged inside */
+  bool repair; /* keep the valid records of a journal damaged inside, quarantine the rest */
+  struct notify_journal_damage *damage; /* may be NULL; see above */
 };
 
 /*
@@ -101,7 +111,8 @@ struct notify_journal_opts {
  *   - a damaged region at the end is dropped, with a warning naming its offset;
  *   - a damaged or invalid region before other records fails the open (SIM_EPARSE) unless
  *     opts->repair: then its bytes are appended to notify.journal.quarantine, and a warning
- *     says how many records were kept and dropped;
+ *     says how many records were kept and dropped; without it *opts->damage (when given)
+ *     says what a repair would keep;
  *   - a version-1 journal is noted for migration (a warning).
  * Problems are recorded in d (file = the journal's path, line = 0, the offset in the message).
  * The journal is not written until notify_journal_rewrite().  *out is owned by the caller

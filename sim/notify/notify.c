@@ -351,7 +351,7 @@ static void gc(struct sim_notify_queue *q)
 static int journal_open(struct sim_notify_queue *q, const char *dir,
                         const struct sim_notify_opts *o, struct sim_diag *d)
 {
-  struct notify_journal_opts jo = {o && o->repair};
+  struct notify_journal_opts jo = {o && o->repair, o ? o->damage : NULL};
   int rc = notify_journal_open(&q->journal, dir, &jo, load_record, q, d);
   if (rc < 0)
     return rc;

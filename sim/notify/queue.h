@@ -42,8 +42,11 @@ struct sim_notify_entry {
  * in a journal are refused on load, and a raise beyond it fails with SIM_ERANGE. */
 #define SIM_NOTIFY_ID_MAX INT64_C(9007199254740991)
 
+struct notify_journal_damage; /* notify/journal.h */
+
 struct sim_notify_opts {
-  bool repair; /* --state-repair: start from the valid records of a journal damaged inside */
+  bool repair; /* start from the valid records of a journal damaged inside */
+  struct notify_journal_damage *damage; /* may be NULL: what a refused journal holds */
 };
 
 /*

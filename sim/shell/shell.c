@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "model/events.h"
 #include "model/metrics.h"
@@ -257,7 +258,7 @@ static enum sim_unit equivalent(enum sim_unit u, bool imperial)
     {SIM_UNIT_MPSS, SIM_UNIT_FTPSS},         {SIM_UNIT_WHPKM, SIM_UNIT_WHPMI},
     {SIM_UNIT_KMPKWH, SIM_UNIT_MIPKWH},
   };
-  for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(pairs); i++) {
     if (pairs[i][0] == u && imperial)
       return pairs[i][1];
     if (pairs[i][1] == u && !imperial)
@@ -409,7 +410,7 @@ static const char *param_title(const char *p)
                                      {"password", "Password store"},
                                      {"server.v3", "Server V3 (MQTT) configuration"},
                                      {"vehicle", "Vehicle configuration"}};
-  for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+  for (size_t i = 0; i < ARRAY_SIZE(t); i++)
     if (!strcmp(t[i][0], p))
       return t[i][1];
   return "";

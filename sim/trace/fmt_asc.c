@@ -26,6 +26,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/array.h"
 #include "trace/codec.h"
 
 #define ASC_F_RTR 0x10u
@@ -296,7 +297,7 @@ static int header_line(struct trace_pstate *ps, const char *l, size_t ll, size_t
     ps->have_header = true;
     return 1;
   }
-  for (size_t k = 0; k < sizeof(ignored_lines) / sizeof(ignored_lines[0]); k++)
+  for (size_t k = 0; k < ARRAY_SIZE(ignored_lines); k++)
     if (starts(l, ll, ignored_lines[k]))
       return 1;
   return 0;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/array.h"
 #include "trace/codec.h"
 
 enum { C_SKIP = 0, C_TIME, C_ID, C_EXT, C_DIR, C_BUS, C_LEN, C_DATA, C_FLAGS, C_D1 = 32 };
@@ -187,7 +188,7 @@ static int savvy_parse(struct trace_pstate *ps, const char *s, size_t len,
     return 0;
   size_t i = 0, fs, fe;
   if (len >= 10 && !strncasecmp(s, "Time Stamp", 10)) {
-    read_header(ps, s, len, ',', savvy_cols, sizeof(savvy_cols) / sizeof(savvy_cols[0]), true);
+    read_header(ps, s, len, ',', savvy_cols, ARRAY_SIZE(savvy_cols), true);
     return 0;
   }
   if (!ps->have_header)
@@ -354,7 +355,7 @@ static int pf_parse(struct trace_pstate *ps, const char *s, size_t len, struct t
     return 0;
   size_t i = 0, fs, fe;
   if (len >= 11 && !strncmp(s, "ParserFlags", 11)) {
-    read_header(ps, s, len, '\t', pf_cols, sizeof(pf_cols) / sizeof(pf_cols[0]), false);
+    read_header(ps, s, len, '\t', pf_cols, ARRAY_SIZE(pf_cols), false);
     return 0;
   }
   if (!ps->have_header)

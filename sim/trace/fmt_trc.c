@@ -21,6 +21,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "trace/codec.h"
 
 enum { C_N = 1, C_O, C_T, C_B, C_I, C_d, C_R, C_l, C_L, C_D };
@@ -280,7 +281,7 @@ static const struct msg_type {
 /* The type whose two letters are at s, or NULL. */
 static const struct msg_type *msg_type_find(const char *s)
 {
-  for (size_t k = 0; k < sizeof(msg_types) / sizeof(msg_types[0]); k++)
+  for (size_t k = 0; k < ARRAY_SIZE(msg_types); k++)
     if (!strncmp(s, msg_types[k].name, 2))
       return &msg_types[k];
   return NULL;

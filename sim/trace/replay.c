@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "model/events.h"
 #include "core/loop.h"
@@ -58,7 +59,7 @@ int trace_parse_offset(const char *s, int64_t *ns)
   double v = strtod(s, &end);
   if (end == s || v < 0)
     return SIM_EPARSE;
-  for (size_t i = 0; i < sizeof(offset_units) / sizeof(offset_units[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(offset_units); i++) {
     if (strcmp(end, offset_units[i].suffix))
       continue;
     if (v * offset_units[i].ns > 9.2e18)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/loop.h"
 #include "trace/codec.h"
@@ -36,7 +37,7 @@ const struct trace_format *trace_format_find(const char *name)
       {"pcan", "trc"},         {"csv", "savvycan"},      {"gvret-csv", "savvycan"},
       {"tsv", "parserflags"},  {"screen", "candump-screen"},
   };
-  for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+  for (size_t i = 0; i < ARRAY_SIZE(aliases); i++)
     if (!strcasecmp(aliases[i].alias, name))
       return trace_format_find(aliases[i].name);
   return NULL;

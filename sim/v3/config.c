@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "model/config.h"
+#include "core/array.h"
 #include "model/profile.h"
 #include "v3/v3.h"
 
@@ -56,7 +57,7 @@ static const struct sim_config_decl decls[] = {
 
 int v3_config_declare(struct sim_config *c)
 {
-  for (size_t i = 0; i < sizeof(decls) / sizeof(decls[0]); i++)
+  for (size_t i = 0; i < ARRAY_SIZE(decls); i++)
     if (!sim_config_find_decl(c, decls[i].param, decls[i].instance))
       sim_config_declare(c, &decls[i], 1);
   return 0;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "model/metrics.h"
 #include "model/sim.h"
 #include "v3/internal.h"
@@ -62,70 +63,69 @@ static bool string_empty(struct v3 *v3, struct metric *m)
   return v3->scratch.len == 0;
 }
 
-void v3_transmit_all(struct v3 *v3)
+/* Whether the full sync sends m (clearing its modified flag, as the firmware's
+ * TransmitAllMetrics does). */
+static bool pick_all(struct v3 *v3, struct metric *m)
 {
-  const struct sim_profile *pr = v3->sim->profile;
+  metric_test_and_clear_modified(m, v3->modifier);
+  if (!metric_is_defined(m) || (m->flags & METRIC_F_HIDDEN))
+    return false;
+  return !(v3->sim->profile->sendall_skips_empty && string_empty(v3, m));
+}
+
+/* Whether the modified pass sends m: modified since the last pass, and defined (or a cleared
+ * metric, for firmware that sends those). */
+static bool pick_modified(struct v3 *v3, struct metric *m)
+{
+  if (!metric_test_and_clear_modified(m, v3->modifier) || (m->flags & METRIC_F_HIDDEN))
+    return false;
+  return metric_is_defined(m) || v3->sim->profile->modified_sends_cleared;
+}
+
+/*
+ * One batch of a pass over the metrics from *pos: those pick() takes and the filter lets
+ * through, at most the config key limit_key's number (default limit_default) when the
+ * profile batches, else all.  Returns true when the pass reached the end (*pos is then 0),
+ * false when it continues from *pos on the next tick.
+ */
+static bool transmit_batch(struct v3 *v3, size_t *pos, const char *limit_key, int limit_default,
+                           bool (*pick)(struct v3 *, struct metric *))
+{
   v3->busy = true;
   v3_count_clients(v3);
   struct metrics *ms = v3->sim->metrics;
   size_t n = metrics_count(ms);
-  size_t limit = pr->batching ? (size_t)v3_cfg_int(v3, "queue.sendall", 100) : (size_t)-1;
+  size_t limit = v3->sim->profile->batching ? (size_t)v3_cfg_int(v3, limit_key, limit_default)
+                                            : (size_t)-1;
   size_t sent = 0;
-  if (v3->pos_all >= n)
-    v3->pos_all = 0;
-  while (v3->pos_all < n) {
-    struct metric *m = metrics_at(ms, v3->pos_all);
-    if (sent >= limit)
-      break;
-    v3->pos_all++;
-    metric_test_and_clear_modified(m, v3->modifier);
-    if (!metric_is_defined(m) || (m->flags & METRIC_F_HIDDEN))
-      continue;
-    if (pr->sendall_skips_empty && string_empty(v3, m))
-      continue;
-    if (v3_metric_filtered(v3, m->name))
+  if (*pos >= n)
+    *pos = 0;
+  while (*pos < n && sent < limit) {
+    struct metric *m = metrics_at(ms, (*pos)++);
+    if (!pick(v3, m) || v3_metric_filtered(v3, m->name))
       continue;
     v3_transmit_metric(v3, m);
     sent++;
   }
-  if (v3->pos_all < n) {
-    v3->lasttx_sendall = 0; /* continue on the next tick */
-  } else {
-    v3->pos_all = 0;
-    v3->stats.full_syncs++;
-  }
+  bool done = *pos >= n;
+  if (done)
+    *pos = 0;
   v3->busy = false;
+  return done;
+}
+
+void v3_transmit_all(struct v3 *v3)
+{
+  if (transmit_batch(v3, &v3->pos_all, "queue.sendall", 100, pick_all))
+    v3->stats.full_syncs++;
+  else
+    v3->lasttx_sendall = 0; /* continue on the next tick */
 }
 
 void v3_transmit_modified(struct v3 *v3)
 {
-  const struct sim_profile *pr = v3->sim->profile;
-  v3->busy = true;
-  v3_count_clients(v3);
-  struct metrics *ms = v3->sim->metrics;
-  size_t n = metrics_count(ms);
-  size_t limit = pr->batching ? (size_t)v3_cfg_int(v3, "queue.modified", 150) : (size_t)-1;
-  size_t sent = 0;
-  if (v3->pos_modified >= n)
-    v3->pos_modified = 0;
-  while (v3->pos_modified < n) {
-    if (sent >= limit)
-      break;
-    struct metric *m = metrics_at(ms, v3->pos_modified++);
-    if (!metric_test_and_clear_modified(m, v3->modifier) || (m->flags & METRIC_F_HIDDEN))
-      continue;
-    if (!metric_is_defined(m) && !pr->modified_sends_cleared)
-      continue;
-    if (v3_metric_filtered(v3, m->name))
-      continue;
-    v3_transmit_metric(v3, m);
-    sent++;
-  }
-  if (v3->pos_modified < n)
+  if (!transmit_batch(v3, &v3->pos_modified, "queue.modified", 150, pick_modified))
     v3->lasttx = 0;
-  else
-    v3->pos_modified = 0;
-  v3->busy = false;
 }
 
 /* The fixed list of TransmitPriorityMetrics(). */
@@ -137,7 +137,7 @@ void v3_transmit_priority(struct v3 *v3)
   v3->busy = true;
   v3_count_clients(v3);
   struct metrics *ms = v3->sim->metrics;
-  for (size_t i = 0; i < sizeof(priority_fixed) / sizeof(priority_fixed[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(priority_fixed); i++) {
     struct metric *m = metrics_find(ms, priority_fixed[i]);
     if (m && metric_is_defined(m) && metric_test_and_clear_modified(m, v3->modifier))
       v3_transmit_metric(v3, m);
@@ -268,7 +268,7 @@ void v3_sched_event(struct v3 *v3, const char *name)
   if (!v3->sim->profile->event_triggered_tx || v3->sendall)
     return;
   int64_t now = v3_now(v3);
-  for (size_t i = 0; i < sizeof(trigger_events) / sizeof(trigger_events[0]); i++)
+  for (size_t i = 0; i < ARRAY_SIZE(trigger_events); i++)
     if (!strcmp(name, trigger_events[i])) {
       v3->lasttx = v3->lasttx_priority = now;
       if (v3->busy)

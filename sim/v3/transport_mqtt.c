@@ -217,6 +217,18 @@ static void lost(struct mqtt_tp *t, int err)
   v3_transport_closed(t->v3, err, !t->connack);
 }
 
+/* After a libmosquitto loop call on m that returned rc: nothing when a callback dropped the
+ * client, the loss of the connection on an error, else the watchers updated. */
+static void after_loop_call(struct mqtt_tp *t, struct mosquitto *m, int rc)
+{
+  if (t->mosq != m)
+    return; /* dropped by a callback */
+  if (rc != MOSQ_ERR_SUCCESS)
+    lost(t, translate(rc));
+  else
+    update_io(t);
+}
+
 static void io_cb(struct ev_loop *ev, ev_io *w, int revents)
 {
   struct mqtt_tp *t = w->data;
@@ -227,13 +239,7 @@ static void io_cb(struct ev_loop *ev, ev_io *w, int revents)
     rc = mosquitto_loop_read(m, 1);
   if (rc == MOSQ_ERR_SUCCESS && t->mosq == m && (revents & EV_WRITE))
     rc = mosquitto_loop_write(m, 1);
-  if (t->mosq != m)
-    return; /* dropped by a callback */
-  if (rc != MOSQ_ERR_SUCCESS) {
-    lost(t, translate(rc));
-    return;
-  }
-  update_io(t);
+  after_loop_call(t, m, rc);
 }
 
 static void misc_one(struct mqtt_tp *t)
@@ -241,14 +247,7 @@ static void misc_one(struct mqtt_tp *t)
   if (!t->mosq)
     return;
   struct mosquitto *m = t->mosq;
-  int rc = mosquitto_loop_misc(m);
-  if (t->mosq != m)
-    return;
-  if (rc != MOSQ_ERR_SUCCESS) {
-    lost(t, translate(rc));
-    return;
-  }
-  update_io(t);
+  after_loop_call(t, m, mosquitto_loop_misc(m));
 }
 
 static void misc_all_cb(struct ev_loop *ev, ev_timer *w, int revents)

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/array.h"
 #include "core/diag.h"
 #include "core/error.h"
 #include "core/utf8.h"
@@ -128,7 +129,7 @@ static void on_config(void *ctx, const char *param, const char *instance)
                                           "topic.prefix"};
   bool conn = !strcmp(param, "password");
   if (!strcmp(param, "server.v3"))
-    for (size_t i = 0; i < sizeof(conn_keys) / sizeof(conn_keys[0]); i++)
+    for (size_t i = 0; i < ARRAY_SIZE(conn_keys); i++)
       if (!strcmp(instance, conn_keys[i]))
         conn = true;
   if (!conn) {

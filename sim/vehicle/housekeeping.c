@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/array.h"
 #include "model/sim.h"
 #include "core/xalloc.h"
 #include "vehicle/notify.h"
@@ -47,7 +48,7 @@ static const struct {
   {"v.e.drivemode", K_DRIVEMODE, NULL, NULL},
 };
 
-#define NMAP (sizeof(event_map) / sizeof(event_map[0]))
+#define NMAP ARRAY_SIZE(event_map)
 
 struct hk {
   struct sim *sim;
@@ -102,7 +103,7 @@ static void raise_ticker(struct sim *sim, int64_t sec)
 {
   static const int periods[] = {1, 10, 60, 300, 600, 3600};
   char name[32];
-  for (size_t i = 0; i < sizeof(periods) / sizeof(periods[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(periods); i++) {
     if (sec % periods[i] == 0) {
       snprintf(name, sizeof(name), "ticker.%d", periods[i]);
       sim_events_raise(sim->events, name, NULL);
@@ -184,10 +185,10 @@ static const struct {
 int housekeeping_start(struct sim *sim)
 {
   const char *missing = NULL;
-  struct metric *map[NMAP], *ident[sizeof(module_metrics) / sizeof(module_metrics[0])];
+  struct metric *map[NMAP], *ident[ARRAY_SIZE(module_metrics)];
   for (size_t i = 0; i < NMAP; i++)
     map[i] = must(sim, event_map[i].metric, &missing);
-  for (size_t i = 0; i < sizeof(ident) / sizeof(ident[0]); i++)
+  for (size_t i = 0; i < ARRAY_SIZE(ident); i++)
     ident[i] = must(sim, module_metrics[i].name, &missing);
   struct hk h = {.sim = sim, .last_minute = -1};
   h.monotonic = must(sim, "m.monotonic", &missing);
@@ -208,7 +209,7 @@ int housekeeping_start(struct sim *sim)
     hk->map[i] = map[i];
     metrics_listen(sim->metrics, event_map[i].metric, on_metric, hk);
   }
-  for (size_t i = 0; i < sizeof(ident) / sizeof(ident[0]); i++)
+  for (size_t i = 0; i < ARRAY_SIZE(ident); i++)
     metric_set_from_string(ident[i], module_metrics[i].value, SIM_UNIT_NATIVE);
   metric_set_int(hk->monotonic, 0);
   metric_set_int64(hk->utc, sim_now_sec(sim->loop));

@@ -14,6 +14,7 @@
 #include <float.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "model/config.h"
 #include "model/metrics.h"
 #include "notify/queue.h"
@@ -146,13 +147,13 @@ static void fields(struct sim *sim, const struct field *t, size_t n, struct sbuf
 void vehicle_grid_record(struct sim *sim, long days, struct sbuf *b)
 {
   sbuf_printf(b, "*-LOG-Grid,2,%ld", days * 86400);
-  fields(sim, grid_fields, sizeof(grid_fields) / sizeof(grid_fields[0]), b);
+  fields(sim, grid_fields, ARRAY_SIZE(grid_fields), b);
 }
 
 void vehicle_trip_record(struct sim *sim, long days, struct sbuf *b)
 {
   sbuf_printf(b, "*-LOG-Trip,1,%ld", days * 86400);
-  fields(sim, trip_fields, sizeof(trip_fields) / sizeof(trip_fields[0]), b);
+  fields(sim, trip_fields, ARRAY_SIZE(trip_fields), b);
 }
 
 static void raise_log(struct sim *sim, const char *storekey, const char *subtype,

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/sbuf.h"
 #include "core/xalloc.h"
 #include "model/metrics.h"
@@ -41,7 +42,7 @@ static const char *const planned_stops[] = {"scheduledstop", "timerwait", "onreq
 static enum sim_notify_type stop_type(struct sim *sim)
 {
   const char *sub = vehicle_metric_str(sim, "v.c.substate");
-  for (size_t i = 0; i < sizeof(planned_stops) / sizeof(planned_stops[0]); i++)
+  for (size_t i = 0; i < ARRAY_SIZE(planned_stops); i++)
     if (!strcmp(sub, planned_stops[i]))
       return NOTIFY_INFO;
   return NOTIFY_ALERT;
@@ -53,7 +54,7 @@ static void charge_state_notify(struct sim_loop *loop, struct sim_timer *t)
   struct sim *sim = vn->sim;
   (void)loop;
   const char *st = vehicle_metric_str(sim, "v.c.state");
-  for (size_t i = 0; i < sizeof(charge_states) / sizeof(charge_states[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(charge_states); i++) {
     if (strcmp(st, charge_states[i].state))
       continue;
     const char *sub = charge_states[i].subtype;

@@ -9,12 +9,12 @@
 
 #include <string.h>
 
+#include "core/array.h"
 #include "model/config.h"
 #include "model/metrics.h"
 #include "model/sim.h"
 #include "core/sbuf.h"
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 struct name_value {
   const char *name, *value;
@@ -41,7 +41,7 @@ enum sim_unit vehicle_user_unit(struct sim *sim, enum sim_unit native)
     {SIM_UG_CONSUMPTION, "units.consumption"},
   };
   enum sim_unit_group g = sim_unit_group(native);
-  for (size_t i = 0; i < ARRAY_LEN(map); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(map); i++) {
     if (map[i].g != g)
       continue;
     const char *v = sim_config_get(sim->config, "vehicle", map[i].inst);
@@ -150,15 +150,15 @@ static void charge_text(struct sim *sim, const char *state, struct sbuf *out)
     {"done", "Charge Done"},          {"preparing", "Preparing"},
     {"heating", "Charging, Heating"}, {"stopped", "Charge Stopped"},
     {"timerwait", "Charge Stopped, Timer On"}};
-  const char *mode = lookup(modes, ARRAY_LEN(modes), vehicle_metric_str(sim, "v.c.mode"));
+  const char *mode = lookup(modes, ARRAY_SIZE(modes), vehicle_metric_str(sim, "v.c.mode"));
   if (*mode)
     sbuf_printf(out, "%s - ", mode);
-  sbuf_printf(out, "%s\n", lookup(states, ARRAY_LEN(states), state));
+  sbuf_printf(out, "%s\n", lookup(states, ARRAY_SIZE(states), state));
   if (strcmp(state, "done") && strcmp(state, "stopped"))
     charge_details(sim, out);
   static const struct name_value energy[] = {{"v.c.kwh.grid", "Drawn: "},
                                              {"v.c.kwh", "Charged: "}};
-  for (size_t i = 0; i < ARRAY_LEN(energy); i++)
+  for (size_t i = 0; i < ARRAY_SIZE(energy); i++)
     if (mdefined(sim, energy[i].name)) {
       sbuf_adds(out, energy[i].value);
       unit_string(sim, energy[i].name, "-", 1, out);
@@ -193,7 +193,7 @@ void vehicle_stat_text(struct sim *sim, struct sbuf *out)
   } lines[] = {{"Ideal range", "v.b.range.ideal", 0}, {"Est. range", "v.b.range.est", 0},
                {"ODO", "v.p.odometer", 1},           {"CAC", "v.b.cac", 1},
                {"SOH", "v.b.soh", 0}};
-  for (size_t i = 0; i < ARRAY_LEN(lines); i++)
+  for (size_t i = 0; i < ARRAY_SIZE(lines); i++)
     if (mdefined(sim, lines[i].metric)) {
       sbuf_printf(out, "%s: ", lines[i].label);
       unit_string(sim, lines[i].metric, "-", lines[i].prec, out);

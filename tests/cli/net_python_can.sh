@@ -7,21 +7,7 @@
 # the simulator's own socketcand client backend (--can 2=socketcand:...) against a second
 # simulator serving the bus.  Skipped (77) when python3-can is missing.
 set -u
-BIN=${OVMS_SIM_BIN:?}
-PY=/usr/bin/python3
-T=$(mktemp -d)
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*"; cat "$T"/err* 2>/dev/null; exit 1; }
-"$PY" -c 'import can.interfaces.socketcand' 2>/dev/null || { echo "skipped: no python3-can"; exit 77; }
-port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 100); do
-    "$PY" -c "import socket,sys; socket.create_connection(('127.0.0.1',$1)).close()" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
+. "$(dirname "$0")/../support/net_lib.sh"
 P=$(port)
 # a replay on bus 1: 0x5BC every 100 ms, forever
 for i in $(seq 0 9); do printf '(%d.%d00000) can0 5BC#0102030405060708\n' 1700000000 "$i"; done > "$T/t.log"
@@ -36,13 +22,7 @@ import can, sys, time
 port = int(sys.argv[1])
 def bus():
     return can.Bus(interface="socketcand", channel="can1", host="127.0.0.1", port=port)
-def recv_id(b, want, timeout=3.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        m = b.recv(0.2)
-        if m is not None and m.arbitration_id == want:
-            return m
-    return None
+from net_lib import recv_id
 a = bus()
 # 1. the simulator's replay reaches the client, data as sent
 m = recv_id(a, 0x5BC)
@@ -84,7 +64,7 @@ a.shutdown()
 b.shutdown()
 print("ok")
 PYEOF
-timeout 60 "$PY" "$T/clients.py" "$P" > "$T/out" 2> "$T/err.py" || { cat "$T/out"; fail "python-can clients"; }
+PYTHONPATH="$NET_PY" timeout 60 "$PY" "$T/clients.py" "$P" > "$T/out" 2> "$T/err.py" || { cat "$T/out"; fail "python-can clients"; }
 grep -qx ok "$T/out" || fail "python-can clients did not finish"
 
 # 4. the simulator's socketcand client backend against this server: bus 2 of a second

@@ -5,21 +5,7 @@
 # client with a logged reason and the server keeps serving; an ELM327 on TCP answers ATZ/ATI;
 # bad --serve / --bridge specs exit 2.  Skipped (77) without python3-can.
 set -u
-BIN=${OVMS_SIM_BIN:?}
-PY=/usr/bin/python3
-T=$(mktemp -d)
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*"; cat "$T"/err* 2>/dev/null; exit 1; }
-"$PY" -c 'import can.interfaces.socketcand' 2>/dev/null || { echo "skipped: no python3-can"; exit 77; }
-port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 100); do
-    "$PY" -c "import socket; socket.create_connection(('127.0.0.1',$1)).close()" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
+. "$(dirname "$0")/../support/net_lib.sh"
 
 "$BIN" --serve socketcand:1 --serve bogus:2 2> "$T/e1"; [ $? -eq 2 ] || fail "bad --serve exit 2"
 grep -q "unknown server 'bogus'" "$T/e1" || fail "bad --serve message"
@@ -37,13 +23,7 @@ for p in "$P1" "$P2" "$PG" "$PE"; do wait_port "$p" || fail "port $p"; done
 cat > "$T/t.py" <<PYEOF
 import can, socket, sys, time
 p1, p2, pg, pe = map(int, sys.argv[1:5])
-def recv_id(b, want, timeout=2.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        m = b.recv(0.2)
-        if m is not None and m.arbitration_id == want:
-            return m
-    return None
+from net_lib import recv_id
 # GVRET: parameters unasked, then SavvyCAN's burst answered
 g = socket.create_connection(("127.0.0.1", pg))
 g.settimeout(2)
@@ -99,7 +79,7 @@ assert r == b"ATZ\r\r\rELM327 v1.5\r\r>", r
 a.shutdown(); b.shutdown()
 print("ok")
 PYEOF
-timeout 60 "$PY" "$T/t.py" "$P1" "$P2" "$PG" "$PE" > "$T/out" 2> "$T/err.py" || { cat "$T/out"; fail "clients"; }
+PYTHONPATH="$NET_PY" timeout 60 "$PY" "$T/t.py" "$P1" "$P2" "$PG" "$PE" > "$T/out" 2> "$T/err.py" || { cat "$T/out"; fail "clients"; }
 grep -qx ok "$T/out" || fail "clients did not finish"
 kill -TERM "$SIM"
 wait "$SIM"

@@ -62,7 +62,7 @@ static int open_queue(bool repair, size_t *pending, size_t *messages)
   struct sim_loop *loop = sim_loop_new(ev, SIM_CLOCK_FAST, 1.0, 0);
   struct sim *sim = sim_new(loop, NULL, 1);
   struct sim_diag d = SIM_DIAG_INIT;
-  struct sim_notify_opts o = {repair};
+  struct sim_notify_opts o = {repair, NULL};
   int rc = sim_notify_open_opts(sim, dir, &o, &d);
   if (rc != 0 && rc != SIM_EPARSE && rc != SIM_EUNSUP)
     abort();

@@ -134,13 +134,21 @@ static int wait_log_all(const struct broker *b, const char *what, const char *to
   return n;
 }
 
+/* A mosquitto on a free port in a new temporary folder (returned, malloc'd); skips the test
+ * when there is none. */
+static char *start_broker(struct broker *b)
+{
+  char *d = harness_tmpdir();
+  if (broker_start(b, d, 0, NULL) < 0)
+    skip();
+  return d;
+}
+
 static void test_fleet_200(void **state)
 {
   (void)state;
-  char *d = harness_tmpdir();
   struct broker b;
-  if (broker_start(&b, d, 0, NULL) < 0)
-    skip();
+  char *d = start_broker(&b);
   char *sc = harness_write(d, "fleet.yaml", SCENARIO);
   char sdir[600], rep[600];
   snprintf(sdir, sizeof(sdir), "%s/state", d);
@@ -212,10 +220,8 @@ static void test_fleet_200(void **state)
 static void test_fleet_report(void **state)
 {
   (void)state;
-  char *d = harness_tmpdir();
   struct broker b;
-  if (broker_start(&b, d, 0, NULL) < 0)
-    skip();
+  char *d = start_broker(&b);
   char rep[600];
   snprintf(rep, sizeof(rep), "%s/report.json", d);
   struct sub *s = sub_new(b.port, "watch", true, NULL, NULL, "ovms/+/+/metric/s/v3/connected", 0);
@@ -332,10 +338,8 @@ static void test_fleet_users_acl(void **state)
 static void test_fleet_shards(void **state)
 {
   (void)state;
-  char *d = harness_tmpdir();
   struct broker b;
-  if (broker_start(&b, d, 0, NULL) < 0)
-    skip();
+  char *d = start_broker(&b);
   struct sub *s = sub_new(b.port, "watch", true, NULL, NULL, "ovms/+/+/metric/s/v3/connected", 0);
   assert_int_equal(sub_ready(s, 10), 0);
   char *a0[] = {"ovms-sim", "--fleet", "10", "--fleet-shard", "0/2", "--speed", "20",
@@ -360,10 +364,8 @@ static void test_fleet_shards(void **state)
 static void test_fleet_apps(void **state)
 {
   (void)state;
-  char *d = harness_tmpdir();
   struct broker b;
-  if (broker_start(&b, d, 0, NULL) < 0)
-    skip();
+  char *d = start_broker(&b);
   char rep[600];
   snprintf(rep, sizeof(rep), "%s/report.json", d);
   struct sub *s = sub_new(b.port, "watch", true, NULL, NULL, "ovms/#", 1);

@@ -23,8 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/array.h"
 #include "model/sim.h"
 #include "mqtt_harness.h"
+#include "simenv.h"
 #include "notify/journal.h"
 #include "notify/queue.h"
 #include "v3/v3.h"
@@ -58,21 +60,12 @@ static int child(void *p)
   } else {
     unsetenv("OVMS_SIM_JOURNAL_CRASH");
   }
-  struct ev_loop *ev = ev_loop_new(EVFLAG_AUTO);
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct sim_loop *loop = sim_loop_new(ev, SIM_CLOCK_REAL, 30.0, ts.tv_sec * SIM_NS_PER_SEC);
-  struct sim *sim = sim_new(loop, NULL, (uint64_t)getpid());
-  v3_config_declare(sim->config);
-  sim_config_set(sim->config, "vehicle", "id", "CRASH", NULL);
-  if (sim_notify_open(sim, a->dir, NULL) < 0)
-    return 3;
-  housekeeping_start(sim);
-  char url[64];
-  snprintf(url, sizeof(url), "mqtt://alice@127.0.0.1:%d", a->port);
-  struct v3_options o = {.broker = url};
-  if (v3_start(sim, &o, NULL) < 0)
-    return 4;
+  struct test_sim car;
+  int rc = test_v3_car(&car, "CRASH", a->dir, a->port);
+  if (rc)
+    return rc;
+  struct sim *sim = car.sim;
+  struct sim_loop *loop = car.loop;
   for (int i = 0; i < a->raises; i++) {
     char text[64];
     snprintf(text, sizeof(text), "crash,%d,%d", a->run, i);
@@ -160,7 +153,7 @@ static void test_crash_injection(void **state)
   /* phase 1: the broker is down; a crash at every step of compaction and appends */
   static const int keeps[] = {0, 17, 40, 1000};
   for (int at = 1; at <= START_STEPS + 2 * RAISES + 1; at++)
-    for (size_t k = 0; k < sizeof(keeps) / sizeof(keeps[0]); k++) {
+    for (size_t k = 0; k < ARRAY_SIZE(keeps); k++) {
       struct child_args a = {b.port, sdir, at, keeps[k], RAISES, ++run, -1, false};
       int st = run_child(&a, acked, 30);
       if (st != 0 && st != NOTIFY_JOURNAL_CRASH_EXIT)

@@ -19,6 +19,7 @@
 #include "vehicle/housekeeping.h"
 #include "model/metrics.h"
 #include "mqtt_harness.h"
+#include "simenv.h"
 #include "notify/queue.h"
 #include "model/sim.h"
 #include "v3/v3.h"
@@ -50,21 +51,12 @@ static void on_connected(void *ctx, struct metric *m)
 static int child(void *p)
 {
   struct child_args *a = p;
-  struct ev_loop *ev = ev_loop_new(EVFLAG_AUTO);
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct sim_loop *loop = sim_loop_new(ev, SIM_CLOCK_REAL, 30.0, ts.tv_sec * SIM_NS_PER_SEC);
-  struct sim *sim = sim_new(loop, NULL, (uint64_t)getpid());
-  v3_config_declare(sim->config);
-  sim_config_set(sim->config, "vehicle", "id", "MYCAR", NULL);
-  if (sim_notify_open(sim, a->state_dir, NULL) < 0)
-    return 3;
-  housekeeping_start(sim);
-  char url[64];
-  snprintf(url, sizeof(url), "mqtt://alice@127.0.0.1:%d", a->port);
-  struct v3_options o = {.broker = url};
-  if (v3_start(sim, &o, NULL) < 0)
-    return 4;
+  struct test_sim car;
+  int rc = test_v3_car(&car, "MYCAR", a->state_dir, a->port);
+  if (rc)
+    return rc;
+  struct sim *sim = car.sim;
+  struct sim_loop *loop = car.loop;
   if (a->mode == RAISE_AT_START)
     sim_notify_raise(sim, NOTIFY_DATA, "log.test", RECORD "\nsecond line");
   if (a->mode == RAISE_ON_DISCONNECT)

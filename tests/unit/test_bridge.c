@@ -11,6 +11,7 @@
 
 #include "can/bridge.h"
 #include "can/bus.h"
+#include "core/array.h"
 #include "core/error.h"
 #include "core/loop.h"
 
@@ -93,7 +94,7 @@ static void test_parse(void **state)
       {"1=1", SIM_ECONFIG}, {"1=9", SIM_ECONFIG}, {"12", SIM_ECONFIG}, {"1=2,xyz", SIM_EPARSE},
       {"1=2,rate=0", SIM_ECONFIG}, {"1=2,rate=-5", SIM_ECONFIG}, {"a=b", SIM_ECONFIG},
   };
-  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
     struct can_bridge *b = NULL;
     struct sim_diag d = SIM_DIAG_INIT;
     int rc = can_bridge_new(&b, e->loop, cases[i].spec, &d);
@@ -102,6 +103,23 @@ static void test_parse(void **state)
     can_bridge_free(b);
     sim_diag_cleanup(&d);
   }
+}
+
+/* A bridge to a bus that does not exist: SIM_ECONFIG, and a message that names the bridge
+ * but no command-line option (the program adds "--bridge" as the message's origin). */
+static void test_missing_bus(void **state)
+{
+  struct env *e = *state;
+  struct can_bridge *b;
+  struct sim_diag d = SIM_DIAG_INIT;
+  assert_int_equal(can_bridge_new(&b, e->loop, "1=4", &d), 0);
+  struct sim_canbus *buses[8] = {e->bus[0], e->bus[1], e->bus[2]};
+  assert_int_equal(can_bridge_start(b, buses, &d), SIM_ECONFIG);
+  assert_int_equal(d.n, 1);
+  assert_string_equal(d.v[0].file, "");
+  assert_string_equal(d.v[0].msg, "1=4: there is no bus 4");
+  can_bridge_free(b);
+  sim_diag_cleanup(&d);
 }
 
 static void test_forward_and_filter(void **state)
@@ -174,6 +192,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_parse, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_missing_bus, setup, teardown),
       cmocka_unit_test_setup_teardown(test_forward_and_filter, setup, teardown),
       cmocka_unit_test_setup_teardown(test_oneway_and_rate, setup, teardown),
       cmocka_unit_test_setup_teardown(test_loops, setup, teardown),

@@ -12,6 +12,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "core/array.h"
 #include "nettest.h"
 #include "testutil.h"
 
@@ -211,7 +212,7 @@ static void test_basics(void **state)
       {"AT ST 19\r", "AT ST 19\rOK\r\r>"},
       {"\r", "\rOK\r\r>"}, /* an empty line repeats the last command */
   };
-  run(t, steps, sizeof(steps) / sizeof(steps[0]));
+  run(t, steps, ARRAY_SIZE(steps));
 }
 
 static void test_obd(void **state)
@@ -238,7 +239,7 @@ static void test_obd(void **state)
       {"ATSH7E5\r", "OK\r\r>"},
       {"0100\r", "NO DATA\r\r>"},
   };
-  run(t, steps, sizeof(steps) / sizeof(steps[0]));
+  run(t, steps, ARRAY_SIZE(steps));
   assert_int_equal(t->r.fcs, 1);
   assert_int_equal(t->r.last_fc.id, 0x7E0);
   assert_memory_equal(t->r.last_fc.data, ((const uint8_t[]){0x30, 0, 0}), 3);
@@ -263,7 +264,7 @@ static void test_leaf_bms(void **state)
                  "7BB 22 0D 0E 0F 10 11 12 13 \r7BB 23 14 15 16 17 18 19 1A \r"
                  "7BB 24 1B 1C 1D 1E 1F 20 21 \r7BB 25 22 23 24 25 26 27 28 \r\r>"},
   };
-  run(t, steps, sizeof(steps) / sizeof(steps[0]));
+  run(t, steps, ARRAY_SIZE(steps));
   assert_int_equal(t->r.fcs, 2);
   assert_int_equal(t->r.last_fc.id, 0x79B);
   assert_memory_equal(t->r.last_fc.data, ((const uint8_t[]){0x30, 0x00, 0x00}), 3);

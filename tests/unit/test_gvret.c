@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/array.h"
 #include "nettest.h"
 #include "testutil.h"
 
@@ -64,7 +65,7 @@ static void test_decode_host(void **state)
       {B(0xF1, 0x63), 2, GVRET_EV_UNKNOWN, 0x63, 0, false, 0, 0},
       {B(0x00), 1, GVRET_EV_SKIP, 0, 0, false, 0, 0},
   };
-  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
     const struct host_case *c = &cases[i];
     struct gvret_event ev;
     size_t k = gvret_decode_host(c->in, c->n, &ev);
@@ -156,7 +157,7 @@ static void test_replies(void **state)
       {GVRET_GET_NUM_BUSES, B(0xF1, 0x0C, 0x03)},
       {GVRET_GET_DIG_INPUTS, B(0xF1, 0x02, 0x00, 0x00)},
   };
-  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
     size_t n = gvret_encode_reply(cases[i].cmd, &d, out);
     assert_int_equal(n, cases[i].n);
     assert_memory_equal(out, cases[i].want, n);

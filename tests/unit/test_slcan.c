@@ -15,6 +15,7 @@
 
 #include "can/bus.h"
 #include "can/slcan.h"
+#include "core/array.h"
 #include "core/error.h"
 #include "core/loop.h"
 
@@ -54,7 +55,7 @@ static const struct dcase dcases[] = {
 static void test_codec(void **state)
 {
   (void)state;
-  for (size_t i = 0; i < sizeof(dcases) / sizeof(dcases[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(dcases); i++) {
     const struct dcase *c = &dcases[i];
     struct sim_frame f;
     int ts = 7, col = 0;

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/array.h"
 #include "nettest.h"
 #include "testutil.h"
 
@@ -86,7 +87,7 @@ static void hexbytes(const char *hex, uint8_t *out)
 static void test_parse(void **state)
 {
   (void)state;
-  for (size_t i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(parse_cases); i++) {
     const struct parse_case *c = &parse_cases[i];
     struct socketcand_msg m;
     int rc = socketcand_parse(c->in, strlen(c->in), &m);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/loop.h"
 #include "trace/trace.h"
@@ -137,7 +138,7 @@ static void hex2bin(const char *h, uint8_t *out, int *n)
 static void test_parse_table(void **state)
 {
   (void)state;
-  for (size_t i = 0; i < sizeof(pcases) / sizeof(pcases[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(pcases); i++) {
     const struct pcase *c = &pcases[i];
     const struct trace_format *f = trace_format_find(c->fmt);
     assert_non_null(f);
@@ -284,7 +285,7 @@ static const struct ecase ecases[] = {
 static void test_errors(void **state)
 {
   (void)state;
-  for (size_t i = 0; i < sizeof(ecases) / sizeof(ecases[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(ecases); i++) {
     const struct ecase *c = &ecases[i];
     const struct trace_format *f = trace_format_find(c->fmt);
     struct trace_pstate ps;
@@ -337,7 +338,7 @@ static void test_detect(void **state)
     {"traces/roadster-charge-done.cando.csv", "cando-csv"},
     {"traces/roadster-slidestop.txt", "roadster-txt"},
   };
-  for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
     size_t len;
     char *text = test_read_file(test_data_path(files[i].file), &len);
     /* content only: the name must not matter */
@@ -449,7 +450,7 @@ static void test_round_trips(void **state)
   };
   char tmp[] = "/tmp/ovms-rt-XXXXXX";
   assert_non_null(mkdtemp(tmp));
-  for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
     struct sim_frame a[64], b[64];
     size_t na = read_frames(test_data_path(files[i]), NULL, a, 64, NULL);
     assert_true(na > 0);
@@ -538,7 +539,7 @@ static void test_time_cache(void **state)
   struct trace_wstate ws;
   trace_wstate_init(&ws);
   struct sbuf out = SBUF_INIT;
-  for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(seq); i++) {
     struct trace_record rec;
     assert_int_equal(f->parse(&ps, seq[i].line, strlen(seq[i].line), &rec, NULL), 1);
     assert_int_equal(rec.ts, seq[i].ts);
@@ -555,7 +556,7 @@ static void test_time_cache(void **state)
    * length 0..12, digits varied, with and without text after it, lines cut short */
   static const char *const tails[] = {")", ") can0 7E8#00", "", "x", ".5"};
   for (int digits = 0; digits <= 12; digits++)
-    for (size_t t = 0; t < sizeof(tails) / sizeof(tails[0]); t++)
+    for (size_t t = 0; t < ARRAY_SIZE(tails); t++)
       for (int v = 0; v < 3; v++) {
         char buf[64];
         int n = snprintf(buf, sizeof(buf), "1724333002%s", digits || v ? "." : "");
@@ -581,7 +582,7 @@ static void test_same_format_copy(void **state)
   static const char *const files[] = {"traces/eup-kcan.asc", "traces/synthetic-v11.trc",
                                       "traces/ze1-chademo.csv", "traces/eplus-evcan.tsv",
                                       "traces/synthetic-candump.log"};
-  for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
     char out[] = "/tmp/ovms-copy-XXXXXX";
     close(mkstemp(out));
     struct sim_diag d = SIM_DIAG_INIT;
@@ -732,7 +733,7 @@ static void test_quick_check(void **state)
   };
   const struct trace_format *f = trace_format_find("candump");
   assert_non_null(f->quick_check);
-  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
     const char *l = cases[i].line;
     bool q = f->quick_check(l, strlen(l));
     if (q != cases[i].quick)

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "core/array.h"
 #include "core/tz.h"
 
 static void test_tz(void **state)
@@ -45,7 +46,7 @@ static void test_tz(void **state)
     {"<+3>-3", 0},
     {"CET-1 ", 5},
   };
-  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
     size_t off = 999;
     const char *why = sim_tz_check(cases[i].tz, &off);
     if (cases[i].off < 0 ? why != NULL : (!why || off != (size_t)cases[i].off))

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "model/events.h"
 #include "vehicle/housekeeping.h"
@@ -624,7 +625,7 @@ static void test_tls_locked(void **state)
       {NULL, "config set server.v3 tls no", NULL, "no"},
   };
   static const char *const sets[] = {"server.v3.tls", "yes", NULL};
-  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
     struct fx x;
     fx_cafile = cases[i].cafile;
     fx_init(&x, NULL, SIM_TOPICS_CURRENT, sets);

@@ -9,6 +9,7 @@
 #include <ev.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "model/config.h"
 #include "model/metrics.h"
@@ -16,6 +17,7 @@
 #include "notify/queue.h"
 #include "vehicle/logs.h"
 #include "vehicle/notify.h"
+#include "simenv.h"
 
 /* Version 2: the 44 fields of version 1, then the odometer. */
 #define GRID_EMPTY                                                                            \
@@ -27,25 +29,6 @@
   "0.0,80.0,,,,,0.0,0.0,0.0,3600,7.500,0.000,0.000,0,0.000,0.000,0.000,55.5,0.0,0.0,0.0,0.0,"    \
   "0.0,0.0,0.0,0.0,0.0,0.000,,0.000,0.000,0.000,0.000,0.000,12345.6"
 
-struct env {
-  struct ev_loop *ev;
-  struct sim_loop *loop;
-  struct sim *sim;
-};
-
-static void env_new(struct env *e)
-{
-  e->ev = ev_loop_new(EVFLAG_AUTO);
-  e->loop = sim_loop_new(e->ev, SIM_CLOCK_FAST, 1.0, INT64_C(1717228800) * SIM_NS_PER_SEC);
-  e->sim = sim_new(e->loop, NULL, 1);
-}
-
-static void env_free(struct env *e)
-{
-  sim_free(e->sim);
-  sim_loop_free(e->loop);
-  ev_loop_destroy(e->ev);
-}
 
 static void stop_cb(struct sim_loop *loop, struct sim_timer *t)
 {
@@ -79,8 +62,8 @@ static void set_all(struct sim *sim, const struct nv *v, size_t n)
  * for field. */
 static void test_trip_record(void **state)
 {
-  struct env e;
-  env_new(&e);
+  struct test_sim e;
+  test_sim_new(&e);
   static const struct nv v[] = {
     {"v.p.gpslock", "yes"}, {"v.p.latitude", "51.507351"}, {"v.p.longitude", "-0.127758"},
     {"v.p.altitude", "35"}, {"v.p.location", "Home"}, {"v.p.odometer", "12345.6"},
@@ -93,7 +76,7 @@ static void test_trip_record(void **state)
     {"v.b.coulomb.recd.total", "678.901"}, {"v.e.temp", "15"}, {"v.e.cabintemp", "20"},
     {"v.b.temp", "18"}, {"v.i.temp", "30"}, {"v.m.temp", "35"}, {"v.c.12v.temp", "25"},
   };
-  set_all(e.sim, v, sizeof(v) / sizeof(v[0]));
+  set_all(e.sim, v, ARRAY_SIZE(v));
   struct sbuf b = SBUF_INIT;
   vehicle_trip_record(e.sim, 365, &b);
   assert_string_equal(sbuf_str(&b),
@@ -101,7 +84,7 @@ static void test_trip_record(void **state)
                       "1234,0,80.0,250.0,260.0,320.0,2.345,0.456,6.789,1.234,100.000,,95.000,"
                       "1234.567,234.567,3456.789,678.901,15.0,20.0,18.0,30.0,35.0,25.0,,,,,,");
   sbuf_free(&b);
-  env_free(&e);
+  test_sim_free(&e);
 }
 
 /* Grid records: nothing set gives the empty fields of every group; a charge in progress fills
@@ -122,25 +105,25 @@ static void test_grid_record(void **state)
     const char *want;
   } cases[] = {
     {NULL, 0, 1, GRID_EMPTY},
-    {charging, sizeof(charging) / sizeof(charging[0]), 365, GRID_CHARGING},
+    {charging, ARRAY_SIZE(charging), 365, GRID_CHARGING},
   };
-  for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-    struct env e;
-    env_new(&e);
+  for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
+    struct test_sim e;
+    test_sim_new(&e);
     set_all(e.sim, cases[c].set, cases[c].n);
     struct sbuf b = SBUF_INIT;
     vehicle_grid_record(e.sim, cases[c].days, &b);
     assert_string_equal(sbuf_str(&b), cases[c].want);
     sbuf_free(&b);
-    env_free(&e);
+    test_sim_free(&e);
   }
 }
 
 /* NotifyGridLog()/NotifyTripLog() raise a data notification only with a storetime > 0. */
 static void test_storetime_gate(void **state)
 {
-  struct env e;
-  env_new(&e);
+  struct test_sim e;
+  test_sim_new(&e);
   int r = sim_notify_reader(e.sim, "test");
   vehicle_notify_grid_log(e.sim);
   vehicle_notify_trip_log(e.sim);
@@ -154,7 +137,7 @@ static void test_storetime_gate(void **state)
   assert_true(!strncmp(n->text, "*-LOG-Grid,2,172800,", 20));
   assert_int_equal(sim_notify_mark_read(e.sim, r, NOTIFY_DATA, n->id), 0);
   assert_null(sim_notify_peek(e.sim, r, NOTIFY_DATA)); /* no trip record */
-  env_free(&e);
+  test_sim_free(&e);
 }
 
 /* NotifyChargeState(): 3 s after a v.c.state change the state's notification with the stat
@@ -170,9 +153,9 @@ static void test_charge_state(void **state)
     {"stopped", "charge.stopped", NOTIFY_ALERT}, {"timerwait", "charge.stopped", NOTIFY_INFO},
     {"prepare", NULL, NOTIFY_INFO},
   };
-  for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-    struct env e;
-    env_new(&e);
+  for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
+    struct test_sim e;
+    test_sim_new(&e);
     assert_int_equal(vehicle_notify_start(e.sim), 0);
     assert_int_equal(sim_config_set(e.sim->config, "notify", "log.grid.storetime", "1", NULL), 0);
     int r = sim_notify_reader(e.sim, "test");
@@ -196,7 +179,7 @@ static void test_charge_state(void **state)
     const struct sim_notify_entry *g = sim_notify_peek(e.sim, r, NOTIFY_DATA);
     assert_non_null(g);
     assert_string_equal(g->subtype, "log.grid");
-    env_free(&e);
+    test_sim_free(&e);
   }
 }
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "hil/isotp.h"
 #include "../../vtest.h"
 
@@ -161,7 +162,7 @@ static void test_temp_comment(void **state)
     {"02 5a 0b 02 59 0b ff ff ff 02 5a 0b 0b 00", "11.016,11.118,11.016", "11.118",
      "602,601,65535,602", "11,11,255,11,11,0"},
   };
-  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
     struct vt v;
     vt_open(&v, "nissanleaf", NULL);
     decode_hex(&v, 0x04, t[i].hex);
