@@ -37,13 +37,9 @@ static const struct exclusion exclusions[] = {
     {"nissanleaf", 1, 0x380,
      "ZE0 on-board charger frame: sent by the 2011-12 charger only; the "
      "emulated charger is the 0x390 one"},
-    {"nissanleaf", 1, 0x50A, "heater-granted bit, 2013+ only: not yet encoded"},
-    {"nissanleaf", 1, 0x54A, "cabin set point, read only while heating/cooling: not yet encoded"},
-    {"nissanleaf", 1, 0x54F, "cabin temperature (ZE0 F / ZE1 C encodings): not yet encoded"},
-    {"nissanleaf", 1, 0x59E, "ZE1 (2018+) instrument SOC: not yet encoded"},
-    {"nissanleaf", 2, 0x5B9,
-     "charge bars / 3 kW charge minutes: not yet encoded (0x5BC also "
-     "writes the charge bars of 24 kWh packs)"},
+    {"nissanleaf", 1, 0x59E,
+     "ZE1 (2018+) instrument SOC: not yet encoded (its d2:d3 capacity "
+     "field, read on 24 kWh packs, competes with 0x5BC for xnl.v.b.e.capacity)"},
     {"nissanleaf", 1, 0x5BF,
      "charger pilot/limit state machine: not yet encoded (its d4 states "
      "drive v.c.state, which 0x390 already sends)"},
@@ -52,7 +48,6 @@ static const struct exclusion exclusions[] = {
     {"teslaroadster", 1, 0x102, "lock state, also carried by 0x100/96 d2.3, which is encoded"},
     /* Mitsubishi i-MiEV (vehicles/mitsubishi/mitsubishi.c) */
     {"mitsubishi", 1, 0x012, "key state of early cars; the emulated car sends the later 0x101"},
-    {"mitsubishi", 1, 0x384, "heater / A/C current: not yet encoded"},
 };
 
 static const char *const emulated[] = {"nissanleaf", "teslaroadster", "mitsubishi"};
@@ -121,6 +116,23 @@ static void test_added_encoders_roundtrip(void **state)
   vt_roundtrip("nissanleaf", NULL, "v.b.soc=50", "v.e.throttle=;xnl.v.b.range.instrument=");
   vt_roundtrip("mitsubishi", NULL, "v.b.12v.current=12.3", "v.b.12v.current=12.3");
   vt_roundtrip("mitsubishi", NULL, "v.b.soc=50", "v.b.12v.current=");
+  /* 0x384: sent once a current is known; the heater current with the pack voltage makes
+   * v.e.heating */
+  vt_roundtrip("mitsubishi", NULL, "v.b.voltage=330;xmi.e.heating.amp=5.5;xmi.e.ac.amp=1.25",
+               "xmi.e.heating.amp=5.5;xmi.e.ac.amp=1.25;v.e.heating=yes");
+  vt_roundtrip("mitsubishi", NULL, "v.b.soc=50", "xmi.e.heating.amp=;xmi.e.ac.amp=");
+  /* Leaf 0x50A (2013+), 0x54A (read while heating: 2016+ 0x54B), 0x54F, 0x5B9 */
+  vt_roundtrip("nissanleaf", "xnl.modelyear=2016",
+               "xnl.v.b.heatergranted=yes;v.e.hvac=yes;v.e.heating=yes;v.e.cabinsetpoint=22;"
+               "v.e.cabintemp=20;xnl.v.c.chargebars=9;xnl.v.c.chargeminutes3kw=200",
+               "xnl.v.b.heatergranted=yes;v.e.cabinsetpoint=22;v.e.cabintemp=20;"
+               "xnl.v.c.chargebars=9;xnl.v.c.chargeminutes3kw=200");
+  vt_roundtrip("nissanleaf", "xnl.modelyear=2016;xnl.ze1=yes", "v.e.cabintemp=21.5",
+               "v.e.cabintemp=21.5");
+  vt_roundtrip("nissanleaf", "xnl.modelyear=2016", "v.b.soc=50",
+               "xnl.v.b.heatergranted=;v.e.cabinsetpoint=;v.e.cabintemp=;xnl.v.c.chargebars=;"
+               "xnl.v.c.chargeminutes3kw=");
+  vt_roundtrip("nissanleaf", "xnl.modelyear=2016;xnl.ze1=yes", "v.b.soc=50", "v.e.cabintemp=");
 }
 
 /* ---- a full transmit queue -------------------------------------------------------------- */

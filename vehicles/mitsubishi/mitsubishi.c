@@ -536,6 +536,19 @@ static int e_377(struct vehicle *v, struct sim_frame *f, const void *arg)
   return 1;
 }
 
+/* 0x384: A/C current d0:d1 in mA, heater current d4 in 0.1 A (d_384, which also sets
+ * v.e.heating from the heater power); sent once either current is known */
+static int e_384(struct vehicle *v, struct sim_frame *f, const void *arg)
+{
+  struct mi *s = S(v);
+  (void)arg;
+  if (!metric_is_defined(s->x_heat_amp) && !metric_is_defined(s->x_ac_amp))
+    return 0;
+  put16(f->data, clampl(metric_float(s->x_ac_amp) * 1000, 0, 65535));
+  f->data[4] = (uint8_t)clampl(metric_float(s->x_heat_amp) * 10, 0, 255);
+  return 1;
+}
+
 static int e_389(struct vehicle *v, struct sim_frame *f, const void *arg)
 {
   struct mi *s = S(v);
@@ -659,6 +672,7 @@ static const struct vehicle_encoder mi_encoders[] = {
     {1, 0x373, 10, 8, e_373, NULL, "0x373 pack current / voltage"},
     {1, 0x374, 100, 8, e_374, NULL, "0x374 SOC"},
     {1, 0x377, 100, 8, e_377, NULL, "0x377 12 V current"},
+    {1, 0x384, 100, 8, e_384, NULL, "0x384 heater / A/C current"},
     {1, 0x389, 100, 8, e_389, NULL, "0x389 AC charger"},
     {1, 0x3A4, 100, 8, e_3a4, NULL, "0x3A4 climate"},
     {1, 0x412, 100, 8, e_412, NULL, "0x412 odometer"},

@@ -12,7 +12,9 @@
  * Periods: nominal values; the e-NV200 capture (traces/nissan_leaf/env200-2015-with-40kWh-
  * startup-nobridge.crtd) shows 0x1DB/0x1DA/0x1DC every ~20 ms and 0x390 every ~200 ms because
  * the logging module dropped frames, the firmware itself assumes 10 ms for 0x1DB (its energy
- * integration).  DLCs are those of the capture (0x421: 3 bytes).
+ * integration).  DLCs are those of the capture (0x421: 3 bytes).  0x50A, 0x54A, 0x54F
+ * and 0x5B9 go out every 100 ms like the other 0x5xx status frames (nominal; the
+ * firmware does not depend on their rate), 0x5B9 with the capture's 7 bytes.
  */
 #include <math.h>
 #include <string.h>
@@ -338,6 +340,62 @@ static int e_5c5(struct vehicle *v, struct sim_frame *f, const void *arg)
   return 1;
 }
 
+/* 0x50A: heater granted, d6 bit 5 (d_50a, read on 2013+ cars only) */
+static int e_50a(struct vehicle *v, struct sim_frame *f, const void *arg)
+{
+  struct nl *s = S(v);
+  (void)arg;
+  if (s->modelyear < 2013 || !metric_is_defined(s->x_heatergranted))
+    return 0;
+  f->data[6] = metric_bool(s->x_heatergranted) ? 0x20 : 0;
+  return 1;
+}
+
+/* 0x54A: cabin set point, 0.5 C per bit in d4 (d_54a; the decoder halves with integer
+ * division, so a half degree is lost, as in the firmware) */
+static int e_54a(struct vehicle *v, struct sim_frame *f, const void *arg)
+{
+  struct nl *s = S(v);
+  (void)arg;
+  if (!metric_is_defined(s->e_cabinsetpoint))
+    return 0;
+  f->data[4] = (uint8_t)clampl(metric_float(s->e_cabinsetpoint) * 2, 0, 255);
+  return 1;
+}
+
+/* 0x54F: cabin temperature in d0 (d_54f): ZE1 0.5 C per bit from -40 C, 0x50 = not
+ * available; older cars degrees F, minus xnl.cabintempoffset, 20 = not available.  A value
+ * that would encode as the "not available" code is sent one step up (0.5 C / 1 F). */
+static int e_54f(struct vehicle *v, struct sim_frame *f, const void *arg)
+{
+  struct nl *s = S(v);
+  (void)arg;
+  uint8_t na = s->ze1 ? 0x50 : 20;
+  long x = na;
+  if (metric_is_defined(s->e_cabintemp)) {
+    double c = metric_float(s->e_cabintemp);
+    x = s->ze1 ? clampl((c + 40) * 2, 21, 199)
+               : clampl((c - s->cabintempoffset) * 9 / 5 + 32, 0, 255);
+    if (x == na)
+      x++;
+  }
+  f->data[0] = (uint8_t)x;
+  return 1;
+}
+
+/* 0x5B9: charge bars in d1 bits 7..3, 3 kW charge minutes d1 bits 2..0 ORed with d2
+ * (d_5b9, as the firmware): minutes up to 255 go in d2 alone */
+static int e_5b9(struct vehicle *v, struct sim_frame *f, const void *arg)
+{
+  struct nl *s = S(v);
+  (void)arg;
+  if (!metric_is_defined(s->x_chargebars) || !metric_is_defined(s->x_chargemin3kw))
+    return 0;
+  f->data[1] = (uint8_t)(clampl(metric_int(s->x_chargebars), 0, 31) << 3);
+  f->data[2] = (uint8_t)clampl(metric_int(s->x_chargemin3kw), 0, 255);
+  return 1;
+}
+
 static int e_60d(struct vehicle *v, struct sim_frame *f, const void *arg)
 {
   struct nl *s = S(v);
@@ -360,8 +418,11 @@ const struct vehicle_encoder nl_encoders[] = {
     {1, 0x1DC, 10, 8, e_1dc, NULL, "0x1DC LBC power limits"},
     {1, 0x284, 20, 8, e_284, NULL, "0x284 speed"},
     {1, 0x390, 100, 8, e_390, NULL, "0x390 OBC status"},
+    {1, 0x50A, 100, 8, e_50a, NULL, "0x50A heater granted"},
+    {1, 0x54A, 100, 8, e_54a, NULL, "0x54A cabin set point"},
     {1, 0x54B, 100, 8, e_54b, NULL, "0x54B HVAC"},
     {1, 0x54C, 100, 8, e_54c, NULL, "0x54C ambient temperature"},
+    {1, 0x54F, 100, 8, e_54f, NULL, "0x54F cabin temperature"},
     {1, 0x55A, 100, 8, e_55a, NULL, "0x55A motor/inverter temperature"},
     {1, 0x55B, 100, 8, e_55b, NULL, "0x55B LBC SOC"},
     {1, 0x5BC, 100, 8, e_5bc, NULL, "0x5BC GIDs"},
@@ -373,6 +434,7 @@ const struct vehicle_encoder nl_encoders[] = {
     {2, 0x421, 100, 3, e_421, NULL, "0x421 gear"},
     {2, 0x5A9, 100, 8, e_5a9, NULL, "0x5A9 instrument range"},
     {2, 0x5B3, 100, 8, e_5b3, NULL, "0x5B3 SOH"},
+    {2, 0x5B9, 100, 7, e_5b9, NULL, "0x5B9 charge bars / 3 kW minutes"},
     {2, 0x5C5, 100, 8, e_5c5, NULL, "0x5C5 odometer/handbrake"},
     {2, 0x60D, 100, 8, e_60d, NULL, "0x60D doors/start state"},
 };
