@@ -815,10 +815,67 @@ static void test_time_range(void **state)
   assert_true(ns == INT64_C(1632426784010194000));
 }
 
+/* Parses the lines of text with one parser state; the frames in f (at most max). */
+static int parse_text(const struct trace_format *fmt, const char *text, struct sim_frame *f,
+                      int max)
+{
+  struct trace_pstate ps;
+  trace_pstate_init(&ps, "t.trc");
+  int n = 0;
+  for (const char *p = text; *p;) {
+    size_t len = strcspn(p, "\n");
+    struct trace_record rec;
+    int rc = fmt->parse(&ps, p, len, &rec, NULL);
+    if (rc < 0)
+      return rc;
+    if (rc == 1 && rec.kind == TRACE_REC_FRAME && n < max)
+      f[n++] = rec.frame;
+    p += len + (p[len] == '\n');
+  }
+  return n;
+}
+
+/* Fuzz finding (fuzz_trace_trc, tests/fuzz/regress/fuzz_trace_trc): a record of the last day
+ * and a half before the int64 ns limit (2262-04-11T23:47:16.854775807Z) got a $STARTTIME the
+ * reader refused, and an offset of 9e13 ms overflowed ms * 10^6 instead of being refused. */
+static void test_trc_time_limit(void **state)
+{
+  (void)state;
+  const struct trace_format *trc = trace_format_find("trc");
+  struct trace_wstate ws;
+  trace_wstate_init(&ws);
+  struct trace_record rec;
+  trace_record_clear(&rec);
+  rec.kind = TRACE_REC_FRAME;
+  rec.frame.id = 0x123;
+  rec.frame.len = 1;
+  rec.ts = INT64_MAX - 999999; /* 2262-04-11T23:47:16.853775807Z: a whole ms is left */
+  rec.ts -= rec.ts % 1000;     /* the writer keeps microseconds */
+  struct sbuf out = SBUF_INIT;
+  assert_int_equal(trc->header(&ws, &rec, &out), 0);
+  assert_int_equal(trc->write(&ws, &rec, &out), 0);
+  struct sim_frame f[2];
+  assert_int_equal(parse_text(trc, sbuf_str(&out), f, 2), 1);
+  assert_true(f[0].ts == rec.ts);
+  sbuf_free(&out);
+  /* offsets: the last ns is accepted, one more (or 9e13 ms) refused */
+  assert_int_equal(parse_text(trc, ";$FILEVERSION=2.1\n1 9223372036854.775807 DT 1 0 Rx - 1 00\n",
+                              f, 2), 1);
+  assert_true(f[0].ts == INT64_MAX);
+  assert_int_equal(parse_text(trc, ";$FILEVERSION=2.1\n1 9223372036854.775808 DT 1 0 Rx - 1 00\n",
+                              f, 2), SIM_EPARSE);
+  assert_int_equal(parse_text(trc, ";$FILEVERSION=2.1\n1 90000000000000 DT 1 0 Rx - 1 00\n", f, 2),
+                   SIM_EPARSE);
+  /* $STARTTIME: the last whole ms of int64 ns is accepted, a day later refused */
+  assert_int_equal(parse_text(trc, ";$FILEVERSION=2.1\n;$STARTTIME=132320.99\n", f, 2), 0);
+  assert_int_equal(parse_text(trc, ";$FILEVERSION=2.1\n;$STARTTIME=132321.99\n", f, 2),
+                   SIM_EPARSE);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_time_range),
+    cmocka_unit_test(test_time_range),      cmocka_unit_test(test_trc_time_limit),
     cmocka_unit_test(test_parse_table),     cmocka_unit_test(test_errors),
     cmocka_unit_test(test_detect),          cmocka_unit_test(test_excerpt_counts),
     cmocka_unit_test(test_round_trips),     cmocka_unit_test(test_crtd_events_round_trip),
