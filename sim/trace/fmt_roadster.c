@@ -94,6 +94,7 @@ static int cando_parse(struct trace_pstate *ps, const char *s, size_t len,
                        struct trace_record *rec, struct sim_diag *d)
 {
   trace_record_clear(rec);
+  s = skip_bom(s, &len); /* a first line with a BOM: columns count after it */
   len = rtrim(s, len);
   if (!len || s[0] == '~')
     return 0;

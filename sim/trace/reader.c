@@ -52,11 +52,12 @@ struct trace_reader {
   unsigned long errors;
 };
 
-/* A last line without its '\n' whose text is more than blanks: the input was cut off. */
+/* A last line without its '\n' whose text is more than blanks: the input was cut off.  NUL
+ * bytes count as blanks: analyser programs pad their exports with NULs at the end. */
 static bool cut_off(const char *s, size_t n)
 {
   for (size_t i = 0; i < n; i++)
-    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\0')
       return true;
   return false;
 }

@@ -872,6 +872,156 @@ static void test_trc_time_limit(void **state)
                    SIM_EPARSE);
 }
 
+/* The frames a and b (n each) are equal field by field (bus 0, unassigned, is bus 1). */
+static void assert_frames_equal(const struct sim_frame *a, const struct sim_frame *b, size_t n,
+                                const char *what)
+{
+  for (size_t i = 0; i < n; i++) {
+    const struct sim_frame *x = &a[i], *y = &b[i];
+    if (x->ts != y->ts || x->id != y->id || x->flags != y->flags ||
+        (x->bus ? x->bus : 1) != (y->bus ? y->bus : 1) || /* unassigned: written as the first */
+        x->len != y->len ||
+        memcmp(x->data, y->data, x->flags & SIM_CAN_F_RTR ? 0 : x->len))
+      fail_msg("%s: frame %zu differs (id %x/%x flags %x/%x bus %u/%u ts %lld/%lld)", what, i,
+               x->id, y->id, x->flags, y->flags, x->bus, y->bus,
+               (long long)x->ts, (long long)y->ts);
+  }
+}
+
+/* The USB-CAN analyser export (tests/data/traces/analyser-export.txt: NUL and blank column
+ * separators, CRLF, NUL padding at the end): read frame-exact, then written as candump and as
+ * a numbered export and read back to the same frames. */
+static void test_analyser_export(void **state)
+{
+  (void)state;
+  const char *path = test_data_path("traces/analyser-export.txt");
+  FILE *fp = fopen(path, "rb");
+  assert_non_null(fp);
+  char text[4096];
+  size_t tlen = fread(text, 1, sizeof(text), fp);
+  fclose(fp);
+  assert_ptr_equal(trace_format_detect(text, tlen), trace_format_find("numbered"));
+  struct sim_frame f[8], back[8];
+  assert_int_equal(read_frames(path, NULL, f, 8, NULL), 5);
+  const int64_t t0 = (10 * 3600 + 21 * 60 + 33) * SIM_NS_PER_SEC;
+  assert_true(f[0].ts == t0 + 123 * SIM_NS_PER_MS && f[0].id == 0x1DB && f[0].len == 8 &&
+              f[0].flags == 0);
+  assert_memory_equal(f[0].data, "\x00\x04\xC2\x62\x00\x00\x03\xB6", 8);
+  assert_true(f[1].ts == t0 + 133 * SIM_NS_PER_MS && f[1].id == 0x18DAF110 && f[1].len == 2 &&
+              f[1].flags == (SIM_CAN_F_EXT | SIM_CAN_F_TX));
+  assert_memory_equal(f[1].data, "\x10\x14", 2);
+  assert_true(f[2].id == 0x7DF && f[2].len == 2 && f[2].flags == SIM_CAN_F_RTR);
+  assert_true(f[3].id == 0x55 && f[3].len == 0 && f[3].ts == t0 + 1007 * SIM_NS_PER_MS);
+  assert_true(f[4].ts == 86399999 * SIM_NS_PER_MS && f[4].id == 0x1FFFFFFF && f[4].len == 8);
+  assert_memory_equal(f[4].data, "\xFF\xFE\xFD\xFC\xFB\xFA\xF9\xF8", 8);
+  static const char *const outs[] = {"candump", "numbered"};
+  for (size_t k = 0; k < ARRAY_SIZE(outs); k++) {
+    const struct trace_format *w = trace_format_find(outs[k]);
+    struct trace_wstate ws;
+    trace_wstate_init(&ws);
+    struct sbuf out = SBUF_INIT;
+    for (size_t i = 0; i < 5; i++) {
+      struct trace_record rec;
+      trace_record_clear(&rec);
+      rec.kind = TRACE_REC_FRAME;
+      rec.frame = f[i];
+      rec.ts = f[i].ts;
+      assert_int_equal(w->write(&ws, &rec, &out), 0);
+    }
+    char tmp[] = "/tmp/ovms-analyser-XXXXXX";
+    int fd = mkstemp(tmp);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, out.p, out.len), (ssize_t)out.len);
+    close(fd);
+    assert_int_equal(read_frames(tmp, outs[k], back, 8, NULL), 5);
+    assert_frames_equal(f, back, 5, outs[k]);
+    unlink(tmp);
+    sbuf_free(&out);
+  }
+}
+
+/* Writes text[0..n) to a temporary file (path in tmp) and reads its frames. */
+static size_t read_text(const char *text, size_t n, const char *fmt, struct sim_frame *f,
+                        size_t cap)
+{
+  char tmp[] = "/tmp/ovms-variant-XXXXXX";
+  int fd = mkstemp(tmp);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, text, n), (ssize_t)n);
+  close(fd);
+  size_t got = read_frames(tmp, fmt, f, cap, NULL);
+  unlink(tmp);
+  return got;
+}
+
+/* Every text fixture read as it is, with a UTF-8 BOM, with every line in CRLF, with LF and
+ * CRLF mixed, with NUL padding at the end, and (blank-separated formats) with a NUL after
+ * each blank of the frame lines: the same frames, and the same format detected. */
+static void test_text_variants(void **state)
+{
+  (void)state;
+  static const struct { const char *file; bool nul_blanks; } fx[] = {
+    {"synthetic-candump.log", true},  {"leaf62-battery.can", true},
+    {"env200-startup.crtd", true},    {"eup-kcan.asc", true},
+    {"synthetic-v11.trc", true},      {"synthetic-v21.trc", true},
+    {"synthetic-numbered.txt", true}, {"analyser-export.txt", true},
+    /* the Roadster log tells bytes from annotation by the number of blanks */
+    {"roadster-slidestop.txt", false}, {"ze1-chademo.csv", false},
+    {"eplus-evcan.tsv", false},       {"roadster-charge-done.cando.csv", false},
+  };
+  static struct sim_frame ref[64], got[64];
+  for (size_t k = 0; k < ARRAY_SIZE(fx); k++) {
+    char rel[128];
+    snprintf(rel, sizeof(rel), "traces/%s", fx[k].file);
+    FILE *fp = fopen(test_data_path(rel), "rb");
+    assert_non_null(fp);
+    static char orig[16384];
+    size_t n = fread(orig, 1, sizeof(orig), fp);
+    fclose(fp);
+    const struct trace_format *fmt = trace_format_detect(orig, n);
+    assert_non_null(fmt);
+    size_t nref = read_frames(test_data_path(rel), NULL, ref, 64, NULL);
+    assert_true(nref > 0);
+    for (int v = 0; v < 5; v++) {
+      if (v == 4 && !fx[k].nul_blanks)
+        continue;
+      struct sbuf t = SBUF_INIT;
+      if (v == 0)
+        sbuf_adds(&t, "\xEF\xBB\xBF");
+      int line = 0;
+      bool data_line = false; /* NUL blanks go into frame lines only (digit or '(' first) */
+      for (size_t i = 0; i < n; i++) {
+        char c = orig[i];
+        if (i == 0 || orig[i - 1] == '\n') {
+          size_t b = i;
+          while (b < n && orig[b] == ' ')
+            b++;
+          data_line = b < n && ((orig[b] >= '0' && orig[b] <= '9') || orig[b] == '(');
+        }
+        if (c == '\r' && (v == 1 || v == 2) && i + 1 < n && orig[i + 1] == '\n')
+          continue; /* re-ended below */
+        if (c == '\n' && (v == 1 || (v == 2 && line++ % 2)))
+          sbuf_addc(&t, '\r');
+        sbuf_addc(&t, c);
+        if (c == ' ' && v == 4 && data_line)
+          sbuf_addc(&t, '\0');
+      }
+      if (v == 3)
+        sbuf_add(&t, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+      const char *what[] = {"BOM", "CRLF", "mixed line ends", "trailing NULs", "NUL blanks"};
+      if (trace_format_detect(t.p, t.len) != fmt)
+        fail_msg("%s with %s: detected as another format", fx[k].file, what[v]);
+      size_t m = read_text(t.p, t.len, NULL, got, 64);
+      if (m != nref)
+        fail_msg("%s with %s: %zu frames, not %zu", fx[k].file, what[v], m, nref);
+      char label[160];
+      snprintf(label, sizeof(label), "%s with %s", fx[k].file, what[v]);
+      assert_frames_equal(ref, got, nref, label);
+      sbuf_free(&t);
+    }
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -882,6 +1032,7 @@ int main(void)
     cmocka_unit_test(test_time_cache),      cmocka_unit_test(test_same_format_copy),
     cmocka_unit_test(test_gzip),            cmocka_unit_test(test_trc_fd_padding),
     cmocka_unit_test(test_copy_and_map),     cmocka_unit_test(test_quick_check),
+    cmocka_unit_test(test_analyser_export), cmocka_unit_test(test_text_variants),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
