@@ -365,7 +365,8 @@ static int extend_run(trace_emit_fn emit, void *ctx, const char **run, size_t *r
 }
 
 /* The next line after a refill of the buffer.  Returns 1 (a line), 2 (a line too long,
- * skipped with keep_going), 0 at the end, or an error (with d filled). */
+ * skipped with keep_going), 0 at the end, or an error (with d filled): also at the end of a
+ * gzip stream cut short (counted as a bad line with keep_going). */
 static int refill(struct trace_reader *r, const char **s, size_t *n, bool keep_going,
                   struct trace_convert_stats *st, struct sim_diag *d)
 {
@@ -381,6 +382,13 @@ static int refill(struct trace_reader *r, const char **s, size_t *n, bool keep_g
   if (rc < 0) {
     sim_diag_error(d, r->path, r->ps.line, 0, "read error: %s", sim_strerror(rc));
     return rc;
+  }
+  if (rc == 0 && r->gz_cut && !r->gz_reported) {
+    rc = gz_cut_error(r, r->ps.line, d); /* the cut fell on a line end */
+    if (!keep_going)
+      return rc;
+    st->bad_lines++;
+    return 0;
   }
   return rc == 0 ? 0 : 1;
 }
@@ -403,12 +411,6 @@ int trace_reader_copy(struct trace_reader *r, trace_emit_fn emit, void *ctx, boo
       if (erc < 0)
         return erc;
       int rc = refill(r, &s, &n, keep_going, st, d);
-      if (rc == 0 && r->gz_cut && !r->gz_reported) {
-        rc = gz_cut_error(r, r->ps.line, d);
-        if (keep_going)
-          st->bad_lines++;
-        return keep_going ? 0 : rc;
-      }
       if (rc <= 0)
         return rc;
       if (rc == 2)
