@@ -15,6 +15,10 @@
 #include "core/loop.h"
 #include "trace/trace.h"
 
+#ifdef SIM_HAVE_ZLIB
+#include <zlib.h>
+#endif
+
 struct pcase {
   const char *fmt;
   const char *line;
@@ -97,6 +101,9 @@ static const struct pcase pcases[] = {
   {"asc", "   0.044358 CAN 1 Status:chip status error active\r", 0, TRACE_REC_NONE, 0, 0, 0, NULL,
    0, NULL, NULL},
   {"asc", "base hex  timestamps absolute\r", 0, TRACE_REC_NONE, 0, 0, 0, NULL, 0, NULL, NULL},
+  /* a classic DLC of 9..15 carries 8 bytes (ISO 11898-1; can-utils asc2log) */
+  {"asc", "   2.7 2  381  Rx   d 9 01 02 03 04 05 06 07 08", 1, TRACE_REC_FRAME, 0x381, 0, 2,
+   "0102030405060708", NS(2, 700000), NULL, NULL},
   {"asc", "   0.010000 1  18DAF110x       Rx   d 2 10 14", 1, TRACE_REC_FRAME, 0x18DAF110,
    SIM_CAN_F_EXT, 1, "1014", NS(0, 10000), NULL, NULL},
   {"asc", "   0.288900 1  7DF             Rx   r 2", 1, TRACE_REC_FRAME, 0x7DF, SIM_CAN_F_RTR, 1,
@@ -229,6 +236,9 @@ static const struct ecase ecases[] = {
   {"asc", "   2.7 2  800  Rx   d 1 00", 11},
   {"asc", "   2.7 0  100  Rx   d 1 00", 8},
   {"asc", "garbage", 1},
+  /* a classic DLC over 8 means 8 bytes: a 9th byte is an error, not cut off silently */
+  {"asc", "   2.7 2  381  Rx   d 9 01 02 03 04 05 06 07 08 09", 49},
+  {"asc", "   2.7 2  381  Rx   d 2 01 02 03  Length = 1", 31},
   {"asc", "base oct timestamps absolute", 6},
   {"trc", "      1      1059.900 XX 1      0300 Rx -  8", 0},
   {"trc", "      1      1059.900 DT 1      0800 Rx -  1    00", 33},
@@ -276,6 +286,10 @@ static const struct ecase ecases[] = {
   {"cando-csv", "RD11,0.1,100,100", 14},
   {"cando-csv", "RD11,0.1,100,0,1,2,3,4,5,6,7,8", 30},
   {"cando-csv", "XX11,0.1,100,00", 1},
+  /* a line among the rows that is no row: an error, not skipped */
+  {"cando-csv", "this line is no CANdo row", 1},
+  {"cando-csv", "RD = Receive Data", 1},
+  {"cando-csv", "EFx", 1},
   {"roadster-txt", "x 100 00", 1},
   {"roadster-txt", "         0.1 1G0 00", 14},
   {"roadster-txt", "         0.1 1000 00", 14},
@@ -802,6 +816,57 @@ static void test_gzip(void **state)
 #endif
 }
 
+/* A gzip stream cut short reads as complete through gzread(): the reader asks gzerror() and
+ * reports the cut once (SIM_ETRUNC) after the complete lines, never as a syntax error of the
+ * cut line.  Cut inside the data (the fixture) and cut in the trailer only (all lines there). */
+static void test_gzip_truncated(void **state)
+{
+  (void)state;
+#ifdef SIM_HAVE_ZLIB
+  struct cut {
+    char *path;
+    int frames;
+  } cuts[2] = {{strdup(test_data_path("traces/bad-truncated.log.gz")), 3}, {NULL, 9}};
+  char tail[] = "/tmp/ovms-gzcut-XXXXXX.log.gz";
+  int fd = mkstemps(tail, 7);
+  gzFile gz = gzdopen(dup(fd), "wb");
+  FILE *in = fopen(test_data_path("traces/synthetic-candump.log"), "rb");
+  char buf[4096];
+  size_t n = fread(buf, 1, sizeof(buf), in);
+  fclose(in);
+  assert_int_equal(gzwrite(gz, buf, (unsigned)n), (int)n);
+  gzclose(gz);
+  off_t size = lseek(fd, 0, SEEK_END);
+  assert_int_equal(ftruncate(fd, size - 4), 0); /* the length of the trailer lost */
+  close(fd);
+  cuts[1].path = strdup(tail);
+  for (int c = 0; c < 2; c++) {
+    const char *path = cuts[c].path;
+    struct trace_reader *r;
+    struct sim_diag d = SIM_DIAG_INIT;
+    assert_int_equal(trace_reader_open(&r, path, NULL, &d), 0);
+    struct trace_record rec;
+    int rc, frames = 0;
+    while ((rc = trace_reader_next(r, &rec, &d)) > 0)
+      frames += rec.kind == TRACE_REC_FRAME;
+    assert_int_equal(rc, SIM_ETRUNC);
+    assert_int_equal(frames, cuts[c].frames);
+    assert_int_equal(d.errors, 1);
+    assert_int_equal(d.v[0].line, 0);
+    assert_non_null(strstr(d.v[0].msg, "truncated gzip stream"));
+    assert_int_equal(trace_reader_next(r, &rec, &d), 0); /* reported once */
+    assert_int_equal(d.errors, 1);
+    assert_int_equal(trace_reader_errors(r), 1);
+    trace_reader_close(r);
+    sim_diag_cleanup(&d);
+    free(cuts[c].path);
+  }
+  unlink(tail);
+#else
+  skip();
+#endif
+}
+
 /* Fuzz finding: 11-digit seconds overflowed the int64 ns multiplication (UBSan).  The largest
  * time an int64 of ns holds parses; more digits are "not a time". */
 static void test_time_range(void **state)
@@ -1031,6 +1096,7 @@ int main(void)
     cmocka_unit_test(test_round_trips),     cmocka_unit_test(test_crtd_events_round_trip),
     cmocka_unit_test(test_time_cache),      cmocka_unit_test(test_same_format_copy),
     cmocka_unit_test(test_gzip),            cmocka_unit_test(test_trc_fd_padding),
+    cmocka_unit_test(test_gzip_truncated),
     cmocka_unit_test(test_copy_and_map),     cmocka_unit_test(test_quick_check),
     cmocka_unit_test(test_analyser_export), cmocka_unit_test(test_text_variants),
   };
