@@ -767,6 +767,10 @@ static int report_notifications(struct app *a)
             left, sbuf_str(&types));
     code = EXIT_RUNTIME;
   }
+  if (st->commands_dropped)
+    fprintf(stderr, "ovms-sim: %" PRIu64 " app commands were not run: %d responses were "
+                    "waiting for the broker's acknowledgement\n", st->commands_dropped,
+            V3_RESPONSES_MAX);
   if (st->quarantined) {
     fprintf(stderr, "ovms-sim: %" PRIu64 " notifications could never be delivered and were "
                     "moved aside%s%s%s\n", st->quarantined, a->o.state_dir ? " to " : "",

@@ -138,6 +138,7 @@ void v3_drop_connection(struct v3 *v3)
   v3->connected = false;
   v3->data_wait.mid = 0;
   v3->nacks = 0;
+  v3->responses_unacked = 0;
   v3_events_clear(v3);
   v3_clients_clear(v3);
   if (was || v3->state == V3_CONNECTED) {
@@ -248,6 +249,7 @@ void v3_transport_connack(struct v3 *v3, int rc)
     v3->sendall = true;
     v3->data_wait.mid = 0;
     v3->nacks = 0;
+    v3->responses_unacked = 0;
     v3->connect_at = -1;
     v3_set_metric_bool(v3, "s.v3.connected", true);
     v3_set_status(v3, "OVMS V3 MQTT login successful", V3_CONNECTED);

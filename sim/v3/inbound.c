@@ -77,6 +77,10 @@ void v3_clients_clear(struct v3 *v3)
 static void run_command(struct v3 *v3, const char *cid, const char *cmdid, const char *payload,
                         size_t len)
 {
+  if (v3->responses_unacked >= V3_RESPONSES_MAX) {
+    v3->stats.commands_dropped++;
+    return;
+  }
   struct sbuf out = SBUF_INIT;
   v3->stats.commands++;
   shell_execute(v3->sim, payload, len, &out);
@@ -89,8 +93,10 @@ static void run_command(struct v3 *v3, const char *cid, const char *cmdid, const
   if (v3->connected) {
     int mid = 0;
     if (v3_publish(v3, t.p, out.p ? out.p : "", out.len, v3->tn->response_qos, false, &mid) == 0 &&
-        v3->tn->response_qos > 0)
+        v3->tn->response_qos > 0) {
       v3_track_ack(v3, mid, -1, 0);
+      v3->responses_unacked++;
+    }
   }
   sbuf_free(&t);
   sbuf_free(&out);

@@ -101,6 +101,7 @@ struct v3 {
   struct v3_inflight data_wait; /* mid 0 = none */
   struct v3_inflight *acks;     /* QoS 1 publications awaiting PUBACK (for info) */
   size_t nacks, capacks;
+  size_t responses_unacked;     /* command responses among acks (at most V3_RESPONSES_MAX) */
 
   /* events waiting for the next poll (HEAD/3.3.006 TransmitEvents) */
   char **events;

@@ -199,6 +199,8 @@ void v3_transport_acked(struct v3 *v3, int mid)
     return;
   struct v3_inflight done = *a;
   *a = v3->acks[--v3->nacks];
+  if (done.type < 0 && v3->responses_unacked)
+    v3->responses_unacked--;
   if (done.type >= 0) {
     v3->stats.delivered++;
     sim_notify_mark_read(v3->sim, v3->reader, (enum sim_notify_type)done.type, done.id);

@@ -147,6 +147,13 @@ void v3_status_text(const struct v3 *v3, struct sbuf *out);
  * SIM_ENOTFOUND for another word (priority is SIM_ENOTFOUND before 3.3.006). */
 int v3_request_update(struct v3 *v3, const char *what);
 
+/* At most this many command responses wait for the broker's acknowledgement; a command that
+ * arrives while as many are outstanding is not run and is counted (commands_dropped), so an
+ * app that sends faster than the broker acknowledges cannot grow the module's memory without
+ * bound (docs/v3.md, "Commands").  The firmware answers commands one at a time from its
+ * network task and has no such queue to bound. */
+#define V3_RESPONSES_MAX 512
+
 /* Statistics (benchmarks, tests). */
 struct v3_stats {
   uint64_t published;     /* PUBLISH packets handed to the transport */
@@ -155,6 +162,7 @@ struct v3_stats {
   uint64_t refused;       /* CONNACK refused */
   uint64_t drops;         /* connections lost */
   uint64_t commands;      /* commands executed */
+  uint64_t commands_dropped; /* commands not run: V3_RESPONSES_MAX responses unacknowledged */
   uint64_t rx_rejected;   /* inbound messages rejected (bad topic or payload) */
   uint64_t full_syncs;    /* full sync passes completed */
   uint64_t quarantined;   /* notifications moved aside: they could never be published */

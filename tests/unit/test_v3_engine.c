@@ -554,6 +554,44 @@ static void test_commands(void **state)
   fx_free(&x);
 }
 
+/* The bound on unacknowledged command responses (V3_RESPONSES_MAX): beyond it a command is
+ * not run and is counted; an acknowledgement makes room again, a new connection starts
+ * afresh. */
+static void test_command_bound(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  run_until(&x, 30);
+  F.manual_ack = true;
+  F.npending = 0;
+  size_t base = F.n;
+  char topic[64];
+  for (int i = 0; i < V3_RESPONSES_MAX + 3; i++) {
+    snprintf(topic, sizeof topic, P "client/app1/command/%d", i);
+    inject(topic, "foo");
+  }
+  size_t answered = 0;
+  int first_mid = 0;
+  for (size_t i = base; i < F.n; i++)
+    if (strstr(F.v[i].topic, "/response/")) {
+      if (!answered)
+        first_mid = F.v[i].mid;
+      answered++;
+    }
+  assert_int_equal(answered, V3_RESPONSES_MAX);
+  assert_int_equal(v3_get_stats(F.v3)->commands_dropped, 3);
+  snprintf(topic, sizeof topic, P "client/app1/response/%d", V3_RESPONSES_MAX);
+  assert_null(find(topic, base)); /* the first one over the bound */
+  /* one acknowledgement: one more command is run */
+  v3_transport_acked(F.v3, first_mid);
+  inject(P "client/app1/command/x1", "foo");
+  inject(P "client/app1/command/x2", "foo");
+  assert_non_null(find(P "client/app1/response/x1", base));
+  assert_null(find(P "client/app1/response/x2", base));
+  assert_int_equal(v3_get_stats(F.v3)->commands_dropped, 4);
+  fx_free(&x);
+}
+
 /* fuzz_v3_inbound: a command that stops Server V3 freed the engine while run_command() still
  * used it to publish the response (heap-use-after-free). */
 static void test_command_stops_server(void **state)
@@ -1151,6 +1189,7 @@ int main(void)
     cmocka_unit_test(test_priority_immediate),
     cmocka_unit_test(test_events_legacy_off_and_notify_filter),
     cmocka_unit_test(test_notify_backlog),
+    cmocka_unit_test(test_command_bound),
     cmocka_unit_test(test_backoff),
     cmocka_unit_test(test_malformed_inbound),
     cmocka_unit_test(test_shell_stop_start),
