@@ -152,7 +152,7 @@ int v3_request_update(struct v3 *v3, const char *what);
  * app that sends faster than the broker acknowledges cannot grow the module's memory without
  * bound (docs/v3.md, "Commands").  The firmware answers commands one at a time from its
  * network task and has no such queue to bound. */
-#define V3_RESPONSES_MAX 512
+#define V3_RESPONSES_MAX 8192
 
 /* Statistics (benchmarks, tests). */
 struct v3_stats {
