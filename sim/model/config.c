@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/parse.h"
+#include "core/strset.h"
 #include "core/xalloc.h"
 
 struct entry {
@@ -373,8 +374,9 @@ struct yload {
   struct sim_diag *d;
   yaml_parser_t p;
   int errors;
-  char **seen; /* "param.instance" of every key set by this file */
+  char **seen; /* "param.instance" of every key set by this file, owned */
   size_t nseen, seencap;
+  struct sim_strset seenset; /* the same strings, for a lookup in constant time */
   int depth;   /* of the event last read: mappings and sequences open */
 };
 
@@ -413,18 +415,17 @@ static bool duplicate(struct yload *y, const char *param, const char *instance,
   if (param)
     sbuf_printf(&key, "%s.", param);
   sbuf_adds(&key, instance);
-  for (size_t i = 0; i < y->nseen; i++) {
-    if (!strcmp(y->seen[i], key.p)) {
-      sim_diag_error(y->d, y->path, (int)mark->line + 1, (int)mark->column + 1,
-                     "'%s' is set twice in this file", key.p);
-      y->errors++;
-      sbuf_free(&key);
-      return true;
-    }
-  }
   xgrow((void **)&y->seen, &y->seencap, y->nseen + 1, sizeof(*y->seen));
-  y->seen[y->nseen++] = sbuf_detach(&key);
-  return false;
+  y->seen[y->nseen] = sbuf_detach(&key);
+  if (sim_strset_add(&y->seenset, y->seen[y->nseen])) {
+    y->nseen++;
+    return false;
+  }
+  sim_diag_error(y->d, y->path, (int)mark->line + 1, (int)mark->column + 1,
+                 "'%s' is set twice in this file", y->seen[y->nseen]);
+  y->errors++;
+  free(y->seen[y->nseen]);
+  return true;
 }
 
 static void yaml_set(struct yload *y, const char *param, const char *instance,
@@ -597,6 +598,7 @@ int sim_config_load_yaml(struct sim_config *c, const char *path, struct sim_diag
   for (size_t i = 0; i < y.nseen; i++)
     free(y.seen[i]);
   free(y.seen);
+  sim_strset_free(&y.seenset);
   fclose(f);
   if (r == 0 && y.errors)
     r = SIM_EPARSE;

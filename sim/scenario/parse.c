@@ -26,6 +26,7 @@
 #include "model/metrics.h"
 #include "notify/notify.h"
 #include "core/parse.h"
+#include "core/strset.h"
 #include "core/tz.h"
 #include "core/loop.h"
 #include "core/xalloc.h"
@@ -1054,37 +1055,6 @@ static struct metric *check_metric(struct parser *p, yaml_node_t *n, const char 
   return m;
 }
 
-/* A set of names (borrowed strings) for the duplicate check of a mapping: open addressing,
- * so that a mapping of 200,000 keys costs linear time, not quadratic. */
-struct name_set {
-  const char **v;
-  size_t mask;
-};
-
-static struct name_set name_set_new(size_t n)
-{
-  size_t cap = 16;
-  while (cap < 2 * n)
-    cap *= 2;
-  return (struct name_set){xcalloc(cap, sizeof(const char *)), cap - 1};
-}
-
-/* Adds name; false when it was there already.  Holds at most half its capacity. */
-static bool name_set_add(struct name_set *s, const char *name)
-{
-  uint64_t h = UINT64_C(14695981039346656037); /* FNV-1a, 64 bit */
-  for (const char *c = name; *c; c++)
-    h = (h ^ (unsigned char)*c) * UINT64_C(1099511628211);
-  for (size_t i = (size_t)h & s->mask;; i = (i + 1) & s->mask) {
-    if (!s->v[i]) {
-      s->v[i] = name;
-      return true;
-    }
-    if (!strcmp(s->v[i], name))
-      return false;
-  }
-}
-
 static void parse_set(struct parser *p, yaml_node_t *v, struct scenario_step *st)
 {
   if (v->type != YAML_MAPPING_NODE) {
@@ -1092,7 +1062,7 @@ static void parse_set(struct parser *p, yaml_node_t *v, struct scenario_step *st
     return;
   }
   size_t cnt = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
-  struct name_set seen = name_set_new(cnt);
+  struct sim_strset seen = SIM_STRSET_INIT; /* linear time for 200,000 keys */
   st->u.set.names = xcalloc(cnt ? cnt : 1, sizeof(char *));
   st->u.set.values = xcalloc(cnt ? cnt : 1, sizeof(char *));
   for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top;
@@ -1101,7 +1071,7 @@ static void parse_set(struct parser *p, yaml_node_t *v, struct scenario_step *st
     const char *name = scalar(p, k, "a metric name");
     if (!name)
       continue;
-    if (!name_set_add(&seen, name)) {
+    if (!sim_strset_add(&seen, name)) {
       err(p, k, "duplicate key '%s' in set", name);
       continue;
     }
@@ -1121,7 +1091,7 @@ static void parse_set(struct parser *p, yaml_node_t *v, struct scenario_step *st
     st->u.set.names[st->u.set.n] = xstrdup(name);
     st->u.set.values[st->u.set.n++] = text;
   }
-  free(seen.v);
+  sim_strset_free(&seen);
 }
 
 static const char *const step_names[] = {"park", "drive", "charge", "unplug", "climate", "lock",
@@ -1658,6 +1628,7 @@ static void parse_timeline(struct parser *p, yaml_node_t *n)
   }
   size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
   sc->steps = xcalloc(cnt ? cnt : 1, sizeof(*sc->steps));
+  struct sim_strset names = SIM_STRSET_INIT; /* of the steps kept, borrowed from them */
   for (size_t i = 0; i < cnt; i++) {
     yaml_node_t *it = node(p, n->data.sequence.items.start[i]);
     struct scenario_step *st = &sc->steps[sc->n_steps];
@@ -1717,13 +1688,11 @@ static void parse_timeline(struct parser *p, yaml_node_t *n)
       err(p, it, "a step must be a name or a mapping, got %s", kind_name(it));
       continue;
     }
-    if (st->name) {
-      for (size_t j = 0; j < sc->n_steps; j++)
-        if (sc->steps[j].name && !strcmp(sc->steps[j].name, st->name))
-          err(p, it, "duplicate step name '%s'", st->name);
-    }
+    if (st->name && !sim_strset_add(&names, st->name))
+      err(p, it, "duplicate step name '%s'", st->name);
     sc->n_steps++;
   }
+  sim_strset_free(&names);
 }
 
 /* ---- expect ------------------------------------------------------------------------------ */

@@ -20,9 +20,11 @@
 #include "trace/trace.h"
 
 
+/* A column separator: blank, tab, or NUL (the USB-CAN analyser programs pad their export
+ * columns with NUL bytes as well as blanks). */
 static inline bool is_blank(char c)
 {
-  return c == ' ' || c == '\t';
+  return c == ' ' || c == '\t' || c == '\0';
 }
 
 static inline size_t skip_blank(const char *s, size_t len, size_t i)
@@ -40,10 +42,24 @@ static inline size_t token_end(const char *s, size_t len, size_t i)
   return i;
 }
 
-/* Length without a trailing '\r' (and trailing blanks when trim). */
+/* 3 when s starts with a UTF-8 byte order mark (as Windows editors write), else 0. */
+static inline size_t utf8_bom_len(const char *s, size_t len)
+{
+  return len >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3) ? 3 : 0;
+}
+
+/* s without a leading UTF-8 BOM (*len shortened to match). */
+static inline const char *skip_bom(const char *s, size_t *len)
+{
+  size_t b = utf8_bom_len(s, *len);
+  *len -= b;
+  return s + b;
+}
+
+/* Length without trailing '\r', blanks and NULs (CRLF, CR CR LF and NUL-padded lines). */
 static inline size_t rtrim(const char *s, size_t len)
 {
-  while (len > 0 && (s[len - 1] == '\r' || s[len - 1] == ' ' || s[len - 1] == '\t'))
+  while (len > 0 && (s[len - 1] == '\r' || is_blank(s[len - 1])))
     len--;
   return len;
 }
@@ -54,7 +70,7 @@ static inline size_t line_begin(struct trace_record *rec, const char *s, size_t 
 {
   trace_record_clear(rec);
   *len = rtrim(s, *len);
-  return skip_blank(s, *len, 0);
+  return skip_blank(s, *len, utf8_bom_len(s, *len));
 }
 
 /* Parses hex digits s[i..j) into *v (at most 8 digits).  Returns false when empty, too long

@@ -361,7 +361,18 @@ static int parse_classic(struct trace_pstate *ps, const char *s, size_t len, siz
     f->len = (uint8_t)(dlc > 8 ? 8 : dlc);
     return 0;
   }
-  return parse_data(ps, s, len, &i, f, dlc > 8 ? 8 : dlc, d);
+  /* A classic DLC of 9..15 means 8 bytes (ISO 11898-1; asc2log keeps it as len8_dlc). */
+  unsigned n = dlc > 8 ? 8 : dlc;
+  rc = parse_data(ps, s, len, &i, f, n, d);
+  if (rc)
+    return rc;
+  /* What may follow the data is text ("Length = ..."), never another byte: one more would
+   * be cut off silently (a "d 9" written with 9 bytes, as if it were a CAN FD length). */
+  e = token_end(s, len, i);
+  uint32_t v;
+  if (e > i && parse_num(ps, s, i, e, &v, &bad) && v <= 255)
+    return TRACE_ERR(ps, d, i, "ASC: more data bytes than DLC %u gives (%u)", dlc, n);
+  return 0;
 }
 
 static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,

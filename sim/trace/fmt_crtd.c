@@ -37,9 +37,9 @@ static int detect(const char *s, size_t len)
     return 0; /* neutral */
   int64_t ns;
   size_t n = trace_parse_time(s, len, false, &ns);
-  if (!n || n >= len || s[n] != ' ')
+  if (!n || n >= len || !is_blank(s[n]))
     return 0;
-  size_t i = n + 1;
+  size_t i = skip_blank(s, len, n);
   if (i < len && is_digit(s[i]))
     i++;
   if (i + 3 > len)

@@ -183,6 +183,7 @@ static int savvy_parse(struct trace_pstate *ps, const char *s, size_t len,
                        struct trace_record *rec, struct sim_diag *d)
 {
   trace_record_clear(rec);
+  s = skip_bom(s, &len); /* a first line with a BOM: columns count after it */
   len = rtrim(s, len);
   if (!len)
     return 0;
@@ -350,6 +351,7 @@ static int pf_parse(struct trace_pstate *ps, const char *s, size_t len, struct t
                     struct sim_diag *d)
 {
   trace_record_clear(rec);
+  s = skip_bom(s, &len); /* a first line with a BOM: columns count after it */
   len = strip_eol(s, len);
   if (!rtrim(s, len))
     return 0;

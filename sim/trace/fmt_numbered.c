@@ -12,6 +12,12 @@
  * or tabs; the time may be "hh:mm:ss[.frac]" (time of day; relative to midnight) or plain
  * seconds, or absent; the length may be decimal or 0x-hex; "x|" before the data is optional.
  * Direction words: Receive/Recv/Rx (received), Send/Transmit/Tx (transmitted).
+ *
+ * The export of the USB-CAN analyser programs is read by the same codec: its header is
+ * "NO  Direction  Time Scale  Frame Type  Frame Format  Frame ID  Length  Data", the id comes
+ * after the frame words, the time is "HH:MM:SS:mmm" (a colon before the milliseconds), and the
+ * columns are padded with NUL bytes as well as blanks, lines ending in CRLF (codec.h treats a
+ * NUL as a blank; tests/data/traces/analyser-export.txt).
  */
 #include <string.h>
 #include <strings.h>
@@ -23,28 +29,56 @@ static bool word(const char *s, size_t i, size_t e, const char *w)
   return e - i == strlen(w) && !strncasecmp(s + i, w, e - i);
 }
 
+/* "<w> frame" at s[i] (case-insensitive, any blanks or NULs between): the index after it, or
+ * 0. */
+static size_t frame_word(const char *s, size_t len, size_t i, const char *w)
+{
+  size_t n = strlen(w);
+  if (len - i < n || strncasecmp(s + i, w, n))
+    return 0;
+  size_t j = skip_blank(s, len, i + n);
+  if (j == i + n || len - j < 5 || strncasecmp(s + j, "frame", 5))
+    return 0;
+  return j + 5;
+}
+
+/* "<w> frame" (w lower case) anywhere in s[0..len). */
+static bool has_ci(const char *s, size_t len, const char *w)
+{
+  for (size_t i = 0; i < len; i++)
+    if ((s[i] | 0x20) == w[0] && frame_word(s, len, i, w))
+      return true;
+  return false;
+}
+
 static int detect(const char *s, size_t len)
 {
   size_t i = skip_blank(s, len, 0);
   if (i >= len || s[i] < '0' || s[i] > '9')
     return 0;
-  if (memmem(s, len, "Data frame", 10) || memmem(s, len, "Remote frame", 12))
+  if (has_ci(s, len, "data") || has_ci(s, len, "remote"))
     return 4;
   return 0;
 }
 
-/* "hh:mm:ss[.frac]" -> ns since midnight. */
+/* "hh:mm:ss[.frac]" or the analyser's "hh:mm:ss:mmm" -> ns since midnight. */
 static bool parse_tod(const char *s, size_t i, size_t e, int64_t *ns)
 {
   if (e - i < 8 || s[i + 2] != ':' || s[i + 5] != ':')
     return false;
   size_t bad;
-  uint32_t hh, mm;
+  uint32_t hh, mm, ms;
   if (!parse_dec32(s, i, i + 2, &hh, &bad) || !parse_dec32(s, i + 3, i + 5, &mm, &bad))
     return false;
   int64_t sec;
-  if (trace_parse_time(s + i + 6, e - i - 6, false, &sec) != e - i - 6)
+  if (e - i == 12 && s[i + 8] == ':') {
+    uint32_t ss;
+    if (!parse_dec32(s, i + 6, i + 8, &ss, &bad) || !parse_dec32(s, i + 9, e, &ms, &bad))
+      return false;
+    sec = ss * SIM_NS_PER_SEC + ms * SIM_NS_PER_MS;
+  } else if (trace_parse_time(s + i + 6, e - i - 6, false, &sec) != e - i - 6) {
     return false;
+  }
   if (hh > 23 || mm > 59 || sec >= 61 * SIM_NS_PER_SEC)
     return false;
   *ns = ((int64_t)hh * 3600 + mm * 60) * SIM_NS_PER_SEC + sec;
@@ -55,21 +89,21 @@ static bool parse_tod(const char *s, size_t i, size_t e, int64_t *ns)
 static int frame_words(struct trace_pstate *ps, const char *s, size_t len, size_t *pi, bool *rtr,
                        struct sim_frame *f, struct sim_diag *d)
 {
-  size_t i = *pi;
-  if (len - i >= 10 && !strncasecmp(s + i, "Data frame", 10)) {
+  size_t i = *pi, j;
+  if ((j = frame_word(s, len, i, "data"))) {
     *rtr = false;
-    i = skip_blank(s, len, i + 10);
-  } else if (len - i >= 12 && !strncasecmp(s + i, "Remote frame", 12)) {
+    i = skip_blank(s, len, j);
+  } else if ((j = frame_word(s, len, i, "remote"))) {
     *rtr = true;
-    i = skip_blank(s, len, i + 12);
+    i = skip_blank(s, len, j);
   } else {
     return TRACE_ERR(ps, d, i, "numbered export: expected 'Data frame' or 'Remote frame'");
   }
-  if (len - i >= 14 && !strncasecmp(s + i, "Standard frame", 14)) {
-    i = skip_blank(s, len, i + 14);
-  } else if (len - i >= 14 && !strncasecmp(s + i, "Extended frame", 14)) {
+  if ((j = frame_word(s, len, i, "standard"))) {
+    i = skip_blank(s, len, j);
+  } else if ((j = frame_word(s, len, i, "extended"))) {
     f->flags |= SIM_CAN_F_EXT;
-    i = skip_blank(s, len, i + 14);
+    i = skip_blank(s, len, j);
   } else {
     return TRACE_ERR(ps, d, i, "numbered export: expected 'Standard frame' or 'Extended frame'");
   }
@@ -111,6 +145,13 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
     i = skip_blank(s, len, e);
     e = token_end(s, len, i);
   }
+  /* the id before the frame words, or after them (the analyser's column order) */
+  bool rtr = false, id_after = s[i] == 'D' || s[i] == 'd' || s[i] == 'R' || s[i] == 'r';
+  if (id_after) {
+    if (frame_words(ps, s, len, &i, &rtr, f, d) < 0)
+      return SIM_EPARSE;
+    e = token_end(s, len, i);
+  }
   if (!(e - i > 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')))
     return TRACE_ERR(ps, d, i, "numbered export: expected the id as 0x...");
   uint32_t id;
@@ -119,8 +160,7 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
     return TRACE_ERR(ps, d, i, "numbered export: bad id");
   f->id = id;
   i = skip_blank(s, len, e);
-  bool rtr = false;
-  if (frame_words(ps, s, len, &i, &rtr, f, d) < 0)
+  if (!id_after && frame_words(ps, s, len, &i, &rtr, f, d) < 0)
     return SIM_EPARSE;
   if (!canid_ok(id, f->flags & SIM_CAN_F_EXT))
     return TRACE_ERR(ps, d, i, "numbered export: 11-bit id out of range");

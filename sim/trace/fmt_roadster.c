@@ -10,7 +10,9 @@
  *     RD11,0.0181,100,88,0,3,0,FF,FF,46           received data; bytes not zero-padded, the
  *                                                 byte count is the DLC
  *     TD11,12.6468,1,<tabs>;Open charge port door a note (TD rows with ';' are comments)
- *     RR11 / TR11 remote requests, RD29 / TD29 29-bit, EF error frame; then a key section.
+ *     RR11 / TR11 remote requests, RD29 / TD29 29-bit, EF error frame; then, after a ~~~
+ *     line, a key section of text.  Any other line among the rows is an error (counted
+ *     with --keep-going), not skipped: before the key section only rows are taken.
  *
  * roadster-txt: the same recordings annotated by the OVMS v2 Perl decoder
  *   (tesla_roadster/20120218.charge.done.txt):
@@ -94,9 +96,14 @@ static int cando_parse(struct trace_pstate *ps, const char *s, size_t len,
                        struct trace_record *rec, struct sim_diag *d)
 {
   trace_record_clear(rec);
+  s = skip_bom(s, &len); /* a first line with a BOM: columns count after it */
   len = rtrim(s, len);
-  if (!len || s[0] == '~')
+  if (!len)
     return 0;
+  if (s[0] == '~') {
+    ps->trailer = ps->have_header; /* a banner line after the rows opens the key section */
+    return 0;
+  }
   if (!ps->have_header) {
     if (len >= 5 && !strncmp(s, "TYPE,", 5)) {
       ps->have_header = true;
@@ -111,10 +118,10 @@ static int cando_parse(struct trace_pstate *ps, const char *s, size_t len,
   const char *comma = memchr(s, ',', len);
   if (!comma || comma - s != 4 || (s[0] != 'R' && s[0] != 'T') || (s[1] != 'D' && s[1] != 'R') ||
       !((s[2] == '1' && s[3] == '1') || (s[2] == '2' && s[3] == '9'))) {
-    if (len >= 2 && !strncmp(s, "EF", 2))
+    if (ps->trailer)
+      return 0; /* the key section and the adapter banner after the rows: text */
+    if (len >= 2 && !strncmp(s, "EF", 2) && (len == 2 || s[2] == ','))
       return 0; /* error frame marker: no content in these logs */
-    if (memchr(s, '=', len) || !memchr(s, ',', len))
-      return 0; /* the key section and the adapter banner after the data */
     return TRACE_ERR(ps, d, 0, "CANdo CSV: expected RD11/RR11/TD11/TR11/RD29... rows");
   }
   const char *semi = memchr(s, ';', len);

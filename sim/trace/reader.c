@@ -48,15 +48,18 @@ struct trace_reader {
   const char *line;
   size_t line_len;
   bool all_lines;
+  bool gz_cut;      /* the gzip stream ended before its end (zlib: unexpected end of file) */
+  bool gz_reported; /* ... and that was reported */
   char *path;
   unsigned long errors;
 };
 
-/* A last line without its '\n' whose text is more than blanks: the input was cut off. */
+/* A last line without its '\n' whose text is more than blanks: the input was cut off.  NUL
+ * bytes count as blanks: analyser programs pad their exports with NULs at the end. */
 static bool cut_off(const char *s, size_t n)
 {
   for (size_t i = 0; i < n; i++)
-    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\0')
       return true;
   return false;
 }
@@ -69,16 +72,32 @@ static int cut_off_error(struct trace_reader *r, size_t n, struct sim_diag *d)
   return SIM_ETRUNC;
 }
 
+/* A gzip stream cut short: reported once, in place of the error of its last line (a line
+ * cut by the truncation, or none when the cut fell on a line end). */
+static int gz_cut_error(struct trace_reader *r, int used, struct sim_diag *d)
+{
+  r->errors++;
+  r->gz_reported = true;
+  sim_diag_error(d, r->path, 0, 0,
+                 "truncated gzip stream: the compressed file ends early (%d complete line%s "
+                 "read)",
+                 used, used == 1 ? "" : "s");
+  return SIM_ETRUNC;
+}
+
 static ssize_t raw_read(struct trace_reader *r, char *p, size_t n)
 {
 #ifdef SIM_HAVE_ZLIB
   if (r->gz) {
     int got = gzread(r->gz, p, (unsigned)n);
-    if (got < 0) {
-      int zerr;
+    int zerr = Z_OK;
+    if (got <= 0)
       gzerror(r->gz, &zerr);
+    if (got < 0)
       return zerr == Z_ERRNO ? -errno : -EIO;
-    }
+    /* gzread() ends a stream cut short as if it were complete; only gzerror() tells */
+    if (got == 0 && zerr == Z_BUF_ERROR)
+      r->gz_cut = true;
     return got;
   }
 #endif
@@ -300,11 +319,15 @@ int trace_reader_next(struct trace_reader *r, struct trace_record *rec, struct s
     if (rc <= 0) {
       if (rc < 0)
         sim_diag_error(d, r->path, r->ps.line, 0, "read error: %s", sim_strerror(rc));
+      else if (r->gz_cut && !r->gz_reported)
+        return gz_cut_error(r, r->ps.line, d);
       return rc;
     }
     r->ps.line++;
     r->line = s;
     r->line_len = n;
+    if (s + n == r->buf + r->end && r->eof && r->gz_cut)
+      return gz_cut_error(r, r->ps.line - 1, d); /* the last line is where the stream was cut */
     if (s + n == r->buf + r->end && r->eof && cut_off(s, n))
       return cut_off_error(r, n, d);
     rc = r->fmt->parse(&r->ps, s, n, rec, d);
@@ -343,7 +366,8 @@ static int extend_run(trace_emit_fn emit, void *ctx, const char **run, size_t *r
 }
 
 /* The next line after a refill of the buffer.  Returns 1 (a line), 2 (a line too long,
- * skipped with keep_going), 0 at the end, or an error (with d filled). */
+ * skipped with keep_going), 0 at the end, or an error (with d filled): also at the end of a
+ * gzip stream cut short (counted as a bad line with keep_going). */
 static int refill(struct trace_reader *r, const char **s, size_t *n, bool keep_going,
                   struct trace_convert_stats *st, struct sim_diag *d)
 {
@@ -359,6 +383,13 @@ static int refill(struct trace_reader *r, const char **s, size_t *n, bool keep_g
   if (rc < 0) {
     sim_diag_error(d, r->path, r->ps.line, 0, "read error: %s", sim_strerror(rc));
     return rc;
+  }
+  if (rc == 0 && r->gz_cut && !r->gz_reported) {
+    rc = gz_cut_error(r, r->ps.line, d); /* the cut fell on a line end */
+    if (!keep_going)
+      return rc;
+    st->bad_lines++;
+    return 0;
   }
   return rc == 0 ? 0 : 1;
 }
@@ -390,11 +421,11 @@ int trace_reader_copy(struct trace_reader *r, trace_emit_fn emit, void *ctx, boo
     r->line = s;
     r->line_len = n;
     bool lf = s + n < r->buf + r->end; /* a '\n' follows (not the unterminated last line) */
-    if (!lf && cut_off(s, n)) {
+    if (!lf && (cut_off(s, n) || r->gz_cut)) {
       int erc = flush_run(emit, ctx, &run, &run_n);
       if (erc < 0)
         return erc;
-      int rc = cut_off_error(r, n, d);
+      int rc = r->gz_cut ? gz_cut_error(r, r->ps.line - 1, d) : cut_off_error(r, n, d);
       if (!keep_going)
         return rc;
       st->bad_lines++;

@@ -79,10 +79,11 @@ const struct trace_format *trace_format_detect(const char *text, size_t len)
       break; /* an incomplete last line: do not judge by it */
     size_t end = nl ? (size_t)(nl - text) : len;
     size_t n = rtrim(text + i, end - i);
-    if (n > 0) {
+    size_t bom = i == 0 ? utf8_bom_len(text, n) : 0; /* judged without a UTF-8 BOM */
+    if (n > bom) {
       lines++;
       for (size_t k = 0; k < 16 && trace_formats[k]; k++)
-        score[k] += trace_formats[k]->detect(text + i, n);
+        score[k] += trace_formats[k]->detect(text + i + bom, n - bom);
     }
     i = end + 1;
   }

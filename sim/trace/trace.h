@@ -97,6 +97,7 @@ struct trace_pstate {
   int base;                /* ASC: 16 or 10 */
   bool relative;           /* ASC: relative timestamps */
   bool have_header;        /* CSV/TSV/TRC/ASC: header seen */
+  bool trailer;            /* CANdo CSV: past the rows, in the key section after a ~~~ line */
   int version;             /* TRC: file version * 10 (11, 20, 21...) */
   int64_t start_ns;        /* TRC $STARTTIME, ASC date (0 when unknown) */
   int64_t last_ts;         /* ASC relative mode: running time; untimed: last synthetic ts */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bad input never passes in silence: a CRTD or Roadster text trace cut off in its last line is
 # reported with file:line:col and counted (exit 2; with --keep-going counted as a bad line,
-# exit 0), in convert and in a replay; an invalid timezone: in a scenario is an error with its
+# exit 0), in convert and in a replay; so are a gzip trace cut short (as a truncated gzip
+# stream), an ASC "d 9" frame with 9 bytes and a garbage line among CANdo CSV rows; an invalid timezone: in a scenario is an error with its
 # position; YAML nested deeper than the loaders' limit (64) is refused at once, for scenarios
 # and config files; a notify: step whose subtype or text a broker could never take (too long,
 # not UTF-8) is an error at its position.  (The time limit below only guards against a hang;
@@ -31,6 +32,39 @@ head -c -25 $T/roadster-slidestop.txt >"$tmp/cut.txt"
 err=$("$BIN" convert --from roadster-txt "$tmp/cut.txt" "$tmp/out.log" 2>&1); check "roadster cut" 2 $?
 contains "roadster cut: message" "$err" "cut.txt:9:"
 contains "roadster cut: truncated" "$err" "the trace is truncated (the line is not used)"
+
+# a gzip trace cut short: a truncated compressed file, not a syntax error of its last line
+err=$("$BIN" convert $T/bad-truncated.log.gz "$tmp/out.log" 2>&1); check "gz cut: convert" 2 $?
+contains "gz cut: message" "$err" "$T/bad-truncated.log.gz: error: truncated gzip stream: the compressed file ends early (3 complete lines read)"
+case "$err" in *"no line end"*) echo "FAIL: gz cut: reported as a cut line"; fails=$((fails+1));; esac
+err=$("$BIN" convert --keep-going $T/bad-truncated.log.gz "$tmp/out.log" 2>&1)
+check "gz cut: --keep-going" 0 $?
+contains "gz cut: counted" "$err" "converted 3 records (3 frames), 0 dropped, 1 bad lines"
+err=$("$BIN" convert --to crtd $T/bad-truncated.log.gz "$tmp/out.crtd" 2>&1)
+check "gz cut: convert to crtd" 2 $?
+contains "gz cut: crtd message" "$err" "truncated gzip stream"
+# cut in the trailer only: every line is there, the stream is still incomplete
+gzip -c $T/synthetic-candump.log | head -c -4 >"$tmp/trailer.log.gz"
+err=$("$BIN" --trace "$tmp/trailer.log.gz" --fast --quiet 2>&1); check "gz trailer cut: replay" 2 $?
+contains "gz trailer cut: message" "$err" "trailer.log.gz: error: truncated gzip stream: the compressed file ends early (9 complete lines read)"
+gzip -c $T/synthetic-candump.log >"$tmp/whole.log.gz"
+"$BIN" convert "$tmp/whole.log.gz" "$tmp/out.log" 2>/dev/null; check "gz whole" 0 $?
+
+# ASC: "d 9" is 8 bytes in classic CAN; a 9th byte is an error, never cut off silently
+err=$("$BIN" convert $T/bad-dlc9.asc "$tmp/out.log" 2>&1); check "asc d 9: convert" 2 $?
+contains "asc d 9: message" "$err" "$T/bad-dlc9.asc:6:65: error: ASC: more data bytes than DLC 9 gives (8)"
+err=$("$BIN" convert --keep-going $T/bad-dlc9.asc "$tmp/out.log" 2>&1); check "asc d 9: --keep-going" 0 $?
+contains "asc d 9: counted" "$err" "converted 2 records (2 frames), 0 dropped, 1 bad lines"
+grep -q '^([0-9.]*) can1 381#0102030405060708$' "$tmp/out.log"; check "asc d 9 with 8 bytes kept" 0 $?
+
+# CANdo CSV: a garbage line among the rows is an error (the key section after them is text)
+err=$("$BIN" convert $T/bad-garbage.cando.csv "$tmp/out.log" 2>&1); check "cando garbage: convert" 2 $?
+contains "cando garbage: message" "$err" "$T/bad-garbage.cando.csv:9:1: error: CANdo CSV: expected RD11/RR11/TD11/TR11/RD29... rows"
+err=$("$BIN" convert --keep-going $T/bad-garbage.cando.csv "$tmp/out.log" 2>&1)
+check "cando garbage: --keep-going" 0 $?
+contains "cando garbage: counted" "$err" "converted 3 records (3 frames), 0 dropped, 1 bad lines"
+err=$("$BIN" --trace $T/bad-garbage.cando.csv --fast --quiet 2>&1); check "cando garbage: replay" 2 $?
+"$BIN" convert $T/roadster-charge-done.cando.csv "$tmp/out.log" 2>/dev/null; check "cando whole" 0 $?
 
 # an invalid timezone: in a scenario
 cat >"$tmp/tz.yaml" <<'YAML'

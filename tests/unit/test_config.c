@@ -163,6 +163,20 @@ static void test_yaml_file(void **state)
   assert_int_equal(d.v[0].line, 3);
   assert_non_null(strstr(d.v[0].msg, "'vehicle.id' is set twice"));
   sim_diag_cleanup(&d);
+  /* among many keys (the set of seen keys grows), the one set twice is found, once */
+  struct sbuf many = SBUF_INIT;
+  sbuf_adds(&many, "notify:\n");
+  for (int i = 0; i < 3000; i++)
+    sbuf_printf(&many, "  usr.k%d: ovmsv3\n", i);
+  sbuf_adds(&many, "  usr.k1234: ovmsv3\n");
+  snprintf(bad, sizeof(bad), "%s", test_write_temp(".yaml", sbuf_str(&many)));
+  sbuf_free(&many);
+  assert_int_equal(sim_config_load_yaml(c, bad, &d), SIM_EPARSE);
+  assert_int_equal(d.errors, 1);
+  assert_int_equal(d.v[0].line, 3002);
+  assert_non_null(strstr(d.v[0].msg, "'notify.usr.k1234' is set twice"));
+  assert_string_equal(sim_config_get(c, "notify", "usr.k2999"), "ovmsv3");
+  sim_diag_cleanup(&d);
   /* a directory is a clear error, not libyaml's "input error" */
   assert_true(sim_config_load_yaml(c, "/", &d) < 0);
   assert_int_equal(d.errors, 1);

@@ -71,6 +71,8 @@ static const struct bad_case bad_cases[] = {
    "name, description, start, "
    "seed, tick, vehicle, timeline, expect)"},
   {"bad-duplicate.yaml", "4:3: error: duplicate key 'soc' in vehicle"},
+  {"bad-duplicate-step.yaml", "7:5: error: duplicate step name 'home'"},
+  {"bad-duplicate-set.yaml", "6:7: error: duplicate key 'v.b.soc' in set"},
   {"bad-empty.yaml",
    "1:1: error: empty scenario (expected a mapping with vehicle:, timeline: and expect:)"},
   {"bad-ac-power.yaml",

@@ -15,6 +15,10 @@
 #include "core/loop.h"
 #include "trace/trace.h"
 
+#ifdef SIM_HAVE_ZLIB
+#include <zlib.h>
+#endif
+
 struct pcase {
   const char *fmt;
   const char *line;
@@ -97,6 +101,9 @@ static const struct pcase pcases[] = {
   {"asc", "   0.044358 CAN 1 Status:chip status error active\r", 0, TRACE_REC_NONE, 0, 0, 0, NULL,
    0, NULL, NULL},
   {"asc", "base hex  timestamps absolute\r", 0, TRACE_REC_NONE, 0, 0, 0, NULL, 0, NULL, NULL},
+  /* a classic DLC of 9..15 carries 8 bytes (ISO 11898-1; can-utils asc2log) */
+  {"asc", "   2.7 2  381  Rx   d 9 01 02 03 04 05 06 07 08", 1, TRACE_REC_FRAME, 0x381, 0, 2,
+   "0102030405060708", NS(2, 700000), NULL, NULL},
   {"asc", "   0.010000 1  18DAF110x       Rx   d 2 10 14", 1, TRACE_REC_FRAME, 0x18DAF110,
    SIM_CAN_F_EXT, 1, "1014", NS(0, 10000), NULL, NULL},
   {"asc", "   0.288900 1  7DF             Rx   r 2", 1, TRACE_REC_FRAME, 0x7DF, SIM_CAN_F_RTR, 1,
@@ -229,6 +236,9 @@ static const struct ecase ecases[] = {
   {"asc", "   2.7 2  800  Rx   d 1 00", 11},
   {"asc", "   2.7 0  100  Rx   d 1 00", 8},
   {"asc", "garbage", 1},
+  /* a classic DLC over 8 means 8 bytes: a 9th byte is an error, not cut off silently */
+  {"asc", "   2.7 2  381  Rx   d 9 01 02 03 04 05 06 07 08 09", 49},
+  {"asc", "   2.7 2  381  Rx   d 2 01 02 03  Length = 1", 31},
   {"asc", "base oct timestamps absolute", 6},
   {"trc", "      1      1059.900 XX 1      0300 Rx -  8", 0},
   {"trc", "      1      1059.900 DT 1      0800 Rx -  1    00", 33},
@@ -276,6 +286,10 @@ static const struct ecase ecases[] = {
   {"cando-csv", "RD11,0.1,100,100", 14},
   {"cando-csv", "RD11,0.1,100,0,1,2,3,4,5,6,7,8", 30},
   {"cando-csv", "XX11,0.1,100,00", 1},
+  /* a line among the rows that is no row: an error, not skipped */
+  {"cando-csv", "this line is no CANdo row", 1},
+  {"cando-csv", "RD = Receive Data", 1},
+  {"cando-csv", "EFx", 1},
   {"roadster-txt", "x 100 00", 1},
   {"roadster-txt", "         0.1 1G0 00", 14},
   {"roadster-txt", "         0.1 1000 00", 14},
@@ -802,6 +816,57 @@ static void test_gzip(void **state)
 #endif
 }
 
+/* A gzip stream cut short reads as complete through gzread(): the reader asks gzerror() and
+ * reports the cut once (SIM_ETRUNC) after the complete lines, never as a syntax error of the
+ * cut line.  Cut inside the data (the fixture) and cut in the trailer only (all lines there). */
+static void test_gzip_truncated(void **state)
+{
+  (void)state;
+#ifdef SIM_HAVE_ZLIB
+  struct cut {
+    char *path;
+    int frames;
+  } cuts[2] = {{strdup(test_data_path("traces/bad-truncated.log.gz")), 3}, {NULL, 9}};
+  char tail[] = "/tmp/ovms-gzcut-XXXXXX.log.gz";
+  int fd = mkstemps(tail, 7);
+  gzFile gz = gzdopen(dup(fd), "wb");
+  FILE *in = fopen(test_data_path("traces/synthetic-candump.log"), "rb");
+  char buf[4096];
+  size_t n = fread(buf, 1, sizeof(buf), in);
+  fclose(in);
+  assert_int_equal(gzwrite(gz, buf, (unsigned)n), (int)n);
+  gzclose(gz);
+  off_t size = lseek(fd, 0, SEEK_END);
+  assert_int_equal(ftruncate(fd, size - 4), 0); /* the length of the trailer lost */
+  close(fd);
+  cuts[1].path = strdup(tail);
+  for (int c = 0; c < 2; c++) {
+    const char *path = cuts[c].path;
+    struct trace_reader *r;
+    struct sim_diag d = SIM_DIAG_INIT;
+    assert_int_equal(trace_reader_open(&r, path, NULL, &d), 0);
+    struct trace_record rec;
+    int rc, frames = 0;
+    while ((rc = trace_reader_next(r, &rec, &d)) > 0)
+      frames += rec.kind == TRACE_REC_FRAME;
+    assert_int_equal(rc, SIM_ETRUNC);
+    assert_int_equal(frames, cuts[c].frames);
+    assert_int_equal(d.errors, 1);
+    assert_int_equal(d.v[0].line, 0);
+    assert_non_null(strstr(d.v[0].msg, "truncated gzip stream"));
+    assert_int_equal(trace_reader_next(r, &rec, &d), 0); /* reported once */
+    assert_int_equal(d.errors, 1);
+    assert_int_equal(trace_reader_errors(r), 1);
+    trace_reader_close(r);
+    sim_diag_cleanup(&d);
+    free(cuts[c].path);
+  }
+  unlink(tail);
+#else
+  skip();
+#endif
+}
+
 /* Fuzz finding: 11-digit seconds overflowed the int64 ns multiplication (UBSan).  The largest
  * time an int64 of ns holds parses; more digits are "not a time". */
 static void test_time_range(void **state)
@@ -815,16 +880,225 @@ static void test_time_range(void **state)
   assert_true(ns == INT64_C(1632426784010194000));
 }
 
+/* Parses the lines of text with one parser state; the frames in f (at most max). */
+static int parse_text(const struct trace_format *fmt, const char *text, struct sim_frame *f,
+                      int max)
+{
+  struct trace_pstate ps;
+  trace_pstate_init(&ps, "t.trc");
+  int n = 0;
+  for (const char *p = text; *p;) {
+    size_t len = strcspn(p, "\n");
+    struct trace_record rec;
+    int rc = fmt->parse(&ps, p, len, &rec, NULL);
+    if (rc < 0)
+      return rc;
+    if (rc == 1 && rec.kind == TRACE_REC_FRAME && n < max)
+      f[n++] = rec.frame;
+    p += len + (p[len] == '\n');
+  }
+  return n;
+}
+
+/* Fuzz finding (fuzz_trace_trc, tests/fuzz/regress/fuzz_trace_trc): a record of the last day
+ * and a half before the int64 ns limit (2262-04-11T23:47:16.854775807Z) got a $STARTTIME the
+ * reader refused, and an offset of 9e13 ms overflowed ms * 10^6 instead of being refused. */
+static void test_trc_time_limit(void **state)
+{
+  (void)state;
+  const struct trace_format *trc = trace_format_find("trc");
+  struct trace_wstate ws;
+  trace_wstate_init(&ws);
+  struct trace_record rec;
+  trace_record_clear(&rec);
+  rec.kind = TRACE_REC_FRAME;
+  rec.frame.id = 0x123;
+  rec.frame.len = 1;
+  rec.ts = INT64_MAX - 999999; /* 2262-04-11T23:47:16.853775807Z: a whole ms is left */
+  rec.ts -= rec.ts % 1000;     /* the writer keeps microseconds */
+  struct sbuf out = SBUF_INIT;
+  assert_int_equal(trc->header(&ws, &rec, &out), 0);
+  assert_int_equal(trc->write(&ws, &rec, &out), 0);
+  struct sim_frame f[2];
+  assert_int_equal(parse_text(trc, sbuf_str(&out), f, 2), 1);
+  assert_true(f[0].ts == rec.ts);
+  sbuf_free(&out);
+  /* offsets: the last ns is accepted, one more (or 9e13 ms) refused */
+  assert_int_equal(parse_text(trc, ";$FILEVERSION=2.1\n1 9223372036854.775807 DT 1 0 Rx - 1 00\n",
+                              f, 2), 1);
+  assert_true(f[0].ts == INT64_MAX);
+  assert_int_equal(parse_text(trc, ";$FILEVERSION=2.1\n1 9223372036854.775808 DT 1 0 Rx - 1 00\n",
+                              f, 2), SIM_EPARSE);
+  assert_int_equal(parse_text(trc, ";$FILEVERSION=2.1\n1 90000000000000 DT 1 0 Rx - 1 00\n", f, 2),
+                   SIM_EPARSE);
+  /* $STARTTIME: the last whole ms of int64 ns is accepted, a day later refused */
+  assert_int_equal(parse_text(trc, ";$FILEVERSION=2.1\n;$STARTTIME=132320.99\n", f, 2), 0);
+  assert_int_equal(parse_text(trc, ";$FILEVERSION=2.1\n;$STARTTIME=132321.99\n", f, 2),
+                   SIM_EPARSE);
+}
+
+/* The frames a and b (n each) are equal field by field (bus 0, unassigned, is bus 1). */
+static void assert_frames_equal(const struct sim_frame *a, const struct sim_frame *b, size_t n,
+                                const char *what)
+{
+  for (size_t i = 0; i < n; i++) {
+    const struct sim_frame *x = &a[i], *y = &b[i];
+    if (x->ts != y->ts || x->id != y->id || x->flags != y->flags ||
+        (x->bus ? x->bus : 1) != (y->bus ? y->bus : 1) || /* unassigned: written as the first */
+        x->len != y->len ||
+        memcmp(x->data, y->data, x->flags & SIM_CAN_F_RTR ? 0 : x->len))
+      fail_msg("%s: frame %zu differs (id %x/%x flags %x/%x bus %u/%u ts %lld/%lld)", what, i,
+               x->id, y->id, x->flags, y->flags, x->bus, y->bus,
+               (long long)x->ts, (long long)y->ts);
+  }
+}
+
+/* The USB-CAN analyser export (tests/data/traces/analyser-export.txt: NUL and blank column
+ * separators, CRLF, NUL padding at the end): read frame-exact, then written as candump and as
+ * a numbered export and read back to the same frames. */
+static void test_analyser_export(void **state)
+{
+  (void)state;
+  const char *path = test_data_path("traces/analyser-export.txt");
+  FILE *fp = fopen(path, "rb");
+  assert_non_null(fp);
+  char text[4096];
+  size_t tlen = fread(text, 1, sizeof(text), fp);
+  fclose(fp);
+  assert_ptr_equal(trace_format_detect(text, tlen), trace_format_find("numbered"));
+  struct sim_frame f[8], back[8];
+  assert_int_equal(read_frames(path, NULL, f, 8, NULL), 5);
+  const int64_t t0 = (10 * 3600 + 21 * 60 + 33) * SIM_NS_PER_SEC;
+  assert_true(f[0].ts == t0 + 123 * SIM_NS_PER_MS && f[0].id == 0x1DB && f[0].len == 8 &&
+              f[0].flags == 0);
+  assert_memory_equal(f[0].data, "\x00\x04\xC2\x62\x00\x00\x03\xB6", 8);
+  assert_true(f[1].ts == t0 + 133 * SIM_NS_PER_MS && f[1].id == 0x18DAF110 && f[1].len == 2 &&
+              f[1].flags == (SIM_CAN_F_EXT | SIM_CAN_F_TX));
+  assert_memory_equal(f[1].data, "\x10\x14", 2);
+  assert_true(f[2].id == 0x7DF && f[2].len == 2 && f[2].flags == SIM_CAN_F_RTR);
+  assert_true(f[3].id == 0x55 && f[3].len == 0 && f[3].ts == t0 + 1007 * SIM_NS_PER_MS);
+  assert_true(f[4].ts == 86399999 * SIM_NS_PER_MS && f[4].id == 0x1FFFFFFF && f[4].len == 8);
+  assert_memory_equal(f[4].data, "\xFF\xFE\xFD\xFC\xFB\xFA\xF9\xF8", 8);
+  static const char *const outs[] = {"candump", "numbered"};
+  for (size_t k = 0; k < ARRAY_SIZE(outs); k++) {
+    const struct trace_format *w = trace_format_find(outs[k]);
+    struct trace_wstate ws;
+    trace_wstate_init(&ws);
+    struct sbuf out = SBUF_INIT;
+    for (size_t i = 0; i < 5; i++) {
+      struct trace_record rec;
+      trace_record_clear(&rec);
+      rec.kind = TRACE_REC_FRAME;
+      rec.frame = f[i];
+      rec.ts = f[i].ts;
+      assert_int_equal(w->write(&ws, &rec, &out), 0);
+    }
+    char tmp[] = "/tmp/ovms-analyser-XXXXXX";
+    int fd = mkstemp(tmp);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, out.p, out.len), (ssize_t)out.len);
+    close(fd);
+    assert_int_equal(read_frames(tmp, outs[k], back, 8, NULL), 5);
+    assert_frames_equal(f, back, 5, outs[k]);
+    unlink(tmp);
+    sbuf_free(&out);
+  }
+}
+
+/* Writes text[0..n) to a temporary file (path in tmp) and reads its frames. */
+static size_t read_text(const char *text, size_t n, const char *fmt, struct sim_frame *f,
+                        size_t cap)
+{
+  char tmp[] = "/tmp/ovms-variant-XXXXXX";
+  int fd = mkstemp(tmp);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, text, n), (ssize_t)n);
+  close(fd);
+  size_t got = read_frames(tmp, fmt, f, cap, NULL);
+  unlink(tmp);
+  return got;
+}
+
+/* Every text fixture read as it is, with a UTF-8 BOM, with every line in CRLF, with LF and
+ * CRLF mixed, with NUL padding at the end, and (blank-separated formats) with a NUL after
+ * each blank of the frame lines: the same frames, and the same format detected. */
+static void test_text_variants(void **state)
+{
+  (void)state;
+  static const struct { const char *file; bool nul_blanks; } fx[] = {
+    {"synthetic-candump.log", true},  {"leaf62-battery.can", true},
+    {"env200-startup.crtd", true},    {"eup-kcan.asc", true},
+    {"synthetic-v11.trc", true},      {"synthetic-v21.trc", true},
+    {"synthetic-numbered.txt", true}, {"analyser-export.txt", true},
+    /* the Roadster log tells bytes from annotation by the number of blanks */
+    {"roadster-slidestop.txt", false}, {"ze1-chademo.csv", false},
+    {"eplus-evcan.tsv", false},       {"roadster-charge-done.cando.csv", false},
+  };
+  static struct sim_frame ref[64], got[64];
+  for (size_t k = 0; k < ARRAY_SIZE(fx); k++) {
+    char rel[128];
+    snprintf(rel, sizeof(rel), "traces/%s", fx[k].file);
+    FILE *fp = fopen(test_data_path(rel), "rb");
+    assert_non_null(fp);
+    static char orig[16384];
+    size_t n = fread(orig, 1, sizeof(orig), fp);
+    fclose(fp);
+    const struct trace_format *fmt = trace_format_detect(orig, n);
+    assert_non_null(fmt);
+    size_t nref = read_frames(test_data_path(rel), NULL, ref, 64, NULL);
+    assert_true(nref > 0);
+    for (int v = 0; v < 5; v++) {
+      if (v == 4 && !fx[k].nul_blanks)
+        continue;
+      struct sbuf t = SBUF_INIT;
+      if (v == 0)
+        sbuf_adds(&t, "\xEF\xBB\xBF");
+      int line = 0;
+      bool data_line = false; /* NUL blanks go into frame lines only (digit or '(' first) */
+      for (size_t i = 0; i < n; i++) {
+        char c = orig[i];
+        if (i == 0 || orig[i - 1] == '\n') {
+          size_t b = i;
+          while (b < n && orig[b] == ' ')
+            b++;
+          data_line = b < n && ((orig[b] >= '0' && orig[b] <= '9') || orig[b] == '(');
+        }
+        if (c == '\r' && (v == 1 || v == 2) && i + 1 < n && orig[i + 1] == '\n')
+          continue; /* re-ended below */
+        if (c == '\n' && (v == 1 || (v == 2 && line++ % 2)))
+          sbuf_addc(&t, '\r');
+        sbuf_addc(&t, c);
+        if (c == ' ' && v == 4 && data_line)
+          sbuf_addc(&t, '\0');
+      }
+      if (v == 3)
+        sbuf_add(&t, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+      const char *what[] = {"BOM", "CRLF", "mixed line ends", "trailing NULs", "NUL blanks"};
+      if (trace_format_detect(t.p, t.len) != fmt)
+        fail_msg("%s with %s: detected as another format", fx[k].file, what[v]);
+      size_t m = read_text(t.p, t.len, NULL, got, 64);
+      if (m != nref)
+        fail_msg("%s with %s: %zu frames, not %zu", fx[k].file, what[v], m, nref);
+      char label[160];
+      snprintf(label, sizeof(label), "%s with %s", fx[k].file, what[v]);
+      assert_frames_equal(ref, got, nref, label);
+      sbuf_free(&t);
+    }
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_time_range),
+    cmocka_unit_test(test_time_range),      cmocka_unit_test(test_trc_time_limit),
     cmocka_unit_test(test_parse_table),     cmocka_unit_test(test_errors),
     cmocka_unit_test(test_detect),          cmocka_unit_test(test_excerpt_counts),
     cmocka_unit_test(test_round_trips),     cmocka_unit_test(test_crtd_events_round_trip),
     cmocka_unit_test(test_time_cache),      cmocka_unit_test(test_same_format_copy),
     cmocka_unit_test(test_gzip),            cmocka_unit_test(test_trc_fd_padding),
+    cmocka_unit_test(test_gzip_truncated),
     cmocka_unit_test(test_copy_and_map),     cmocka_unit_test(test_quick_check),
+    cmocka_unit_test(test_analyser_export), cmocka_unit_test(test_text_variants),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
