@@ -335,6 +335,13 @@ static int set_stats(struct opts *o, const char *arg)
   return 0;
 }
 
+static int set_precise(struct opts *o, const char *arg)
+{
+  (void)arg;
+  o->can.trace.replay.precision = TRACE_REPLAY_SLACK_NS;
+  return 0;
+}
+
 /* ---- fleet options ---------------------------------------------------------------------- */
 
 static int set_fleet(struct opts *o, const char *arg)
@@ -628,6 +635,11 @@ const struct app_option app_options[] = {
          "print replay statistics (frames, frames/s, lateness p50/p99/\n"
          "max) at the end",
          SECTION_CAN, CALL(set_stats), NULL},
+    {"precise-timing", 0, NULL,
+         "real-time replay: busy-wait the last 50 us before each frame\n"
+         "(frames within a few us of their time; costs CPU that MQTT\n"
+         "and the buses then lack; default: sleep in the event loop)",
+         SECTION_CAN, CALL(set_precise), NULL},
     {"keep-going", 0, NULL,
          "skip bad trace lines (counted) instead of stopping",
          SECTION_CAN, FLAG(can.trace.replay.keep_going), NULL},
