@@ -351,9 +351,9 @@ int trace_replay_start(struct trace_replay *r)
   r->timer.cb = on_timer;
   r->timer.data = r;
   struct sim_loop *loop = r->sim->loop;
-  int64_t slack = r->o.precision ? r->o.precision : TRACE_REPLAY_SLACK_NS;
+  int64_t slack = r->o.precision;
   if (sim_loop_mode(loop) == SIM_CLOCK_REAL && slack > sim_loop_precision(loop))
-    sim_loop_set_precision(loop, slack);
+    sim_loop_set_precision(loop, slack); /* only when asked: a spin starves the sockets */
   r->base = sim_monotonic(r->sim->loop);
   r->sim0 = r->base;
   r->wall0 = sim_wall_ns();

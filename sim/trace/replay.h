@@ -14,9 +14,13 @@
  * With statistics on, the lateness of each frame against its scheduled time is measured on the
  * wall clock (sim_wall_ns() vs sim_loop_wall_deadline()) in real-time mode.
  *
- * In real-time mode a replay asks the loop for precise timers (sim_loop_set_precision, slack
- * TRACE_REPLAY_SLACK_NS unless opts.precision says otherwise): frames then leave within a few
- * µs of their time on an idle machine, at the cost of a short busy wait before each one.
+ * A real-time replay sleeps in the event loop (the loop's timerfd): every frame due when the
+ * timer fires goes out in that one pass, and the loop serves sockets (MQTT commands) between
+ * passes.  Only when asked (opts.precision > 0, --precise-timing) does it ask the loop for
+ * precise timers (sim_loop_set_precision): the timerfd is then armed that many ns early and the
+ * last few µs are a busy wait, so frames leave within a few µs of their time on an idle
+ * machine, at the cost of that much busy CPU before each wake-up (issue 16 item 8: a 5 kHz
+ * replay with a 200 µs spin left no room for 4000 MQTT commands per second).
  */
 #ifndef SIM_TRACE_REPLAY_H
 #define SIM_TRACE_REPLAY_H
@@ -32,8 +36,9 @@ struct sim;
 struct trace_replay;
 
 #define TRACE_REPLAY_MAX_MAP 8
-/* Default precision slack of a real-time replay (see sim_loop_set_precision). */
-#define TRACE_REPLAY_SLACK_NS (200 * INT64_C(1000))
+/* The precision slack of a real-time replay with --precise-timing (see
+ * sim_loop_set_precision): the busy wait covers at most the last 50 µs before a frame. */
+#define TRACE_REPLAY_SLACK_NS (50 * INT64_C(1000))
 
 /* What became of a frame handed to on_frame (counted in the statistics). */
 enum trace_replay_fate {
@@ -58,8 +63,9 @@ struct trace_replay_opts {
   size_t nmap;                 /* 0 = CRTD/ASC numbers as they are, interfaces by appearance */
   uint8_t bus;                 /* when nonzero: every frame goes to this bus (one bus per trace) */
   int64_t precision;           /* real time: timer slack in ns for sim_loop_set_precision()
-                                  (arm early, then spin): 0 = TRACE_REPLAY_SLACK_NS, < 0 =
-                                  leave the loop's setting alone */
+                                  (arm early, then spin): > 0 = that slack (--precise-timing:
+                                  TRACE_REPLAY_SLACK_NS), 0 or < 0 = no spin, the loop's
+                                  setting is left alone */
   bool stats;                  /* measure lateness */
   bool keep_going;             /* skip bad lines (counted) instead of stopping the replay */
   bool no_events;              /* ignore CEV/CMT records */
