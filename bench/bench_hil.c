@@ -2,8 +2,8 @@
  * bench_hil.c - timing of the bench car (hil/), in real time on the in-memory bus (mem:):
  *
  *  1. STmin: an ISO-TP sender transmits 4095-byte messages to a receiver that asks for STmin
- *     1, 5, 10, 25 ms and 500 us; the gaps between consecutive frames as the receiver sees
- *     them (wall clock) against the requested value (target: within +-0.5 ms);
+ *     1, 5, 10, 25 ms and 0xF1-0xF9 (100-900 us); the gaps between consecutive frames as the
+ *     receiver sees them (wall clock) against the requested value (target: within +-0.5 ms);
  *  2. periodic transmit jitter: 200 ids every 10 ms for 3 s on sim_timers, the lateness of
  *     every frame on the wire against its deadline (target: p99 <= 100 us on an idle machine);
  *  3. responder latency: request -> first frame of the reply from the generic OBD-II ECU and
@@ -136,9 +136,10 @@ static const struct isotp_ops stmin_receiver_ops = {stmin_send_receiver, NULL, N
 
 static void bench_stmin(void)
 {
-  static const uint8_t codes[] = {0xF5, 1, 5, 10, 25};
+  static const uint8_t codes[] = {1,    5,    10,   25,   0xF1, 0xF2, 0xF3,
+                                  0xF4, 0xF5, 0xF6, 0xF7, 0xF8, 0xF9};
   printf("ISO-TP STmin on mem: (4095-byte messages, gaps between consecutive frames):\n");
-  printf("  %-10s %8s %10s %10s %10s %10s %8s\n", "requested", "gaps", "p50", "p99", "min",
+  printf("  %-16s %8s %10s %10s %10s %10s %8s\n", "requested", "gaps", "p50", "p99", "min",
          "max", "off>0.5ms");
   for (size_t i = 0; i < ARRAY_SIZE(codes); i++) {
     struct ev_loop *ev;
@@ -168,8 +169,8 @@ static void bench_stmin(void)
         off++;
     int64_t p50 = pct(r.gaps, r.ngaps, 0.5), p99 = pct(r.gaps, r.ngaps, 0.99);
     char label[32];
-    snprintf(label, sizeof label, "%.1f ms", (double)want / 1e6);
-    printf("  %-10s %8zu %8.3fms %8.3fms %8.3fms %8.3fms %8zu\n", label, r.ngaps, p50 / 1e6,
+    snprintf(label, sizeof label, "0x%02X = %.1f ms", codes[i], (double)want / 1e6);
+    printf("  %-16s %8zu %8.3fms %8.3fms %8.3fms %8.3fms %8zu\n", label, r.ngaps, p50 / 1e6,
            p99 / 1e6, r.ngaps ? r.gaps[0] / 1e6 : 0.0,
            r.ngaps ? r.gaps[r.ngaps - 1] / 1e6 : 0.0, off);
     free(r.gaps);

@@ -67,8 +67,14 @@ long mqtt_parse(const uint8_t *buf, size_t len, size_t max_packet, struct mqtt_p
       return 0;
     uint8_t b = buf[hl++];
     rl |= (size_t)(b & 0x7f) << (7 * i);
-    if (!(b & 0x80))
+    if (!(b & 0x80)) {
+      /* the ranges of Table 2.4 are minimal encodings: a last byte 0 after the first (40 82
+       * 00 ...) is a longer spelling of a shorter length, refused (fuzz_mqtt_packet: such a
+       * PUBACK did not rebuild to its bytes) */
+      if (i > 0 && b == 0)
+        return SRV_EPROTO;
       break;
+    }
   }
   if (rl > max_packet || rl + hl > max_packet + 5)
     return SRV_EPROTO;

@@ -99,6 +99,10 @@ static void test_parse_malformed(void **state)
     size_t n;
   } bad[] = {
       {{0x30, 0xff, 0xff, 0xff, 0xff, 0x01}, 6},   /* five length bytes */
+      /* fuzz finding (tests/fuzz/regress/fuzz_mqtt_packet): length 2 spelt in two bytes, a
+       * PUBACK that did not rebuild to its bytes; Table 2.4's ranges are minimal */
+      {{0x40, 0x82, 0x00, 0x00, 0xff}, 5},
+      {{0x30, 0x83, 0x80, 0x00, 0, 1, 'a'}, 7},     /* three bytes for 3 */
       {{0x36, 5, 0, 1, 'a', 0, 1}, 7},             /* QoS 3 */
       {{0x38, 5, 0, 3, 'a', '/', 'b'}, 7},         /* DUP on QoS 0 */
       {{0x32, 5, 0, 1, 'a', 0, 0}, 7},             /* packet id 0 */

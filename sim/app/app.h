@@ -77,6 +77,9 @@ struct opts {
   int64_t duration; /* ns, 0 = none */
   int64_t drain_timeout; /* ns: --drain-timeout (DEFAULT_DRAIN_TIMEOUT) */
   const char *report;
+  const char *plot;        /* --plot FILE.svg (plot.c) */
+  const char **metrics;    /* --metric NAME...: series added to the report and the plot */
+  size_t nmetrics, metcap;
   int progress; /* -1 auto, 0 off, 1 on */
   bool json;
   bool quiet, verbose;
@@ -137,6 +140,7 @@ void usage_run(FILE *out);
 void usage_metrics(FILE *out);
 void usage_validate(FILE *out);
 void usage_convert(FILE *out);
+void usage_plot(FILE *out);
 /* Prints "ovms-sim: MESSAGE" and the --help hint to stderr.  Returns EXIT_USAGE. */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints every entry of d to stderr, one "file:line:col: error: ..." a line. */
@@ -195,11 +199,19 @@ void app_bench_stop(struct app *a);
  * Returns the exit code. */
 int app_run_fleet(struct app *a);
 
+/* ---- plot.c ---- */
+
+/* Draws the run report JSON (len bytes) as an SVG into path: the default series and the
+ * metrics named (borrowed).  Returns 0, or the exit code after an error (printed). */
+int app_plot_report(const char *json, size_t len, const char *const *metrics, size_t nmetrics,
+                    const char *path);
+
 /* ---- the subcommands (argv[0] is the subcommand's name); each returns the exit code ---- */
 
 int cmd_run(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 #endif

@@ -5,6 +5,7 @@
  *   ovms-sim validate FILE...     check scenario files, report every error   (validate.c)
  *   ovms-sim metrics [PATTERN]    list every metric with type, unit, value   (metrics.c)
  *   ovms-sim convert IN OUT       convert a CAN trace between formats        (convert.c)
+ *   ovms-sim plot RUN.json        draw a run report's series as an SVG        (plot.c)
  *
  * The option table is options.c.  This folder is the only place that prints to the user or
  * exits; exit codes: app.h (EXIT_*), README "Exit codes".  Core dumps are off from the start
@@ -24,6 +25,7 @@ static const struct {
 } subcommands[] = {
     {"convert", cmd_convert},
     {"metrics", cmd_metrics},
+    {"plot", cmd_plot},
     {"run", cmd_run},
     {"validate", cmd_validate},
 };

@@ -116,6 +116,15 @@ static int add_set(struct opts *o, const char *arg)
   return 0;
 }
 
+static int add_metric(struct opts *o, const char *arg)
+{
+  if (!*arg)
+    return usage_error("invalid --metric '': a metric name (see ovms-sim metrics)");
+  xgrow((void **)&o->metrics, &o->metcap, o->nmetrics + 1, sizeof(*o->metrics));
+  o->metrics[o->nmetrics++] = arg;
+  return 0;
+}
+
 static int set_firmware(struct opts *o, const char *arg)
 {
   o->profile = sim_profile_find(arg);
@@ -535,6 +544,14 @@ const struct app_option app_options[] = {
     {"report", 0, "FILE",
          "write the run report (expect: results) as JSON to FILE",
          SECTION_RUN, STR(report), NULL},
+    {"plot", 0, "FILE",
+         "draw the run's series (SoC, power, speed, temperatures,\n"
+         "every --metric) as an SVG into FILE (ovms-sim plot)",
+         SECTION_RUN, STR(plot), NULL},
+    {"metric", 0, "NAME",
+         "add the numeric metric NAME to the --report series and the\n"
+         "--plot (repeatable)",
+         SECTION_RUN, CALL(add_metric), NULL},
     {"progress", 0, NULL,
          "show a progress line on stderr (default: when stderr is a\n"
          "terminal, with --fast, or in real time with stdout elsewhere)",
@@ -790,6 +807,25 @@ void usage_convert(FILE *out)
         out);
 }
 
+void usage_plot(FILE *out)
+{
+  fputs("Usage: ovms-sim plot [OPTIONS] RUN.json -o FILE.svg\n"
+        "\n"
+        "Draws the series of a run report (--report; docs/scenarios.md \"Looking at a run\")\n"
+        "over simulation time as an SVG: SoC, power, speed and temperatures, one panel per\n"
+        "unit, drive and charge phases shaded.\n"
+        "\n"
+        "Options:\n"
+        "  -o, --output FILE        the SVG to write ('-' = stdout)\n"
+        "      --metric NAME        draw the series of NAME as well (repeatable; the run must\n"
+        "                           have recorded it: run --metric NAME --report)\n"
+        "  -h, --help               show this help and exit\n"
+        "\n"
+        "Exit status: 0 success; 2 bad invocation or a report that is not JSON or lacks a\n"
+        "series; 3 the SVG cannot be written.\n",
+        out);
+}
+
 void usage(FILE *out)
 {
   fprintf(out,
@@ -797,6 +833,7 @@ void usage(FILE *out)
           "       ovms-sim validate FILE...\n"
           "       ovms-sim metrics [OPTIONS] [PATTERN]\n"
           "       ovms-sim convert [--from FMT] [--to FMT] [--keep-going] IN OUT\n"
+          "       ovms-sim plot [--metric NAME]... RUN.json -o FILE.svg\n"
           "\n%s\n",
           run_intro);
   print_run_options(out);
@@ -814,6 +851,8 @@ void usage(FILE *out)
         "                           the input format is detected from the content, the output\n"
         "                           format taken from --to or OUT's extension (default crtd);\n"
         "                           --keep-going skips bad lines; --list-formats lists formats\n"
+        "  plot RUN.json -o F.svg   draw a --report's series (SoC, power, speed, temperatures,\n"
+        "                           --metric NAME) over simulation time as an SVG\n"
         "\n", out);
   fputs(exit_status_text, out);
   fputs(

@@ -265,9 +265,14 @@ static int report_scenario(struct app *a)
   }
   if (cut && unreached && failed == unreached)
     rc = EXIT_PARTIAL;
-  if (a->o.report) {
+  if (a->o.report || a->o.plot) {
     sbuf_reset(&b);
     scenario_run_report(a->run, &b, SCENARIO_REPORT_JSON);
+  }
+  if (a->o.plot && app_plot_report(sbuf_str(&b), b.len, a->o.metrics, a->o.nmetrics,
+                                   a->o.plot) != 0 && rc == 0)
+    rc = EXIT_RUNTIME;
+  if (a->o.report) {
     FILE *f = fopen(a->o.report, "w");
     if (!f || fputs(sbuf_str(&b), f) < 0 || fputc('\n', f) < 0) {
       fprintf(stderr, "ovms-sim: cannot write %s: %s\n", a->o.report, strerror(errno));
@@ -419,6 +424,8 @@ static int check_run(struct app *a)
     return usage_error("--fast needs an end: a --scenario, a --trace or a --duration");
   if (o->report && !o->scenario && !o->fleet.n)
     return usage_error("--report needs a --scenario or a --fleet");
+  if ((o->plot || o->nmetrics) && (!o->scenario || o->fleet.n))
+    return usage_error("--plot and --metric need a --scenario (and no --fleet)");
   if (o->fast && o->fleet.n && !o->duration)
     return usage_error("--fast --fleet needs a --duration");
   if (o->report) {
@@ -668,6 +675,14 @@ static int setup_run(struct app *a)
       return EXIT_USAGE;
     }
     sim_tz_set(sim_config_get(a->sim->config, "vehicle", "timezone"));
+    for (size_t i = 0; i < o->nmetrics; i++) {
+      rc = scenario_run_track(a->run, o->metrics[i]);
+      if (rc < 0)
+        return usage_error("--metric %s: %s", o->metrics[i],
+                           rc == SIM_ENOTFOUND ? "unknown metric (see ovms-sim metrics)"
+                           : rc == SIM_ETYPE   ? "not a number or a bool: nothing to plot"
+                                               : sim_strerror(rc));
+    }
     scenario_run_on_done(a->run, on_scenario_done, a);
     if (a->app_steps)
       scenario_run_set_apps(a->run, &app_steps_ops, a->app_steps);
@@ -893,6 +908,7 @@ void app_free(struct app *a)
     fclose(a->devnull);
   sim_loop_free(a->loop);
   free(a->o.sets);
+  free(a->o.metrics);
 }
 
 int app_parse(struct app *a, int argc, char **argv)
@@ -905,8 +921,10 @@ int app_parse(struct app *a, int argc, char **argv)
   if (!strcmp(argv[0], "run") || !strcmp(argv[0], "metrics"))
     a->o.command = argv[0]; /* the subcommand (main.c): its own --help */
   int rc = parse_opts(argc, argv, &a->o, false);
-  if (rc)
+  if (rc) {
     free(a->o.sets);
+    free(a->o.metrics);
+  }
   return rc;
 }
 

@@ -12,14 +12,20 @@
  * are consumed, BEL ('\a') answers and unparsable lines are counted as rx_err.  A path that
  * is not a tty (/dev/null) fails start() with -ENOTTY; an adapter answering BEL to S or O is
  * unusable: the bus stops (started = false) and the error callback is told (-EPROTO).  When
- * the adapter goes away (read returns 0 / EIO, e.g. unplugged) the same happens with -ENODEV.  stop() sends "C\r" and closes the tty.
+ * the adapter goes away (read returns 0 / EIO, e.g. unplugged) the same happens with -ENODEV.
+ * stop() sends "C\r" (if the tty takes it at once) and closes the tty.
+ *
+ * Transmit never blocks: what the tty does not take at once waits in an output buffer
+ * (SL_OUT_CAP bytes) that an EV_WRITE watcher flushes.  A frame whose whole line does not fit
+ * in that buffer is not sent and send() returns -EAGAIN, as socketcan does for a full queue:
+ * the periodic emulator and ISO-TP defer and retry.  Lines are never cut: the adapter sees
+ * every accepted frame whole, in order.
  */
 #include <errno.h>
 #include <ev.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/select.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
@@ -42,7 +48,12 @@ struct sl_priv {
   bool overflow;
   unsigned long bel; /* error answers from the adapter */
   int acks;          /* answers to the start-up commands C, S, Z, O received so far */
+  ev_io wio;         /* EV_WRITE, active while out holds bytes */
+  char out[4096];    /* accepted output the tty has not taken yet */
+  size_t out_len;
 };
+
+#define SL_OUT_CAP sizeof(((struct sl_priv *)0)->out)
 
 /* The start-up commands in the order sent; an adapter refusing S (bitrate) or O (open) cannot
  * be used.  C may be refused (the channel was already closed: Lawicel answers BEL), Z by
@@ -85,34 +96,47 @@ static int sl_open(struct sim_canbus *bus, const char *arg, struct sim_diag *d)
   return 0;
 }
 
-static int write_all(int fd, const char *s, size_t n)
+/* Writes as much of out as the tty takes now.  0 (the rest waits), or -errno. */
+static int flush_out(struct sl_priv *p)
 {
-  while (n) {
-    ssize_t k = write(fd, s, n);
+  size_t done = 0;
+  while (done < p->out_len) {
+    ssize_t k = write(p->fd, p->out + done, p->out_len - done);
     if (k < 0) {
       if (errno == EINTR)
         continue;
-      if (errno == EAGAIN) {
-        /* the tty's output queue is full: give the adapter a moment */
-        fd_set w;
-        FD_ZERO(&w);
-        FD_SET(fd, &w);
-        struct timeval tv = {0, 100000};
-        if (select(fd + 1, NULL, &w, NULL, &tv) <= 0)
-          return -EAGAIN;
-        continue;
-      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        break;
       return -errno;
     }
-    s += k;
-    n -= (size_t)k;
+    done += (size_t)k;
   }
+  memmove(p->out, p->out + done, p->out_len - done);
+  p->out_len -= done;
+  struct ev_loop *ev = sim_loop_ev(p->bus->loop);
+  if (p->out_len && !ev_is_active(&p->wio))
+    ev_io_start(ev, &p->wio);
+  else if (!p->out_len && ev_is_active(&p->wio))
+    ev_io_stop(ev, &p->wio);
   return 0;
+}
+
+/* Queues the whole of s[0..n) behind what waits and writes what the tty takes: 0, -EAGAIN
+ * (nothing queued: no room for all of it) or -errno. */
+static int queue_out(struct sl_priv *p, const char *s, size_t n)
+{
+  if (n > SL_OUT_CAP - p->out_len)
+    return -EAGAIN;
+  memcpy(p->out + p->out_len, s, n);
+  p->out_len += n;
+  return flush_out(p);
 }
 
 static void gone(struct sl_priv *p, int err, const char *why)
 {
   ev_io_stop(sim_loop_ev(p->bus->loop), &p->io);
+  ev_io_stop(sim_loop_ev(p->bus->loop), &p->wio);
+  p->out_len = 0;
   close(p->fd);
   p->fd = -1;
   p->bus->started = false;
@@ -185,6 +209,16 @@ static void on_readable(struct ev_loop *ev, ev_io *w, int revents)
   }
 }
 
+static void on_writable(struct ev_loop *ev, ev_io *w, int revents)
+{
+  struct sl_priv *p = w->data;
+  (void)ev;
+  (void)revents;
+  int rc = flush_out(p);
+  if (rc < 0)
+    gone(p, rc == -EIO || rc == -ENXIO ? -ENODEV : rc, "slcan adapter went away (unplugged?)");
+}
+
 static int sl_start(struct sim_canbus *bus)
 {
   struct sl_priv *p = bus->priv;
@@ -209,16 +243,21 @@ static int sl_start(struct sim_canbus *bus)
   char cmd[16];
   int idx = slcan_bitrate_index(p->bitrate);
   int n = snprintf(cmd, sizeof(cmd), "C\rS%d\rZ%d\rO\r", idx, p->timestamps ? 1 : 0);
-  int rc = write_all(fd, cmd, (size_t)n);
-  if (rc < 0) {
-    close(fd);
-    return rc;
-  }
   p->fd = fd;
   p->n = 0;
   p->acks = 0;
+  p->out_len = 0;
   ev_io_init(&p->io, on_readable, fd, EV_READ);
   p->io.data = p;
+  ev_io_init(&p->wio, on_writable, fd, EV_WRITE);
+  p->wio.data = p;
+  int rc = queue_out(p, cmd, (size_t)n);
+  if (rc < 0) {
+    ev_io_stop(sim_loop_ev(bus->loop), &p->wio);
+    close(fd);
+    p->fd = -1;
+    return rc;
+  }
   ev_io_start(sim_loop_ev(bus->loop), &p->io);
   return 0;
 }
@@ -232,7 +271,7 @@ static int sl_send(struct sim_canbus *bus, const struct sim_frame *f)
   int n = slcan_encode(f, buf, sizeof(buf));
   if (n < 0)
     return n;
-  int rc = write_all(p->fd, buf, (size_t)n);
+  int rc = queue_out(p, buf, (size_t)n);
   return rc == -EIO || rc == -ENXIO ? -EIO : rc;
 }
 
@@ -240,8 +279,10 @@ static int sl_stop(struct sim_canbus *bus)
 {
   struct sl_priv *p = bus->priv;
   if (p->fd >= 0) {
-    write_all(p->fd, "C\r", 2);
+    queue_out(p, "C\r", 2); /* best effort: what the tty does not take now is dropped */
     ev_io_stop(sim_loop_ev(bus->loop), &p->io);
+    ev_io_stop(sim_loop_ev(bus->loop), &p->wio);
+    p->out_len = 0;
     close(p->fd);
     p->fd = -1;
   }

@@ -25,6 +25,7 @@
 #include "model/metrics.h"
 #include "notify/notify.h"
 #include "scenario/physics.h"
+#include "scenario/series.h"
 #include "model/sim.h"
 #include "core/xalloc.h"
 
@@ -65,6 +66,7 @@ struct scenario_run {
   int app_status;     /* how the last app step ended (scenario_app_result) */
   char *app_response, *app_error;
   int64_t app_latency;
+  struct series series; /* the report's time series (series.h) */
 };
 
 static int64_t to_ns(double s)
@@ -450,6 +452,24 @@ static void advance(struct scenario_run *run, int64_t now)
   run->in_advance = false;
 }
 
+/* Samples the report's series after the tick: the phase from the physics (a charge that
+ * goes on after its step, a drive), named after the step running when it is of that kind. */
+static void sample(struct scenario_run *run, int64_t now)
+{
+  enum series_phase_kind k = physics_drive_active(&run->phys)    ? SERIES_DRIVE
+                             : physics_charge_active(&run->phys) ? SERIES_CHARGE
+                                                                  : SERIES_IDLE;
+  const char *name = NULL;
+  size_t i = run->step < run->sc->n_steps ? run->step : run->sc->n_steps - 1;
+  if (run->sc->n_steps) {
+    const struct scenario_step *st = &run->sc->steps[i];
+    if ((k == SERIES_DRIVE && st->kind == STEP_DRIVE) ||
+        (k == SERIES_CHARGE && st->kind == STEP_CHARGE))
+      name = st->name;
+  }
+  series_sample(&run->series, now - run->t0, k, name);
+}
+
 static void on_tick(struct sim_loop *loop, struct sim_timer *t)
 {
   struct scenario_run *run = t->data;
@@ -457,8 +477,10 @@ static void on_tick(struct sim_loop *loop, struct sim_timer *t)
   double dt = (double)(now - run->last) / 1e9;
   run->last = now;
   physics_step(&run->phys, dt);
-  if (now >= run->t0) /* before: a fleet car's start offset, parked */
+  if (now >= run->t0) { /* before: a fleet car's start offset, parked */
     advance(run, now);
+    sample(run, now);
+  }
 }
 
 /* ---- control ops ---------------------------------------------------------------------------- */
@@ -559,6 +581,7 @@ static void run_free(void *ctx)
   free(run->app_response);
   free(run->app_error);
   sbuf_free(&run->errors);
+  series_cleanup(&run->series);
   if (run->sim->scenario == run)
     run->sim->scenario = NULL;
   free(run);
@@ -617,6 +640,9 @@ int scenario_start_varied(struct sim *sim, const struct scenario *sc,
   }
   run->res = xcalloc(sc->n_expects ? sc->n_expects : 1, sizeof(*run->res));
   run->tick_ns = to_ns(sc->tick > 0 ? sc->tick : 1);
+  series_init(&run->series, run->tick_ns);
+  for (size_t i = 0; scenario_series_default[i]; i++)
+    (void)scenario_run_track(run, scenario_series_default[i]);
   run->t0 = run->last = sim_monotonic(sim->loop);
   if (var && var->start_offset > 0)
     run->t0 += to_ns(var->start_offset);
@@ -630,6 +656,19 @@ int scenario_start_varied(struct sim *sim, const struct scenario *sc,
   if (out)
     *out = run;
   return 0;
+}
+
+const char *const scenario_series_default[] = {"v.b.soc", "v.b.power", "v.p.speed", "v.b.temp",
+                                               "v.m.temp", "v.i.temp", "v.e.temp", NULL};
+
+int scenario_run_track(struct scenario_run *run, const char *name)
+{
+  struct metric *m = metrics_find(run->sim->metrics, name);
+  if (!m)
+    return SIM_ENOTFOUND;
+  if (m->type != METRIC_BOOL && !is_numeric(m))
+    return SIM_ETYPE;
+  return series_add(&run->series, m);
 }
 
 void scenario_run_stop(struct scenario_run *run)
@@ -818,7 +857,9 @@ static void report_json(const struct scenario_run *run, struct sbuf *out, size_t
       sbuf_addc(out, ',');
     json_check(run, i, out, &tmp);
   }
-  sbuf_adds(out, "]}\n");
+  sbuf_adds(out, "]");
+  series_json(&run->series, out);
+  sbuf_adds(out, "}\n");
   sbuf_free(&tmp);
 }
 

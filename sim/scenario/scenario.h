@@ -329,12 +329,21 @@ void scenario_run_app_done(struct scenario_run *run, const struct scenario_app_r
 /* True if the scenario has an app: step. */
 bool scenario_has_apps(const struct scenario *sc);
 
+/* The metrics the run report's "series" carries by default (NULL-terminated): state of
+ * charge, battery power, speed and the temperatures (docs/scenarios.md "Looking at a run"). */
+extern const char *const scenario_series_default[];
+/* Adds the metric name (numeric or bool) to the report's series; call before the first tick
+ * (right after scenario_start).  Returns 0, SIM_ENOTFOUND for an unknown metric, SIM_ETYPE for
+ * one that is not a number or bool, SIM_ESTATE once sampling began, SIM_ELIMIT beyond 32. */
+int scenario_run_track(struct scenario_run *run, const char *name);
+
 #define SCENARIO_REPORT_JSON 0x01
 
 /*
  * Appends the expect results to out: text (one line per check, "PASS"/"FAIL" with step,
  * time, value seen and what was expected, then a summary line), or with SCENARIO_REPORT_JSON
- * one JSON object {"scenario":..,"passed":n,"failed":n,"checks":[..]}.  Returns the number of
+ * one JSON object {"scenario":..,"passed":n,"failed":n,"checks":[..],"series":{..},
+ * "phases":[..]} (the series of scenario_run_track(), docs/scenarios.md).  Returns the number of
  * failed checks.
  */
 size_t scenario_run_report(const struct scenario_run *run, struct sbuf *out, unsigned flags);

@@ -482,17 +482,14 @@ static void c_config_rm(struct sim *sim, struct sbuf *out, const struct shell_cm
     puts_line(out, "Error: parameter is not writeable");
 }
 
-static void c_config_get(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
-                         char **argv)
+#define CONFIG_ZIP_USAGE(verb, prep, notes)                                                \
+  "<zipfile> [password=module password]\n" verb " system configuration & scripts " prep     \
+  " password protected ZIP file.\n" notes
+
+static void c_config_unmounted(struct sim *sim, struct sbuf *out, const struct shell_cmd *c,
+                               int argc, char **argv)
 {
-  /* a protected parameter is not readable (config_list() and OvmsConfig.Get of
-   * main/ovms_config.cpp give its instance names or nothing, never a value) */
-  if (!sim_config_param_readable(argv[0])) {
-    puts_line(out, "Error: parameter is protected");
-    return;
-  }
-  const char *v = sim_config_get(sim->config, argv[0], argv[1]);
-  puts_line(out, v ? v : "");
+  puts_line(out, "Error: config store not mounted"); /* the simulator has no /store */
 }
 
 static void c_config_set(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
@@ -593,9 +590,21 @@ static const struct shell_cmd climate_children[] = {
   {NULL, NULL, NULL, NULL, 0, 0, NULL},
 };
 
+/* config_validate() children of V3/main/ovms_config.cpp; there is no `config get`.  backup
+ * and restore (CONFIG_OVMS_SC_ZIP, set in the shipped sdkconfig.default.hw31) answer as
+ * config_backup()/config_restore() do without a mounted config store. */
 static const struct shell_cmd config_children[] = {
-  {"get", "Get parameter value", c_config_get, "<param> <instance>", 2, 2, NULL},
+  {"backup", "Backup to file", c_config_unmounted, CONFIG_ZIP_USAGE("Backup", "into",
+   "Note: user files or directories in /store will not be included.\n"
+   "<password> defaults to the current module password, set to \"\" to disable encryption.\n"
+   "Hint: use 7z to unzip/create backup ZIPs on a PC."), 1, 2, NULL},
   {"list", "Show configuration parameters/instances", c_config_list, "[<param>]", 0, 1, NULL},
+  {"restore", "Restore from file", c_config_unmounted, CONFIG_ZIP_USAGE("Restore", "from",
+   "Note: user files or directories in /store will not be touched.\n"
+   "The module will perform a reboot after successful restore.\n"
+   "<password> defaults to the current module password.\n"
+   "Note: You need to supply the password used for the backup creation.\n"
+   "The default password is not available after flash is erased."), 1, 2, NULL},
   {"rm", "Remove parameter:instance", c_config_rm, "<param> {<instance> | *}", 2, 2, NULL},
   {"set", "Set parameter:instance=value", c_config_set, "<param> <instance> <value>", 3, 3,
    NULL},
@@ -644,7 +653,7 @@ static const struct shell_cmd vehicle_children[] = {
 static const struct shell_cmd root_children[] = {
   {"charge", "Charging framework", NULL, "<$C>", 0, 0, charge_children},
   {"climatecontrol", "(De)Activate Climate Control", NULL, "<$C>", 0, 0, climate_children},
-  {"config", "CONFIG framework", NULL, "<$C>", 0, 0, config_children},
+  {"config", "CONFIG framework", NULL, "$C", 0, 0, config_children}, /* no usage template */
   {"event", "EVENT framework", NULL, "<$C>", 0, 0, event_children},
   {"help", "Ask for help", c_help, "", 0, 0, NULL},
   {"homelink", "Activate specified homelink button", c_homelink, "<homelink><durationms>", 1, 2,
@@ -821,29 +830,35 @@ static void execute(struct sim *sim, struct sbuf *out, int argc, char **argv)
   }
 }
 
+/* split() of V3/components/microrl/microrl.c: a word starting with ' or " runs to the same
+ * quote, which must end the word; at most SHELL_QUOTED_MAX quoted words; a line of max
+ * words or more is refused (i >= _COMMAND_TOKEN_NMB). */
 int shell_split(char *buf, char **words, int max)
 {
-  int n = 0;
+  int n = 0, quoted = 0;
   char *p = buf;
   for (;;) {
     while (*p == ' ' || *p == '\t' || *p == '\r')
       p++;
     if (!*p)
       return n;
-    if (n >= max)
-      return n;
     char q = 0;
     if (*p == '"' || *p == '\'') {
-      q = *p++;
-      words[n++] = p;
-      char *e = strchr(p, q);
-      if (!e)
+      if (quoted++ >= SHELL_QUOTED_MAX)
         return -1;
+      q = *p++;
+    }
+    words[n++] = p;
+    if (n >= max)
+      return -1;
+    if (q) {
+      char *e = strchr(p, q);
+      if (!e || (e[1] && e[1] != ' ' && e[1] != '\t' && e[1] != '\r'))
+        return -1; /* not closed, or closed inside a word */
       *e = '\0';
       p = e + 1;
       continue;
     }
-    words[n++] = p;
     while (*p && *p != ' ' && *p != '\t' && *p != '\r')
       p++;
     if (*p)
@@ -862,7 +877,9 @@ void shell_execute(struct sim *sim, const char *input, size_t len, struct sbuf *
     char *line = xstrndup(input + pos, l); /* a NUL inside ends the line there */
     char *words[SHELL_WORDS_MAX];
     int n = shell_split(line, words, SHELL_WORDS_MAX);
-    if (n > 0)
+    if (n < 0) /* new_line_handler() of microrl.c, error_print is the shell's Print */
+      puts_line(out, "ERROR:too many tokens or invalid quoting");
+    else if (n > 0)
       execute(sim, out, n, words);
     free(line);
     pos = lf ? (size_t)(lf - input) + 1 : len;

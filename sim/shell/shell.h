@@ -20,7 +20,8 @@ struct sim;
 
 /* microrl limits (V3/components/microrl/microrl_config.h). */
 #define SHELL_LINE_MAX 800
-#define SHELL_WORDS_MAX 128
+#define SHELL_WORDS_MAX 128 /* microrl _COMMAND_TOKEN_NMB: a line has fewer words */
+#define SHELL_QUOTED_MAX 10 /* microrl _QUOTED_TOKEN_NMB */
 
 /* One command of the tree (OvmsCommand).  fn NULL: only children; fn with children: runs when
  * no further word follows (as "server v3").  usage is a template: "<$C>" / "[$C]" expand to
@@ -58,9 +59,11 @@ int shell_register(const char *parent, const struct shell_cmd *cmd);
  */
 void shell_execute(struct sim *sim, const char *input, size_t len, struct sbuf *out);
 
-/* Splits one line into words as microrl does ('...'/"..." quoting; no escapes).  Returns the
- * number of words (<= max) with word pointers into buf (modified in place), or -1 when a
- * quote is not closed. */
+/* Splits one line into words as microrl's split() does ('...'/"..." quoting at the start of a
+ * word; no escapes).  Returns the number of words (< max) with word pointers into buf
+ * (modified in place), or -1 when a quote is not closed, a closing quote is followed by more
+ * of the word, there are more than SHELL_QUOTED_MAX quoted words, or max words or more
+ * (shell_execute() then answers "ERROR:too many tokens or invalid quoting"). */
 int shell_split(char *buf, char **words, int max);
 
 #endif

@@ -38,8 +38,9 @@ hasnt "$T/convert" "--scenario"
 # `ovms-sim run` is the same as no subcommand
 "$BIN" run --scenario "$SRC/scenarios/charging.yaml" --fast -q || fail "ovms-sim run: exit $?"
 
-# every option named in a message of the program exists: in --help, or convert --help
-cat "$T/all" "$T/convert" > "$T/known"
+# every option named in a message of the program exists: in --help, convert or plot --help
+"$BIN" plot --help > "$T/plot"
+cat "$T/all" "$T/convert" "$T/plot" > "$T/known"
 grep -ohE '"[^"]*--[a-z][a-z0-9-]+[^"]*"' -r "$SRC/sim" "$SRC/vehicles" "$SRC/hil" --include='*.c' |
   grep -oE -- '--[a-z][a-z0-9-]+' | sort -u > "$T/named"
 [ "$(wc -l < "$T/named")" -gt 20 ] || fail "found only $(wc -l < "$T/named") option names in the sources"

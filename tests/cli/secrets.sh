@@ -2,7 +2,7 @@
 # secrets.sh - the MQTT password stays secret (issue 16 item 5): a password key given with
 # --set is refused (exit 2: the command line is visible in ps) with a pointer to
 # --password-file / OVMS_SIM_PASSWORD, and a running simulator has core dumps off (RLIMIT_CORE 0, not dumpable).  The answers to clients (config
-# list, config get, request/config) are tests/unit/test_shell.c and test_v3_engine.c.
+# list, request/config) are tests/unit/test_shell.c and test_v3_engine.c.
 set -u
 BIN=${OVMS_SIM_BIN:?}
 SRC=${OVMS_SIM_SRC:?}

@@ -1,7 +1,9 @@
 /*
  * test_slcan.c - the slcan / Lawicel codec (table-driven, every error) and the slcan backend
  * against a pseudo-terminal with a scripted adapter on the master side: bitrate and open
- * commands, frames both ways, garbage from the adapter, and the adapter unplugged mid-run.
+ * commands, frames both ways, garbage from the adapter, and the adapter unplugged mid-run;
+ * an adapter that stops reading: send() reports a full queue (-EAGAIN) instead of blocking,
+ * and every accepted frame reaches the adapter whole and in order once it reads again.
  */
 #include "testutil.h"
 
@@ -139,16 +141,24 @@ static size_t adapter_read(int m, char *buf, size_t cap)
   return n;
 }
 
-static void test_pty_adapter(void **state)
+/* A pseudo-terminal master for the scripted adapter and the spec of its slave side
+ * ("slcan:/dev/pts/N@rate"); skips the test when the system has none. */
+static int pty_master(int flags, char *spec, size_t cap, const char *rate)
 {
-  (void)state;
-  int m = posix_openpt(O_RDWR | O_NOCTTY);
+  int m = posix_openpt(O_RDWR | O_NOCTTY | flags);
   if (m < 0 || grantpt(m) || unlockpt(m)) {
     fprintf(stderr, "skipped: no pseudo-terminals\n");
     skip();
   }
+  snprintf(spec, cap, "slcan:%s@%s", ptsname(m), rate);
+  return m;
+}
+
+static void test_pty_adapter(void **state)
+{
+  (void)state;
   char spec[128];
-  snprintf(spec, sizeof(spec), "slcan:%s@250000", ptsname(m));
+  int m = pty_master(0, spec, sizeof(spec), "250000");
   struct ev_loop *ev = ev_loop_new(EVFLAG_AUTO);
   struct sim_loop *l = sim_loop_new(ev, SIM_CLOCK_FAST, 1, 0);
   struct sim_canbus *bus;
@@ -231,11 +241,80 @@ static void test_pty_adapter(void **state)
   sim_diag_cleanup(&d);
 }
 
+/* The adapter stops reading: the tty fills, send() returns -EAGAIN (the frame is not sent)
+ * without blocking; when it reads again the buffered output is flushed from the loop and the
+ * adapter sees exactly the accepted frames, none cut, none lost, then sending works again. */
+static void test_pty_stalled_reader(void **state)
+{
+  (void)state;
+  char spec[128];
+  int m = pty_master(O_NONBLOCK, spec, sizeof(spec), "500000");
+  struct ev_loop *ev = ev_loop_new(EVFLAG_AUTO);
+  struct sim_loop *l = sim_loop_new(ev, SIM_CLOCK_FAST, 1, 0);
+  struct sim_canbus *bus;
+  struct sim_diag d = SIM_DIAG_INIT;
+  assert_int_equal(can_bus_new(&bus, l, spec, 1, &d), 0);
+  assert_int_equal(can_bus_start(bus), 0);
+  size_t cap = 4u << 20, want = 0;
+  char *expect = malloc(cap), *got = malloc(cap);
+  want = (size_t)snprintf(expect, cap, "C\rS6\rZ0\rO\r");
+  /* the adapter reads nothing: frames until the queue is full (bounded) */
+  unsigned accepted = 0;
+  int rc = 0;
+  for (unsigned i = 0; i < 100000 && rc == 0; i++) {
+    struct sim_frame f = {.id = 0x100 + (i % 0x600), .len = 8};
+    for (int k = 0; k < 8; k++)
+      f.data[k] = (uint8_t)(i >> (k % 4 * 8));
+    rc = can_bus_send(bus, &f);
+    if (rc == 0) {
+      char line[SLCAN_MAX_LINE];
+      int n = slcan_encode(&f, line, sizeof(line));
+      assert_true(n > 0 && want + (size_t)n < cap);
+      memcpy(expect + want, line, (size_t)n);
+      want += (size_t)n;
+      accepted++;
+    }
+  }
+  assert_int_equal(rc, -EAGAIN);
+  assert_true(accepted > 0);
+  assert_int_equal(bus->stats.tx, accepted);
+  assert_true(bus->started);
+  /* still full while nobody reads */
+  ev_run(ev, EVRUN_NOWAIT);
+  struct sim_frame extra = {.id = 0x7DF, .len = 3, .data = {0x02, 0x01, 0x0d}};
+  assert_int_equal(can_bus_send(bus, &extra), -EAGAIN);
+  /* the adapter reads again: the loop flushes the rest */
+  size_t n = 0;
+  for (int round = 0; round < 2000 && n < want; round++) {
+    ev_run(ev, EVRUN_NOWAIT);
+    struct pollfd pf = {.fd = m, .events = POLLIN};
+    if (poll(&pf, 1, 10) > 0) {
+      ssize_t k = read(m, got + n, cap - n);
+      if (k > 0)
+        n += (size_t)k;
+    }
+  }
+  assert_int_equal(n, want);
+  assert_memory_equal(got, expect, want);
+  assert_int_equal(can_bus_send(bus, &extra), 0);
+  char buf[64];
+  adapter_read(m, buf, sizeof(buf));
+  assert_string_equal(buf, "t7DF302010D\r");
+  free(expect);
+  free(got);
+  can_bus_close(bus);
+  close(m);
+  sim_loop_free(l);
+  ev_loop_destroy(ev);
+  sim_diag_cleanup(&d);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_codec),
     cmocka_unit_test(test_pty_adapter),
+    cmocka_unit_test(test_pty_stalled_reader),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

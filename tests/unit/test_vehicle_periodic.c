@@ -31,18 +31,13 @@ struct exclusion {
 /* Ids a vehicle's decoder reads that its emulation does not send, and why. */
 static const struct exclusion exclusions[] = {
     /* Nissan Leaf (vehicles/nissanleaf/nissanleaf.c) */
-    {"nissanleaf", 1, 0x1D4,
-     "VCM charge-interrupt flag: only acted on while charging, not yet "
-     "encoded (needs the VCM frame layout beyond d6.7)"},
     {"nissanleaf", 1, 0x380,
      "ZE0 on-board charger frame: sent by the 2011-12 charger only; the "
      "emulated charger is the 0x390 one"},
-    {"nissanleaf", 1, 0x59E,
-     "ZE1 (2018+) instrument SOC: not yet encoded (its d2:d3 capacity "
-     "field, read on 24 kWh packs, competes with 0x5BC for xnl.v.b.e.capacity)"},
     {"nissanleaf", 1, 0x5BF,
-     "charger pilot/limit state machine: not yet encoded (its d4 states "
-     "drive v.c.state, which 0x390 already sends)"},
+     "charger pilot/limit state machine: not yet encoded; its d2 limit is whole "
+     "amps (d2/5) and d4 0xB0 forces 120 A, while 0x390 gives v.c.climit from "
+     "100 W units / voltage, so both would make v.c.climit flap"},
     {"nissanleaf", 1, 0x679, "J1772/VCM wake-up: the firmware only logs it, nothing to emulate"},
     /* Tesla Roadster (vehicles/teslaroadster/teslaroadster.c) */
     {"teslaroadster", 1, 0x102, "lock state, also carried by 0x100/96 d2.3, which is encoded"},
@@ -133,6 +128,18 @@ static void test_added_encoders_roundtrip(void **state)
                "xnl.v.b.heatergranted=;v.e.cabinsetpoint=;v.e.cabintemp=;xnl.v.c.chargebars=;"
                "xnl.v.c.chargeminutes3kw=");
   vt_roundtrip("nissanleaf", "xnl.modelyear=2016;xnl.ze1=yes", "v.b.soc=50", "v.e.cabintemp=");
+  /* 0x59E: the capacity (24 kWh packs) agrees with 0x5BC's max GIDs; the ZE1 instrument SOC;
+   * nothing before a capacity is known */
+  vt_roundtrip("nissanleaf", NULL, "xnl.v.b.e.capacity=20", "xnl.v.b.e.capacity=20");
+  vt_roundtrip("nissanleaf", NULL, "xnl.v.b.max.gids=281", "xnl.v.b.e.capacity=22.48");
+  vt_roundtrip("nissanleaf", "xnl.ze1=yes", "xnl.v.b.e.capacity=20;xnl.v.b.soc.instrument=80.5",
+               "xnl.v.b.e.capacity=20;xnl.v.b.soc.instrument=80.5");
+  vt_roundtrip("nissanleaf", NULL, "v.b.soc=50", "xnl.v.b.e.capacity=");
+  /* 0x1D4: a charge in progress stays in progress (d6.7 set) */
+  vt_roundtrip("nissanleaf", NULL,
+               "v.c.charging=yes;v.c.state=charging;v.c.pilot=yes;v.c.voltage=230;"
+               "v.c.current=10;v.c.power=2.3;v.c.climit=16",
+               "v.c.charging=yes;v.c.state=charging");
 }
 
 /* ---- a full transmit queue -------------------------------------------------------------- */

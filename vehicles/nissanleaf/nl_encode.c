@@ -412,7 +412,42 @@ static int e_60d(struct vehicle *v, struct sim_frame *f, const void *arg)
   return 1;
 }
 
+/* VCM 0x1D4: d6 bit 7 clear means the charge was interrupted (read only while charging), so it
+ * is clear exactly when the car's charge state says so. */
+static int e_1d4(struct vehicle *v, struct sim_frame *f, const void *arg)
+{
+  struct nl *s = S(v);
+  (void)arg;
+  f->data[6] = strcmp(metric_string(s->c_state), "interrupted") ? 0x80 : 0;
+  return 1;
+}
+
+/* 0x59E: d2:d3 (12 bits) the capacity in GIDs as 0x5BC's max GIDs give it (read on 24 kWh
+ * packs), d7 the ZE1 instrument SOC in 0.5 %.  Not sent before a capacity is known (the decoder
+ * would read 0 kWh). */
+static int e_59e(struct vehicle *v, struct sim_frame *f, const void *arg)
+{
+  struct nl *s = S(v);
+  uint8_t *d = f->data;
+  (void)arg;
+  long gids;
+  if (metric_is_defined(s->x_max_gids))
+    gids = metric_int(s->x_max_gids);
+  else if (metric_is_defined(s->x_e_capacity))
+    gids = lround(metric_float(s->x_e_capacity) * 1000.0 / NL_WH_PER_GID);
+  else
+    return 0;
+  gids = clampl((double)gids, 0, 4095);
+  d[2] = (uint8_t)(gids >> 4);
+  d[3] = (uint8_t)((gids & 0x0F) << 4);
+  double soc = metric_is_defined(s->x_soc_instrument) ? metric_float(s->x_soc_instrument)
+                                                      : metric_float(s->b_soc);
+  d[7] = (uint8_t)clampl(soc * 2.0, 0, 200);
+  return 1;
+}
+
 const struct vehicle_encoder nl_encoders[] = {
+    {1, 0x1D4, 10, 7, e_1d4, NULL, "0x1D4 VCM charge interrupted flag"},
     {1, 0x1DA, 10, 8, e_1da, NULL, "0x1DA inverter rpm/torque"},
     {1, 0x1DB, 10, 8, e_1db, NULL, "0x1DB LBC current/voltage/SOC"},
     {1, 0x1DC, 10, 8, e_1dc, NULL, "0x1DC LBC power limits"},
@@ -425,6 +460,7 @@ const struct vehicle_encoder nl_encoders[] = {
     {1, 0x54F, 100, 8, e_54f, NULL, "0x54F cabin temperature"},
     {1, 0x55A, 100, 8, e_55a, NULL, "0x55A motor/inverter temperature"},
     {1, 0x55B, 100, 8, e_55b, NULL, "0x55B LBC SOC"},
+    {1, 0x59E, 100, 8, e_59e, NULL, "0x59E capacity / ZE1 instrument SOC"},
     {1, 0x5BC, 100, 8, e_5bc, NULL, "0x5BC GIDs"},
     {1, 0x5C0, 500, 8, e_5c0, NULL, "0x5C0 battery temperature"},
     {2, 0x180, 10, 8, e_180, NULL, "0x180 throttle"},
