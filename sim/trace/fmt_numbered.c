@@ -146,7 +146,8 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
     e = token_end(s, len, i);
   }
   /* the id before the frame words, or after them (the analyser's column order) */
-  bool rtr = false, id_after = s[i] == 'D' || s[i] == 'd' || s[i] == 'R' || s[i] == 'r';
+  bool rtr = false;
+  bool id_after = i < len && (s[i] == 'D' || s[i] == 'd' || s[i] == 'R' || s[i] == 'r');
   if (id_after) {
     if (frame_words(ps, s, len, &i, &rtr, f, d) < 0)
       return SIM_EPARSE;
