@@ -106,7 +106,7 @@ static bool parse_date(const char *s, size_t len, int64_t *ns)
     return false;
   long hh, mm, ss, ms = 0;
   hh = strtol(tok[4], &end, 10);
-  if (*end != ':')
+  if (*end != ':' || hh < 0 || hh > 23) /* before the pm shift: no overflow of a huge hour */
     return false;
   mm = strtol(end + 1, &end, 10);
   if (*end != ':')
