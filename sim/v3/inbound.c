@@ -141,7 +141,12 @@ static void request_config(struct v3 *v3, const char *cid, const char *payload)
     free(buf);
     return;
   }
-  const char *val = sim_config_get(v3->sim->config, param, inst);
+  /* An unset key answers an empty value, not a built-in default: the firmware answers with
+   * MyConfig.GetParamValue(param, instance), whose default value is "" (OvmsServerV3::
+   * ProcessClientConfigRequest(), ovms_server_v3.cpp; GetParamValue in main/ovms_config.h). */
+  const char *val = sim_config_is_set(v3->sim->config, param, inst)
+                        ? sim_config_get(v3->sim->config, param, inst)
+                        : NULL;
   struct sbuf t = SBUF_INIT;
   sbuf_add(&t, v3->prefix.p, v3->prefix.len);
   sbuf_printf(&t, "client/%s/config/", cid);

@@ -624,12 +624,21 @@ static void test_requests(void **state)
   assert_non_null(find(P "metric/v/b/range/est", base));
   assert_non_null(find(P "metric/m/serial", base));
   assert_null(find(P "metric/m/monotonic", base));
+  /* an unset key answers "", not the built-in default 600: the firmware answers
+   * MyConfig.GetParamValue(param, instance) with its default "" (OvmsServerV3::
+   * ProcessClientConfigRequest(), ovms_server_v3.cpp; main/ovms_config.h GetParamValue) */
   inject(P "client/ha/request/config", " server.v3/updatetime.idle \n");
   r = find(P "client/ha/config/server/v3/updatetime/idle", base);
   assert_non_null(r);
-  assert_string_equal(r->payload, "600");
+  assert_int_equal(r->len, 0);
   assert_int_equal(r->qos, 0);
   assert_false(r->retain);
+  assert_int_equal(sim_config_set(x.sim->config, "server.v3", "updatetime.idle", "300", NULL), 0);
+  size_t set_base = F.n;
+  inject(P "client/ha/request/config", "server.v3/updatetime.idle");
+  r = find(P "client/ha/config/server/v3/updatetime/idle", set_base);
+  assert_non_null(r);
+  assert_string_equal(r->payload, "300");
   inject(P "client/ha/request/config", "vehicle/name");
   r = find(P "client/ha/config/vehicle/name", base);
   assert_non_null(r);
