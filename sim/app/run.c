@@ -751,8 +751,9 @@ static int did_nothing(struct app *a, const struct trace_replay_stats *tot)
 }
 
 /*
- * The notifications Server V3 did not deliver: those still queued (kept in --state-dir for the
- * next run, else lost) and those moved aside as undeliverable.  With --stats, the counters.
+ * What Server V3 did not deliver: the notifications still queued (kept in --state-dir for the
+ * next run, else lost) and those moved aside as undeliverable, and the app commands not run
+ * because V3_RESPONSES_MAX responses were unacknowledged.  With --stats, the counters.
  * Returns EXIT_RUNTIME when a notification was lost or moved aside, else 0.
  */
 static int report_notifications(struct app *a)

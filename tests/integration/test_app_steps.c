@@ -44,11 +44,7 @@ static int teardown(void **state)
 {
   (void)state;
   broker_free(&B);
-  char cmd[512];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  if (system(cmd) != 0)
-    fprintf(stderr, "could not remove %s\n", dir);
-  free(dir);
+  harness_rmtree(dir);
   return 0;
 }
 
@@ -203,10 +199,7 @@ static void test_app_only_module(void **state)
   free(sc);
   free(car);
   sub_free(s);
-  char cmd[512];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", cdir);
-  assert_int_equal(system(cmd), 0);
-  free(cdir);
+  assert_int_equal(harness_rmtree(cdir), 0);
 }
 
 static void test_app_only_no_answer(void **state)

@@ -209,11 +209,8 @@ static void test_fleet_200(void **state)
   assert_int_equal(wait_all(s, from, "alice", "metric/s/v3/connected", "no", 30), N);
   sub_free(s);
   broker_free(&b);
-  char cmd[700];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
-  assert_int_equal(system(cmd), 0);
   free(sc);
-  free(d);
+  assert_int_equal(harness_rmtree(d), 0);
 }
 
 /* The report of a run with a broker restart: reconnects counted and spread. */

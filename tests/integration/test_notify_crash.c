@@ -221,12 +221,8 @@ static void test_crash_injection(void **state)
 
   sub_free(col);
   broker_free(&b);
-  char cmd[600];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", bdir, sdir);
-  if (system(cmd) != 0)
-    fprintf(stderr, "could not remove %s, %s\n", bdir, sdir);
-  free(bdir);
-  free(sdir);
+  harness_rmtree(bdir);
+  harness_rmtree(sdir);
 }
 
 int main(void)

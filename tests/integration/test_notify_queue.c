@@ -37,11 +37,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
   broker_free(&B);
-  char cmd[512];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  if (system(cmd) != 0)
-    fprintf(stderr, "could not remove %s\n", dir);
-  free(dir);
+  harness_rmtree(dir);
   return 0;
 }
 
@@ -164,10 +160,7 @@ static void test_undeliverable_moved_aside(void **state)
   assert_int_equal(proc_wait(sim_spawn(sd, argv2, NULL), 60), 0);
   assert_int_equal(sub_count(s), 1);
   sub_free(s);
-  char cmd[600];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sd);
-  assert_int_equal(system(cmd), 0);
-  free(sd);
+  assert_int_equal(harness_rmtree(sd), 0);
 }
 
 /* A scenario of n notify steps at one instant. */
@@ -208,10 +201,7 @@ static void test_burst_delivered_before_the_end(void **state)
   free(err);
   sub_free(s);
   free(scen);
-  char cmd[600];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
-  assert_int_equal(system(cmd), 0);
-  free(d);
+  assert_int_equal(harness_rmtree(d), 0);
 }
 
 /* A broker that accepts the connection but is stopped before the queue is drained: the
@@ -267,11 +257,8 @@ static void test_backlog_reported(void **state)
   sub_free(s);
   broker_free(&b2);
   free(scen);
-  char cmd[1200];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", d, sd);
-  assert_int_equal(system(cmd), 0);
-  free(d);
-  free(sd);
+  assert_int_equal(harness_rmtree(d), 0);
+  assert_int_equal(harness_rmtree(sd), 0);
 }
 
 int main(void)

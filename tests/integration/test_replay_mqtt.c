@@ -115,11 +115,7 @@ static void test_replay_beside_commands(void **state)
   sub_free(app);
   sub_free(obs);
   broker_free(&b);
-  char cmd[600];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  if (system(cmd) != 0)
-    fprintf(stderr, "could not remove %s\n", dir);
-  free(dir);
+  harness_rmtree(dir);
 }
 
 int main(void)

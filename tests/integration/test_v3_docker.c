@@ -98,10 +98,7 @@ static void test_docker_broker_config(void **state)
   sbuf_free(&e);
   free(conf);
   free(path);
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
-  if (system(cmd) != 0)
-    fprintf(stderr, "could not remove %s\n", d);
-  free(d);
+  harness_rmtree(d);
 }
 
 int main(void)

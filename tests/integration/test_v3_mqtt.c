@@ -37,11 +37,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
   broker_free(&B);
-  char cmd[512];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  if (system(cmd) != 0)
-    fprintf(stderr, "could not remove %s\n", dir);
-  free(dir);
+  harness_rmtree(dir);
   return 0;
 }
 
@@ -349,10 +345,7 @@ static void test_refused_login(void **state)
   broker_free(&b2);
   free(pwf);
   free(pwf2);
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d2);
-  if (system(cmd) != 0)
-    fprintf(stderr, "could not remove %s\n", d2);
-  free(d2);
+  harness_rmtree(d2);
 }
 
 /* --topics draft-2018 against the broker: m/ topics and the cmd/<id>/c/ -> /r/ exchange. */
@@ -392,10 +385,7 @@ static void test_print_tee(void **state)
   assert_non_null(strstr(out, "ovms/alice/TEE/event server.v3.connected\n"));
   assert_non_null(strstr(out, "ovms/alice/TEE/metric/s/v3/connected yes\n"));
   free(out);
-  char cmd[600];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
-  assert_int_equal(system(cmd), 0);
-  free(d);
+  assert_int_equal(harness_rmtree(d), 0);
 }
 
 int main(void)

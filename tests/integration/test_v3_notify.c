@@ -121,15 +121,6 @@ static size_t wait_data(struct sub *s, double timeout)
   return 0;
 }
 
-static void rmrf(char *d)
-{
-  char cmd[512];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
-  if (system(cmd) != 0)
-    fprintf(stderr, "could not remove %s\n", d);
-  free(d);
-}
-
 static void test_across_broker_restart(void **state)
 {
   char *bdir = harness_tmpdir(), *sdir = harness_tmpdir();
@@ -156,8 +147,8 @@ static void test_across_broker_restart(void **state)
   sub_free(col);
   sub_free(obs);
   broker_free(&b);
-  rmrf(bdir);
-  rmrf(sdir);
+  harness_rmtree(bdir);
+  harness_rmtree(sdir);
 }
 
 static void test_across_simulator_restart(void **state)
@@ -194,8 +185,8 @@ static void test_across_simulator_restart(void **state)
   sub_free(col);
   sub_free(obs);
   broker_free(&b);
-  rmrf(bdir);
-  rmrf(sdir);
+  harness_rmtree(bdir);
+  harness_rmtree(sdir);
 }
 
 int main(void)

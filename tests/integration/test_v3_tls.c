@@ -46,11 +46,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-  char cmd[512];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  if (system(cmd) != 0)
-    fprintf(stderr, "could not remove %s\n", dir);
-  free(dir);
+  harness_rmtree(dir);
   return 0;
 }
 
@@ -107,11 +103,7 @@ static void run_case(const char *srv, bool require_cert, bool give_cert, bool ex
   free(ca);
   free(crt);
   free(key);
-  char cmd[512];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", bdir);
-  if (system(cmd) != 0)
-    fprintf(stderr, "could not remove %s\n", bdir);
-  free(bdir);
+  harness_rmtree(bdir);
 }
 
 static void test_tls_verified(void **state)

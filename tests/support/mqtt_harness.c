@@ -63,6 +63,18 @@ int harness_free_port(void)
   return ntohs(a.sin_port);
 }
 
+int harness_rmtree(char *dir)
+{
+  struct sbuf cmd = SBUF_INIT;
+  sbuf_printf(&cmd, "rm -rf '%s'", dir);
+  int rc = system(sbuf_str(&cmd)) == 0 ? 0 : -1;
+  if (rc)
+    fprintf(stderr, "could not remove %s\n", dir);
+  sbuf_free(&cmd);
+  free(dir);
+  return rc;
+}
+
 char *harness_tmpdir(void)
 {
   char *t = xstrdup("/tmp/ovms-sim-test-XXXXXX");

@@ -22,6 +22,9 @@ int harness_free_port(void);
 
 /* A temporary directory (mkdtemp); returns a malloc'd path. */
 char *harness_tmpdir(void);
+/* Removes the tree dir (rm -rf) and frees dir.  Returns 0, or -1 after a warning on stderr
+ * when it could not be removed. */
+int harness_rmtree(char *dir);
 
 /* Writes text to dir/name; returns the malloc'd path. */
 char *harness_write(const char *dir, const char *name, const char *text);
