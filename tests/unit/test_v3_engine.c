@@ -962,6 +962,50 @@ static void test_notify_backlog(void **state)
 }
 
 
+/* A data backlog drains at the broker's pace: the next record goes out when the previous
+ * one's exchange ends, as OvmsServerV3::IncomingPubRec() calls
+ * TransmitPendingNotificationsData() (ovms_server_v3.cpp), not one per Ticker1.  The fake
+ * broker acknowledges on the next loop turn, so all 50 go out in the second of the connect,
+ * in order, each once. */
+static void test_notify_data_backlog_drain(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  run_until(&x, 2); /* not connected yet */
+  enum { N = 50 };
+  for (int i = 1; i <= N; i++) {
+    char text[32];
+    snprintf(text, sizeof(text), "*-LOG-Test,%d", i);
+    assert_int_equal(sim_notify_raise(x.sim, NOTIFY_DATA, "log.test", text), i);
+  }
+  run_until(&x, 40);
+  const char *pre = P "notify/data/log/test/";
+  int64_t first_t = -1;
+  int next = 1;
+  int prev_mid = 0;
+  for (size_t i = 0; i < F.n; i++) {
+    if (strncmp(F.v[i].topic, pre, strlen(pre)))
+      continue;
+    char *end;
+    long id = strtol(F.v[i].topic + strlen(pre), &end, 10);
+    assert_int_equal(id, next); /* in order, each once */
+    assert_int_equal(*end, '/');
+    char text[32];
+    snprintf(text, sizeof(text), "*-LOG-Test,%d", next);
+    assert_string_equal(F.v[i].payload, text);
+    assert_true(F.v[i].mid > prev_mid); /* a new publication, not a repeat */
+    prev_mid = F.v[i].mid;
+    if (first_t < 0)
+      first_t = F.v[i].t;
+    assert_int_equal(F.v[i].t, first_t); /* no record waits for a tick */
+    next++;
+  }
+  assert_int_equal(next, N + 1);
+  assert_int_equal(first_t, F.connack_t + 1); /* the first Ticker1 after the CONNACK */
+  assert_int_equal(v3_notify_backlog(F.v3, NOTIFY_DATA), 0);
+  fx_free(&x);
+}
+
 /* Retry delays of HEAD (the MG_EV_CLOSE / CONNACK cases of OvmsServerV3MongooseCallback()):
  * TCP failure 30 s, unexpected close 60 s, CONNACK 3 30 s,
  * each plus a new jitter of 0..conn.jitter.max; <=3.3.005: 60 s. */
@@ -1198,6 +1242,7 @@ int main(void)
     cmocka_unit_test(test_priority_immediate),
     cmocka_unit_test(test_events_legacy_off_and_notify_filter),
     cmocka_unit_test(test_notify_backlog),
+    cmocka_unit_test(test_notify_data_backlog_drain),
     cmocka_unit_test(test_command_bound),
     cmocka_unit_test(test_backoff),
     cmocka_unit_test(test_malformed_inbound),
