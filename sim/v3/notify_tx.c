@@ -166,7 +166,8 @@ static void notify_send_one(struct v3 *v3, enum sim_notify_type type)
   }
 }
 
-/* Ticker1 step 2: one info, one error, one alert, and one data record if none is waiting. */
+/* Ticker1 step 2: one info, one error, one alert, and one data record if none is waiting
+ * (the next data records follow from v3_transport_acked()). */
 void v3_notify_drain(struct v3 *v3)
 {
   notify_send_one(v3, NOTIFY_INFO);
@@ -186,12 +187,18 @@ static void on_notification(void *ctx, const struct sim_notify_entry *e)
     notify_send_one(v3, e->type);
 }
 
+/* The end of a publication's exchange.  For the data record in flight this is the firmware's
+ * IncomingPubRec(): mark it read and transmit the next pending record at once
+ * (TransmitPendingNotificationsData()), so a backlog drains at the broker's pace, not one
+ * record per Ticker1.  libmosquitto reports the end of the QoS 2 exchange (PUBCOMP), not the
+ * PUBREC, so here both happen one round trip later than on the module (docs/v3.md). */
 void v3_transport_acked(struct v3 *v3, int mid)
 {
   if (mid != 0 && v3->data_wait.mid == mid) {
     v3->stats.delivered++;
     sim_notify_mark_read(v3->sim, v3->reader, NOTIFY_DATA, v3->data_wait.id);
     v3->data_wait.mid = 0;
+    notify_send_one(v3, NOTIFY_DATA);
     return;
   }
   struct v3_inflight *a = find_ack(v3, mid);
