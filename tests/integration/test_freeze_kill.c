@@ -20,7 +20,9 @@
  * duplicate window docs/v3.md names for data (between the broker's PUBREC and the read mark
  * reaching the journal after its PUBCOMP): the test reads the frozen broker's log, and the
  * journal, and thaws and stops it again until no QoS 2 exchange of the simulator is in that
- * window, so the exactly-once assertion does not depend on where the signal landed.
+ * window, so the exactly-once assertion does not depend on where the signal landed.  The
+ * second case (test_kill_in_exchange) kills wherever the stop landed: a data record may then
+ * arrive twice, with its id, only if its exchange was in that window at a kill.
  */
 #include "testutil.h"
 
