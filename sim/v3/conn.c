@@ -270,6 +270,9 @@ void v3_transport_connack(struct v3 *v3, int rc)
     v3_set_metric_bool(v3, "s.v3.connected", true);
     v3_set_status(v3, "OVMS V3 MQTT login successful", V3_CONNECTED);
     v3_sched_connected(v3);
+    if (v3->ops == &v3_transport_print) /* no broker: the first full sync on the next turn
+                                           (after the queued events), not the next ticker.1 */
+      sim_timer_start(v3->sim->loop, &v3->first, 0, 0);
     return;
   }
   v3->stats.refused++;

@@ -32,17 +32,22 @@ struct exclusion {
 static const struct exclusion exclusions[] = {
     /* Nissan Leaf (vehicles/nissanleaf/nissanleaf.c) */
     {"nissanleaf", 1, 0x380,
-     "ZE0 on-board charger frame: sent by the 2011-12 charger only; the "
-     "emulated charger is the 0x390 one"},
-    {"nissanleaf", 1, 0x5BF,
-     "charger pilot/limit state machine: not yet encoded; its d2 limit is whole "
-     "amps (d2/5) and d4 0xB0 forces 120 A, while 0x390 gives v.c.climit from "
-     "100 W units / voltage, so both would make v.c.climit flap"},
-    {"nissanleaf", 1, 0x679, "J1772/VCM wake-up: the firmware only logs it, nothing to emulate"},
+     "ZE0 (2011-12) on-board charger: the emulated charger is the AZE0 0x390 one, and one "
+     "0x380 sets m_ZE0_charger for good (IncomingFrameCan1 case 0x380), after which "
+     "vehicle_nissanleaf_charger_status() replaces v.c.voltage/current with the pack's "
+     "while charging and zeroes v.c.voltage otherwise, contradicting 0x390's AC voltage"},
+    {"nissanleaf", 1, 0x679,
+     "J1772/VCM wake-up event: IncomingFrameCan1 case 0x679 only logs it (no metric), and "
+     "the car sends it once on waking, not on a period"},
     /* Tesla Roadster (vehicles/teslaroadster/teslaroadster.c) */
-    {"teslaroadster", 1, 0x102, "lock state, also carried by 0x100/96 d2.3, which is encoded"},
+    {"teslaroadster", 1, 0x102,
+     "the VDS's reply on the id the module sends its commands on (CommandLock() sends 0x102 "
+     "0B 02, IncomingFrameCan1 case 0x102 reads d0 0x0E as the lock state): an answer to "
+     "a command, not periodic; the lock state is periodic in 0x100/96 d2.3, encoded"},
     /* Mitsubishi i-MiEV (vehicles/mitsubishi/mitsubishi.c) */
-    {"mitsubishi", 1, 0x012, "key state of early cars; the emulated car sends the later 0x101"},
+    {"mitsubishi", 1, 0x012,
+     "key state of early cars (IncomingFrameCan1: 0x012 \"early iMIEV\", 0x101 \"later "
+     "iMIEV\"): a car sends one of the two, and the emulated car sends 0x101"},
 };
 
 static const char *const emulated[] = {"nissanleaf", "teslaroadster", "mitsubishi"};
@@ -140,6 +145,139 @@ static void test_added_encoders_roundtrip(void **state)
                "v.c.charging=yes;v.c.state=charging;v.c.pilot=yes;v.c.voltage=230;"
                "v.c.current=10;v.c.power=2.3;v.c.climit=16",
                "v.c.charging=yes;v.c.state=charging");
+}
+
+/* ---- Leaf 0x5BF beside 0x390 ----------------------------------------------------------- */
+
+static size_t enc_index(const struct vehicle *v, uint32_t id)
+{
+  for (size_t i = 0; i < v->n_enc; i++)
+    if (v->enc[i].id == id)
+      return i;
+  fail_msg("no encoder for 0x%X", (unsigned)id);
+  return 0;
+}
+
+/*
+ * A car with metrics `set` sends all its frames once and a 0x390, then 0x390 and 0x5BF
+ * alternately (both orders) for 40 periods; the module decoding them must keep the v.c.climit
+ * and v.c.pilot that 0x390 gave (no flapping), 0x5BF must be sent (sent5bf) or held, and the
+ * module ends with `expect`.
+ */
+static void leaf_5bf_run(const char *set, bool sent5bf, const char *expect)
+{
+  struct vt a, b;
+  vt_open(&a, "nissanleaf", NULL);
+  char *dup = strdup(set), *save = NULL;
+  for (char *tok = strtok_r(dup, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
+    char *eq = strchr(tok, '=');
+    assert_non_null(eq);
+    *eq = 0;
+    if (metric_set_from_string(vt_m(&a, tok), eq + 1, SIM_UNIT_NATIVE) < 0)
+      fail_msg("cannot set %s=%s", tok, eq + 1);
+  }
+  free(dup);
+  vt_open(&b, "nissanleaf", NULL);
+  struct vt_frames fr = {.n = 0};
+  vehicle_encode_all(a.v, vt_collect, &fr);
+  size_t i390 = enc_index(a.v, 0x390), i5bf = enc_index(a.v, 0x5BF);
+  for (size_t k = 0; k < fr.n; k++) /* 0x1DB first: the pack voltage 0x390 uses on CHAdeMO */
+    vehicle_decode(b.v, &fr.f[k]);
+  struct sim_frame f;
+  assert_int_equal(vehicle_encode(a.v, i390, &f), 1);
+  vehicle_decode(b.v, &f);
+  char climit[64], pilot[16], got[64];
+  snprintf(climit, sizeof climit, "%s", vt_str(&b, "v.c.climit"));
+  snprintf(pilot, sizeof pilot, "%s", vt_str(&b, "v.c.pilot"));
+  unsigned n5bf = 0;
+  for (int k = 0; k < 40; k++) {
+    size_t order[2] = {i390, i5bf};
+    if (k & 1)
+      order[0] = i5bf, order[1] = i390;
+    for (int j = 0; j < 2; j++) {
+      if (vehicle_encode(a.v, order[j], &f) != 1) {
+        assert_true(order[j] == i5bf);
+        continue;
+      }
+      if (f.id == 0x5BF)
+        n5bf++;
+      assert_int_equal(vehicle_decode(b.v, &f), 1);
+      snprintf(got, sizeof got, "%s", vt_str(&b, "v.c.climit"));
+      if (strcmp(got, climit) || strcmp(vt_str(&b, "v.c.pilot"), pilot))
+        fail_msg("%s: after 0x%X v.c.climit=%s v.c.pilot=%s, 0x390 gave %s / %s", set,
+                 (unsigned)f.id, got, vt_str(&b, "v.c.pilot"), climit, pilot);
+    }
+  }
+  assert_int_equal(n5bf, sent5bf ? 40 : 0);
+  char what[1024];
+  snprintf(what, sizeof what, "0x5BF run %s", set);
+  vt_check_expect(&b, expect, what);
+  vt_close(&b);
+  vt_close(&a);
+}
+
+static void test_leaf_5bf_agrees_with_390(void **state)
+{
+  (void)state;
+  /* unplugged, car on: 0 A, no pilot (d4 0x28: idle) */
+  leaf_5bf_run("v.e.on=yes;v.b.voltage=360", true,
+               "v.c.climit=0;v.c.pilot=no;v.c.charging=no;v.c.state=stopped");
+  /* AC charging 30 A at 220 V: 0x390 6.6 kW / 220 V = 30 A = 0x5BF d2 150, d4 0x60 */
+  leaf_5bf_run("v.c.charging=yes;v.c.state=charging;v.c.pilot=yes;v.c.voltage=220;"
+               "v.c.climit=30;v.c.power=6.6;v.b.voltage=360",
+               true,
+               "v.c.climit=30;v.c.pilot=yes;v.c.charging=yes;v.c.state=charging;"
+               "v.c.type=type1;v.c.voltage=220");
+  /* 40 A: above the 32 A where d4 0x60 would clear the pilot, so 0x70 */
+  leaf_5bf_run("v.c.charging=yes;v.c.state=charging;v.c.pilot=yes;v.c.voltage=220;"
+               "v.c.climit=40;v.b.voltage=360",
+               true, "v.c.climit=40;v.c.pilot=yes;v.c.charging=yes;v.c.type=type1");
+  /* 16 A at 230 V: 0x390 3.7 kW / 220 V = 16.8182 A, no whole-amp d2: 0x5BF held */
+  leaf_5bf_run("v.c.charging=yes;v.c.state=charging;v.c.pilot=yes;v.c.voltage=230;"
+               "v.c.climit=16;v.b.voltage=360",
+               false, "v.c.climit=16.8182;v.c.pilot=yes;v.c.charging=yes");
+  /* plugged, timer wait at 10 A (d4 0x30); done at 0 A (d4 0x18 keeps the pilot) */
+  leaf_5bf_run("v.c.state=timerwait;v.c.pilot=yes;v.c.voltage=220;v.c.climit=10", true,
+               "v.c.climit=10;v.c.pilot=yes;v.c.state=timerwait;v.d.cp=yes");
+  leaf_5bf_run("v.c.state=done;v.c.pilot=yes;v.c.voltage=220;v.c.climit=0", true,
+               "v.c.climit=0;v.c.pilot=yes;v.c.state=done");
+  /* CHAdeMO at 120 A on 360 V: 0x390 43.2 kW / 360 V = 120 A, so d4 0xB0 */
+  leaf_5bf_run("v.c.charging=yes;v.c.state=charging;v.c.pilot=yes;v.c.type=chademo;"
+               "v.c.voltage=360;v.c.climit=120;v.b.voltage=360",
+               true, "v.c.climit=120;v.c.pilot=yes;v.c.type=chademo;v.c.state=charging");
+  /* CHAdeMO at 50 A: never 0xB0 (it would force 120 A); d2 250 with d4 0x70 */
+  leaf_5bf_run("v.c.charging=yes;v.c.state=charging;v.c.pilot=yes;v.c.type=chademo;"
+               "v.c.voltage=360;v.c.climit=50;v.b.voltage=360",
+               true, "v.c.climit=50;v.c.pilot=yes;v.c.type=chademo;v.c.state=charging");
+  /* CHAdeMO at 100 A: beyond d2's 51 A: held */
+  leaf_5bf_run("v.c.charging=yes;v.c.state=charging;v.c.pilot=yes;v.c.type=chademo;"
+               "v.c.voltage=360;v.c.climit=100;v.b.voltage=360",
+               false, "v.c.climit=100;v.c.type=chademo");
+}
+
+/* the frames themselves */
+static void test_leaf_5bf_frames(void **state)
+{
+  (void)state;
+  struct vt t;
+  vt_open(&t, "nissanleaf", NULL);
+  size_t i = enc_index(t.v, 0x5BF);
+  struct sim_frame f;
+  metric_set_from_string(vt_m(&t, "v.c.charging"), "yes", SIM_UNIT_NATIVE);
+  metric_set_from_string(vt_m(&t, "v.c.state"), "charging", SIM_UNIT_NATIVE);
+  metric_set_from_string(vt_m(&t, "v.c.voltage"), "220", SIM_UNIT_NATIVE);
+  metric_set_from_string(vt_m(&t, "v.c.climit"), "30", SIM_UNIT_NATIVE);
+  assert_int_equal(vehicle_encode(t.v, i, &f), 1);
+  assert_int_equal(f.len, 8);
+  static const uint8_t ac30[8] = {0, 0, 150, 0, 0x60, 0, 0, 0};
+  assert_memory_equal(f.data, ac30, 8);
+  metric_set_from_string(vt_m(&t, "v.c.charging"), "no", SIM_UNIT_NATIVE);
+  metric_set_from_string(vt_m(&t, "v.c.state"), "stopped", SIM_UNIT_NATIVE);
+  metric_set_from_string(vt_m(&t, "v.c.voltage"), "0", SIM_UNIT_NATIVE);
+  assert_int_equal(vehicle_encode(t.v, i, &f), 1);
+  static const uint8_t off[8] = {0, 0, 0, 0, 0x38, 0, 0, 0};
+  assert_memory_equal(f.data, off, 8);
+  vt_close(&t);
 }
 
 /* ---- a full transmit queue -------------------------------------------------------------- */
@@ -300,6 +438,8 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_decoded_id_is_emitted),
       cmocka_unit_test(test_added_encoders_roundtrip),
+      cmocka_unit_test(test_leaf_5bf_agrees_with_390),
+      cmocka_unit_test(test_leaf_5bf_frames),
       cmocka_unit_test(test_full_queue_slows_down),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

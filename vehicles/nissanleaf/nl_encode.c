@@ -12,8 +12,8 @@
  * Periods: nominal values; the e-NV200 capture (traces/nissan_leaf/env200-2015-with-40kWh-
  * startup-nobridge.crtd) shows 0x1DB/0x1DA/0x1DC every ~20 ms and 0x390 every ~200 ms because
  * the logging module dropped frames, the firmware itself assumes 10 ms for 0x1DB (its energy
- * integration).  DLCs are those of the capture (0x421: 3 bytes).  0x50A, 0x54A, 0x54F
- * and 0x5B9 go out every 100 ms like the other 0x5xx status frames (nominal; the
+ * integration).  DLCs are those of the capture (0x421: 3 bytes).  0x50A, 0x54A, 0x54F,
+ * 0x5B9 and 0x5BF go out every 100 ms like the other 0x5xx status frames (nominal; the
  * firmware does not depend on their rate), 0x5B9 with the capture's 7 bytes.
  */
 #include <math.h>
@@ -145,6 +145,62 @@ static int e_390(struct vehicle *v, struct sim_frame *f, const void *arg)
     d[4] = 0x40;
   d[5] = (uint8_t)((status << 1) | (pmax >> 8));
   d[6] = (uint8_t)(pmax & 0xFF);
+  return 1;
+}
+
+/*
+ * 0x5BF: the J1772 pilot limit in d2 (whole amps: the decoder takes d2 / 5) and the charger
+ * state in d4 (d_5bf, IncomingFrameCan1 case 0x5bf).  Its decoder writes v.c.climit and
+ * v.c.pilot on every frame, as d_390 does from the 0x390 the car sends beside it, so the frame
+ * carries what the module derives from that 0x390 (built by e_390 from the same metrics):
+ *  - d2 = 5 x the 0x390 limit (100 W units / the decoded voltage: 110/220/330 V on AC, the
+ *    0x1DB pack voltage, 0.5 V, on CHAdeMO; 0 unplugged);
+ *  - d4 by the charge state, the codes that set the same charger status as 0x390's:
+ *    charging 0x60 (CHAdeMO 0xB0, whose forced 120 A is only sent when the 0x390 limit is
+ *    exactly 120 A, else 0x70 "starting to charge", which sets only the pilot), done 0x40,
+ *    timerwait 0x30, else 0x28 (car on) or 0x38 (off/asleep, no change);
+ *  - while plugged with a limit outside 1..32 A, where the decoder would clear the pilot, 0x70
+ *    (charging) or 0x18 (cable plugged) instead, which set it.
+ * When the 0x390 limit is not a whole number of amps from 0 to 51 (d2 0..255), no d2 gives
+ * the same v.c.climit and the frame is held (not sent) until it is again, so v.c.climit and
+ * v.c.pilot never alternate between the two frames.
+ */
+static int e_5bf(struct vehicle *v, struct sim_frame *f, const void *arg)
+{
+  struct nl *s = S(v);
+  (void)arg;
+  struct sim_frame g;
+  memset(&g, 0, sizeof g);
+  e_390(v, &g, NULL);
+  const uint8_t *c = g.data;
+  bool ac = (c[3] & 0x20) != 0, qc = (c[4] & 0x40) != 0;
+  bool pilot = ac || qc; /* e_390 never sends the V2X code (d0 >> 4 == 9) */
+  double cv = 0;
+  if (ac)
+    cv = ((c[3] >> 3) & 0x03) * 110;
+  else if (qc && metric_is_defined(s->b_voltage))
+    cv = clampl(metric_float(s->b_voltage) * 2, 0, 1023) / 2.0; /* as e_1db sends it */
+  double lim = cv > 0 ? (double)((((c[5] & 0x01) << 8) | c[6]) * 100) / cv : 0;
+  bool charging = metric_bool(s->c_charging);
+  bool chademo = strcmp(metric_string(s->c_type), "chademo") == 0;
+  const char *st = metric_string(s->c_state);
+  uint8_t code;
+  if (charging)
+    code = !chademo ? 0x60 : lim == 120 ? 0xB0 : 0x70;
+  else if (!strcmp(st, "done"))
+    code = 0x40;
+  else if (!strcmp(st, "timerwait"))
+    code = 0x30;
+  else
+    code = metric_bool(s->e_on) ? 0x28 : 0x38;
+  if (code != 0xB0) {
+    if (lim != floor(lim) || lim > 51)
+      return 0;
+    if (pilot && !(lim >= 1 && lim <= 32) && code != 0x70)
+      code = charging ? 0x70 : 0x18;
+    f->data[2] = (uint8_t)(lim * 5);
+  }
+  f->data[4] = code;
   return 1;
 }
 
@@ -462,6 +518,7 @@ const struct vehicle_encoder nl_encoders[] = {
     {1, 0x55B, 100, 8, e_55b, NULL, "0x55B LBC SOC"},
     {1, 0x59E, 100, 8, e_59e, NULL, "0x59E capacity / ZE1 instrument SOC"},
     {1, 0x5BC, 100, 8, e_5bc, NULL, "0x5BC GIDs"},
+    {1, 0x5BF, 100, 8, e_5bf, NULL, "0x5BF J1772 pilot limit / charger state"},
     {1, 0x5C0, 500, 8, e_5c0, NULL, "0x5C0 battery temperature"},
     {2, 0x180, 10, 8, e_180, NULL, "0x180 throttle"},
     {2, 0x292, 40, 8, e_292, NULL, "0x292 footbrake"},
