@@ -122,9 +122,28 @@ static int64_t jitter(struct v3 *v3)
   return jmax > 0 ? sim_rng_range(&v3->sim->rng, 0, jmax) : 0;
 }
 
-static void schedule_retry(struct v3 *v3, unsigned delay, const char *text)
+/* m_conn_stable_wait: conn.stable_wait (at least 3) since 3.3.006, a fixed 10 before. */
+static long stable_wait(struct v3 *v3)
 {
-  v3->connect_at = v3_now(v3) + delay + jitter(v3);
+  long wait = v3->sim->profile->conn_jitter ? v3_cfg_int(v3, "conn.stable_wait", 10) : 10;
+  return wait < 3 ? 3 : wait;
+}
+
+/* A retry after delay seconds, the m_connretry countdown of Ticker1.  Where the firmware also
+ * restarts its stability count (m_connection_counter = 0: a failed TCP connect, a CONNACK
+ * refusal, an unexpected close; recount), the attempt waits as well for that count to reach
+ * conn.stable_wait + a jitter of 0..conn.jitter.max drawn anew.  With the defaults
+ * (10 + 0..5 < 30) every retry thus comes after exactly delay seconds; the jitter shows in
+ * the first connect after the network came up and where conn.stable_wait exceeds the delay. */
+static void schedule_retry(struct v3 *v3, unsigned delay, bool recount, const char *text)
+{
+  int64_t wait = delay;
+  if (recount && v3->sim->profile->conn_jitter) {
+    int64_t stable = stable_wait(v3) + jitter(v3);
+    if (stable > wait)
+      wait = stable;
+  }
+  v3->connect_at = v3_now(v3) + wait;
   v3_set_status(v3, text, V3_WAITRECONNECT);
 }
 
@@ -152,10 +171,7 @@ void v3_network_up(struct v3 *v3, int64_t now)
 {
   v3->net_since = now;
   if (!v3->conn_up && !v3->suspended) {
-    long wait = v3->sim->profile->conn_jitter ? v3_cfg_int(v3, "conn.stable_wait", 10) : 10;
-    if (wait < 3)
-      wait = 3;
-    v3->connect_at = now + wait + jitter(v3);
+    v3->connect_at = now + stable_wait(v3) + jitter(v3);
     v3_set_status(v3, "Waiting to connect", V3_CONNECTWAIT);
   }
 }
@@ -178,7 +194,7 @@ void v3_connect(struct v3 *v3)
   if (!*server && v3->ops == &v3_transport_print)
     server = "print"; /* no broker: nothing to configure */
   if (!*server) {
-    schedule_retry(v3, 20, "Error: Parameter server.v3/server must be defined");
+    schedule_retry(v3, 20, false, "Error: Parameter server.v3/server must be defined");
     return;
   }
   bool tls = v3_cfg_bool(v3, "tls", false);
@@ -228,7 +244,7 @@ void v3_connect(struct v3 *v3)
   int rc = v3->ops->connect(v3->tp, &ci, NULL); /* the status text says it failed */
   sbuf_free(&will);
   if (rc < 0) {
-    schedule_retry(v3, 20, "Error: Connection failed");
+    schedule_retry(v3, 20, false, "Error: Connection failed");
     return;
   }
   v3->conn_up = true;
@@ -262,7 +278,7 @@ void v3_transport_connack(struct v3 *v3, int rc)
   v3->stats.refused++;
   v3_drop_connection(v3);
   if (rc == 3) {
-    schedule_retry(v3, pr->connfail_retry, "Server temporarily unavailable");
+    schedule_retry(v3, pr->connfail_retry, true, "Server temporarily unavailable");
   } else if (pr->auth_suspend) {
     v3->suspended = true;
     v3->connect_at = -1;
@@ -274,7 +290,7 @@ void v3_transport_connack(struct v3 *v3, int rc)
              (unsigned)rc);
     sim_notify_raise(v3->sim, NOTIFY_ALERT, "server.v3.auth.failure", text);
   } else {
-    schedule_retry(v3, pr->refused_retry, "Authentication error (wrong user/password/client ID)");
+    schedule_retry(v3, pr->refused_retry, true, "Authentication error (wrong user/password/client ID)");
   }
 }
 
@@ -292,11 +308,11 @@ void v3_transport_closed(struct v3 *v3, int err, bool tcp_failed)
       snprintf(text, sizeof(text), "Error: Connection failed (%s)", v3->last_error);
     else
       snprintf(text, sizeof(text), "Error: Connection failed");
-    schedule_retry(v3, pr->connfail_retry, text);
+    schedule_retry(v3, pr->connfail_retry, true, text);
   } else {
     if (was)
       v3_set_status(v3, "Disconnected from OVMS Server V3", V3_DISCONNECTED);
-    schedule_retry(v3, pr->closed_retry, "Disconnected from OVMS Server V3");
+    schedule_retry(v3, pr->closed_retry, true, "Disconnected from OVMS Server V3");
   }
   (void)err;
 }

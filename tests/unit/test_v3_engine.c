@@ -943,7 +943,7 @@ static void test_auth_suspend(void **state)
   assert_int_equal(F.connects, 2);
   assert_non_null(find("ovms/bob/MYCAR/metric/s/v3/connected", 0));
   fx_free(&x);
-  /* 3.3.006 retries after 30 s (+ jitter) */
+  /* 3.3.006 retries after 30 s */
   fx_init(&x, "3.3.006", SIM_TOPICS_CURRENT, NULL);
   F.refuse = 5;
   run_until(&x, 600);
@@ -1080,7 +1080,7 @@ static void test_notify_data_backlog_drain(void **state)
 
 /* Retry delays of HEAD (the MG_EV_CLOSE / CONNACK cases of OvmsServerV3MongooseCallback()):
  * TCP failure 30 s, unexpected close 60 s, CONNACK 3 30 s,
- * each plus a new jitter of 0..conn.jitter.max; <=3.3.005: 60 s. */
+ * without jitter (test_reconnect_schedule has it); <=3.3.005: 60 s. */
 static void test_backoff(void **state)
 {
   static const char *const nojitter[] = {"server.v3.conn.jitter.max", "0", NULL};
@@ -1125,6 +1125,72 @@ static void test_backoff(void **state)
   fx_free(&x);
 }
 
+
+/* The reconnect schedule with the default jitter (conn.jitter.max 5), in simulation time.
+ * Ticker1 of ovms_server_v3.cpp counts m_connretry down and connects at 0 once
+ * m_connection_counter has reached m_conn_stable_wait + m_connect_jitter; the jitter is drawn
+ * when the network becomes stable (and re-drawn before each retry), and the count restarts at
+ * a failed TCP connect (MG_EV_CONNECT, 30 s), a CONNACK refusal (30 s) and an unexpected close
+ * (MG_EV_CLOSE, 60 s).  So the first connect comes after 10 + 0..5 s, every retry after its
+ * fixed interval, and only a conn.stable_wait above the interval brings the jitter back. */
+static void test_reconnect_schedule(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  run_until(&x, 20);
+  assert_int_equal(F.connects, 1);
+  assert_in_range(F.connect_t[0], 10, 15); /* stable_wait + jitter */
+  assert_true(v3_connected(x.sim->v3));
+  /* a good session closes, five times: back after exactly 60 s each time */
+  for (int i = 0; i < 5; i++) {
+    int n = F.connects;
+    v3_transport_closed(F.v3, 0, false);
+    int64_t tc = now_s();
+    struct sbuf st = SBUF_INIT;
+    v3_status_text(x.sim->v3, &st);
+    assert_string_equal(sbuf_str(&st), "State: Waiting to reconnect (60 second(s) remaining)\n"
+                                       "       Disconnected from OVMS Server V3\n");
+    sbuf_free(&st);
+    run_until(&x, tc + 70);
+    assert_int_equal(F.connects, n + 1);
+    assert_int_equal(F.connect_t[n] - tc, 60);
+    assert_true(v3_connected(x.sim->v3));
+  }
+  /* failed TCP connects: every 30 s */
+  F.tcp_fail = true;
+  int n = F.connects;
+  v3_transport_closed(F.v3, 0, false);
+  run_until(&x, now_s() + 200);
+  assert_true(F.connects >= n + 5);
+  for (int i = n + 1; i < n + 5; i++)
+    assert_int_equal(F.connect_t[i] - F.connect_t[i - 1], 30);
+  /* CONNACK 3 (server unavailable): every 30 s */
+  F.tcp_fail = false;
+  F.refuse = 3;
+  run_until(&x, now_s() + 40);
+  n = F.connects;
+  run_until(&x, now_s() + 130);
+  assert_true(F.connects >= n + 4);
+  for (int i = n; i < n + 4; i++)
+    assert_int_equal(F.connect_t[i] - F.connect_t[i - 1], 30);
+  fx_free(&x);
+
+  /* conn.stable_wait 40, above the 30 s of a failed connect: 40 + 0..5 s, drawn anew */
+  static const char *const slow[] = {"server.v3.conn.stable_wait", "40", NULL};
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, slow);
+  F.tcp_fail = true;
+  run_until(&x, 600);
+  assert_true(F.connects >= 12);
+  assert_in_range(F.connect_t[0], 40, 45);
+  bool varied = false;
+  for (int i = 1; i < 12; i++) {
+    int64_t d = F.connect_t[i] - F.connect_t[i - 1];
+    assert_in_range(d, 40, 45);
+    varied |= d != F.connect_t[1] - F.connect_t[0];
+  }
+  assert_true(varied);
+  fx_free(&x);
+}
 
 /* Malformed inbound messages are rejected and counted, never a crash: random topics under the
  * prefix and random payloads (commands, heartbeats, requests) under ASan/UBSan. */
@@ -1319,6 +1385,7 @@ int main(void)
     cmocka_unit_test(test_notify_data_backlog_drain),
     cmocka_unit_test(test_command_bound),
     cmocka_unit_test(test_backoff),
+    cmocka_unit_test(test_reconnect_schedule),
     cmocka_unit_test(test_malformed_inbound),
     cmocka_unit_test(test_shell_stop_start),
     cmocka_unit_test(test_network_loss),
