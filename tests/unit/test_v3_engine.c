@@ -966,14 +966,21 @@ static void test_auth_suspend(void **state)
   F.refuse = 5;
   run_until(&x, 600);
   assert_int_equal(F.connects, 1); /* suspended until a config change */
+  /* the state is Disconnected (MG_EV_MQTT_CONNACK in OvmsServerV3MongooseCallback():
+   * SetStatus("Authentication error ...", true, OvmsServerV3::Disconnected)), and
+   * ovmsv3_status() prints it without a countdown */
+  assert_int_equal(v3_state(x.sim->v3), V3_DISCONNECTED);
   struct sbuf st = SBUF_INIT;
   v3_status_text(x.sim->v3, &st);
-  assert_non_null(strstr(sbuf_str(&st), "Authentication error"));
+  assert_string_equal(sbuf_str(&st), "State: Disconnected\n"
+                                     "       Authentication error (wrong user/password/client ID)\n");
   sbuf_free(&st);
   F.refuse = 0;
+  int64_t tcfg = now_s();
   sim_config_set(x.sim->config, "server.v3", "user", "bob", NULL);
   run_until(&x, 620);
   assert_int_equal(F.connects, 2);
+  assert_int_equal(F.connect_t[1] - tcfg, 2); /* ConfigChanged(): m_connretry -1 -> 2 */
   assert_non_null(find("ovms/bob/MYCAR/metric/s/v3/connected", 0));
   fx_free(&x);
   /* 3.3.006 retries after 30 s */
