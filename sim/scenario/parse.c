@@ -1858,7 +1858,9 @@ static void parse_expect(struct parser *p, yaml_node_t *n)
 /* ---- top level --------------------------------------------------------------------------- */
 
 static const char *const top_keys[] = {"name", "description", "start", "seed", "tick",
-                                       "vehicle", "timeline", "expect", NULL};
+                                       "vehicle", "timeline", "expect", "start_realtime",
+                                       NULL};
+static const char *const realtime_names[] = {"now", "time-of-day", "start", NULL};
 
 /* start: a UTC time as parse.h's parse_time() reads it, in ns. */
 static int parse_utc(const char *s, int64_t *out_ns)
@@ -1874,7 +1876,7 @@ static int parse_utc(const char *s, int64_t *out_ns)
 /* The top-level nodes, collected first: the vehicle section must be parsed before the timeline
  * (charge defaults come from it) and the timeline before expect (step names). */
 struct top_ctx {
-  yaml_node_t *vehicle, *timeline, *expect;
+  yaml_node_t *vehicle, *timeline, *expect, *realtime;
 };
 
 static void top_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctxp)
@@ -1907,6 +1909,17 @@ static void top_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, 
   case 5: ctx->vehicle = v; break;
   case 6: ctx->timeline = v; break;
   case 7: ctx->expect = v; break;
+  case 8:
+    ctx->realtime = v;
+    s = scalar(p, v, "now, time-of-day or start");
+    for (int i = 0; s && realtime_names[i]; i++)
+      if (!strcmp(s, realtime_names[i])) {
+        sc->realtime_start = (enum scenario_realtime_start)i;
+        s = NULL;
+      }
+    if (s)
+      err(p, v, "expected now, time-of-day or start, got '%s'", s);
+    break;
   }
   (void)k;
 }
@@ -1920,9 +1933,12 @@ static void walk(struct parser *p)
     p->errors++;
     return;
   }
-  struct top_ctx ctx = {NULL, NULL, NULL};
+  struct top_ctx ctx = {NULL, NULL, NULL, NULL};
   if (!mapping(p, root, "scenario", top_keys, top_pair, &ctx))
     return;
+  if (ctx.realtime && p->sc->realtime_start != SCENARIO_RT_NOW && !p->sc->start_utc_ns)
+    err(p, ctx.realtime, "start_realtime: %s needs a start: time",
+        realtime_names[p->sc->realtime_start]);
   if (ctx.vehicle)
     parse_vehicle(p, ctx.vehicle);
   if (ctx.timeline)

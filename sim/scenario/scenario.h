@@ -202,6 +202,11 @@ struct scenario {
   char *name;           /* owned, may be NULL */
   char *description;    /* owned, may be NULL */
   int64_t start_utc_ns; /* `start:` UTC time; 0 = not given (main picks the clock epoch) */
+  enum scenario_realtime_start {
+    SCENARIO_RT_NOW,         /* real time starts now (default) */
+    SCENARIO_RT_TIME_OF_DAY, /* at start:'s UTC time of day, its latest occurrence up to now */
+    SCENARIO_RT_START,       /* at start: itself */
+  } realtime_start;          /* `start_realtime:`; --fast always uses start: */
   bool has_seed;
   uint64_t seed;        /* `seed:` default for --seed */
   double tick;          /* physics tick, s, default 1 */
