@@ -329,10 +329,10 @@ static int get_str(struct parser *p, const yaml_node_t *n, char **dst)
 /*
  * Iterates over a mapping node's pairs, checking keys against a key table: unknown and
  * duplicate keys are reported.  A key table is an array of rows whose first member is the key
- * (const char *), ended by a row with a NULL key; stride is the size of a row.  A plain
- * NULL-terminated list of names is such a table with stride sizeof(char *) (mapping()).
- * fn(p, idx, key node, value node, ctx) handles a known key, idx being its row.  what names
- * the section in messages.
+ * (const char *), ended by a row with a NULL key; stride is the size of a row (a struct
+ * key_row, a struct key_word, or a plain NULL-terminated list of names with stride
+ * sizeof(char *)).  fn(p, idx, key node, value node, ctx) handles a known key, idx being its
+ * row (key_pair()).  what names the section in messages.
  */
 typedef void (*pair_fn)(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctx);
 
@@ -412,79 +412,294 @@ static bool mapping_rows(struct parser *p, yaml_node_t *n, const char *what, con
   return true;
 }
 
-static bool mapping(struct parser *p, yaml_node_t *n, const char *what, const char *const *keys,
-                    pair_fn fn, void *ctx)
+/* ---- key tables ------------------------------------------------------------------------- */
+
+/* How a key's value is read and stored (struct key_row). */
+enum key_kind {
+  KEY_QTY,      /* a quantity in [min, max] (a double) */
+  KEY_FRACTION, /* a percentage in [min, max], stored as a fraction 0..1 (a double) */
+  KEY_INT,      /* an integer in [min, max] (an int) */
+  KEY_BOOL,     /* yes/no (a bool) */
+  KEY_FLAG,     /* yes/no as 1/0 (an int; the default -1 says "not given") */
+  KEY_ENUM,     /* one of words (an int: the word's value) */
+  KEY_STR,      /* a string (a char *, owned; default text or NULL) */
+  KEY_POINT,    /* a point (struct scenario_point, get_point()); default *point */
+  KEY_NODE,     /* read later by the section: only the value node is kept (struct keys) */
+  KEY_CUSTOM,   /* read by fn alone; no default (the field starts zeroed) */
+};
+
+/* A word of a KEY_ENUM key (or of a fn's word list) and the value it stands for. */
+struct key_word {
+  const char *name;
+  int value;
+};
+
+struct key_row;
+
+/* Reads v into row r's field of base, instead of r->kind: the parser hook of a key with a
+ * special form (a checked string, a list, an action); 0 when it stored a value. */
+typedef int key_fn(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base);
+
+/*
+ * One key of a section, in the order of the "expected one of" message: how its value is read
+ * (kind, or fn), its range, where it goes (offset into the section's struct) and its default.
+ * The defaults are set before the section is read (key_defaults()), except the late ones: a
+ * default with from is def times the vehicle's key from (ideal_consumption: 0.9 x
+ * consumption), one with ac_dc is def for an AC and dc (times dc_from) for a DC charge; these
+ * are set after it, for the keys the file did not give (key_derive()).  Late keys are doubles.
+ */
+struct key_row {
+  const char *key;
+  enum key_kind kind;
+  enum scenario_qty qty;
+  double min, max;
+  size_t offset;
+  double def;                  /* by kind; KEY_CUSTOM: a constant for fn (the app action) */
+  const char *from;
+  bool ac_dc;
+  double dc;
+  const char *dc_from;
+  const char *text;            /* KEY_STR: the default string */
+  const struct key_word *words; /* KEY_ENUM: the words, ended by a NULL name */
+  const char *what;            /* what the words (or a checked name) stand for, in messages */
+  const struct scenario_point *point; /* KEY_POINT: the default */
+  key_fn *fn;
+};
+
+/* A row's common head: key, kind, quantity, range, field (an offsetof) and default. */
+#define KEY(k, kd, q, lo, hi, off, d)                                                         \
+  .key = (k), .kind = (kd), .qty = (q), .min = (lo), .max = (hi), .offset = (off), .def = (d)
+
+/* the bits of struct keys.given and mapping_rows()'s duplicate check */
+#define KEYS_MAX 64
+
+/* A section being read: its rows, its struct, which keys the file gave and their nodes. */
+struct keys {
+  const struct key_row *rows;
+  void *base;
+  uint64_t given;              /* bit i: row i was read and stored */
+  yaml_node_t *node[KEYS_MAX]; /* row i's value node; NULL when the file does not give it */
+};
+
+static void keys_init(struct keys *c, const struct key_row *rows, void *base)
 {
-  return mapping_rows(p, n, what, keys, sizeof(*keys), fn, ctx);
+  memset(c, 0, sizeof(*c));
+  c->rows = rows;
+  c->base = base;
+}
+
+static void *key_field(const struct key_row *r, void *base)
+{
+  return (char *)base + r->offset;
+}
+
+/* The row of key in rows (a key the code names: always there). */
+static int key_index(const struct key_row *rows, const char *key)
+{
+  int i = 0;
+  while (strcmp(rows[i].key, key))
+    i++;
+  return i;
+}
+
+/* One of r->words (messages say what they name, r->what), or NULL after an error. */
+static const struct key_word *get_word(struct parser *p, const struct key_row *r,
+                                       yaml_node_t *v)
+{
+  char hint[64];
+  snprintf(hint, sizeof(hint), "a %s", r->what);
+  const char *s = scalar(p, v, hint);
+  if (!s)
+    return NULL;
+  for (const struct key_word *w = r->words; w->name; w++)
+    if (!strcmp(w->name, s))
+      return w;
+  struct sbuf l = SBUF_INIT;
+  key_list(r->words, sizeof(*r->words), &l);
+  err(p, v, "unknown %s '%s' (expected one of: %s)", r->what, s, sbuf_str(&l));
+  sbuf_free(&l);
+  return NULL;
+}
+
+static bool get_point(struct parser *p, yaml_node_t *n, struct scenario_point *pt,
+                      const char *what);
+
+/* Reads v as row r says into its field of base; 0 when it stored a value. */
+static int key_apply(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
+{
+  void *f = key_field(r, base);
+  double d;
+  long l;
+  bool b;
+  const struct key_word *w;
+  struct scenario_point pt;
+  int rc;
+  if (r->fn)
+    return r->fn(p, r, v, base);
+  switch (r->kind) {
+  case KEY_QTY: return get_qty(p, v, r->qty, r->min, r->max, f);
+  case KEY_FRACTION:
+    if ((rc = get_qty(p, v, r->qty, r->min, r->max, &d)) == 0)
+      *(double *)f = d / 100;
+    return rc;
+  case KEY_INT:
+    if ((rc = get_int(p, v, (long)r->min, (long)r->max, &l)) == 0)
+      *(int *)f = (int)l;
+    return rc;
+  case KEY_BOOL: return get_bool(p, v, f);
+  case KEY_FLAG:
+    if ((rc = get_bool(p, v, &b)) == 0)
+      *(int *)f = b;
+    return rc;
+  case KEY_ENUM:
+    if (!(w = get_word(p, r, v)))
+      return SIM_EPARSE;
+    *(int *)f = w->value;
+    return 0;
+  case KEY_STR: return get_str(p, v, f);
+  case KEY_POINT:
+    if (!get_point(p, v, &pt, r->key)) {
+      free(pt.name);
+      return SIM_EPARSE;
+    }
+    free(((struct scenario_point *)f)->name);
+    *(struct scenario_point *)f = pt;
+    return 0;
+  case KEY_NODE:
+  case KEY_CUSTOM: break;
+  }
+  return 0;
+}
+
+/* Reads v as key (also a section's short form, "park: 10min", as if the file gave the key). */
+static void key_read(struct parser *p, struct keys *c, const char *key, yaml_node_t *v)
+{
+  int i = key_index(c->rows, key);
+  c->node[i] = v;
+  if (key_apply(p, &c->rows[i], v, c->base) == 0)
+    c->given |= UINT64_C(1) << i;
+}
+
+static void key_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctx)
+{
+  struct keys *c = ctx;
+  key_read(p, c, c->rows[idx].key, v);
+  (void)k;
+}
+
+/* Reads the mapping n of the section what (false when it is not a mapping). */
+static bool read_keys(struct parser *p, yaml_node_t *n, const char *what, struct keys *c)
+{
+  return mapping_rows(p, n, what, c->rows, sizeof(*c->rows), key_pair, c);
+}
+
+static bool key_given(const struct keys *c, const char *key)
+{
+  return c->given & (UINT64_C(1) << key_index(c->rows, key));
+}
+
+static yaml_node_t *key_node(const struct keys *c, const char *key)
+{
+  return c->node[key_index(c->rows, key)];
+}
+
+static bool key_late(const struct key_row *r)
+{
+  return r->from || r->ac_dc;
+}
+
+/* Sets the defaults of rows in base, but the late ones (before the section is read). */
+static void key_defaults(const struct key_row *rows, void *base)
+{
+  for (const struct key_row *r = rows; r->key; r++) {
+    void *f = key_field(r, base);
+    if (key_late(r))
+      continue;
+    switch (r->kind) {
+    case KEY_QTY:
+    case KEY_FRACTION: *(double *)f = r->def; break;
+    case KEY_INT:
+    case KEY_FLAG:
+    case KEY_ENUM: *(int *)f = (int)r->def; break;
+    case KEY_BOOL: *(bool *)f = r->def != 0; break;
+    case KEY_STR:
+      if (r->text) {
+        free(*(char **)f);
+        *(char **)f = xstrdup(r->text);
+      }
+      break;
+    case KEY_POINT: *(struct scenario_point *)f = *r->point; break;
+    case KEY_NODE:
+    case KEY_CUSTOM: break;
+    }
+  }
 }
 
 /* ---- vehicle ------------------------------------------------------------------------------ */
 
-static void point_defaults(struct scenario_point *pt)
+/* `alt:` of a point: metres, with or without "m". */
+static int point_alt(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
 {
-  pt->lat = NAN;
-  pt->lon = NAN;
-  pt->alt = 0;
-  pt->speed = 0;
-  pt->name = NULL;
+  const char *s = scalar(p, v, "an altitude in metres");
+  double a;
+  if (!s)
+    return SIM_EPARSE;
+  size_t l = strlen(s);
+  char tmp[64];
+  if (l > 1 && l < sizeof(tmp) && s[l - 1] == 'm' && s[l - 2] != 'k') {
+    memcpy(tmp, s, l - 1);
+    tmp[l - 1] = 0;
+    s = tmp;
+  }
+  const char *text = (const char *)v->data.scalar.value;
+  if (scenario_parse_qty(s, QTY_NUMBER, &a) < 0) {
+    err(p, v, "expected an altitude in metres such as 34 or 34m, got '%s'", text);
+    return SIM_EPARSE;
+  }
+  if (a < r->min || a > r->max) {
+    err(p, v, "%s is out of range (%.10g..%.10g m)", text, r->min, r->max);
+    return SIM_ERANGE;
+  }
+  *(double *)key_field(r, base) = a;
+  return 0;
 }
 
-static const char *const point_keys[] = {"lat", "lon", "alt", "speed", "name", NULL};
-
-static void point_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctx)
-{
-  struct scenario_point *pt = ctx;
-  switch (idx) {
-  case 0: get_qty(p, v, QTY_NUMBER, -90, 90, &pt->lat); break;
-  case 1: get_qty(p, v, QTY_NUMBER, -180, 180, &pt->lon); break;
-  case 2: {
-    const char *s = scalar(p, v, "an altitude in metres");
-    double a;
-    if (s) {
-      size_t l = strlen(s);
-      char tmp[64];
-      if (l > 1 && l < sizeof(tmp) && s[l - 1] == 'm' && s[l - 2] != 'k') {
-        memcpy(tmp, s, l - 1);
-        tmp[l - 1] = 0;
-        s = tmp;
-      }
-      if (scenario_parse_qty(s, QTY_NUMBER, &a) < 0)
-        err(p, v, "expected an altitude in metres such as 34 or 34m, got '%s'",
-            (const char *)v->data.scalar.value);
-      else if (a < -500 || a > 9000)
-        err(p, v, "%s is out of range (-500..9000 m)", (const char *)v->data.scalar.value);
-      else
-        pt->alt = a;
-    }
-    break;
-  }
-  case 3: get_qty(p, v, QTY_SPEED, 1, 400, &pt->speed); break;
-  case 4: get_str(p, v, &pt->name); break;
-  }
-  (void)k;
-}
+#define POFF(f) offsetof(struct scenario_point, f)
+static const struct key_row point_keys[] = {
+  {KEY("lat", KEY_QTY, QTY_NUMBER, -90, 90, POFF(lat), NAN)},
+  {KEY("lon", KEY_QTY, QTY_NUMBER, -180, 180, POFF(lon), NAN)},
+  {KEY("alt", KEY_QTY, QTY_NUMBER, -500, 9000, POFF(alt), 0), .fn = point_alt},
+  {KEY("speed", KEY_QTY, QTY_SPEED, 1, 400, POFF(speed), 0)},
+  {KEY("name", KEY_STR, 0, 0, 0, POFF(name), 0)},
+  {.key = NULL},
+};
+#undef POFF
 
 /* A point is {lat, lon, alt, speed, name} or a flow list [lat, lon] / [lat, lon, alt]. */
 static bool get_point(struct parser *p, yaml_node_t *n, struct scenario_point *pt,
                       const char *what)
 {
-  point_defaults(pt);
+  struct keys c;
+  keys_init(&c, point_keys, pt);
+  memset(pt, 0, sizeof(*pt));
+  key_defaults(point_keys, pt);
   if (n->type == YAML_SEQUENCE_NODE) {
     int cnt = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
     if (cnt < 2 || cnt > 3) {
       err(p, n, "%s as a list must be [lat, lon] or [lat, lon, alt]", what);
       return false;
     }
-    yaml_node_t *a = node(p, n->data.sequence.items.start[0]);
-    yaml_node_t *b = node(p, n->data.sequence.items.start[1]);
-    get_qty(p, a, QTY_NUMBER, -90, 90, &pt->lat);
-    get_qty(p, b, QTY_NUMBER, -180, 180, &pt->lon);
+    key_read(p, &c, "lat", node(p, n->data.sequence.items.start[0]));
+    key_read(p, &c, "lon", node(p, n->data.sequence.items.start[1]));
+    /* the list's alt is a plain number, in the range of the key */
+    const struct key_row *alt = &point_keys[key_index(point_keys, "alt")];
     if (cnt == 3)
-      get_qty(p, node(p, n->data.sequence.items.start[2]), QTY_NUMBER, -500, 9000, &pt->alt);
+      get_qty(p, node(p, n->data.sequence.items.start[2]), QTY_NUMBER, alt->min, alt->max,
+              &pt->alt);
     return !isnan(pt->lat) && !isnan(pt->lon);
   }
   size_t before = p->errors;
-  if (!mapping(p, n, what, point_keys, point_pair, pt))
+  if (!read_keys(p, n, what, &c))
     return false;
   if (p->errors == before) {
     if (isnan(pt->lat))
@@ -494,92 +709,6 @@ static bool get_point(struct parser *p, yaml_node_t *n, struct scenario_point *p
   }
   return !isnan(pt->lat) && !isnan(pt->lon);
 }
-
-/* The vehicle section's special values: checked strings, lists, a point. */
-static void vehicle_id(struct parser *p, yaml_node_t *v, struct scenario_vehicle *vh);
-static void vehicle_timezone(struct parser *p, yaml_node_t *v, struct scenario_vehicle *vh);
-static void vehicle_tpms(struct parser *p, yaml_node_t *v, struct scenario_vehicle *vh);
-static void vehicle_location(struct parser *p, yaml_node_t *v, struct scenario_vehicle *vh);
-
-enum vkey_kind {
-  VK_QTY,      /* a quantity in [min, max] (a double) */
-  VK_FRACTION, /* a percentage in [min, max], stored as a fraction 0..1 (a double) */
-  VK_INT,      /* an integer in [min, max] (an int) */
-  VK_BOOL,     /* yes/no (a bool) */
-  VK_STR,      /* a string (a char *, owned; default NULL) */
-  VK_CUSTOM,   /* parsed by fn; its default is set in vehicle_defaults() */
-};
-
-/*
- * One key of the vehicle section, in the order of the "expected one of" message: where its
- * value goes (offset into struct scenario_vehicle), how it is read and its default.  A row
- * with from set has no fixed default: when the file does not give the key, it is def times
- * the value of the key from (ideal_consumption: 0.9 x consumption).
- */
-struct vehicle_key {
-  const char *key;
-  enum vkey_kind kind;
-  enum scenario_qty qty;
-  double min, max;
-  size_t offset;
-  double def;
-  const char *from;
-  void (*fn)(struct parser *p, yaml_node_t *v, struct scenario_vehicle *vh);
-};
-
-#define VOFF(f) offsetof(struct scenario_vehicle, f)
-static const struct vehicle_key vehicle_keys[] = {
-  {"type", VK_STR, 0, 0, 0, VOFF(type), 0, NULL, NULL},
-  {"model", VK_STR, 0, 0, 0, VOFF(model), 0, NULL, NULL},
-  {"id", VK_CUSTOM, 0, 0, 0, 0, 0, NULL, vehicle_id},
-  {"vin", VK_STR, 0, 0, 0, VOFF(vin), 0, NULL, NULL},
-  {"timezone", VK_CUSTOM, 0, 0, 0, 0, 0, NULL, vehicle_timezone},
-  {"capacity", VK_QTY, QTY_ENERGY, 1, 1000, VOFF(capacity_kwh), 40, NULL, NULL},
-  {"soh", VK_QTY, QTY_PERCENT, 1, 100, VOFF(soh), 100, NULL, NULL},
-  {"soc", VK_QTY, QTY_PERCENT, 0, 100, VOFF(soc), 80, NULL, NULL},
-  {"cells", VK_INT, 0, 1, 400, VOFF(cells), 96, NULL, NULL},
-  {"cell_vmin", VK_QTY, QTY_VOLTAGE, 1, 5, VOFF(cell_vmin), 3.0, NULL, NULL},
-  {"cell_vmax", VK_QTY, QTY_VOLTAGE, 1, 5, VOFF(cell_vmax), 4.2, NULL, NULL},
-  {"resistance", VK_QTY, QTY_RESISTANCE, 0, 2, VOFF(resistance), 0.08, NULL, NULL},
-  {"consumption", VK_QTY, QTY_CONSUMPTION, 30, 2000, VOFF(consumption), 160, NULL, NULL},
-  {"ideal_consumption", VK_QTY, QTY_CONSUMPTION, 30, 2000, VOFF(ideal_consumption), 0.9,
-   "consumption", NULL},
-  {"mass", VK_QTY, QTY_NUMBER, 100, 50000, VOFF(mass), 1600, NULL, NULL},
-  {"regen", VK_FRACTION, QTY_PERCENT, 0, 100, VOFF(regen), 0.6, NULL, NULL},
-  {"max_speed", VK_QTY, QTY_SPEED, 10, 400, VOFF(max_speed), 150, NULL, NULL},
-  {"accel", VK_QTY, QTY_ACCEL, 0.1, 10, VOFF(accel), 1.5, NULL, NULL},
-  {"decel", VK_QTY, QTY_ACCEL, 0.1, 10, VOFF(decel), 2.0, NULL, NULL},
-  {"rpm_per_kmh", VK_QTY, QTY_NUMBER, 0, 1000, VOFF(rpm_per_kmh), 112, NULL, NULL},
-  {"aux_power", VK_QTY, QTY_POWER, 0, 20, VOFF(aux_power), 0.25, NULL, NULL},
-  {"hvac_power", VK_QTY, QTY_POWER, 0, 20, VOFF(hvac_power), 3, NULL, NULL},
-  {"ac_power", VK_QTY, QTY_POWER, 1, 43, VOFF(ac_power), 7.4, NULL, NULL},
-  {"dc_power", VK_QTY, QTY_POWER, 1, 500, VOFF(dc_power), 50, NULL, NULL},
-  {"charge_efficiency", VK_FRACTION, QTY_PERCENT, 50, 100, VOFF(charge_efficiency), 0.9, NULL,
-   NULL},
-  {"odometer", VK_QTY, QTY_DISTANCE, 0, 10000000, VOFF(odometer), 10000, NULL, NULL},
-  {"ambient", VK_QTY, QTY_TEMP, -50, 60, VOFF(ambient), 15, NULL, NULL},
-  {"cabin_temp", VK_QTY, QTY_TEMP, -50, 80, VOFF(cabin_temp), 1, "ambient", NULL},
-  {"battery_temp", VK_QTY, QTY_TEMP, -40, 70, VOFF(battery_temp), 1, "ambient", NULL},
-  {"setpoint", VK_QTY, QTY_TEMP, 10, 35, VOFF(setpoint), 21, NULL, NULL},
-  {"v12", VK_QTY, QTY_VOLTAGE, 8, 16, VOFF(v12), 12.6, NULL, NULL},
-  {"locked", VK_BOOL, 0, 0, 0, VOFF(locked), true, NULL, NULL},
-  {"noise", VK_BOOL, 0, 0, 0, VOFF(noise), true, NULL, NULL},
-  {"charge_limit", VK_QTY, QTY_PERCENT, 10, 100, VOFF(charge_limit), 100, NULL, NULL},
-  {"tpms", VK_CUSTOM, 0, 0, 0, 0, 0, NULL, vehicle_tpms},
-  {"location", VK_CUSTOM, 0, 0, 0, 0, 0, NULL, vehicle_location},
-  {"heading", VK_QTY, QTY_NUMBER, 0, 360, VOFF(heading), 0, NULL, NULL},
-  {"cell_metrics", VK_BOOL, 0, 0, 0, VOFF(cell_metrics), false, NULL, NULL},
-  {NULL, 0, 0, 0, 0, 0, 0, NULL, NULL},
-};
-#undef VOFF
-
-/* The default location: Berlin, 52.520008 N 13.404954 E, 34 m. */
-static const struct scenario_point default_location = {52.520008, 13.404954, 34, 0, NULL};
-
-/* Which rows of vehicle_keys the file gave (bit i = row i). */
-struct vehicle_ctx {
-  uint64_t given;
-};
 
 static bool valid_id(const char *s)
 {
@@ -591,119 +720,125 @@ static bool valid_id(const char *s)
   return true;
 }
 
-static void vehicle_id(struct parser *p, yaml_node_t *v, struct scenario_vehicle *vh)
+/* A vehicle id (vehicle: id:, app: vehicle:). */
+static int vehicle_id(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
 {
-  if (get_str(p, v, &vh->id) == 0 && !valid_id(vh->id))
-    err(p, v, "vehicle id '%s' must be 1-32 letters, digits, '-' or '_'", vh->id);
+  char **id = key_field(r, base);
+  if (get_str(p, v, id) < 0)
+    return SIM_EPARSE;
+  if (!valid_id(*id))
+    err(p, v, "vehicle id '%s' must be 1-32 letters, digits, '-' or '_'", *id);
+  return 0;
 }
 
-static void vehicle_timezone(struct parser *p, yaml_node_t *v, struct scenario_vehicle *vh)
+static int vehicle_timezone(struct parser *p, const struct key_row *r, yaml_node_t *v,
+                            void *base)
 {
+  char **tz = key_field(r, base);
   size_t off;
   const char *why;
-  if (get_str(p, v, &vh->timezone) == 0 && (why = sim_tz_check(vh->timezone, &off)))
+  if (get_str(p, v, tz) < 0)
+    return SIM_EPARSE;
+  if ((why = sim_tz_check(*tz, &off)))
     err(p, v, "invalid timezone '%s' at character %zu: %s (a POSIX TZ string, e.g. "
-              "\"CET-1CEST,M3.5.0,M10.5.0/3\")", vh->timezone, off + 1, why);
+              "\"CET-1CEST,M3.5.0,M10.5.0/3\")", *tz, off + 1, why);
+  return 0;
 }
 
-static void vehicle_tpms(struct parser *p, yaml_node_t *v, struct scenario_vehicle *vh)
+static int vehicle_tpms(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
 {
+  double *kpa = key_field(r, base);
   if (v->type != YAML_SEQUENCE_NODE ||
       v->data.sequence.items.top - v->data.sequence.items.start != 4) {
     err(p, v, "tpms must be a list of 4 pressures (FL, FR, RL, RR)");
-    return;
+    return SIM_EPARSE;
   }
   for (int i = 0; i < 4; i++)
-    get_qty(p, node(p, v->data.sequence.items.start[i]), QTY_PRESSURE, 0, 1000,
-            &vh->tpms_kpa[i]);
+    get_qty(p, node(p, v->data.sequence.items.start[i]), QTY_PRESSURE, 0, 1000, &kpa[i]);
+  return 0;
 }
 
-static void vehicle_location(struct parser *p, yaml_node_t *v, struct scenario_vehicle *vh)
-{
-  struct scenario_point pt;
-  if (get_point(p, v, &pt, "location")) {
-    free(vh->location.name);
-    vh->location = pt;
-  } else {
-    free(pt.name);
-  }
-}
+/* The default location: Berlin, 52.520008 N 13.404954 E, 34 m. */
+static const struct scenario_point default_location = {52.520008, 13.404954, 34, 0, NULL};
 
-static void vehicle_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctxp)
-{
-  struct vehicle_ctx *ctx = ctxp;
-  const struct vehicle_key *r = &vehicle_keys[idx];
-  struct scenario_vehicle *vh = &p->sc->vehicle;
-  char *field = (char *)vh + r->offset;
-  double d;
-  long l;
-  int rc = 0;
-  switch (r->kind) {
-  case VK_QTY: rc = get_qty(p, v, r->qty, r->min, r->max, (double *)(void *)field); break;
-  case VK_FRACTION:
-    if ((rc = get_qty(p, v, r->qty, r->min, r->max, &d)) == 0)
-      *(double *)(void *)field = d / 100;
-    break;
-  case VK_INT:
-    if ((rc = get_int(p, v, (long)r->min, (long)r->max, &l)) == 0)
-      *(int *)(void *)field = (int)l;
-    break;
-  case VK_BOOL: rc = get_bool(p, v, (bool *)(void *)field); break;
-  case VK_STR: rc = get_str(p, v, (char **)(void *)field); break;
-  case VK_CUSTOM: r->fn(p, v, vh); break;
-  }
-  if (rc == 0)
-    ctx->given |= UINT64_C(1) << idx;
-  (void)k;
-}
+#define VOFF(f) offsetof(struct scenario_vehicle, f)
+static const struct key_row vehicle_keys[] = {
+  {KEY("type", KEY_STR, 0, 0, 0, VOFF(type), 0)},
+  {KEY("model", KEY_STR, 0, 0, 0, VOFF(model), 0)},
+  {KEY("id", KEY_STR, 0, 0, 0, VOFF(id), 0), .fn = vehicle_id},
+  {KEY("vin", KEY_STR, 0, 0, 0, VOFF(vin), 0)},
+  {KEY("timezone", KEY_STR, 0, 0, 0, VOFF(timezone), 0), .fn = vehicle_timezone},
+  {KEY("capacity", KEY_QTY, QTY_ENERGY, 1, 1000, VOFF(capacity_kwh), 40)},
+  {KEY("soh", KEY_QTY, QTY_PERCENT, 1, 100, VOFF(soh), 100)},
+  {KEY("soc", KEY_QTY, QTY_PERCENT, 0, 100, VOFF(soc), 80)},
+  {KEY("cells", KEY_INT, 0, 1, 400, VOFF(cells), 96)},
+  {KEY("cell_vmin", KEY_QTY, QTY_VOLTAGE, 1, 5, VOFF(cell_vmin), 3.0)},
+  {KEY("cell_vmax", KEY_QTY, QTY_VOLTAGE, 1, 5, VOFF(cell_vmax), 4.2)},
+  {KEY("resistance", KEY_QTY, QTY_RESISTANCE, 0, 2, VOFF(resistance), 0.08)},
+  {KEY("consumption", KEY_QTY, QTY_CONSUMPTION, 30, 2000, VOFF(consumption), 160)},
+  {KEY("ideal_consumption", KEY_QTY, QTY_CONSUMPTION, 30, 2000, VOFF(ideal_consumption), 0.9),
+   .from = "consumption"},
+  {KEY("mass", KEY_QTY, QTY_NUMBER, 100, 50000, VOFF(mass), 1600)},
+  {KEY("regen", KEY_FRACTION, QTY_PERCENT, 0, 100, VOFF(regen), 0.6)},
+  {KEY("max_speed", KEY_QTY, QTY_SPEED, 10, 400, VOFF(max_speed), 150)},
+  {KEY("accel", KEY_QTY, QTY_ACCEL, 0.1, 10, VOFF(accel), 1.5)},
+  {KEY("decel", KEY_QTY, QTY_ACCEL, 0.1, 10, VOFF(decel), 2.0)},
+  {KEY("rpm_per_kmh", KEY_QTY, QTY_NUMBER, 0, 1000, VOFF(rpm_per_kmh), 112)},
+  {KEY("aux_power", KEY_QTY, QTY_POWER, 0, 20, VOFF(aux_power), 0.25)},
+  {KEY("hvac_power", KEY_QTY, QTY_POWER, 0, 20, VOFF(hvac_power), 3)},
+  {KEY("ac_power", KEY_QTY, QTY_POWER, 1, 43, VOFF(ac_power), 7.4)},
+  {KEY("dc_power", KEY_QTY, QTY_POWER, 1, 500, VOFF(dc_power), 50)},
+  {KEY("charge_efficiency", KEY_FRACTION, QTY_PERCENT, 50, 100, VOFF(charge_efficiency), 0.9)},
+  {KEY("odometer", KEY_QTY, QTY_DISTANCE, 0, 10000000, VOFF(odometer), 10000)},
+  {KEY("ambient", KEY_QTY, QTY_TEMP, -50, 60, VOFF(ambient), 15)},
+  {KEY("cabin_temp", KEY_QTY, QTY_TEMP, -50, 80, VOFF(cabin_temp), 1), .from = "ambient"},
+  {KEY("battery_temp", KEY_QTY, QTY_TEMP, -40, 70, VOFF(battery_temp), 1), .from = "ambient"},
+  {KEY("setpoint", KEY_QTY, QTY_TEMP, 10, 35, VOFF(setpoint), 21)},
+  {KEY("v12", KEY_QTY, QTY_VOLTAGE, 8, 16, VOFF(v12), 12.6)},
+  {KEY("locked", KEY_BOOL, 0, 0, 0, VOFF(locked), true)},
+  {KEY("noise", KEY_BOOL, 0, 0, 0, VOFF(noise), true)},
+  {KEY("charge_limit", KEY_QTY, QTY_PERCENT, 10, 100, VOFF(charge_limit), 100)},
+  {KEY("tpms", KEY_CUSTOM, 0, 0, 0, VOFF(tpms_kpa), 0), .fn = vehicle_tpms},
+  {KEY("location", KEY_POINT, 0, 0, 0, VOFF(location), 0), .point = &default_location},
+  {KEY("heading", KEY_QTY, QTY_NUMBER, 0, 360, VOFF(heading), 0)},
+  {KEY("cell_metrics", KEY_BOOL, 0, 0, 0, VOFF(cell_metrics), false)},
+  {.key = NULL},
+};
+#undef VOFF
 
-static const struct vehicle_key *vehicle_key(const char *key)
+/* Sets the late defaults (key_late()) of the rows of base the file did not give (bit i of
+ * given: row i), for a DC charge when dc; vh is the vehicle their from keys name. */
+static void key_derive(const struct key_row *rows, void *base, uint64_t given, bool dc,
+                       struct scenario_vehicle *vh)
 {
-  for (const struct vehicle_key *r = vehicle_keys; r->key; r++)
-    if (!strcmp(r->key, key))
-      return r;
-  return NULL;
-}
-
-/* Sets the derived defaults (rows with from) the file did not give. */
-static void vehicle_derive(struct scenario_vehicle *v, uint64_t given)
-{
-  for (int i = 0; vehicle_keys[i].key; i++) {
-    const struct vehicle_key *r = &vehicle_keys[i];
-    if (!r->from || (given & (UINT64_C(1) << i)))
+  for (int i = 0; rows[i].key; i++) {
+    const struct key_row *r = &rows[i];
+    if (!key_late(r) || (given & (UINT64_C(1) << i)))
       continue;
-    const char *src = (const char *)v + vehicle_key(r->from)->offset;
-    *(double *)(void *)((char *)v + r->offset) = r->def * *(const double *)(const void *)src;
+    bool alt = dc && r->ac_dc;
+    const char *from = alt ? r->dc_from : r->from;
+    double v = alt ? r->dc : r->def;
+    if (from)
+      v *= *(const double *)key_field(&vehicle_keys[key_index(vehicle_keys, from)], vh);
+    *(double *)key_field(r, base) = v;
   }
 }
 
 static void vehicle_defaults(struct scenario_vehicle *v)
 {
   memset(v, 0, sizeof(*v));
-  for (const struct vehicle_key *r = vehicle_keys; r->key; r++) {
-    char *field = (char *)v + r->offset;
-    if (r->from)
-      continue;
-    switch (r->kind) {
-    case VK_QTY:
-    case VK_FRACTION: *(double *)(void *)field = r->def; break;
-    case VK_INT: *(int *)(void *)field = (int)r->def; break;
-    case VK_BOOL: *(bool *)(void *)field = r->def != 0; break;
-    case VK_STR:
-    case VK_CUSTOM: break;
-    }
-  }
-  v->location = default_location;
+  key_defaults(vehicle_keys, v);
   /* parse_vehicle() derives them again from what the file gives */
-  vehicle_derive(v, 0);
+  key_derive(vehicle_keys, v, 0, false, v);
 }
 
 static void parse_vehicle(struct parser *p, yaml_node_t *n)
 {
-  struct vehicle_ctx ctx = {0};
+  struct keys c;
   struct scenario_vehicle *v = &p->sc->vehicle;
-  mapping_rows(p, n, "vehicle", vehicle_keys, sizeof(vehicle_keys[0]), vehicle_pair, &ctx);
-  vehicle_derive(v, ctx.given);
+  keys_init(&c, vehicle_keys, v);
+  read_keys(p, n, "vehicle", &c);
+  key_derive(vehicle_keys, v, c.given, false, v);
   if (v->cell_vmax <= v->cell_vmin)
     err(p, n, "vehicle cell_vmax (%g V) must be above cell_vmin (%g V)", v->cell_vmax,
         v->cell_vmin);
@@ -713,114 +848,102 @@ static void parse_vehicle(struct parser *p, yaml_node_t *n)
 
 static void step_free_contents(struct scenario_step *st);
 
-/* `ambient:` is accepted by every timed step; returns true when it handled the key. */
-static void get_ambient(struct parser *p, yaml_node_t *v, struct scenario_step *st)
-{
-  get_qty(p, v, QTY_TEMP, -50, 60, &st->ambient);
-}
+/* The steps' keys are fields of struct scenario_step; `ambient:` is accepted by every timed
+ * step. */
+#define SOFF(f) offsetof(struct scenario_step, f)
+#define AMBIENT_KEY {KEY("ambient", KEY_QTY, QTY_TEMP, -50, 60, SOFF(ambient), NAN)}
 
-static const char *const park_keys[] = {"duration", "ambient", NULL};
-
-static void park_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctx)
-{
-  struct scenario_step *st = ctx;
-  if (idx == 0)
-    get_qty(p, v, QTY_DURATION, 0, 366 * 86400.0, &st->u.park.duration);
-  else
-    get_ambient(p, v, st);
-  (void)k;
-}
-
-static const char *const section_keys[] = {"distance", "speed", NULL};
-
-static void section_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctx)
-{
-  struct scenario_section *s = ctx;
-  if (idx == 0)
-    get_qty(p, v, QTY_DISTANCE, 0.001, 10000, &s->distance);
-  else
-    get_qty(p, v, QTY_SPEED, 1, 400, &s->speed);
-  (void)k;
-}
-
-static const char *const drive_keys[] = {"distance", "duration", "speed", "accel", "decel",
-                                         "consumption", "profile", "route", "ambient", NULL};
-
-static void drive_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctx)
-{
-  struct scenario_step *st = ctx;
-  struct scenario_drive *d = &st->u.drive;
-  switch (idx) {
-  case 0: get_qty(p, v, QTY_DISTANCE, 0.001, 10000, &d->distance); break;
-  case 1: get_qty(p, v, QTY_DURATION, 1, 7 * 86400.0, &d->duration); break;
-  case 2: get_qty(p, v, QTY_SPEED, 1, 400, &d->speed); break;
-  case 3: get_qty(p, v, QTY_ACCEL, 0.1, 10, &d->accel); break;
-  case 4: get_qty(p, v, QTY_ACCEL, 0.1, 10, &d->decel); break;
-  case 5: get_qty(p, v, QTY_CONSUMPTION, 30, 2000, &d->consumption); break;
-  case 6: {
-    if (v->type != YAML_SEQUENCE_NODE) {
-      err(p, v, "profile must be a list of {distance, speed} sections, got %s", kind_name(v));
-      break;
-    }
-    size_t cnt = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-    free(d->profile);
-    d->profile = xcalloc(cnt ? cnt : 1, sizeof(*d->profile));
-    d->n_profile = 0;
-    for (size_t i = 0; i < cnt; i++) {
-      yaml_node_t *it = node(p, v->data.sequence.items.start[i]);
-      struct scenario_section s = {0, 0};
-      size_t before = p->errors;
-      if (!mapping(p, it, "profile section", section_keys, section_pair, &s))
-        continue;
-      if (p->errors == before && s.speed <= 0) {
-        err(p, it, "profile section needs 'speed'");
-        continue;
-      }
-      if (p->errors == before && s.distance <= 0 && i + 1 < cnt) {
-        err(p, it, "profile section needs 'distance' (only the last may leave it out)");
-        continue;
-      }
-      d->profile[d->n_profile++] = s;
-    }
-    break;
-  }
-  case 7: {
-    if (v->type != YAML_SEQUENCE_NODE) {
-      err(p, v, "route must be a list of waypoints, got %s", kind_name(v));
-      break;
-    }
-    size_t cnt = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-    if (cnt < 2) {
-      err(p, v, "route needs at least 2 waypoints");
-      break;
-    }
-    for (size_t i = 0; i < d->n_route; i++)
-      free(d->route[i].name);
-    free(d->route);
-    d->route = xcalloc(cnt, sizeof(*d->route));
-    d->n_route = 0;
-    for (size_t i = 0; i < cnt; i++) {
-      struct scenario_point pt;
-      if (get_point(p, node(p, v->data.sequence.items.start[i]), &pt, "waypoint"))
-        d->route[d->n_route++] = pt;
-      else
-        free(pt.name);
-    }
-    break;
-  }
-  case 8: get_ambient(p, v, st); break;
-  }
-  (void)k;
-}
-
-static const char *const charge_keys[] = {"type", "power", "voltage", "current", "target",
-                                          "duration", "taper", "efficiency", "prepare", "mode",
-                                          "timer", "wait", "ambient", NULL};
-
-struct charge_ctx {
-  struct scenario_step *st;
-  bool has[16];
+static const struct key_row park_keys[] = {
+  {KEY("duration", KEY_QTY, QTY_DURATION, 0, 366 * 86400.0, SOFF(u.park.duration), 0)},
+  AMBIENT_KEY,
+  {.key = NULL},
 };
+
+static const struct key_row section_keys[] = {
+  {KEY("distance", KEY_QTY, QTY_DISTANCE, 0.001, 10000,
+       offsetof(struct scenario_section, distance), 0)},
+  {KEY("speed", KEY_QTY, QTY_SPEED, 1, 400, offsetof(struct scenario_section, speed), 0)},
+  {.key = NULL},
+};
+
+/* `profile:` of a drive: a list of {distance, speed} sections. */
+static int drive_profile(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
+{
+  struct scenario_drive *d = &((struct scenario_step *)base)->u.drive;
+  if (v->type != YAML_SEQUENCE_NODE) {
+    err(p, v, "profile must be a list of {distance, speed} sections, got %s", kind_name(v));
+    return SIM_EPARSE;
+  }
+  size_t cnt = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+  free(d->profile);
+  d->profile = xcalloc(cnt ? cnt : 1, sizeof(*d->profile));
+  d->n_profile = 0;
+  for (size_t i = 0; i < cnt; i++) {
+    yaml_node_t *it = node(p, v->data.sequence.items.start[i]);
+    struct scenario_section s;
+    struct keys c;
+    keys_init(&c, section_keys, &s);
+    key_defaults(section_keys, &s);
+    size_t before = p->errors;
+    if (!read_keys(p, it, "profile section", &c))
+      continue;
+    if (p->errors == before && s.speed <= 0) {
+      err(p, it, "profile section needs 'speed'");
+      continue;
+    }
+    if (p->errors == before && s.distance <= 0 && i + 1 < cnt) {
+      err(p, it, "profile section needs 'distance' (only the last may leave it out)");
+      continue;
+    }
+    d->profile[d->n_profile++] = s;
+  }
+  (void)r;
+  return 0;
+}
+
+/* `route:` of a drive: a list of at least 2 waypoints. */
+static int drive_route(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
+{
+  struct scenario_drive *d = &((struct scenario_step *)base)->u.drive;
+  if (v->type != YAML_SEQUENCE_NODE) {
+    err(p, v, "route must be a list of waypoints, got %s", kind_name(v));
+    return SIM_EPARSE;
+  }
+  size_t cnt = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+  if (cnt < 2) {
+    err(p, v, "route needs at least 2 waypoints");
+    return SIM_EPARSE;
+  }
+  for (size_t i = 0; i < d->n_route; i++)
+    free(d->route[i].name);
+  free(d->route);
+  d->route = xcalloc(cnt, sizeof(*d->route));
+  d->n_route = 0;
+  for (size_t i = 0; i < cnt; i++) {
+    struct scenario_point pt;
+    if (get_point(p, node(p, v->data.sequence.items.start[i]), &pt, "waypoint"))
+      d->route[d->n_route++] = pt;
+    else
+      free(pt.name);
+  }
+  (void)r;
+  return 0;
+}
+
+#define DOFF(f) SOFF(u.drive.f)
+static const struct key_row drive_keys[] = {
+  {KEY("distance", KEY_QTY, QTY_DISTANCE, 0.001, 10000, DOFF(distance), 0)},
+  {KEY("duration", KEY_QTY, QTY_DURATION, 1, 7 * 86400.0, DOFF(duration), 0)},
+  {KEY("speed", KEY_QTY, QTY_SPEED, 1, 400, DOFF(speed), 50)},
+  {KEY("accel", KEY_QTY, QTY_ACCEL, 0.1, 10, DOFF(accel), 0)},
+  {KEY("decel", KEY_QTY, QTY_ACCEL, 0.1, 10, DOFF(decel), 0)},
+  {KEY("consumption", KEY_QTY, QTY_CONSUMPTION, 30, 2000, DOFF(consumption), 0)},
+  {KEY("profile", KEY_CUSTOM, 0, 0, 0, DOFF(profile), 0), .fn = drive_profile},
+  {KEY("route", KEY_CUSTOM, 0, 0, 0, DOFF(route), 0), .fn = drive_route},
+  AMBIENT_KEY,
+  {.key = NULL},
+};
+#undef DOFF
 
 /* "H:MM" or "HH:MM", 00:00 to 23:59: digits only (no sign, no blanks). */
 static int parse_hhmm(const char *s, int *out)
@@ -839,104 +962,78 @@ static int parse_hhmm(const char *s, int *out)
   return 0;
 }
 
-static const char *const charge_modes[] = {"standard", "storage", "range", "performance", NULL};
-
-static void charge_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctxp)
+static int charge_timer(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
 {
-  struct charge_ctx *ctx = ctxp;
-  struct scenario_charge *c = &ctx->st->u.charge;
-  double pct;
-  const char *s;
-  bool ok = true;
-  switch (idx) {
-  case 0:
-    s = scalar(p, v, "a charge type");
-    if (!s)
-      return;
-    if (!strcmp(s, "type1")) {
-      c->type = CHARGE_TYPE1, c->dc = false;
-    } else if (!strcmp(s, "type2") || !strcmp(s, "ac")) {
-      c->type = CHARGE_TYPE2, c->dc = false;
-    } else if (!strcmp(s, "chademo")) {
-      c->type = CHARGE_CHADEMO, c->dc = true;
-    } else if (!strcmp(s, "ccs") || !strcmp(s, "dc")) {
-      c->type = CHARGE_CCS, c->dc = true;
-    } else {
-      err(p, v, "unknown charge type '%s' (expected one of: type1, type2, ac, chademo, ccs, dc)",
-          s);
-      return;
-    }
-    break;
-  case 1: ok = get_qty(p, v, QTY_POWER, 0.5, 500, &c->power) == 0; break;
-  case 2: ok = get_qty(p, v, QTY_VOLTAGE, 100, 1000, &c->voltage) == 0; break;
-  case 3: ok = get_qty(p, v, QTY_CURRENT, 1, 1000, &c->current) == 0; break;
-  case 4: ok = get_qty(p, v, QTY_PERCENT, 1, 100, &c->target_soc) == 0; break;
-  case 5: ok = get_qty(p, v, QTY_DURATION, 1, 7 * 86400.0, &c->duration) == 0; break;
-  case 6: ok = get_qty(p, v, QTY_PERCENT, 1, 100, &c->taper_soc) == 0; break;
-  case 7:
-    ok = get_qty(p, v, QTY_PERCENT, 50, 100, &pct) == 0;
-    if (ok)
-      c->efficiency = pct / 100;
-    break;
-  case 8: ok = get_qty(p, v, QTY_DURATION, 0, 3600, &c->prepare) == 0; break;
-  case 9:
-    s = scalar(p, v, "a charge mode");
-    if (!s)
-      return;
-    for (int i = 0; charge_modes[i]; i++) {
-      if (!strcmp(s, charge_modes[i])) {
-        free(c->mode);
-        c->mode = xstrdup(s);
-        break;
-      }
-    }
-    if (!c->mode || strcmp(c->mode, s)) {
-      err(p, v, "unknown charge mode '%s' (expected one of: standard, storage, range, "
-          "performance)", s);
-      return;
-    }
-    break;
-  case 10:
-    s = scalar(p, v, "a UTC time HH:MM");
-    if (!s)
-      return;
-    if (parse_hhmm(s, &c->timer_start) < 0) {
-      err(p, v, "expected a UTC time of day HH:MM, got '%s'", s);
-      return;
-    }
-    break;
-  case 11: ok = get_bool(p, v, &c->wait) == 0; break;
-  case 12: get_ambient(p, v, ctx->st); break;
+  const char *s = scalar(p, v, "a UTC time HH:MM");
+  if (!s)
+    return SIM_EPARSE;
+  if (parse_hhmm(s, key_field(r, base)) < 0) {
+    err(p, v, "expected a UTC time of day HH:MM, got '%s'", s);
+    return SIM_EPARSE;
   }
-  if (ok)
-    ctx->has[idx] = true;
-  (void)k;
+  return 0;
 }
 
-static const char *const climate_keys[] = {"on", "setpoint", NULL};
-
-static void climate_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctx)
+/* `mode:` of a charge: one of the words, kept as the string v.c.mode shows. */
+static int charge_mode(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
 {
-  struct scenario_step *st = ctx;
-  if (idx == 0)
-    get_bool(p, v, &st->u.climate.on);
-  else
-    get_qty(p, v, QTY_TEMP, 10, 35, &st->u.climate.setpoint);
-  (void)k;
+  char **mode = key_field(r, base);
+  const struct key_word *w = get_word(p, r, v);
+  if (!w)
+    return SIM_EPARSE;
+  free(*mode);
+  *mode = xstrdup(w->name);
+  return 0;
 }
 
-static const char *const door_keys[] = {"fl", "fr", "rl", "rr", "trunk", "hood", "cp", NULL};
+/* KEY_ENUM stores an int */
+_Static_assert(sizeof(enum scenario_charge_type) == sizeof(int), "charge type is an int");
 
-static void door_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctx)
-{
-  struct scenario_step *st = ctx;
-  bool b;
-  if (get_bool(p, v, &b) == 0)
-    st->u.door.door[idx] = b ? 1 : 0;
-  (void)k;
-}
+static const struct key_word charge_types[] = {
+  {"type1", CHARGE_TYPE1}, {"type2", CHARGE_TYPE2}, {"ac", CHARGE_TYPE2},
+  {"chademo", CHARGE_CHADEMO}, {"ccs", CHARGE_CCS}, {"dc", CHARGE_CCS}, {NULL, 0}};
+static const struct key_word charge_modes[] = {
+  {"standard", 0}, {"storage", 0}, {"range", 0}, {"performance", 0}, {NULL, 0}};
 
-static const char *const notify_keys[] = {"type", "subtype", "text", NULL};
+/* The defaults of power, voltage, taper, efficiency and prepare differ for a DC charge
+ * (type chademo or ccs); the type's default, type2, is AC. */
+#define COFF(f) SOFF(u.charge.f)
+static const struct key_row charge_keys[] = {
+  {KEY("type", KEY_ENUM, 0, 0, 0, COFF(type), CHARGE_TYPE2), .words = charge_types,
+   .what = "charge type"},
+  {KEY("power", KEY_QTY, QTY_POWER, 0.5, 500, COFF(power), 1), .from = "ac_power",
+   .ac_dc = true, .dc = 1, .dc_from = "dc_power"},
+  {KEY("voltage", KEY_QTY, QTY_VOLTAGE, 100, 1000, COFF(voltage), 230), .ac_dc = true,
+   .dc = 0},
+  {KEY("current", KEY_QTY, QTY_CURRENT, 1, 1000, COFF(current), 0)},
+  {KEY("target", KEY_QTY, QTY_PERCENT, 1, 100, COFF(target_soc), 1), .from = "charge_limit"},
+  {KEY("duration", KEY_QTY, QTY_DURATION, 1, 7 * 86400.0, COFF(duration), 0)},
+  {KEY("taper", KEY_QTY, QTY_PERCENT, 1, 100, COFF(taper_soc), 95), .ac_dc = true, .dc = 80},
+  {KEY("efficiency", KEY_FRACTION, QTY_PERCENT, 50, 100, COFF(efficiency), 1),
+   .from = "charge_efficiency", .ac_dc = true, .dc = 0.95},
+  {KEY("prepare", KEY_QTY, QTY_DURATION, 0, 3600, COFF(prepare), 5), .ac_dc = true, .dc = 30},
+  {KEY("mode", KEY_STR, 0, 0, 0, COFF(mode), 0), .text = "standard", .words = charge_modes,
+   .what = "charge mode", .fn = charge_mode},
+  {KEY("timer", KEY_INT, 0, 0, 0, COFF(timer_start), -1), .fn = charge_timer},
+  {KEY("wait", KEY_BOOL, 0, 0, 0, COFF(wait), true)},
+  AMBIENT_KEY,
+  {.key = NULL},
+};
+#undef COFF
+
+static const struct key_row climate_keys[] = {
+  {KEY("on", KEY_BOOL, 0, 0, 0, SOFF(u.climate.on), true)},
+  {KEY("setpoint", KEY_QTY, QTY_TEMP, 10, 35, SOFF(u.climate.setpoint), NAN)},
+  {.key = NULL},
+};
+
+#define DOOR(k, i) {KEY(k, KEY_FLAG, 0, 0, 0, SOFF(u.door.door[i]), -1)}
+static const struct key_row door_keys[] = {
+  DOOR("fl", DOOR_FL), DOOR("fr", DOOR_FR), DOOR("rl", DOOR_RL), DOOR("rr", DOOR_RR),
+  DOOR("trunk", DOOR_TRUNK), DOOR("hood", DOOR_HOOD), DOOR("cp", DOOR_CP),
+  {.key = NULL},
+};
+#undef DOOR
 
 static bool valid_dotted(const char *s)
 {
@@ -949,40 +1046,30 @@ static bool valid_dotted(const char *s)
   return s[-1] != '.';
 }
 
-static void notify_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctx)
+static int notify_subtype(struct parser *p, const struct key_row *r, yaml_node_t *v,
+                          void *base)
 {
-  struct scenario_step *st = ctx;
-  const char *s;
-  switch (idx) {
-  case 0: {
-    /* The names of sim_notify_type_name(), in enum order (kept local so that the loader
-     * does not depend on the notification queue). */
-    static const char *const types[] = {"info", "alert", "error", "data", "stream", NULL};
-    s = scalar(p, v, "a notification type");
-    if (!s)
-      break;
-    int t = -1;
-    for (int i = 0; types[i]; i++)
-      if (!strcmp(types[i], s))
-        t = i;
-    if (t < 0)
-      err(p, v, "unknown notification type '%s' (expected one of: info, alert, error, data, "
-          "stream)", s);
-    else
-      st->u.notify.type = t;
-    break;
-  }
-  case 1:
-    if (get_str(p, v, &st->u.notify.subtype) == 0 && !valid_dotted(st->u.notify.subtype))
-      err(p, v, "notification subtype '%s' must be lower case and dotted, e.g. usr.test",
-          st->u.notify.subtype);
-    break;
-  case 2: get_str(p, v, &st->u.notify.text); break;
-  }
-  (void)k;
+  char **s = key_field(r, base);
+  if (get_str(p, v, s) < 0)
+    return SIM_EPARSE;
+  if (!valid_dotted(*s))
+    err(p, v, "notification subtype '%s' must be lower case and dotted, e.g. usr.test", *s);
+  return 0;
 }
 
-static const char *const event_keys[] = {"name", "data", NULL};
+/* The names of sim_notify_type_name(). */
+static const struct key_word notify_types[] = {
+  {"info", NOTIFY_INFO}, {"alert", NOTIFY_ALERT}, {"error", NOTIFY_ERROR},
+  {"data", NOTIFY_DATA}, {"stream", NOTIFY_STREAM}, {NULL, 0}};
+
+static const struct key_row notify_keys[] = {
+  {KEY("type", KEY_ENUM, 0, 0, 0, SOFF(u.notify.type), NOTIFY_INFO), .words = notify_types,
+   .what = "notification type"},
+  {KEY("subtype", KEY_STR, 0, 0, 0, SOFF(u.notify.subtype), 0), .text = "usr.scenario",
+   .fn = notify_subtype},
+  {KEY("text", KEY_STR, 0, 0, 0, SOFF(u.notify.text), 0)},
+  {.key = NULL},
+};
 
 static bool valid_event(const char *s)
 {
@@ -994,17 +1081,22 @@ static bool valid_event(const char *s)
   return true;
 }
 
-static void event_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctx)
+/* An event or ECU name: r->what names it in the message. */
+static int event_name(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
 {
-  struct scenario_step *st = ctx;
-  if (idx == 0) {
-    if (get_str(p, v, &st->u.event.name) == 0 && !valid_event(st->u.event.name))
-      err(p, v, "event name '%s' must be non-empty and without spaces", st->u.event.name);
-  } else {
-    get_str(p, v, &st->u.event.data);
-  }
-  (void)k;
+  char **s = key_field(r, base);
+  if (get_str(p, v, s) < 0)
+    return SIM_EPARSE;
+  if (!valid_event(*s))
+    err(p, v, "%s name '%s' must be non-empty and without spaces", r->what, *s);
+  return 0;
 }
+
+static const struct key_row event_keys[] = {
+  {KEY("name", KEY_STR, 0, 0, 0, SOFF(u.event.name), 0), .what = "event", .fn = event_name},
+  {KEY("data", KEY_STR, 0, 0, 0, SOFF(u.event.data), 0)},
+  {.key = NULL},
+};
 
 /* Value text of a `set:` entry or an expect value: scalars as they are, lists comma-joined. */
 static char *value_text(struct parser *p, yaml_node_t *v)
@@ -1098,37 +1190,6 @@ static const char *const step_names[] = {"park", "drive", "charge", "unplug", "c
                                          "unlock", "door", "set", "notify", "event", "wakeup",
                                          "ecu", "app", NULL};
 
-static void charge_defaults(struct scenario_charge *c)
-{
-  memset(c, 0, sizeof(*c));
-  c->type = CHARGE_TYPE2;
-  c->timer_start = -1;
-  c->wait = true;
-}
-
-static void charge_finish(struct parser *p, yaml_node_t *n, struct charge_ctx *ctx)
-{
-  struct scenario_charge *c = &ctx->st->u.charge;
-  const struct scenario_vehicle *vh = &p->sc->vehicle;
-  if (!ctx->has[1])
-    c->power = c->dc ? vh->dc_power : vh->ac_power;
-  if (!ctx->has[2])
-    c->voltage = c->dc ? 0 : 230;
-  if (!ctx->has[4])
-    c->target_soc = vh->charge_limit;
-  if (!ctx->has[6])
-    c->taper_soc = c->dc ? 80 : 95;
-  if (!ctx->has[7])
-    c->efficiency = c->dc ? 0.95 : vh->charge_efficiency;
-  if (!ctx->has[8])
-    c->prepare = c->dc ? 30 : 5;
-  if (!c->mode)
-    c->mode = xstrdup("standard");
-  if (!c->dc && ctx->has[1] && c->power > 43)
-    err(p, n, "AC charging power %g kW is above 43 kW (use type chademo or ccs for DC)",
-        c->power);
-}
-
 /*
  * The parameter parsers of the step kinds: v is the value of `park:`, `drive:` ... (NULL or a
  * null scalar when the step has none: null is then true), kn the key node for messages.
@@ -1139,30 +1200,31 @@ typedef void step_params_fn(struct parser *p, yaml_node_t *kn, yaml_node_t *v, b
 static void park_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
                         struct scenario_step *st)
 {
+  struct keys c;
+  keys_init(&c, park_keys, st);
+  key_defaults(park_keys, st);
   if (null) {
     err(p, kn, "park needs a duration, e.g. 'park: 10min'");
   } else if (v->type == YAML_SCALAR_NODE) {
-    get_qty(p, v, QTY_DURATION, 0, 366 * 86400.0, &st->u.park.duration);
+    key_read(p, &c, "duration", v);
   } else {
-    double unset = -1;
-    st->u.park.duration = unset;
     size_t before = p->errors;
-    mapping(p, v, "park", park_keys, park_pair, st);
-    if (p->errors == before && st->u.park.duration < 0)
+    read_keys(p, v, "park", &c);
+    if (p->errors == before && !key_given(&c, "duration"))
       err(p, v, "park needs 'duration'");
   }
 }
 
 /* "drive: 12km" or "drive: 20min". */
-static void drive_scalar(struct parser *p, yaml_node_t *v, struct scenario_drive *d)
+static void drive_scalar(struct parser *p, yaml_node_t *v, struct keys *c)
 {
   const char *s = (const char *)v->data.scalar.value;
   double x;
   bool plain = scenario_parse_qty(s, QTY_NUMBER, &x) == 0;
   if (!plain && scenario_parse_qty(s, QTY_DISTANCE, &x) == 0)
-    get_qty(p, v, QTY_DISTANCE, 0.001, 10000, &d->distance);
+    key_read(p, c, "distance", v);
   else if (!plain && scenario_parse_qty(s, QTY_DURATION, &x) == 0)
-    get_qty(p, v, QTY_DURATION, 1, 7 * 86400.0, &d->duration);
+    key_read(p, c, "duration", v);
   else
     err(p, v, "expected a distance (12km) or a duration (20min), got '%s'", s);
 }
@@ -1171,23 +1233,24 @@ static void drive_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool
                          struct scenario_step *st)
 {
   struct scenario_drive *d = &st->u.drive;
+  struct keys c;
+  keys_init(&c, drive_keys, st);
+  key_defaults(drive_keys, st);
   size_t before = p->errors;
   if (null) {
     err(p, kn, "drive needs a distance, a duration or a route");
     return;
   }
   if (v->type == YAML_SCALAR_NODE)
-    drive_scalar(p, v, d);
+    drive_scalar(p, v, &c);
   else
-    mapping(p, v, "drive", drive_keys, drive_pair, st);
+    read_keys(p, v, "drive", &c);
   if (p->errors != before)
     return;
   if (d->distance > 0 && d->duration > 0)
     err(p, v, "drive takes a distance or a duration, not both");
   else if (d->distance <= 0 && d->duration <= 0 && d->n_route < 2)
     err(p, v, "drive needs a distance, a duration or a route");
-  if (d->speed <= 0)
-    d->speed = 50;
   if (d->speed > p->sc->vehicle.max_speed)
     err(p, v, "drive speed %g km/h is above the vehicle's max_speed (%g km/h)", d->speed,
         p->sc->vehicle.max_speed);
@@ -1196,38 +1259,44 @@ static void drive_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool
 static void charge_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
                           struct scenario_step *st)
 {
-  struct charge_ctx ctx;
-  memset(&ctx, 0, sizeof(ctx));
-  ctx.st = st;
-  charge_defaults(&st->u.charge);
+  struct scenario_charge *c = &st->u.charge;
+  struct keys k;
+  keys_init(&k, charge_keys, st);
+  key_defaults(charge_keys, st);
   if (!null)
-    mapping(p, v, "charge", charge_keys, charge_pair, &ctx);
-  charge_finish(p, v ? v : kn, &ctx);
+    read_keys(p, v, "charge", &k);
+  c->dc = c->type == CHARGE_CHADEMO || c->type == CHARGE_CCS;
+  key_derive(charge_keys, st, k.given, c->dc, &p->sc->vehicle);
+  if (!c->dc && key_given(&k, "power") && c->power > 43)
+    err(p, v ? v : kn, "AC charging power %g kW is above 43 kW (use type chademo or ccs for DC)",
+        c->power);
 }
 
 static void climate_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
                            struct scenario_step *st)
 {
-  st->u.climate.setpoint = NAN;
-  st->u.climate.on = true;
+  struct keys c;
+  keys_init(&c, climate_keys, st);
+  key_defaults(climate_keys, st);
   if (null)
     return;
   if (v->type == YAML_SCALAR_NODE)
-    get_bool(p, v, &st->u.climate.on);
+    key_read(p, &c, "on", v);
   else
-    mapping(p, v, "climate", climate_keys, climate_pair, st);
+    read_keys(p, v, "climate", &c);
   (void)kn;
 }
 
 static void door_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
                         struct scenario_step *st)
 {
-  for (int i = 0; i < DOOR_N; i++)
-    st->u.door.door[i] = -1;
+  struct keys c;
+  keys_init(&c, door_keys, st);
+  key_defaults(door_keys, st);
   if (null)
     err(p, kn, "door needs a mapping such as {fl: open}");
   else
-    mapping(p, v, "door", door_keys, door_pair, st);
+    read_keys(p, v, "door", &c);
 }
 
 static void set_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
@@ -1242,18 +1311,18 @@ static void set_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool n
 static void notify_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
                           struct scenario_step *st)
 {
-  st->u.notify.type = NOTIFY_INFO;
+  struct keys c;
+  keys_init(&c, notify_keys, st);
+  key_defaults(notify_keys, st);
   if (null) {
     err(p, kn, "notify needs at least 'text'");
   } else if (v->type == YAML_SCALAR_NODE) {
-    get_str(p, v, &st->u.notify.text);
+    key_read(p, &c, "text", v);
   } else {
-    mapping(p, v, "notify", notify_keys, notify_pair, st);
+    read_keys(p, v, "notify", &c);
     if (!st->u.notify.text)
       err(p, v, "notify needs 'text'");
   }
-  if (!st->u.notify.subtype)
-    st->u.notify.subtype = xstrdup("usr.scenario");
   struct sbuf why = SBUF_INIT;
   if (!null && st->u.notify.text && sim_notify_check(st->u.notify.subtype, st->u.notify.text,
                                                      &why) < 0)
@@ -1264,34 +1333,20 @@ static void notify_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, boo
 static void event_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
                          struct scenario_step *st)
 {
+  struct keys c;
+  keys_init(&c, event_keys, st);
   if (null) {
     err(p, kn, "event needs a name, e.g. 'event: usr.test.fired'");
   } else if (v->type == YAML_SCALAR_NODE) {
-    if (get_str(p, v, &st->u.event.name) == 0 && !valid_event(st->u.event.name))
-      err(p, v, "event name '%s' must be non-empty and without spaces", st->u.event.name);
+    key_read(p, &c, "name", v);
   } else {
-    mapping(p, v, "event", event_keys, event_pair, st);
+    read_keys(p, v, "event", &c);
     if (!st->u.event.name)
       err(p, v, "event needs 'name'");
   }
 }
 
 /* ---- app steps ---------------------------------------------------------------------------- */
-
-static const char *const app_keys[] = {"id", "connect", "disconnect", "drop", "command",
-                                       "vehicle", "timeout", "wait_online", "expect", NULL};
-enum { AK_ID, AK_CONNECT, AK_DISCONNECT, AK_DROP, AK_COMMAND, AK_VEHICLE, AK_TIMEOUT,
-       AK_WAIT_ONLINE, AK_EXPECT, AK_N };
-
-static const char *const app_expect_keys[] = {"response", "contains", "match", "within", NULL};
-
-/* A step's parameters as found, checked together in app_finish(). */
-struct app_ctx {
-  struct scenario_step *st;
-  yaml_node_t *node[AK_N];
-  int actions;             /* how many of connect, disconnect, drop, command */
-  bool timeout_given;
-};
 
 /* An MQTT client id of the app: 1-64 of A-Z a-z 0-9 - _ . (also a topic level). */
 static bool valid_app_id(const char *s)
@@ -1304,54 +1359,62 @@ static bool valid_app_id(const char *s)
   return true;
 }
 
-/* connect/disconnect/drop take yes; no is refused (it would do nothing). */
-static void app_flag(struct parser *p, yaml_node_t *v, const char *key, struct app_ctx *ctx,
-                     enum scenario_app_action action)
+static int app_id(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
+{
+  char **id = key_field(r, base);
+  if (get_str(p, v, id) < 0)
+    return SIM_EPARSE;
+  if (!valid_app_id(*id))
+    err(p, v, "app id '%s' must be 1-64 letters, digits, '-', '_' or '.'", *id);
+  return 0;
+}
+
+/* connect/disconnect/drop take yes, which sets the action r->def; no is refused (it would do
+ * nothing). */
+static int app_flag(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
 {
   bool b;
   if (get_bool(p, v, &b) < 0)
-    return;
+    return SIM_EPARSE;
   if (!b) {
-    err(p, v, "'%s: no' does nothing (leave the key out)", key);
-    return;
+    err(p, v, "'%s: no' does nothing (leave the key out)", r->key);
+    return SIM_EPARSE;
   }
-  ctx->st->u.app.action = action;
-  ctx->actions++;
+  *(int *)key_field(r, base) = (int)r->def;
+  return 0;
 }
 
-static void app_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctxp)
+static int app_command(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
 {
-  struct app_ctx *ctx = ctxp;
-  struct scenario_app_step *a = &ctx->st->u.app;
-  ctx->node[idx] = v;
-  switch (idx) {
-  case AK_ID:
-    if (get_str(p, v, &a->id) == 0 && !valid_app_id(a->id))
-      err(p, v, "app id '%s' must be 1-64 letters, digits, '-', '_' or '.'", a->id);
-    break;
-  case AK_CONNECT: app_flag(p, v, "connect", ctx, APP_CONNECT); break;
-  case AK_DISCONNECT: app_flag(p, v, "disconnect", ctx, APP_DISCONNECT); break;
-  case AK_DROP: app_flag(p, v, "drop", ctx, APP_DROP); break;
-  case AK_COMMAND:
-    if (get_str(p, v, &a->command) == 0) {
-      if (!*a->command)
-        err(p, v, "app command must not be empty");
-      a->action = APP_COMMAND;
-      ctx->actions++;
-    }
-    break;
-  case AK_VEHICLE:
-    if (get_str(p, v, &a->vehicle) == 0 && !valid_id(a->vehicle))
-      err(p, v, "vehicle id '%s' must be 1-32 letters, digits, '-' or '_'", a->vehicle);
-    break;
-  case AK_TIMEOUT:
-    ctx->timeout_given = get_qty(p, v, QTY_DURATION, 0.001, 3600, &a->timeout) == 0;
-    break;
-  case AK_WAIT_ONLINE: get_bool(p, v, &a->wait_online); break;
-  case AK_EXPECT: break; /* after the action is known: app_expect() */
-  }
-  (void)k;
+  struct scenario_app_step *a = &((struct scenario_step *)base)->u.app;
+  if (get_str(p, v, &a->command) < 0)
+    return SIM_EPARSE;
+  if (!*a->command)
+    err(p, v, "app command must not be empty");
+  a->action = APP_COMMAND;
+  (void)r;
+  return 0;
 }
+
+_Static_assert(sizeof(enum scenario_app_action) == sizeof(int), "app action is an int");
+
+#define AOFF(f) SOFF(u.app.f)
+static const struct key_row app_keys[] = {
+  {KEY("id", KEY_STR, 0, 0, 0, AOFF(id), 0), .fn = app_id},
+  {KEY("connect", KEY_CUSTOM, 0, 0, 0, AOFF(action), APP_CONNECT), .fn = app_flag},
+  {KEY("disconnect", KEY_CUSTOM, 0, 0, 0, AOFF(action), APP_DISCONNECT), .fn = app_flag},
+  {KEY("drop", KEY_CUSTOM, 0, 0, 0, AOFF(action), APP_DROP), .fn = app_flag},
+  {KEY("command", KEY_CUSTOM, 0, 0, 0, AOFF(command), 0), .fn = app_command},
+  {KEY("vehicle", KEY_STR, 0, 0, 0, AOFF(vehicle), 0), .fn = vehicle_id},
+  {KEY("timeout", KEY_QTY, QTY_DURATION, 0.001, 3600, AOFF(timeout), SCENARIO_APP_TIMEOUT)},
+  {KEY("wait_online", KEY_BOOL, 0, 0, 0, AOFF(wait_online), false)},
+  {KEY("expect", KEY_NODE, 0, 0, 0, 0, 0)},
+  {.key = NULL},
+};
+#undef AOFF
+
+/* The keys of app_keys that name the step's action. */
+static const char *const app_actions[] = {"connect", "disconnect", "drop", "command"};
 
 /* At most this many {m,n} repetitions, each bound at most REGEX_MAX_BOUND, in a `match:`:
  * the C library's regcomp() expands repetitions, so nested large ones could take gigabytes. */
@@ -1385,41 +1448,50 @@ static const char *regex_too_big(const char *pattern)
   return NULL;
 }
 
-static void app_expect_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v,
-                            void *ctxp)
+static int app_contains(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
 {
-  struct scenario_expect *e = ctxp;
-  switch (idx) {
-  case 0: get_str(p, v, &e->response); break;
-  case 1:
-    if (get_str(p, v, &e->contains) == 0 && !*e->contains)
-      err(p, v, "contains must not be empty");
-    break;
-  case 2: {
-    if (get_str(p, v, &e->match) < 0)
-      break;
-    const char *why = regex_too_big(e->match);
-    if (why) {
-      err(p, v, "regular expression refused: %s", why);
-      break;
-    }
-    regex_t *re = xcalloc(1, sizeof(*re));
-    int rc = regcomp(re, e->match, REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
-    if (rc != 0) {
-      char msg[128];
-      regerror(rc, re, msg, sizeof(msg));
-      err(p, v, "invalid regular expression '%s': %s", e->match, msg);
-      regfree(re);
-      free(re);
-      break;
-    }
-    e->match_re = re;
-    break;
-  }
-  case 3: get_qty(p, v, QTY_DURATION, 0.001, 3600, &e->within); break;
-  }
-  (void)k;
+  char **s = key_field(r, base);
+  if (get_str(p, v, s) < 0)
+    return SIM_EPARSE;
+  if (!**s)
+    err(p, v, "contains must not be empty");
+  return 0;
 }
+
+/* `match:`: a POSIX extended regular expression, compiled into e->match_re. */
+static int app_match(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
+{
+  struct scenario_expect *e = base;
+  if (get_str(p, v, &e->match) < 0)
+    return SIM_EPARSE;
+  const char *why = regex_too_big(e->match);
+  if (why) {
+    err(p, v, "regular expression refused: %s", why);
+    return 0;
+  }
+  regex_t *re = xcalloc(1, sizeof(*re));
+  int rc = regcomp(re, e->match, REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
+  if (rc != 0) {
+    char msg[128];
+    regerror(rc, re, msg, sizeof(msg));
+    err(p, v, "invalid regular expression '%s': %s", e->match, msg);
+    regfree(re);
+    free(re);
+    return 0;
+  }
+  e->match_re = re;
+  (void)r;
+  return 0;
+}
+
+#define EOFF(f) offsetof(struct scenario_expect, f)
+static const struct key_row app_expect_keys[] = {
+  {KEY("response", KEY_STR, 0, 0, 0, EOFF(response), 0)},
+  {KEY("contains", KEY_STR, 0, 0, 0, EOFF(contains), 0), .fn = app_contains},
+  {KEY("match", KEY_STR, 0, 0, 0, EOFF(match), 0), .fn = app_match},
+  {KEY("within", KEY_QTY, QTY_DURATION, 0.001, 3600, EOFF(within), -1)},
+  {.key = NULL},
+};
 
 static void app_check_free(struct scenario_expect *e)
 {
@@ -1447,12 +1519,13 @@ static void app_expect(struct parser *p, yaml_node_t *n, struct scenario_step *s
   e.line = (int)n->start_mark.line + 1;
   e.col = (int)n->start_mark.column + 1;
   e.defined = -1;
-  e.within = -1;
   e.when = EXPECT_AFTER_STEP;
   e.step = (size_t)(st - p->sc->steps);
+  struct keys c;
+  keys_init(&c, app_expect_keys, &e);
+  key_defaults(app_expect_keys, &e);
   size_t before = p->errors;
-  if (mapping(p, n, "app expect", app_expect_keys, app_expect_pair, &e) &&
-      p->errors == before) {
+  if (read_keys(p, n, "app expect", &c) && p->errors == before) {
     bool text = e.response || e.contains || e.match;
     if (a->action == APP_CONNECT && text)
       err(p, n, "a connect step's expect takes 'within' only (there is no response)");
@@ -1507,55 +1580,57 @@ static void app_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool n
                        struct scenario_step *st)
 {
   struct scenario_app_step *a = &st->u.app;
-  a->timeout = SCENARIO_APP_TIMEOUT;
+  struct keys c;
+  keys_init(&c, app_keys, st);
+  key_defaults(app_keys, st);
   a->check = SIZE_MAX;
   if (null) {
     err(p, kn, "app needs a mapping such as {id: phone, connect: yes}");
     return;
   }
-  struct app_ctx ctx;
-  memset(&ctx, 0, sizeof(ctx));
-  ctx.st = st;
   size_t before = p->errors;
-  if (!mapping(p, v, "app", app_keys, app_pair, &ctx) || p->errors != before)
+  if (!read_keys(p, v, "app", &c) || p->errors != before)
     return;
   if (!a->id) {
     err(p, v, "app needs 'id' (the app's MQTT client id)");
     return;
   }
-  if (ctx.actions != 1) {
+  int actions = 0;
+  for (size_t i = 0; i < ARRAY_SIZE(app_actions); i++)
+    actions += key_given(&c, app_actions[i]);
+  if (actions != 1) {
     err(p, v, "app takes one of 'connect', 'disconnect', 'drop' or 'command'%s",
-        ctx.actions ? ", not several" : "");
+        actions ? ", not several" : "");
     return;
   }
-  static const char *const only_connect[] = {[AK_VEHICLE] = "vehicle",
-                                             [AK_WAIT_ONLINE] = "wait_online"};
-  for (int k = AK_VEHICLE; k <= AK_WAIT_ONLINE; k++)
-    if (only_connect[k] && ctx.node[k] && a->action != APP_CONNECT)
-      err(p, ctx.node[k], "'%s' belongs to a connect step", only_connect[k]);
-  if (ctx.node[AK_TIMEOUT] && a->action != APP_CONNECT && a->action != APP_COMMAND)
-    err(p, ctx.node[AK_TIMEOUT], "'timeout' belongs to a connect or command step");
-  if (ctx.node[AK_EXPECT])
-    app_expect(p, ctx.node[AK_EXPECT], st);
+  static const char *const only_connect[] = {"vehicle", "wait_online"};
+  for (size_t i = 0; i < ARRAY_SIZE(only_connect); i++)
+    if (key_node(&c, only_connect[i]) && a->action != APP_CONNECT)
+      err(p, key_node(&c, only_connect[i]), "'%s' belongs to a connect step", only_connect[i]);
+  if (key_node(&c, "timeout") && a->action != APP_CONNECT && a->action != APP_COMMAND)
+    err(p, key_node(&c, "timeout"), "'timeout' belongs to a connect or command step");
+  if (key_node(&c, "expect"))
+    app_expect(p, key_node(&c, "expect"), st);
   if (p->errors == before)
     app_state(p, v, a);
 }
 
-static const char *const ecu_keys[] = {"name", "fault", NULL};
-
-static void ecu_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctx)
+static int ecu_fault(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
 {
-  struct scenario_step *st = ctx;
-  (void)k;
-  if (idx == 0) {
-    if (get_str(p, v, &st->u.ecu.name) == 0 && !valid_event(st->u.ecu.name))
-      err(p, v, "ECU name '%s' must be non-empty and without spaces", st->u.ecu.name);
-    return;
-  }
+  char **s = key_field(r, base);
   struct ecu_fault f;
-  if (get_str(p, v, &st->u.ecu.fault) == 0 && ecu_fault_parse(st->u.ecu.fault, &f) < 0)
-    err(p, v, "'%s' is not an ECU fault (" ECU_FAULT_GRAMMAR ")", st->u.ecu.fault);
+  if (get_str(p, v, s) < 0)
+    return SIM_EPARSE;
+  if (ecu_fault_parse(*s, &f) < 0)
+    err(p, v, "'%s' is not an ECU fault (" ECU_FAULT_GRAMMAR ")", *s);
+  return 0;
 }
+
+static const struct key_row ecu_keys[] = {
+  {KEY("name", KEY_STR, 0, 0, 0, SOFF(u.ecu.name), 0), .what = "ECU", .fn = event_name},
+  {KEY("fault", KEY_STR, 0, 0, 0, SOFF(u.ecu.fault), 0), .fn = ecu_fault},
+  {.key = NULL},
+};
 
 /* ecu: {name: bms, fault: silent} - the bench car's ECU misbehaves (vehicle/fault.h). */
 static void ecu_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
@@ -1565,7 +1640,9 @@ static void ecu_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool n
     err(p, null ? kn : v, "ecu needs a mapping such as {name: bms, fault: silent}");
     return;
   }
-  mapping(p, v, "ecu", ecu_keys, ecu_pair, st);
+  struct keys c;
+  keys_init(&c, ecu_keys, st);
+  read_keys(p, v, "ecu", &c);
   if (!st->u.ecu.name)
     err(p, v, "ecu needs 'name'");
   if (!st->u.ecu.fault)
@@ -1697,41 +1774,27 @@ static void parse_timeline(struct parser *p, yaml_node_t *n)
 
 /* ---- expect ------------------------------------------------------------------------------ */
 
-static const char *const expect_keys[] = {"metric", "value", "min", "max", "at", "after",
-                                          "tolerance", "defined", NULL};
-
-struct expect_ctx {
-  struct scenario_expect *e;
-  yaml_node_t *metric_n, *min_n, *max_n, *value_n, *at_n, *after_n;
-};
-
-static void expect_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctxp)
+static int expect_value(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
 {
-  struct expect_ctx *ctx = ctxp;
-  struct scenario_expect *e = ctx->e;
-  bool b;
-  switch (idx) {
-  case 0:
-    get_str(p, v, &e->metric);
-    ctx->metric_n = v;
-    break;
-  case 1:
-    free(e->value);
-    e->value = value_text(p, v);
-    ctx->value_n = v;
-    break;
-  case 2: ctx->min_n = v; break;
-  case 3: ctx->max_n = v; break;
-  case 4: ctx->at_n = v; break;
-  case 5: ctx->after_n = v; break;
-  case 6: get_qty(p, v, QTY_NUMBER, 0, 1e12, &e->tolerance); break;
-  case 7:
-    if (get_bool(p, v, &b) == 0)
-      e->defined = b;
-    break;
-  }
-  (void)k;
+  char **s = key_field(r, base);
+  free(*s);
+  *s = value_text(p, v);
+  return *s ? 0 : SIM_EPARSE;
 }
+
+/* min, max, at and after are read once the metric and the timeline are known. */
+static const struct key_row expect_keys[] = {
+  {KEY("metric", KEY_STR, 0, 0, 0, EOFF(metric), 0)},
+  {KEY("value", KEY_STR, 0, 0, 0, EOFF(value), 0), .fn = expect_value},
+  {KEY("min", KEY_NODE, 0, 0, 0, 0, 0)},
+  {KEY("max", KEY_NODE, 0, 0, 0, 0, 0)},
+  {KEY("at", KEY_NODE, 0, 0, 0, 0, 0)},
+  {KEY("after", KEY_NODE, 0, 0, 0, 0, 0)},
+  {KEY("tolerance", KEY_QTY, QTY_NUMBER, 0, 1e12, EOFF(tolerance), 0)},
+  {KEY("defined", KEY_FLAG, 0, 0, 0, EOFF(defined), -1)},
+  {.key = NULL},
+};
+#undef EOFF
 
 /* A bound: a number in the metric's native unit, or with a unit suffix converted into it. */
 static bool get_bound(struct parser *p, yaml_node_t *n, const struct metric *m, double *out)
@@ -1761,22 +1824,23 @@ static bool get_bound(struct parser *p, yaml_node_t *n, const struct metric *m, 
 }
 
 /* `at:` (end or a time since start) and `after:` (a step name or its 1-based number). */
-static void expect_when(struct parser *p, const struct expect_ctx *ctx, struct scenario_expect *e)
+static void expect_when(struct parser *p, const struct keys *c, struct scenario_expect *e)
 {
   const struct scenario *sc = p->sc;
-  if (ctx->at_n && ctx->after_n)
-    err(p, ctx->after_n, "expect check takes 'at' or 'after', not both");
-  if (ctx->at_n) {
-    const char *s = scalar(p, ctx->at_n, "'end' or a time since start");
+  yaml_node_t *at_n = key_node(c, "at"), *after_n = key_node(c, "after");
+  if (at_n && after_n)
+    err(p, after_n, "expect check takes 'at' or 'after', not both");
+  if (at_n) {
+    const char *s = scalar(p, at_n, "'end' or a time since start");
     if (s && !strcmp(s, "end"))
       e->when = EXPECT_AT_END;
-    else if (s && get_qty(p, ctx->at_n, QTY_DURATION, 0, 366 * 86400.0, &e->at) == 0)
+    else if (s && get_qty(p, at_n, QTY_DURATION, 0, 366 * 86400.0, &e->at) == 0)
       e->when = EXPECT_AT_TIME;
     return;
   }
-  if (!ctx->after_n)
+  if (!after_n)
     return;
-  const char *s = scalar(p, ctx->after_n, "a step name or number");
+  const char *s = scalar(p, after_n, "a step name or number");
   if (!s)
     return;
   char *end;
@@ -1798,7 +1862,7 @@ static void expect_when(struct parser *p, const struct expect_ctx *ctx, struct s
   if (found)
     e->when = EXPECT_AFTER_STEP;
   else
-    err(p, ctx->after_n, "no step '%s' in the timeline (give a step name or 1..%zu)", s,
+    err(p, after_n, "no step '%s' in the timeline (give a step name or 1..%zu)", s,
         sc->n_steps);
 }
 
@@ -1808,34 +1872,34 @@ static bool parse_one_expect(struct parser *p, yaml_node_t *it, struct scenario_
   memset(e, 0, sizeof(*e));
   e->line = (int)it->start_mark.line + 1;
   e->col = (int)it->start_mark.column + 1;
-  e->defined = -1;
-  e->tolerance = -1;
-  struct expect_ctx ctx = {e, NULL, NULL, NULL, NULL, NULL, NULL};
+  struct keys c;
+  keys_init(&c, expect_keys, e);
+  key_defaults(expect_keys, e);
   size_t before = p->errors;
-  if (!mapping(p, it, "expect check", expect_keys, expect_pair, &ctx))
+  if (!read_keys(p, it, "expect check", &c))
     return false;
+  yaml_node_t *min_n = key_node(&c, "min"), *max_n = key_node(&c, "max");
+  yaml_node_t *value_n = key_node(&c, "value");
   struct metric *m = NULL;
   if (!e->metric)
     err(p, it, "expect check needs 'metric'");
   else
-    m = check_metric(p, ctx.metric_n, e->metric);
-  if (ctx.min_n && get_bound(p, ctx.min_n, m, &e->min))
+    m = check_metric(p, key_node(&c, "metric"), e->metric);
+  if (min_n && get_bound(p, min_n, m, &e->min))
     e->has_min = true;
-  if (ctx.max_n && get_bound(p, ctx.max_n, m, &e->max))
+  if (max_n && get_bound(p, max_n, m, &e->max))
     e->has_max = true;
   if (e->has_min && e->has_max && e->min > e->max)
-    err(p, ctx.max_n, "max (%g) is below min (%g)", e->max, e->min);
-  if (ctx.value_n && e->value && m) {
+    err(p, max_n, "max (%g) is below min (%g)", e->max, e->min);
+  if (value_n && e->value && m) {
     /* Check that the value is one the metric can hold. */
     struct metric *tmp = metrics_find(p->scratch, m->name);
     if (tmp && metric_set_from_string(tmp, e->value, SIM_UNIT_NATIVE) < 0)
-      err(p, ctx.value_n, "'%s' is not a valid value for metric %s", e->value, m->name);
+      err(p, value_n, "'%s' is not a valid value for metric %s", e->value, m->name);
   }
-  if (!ctx.value_n && !ctx.min_n && !ctx.max_n && e->defined < 0 && p->errors == before)
+  if (!value_n && !min_n && !max_n && e->defined < 0 && p->errors == before)
     err(p, it, "expect check needs 'value', 'min', 'max' or 'defined'");
-  expect_when(p, &ctx, e);
-  if (e->tolerance < 0)
-    e->tolerance = 0;
+  expect_when(p, &c, e);
   return true;
 }
 
@@ -1857,11 +1921,6 @@ static void parse_expect(struct parser *p, yaml_node_t *n)
 
 /* ---- top level --------------------------------------------------------------------------- */
 
-static const char *const top_keys[] = {"name", "description", "start", "seed", "tick",
-                                       "vehicle", "timeline", "expect", "start_realtime",
-                                       NULL};
-static const char *const realtime_names[] = {"now", "time-of-day", "start", NULL};
-
 /* start: a UTC time as parse.h's parse_time() reads it, in ns. */
 static int parse_utc(const char *s, int64_t *out_ns)
 {
@@ -1873,59 +1932,64 @@ static int parse_utc(const char *s, int64_t *out_ns)
   return 0;
 }
 
-/* The top-level nodes, collected first: the vehicle section must be parsed before the timeline
- * (charge defaults come from it) and the timeline before expect (step names). */
-struct top_ctx {
-  yaml_node_t *vehicle, *timeline, *expect, *realtime;
+static int top_start(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
+{
+  const char *s = scalar(p, v, "a UTC time 'YYYY-MM-DD HH:MM:SS'");
+  if (!s)
+    return SIM_EPARSE;
+  if (parse_utc(s, key_field(r, base)) < 0) {
+    err(p, v, "expected a UTC time 'YYYY-MM-DD HH:MM:SS', got '%s'", s);
+    return SIM_EPARSE;
+  }
+  return 0;
+}
+
+static int top_seed(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
+{
+  struct scenario *sc = base;
+  const char *s = scalar(p, v, "an unsigned integer");
+  if (!s)
+    return SIM_EPARSE;
+  char *end;
+  errno = 0;
+  unsigned long long x = strtoull(s, &end, 10);
+  if (end == s || *end || errno || *s == '-') {
+    err(p, v, "expected an unsigned integer seed, got '%s'", s);
+    return SIM_EPARSE;
+  }
+  sc->seed = x, sc->has_seed = true;
+  (void)r;
+  return 0;
+}
+
+static const struct key_word realtime_words[] = {
+  {"now", SCENARIO_RT_NOW}, {"time-of-day", SCENARIO_RT_TIME_OF_DAY}, {"start", SCENARIO_RT_START},
+  {NULL, 0},
 };
 
-static void top_pair(struct parser *p, int idx, yaml_node_t *k, yaml_node_t *v, void *ctxp)
-{
-  struct top_ctx *ctx = ctxp;
-  struct scenario *sc = p->sc;
-  const char *s;
-  switch (idx) {
-  case 0: get_str(p, v, &sc->name); break;
-  case 1: get_str(p, v, &sc->description); break;
-  case 2:
-    s = scalar(p, v, "a UTC time 'YYYY-MM-DD HH:MM:SS'");
-    if (s && parse_utc(s, &sc->start_utc_ns) < 0)
-      err(p, v, "expected a UTC time 'YYYY-MM-DD HH:MM:SS', got '%s'", s);
-    break;
-  case 3: {
-    s = scalar(p, v, "an unsigned integer");
-    if (!s)
-      break;
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(s, &end, 10);
-    if (end == s || *end || errno || *s == '-')
-      err(p, v, "expected an unsigned integer seed, got '%s'", s);
-    else
-      sc->seed = x, sc->has_seed = true;
-    break;
-  }
-  case 4: get_qty(p, v, QTY_DURATION, 0.01, 60, &sc->tick); break;
-  case 5: ctx->vehicle = v; break;
-  case 6: ctx->timeline = v; break;
-  case 7: ctx->expect = v; break;
-  case 8:
-    ctx->realtime = v;
-    s = scalar(p, v, "now, time-of-day or start");
-    for (int i = 0; s && realtime_names[i]; i++)
-      if (!strcmp(s, realtime_names[i])) {
-        sc->realtime_start = (enum scenario_realtime_start)i;
-        s = NULL;
-      }
-    if (s)
-      err(p, v, "expected now, time-of-day or start, got '%s'", s);
-    break;
-  }
-  (void)k;
-}
+/* The sections are read after the top level, in this order: the vehicle before the timeline
+ * (charge defaults come from it), the timeline before expect (step names). */
+#define TOFF(f) offsetof(struct scenario, f)
+static const struct key_row top_keys[] = {
+  {KEY("name", KEY_STR, 0, 0, 0, TOFF(name), 0)},
+  {KEY("description", KEY_STR, 0, 0, 0, TOFF(description), 0)},
+  {KEY("start", KEY_CUSTOM, 0, 0, 0, TOFF(start_utc_ns), 0), .fn = top_start},
+  {KEY("seed", KEY_CUSTOM, 0, 0, 0, TOFF(seed), 0), .fn = top_seed},
+  {KEY("tick", KEY_QTY, QTY_DURATION, 0.01, 60, TOFF(tick), 1)},
+  {KEY("vehicle", KEY_NODE, 0, 0, 0, 0, 0)},
+  {KEY("timeline", KEY_NODE, 0, 0, 0, 0, 0)},
+  {KEY("expect", KEY_NODE, 0, 0, 0, 0, 0)},
+  {KEY("start_realtime", KEY_ENUM, 0, 0, 0, TOFF(realtime_start), SCENARIO_RT_NOW),
+   .words = realtime_words, .what = "start_realtime"},
+  {.key = NULL},
+};
+#undef TOFF
 
 static void walk(struct parser *p)
 {
+  struct keys c;
+  keys_init(&c, top_keys, p->sc);
+  key_defaults(top_keys, p->sc);
   yaml_node_t *root = yaml_document_get_root_node(&p->doc);
   if (!root || is_null_scalar(root)) {
     sim_diag_error(p->d, p->file, 1, 1, "empty scenario (expected a mapping with vehicle:, "
@@ -1933,18 +1997,17 @@ static void walk(struct parser *p)
     p->errors++;
     return;
   }
-  struct top_ctx ctx = {NULL, NULL, NULL, NULL};
-  if (!mapping(p, root, "scenario", top_keys, top_pair, &ctx))
+  if (!read_keys(p, root, "scenario", &c))
     return;
-  if (ctx.realtime && p->sc->realtime_start != SCENARIO_RT_NOW && !p->sc->start_utc_ns)
-    err(p, ctx.realtime, "start_realtime: %s needs a start: time",
-        realtime_names[p->sc->realtime_start]);
-  if (ctx.vehicle)
-    parse_vehicle(p, ctx.vehicle);
-  if (ctx.timeline)
-    parse_timeline(p, ctx.timeline);
-  if (ctx.expect)
-    parse_expect(p, ctx.expect);
+  if (p->sc->realtime_start != SCENARIO_RT_NOW && !p->sc->start_utc_ns)
+    err(p, key_node(&c, "start_realtime"), "start_realtime: %s needs a start: time",
+        realtime_words[p->sc->realtime_start].name);
+  if (key_node(&c, "vehicle"))
+    parse_vehicle(p, key_node(&c, "vehicle"));
+  if (key_node(&c, "timeline"))
+    parse_timeline(p, key_node(&c, "timeline"));
+  if (key_node(&c, "expect"))
+    parse_expect(p, key_node(&c, "expect"));
 }
 
 /* ---- entry points ------------------------------------------------------------------------ */
@@ -2125,7 +2188,6 @@ int scenario_load_string(const char *text, size_t len, const char *name, struct 
 
   p.sc = xcalloc(1, sizeof(*p.sc));
   p.sc->path = xstrdup(p.file);
-  p.sc->tick = 1;
   vehicle_defaults(&p.sc->vehicle);
   p.scratch = metrics_new(NULL);
   walk(&p);

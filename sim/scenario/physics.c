@@ -491,26 +491,26 @@ static void drive_tick(struct physics *p, double dt)
 
 /* ---- charging ------------------------------------------------------------------------------- */
 
+/* v.c.state of each charge state (idle and stopped show "stopped") */
+static const char *const cstate_names[] = {
+  [PCS_TIMERWAIT] = "timerwait", [PCS_PREPARE] = "prepare", [PCS_CHARGING] = "charging",
+  [PCS_TOPOFF] = "topoff",       [PCS_DONE] = "done",
+};
+
 static const char *cstate_name(enum physics_charge_state s)
 {
-  switch (s) {
-  case PCS_TIMERWAIT: return "timerwait";
-  case PCS_PREPARE: return "prepare";
-  case PCS_CHARGING: return "charging";
-  case PCS_TOPOFF: return "topoff";
-  case PCS_DONE: return "done";
-  default: return "stopped";
-  }
+  return (size_t)s < ARRAY_SIZE(cstate_names) && cstate_names[s] ? cstate_names[s] : "stopped";
 }
+
+/* v.c.type of each charge type */
+static const char *const ctype_names[] = {
+  [CHARGE_TYPE1] = "type1", [CHARGE_TYPE2] = "type2", [CHARGE_CHADEMO] = "chademo",
+  [CHARGE_CCS] = "ccs",
+};
 
 static const char *ctype_name(enum scenario_charge_type t)
 {
-  switch (t) {
-  case CHARGE_TYPE1: return "type1";
-  case CHARGE_CHADEMO: return "chademo";
-  case CHARGE_CCS: return "ccs";
-  default: return "type2";
-  }
+  return (size_t)t < ARRAY_SIZE(ctype_names) ? ctype_names[t] : "type2";
 }
 
 int physics_charge_plug(struct physics *p, const struct scenario_charge *c)

@@ -29,10 +29,11 @@ void v3_count_clients(struct v3 *v3)
   }
   v3->nclients = j;
   int n = (int)j;
+  /* set on every pass, as CountClients() does: the first one defines s.v3.peers 0 */
+  v3_set_metric_int(v3, "s.v3.peers", n);
   if (n != v3->peers) {
     int old = v3->peers;
     v3->peers = n;
-    v3_set_metric_int(v3, "s.v3.peers", n);
     v3->lasttx = 0;
     if (n > 0)
       sim_events_raise(v3->sim->events, "app.connected", NULL);

@@ -92,7 +92,8 @@ static bool transmit_batch(struct v3 *v3, size_t *pos, const char *limit_key, in
                            bool (*pick)(struct v3 *, struct metric *))
 {
   v3->busy = true;
-  v3_count_clients(v3);
+  if (v3->sim->profile->batching)
+    v3_count_clients(v3); /* 3.3.006 on: CountClients() at the start of each pass */
   struct metrics *ms = v3->sim->metrics;
   size_t n = metrics_count(ms);
   size_t limit = v3->sim->profile->batching ? (size_t)v3_cfg_int(v3, limit_key, limit_default)
@@ -236,7 +237,8 @@ void v3_sched_tick(struct v3 *v3)
     return;
   }
   if (v3->lasttx_sendall == 0 || (sendall > 0 && now > v3->lasttx_sendall + sendall)) {
-    v3->lasttx_sendall = now;
+    /* Ticker1(): a full sync restarts the priority and modified timers as well */
+    v3->lasttx_sendall = v3->lasttx_priority = v3->lasttx = now;
     v3_transmit_all(v3);
   } else if (v3->lasttx_priority == 0 ||
              (v3_cfg_bool(v3, "updatetime.priority", false) && metric_on(v3, "v.e.awake") &&
@@ -281,10 +283,10 @@ void v3_sched_event(struct v3 *v3, const char *name)
     if (v3->busy) {
       v3->lasttx = 0;
     } else if (now - v3->lasttx_sendall > 30) {
-      v3->lasttx_sendall = now;
+      v3->lasttx_sendall = v3->lasttx_priority = v3->lasttx = now;
       v3_transmit_all(v3);
     } else if (now - v3->lasttx > 20) {
-      v3->lasttx = now;
+      v3->lasttx_priority = v3->lasttx = now;
       v3_transmit_modified(v3);
     }
   }

@@ -298,7 +298,7 @@ static void test_start_realtime(void **state)
        NULL},
       {"start_realtime: start\nstart: 2024-06-01 17:30:00\n", SCENARIO_RT_START, NULL},
       {"start_realtime: yesterday\n", -1,
-       "x.yaml:1:17: error: expected now, time-of-day or start, got 'yesterday'"},
+       "x.yaml:1:17: error: unknown start_realtime 'yesterday' (expected one of: now, time-of-day, start)"},
       {"start_realtime: time-of-day\n", -1,
        "x.yaml:1:17: error: start_realtime: time-of-day needs a start: time"},
   };

@@ -314,6 +314,78 @@ static void test_connect_subscribe_full_sync(void **state)
   fx_free(&x);
 }
 
+/* s.v3.peers 0 is in the first full sync: OvmsServerV3::TransmitAllMetrics() calls
+ * CountClients(), which sets ms_s_v3_peers on every pass, changed or not
+ * (V3/components/ovms_server_v3/src/ovms_server_v3.cpp, CountClients(), 1aa1daff and 3.3.006). */
+static void test_peers_first_sync(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  run_until(&x, 30);
+  assert_true(F.sub_t > 0);
+  const struct rec *p = find(P "metric/s/v3/peers", 0);
+  assert_non_null(p);
+  assert_string_equal(p->payload, "0");
+  assert_int_equal(p->t, F.sub_t); /* the first batch of the full sync */
+  fx_free(&x);
+}
+
+/* Times of the publications of topic from index base on, into ts (at most max). */
+static size_t times_from(const char *topic, size_t base, int64_t *ts, size_t max)
+{
+  size_t c = 0;
+  for (size_t i = base; i < F.n && c < max; i++)
+    if (!strcmp(F.v[i].topic, topic))
+      ts[c++] = F.v[i].t;
+  return c;
+}
+
+/*
+ * A full sync restarts the modified timer: Ticker1() sets m_lasttx = now with
+ * m_lasttx_sendall, and EventListener("app.connected") does too before TransmitAllMetrics()
+ * (V3/components/ovms_server_v3/src/ovms_server_v3.cpp, OvmsServerV3::Ticker1() and
+ * OvmsServerV3::EventListener(), 1aa1daff and 3.3.006).  So no modified sync follows a full
+ * sync or an app connect a second later, and what the full sync sent is not sent again.
+ */
+static void test_full_sync_resets_modified(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  struct metric *xm;
+  assert_int_equal(metrics_register(x.sim->metrics, "xtest.before", METRIC_INT, SIM_UNIT_NATIVE,
+                                    0, &xm),
+                   0);
+  /* idle: full syncs 1201 s apart, modified syncs 601 s after the last sync of either kind */
+  run_until(&x, 1180);
+  metric_set_int(xm, 1); /* modified before the periodic full sync */
+  size_t base = F.n;
+  run_until(&x, 1900);
+  int64_t sc[4], ts[8], xs[4];
+  assert_int_equal(times_from(P "metric/s/v3/connected", base, sc, 4), 1);
+  size_t n = times_from(P "metric/m/monotonic", base, ts, 8);
+  assert_int_equal(n, 2);
+  assert_int_equal(ts[0], sc[0]);       /* in the full sync */
+  assert_int_equal(ts[1], sc[0] + 601); /* not a second later */
+  assert_int_equal(times_from(P "metric/xtest/before", base, xs, 4), 1);
+  assert_int_equal(xs[0], sc[0]);
+
+  /* app connect: a full sync at once, the next modified sync one "connected" interval later */
+  metric_set_int(xm, 2);
+  base = F.n;
+  int64_t t0 = now_s();
+  inject(P "client/app1/active", "1");
+  poll_now(&x);
+  run_until(&x, t0 + 15);
+  assert_int_equal(times_from(P "metric/s/v3/connected", base, sc, 4), 1);
+  assert_int_equal(sc[0], t0);
+  n = times_from(P "metric/m/monotonic", base, ts, 8);
+  assert_int_equal(n, 2);
+  assert_int_equal(ts[0], t0);
+  assert_int_equal(ts[1], t0 + 11); /* updatetime.connected 10, not t0 + 1 */
+  assert_int_equal(times_from(P "metric/xtest/before", base, xs, 4), 1);
+  fx_free(&x);
+}
+
 /* The modified cadence: next+1 seconds by precedence on > charging > connected > awake > idle. */
 static void test_cadence(void **state)
 {
@@ -1227,6 +1299,8 @@ int main(void)
     cmocka_unit_test(test_util),
     cmocka_unit_test(test_connect_subscribe_full_sync),
     cmocka_unit_test(test_cadence),
+    cmocka_unit_test(test_peers_first_sync),
+    cmocka_unit_test(test_full_sync_resets_modified),
     cmocka_unit_test(test_cadence_335),
     cmocka_unit_test(test_event_triggered),
     cmocka_unit_test(test_clients),
