@@ -178,35 +178,12 @@ int store_changes_since(struct db *db, long long *rev, void (*fn)(void *ctx, con
   return rc;
 }
 
-int store_notification_add(struct db *db, const struct store_notification *n)
+/* The one INSERT of a notification: with client, in the same statement as its QoS 2 hold
+ * (PostgreSQL only: the row goes in only if the hold is new), else on its own.  Returns 1
+ * when a row went in (never while pipelined with a client), 0 when not, < 0 on error. */
+static int notification_insert(struct db *db, const struct store_notification *n,
+                               const char *client, int packet_id)
 {
-  struct db_val p[] = {DB_TEXTV(n->username),
-                       DB_TEXTV(n->vehicle),
-                       DB_TEXTV(n->type),
-                       DB_TEXTV(n->subtype),
-                       n->has_msgid ? DB_INTV(n->msgid) : DB_NULLV,
-                       DB_BLOBV(n->payload, n->len),
-                       DB_INTV(n->received),
-                       DB_INTV(n->recorded),
-                       DB_TEXTV(n->topic)};
-  long long ch = 0;
-  int rc = db_exec(db,
-                   "INSERT INTO notifications (username, vehicle, type, subtype, msgid, payload,"
-                   " received, recorded, topic) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-                   " ON CONFLICT DO NOTHING",
-                   p, 9, NULL, NULL, &ch);
-  return rc < 0 ? rc : ch > 0;
-}
-
-int store_notification_add_qos2(struct db *db, const struct store_notification *n,
-                                const char *client, int packet_id)
-{
-  if (strcmp(db_backend(db), "postgresql") != 0) {
-    int fresh = store_qos2_hold(db, client, packet_id);
-    if (fresh <= 0)
-      return fresh;
-    return store_notification_add(db, n);
-  }
   struct db_val p[] = {DB_TEXTV(n->username),
                        DB_TEXTV(n->vehicle),
                        DB_TEXTV(n->type),
@@ -219,15 +196,40 @@ int store_notification_add_qos2(struct db *db, const struct store_notification *
                        DB_TEXTV(client),
                        DB_INTV(packet_id)};
   long long ch = 0;
-  int rc = db_exec(db,
-                   "WITH h AS (INSERT INTO notifyd_qos2 (client, packet_id) VALUES ($10, $11)"
-                   " ON CONFLICT DO NOTHING RETURNING 1)"
-                   " INSERT INTO notifications (username, vehicle, type, subtype, msgid, payload,"
-                   " received, recorded, topic) SELECT $1::text, $2::text, $3::text, $4::text,"
-                   " $5::bigint, $6::bytea, $7::bigint, $8::bigint, $9::text FROM h"
-                   " ON CONFLICT DO NOTHING",
-                   p, 11, NULL, NULL, db_pipelined(db) ? NULL : &ch);
+  int rc;
+  if (!client)
+    rc = db_exec(db,
+                 "INSERT INTO notifications (username, vehicle, type, subtype, msgid, payload,"
+                 " received, recorded, topic) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                 " ON CONFLICT DO NOTHING",
+                 p, 9, NULL, NULL, &ch);
+  else
+    rc = db_exec(db,
+                 "WITH h AS (INSERT INTO notifyd_qos2 (client, packet_id) VALUES ($10, $11)"
+                 " ON CONFLICT DO NOTHING RETURNING 1)"
+                 " INSERT INTO notifications (username, vehicle, type, subtype, msgid, payload,"
+                 " received, recorded, topic) SELECT $1::text, $2::text, $3::text, $4::text,"
+                 " $5::bigint, $6::bytea, $7::bigint, $8::bigint, $9::text FROM h"
+                 " ON CONFLICT DO NOTHING",
+                 p, 11, NULL, NULL, db_pipelined(db) ? NULL : &ch);
   return rc < 0 ? rc : ch > 0;
+}
+
+int store_notification_add(struct db *db, const struct store_notification *n)
+{
+  return notification_insert(db, n, NULL, 0);
+}
+
+int store_notification_add_qos2(struct db *db, const struct store_notification *n,
+                                const char *client, int packet_id)
+{
+  if (strcmp(db_backend(db), "postgresql") != 0) {
+    int fresh = store_qos2_hold(db, client, packet_id);
+    if (fresh <= 0)
+      return fresh;
+    return store_notification_add(db, n);
+  }
+  return notification_insert(db, n, client, packet_id);
 }
 
 static int one_row(void *ctx, const struct db_val *c, int n)

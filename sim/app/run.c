@@ -720,15 +720,19 @@ static int setup_run(struct app *a)
     sim_timer_start(a->loop, &a->progress_timer, SIM_NS_PER_SEC, SIM_NS_PER_SEC);
   }
   app_signals(a);
-  if (!o->scenario && !o->can.ntraces && !o->can.ncans && !can_network_wanted(&o->net) &&
-      !o->duration && !o->quiet)
+  bool idle = !o->scenario && !o->can.ntraces && !o->can.ncans && !can_network_wanted(&o->net) &&
+              !o->duration && !o->quiet;
+  const char *wait = sim_config_get(a->sim->config, "server.v3", "conn.stable_wait");
+  if (idle && o->v3.broker)
     fprintf(stderr, "ovms-sim: no --scenario, --trace or --can: a parked car idles and the "
                     "module publishes until Ctrl-C; it connects after server.v3 "
                     "conn.stable_wait (%s s), as the firmware does after boot "
                     "(ovms-sim --help for what else it can do)\n",
-            sim_config_get(a->sim->config, "server.v3", "conn.stable_wait")
-                ? sim_config_get(a->sim->config, "server.v3", "conn.stable_wait")
-                : "10");
+            wait ? wait : "10");
+  else if (idle) /* no broker: the print transport prints the first full sync at once */
+    fprintf(stderr, "ovms-sim: no --scenario, --trace or --can: a parked car idles and the "
+                    "module prints what it publishes until Ctrl-C "
+                    "(ovms-sim --help for what else it can do)\n");
   if (!o->fast) /* real time: every publication is seen when it happens, also in a pipe */
     setvbuf(stdout, NULL, _IOLBF, 0);
   return 0;

@@ -184,13 +184,7 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
   }
   p->connected = true;
   s->ever_connected = true;
-  struct sbuf t = SBUF_INIT;
-  sbuf_printf(&t, "%smetric/s/v3/connected", p->prefix);
-  mosquitto_subscribe(m, NULL, sbuf_str(&t), 1);
-  sbuf_reset(&t);
-  sbuf_printf(&t, "%sclient/%s/response/#", p->prefix, p->id);
-  mosquitto_subscribe(m, NULL, sbuf_str(&t), 2);
-  sbuf_free(&t);
+  appconn_subscribe(&p->c, p->prefix, p->id, 1);
   announce(p, s->cur == p ? &s->presence_mid : NULL);
 }
 
@@ -210,27 +204,22 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
   struct step_app *p = obj;
   struct app_steps *s = p->owner;
   (void)m;
-  size_t pl = strlen(p->prefix);
-  if (!msg->topic || strncmp(msg->topic, p->prefix, pl))
-    return;
-  const char *rest = msg->topic + pl;
-  if (!strcmp(rest, "metric/s/v3/connected")) {
-    bool up = msg->payloadlen == 3 && !memcmp(msg->payload, "yes", 3);
+  bool up = false;
+  long n = -1;
+  switch (appconn_message(msg, p->prefix, p->id, &up, &n)) {
+  case APPCONN_MSG_CONNECTED:
     if (up && !p->module_up)
       announce(p, NULL); /* the module starts with no clients: tell it again at once */
     p->module_up = up;
     connect_progress(s);
-    return;
+    break;
+  case APPCONN_MSG_RESPONSE:
+    if (s->cur == p && s->st->u.app.action == APP_COMMAND && n == s->cmd)
+      finish(s, 0, msg->payload ? msg->payload : "", (size_t)msg->payloadlen, NULL);
+    break;
+  case APPCONN_MSG_OTHER:
+    break;
   }
-  char want[48];
-  snprintf(want, sizeof(want), "client/%s/response/", p->id);
-  size_t wl = strlen(want);
-  if (s->cur != p || s->st->u.app.action != APP_COMMAND || strncmp(rest, want, wl))
-    return;
-  char *end;
-  long n = strtol(rest + wl, &end, 10);
-  if (end != rest + wl && !*end && n == s->cmd)
-    finish(s, 0, msg->payload ? msg->payload : "", (size_t)msg->payloadlen, NULL);
 }
 
 static void on_disconnect(struct mosquitto *m, void *obj, int rc)

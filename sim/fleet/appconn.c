@@ -2,6 +2,7 @@
  * appconn.c - a simulated app's MQTT connection on the libev loop (appconn.h).
  */
 #include <mosquitto.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/loop.h"
@@ -56,4 +57,37 @@ int appconn_publish(struct appconn *c, const char *prefix, const char *cid, cons
   int rc = mosquitto_publish(c->m, mid, sbuf_str(&t), (int)strlen(payload), payload, qos, false);
   sbuf_free(&t);
   return rc;
+}
+
+void appconn_subscribe(struct appconn *c, const char *prefix, const char *cid, int qos_connected)
+{
+  struct sbuf t = SBUF_INIT;
+  sbuf_printf(&t, "%smetric/s/v3/connected", prefix);
+  mosquitto_subscribe(c->m, NULL, sbuf_str(&t), qos_connected);
+  sbuf_reset(&t);
+  sbuf_printf(&t, "%sclient/%s/response/#", prefix, cid);
+  mosquitto_subscribe(c->m, NULL, sbuf_str(&t), 2);
+  sbuf_free(&t);
+}
+
+enum appconn_msg appconn_message(const struct mosquitto_message *msg, const char *prefix,
+                                 const char *cid, bool *up, long *n)
+{
+  size_t pl = strlen(prefix);
+  if (!msg->topic || strncmp(msg->topic, prefix, pl))
+    return APPCONN_MSG_OTHER;
+  const char *rest = msg->topic + pl;
+  if (!strcmp(rest, "metric/s/v3/connected")) {
+    *up = msg->payloadlen == 3 && !memcmp(msg->payload, "yes", 3);
+    return APPCONN_MSG_CONNECTED;
+  }
+  size_t cl = strlen(cid);
+  if (strncmp(rest, "client/", 7) || strncmp(rest + 7, cid, cl) ||
+      strncmp(rest + 7 + cl, "/response/", 10))
+    return APPCONN_MSG_OTHER;
+  const char *num = rest + 7 + cl + 10;
+  char *end;
+  long v = strtol(num, &end, 10);
+  *n = end != num && !*end && v >= 0 ? v : -1;
+  return APPCONN_MSG_RESPONSE;
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 struct mosquitto;
+struct mosquitto_message;
 struct sim_loop;
 
 struct appconn {
@@ -35,5 +36,17 @@ int appconn_io(struct appconn *c, int revents);
  * the message id.  Returns libmosquitto's result. */
 int appconn_publish(struct appconn *c, const char *prefix, const char *cid, const char *rest,
                     const char *payload, int qos, int *mid);
+/* Subscribes to the module's <prefix>metric/s/v3/connected at qos_connected and to the app's
+ * answers <prefix>client/<cid>/response/# at QoS 2. */
+void appconn_subscribe(struct appconn *c, const char *prefix, const char *cid, int qos_connected);
+
+/* What a message on those subscriptions is. */
+enum appconn_msg {
+  APPCONN_MSG_OTHER,     /* neither (another prefix, or another topic below it) */
+  APPCONN_MSG_CONNECTED, /* <prefix>metric/s/v3/connected: *up = the payload is "yes" */
+  APPCONN_MSG_RESPONSE,  /* <prefix>client/<cid>/response/<n>: *n = n, -1 if not a number */
+};
+enum appconn_msg appconn_message(const struct mosquitto_message *msg, const char *prefix,
+                                 const char *cid, bool *up, long *n);
 
 #endif

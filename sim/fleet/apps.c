@@ -116,13 +116,7 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
     return;
   }
   p->connected = true;
-  struct sbuf t = SBUF_INIT;
-  sbuf_printf(&t, "%smetric/s/v3/connected", p->prefix);
-  mosquitto_subscribe(p->c.m, NULL, sbuf_str(&t), 0);
-  sbuf_reset(&t);
-  sbuf_printf(&t, "%sclient/%s/response/#", p->prefix, p->cid);
-  mosquitto_subscribe(p->c.m, NULL, sbuf_str(&t), 2);
-  sbuf_free(&t);
+  appconn_subscribe(&p->c, p->prefix, p->cid, 0);
   announce(p);
 }
 
@@ -131,12 +125,10 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
   struct app *p = obj;
   struct fleet_apps *a = p->owner;
   (void)m;
-  size_t pl = strlen(p->prefix);
-  if (!msg->topic || strncmp(msg->topic, p->prefix, pl))
-    return;
-  const char *rest = msg->topic + pl;
-  if (!strcmp(rest, "metric/s/v3/connected")) {
-    bool up = msg->payloadlen == 3 && !memcmp(msg->payload, "yes", 3);
+  bool up = false;
+  long n = -1;
+  enum appconn_msg kind = appconn_message(msg, p->prefix, p->cid, &up, &n);
+  if (kind == APPCONN_MSG_CONNECTED) {
     if (up && !p->module_up) {
       /* the first command a few seconds after the module is back (it subscribes on its
        * first tick), spread over the apps */
@@ -149,10 +141,8 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
       announce(p); /* the module starts with no clients: tell it again at once */
     return;
   }
-  const char *r = strstr(rest, "/response/");
-  if (!r)
+  if (kind != APPCONN_MSG_RESPONSE)
     return;
-  int n = atoi(r + 10);
   for (size_t i = 0; i < p->npend; i++)
     if (p->pend[i].n == n) {
       sim_lateness_add(a->lat, &a->lat_max, sim_wall_ns() - p->pend[i].sent);

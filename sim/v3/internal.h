@@ -81,6 +81,7 @@ struct v3 {
 
   /* scheduler (ovms_server_v3.cpp Ticker1) */
   struct sim_timer tick;
+  struct sim_timer first; /* no broker: a ticker.1 at once (start_ticking(), CONNACK) */
   struct sim_timer poll;  /* "next Mongoose poll": immediate metrics */
   bool sendall;           /* first tick after CONNACK */
   int64_t lasttx, lasttx_sendall, lasttx_priority;

@@ -136,13 +136,14 @@ static void on_config(void *ctx, const char *param, const char *instance)
     v3_sched_reload(v3);
     return;
   }
+  bool suspended = v3->suspended; /* ConfigChanged(): m_connretry -1 becomes 2 */
   v3->suspended = false;
   if (v3->conn_up) {
     v3_drop_connection(v3);
     v3_set_status(v3, "Server/credentials changed, reconnecting...", V3_DISCONNECTED);
   }
   if (v3->net_since >= 0) {
-    v3->connect_at = v3_now(v3) + 1;
+    v3->connect_at = v3_now(v3) + (suspended ? 2 : 1);
     v3_set_status(v3, "Server/credentials changed, reconnecting...", V3_WAITRECONNECT);
   }
 }
@@ -241,8 +242,17 @@ static struct v3 *v3_new(struct sim *sim, const struct v3_options *opt,
   return v3;
 }
 
-/* "Server has been started": connect once the network is usable, tick at every whole
- * second of m.monotonic (the firmware's ticker.1). */
+/*
+ * "Server has been started": connect once the network is usable, tick at every whole
+ * second of m.monotonic (the firmware's ticker.1).  With a broker the first connect waits
+ * conn.stable_wait + jitter, as Ticker1() counts m_connection_counter up to
+ * m_conn_stable_wait + m_connect_jitter before Connect() (ovms_server_v3.cpp): the network
+ * must be stable.  The print transport has no network to wait for: it connects on the
+ * first turn of the loop (after the scenario and the inputs are set up, so the vehicle id
+ * and the first values are there), and its CONNACK runs the first full sync on the next turn
+ * (v3_transport_connack()), so a run prints from sim time 0.  Network losses simulated
+ * later keep the firmware's wait.
+ */
 static void start_ticking(struct v3 *v3)
 {
   v3_set_status(v3, "Server has been started", V3_WAITNETWORK);
@@ -251,6 +261,10 @@ static void start_ticking(struct v3 *v3)
   int64_t mono = sim_monotonic(v3->sim->loop);
   sim_timer_start_at(v3->sim->loop, &v3->tick, (mono / SIM_NS_PER_SEC + 1) * SIM_NS_PER_SEC,
                      SIM_NS_PER_SEC);
+  if (v3->ops == &v3_transport_print && v3->connect_at >= 0) {
+    v3->connect_at = v3_now(v3);
+    sim_timer_start(v3->sim->loop, &v3->first, 0, 0);
+  }
 }
 
 /* A topic part that must hold no wildcard (and, for one level, no '/'): MQTT 3.1.1
@@ -349,6 +363,7 @@ int v3_start(struct sim *sim, const struct v3_options *opt, struct sim_diag *d)
   sim_config_listen(sim->config, "password", on_config, sim);
   v3_sched_start(v3);
   sim_timer_init(&v3->tick, tick_cb, v3);
+  sim_timer_init(&v3->first, tick_cb, v3);
   start_ticking(v3);
   sim_on_free(sim, free_cb, sim);
   return 0;
@@ -360,6 +375,7 @@ void v3_stop(struct sim *sim)
   if (!v3)
     return;
   sim_timer_stop(sim->loop, &v3->tick);
+  sim_timer_stop(sim->loop, &v3->first);
   v3_sched_stop(v3);
   v3_drop_connection(v3);
   v3_events_stop(v3);
@@ -396,6 +412,7 @@ int v3_shell_stop(struct v3 *v3)
   if (v3->stopped)
     return SIM_ESTATE;
   sim_timer_stop(v3->sim->loop, &v3->tick);
+  sim_timer_stop(v3->sim->loop, &v3->first);
   v3_drop_connection(v3);
   v3->stopped = true;
   v3->connect_at = -1;
