@@ -40,6 +40,14 @@ void v3_set_metric_int(struct v3 *v3, const char *name, int i)
     metric_set_int(m, i);
 }
 
+/* The event server.v3.<state> with the status text as its data. */
+static void signal_state(struct v3 *v3)
+{
+  char ev[64];
+  snprintf(ev, sizeof(ev), "server.v3.%s", state_names[v3->state]);
+  sim_events_raise(v3->sim->events, ev, v3->status);
+}
+
 /* SetStatus(): the status text, and on a state change the event server.v3.<state> with the
  * text as its data. */
 void v3_set_status(struct v3 *v3, const char *text, enum v3_state state)
@@ -47,9 +55,7 @@ void v3_set_status(struct v3 *v3, const char *text, enum v3_state state)
   snprintf(v3->status, sizeof(v3->status), "%s", text);
   if (state != v3->state) {
     v3->state = state;
-    char ev[64];
-    snprintf(ev, sizeof(ev), "server.v3.%s", state_names[state]);
-    sim_events_raise(v3->sim->events, ev, text);
+    signal_state(v3);
   }
 }
 
@@ -135,7 +141,7 @@ static long stable_wait(struct v3 *v3)
  * conn.stable_wait + a jitter of 0..conn.jitter.max drawn anew.  With the defaults
  * (10 + 0..5 < 30) every retry thus comes after exactly delay seconds; the jitter shows in
  * the first connect after the network came up and where conn.stable_wait exceeds the delay. */
-static void schedule_retry(struct v3 *v3, unsigned delay, bool recount, const char *text)
+static int64_t retry_at(struct v3 *v3, unsigned delay, bool recount)
 {
   int64_t wait = delay;
   if (recount && v3->sim->profile->conn_jitter) {
@@ -143,7 +149,12 @@ static void schedule_retry(struct v3 *v3, unsigned delay, bool recount, const ch
     if (stable > wait)
       wait = stable;
   }
-  v3->connect_at = v3_now(v3) + wait;
+  return v3_now(v3) + wait;
+}
+
+static void schedule_retry(struct v3 *v3, unsigned delay, bool recount, const char *text)
+{
+  v3->connect_at = retry_at(v3, delay, recount);
   v3_set_status(v3, text, V3_WAITRECONNECT);
 }
 
@@ -277,21 +288,28 @@ void v3_transport_connack(struct v3 *v3, int rc)
   }
   v3->stats.refused++;
   v3_drop_connection(v3);
+  /* The MG_EV_MQTT_CONNACK refusal: Disconnect() first (state Disconnected, its text). */
+  v3_set_status(v3, "Disconnected from OVMS Server V3", V3_DISCONNECTED);
+  if (!pr->auth_suspend) { /* up to 3.3.006: a countdown, the state stays Disconnected */
+    v3->connect_at = retry_at(v3, pr->refused_retry, true);
+    return;
+  }
   if (rc == 3) {
     schedule_retry(v3, pr->connfail_retry, true, "Server temporarily unavailable");
-  } else if (pr->auth_suspend) {
-    v3->suspended = true;
-    v3->connect_at = -1;
-    v3_set_status(v3, "Authentication error (wrong user/password/client ID)", V3_WAITRECONNECT);
-    char text[256];
-    snprintf(text, sizeof(text),
-             "Incorrect server V3 login credentials or client ID (MQTT CONNACK return code "
-             "0x%02X), server V3 connection suspended until the configuration is changed",
-             (unsigned)rc);
-    sim_notify_raise(v3->sim, NOTIFY_ALERT, "server.v3.auth.failure", text);
-  } else {
-    schedule_retry(v3, pr->refused_retry, true, "Authentication error (wrong user/password/client ID)");
+    return;
   }
+  /* Authentication: the state stays Disconnected (SetStatus() signals it again, with the
+   * new text), no retry until the configuration changes (m_connretry = -1). */
+  v3->suspended = true;
+  v3->connect_at = -1;
+  v3_set_status(v3, "Authentication error (wrong user/password/client ID)", V3_DISCONNECTED);
+  signal_state(v3);
+  char text[256];
+  snprintf(text, sizeof(text),
+           "Incorrect server V3 login credentials or client ID (MQTT CONNACK return code "
+           "0x%02X)\nV3 server connection suspended, verify configuration",
+           (unsigned)rc);
+  sim_notify_raise(v3->sim, NOTIFY_ALERT, "server.v3.auth.failure", text);
 }
 
 void v3_transport_closed(struct v3 *v3, int err, bool tcp_failed)

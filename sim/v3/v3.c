@@ -136,13 +136,14 @@ static void on_config(void *ctx, const char *param, const char *instance)
     v3_sched_reload(v3);
     return;
   }
+  bool suspended = v3->suspended; /* ConfigChanged(): m_connretry -1 becomes 2 */
   v3->suspended = false;
   if (v3->conn_up) {
     v3_drop_connection(v3);
     v3_set_status(v3, "Server/credentials changed, reconnecting...", V3_DISCONNECTED);
   }
   if (v3->net_since >= 0) {
-    v3->connect_at = v3_now(v3) + 1;
+    v3->connect_at = v3_now(v3) + (suspended ? 2 : 1);
     v3_set_status(v3, "Server/credentials changed, reconnecting...", V3_WAITRECONNECT);
   }
 }

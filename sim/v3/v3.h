@@ -241,8 +241,8 @@ void v3_transport_acked(struct v3 *v3, int mid);
 /* The connection is gone (err: SIM_E*, -errno, or 0 for a close by the peer); `tcp_failed`
  * is true when no TCP/TLS connection was ever established for this attempt. */
 void v3_transport_closed(struct v3 *v3, int err, bool tcp_failed);
-/* A detail of the last connection failure from the transport ("TLS: certificate verify
- * failed"); text is copied.  Shown in the status text of the retry and by v3_last_error(). */
+/* A detail of the last connection failure from the transport ("TLS verification failed:
+ * certificate verify failed (unable to get local issuer certificate)"); text is copied.  Shown in the status text of the retry and by v3_last_error(). */
 void v3_transport_error(struct v3 *v3, const char *text);
 /* The module v3 belongs to (transports reach its loop through it). */
 struct sim *v3_sim(struct v3 *v3);

@@ -317,10 +317,23 @@ static void test_refused_login(void **state)
   assert_int_equal(broker_start(&b2, d2, 0, extra), 0);
   char *pwf = harness_write(d2, "pw", "wrong\n");
   char *argv[] = {"ovms-sim", "--fast", "--duration", "900s", "--vehicle-id", "MYCAR", "--broker",
-                  url("alice", b2.port), "--password-file", pwf, "--quiet", NULL};
+                  url("alice", b2.port), "--password-file", pwf, "--verbose", NULL};
   /* refused login, never connected: exit 3 (README "Exit codes") */
   assert_int_equal(proc_wait(sim_spawn(d2, argv, NULL), 60), 3);
   assert_int_equal(broker_log_count(&b2, "Sending CONNACK to 127.0.0.1 (0, 5)"), 1);
+  /* the firmware's state: Disconnected (MG_EV_MQTT_CONNACK in OvmsServerV3MongooseCallback(),
+   * ovms_server_v3.cpp: Disconnect(), then SetStatus("Authentication error (wrong
+   * user/password/client ID)", true, OvmsServerV3::Disconnected)), never waitreconnect */
+  char errp[600];
+  snprintf(errp, sizeof(errp), "%s/sim.err", d2);
+  char *err = test_read_file(errp, NULL);
+  assert_non_null(err);
+  const char *e1 = strstr(err, "ovms-sim: server.v3.disconnected: Disconnected from OVMS Server V3\n");
+  assert_non_null(e1);
+  assert_non_null(strstr(e1, "ovms-sim: server.v3.disconnected: Authentication error (wrong "
+                             "user/password/client ID)\n"));
+  assert_null(strstr(err, "server.v3.waitreconnect"));
+  free(err);
   char *argv6[] = {"ovms-sim", "--fast", "--duration", "900s", "--vehicle-id", "MYCAR",
                    "--firmware", "3.3.006", "--broker", url("alice", b2.port), "--quiet", NULL};
   char *env[] = {"OVMS_SIM_PASSWORD=wrong", NULL};
