@@ -117,54 +117,154 @@ static inline bool parse_dec32(const char *s, size_t i, size_t j, uint32_t *v, s
   return true;
 }
 
+/*
+ * Line output through a pointer: put_begin() makes room for at most max bytes and returns
+ * where they go, the p_*() helpers write and return the position after what they wrote, and
+ * put_end() takes the buffer's length from the final position.  One reservation per line
+ * instead of one per character keeps the writers' hot path to plain stores.
+ */
+static inline char *put_begin(struct sbuf *out, size_t max)
+{
+  sbuf_reserve(out, max);
+  return out->p + out->len;
+}
+
+static inline void put_end(struct sbuf *out, char *p)
+{
+  out->len = (size_t)(p - out->p);
+  *p = 0;
+}
+
+/* n bytes of s (a literal: n is a constant, so this is a few stores). */
+static inline char *p_mem(char *p, const char *s, size_t n)
+{
+  memcpy(p, s, n);
+  return p + n;
+}
+
+#define P_LIT(p, lit) p_mem((p), (lit), sizeof(lit) - 1)
+
+/* "00".."99" and "00".."FF" / "00".."ff": two digits per table load. */
+#define CODEC_D10(a) a "0" a "1" a "2" a "3" a "4" a "5" a "6" a "7" a "8" a "9"
+#define CODEC_HU(a) CODEC_D10(a) a "A" a "B" a "C" a "D" a "E" a "F"
+#define CODEC_HL(a) CODEC_D10(a) a "a" a "b" a "c" a "d" a "e" a "f"
+static const char codec_dec2[201] = CODEC_D10("0") CODEC_D10("1") CODEC_D10("2") CODEC_D10("3")
+    CODEC_D10("4") CODEC_D10("5") CODEC_D10("6") CODEC_D10("7") CODEC_D10("8") CODEC_D10("9");
+static const char codec_hexu2[513] = CODEC_HU("0") CODEC_HU("1") CODEC_HU("2") CODEC_HU("3")
+    CODEC_HU("4") CODEC_HU("5") CODEC_HU("6") CODEC_HU("7") CODEC_HU("8") CODEC_HU("9")
+    CODEC_HU("A") CODEC_HU("B") CODEC_HU("C") CODEC_HU("D") CODEC_HU("E") CODEC_HU("F");
+static const char codec_hexl2[513] = CODEC_HL("0") CODEC_HL("1") CODEC_HL("2") CODEC_HL("3")
+    CODEC_HL("4") CODEC_HL("5") CODEC_HL("6") CODEC_HL("7") CODEC_HL("8") CODEC_HL("9")
+    CODEC_HL("a") CODEC_HL("b") CODEC_HL("c") CODEC_HL("d") CODEC_HL("e") CODEC_HL("f");
+
+/* The number of decimal digits of v (at least one). */
+static inline int dec_digits(uint64_t v)
+{
+  int n = 1;
+  for (; v >= 100; v /= 100)
+    n += 2;
+  return n + (v >= 10);
+}
+
+/* The last n decimal digits of v (leading zeros when v is shorter). */
+static inline char *p_decn(char *p, uint64_t v, int n)
+{
+  char *end = p + n, *q = end;
+  while (q - p >= 2) {
+    q -= 2;
+    memcpy(q, codec_dec2 + 2 * (v % 100), 2);
+    v /= 100;
+  }
+  if (q > p)
+    *--q = (char)('0' + v % 10);
+  return end;
+}
+
+/* An unsigned decimal number. */
+static inline char *p_u64(char *p, uint64_t v)
+{
+  return p_decn(p, v, dec_digits(v));
+}
+
+/* v as exactly `digits` hex digits (uppercase or lowercase). */
+static inline char *p_hexn(char *p, uint32_t v, int digits, bool upper)
+{
+  const char *hx = upper ? codec_hexu2 : codec_hexl2;
+  char *end = p + digits, *q = end;
+  while (q - p >= 2) {
+    q -= 2;
+    memcpy(q, hx + 2 * (v & 0xFF), 2);
+    v >>= 8;
+  }
+  if (q > p)
+    *--q = hx[2 * (v & 0xF) + 1];
+  return end;
+}
+
+/* The number of hex digits of v without leading zeros (at least one). */
+static inline int hex_digits(uint32_t v)
+{
+  return v ? (32 - __builtin_clz(v) + 3) / 4 : 1;
+}
+
+/* n bytes as " XX XX ..." (each preceded by a blank). */
+static inline char *p_byte_list(char *p, const uint8_t *data, size_t n, bool upper)
+{
+  const char *hx = upper ? codec_hexu2 : codec_hexl2;
+  for (size_t k = 0; k < n; k++) {
+    p[0] = ' ';
+    memcpy(p + 1, hx + 2 * data[k], 2);
+    p += 3;
+  }
+  return p;
+}
+
+/* ns as seconds with `digits` (0..9) fraction digits, truncated: "-12.345678"; at most 31
+ * bytes. */
+static inline char *p_time(char *p, int64_t ns, int digits)
+{
+  uint64_t a;
+  if (ns < 0) {
+    *p++ = '-';
+    a = (uint64_t)(-(ns + 1)) + 1;
+  } else {
+    a = (uint64_t)ns;
+  }
+  p = p_u64(p, a / 1000000000u);
+  *p++ = '.';
+  uint32_t frac = (uint32_t)(a % 1000000000u);
+  if (digits == 6) /* the usual cases with constants: unrolled, no division instruction */
+    return p_decn(p, frac / 1000u, 6);
+  if (digits == 9)
+    return p_decn(p, frac, 9);
+  static const uint32_t cut[10] = {1000000000, 100000000, 10000000, 1000000, 100000,
+                                   10000,      1000,      100,      10,      1};
+  return p_decn(p, frac / cut[digits], digits);
+}
+
 /* Appends an unsigned decimal number. */
 static inline void put_u64(struct sbuf *out, uint64_t v)
 {
-  char tmp[24];
-  int n = 0;
-  do {
-    tmp[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  sbuf_reserve(out, (size_t)n);
-  while (n)
-    out->p[out->len++] = tmp[--n];
-  out->p[out->len] = 0;
+  put_end(out, p_u64(put_begin(out, 20), v));
 }
 
 /* Appends v as exactly `digits` hex digits (uppercase or lowercase). */
 static inline void put_hexn(struct sbuf *out, uint32_t v, int digits, bool upper)
 {
-  const char *hx = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-  sbuf_reserve(out, (size_t)digits);
-  for (int k = digits - 1; k >= 0; k--)
-    out->p[out->len++] = hx[(v >> (4 * k)) & 0xF];
-  out->p[out->len] = 0;
+  put_end(out, p_hexn(put_begin(out, (size_t)digits), v, digits, upper));
 }
 
 /* Appends v in hex without leading zeros (at least one digit). */
 static inline void put_hex(struct sbuf *out, uint32_t v, bool upper)
 {
-  int digits = 1;
-  while (digits < 8 && (v >> (4 * digits)))
-    digits++;
-  put_hexn(out, v, digits, upper);
+  put_hexn(out, v, hex_digits(v), upper);
 }
 
 /* Appends n bytes as " XX XX ..." (each preceded by a blank) in upper- or lowercase hex: the
  * data column of ASC, TRC, CRTD, candump screen output and the numbered export. */
 static inline void put_byte_list(struct sbuf *out, const uint8_t *data, size_t n, bool upper)
 {
-  const char *hx = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-  sbuf_reserve(out, 3 * n);
-  char *p = out->p + out->len;
-  for (size_t k = 0; k < n; k++) {
-    *p++ = ' ';
-    *p++ = hx[data[k] >> 4];
-    *p++ = hx[data[k] & 15];
-  }
-  out->len += 3 * n;
-  out->p[out->len] = 0;
+  put_end(out, p_byte_list(put_begin(out, 3 * n), data, n, upper));
 }
 
 /* The time origin of a writer whose lines carry offsets (ASC, TRC), from its first record: the
@@ -280,7 +380,7 @@ static inline int rec_frame_done(struct trace_pstate *ps, struct trace_record *r
  * the write() result. */
 static inline int line_done(struct trace_wstate *ws, struct sbuf *out)
 {
-  sbuf_addc(out, '\n');
+  put_end(out, P_LIT(put_begin(out, 1), "\n"));
   ws->n++;
   return 0;
 }
