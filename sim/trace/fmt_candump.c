@@ -201,8 +201,10 @@ static int parse_quick(struct trace_pstate *ps, const char *s, size_t len,
 {
   if (len < 26 || s[0] != '(' || nondigits8(s + 1) || (nondigits8(s + 3) >> 48) ||
       s[11] != '.' || (nondigits8(s + 12) & UINT64_C(0x0000FFFFFFFFFFFF)) || s[18] != ')' ||
-      s[19] != ' ' || is_blank(s[20]) || memcmp(s + 1, "9223372029", 10) > 0)
+      s[19] != ' ' || is_blank(s[20]))
     return 0;
+  if (s[1] == '9' && memcmp(s + 1, "9223372029", 10) > 0)
+    return 0; /* more seconds than an int64 of ns holds: parse() reports it */
   size_t i = 21;
   while (i < len && !is_blank(s[i]))
     i++;
@@ -312,7 +314,7 @@ static bool quick_check(const char *s, size_t len)
       s[19] != ' ' || is_blank(s[20]))
     return false;
   /* the seconds an int64 of ns holds (as trace_parse_time() checks): 10 digits compare as text */
-  if (memcmp(s + 1, "9223372029", 10) > 0)
+  if (s[1] == '9' && memcmp(s + 1, "9223372029", 10) > 0)
     return false;
   size_t i = 21;
   while (i < len && !is_blank(s[i]))
