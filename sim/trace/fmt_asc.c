@@ -181,6 +181,14 @@ static int parse_data(struct trace_pstate *ps, const char *s, size_t len, size_t
 {
   size_t i = *pi;
   for (unsigned k = 0; k < n; k++) {
+    int b = ps->base != 10 && i + 2 <= len && (i + 2 == len || is_blank(s[i + 2]))
+                ? sim_hex_byte(s + i)
+                : -1;
+    if (b >= 0) { /* the usual two hex digits */
+      f->data[k] = (uint8_t)b;
+      i = skip_blank(s, len, i + 2);
+      continue;
+    }
     size_t e = token_end(s, len, i);
     uint32_t v;
     size_t bad;
@@ -309,7 +317,7 @@ static size_t line_time(struct trace_pstate *ps, const char *l, size_t ll, size_
                         struct trace_record *rec, struct sim_diag *d)
 {
   int64_t t;
-  size_t n = trace_parse_time(l, ll, false, &t);
+  size_t n = trace_parse_time_ps(ps, l, ll, &t);
   if (!n || (n < ll && !is_blank(l[n])))
     return TRACE_ERR(ps, d, i, "ASC: expected a timestamp or a header line"), 0;
   if (ps->relative && __builtin_add_overflow(ps->last_ts, t, &ps->last_ts))
@@ -381,8 +389,8 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
   size_t i = line_begin(rec, s, &len);
   if (i == len)
     return 0;
-  int hl = header_line(ps, s + i, len - i, i, d);
-  if (hl)
+  int hl = s[i] >= '0' && s[i] <= '9' ? 0 : header_line(ps, s + i, len - i, i, d);
+  if (hl) /* (no header line starts with a digit, every frame line does) */
     return hl < 0 ? hl : 0;
   size_t n = line_time(ps, s + i, len - i, i, rec, d);
   if (!n)
