@@ -239,7 +239,7 @@ static int parse_quick(struct trace_pstate *ps, const char *s, size_t len,
   for (size_t k = 0; k < n / 2; k++) {
     int hi = sim_hex_digit(data[2 * k]), lo = sim_hex_digit(data[2 * k + 1]);
     bad |= hi | lo;
-    buf[k] = (uint8_t)(hi << 4 | lo);
+    buf[k] = (uint8_t)((hi & 15) << 4 | (lo & 15)); /* (a bad digit: bad < 0) */
   }
   if (bad < 0)
     return 0;
