@@ -942,11 +942,8 @@ static void fmt_int(const struct metric *m, int64_t v, const struct metric_fmt *
   }
   case SIM_UNIT_DATEUTC:
   case SIM_UNIT_DATELOCAL:
-    if (!(fmt && fmt->time_epoch)) {
-      fmt_date(v, m->unit == SIM_UNIT_DATELOCAL, out);
-      return;
-    }
-    break;
+    fmt_date(v, m->unit == SIM_UNIT_DATELOCAL, out);
+    return;
   default:
     break;
   }

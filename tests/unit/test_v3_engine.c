@@ -920,9 +920,22 @@ static void test_filters_retain_prefix(void **state)
 static void test_profiles(void **state)
 {
   struct fx x;
-  /* 3.3.004: dotted subtypes, mp_encode'd payloads, only the legacy event topic, epoch time,
-   * two subscriptions */
+  /* 3.3.004: dotted subtypes, mp_encode'd payloads, only the legacy event topic, two
+   * subscriptions; dates as date strings, as at every later tag: m.time.utc is
+   * OvmsMetricInt64(MS_M_TIME_UTC, SM_STALE_MIN, DateUTC) and v.p.gpstime DateLocal in
+   * V3/main/metrics_standard.cpp OvmsMetricsStandard(), formatted by
+   * OvmsMetricInt64::AsString() (V3/main/ovms_metrics.cpp, tag 3.3.004) */
   fx_init(&x, "3.3.004", SIM_TOPICS_CURRENT, NULL);
+  metric_set_int64(metrics_find(x.sim->metrics, "v.p.gpstime"), 1717228805);
+  /* metrics OvmsMetricsStandard() creates from 3.3.005 on only (metrics_standard.cpp at tags
+   * 3.3.004 and 3.3.005): set, but never published by 3.3.004 */
+  static const char *const absent[] = {"m.net.connected", "m.net.good.sq", "m.net.ip",
+                                       "v.b.capacity",    "v.c.timestamp", "v.g.timestamp"};
+  for (size_t i = 0; i < ARRAY_SIZE(absent); i++) {
+    struct metric *am = metrics_find(x.sim->metrics, absent[i]);
+    assert_non_null(am);
+    assert_true(metric_set_from_string(am, "1", SIM_UNIT_NATIVE) >= 0);
+  }
   run_until(&x, 30);
   assert_int_equal(F.nsubs, 2);
   size_t base = F.n;
@@ -934,12 +947,32 @@ static void test_profiles(void **state)
   assert_null(find(P "event/server/v3/connected", 0));
   r = find(P "metric/m/time/utc", 0);
   assert_non_null(r);
-  assert_non_null(strchr(r->payload, '-') ? NULL : r->payload); /* epoch seconds */
+  char want[32];
+  snprintf(want, sizeof(want), "2024-06-01 08:00:%02d UTC", (int)r->t);
+  assert_string_equal(r->payload, want); /* the fixture starts at 2024-06-01 08:00:00 UTC */
+  r = find(P "metric/v/p/gpstime", 0);
+  assert_non_null(r);
+  /* DateLocal "%F %T %Z": the zone name is the process time zone's (sim_tz_set()) */
+  assert_int_equal(strncmp(r->payload, "2024-06-01 08:00:05 ", 20), 0);
+  assert_true(r->len > 20);
+  for (size_t i = 0; i < F.n; i++)
+    for (size_t j = 0; j < ARRAY_SIZE(absent); j++) {
+      char t[64];
+      snprintf(t, sizeof(t), P "metric/%s", absent[j]);
+      for (char *c = t + strlen(P "metric/"); *c; c++)
+        if (*c == '.')
+          *c = '/';
+      assert_string_not_equal(F.v[i].topic, t);
+    }
   fx_free(&x);
 
-  /* draft-2018 topic names */
+  /* draft-2018 topic names; current firmware has v.b.capacity */
   fx_init(&x, NULL, SIM_TOPICS_DRAFT2018, NULL);
+  metric_set_float(metrics_find(x.sim->metrics, "v.b.capacity"), 40);
   run_until(&x, 30);
+  r = find(P "m/v/b/capacity", 0);
+  assert_non_null(r);
+  assert_string_equal(r->payload, "40");
   assert_non_null(find(P "m/s/v3/connected", 0));
   assert_null(find(P "metric/s/v3/connected", 0));
   assert_int_equal(F.nsubs, 2);
