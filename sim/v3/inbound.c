@@ -1,7 +1,7 @@
 /*
  * inbound.c - what the Server V3 engine receives: client presence (<prefix>client/<id>/active,
- * 120 s expiry on wall time in real-time runs, s.v3.peers, app.connected/app.disconnected), commands run in the shell with
- * their response, and the client metric and config requests, as OvmsServerV3::IncomingMsg(),
+ * 120 s expiry on wall time in real-time runs, s.v3.peers, app.connected/app.disconnected),
+ * commands run in the shell with their response, and the client metric and config requests, as OvmsServerV3::IncomingMsg(),
  * AddClient(), RemoveClient(), CountClients(), RunCommand(), ProcessClientMetricRequest() and
  * ProcessClientConfigRequest() in V3/components/ovms_server_v3/src/ovms_server_v3.cpp (openvehicles/Open-Vehicle-Monitoring-System-3 1aa1daff).  The draft-2018
  * topic names (c/<id>, cmd/<id>/c/<cmdid>) are mapped onto the same kinds.
