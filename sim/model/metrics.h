@@ -62,6 +62,7 @@ enum {
 #define METRIC_F_PERSIST 0x02 /* persistent in the firmware */
 #define METRIC_F_VEHICLE 0x04 /* registered at run time (name owned by the registry) */
 #define METRIC_F_HIDDEN 0x08  /* never created on a real module (e.g. without MAX7317) */
+#define METRIC_F_LISTENED 0x10 /* a listener names it exactly (see metrics_listen()) */
 
 struct metrics;
 

@@ -73,7 +73,10 @@ for f in "$tmp"/*.sh; do # only the ports change
   sed -i -e "s/\bP=1883\b/P=$P/" -e "s/\bT=8883\b/T=$T/" "$f"
 done
 
-listening() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+listening() { # port: up to 60 s, as the block makes two RSA keys and a PBKDF2 hash first
+  for _ in $(seq 600); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
+  return 1
+}
 for broker in broker1 broker2; do
   [ -s "$tmp/$broker.sh" ] || continue
   rm -rf "$tmp/home/ovms-broker"
@@ -87,7 +90,7 @@ for broker in broker1 broker2; do
   sleep 0.5
   (cd "$root" && HOME=$tmp/home exec bash -e "$tmp/car.sh") > "$tmp/car.out" 2>&1 &
   pids="$pids $!"
-  for _ in $(seq 300); do grep -q '^ovms/demo/DEMO/metric/v/b/soc ' "$tmp/sub.out" && break; sleep 0.1; done
+  for _ in $(seq 600); do grep -q '^ovms/demo/DEMO/metric/v/b/soc ' "$tmp/sub.out" && break; sleep 0.1; done
   contains "$broker: the car's SOC reached the subscriber over TLS" "$(cat "$tmp/sub.out")" \
     "ovms/demo/DEMO/metric/v/b/soc 20"
   grep -q 'error:' "$tmp/car.out" && { echo "FAIL: $broker: the car printed an error:"; head -3 "$tmp/car.out"; fails=$((fails+1)); }
@@ -98,11 +101,15 @@ for broker in broker1 broker2; do
   mosquitto_pub -h 127.0.0.1 -p "$P" -t ovms/demo/x -m 1 > "$tmp/pub.out" 2>&1
   rc=$?; [ "$rc" != 0 ]; check "$broker: anonymous is refused (exit $rc)" 0 $?
   # demo publishes to another user's tree and to its own; a subscriber on both sees its own only
-  timeout 10 mosquitto_sub -h 127.0.0.1 -p "$P" -u demo -P "$pw" -v -t ovms/bob/x -t ovms/demo/y \
+  # (both again every half second until the subscriber has its first message)
+  timeout 30 mosquitto_sub -h 127.0.0.1 -p "$P" -u demo -P "$pw" -v -t ovms/bob/x -t ovms/demo/y \
     -C 1 > "$tmp/iso.out" 2>&1 &
-  iso=$!; sleep 0.5
-  mosquitto_pub -h 127.0.0.1 -p "$P" -u demo -P "$pw" -t ovms/bob/x -m other -q 1
-  mosquitto_pub -h 127.0.0.1 -p "$P" -u demo -P "$pw" -t ovms/demo/y -m own -q 1
+  iso=$!
+  while kill -0 "$iso" 2>/dev/null; do
+    mosquitto_pub -h 127.0.0.1 -p "$P" -u demo -P "$pw" -t ovms/bob/x -m other -q 1
+    mosquitto_pub -h 127.0.0.1 -p "$P" -u demo -P "$pw" -t ovms/demo/y -m own -q 1
+    sleep 0.5
+  done
   wait "$iso"
   [ "$(cat "$tmp/iso.out")" = "ovms/demo/y own" ]
   check "$broker: another user's tree is refused ($(tr '\n' ' ' < "$tmp/iso.out"))" 0 $?
