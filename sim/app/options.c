@@ -530,8 +530,9 @@ const struct app_option app_options[] = {
          SECTION_RUN, CALL(set_topics), NULL},
     {"start-time", 0, "TIME",
          "UTC start, 'YYYY-MM-DD HH:MM:SS[.fff]' or epoch seconds\n"
-         "(default: the scenario's start:, else a trace's first\n"
-         "time, else now; --fast: %s)",
+         "(default: a trace's first time; in real time now, or\n"
+         "as a scenario's start_realtime: says; with --fast the\n"
+         "scenario's start:, else %s)",
          SECTION_RUN, CALL(set_start_time), .dflt = default_fast_start},
     {"duration", 0, "D",
          "stop after D of simulation time (e.g. 90s, 15min, 2h)",

@@ -211,6 +211,28 @@ static void on_traces_done(void *ctx, int status)
     finish_sources(a);
 }
 
+/*
+ * The scenario's start: without --start-time: with --fast (deterministic output) as given; in
+ * real time now (app_default_start()), because servers that check the module's clock reject an
+ * m.time.utc years old, unless start_realtime: asks for start:'s UTC time of day (its latest
+ * occurrence up to now: today's or yesterday's) or for start: itself.
+ */
+static void scenario_clock(struct opts *o, const struct scenario *sc)
+{
+  int64_t t = sc->start_utc_ns / SIM_NS_PER_SEC;
+  if (!o->fast && sc->realtime_start == SCENARIO_RT_NOW)
+    return;
+  if (!o->fast && sc->realtime_start == SCENARIO_RT_TIME_OF_DAY) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t day = 86400, tod = ((t % day) + day) % day;
+    t = ts.tv_sec - (((ts.tv_sec - tod) % day) + day) % day;
+  }
+  o->start = t;
+  o->start_frac = sc->start_utc_ns % SIM_NS_PER_SEC;
+  o->have_start = true;
+}
+
 /* Loads --scenario before anything else is set up; errors printed.  Returns 0 or exit code. */
 static int load_scenario(struct app *a)
 {
@@ -222,11 +244,8 @@ static int load_scenario(struct app *a)
     return EXIT_USAGE;
   if (!a->o.seed_given && a->sc->has_seed)
     a->o.seed = a->sc->seed;
-  if (!a->o.have_start && a->sc->start_utc_ns) {
-    a->o.start = a->sc->start_utc_ns / SIM_NS_PER_SEC;
-    a->o.start_frac = a->sc->start_utc_ns % SIM_NS_PER_SEC;
-    a->o.have_start = true;
-  }
+  if (!a->o.have_start && a->sc->start_utc_ns)
+    scenario_clock(&a->o, a->sc);
   return 0;
 }
 
@@ -701,15 +720,19 @@ static int setup_run(struct app *a)
     sim_timer_start(a->loop, &a->progress_timer, SIM_NS_PER_SEC, SIM_NS_PER_SEC);
   }
   app_signals(a);
-  if (!o->scenario && !o->can.ntraces && !o->can.ncans && !can_network_wanted(&o->net) &&
-      !o->duration && !o->quiet)
+  bool idle = !o->scenario && !o->can.ntraces && !o->can.ncans && !can_network_wanted(&o->net) &&
+              !o->duration && !o->quiet;
+  const char *wait = sim_config_get(a->sim->config, "server.v3", "conn.stable_wait");
+  if (idle && o->v3.broker)
     fprintf(stderr, "ovms-sim: no --scenario, --trace or --can: a parked car idles and the "
                     "module publishes until Ctrl-C; it connects after server.v3 "
                     "conn.stable_wait (%s s), as the firmware does after boot "
                     "(ovms-sim --help for what else it can do)\n",
-            sim_config_get(a->sim->config, "server.v3", "conn.stable_wait")
-                ? sim_config_get(a->sim->config, "server.v3", "conn.stable_wait")
-                : "10");
+            wait ? wait : "10");
+  else if (idle) /* no broker: the print transport prints the first full sync at once */
+    fprintf(stderr, "ovms-sim: no --scenario, --trace or --can: a parked car idles and the "
+                    "module prints what it publishes until Ctrl-C "
+                    "(ovms-sim --help for what else it can do)\n");
   if (!o->fast) /* real time: every publication is seen when it happens, also in a pipe */
     setvbuf(stdout, NULL, _IOLBF, 0);
   return 0;

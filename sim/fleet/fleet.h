@@ -7,7 +7,7 @@
  * Server V3 engine with its own MQTT connection, client id, credentials and last will.  Cars
  * are started paced (connect_rate per second); after that each behaves exactly as a single
  * module: cadence, full syncs, client presence, reconnect back-off and jitter are the engine's
- * (sim/v3), so a broker restart is met by the firmware's retry interval plus its jitter.
+ * (sim/v3), so a broker restart is met by the firmware's fixed retry interval.
  *
  * Pure helpers (ids.c, users.c): the id pattern, shard arithmetic and the users CSV, tested
  * by tables.  The fleet itself (fleet.c) prints nothing; fleet_report() formats the fleet

@@ -32,10 +32,18 @@ struct decl_block {
   size_t n;
 };
 
+/* A declaration in the lookup index, with its place in declaration order. */
+struct decl_ref {
+  const struct sim_config_decl *d;
+  size_t ord;
+};
+
 struct sim_config {
   const struct sim_profile *profile;
   struct decl_block *blocks;
   size_t nblocks, bcap;
+  struct decl_ref *ix; /* every declaration, sorted by (param, instance, ord) */
+  size_t nix;
   struct entry *e; /* sorted by (param, instance) */
   size_t n, cap;
   struct clistener *l;
@@ -65,6 +73,7 @@ void sim_config_free(struct sim_config *c)
   free(c->e);
   free(c->l);
   free(c->blocks);
+  free(c->ix);
   free(c);
 }
 
@@ -78,6 +87,15 @@ const struct sim_profile *sim_config_profile(const struct sim_config *c)
   return c->profile;
 }
 
+static int decl_ref_cmp(const void *a, const void *b)
+{
+  const struct decl_ref *x = a, *y = b;
+  int r = strcmp(x->d->param, y->d->param);
+  if (!r)
+    r = strcmp(x->d->instance, y->d->instance);
+  return r ? r : (x->ord > y->ord) - (x->ord < y->ord);
+}
+
 int sim_config_declare(struct sim_config *c, const struct sim_config_decl *decl, size_t n)
 {
   for (size_t i = 0; i < c->nblocks; i++)
@@ -85,25 +103,48 @@ int sim_config_declare(struct sim_config *c, const struct sim_config_decl *decl,
       return 0;
   xgrow((void **)&c->blocks, &c->bcap, c->nblocks + 1, sizeof(*c->blocks));
   c->blocks[c->nblocks++] = (struct decl_block){decl, n};
+  /* Declaring is rare (the built-in keys, the V3 engine's, a vehicle's); looking up is not:
+   * the scheduler reads its intervals every second, so the index is rebuilt here. */
+  c->ix = xrealloc(c->ix, (c->nix + n) * sizeof(*c->ix));
+  for (size_t i = 0; i < n; i++)
+    c->ix[c->nix + i] = (struct decl_ref){&decl[i], c->nix + i};
+  c->nix += n;
+  qsort(c->ix, c->nix, sizeof(*c->ix), decl_ref_cmp);
   return 0;
 }
 
+/* The first index entry not below (param, instance), instance NULL meaning the smallest. */
+static size_t decl_lower_bound(const struct sim_config *c, const char *param,
+                               const char *instance)
+{
+  size_t lo = 0, hi = c->nix;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int r = strcmp(c->ix[mid].d->param, param);
+    if (!r && instance)
+      r = strcmp(c->ix[mid].d->instance, instance);
+    if (r < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* The declaration of param.instance: the first declared with that instance, else the first
+ * declared for any instance of param (CFG_F_ANYINST). */
 const struct sim_config_decl *sim_config_find_decl(const struct sim_config *c,
                                                    const char *param, const char *instance)
 {
-  const struct sim_config_decl *any = NULL;
-  for (size_t b = 0; b < c->nblocks; b++) {
-    for (size_t i = 0; i < c->blocks[b].n; i++) {
-      const struct sim_config_decl *d = &c->blocks[b].v[i];
-      if (strcmp(d->param, param))
-        continue;
-      if (!strcmp(d->instance, instance))
-        return d;
-      if ((d->flags & CFG_F_ANYINST) && !any)
-        any = d;
-    }
-  }
-  return any;
+  size_t i = decl_lower_bound(c, param, instance);
+  if (i < c->nix && !strcmp(c->ix[i].d->param, param) && !strcmp(c->ix[i].d->instance, instance))
+    return c->ix[i].d; /* equal keys are sorted by declaration order */
+  const struct decl_ref *any = NULL;
+  for (i = decl_lower_bound(c, param, NULL); i < c->nix && !strcmp(c->ix[i].d->param, param);
+       i++)
+    if ((c->ix[i].d->flags & CFG_F_ANYINST) && (!any || c->ix[i].ord < any->ord))
+      any = &c->ix[i];
+  return any ? any->d : NULL;
 }
 
 static bool param_declared(const struct sim_config *c, const char *param, size_t len)

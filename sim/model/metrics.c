@@ -30,7 +30,8 @@ struct listener {
   char *pattern;
   metric_listener_fn fn;
   void *ctx;
-  bool dead; /* removed while listeners were running; compacted afterwards */
+  bool exact; /* the pattern is a whole name: only metrics flagged METRIC_F_LISTENED match */
+  bool dead;  /* removed while listeners were running; compacted afterwards */
 };
 
 struct metrics {
@@ -172,6 +173,9 @@ int metrics_register(struct metrics *ms, const char *name, enum metric_type type
   m->unit = (uint8_t)unit;
   m->autostale = (uint16_t)(autostale > 65535 ? 65535 : autostale);
   m->flags = METRIC_F_VEHICLE;
+  for (size_t k = 0; k < ms->nlisteners; k++)
+    if (ms->listeners[k].exact && !strcmp(ms->listeners[k].pattern, name))
+      m->flags |= METRIC_F_LISTENED;
   if (type == METRIC_BITSET)
     m->bits = 64;
   xgrow((void **)&ms->v, &ms->cap, ms->n + 1, sizeof(*ms->v));
@@ -217,8 +221,17 @@ int metrics_listen(struct metrics *ms, const char *pattern, metric_listener_fn f
 {
   if (ms->nlisteners >= MAX_LISTENERS)
     return SIM_ELIMIT;
+  size_t pl = strlen(pattern);
+  bool exact = !pl || (pattern[0] != '*' && pattern[pl - 1] != '*');
+  if (exact) {
+    /* Most listeners name one metric; flagging it spares every other metric's changes the
+     * name comparisons (a change is dispatched for each set). */
+    struct metric *m = metrics_find(ms, pattern);
+    if (m)
+      m->flags |= METRIC_F_LISTENED;
+  }
   xgrow((void **)&ms->listeners, &ms->lcap, ms->nlisteners + 1, sizeof(*ms->listeners));
-  ms->listeners[ms->nlisteners++] = (struct listener){xstrdup(pattern), fn, ctx, false};
+  ms->listeners[ms->nlisteners++] = (struct listener){xstrdup(pattern), fn, ctx, exact, false};
   return 0;
 }
 
@@ -251,10 +264,15 @@ void metrics_unlisten(struct metrics *ms, metric_listener_fn fn, void *ctx)
 static void notify_listeners(struct metric *m)
 {
   struct metrics *ms = m->reg;
+  bool named = m->flags & METRIC_F_LISTENED; /* (a flag outlives its listener: harmless) */
   ms->dispatching++;
-  for (size_t i = 0; i < ms->nlisteners; i++) /* nlisteners may grow meanwhile */
-    if (!ms->listeners[i].dead && metric_name_match(ms->listeners[i].pattern, m->name))
-      ms->listeners[i].fn(ms->listeners[i].ctx, m);
+  for (size_t i = 0; i < ms->nlisteners; i++) { /* nlisteners may grow meanwhile */
+    const struct listener *l = &ms->listeners[i];
+    if (l->dead || (l->exact ? !named || strcmp(l->pattern, m->name)
+                             : !metric_name_match(l->pattern, m->name)))
+      continue;
+    l->fn(l->ctx, m);
+  }
   if (--ms->dispatching == 0 && ms->have_dead)
     compact_listeners(ms);
 }
@@ -943,11 +961,8 @@ static void fmt_int(const struct metric *m, int64_t v, const struct metric_fmt *
   }
   case SIM_UNIT_DATEUTC:
   case SIM_UNIT_DATELOCAL:
-    if (!(fmt && fmt->time_epoch)) {
-      fmt_date(v, m->unit == SIM_UNIT_DATELOCAL, out);
-      return;
-    }
-    break;
+    fmt_date(v, m->unit == SIM_UNIT_DATELOCAL, out);
+    return;
   default:
     break;
   }

@@ -62,6 +62,7 @@ enum {
 #define METRIC_F_PERSIST 0x02 /* persistent in the firmware */
 #define METRIC_F_VEHICLE 0x04 /* registered at run time (name owned by the registry) */
 #define METRIC_F_HIDDEN 0x08  /* never created on a real module (e.g. without MAX7317) */
+#define METRIC_F_LISTENED 0x10 /* a listener names it exactly (see metrics_listen()) */
 
 struct metrics;
 
@@ -188,11 +189,12 @@ double metric_float(const struct metric *m);       /* any numeric type */
 double metric_float_unit(const struct metric *m, enum sim_unit to);
 const char *metric_string(const struct metric *m); /* STRING only; "" otherwise */
 
-/* Version switches of the payload format (V3/main/metrics_standard.cpp at tags 3.3.004 and
- * 3.3.005: epoch-second dates, then DateUTC strings; SetFormat(6, true) for lat/lon). */
+/* Version switches of the payload format (V3/main/metrics_standard.cpp at tag 3.3.005 added
+ * SetFormat(6, true) for lat/lon).  Dates need none: OvmsMetricInt64::AsString() in
+ * V3/main/ovms_metrics.cpp formats DateUTC/DateLocal as date strings at every tag from 3.3.004
+ * on (AsString()'s default unit Other is Native, so the metric's own unit applies). */
 struct metric_fmt {
-  bool time_epoch; /* 3.3.004: DateUTC/DateLocal metrics as epoch seconds */
-  bool latlon_g;   /* 3.3.004: latitude/longitude with %g instead of %.6f */
+  bool latlon_g; /* 3.3.004: latitude/longitude with %g instead of %.6f */
 };
 
 /*

@@ -10,6 +10,12 @@
 
 #include "core/array.h"
 
+/* Standard metrics of HEAD that OvmsMetricsStandard() (V3/main/metrics_standard.cpp) does not
+ * create at tag 3.3.004; 3.3.005 has all 198. */
+static const char *const absent_3_3_004[] = {"m.net.connected", "m.net.good.sq", "m.net.ip",
+                                             "v.b.capacity",    "v.c.timestamp", "v.g.timestamp",
+                                             NULL};
+
 static const struct sim_profile profiles[] = {
   [SIM_FW_3_3_004] = {
     .name = "3.3.004", .fw = SIM_FW_3_3_004, .keepalive = 60,
@@ -18,10 +24,10 @@ static const struct sim_profile profiles[] = {
     .event_path_topic = false, .events_skip_clock = false,
     .notify_subtype_slashes = false, .notify_mp_encode = true, .notify_size_limit = 1024,
     .request_subscriptions = false, .clientid_config = false, .omit_empty_credentials = false,
-    .time_epoch = true, .latlon_g = true, .msgid_skip_zero = false,
+    .latlon_g = true, .msgid_skip_zero = false,
     .modified_sends_cleared = true, .sendall_skips_empty = true,
     .auth_suspend = false, .refused_retry = 60, .connfail_retry = 60, .closed_retry = 60,
-    .conn_jitter = false,
+    .conn_jitter = false, .absent_metrics = absent_3_3_004,
   },
   [SIM_FW_3_3_005] = {
     .name = "3.3.005", .fw = SIM_FW_3_3_005, .keepalive = 1740,
@@ -30,7 +36,7 @@ static const struct sim_profile profiles[] = {
     .event_path_topic = true, .events_skip_clock = true,
     .notify_subtype_slashes = true, .notify_mp_encode = false, .notify_size_limit = 1024,
     .request_subscriptions = false, .clientid_config = false, .omit_empty_credentials = false,
-    .time_epoch = false, .latlon_g = false, .msgid_skip_zero = false,
+    .latlon_g = false, .msgid_skip_zero = false,
     .modified_sends_cleared = true, .sendall_skips_empty = true,
     .auth_suspend = false, .refused_retry = 60, .connfail_retry = 60, .closed_retry = 60,
     .conn_jitter = false,
@@ -45,7 +51,7 @@ static const struct sim_profile profiles[] = {
     .event_path_topic = true, .events_skip_clock = true,                                  \
     .notify_subtype_slashes = true, .notify_mp_encode = false, .notify_size_limit = 65535, \
     .request_subscriptions = true, .clientid_config = true, .omit_empty_credentials = true, \
-    .time_epoch = false, .latlon_g = false, .msgid_skip_zero = true,                      \
+    .latlon_g = false, .msgid_skip_zero = true,                                          \
     .modified_sends_cleared = false, .sendall_skips_empty = false,                        \
     .auth_suspend = AUTH_SUSPEND, .refused_retry = REFUSED_RETRY, .connfail_retry = 30,   \
     .closed_retry = 60, .conn_jitter = true,                                              \

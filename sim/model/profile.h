@@ -31,7 +31,6 @@ struct sim_profile {
   bool request_subscriptions;  /* subscribe request/metric and request/config */
   bool clientid_config;        /* server.v3 clientid honoured */
   bool omit_empty_credentials; /* empty user/password left out of CONNECT */
-  bool time_epoch;             /* m.time.utc & co. published as epoch seconds */
   bool latlon_g;               /* lat/lon with %g */
   bool msgid_skip_zero;        /* message id wraps skipping 0 */
   bool modified_sends_cleared; /* modified sync publishes cleared metrics as empty */
@@ -41,6 +40,7 @@ struct sim_profile {
   unsigned connfail_retry;     /* s, TCP connect failure */
   unsigned closed_retry;       /* s, unexpected close */
   bool conn_jitter;            /* conn.stable_wait / conn.jitter.max honoured */
+  const char *const *absent_metrics; /* standard metrics the version lacks, NULL-terminated */
 };
 
 /* The profile of fw (never NULL). */

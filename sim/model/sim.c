@@ -51,6 +51,12 @@ struct sim *sim_new(struct sim_loop *loop, const struct sim_profile *profile, ui
   sim->loop = loop;
   sim->profile = profile ? profile : sim_profile_get(SIM_FW_CURRENT);
   sim->metrics = metrics_new(loop);
+  /* a standard metric the firmware version lacks is never created on it: hidden */
+  for (const char *const *a = sim->profile->absent_metrics; a && *a; a++) {
+    struct metric *m = metrics_find(sim->metrics, *a);
+    if (m)
+      m->flags |= METRIC_F_HIDDEN;
+  }
   sim->events = sim_events_new();
   sim->config = sim_config_new(sim->profile);
   for (size_t i = 0; i < n_on_new; i++)

@@ -1962,6 +1962,11 @@ static int top_seed(struct parser *p, const struct key_row *r, yaml_node_t *v, v
   return 0;
 }
 
+static const struct key_word realtime_words[] = {
+  {"now", SCENARIO_RT_NOW}, {"time-of-day", SCENARIO_RT_TIME_OF_DAY}, {"start", SCENARIO_RT_START},
+  {NULL, 0},
+};
+
 /* The sections are read after the top level, in this order: the vehicle before the timeline
  * (charge defaults come from it), the timeline before expect (step names). */
 #define TOFF(f) offsetof(struct scenario, f)
@@ -1974,6 +1979,8 @@ static const struct key_row top_keys[] = {
   {KEY("vehicle", KEY_NODE, 0, 0, 0, 0, 0)},
   {KEY("timeline", KEY_NODE, 0, 0, 0, 0, 0)},
   {KEY("expect", KEY_NODE, 0, 0, 0, 0, 0)},
+  {KEY("start_realtime", KEY_ENUM, 0, 0, 0, TOFF(realtime_start), SCENARIO_RT_NOW),
+   .words = realtime_words, .what = "start_realtime"},
   {.key = NULL},
 };
 #undef TOFF
@@ -1992,6 +1999,9 @@ static void walk(struct parser *p)
   }
   if (!read_keys(p, root, "scenario", &c))
     return;
+  if (p->sc->realtime_start != SCENARIO_RT_NOW && !p->sc->start_utc_ns)
+    err(p, key_node(&c, "start_realtime"), "start_realtime: %s needs a start: time",
+        realtime_words[p->sc->realtime_start].name);
   if (key_node(&c, "vehicle"))
     parse_vehicle(p, key_node(&c, "vehicle"));
   if (key_node(&c, "timeline"))

@@ -197,11 +197,19 @@ struct scenario_expect {
   int defined;          /* -1 not checked, 0 must be never-defined, 1 must be defined */
 };
 
+/* Where a real-time run (no --fast) starts, `start_realtime:`. */
+enum scenario_realtime_start {
+  SCENARIO_RT_NOW,         /* now (default) */
+  SCENARIO_RT_TIME_OF_DAY, /* at start:'s UTC time of day, its latest occurrence up to now */
+  SCENARIO_RT_START,       /* at start: itself */
+};
+
 struct scenario {
   char *path;           /* owned copy of the file name */
   char *name;           /* owned, may be NULL */
   char *description;    /* owned, may be NULL */
   int64_t start_utc_ns; /* `start:` UTC time; 0 = not given (main picks the clock epoch) */
+  int realtime_start;    /* `start_realtime:` (enum scenario_realtime_start); --fast: start: */
   bool has_seed;
   uint64_t seed;        /* `seed:` default for --seed */
   double tick;          /* physics tick, s, default 1 */

@@ -40,6 +40,14 @@ void v3_set_metric_int(struct v3 *v3, const char *name, int i)
     metric_set_int(m, i);
 }
 
+/* The event server.v3.<state> with the status text as its data. */
+static void signal_state(struct v3 *v3)
+{
+  char ev[64];
+  snprintf(ev, sizeof(ev), "server.v3.%s", state_names[v3->state]);
+  sim_events_raise(v3->sim->events, ev, v3->status);
+}
+
 /* SetStatus(): the status text, and on a state change the event server.v3.<state> with the
  * text as its data. */
 void v3_set_status(struct v3 *v3, const char *text, enum v3_state state)
@@ -47,9 +55,7 @@ void v3_set_status(struct v3 *v3, const char *text, enum v3_state state)
   snprintf(v3->status, sizeof(v3->status), "%s", text);
   if (state != v3->state) {
     v3->state = state;
-    char ev[64];
-    snprintf(ev, sizeof(ev), "server.v3.%s", state_names[state]);
-    sim_events_raise(v3->sim->events, ev, text);
+    signal_state(v3);
   }
 }
 
@@ -122,9 +128,33 @@ static int64_t jitter(struct v3 *v3)
   return jmax > 0 ? sim_rng_range(&v3->sim->rng, 0, jmax) : 0;
 }
 
-static void schedule_retry(struct v3 *v3, unsigned delay, const char *text)
+/* m_conn_stable_wait: conn.stable_wait (at least 3) since 3.3.006, a fixed 10 before. */
+static long stable_wait(struct v3 *v3)
 {
-  v3->connect_at = v3_now(v3) + delay + jitter(v3);
+  long wait = v3->sim->profile->conn_jitter ? v3_cfg_int(v3, "conn.stable_wait", 10) : 10;
+  return wait < 3 ? 3 : wait;
+}
+
+/* A retry after delay seconds, the m_connretry countdown of Ticker1.  Where the firmware also
+ * restarts its stability count (m_connection_counter = 0: a failed TCP connect, a CONNACK
+ * refusal, an unexpected close; recount), the attempt waits as well for that count to reach
+ * conn.stable_wait + a jitter of 0..conn.jitter.max drawn anew.  With the defaults
+ * (10 + 0..5 < 30) every retry thus comes after exactly delay seconds; the jitter shows in
+ * the first connect after the network came up and where conn.stable_wait exceeds the delay. */
+static int64_t retry_at(struct v3 *v3, unsigned delay, bool recount)
+{
+  int64_t wait = delay;
+  if (recount && v3->sim->profile->conn_jitter) {
+    int64_t stable = stable_wait(v3) + jitter(v3);
+    if (stable > wait)
+      wait = stable;
+  }
+  return v3_now(v3) + wait;
+}
+
+static void schedule_retry(struct v3 *v3, unsigned delay, bool recount, const char *text)
+{
+  v3->connect_at = retry_at(v3, delay, recount);
   v3_set_status(v3, text, V3_WAITRECONNECT);
 }
 
@@ -152,10 +182,7 @@ void v3_network_up(struct v3 *v3, int64_t now)
 {
   v3->net_since = now;
   if (!v3->conn_up && !v3->suspended) {
-    long wait = v3->sim->profile->conn_jitter ? v3_cfg_int(v3, "conn.stable_wait", 10) : 10;
-    if (wait < 3)
-      wait = 3;
-    v3->connect_at = now + wait + jitter(v3);
+    v3->connect_at = now + stable_wait(v3) + jitter(v3);
     v3_set_status(v3, "Waiting to connect", V3_CONNECTWAIT);
   }
 }
@@ -178,7 +205,7 @@ void v3_connect(struct v3 *v3)
   if (!*server && v3->ops == &v3_transport_print)
     server = "print"; /* no broker: nothing to configure */
   if (!*server) {
-    schedule_retry(v3, 20, "Error: Parameter server.v3/server must be defined");
+    schedule_retry(v3, 20, false, "Error: Parameter server.v3/server must be defined");
     return;
   }
   bool tls = v3_cfg_bool(v3, "tls", false);
@@ -228,7 +255,7 @@ void v3_connect(struct v3 *v3)
   int rc = v3->ops->connect(v3->tp, &ci, NULL); /* the status text says it failed */
   sbuf_free(&will);
   if (rc < 0) {
-    schedule_retry(v3, 20, "Error: Connection failed");
+    schedule_retry(v3, 20, false, "Error: Connection failed");
     return;
   }
   v3->conn_up = true;
@@ -254,25 +281,35 @@ void v3_transport_connack(struct v3 *v3, int rc)
     v3_set_metric_bool(v3, "s.v3.connected", true);
     v3_set_status(v3, "OVMS V3 MQTT login successful", V3_CONNECTED);
     v3_sched_connected(v3);
+    if (v3->ops == &v3_transport_print) /* no broker: the first full sync on the next turn
+                                           (after the queued events), not the next ticker.1 */
+      sim_timer_start(v3->sim->loop, &v3->first, 0, 0);
     return;
   }
   v3->stats.refused++;
   v3_drop_connection(v3);
-  if (rc == 3) {
-    schedule_retry(v3, pr->connfail_retry, "Server temporarily unavailable");
-  } else if (pr->auth_suspend) {
-    v3->suspended = true;
-    v3->connect_at = -1;
-    v3_set_status(v3, "Authentication error (wrong user/password/client ID)", V3_WAITRECONNECT);
-    char text[256];
-    snprintf(text, sizeof(text),
-             "Incorrect server V3 login credentials or client ID (MQTT CONNACK return code "
-             "0x%02X), server V3 connection suspended until the configuration is changed",
-             (unsigned)rc);
-    sim_notify_raise(v3->sim, NOTIFY_ALERT, "server.v3.auth.failure", text);
-  } else {
-    schedule_retry(v3, pr->refused_retry, "Authentication error (wrong user/password/client ID)");
+  /* The MG_EV_MQTT_CONNACK refusal: Disconnect() first (state Disconnected, its text). */
+  v3_set_status(v3, "Disconnected from OVMS Server V3", V3_DISCONNECTED);
+  if (!pr->auth_suspend) { /* up to 3.3.006: a countdown, the state stays Disconnected */
+    v3->connect_at = retry_at(v3, pr->refused_retry, true);
+    return;
   }
+  if (rc == 3) {
+    schedule_retry(v3, pr->connfail_retry, true, "Server temporarily unavailable");
+    return;
+  }
+  /* Authentication: the state stays Disconnected (SetStatus() signals it again, with the
+   * new text), no retry until the configuration changes (m_connretry = -1). */
+  v3->suspended = true;
+  v3->connect_at = -1;
+  v3_set_status(v3, "Authentication error (wrong user/password/client ID)", V3_DISCONNECTED);
+  signal_state(v3);
+  char text[256];
+  snprintf(text, sizeof(text),
+           "Incorrect server V3 login credentials or client ID (MQTT CONNACK return code "
+           "0x%02X)\nV3 server connection suspended, verify configuration",
+           (unsigned)rc);
+  sim_notify_raise(v3->sim, NOTIFY_ALERT, "server.v3.auth.failure", text);
 }
 
 void v3_transport_closed(struct v3 *v3, int err, bool tcp_failed)
@@ -289,11 +326,11 @@ void v3_transport_closed(struct v3 *v3, int err, bool tcp_failed)
       snprintf(text, sizeof(text), "Error: Connection failed (%s)", v3->last_error);
     else
       snprintf(text, sizeof(text), "Error: Connection failed");
-    schedule_retry(v3, pr->connfail_retry, text);
+    schedule_retry(v3, pr->connfail_retry, true, text);
   } else {
     if (was)
       v3_set_status(v3, "Disconnected from OVMS Server V3", V3_DISCONNECTED);
-    schedule_retry(v3, pr->closed_retry, "Disconnected from OVMS Server V3");
+    schedule_retry(v3, pr->closed_retry, true, "Disconnected from OVMS Server V3");
   }
   (void)err;
 }

@@ -41,7 +41,7 @@ extern const struct v3_topic_names v3_topics_current, v3_topics_draft2018;
 
 struct v3_client {
   char *id;
-  int64_t expiry; /* monotonic s */
+  int64_t expiry; /* s of v3_presence_now() */
 };
 
 struct v3_inflight {
@@ -55,6 +55,7 @@ struct v3 {
   const struct v3_transport_ops *ops;
   void *tp;
   const struct v3_topic_names *tn;
+  int64_t (*presence_clock)(void); /* wall ns for client presence; NULL: simulated time */
   bool started_transport;
   bool stopped;          /* "server v3 stop" */
 
@@ -81,6 +82,7 @@ struct v3 {
 
   /* scheduler (ovms_server_v3.cpp Ticker1) */
   struct sim_timer tick;
+  struct sim_timer first; /* no broker: a ticker.1 at once (start_ticking(), CONNACK) */
   struct sim_timer poll;  /* "next Mongoose poll": immediate metrics */
   bool sendall;           /* first tick after CONNACK */
   int64_t lasttx, lasttx_sendall, lasttx_priority;

@@ -43,7 +43,7 @@ void v3_transmit_metric(struct v3 *v3, struct metric *m)
   sbuf_add(t, v3->prefix.p, v3->prefix.len);
   sbuf_adds(t, v3->tn->metric);
   v3_topic_path(m->name, t);
-  struct metric_fmt fmt = {.time_epoch = pr->time_epoch, .latlon_g = pr->latlon_g};
+  struct metric_fmt fmt = {.latlon_g = pr->latlon_g};
   metric_format(m, &fmt, pl);
   bool retain = true;
   if (v3->retain_limit && v3_retain_depth_exceeded(t->p))
@@ -57,7 +57,7 @@ void v3_transmit_metric(struct v3 *v3, struct metric *m)
 static bool string_empty(struct v3 *v3, struct metric *m)
 {
   const struct sim_profile *pr = v3->sim->profile;
-  struct metric_fmt fmt = {.time_epoch = pr->time_epoch, .latlon_g = pr->latlon_g};
+  struct metric_fmt fmt = {.latlon_g = pr->latlon_g};
   sbuf_reset(&v3->scratch);
   metric_format(m, &fmt, &v3->scratch);
   return v3->scratch.len == 0;

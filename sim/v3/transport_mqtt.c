@@ -33,6 +33,8 @@
 #include <ev.h>
 #include <fcntl.h>
 #include <mosquitto.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,8 +338,14 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
   t->in_cb--;
 }
 
-/* libmosquitto's own error messages (TLS verification, name resolution) become the detail
- * of the failure. */
+/*
+ * libmosquitto's own error messages (TLS verification, name resolution) become the detail
+ * of the failure.  An OpenSSL error is logged at MOSQ_LOG_ERR while the handshake's SSL
+ * object still exists (net__print_ssl_error() in libmosquitto's net_mosq.c); when the
+ * certificate check failed, its result names the reason (SSL_get_verify_result(),
+ * X509_verify_cert_error_string()): "TLS verification failed: certificate verify failed
+ * (unable to get local issuer certificate)".
+ */
 static void on_log(struct mosquitto *m, void *obj, int level, const char *str)
 {
   struct mqtt_tp *t = obj;
@@ -346,8 +354,14 @@ static void on_log(struct mosquitto *m, void *obj, int level, const char *str)
   const char *p = strstr(str, "routines:");
   if (p) { /* "OpenSSL Error[0]: error:0A000086:SSL routines::certificate verify failed" */
     p = strrchr(str, ':');
-    char buf[160];
-    snprintf(buf, sizeof(buf), "TLS: %s", p + 1);
+    char buf[256];
+    SSL *ssl = mosquitto_ssl_get(m);
+    long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+    if (vr != X509_V_OK)
+      snprintf(buf, sizeof(buf), "TLS verification failed: %s (%s)", p + 1,
+               X509_verify_cert_error_string(vr));
+    else
+      snprintf(buf, sizeof(buf), "TLS: %s", p + 1);
     v3_transport_error(t->v3, buf);
   } else {
     v3_transport_error(t->v3, str);
@@ -430,9 +444,14 @@ static int m_connect(void *priv, const struct v3_connect_info *ci, struct sim_di
   if (rc == MOSQ_ERR_SUCCESS && ci->username)
     rc = mosquitto_username_pw_set(m, ci->username, ci->password);
   if (rc == MOSQ_ERR_SUCCESS && ci->tls) {
-    if (!ci->cafile && !ci->capath)
+    /* without --cafile/--capath the system CAs; mosquitto_tls_set() refuses to have neither
+     * (MOSQ_ERR_INVAL), so OpenSSL's default directory is named as the CA path too */
+    const char *capath = ci->capath;
+    if (!ci->cafile && !ci->capath) {
       mosquitto_int_option(m, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
-    rc = mosquitto_tls_set(m, ci->cafile, ci->capath, ci->certfile, ci->keyfile, NULL);
+      capath = X509_get_default_cert_dir();
+    }
+    rc = mosquitto_tls_set(m, ci->cafile, capath, ci->certfile, ci->keyfile, NULL);
     if (rc == MOSQ_ERR_SUCCESS)
       rc = mosquitto_tls_opts_set(m, 1 /* SSL_VERIFY_PEER */, NULL, NULL);
     if (rc == MOSQ_ERR_SUCCESS)

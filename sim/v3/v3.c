@@ -67,6 +67,11 @@ const struct v3_stats *v3_get_stats(const struct v3 *v3)
   return &v3->stats;
 }
 
+void v3_set_presence_clock(struct v3 *v3, int64_t (*wall_ns)(void))
+{
+  v3->presence_clock = wall_ns;
+}
+
 void v3_print_publication(FILE *out, const char *topic, const void *payload, size_t len)
 {
   fputs(topic, out);
@@ -136,13 +141,14 @@ static void on_config(void *ctx, const char *param, const char *instance)
     v3_sched_reload(v3);
     return;
   }
+  bool suspended = v3->suspended; /* ConfigChanged(): m_connretry -1 becomes 2 */
   v3->suspended = false;
   if (v3->conn_up) {
     v3_drop_connection(v3);
     v3_set_status(v3, "Server/credentials changed, reconnecting...", V3_DISCONNECTED);
   }
   if (v3->net_since >= 0) {
-    v3->connect_at = v3_now(v3) + 1;
+    v3->connect_at = v3_now(v3) + (suspended ? 2 : 1);
     v3_set_status(v3, "Server/credentials changed, reconnecting...", V3_WAITRECONNECT);
   }
 }
@@ -234,6 +240,8 @@ static struct v3 *v3_new(struct sim *sim, const struct v3_options *opt,
     v3->tee = opt->tee;
   v3->on_warning = opt->on_warning;
   v3->warning_ctx = opt->warning_ctx;
+  if (sim_loop_mode(sim->loop) == SIM_CLOCK_REAL)
+    v3->presence_clock = sim_wall_ns; /* an app's heartbeat runs on wall time (inbound.c) */
   v3->last_connack = -1;
   v3->connect_at = -1;
   v3->net_since = -1;
@@ -241,8 +249,17 @@ static struct v3 *v3_new(struct sim *sim, const struct v3_options *opt,
   return v3;
 }
 
-/* "Server has been started": connect once the network is usable, tick at every whole
- * second of m.monotonic (the firmware's ticker.1). */
+/*
+ * "Server has been started": connect once the network is usable, tick at every whole
+ * second of m.monotonic (the firmware's ticker.1).  With a broker the first connect waits
+ * conn.stable_wait + jitter, as Ticker1() counts m_connection_counter up to
+ * m_conn_stable_wait + m_connect_jitter before Connect() (ovms_server_v3.cpp): the network
+ * must be stable.  The print transport has no network to wait for: it connects on the
+ * first turn of the loop (after the scenario and the inputs are set up, so the vehicle id
+ * and the first values are there), and its CONNACK runs the first full sync on the next turn
+ * (v3_transport_connack()), so a run prints from sim time 0.  Network losses simulated
+ * later keep the firmware's wait.
+ */
 static void start_ticking(struct v3 *v3)
 {
   v3_set_status(v3, "Server has been started", V3_WAITNETWORK);
@@ -251,6 +268,10 @@ static void start_ticking(struct v3 *v3)
   int64_t mono = sim_monotonic(v3->sim->loop);
   sim_timer_start_at(v3->sim->loop, &v3->tick, (mono / SIM_NS_PER_SEC + 1) * SIM_NS_PER_SEC,
                      SIM_NS_PER_SEC);
+  if (v3->ops == &v3_transport_print && v3->connect_at >= 0) {
+    v3->connect_at = v3_now(v3);
+    sim_timer_start(v3->sim->loop, &v3->first, 0, 0);
+  }
 }
 
 /* A topic part that must hold no wildcard (and, for one level, no '/'): MQTT 3.1.1
@@ -349,6 +370,7 @@ int v3_start(struct sim *sim, const struct v3_options *opt, struct sim_diag *d)
   sim_config_listen(sim->config, "password", on_config, sim);
   v3_sched_start(v3);
   sim_timer_init(&v3->tick, tick_cb, v3);
+  sim_timer_init(&v3->first, tick_cb, v3);
   start_ticking(v3);
   sim_on_free(sim, free_cb, sim);
   return 0;
@@ -360,6 +382,7 @@ void v3_stop(struct sim *sim)
   if (!v3)
     return;
   sim_timer_stop(sim->loop, &v3->tick);
+  sim_timer_stop(sim->loop, &v3->first);
   v3_sched_stop(v3);
   v3_drop_connection(v3);
   v3_events_stop(v3);
@@ -396,6 +419,7 @@ int v3_shell_stop(struct v3 *v3)
   if (v3->stopped)
     return SIM_ESTATE;
   sim_timer_stop(v3->sim->loop, &v3->tick);
+  sim_timer_stop(v3->sim->loop, &v3->first);
   v3_drop_connection(v3);
   v3->stopped = true;
   v3->connect_at = -1;

@@ -170,6 +170,9 @@ struct v3_stats {
 };
 /* The counters of v3 (owned by v3, updated live). */
 const struct v3_stats *v3_get_stats(const struct v3 *v3);
+/* The clock of client presence expiry (ns): sim_wall_ns() in a real-time run, none (NULL:
+ * simulated time) in a --fast run; tests inject a wall clock of their own. */
+void v3_set_presence_clock(struct v3 *v3, int64_t (*wall_ns)(void));
 
 /* The detail of the last connection failure reported by the transport, "" if none. */
 const char *v3_last_error(const struct v3 *v3);
@@ -241,8 +244,8 @@ void v3_transport_acked(struct v3 *v3, int mid);
 /* The connection is gone (err: SIM_E*, -errno, or 0 for a close by the peer); `tcp_failed`
  * is true when no TCP/TLS connection was ever established for this attempt. */
 void v3_transport_closed(struct v3 *v3, int err, bool tcp_failed);
-/* A detail of the last connection failure from the transport ("TLS: certificate verify
- * failed"); text is copied.  Shown in the status text of the retry and by v3_last_error(). */
+/* A detail of the last connection failure from the transport ("TLS verification failed:
+ * certificate verify failed (unable to get local issuer certificate)"); text is copied.  Shown in the status text of the retry and by v3_last_error(). */
 void v3_transport_error(struct v3 *v3, const char *text);
 /* The module v3 belongs to (transports reach its loop through it). */
 struct sim *v3_sim(struct v3 *v3);

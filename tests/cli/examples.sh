@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # examples.sh - every example runs as printed (issue 13 item 6): each command line of a ```sh
 # block in README.md and docs/*.md that starts with ovms-sim (or build/sim/ovms-sim, also after
-# `&&`) runs from the repository root with the built binary and must exit 0 without printing
-# `error:`.  Adapted only where a run would be real time (--fast added, in place of --speed) or needs a live
-# counterpart: a broker is a mosquitto started here on a free loopback port (and a subscriber
-# must see a publication), --password-file ~/.ovms-pass a file made here.  Examples that need
-# hardware or a second live party are skipped by the list in skip_reason, with the reason
-# printed; their input files must still exist.  Outputs land in a scratch copy of the root
-# (symlinks), not in the source tree.
+# `&&` or VAR=value assignments) runs from the repository root with the built binary and must
+# exit 0 without printing `error:`.  Adapted only where a run would be real time (--fast added,
+# in place of --speed) or needs a live counterpart: a broker is a mosquitto started here on a
+# free loopback port (and a subscriber must see a publication), --password-file ~/.ovms-pass a
+# file made here.  Examples that need hardware or a second live party are skipped by the list
+# in skip_reason, with the reason printed; their input files must still exist.  A ```sh line
+# that names ovms-sim but is no such command line, and a ``` block without a language (sh,
+# text, yaml, json, c), fail the test: no example goes unrun unnoticed.  Outputs land in a
+# scratch copy of the root (symlinks), not in the source tree.
 set -u
 BIN=${OVMS_SIM_BIN:?}
 SRC=${OVMS_SIM_SRC:?}
@@ -34,11 +36,15 @@ skip_reason() {
     # the app end waits for a live module MYCAR behind a TLS broker (run with a second
     # simulator as MYCAR in cli.app_steps)
     *--app-only*) echo "needs a live module MYCAR behind a TLS broker (see cli.app_steps)";;
+    # docs/v3.md's TLS line names the user's own broker and CA (a TLS broker from the
+    # shipped configuration: cli.docker_direct)
+    *broker.example*) echo "needs the user's TLS broker broker.example and its CA ca.crt (see cli.docker_direct)";;
     *--broker*) [ -n "$broker" ] || echo "mosquitto not available";;
   esac
 }
 
-# file:line <TAB> command, continuation lines joined, trailing comments dropped
+# file:line <TAB> command, continuation lines joined, trailing comments dropped; an
+# unlabelled block or an ovms-sim line that is no command line as file:line <TAB> UNRUN text
 extract() {
   python3 - "$SRC" <<'PY'
 import glob, os, re, sys
@@ -46,9 +52,15 @@ src = sys.argv[1]
 files = ["README.md"] + sorted(os.path.relpath(p, src) for p in glob.glob(os.path.join(src, "docs", "*.md")))
 for f in files:
     text = open(os.path.join(src, f)).read()
-    for m in re.finditer(r"^```sh\n(.*?)^```", text, re.S | re.M):
+    for m in re.finditer(r"^```([^\n]*)\n(.*?)^```", text, re.S | re.M):
+        if m.group(1) not in ("sh", "text", "yaml", "json", "c"):
+            where = text[:m.start()].count("\n") + 1
+            print(f"{f}:{where}\tUNRUN a block labelled '{m.group(1)}': label it sh, text, yaml, json or c")
+            continue
+        if m.group(1) != "sh":
+            continue
         first = text[:m.start()].count("\n") + 2
-        lines = m.group(1).split("\n")
+        lines = m.group(2).split("\n")
         i = 0
         while i < len(lines):
             start, cmd = first + i, lines[i]
@@ -57,21 +69,24 @@ for f in files:
                 cmd = cmd[:-1] + " " + lines[i].strip()
             i += 1
             cmd = re.sub(r"\s+#\s.*$", "", cmd).strip()
-            hit = re.search(r"(?:^|&&\s*)((?:build/sim/)?ovms-sim\b.*)$", cmd)
+            hit = re.search(r"(?:^|&&\s*)((?:[A-Z_][A-Z0-9_]*=\S*\s+)*(?:build/sim/)?ovms-sim\b.*)$", cmd)
             if hit:
                 print(f"{f}:{start}\t{hit.group(1)}")
+            elif re.search(r"\bovms-sim\b", cmd):
+                print(f"{f}:{start}\tUNRUN an ovms-sim line that is no command line: {cmd}")
 PY
 }
 
 n_run=0; n_skip=0
 while IFS=$'\t' read -r where cmd; do
+  case "$cmd" in UNRUN*) echo "FAIL: $where: ${cmd#UNRUN }"; fails=$((fails+1)); continue;; esac
   reason=$(skip_reason "$cmd")
   # the files an example reads exist in the repository, skipped or not
   for arg in $(echo "$cmd" | grep -oE -- '--(trace|trace-respond|scenario) [^ ]+' | cut -d' ' -f2); do
     [ -e "$SRC/${arg#*=}" ] || { echo "FAIL: $where: ${arg#*=} is not in the repository"; fails=$((fails+1)); }
   done
   if [ -n "$reason" ]; then echo "SKIP $where: $reason"; n_skip=$((n_skip+1)); continue; fi
-  run=${cmd#build/sim/}; run="\"\$BIN\"${run#ovms-sim}"
+  run=$(echo "$cmd" | sed -E 's#(^|[[:space:]])(build/sim/)?ovms-sim\b#\1"$BIN"#')
   run=${run%; echo \$?}                     # the exit code is what this test checks
   # virtual time: --speed N (which excludes --fast) becomes --fast, a real-time run gets it
   run=$(echo "$run" | sed -E 's/--speed [^ ]+/--fast/')

@@ -1,8 +1,9 @@
 #!/bin/bash
 # first_output.sh - output from the first second (issue 13 item 4): a run with nothing to run
 # says what it does; -q prints only what did not pass and the one-line summary; a progress
-# line on a terminal in real time; empty payloads printed as mosquitto_sub -v prints them,
-# compared with a real mosquitto_sub against a real mosquitto.
+# line on a terminal in real time; the first full sync at once without a broker; empty
+# payloads printed as mosquitto_sub -v prints them, compared with a real mosquitto_sub against
+# a real mosquitto.
 set -u
 BIN=${OVMS_SIM_BIN:?}
 SRC=${OVMS_SIM_SRC:?}
@@ -16,6 +17,33 @@ timeout --preserve-status -s TERM 2 "$BIN" > "$T/out" 2> "$T/err"
 rc=$?
 [ $rc -eq 130 ] || { cat "$T/err"; fail "idle run: exit $rc, expected 130"; }
 grep -q '^ovms-sim: no --scenario, --trace or --can: a parked car idles' "$T/err" || { cat "$T/err"; fail "no note"; }
+
+# no broker: the first full sync at once, also in real time -- its m.monotonic is 0 and it
+# comes before any modified pass (a functional bound of 5 s wall time, not a speed test)
+python3 - "$BIN" "$SRC/scenarios/charging.yaml" > "$T/first" <<'PY' || { cat "$T/first"; fail "first full sync in real time"; }
+import select, signal, subprocess, sys
+p = subprocess.Popen([sys.argv[1], "--scenario", sys.argv[2]], stdout=subprocess.PIPE,
+                     stderr=subprocess.DEVNULL)
+lines, buf = [], b""
+try:
+    while not any(l.startswith(b"ovms//DEMO/metric/m/monotonic ") for l in lines):
+        r, _, _ = select.select([p.stdout], [], [], 5)
+        if not r:
+            sys.exit("no m.monotonic within 5 s; got %r" % lines)
+        d = p.stdout.read1(4096)
+        if not d:
+            sys.exit("ended early; got %r" % lines)
+        buf += d
+        *done, buf = buf.split(b"\n")
+        lines += done
+finally:
+    p.send_signal(signal.SIGTERM)
+    p.wait()
+print(b"\n".join(lines).decode())
+PY
+[ "$(head -1 "$T/first")" = "ovms//DEMO/event server.v3.connected" ] || { head -3 "$T/first"; fail "first line"; }
+grep -qx 'ovms//DEMO/metric/m/monotonic 0' "$T/first" || { tail -3 "$T/first"; fail "the first sync is not at sim time 0"; }
+grep -q '^ovms//DEMO/metric/m/hardware ' "$T/first" || fail "the first sync is not a full sync"
 
 # -q: nothing on stdout; stderr only the summary line when every check passed
 "$BIN" --scenario "$SRC/scenarios/charging.yaml" --fast -q > "$T/out" 2> "$T/err" || fail "-q: exit $?"

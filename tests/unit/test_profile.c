@@ -40,7 +40,6 @@ static const struct column columns[] = {
   B(request_subscriptions, 0, 0, 1, 1),
   B(clientid_config, 0, 0, 1, 1),
   B(omit_empty_credentials, 0, 0, 1, 1),
-  B(time_epoch, 1, 0, 0, 0),
   B(latlon_g, 1, 0, 0, 0),
   B(msgid_skip_zero, 0, 0, 1, 1),
   B(modified_sends_cleared, 1, 1, 0, 0),

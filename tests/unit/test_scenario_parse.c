@@ -69,7 +69,7 @@ static const struct bad_case bad_cases[] = {
   {"bad-top-key.yaml",
    "2:1: error: unknown key 'vehicles' in scenario: did you mean 'vehicle'? (expected one of: "
    "name, description, start, "
-   "seed, tick, vehicle, timeline, expect)"},
+   "seed, tick, vehicle, timeline, expect, start_realtime)"},
   {"bad-duplicate.yaml", "4:3: error: duplicate key 'soc' in vehicle"},
   {"bad-duplicate-step.yaml", "7:5: error: duplicate step name 'home'"},
   {"bad-duplicate-set.yaml", "6:7: error: duplicate key 'v.b.soc' in set"},
@@ -278,6 +278,45 @@ static void test_bad_start_date(void **state)
     if (rc != SIM_EPARSE || !strstr(t, "x.yaml:1:8: error: expected a UTC time"))
       fail_msg("'%s': rc %d, %s", texts[i], rc, t);
     assert_null(sc);
+    free(t);
+    sim_diag_cleanup(&d);
+  }
+}
+
+/* start_realtime: one of three words, and the two that use start: need one. */
+static void test_start_realtime(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *text;
+    int want; /* enum scenario_realtime_start, -1 = error */
+    const char *msg;
+  } cases[] = {
+      {"start: 2024-06-01 17:30:00\n", SCENARIO_RT_NOW, NULL},
+      {"start: 2024-06-01 17:30:00\nstart_realtime: now\n", SCENARIO_RT_NOW, NULL},
+      {"start: 2024-06-01 17:30:00\nstart_realtime: time-of-day\n", SCENARIO_RT_TIME_OF_DAY,
+       NULL},
+      {"start_realtime: start\nstart: 2024-06-01 17:30:00\n", SCENARIO_RT_START, NULL},
+      {"start_realtime: yesterday\n", -1,
+       "x.yaml:1:17: error: unknown start_realtime 'yesterday' (expected one of: now, time-of-day, start)"},
+      {"start_realtime: time-of-day\n", -1,
+       "x.yaml:1:17: error: start_realtime: time-of-day needs a start: time"},
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+    struct sim_diag d = SIM_DIAG_INIT;
+    struct scenario *sc = NULL;
+    int rc = scenario_load_string(cases[i].text, strlen(cases[i].text), "x.yaml", &sc, &d);
+    char *t = diag_text(&d);
+    if (cases[i].want < 0) {
+      if (rc != SIM_EPARSE || !strstr(t, cases[i].msg))
+        fail_msg("'%s': rc %d, %s", cases[i].text, rc, t);
+      assert_null(sc);
+    } else {
+      if (rc != 0)
+        fail_msg("'%s': rc %d, %s", cases[i].text, rc, t);
+      assert_int_equal(sc->realtime_start, cases[i].want);
+      scenario_free(sc);
+    }
     free(t);
     sim_diag_cleanup(&d);
   }
@@ -599,6 +638,7 @@ int main(void)
     cmocka_unit_test(test_shipped_scenarios_load),
     cmocka_unit_test(test_quantities),
     cmocka_unit_test(test_bad_start_date),
+    cmocka_unit_test(test_start_realtime),
     cmocka_unit_test(test_range_messages),
     cmocka_unit_test(test_timer_syntax),
     cmocka_unit_test(test_every_step),

@@ -556,6 +556,43 @@ static void test_clients(void **state)
   fx_free(&x);
 }
 
+/* A wall clock the test moves by hand (ns). */
+static int64_t fake_wall;
+static int64_t fake_wall_ns(void)
+{
+  return fake_wall;
+}
+
+/* Issue 13 item 7: with a wall clock, client presence expires after 120 s of wall time, not of
+ * simulated time: an app that announced itself once stays counted over 10 simulated minutes
+ * in which no wall time passes, and is dropped on the next check once 121 s of wall time
+ * have passed. */
+static void test_presence_wall_clock(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  fake_wall = 1000 * SIM_NS_PER_SEC;
+  v3_set_presence_clock(F.v3, fake_wall_ns);
+  run_until(&x, 100);
+  inject(P "client/app1/active", "1");
+  assert_int_equal(metric_int(metrics_find(x.sim->metrics, "s.v3.peers")), 1);
+  run_until(&x, 700); /* ten ticker.60 checks later, the same wall second */
+  assert_int_equal(metric_int(metrics_find(x.sim->metrics, "s.v3.peers")), 1);
+  fake_wall += 119 * SIM_NS_PER_SEC;
+  run_until(&x, 761);
+  assert_int_equal(metric_int(metrics_find(x.sim->metrics, "s.v3.peers")), 1);
+  fake_wall += 2 * SIM_NS_PER_SEC; /* 121 s of wall time since the heartbeat */
+  size_t base = F.n;
+  run_until(&x, 821);
+  assert_int_equal(metric_int(metrics_find(x.sim->metrics, "s.v3.peers")), 0);
+  bool disc = false;
+  for (size_t i = base; i < F.n; i++)
+    if (!strcmp(F.v[i].topic, P "event") && !strcmp(F.v[i].payload, "app.disconnected"))
+      disc = true;
+  assert_true(disc);
+  fx_free(&x);
+}
+
 static const char *response(const char *cmdid, size_t base)
 {
   char t[128];
@@ -883,9 +920,22 @@ static void test_filters_retain_prefix(void **state)
 static void test_profiles(void **state)
 {
   struct fx x;
-  /* 3.3.004: dotted subtypes, mp_encode'd payloads, only the legacy event topic, epoch time,
-   * two subscriptions */
+  /* 3.3.004: dotted subtypes, mp_encode'd payloads, only the legacy event topic, two
+   * subscriptions; dates as date strings, as at every later tag: m.time.utc is
+   * OvmsMetricInt64(MS_M_TIME_UTC, SM_STALE_MIN, DateUTC) and v.p.gpstime DateLocal in
+   * V3/main/metrics_standard.cpp OvmsMetricsStandard(), formatted by
+   * OvmsMetricInt64::AsString() (V3/main/ovms_metrics.cpp, tag 3.3.004) */
   fx_init(&x, "3.3.004", SIM_TOPICS_CURRENT, NULL);
+  metric_set_int64(metrics_find(x.sim->metrics, "v.p.gpstime"), 1717228805);
+  /* metrics OvmsMetricsStandard() creates from 3.3.005 on only (metrics_standard.cpp at tags
+   * 3.3.004 and 3.3.005): set, but never published by 3.3.004 */
+  static const char *const absent[] = {"m.net.connected", "m.net.good.sq", "m.net.ip",
+                                       "v.b.capacity",    "v.c.timestamp", "v.g.timestamp"};
+  for (size_t i = 0; i < ARRAY_SIZE(absent); i++) {
+    struct metric *am = metrics_find(x.sim->metrics, absent[i]);
+    assert_non_null(am);
+    assert_true(metric_set_from_string(am, "1", SIM_UNIT_NATIVE) >= 0);
+  }
   run_until(&x, 30);
   assert_int_equal(F.nsubs, 2);
   size_t base = F.n;
@@ -897,12 +947,32 @@ static void test_profiles(void **state)
   assert_null(find(P "event/server/v3/connected", 0));
   r = find(P "metric/m/time/utc", 0);
   assert_non_null(r);
-  assert_non_null(strchr(r->payload, '-') ? NULL : r->payload); /* epoch seconds */
+  char want[32];
+  snprintf(want, sizeof(want), "2024-06-01 08:00:%02d UTC", (int)r->t);
+  assert_string_equal(r->payload, want); /* the fixture starts at 2024-06-01 08:00:00 UTC */
+  r = find(P "metric/v/p/gpstime", 0);
+  assert_non_null(r);
+  /* DateLocal "%F %T %Z": the zone name is the process time zone's (sim_tz_set()) */
+  assert_int_equal(strncmp(r->payload, "2024-06-01 08:00:05 ", 20), 0);
+  assert_true(r->len > 20);
+  for (size_t i = 0; i < F.n; i++)
+    for (size_t j = 0; j < ARRAY_SIZE(absent); j++) {
+      char t[64];
+      snprintf(t, sizeof(t), P "metric/%s", absent[j]);
+      for (char *c = t + strlen(P "metric/"); *c; c++)
+        if (*c == '.')
+          *c = '/';
+      assert_string_not_equal(F.v[i].topic, t);
+    }
   fx_free(&x);
 
-  /* draft-2018 topic names */
+  /* draft-2018 topic names; current firmware has v.b.capacity */
   fx_init(&x, NULL, SIM_TOPICS_DRAFT2018, NULL);
+  metric_set_float(metrics_find(x.sim->metrics, "v.b.capacity"), 40);
   run_until(&x, 30);
+  r = find(P "m/v/b/capacity", 0);
+  assert_non_null(r);
+  assert_string_equal(r->payload, "40");
   assert_non_null(find(P "m/s/v3/connected", 0));
   assert_null(find(P "metric/s/v3/connected", 0));
   assert_int_equal(F.nsubs, 2);
@@ -933,17 +1003,24 @@ static void test_auth_suspend(void **state)
   F.refuse = 5;
   run_until(&x, 600);
   assert_int_equal(F.connects, 1); /* suspended until a config change */
+  /* the state is Disconnected (MG_EV_MQTT_CONNACK in OvmsServerV3MongooseCallback():
+   * SetStatus("Authentication error ...", true, OvmsServerV3::Disconnected)), and
+   * ovmsv3_status() prints it without a countdown */
+  assert_int_equal(v3_state(x.sim->v3), V3_DISCONNECTED);
   struct sbuf st = SBUF_INIT;
   v3_status_text(x.sim->v3, &st);
-  assert_non_null(strstr(sbuf_str(&st), "Authentication error"));
+  assert_string_equal(sbuf_str(&st), "State: Disconnected\n"
+                                     "       Authentication error (wrong user/password/client ID)\n");
   sbuf_free(&st);
   F.refuse = 0;
+  int64_t tcfg = now_s();
   sim_config_set(x.sim->config, "server.v3", "user", "bob", NULL);
   run_until(&x, 620);
   assert_int_equal(F.connects, 2);
+  assert_int_equal(F.connect_t[1] - tcfg, 2); /* ConfigChanged(): m_connretry -1 -> 2 */
   assert_non_null(find("ovms/bob/MYCAR/metric/s/v3/connected", 0));
   fx_free(&x);
-  /* 3.3.006 retries after 30 s (+ jitter) */
+  /* 3.3.006 retries after 30 s */
   fx_init(&x, "3.3.006", SIM_TOPICS_CURRENT, NULL);
   F.refuse = 5;
   run_until(&x, 600);
@@ -1080,7 +1157,7 @@ static void test_notify_data_backlog_drain(void **state)
 
 /* Retry delays of HEAD (the MG_EV_CLOSE / CONNACK cases of OvmsServerV3MongooseCallback()):
  * TCP failure 30 s, unexpected close 60 s, CONNACK 3 30 s,
- * each plus a new jitter of 0..conn.jitter.max; <=3.3.005: 60 s. */
+ * without jitter (test_reconnect_schedule has it); <=3.3.005: 60 s. */
 static void test_backoff(void **state)
 {
   static const char *const nojitter[] = {"server.v3.conn.jitter.max", "0", NULL};
@@ -1125,6 +1202,72 @@ static void test_backoff(void **state)
   fx_free(&x);
 }
 
+
+/* The reconnect schedule with the default jitter (conn.jitter.max 5), in simulation time.
+ * Ticker1 of ovms_server_v3.cpp counts m_connretry down and connects at 0 once
+ * m_connection_counter has reached m_conn_stable_wait + m_connect_jitter; the jitter is drawn
+ * when the network becomes stable (and re-drawn before each retry), and the count restarts at
+ * a failed TCP connect (MG_EV_CONNECT, 30 s), a CONNACK refusal (30 s) and an unexpected close
+ * (MG_EV_CLOSE, 60 s).  So the first connect comes after 10 + 0..5 s, every retry after its
+ * fixed interval, and only a conn.stable_wait above the interval brings the jitter back. */
+static void test_reconnect_schedule(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  run_until(&x, 20);
+  assert_int_equal(F.connects, 1);
+  assert_in_range(F.connect_t[0], 10, 15); /* stable_wait + jitter */
+  assert_true(v3_connected(x.sim->v3));
+  /* a good session closes, five times: back after exactly 60 s each time */
+  for (int i = 0; i < 5; i++) {
+    int n = F.connects;
+    v3_transport_closed(F.v3, 0, false);
+    int64_t tc = now_s();
+    struct sbuf st = SBUF_INIT;
+    v3_status_text(x.sim->v3, &st);
+    assert_string_equal(sbuf_str(&st), "State: Waiting to reconnect (60 second(s) remaining)\n"
+                                       "       Disconnected from OVMS Server V3\n");
+    sbuf_free(&st);
+    run_until(&x, tc + 70);
+    assert_int_equal(F.connects, n + 1);
+    assert_int_equal(F.connect_t[n] - tc, 60);
+    assert_true(v3_connected(x.sim->v3));
+  }
+  /* failed TCP connects: every 30 s */
+  F.tcp_fail = true;
+  int n = F.connects;
+  v3_transport_closed(F.v3, 0, false);
+  run_until(&x, now_s() + 200);
+  assert_true(F.connects >= n + 5);
+  for (int i = n + 1; i < n + 5; i++)
+    assert_int_equal(F.connect_t[i] - F.connect_t[i - 1], 30);
+  /* CONNACK 3 (server unavailable): every 30 s */
+  F.tcp_fail = false;
+  F.refuse = 3;
+  run_until(&x, now_s() + 40);
+  n = F.connects;
+  run_until(&x, now_s() + 130);
+  assert_true(F.connects >= n + 4);
+  for (int i = n; i < n + 4; i++)
+    assert_int_equal(F.connect_t[i] - F.connect_t[i - 1], 30);
+  fx_free(&x);
+
+  /* conn.stable_wait 40, above the 30 s of a failed connect: 40 + 0..5 s, drawn anew */
+  static const char *const slow[] = {"server.v3.conn.stable_wait", "40", NULL};
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, slow);
+  F.tcp_fail = true;
+  run_until(&x, 600);
+  assert_true(F.connects >= 12);
+  assert_in_range(F.connect_t[0], 40, 45);
+  bool varied = false;
+  for (int i = 1; i < 12; i++) {
+    int64_t d = F.connect_t[i] - F.connect_t[i - 1];
+    assert_in_range(d, 40, 45);
+    varied |= d != F.connect_t[1] - F.connect_t[0];
+  }
+  assert_true(varied);
+  fx_free(&x);
+}
 
 /* Malformed inbound messages are rejected and counted, never a crash: random topics under the
  * prefix and random payloads (commands, heartbeats, requests) under ASan/UBSan. */
@@ -1304,6 +1447,7 @@ int main(void)
     cmocka_unit_test(test_cadence_335),
     cmocka_unit_test(test_event_triggered),
     cmocka_unit_test(test_clients),
+    cmocka_unit_test(test_presence_wall_clock),
     cmocka_unit_test(test_commands),
     cmocka_unit_test(test_command_stops_server),
     cmocka_unit_test(test_requests),
@@ -1319,6 +1463,7 @@ int main(void)
     cmocka_unit_test(test_notify_data_backlog_drain),
     cmocka_unit_test(test_command_bound),
     cmocka_unit_test(test_backoff),
+    cmocka_unit_test(test_reconnect_schedule),
     cmocka_unit_test(test_malformed_inbound),
     cmocka_unit_test(test_shell_stop_start),
     cmocka_unit_test(test_network_loss),
