@@ -71,7 +71,10 @@ static void free_lines(char **v, size_t n)
   free(v);
 }
 
-/* §8.1-8.5, 8.10: a whole run in virtual time, then a late subscriber. */
+/* docs/protocol.md, "Must match exactly" rows 1-5 and 10 (prefix, retained metric topics,
+ * CONNECT, SUBSCRIBE and full sync, payloads, events: OvmsServerV3::Connect(),
+ * TransmitAllMetrics(), TransmitMetric(), TransmitEvents()): a whole run in virtual time, then
+ * a late subscriber. */
 static void test_connect_full_sync_retained(void **state)
 {
   struct sub *s = sub_new(B.port, "obs1", true, NULL, NULL, "ovms/#", 2);
@@ -168,7 +171,8 @@ static void test_connect_full_sync_retained(void **state)
   sub_free(late);
 }
 
-/* §8.3: the will "no" after SIGKILL; "yes" again after a reconnect. */
+/* docs/protocol.md, "Must match exactly" row 3 (the will set in OvmsServerV3::Connect()): the
+ * will "no" after SIGKILL; "yes" again after a reconnect. */
 static void test_will_after_sigkill(void **state)
 {
   struct sub *s = sub_new(B.port, "obs2", true, NULL, NULL, P "metric/s/v3/connected", 2);
@@ -192,8 +196,10 @@ static void test_will_after_sigkill(void **state)
   sub_free(s);
 }
 
-/* §8.6-8.8: heartbeat -> peers, app.connected, 11 s cadence; "active 0" -> app.disconnected;
- * a command answered on the matching response topic. */
+/* docs/protocol.md, "Must match exactly" rows 6-8 (OvmsServerV3::Ticker1() cadence,
+ * IncomingMsg() -> AddClient() / RemoveClient() / CountClients(), RunCommand()): heartbeat ->
+ * peers, app.connected, 11 s cadence; "active 0" -> app.disconnected; a command answered on the
+ * matching response topic. */
 static void test_clients_and_commands(void **state)
 {
   struct sub *s = sub_new(B.port, "app1", true, NULL, NULL, P "#", 2);
@@ -332,7 +338,9 @@ static void test_commands_act_on_scenario(void **state)
   sub_free(s);
 }
 
-/* §1.10: a refused login suspends reconnects (HEAD); 3.3.006 retries every 30 s. */
+/* docs/protocol.md, "Connection management and versions" (the MG_EV_MQTT_CONNACK case of
+ * OvmsServerV3MongooseCallback() sets m_connretry = -1): a refused login suspends reconnects
+ * (HEAD); 3.3.006 retries every 30 s. */
 static void test_refused_login(void **state)
 {
   char *d2 = harness_tmpdir();
