@@ -1,7 +1,7 @@
 /*
  * auth_core.c - login cache, failure limits, ACL roles and revocation polling; see
  * auth_core.h.  The two maps (users, addresses) are chained hash tables keyed by string
- * (FNV-1a), grown by doubling; expired failure counters are swept on every poll.
+ * (FNV-1a, core/fnv.h), grown by doubling; expired failure counters are swept on every poll.
  */
 #include "auth_core.h"
 
@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "core/fnv.h"
 #include "db.h"
 #include "pwhash.h"
 #include "srv_error.h"
@@ -53,14 +54,6 @@ struct auth {
   struct auth_stats st;
 };
 
-static uint64_t fnv(const char *s)
-{
-  uint64_t h = 1469598103934665603ull;
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h;
-}
-
 static struct unode *map_find(struct map *m, const char *key, uint64_t h)
 {
   if (!m->nb)
@@ -92,7 +85,7 @@ static int map_grow(struct map *m)
 /* The node for key, created (zeroed) if absent; NULL without memory. */
 static struct unode *map_get(struct map *m, const char *key)
 {
-  uint64_t h = fnv(key);
+  uint64_t h = sim_fnv1a64(key);
   struct unode *n = map_find(m, key, h);
   if (n)
     return n;
@@ -249,7 +242,7 @@ static void count_failure(struct unode *n, double now, double window)
 static void changed_user(void *ctx, const char *user)
 {
   struct auth *a = ctx;
-  struct unode *n = map_find(&a->users, user, fnv(user));
+  struct unode *n = map_find(&a->users, user, sim_fnv1a64(user));
   if (n) {
     n->has_role = n->has_verifier = false;
     OPENSSL_cleanse(n->verifier, sizeof(n->verifier));
@@ -398,7 +391,7 @@ bool auth_acl(struct auth *a, const char *user, const char *topic, int access, d
     *reason = "anonymous client";
     return false;
   }
-  uint64_t h = fnv(user);
+  uint64_t h = sim_fnv1a64(user);
   struct unode *u = map_find(&a->users, user, h);
   enum acl_role role;
   if (u && u->has_role && u->role_until > now) {

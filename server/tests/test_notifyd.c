@@ -140,6 +140,25 @@ static void drain(struct env *e)
   assert_int_equal(proc_wait(notifyd(e, NULL, true, NULL), 120), 0);
 }
 
+/* The SQLite-only tests' start (PostgreSQL has no lock or size cap to set up): *e started. */
+static void env_start_sqlite(struct env *e)
+{
+  if (g_pg_url)
+    skip();
+  env_start(e, false);
+}
+
+/* Asserts that the daemon's log (notifyd.log in the test folder) contains text. */
+static void assert_log_has(const struct env *e, const char *text)
+{
+  char *logpath = srv_fmt("%s/notifyd.log", e->dir);
+  char *log = test_read_file(logpath, NULL);
+  free(logpath);
+  assert_non_null(log);
+  assert_non_null(strstr(log, text));
+  free(log);
+}
+
 static void test_kill_at_random_moments(void **state)
 {
   struct env e;
@@ -305,10 +324,8 @@ static void test_bad_input(void **state)
 
 static void test_locked_database(void **state)
 {
-  if (g_pg_url)
-    skip();
   struct env e;
-  env_start(&e, false);
+  env_start_sqlite(&e);
   pid_t d = notifyd(&e, NULL, false, NULL);
   wait_subscribed(&e, 1);
   /* another connection holds the write lock */
@@ -323,11 +340,7 @@ static void test_locked_database(void **state)
   /* not stored, so not acknowledged */
   assert_int_equal(broker_log_count(&e.b, "Received PUBREC from ovms-notifyd"), 0);
   assert_int_equal(broker_log_count(&e.b, "Received PUBACK from ovms-notifyd"), 0);
-  char *logpath = srv_fmt("%s/notifyd.log", e.dir);
-  char *log = test_read_file(logpath, NULL);
-  free(logpath);
-  assert_non_null(strstr(log, "database locked"));
-  free(log);
+  assert_log_has(&e, "database locked");
   /* killed while locked; the lock goes; the next daemon gets both from the broker */
   proc_kill(d);
   db_rollback(lock);
@@ -353,10 +366,8 @@ static void test_locked_database(void **state)
 
 static void test_full_database(void **state)
 {
-  if (g_pg_url)
-    skip();
   struct env e;
-  env_start(&e, false);
+  env_start_sqlite(&e);
   /* a cap a few pages above the current size: a 1 MB record does not fit */
   long long pages = srv_sql_int(e.db, "PRAGMA page_count");
   assert_true(pages > 0);
@@ -372,11 +383,7 @@ static void test_full_database(void **state)
   harness_sleep_ms(2500);
   assert_int_equal(rows(&e, "1 = 1"), 0);
   assert_int_equal(broker_log_count(&e.b, "Received PUBREC from ovms-notifyd"), 0);
-  char *logpath = srv_fmt("%s/notifyd.log", e.dir);
-  char *log = test_read_file(logpath, NULL);
-  free(logpath);
-  assert_non_null(strstr(log, "database full"));
-  free(log);
+  assert_log_has(&e, "database full");
   proc_kill(d);
   /* room again: the broker still had it */
   drain(&e);

@@ -295,3 +295,24 @@ const struct json_value *json_get(const struct json_value *v, const char *key)
       return &v->items[i];
   return NULL;
 }
+
+void json_write_string(const char *s, size_t n, struct sbuf *out)
+{
+  sbuf_addc(out, '"');
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    switch (c) {
+    case '"': sbuf_adds(out, "\\\""); break;
+    case '\\': sbuf_adds(out, "\\\\"); break;
+    case '\n': sbuf_adds(out, "\\n"); break;
+    case '\r': sbuf_adds(out, "\\r"); break;
+    case '\t': sbuf_adds(out, "\\t"); break;
+    default:
+      if (c < 0x20)
+        sbuf_printf(out, "\\u%04x", c);
+      else
+        sbuf_addc(out, (char)c);
+    }
+  }
+  sbuf_addc(out, '"');
+}

@@ -1,6 +1,7 @@
 /*
  * json.h - a small JSON reader (RFC 8259) for the files the program writes itself and reads
- * back: the run report of --report (ovms-sim plot).  Text in, a tree out; no I/O.
+ * back: the run report of --report (ovms-sim plot).  Text in, a tree out; no I/O.  And the
+ * one string writer of everything the program writes as JSON.
  *
  * Strings keep their escapes decoded to UTF-8 (\uXXXX, surrogate pairs); numbers are doubles.
  * Nesting is limited to JSON_MAX_DEPTH levels, so a hostile file cannot exhaust the stack.
@@ -12,6 +13,8 @@
 #include <stddef.h>
 
 #include "core/diag.h"
+
+struct sbuf;
 
 #define JSON_MAX_DEPTH 64
 
@@ -39,5 +42,8 @@ int json_parse(const char *text, size_t n, const char *file, struct json_value *
 void json_free(struct json_value *v);
 /* The member key of object v, or NULL (also when v is not an object). */
 const struct json_value *json_get(const struct json_value *v, const char *key);
+/* Appends the n bytes of s to out as a JSON string: " and \\ escaped, \n \r \t as such, the
+ * other control characters as \u00XX, every other byte as it is (UTF-8 passes through). */
+void json_write_string(const char *s, size_t n, struct sbuf *out);
 
 #endif

@@ -7,14 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fnv.h"
 #include "core/xalloc.h"
 
 static size_t hash(const char *s)
 {
-  uint64_t h = UINT64_C(14695981039346656037); /* FNV-1a, 64 bit */
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
-  return (size_t)h;
+  return (size_t)sim_fnv1a64(s);
 }
 
 /* The slot of s: where it is, or the free slot where it would go.  cap is a power of 2 and

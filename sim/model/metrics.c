@@ -18,6 +18,7 @@
 
 #include "core/array.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "core/loop.h"
 #include "core/parse.h"
 #include "core/xalloc.h"
@@ -1029,27 +1030,6 @@ void metric_format(const struct metric *m, const struct metric_fmt *fmt, struct 
   }
 }
 
-static void json_string(const char *s, size_t n, struct sbuf *out)
-{
-  sbuf_addc(out, '"');
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    switch (c) {
-    case '"': sbuf_adds(out, "\\\""); break;
-    case '\\': sbuf_adds(out, "\\\\"); break;
-    case '\n': sbuf_adds(out, "\\n"); break;
-    case '\r': sbuf_adds(out, "\\r"); break;
-    case '\t': sbuf_adds(out, "\\t"); break;
-    default:
-      if (c < 0x20)
-        sbuf_printf(out, "\\u%04x", c);
-      else
-        sbuf_addc(out, (char)c);
-    }
-  }
-  sbuf_addc(out, '"');
-}
-
 static void json_float(double v, struct sbuf *out)
 {
   if (isfinite(v))
@@ -1074,7 +1054,7 @@ void metric_format_json(const struct metric *m, struct sbuf *out)
         m->unit == SIM_UNIT_TIMEUTC || m->unit == SIM_UNIT_TIMELOCAL) {
       struct sbuf t = SBUF_INIT;
       metric_format(m, NULL, &t);
-      json_string(sbuf_str(&t), t.len, out);
+      json_write_string(sbuf_str(&t), t.len, out);
       sbuf_free(&t);
     } else {
       sbuf_printf(out, "%lld", (long long)metric_int64(m));
@@ -1084,7 +1064,7 @@ void metric_format_json(const struct metric *m, struct sbuf *out)
     json_float(m->v.f, out);
     return;
   case METRIC_STRING:
-    json_string(m->data ? m->data : "", m->n, out);
+    json_write_string(m->data ? m->data : "", m->n, out);
     return;
   case METRIC_VEC_FLOAT:
     sbuf_addc(out, '[');
@@ -1100,7 +1080,7 @@ void metric_format_json(const struct metric *m, struct sbuf *out)
     for (uint32_t i = 0; i < m->n; i++) {
       if (i)
         sbuf_addc(out, ',');
-      json_string(((char **)m->data)[i], strlen(((char **)m->data)[i]), out);
+      json_write_string(((char **)m->data)[i], strlen(((char **)m->data)[i]), out);
     }
     sbuf_addc(out, ']');
     return;

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/json.h"
 #include "model/events.h"
 #include "core/loop.h"
 #include "core/parse.h"
@@ -745,25 +746,10 @@ void scenario_run_app_done(struct scenario_run *run, const struct scenario_app_r
 
 static void json_str(struct sbuf *out, const char *s)
 {
-  if (!s) {
+  if (s)
+    json_write_string(s, strlen(s), out);
+  else
     sbuf_adds(out, "null");
-    return;
-  }
-  sbuf_addc(out, '"');
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') {
-      sbuf_addc(out, '\\');
-      sbuf_addc(out, (char)c);
-    } else if (c == '\n') {
-      sbuf_adds(out, "\\n");
-    } else if (c < 0x20) {
-      sbuf_printf(out, "\\u%04x", c);
-    } else {
-      sbuf_addc(out, (char)c);
-    }
-  }
-  sbuf_addc(out, '"');
 }
 
 static const char *when_text(const struct scenario_expect *e, struct sbuf *tmp)

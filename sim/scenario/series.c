@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/json.h"
 #include "core/xalloc.h"
 #include "model/metrics.h"
 #include "model/units.h"
@@ -162,19 +163,10 @@ void series_json(const struct series *s, struct sbuf *out)
     sbuf_adds(out, ",\"end\":");
     json_time(out, p->end < 0 ? s->last_t : p->end);
     sbuf_adds(out, ",\"step\":");
-    if (p->step) {
-      sbuf_addc(out, '"');
-      for (const char *c = p->step; *c; c++)
-        if (*c == '"' || *c == '\\')
-          sbuf_printf(out, "\\%c", *c);
-        else if ((unsigned char)*c < 0x20)
-          sbuf_printf(out, "\\u%04x", (unsigned char)*c);
-        else
-          sbuf_addc(out, *c);
-      sbuf_addc(out, '"');
-    } else {
+    if (p->step)
+      json_write_string(p->step, strlen(p->step), out);
+    else
       sbuf_adds(out, "null");
-    }
     sbuf_addc(out, '}');
   }
   sbuf_printf(out, "],\"phases_truncated\":%s", s->phases_truncated ? "true" : "false");

@@ -1,7 +1,7 @@
 /*
  * inbound.c - what the Server V3 engine receives: client presence (<prefix>client/<id>/active,
- * 120 s expiry, s.v3.peers, app.connected/app.disconnected), commands run in the shell with
- * their response, and the client metric and config requests, as OvmsServerV3::IncomingMsg(),
+ * 120 s expiry on wall time in real-time runs, s.v3.peers, app.connected/app.disconnected),
+ * commands run in the shell with their response, and the client metric and config requests, as OvmsServerV3::IncomingMsg(),
  * AddClient(), RemoveClient(), CountClients(), RunCommand(), ProcessClientMetricRequest() and
  * ProcessClientConfigRequest() in V3/components/ovms_server_v3/src/ovms_server_v3.cpp (openvehicles/Open-Vehicle-Monitoring-System-3 1aa1daff).  The draft-2018
  * topic names (c/<id>, cmd/<id>/c/<cmdid>) are mapped onto the same kinds.
@@ -16,9 +16,22 @@
 #include "shell/shell.h"
 #include "v3/internal.h"
 
+/*
+ * The clock of client presence, in s.  An app sends client/<id>/active 1 every minute of
+ * wall time, so in a real-time run the 120 s expiry counts wall time whatever --speed (at
+ * --speed 60 simulated time would drop an app between two heartbeats); a --fast run has no
+ * wall time to speak of and counts simulated time.  The check itself stays on the engine's
+ * ticks (CountClients() on ticker.60 and before each transmission), so no timer of its own
+ * keeps the loop alive.  docs/v3.md states the rule.
+ */
+static int64_t presence_now(struct v3 *v3)
+{
+  return v3->presence_clock ? v3->presence_clock() / SIM_NS_PER_SEC : v3_now(v3);
+}
+
 void v3_count_clients(struct v3 *v3)
 {
-  int64_t now = v3_now(v3);
+  int64_t now = presence_now(v3);
   size_t j = 0;
   for (size_t i = 0; i < v3->nclients; i++) {
     if (v3->clients[i].expiry < now) {
@@ -44,7 +57,7 @@ void v3_count_clients(struct v3 *v3)
 
 static void add_client(struct v3 *v3, const char *id)
 {
-  int64_t expiry = v3_now(v3) + 120;
+  int64_t expiry = presence_now(v3) + 120;
   for (size_t i = 0; i < v3->nclients; i++)
     if (!strcmp(v3->clients[i].id, id)) {
       v3->clients[i].expiry = expiry;

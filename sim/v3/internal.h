@@ -41,7 +41,7 @@ extern const struct v3_topic_names v3_topics_current, v3_topics_draft2018;
 
 struct v3_client {
   char *id;
-  int64_t expiry; /* monotonic s */
+  int64_t expiry; /* s of v3_presence_now() */
 };
 
 struct v3_inflight {
@@ -55,6 +55,7 @@ struct v3 {
   const struct v3_transport_ops *ops;
   void *tp;
   const struct v3_topic_names *tn;
+  int64_t (*presence_clock)(void); /* wall ns for client presence; NULL: simulated time */
   bool started_transport;
   bool stopped;          /* "server v3 stop" */
 

@@ -67,6 +67,11 @@ const struct v3_stats *v3_get_stats(const struct v3 *v3)
   return &v3->stats;
 }
 
+void v3_set_presence_clock(struct v3 *v3, int64_t (*wall_ns)(void))
+{
+  v3->presence_clock = wall_ns;
+}
+
 void v3_print_publication(FILE *out, const char *topic, const void *payload, size_t len)
 {
   fputs(topic, out);
@@ -235,6 +240,8 @@ static struct v3 *v3_new(struct sim *sim, const struct v3_options *opt,
     v3->tee = opt->tee;
   v3->on_warning = opt->on_warning;
   v3->warning_ctx = opt->warning_ctx;
+  if (sim_loop_mode(sim->loop) == SIM_CLOCK_REAL)
+    v3->presence_clock = sim_wall_ns; /* an app's heartbeat runs on wall time (inbound.c) */
   v3->last_connack = -1;
   v3->connect_at = -1;
   v3->net_since = -1;

@@ -170,6 +170,9 @@ struct v3_stats {
 };
 /* The counters of v3 (owned by v3, updated live). */
 const struct v3_stats *v3_get_stats(const struct v3 *v3);
+/* The clock of client presence expiry (ns): sim_wall_ns() in a real-time run, none (NULL:
+ * simulated time) in a --fast run; tests inject a wall clock of their own. */
+void v3_set_presence_clock(struct v3 *v3, int64_t (*wall_ns)(void));
 
 /* The detail of the last connection failure reported by the transport, "" if none. */
 const char *v3_last_error(const struct v3 *v3);

@@ -72,17 +72,22 @@ name: the car drives (poll state "running")
 timeline:
   - drive: {distance: 20km, speed: 50kmh}
 EOF
-P1=$(port); P2=$(port)
-"$BIN" -q --vehicle nissanleaf --vehicle-emulate --scenario "$T/drive.yaml" \
-  --serve 1=socketcand:127.0.0.1:"$P1" --serve 2=socketcand:127.0.0.1:"$P2" \
-  --stats 2> "$T/car" &
-CAR=$!
-PIDS+=($CAR)
-wait_port "$P1" && wait_port "$P2" || { echo "FAIL: car ports"; exit 1; }
-"$BIN" -q --vehicle nissanleaf --vehicle-poll --can 1=socketcand:127.0.0.1:"$P1"/can1 \
-  --can 2=socketcand:127.0.0.1:"$P2"/can2 --duration 6 --stats 2> "$T/module"
-check "module run" 0 $?
-kill "$CAR"; wait "$CAR" 2>/dev/null
+# car_and_module LABEL SCENARIO CARLOG MODULELOG SECONDS: the emulated Leaf running SCENARIO,
+# serving its two buses over socketcand, and a polling module against them for SECONDS
+car_and_module() {
+  local pa pb car
+  pa=$(port); pb=$(port)
+  "$BIN" -q --vehicle nissanleaf --vehicle-emulate --scenario "$2" \
+    --serve 1=socketcand:127.0.0.1:"$pa" --serve 2=socketcand:127.0.0.1:"$pb" --stats 2> "$3" &
+  car=$!
+  PIDS+=($car)
+  wait_port "$pa" && wait_port "$pb" || { echo "FAIL: $1: car ports"; exit 1; }
+  "$BIN" -q --vehicle nissanleaf --vehicle-poll --can 1=socketcand:127.0.0.1:"$pa"/can1 \
+    --can 2=socketcand:127.0.0.1:"$pb"/can2 --duration "$5" --stats 2> "$4"
+  check "$1" 0 $?
+  kill "$car"; wait "$car" 2>/dev/null
+}
+car_and_module "module run" "$T/drive.yaml" "$T/car" "$T/module" 6
 # at most one request a second on bus 1 from 1 s on (AZE0 "on"/"running": groups 1, 2, 6, 4; group 6 has
 # no decoder; the list restarts while the module learns the poll state from the car's frames);
 # the VCM is polled only while "on"; the last request may be on its way at the end
@@ -131,17 +136,7 @@ bad "ecu not there" "the simulated car has no ECU 'bms'" --vehicle nissanleaf --
   --responders vcm --scenario "$T/nrc.yaml" --can mem:b1 --fast
 bad "ecu of another car" "the simulated car has no ECU 'bms'" --vehicle mitsubishi \
   --vehicle-emulate --scenario "$T/nrc.yaml" --can mem:b1 --fast
-P4=$(port); P5=$(port)
-"$BIN" -q --vehicle nissanleaf --vehicle-emulate --scenario "$T/nrc.yaml" \
-  --serve 1=socketcand:127.0.0.1:"$P4" --serve 2=socketcand:127.0.0.1:"$P5" --stats \
-  2> "$T/car2" &
-CAR2=$!
-PIDS+=($CAR2)
-wait_port "$P4" && wait_port "$P5" || { echo "FAIL: car 2 ports"; exit 1; }
-"$BIN" -q --vehicle nissanleaf --vehicle-poll --can 1=socketcand:127.0.0.1:"$P4"/can1 \
-  --can 2=socketcand:127.0.0.1:"$P5"/can2 --duration 8 --stats 2> "$T/module3"
-check "module against refusing BMS" 0 $?
-kill "$CAR2"; wait "$CAR2" 2>/dev/null
+car_and_module "module against refusing BMS" "$T/nrc.yaml" "$T/car2" "$T/module3" 8
 matches "negatives seen" "$T/module3" "poller \(polling\): [2-8] requests, [0-2] replies decoded, [2-6] negative, 0 pending, 0 timeouts"
 matches "BMS refused" "$T/car2" "responder bms \(bus 1, 79b -> 7bb\): ([2-6]) requests, 0 answers, \1 negative"
 finish

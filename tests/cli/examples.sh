@@ -43,6 +43,14 @@ skip_reason() {
   esac
 }
 
+# What an example's output must show where its README comment promises it: the e-NV200 replay
+# prints the speed (0x284, decoded with --vehicle-anybus) and the gear (0x421).
+expect_out() {
+  case "$1" in
+    *env200-startup-excerpt.crtd*) echo "/metric/v/p/speed /metric/v/e/gear";;
+  esac
+}
+
 # file:line <TAB> command, continuation lines joined, trailing comments dropped; an
 # unlabelled block or an ovms-sim line that is no command line as file:line <TAB> UNRUN text
 extract() {
@@ -106,6 +114,9 @@ while IFS=$'\t' read -r where cmd; do
     echo "FAIL: $where: printed error:"; grep 'error:' "$tmp/err" "$tmp/out" | head -3; fails=$((fails+1))
   fi
   [ "$rc" = 0 ] || head -5 "$tmp/err"
+  for want in $(expect_out "$cmd"); do
+    contains "$where: output shows $want" "$(cat "$tmp/out")" "$want"
+  done
   if [ -n "$sub_pid" ]; then
     wait "$sub_pid"; sub_pid=
     contains "$where: a publication reached the broker" "$(cat "$tmp/sub.out")" "ovms/alice/"

@@ -71,7 +71,10 @@ static void free_lines(char **v, size_t n)
   free(v);
 }
 
-/* §8.1-8.5, 8.10: a whole run in virtual time, then a late subscriber. */
+/* docs/protocol.md, "Must match exactly" rows 1-5 and 10 (prefix, retained metric topics,
+ * CONNECT, SUBSCRIBE and full sync, payloads, events: OvmsServerV3::Connect(),
+ * TransmitAllMetrics(), TransmitMetric(), TransmitEvents()): a whole run in virtual time, then
+ * a late subscriber. */
 static void test_connect_full_sync_retained(void **state)
 {
   struct sub *s = sub_new(B.port, "obs1", true, NULL, NULL, "ovms/#", 2);
@@ -168,7 +171,8 @@ static void test_connect_full_sync_retained(void **state)
   sub_free(late);
 }
 
-/* §8.3: the will "no" after SIGKILL; "yes" again after a reconnect. */
+/* docs/protocol.md, "Must match exactly" row 3 (the will set in OvmsServerV3::Connect()): the
+ * will "no" after SIGKILL; "yes" again after a reconnect. */
 static void test_will_after_sigkill(void **state)
 {
   struct sub *s = sub_new(B.port, "obs2", true, NULL, NULL, P "metric/s/v3/connected", 2);
@@ -192,8 +196,10 @@ static void test_will_after_sigkill(void **state)
   sub_free(s);
 }
 
-/* §8.6-8.8: heartbeat -> peers, app.connected, 11 s cadence; expiry after 120 s of simulation
- * time; a command answered on the matching response topic. */
+/* docs/protocol.md, "Must match exactly" rows 6-8 (OvmsServerV3::Ticker1() cadence,
+ * IncomingMsg() -> AddClient() / RemoveClient() / CountClients(), RunCommand()): heartbeat ->
+ * peers, app.connected, 11 s cadence; "active 0" -> app.disconnected; a command answered on the
+ * matching response topic. */
 static void test_clients_and_commands(void **state)
 {
   struct sub *s = sub_new(B.port, "app1", true, NULL, NULL, P "#", 2);
@@ -245,8 +251,9 @@ static void test_clients_and_commands(void **state)
   long ta = strtol(sub_get(s, (size_t)a).payload, NULL, 10);
   long tb = strtol(sub_get(s, (size_t)b).payload, NULL, 10);
   assert_int_equal(tb - ta, 11);
-  /* no more heartbeats: expiry after 120 s */
-  long d = sub_wait(s, from, P "event", "app.disconnected", 60);
+  /* the app leaves ("active 0"; expiry counts wall time: test_presence_wall_time) */
+  assert_int_equal(sub_publish(s, P "client/app1/active", "0", 1, false), 0);
+  long d = sub_wait(s, from, P "event", "app.disconnected", 30);
   assert_true(d >= 0);
   /* app.disconnected triggers a modified sync; with HEAD's event queue it goes out just
    * before the event: s.v3.peers 0, and m.monotonic (ASCII order) before it */
@@ -257,9 +264,42 @@ static void test_clients_and_commands(void **state)
     if (!strcmp(sub_get(s, (size_t)k).topic, P "metric/m/monotonic"))
       after = k;
   assert_true(after >= 0);
-  long t_exp = strtol(sub_get(s, (size_t)after).payload, NULL, 10);
-  assert_true(t_exp - t_hb >= 120);
-  assert_true(t_exp - t_hb <= 181);
+  assert_true(strtol(sub_get(s, (size_t)after).payload, NULL, 10) > t_hb);
+  proc_kill(pid);
+  sub_free(s);
+}
+
+/* Issue 13 item 7: client presence expiry runs on wall time, as an app's heartbeat (one a
+ * minute of wall time) does: at --speed 60 an app that announced itself once is still
+ * counted 150 s of simulation time (2.5 s of wall time) later. */
+static void test_presence_wall_time(void **state)
+{
+  struct sub *s = sub_new(B.port, "app5", true, NULL, NULL, P "#", 2);
+  assert_non_null(s);
+  assert_int_equal(sub_ready(s, 10), 0);
+  char *argv[] = {"ovms-sim", "--speed", "60", "--vehicle-id", "MYCAR", "--broker",
+                  url("alice", B.port), "--quiet", NULL};
+  size_t subacks = broker_log_count(&B, "Sending SUBACK to MYCAR");
+  size_t from = sub_count(s);
+  pid_t pid = sim_spawn(dir, argv, NULL);
+  assert_true(sub_wait(s, from, P "metric/s/v3/connected", "yes", 30) >= 0);
+  for (int i = 0; i < 500 && broker_log_count(&B, "Sending SUBACK to MYCAR") <= subacks; i++)
+    harness_sleep_ms(10);
+  from = sub_count(s);
+  assert_int_equal(sub_publish(s, P "client/app5/active", "1", 1, false), 0);
+  assert_true(sub_wait(s, from, P "metric/s/v3/peers", "1", 30) >= 0);
+  long first = sub_wait(s, from, P "metric/m/monotonic", NULL, 30);
+  assert_true(first >= 0);
+  long t_hb = strtol(sub_get(s, (size_t)first).payload, NULL, 10);
+  /* with a client, m.monotonic comes every 11 s of simulation time: wait for t_hb + 150 */
+  long t = t_hb, k = first;
+  while (t < t_hb + 150) {
+    k = sub_wait(s, (size_t)k + 1, P "metric/m/monotonic", NULL, 30);
+    assert_true(k >= 0);
+    t = strtol(sub_get(s, (size_t)k).payload, NULL, 10);
+  }
+  assert_int_equal(sub_count_topic(s, from, P "metric/s/v3/peers", "0"), 0);
+  assert_int_equal(sub_count_topic(s, from, P "event", "app.disconnected"), 0);
   proc_kill(pid);
   sub_free(s);
 }
@@ -298,7 +338,9 @@ static void test_commands_act_on_scenario(void **state)
   sub_free(s);
 }
 
-/* §1.10: a refused login suspends reconnects (HEAD); 3.3.006 retries every 30 s. */
+/* docs/protocol.md, "Connection management and versions" (the MG_EV_MQTT_CONNACK case of
+ * OvmsServerV3MongooseCallback() sets m_connretry = -1): a refused login suspends reconnects
+ * (HEAD); 3.3.006 retries every 30 s. */
 static void test_refused_login(void **state)
 {
   char *d2 = harness_tmpdir();
@@ -407,6 +449,7 @@ int main(void)
     cmocka_unit_test(test_connect_full_sync_retained),
     cmocka_unit_test(test_will_after_sigkill),
     cmocka_unit_test(test_clients_and_commands),
+    cmocka_unit_test(test_presence_wall_time),
     cmocka_unit_test(test_commands_act_on_scenario),
     cmocka_unit_test(test_refused_login),
     cmocka_unit_test(test_draft2018),

@@ -556,6 +556,43 @@ static void test_clients(void **state)
   fx_free(&x);
 }
 
+/* A wall clock the test moves by hand (ns). */
+static int64_t fake_wall;
+static int64_t fake_wall_ns(void)
+{
+  return fake_wall;
+}
+
+/* Issue 13 item 7: with a wall clock, client presence expires after 120 s of wall time, not of
+ * simulated time: an app that announced itself once stays counted over 10 simulated minutes
+ * in which no wall time passes, and is dropped on the next check once 121 s of wall time
+ * have passed. */
+static void test_presence_wall_clock(void **state)
+{
+  struct fx x;
+  fx_init(&x, NULL, SIM_TOPICS_CURRENT, NULL);
+  fake_wall = 1000 * SIM_NS_PER_SEC;
+  v3_set_presence_clock(F.v3, fake_wall_ns);
+  run_until(&x, 100);
+  inject(P "client/app1/active", "1");
+  assert_int_equal(metric_int(metrics_find(x.sim->metrics, "s.v3.peers")), 1);
+  run_until(&x, 700); /* ten ticker.60 checks later, the same wall second */
+  assert_int_equal(metric_int(metrics_find(x.sim->metrics, "s.v3.peers")), 1);
+  fake_wall += 119 * SIM_NS_PER_SEC;
+  run_until(&x, 761);
+  assert_int_equal(metric_int(metrics_find(x.sim->metrics, "s.v3.peers")), 1);
+  fake_wall += 2 * SIM_NS_PER_SEC; /* 121 s of wall time since the heartbeat */
+  size_t base = F.n;
+  run_until(&x, 821);
+  assert_int_equal(metric_int(metrics_find(x.sim->metrics, "s.v3.peers")), 0);
+  bool disc = false;
+  for (size_t i = base; i < F.n; i++)
+    if (!strcmp(F.v[i].topic, P "event") && !strcmp(F.v[i].payload, "app.disconnected"))
+      disc = true;
+  assert_true(disc);
+  fx_free(&x);
+}
+
 static const char *response(const char *cmdid, size_t base)
 {
   char t[128];
@@ -1410,6 +1447,7 @@ int main(void)
     cmocka_unit_test(test_cadence_335),
     cmocka_unit_test(test_event_triggered),
     cmocka_unit_test(test_clients),
+    cmocka_unit_test(test_presence_wall_clock),
     cmocka_unit_test(test_commands),
     cmocka_unit_test(test_command_stops_server),
     cmocka_unit_test(test_requests),
