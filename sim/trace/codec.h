@@ -249,6 +249,13 @@ static const char codec_bytl3[1025] =
 static inline char *p_byte_list(char *p, const uint8_t *data, size_t n, bool upper)
 {
   const char *bt = upper ? codec_bytu3 : codec_bytl3;
+  for (; n >= 4; n -= 4, data += 4) { /* four at a time: the loop test once per four */
+    memcpy(p, bt + 4 * data[0], 4);
+    memcpy(p + 3, bt + 4 * data[1], 4);
+    memcpy(p + 6, bt + 4 * data[2], 4);
+    memcpy(p + 9, bt + 4 * data[3], 4);
+    p += 12;
+  }
   for (size_t k = 0; k < n; k++) {
     memcpy(p, bt + 4 * data[k], 4);
     p += 3;
@@ -270,8 +277,13 @@ static inline char *p_time(char *p, int64_t ns, int digits)
   p = p_u64(p, a / 1000000000u);
   *p++ = '.';
   uint32_t frac = (uint32_t)(a % 1000000000u);
-  if (digits == 6) /* the usual cases with constants: unrolled, no division instruction */
-    return p_decn(p, frac / 1000u, 6);
+  if (digits == 6) { /* the usual case: three digit pairs, no loop, no division instruction */
+    uint32_t us = frac / 1000u;
+    memcpy(p, codec_dec2 + 2 * (us / 10000u), 2);
+    memcpy(p + 2, codec_dec2 + 2 * (us / 100u % 100u), 2);
+    memcpy(p + 4, codec_dec2 + 2 * (us % 100u), 2);
+    return p + 6;
+  }
   if (digits == 9)
     return p_decn(p, frac, 9);
   static const uint32_t cut[10] = {1000000000, 100000000, 10000000, 1000000, 100000,

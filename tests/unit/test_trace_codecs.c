@@ -778,6 +778,26 @@ static void test_quick_check(void **state)
         strcmp(full.src, rec.src) || ps.nframes != ps2.nframes)
       fail_msg("'%s': the fast path and the full parse differ", l);
   }
+  /* every byte value in every position of a 29-bit id and of 8 data bytes: the same result
+   * from the fast path as from the full parse, a frame or an error */
+  for (int pos = 0; pos < 24; pos++)
+    for (int b = 1; b < 256; b++) {
+      char l[64], cr[80];
+      int n = snprintf(l, sizeof(l), "(1724333002.811100) can0 1ABCDEF9#0123456789aBcDeF");
+      l[n - 25 + pos + (pos >= 8)] = (char)b; /* the id's 8 digits, then (after '#') 16 */
+      snprintf(cr, sizeof(cr), "%s\r", l);
+      struct trace_pstate pa, pb;
+      trace_pstate_init(&pa, "t");
+      trace_pstate_init(&pb, "t");
+      struct trace_record ra, rb;
+      int a = f->parse(&pa, l, (size_t)n, &ra, NULL);
+      int c = f->parse(&pb, cr, (size_t)n + 1, &rb, NULL);
+      if (a != c || (a == 1 && (ra.frame.id != rb.frame.id || ra.frame.flags != rb.frame.flags ||
+                                ra.frame.len != rb.frame.len ||
+                                memcmp(ra.frame.data, rb.frame.data, ra.frame.len))))
+        fail_msg("byte 0x%02X at digit %d: the fast path gives %d, the full parse %d", b, pos,
+                 a, c);
+    }
 }
 
 /* A CAN FD frame whose length lies between two DLC steps (11 bytes) is written by the TRC
