@@ -117,54 +117,191 @@ static inline bool parse_dec32(const char *s, size_t i, size_t j, uint32_t *v, s
   return true;
 }
 
+/*
+ * Line output through a pointer: put_begin() makes room for at most max bytes and returns
+ * where they go, the p_*() helpers write and return the position after what they wrote, and
+ * put_end() takes the buffer's length from the final position.  One reservation per line
+ * instead of one per character keeps the writers' hot path to plain stores.
+ */
+static inline char *put_begin(struct sbuf *out, size_t max)
+{
+  sbuf_reserve(out, max);
+  return out->p + out->len;
+}
+
+static inline void put_end(struct sbuf *out, char *p)
+{
+  out->len = (size_t)(p - out->p);
+  *p = 0;
+}
+
+/* n bytes of s (a literal: n is a constant, so this is a few stores). */
+static inline char *p_mem(char *p, const char *s, size_t n)
+{
+  memcpy(p, s, n);
+  return p + n;
+}
+
+#define P_LIT(p, lit) p_mem((p), (lit), sizeof(lit) - 1)
+
+/* "00".."99" and "00".."FF" / "00".."ff": two digits per table load. */
+#define CODEC_D10(a) a "0" a "1" a "2" a "3" a "4" a "5" a "6" a "7" a "8" a "9"
+#define CODEC_HU(a) CODEC_D10(a) a "A" a "B" a "C" a "D" a "E" a "F"
+#define CODEC_HL(a) CODEC_D10(a) a "a" a "b" a "c" a "d" a "e" a "f"
+static const char codec_dec2[201] = CODEC_D10("0") CODEC_D10("1") CODEC_D10("2") CODEC_D10("3")
+    CODEC_D10("4") CODEC_D10("5") CODEC_D10("6") CODEC_D10("7") CODEC_D10("8") CODEC_D10("9");
+static const char codec_hexu2[513] = CODEC_HU("0") CODEC_HU("1") CODEC_HU("2") CODEC_HU("3")
+    CODEC_HU("4") CODEC_HU("5") CODEC_HU("6") CODEC_HU("7") CODEC_HU("8") CODEC_HU("9")
+    CODEC_HU("A") CODEC_HU("B") CODEC_HU("C") CODEC_HU("D") CODEC_HU("E") CODEC_HU("F");
+static const char codec_hexl2[513] = CODEC_HL("0") CODEC_HL("1") CODEC_HL("2") CODEC_HL("3")
+    CODEC_HL("4") CODEC_HL("5") CODEC_HL("6") CODEC_HL("7") CODEC_HL("8") CODEC_HL("9")
+    CODEC_HL("a") CODEC_HL("b") CODEC_HL("c") CODEC_HL("d") CODEC_HL("e") CODEC_HL("f");
+
+/* The number of decimal digits of v (at least one). */
+static inline int dec_digits(uint64_t v)
+{
+  int n = 1;
+  for (; v >= 100; v /= 100)
+    n += 2;
+  return n + (v >= 10);
+}
+
+/* The last n decimal digits of v (leading zeros when v is shorter). */
+static inline char *p_decn(char *p, uint64_t v, int n)
+{
+  char *end = p + n, *q = end;
+  while (q - p >= 2) {
+    q -= 2;
+    memcpy(q, codec_dec2 + 2 * (v % 100), 2);
+    v /= 100;
+  }
+  if (q > p)
+    *--q = (char)('0' + v % 10);
+  return end;
+}
+
+/* An unsigned decimal number. */
+static inline char *p_u64(char *p, uint64_t v)
+{
+  return p_decn(p, v, dec_digits(v));
+}
+
+/* v as exactly `digits` hex digits (uppercase or lowercase). */
+static inline char *p_hexn(char *p, uint32_t v, int digits, bool upper)
+{
+  const char *hx = upper ? codec_hexu2 : codec_hexl2;
+  char *end = p + digits, *q = end;
+  while (q - p >= 2) {
+    q -= 2;
+    memcpy(q, hx + 2 * (v & 0xFF), 2);
+    v >>= 8;
+  }
+  if (q > p)
+    *--q = hx[2 * (v & 0xF) + 1];
+  return end;
+}
+
+/* The number of hex digits of v without leading zeros (at least one). */
+static inline int hex_digits(uint32_t v)
+{
+  return v ? (32 - __builtin_clz(v) + 3) / 4 : 1;
+}
+
+/* " XX" for every byte in 4-byte slots: one 4-byte copy per byte, the 4th byte (NUL) is
+ * overwritten by the next one or is the line's terminator slot. */
+static const char codec_bytu3[1025] =
+    " 00\0 01\0 02\0 03\0 04\0 05\0 06\0 07\0 08\0 09\0 0A\0 0B\0 0C\0 0D\0 0E\0 0F\0"
+    " 10\0 11\0 12\0 13\0 14\0 15\0 16\0 17\0 18\0 19\0 1A\0 1B\0 1C\0 1D\0 1E\0 1F\0"
+    " 20\0 21\0 22\0 23\0 24\0 25\0 26\0 27\0 28\0 29\0 2A\0 2B\0 2C\0 2D\0 2E\0 2F\0"
+    " 30\0 31\0 32\0 33\0 34\0 35\0 36\0 37\0 38\0 39\0 3A\0 3B\0 3C\0 3D\0 3E\0 3F\0"
+    " 40\0 41\0 42\0 43\0 44\0 45\0 46\0 47\0 48\0 49\0 4A\0 4B\0 4C\0 4D\0 4E\0 4F\0"
+    " 50\0 51\0 52\0 53\0 54\0 55\0 56\0 57\0 58\0 59\0 5A\0 5B\0 5C\0 5D\0 5E\0 5F\0"
+    " 60\0 61\0 62\0 63\0 64\0 65\0 66\0 67\0 68\0 69\0 6A\0 6B\0 6C\0 6D\0 6E\0 6F\0"
+    " 70\0 71\0 72\0 73\0 74\0 75\0 76\0 77\0 78\0 79\0 7A\0 7B\0 7C\0 7D\0 7E\0 7F\0"
+    " 80\0 81\0 82\0 83\0 84\0 85\0 86\0 87\0 88\0 89\0 8A\0 8B\0 8C\0 8D\0 8E\0 8F\0"
+    " 90\0 91\0 92\0 93\0 94\0 95\0 96\0 97\0 98\0 99\0 9A\0 9B\0 9C\0 9D\0 9E\0 9F\0"
+    " A0\0 A1\0 A2\0 A3\0 A4\0 A5\0 A6\0 A7\0 A8\0 A9\0 AA\0 AB\0 AC\0 AD\0 AE\0 AF\0"
+    " B0\0 B1\0 B2\0 B3\0 B4\0 B5\0 B6\0 B7\0 B8\0 B9\0 BA\0 BB\0 BC\0 BD\0 BE\0 BF\0"
+    " C0\0 C1\0 C2\0 C3\0 C4\0 C5\0 C6\0 C7\0 C8\0 C9\0 CA\0 CB\0 CC\0 CD\0 CE\0 CF\0"
+    " D0\0 D1\0 D2\0 D3\0 D4\0 D5\0 D6\0 D7\0 D8\0 D9\0 DA\0 DB\0 DC\0 DD\0 DE\0 DF\0"
+    " E0\0 E1\0 E2\0 E3\0 E4\0 E5\0 E6\0 E7\0 E8\0 E9\0 EA\0 EB\0 EC\0 ED\0 EE\0 EF\0"
+    " F0\0 F1\0 F2\0 F3\0 F4\0 F5\0 F6\0 F7\0 F8\0 F9\0 FA\0 FB\0 FC\0 FD\0 FE\0 FF\0";
+static const char codec_bytl3[1025] =
+    " 00\0 01\0 02\0 03\0 04\0 05\0 06\0 07\0 08\0 09\0 0a\0 0b\0 0c\0 0d\0 0e\0 0f\0"
+    " 10\0 11\0 12\0 13\0 14\0 15\0 16\0 17\0 18\0 19\0 1a\0 1b\0 1c\0 1d\0 1e\0 1f\0"
+    " 20\0 21\0 22\0 23\0 24\0 25\0 26\0 27\0 28\0 29\0 2a\0 2b\0 2c\0 2d\0 2e\0 2f\0"
+    " 30\0 31\0 32\0 33\0 34\0 35\0 36\0 37\0 38\0 39\0 3a\0 3b\0 3c\0 3d\0 3e\0 3f\0"
+    " 40\0 41\0 42\0 43\0 44\0 45\0 46\0 47\0 48\0 49\0 4a\0 4b\0 4c\0 4d\0 4e\0 4f\0"
+    " 50\0 51\0 52\0 53\0 54\0 55\0 56\0 57\0 58\0 59\0 5a\0 5b\0 5c\0 5d\0 5e\0 5f\0"
+    " 60\0 61\0 62\0 63\0 64\0 65\0 66\0 67\0 68\0 69\0 6a\0 6b\0 6c\0 6d\0 6e\0 6f\0"
+    " 70\0 71\0 72\0 73\0 74\0 75\0 76\0 77\0 78\0 79\0 7a\0 7b\0 7c\0 7d\0 7e\0 7f\0"
+    " 80\0 81\0 82\0 83\0 84\0 85\0 86\0 87\0 88\0 89\0 8a\0 8b\0 8c\0 8d\0 8e\0 8f\0"
+    " 90\0 91\0 92\0 93\0 94\0 95\0 96\0 97\0 98\0 99\0 9a\0 9b\0 9c\0 9d\0 9e\0 9f\0"
+    " a0\0 a1\0 a2\0 a3\0 a4\0 a5\0 a6\0 a7\0 a8\0 a9\0 aa\0 ab\0 ac\0 ad\0 ae\0 af\0"
+    " b0\0 b1\0 b2\0 b3\0 b4\0 b5\0 b6\0 b7\0 b8\0 b9\0 ba\0 bb\0 bc\0 bd\0 be\0 bf\0"
+    " c0\0 c1\0 c2\0 c3\0 c4\0 c5\0 c6\0 c7\0 c8\0 c9\0 ca\0 cb\0 cc\0 cd\0 ce\0 cf\0"
+    " d0\0 d1\0 d2\0 d3\0 d4\0 d5\0 d6\0 d7\0 d8\0 d9\0 da\0 db\0 dc\0 dd\0 de\0 df\0"
+    " e0\0 e1\0 e2\0 e3\0 e4\0 e5\0 e6\0 e7\0 e8\0 e9\0 ea\0 eb\0 ec\0 ed\0 ee\0 ef\0"
+    " f0\0 f1\0 f2\0 f3\0 f4\0 f5\0 f6\0 f7\0 f8\0 f9\0 fa\0 fb\0 fc\0 fd\0 fe\0 ff\0";
+
+/* n bytes as " XX XX ..." (each preceded by a blank); writes one byte more than it returns
+ * (room that put_begin() always leaves for the terminating NUL). */
+static inline char *p_byte_list(char *p, const uint8_t *data, size_t n, bool upper)
+{
+  const char *bt = upper ? codec_bytu3 : codec_bytl3;
+  for (size_t k = 0; k < n; k++) {
+    memcpy(p, bt + 4 * data[k], 4);
+    p += 3;
+  }
+  return p;
+}
+
+/* ns as seconds with `digits` (0..9) fraction digits, truncated: "-12.345678"; at most 31
+ * bytes. */
+static inline char *p_time(char *p, int64_t ns, int digits)
+{
+  uint64_t a;
+  if (ns < 0) {
+    *p++ = '-';
+    a = (uint64_t)(-(ns + 1)) + 1;
+  } else {
+    a = (uint64_t)ns;
+  }
+  p = p_u64(p, a / 1000000000u);
+  *p++ = '.';
+  uint32_t frac = (uint32_t)(a % 1000000000u);
+  if (digits == 6) /* the usual cases with constants: unrolled, no division instruction */
+    return p_decn(p, frac / 1000u, 6);
+  if (digits == 9)
+    return p_decn(p, frac, 9);
+  static const uint32_t cut[10] = {1000000000, 100000000, 10000000, 1000000, 100000,
+                                   10000,      1000,      100,      10,      1};
+  return p_decn(p, frac / cut[digits], digits);
+}
+
 /* Appends an unsigned decimal number. */
 static inline void put_u64(struct sbuf *out, uint64_t v)
 {
-  char tmp[24];
-  int n = 0;
-  do {
-    tmp[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  sbuf_reserve(out, (size_t)n);
-  while (n)
-    out->p[out->len++] = tmp[--n];
-  out->p[out->len] = 0;
+  put_end(out, p_u64(put_begin(out, 20), v));
 }
 
 /* Appends v as exactly `digits` hex digits (uppercase or lowercase). */
 static inline void put_hexn(struct sbuf *out, uint32_t v, int digits, bool upper)
 {
-  const char *hx = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-  sbuf_reserve(out, (size_t)digits);
-  for (int k = digits - 1; k >= 0; k--)
-    out->p[out->len++] = hx[(v >> (4 * k)) & 0xF];
-  out->p[out->len] = 0;
+  put_end(out, p_hexn(put_begin(out, (size_t)digits), v, digits, upper));
 }
 
 /* Appends v in hex without leading zeros (at least one digit). */
 static inline void put_hex(struct sbuf *out, uint32_t v, bool upper)
 {
-  int digits = 1;
-  while (digits < 8 && (v >> (4 * digits)))
-    digits++;
-  put_hexn(out, v, digits, upper);
+  put_hexn(out, v, hex_digits(v), upper);
 }
 
 /* Appends n bytes as " XX XX ..." (each preceded by a blank) in upper- or lowercase hex: the
  * data column of ASC, TRC, CRTD, candump screen output and the numbered export. */
 static inline void put_byte_list(struct sbuf *out, const uint8_t *data, size_t n, bool upper)
 {
-  const char *hx = upper ? "0123456789ABCDEF" : "0123456789abcdef";
-  sbuf_reserve(out, 3 * n);
-  char *p = out->p + out->len;
-  for (size_t k = 0; k < n; k++) {
-    *p++ = ' ';
-    *p++ = hx[data[k] >> 4];
-    *p++ = hx[data[k] & 15];
-  }
-  out->len += 3 * n;
-  out->p[out->len] = 0;
+  put_end(out, p_byte_list(put_begin(out, 3 * n), data, n, upper));
 }
 
 /* The time origin of a writer whose lines carry offsets (ASC, TRC), from its first record: the
@@ -280,7 +417,7 @@ static inline int rec_frame_done(struct trace_pstate *ps, struct trace_record *r
  * the write() result. */
 static inline int line_done(struct trace_wstate *ws, struct sbuf *out)
 {
-  sbuf_addc(out, '\n');
+  put_end(out, P_LIT(put_begin(out, 1), "\n"));
   ws->n++;
   return 0;
 }

@@ -181,6 +181,14 @@ static int parse_data(struct trace_pstate *ps, const char *s, size_t len, size_t
 {
   size_t i = *pi;
   for (unsigned k = 0; k < n; k++) {
+    int b = ps->base != 10 && i + 2 <= len && (i + 2 == len || is_blank(s[i + 2]))
+                ? sim_hex_byte(s + i)
+                : -1;
+    if (b >= 0) { /* the usual two hex digits */
+      f->data[k] = (uint8_t)b;
+      i = skip_blank(s, len, i + 2);
+      continue;
+    }
     size_t e = token_end(s, len, i);
     uint32_t v;
     size_t bad;
@@ -309,7 +317,7 @@ static size_t line_time(struct trace_pstate *ps, const char *l, size_t ll, size_
                         struct trace_record *rec, struct sim_diag *d)
 {
   int64_t t;
-  size_t n = trace_parse_time(l, ll, false, &t);
+  size_t n = trace_parse_time_ps(ps, l, ll, &t);
   if (!n || (n < ll && !is_blank(l[n])))
     return TRACE_ERR(ps, d, i, "ASC: expected a timestamp or a header line"), 0;
   if (ps->relative && __builtin_add_overflow(ps->last_ts, t, &ps->last_ts))
@@ -381,8 +389,8 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
   size_t i = line_begin(rec, s, &len);
   if (i == len)
     return 0;
-  int hl = header_line(ps, s + i, len - i, i, d);
-  if (hl)
+  int hl = s[i] >= '0' && s[i] <= '9' ? 0 : header_line(ps, s + i, len - i, i, d);
+  if (hl) /* (no header line starts with a digit, every frame line does) */
     return hl < 0 ? hl : 0;
   size_t n = line_time(ps, s + i, len - i, i, rec, d);
   if (!n)
@@ -422,6 +430,44 @@ static int64_t origin(const struct trace_wstate *ws)
   return ws->have_t0 ? ws->t0 : 0;
 }
 
+/* n blanks (n <= 40). */
+static char *p_blanks(char *p, int n)
+{
+  memset(p, ' ', 40);
+  return p + (n > 0 ? n : 0);
+}
+
+/* "CANFD <ch> Rx|Tx <id> ... <data> <duration> <bitcount> <flags> 0 0 0 0 0" from the
+ * channel on, as log2asc writes it. */
+static char *p_fd(char *p, const struct sim_frame *f, unsigned ch)
+{
+  p = P_LIT(p, "CANFD ");
+  p = p_blanks(p, ch < 10 ? 2 : ch < 100 ? 1 : 0);
+  p = p_u64(p, ch);
+  p = f->flags & SIM_CAN_F_TX ? P_LIT(p, " Tx   ") : P_LIT(p, " Rx   ");
+  int idn = hex_digits(f->id) + (f->flags & SIM_CAN_F_EXT ? 1 : 0);
+  p = p_blanks(p, 11 - idn);
+  p = p_hexn(p, f->id, hex_digits(f->id), true);
+  if (f->flags & SIM_CAN_F_EXT)
+    *p++ = 'x';
+  p = P_LIT(p, "                                  ");
+  p = f->flags & SIM_CAN_F_BRS ? P_LIT(p, "1 ") : P_LIT(p, "0 ");
+  p = f->flags & SIM_CAN_F_ESI ? P_LIT(p, "1 ") : P_LIT(p, "0 ");
+  uint8_t dlc = sim_can_len2dlc(f->len);
+  p = p_hexn(p, dlc, hex_digits(dlc), false);
+  *p++ = ' ';
+  if (f->len < 10)
+    *p++ = ' ';
+  p = p_u64(p, f->len);
+  p = p_byte_list(p, f->data, f->len, true);
+  unsigned fl = ASC_F_FDF | (f->flags & SIM_CAN_F_BRS ? ASC_F_BRS : 0) |
+                (f->flags & SIM_CAN_F_ESI ? ASC_F_ESI : 0);
+  p = P_LIT(p, "   130000  130 ");
+  p = p_blanks(p, 8 - hex_digits(fl));
+  p = p_hexn(p, fl, hex_digits(fl), true);
+  return P_LIT(p, " 0 0 0 0 0");
+}
+
 static int write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
 {
   if (!ws->have_t0)
@@ -430,69 +476,41 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
   int64_t t = rec->ts - origin(ws);
   if (t < 0)
     t = 0;
+  /* at most: time 4+20+1+9, a CANFD line's 100 fixed bytes, 64 data bytes of 3 */
+  char *p = put_begin(out, 360);
   /* "%4llu.%06llu " as log2asc writes it (9 digits when the time has nanoseconds) */
   uint64_t sec = (uint64_t)t / 1000000000u;
-  for (uint64_t p = 1000; p > 1 && sec < p; p /= 10)
-    sbuf_addc(out, ' ');
-  trace_put_time(out, t, t % 1000 ? 9 : 6);
-  sbuf_addc(out, ' ');
+  p = p_blanks(p, sec < 10 ? 3 : sec < 100 ? 2 : sec < 1000 ? 1 : 0);
+  p = p_time(p, t, t % 1000 ? 9 : 6);
+  *p++ = ' ';
   unsigned ch = f->bus ? f->bus : 1;
   if (f->flags & SIM_CAN_F_FD) {
-    sbuf_adds(out, "CANFD ");
-    if (ch < 100)
-      sbuf_addc(out, ' ');
-    if (ch < 10)
-      sbuf_addc(out, ' ');
-    put_u64(out, ch);
-    sbuf_adds(out, f->flags & SIM_CAN_F_TX ? " Tx   " : " Rx   ");
-    struct sbuf id = SBUF_INIT;
-    put_hex(&id, f->id, true);
-    if (f->flags & SIM_CAN_F_EXT)
-      sbuf_addc(&id, 'x');
-    for (size_t k = id.len; k < 11; k++)
-      sbuf_addc(out, ' ');
-    sbuf_adds(out, sbuf_str(&id));
-    sbuf_free(&id);
-    sbuf_adds(out, "                                  ");
-    sbuf_adds(out, f->flags & SIM_CAN_F_BRS ? "1 " : "0 ");
-    sbuf_adds(out, f->flags & SIM_CAN_F_ESI ? "1 " : "0 ");
-    put_hex(out, sim_can_len2dlc(f->len), false);
-    sbuf_addc(out, ' ');
-    if (f->len < 10)
-      sbuf_addc(out, ' ');
-    put_u64(out, f->len);
-    put_byte_list(out, f->data, f->len, true);
-    unsigned fl = ASC_F_FDF | (f->flags & SIM_CAN_F_BRS ? ASC_F_BRS : 0) |
-                  (f->flags & SIM_CAN_F_ESI ? ASC_F_ESI : 0);
-    sbuf_adds(out, "   130000  130 ");
-    struct sbuf fx = SBUF_INIT;
-    put_hex(&fx, fl, true);
-    for (size_t k = fx.len; k < 8; k++)
-      sbuf_addc(out, ' ');
-    sbuf_adds(out, sbuf_str(&fx));
-    sbuf_free(&fx);
-    sbuf_adds(out, " 0 0 0 0 0");
+    put_end(out, p_fd(p, f, ch));
     return line_done(ws, out);
   }
-  put_u64(out, ch);
+  p = p_u64(p, ch);
   if (ch < 10)
-    sbuf_addc(out, ' ');
-  sbuf_addc(out, ' ');
+    *p++ = ' ';
+  *p++ = ' ';
   if (f->flags & SIM_CAN_F_ERR) {
-    sbuf_adds(out, "ErrorFrame");
+    put_end(out, P_LIT(p, "ErrorFrame"));
     return line_done(ws, out);
   }
-  size_t at = out->len;
-  put_hex(out, f->id, true);
-  sbuf_addc(out, f->flags & SIM_CAN_F_EXT ? 'x' : ' ');
-  while (out->len - at < 16)
-    sbuf_addc(out, ' ');
-  sbuf_adds(out, f->flags & SIM_CAN_F_TX ? "Tx   " : "Rx   ");
-  sbuf_adds(out, f->flags & SIM_CAN_F_RTR ? "r " : "d ");
-  put_hex(out, f->len, true);
+  /* the id and 'x' or ' ', padded to 16 columns */
+  int idn = hex_digits(f->id);
+  char *at = p;
+  p = p_hexn(p, f->id, idn, true);
+  *p++ = f->flags & SIM_CAN_F_EXT ? 'x' : ' ';
+  p = p_blanks(p, 16 - (int)(p - at));
+  p = f->flags & SIM_CAN_F_TX ? P_LIT(p, "Tx   ") : P_LIT(p, "Rx   ");
+  p = f->flags & SIM_CAN_F_RTR ? P_LIT(p, "r ") : P_LIT(p, "d ");
+  p = p_hexn(p, f->len, hex_digits(f->len), true);
   if (!(f->flags & SIM_CAN_F_RTR))
-    put_byte_list(out, f->data, f->len, true);
-  return line_done(ws, out);
+    p = p_byte_list(p, f->data, f->len, true);
+  *p++ = '\n';
+  put_end(out, p);
+  ws->n++;
+  return 0;
 }
 
 static int header(struct trace_wstate *ws, const struct trace_record *first, struct sbuf *out)

@@ -244,24 +244,7 @@ size_t trace_parse_time_ps(struct trace_pstate *ps, const char *s, size_t len, i
 
 void trace_put_time(struct sbuf *out, int64_t ns, int digits)
 {
-  uint64_t a;
-  if (ns < 0) {
-    sbuf_addc(out, '-');
-    a = (uint64_t)(-(ns + 1)) + 1;
-  } else {
-    a = (uint64_t)ns;
-  }
-  put_u64(out, a / 1000000000u);
-  sbuf_addc(out, '.');
-  uint64_t frac = a % 1000000000u;
-  for (int k = digits; k < 9; k++)
-    frac /= 10;
-  char tmp[10];
-  for (int k = digits - 1; k >= 0; k--) {
-    tmp[k] = (char)('0' + frac % 10);
-    frac /= 10;
-  }
-  sbuf_add(out, tmp, (size_t)digits);
+  put_end(out, p_time(put_begin(out, 32), ns, digits));
 }
 
 void trace_put_hex8(struct sbuf *out, uint8_t v, bool upper)

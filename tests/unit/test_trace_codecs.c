@@ -744,6 +744,9 @@ static void test_quick_check(void **state)
     {"(1724333002.811100)  can0 7E8#00", false},       /* two blanks: parser */
     {"(1724333002.811100) can0 7E8#00.11", false},
     {"(1724333002x811100) can0 7E8#00", false},
+    {"(9223372029.999999) can1 1FFFFFFF#FF", true}, /* the largest seconds an int64 holds */
+    {"(9223372030.000000) can0 7E8#00", false},
+    {"(1724333002.811100) slcan0 0AB#0a0B0c0D0e0F1a1B", true}, /* either case */
   };
   const struct trace_format *f = trace_format_find("candump");
   assert_non_null(f->quick_check);
@@ -758,6 +761,22 @@ static void test_quick_check(void **state)
     int rc = f->parse(&ps, l, strlen(l), &rec, NULL);
     if (q && (rc != 1 || rec.kind != TRACE_REC_FRAME))
       fail_msg("'%s' passed the quick check but parses to %d", l, rc);
+    if (!q)
+      continue;
+    /* parse()'s fast path for such lines gives what the full parse gives: the same line with
+     * a CR (which the fast path leaves to the full parse, and the full parse drops) */
+    char cr[96];
+    snprintf(cr, sizeof(cr), "%s\r", l);
+    struct trace_pstate ps2;
+    trace_pstate_init(&ps2, "t");
+    struct trace_record full;
+    assert_int_equal(f->parse(&ps2, cr, strlen(cr), &full, NULL), 1);
+    if (full.ts != rec.ts || full.ts_relative != rec.ts_relative ||
+        full.frame.ts != rec.frame.ts || full.frame.id != rec.frame.id ||
+        full.frame.flags != rec.frame.flags || full.frame.bus != rec.frame.bus ||
+        full.frame.len != rec.frame.len || memcmp(full.frame.data, rec.frame.data, rec.frame.len) ||
+        strcmp(full.src, rec.src) || ps.nframes != ps2.nframes)
+      fail_msg("'%s': the fast path and the full parse differ", l);
   }
 }
 
