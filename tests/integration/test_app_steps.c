@@ -31,11 +31,7 @@ static char url[128];
 static int setup(void **state)
 {
   (void)state;
-  dir = harness_tmpdir();
-  if (broker_start(&B, dir, 0, NULL) < 0) {
-    fprintf(stderr, "mosquitto (MOSQUITTO_BIN) not available\n");
-    exit(TEST_SKIP_EXIT);
-  }
+  harness_broker_setup(&B, &dir);
   snprintf(url, sizeof(url), "mqtt://alice@127.0.0.1:%d", B.port);
   return 0;
 }
@@ -43,8 +39,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
   (void)state;
-  broker_free(&B);
-  harness_rmtree(dir);
+  harness_broker_teardown(&B, dir);
   return 0;
 }
 

@@ -33,15 +33,6 @@ static const char *const SCENARIO =
   "  - notify: {type: info, subtype: fleet.test, text: hello}\n"
   "  - park: 10h\n";
 
-static char *url(const char *user, int port)
-{
-  static char buf[4][128];
-  static int i;
-  char *b = buf[i++ % 4];
-  snprintf(b, 128, "mqtt://%s@127.0.0.1:%d", user, port);
-  return b;
-}
-
 static char *topic(const char *user, int car, const char *rest)
 {
   static char buf[256];
@@ -157,7 +148,7 @@ static void test_fleet_200(void **state)
   assert_non_null(s);
   assert_int_equal(sub_ready(s, 10), 0);
   char *argv[] = {"ovms-sim", "--fleet", "200", "--speed", "20", "--scenario", (char *)sc,
-                  "--broker", url("alice", b.port), "--state-dir", sdir, "--connect-rate",
+                  "--broker", broker_url(&b, "alice"), "--state-dir", sdir, "--connect-rate",
                   "400", "--report", rep, "--quiet", "--no-progress", NULL};
   double t0 = wall();
   pid_t pid = sim_spawn(d, argv, NULL);
@@ -223,7 +214,7 @@ static void test_fleet_report(void **state)
   snprintf(rep, sizeof(rep), "%s/report.json", d);
   struct sub *s = sub_new(b.port, "watch", true, NULL, NULL, "ovms/+/+/metric/s/v3/connected", 0);
   assert_int_equal(sub_ready(s, 10), 0);
-  char *argv[] = {"ovms-sim", "--fleet", "50", "--speed", "20", "--broker", url("bob", b.port),
+  char *argv[] = {"ovms-sim", "--fleet", "50", "--speed", "20", "--broker", broker_url(&b, "bob"),
                   "--duration", "20min", "--report", rep, "--stats", "--quiet", NULL};
   pid_t pid = sim_spawn(d, argv, NULL);
   for (double t = 0; t < 30 && sub_count(s) < 50; t += 0.2)
@@ -287,7 +278,7 @@ static void test_fleet_users_acl(void **state)
   assert_non_null(s);
   assert_int_equal(sub_ready(s, 10), 0);
   char *argv[] = {"ovms-sim", "--fleet", "4", "--fleet-users", (char *)users, "--speed", "20",
-                  "--broker", url("ignored", b.port), "--quiet", NULL};
+                  "--broker", broker_url(&b, "ignored"), "--quiet", NULL};
   pid_t pid = sim_spawn(d, argv, NULL);
   assert_true(sub_wait(s, 0, "ovms/u1/A1/metric/s/v3/connected", "yes", 30) >= 0);
   assert_true(sub_wait(s, 0, "ovms/u1/A2/metric/s/v3/connected", "yes", 30) >= 0);
@@ -298,7 +289,7 @@ static void test_fleet_users_acl(void **state)
   /* a car of u1 whose topic prefix points into u2's tree: every publication denied */
   char *argv2[] = {"ovms-sim", "--fleet", "1", "--fleet-users", (char *)users, "--speed", "20",
                    "--set", "server.v3.topic.prefix=ovms/u2/INTRUDER/", "--broker",
-                   url("ignored", b.port), "--quiet", NULL};
+                   broker_url(&b, "ignored"), "--quiet", NULL};
   size_t from = sub_count(s);
   pid = sim_spawn(d, argv2, NULL);
   for (double t = 0; t < 30 && broker_log_count(&b, "Denied PUBLISH from A1") < 5; t += 0.2)
@@ -309,7 +300,7 @@ static void test_fleet_users_acl(void **state)
 
   /* a wrong password in the file: that car is refused, the others connect */
   char *argv3[] = {"ovms-sim", "--fleet", "2", "--fleet-users", (char *)bad, "--speed", "20",
-                   "--broker", url("ignored", b.port), "--quiet", NULL};
+                   "--broker", broker_url(&b, "ignored"), "--quiet", NULL};
   pid = sim_spawn(d, argv3, NULL);
   assert_true(sub_wait(s, 0, "ovms/u1/X1/metric/s/v3/connected", "yes", 30) >= 0);
   for (double t = 0; t < 20 && broker_log_count(&b, "as X2") < 1; t += 0.2)
@@ -342,9 +333,9 @@ static void test_fleet_shards(void **state)
   struct sub *s = sub_new(b.port, "watch", true, NULL, NULL, "ovms/+/+/metric/s/v3/connected", 0);
   assert_int_equal(sub_ready(s, 10), 0);
   char *a0[] = {"ovms-sim", "--fleet", "10", "--fleet-shard", "0/2", "--speed", "20",
-                "--broker", url("sh", b.port), "--quiet", NULL};
+                "--broker", broker_url(&b, "sh"), "--quiet", NULL};
   char *a1[] = {"ovms-sim", "--fleet", "10", "--fleet-shard", "1/2", "--speed", "20",
-                "--broker", url("sh", b.port), "--quiet", NULL};
+                "--broker", broker_url(&b, "sh"), "--quiet", NULL};
   pid_t p0 = sim_spawn(d, a0, NULL), p1 = sim_spawn(d, a1, NULL);
   for (double t = 0; t < 30 && sub_count(s) < 10; t += 0.2)
     harness_sleep_ms(200);
@@ -370,7 +361,7 @@ static void test_fleet_apps(void **state)
   struct sub *s = sub_new(b.port, "watch", true, NULL, NULL, "ovms/#", 1);
   assert_int_equal(sub_ready(s, 10), 0);
   char *argv[] = {"ovms-sim", "--fleet", "3", "--apps", "3", "--app-command", "stat", "--speed",
-                  "20", "--broker", url("carol", b.port), "--duration", "5min", "--report", rep,
+                  "20", "--broker", broker_url(&b, "carol"), "--duration", "5min", "--report", rep,
                   "--quiet", NULL};
   pid_t pid = sim_spawn(d, argv, NULL);
   for (int c = 1; c <= 3; c++) {

@@ -42,13 +42,6 @@
 #define MAX_MID 65536 /* MQTT packet identifiers */
 #define MAX_TRIES 25  /* stops of the broker per cycle before giving up */
 
-static char *url(int port)
-{
-  static char u[128];
-  snprintf(u, sizeof(u), "mqtt://alice@127.0.0.1:%d", port);
-  return u;
-}
-
 /* The scenario of cycle c: N of each type at one instant, then a long park. */
 static char *cycle_scenario(const char *dir, int c)
 {
@@ -284,8 +277,8 @@ static void run_cycles(bool avoid, struct result *r)
   memset(r, 0, sizeof(*r));
   for (int c = 1; c <= CYCLES; c++) {
     char *scen = cycle_scenario(wd, c);
-    char *argv[] = {"ovms-sim", "--scenario", scen, "--speed", "20", "--broker", url(b.port),
-                    "--state-dir", sd, "--quiet", NULL};
+    char *argv[] = {"ovms-sim", "--scenario", scen, "--speed", "20",
+                    "--broker", broker_url(&b, "alice"), "--state-dir", sd, "--quiet", NULL};
     pid_t pid = sim_spawn(wd, argv, NULL);
     /* mid-stream: the burst raised (two of it received), the cycle not yet delivered */
     for (int i = 0; i < 6000 && broker_received(&b, c) < FREEZE_AT; i++)
@@ -327,7 +320,7 @@ static void run_cycles(bool avoid, struct result *r)
   /* the last restart: no scenario, drain and end */
   char *fd = harness_tmpdir();
   char *argv[] = {"ovms-sim", "--fast", "--duration", "30s", "--vehicle-id", ID, "--broker",
-                  url(b.port), "--state-dir", sd, "--stats", "--quiet", NULL};
+                  broker_url(&b, "alice"), "--state-dir", sd, "--stats", "--quiet", NULL};
   int st = proc_wait(sim_spawn(fd, argv, NULL), 120);
   char ep[512];
   snprintf(ep, sizeof(ep), "%s/sim.err", fd);

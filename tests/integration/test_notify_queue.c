@@ -26,26 +26,19 @@ static struct broker B;
 
 static int setup(void **state)
 {
-  dir = harness_tmpdir();
-  if (broker_start(&B, dir, 0, NULL) < 0) {
-    fprintf(stderr, "mosquitto (MOSQUITTO_BIN) not available\n");
-    exit(TEST_SKIP_EXIT);
-  }
+  harness_broker_setup(&B, &dir);
   return 0;
 }
 
 static int teardown(void **state)
 {
-  broker_free(&B);
-  harness_rmtree(dir);
+  harness_broker_teardown(&B, dir);
   return 0;
 }
 
 static char *url(void)
 {
-  static char u[128];
-  snprintf(u, sizeof(u), "mqtt://alice@127.0.0.1:%d", B.port);
-  return u;
+  return broker_url(&B, "alice");
 }
 
 static char *read_in(const char *d, const char *name)

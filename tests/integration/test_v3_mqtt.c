@@ -26,26 +26,14 @@ static struct broker B;
 
 static int setup(void **state)
 {
-  dir = harness_tmpdir();
-  if (broker_start(&B, dir, 0, NULL) < 0) {
-    fprintf(stderr, "mosquitto (MOSQUITTO_BIN) not available\n");
-    exit(TEST_SKIP_EXIT);
-  }
+  harness_broker_setup(&B, &dir);
   return 0;
 }
 
 static int teardown(void **state)
 {
-  broker_free(&B);
-  harness_rmtree(dir);
+  harness_broker_teardown(&B, dir);
   return 0;
-}
-
-static char *url(const char *user, int port)
-{
-  static char u[128];
-  snprintf(u, sizeof(u), "mqtt://%s@127.0.0.1:%d", user, port);
-  return u;
 }
 
 /* Returns the lines of the broker log that contain needle, in order. */
@@ -81,7 +69,7 @@ static void test_connect_full_sync_retained(void **state)
   assert_non_null(s);
   assert_int_equal(sub_ready(s, 10), 0);
   char *argv[] = {"ovms-sim", "--fast", "--duration", "90s", "--vehicle-id", "MYCAR", "--broker",
-                  url("alice", B.port), "--quiet", NULL};
+                  broker_url(&B, "alice"), "--quiet", NULL};
   pid_t pid = sim_spawn(dir, argv, NULL);
   assert_int_equal(proc_wait(pid, 60), 0);
   /* the will, published by the broker because no DISCONNECT came */
@@ -179,7 +167,7 @@ static void test_will_after_sigkill(void **state)
   assert_non_null(s);
   assert_int_equal(sub_ready(s, 10), 0);
   char *argv[] = {"ovms-sim", "--speed", "20", "--vehicle-id", "MYCAR", "--broker",
-                  url("alice", B.port), "--quiet", NULL};
+                  broker_url(&B, "alice"), "--quiet", NULL};
   size_t from = sub_count(s);
   pid_t pid = sim_spawn(dir, argv, NULL);
   assert_true(sub_wait(s, from, P "metric/s/v3/connected", "yes", 30) >= 0);
@@ -206,7 +194,7 @@ static void test_clients_and_commands(void **state)
   assert_non_null(s);
   assert_int_equal(sub_ready(s, 10), 0);
   char *argv[] = {"ovms-sim", "--speed", "20", "--vehicle-id", "MYCAR", "--broker",
-                  url("alice", B.port), "--quiet", NULL};
+                  broker_url(&B, "alice"), "--quiet", NULL};
   size_t from = sub_count(s);
   size_t subacks = broker_log_count(&B, "Sending SUBACK to MYCAR");
   pid_t pid = sim_spawn(dir, argv, NULL);
@@ -278,7 +266,7 @@ static void test_presence_wall_time(void **state)
   assert_non_null(s);
   assert_int_equal(sub_ready(s, 10), 0);
   char *argv[] = {"ovms-sim", "--speed", "60", "--vehicle-id", "MYCAR", "--broker",
-                  url("alice", B.port), "--quiet", NULL};
+                  broker_url(&B, "alice"), "--quiet", NULL};
   size_t subacks = broker_log_count(&B, "Sending SUBACK to MYCAR");
   size_t from = sub_count(s);
   pid_t pid = sim_spawn(dir, argv, NULL);
@@ -314,7 +302,7 @@ static void test_commands_act_on_scenario(void **state)
   char scen[512];
   snprintf(scen, sizeof(scen), "%s", test_src_path("scenarios/charging.yaml"));
   char *argv[] = {"ovms-sim", "--scenario", scen, "--speed", "30", "--vehicle-id", "MYCAR",
-                  "--broker", url("alice", B.port), "--quiet", NULL};
+                  "--broker", broker_url(&B, "alice"), "--quiet", NULL};
   size_t from = sub_count(s);
   pid_t pid = sim_spawn(dir, argv, NULL);
   assert_true(sub_wait(s, from, P "metric/v/c/charging", "yes", 60) >= 0);
@@ -359,7 +347,7 @@ static void test_refused_login(void **state)
   assert_int_equal(broker_start(&b2, d2, 0, extra), 0);
   char *pwf = harness_write(d2, "pw", "wrong\n");
   char *argv[] = {"ovms-sim", "--fast", "--duration", "900s", "--vehicle-id", "MYCAR", "--broker",
-                  url("alice", b2.port), "--password-file", pwf, "--verbose", NULL};
+                  broker_url(&b2, "alice"), "--password-file", pwf, "--verbose", NULL};
   /* refused login, never connected: exit 3 (README "Exit codes") */
   assert_int_equal(proc_wait(sim_spawn(d2, argv, NULL), 60), 3);
   assert_int_equal(broker_log_count(&b2, "Sending CONNACK to 127.0.0.1 (0, 5)"), 1);
@@ -377,7 +365,7 @@ static void test_refused_login(void **state)
   assert_null(strstr(err, "server.v3.waitreconnect"));
   free(err);
   char *argv6[] = {"ovms-sim", "--fast", "--duration", "900s", "--vehicle-id", "MYCAR",
-                   "--firmware", "3.3.006", "--broker", url("alice", b2.port), "--quiet", NULL};
+                   "--firmware", "3.3.006", "--broker", broker_url(&b2, "alice"), "--quiet", NULL};
   char *env[] = {"OVMS_SIM_PASSWORD=wrong", NULL};
   assert_int_equal(proc_wait(sim_spawn(d2, argv6, env), 60), 3);
   assert_true(broker_log_count(&b2, "Sending CONNACK to 127.0.0.1 (0, 5)") > 10);
@@ -387,7 +375,7 @@ static void test_refused_login(void **state)
   assert_int_equal(sub_ready(s, 10), 0);
   char *pwf2 = harness_write(d2, "pw2", "s3cret\n");
   char *argv2[] = {"ovms-sim", "--fast", "--duration", "60s", "--vehicle-id", "MYCAR", "--broker",
-                   url("alice", b2.port), "--password-file", pwf2, "--quiet", NULL};
+                   broker_url(&b2, "alice"), "--password-file", pwf2, "--quiet", NULL};
   assert_int_equal(proc_wait(sim_spawn(d2, argv2, NULL), 60), 0);
   assert_int_equal(broker_log_count(&b2, "Sending CONNACK to MYCAR (0, 0)"), 1);
   assert_true(sub_wait(s, 0, P "metric/s/v3/connected", "yes", 10) >= 0);
@@ -410,7 +398,7 @@ static void test_draft2018(void **state)
   assert_non_null(s);
   assert_int_equal(sub_ready(s, 10), 0);
   char *argv[] = {"ovms-sim", "--speed", "20", "--vehicle-id", "MYCAR", "--topics",
-                  "draft-2018", "--broker", url("alice", B.port), "--quiet", NULL};
+                  "draft-2018", "--broker", broker_url(&B, "alice"), "--quiet", NULL};
   size_t from = sub_count(s);
   pid_t pid = sim_spawn(dir, argv, NULL);
   assert_true(sub_wait(s, from, P "m/s/v3/connected", "yes", 30) >= 0);
@@ -432,7 +420,7 @@ static void test_print_tee(void **state)
 {
   char *d = harness_tmpdir();
   char *argv[] = {"ovms-sim", "--fast", "--duration", "30s", "--vehicle-id", "TEE", "--broker",
-                  url("alice", B.port), "--print", NULL};
+                  broker_url(&B, "alice"), "--print", NULL};
   assert_int_equal(proc_wait(sim_spawn(d, argv, NULL), 60), 0);
   char p[512];
   snprintf(p, sizeof(p), "%s/sim.out", d);

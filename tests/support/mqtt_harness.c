@@ -21,6 +21,7 @@
 
 #include "core/sbuf.h"
 #include "core/xalloc.h"
+#include "testutil.h"
 
 /* In a forked child: die with the test process, so that a failed assertion (cmocka leaves
  * the test function early) never leaves a broker or a simulator behind. */
@@ -167,6 +168,30 @@ int broker_start(struct broker *b, const char *dir, int port, const char *extra)
   b->conf = harness_write(dir, "mosquitto.conf", c.p);
   sbuf_free(&c);
   return broker_spawn(b);
+}
+
+void harness_broker_setup(struct broker *b, char **dir)
+{
+  *dir = harness_tmpdir();
+  if (broker_start(b, *dir, 0, NULL) < 0) {
+    fprintf(stderr, "mosquitto (MOSQUITTO_BIN) not available\n");
+    exit(TEST_SKIP_EXIT);
+  }
+}
+
+void harness_broker_teardown(struct broker *b, char *dir)
+{
+  broker_free(b);
+  harness_rmtree(dir);
+}
+
+char *broker_url(const struct broker *b, const char *user)
+{
+  static char buf[4][128];
+  static unsigned i;
+  char *u = buf[i++ % 4];
+  snprintf(u, sizeof(buf[0]), "mqtt://%s@127.0.0.1:%d", user, b->port);
+  return u;
 }
 
 int broker_start_file(struct broker *b, const char *dir, const char *conf, int port)

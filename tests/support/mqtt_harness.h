@@ -47,6 +47,15 @@ int broker_start(struct broker *b, const char *dir, int port, const char *extra)
 /* Starts mosquitto with the configuration file conf (used as is; it must listen on
  * 127.0.0.1:port and log to dir/broker.log to make broker_log() useful).  Returns as
  * broker_start(). */
+/* The usual cmocka group setup: a fresh temporary directory in *dir and a broker b started in
+ * it on a free port; exits with TEST_SKIP_EXIT (the test is skipped) when mosquitto does not
+ * start.  harness_broker_teardown() undoes it. */
+void harness_broker_setup(struct broker *b, char **dir);
+/* Frees b and removes dir (harness_rmtree). */
+void harness_broker_teardown(struct broker *b, char *dir);
+/* "mqtt://user@127.0.0.1:<b's port>", in one of four static buffers used in turn (so up to
+ * four URLs may be in use at once). */
+char *broker_url(const struct broker *b, const char *user);
 int broker_start_file(struct broker *b, const char *dir, const char *conf, int port);
 /* The same configuration again (after broker_stop), on the same port. */
 int broker_restart(struct broker *b);
