@@ -263,27 +263,33 @@ static int savvy_write(struct trace_wstate *ws, const struct trace_record *rec, 
   if (f->flags & (SIM_CAN_F_ERR | SIM_CAN_F_RTR))
     return SIM_EUNSUP;
   int64_t us = rec->ts / 1000;
+  /* at most: 21 time, 8 id, 7, 3, 3 bus, 3 length, 64 bytes of 3, 8 commas */
+  char *p = put_begin(out, 256);
   if (us < 0) {
-    sbuf_addc(out, '-');
-    put_u64(out, (uint64_t)(-us));
+    *p++ = '-';
+    p = p_u64(p, (uint64_t)(-us));
   } else {
-    put_u64(out, (uint64_t)us);
+    p = p_u64(p, (uint64_t)us);
   }
-  sbuf_addc(out, ',');
-  put_hexn(out, f->id, 8, true);
-  sbuf_adds(out, f->flags & SIM_CAN_F_EXT ? ",true," : ",false,");
-  sbuf_adds(out, f->flags & SIM_CAN_F_TX ? "Tx," : "Rx,");
-  put_u64(out, f->bus ? f->bus - 1u : 0u);
-  sbuf_addc(out, ',');
-  put_u64(out, f->len);
-  sbuf_addc(out, ',');
+  *p++ = ',';
+  p = p_hexn(p, f->id, 8, true);
+  p = f->flags & SIM_CAN_F_EXT ? P_LIT(p, ",true,") : P_LIT(p, ",false,");
+  p = f->flags & SIM_CAN_F_TX ? P_LIT(p, "Tx,") : P_LIT(p, "Rx,");
+  p = p_u64(p, f->bus ? f->bus - 1u : 0u);
+  *p++ = ',';
+  p = p_u64(p, f->len);
+  *p++ = ',';
   for (unsigned k = 0; k < f->len; k++) {
-    put_hexn(out, f->data[k], 2, true);
-    sbuf_addc(out, ',');
+    memcpy(p, codec_hexu2 + 2 * f->data[k], 2);
+    p[2] = ',';
+    p += 3;
   }
   for (unsigned k = f->len; k < 8; k++)
-    sbuf_addc(out, ',');
-  return line_done(ws, out);
+    *p++ = ',';
+  *p++ = '\n';
+  put_end(out, p);
+  ws->n++;
+  return 0;
 }
 
 static int savvy_header(struct trace_wstate *ws, const struct trace_record *first,
@@ -434,38 +440,38 @@ static int pf_write(struct trace_wstate *ws, const struct trace_record *rec, str
     ws->t0 = rec->ts_relative && rec->ts >= 0 ? 0 : rec->ts;
     ws->have_t0 = true;
   }
-  sbuf_adds(out, "1\t");
-  put_u64(out, f->bus ? f->bus - 1u : 0u);
-  sbuf_addc(out, '\t');
-  put_u64(out, ws->n + 1);
-  sbuf_adds(out, f->flags & SIM_CAN_F_TX ? "\tTX\t" : "\tRX\t");
+  /* at most: 2, 4 bus, 21 counter, 4, 20 + 7 time, 6 + 8 id, 4 length, 2 + 64 bytes of 3,
+   * 16 */
+  char *p = put_begin(out, 300);
+  p = P_LIT(p, "1\t");
+  p = p_u64(p, f->bus ? f->bus - 1u : 0u);
+  *p++ = '\t';
+  p = p_u64(p, ws->n + 1);
+  p = f->flags & SIM_CAN_F_TX ? P_LIT(p, "\tTX\t") : P_LIT(p, "\tRX\t");
   int64_t t = rec->ts - ws->t0;
   if (t < 0)
     t = 0;
-  put_u64(out, (uint64_t)(t / SIM_NS_PER_MS));
+  p = p_u64(p, (uint64_t)(t / SIM_NS_PER_MS));
   if (t % SIM_NS_PER_MS) { /* finer than the format's ms: keep it as a fraction */
-    sbuf_addc(out, '.');
-    int64_t fr = t % SIM_NS_PER_MS;
-    char tmp[6];
-    for (int k = 5; k >= 0; k--) {
-      tmp[k] = (char)('0' + fr % 10);
-      fr /= 10;
-    }
-    sbuf_add(out, tmp, 6);
+    *p++ = '.';
+    p = p_decn(p, (uint64_t)(t % SIM_NS_PER_MS), 6);
   }
-  sbuf_adds(out, f->flags & SIM_CAN_F_EXT ? "\tX\t0x" : "\t\t0x");
-  put_hexn(out, f->id, 8, false);
-  sbuf_addc(out, '\t');
-  put_u64(out, f->len);
-  sbuf_addc(out, '\t');
+  p = f->flags & SIM_CAN_F_EXT ? P_LIT(p, "\tX\t0x") : P_LIT(p, "\t\t0x");
+  p = p_hexn(p, f->id, 8, false);
+  *p++ = '\t';
+  p = p_u64(p, f->len);
+  *p++ = '\t';
   for (unsigned k = 0; k < f->len; k++) {
     if (k == 0)
-      sbuf_adds(out, "0x");
-    put_hexn(out, f->data[k], 2, false);
-    sbuf_addc(out, ' ');
+      p = P_LIT(p, "0x");
+    memcpy(p, codec_hexl2 + 2 * f->data[k], 2);
+    p[2] = ' ';
+    p += 3;
   }
-  sbuf_adds(out, "\tDefault Parser\t");
-  return line_done(ws, out);
+  p = P_LIT(p, "\tDefault Parser\t\n");
+  put_end(out, p);
+  ws->n++;
+  return 0;
 }
 
 static int pf_header(struct trace_wstate *ws, const struct trace_record *first, struct sbuf *out)
