@@ -441,34 +441,25 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
   int64_t off = rec->ts - ws->t0;
   if (off < 0)
     off = 0;
-  char num[24];
-  int nn = 0;
-  for (unsigned long v = ws->n + 1; v; v /= 10)
-    num[nn++] = (char)('0' + v % 10);
-  for (int k = nn; k < 7; k++)
-    sbuf_addc(out, ' ');
-  while (nn)
-    sbuf_addc(out, num[--nn]);
-  sbuf_adds(out, " ");
+  /* at most: 20 + 1 number, 6 + 20 + 7 time, 4 type, 3 bus, 6 + 8 id, 6 + 2 + 3 DLC,
+   * 64 bytes of 3 */
+  char *p = put_begin(out, 320);
+  unsigned long num = ws->n + 1;
+  int nd = dec_digits(num);
+  memset(p, ' ', 8);
+  p = p_u64(p + (nd < 7 ? 7 - nd : 0), num);
+  *p++ = ' ';
   /* offset in ms with 3 decimals (6 when the time has sub-microsecond digits) */
   int64_t us_frac = off % SIM_NS_PER_MS;
-  for (int64_t p = 100000; p > 1 && off / SIM_NS_PER_MS < p; p /= 10)
-    sbuf_addc(out, ' ');
-  put_u64(out, (uint64_t)(off / SIM_NS_PER_MS));
-  sbuf_addc(out, '.');
-  if (us_frac % 1000) {
-    char tmp[7];
-    int64_t v = us_frac;
-    for (int k = 5; k >= 0; k--) {
-      tmp[k] = (char)('0' + v % 10);
-      v /= 10;
-    }
-    sbuf_add(out, tmp, 6);
-  } else {
-    int64_t v = us_frac / 1000;
-    char tmp[3] = {(char)('0' + v / 100), (char)('0' + v / 10 % 10), (char)('0' + v % 10)};
-    sbuf_add(out, tmp, 3);
-  }
+  uint64_t ms = (uint64_t)(off / SIM_NS_PER_MS);
+  int md = dec_digits(ms);
+  memset(p, ' ', 8);
+  p = p_u64(p + (md < 6 ? 6 - md : 0), ms);
+  *p++ = '.';
+  if (us_frac % 1000)
+    p = p_decn(p, (uint64_t)us_frac, 6);
+  else
+    p = p_decn(p, (uint64_t)(us_frac / 1000), 3);
   const char *type = "DT";
   if (f->flags & SIM_CAN_F_FD) {
     bool brs = f->flags & SIM_CAN_F_BRS, esi = f->flags & SIM_CAN_F_ESI;
@@ -476,27 +467,28 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
   } else if (f->flags & SIM_CAN_F_RTR) {
     type = "RR";
   }
-  sbuf_addc(out, ' ');
-  sbuf_adds(out, type);
-  sbuf_addc(out, ' ');
-  put_u64(out, f->bus ? f->bus : 1);
-  sbuf_adds(out, "      ");
-  if (f->flags & SIM_CAN_F_EXT)
-    put_hexn(out, f->id, 8, true);
-  else
-    put_hexn(out, f->id, 4, true);
-  sbuf_adds(out, f->flags & SIM_CAN_F_TX ? " Tx - " : " Rx - ");
-  put_u64(out, sim_can_len2dlc(f->len));
-  sbuf_adds(out, "   ");
+  p[0] = ' ';
+  p[1] = type[0];
+  p[2] = type[1];
+  p[3] = ' ';
+  p = p_u64(p + 4, f->bus ? f->bus : 1);
+  p = P_LIT(p, "      ");
+  p = p_hexn(p, f->id, f->flags & SIM_CAN_F_EXT ? 8 : 4, true);
+  p = f->flags & SIM_CAN_F_TX ? P_LIT(p, " Tx - ") : P_LIT(p, " Rx - ");
+  p = p_u64(p, sim_can_len2dlc(f->len));
+  p = P_LIT(p, "   ");
   /* An FD length between the DLC steps (not from any parser, which all reject it) is padded
    * with zero bytes up to the DLC's length, as a CAN FD controller sends it. */
   if (!(f->flags & SIM_CAN_F_RTR)) {
     static const uint8_t zeros[SIM_CAN_MAX_DLEN];
     unsigned padded = f->flags & SIM_CAN_F_FD ? sim_can_dlc2len(sim_can_len2dlc(f->len)) : f->len;
-    put_byte_list(out, f->data, f->len, true);
-    put_byte_list(out, zeros, padded - f->len, true);
+    p = p_byte_list(p, f->data, f->len, true);
+    p = p_byte_list(p, zeros, padded - f->len, true);
   }
-  return line_done(ws, out);
+  *p++ = '\n';
+  put_end(out, p);
+  ws->n++;
+  return 0;
 }
 
 static int header(struct trace_wstate *ws, const struct trace_record *first, struct sbuf *out)
