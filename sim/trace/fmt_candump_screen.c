@@ -163,38 +163,42 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
 {
   const struct sim_frame *f = &rec->frame;
   if (!rec->untimed) {
-    sbuf_addc(out, '(');
-    trace_put_time(out, rec->ts, rec->ts % 1000 ? 9 : 6);
-    sbuf_adds(out, ") ");
+    char *p = P_LIT(put_begin(out, 40), "(");
+    p = p_time(p, rec->ts, rec->ts % 1000 ? 9 : 6);
+    put_end(out, P_LIT(p, ") "));
   }
   sbuf_adds(out, "  ");
   trace_put_ifname(out, rec);
-  sbuf_adds(out, "  ");
+  /* at most: 2, 12 flags, 8 id, 6 length, 17 or 64 bytes of 3 */
+  char *p = P_LIT(put_begin(out, 48 + 3u * f->len), "  ");
   if (f->flags & SIM_CAN_F_TX || f->flags & SIM_CAN_F_FD) {
-    sbuf_adds(out, f->flags & SIM_CAN_F_TX ? "TX " : "RX ");
-    sbuf_adds(out, f->flags & SIM_CAN_F_BRS ? "B " : "- ");
-    sbuf_adds(out, f->flags & SIM_CAN_F_ESI ? "E  " : "-  ");
+    p = f->flags & SIM_CAN_F_TX ? P_LIT(p, "TX ") : P_LIT(p, "RX ");
+    p = f->flags & SIM_CAN_F_BRS ? P_LIT(p, "B ") : P_LIT(p, "- ");
+    p = f->flags & SIM_CAN_F_ESI ? P_LIT(p, "E  ") : P_LIT(p, "-  ");
   }
   if (f->flags & SIM_CAN_F_ERR)
-    put_hexn(out, f->id | CAN_ERR_FLAG_BIT, 8, true);
+    p = p_hexn(p, f->id | CAN_ERR_FLAG_BIT, 8, true);
   else
-    put_canid(out, f, true);
+    p = p_hexn(p, f->id, f->flags & SIM_CAN_F_EXT ? 8 : 3, true);
   if (f->flags & SIM_CAN_F_FD) {
-    sbuf_adds(out, "  [");
-    sbuf_addc(out, (char)('0' + f->len / 10));
-    sbuf_addc(out, (char)('0' + f->len % 10));
+    p = P_LIT(p, "  [");
+    *p++ = (char)('0' + f->len / 10);
+    *p++ = (char)('0' + f->len % 10);
   } else {
-    sbuf_adds(out, "   [");
-    sbuf_addc(out, (char)('0' + (f->len > 8 ? 8 : f->len)));
+    p = P_LIT(p, "   [");
+    *p++ = (char)('0' + (f->len > 8 ? 8 : f->len));
   }
-  sbuf_addc(out, ']');
+  *p++ = ']';
   if (f->flags & SIM_CAN_F_RTR && !(f->flags & SIM_CAN_F_FD)) {
-    sbuf_adds(out, "  remote request");
+    p = P_LIT(p, "  remote request");
   } else {
-    sbuf_addc(out, ' ');
-    put_byte_list(out, f->data, f->len, true);
+    *p++ = ' ';
+    p = p_byte_list(p, f->data, f->len, true);
   }
-  return line_done(ws, out);
+  *p++ = '\n';
+  put_end(out, p);
+  ws->n++;
+  return 0;
 }
 
 const struct trace_format trace_fmt_candump_screen = {

@@ -186,36 +186,36 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
   const struct sim_frame *f = &rec->frame;
   if (f->flags & (SIM_CAN_F_ERR | SIM_CAN_F_FD))
     return SIM_EUNSUP;
-  put_u64(out, ws->n + 1);
-  sbuf_adds(out, f->flags & SIM_CAN_F_TX ? "\tSend\t" : "\tReceive\t");
+  /* at most: 20 number, 9, 18 time, 13 id, 13, 18, 2 length, 3 + the bytes, 3 each */
+  char *p = put_begin(out, 100 + 3u * f->len);
+  p = p_u64(p, ws->n + 1);
+  p = f->flags & SIM_CAN_F_TX ? P_LIT(p, "\tSend\t") : P_LIT(p, "\tReceive\t");
   int64_t t = rec->ts % (86400 * SIM_NS_PER_SEC);
   if (t < 0)
     t += 86400 * SIM_NS_PER_SEC;
   int64_t sec = t / SIM_NS_PER_SEC;
-  char hms[9] = {(char)('0' + sec / 36000), (char)('0' + sec / 3600 % 10), ':',
-                 (char)('0' + sec / 60 % 60 / 10), (char)('0' + sec / 60 % 10), ':',
-                 (char)('0' + sec % 60 / 10), (char)('0' + sec % 10), 0};
-  sbuf_adds(out, hms);
+  p = p_decn(p, (uint64_t)(sec / 3600), 2);
+  *p++ = ':';
+  p = p_decn(p, (uint64_t)(sec / 60 % 60), 2);
+  *p++ = ':';
+  p = p_decn(p, (uint64_t)(sec % 60), 2);
   int64_t frac = t % SIM_NS_PER_SEC;
-  sbuf_addc(out, '.');
-  char fr[10];
-  int digits = frac % 1000 ? 9 : 6;
-  int64_t v = digits == 9 ? frac : frac / 1000;
-  for (int k = digits - 1; k >= 0; k--) {
-    fr[k] = (char)('0' + v % 10);
-    v /= 10;
-  }
-  sbuf_add(out, fr, (size_t)digits);
-  sbuf_adds(out, "\t0x");
-  put_hexn(out, f->id, 8, true);
-  sbuf_adds(out, f->flags & SIM_CAN_F_RTR ? "\tRemote frame" : "\tData frame");
-  sbuf_adds(out, f->flags & SIM_CAN_F_EXT ? "\tExtended frame\t0x" : "\tStandard frame\t0x");
-  put_hexn(out, f->len, 2, true);
+  *p++ = '.';
+  p = frac % 1000 ? p_decn(p, (uint64_t)frac, 9) : p_decn(p, (uint64_t)(frac / 1000), 6);
+  p = P_LIT(p, "\t0x");
+  p = p_hexn(p, f->id, 8, true);
+  p = f->flags & SIM_CAN_F_RTR ? P_LIT(p, "\tRemote frame") : P_LIT(p, "\tData frame");
+  p = f->flags & SIM_CAN_F_EXT ? P_LIT(p, "\tExtended frame\t0x")
+                               : P_LIT(p, "\tStandard frame\t0x");
+  p = p_hexn(p, f->len, 2, true);
   if (!(f->flags & SIM_CAN_F_RTR)) {
-    sbuf_adds(out, "\tx|");
-    put_byte_list(out, f->data, f->len, true);
+    p = P_LIT(p, "\tx|");
+    p = p_byte_list(p, f->data, f->len, true);
   }
-  return line_done(ws, out);
+  *p++ = '\n';
+  put_end(out, p);
+  ws->n++;
+  return 0;
 }
 
 const struct trace_format trace_fmt_numbered = {
