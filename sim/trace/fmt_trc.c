@@ -329,7 +329,7 @@ static int parse_v2(struct trace_pstate *ps, const char *s, size_t len, size_t i
   int64_t off = 0;
   int dlen = -1, dlc = -1;
   size_t len_col = 0;
-  bool rtr = false;
+  bool rtr = false, have_type = false;
   for (int c = 0; c < ps->ncols; c++) {
     i = skip_blank(s, len, i);
     size_t e = token_end(s, len, i);
@@ -349,6 +349,11 @@ static int parse_v2(struct trace_pstate *ps, const char *s, size_t len, size_t i
                           : TRACE_ERR(ps, d, i, "TRC: unknown message type '%.2s'", s + i);
       if (t->skip)
         return 0; /* status, error counters, error frames, events: skipped */
+      /* a $COLUMNS naming T twice gave one line FD (FB) and remote (RR) flags, a frame that
+       * cannot exist and was written back without its data (fuzz_trace_trc) */
+      if (have_type)
+        return TRACE_ERR(ps, d, i, "TRC: a second message type column ($COLUMNS names T twice)");
+      have_type = true;
       rtr = t->rtr;
       f->flags |= t->flags;
       break;

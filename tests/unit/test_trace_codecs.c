@@ -976,6 +976,22 @@ static void test_trc_time_limit(void **state)
                    SIM_EPARSE);
 }
 
+/* A $COLUMNS naming the message type twice: one line was both CAN FD (FB) and a remote request
+ * (RR), which no bus carries, and was written back without its data (fuzz_trace_trc,
+ * regress/fuzz_trace_trc/columns-twice-T).  The line is refused; one T column still reads. */
+static void test_trc_type_twice(void **state)
+{
+  (void)state;
+  const struct trace_format *trc = trace_format_find("trc");
+  struct sim_frame f[2];
+  assert_int_equal(parse_text(trc, ";$FILEVERSION=2.0\n;$COLUMNS=N,O,T,T,I,d,l,D\n"
+                                   "1 1060.100 FB RR 07DF Rx 2\n", f, 2), SIM_EPARSE);
+  assert_int_equal(parse_text(trc, ";$FILEVERSION=2.0\n;$COLUMNS=N,O,T,I,d,l,D\n"
+                                   "1 1061.000 RR 07DF Rx 2\n", f, 2), 1);
+  assert_true(f[0].flags & SIM_CAN_F_RTR);
+  assert_int_equal(f[0].len, 2);
+}
+
 /* The frames a and b (n each) are equal field by field (bus 0, unassigned, is bus 1). */
 static void assert_frames_equal(const struct sim_frame *a, const struct sim_frame *b, size_t n,
                                 const char *what)
@@ -1130,6 +1146,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_time_range),      cmocka_unit_test(test_trc_time_limit),
+      cmocka_unit_test(test_trc_type_twice),
     cmocka_unit_test(test_parse_table),     cmocka_unit_test(test_errors),
     cmocka_unit_test(test_detect),          cmocka_unit_test(test_excerpt_counts),
     cmocka_unit_test(test_round_trips),     cmocka_unit_test(test_crtd_events_round_trip),
