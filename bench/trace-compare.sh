@@ -54,21 +54,19 @@ n = 0
 for m in can.CanutilsLogReader(sys.argv[1]): n += 1
 print(n)" "$T/in.log"
 fi
-ours=$(cat "$T/ovms-sim convert candump->candump.secs")
-theirs=$(cat "$T/log2asc (can-utils).secs")
-[ "$(echo "$ours > 0" | bc)" = 1 ] &&
-  echo "speed-up of ovms-sim convert (candump->candump) over log2asc: $(echo "scale=1; $theirs / $ours" | bc)x wall (best of $REPEAT)"
-ours=$(cat "$T/ovms-sim convert candump->candump.cpu")
-theirs=$(cat "$T/log2asc (can-utils).cpu")
-[ "$(echo "$ours > 0" | bc)" = 1 ] &&
-  echo "                                                            $(echo "scale=1; $theirs / $ours" | bc)x cpu time"
-# the same job as log2asc: candump -> ASC
-ours=$(cat "$T/ovms-sim convert candump->asc.secs")
-theirs=$(cat "$T/log2asc (can-utils).secs")
-[ "$(echo "$ours > 0" | bc)" = 1 ] &&
-  echo "speed-up of ovms-sim convert (candump->asc) over log2asc: $(echo "scale=1; $theirs / $ours" | bc)x wall (best of $REPEAT)"
-ours=$(cat "$T/ovms-sim convert candump->asc.cpu")
-theirs=$(cat "$T/log2asc (can-utils).cpu")
-[ "$(echo "$ours > 0" | bc)" = 1 ] &&
-  echo "                                                            $(echo "scale=1; $theirs / $ours" | bc)x cpu time"
+# ovms-sim's convert JOB against log2asc, wall and CPU time (best of $REPEAT)
+speedup() {
+  local ours theirs
+  ours=$(cat "$T/ovms-sim convert $1.secs")
+  theirs=$(cat "$T/log2asc (can-utils).secs")
+  [ "$(echo "$ours > 0" | bc)" = 1 ] &&
+    echo "speed-up of ovms-sim convert ($1) over log2asc: $(echo "scale=1; $theirs / $ours" | bc)x wall (best of $REPEAT)"
+  ours=$(cat "$T/ovms-sim convert $1.cpu")
+  theirs=$(cat "$T/log2asc (can-utils).cpu")
+  [ "$(echo "$ours > 0" | bc)" = 1 ] &&
+    echo "                                                            $(echo "scale=1; $theirs / $ours" | bc)x cpu time"
+  return 0
+}
+speedup "candump->candump"
+speedup "candump->asc" # the same job as log2asc
 exit 0

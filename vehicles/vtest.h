@@ -214,6 +214,20 @@ static inline void vt_collect(void *ctx, const struct sim_frame *f)
     c->f[c->n++] = *f;
 }
 
+/* Sets the metrics of set ("name=value;name=value…", native units) on t's car. */
+static inline void vt_set_metrics(struct vt *t, const char *set)
+{
+  char *dup = strdup(set), *save = NULL;
+  for (char *tok = strtok_r(dup, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
+    char *eq = strchr(tok, '=');
+    assert_non_null(eq);
+    *eq = 0;
+    if (metric_set_from_string(vt_m(t, tok), eq + 1, SIM_UNIT_NATIVE) < 0)
+      fail_msg("cannot set %s=%s", tok, eq + 1);
+  }
+  free(dup);
+}
+
 /*
  * Round trip: a vehicle with metrics set from `set` ("name=value;..." as `metrics set`)
  * encodes all its frames; a fresh vehicle of the same type decodes them (twice, so that
@@ -224,15 +238,7 @@ static inline void vt_roundtrip(const char *vehicle, const char *config, const c
 {
   struct vt a, b;
   vt_open(&a, vehicle, config);
-  char *dup = strdup(set), *save = NULL;
-  for (char *tok = strtok_r(dup, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
-    char *eq = strchr(tok, '=');
-    assert_non_null(eq);
-    *eq = 0;
-    if (metric_set_from_string(vt_m(&a, tok), eq + 1, SIM_UNIT_NATIVE) < 0)
-      fail_msg("cannot set %s=%s", tok, eq + 1);
-  }
-  free(dup);
+  vt_set_metrics(&a, set);
   struct vt_frames fr;
   fr.n = 0;
   vehicle_encode_all(a.v, vt_collect, &fr);

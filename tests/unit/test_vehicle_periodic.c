@@ -168,15 +168,7 @@ static void leaf_5bf_run(const char *set, bool sent5bf, const char *expect)
 {
   struct vt a, b;
   vt_open(&a, "nissanleaf", NULL);
-  char *dup = strdup(set), *save = NULL;
-  for (char *tok = strtok_r(dup, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
-    char *eq = strchr(tok, '=');
-    assert_non_null(eq);
-    *eq = 0;
-    if (metric_set_from_string(vt_m(&a, tok), eq + 1, SIM_UNIT_NATIVE) < 0)
-      fail_msg("cannot set %s=%s", tok, eq + 1);
-  }
-  free(dup);
+  vt_set_metrics(&a, set);
   vt_open(&b, "nissanleaf", NULL);
   struct vt_frames fr = {.n = 0};
   vehicle_encode_all(a.v, vt_collect, &fr);
