@@ -473,7 +473,11 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
   if (!ws->have_t0)
     ws_set_t0(ws, rec);
   const struct sim_frame *f = &rec->frame;
-  int64_t t = rec->ts - origin(ws);
+  /* before the origin: 0; a difference beyond int64 (a time near INT64_MIN against a later
+   * origin: fuzz_trace_asc) is clamped, not overflowed */
+  int64_t t;
+  if (__builtin_sub_overflow(rec->ts, origin(ws), &t))
+    t = rec->ts < 0 ? 0 : INT64_MAX;
   if (t < 0)
     t = 0;
   /* at most: time 4+20+1+9, a CANFD line's 100 fixed bytes, 64 data bytes of 3 */

@@ -976,6 +976,31 @@ static void test_trc_time_limit(void **state)
                    SIM_EPARSE);
 }
 
+/* ASC times are written relative to the first record; one near INT64_MIN after a later first
+ * record overflowed the subtraction (UBSan, fuzz_trace_asc,
+ * regress/fuzz_trace_asc/time-before-origin-overflow): it is written as time 0. */
+static void test_asc_time_before_origin(void **state)
+{
+  (void)state;
+  const struct trace_format *asc = trace_format_find("asc");
+  struct trace_wstate ws;
+  trace_wstate_init(&ws);
+  struct trace_record rec;
+  trace_record_clear(&rec);
+  rec.kind = TRACE_REC_FRAME;
+  rec.frame.id = 0x123;
+  rec.frame.len = 1;
+  rec.ts = INT64_C(1632509059533816000);
+  struct sbuf out = SBUF_INIT;
+  assert_int_equal(asc->header(&ws, &rec, &out), 0);
+  assert_int_equal(asc->write(&ws, &rec, &out), 0);
+  sbuf_reset(&out);
+  rec.ts = INT64_MIN + 1;
+  assert_int_equal(asc->write(&ws, &rec, &out), 0);
+  assert_non_null(strstr(sbuf_str(&out), "0.000000 "));
+  sbuf_free(&out);
+}
+
 /* A $COLUMNS naming the message type twice: one line was both CAN FD (FB) and a remote request
  * (RR), which no bus carries, and was written back without its data (fuzz_trace_trc,
  * regress/fuzz_trace_trc/columns-twice-T).  The line is refused; one T column still reads. */
@@ -1146,7 +1171,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_time_range),      cmocka_unit_test(test_trc_time_limit),
-      cmocka_unit_test(test_trc_type_twice),
+      cmocka_unit_test(test_trc_type_twice), cmocka_unit_test(test_asc_time_before_origin),
     cmocka_unit_test(test_parse_table),     cmocka_unit_test(test_errors),
     cmocka_unit_test(test_detect),          cmocka_unit_test(test_excerpt_counts),
     cmocka_unit_test(test_round_trips),     cmocka_unit_test(test_crtd_events_round_trip),
