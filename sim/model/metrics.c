@@ -417,6 +417,19 @@ static void ensure(struct metric *m, size_t n, size_t elem)
   m->cap = (uint32_t)cap;
 }
 
+/* The vector setters' store: when changed (by the comparison of their element type), the n
+ * elements of size bytes at v replace m's. */
+static int store_vec(struct metric *m, const void *v, size_t n, size_t size, bool changed)
+{
+  if (changed) {
+    ensure(m, n, size);
+    if (n)
+      memcpy(m->data, v, n * size);
+    m->n = (uint32_t)n;
+  }
+  return touched(m, changed);
+}
+
 int metric_set_vec_float(struct metric *m, const float *v, size_t n)
 {
   if (m->type != METRIC_VEC_FLOAT)
@@ -424,13 +437,7 @@ int metric_set_vec_float(struct metric *m, const float *v, size_t n)
   bool changed = m->n != n;
   for (size_t i = 0; !changed && i < n; i++)
     changed = ((float *)m->data)[i] != v[i];
-  if (changed) {
-    ensure(m, n, sizeof(float));
-    if (n)
-      memcpy(m->data, v, n * sizeof(float));
-    m->n = (uint32_t)n;
-  }
-  return touched(m, changed);
+  return store_vec(m, v, n, sizeof(*v), changed);
 }
 
 static int set_ints(struct metric *m, const int32_t *v, size_t n)
@@ -438,13 +445,7 @@ static int set_ints(struct metric *m, const int32_t *v, size_t n)
   bool changed = m->n != n;
   for (size_t i = 0; !changed && i < n; i++)
     changed = ((int32_t *)m->data)[i] != v[i];
-  if (changed) {
-    ensure(m, n, sizeof(int32_t));
-    if (n)
-      memcpy(m->data, v, n * sizeof(int32_t));
-    m->n = (uint32_t)n;
-  }
-  return touched(m, changed);
+  return store_vec(m, v, n, sizeof(*v), changed);
 }
 
 int metric_set_vec_int(struct metric *m, const int32_t *v, size_t n)
@@ -454,21 +455,35 @@ int metric_set_vec_int(struct metric *m, const int32_t *v, size_t n)
   return set_ints(m, v, n);
 }
 
+/* Element i of the vector metric m (type t, elements of size bytes), for a setter: grows m
+ * with zeros to i + 1 elements when it is shorter (*grew then true).  Returns the element, or
+ * NULL with *rc SIM_ETYPE (another type) or SIM_ERANGE (i past the 65536 elements a vector
+ * holds). */
+static void *vec_elem(struct metric *m, enum metric_type t, size_t i, size_t size, bool *grew,
+                      int *rc)
+{
+  *grew = false;
+  *rc = m->type != t ? SIM_ETYPE : i >= 65536 ? SIM_ERANGE : 0;
+  if (*rc < 0)
+    return NULL;
+  if (i >= m->n) {
+    ensure(m, i + 1, size);
+    memset((char *)m->data + m->n * size, 0, (i + 1 - m->n) * size);
+    m->n = (uint32_t)i + 1;
+    *grew = true;
+  }
+  return (char *)m->data + i * size;
+}
+
 int metric_set_vec_float_elem(struct metric *m, size_t i, float v)
 {
-  if (m->type != METRIC_VEC_FLOAT)
-    return SIM_ETYPE;
-  if (i >= 65536)
-    return SIM_ERANGE;
-  bool changed = false;
-  if (i >= m->n) {
-    ensure(m, i + 1, sizeof(float));
-    memset((float *)m->data + m->n, 0, (i + 1 - m->n) * sizeof(float));
-    m->n = (uint32_t)i + 1;
-    changed = true;
-  }
-  if (((float *)m->data)[i] != v) {
-    ((float *)m->data)[i] = v;
+  bool changed;
+  int rc;
+  float *e = vec_elem(m, METRIC_VEC_FLOAT, i, sizeof(*e), &changed, &rc);
+  if (!e)
+    return rc;
+  if (*e != v) { /* as floats: 0.0 and -0.0 are the same value, the first one stays */
+    *e = v;
     changed = true;
   }
   return touched(m, changed);
@@ -476,19 +491,13 @@ int metric_set_vec_float_elem(struct metric *m, size_t i, float v)
 
 int metric_set_vec_int_elem(struct metric *m, size_t i, int32_t v)
 {
-  if (m->type != METRIC_VEC_INT)
-    return SIM_ETYPE;
-  if (i >= 65536)
-    return SIM_ERANGE;
-  bool changed = false;
-  if (i >= m->n) {
-    ensure(m, i + 1, sizeof(int32_t));
-    memset((int32_t *)m->data + m->n, 0, (i + 1 - m->n) * sizeof(int32_t));
-    m->n = (uint32_t)i + 1;
-    changed = true;
-  }
-  if (((int32_t *)m->data)[i] != v) {
-    ((int32_t *)m->data)[i] = v;
+  bool changed;
+  int rc;
+  int32_t *e = vec_elem(m, METRIC_VEC_INT, i, sizeof(*e), &changed, &rc);
+  if (!e)
+    return rc;
+  if (*e != v) {
+    *e = v;
     changed = true;
   }
   return touched(m, changed);
