@@ -455,52 +455,42 @@ int metric_set_vec_int(struct metric *m, const int32_t *v, size_t n)
   return set_ints(m, v, n);
 }
 
-/* Element i of the vector metric m (type t, elements of size bytes), for a setter: grows m
- * with zeros to i + 1 elements when it is shorter (*grew then true).  Returns the element, or
- * NULL with *rc SIM_ETYPE (another type) or SIM_ERANGE (i past the 65536 elements a vector
- * holds). */
-static void *vec_elem(struct metric *m, enum metric_type t, size_t i, size_t size, bool *grew,
-                      int *rc)
+/* Sets element i of the vector metric m of type t (v points at a float or an int32_t),
+ * growing m with zeros to i + 1 elements when it is shorter.  Returns what touched() returns,
+ * SIM_ETYPE (another type) or SIM_ERANGE (i past the 65536 elements a vector holds). */
+static int set_elem(struct metric *m, enum metric_type t, size_t i, const void *v)
 {
-  *grew = false;
-  *rc = m->type != t ? SIM_ETYPE : i >= 65536 ? SIM_ERANGE : 0;
-  if (*rc < 0)
-    return NULL;
+  if (m->type != t)
+    return SIM_ETYPE;
+  if (i >= 65536)
+    return SIM_ERANGE;
+  size_t size = t == METRIC_VEC_FLOAT ? sizeof(float) : sizeof(int32_t);
+  bool changed = false;
   if (i >= m->n) {
     ensure(m, i + 1, size);
     memset((char *)m->data + m->n * size, 0, (i + 1 - m->n) * size);
     m->n = (uint32_t)i + 1;
-    *grew = true;
+    changed = true;
   }
-  return (char *)m->data + i * size;
+  void *e = (char *)m->data + i * size;
+  /* floats compare as floats: 0.0 and -0.0 are the same value, the one stored stays */
+  bool same = t == METRIC_VEC_FLOAT ? *(float *)e == *(const float *)v
+                                    : *(int32_t *)e == *(const int32_t *)v;
+  if (!same) {
+    memcpy(e, v, size);
+    changed = true;
+  }
+  return touched(m, changed);
 }
 
 int metric_set_vec_float_elem(struct metric *m, size_t i, float v)
 {
-  bool changed;
-  int rc;
-  float *e = vec_elem(m, METRIC_VEC_FLOAT, i, sizeof(*e), &changed, &rc);
-  if (!e)
-    return rc;
-  if (*e != v) { /* as floats: 0.0 and -0.0 are the same value, the first one stays */
-    *e = v;
-    changed = true;
-  }
-  return touched(m, changed);
+  return set_elem(m, METRIC_VEC_FLOAT, i, &v);
 }
 
 int metric_set_vec_int_elem(struct metric *m, size_t i, int32_t v)
 {
-  bool changed;
-  int rc;
-  int32_t *e = vec_elem(m, METRIC_VEC_INT, i, sizeof(*e), &changed, &rc);
-  if (!e)
-    return rc;
-  if (*e != v) {
-    *e = v;
-    changed = true;
-  }
-  return touched(m, changed);
+  return set_elem(m, METRIC_VEC_INT, i, &v);
 }
 
 int metric_set_bits(struct metric *m, uint64_t mask)
