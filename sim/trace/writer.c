@@ -266,6 +266,18 @@ int trace_convert(const char *in_path, const char *out_path, const struct trace_
       sim_diag_error(d, out_path, 0, 0, "write error: %s", sim_strerror(rc));
   } else {
     for (;;) {
+      unsigned long fused;
+      if (w->header_done && trace_reader_convert(r, w->fmt, &w->ws, &w->out, &fused)) {
+        /* whole lines converted without the record (trace_format.convert_from) */
+        st.records += fused;
+        st.written += fused;
+        st.frames += fused;
+        if (w->out.len >= WRITER_FLUSH && (rc = trace_writer_flush(w)) < 0) {
+          sim_diag_error(d, out_path, 0, 0, "write error: %s", sim_strerror(rc));
+          break;
+        }
+        continue;
+      }
       rc = trace_reader_next(r, &rec, d);
       if (rc == 0)
         break;
