@@ -544,15 +544,35 @@ static inline unsigned first_ctl8(uint64_t w)
   return m ? (unsigned)__builtin_ctzll(m) / 8 : 8;
 }
 
-/* The 8 characters in w as uppercase hex digits (SWAR): *bad gets bit 7 set in each byte
- * that is not a hex digit of either case. */
-static inline uint64_t hex_upper8(uint64_t w, uint64_t *bad)
+/* 16 bytes as a vector (GCC / Clang vector extensions: SSE2 on x86-64, NEON on ARM, plain
+ * code elsewhere); a comparison gives -1 in each lane where it holds, 0 elsewhere. */
+typedef signed char v16 __attribute__((vector_size(16)));
+
+static inline v16 v16_load(const char *p)
 {
-  uint64_t u = w & B8(0xDF);                                     /* letters uppercase */
-  uint64_t dig = (w + B8(0x80 - '0')) & ~(w + B8(0x7F - '9'));  /* '0'..'9' (below 0x80) */
-  uint64_t let = (u + B8(0x80 - 'A')) & ~(u + B8(0x7F - 'F'));  /* 'A'..'F', 'a'..'f' */
-  *bad = (~(dig | let) | w) & B8(0x80);
-  return w & ~((let & B8(0x80)) >> 2);
+  v16 v;
+  memcpy(&v, p, 16);
+  return v;
+}
+
+/* Whether every lane of the comparison result m holds. */
+static inline bool v16_all(v16 m)
+{
+  uint64_t a[2];
+  memcpy(a, &m, 16);
+  return (a[0] & a[1]) == ~UINT64_C(0);
+}
+
+/* The lanes of v that are decimal digits (a byte above 0x7F is negative: none). */
+static inline v16 v16_digits(v16 v)
+{
+  return (v16)((v > '0' - 1) & ((v16){0} + '9' + 1 > v));
+}
+
+/* The lanes of v that are uppercase hex digits. */
+static inline v16 v16_hexu(v16 v)
+{
+  return (v16)(v16_digits(v) | ((v > 'A' - 1) & ((v16){0} + 'F' + 1 > v)));
 }
 
 /* The 8 bytes whose 16 uppercase hex digits are at hx as " XX XX ..." (24 bytes at q). */
@@ -610,13 +630,16 @@ static size_t from_candump(const struct trace_format *from, struct trace_pstate 
       n < FUSED_READ)
     return 0;
   uint64_t t0 = (uint64_t)(ws->t0 / SIM_NS_PER_SEC);
-  /* the interfaces seen so far (a label of 1..7 bytes, none NUL, is told by its key) and
-   * their "<bus>  " */
-  uint64_t bkey[TRACE_MAX_SRCS];
+  /* the interfaces seen so far (labels of 1..7 bytes: their first 8 bytes masked to the
+   * label are its key) and their "<bus>  " */
+  uint64_t bkey[TRACE_MAX_SRCS], bmask[TRACE_MAX_SRCS];
+  unsigned blen[TRACE_MAX_SRCS];
   uint32_t btxt[TRACE_MAX_SRCS];
   int nb = 0;
   for (int i = 0; i < ps->nsrcs && i < TRACE_MAX_SRCS; i++)
     if (ps->srcs_len[i] >= 1 && ps->srcs_len[i] <= 7) {
+      blen[nb] = ps->srcs_len[i];
+      bmask[nb] = (UINT64_C(1) << (8 * blen[nb])) - 1;
       bkey[nb] = ps->srcs_key[i];
       char t[8];
       p_u64(t, (unsigned)i + 1); /* (at most 8: one digit) */
@@ -635,12 +658,15 @@ static size_t from_candump(const struct trace_format *from, struct trace_pstate 
   unsigned long nl = 0;
   while (nl < FUSED_LINES && (size_t)(end - p) >= FUSED_READ) {
     /* the time stamp: "(" 10 digits "." 6 digits ") " (candump_stamp20) */
+    /* p[4, 20): 7 digits, '.', 6 digits, ") " (p[1, 4) are checked with the seconds) */
+    static const v16 tdig = {-1, -1, -1, -1, -1, -1, -1, 0, -1, -1, -1, -1, -1, -1, 0, 0};
+    static const v16 tlit = {0, 0, 0, 0, 0, 0, 0, '.', 0, 0, 0, 0, 0, 0, ')', ' '};
+    v16 tv = v16_load(p + 4);
     uint64_t w1, w2, w3;
     memcpy(&w1, p + 1, 8);
     memcpy(&w2, p + 3, 8);
     memcpy(&w3, p + 12, 8);
-    if (p[0] != '(' || p[11] != '.' || (nondigits8(p + 12) & UINT64_C(0x0000FFFFFFFFFFFF)) ||
-        w3 >> 48 != 0x2029)
+    if (p[0] != '(' || !v16_all((v16_digits(tv) & tdig) | (v16)((tv == tlit) & ~tdig)))
       break;
     if (w1 != k1 || w2 != k2) {
       if (!candump_stamp20(p))
@@ -665,17 +691,14 @@ static size_t from_candump(const struct trace_format *from, struct trace_pstate 
     /* the interface: one seen before */
     uint64_t lw;
     memcpy(&lw, p + 20, 8);
-    unsigned ln = first_ctl8(lw);
-    if (ln == 0 || ln == 8 || p[20 + ln] != ' ')
-      break;
-    uint64_t key = lw & ((UINT64_C(1) << (8 * ln)) - 1);
     int b = 0;
-    while (b < nb && bkey[b] != key)
+    while (b < nb && ((lw & bmask[b]) != bkey[b] || p[20 + blen[b]] != ' '))
       b++;
     if (b == nb)
-      break; /* a new interface: parse() numbers it */
+      break; /* a new interface (parse() numbers it), or not one label and a blank */
     memcpy(q, &btxt[b], 4);
     q += 3;
+    unsigned ln = blen[b];
     /* the id: from the cache, keyed by its text ("7E8#" or 8 digits) */
     const char *id = p + 21 + ln;
     uint64_t iw;
@@ -698,31 +721,24 @@ static size_t from_candump(const struct trace_format *from, struct trace_pstate 
     q += 23;
     /* the data: 0..8 hex pairs, then the '\n' */
     const char *dat = id + dl;
-    uint64_t d1, d2, d3;
-    memcpy(&d1, dat, 8);
-    memcpy(&d2, dat + 8, 8);
-    unsigned e = first_ctl8(d1);
-    if (e == 8) {
-      e += first_ctl8(d2);
-      if (e == 16) {
-        memcpy(&d3, dat + 16, 8);
-        e += first_ctl8(d3);
-      }
+    v16 hx = v16_hexu(v16_load(dat)); /* (lowercase: parse() + write()) */
+    unsigned e = 16;
+    if (dat[16] != '\n') { /* (8 bytes, the usual: the digit test covers the 16 before) */
+      static const v16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+      uint64_t r1, r2;
+      memcpy(&r1, dat, 8);
+      memcpy(&r2, dat + 8, 8);
+      e = first_ctl8(r1);
+      if (e == 8)
+        e += first_ctl8(r2);
+      if (e >= 16 || (e & 1) || dat[e] != '\n')
+        break;
+      hx |= (v16)(lane >= (signed char)e); /* the lanes past the data */
     }
-    if (e > 16 || (e & 1) || dat[e] != '\n')
-      break;
-    uint64_t bad1, bad2;
-    d1 = hex_upper8(d1, &bad1);
-    d2 = hex_upper8(d2, &bad2);
-    uint64_t m1 = e >= 8 ? ~UINT64_C(0) : (UINT64_C(1) << (8 * e)) - 1;
-    uint64_t m2 = e <= 8 ? 0 : e == 16 ? ~UINT64_C(0) : (UINT64_C(1) << (8 * (e - 8))) - 1;
-    if ((bad1 & m1) | (bad2 & m2))
+    if (!v16_all(hx))
       break;
     q[0] = (char)('0' + e / 2);
-    char hx[16];
-    memcpy(hx, &d1, 8);
-    memcpy(hx + 8, &d2, 8);
-    put_pairs8(q + 1, hx);
+    put_pairs8(q + 1, dat);
     q += 1 + 3 * (e / 2);
     *q++ = '\n';
     o = q;
