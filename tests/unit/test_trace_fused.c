@@ -14,118 +14,33 @@
 
 #include "core/error.h"
 #include "core/sbuf.h"
+#include "fused_pass.h"
 #include "trace/trace.h"
-
-static const struct trace_format *candump_fmt(void)
-{
-  return trace_format_find("candump");
-}
 
 static const struct trace_format *asc_fmt(void)
 {
   return trace_format_find("asc");
 }
 
-/* What one pass over text[0, n) produced: the ASC lines, the parser's and writer's counters
- * and the errors. */
-struct pass {
-  struct sbuf out;
-  struct sbuf errs;
-  int lines;
-  unsigned long nframes, written;
-  unsigned long fused; /* lines the fused path took */
-};
-
-static void pass_free(struct pass *p)
-{
-  sbuf_free(&p->out);
-  sbuf_free(&p->errs);
-}
-
-/* The line at text[*pos, n): its length without the '\n'; *pos moves past it.  false at the
- * end, and for a last line without its '\n' (the reader reports those as truncated). */
-static bool next_line(const char *text, size_t n, size_t *pos, size_t *len)
-{
-  const char *nl = *pos < n ? memchr(text + *pos, '\n', n - *pos) : NULL;
-  if (!nl)
-    return false;
-  *len = (size_t)(nl - (text + *pos));
-  return true;
-}
-
-/* One line through parse() and write(), as trace_reader_next and trace_writer_write do it. */
-static void general_line(struct trace_pstate *ps, struct trace_wstate *ws, const char *s,
-                         size_t len, struct pass *p)
-{
-  struct trace_record rec;
-  struct sim_diag d = SIM_DIAG_INIT;
-  ps->line++;
-  int rc = candump_fmt()->parse(ps, s, len, &rec, &d);
-  for (size_t k = 0; k < d.n; k++) {
-    sim_diag_format(&d.v[k], &p->errs);
-    sbuf_addc(&p->errs, '\n');
-  }
-  sim_diag_cleanup(&d);
-  if (rc > 0 && rec.kind == TRACE_REC_FRAME)
-    assert_int_equal(asc_fmt()->write(ws, &rec, &p->out), 0);
-}
-
-/* text through the general path only (fused false) or as trace_convert goes: the fused path
- * wherever it takes the lines, the general one for the others. */
-static void run_pass(const char *text, size_t n, bool fused, struct pass *p)
-{
-  memset(p, 0, sizeof(*p)); /* (empty buffers: SBUF_INIT is all zero) */
-  struct trace_pstate ps;
-  struct trace_wstate ws;
-  trace_pstate_init(&ps, "in.log");
-  trace_wstate_init(&ws);
-  size_t pos = 0, len;
-  for (;;) {
-    if (fused && ws.have_t0) {
-      unsigned long lines = 0;
-      size_t used =
-          asc_fmt()->convert_from(candump_fmt(), &ps, &ws, text + pos, n - pos, &p->out, &lines);
-      if (used) {
-        assert_true(lines > 0);
-        pos += used;
-        p->fused += lines;
-        continue;
-      }
-      assert_int_equal(lines, 0);
-    }
-    if (!next_line(text, n, &pos, &len))
-      break;
-    general_line(&ps, &ws, text + pos, len, p);
-    pos += len + 1;
-  }
-  p->lines = ps.line;
-  p->nframes = ps.nframes;
-  p->written = ws.n;
-}
-
 /* Both passes over text give the same bytes, counters and errors.  Returns the lines the
  * fused path took. */
 static unsigned long check_same(const char *what, const char *text, size_t n)
 {
-  struct pass g, f;
-  run_pass(text, n, false, &g);
-  run_pass(text, n, true, &f);
-  if (g.out.len != f.out.len || memcmp(g.out.p, f.out.p, g.out.len)) {
-    size_t k = 0;
-    while (k < g.out.len && k < f.out.len && g.out.p[k] == f.out.p[k])
-      k++;
-    size_t from = k > 80 ? k - 80 : 0;
-    print_error("%s: the outputs differ at byte %zu:\ngeneral: %.160s\nfused:   %.160s\n", what,
-                k, g.out.p ? g.out.p + from : "", f.out.p ? f.out.p + from : "");
+  struct fused_pass g, f;
+  const char *broken = fused_run(text, n, false, &g);
+  if (!broken)
+    broken = fused_run(text, n, true, &f);
+  else
+    memset(&f, 0, sizeof(f));
+  char buf[512];
+  const char *diff = broken ? broken : fused_diff(&g, &f, buf, sizeof(buf));
+  if (diff) {
+    print_error("%s: %s\n", what, diff);
     fail();
   }
-  assert_string_equal(sbuf_str(&g.errs), sbuf_str(&f.errs));
-  assert_int_equal(g.lines, f.lines);
-  assert_int_equal(g.nframes, f.nframes);
-  assert_int_equal(g.written, f.written);
   unsigned long taken = f.fused;
-  pass_free(&g);
-  pass_free(&f);
+  fused_pass_free(&g);
+  fused_pass_free(&f);
   return taken;
 }
 
