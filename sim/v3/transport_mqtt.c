@@ -408,9 +408,10 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
     t->connack = true;
     t->direct = mosquitto_ssl_get(m) == NULL;
     t->lib_at = ev_now(sim_loop_ev(t->sim->loop));
-    /* From now on packets are only queued by mosquitto_publish() and written by the writable
-     * watcher in bursts: no write attempt per PUBLISH into a full socket buffer.  (Not
-     * before CONNACK: the TLS handshake and CONNECT are driven the ordinary way.) */
+    /* From now on libmosquitto only queues packets; they are written by the writable watcher
+     * in bursts, or at once by lib_write_now() on plain TCP: no write attempt per PUBLISH
+     * into a full socket buffer.  (Not before CONNACK: the TLS handshake and CONNECT are
+     * driven the ordinary way.) */
     mosquitto_threaded_set(m, true);
   } else
     t->lost = true; /* the refusal is the outcome: no separate "closed" */
@@ -632,7 +633,8 @@ static int m_connect(void *priv, const struct v3_connect_info *ci, struct sim_di
  * way.  A failure is reported on the next turn of the loop. */
 static void lib_write_now(struct mqtt_tp *t)
 {
-  if (!t->direct || t->in_cb || t->pending_fail || out_pending(t) || !mosquitto_want_write(t->mosq))
+  if (!t->direct || t->in_cb || t->pending_fail || out_pending(t) ||
+      !mosquitto_want_write(t->mosq))
     return;
   t->in_publish = true;
   int rc = mosquitto_loop_write(t->mosq, 1);
