@@ -291,6 +291,31 @@ static inline char *p_time(char *p, int64_t ns, int digits)
   return p_decn(p, frac / cut[digits], digits);
 }
 
+/* As p_time(p, ns, digits) for digits 6 or 9, reusing the text of the whole seconds kept in ws
+ * while they do not change (consecutive records of a trace share them). */
+static inline char *p_time_ws(struct trace_wstate *ws, char *p, int64_t ns, int digits)
+{
+  if (ns < 0 || (digits != 6 && digits != 9))
+    return p_time(p, ns, digits);
+  uint64_t sec = (uint64_t)ns / 1000000000u;
+  uint32_t frac = (uint32_t)((uint64_t)ns % 1000000000u);
+  if (!ws->sec_valid || ws->sec != sec) {
+    ws->sec_len = (uint8_t)(p_u64(ws->sec_txt, sec) - ws->sec_txt);
+    ws->sec = sec;
+    ws->sec_valid = true;
+  }
+  memcpy(p, ws->sec_txt, sizeof(ws->sec_txt) - 4); /* (20 digits at most: a fixed copy) */
+  p += ws->sec_len;
+  *p++ = '.';
+  if (digits == 9)
+    return p_decn(p, frac, 9);
+  uint32_t us = frac / 1000u;
+  memcpy(p, codec_dec2 + 2 * (us / 10000u), 2);
+  memcpy(p + 2, codec_dec2 + 2 * (us / 100u % 100u), 2);
+  memcpy(p + 4, codec_dec2 + 2 * (us % 100u), 2);
+  return p + 6;
+}
+
 /* Appends an unsigned decimal number. */
 static inline void put_u64(struct sbuf *out, uint64_t v)
 {
@@ -498,5 +523,188 @@ int trace_parse_payload(struct trace_pstate *ps, const char *s, size_t len, size
 /* Appends the interface name for rec: its own label when that is a name ("vcan0"), else
  * can<bus-1> (fmt_candump.c). */
 void trace_put_ifname(struct sbuf *out, const struct trace_record *rec);
+
+/*
+ * ---- one-pass fast paths (the readers' parse_quick) ----
+ * A reader's parse() first tries the layout its writer (and the usual tools) emit with these,
+ * in one pass and without per-token loops; any other line returns 0 from the fast path and the
+ * full parser decides (so results and messages are those of the full parser).
+ */
+
+/* Whether c is a decimal digit. */
+static inline bool q_digit(char c)
+{
+  return (unsigned char)(c - '0') < 10;
+}
+
+/* Bit mask of the bytes among the 8 at p that are not decimal digits (0 = all digits). */
+static inline uint64_t q_nondigits8(const char *p)
+{
+  uint64_t w;
+  memcpy(&w, p, 8);
+  return ((w & UINT64_C(0xF0F0F0F0F0F0F0F0)) ^ UINT64_C(0x3030303030303030)) |
+         (((w & UINT64_C(0x0F0F0F0F0F0F0F0F)) + UINT64_C(0x0606060606060606)) &
+          UINT64_C(0x1010101010101010));
+}
+
+/* The value of the 8 decimal digits loaded into w (first digit in the low byte; known to be
+ * digits; zero bytes count as leading zeros): 3 multiplications (SWAR). */
+static inline uint64_t q_digits8(uint64_t w)
+{
+  uint64_t v = w & UINT64_C(0x0F0F0F0F0F0F0F0F);
+  v = (v * 2561) >> 8;
+  v = ((v & UINT64_C(0x00FF00FF00FF00FF)) * 6553601) >> 16;
+  return ((v & UINT64_C(0x0000FFFF0000FFFF)) * UINT64_C(42949672960001)) >> 32;
+}
+
+/* Past the ' ' characters from s[i] (only ' ': a tab or NUL is left to the full parser):
+ * eight at a time while eight can be read. */
+static inline __attribute__((always_inline)) size_t q_skip_sp(const char *s, size_t len, size_t i)
+{
+  if (i < len && s[i] != ' ')
+    return i;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    w ^= UINT64_C(0x2020202020202020);
+    if (w)
+      return i + (size_t)__builtin_ctzll(w) / 8;
+  }
+  while (i < len && s[i] == ' ')
+    i++;
+  return i;
+}
+
+/*
+ * The decimal digits at s[*pi..len): at least 1 and at most max (<= 16, so no overflow), into
+ * *v; *pi moves past them.  False (nothing moved) when there is none or more than max.  Eight
+ * at a time (SWAR) while eight bytes can be read.
+ */
+static inline __attribute__((always_inline)) bool q_dec(const char *s, size_t len, size_t *pi, size_t max, uint64_t *v)
+{
+  size_t i = *pi, k = i;
+  uint64_t x = 0;
+  while (k + 8 <= len) {
+    uint64_t w, bad = q_nondigits8(s + k);
+    memcpy(&w, s + k, 8);
+    if (!bad) {
+      x = x * 100000000u + q_digits8(w);
+      k += 8;
+      continue;
+    }
+    size_t n = (size_t)__builtin_ctzll(bad) / 8; /* the digits before the first non-digit */
+    if (n) {
+      static const uint32_t p10[8] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
+      x = x * p10[n] + q_digits8(w << (8 * (8 - n)));
+      k += n;
+    }
+    goto done;
+  }
+  for (; k < len && q_digit(s[k]); k++)
+    x = x * 10 + (uint64_t)(s[k] - '0');
+done:
+  if (k == i || k - i > max)
+    return false;
+  *v = x;
+  *pi = k;
+  return true;
+}
+
+/* n hex digits at p (1..8, either case) into *v; false when one is not a hex digit. */
+static inline bool q_hexn(const char *p, size_t n, uint32_t *v)
+{
+  uint32_t x = 0;
+  int bad = 0;
+  for (size_t k = 0; k < n; k++) {
+    int h = sim_hex_digit(p[k]);
+    bad |= h;
+    x = x << 4 | (uint32_t)(h & 15);
+  }
+  *v = x;
+  return bad >= 0;
+}
+
+/* 10^n for n = 0..9. */
+static const uint32_t q_pow10[10] = {1,      10,      100,      1000,      10000,
+                                     100000, 1000000, 10000000, 100000000, 1000000000};
+
+/*
+ * "<seconds>.<fraction>" at s[*pi..len) as trace_parse_time() reads it (no sign), for the
+ * fast paths: at most 10 digits of seconds below 9 000 000 000 and 1 to 9 fraction digits,
+ * else false (the full parser decides).  *pi moves past it.
+ */
+static inline bool q_time(const char *s, size_t len, size_t *pi, int64_t *ns)
+{
+  size_t i = *pi, f0;
+  uint64_t sec, frac;
+  if (!q_dec(s, len, &i, 10, &sec) || sec >= UINT64_C(9000000000) || i >= len || s[i] != '.')
+    return false;
+  f0 = ++i;
+  if (!q_dec(s, len, &i, 9, &frac))
+    return false;
+  *ns = (int64_t)(sec * 1000000000u + frac * q_pow10[9 - (i - f0)]);
+  *pi = i;
+  return true;
+}
+
+#define Q_REP(b) (UINT64_C(0x0101010101010101) * (b))
+
+/*
+ * SWAR: the 8 characters in w as "HH?HH?HH" (three bytes as two hex digits each, either case,
+ * with the character sep at the two '?').  Returns the three bytes (the first in the low 8
+ * bits) and sets *bad nonzero when a digit or separator is not right.
+ */
+static inline uint32_t q_hex3(uint64_t w, uint64_t sepw, uint64_t *bad)
+{
+  const uint64_t hexpos = UINT64_C(0x8080008080008080), seppos = UINT64_C(0x0000FF0000FF0000);
+  uint64_t h = w & Q_REP(0x7F), y = h | Q_REP(0x20);
+  /* per byte (7 bits, so no carry between bytes): >= '0', >= ':', >= 'a', >= 'g' */
+  uint64_t digit = (h + Q_REP(0x80 - 0x30)) & ~(h + Q_REP(0x80 - 0x3A));
+  uint64_t letter = (y + Q_REP(0x80 - 0x61)) & ~(y + Q_REP(0x80 - 0x67));
+  *bad |= (~((digit | letter) & ~w) & hexpos) | ((w ^ sepw) & seppos);
+  uint64_t nib = (w & Q_REP(0x0F)) + ((letter >> 7) & Q_REP(0x01)) * 9;
+  uint64_t pair = (nib << 4) + (nib >> 8); /* byte 0, 3, 6: the three values */
+  return (uint32_t)((pair & 0xFF) | ((pair >> 16) & 0xFF00) | ((pair >> 32) & 0xFF0000));
+}
+
+/*
+ * n (<= 8) bytes as two hex digits each (either case) at p, p + 3, p + 6 ... with the
+ * character sep between them (p[2], p[5] ...; nothing is checked after the last one): 3n - 1
+ * characters, which the caller has checked are there (and nothing after them is read).
+ * False when a digit or separator is not right.  Writes 8 bytes at out (the ones after the
+ * n-th are zero).
+ */
+static inline bool q_bytes(const char *p, unsigned n, char sep, uint8_t *out)
+{
+  uint64_t acc = 0, bad = 0, sepw = Q_REP((unsigned char)sep), w;
+  if (n > 8)
+    return false;
+  if (n >= 3) {
+    /* 8 characters (three bytes) at a time; the last word ends with the last digit, so it
+     * may decode again bytes the one before did */
+    unsigned g = 0;
+    for (; g + 3 <= n; g += 3) {
+      memcpy(&w, p + 3 * g, 8);
+      acc |= (uint64_t)q_hex3(w, sepw, &bad) << (8 * g);
+      if (g + 3 < n)
+        bad |= (unsigned char)(p[3 * g + 8] ^ sep);
+    }
+    if (g < n) {
+      g = n - 3;
+      memcpy(&w, p + 3 * g, 8);
+      acc |= (uint64_t)q_hex3(w, sepw, &bad) << (8 * g);
+    }
+  } else {
+    for (unsigned k = 0; k < n; k++) {
+      int hi = sim_hex_digit(p[3 * k]), lo = sim_hex_digit(p[3 * k + 1]);
+      bad |= (uint64_t)(hi < 0 || lo < 0);
+      acc |= (uint64_t)(((unsigned)hi << 4 | (unsigned)lo) & 0xFFu) << (8 * k);
+    }
+    if (n == 2)
+      bad |= (unsigned char)(p[2] ^ sep);
+  }
+  memcpy(out, &acc, 8);
+  return !bad;
+}
 
 #endif

@@ -179,9 +179,70 @@ static int savvy_data(struct trace_pstate *ps, const char *s, size_t len, size_t
   return 0;
 }
 
+/*
+ * The fast path of savvy_parse() for the row SavvyCAN (and savvy_write()) writes, in a file
+ * whose columns are SavvyCAN's (the header, or none seen yet... then the full parser sets
+ * them): "1724333002811100,000001DB,false,Rx,0,8,01,23,45,67,89,AB,CD,EF," -- a time in µs,
+ * an 8-digit id, true/false, Rx/Tx, bus 0..254, a length 0..8 and that many two-digit bytes,
+ * nothing between the commas.  One pass; returns 1 with rec filled as savvy_parse() fills it,
+ * or 0 for any other line (savvy_parse() decides).
+ */
+static int savvy_quick(struct trace_pstate *ps, const char *s, size_t len,
+                       struct trace_record *rec)
+{
+  if (!ps->have_header || ps->ncols != (int)sizeof(savvy_default) ||
+      memcmp(ps->col, savvy_default, sizeof(savvy_default)))
+    return 0;
+  len = rtrim(s, len);
+  size_t i = 0;
+  uint64_t us, bus;
+  int64_t ts;
+  if (!q_dec(s, len, &i, 16, &us) || __builtin_mul_overflow((int64_t)us, INT64_C(1000), &ts) ||
+      len - i < 19 || s[i] != ',' || s[i + 9] != ',')
+    return 0;
+  uint32_t id;
+  bool ext;
+  if (!q_hexn(s + i + 1, 8, &id) || id > SIM_CAN_EFF_MASK)
+    return 0;
+  i += 10;
+  if (!memcmp(s + i, "false,", 6))
+    ext = false, i += 6;
+  else if (!memcmp(s + i, "true,", 5))
+    ext = true, i += 5;
+  else
+    return 0;
+  if (!(s[i + 1] == 'x' && (s[i] == 'R' || s[i] == 'T')) || s[i + 2] != ',')
+    return 0;
+  bool tx = s[i] == 'T';
+  size_t bs = i + 3;
+  i = bs;
+  if (!q_dec(s, len, &i, 3, &bus) || bus > 254 || len - i < 2 || s[i] != ',' || s[i + 1] < '0' ||
+      s[i + 1] > '8' || (i + 2 < len && s[i + 2] != ','))
+    return 0;
+  size_t be = i;
+  unsigned dl = (unsigned)(s[i + 1] - '0');
+  i += 3;
+  if (dl && (i > len || len - i < 3 * dl - 1 || (len - i > 3 * dl - 1 && s[i + 3 * dl - 1] != ',') ||
+             !q_bytes(s + i, dl, ',', rec->frame.data)))
+    return 0;
+  if (!canid_ok(id, ext))
+    return 0;
+  trace_record_clear(rec);
+  struct sim_frame *f = &rec->frame;
+  f->id = id;
+  f->flags = (uint16_t)((ext ? SIM_CAN_F_EXT : 0) | (tx ? SIM_CAN_F_TX : 0));
+  f->bus = (uint8_t)(bus + 1);
+  f->len = (uint8_t)dl;
+  rec_set_src(rec, s + bs, be - bs);
+  rec_set_ts(rec, ts, ts < INT64_C(946684800) * SIM_NS_PER_SEC);
+  return rec_frame_done(ps, rec);
+}
+
 static int savvy_parse(struct trace_pstate *ps, const char *s, size_t len,
                        struct trace_record *rec, struct sim_diag *d)
 {
+  if (savvy_quick(ps, s, len, rec))
+    return 1;
   trace_record_clear(rec);
   s = skip_bom(s, &len); /* a first line with a BOM: columns count after it */
   len = rtrim(s, len);
@@ -353,9 +414,99 @@ static int pf_finish(struct trace_pstate *ps, const char *s, size_t ds, size_t d
   return 0;
 }
 
+/* The index of the first tab at or after s[i], or len. */
+static inline size_t q_tab(const char *s, size_t len, size_t i)
+{
+  while (i < len && s[i] != '\t')
+    i++;
+  return i;
+}
+
+/*
+ * The fast path of pf_parse() for the row the analyser (and pf_write()) writes, in a file
+ * whose first nine columns are the analyser's (the rest skipped):
+ * "1	0	1	RX	0.250000	X	0x18daf110	2	0x10 14 	Default Parser	" -- a channel 0..254,
+ * RX/TX, a time in ms with or without a fraction, no flags or X, "0x" and an 8-digit id, a
+ * length 0..8 and exactly that many bytes after "0x".  One pass; returns 1 with rec filled as
+ * pf_parse() fills it, or 0 for any other line (pf_parse() decides).
+ */
+static int pf_quick(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec)
+{
+  if (!ps->have_header || ps->ncols < (int)sizeof(pf_default) ||
+      memcmp(ps->col, pf_default, sizeof(pf_default)))
+    return 0;
+  for (int c = (int)sizeof(pf_default); c < ps->ncols; c++)
+    if (ps->col[c] != C_SKIP)
+      return 0;
+  len = strip_eol(s, len);
+  size_t i = q_tab(s, len, 0), bs = i + 1;
+  uint64_t bus, ms, frac = 0;
+  if (i == 0 || !q_digit(s[0]) || i >= len)
+    return 0;
+  i = bs;
+  if (!q_dec(s, len, &i, 3, &bus) || bus > 254 || i >= len || s[i] != '\t')
+    return 0;
+  size_t be = i;
+  i = q_tab(s, len, i + 1);
+  if (len - i < 20 || s[i + 2] != 'X' || s[i + 3] != '\t' ||
+      (s[i + 1] != 'R' && s[i + 1] != 'T'))
+    return 0;
+  bool tx = s[i + 1] == 'T';
+  i += 4;
+  size_t f0 = 0;
+  if (!q_dec(s, len, &i, 9, &ms) || i >= len)
+    return 0;
+  if (s[i] == '.') {
+    f0 = ++i;
+    if (!q_dec(s, len, &i, 9, &frac) || i >= len)
+      return 0;
+  }
+  int64_t ts = (int64_t)(ms * 1000000000u + (f0 ? frac * q_pow10[9 - (i - f0)] : 0)) / 1000;
+  if (s[i] != '\t')
+    return 0;
+  bool ext = false;
+  if (len - i >= 2 && s[i + 1] == 'X' && s[i + 2] == '\t') {
+    ext = true;
+    i += 2;
+  } else if (!(len - i >= 2 && s[i + 1] == '\t')) {
+    return 0;
+  }
+  i += 2;
+  uint32_t id;
+  if (len - i < 13 || s[i] != '0' || s[i + 1] != 'x' || !q_hexn(s + i + 2, 8, &id) ||
+      id > SIM_CAN_EFF_MASK || s[i + 10] != '\t' || s[i + 11] < '0' || s[i + 11] > '8' ||
+      s[i + 12] != '\t')
+    return 0;
+  unsigned dl = (unsigned)(s[i + 11] - '0');
+  i += 13;
+  if (dl) {
+    /* "0x" and the bytes, then blanks up to the tab or the end */
+    if (len - i < 3 * dl + 1 || s[i] != '0' || s[i + 1] != 'x' ||
+        !q_bytes(s + i + 2, dl, ' ', rec->frame.data))
+      return 0;
+    i += 3 * dl + 1;
+    while (i < len && s[i] == ' ')
+      i++;
+  }
+  if (i < len && s[i] != '\t')
+    return 0;
+  trace_record_clear(rec);
+  struct sim_frame *f = &rec->frame;
+  f->id = id;
+  f->flags = (uint16_t)((ext || id > SIM_CAN_SFF_MASK ? SIM_CAN_F_EXT : 0) |
+                        (tx ? SIM_CAN_F_TX : 0));
+  f->bus = (uint8_t)(bus + 1);
+  f->len = (uint8_t)dl;
+  rec_set_src(rec, s + bs, be - bs);
+  rec_set_ts(rec, ts, true);
+  return rec_frame_done(ps, rec);
+}
+
 static int pf_parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
                     struct sim_diag *d)
 {
+  if (pf_quick(ps, s, len, rec))
+    return 1;
   trace_record_clear(rec);
   s = skip_bom(s, &len); /* a first line with a BOM: columns count after it */
   len = strip_eol(s, len);
