@@ -647,26 +647,6 @@ static inline bool q_time(const char *s, size_t len, size_t *pi, int64_t *ns)
   return true;
 }
 
-#define Q_REP(b) (UINT64_C(0x0101010101010101) * (b))
-
-/*
- * SWAR: the 8 characters in w as "HH?HH?HH" (three bytes as two hex digits each, either case,
- * with the character sep at the two '?').  Returns the three bytes (the first in the low 8
- * bits) and sets *bad nonzero when a digit or separator is not right.
- */
-static inline uint32_t q_hex3(uint64_t w, uint64_t sepw, uint64_t *bad)
-{
-  const uint64_t hexpos = UINT64_C(0x8080008080008080), seppos = UINT64_C(0x0000FF0000FF0000);
-  uint64_t h = w & Q_REP(0x7F), y = h | Q_REP(0x20);
-  /* per byte (7 bits, so no carry between bytes): >= '0', >= ':', >= 'a', >= 'g' */
-  uint64_t digit = (h + Q_REP(0x80 - 0x30)) & ~(h + Q_REP(0x80 - 0x3A));
-  uint64_t letter = (y + Q_REP(0x80 - 0x61)) & ~(y + Q_REP(0x80 - 0x67));
-  *bad |= (~((digit | letter) & ~w) & hexpos) | ((w ^ sepw) & seppos);
-  uint64_t nib = (w & Q_REP(0x0F)) + ((letter >> 7) & Q_REP(0x01)) * 9;
-  uint64_t pair = (nib << 4) + (nib >> 8); /* byte 0, 3, 6: the three values */
-  return (uint32_t)((pair & 0xFF) | ((pair >> 16) & 0xFF00) | ((pair >> 32) & 0xFF0000));
-}
-
 /*
  * n (<= 8) bytes as two hex digits each (either case) at p, p + 3, p + 6 ... with the
  * character sep between them (p[2], p[5] ...; nothing is checked after the last one): 3n - 1
@@ -676,35 +656,37 @@ static inline uint32_t q_hex3(uint64_t w, uint64_t sepw, uint64_t *bad)
  */
 static inline bool q_bytes(const char *p, unsigned n, char sep, uint8_t *out)
 {
-  uint64_t acc = 0, bad = 0, sepw = Q_REP((unsigned char)sep), w;
+  const unsigned char *q = (const unsigned char *)p;
+  uint8_t buf[8] = {0};
+  int bad = 0;
+  unsigned sepbad = 0;
   if (n > 8)
     return false;
-  if (n >= 3) {
-    /* 8 characters (three bytes) at a time; the last word ends with the last digit, so it
-     * may decode again bytes the one before did */
-    unsigned g = 0;
-    for (; g + 3 <= n; g += 3) {
-      memcpy(&w, p + 3 * g, 8);
-      acc |= (uint64_t)q_hex3(w, sepw, &bad) << (8 * g);
-      if (g + 3 < n)
-        bad |= (unsigned char)(p[3 * g + 8] ^ sep);
-    }
-    if (g < n) {
-      g = n - 3;
-      memcpy(&w, p + 3 * g, 8);
-      acc |= (uint64_t)q_hex3(w, sepw, &bad) << (8 * g);
-    }
-  } else {
-    for (unsigned k = 0; k < n; k++) {
-      int hi = sim_hex_digit(p[3 * k]), lo = sim_hex_digit(p[3 * k + 1]);
-      bad |= (uint64_t)(hi < 0 || lo < 0);
-      acc |= (uint64_t)(((unsigned)hi << 4 | (unsigned)lo) & 0xFFu) << (8 * k);
-    }
-    if (n == 2)
-      bad |= (unsigned char)(p[2] ^ sep);
+  /* byte k: its digits at 3k, 3k + 1 (the table gives -1 for a non-digit), the separator
+   * before it at 3k - 1; unrolled, as n is 8 in most traces (the SWAR decoding of
+   * "HH HH HH" in 8-byte words took as many instructions as the table) */
+#define Q_BYTE(k)                                                                  \
+  do {                                                                             \
+    int hi_ = sim_hex_digits[q[3 * (k)]], lo_ = sim_hex_digits[q[3 * (k) + 1]];    \
+    bad |= hi_ | lo_;                                                              \
+    buf[k] = (uint8_t)((unsigned)hi_ << 4 | (unsigned)lo_);                        \
+    if (k)                                                                         \
+      sepbad |= q[3 * (k) - 1] ^ (unsigned char)sep;                               \
+  } while (0)
+  switch (n) {
+  case 8: Q_BYTE(7); /* fall through */
+  case 7: Q_BYTE(6); /* fall through */
+  case 6: Q_BYTE(5); /* fall through */
+  case 5: Q_BYTE(4); /* fall through */
+  case 4: Q_BYTE(3); /* fall through */
+  case 3: Q_BYTE(2); /* fall through */
+  case 2: Q_BYTE(1); /* fall through */
+  case 1: Q_BYTE(0); /* fall through */
+  default: break;
   }
-  memcpy(out, &acc, 8);
-  return !bad;
+#undef Q_BYTE
+  memcpy(out, buf, 8);
+  return bad >= 0 && !sepbad;
 }
 
 #endif

@@ -467,7 +467,7 @@ static int pf_quick(struct trace_pstate *ps, const char *s, size_t len, struct t
   bool ext = false;
   if (len - i >= 2 && s[i + 1] == 'X' && s[i + 2] == '\t') {
     ext = true;
-    i += 2;
+    i++;
   } else if (!(len - i >= 2 && s[i + 1] == '\t')) {
     return 0;
   }
