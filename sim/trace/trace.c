@@ -137,8 +137,8 @@ size_t trace_parse_time(const char *s, size_t len, bool neg, int64_t *ns)
   size_t d0 = i;
   int64_t sec = 0;
   while (i < len && s[i] >= '0' && s[i] <= '9') {
-    if (sec > (INT64_MAX / SIM_NS_PER_SEC - 9) / 10)
-      return 0; /* more seconds than an int64 of ns can hold (with the fraction added) */
+    if (sec > (INT64_MAX / SIM_NS_PER_SEC - (s[i] - '0')) / 10)
+      return 0; /* more seconds than an int64 of ns can hold */
     sec = sec * 10 + (s[i] - '0');
     i++;
   }
@@ -161,7 +161,11 @@ size_t trace_parse_time(const char *s, size_t len, bool neg, int64_t *ns)
     for (; digits < 9; digits++)
       frac *= 10;
   }
-  int64_t v = sec * SIM_NS_PER_SEC + frac;
+  /* the whole int64 range of ns: a writer's time at the limit (INT64_MAX ns =
+   * 9223372036.854775807 s, which the ASC writer clamps to) reads back */
+  int64_t v;
+  if (__builtin_add_overflow(sec * SIM_NS_PER_SEC, frac, &v))
+    return 0;
   *ns = minus ? -v : v;
   return i;
 }
@@ -198,7 +202,9 @@ size_t trace_parse_time_ps(struct trace_pstate *ps, const char *s, size_t len, i
     while (i < len && is_digit(s[i]))
       i++;
     size_t n = trace_parse_time(s, len, false, ns);
-    if (n && i < sizeof(ps->tcache)) {
+    /* not the last whole second of the int64 range: its fraction may overflow, which only
+     * the full parse checks */
+    if (n && i < sizeof(ps->tcache) && *ns / SIM_NS_PER_SEC < INT64_MAX / SIM_NS_PER_SEC) {
       memcpy(ps->tcache, s, i);
       ps->tcache_len = (uint8_t)i;
       ps->tcache_sec = *ns / SIM_NS_PER_SEC;

@@ -906,13 +906,37 @@ static void test_gzip_truncated(void **state)
 #endif
 }
 
+static int parse_text(const struct trace_format *fmt, const char *text, struct sim_frame *f,
+                      int max);
+
 /* Fuzz finding: 11-digit seconds overflowed the int64 ns multiplication (UBSan).  The largest
- * time an int64 of ns holds parses; more digits are "not a time". */
+ * time an int64 of ns holds parses; more digits are "not a time".  Second finding
+ * (fuzz_trace_asc, regress/fuzz_trace_asc/clamped-time-reads-back): the reader stopped 7 s
+ * short of the limit, so the ASC writer's clamped time (INT64_MAX ns) did not read back. */
 static void test_time_range(void **state)
 {
   int64_t ns = 0;
   assert_int_equal(trace_parse_time("9223372029.999999999", 20, false, &ns), 20);
   assert_true(ns == INT64_C(9223372029999999999));
+  assert_int_equal(trace_parse_time("9223372036.854775807", 20, false, &ns), 20);
+  assert_true(ns == INT64_MAX);
+  assert_int_equal(trace_parse_time("9223372036.854775808", 20, false, &ns), 0);
+  assert_int_equal(trace_parse_time("9223372037", 10, false, &ns), 0);
+  assert_int_equal(trace_parse_time("-9223372036.854775807", 21, true, &ns), 21);
+  assert_true(ns == -INT64_MAX);
+  /* the cached seconds path: the last second of the range is never cached */
+  struct trace_pstate pc;
+  trace_pstate_init(&pc, "t");
+  assert_int_equal(trace_parse_time_ps(&pc, "9223372036.1 x", 14, &ns), 12);
+  assert_int_equal(trace_parse_time_ps(&pc, "9223372036.854775808 x", 22, &ns), 0);
+  assert_int_equal(trace_parse_time_ps(&pc, "9223372036.854775807 x", 22, &ns), 20);
+  assert_true(ns == INT64_MAX);
+  /* the ASC writer's clamp reads back */
+  const struct trace_format *asc = trace_format_find("asc");
+  struct sim_frame f[1];
+  assert_int_equal(parse_text(asc, "base hex  timestamps absolute\n"
+                                   "9223372036.854775807 2  ErrorFrame\n", f, 1), 1);
+  assert_true(f[0].ts == INT64_MAX);
   assert_int_equal(trace_parse_time("16324267877.5", 13, false, &ns), 0);
   assert_int_equal(trace_parse_time("92233720370", 11, false, &ns), 0);
   assert_int_equal(trace_parse_time("1632426784.010194", 17, false, &ns), 17);
