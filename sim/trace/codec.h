@@ -56,6 +56,15 @@ static inline const char *skip_bom(const char *s, size_t *len)
   return s + b;
 }
 
+/* The start of a row parser of a table export: rec cleared, *s moved past a UTF-8 BOM (the
+ * columns of a first line with one count after it).  Returns the length from there. */
+static inline size_t row_begin(struct trace_record *rec, const char **s, size_t len)
+{
+  trace_record_clear(rec);
+  *s = skip_bom(*s, &len);
+  return len;
+}
+
 /* Length without trailing '\r', blanks and NULs (CRLF, CR CR LF and NUL-padded lines). */
 static inline size_t rtrim(const char *s, size_t len)
 {
@@ -459,6 +468,16 @@ static inline int line_done(struct trace_wstate *ws, struct sbuf *out)
   return 0;
 }
 
+/* The end of a line written through a pointer (put_begin): the line end at p, the buffer's
+ * length, the record counted in ws.  Returns 0, the write() result. */
+static inline int p_line_done(struct trace_wstate *ws, struct sbuf *out, char *p)
+{
+  *p++ = '\n';
+  put_end(out, p);
+  ws->n++;
+  return 0;
+}
+
 /* Copies a bus label into rec->src (truncated). */
 static inline void rec_set_src(struct trace_record *rec, const char *s, size_t n)
 {
@@ -580,7 +599,8 @@ static inline __attribute__((always_inline)) size_t q_skip_sp(const char *s, siz
  * *v; *pi moves past them.  False (nothing moved) when there is none or more than max.  Eight
  * at a time (SWAR) while eight bytes can be read.
  */
-static inline __attribute__((always_inline)) bool q_dec(const char *s, size_t len, size_t *pi, size_t max, uint64_t *v)
+static inline __attribute__((always_inline)) bool q_dec(const char *s, size_t len, size_t *pi,
+                                                        size_t max, uint64_t *v)
 {
   size_t i = *pi, k = i;
   uint64_t x = 0;
@@ -687,6 +707,43 @@ static inline bool q_bytes(const char *p, unsigned n, char sep, uint8_t *out)
 #undef Q_BYTE
   memcpy(out, buf, 8);
   return bad >= 0 && !sepbad;
+}
+
+/*
+ * The data at the end of a fast path's line, from s[i]: nothing when n is 0, else blanks and
+ * exactly n bytes "XX XX .." up to the end (len), into out (8 bytes written).
+ */
+static inline bool q_bytes_to_end(const char *s, size_t len, size_t i, unsigned n, uint8_t *out)
+{
+  if (n == 0)
+    return i == len;
+  if (i >= len || s[i] != ' ')
+    return false;
+  i = q_skip_sp(s, len, i);
+  return len - i == 3 * n - 1 && q_bytes(s + i, n, ' ', out);
+}
+
+/*
+ * Defines the parse() function name of a format with a fast path: quick(ps, s, len, rec) first
+ * (1 when it made the line's record), else the full parser full(ps, s, len, rec, d).
+ */
+#define TRACE_PARSE_QUICK_FIRST(name, quick, full)                                           \
+  static int name(struct trace_pstate *ps, const char *s, size_t len,                       \
+                  struct trace_record *rec, struct sim_diag *d)                             \
+  {                                                                                         \
+    return quick(ps, s, len, rec) ? 1 : full(ps, s, len, rec, d);                           \
+  }
+
+/* The record of a fast path's frame: rec cleared, then the frame's id, flags and length (its
+ * data is already in rec->frame.data). */
+static inline struct sim_frame *rec_quick_frame(struct trace_record *rec, uint32_t id,
+                                                uint16_t flags, unsigned len)
+{
+  trace_record_clear(rec);
+  rec->frame.id = id;
+  rec->frame.flags = flags;
+  rec->frame.len = (uint8_t)len;
+  return &rec->frame;
 }
 
 #endif

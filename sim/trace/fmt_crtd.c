@@ -186,50 +186,9 @@ static int parse_metric(struct trace_pstate *ps, const char *s, size_t len, size
   return 1;
 }
 
-/*
- * The fast path of parse() for the frame line the firmware and write() emit:
- * "1724333002.811100 1R11 1DB 01 23 45 67 89 ab cd ef" -- a time with a fraction, one blank,
- * bus 1..9, R/T 11/29, a 3- or 8-digit id, up to 8 bytes each after one blank, nothing else.
- * One pass; returns 1 with rec filled as parse() fills it, or 0 for any other line (parse()
- * decides).
- */
-static int parse_quick(struct trace_pstate *ps, const char *s, size_t len,
-                       struct trace_record *rec)
+static int parse_full(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
+                      struct sim_diag *d)
 {
-  len = rtrim(s, len);
-  size_t i = 0;
-  int64_t ts;
-  if (!q_time(s, len, &i, &ts) || i + 9 > len || s[i] != ' ' || s[i + 1] < '1' ||
-      s[i + 1] > '9' || (s[i + 2] != 'R' && s[i + 2] != 'T') || s[i + 5] != ' ')
-    return 0;
-  bool ext = s[i + 3] == '2' && s[i + 4] == '9';
-  if (!ext && !(s[i + 3] == '1' && s[i + 4] == '1'))
-    return 0;
-  size_t bs = i + 1, is = i + 6, ie = is + (ext ? 8 : 3);
-  uint32_t id;
-  if (ie > len || (ie < len && s[ie] != ' ') || !q_hexn(s + is, ie - is, &id) ||
-      !canid_ok(id, ext))
-    return 0;
-  size_t n = (len - ie) / 3;
-  if (len - ie != 3 * n || n > 8 || (n && !q_bytes(s + ie + 1, (unsigned)n, ' ', rec->frame.data)))
-    return 0;
-  trace_record_clear(rec);
-  struct sim_frame *f = &rec->frame;
-  f->id = id;
-  f->flags = (uint16_t)((ext ? SIM_CAN_F_EXT : 0) | (s[bs + 1] == 'T' ? SIM_CAN_F_TX : 0));
-  f->bus = (uint8_t)(s[bs] - '0');
-  f->len = (uint8_t)n;
-  rec->src[0] = s[bs];
-  rec->src[1] = 0;
-  rec_set_ts(rec, ts, ts < INT64_C(100000000) * SIM_NS_PER_SEC);
-  return rec_frame_done(ps, rec);
-}
-
-static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
-                 struct sim_diag *d)
-{
-  if (parse_quick(ps, s, len, rec))
-    return 1;
   size_t i = line_begin(rec, s, &len);
   if (i == len)
     return 0;
@@ -276,6 +235,43 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
   return TRACE_ERR(ps, d, rs, "CRTD: unknown record type '%.3s'", t);
 }
 
+/*
+ * The fast path of parse() for the frame line the firmware and write() emit:
+ * "1724333002.811100 1R11 1DB 01 23 45 67 89 ab cd ef" -- a time with a fraction, one blank,
+ * bus 1..9, R/T 11/29, a 3- or 8-digit id, up to 8 bytes each after one blank, nothing else.
+ * One pass; returns 1 with rec filled as parse() fills it, or 0 for any other line (parse()
+ * decides).
+ */
+static int parse_quick(struct trace_pstate *ps, const char *s, size_t len,
+                       struct trace_record *rec)
+{
+  len = rtrim(s, len);
+  size_t i = 0;
+  int64_t ts;
+  if (!q_time(s, len, &i, &ts) || i + 9 > len || s[i] != ' ' || s[i + 1] < '1' ||
+      s[i + 1] > '9' || (s[i + 2] != 'R' && s[i + 2] != 'T') || s[i + 5] != ' ')
+    return 0;
+  bool ext = s[i + 3] == '2' && s[i + 4] == '9';
+  if (!ext && !(s[i + 3] == '1' && s[i + 4] == '1'))
+    return 0;
+  size_t bs = i + 1, is = i + 6, ie = is + (ext ? 8 : 3);
+  uint32_t id;
+  if (ie > len || (ie < len && s[ie] != ' ') || !q_hexn(s + is, ie - is, &id) ||
+      !canid_ok(id, ext))
+    return 0;
+  size_t n = (len - ie) / 3;
+  if (len - ie != 3 * n || n > 8 || (n && !q_bytes(s + ie + 1, (unsigned)n, ' ', rec->frame.data)))
+    return 0;
+  uint16_t flags = (uint16_t)((ext ? SIM_CAN_F_EXT : 0) | (s[bs + 1] == 'T' ? SIM_CAN_F_TX : 0));
+  rec_quick_frame(rec, id, flags, (unsigned)n)->bus = (uint8_t)(s[bs] - '0');
+  rec->src[0] = s[bs];
+  rec->src[1] = 0;
+  rec_set_ts(rec, ts, ts < INT64_C(100000000) * SIM_NS_PER_SEC);
+  return rec_frame_done(ps, rec);
+}
+
+TRACE_PARSE_QUICK_FIRST(parse, parse_quick, parse_full)
+
 /* The bus digit of a record: its bus 1..9, else its label when that is one digit, else 1. */
 static char bus_digit(const struct trace_record *rec)
 {
@@ -309,10 +305,7 @@ static int write_frame(struct trace_wstate *ws, const struct trace_record *rec, 
   p = ext ? P_LIT(p + 3, "29 ") : P_LIT(p + 3, "11 ");
   p = p_hexn(p, f->id, ext ? 8 : 3, true);
   p = p_byte_list(p, f->data, f->len, false); /* lowercase, as HexByte() */
-  *p++ = '\n';
-  put_end(out, p);
-  ws->n++;
-  return 0;
+  return p_line_done(ws, out, p);
 }
 
 static int write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)

@@ -415,6 +415,30 @@ static int parse_v2(struct trace_pstate *ps, const char *s, size_t len, size_t i
 /* The columns our writer (and PCAN-View) puts in a 2.1 file. */
 static const int8_t cols_21[9] = {C_N, C_O, C_T, C_B, C_I, C_d, C_R, C_L, C_D};
 
+static int parse_full(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
+                      struct sim_diag *d)
+{
+  size_t i = line_begin(rec, s, &len);
+  if (i == len)
+    return 0;
+  if (s[i] == ';')
+    return header_line(ps, s + i, len - i, i, d);
+  size_t j = i;
+  while (j < len && s[j] >= '0' && s[j] <= '9')
+    j++;
+  if (j == i)
+    return TRACE_ERR(ps, d, i, "TRC: expected a message number");
+  if (j < len && s[j] == ')') {
+    if (ps->version >= 20)
+      return TRACE_ERR(ps, d, j, "TRC: version 1.x line in a version %d.%d file",
+                       ps->version / 10, ps->version % 10);
+    return parse_v1(ps, s, len, skip_blank(s, len, j + 1), rec, d);
+  }
+  if (ps->version < 20 || !ps->ncols)
+    return TRACE_ERR(ps, d, j, "TRC: expected ')' after the message number");
+  return parse_v2(ps, s, len, i, rec, d);
+}
+
 /*
  * The fast path of parse() for the classic data frame line of a version 2.x file whose
  * columns are N,O,T,B,I,d,R,L,D (as write() and PCAN-View write it):
@@ -467,56 +491,18 @@ static int parse_quick(struct trace_pstate *ps, const char *s, size_t len,
   if (i >= len || s[i] < '0' || s[i] > '8')
     return 0;
   unsigned dlc = (unsigned)(s[i] - '0');
-  i++;
-  if (dlc == 0) {
-    if (i != len)
-      return 0;
-  } else {
-    if (i >= len || s[i] != ' ')
-      return 0;
-    i = q_skip_sp(s, len, i);
-    if (len - i != 3 * dlc - 1 || !q_bytes(s + i, dlc, ' ', rec->frame.data))
-      return 0;
-  }
   int64_t ts = off;
-  if (ps->start_ns && __builtin_add_overflow(ps->start_ns, off, &ts))
+  if (!q_bytes_to_end(s, len, i + 1, dlc, rec->frame.data) ||
+      (ps->start_ns && __builtin_add_overflow(ps->start_ns, off, &ts)))
     return 0;
-  trace_record_clear(rec);
-  struct sim_frame *f = &rec->frame;
-  f->id = id;
-  f->flags = (uint16_t)((ext ? SIM_CAN_F_EXT : 0) | (tx ? SIM_CAN_F_TX : 0));
-  f->bus = (uint8_t)bus;
-  f->len = (uint8_t)dlc;
+  uint16_t flags = (uint16_t)((ext ? SIM_CAN_F_EXT : 0) | (tx ? SIM_CAN_F_TX : 0));
+  rec_quick_frame(rec, id, flags, dlc)->bus = (uint8_t)bus;
   rec_set_src(rec, s + bs, be - bs);
   rec_set_ts(rec, ts, !ps->start_ns);
   return rec_frame_done(ps, rec);
 }
 
-static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
-                 struct sim_diag *d)
-{
-  if (parse_quick(ps, s, len, rec))
-    return 1;
-  size_t i = line_begin(rec, s, &len);
-  if (i == len)
-    return 0;
-  if (s[i] == ';')
-    return header_line(ps, s + i, len - i, i, d);
-  size_t j = i;
-  while (j < len && s[j] >= '0' && s[j] <= '9')
-    j++;
-  if (j == i)
-    return TRACE_ERR(ps, d, i, "TRC: expected a message number");
-  if (j < len && s[j] == ')') {
-    if (ps->version >= 20)
-      return TRACE_ERR(ps, d, j, "TRC: version 1.x line in a version %d.%d file",
-                       ps->version / 10, ps->version % 10);
-    return parse_v1(ps, s, len, skip_blank(s, len, j + 1), rec, d);
-  }
-  if (ps->version < 20 || !ps->ncols)
-    return TRACE_ERR(ps, d, j, "TRC: expected ')' after the message number");
-  return parse_v2(ps, s, len, i, rec, d);
-}
+TRACE_PARSE_QUICK_FIRST(parse, parse_quick, parse_full)
 
 static int write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
 {
@@ -572,10 +558,7 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
     p = p_byte_list(p, f->data, f->len, true);
     p = p_byte_list(p, zeros, padded - f->len, true);
   }
-  *p++ = '\n';
-  put_end(out, p);
-  ws->n++;
-  return 0;
+  return p_line_done(ws, out, p);
 }
 
 static int header(struct trace_wstate *ws, const struct trace_record *first, struct sbuf *out)
