@@ -559,7 +559,7 @@ static int pf_quick(struct trace_pstate *ps, const char *s, size_t len, struct t
   if (s[i] != '\t')
     return 0;
   bool ext = false;
-  if (len - i >= 2 && s[i + 1] == 'X' && s[i + 2] == '\t') {
+  if (len - i >= 3 && s[i + 1] == 'X' && s[i + 2] == '\t') {
     ext = true;
     i++;
   } else if (!(len - i >= 2 && s[i + 1] == '\t')) {
