@@ -1,7 +1,8 @@
 #!/bin/bash
 # trace-compare.sh - ovms-sim convert against can-utils log2asc and python-can's reader on the
 # same synthetic candump log (default 1 000 000 frames; argument 1).  Prints the best of REPEAT
-# (default 3) wall and CPU times, the speed-up, and peak memory (GNU time when installed).
+# (default 3) wall and CPU times (CPU: perf stat task-clock when perf can count), the speed-ups
+# over log2asc, the load, and peak memory (GNU time when installed).
 # Numbers only, nothing asserted.
 # Usage: bench/trace-compare.sh [FRAMES] [OVMS_SIM_BIN]
 set -u
@@ -23,22 +24,44 @@ sys.stdout.write("".join(out))
 PY
 echo "input: $N frames, $(du -h "$T/in.log" | cut -f1)"
 REPEAT=${REPEAT:-3}
+# CPU time: perf stat's task-clock (user + kernel, to 0.01 ms) when perf can count, else GNU
+# time's user + sys (10 ms steps); wall time from date (ns).  The machine's load is printed:
+# on a shared machine compare the CPU times.
+PERF=0
+if command -v perf >/dev/null && perf stat -x, -e task-clock -o /dev/null true 2>/dev/null; then
+  PERF=1
+fi
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg); cpu time from $([ $PERF = 1 ] && echo 'perf stat task-clock' || echo 'GNU time user+sys')"
 tm() { # label, command...: the best (smallest) of REPEAT runs, wall and CPU (user+sys)
   local label=$1; shift
-  local best="" bestcpu="" kb="?" secs cpu s e
+  local best="" bestcpu="" kb="?" secs cpu s e u sy
   for _ in $(seq "$REPEAT"); do
     rm -f "$T"/out.* "$T"/their.asc
-    if [ -x /usr/bin/time ]; then
-      /usr/bin/time -f "%e %U %S %M" -o "$T/time" "$@" >/dev/null 2>&1
-      read -r secs u sy kb < "$T/time"
+    s=$(date +%s%N)
+    if [ $PERF = 1 ]; then
+      perf stat -x, -e task-clock -o "$T/perf" "$@" >/dev/null 2>&1
+    elif [ -x /usr/bin/time ]; then
+      /usr/bin/time -f "%U %S" -o "$T/time" "$@" >/dev/null 2>&1
+    else
+      "$@" >/dev/null 2>&1
+    fi
+    e=$(date +%s%N)
+    secs=$(echo "scale=4; ($e - $s) / 1000000000" | bc)
+    if [ $PERF = 1 ]; then
+      cpu=$(awk -F, '/task-clock/ {printf "%.4f", $1 / 1000}' "$T/perf")
+    elif [ -x /usr/bin/time ]; then
+      read -r u sy < "$T/time"
       cpu=$(echo "$u + $sy" | bc)
     else
-      s=$(date +%s.%N); "$@" >/dev/null 2>&1; e=$(date +%s.%N)
-      secs=$(echo "$e - $s" | bc); cpu=$secs
+      cpu=$secs
     fi
     if [ -z "$best" ] || [ "$(echo "$secs < $best" | bc)" = 1 ]; then best=$secs; fi
     if [ -z "$bestcpu" ] || [ "$(echo "$cpu < $bestcpu" | bc)" = 1 ]; then bestcpu=$cpu; fi
   done
+  if [ -x /usr/bin/time ]; then # peak memory: one more run
+    rm -f "$T"/out.* "$T"/their.asc
+    /usr/bin/time -f "%M" -o "$T/time" "$@" >/dev/null 2>&1 && kb=$(tail -1 "$T/time")
+  fi
   printf '%-40s %8.3f s wall  %8.3f s cpu   peak %s KiB\n' "$label" "$best" "$bestcpu" "$kb"
   echo "$best" > "$T/$label.secs"
   echo "$bestcpu" > "$T/$label.cpu"
@@ -69,4 +92,5 @@ speedup() {
 }
 speedup "candump->candump"
 speedup "candump->asc" # the same job as log2asc
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 exit 0

@@ -175,6 +175,10 @@ int64_t app_default_start_ns(const struct opts *o);
  * removed from the environment).  *pw is malloc'd or NULL.  Returns 0, or the exit code after
  * an error (printed). */
 int app_read_password(struct opts *o, char **pw);
+/* Writes text and a newline into path (created or truncated): the --report of a run or a
+ * fleet.  Returns rc, or fail after printing "cannot write PATH: REASON": when the write
+ * failed, and when the close failed while rc was 0 (an earlier exit code stands). */
+int app_write_report(const char *path, const char *text, int rc, int fail);
 /* Installs the SIGINT/SIGTERM handlers that end the run (not keeping the loop alive). */
 void app_signals(struct app *a);
 

@@ -8,10 +8,8 @@
  * car.  Exit codes: 0, 2 for bad input, 3 when no car could connect or the report could not
  * be written.
  */
-#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "app/app.h"
@@ -124,15 +122,7 @@ static int write_report(struct app *a)
   if (a->o.report) {
     sbuf_reset(&b);
     report(a, &b, true);
-    FILE *f = fopen(a->o.report, "w");
-    if (!f || fputs(sbuf_str(&b), f) < 0 || fputc('\n', f) < 0) {
-      fprintf(stderr, "ovms-sim: cannot write %s: %s\n", a->o.report, strerror(errno));
-      rc = EXIT_RUNTIME;
-    }
-    if (f && fclose(f) != 0 && rc == 0) {
-      fprintf(stderr, "ovms-sim: cannot write %s: %s\n", a->o.report, strerror(errno));
-      rc = EXIT_RUNTIME;
-    }
+    rc = app_write_report(a->o.report, sbuf_str(&b), rc, EXIT_RUNTIME);
   }
   sbuf_free(&b);
   return rc;

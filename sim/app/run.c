@@ -38,6 +38,20 @@
 
 /* Reads the MQTT password: the first line of --password-file, else OVMS_SIM_PASSWORD (which
  * is then removed from the environment).  Returns 0, or the exit code after an error. */
+int app_write_report(const char *path, const char *text, int rc, int fail)
+{
+  FILE *f = fopen(path, "w");
+  if (!f || fputs(text, f) < 0 || fputc('\n', f) < 0) {
+    fprintf(stderr, "ovms-sim: cannot write %s: %s\n", path, strerror(errno));
+    rc = fail;
+  }
+  if (f && fclose(f) != 0 && rc == 0) {
+    fprintf(stderr, "ovms-sim: cannot write %s: %s\n", path, strerror(errno));
+    rc = fail;
+  }
+  return rc;
+}
+
 int app_read_password(struct opts *o, char **pw)
 {
   *pw = NULL;
@@ -291,17 +305,8 @@ static int report_scenario(struct app *a)
   if (a->o.plot && app_plot_report(sbuf_str(&b), b.len, a->o.metrics, a->o.nmetrics,
                                    a->o.plot) != 0 && rc == 0)
     rc = EXIT_RUNTIME;
-  if (a->o.report) {
-    FILE *f = fopen(a->o.report, "w");
-    if (!f || fputs(sbuf_str(&b), f) < 0 || fputc('\n', f) < 0) {
-      fprintf(stderr, "ovms-sim: cannot write %s: %s\n", a->o.report, strerror(errno));
-      rc = EXIT_EXPECT;
-    }
-    if (f && fclose(f) != 0 && rc == 0) {
-      fprintf(stderr, "ovms-sim: cannot write %s: %s\n", a->o.report, strerror(errno));
-      rc = EXIT_EXPECT;
-    }
-  }
+  if (a->o.report)
+    rc = app_write_report(a->o.report, sbuf_str(&b), rc, EXIT_EXPECT);
   sbuf_free(&b);
   return rc;
 }

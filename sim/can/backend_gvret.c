@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "can/backend_net.h"
 #include "can/bus.h"
 #include "can/gvret.h"
 #include "can/net.h"
@@ -26,11 +27,8 @@
 #include "core/xalloc.h"
 
 struct gvc_priv {
-  struct sim_canbus *bus;
-  char host[256];
-  uint16_t port;
+  struct can_backend_net net; /* first: backend_net.h */
   uint8_t rbus; /* remote bus, 0-based */
-  struct can_net_client *cli;
   bool up;
 };
 
@@ -52,10 +50,10 @@ static size_t gvc_on_data(struct can_net_conn *c, const uint8_t *data, size_t n)
   if (!k)
     return 0;
   if (ev.kind == GVRET_EV_FRAME && ev.bus == p->rbus) {
-    ev.frame.ts = sim_now(p->bus->loop);
-    can_bus_deliver(p->bus, &ev.frame);
+    ev.frame.ts = sim_now(p->net.bus->loop);
+    can_bus_deliver(p->net.bus, &ev.frame);
   } else if (ev.kind == GVRET_EV_BAD || ev.kind == GVRET_EV_UNKNOWN) {
-    p->bus->stats.rx_err++;
+    p->net.bus->stats.rx_err++;
   }
   return k;
 }
@@ -64,7 +62,7 @@ static void gvc_on_close(struct can_net_conn *c)
 {
   struct gvc_priv *p = c->owner;
   if (p->up)
-    can_bus_report_error(p->bus, -ECONNRESET, "gvret: connection lost; reconnecting");
+    can_bus_report_error(p->net.bus, -ECONNRESET, "gvret: connection lost; reconnecting");
   p->up = false;
 }
 
@@ -93,8 +91,8 @@ static int gvc_open(struct sim_canbus *bus, const char *arg, struct sim_diag *d)
     *slash = 0;
   }
   if (rc == 0)
-    rc = can_net_parse_hostport(hp, "", p->host, sizeof(p->host), &p->port, NULL, d);
-  if (rc == 0 && (!p->host[0] || !p->port)) {
+    rc = can_net_parse_hostport(hp, "", p->net.host, sizeof(p->net.host), &p->net.port, NULL, d);
+  if (rc == 0 && (!p->net.host[0] || !p->net.port)) {
     sim_diag_error(d, NULL, 0, 0, "gvret: expected HOST:PORT[/BUS] in '%s'", arg);
     rc = SIM_ECONFIG;
   }
@@ -103,23 +101,20 @@ static int gvc_open(struct sim_canbus *bus, const char *arg, struct sim_diag *d)
     free(p);
     return rc;
   }
-  p->bus = bus;
+  p->net.bus = bus;
   bus->priv = p;
   return 0;
 }
 
 static int gvc_start(struct sim_canbus *bus)
 {
-  struct gvc_priv *p = bus->priv;
-  if (!p->cli)
-    can_net_client_new(&p->cli, bus->loop, p->host, p->port, &gvc_proto, p);
-  return can_net_client_start(p->cli);
+  return can_backend_net_start(bus, &gvc_proto);
 }
 
 static int gvc_send(struct sim_canbus *bus, const struct sim_frame *f)
 {
   struct gvc_priv *p = bus->priv;
-  struct can_net_conn *c = p->cli ? can_net_client_conn(p->cli) : NULL;
+  struct can_net_conn *c = can_backend_net_conn(bus);
   if (!c)
     return -ENOTCONN;
   uint8_t buf[GVRET_MAX_MSG];
@@ -129,27 +124,11 @@ static int gvc_send(struct sim_canbus *bus, const struct sim_frame *f)
   return can_net_send(c, buf, n);
 }
 
-static int gvc_stop(struct sim_canbus *bus)
-{
-  struct gvc_priv *p = bus->priv;
-  if (p->cli)
-    can_net_client_stop(p->cli);
-  return 0;
-}
-
-static void gvc_close(struct sim_canbus *bus)
-{
-  struct gvc_priv *p = bus->priv;
-  can_net_client_free(p->cli);
-  free(p);
-  bus->priv = NULL;
-}
-
 const struct sim_canbus_ops can_backend_gvret = {
     .name = "gvret",
     .open = gvc_open,
     .start = gvc_start,
     .send = gvc_send,
-    .stop = gvc_stop,
-    .close = gvc_close,
+    .stop = can_backend_net_stop,
+    .close = can_backend_net_close,
 };

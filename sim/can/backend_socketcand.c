@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "can/backend_net.h"
 #include "can/bus.h"
 #include "can/net.h"
 #include "can/socketcand.h"
@@ -25,18 +26,15 @@
 enum phase { P_HI, P_OPEN, P_RAW, P_UP };
 
 struct scdc_priv {
-  struct sim_canbus *bus;
-  char host[256];
-  uint16_t port;
+  struct can_backend_net net; /* first: backend_net.h */
   char chan[SOCKETCAND_MAX_BUSNAME + 1];
-  struct can_net_client *cli;
   enum phase phase;
   bool reported_down;
 };
 
 static void scdc_fail(struct scdc_priv *p, struct can_net_conn *c, const char *why)
 {
-  can_bus_report_error(p->bus, -EPROTO, why);
+  can_bus_report_error(p->net.bus, -EPROTO, why);
   can_net_close(c, false, why);
 }
 
@@ -66,10 +64,10 @@ static void handle(struct scdc_priv *p, struct can_net_conn *c, const struct soc
   case P_UP:
     if (m->cmd == SCD_FRAME) {
       struct sim_frame f = m->frame;
-      f.ts = sim_now(p->bus->loop);
-      can_bus_deliver(p->bus, &f);
+      f.ts = sim_now(p->net.bus->loop);
+      can_bus_deliver(p->net.bus, &f);
     } else if (m->cmd == SCD_ERROR) {
-      p->bus->stats.rx_err++;
+      p->net.bus->stats.rx_err++;
     }
     return;
   }
@@ -91,7 +89,7 @@ static size_t scdc_on_data(struct can_net_conn *c, const uint8_t *data, size_t n
     return skip;
   struct socketcand_msg m;
   if (socketcand_parse((const char *)data + start, len, &m) < 0)
-    p->bus->stats.rx_err++;
+    p->net.bus->stats.rx_err++;
   else
     handle(p, c, &m);
   return used;
@@ -102,7 +100,7 @@ static void scdc_on_close(struct can_net_conn *c)
   struct scdc_priv *p = c->owner;
   if (p->phase == P_UP && !p->reported_down) {
     p->reported_down = true;
-    can_bus_report_error(p->bus, -ECONNRESET, "socketcand: connection lost; reconnecting");
+    can_bus_report_error(p->net.bus, -ECONNRESET, "socketcand: connection lost; reconnecting");
   }
   p->phase = P_HI;
 }
@@ -126,9 +124,9 @@ static int scdc_open(struct sim_canbus *bus, const char *arg, struct sim_diag *d
   }
   struct scdc_priv *p = xcalloc(1, sizeof(*p));
   char *hp = xstrndup(arg, (size_t)(slash - arg));
-  int rc = can_net_parse_hostport(hp, "", p->host, sizeof(p->host), &p->port, NULL, d);
+  int rc = can_net_parse_hostport(hp, "", p->net.host, sizeof(p->net.host), &p->net.port, NULL, d);
   free(hp);
-  if (rc == 0 && (!p->host[0] || !p->port)) {
+  if (rc == 0 && (!p->net.host[0] || !p->net.port)) {
     sim_diag_error(d, NULL, 0, 0, "socketcand: HOST and PORT are both needed in '%s'", arg);
     rc = SIM_ECONFIG;
   }
@@ -137,23 +135,20 @@ static int scdc_open(struct sim_canbus *bus, const char *arg, struct sim_diag *d
     return rc;
   }
   snprintf(p->chan, sizeof(p->chan), "%s", slash + 1);
-  p->bus = bus;
+  p->net.bus = bus;
   bus->priv = p;
   return 0;
 }
 
 static int scdc_start(struct sim_canbus *bus)
 {
-  struct scdc_priv *p = bus->priv;
-  if (!p->cli)
-    can_net_client_new(&p->cli, bus->loop, p->host, p->port, &scdc_proto, p);
-  return can_net_client_start(p->cli);
+  return can_backend_net_start(bus, &scdc_proto);
 }
 
 static int scdc_send(struct sim_canbus *bus, const struct sim_frame *f)
 {
   struct scdc_priv *p = bus->priv;
-  struct can_net_conn *c = p->cli ? can_net_client_conn(p->cli) : NULL;
+  struct can_net_conn *c = can_backend_net_conn(bus);
   if (!c || p->phase != P_UP)
     return -ENOTCONN;
   char buf[SOCKETCAND_MAX_MSG];
@@ -163,27 +158,11 @@ static int scdc_send(struct sim_canbus *bus, const struct sim_frame *f)
   return can_net_send(c, buf, (size_t)n);
 }
 
-static int scdc_stop(struct sim_canbus *bus)
-{
-  struct scdc_priv *p = bus->priv;
-  if (p->cli)
-    can_net_client_stop(p->cli);
-  return 0;
-}
-
-static void scdc_close(struct sim_canbus *bus)
-{
-  struct scdc_priv *p = bus->priv;
-  can_net_client_free(p->cli);
-  free(p);
-  bus->priv = NULL;
-}
-
 const struct sim_canbus_ops can_backend_socketcand = {
     .name = "socketcand",
     .open = scdc_open,
     .start = scdc_start,
     .send = scdc_send,
-    .stop = scdc_stop,
-    .close = scdc_close,
+    .stop = can_backend_net_stop,
+    .close = can_backend_net_close,
 };

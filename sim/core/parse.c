@@ -49,36 +49,40 @@ int parse_bool(const char *s, bool *out)
   return SIM_EPARSE;
 }
 
+/* The verdict on strtod(), strtol() or strtoull() of s (blanks skipped, errno cleared before
+ * the call) that stopped at end: SIM_EPARSE unless a number starts at s and only blanks
+ * follow it, SIM_ERANGE when it did not fit, else 0. */
+static int number_end(const char *s, const char *end)
+{
+  if (end == s || !at_end(end))
+    return SIM_EPARSE;
+  return errno == ERANGE ? SIM_ERANGE : 0;
+}
+
 int parse_double(const char *s, double *out)
 {
   char *end;
   s = trim_start(s);
-  if (!*s)
-    return SIM_EPARSE;
   errno = 0;
   double v = strtod(s, &end);
-  if (end == s || !at_end(end))
-    return SIM_EPARSE;
-  if (errno == ERANGE || !isfinite(v))
-    return SIM_ERANGE;
-  *out = v;
-  return 0;
+  int rc = number_end(s, end);
+  if (rc == 0 && !isfinite(v))
+    rc = SIM_ERANGE; /* "nan", "inf" */
+  if (rc == 0)
+    *out = v;
+  return rc;
 }
 
 int parse_long(const char *s, long *out)
 {
   char *end;
   s = trim_start(s);
-  if (!*s)
-    return SIM_EPARSE;
   errno = 0;
   long v = strtol(s, &end, 10);
-  if (end == s || !at_end(end))
-    return SIM_EPARSE;
-  if (errno == ERANGE)
-    return SIM_ERANGE;
-  *out = v;
-  return 0;
+  int rc = number_end(s, end);
+  if (rc == 0)
+    *out = v;
+  return rc;
 }
 
 int parse_u64(const char *s, uint64_t *out)
@@ -89,12 +93,10 @@ int parse_u64(const char *s, uint64_t *out)
     return SIM_EPARSE;
   errno = 0;
   unsigned long long v = strtoull(s, &end, 10); /* decimal, like a scenario's seed */
-  if (end == s || !at_end(end))
-    return SIM_EPARSE;
-  if (errno == ERANGE)
-    return SIM_ERANGE;
-  *out = v;
-  return 0;
+  int rc = number_end(s, end);
+  if (rc == 0)
+    *out = v;
+  return rc;
 }
 
 static const struct {

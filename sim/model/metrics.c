@@ -417,6 +417,19 @@ static void ensure(struct metric *m, size_t n, size_t elem)
   m->cap = (uint32_t)cap;
 }
 
+/* The vector setters' store: when changed (by the comparison of their element type), the n
+ * elements of size bytes at v replace m's. */
+static int store_vec(struct metric *m, const void *v, size_t n, size_t size, bool changed)
+{
+  if (changed) {
+    ensure(m, n, size);
+    if (n)
+      memcpy(m->data, v, n * size);
+    m->n = (uint32_t)n;
+  }
+  return touched(m, changed);
+}
+
 int metric_set_vec_float(struct metric *m, const float *v, size_t n)
 {
   if (m->type != METRIC_VEC_FLOAT)
@@ -424,13 +437,7 @@ int metric_set_vec_float(struct metric *m, const float *v, size_t n)
   bool changed = m->n != n;
   for (size_t i = 0; !changed && i < n; i++)
     changed = ((float *)m->data)[i] != v[i];
-  if (changed) {
-    ensure(m, n, sizeof(float));
-    if (n)
-      memcpy(m->data, v, n * sizeof(float));
-    m->n = (uint32_t)n;
-  }
-  return touched(m, changed);
+  return store_vec(m, v, n, sizeof(*v), changed);
 }
 
 static int set_ints(struct metric *m, const int32_t *v, size_t n)
@@ -438,13 +445,7 @@ static int set_ints(struct metric *m, const int32_t *v, size_t n)
   bool changed = m->n != n;
   for (size_t i = 0; !changed && i < n; i++)
     changed = ((int32_t *)m->data)[i] != v[i];
-  if (changed) {
-    ensure(m, n, sizeof(int32_t));
-    if (n)
-      memcpy(m->data, v, n * sizeof(int32_t));
-    m->n = (uint32_t)n;
-  }
-  return touched(m, changed);
+  return store_vec(m, v, n, sizeof(*v), changed);
 }
 
 int metric_set_vec_int(struct metric *m, const int32_t *v, size_t n)
@@ -454,44 +455,42 @@ int metric_set_vec_int(struct metric *m, const int32_t *v, size_t n)
   return set_ints(m, v, n);
 }
 
-int metric_set_vec_float_elem(struct metric *m, size_t i, float v)
+/* Sets element i of the vector metric m of type t (v points at a float or an int32_t),
+ * growing m with zeros to i + 1 elements when it is shorter.  Returns what touched() returns,
+ * SIM_ETYPE (another type) or SIM_ERANGE (i past the 65536 elements a vector holds). */
+static int set_elem(struct metric *m, enum metric_type t, size_t i, const void *v)
 {
-  if (m->type != METRIC_VEC_FLOAT)
+  if (m->type != t)
     return SIM_ETYPE;
   if (i >= 65536)
     return SIM_ERANGE;
+  size_t size = t == METRIC_VEC_FLOAT ? sizeof(float) : sizeof(int32_t);
   bool changed = false;
   if (i >= m->n) {
-    ensure(m, i + 1, sizeof(float));
-    memset((float *)m->data + m->n, 0, (i + 1 - m->n) * sizeof(float));
+    ensure(m, i + 1, size);
+    memset((char *)m->data + m->n * size, 0, (i + 1 - m->n) * size);
     m->n = (uint32_t)i + 1;
     changed = true;
   }
-  if (((float *)m->data)[i] != v) {
-    ((float *)m->data)[i] = v;
+  void *e = (char *)m->data + i * size;
+  /* floats compare as floats: 0.0 and -0.0 are the same value, the one stored stays */
+  bool same = t == METRIC_VEC_FLOAT ? *(float *)e == *(const float *)v
+                                    : *(int32_t *)e == *(const int32_t *)v;
+  if (!same) {
+    memcpy(e, v, size);
     changed = true;
   }
   return touched(m, changed);
 }
 
+int metric_set_vec_float_elem(struct metric *m, size_t i, float v)
+{
+  return set_elem(m, METRIC_VEC_FLOAT, i, &v);
+}
+
 int metric_set_vec_int_elem(struct metric *m, size_t i, int32_t v)
 {
-  if (m->type != METRIC_VEC_INT)
-    return SIM_ETYPE;
-  if (i >= 65536)
-    return SIM_ERANGE;
-  bool changed = false;
-  if (i >= m->n) {
-    ensure(m, i + 1, sizeof(int32_t));
-    memset((int32_t *)m->data + m->n, 0, (i + 1 - m->n) * sizeof(int32_t));
-    m->n = (uint32_t)i + 1;
-    changed = true;
-  }
-  if (((int32_t *)m->data)[i] != v) {
-    ((int32_t *)m->data)[i] = v;
-    changed = true;
-  }
-  return touched(m, changed);
+  return set_elem(m, METRIC_VEC_INT, i, &v);
 }
 
 int metric_set_bits(struct metric *m, uint64_t mask)

@@ -250,6 +250,19 @@ static const char *scalar(struct parser *p, const yaml_node_t *n, const char *wh
   return (const char *)n->data.scalar.value;
 }
 
+/* The number of items of the list n into *cnt; false (with an error "WHAT must be a list of
+ * ITEMS, got ...") when n is no list. */
+static bool list_len(struct parser *p, const yaml_node_t *n, const char *what,
+                     const char *items, size_t *cnt)
+{
+  if (n->type != YAML_SEQUENCE_NODE) {
+    err(p, n, "%s must be a list of %s, got %s", what, items, kind_name(n));
+    return false;
+  }
+  *cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+  return true;
+}
+
 static bool is_null_scalar(const yaml_node_t *n)
 {
   if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
@@ -635,6 +648,13 @@ static void key_defaults(const struct key_row *rows, void *base)
   }
 }
 
+/* Starts reading a section: c over rows and base, with the defaults set (key_defaults()). */
+static void keys_start(struct keys *c, const struct key_row *rows, void *base)
+{
+  keys_init(c, rows, base);
+  key_defaults(rows, base);
+}
+
 /* ---- vehicle ------------------------------------------------------------------------------ */
 
 /* `alt:` of a point: metres, with or without "m". */
@@ -680,9 +700,8 @@ static bool get_point(struct parser *p, yaml_node_t *n, struct scenario_point *p
                       const char *what)
 {
   struct keys c;
-  keys_init(&c, point_keys, pt);
   memset(pt, 0, sizeof(*pt));
-  key_defaults(point_keys, pt);
+  keys_start(&c, point_keys, pt);
   if (n->type == YAML_SEQUENCE_NODE) {
     int cnt = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
     if (cnt < 2 || cnt > 3) {
@@ -870,11 +889,9 @@ static const struct key_row section_keys[] = {
 static int drive_profile(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
 {
   struct scenario_drive *d = &((struct scenario_step *)base)->u.drive;
-  if (v->type != YAML_SEQUENCE_NODE) {
-    err(p, v, "profile must be a list of {distance, speed} sections, got %s", kind_name(v));
+  size_t cnt;
+  if (!list_len(p, v, "profile", "{distance, speed} sections", &cnt))
     return SIM_EPARSE;
-  }
-  size_t cnt = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
   free(d->profile);
   d->profile = xcalloc(cnt ? cnt : 1, sizeof(*d->profile));
   d->n_profile = 0;
@@ -882,8 +899,7 @@ static int drive_profile(struct parser *p, const struct key_row *r, yaml_node_t 
     yaml_node_t *it = node(p, v->data.sequence.items.start[i]);
     struct scenario_section s;
     struct keys c;
-    keys_init(&c, section_keys, &s);
-    key_defaults(section_keys, &s);
+    keys_start(&c, section_keys, &s);
     size_t before = p->errors;
     if (!read_keys(p, it, "profile section", &c))
       continue;
@@ -905,11 +921,9 @@ static int drive_profile(struct parser *p, const struct key_row *r, yaml_node_t 
 static int drive_route(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
 {
   struct scenario_drive *d = &((struct scenario_step *)base)->u.drive;
-  if (v->type != YAML_SEQUENCE_NODE) {
-    err(p, v, "route must be a list of waypoints, got %s", kind_name(v));
+  size_t cnt;
+  if (!list_len(p, v, "route", "waypoints", &cnt))
     return SIM_EPARSE;
-  }
-  size_t cnt = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
   if (cnt < 2) {
     err(p, v, "route needs at least 2 waypoints");
     return SIM_EPARSE;
@@ -1201,8 +1215,7 @@ static void park_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool 
                         struct scenario_step *st)
 {
   struct keys c;
-  keys_init(&c, park_keys, st);
-  key_defaults(park_keys, st);
+  keys_start(&c, park_keys, st);
   if (null) {
     err(p, kn, "park needs a duration, e.g. 'park: 10min'");
   } else if (v->type == YAML_SCALAR_NODE) {
@@ -1234,8 +1247,7 @@ static void drive_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool
 {
   struct scenario_drive *d = &st->u.drive;
   struct keys c;
-  keys_init(&c, drive_keys, st);
-  key_defaults(drive_keys, st);
+  keys_start(&c, drive_keys, st);
   size_t before = p->errors;
   if (null) {
     err(p, kn, "drive needs a distance, a duration or a route");
@@ -1261,8 +1273,7 @@ static void charge_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, boo
 {
   struct scenario_charge *c = &st->u.charge;
   struct keys k;
-  keys_init(&k, charge_keys, st);
-  key_defaults(charge_keys, st);
+  keys_start(&k, charge_keys, st);
   if (!null)
     read_keys(p, v, "charge", &k);
   c->dc = c->type == CHARGE_CHADEMO || c->type == CHARGE_CCS;
@@ -1276,8 +1287,7 @@ static void climate_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bo
                            struct scenario_step *st)
 {
   struct keys c;
-  keys_init(&c, climate_keys, st);
-  key_defaults(climate_keys, st);
+  keys_start(&c, climate_keys, st);
   if (null)
     return;
   if (v->type == YAML_SCALAR_NODE)
@@ -1291,8 +1301,7 @@ static void door_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool 
                         struct scenario_step *st)
 {
   struct keys c;
-  keys_init(&c, door_keys, st);
-  key_defaults(door_keys, st);
+  keys_start(&c, door_keys, st);
   if (null)
     err(p, kn, "door needs a mapping such as {fl: open}");
   else
@@ -1312,8 +1321,7 @@ static void notify_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, boo
                           struct scenario_step *st)
 {
   struct keys c;
-  keys_init(&c, notify_keys, st);
-  key_defaults(notify_keys, st);
+  keys_start(&c, notify_keys, st);
   if (null) {
     err(p, kn, "notify needs at least 'text'");
   } else if (v->type == YAML_SCALAR_NODE) {
@@ -1522,8 +1530,7 @@ static void app_expect(struct parser *p, yaml_node_t *n, struct scenario_step *s
   e.when = EXPECT_AFTER_STEP;
   e.step = (size_t)(st - p->sc->steps);
   struct keys c;
-  keys_init(&c, app_expect_keys, &e);
-  key_defaults(app_expect_keys, &e);
+  keys_start(&c, app_expect_keys, &e);
   size_t before = p->errors;
   if (read_keys(p, n, "app expect", &c) && p->errors == before) {
     bool text = e.response || e.contains || e.match;
@@ -1581,8 +1588,7 @@ static void app_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool n
 {
   struct scenario_app_step *a = &st->u.app;
   struct keys c;
-  keys_init(&c, app_keys, st);
-  key_defaults(app_keys, st);
+  keys_start(&c, app_keys, st);
   a->check = SIZE_MAX;
   if (null) {
     err(p, kn, "app needs a mapping such as {id: phone, connect: yes}");
@@ -1699,11 +1705,9 @@ static void unknown_step(struct parser *p, yaml_node_t *n, const char *s)
 static void parse_timeline(struct parser *p, yaml_node_t *n)
 {
   struct scenario *sc = p->sc;
-  if (n->type != YAML_SEQUENCE_NODE) {
-    err(p, n, "timeline must be a list of steps, got %s", kind_name(n));
+  size_t cnt;
+  if (!list_len(p, n, "timeline", "steps", &cnt))
     return;
-  }
-  size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
   sc->steps = xcalloc(cnt ? cnt : 1, sizeof(*sc->steps));
   struct sim_strset names = SIM_STRSET_INIT; /* of the steps kept, borrowed from them */
   for (size_t i = 0; i < cnt; i++) {
@@ -1873,8 +1877,7 @@ static bool parse_one_expect(struct parser *p, yaml_node_t *it, struct scenario_
   e->line = (int)it->start_mark.line + 1;
   e->col = (int)it->start_mark.column + 1;
   struct keys c;
-  keys_init(&c, expect_keys, e);
-  key_defaults(expect_keys, e);
+  keys_start(&c, expect_keys, e);
   size_t before = p->errors;
   if (!read_keys(p, it, "expect check", &c))
     return false;
@@ -1906,11 +1909,9 @@ static bool parse_one_expect(struct parser *p, yaml_node_t *it, struct scenario_
 static void parse_expect(struct parser *p, yaml_node_t *n)
 {
   struct scenario *sc = p->sc;
-  if (n->type != YAML_SEQUENCE_NODE) {
-    err(p, n, "expect must be a list of checks, got %s", kind_name(n));
+  size_t cnt;
+  if (!list_len(p, n, "expect", "checks", &cnt))
     return;
-  }
-  size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
   sc->expects = xcalloc(cnt ? cnt : 1, sizeof(*sc->expects));
   for (size_t i = 0; i < cnt; i++) {
     yaml_node_t *it = node(p, n->data.sequence.items.start[i]);
@@ -1988,8 +1989,7 @@ static const struct key_row top_keys[] = {
 static void walk(struct parser *p)
 {
   struct keys c;
-  keys_init(&c, top_keys, p->sc);
-  key_defaults(top_keys, p->sc);
+  keys_start(&c, top_keys, p->sc);
   yaml_node_t *root = yaml_document_get_root_node(&p->doc);
   if (!root || is_null_scalar(root)) {
     sim_diag_error(p->d, p->file, 1, 1, "empty scenario (expected a mapping with vehicle:, "

@@ -25,6 +25,7 @@
 #include "scenario/physics.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -779,68 +780,56 @@ void physics_ambient(struct physics *p, double target, double seconds)
   }
 }
 
+/* The metrics physics_sync() copies into a field as they are: a double, or a bool (flag). */
+#define SYNC_D(pm, field) {PM_##pm, offsetof(struct physics, field), false}
+#define SYNC_B(pm, field) {PM_##pm, offsetof(struct physics, field), true}
+static const struct {
+  enum physics_metric pm;
+  size_t offset;
+  bool flag;
+} synced[] = {
+  SYNC_D(CABIN, cabin),         SYNC_D(BTEMP, btemp),        SYNC_D(MTEMP, mtemp),
+  SYNC_D(ITEMP, itemp),         SYNC_D(ODO, odometer),       SYNC_D(TRIP, trip),
+  SYNC_D(SETPOINT, setpoint),   SYNC_D(LAT, lat),            SYNC_D(LON, lon),
+  SYNC_D(ALT, alt),             SYNC_D(DIR, heading),        SYNC_D(CLRANGE, limit_range),
+  SYNC_D(CLIMIT, climit),       SYNC_D(V12, v12),            SYNC_B(LOCKED, locked),
+  SYNC_B(VALET, valet),         SYNC_B(HVAC, hvac),          SYNC_B(DFL, doors[DOOR_FL]),
+  SYNC_B(DFR, doors[DOOR_FR]),  SYNC_B(DRL, doors[DOOR_RL]), SYNC_B(DRR, doors[DOOR_RR]),
+  SYNC_B(DTRUNK, doors[DOOR_TRUNK]), SYNC_B(DHOOD, doors[DOOR_HOOD]),
+  SYNC_B(DCP, doors[DOOR_CP]),
+};
+#undef SYNC_D
+#undef SYNC_B
+
 bool physics_sync(struct physics *p, struct metric *m)
 {
   double v = metric_float(m);
-  if (m == p->m[PM_SOC])
+  if (m == p->m[PM_SOC]) {
     p->soc = clampd(v, 0, 100);
-  else if (m == p->m[PM_SOH]) {
+  } else if (m == p->m[PM_SOH]) {
     p->soh = clampd(v, 1, 100);
     p->cap_kwh = p->veh->capacity_kwh * p->soh / 100.0;
   } else if (m == p->m[PM_ETEMP]) {
     p->amb = p->amb_to = v;
     p->amb_dur = 0;
-  } else if (m == p->m[PM_CABIN])
-    p->cabin = v;
-  else if (m == p->m[PM_BTEMP])
-    p->btemp = v;
-  else if (m == p->m[PM_MTEMP])
-    p->mtemp = v;
-  else if (m == p->m[PM_ITEMP])
-    p->itemp = v;
-  else if (m == p->m[PM_ODO])
-    p->odometer = v;
-  else if (m == p->m[PM_TRIP])
-    p->trip = v;
-  else if (m == p->m[PM_SETPOINT])
-    p->setpoint = v;
-  else if (m == p->m[PM_LOCKED])
-    p->locked = metric_bool(m);
-  else if (m == p->m[PM_VALET])
-    p->valet = metric_bool(m);
-  else if (m == p->m[PM_HVAC])
-    p->hvac = metric_bool(m);
-  else if (m == p->m[PM_LAT])
-    p->lat = v;
-  else if (m == p->m[PM_LON])
-    p->lon = v;
-  else if (m == p->m[PM_ALT])
-    p->alt = v;
-  else if (m == p->m[PM_DIR])
-    p->heading = v;
-  else if (m == p->m[PM_CLSOC]) {
+  } else if (m == p->m[PM_CLSOC]) {
     p->limit_soc = clampd(v, 1, 100);
     p->charge.target_soc = p->limit_soc;
-  } else if (m == p->m[PM_CLRANGE])
-    p->limit_range = v;
-  else if (m == p->m[PM_CLIMIT])
-    p->climit = v;
-  else if (m == p->m[PM_CMODE])
+  } else if (m == p->m[PM_CMODE]) {
     snprintf(p->mode, sizeof(p->mode), "%s", metric_string(m));
-  else if (m == p->m[PM_V12])
-    p->v12 = v;
-  else if (m == p->m[PM_LOCATION]) {
+  } else if (m == p->m[PM_LOCATION]) {
     free(p->location);
     p->location = metric_string(m)[0] ? xstrdup(metric_string(m)) : NULL;
   } else {
-    for (int i = 0; i < DOOR_N; i++) {
-      static const enum physics_metric door_m[DOOR_N] = {PM_DFL, PM_DFR, PM_DRL, PM_DRR,
-                                                         PM_DTRUNK, PM_DHOOD, PM_DCP};
-      if (m == p->m[door_m[i]]) {
-        p->doors[i] = metric_bool(m);
+    for (size_t i = 0; i < ARRAY_SIZE(synced); i++)
+      if (m == p->m[synced[i].pm]) {
+        char *f = (char *)p + synced[i].offset;
+        if (synced[i].flag)
+          *(bool *)f = metric_bool(m);
+        else
+          *(double *)f = v;
         return true;
       }
-    }
     return false;
   }
   return true;

@@ -126,6 +126,39 @@ static inline bool parse_dec32(const char *s, size_t i, size_t j, uint32_t *v, s
   return true;
 }
 
+/* Bit mask of the bytes among the 8 at p that are not decimal digits (0 = all digits). */
+static inline uint64_t nondigits8(const char *p)
+{
+  uint64_t w;
+  memcpy(&w, p, 8);
+  return ((w & UINT64_C(0xF0F0F0F0F0F0F0F0)) ^ UINT64_C(0x3030303030303030)) |
+         (((w & UINT64_C(0x0F0F0F0F0F0F0F0F)) + UINT64_C(0x0606060606060606)) &
+          UINT64_C(0x1010101010101010));
+}
+
+/* The value of the 8 decimal digits loaded into w (first digit in the low byte; known to
+ * be digits; zero bytes count as leading zeros): 3 multiplications (SWAR). */
+static inline uint64_t digits8(uint64_t w)
+{
+  uint64_t v = w & UINT64_C(0x0F0F0F0F0F0F0F0F);
+  v = (v * 2561) >> 8;
+  v = ((v & UINT64_C(0x00FF00FF00FF00FF)) * 6553601) >> 16;
+  return ((v & UINT64_C(0x0000FFFF0000FFFF)) * UINT64_C(42949672960001)) >> 32;
+}
+
+/*
+ * The time stamp candump writes, at s[0, 20) (20 readable bytes): "(" 10 digits "." 6 digits
+ * ") ", with seconds that an int64 of ns holds (as trace_parse_time() checks; 10 digits
+ * compare as text).  The seconds' value is digits8(s + 1) * 100 + digits8(s + 3) % 100.
+ */
+static inline bool candump_stamp20(const char *s)
+{
+  if (s[0] != '(' || nondigits8(s + 1) || (nondigits8(s + 3) >> 48) || s[11] != '.' ||
+      (nondigits8(s + 12) & UINT64_C(0x0000FFFFFFFFFFFF)) || s[18] != ')' || s[19] != ' ')
+    return false;
+  return !(s[1] == '9' && memcmp(s + 1, "9223372029", 10) > 0);
+}
+
 /*
  * Line output through a pointer: put_begin() makes room for at most max bytes and returns
  * where they go, the p_*() helpers write and return the position after what they wrote, and

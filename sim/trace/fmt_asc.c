@@ -517,6 +517,242 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
   return 0;
 }
 
+/*
+ * candump -> ASC without the record (trace_format.convert_from): the lines candump writes
+ * (the layout of fmt_candump.c's quick_check: 10-digit seconds, 6 fraction digits, an
+ * interface already seen, a 3- or 8-digit id, 0..8 data bytes) are written as write() writes
+ * their records, straight from the text: the ASC seconds once per second of input, the
+ * fraction digits copied, the bus number from the label, the id and data from their digits.
+ * Any other line (FD, RTR, error frames, 'T', CR, other time layouts, a new interface, a time
+ * before the origin...) ends the run and goes through parse() and write().
+ */
+extern const struct trace_format trace_fmt_candump;
+
+#define FUSED_LINES 4096  /* lines per call: the room for them is reserved once */
+#define FUSED_LINE_MAX 96 /* room per line: the longest (70 bytes) and the stores past it */
+#define FUSED_READ 64     /* bytes a line may read from its start (its loads past a short line) */
+#define FUSED_IDS 256     /* the id cache: slots (a power of 2) */
+
+#define B8(x) (UINT64_C(0x0101010101010101) * (x)) /* the byte x in each of 8 */
+
+/* The index of the first byte below '!' (blank, control, line end) among the 8 in w (first
+ * in the low byte), 8 when there is none.  (The lowest flagged byte is exact: a borrow only
+ * flags bytes above a byte that is below '!'.) */
+static inline unsigned first_ctl8(uint64_t w)
+{
+  uint64_t m = (w - B8(0x21)) & ~w & B8(0x80);
+  return m ? (unsigned)__builtin_ctzll(m) / 8 : 8;
+}
+
+/* 16 bytes as a vector (GCC / Clang vector extensions: SSE2 on x86-64, NEON on ARM, plain
+ * code elsewhere); a comparison gives -1 in each lane where it holds, 0 elsewhere. */
+typedef signed char v16 __attribute__((vector_size(16)));
+
+static inline v16 v16_load(const char *p)
+{
+  v16 v;
+  memcpy(&v, p, 16);
+  return v;
+}
+
+/* Whether every lane of the comparison result m holds. */
+static inline bool v16_all(v16 m)
+{
+  uint64_t a[2];
+  memcpy(a, &m, 16);
+  return (a[0] & a[1]) == ~UINT64_C(0);
+}
+
+/* The lanes of v that are decimal digits (a byte above 0x7F is negative: none). */
+static inline v16 v16_digits(v16 v)
+{
+  return (v16)((v > '0' - 1) & ((v16){0} + '9' + 1 > v));
+}
+
+/* The lanes of v that are uppercase hex digits. */
+static inline v16 v16_hexu(v16 v)
+{
+  return (v16)(v16_digits(v) | ((v > 'A' - 1) & ((v16){0} + 'F' + 1 > v)));
+}
+
+/* The 8 bytes whose 16 uppercase hex digits are at hx as " XX XX ..." (24 bytes at q). */
+static inline void put_pairs8(char *q, const char *hx)
+{
+  memset(q, ' ', 24);
+  for (int k = 0; k < 8; k++)
+    memcpy(q + 1 + 3 * k, hx + 2 * k, 2);
+}
+
+/*
+ * An id of a fused line: "<3 hex digits>#" (the first up to 7) or "<8 hex digits>#" (the
+ * first 0 or 1) at id.  Writes the ASC id column ("<id>" and 'x' or ' ', 16 columns) and
+ * "Rx   d " at q (23 bytes, 24 stored).  Returns the length of the id and its '#', 0 when it
+ * is no such id.
+ */
+static size_t fused_id(const char *id, char *q)
+{
+  uint32_t v = 0;
+  size_t dl;
+  if (id[3] == '#' && id[0] >= '0' && id[0] <= '7') {
+    int h1 = sim_hex_digit(id[1]), h2 = sim_hex_digit(id[2]);
+    if ((h1 | h2) < 0)
+      return 0;
+    v = (uint32_t)(id[0] - '0') << 8 | (uint32_t)h1 << 4 | (uint32_t)h2;
+    dl = 4;
+  } else if (id[8] == '#' && (id[0] == '0' || id[0] == '1')) {
+    int bad = 0;
+    for (int k = 0; k < 8; k++) {
+      int h = sim_hex_digit(id[k]);
+      bad |= h;
+      v = v << 4 | (uint32_t)(h & 15);
+    }
+    if (bad < 0)
+      return 0;
+    dl = 9;
+  } else {
+    return 0;
+  }
+  memset(q, ' ', 16);
+  int idn = hex_digits(v);
+  p_hexn(q, v, idn, true);
+  if (dl == 9)
+    q[idn] = 'x';
+  memcpy(q + 16, "Rx   d  ", 8);
+  return dl;
+}
+
+static size_t from_candump(const struct trace_format *from, struct trace_pstate *ps,
+                           struct trace_wstate *ws, const char *s, size_t n, struct sbuf *out,
+                           unsigned long *lines)
+{
+  *lines = 0;
+  if (from != &trace_fmt_candump || !ws->have_t0 || ws->t0 < 0 || ws->t0 % SIM_NS_PER_SEC ||
+      n < FUSED_READ)
+    return 0;
+  uint64_t t0 = (uint64_t)(ws->t0 / SIM_NS_PER_SEC);
+  /* the interfaces seen so far (labels of 1..7 bytes: their first 8 bytes masked to the
+   * label are its key) and their "<bus>  " */
+  uint64_t bkey[TRACE_MAX_SRCS], bmask[TRACE_MAX_SRCS];
+  unsigned blen[TRACE_MAX_SRCS];
+  uint32_t btxt[TRACE_MAX_SRCS];
+  int nb = 0;
+  for (int i = 0; i < ps->nsrcs && i < TRACE_MAX_SRCS; i++)
+    if (ps->srcs_len[i] >= 1 && ps->srcs_len[i] <= 7) {
+      blen[nb] = ps->srcs_len[i];
+      bmask[nb] = (UINT64_C(1) << (8 * blen[nb])) - 1;
+      bkey[nb] = ps->srcs_key[i];
+      char t[8];
+      p_u64(t, (unsigned)i + 1); /* (at most 8: one digit) */
+      t[1] = t[2] = t[3] = ' ';
+      memcpy(&btxt[nb++], t, 4);
+    }
+  /* the ids seen in this call: the text after their key (the id's bytes up to the '#') */
+  uint64_t ikey[FUSED_IDS];
+  char itxt[FUSED_IDS][24];
+  memset(ikey, 0, sizeof(ikey));
+  char *o = put_begin(out, FUSED_LINES * FUSED_LINE_MAX);
+  const char *p = s, *end = s + n;
+  uint64_t k1 = 0, k2 = 0; /* the seconds' digits of the last line (0: none yet) */
+  char stxt[48];           /* ... and their ASC text "%4llu." (p_blanks writes 40) */
+  size_t slen = 0;
+  unsigned long nl = 0;
+  while (nl < FUSED_LINES && (size_t)(end - p) >= FUSED_READ) {
+    /* the time stamp: "(" 10 digits "." 6 digits ") " (candump_stamp20) */
+    /* p[4, 20): 7 digits, '.', 6 digits, ") " (p[1, 4) are checked with the seconds) */
+    static const v16 tdig = {-1, -1, -1, -1, -1, -1, -1, 0, -1, -1, -1, -1, -1, -1, 0, 0};
+    static const v16 tlit = {0, 0, 0, 0, 0, 0, 0, '.', 0, 0, 0, 0, 0, 0, ')', ' '};
+    v16 tv = v16_load(p + 4);
+    uint64_t w1, w2, w3;
+    memcpy(&w1, p + 1, 8);
+    memcpy(&w2, p + 3, 8);
+    memcpy(&w3, p + 12, 8);
+    if (p[0] != '(' || !v16_all((v16_digits(tv) & tdig) | (v16)((tv == tlit) & ~tdig)))
+      break;
+    if (w1 != k1 || w2 != k2) {
+      if (!candump_stamp20(p))
+        break;
+      uint64_t sec = digits8(w1) * 100 + digits8(w2) % 100;
+      if (sec < t0)
+        break; /* before the origin: write() clamps it */
+      uint64_t rel = sec - t0;
+      char *t = p_blanks(stxt, rel < 10 ? 3 : rel < 100 ? 2 : rel < 1000 ? 1 : 0);
+      t = p_u64(t, rel);
+      *t++ = '.';
+      slen = (size_t)(t - stxt);
+      k1 = w1;
+      k2 = w2;
+    }
+    char *q = o;
+    memcpy(q, stxt, 16);
+    q += slen;
+    w3 = (w3 & UINT64_C(0x0000FFFFFFFFFFFF)) | UINT64_C(0x20) << 48; /* the fraction, ' ' */
+    memcpy(q, &w3, 8);
+    q += 7;
+    /* the interface: one seen before */
+    uint64_t lw;
+    memcpy(&lw, p + 20, 8);
+    int b = 0;
+    while (b < nb && ((lw & bmask[b]) != bkey[b] || p[20 + blen[b]] != ' '))
+      b++;
+    if (b == nb)
+      break; /* a new interface (parse() numbers it), or not one label and a blank */
+    memcpy(q, &btxt[b], 4);
+    q += 3;
+    unsigned ln = blen[b];
+    /* the id: from the cache, keyed by its text ("7E8#" or 8 digits) */
+    const char *id = p + 21 + ln;
+    uint64_t iw;
+    memcpy(&iw, id, 8);
+    uint64_t ik = id[3] == '#' ? iw & 0xFFFFFFFF : iw;
+    unsigned slot = (unsigned)((ik * UINT64_C(0x9E3779B97F4A7C15)) >> 56) & (FUSED_IDS - 1);
+    size_t dl;
+    if (ikey[slot] == ik) {
+      dl = ik >> 32 ? 9 : 4; /* (a 3-digit key has no bytes beyond its '#') */
+      if (dl == 9 && id[8] != '#')
+        break;
+      memcpy(q, itxt[slot], 24);
+    } else {
+      dl = fused_id(id, q);
+      if (!dl)
+        break;
+      ikey[slot] = ik;
+      memcpy(itxt[slot], q, 24);
+    }
+    q += 23;
+    /* the data: 0..8 hex pairs, then the '\n' */
+    const char *dat = id + dl;
+    v16 hx = v16_hexu(v16_load(dat)); /* (lowercase: parse() + write()) */
+    unsigned e = 16;
+    if (dat[16] != '\n') { /* (8 bytes, the usual: the digit test covers the 16 before) */
+      static const v16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+      uint64_t r1, r2;
+      memcpy(&r1, dat, 8);
+      memcpy(&r2, dat + 8, 8);
+      e = first_ctl8(r1);
+      if (e == 8)
+        e += first_ctl8(r2);
+      if (e >= 16 || (e & 1) || dat[e] != '\n')
+        break;
+      hx |= (v16)(lane >= (signed char)e); /* the lanes past the data */
+    }
+    if (!v16_all(hx))
+      break;
+    q[0] = (char)('0' + e / 2);
+    put_pairs8(q + 1, dat);
+    q += 1 + 3 * (e / 2);
+    *q++ = '\n';
+    o = q;
+    p = dat + e + 1;
+    nl++;
+  }
+  put_end(out, o);
+  ps->line += (int)nl;
+  ps->nframes += nl;
+  ws->n += nl;
+  *lines = nl;
+  return (size_t)(p - s);
+}
+
 static int header(struct trace_wstate *ws, const struct trace_record *first, struct sbuf *out)
 {
   if (first)
@@ -545,4 +781,5 @@ const struct trace_format trace_fmt_asc = {
     .parse = parse,
     .write = write,
     .header = header,
+    .convert_from = from_candump,
 };

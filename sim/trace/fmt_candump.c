@@ -171,26 +171,6 @@ static int parse_tail(struct trace_pstate *ps, const char *s, size_t len, size_t
   return 0;
 }
 
-/* Bit mask of the bytes among the 8 at p that are not decimal digits (0 = all digits). */
-static inline uint64_t nondigits8(const char *p)
-{
-  uint64_t w;
-  memcpy(&w, p, 8);
-  return ((w & UINT64_C(0xF0F0F0F0F0F0F0F0)) ^ UINT64_C(0x3030303030303030)) |
-         (((w & UINT64_C(0x0F0F0F0F0F0F0F0F)) + UINT64_C(0x0606060606060606)) &
-          UINT64_C(0x1010101010101010));
-}
-
-/* The value of the 8 decimal digits loaded into w (first digit in the low byte; known to
- * be digits; zero bytes count as leading zeros): 3 multiplications (SWAR). */
-static inline uint64_t digits8(uint64_t w)
-{
-  uint64_t v = w & UINT64_C(0x0F0F0F0F0F0F0F0F);
-  v = (v * 2561) >> 8;
-  v = ((v & UINT64_C(0x00FF00FF00FF00FF)) * 6553601) >> 16;
-  return ((v & UINT64_C(0x0000FFFF0000FFFF)) * UINT64_C(42949672960001)) >> 32;
-}
-
 /*
  * The fast path of parse() for the line candump writes (quick_check() below gives the layout;
  * the same checks, made while the fields are read): one pass, no per-field function calls.
@@ -199,12 +179,8 @@ static inline uint64_t digits8(uint64_t w)
 static int parse_quick(struct trace_pstate *ps, const char *s, size_t len,
                        struct trace_record *rec)
 {
-  if (len < 26 || s[0] != '(' || nondigits8(s + 1) || (nondigits8(s + 3) >> 48) ||
-      s[11] != '.' || (nondigits8(s + 12) & UINT64_C(0x0000FFFFFFFFFFFF)) || s[18] != ')' ||
-      s[19] != ' ' || is_blank(s[20]))
-    return 0;
-  if (s[1] == '9' && memcmp(s + 1, "9223372029", 10) > 0)
-    return 0; /* more seconds than an int64 of ns holds: parse() reports it */
+  if (len < 26 || !candump_stamp20(s) || is_blank(s[20]))
+    return 0; /* (more seconds than an int64 of ns holds: parse() reports it) */
   size_t i = 21;
   while (i < len && !is_blank(s[i]))
     i++;
@@ -308,13 +284,7 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
  */
 static bool quick_check(const char *s, size_t len)
 {
-  /* "(" 10 digits "." 6 digits ") " = 20 bytes (the 8-byte loads stay inside them) */
-  if (len < 26 || s[0] != '(' || nondigits8(s + 1) || (nondigits8(s + 3) >> 48) ||
-      s[11] != '.' || (nondigits8(s + 12) & UINT64_C(0x0000FFFFFFFFFFFF)) || s[18] != ')' ||
-      s[19] != ' ' || is_blank(s[20]))
-    return false;
-  /* the seconds an int64 of ns holds (as trace_parse_time() checks): 10 digits compare as text */
-  if (s[1] == '9' && memcmp(s + 1, "9223372029", 10) > 0)
+  if (len < 26 || !candump_stamp20(s) || is_blank(s[20]))
     return false;
   size_t i = 21;
   while (i < len && !is_blank(s[i]))

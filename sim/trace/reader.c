@@ -474,6 +474,18 @@ int trace_reader_copy(struct trace_reader *r, trace_emit_fn emit, void *ctx, boo
   }
 }
 
+size_t trace_reader_convert(struct trace_reader *r, const struct trace_format *to,
+                            struct trace_wstate *ws, struct sbuf *out, unsigned long *lines)
+{
+  *lines = 0;
+  if (r->skipping || !to->convert_from || r->start >= r->end)
+    return 0;
+  size_t used = to->convert_from(r->fmt, &r->ps, ws, r->buf + r->start, r->end - r->start, out,
+                                 lines);
+  r->start += used;
+  return used;
+}
+
 void trace_reader_all_lines(struct trace_reader *r, bool on)
 {
   r->all_lines = on;

@@ -165,6 +165,13 @@ enum {
  *   shape its own writer produces).  true promises that parse() returns a FRAME for the line
  *   (in any parser state); false promises nothing (parse decides).  The same-format copy of
  *   trace_convert uses it to skip the full parse of ordinary lines.
+ * convert_from(from, ps, ws, s, n, out, lines): optional; a fused conversion from the lines of
+ *   another format (candump into ASC) that skips the general record.  Converts whole lines from
+ *   the start of s[0, n) (the unread input: '\n'-terminated lines, maybe part of one more)
+ *   while they have the ordinary layout it knows, appending exactly what parse() + write()
+ *   would append to out and counting them in ps and ws, and returns the bytes taken (*lines
+ *   set to their number).  0 when the first line is not one it takes: that line goes through
+ *   parse() and write().  Called only after the header was written.
  */
 struct trace_format {
   const char *name;
@@ -178,6 +185,9 @@ struct trace_format {
   int (*header)(struct trace_wstate *ws, const struct trace_record *first, struct sbuf *out);
   int (*footer)(struct trace_wstate *ws, struct sbuf *out);
   bool (*quick_check)(const char *line, size_t len);
+  size_t (*convert_from)(const struct trace_format *from, struct trace_pstate *ps,
+                         struct trace_wstate *ws, const char *s, size_t n, struct sbuf *out,
+                         unsigned long *lines);
 };
 
 /* The registry: every format, NULL-terminated, in detection priority order. */
@@ -309,6 +319,15 @@ int trace_convert(const char *in_path, const char *out_path, const struct trace_
 typedef int (*trace_emit_fn)(void *ctx, const char *p, size_t n);
 int trace_reader_copy(struct trace_reader *r, trace_emit_fn emit, void *ctx, bool keep_going,
                       struct trace_convert_stats *st, struct sim_diag *d);
+
+/*
+ * For trace_convert: the fused conversion of the writer format `to` (its convert_from, when it
+ * has one) on the unread lines in r's buffer, appended to out.  Returns the bytes taken (*lines
+ * set to the lines among them, counted as read); 0 when the next line needs
+ * trace_reader_next() (not one the fused path takes, or not yet whole in the buffer).
+ */
+size_t trace_reader_convert(struct trace_reader *r, const struct trace_format *to,
+                            struct trace_wstate *ws, struct sbuf *out, unsigned long *lines);
 
 /* ---- helpers shared by the codecs (trace.c) ---- */
 

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #ifdef SIM_HAVE_ZLIB
 #include <zlib.h>
@@ -30,6 +31,9 @@ struct trace_writer {
   bool header_done;
   int err;
   bool is_stdout;
+  bool prealloc; /* a regular file: each block's room is allocated before it is written */
+  bool allocated; /* ... and room was allocated (freed past pos after an error) */
+  off_t pos;      /* bytes written */
 };
 
 int trace_writer_open(struct trace_writer **out, const char *path, const struct trace_format *fmt)
@@ -55,6 +59,8 @@ int trace_writer_open(struct trace_writer **out, const char *path, const struct 
   w->fd = fd;
   w->fmt = fmt;
   w->is_stdout = is_stdout;
+  struct stat sb;
+  w->prealloc = !is_stdout && !gz && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
   trace_wstate_init(&w->ws);
 #ifdef SIM_HAVE_ZLIB
   if (gz) {
@@ -89,6 +95,16 @@ static int put_out(struct trace_writer *w, const char *p, size_t n)
     return w->err;
   }
 #endif
+  /* The file system's room for the block first (without changing the file's size): one
+   * allocation per block instead of the delayed allocation's accounting for every page the
+   * write() fills (ext4: about 5 of the 15 ms the kernel spends on 64 MB of output).  Not
+   * supported (or refused): left to write(). */
+  if (w->prealloc) {
+    if (fallocate(w->fd, FALLOC_FL_KEEP_SIZE, w->pos, (off_t)n) == 0)
+      w->allocated = true;
+    else
+      w->prealloc = false;
+  }
   while (n > 0) {
     ssize_t k = write(w->fd, p, n);
     if (k < 0) {
@@ -100,6 +116,7 @@ static int put_out(struct trace_writer *w, const char *p, size_t n)
     }
     p += k;
     n -= (size_t)k;
+    w->pos += k;
   }
   return w->err;
 }
@@ -214,6 +231,9 @@ int trace_writer_close(struct trace_writer *w)
     w->fmt->footer(&w->ws, &w->out);
   trace_writer_flush(w);
   int err = w->err;
+  if (err && w->allocated && ftruncate(w->fd, w->pos) < 0) {
+    /* (the error is reported already; this only frees room allocated past what was written) */
+  }
 #ifdef SIM_HAVE_ZLIB
   if (w->gz && gzclose(w->gz) != Z_OK && !err)
     err = -EIO;
@@ -266,6 +286,18 @@ int trace_convert(const char *in_path, const char *out_path, const struct trace_
       sim_diag_error(d, out_path, 0, 0, "write error: %s", sim_strerror(rc));
   } else {
     for (;;) {
+      unsigned long fused;
+      if (w->header_done && trace_reader_convert(r, w->fmt, &w->ws, &w->out, &fused)) {
+        /* whole lines converted without the record (trace_format.convert_from) */
+        st.records += fused;
+        st.written += fused;
+        st.frames += fused;
+        if (w->out.len >= WRITER_FLUSH && (rc = trace_writer_flush(w)) < 0) {
+          sim_diag_error(d, out_path, 0, 0, "write error: %s", sim_strerror(rc));
+          break;
+        }
+        continue;
+      }
       rc = trace_reader_next(r, &rec, d);
       if (rc == 0)
         break;

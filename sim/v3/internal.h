@@ -157,6 +157,13 @@ void v3_events_start(struct v3 *v3);   /* listens to every module event */
 void v3_events_stop(struct v3 *v3);
 void v3_events_clear(struct v3 *v3);   /* drops the events queued for the next poll */
 
+/* util.c */
+/* Appends v as printf's "%g" prints it (6 significant digits, trailing zeros dropped) without
+ * printf for values from 1e-4 to 999999 whose rounding is clear; printf itself for the rest. */
+void v3_format_g(double v, struct sbuf *out);
+/* Appends v as "%lld" prints it. */
+void v3_format_int(int64_t v, struct sbuf *out);
+
 /* sched.c */
 void v3_sched_start(struct v3 *v3);
 void v3_sched_stop(struct v3 *v3);
@@ -164,6 +171,10 @@ void v3_sched_tick(struct v3 *v3);     /* the connected part of Ticker1 */
 void v3_sched_connected(struct v3 *v3); /* CONNACK accepted */
 void v3_sched_event(struct v3 *v3, const char *name);
 void v3_sched_reload(struct v3 *v3);   /* config changed: filters, immediate listener */
+/* Appends m's payload: metric_format() with the profile's options, the common numbers
+ * formatted without printf (v3_format_g(), v3_format_int()), byte for byte the same. */
+struct sim_profile;
+void v3_format_payload(const struct sim_profile *pr, const struct metric *m, struct sbuf *out);
 void v3_transmit_metric(struct v3 *v3, struct metric *m);
 void v3_transmit_all(struct v3 *v3);
 void v3_transmit_modified(struct v3 *v3);

@@ -30,36 +30,53 @@ bool v3_metric_filtered(struct v3 *v3, const char *name)
   return v3_filter_match(&v3->f_exclude, name);
 }
 
-/* TransmitMetric(): QoS 0, retained unless retain.depth.limit applies; the payload is
- * AsString() in the version's format.  Filtered metrics are not sent. */
-void v3_transmit_metric(struct v3 *v3, struct metric *m)
+void v3_format_payload(const struct sim_profile *pr, const struct metric *m, struct sbuf *out)
 {
-  if (v3_metric_filtered(v3, m->name))
-    return;
-  const struct sim_profile *pr = v3->sim->profile;
+  if (metric_is_defined(m)) {
+    if (m->type == METRIC_FLOAT && (!(m->flags & METRIC_F_FIXED6) || pr->latlon_g)) {
+      v3_format_g(m->v.f, out);
+      return;
+    }
+    if ((m->type == METRIC_INT || m->type == METRIC_INT64) && m->unit != SIM_UNIT_TIMEUTC &&
+        m->unit != SIM_UNIT_TIMELOCAL && m->unit != SIM_UNIT_DATEUTC &&
+        m->unit != SIM_UNIT_DATELOCAL) {
+      v3_format_int(m->type == METRIC_INT ? m->v.i : m->v.l, out);
+      return;
+    }
+  }
+  struct metric_fmt fmt = {.latlon_g = pr->latlon_g};
+  metric_format(m, &fmt, out);
+}
+
+/* TransmitMetric() for a metric the filters let through. */
+static void send_metric(struct v3 *v3, struct metric *m)
+{
   struct sbuf *t = &v3->topic, *pl = &v3->payload;
   sbuf_reset(t);
   sbuf_reset(pl);
   sbuf_add(t, v3->prefix.p, v3->prefix.len);
   sbuf_adds(t, v3->tn->metric);
   v3_topic_path(m->name, t);
-  struct metric_fmt fmt = {.latlon_g = pr->latlon_g};
-  metric_format(m, &fmt, pl);
+  v3_format_payload(v3->sim->profile, m, pl);
   bool retain = true;
   if (v3->retain_limit && v3_retain_depth_exceeded(t->p))
     retain = false;
   v3_publish(v3, t->p, pl->p ? pl->p : "", pl->len, 0, retain, NULL);
 }
 
+/* TransmitMetric(): QoS 0, retained unless retain.depth.limit applies; the payload is
+ * AsString() in the version's format.  Filtered metrics are not sent. */
+void v3_transmit_metric(struct v3 *v3, struct metric *m)
+{
+  if (!v3_metric_filtered(v3, m->name))
+    send_metric(v3, m);
+}
 
-
-/* Formats into v3->payload to learn whether the string form is empty (<=3.3.005 full sync). */
+/* Formats into v3->scratch to learn whether the string form is empty (<=3.3.005 full sync). */
 static bool string_empty(struct v3 *v3, struct metric *m)
 {
-  const struct sim_profile *pr = v3->sim->profile;
-  struct metric_fmt fmt = {.latlon_g = pr->latlon_g};
   sbuf_reset(&v3->scratch);
-  metric_format(m, &fmt, &v3->scratch);
+  v3_format_payload(v3->sim->profile, m, &v3->scratch);
   return v3->scratch.len == 0;
 }
 
@@ -105,7 +122,7 @@ static bool transmit_batch(struct v3 *v3, size_t *pos, const char *limit_key, in
     struct metric *m = metrics_at(ms, (*pos)++);
     if (!pick(v3, m) || v3_metric_filtered(v3, m->name))
       continue;
-    v3_transmit_metric(v3, m);
+    send_metric(v3, m);
     sent++;
   }
   bool done = *pos >= n;

@@ -25,6 +25,18 @@
  * three.  The limit is restored at once; no other thread may open files meanwhile (ovms-sim
  * has none).
  *
+ * QoS 0 publications on a plain-TCP connection are written by the transport itself (issue 14,
+ * docs/v3.md "Performance"): each is encoded as the PUBLISH packet libmosquitto would send
+ * (MQTT 3.1.1 section 3.3: fixed header 0x30 | retain, remaining length, topic, payload; no
+ * packet id) into one buffer, which goes out with one send() per loop wakeup (or per 64 KiB)
+ * instead of one write() per packet plus one to libmosquitto's socket pair.  The stream stays
+ * in order: a QoS 0 message takes this path only while libmosquitto has nothing queued, and
+ * libmosquitto is asked to write (mosquitto_loop_write()) only once the buffer is out.  About
+ * once a second a QoS 0 message still goes through libmosquitto and is written at once, so that
+ * its keep-alive clock (the time of the last packet out) stays within a second of the truth and
+ * PINGREQs go out exactly when they did before.  mqtts:// connections publish through
+ * libmosquitto (the bytes go through its TLS session).
+ *
  * In virtual time (SIM_CLOCK_FAST) the transport holds the simulation clock
  * (sim_loop_hold()) while a connection is being set up and while QoS 1/2 publications wait
  * for their acknowledgement, so time does not race ahead of the network.
@@ -39,9 +51,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/sbuf.h"
 #include "model/sim.h"
 #include "v3/v3.h"
 #include "core/xalloc.h"
@@ -64,7 +78,16 @@ struct mqtt_tp {
   bool hold_connect;
   int *mids;                /* QoS 1/2 publications awaiting their acknowledgement */
   size_t nmids, capmids;
+  bool direct;              /* QoS 0 PUBLISHes are encoded here (plain TCP, after CONNACK) */
+  struct sbuf out;          /* encoded packets not yet written: out.p[out_off..out.len) */
+  size_t out_off;
+  double lib_at;            /* ev_now() of the last QoS 0 message written by libmosquitto */
+  bool in_publish;          /* inside lib_write_now()'s mosquitto_loop_write(): losses defer */
+  bool blocked;             /* the socket took less than offered: wait until writable */
 };
+
+/* Encoded bytes waiting in out beyond which m_publish() writes at once. */
+#define DIRECT_FLUSH_AT 65536
 
 static int lib_inited;
 
@@ -135,13 +158,97 @@ static int translate(int rc)
   }
 }
 
+int v3_mqtt_publish_encode(const char *topic, const void *payload, size_t len, bool retain,
+                           struct sbuf *out)
+{
+  size_t tlen = strlen(topic);
+  if (tlen > 65535)
+    return SIM_ELIMIT;
+  if (len > 268435455 - 2 - tlen)
+    return SIM_ELIMIT;
+  size_t rem = 2 + tlen + len;
+  unsigned char head[7];
+  size_t h = 0;
+  head[h++] = (unsigned char)(0x30 | (retain ? 1 : 0));
+  do {
+    unsigned char b = (unsigned char)(rem % 128);
+    rem /= 128;
+    head[h++] = rem ? (unsigned char)(b | 0x80) : b;
+  } while (rem);
+  head[h++] = (unsigned char)(tlen >> 8);
+  head[h++] = (unsigned char)(tlen & 0xff);
+  sbuf_reserve(out, h + tlen + len);
+  char *d = out->p + out->len;
+  memcpy(d, head, h);
+  memcpy(d + h, topic, tlen);
+  if (len)
+    memcpy(d + h + tlen, payload, len);
+  out->len += h + tlen + len;
+  out->p[out->len] = '\0';
+  return 0;
+}
+
+/* Printable ASCII other than '+' and '#' (MQTT 3.1.1 sections 1.5.3 and 4.7.1): what every
+ * check of libmosquitto passes (mosquitto_validate_utf8() refuses U+0000-U+001F and U+007F,
+ * mosquitto_pub_topic_check() the wildcards). */
+bool v3_mqtt_plain_topic(const char *topic, size_t *len)
+{
+  const unsigned char *p = (const unsigned char *)topic;
+  size_t n = 0;
+  while (p[n] >= 0x20 && p[n] < 0x7f && p[n] != '+' && p[n] != '#')
+    n++;
+  *len = n;
+  return p[n] == '\0' && n > 0 && n <= 65535;
+}
+
+static bool out_pending(const struct mqtt_tp *t)
+{
+  return t->out_off < t->out.len;
+}
+
+/* Writes what the buffer holds until it is empty or the socket is full.  Returns 0 (also
+ * when the socket took only part of it), or -errno when the connection failed. */
+static int direct_write(struct mqtt_tp *t)
+{
+  int fd = t->mosq ? mosquitto_socket(t->mosq) : -1;
+  if (fd < 0)
+    return -ECONNRESET;
+  while (out_pending(t)) {
+    size_t want = t->out.len - t->out_off;
+    ssize_t n = send(fd, t->out.p + t->out_off, want, MSG_NOSIGNAL);
+    if (n > 0) {
+      t->out_off += (size_t)n;
+      if ((size_t)n < want) {
+        t->blocked = true;
+        break;
+      }
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      t->blocked = true;
+      break;
+    } else {
+      return n < 0 ? -errno : -ECONNRESET;
+    }
+  }
+  if (!out_pending(t)) {
+    sbuf_reset(&t->out);
+    t->out_off = 0;
+  } else if (t->out_off >= DIRECT_FLUSH_AT && t->out_off >= t->out.len / 2) {
+    memmove(t->out.p, t->out.p + t->out_off, t->out.len - t->out_off + 1);
+    t->out.len -= t->out_off;
+    t->out_off = 0;
+  }
+  return 0;
+}
+
 static void update_io(struct mqtt_tp *t)
 {
   if (!t->mosq)
     return;
   int fd = mosquitto_socket(t->mosq);
   struct ev_loop *ev = sim_loop_ev(t->sim->loop);
-  int events = EV_READ | (mosquitto_want_write(t->mosq) ? EV_WRITE : 0);
+  int events = EV_READ | ((out_pending(t) || mosquitto_want_write(t->mosq)) ? EV_WRITE : 0);
   if (fd < 0) {
     if (t->io_active)
       ev_io_stop(ev, &t->io);
@@ -239,8 +346,17 @@ static void io_cb(struct ev_loop *ev, ev_io *w, int revents)
   int rc = MOSQ_ERR_SUCCESS;
   if (revents & EV_READ)
     rc = mosquitto_loop_read(m, 1);
-  if (rc == MOSQ_ERR_SUCCESS && t->mosq == m && (revents & EV_WRITE))
-    rc = mosquitto_loop_write(m, 1);
+  if (rc == MOSQ_ERR_SUCCESS && t->mosq == m && (revents & EV_WRITE)) {
+    /* the transport's own packets first: libmosquitto's were queued after them */
+    t->blocked = false;
+    int err = out_pending(t) ? direct_write(t) : 0;
+    if (err < 0) {
+      lost(t, err);
+      return;
+    }
+    if (!out_pending(t))
+      rc = mosquitto_loop_write(m, 1);
+  }
   after_loop_call(t, m, rc);
 }
 
@@ -290,9 +406,12 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
   update_hold(t);
   if (rc == 0) {
     t->connack = true;
-    /* From now on packets are only queued by mosquitto_publish() and written by the writable
-     * watcher in bursts: no write attempt per PUBLISH into a full socket buffer.  (Not
-     * before CONNACK: the TLS handshake and CONNECT are driven the ordinary way.) */
+    t->direct = mosquitto_ssl_get(m) == NULL;
+    t->lib_at = ev_now(sim_loop_ev(t->sim->loop));
+    /* From now on libmosquitto only queues packets; they are written by the writable watcher
+     * in bursts, or at once by lib_write_now() on plain TCP: no write attempt per PUBLISH
+     * into a full socket buffer.  (Not before CONNACK: the TLS handshake and CONNECT are
+     * driven the ordinary way.) */
     mosquitto_threaded_set(m, true);
   } else
     t->lost = true; /* the refusal is the outcome: no separate "closed" */
@@ -301,14 +420,21 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
   t->in_cb--;
 }
 
+static void fail_later(struct mqtt_tp *t, int err);
+
 static void on_disconnect(struct mosquitto *m, void *obj, int rc)
 {
   struct mqtt_tp *t = obj;
-  if (t->mosq == m) {
-    t->in_cb++;
-    lost(t, rc == MOSQ_ERR_KEEPALIVE ? -ETIMEDOUT : -ECONNRESET);
-    t->in_cb--;
+  if (t->mosq != m)
+    return;
+  int err = rc == MOSQ_ERR_KEEPALIVE ? -ETIMEDOUT : -ECONNRESET;
+  if (t->in_publish) {
+    fail_later(t, err); /* not inside the engine's publish call */
+    return;
   }
+  t->in_cb++;
+  lost(t, err);
+  t->in_cb--;
 }
 
 static void on_publish(struct mosquitto *m, void *obj, int mid)
@@ -392,14 +518,20 @@ static int m_open(struct v3 *v3, struct sim *sim, const struct v3_options *opt, 
  * exit or a reconnect are not lost in the client's queue. */
 static void flush(struct mqtt_tp *t)
 {
-  if (!t->mosq || !t->connack || t->lost || t->in_cb)
+  if (!t->mosq || !t->connack || t->lost || t->in_cb || t->pending_fail)
     return;
-  for (int i = 0; i < 200 && mosquitto_want_write(t->mosq); i++) {
+  for (int i = 0; i < 200 && (out_pending(t) || mosquitto_want_write(t->mosq)); i++) {
     struct pollfd p = {.fd = mosquitto_socket(t->mosq), .events = POLLOUT};
     if (p.fd < 0 || poll(&p, 1, 10) < 0)
       return;
-    if ((p.revents & POLLOUT) && mosquitto_loop_write(t->mosq, 1) != MOSQ_ERR_SUCCESS)
+    if (!(p.revents & POLLOUT))
+      continue;
+    if (out_pending(t)) {
+      if (direct_write(t) < 0)
+        return;
+    } else if (mosquitto_loop_write(t->mosq, 1) != MOSQ_ERR_SUCCESS) {
       return;
+    }
   }
 }
 
@@ -408,6 +540,9 @@ static void m_drop(void *priv)
   struct mqtt_tp *t = priv;
   flush(t);
   stop_watchers(t);
+  sbuf_reset(&t->out); /* as libmosquitto's queue goes with its handle */
+  t->out_off = 0;
+  t->direct = false;
   t->hold_connect = false;
   t->nmids = 0;
   update_hold(t);
@@ -493,6 +628,21 @@ static int m_connect(void *priv, const struct v3_connect_info *ci, struct sim_di
   return 0;
 }
 
+/* Writes what libmosquitto just queued at once when nothing is queued before it and no
+ * libmosquitto callback is running, so that the QoS 0 messages after it can take the direct
+ * way.  A failure is reported on the next turn of the loop. */
+static void lib_write_now(struct mqtt_tp *t)
+{
+  if (!t->direct || t->in_cb || t->pending_fail || out_pending(t) ||
+      !mosquitto_want_write(t->mosq))
+    return;
+  t->in_publish = true;
+  int rc = mosquitto_loop_write(t->mosq, 1);
+  t->in_publish = false;
+  if (rc != MOSQ_ERR_SUCCESS)
+    fail_later(t, translate(rc));
+}
+
 static int m_subscribe(void *priv, const char *const *filters, size_t n, int qos)
 {
   struct mqtt_tp *t = priv;
@@ -500,8 +650,55 @@ static int m_subscribe(void *priv, const char *const *filters, size_t n, int qos
     return SIM_ESTATE;
   int rc = mosquitto_subscribe_multiple(t->mosq, NULL, (int)n, (char *const *const)filters, qos,
                                         0, NULL);
+  if (rc == MOSQ_ERR_SUCCESS)
+    lib_write_now(t);
   update_io(t);
   return translate(rc);
+}
+
+/* A failure found while writing outside the loop's callbacks is reported on the next turn of
+ * the loop, as a failed loop call would be. */
+static void fail_later(struct mqtt_tp *t, int err)
+{
+  if (!t->pending_fail)
+    t->pending_fail = err;
+  sim_timer_start(t->sim->loop, &t->later, 0, 0);
+}
+
+/* A QoS 0 PUBLISH encoded into t->out, refused for the same reasons mosquitto_publish()
+ * refuses one (lib/actions.c in libmosquitto 2.0), with the same error. */
+static int direct_publish(struct mqtt_tp *t, const char *topic, const void *payload, size_t len,
+                          bool retain)
+{
+  if (!*topic)
+    return translate(MOSQ_ERR_INVAL);
+  size_t tlen = 0;
+  if (!v3_mqtt_plain_topic(topic, &tlen)) {
+    /* libmosquitto's checks, in its order, for their exact outcome */
+    tlen = strlen(topic);
+    if (tlen > 65535 || mosquitto_validate_utf8(topic, (int)tlen))
+      return translate(MOSQ_ERR_MALFORMED_UTF8);
+    if (len > 268435455) /* MQTT_MAX_PAYLOAD */
+      return translate(MOSQ_ERR_PAYLOAD_SIZE);
+    if (mosquitto_pub_topic_check(topic) != MOSQ_ERR_SUCCESS)
+      return translate(MOSQ_ERR_INVAL);
+  } else if (len > 268435455) {
+    return translate(MOSQ_ERR_PAYLOAD_SIZE);
+  }
+  if (t->pending_fail)
+    return 0; /* the connection failed: reported on the next turn, as a queued packet is */
+  if (mosquitto_socket(t->mosq) < 0)
+    return translate(MOSQ_ERR_NO_CONN);
+  int rc = v3_mqtt_publish_encode(topic, payload, len, retain, &t->out);
+  if (rc < 0)
+    return translate(MOSQ_ERR_PAYLOAD_SIZE);
+  if (!t->blocked && t->out.len - t->out_off >= DIRECT_FLUSH_AT) {
+    int err = direct_write(t);
+    if (err < 0)
+      fail_later(t, err);
+  }
+  update_io(t);
+  return 0;
 }
 
 static int m_publish(void *priv, const char *topic, const void *payload, size_t len, int qos,
@@ -510,9 +707,21 @@ static int m_publish(void *priv, const char *topic, const void *payload, size_t 
   struct mqtt_tp *t = priv;
   if (!t->mosq)
     return SIM_ESTATE;
+  bool lib_now = false; /* this QoS 0 message refreshes libmosquitto's keep-alive clock */
+  if (qos == 0 && t->direct && !mosquitto_want_write(t->mosq)) {
+    double now = ev_now(sim_loop_ev(t->sim->loop));
+    if (now - t->lib_at < 1.0 || out_pending(t) || t->in_cb || t->pending_fail) {
+      *mid = 0;
+      return direct_publish(t, topic, payload, len, retain);
+    }
+    lib_now = true;
+  }
   int rc = mosquitto_publish(t->mosq, mid, topic, (int)len, payload, qos, retain);
   if (rc != MOSQ_ERR_SUCCESS)
     return translate(rc);
+  if (lib_now)
+    t->lib_at = ev_now(sim_loop_ev(t->sim->loop));
+  lib_write_now(t);
   if (qos > 0) {
     xgrow((void **)&t->mids, &t->capmids, t->nmids + 1, sizeof(*t->mids));
     t->mids[t->nmids++] = *mid;
@@ -529,6 +738,7 @@ static void m_close(void *priv)
   sim_timer_stop(t->sim->loop, &t->later);
   if (t->dead)
     mosquitto_destroy(t->dead);
+  sbuf_free(&t->out);
   free(t->mids);
   free(t);
   if (!--lib_inited)

@@ -1,9 +1,12 @@
 /*
  * util.c - pure helpers of Server V3: broker URL parsing, the topic prefix (Connect()),
  * name-to-topic mapping (mqtt_topic() in V3/main/ovms_utils.cpp), the retain depth rule, the
- * id_filter include/exclude lists (V3/components/id_filter/src/id_filter.cpp) and the topic
- * name tables of the two topic profiles.  No I/O, no state: unit-tested by tables.
+ * id_filter include/exclude lists (V3/components/id_filter/src/id_filter.cpp), the topic
+ * name tables of the two topic profiles and the payload formatters of the hot path.  No I/O,
+ * no state: unit-tested by tables.
  */
+#include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -221,4 +224,84 @@ bool v3_filter_match(const struct v3_filter *f, const char *name)
     if (entry_match(f->v[i], name))
       return true;
   return false;
+}
+
+/* ---- Payload formatting: printf's %g and %lld without printf ------------------------------ */
+
+/* Powers of ten 10^-4 .. 10^6 (the range %g prints without an exponent) and 10^0 .. 10^9. */
+static const double p10_range[] = {1e-4, 1e-3, 1e-2, 1e-1, 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
+static const double p10_exact[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+
+void v3_format_g(double v, struct sbuf *out)
+{
+  double a = fabs(v);
+  /* printf for what the exact digits below cannot be sure of: no finite value in the fixed
+   * range, or one within 1e-12 of a power of ten (the exponent is then a question of the
+   * last bit) */
+  if (!isfinite(v) || a < 1e-4 || a >= 999999.5) {
+    if (v == 0) /* 0 and -0, as %g prints them */
+      sbuf_adds(out, signbit(v) ? "-0" : "0");
+    else
+      sbuf_printf(out, "%g", v);
+    return;
+  }
+  int x = -4; /* decimal exponent: 10^x <= a < 10^(x+1) */
+  while (x < 5 && a >= p10_range[x + 5])
+    x++;
+  double lo = p10_range[x + 4], hi = p10_range[x + 5];
+  int p = 5 - x; /* digits after the point at 6 significant digits: 0 .. 9 */
+  double s = a * p10_exact[p]; /* in [1e5, 1e6); one rounding: error below 1.2e-10 */
+  double r = floor(s), frac = s - r;
+  if (a - lo < lo * 1e-12 || hi - a < hi * 1e-12 || fabs(frac - 0.5) < 1e-9) {
+    sbuf_printf(out, "%g", v); /* a tie or nearly one: printf's exact rounding decides */
+    return;
+  }
+  uint32_t d = (uint32_t)r + (frac > 0.5 ? 1 : 0);
+  if (d >= 1000000) {
+    sbuf_printf(out, "%g", v); /* rounded up to the next power of ten: a new exponent */
+    return;
+  }
+  char digits[6];
+  for (int i = 5; i >= 0; i--) {
+    digits[i] = (char)('0' + d % 10);
+    d /= 10;
+  }
+  char buf[24];
+  size_t n = 0;
+  if (v < 0)
+    buf[n++] = '-';
+  size_t last = 6; /* significant digits kept: trailing zeros after the point go */
+  while (last > (size_t)(x >= 0 ? x + 1 : 0) && digits[last - 1] == '0')
+    last--;
+  if (x >= 0) {
+    memcpy(buf + n, digits, (size_t)x + 1);
+    n += (size_t)x + 1;
+    if (last > (size_t)x + 1) {
+      buf[n++] = '.';
+      memcpy(buf + n, digits + x + 1, last - (size_t)x - 1);
+      n += last - (size_t)x - 1;
+    }
+  } else {
+    buf[n++] = '0';
+    buf[n++] = '.';
+    for (int i = 0; i < -x - 1; i++)
+      buf[n++] = '0';
+    memcpy(buf + n, digits, last);
+    n += last;
+  }
+  sbuf_add(out, buf, n);
+}
+
+void v3_format_int(int64_t v, struct sbuf *out)
+{
+  char buf[24];
+  size_t n = sizeof(buf);
+  uint64_t a = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+  do {
+    buf[--n] = (char)('0' + a % 10);
+    a /= 10;
+  } while (a);
+  if (v < 0)
+    buf[--n] = '-';
+  sbuf_add(out, buf + n, sizeof(buf) - n);
 }

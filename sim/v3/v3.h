@@ -232,6 +232,19 @@ void v3_mqtt_single_fd(bool on);
  * Returns the handle (the caller destroys it) or NULL with errno set. */
 struct mosquitto;
 struct mosquitto *v3_mqtt_client_new(const char *id, bool clean_session, void *obj);
+/*
+ * Appends to out the MQTT 3.1.1 QoS 0 PUBLISH packet (section 3.3) for topic (NUL-terminated)
+ * and payload (len bytes) with the retain flag: the bytes libmosquitto 2.0 sends for it
+ * (send__real_publish() in lib/send_publish.c), which the mqtt transport writes itself.
+ * Pure.  Returns 0, or SIM_ELIMIT for a topic over 65,535 bytes or a packet over the
+ * 268,435,455 bytes a remaining length can give (out unchanged).
+ */
+int v3_mqtt_publish_encode(const char *topic, const void *payload, size_t len, bool retain,
+                           struct sbuf *out);
+/* Whether topic (1 to 65,535 bytes) is printable ASCII without '+' and '#', which passes
+ * every check libmosquitto makes of a topic to publish on; *len is set to the length of the
+ * plain part.  The transport checks other topics with libmosquitto's own functions. */
+bool v3_mqtt_plain_topic(const char *topic, size_t *len);
 extern const struct v3_transport_ops v3_transport_print;
 
 /* Transport callbacks into the engine. */
