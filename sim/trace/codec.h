@@ -589,26 +589,6 @@ static inline bool q_digit(char c)
   return (unsigned char)(c - '0') < 10;
 }
 
-/* Bit mask of the bytes among the 8 at p that are not decimal digits (0 = all digits). */
-static inline uint64_t q_nondigits8(const char *p)
-{
-  uint64_t w;
-  memcpy(&w, p, 8);
-  return ((w & UINT64_C(0xF0F0F0F0F0F0F0F0)) ^ UINT64_C(0x3030303030303030)) |
-         (((w & UINT64_C(0x0F0F0F0F0F0F0F0F)) + UINT64_C(0x0606060606060606)) &
-          UINT64_C(0x1010101010101010));
-}
-
-/* The value of the 8 decimal digits loaded into w (first digit in the low byte; known to be
- * digits; zero bytes count as leading zeros): 3 multiplications (SWAR). */
-static inline uint64_t q_digits8(uint64_t w)
-{
-  uint64_t v = w & UINT64_C(0x0F0F0F0F0F0F0F0F);
-  v = (v * 2561) >> 8;
-  v = ((v & UINT64_C(0x00FF00FF00FF00FF)) * 6553601) >> 16;
-  return ((v & UINT64_C(0x0000FFFF0000FFFF)) * UINT64_C(42949672960001)) >> 32;
-}
-
 /* Past the ' ' characters from s[i] (only ' ': a tab or NUL is left to the full parser):
  * eight at a time while eight can be read. */
 static inline __attribute__((always_inline)) size_t q_skip_sp(const char *s, size_t len, size_t i)
@@ -638,17 +618,17 @@ static inline __attribute__((always_inline)) bool q_dec(const char *s, size_t le
   size_t i = *pi, k = i;
   uint64_t x = 0;
   while (k + 8 <= len) {
-    uint64_t w, bad = q_nondigits8(s + k);
+    uint64_t w, bad = nondigits8(s + k);
     memcpy(&w, s + k, 8);
     if (!bad) {
-      x = x * 100000000u + q_digits8(w);
+      x = x * 100000000u + digits8(w);
       k += 8;
       continue;
     }
     size_t n = (size_t)__builtin_ctzll(bad) / 8; /* the digits before the first non-digit */
     if (n) {
       static const uint32_t p10[8] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
-      x = x * p10[n] + q_digits8(w << (8 * (8 - n)));
+      x = x * p10[n] + digits8(w << (8 * (8 - n)));
       k += n;
     }
     goto done;
