@@ -1,10 +1,17 @@
 /*
  * bench_trace.c - trace codec throughput: writes a synthetic candump log of N frames (default
  * 5 000 000; argument 1), converts it into every writable format, then measures for each
- * format how many frames per second the streaming reader parses and how many candump -> format
- * converts (the writer with the candump reader), plus the candump -> candump conversion time
- * and the peak resident memory (which must not grow with N: streaming).
- * Prints numbers; asserts nothing.  Usage: bench_trace [FRAMES] [DIR]
+ * format
+ *   - write: the writer alone, on records already parsed and held in memory (no reader, no
+ *     file: the lines go to a buffer that is emptied every few thousand lines),
+ *   - candump -> format: trace_convert with the candump reader in front of the writer,
+ *   - parse: the streaming reader (mapped file) returning every frame,
+ * plus the candump -> candump copy and the peak resident memory (which must not grow with N:
+ * streaming).  Every rate is the process CPU time (user + system, CLOCK_PROCESS_CPUTIME_ID:
+ * what perf stat calls task-clock), best of REPEAT runs (default 3; argument 3), because the
+ * build machine is shared and wall time there says little.
+ * With FORMAT (argument 4), only that format (for a profile of it).
+ * Prints numbers; asserts nothing.  Usage: bench_trace [FRAMES] [DIR] [REPEAT] [FORMAT]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,12 +21,16 @@
 #include <unistd.h>
 
 #include "core/loop.h"
+#include "core/sbuf.h"
 #include "trace/trace.h"
 
-static double now_s(void)
+/* The records of the writer benchmark: this many distinct ones, cycled through. */
+#define WRITE_RECS 16384
+
+static double cpu_s(void)
 {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -30,14 +41,121 @@ static long peak_kb(void)
   return ru.ru_maxrss;
 }
 
+static void report(const char *fmt, const char *what, long frames, double best)
+{
+  printf("%-16s %-28s %8ld frames, CPU %7.1f ms = %6.2f M frames/s\n", fmt, what, frames,
+         best * 1e3, (double)frames / best / 1e6);
+}
+
+/* candump -> to (out_path), best CPU time of repeat runs; < 0 when the conversion fails. */
+static double bench_convert(const char *in, const char *out_path, const char *to, int repeat,
+                            long *frames)
+{
+  double best = -1;
+  for (int k = 0; k < repeat; k++) {
+    struct trace_convert_stats st;
+    struct sim_diag d = SIM_DIAG_INIT;
+    double t = cpu_s();
+    int rc = trace_convert(in, out_path, &(struct trace_convert_opts){.to = to}, &st, &d);
+    double dt = cpu_s() - t;
+    sim_diag_cleanup(&d);
+    if (rc < 0)
+      return -1;
+    *frames = (long)st.frames;
+    if (best < 0 || dt < best)
+      best = dt;
+  }
+  return best;
+}
+
+/* The streaming reader over path in fmt, best CPU time of repeat runs. */
+static double bench_parse(const char *path, const char *fmt, int repeat, long *frames)
+{
+  double best = -1;
+  for (int k = 0; k < repeat; k++) {
+    struct sim_diag d = SIM_DIAG_INIT;
+    struct trace_reader *r;
+    struct trace_reader_opts o = {.format = fmt, .map = true};
+    if (trace_reader_open(&r, path, &o, &d) < 0) {
+      sim_diag_cleanup(&d);
+      return -1;
+    }
+    struct sim_frame fr;
+    long n = 0;
+    double t = cpu_s();
+    while (trace_reader_next_frame(r, &fr, &d) > 0)
+      n++;
+    double dt = cpu_s() - t;
+    trace_reader_close(r);
+    sim_diag_cleanup(&d);
+    *frames = n;
+    if (best < 0 || dt < best)
+      best = dt;
+  }
+  return best;
+}
+
+/* The writer of fmt alone: n records from recs[0, nrecs) cycled, best CPU time of repeat runs. */
+static double bench_write(const struct trace_format *fmt, const struct trace_record *recs,
+                          long nrecs, long n, int repeat)
+{
+  double best = -1;
+  struct sbuf out = SBUF_INIT;
+  for (int k = 0; k < repeat; k++) {
+    struct trace_wstate ws;
+    trace_wstate_init(&ws);
+    out.len = 0;
+    double t = cpu_s();
+    if (fmt->header)
+      fmt->header(&ws, &recs[0], &out);
+    for (long i = 0, j = 0; i < n; i++) {
+      /* times go on growing across the cycles, as in a real trace */
+      fmt->write(&ws, &recs[j], &out);
+      if (++j == nrecs)
+        j = 0;
+      if (out.len > (1u << 20))
+        out.len = 0;
+    }
+    double dt = cpu_s() - t;
+    if (best < 0 || dt < best)
+      best = dt;
+  }
+  sbuf_free(&out);
+  return best;
+}
+
+/* Up to max frame records of the candump log at path into recs; returns how many. */
+static long load_records(const char *path, struct trace_record *recs, long max)
+{
+  struct sim_diag d = SIM_DIAG_INIT;
+  struct trace_reader *r;
+  long n = 0;
+  if (trace_reader_open(&r, path, &(struct trace_reader_opts){.format = "candump"}, &d) == 0) {
+    struct trace_record rec;
+    while (n < max && trace_reader_next(r, &rec, &d) > 0)
+      if (rec.kind == TRACE_REC_FRAME) {
+        recs[n] = rec;
+        recs[n].name = recs[n].text = recs[n].unit = ""; /* (no strings in a frame record) */
+        n++;
+      }
+    trace_reader_close(r);
+  }
+  sim_diag_cleanup(&d);
+  return n;
+}
+
 int main(int argc, char **argv)
 {
   long n = argc > 1 ? strtol(argv[1], NULL, 10) : 5000000;
   const char *dir = argc > 2 ? argv[2] : "/tmp";
+  int repeat = argc > 3 ? atoi(argv[3]) : 3;
+  const char *only = argc > 4 ? argv[4] : NULL;
   if (n <= 0)
     n = 5000000;
+  if (repeat <= 0)
+    repeat = 3;
   char in[512];
-  snprintf(in, sizeof(in), "%s/bench-trace-%ld.log", dir, n);
+  snprintf(in, sizeof(in), "%s/bench-trace-%ld-%d.log", dir, n, (int)getpid());
   FILE *f = fopen(in, "w");
   if (!f) {
     perror(in);
@@ -55,55 +173,47 @@ int main(int argc, char **argv)
             id > 0x7FF ? 8 : 3, id, (unsigned long long)(x >> 3));
   }
   fclose(f);
-  printf("synthetic candump log: %ld frames, %s\n", n, in);
+  printf("synthetic candump log: %ld frames, %s; CPU time (user + sys), best of %d\n", n, in,
+         repeat);
   printf("peak RSS after generating: %ld KiB\n", peak_kb());
 
-  double t = now_s();
+  static struct trace_record recs[WRITE_RECS];
+  long nrecs = load_records(in, recs, WRITE_RECS);
+
   char out[600];
   snprintf(out, sizeof(out), "%s.out.log", in);
-  struct trace_convert_stats st;
-  struct sim_diag d = SIM_DIAG_INIT;
-  if (trace_convert(in, out, &(struct trace_convert_opts){.to = "candump"}, &st, &d) < 0) {
+  long frames = 0;
+  double best = bench_convert(in, out, "candump", repeat, &frames);
+  if (best < 0) {
     fprintf(stderr, "convert failed\n");
     return 1;
   }
-  double dt = now_s() - t;
-  printf("%-16s convert candump -> candump: %.3f s, %.2f M frames/s\n", "candump", dt,
-         (double)st.frames / dt / 1e6);
+  report("candump", "convert candump -> candump", frames, best);
   unlink(out);
 
   for (size_t k = 0; trace_formats[k]; k++) {
     const struct trace_format *fmt = trace_formats[k];
-    char path[640];
+    if (!(fmt->caps & TRACE_CAP_WRITE) || (only && strcmp(only, fmt->name)))
+      continue;
+    char path[640], what[64];
     snprintf(path, sizeof(path), "%s.%s", in, fmt->name);
+    if (nrecs > 0)
+      report(fmt->name, "write (records in memory)", n, bench_write(fmt, recs, nrecs, n, repeat));
     if (strcmp(fmt->name, "candump")) {
-      /* the writer's rate: candump -> fmt (the candump reader included, its rate below) */
-      t = now_s();
-      if (trace_convert(in, path, &(struct trace_convert_opts){.to = fmt->name}, &st, &d) < 0)
+      best = bench_convert(in, path, fmt->name, repeat, &frames);
+      if (best < 0)
         continue;
-      dt = now_s() - t;
-      printf("%-16s convert candump -> %s: %ld frames in %.3f s = %.2f M frames/s\n", fmt->name,
-             fmt->name, (long)st.frames, dt, (double)st.frames / dt / 1e6);
+      snprintf(what, sizeof(what), "convert candump -> %s", fmt->name);
+      report(fmt->name, what, frames, best);
     }
     const char *src = strcmp(fmt->name, "candump") ? path : in;
-    struct trace_reader *r;
-    struct trace_reader_opts o = {.format = fmt->name, .map = true};
-    if (trace_reader_open(&r, src, &o, &d) < 0)
-      continue;
-    struct sim_frame fr;
-    long frames = 0;
-    t = now_s();
-    while (trace_reader_next_frame(r, &fr, &d) > 0)
-      frames++;
-    dt = now_s() - t;
-    trace_reader_close(r);
-    printf("%-16s parse: %ld frames in %.3f s = %.2f M frames/s\n", fmt->name, frames, dt,
-           (double)frames / dt / 1e6);
+    best = bench_parse(src, fmt->name, repeat, &frames);
+    if (best >= 0)
+      report(fmt->name, "parse", frames, best);
     if (src != in)
       unlink(path);
   }
   printf("peak RSS: %ld KiB (streaming: independent of the number of frames)\n", peak_kb());
-  sim_diag_cleanup(&d);
   unlink(in);
   return 0;
 }

@@ -56,6 +56,15 @@ static inline const char *skip_bom(const char *s, size_t *len)
   return s + b;
 }
 
+/* The start of a row parser of a table export: rec cleared, *s moved past a UTF-8 BOM (the
+ * columns of a first line with one count after it).  Returns the length from there. */
+static inline size_t row_begin(struct trace_record *rec, const char **s, size_t len)
+{
+  trace_record_clear(rec);
+  *s = skip_bom(*s, &len);
+  return len;
+}
+
 /* Length without trailing '\r', blanks and NULs (CRLF, CR CR LF and NUL-padded lines). */
 static inline size_t rtrim(const char *s, size_t len)
 {
@@ -324,6 +333,31 @@ static inline char *p_time(char *p, int64_t ns, int digits)
   return p_decn(p, frac / cut[digits], digits);
 }
 
+/* As p_time(p, ns, digits) for digits 6 or 9, reusing the text of the whole seconds kept in ws
+ * while they do not change (consecutive records of a trace share them). */
+static inline char *p_time_ws(struct trace_wstate *ws, char *p, int64_t ns, int digits)
+{
+  if (ns < 0 || (digits != 6 && digits != 9))
+    return p_time(p, ns, digits);
+  uint64_t sec = (uint64_t)ns / 1000000000u;
+  uint32_t frac = (uint32_t)((uint64_t)ns % 1000000000u);
+  if (!ws->sec_valid || ws->sec != sec) {
+    ws->sec_len = (uint8_t)(p_u64(ws->sec_txt, sec) - ws->sec_txt);
+    ws->sec = sec;
+    ws->sec_valid = true;
+  }
+  memcpy(p, ws->sec_txt, sizeof(ws->sec_txt) - 4); /* (20 digits at most: a fixed copy) */
+  p += ws->sec_len;
+  *p++ = '.';
+  if (digits == 9)
+    return p_decn(p, frac, 9);
+  uint32_t us = frac / 1000u;
+  memcpy(p, codec_dec2 + 2 * (us / 10000u), 2);
+  memcpy(p + 2, codec_dec2 + 2 * (us / 100u % 100u), 2);
+  memcpy(p + 4, codec_dec2 + 2 * (us % 100u), 2);
+  return p + 6;
+}
+
 /* Appends an unsigned decimal number. */
 static inline void put_u64(struct sbuf *out, uint64_t v)
 {
@@ -467,6 +501,16 @@ static inline int line_done(struct trace_wstate *ws, struct sbuf *out)
   return 0;
 }
 
+/* The end of a line written through a pointer (put_begin): the line end at p, the buffer's
+ * length, the record counted in ws.  Returns 0, the write() result. */
+static inline int p_line_done(struct trace_wstate *ws, struct sbuf *out, char *p)
+{
+  *p++ = '\n';
+  put_end(out, p);
+  ws->n++;
+  return 0;
+}
+
 /* Copies a bus label into rec->src (truncated). */
 static inline void rec_set_src(struct trace_record *rec, const char *s, size_t n)
 {
@@ -531,5 +575,188 @@ int trace_parse_payload(struct trace_pstate *ps, const char *s, size_t len, size
 /* Appends the interface name for rec: its own label when that is a name ("vcan0"), else
  * can<bus-1> (fmt_candump.c). */
 void trace_put_ifname(struct sbuf *out, const struct trace_record *rec);
+
+/*
+ * ---- one-pass fast paths (the readers' parse_quick) ----
+ * A reader's parse() first tries the layout its writer (and the usual tools) emit with these,
+ * in one pass and without per-token loops; any other line returns 0 from the fast path and the
+ * full parser decides (so results and messages are those of the full parser).
+ */
+
+/* Whether c is a decimal digit. */
+static inline bool q_digit(char c)
+{
+  return (unsigned char)(c - '0') < 10;
+}
+
+/* Past the ' ' characters from s[i] (only ' ': a tab or NUL is left to the full parser):
+ * eight at a time while eight can be read. */
+static inline __attribute__((always_inline)) size_t q_skip_sp(const char *s, size_t len, size_t i)
+{
+  if (i < len && s[i] != ' ')
+    return i;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    w ^= UINT64_C(0x2020202020202020);
+    if (w)
+      return i + (size_t)__builtin_ctzll(w) / 8;
+  }
+  while (i < len && s[i] == ' ')
+    i++;
+  return i;
+}
+
+/*
+ * The decimal digits at s[*pi..len): at least 1 and at most max (<= 16, so no overflow), into
+ * *v; *pi moves past them.  False (nothing moved) when there is none or more than max.  Eight
+ * at a time (SWAR) while eight bytes can be read.
+ */
+static inline __attribute__((always_inline)) bool q_dec(const char *s, size_t len, size_t *pi,
+                                                        size_t max, uint64_t *v)
+{
+  size_t i = *pi, k = i;
+  uint64_t x = 0;
+  while (k + 8 <= len) {
+    uint64_t w, bad = nondigits8(s + k);
+    memcpy(&w, s + k, 8);
+    if (!bad) {
+      x = x * 100000000u + digits8(w);
+      k += 8;
+      continue;
+    }
+    size_t n = (size_t)__builtin_ctzll(bad) / 8; /* the digits before the first non-digit */
+    if (n) {
+      static const uint32_t p10[8] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
+      x = x * p10[n] + digits8(w << (8 * (8 - n)));
+      k += n;
+    }
+    goto done;
+  }
+  for (; k < len && q_digit(s[k]); k++)
+    x = x * 10 + (uint64_t)(s[k] - '0');
+done:
+  if (k == i || k - i > max)
+    return false;
+  *v = x;
+  *pi = k;
+  return true;
+}
+
+/* n hex digits at p (1..8, either case) into *v; false when one is not a hex digit. */
+static inline bool q_hexn(const char *p, size_t n, uint32_t *v)
+{
+  uint32_t x = 0;
+  int bad = 0;
+  for (size_t k = 0; k < n; k++) {
+    int h = sim_hex_digit(p[k]);
+    bad |= h;
+    x = x << 4 | (uint32_t)(h & 15);
+  }
+  *v = x;
+  return bad >= 0;
+}
+
+/* 10^n for n = 0..9. */
+static const uint32_t q_pow10[10] = {1,      10,      100,      1000,      10000,
+                                     100000, 1000000, 10000000, 100000000, 1000000000};
+
+/*
+ * "<seconds>.<fraction>" at s[*pi..len) as trace_parse_time() reads it (no sign), for the
+ * fast paths: at most 10 digits of seconds below 9 000 000 000 and 1 to 9 fraction digits,
+ * else false (the full parser decides).  *pi moves past it.
+ */
+static inline bool q_time(const char *s, size_t len, size_t *pi, int64_t *ns)
+{
+  size_t i = *pi, f0;
+  uint64_t sec, frac;
+  if (!q_dec(s, len, &i, 10, &sec) || sec >= UINT64_C(9000000000) || i >= len || s[i] != '.')
+    return false;
+  f0 = ++i;
+  if (!q_dec(s, len, &i, 9, &frac))
+    return false;
+  *ns = (int64_t)(sec * 1000000000u + frac * q_pow10[9 - (i - f0)]);
+  *pi = i;
+  return true;
+}
+
+/*
+ * n (<= 8) bytes as two hex digits each (either case) at p, p + 3, p + 6 ... with the
+ * character sep between them (p[2], p[5] ...; nothing is checked after the last one): 3n - 1
+ * characters, which the caller has checked are there (and nothing after them is read).
+ * False when a digit or separator is not right.  Writes 8 bytes at out (the ones after the
+ * n-th are zero).
+ */
+static inline bool q_bytes(const char *p, unsigned n, char sep, uint8_t *out)
+{
+  const unsigned char *q = (const unsigned char *)p;
+  uint8_t buf[8] = {0};
+  int bad = 0;
+  unsigned sepbad = 0;
+  if (n > 8)
+    return false;
+  /* byte k: its digits at 3k, 3k + 1 (the table gives -1 for a non-digit), the separator
+   * before it at 3k - 1; unrolled, as n is 8 in most traces (the SWAR decoding of
+   * "HH HH HH" in 8-byte words took as many instructions as the table) */
+#define Q_BYTE(k)                                                                  \
+  do {                                                                             \
+    int hi_ = sim_hex_digits[q[3 * (k)]], lo_ = sim_hex_digits[q[3 * (k) + 1]];    \
+    bad |= hi_ | lo_;                                                              \
+    buf[k] = (uint8_t)((unsigned)hi_ << 4 | (unsigned)lo_);                        \
+    if (k)                                                                         \
+      sepbad |= q[3 * (k) - 1] ^ (unsigned char)sep;                               \
+  } while (0)
+  switch (n) {
+  case 8: Q_BYTE(7); /* fall through */
+  case 7: Q_BYTE(6); /* fall through */
+  case 6: Q_BYTE(5); /* fall through */
+  case 5: Q_BYTE(4); /* fall through */
+  case 4: Q_BYTE(3); /* fall through */
+  case 3: Q_BYTE(2); /* fall through */
+  case 2: Q_BYTE(1); /* fall through */
+  case 1: Q_BYTE(0); /* fall through */
+  default: break;
+  }
+#undef Q_BYTE
+  memcpy(out, buf, 8);
+  return bad >= 0 && !sepbad;
+}
+
+/*
+ * The data at the end of a fast path's line, from s[i]: nothing when n is 0, else blanks and
+ * exactly n bytes "XX XX .." up to the end (len), into out (8 bytes written).
+ */
+static inline bool q_bytes_to_end(const char *s, size_t len, size_t i, unsigned n, uint8_t *out)
+{
+  if (n == 0)
+    return i == len;
+  if (i >= len || s[i] != ' ')
+    return false;
+  i = q_skip_sp(s, len, i);
+  return len - i == 3 * n - 1 && q_bytes(s + i, n, ' ', out);
+}
+
+/*
+ * Defines the parse() function name of a format with a fast path: quick(ps, s, len, rec) first
+ * (1 when it made the line's record), else the full parser full(ps, s, len, rec, d).
+ */
+#define TRACE_PARSE_QUICK_FIRST(name, quick, full)                                           \
+  static int name(struct trace_pstate *ps, const char *s, size_t len,                       \
+                  struct trace_record *rec, struct sim_diag *d)                             \
+  {                                                                                         \
+    return quick(ps, s, len, rec) ? 1 : full(ps, s, len, rec, d);                           \
+  }
+
+/* The record of a fast path's frame: rec cleared, then the frame's id, flags and length (its
+ * data is already in rec->frame.data). */
+static inline struct sim_frame *rec_quick_frame(struct trace_record *rec, uint32_t id,
+                                                uint16_t flags, unsigned len)
+{
+  trace_record_clear(rec);
+  rec->frame.id = id;
+  rec->frame.flags = flags;
+  rec->frame.len = (uint8_t)len;
+  return &rec->frame;
+}
 
 #endif

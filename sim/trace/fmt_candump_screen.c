@@ -105,8 +105,8 @@ static int parse_len(struct trace_pstate *ps, const char *s, size_t len, size_t 
   return 0;
 }
 
-static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
-                 struct sim_diag *d)
+static int parse_full(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
+                      struct sim_diag *d)
 {
   size_t i = line_begin(rec, s, &len);
   if (i == len)
@@ -159,6 +159,56 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
   return rec_frame_done(ps, rec);
 }
 
+/*
+ * The fast path of parse() for the classic frame line candump (and write()) prints, with or
+ * without the time: "(1724333002.811100)   can0  1DB   [8]  01 23 45 67 89 AB CD EF" -- ' '
+ * between the columns, a 3-digit id up to 7FF or an 8-digit one up to 1FFFFFFF, "[0]".."[8]"
+ * and exactly that many bytes, nothing after them.  One pass; returns 1 with rec filled as
+ * parse() fills it, or 0 for any other line (parse() decides).
+ */
+static int parse_quick(struct trace_pstate *ps, const char *s, size_t len,
+                       struct trace_record *rec)
+{
+  len = rtrim(s, len);
+  size_t i = q_skip_sp(s, len, 0);
+  int64_t ts = 0;
+  bool timed = i < len && s[i] == '(';
+  if (timed) {
+    i++;
+    if (!q_time(s, len, &i, &ts) || i >= len || s[i] != ')')
+      return 0;
+    i = q_skip_sp(s, len, i + 1);
+  }
+  size_t ifs = i;
+  while (i < len && !is_blank(s[i]))
+    i++;
+  if (i == ifs || i >= len || s[i] != ' ')
+    return 0;
+  size_t ife = i, ids = q_skip_sp(s, len, i), ide;
+  if (ids + 3 < len && s[ids + 3] == ' ')
+    ide = ids + 3;
+  else if (ids + 8 < len && s[ids + 8] == ' ')
+    ide = ids + 8;
+  else
+    return 0;
+  uint32_t id;
+  bool ext = ide - ids == 8;
+  if (!q_hexn(s + ids, ide - ids, &id) || !canid_ok(id, ext))
+    return 0;
+  i = q_skip_sp(s, len, ide);
+  if (i + 3 > len || s[i] != '[' || s[i + 1] < '0' || s[i + 1] > '8' || s[i + 2] != ']')
+    return 0;
+  unsigned dl = (unsigned)(s[i + 1] - '0');
+  if (!q_bytes_to_end(s, len, i + 3, dl, rec->frame.data))
+    return 0;
+  struct sim_frame *f = rec_quick_frame(rec, id, ext ? SIM_CAN_F_EXT : 0, dl);
+  f->bus = rec_src_bus(ps, rec, s + ifs, ife - ifs, len - ifs);
+  rec_set_ts_opt(ps, rec, timed, ts, ts < INT64_C(100000000) * SIM_NS_PER_SEC);
+  return rec_frame_done(ps, rec);
+}
+
+TRACE_PARSE_QUICK_FIRST(parse, parse_quick, parse_full)
+
 static int write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
 {
   const struct sim_frame *f = &rec->frame;
@@ -195,10 +245,7 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
     *p++ = ' ';
     p = p_byte_list(p, f->data, f->len, true);
   }
-  *p++ = '\n';
-  put_end(out, p);
-  ws->n++;
-  return 0;
+  return p_line_done(ws, out, p);
 }
 
 const struct trace_format trace_fmt_candump_screen = {

@@ -186,8 +186,8 @@ static int parse_metric(struct trace_pstate *ps, const char *s, size_t len, size
   return 1;
 }
 
-static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
-                 struct sim_diag *d)
+static int parse_full(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
+                      struct sim_diag *d)
 {
   size_t i = line_begin(rec, s, &len);
   if (i == len)
@@ -235,32 +235,84 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
   return TRACE_ERR(ps, d, rs, "CRTD: unknown record type '%.3s'", t);
 }
 
+/*
+ * The fast path of parse() for the frame line the firmware and write() emit:
+ * "1724333002.811100 1R11 1DB 01 23 45 67 89 ab cd ef" -- a time with a fraction, one blank,
+ * bus 1..9, R/T 11/29, a 3- or 8-digit id, up to 8 bytes each after one blank, nothing else.
+ * One pass; returns 1 with rec filled as parse() fills it, or 0 for any other line (parse()
+ * decides).
+ */
+static int parse_quick(struct trace_pstate *ps, const char *s, size_t len,
+                       struct trace_record *rec)
+{
+  len = rtrim(s, len);
+  size_t i = 0;
+  int64_t ts;
+  if (!q_time(s, len, &i, &ts) || i + 9 > len || s[i] != ' ' || s[i + 1] < '1' ||
+      s[i + 1] > '9' || (s[i + 2] != 'R' && s[i + 2] != 'T') || s[i + 5] != ' ')
+    return 0;
+  bool ext = s[i + 3] == '2' && s[i + 4] == '9';
+  if (!ext && !(s[i + 3] == '1' && s[i + 4] == '1'))
+    return 0;
+  size_t bs = i + 1, is = i + 6, ie = is + (ext ? 8 : 3);
+  uint32_t id;
+  if (ie > len || (ie < len && s[ie] != ' ') || !q_hexn(s + is, ie - is, &id) ||
+      !canid_ok(id, ext))
+    return 0;
+  size_t n = (len - ie) / 3;
+  if (len - ie != 3 * n || n > 8 || (n && !q_bytes(s + ie + 1, (unsigned)n, ' ', rec->frame.data)))
+    return 0;
+  uint16_t flags = (uint16_t)((ext ? SIM_CAN_F_EXT : 0) | (s[bs + 1] == 'T' ? SIM_CAN_F_TX : 0));
+  rec_quick_frame(rec, id, flags, (unsigned)n)->bus = (uint8_t)(s[bs] - '0');
+  rec->src[0] = s[bs];
+  rec->src[1] = 0;
+  rec_set_ts(rec, ts, ts < INT64_C(100000000) * SIM_NS_PER_SEC);
+  return rec_frame_done(ps, rec);
+}
+
+TRACE_PARSE_QUICK_FIRST(parse, parse_quick, parse_full)
+
+/* The bus digit of a record: its bus 1..9, else its label when that is one digit, else 1. */
+static char bus_digit(const struct trace_record *rec)
+{
+  unsigned b = rec->frame.bus;
+  if (!b && rec->src[0] >= '1' && rec->src[0] <= '9' && !rec->src[1])
+    b = (unsigned)(rec->src[0] - '0');
+  return (char)('0' + (b >= 1 && b <= 9 ? b : 1));
+}
+
 static void put_prefix(struct sbuf *out, const struct trace_record *rec, bool bus)
 {
   trace_put_time(out, rec->ts, 6);
   sbuf_addc(out, ' ');
-  if (bus) {
-    unsigned b = rec->frame.bus;
-    if (!b && rec->src[0] >= '1' && rec->src[0] <= '9' && !rec->src[1])
-      b = (unsigned)(rec->src[0] - '0');
-    sbuf_addc(out, (char)('0' + (b >= 1 && b <= 9 ? b : 1)));
-  }
+  if (bus)
+    sbuf_addc(out, bus_digit(rec));
+}
+
+/* A frame line, through one reservation: "<time> <bus>R11 <id> <bytes>". */
+static int write_frame(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
+{
+  const struct sim_frame *f = &rec->frame;
+  if (f->flags & (SIM_CAN_F_ERR | SIM_CAN_F_RTR))
+    return SIM_EUNSUP;
+  bool ext = f->flags & SIM_CAN_F_EXT;
+  /* at most: 32 time, 6, 9 id, 64 bytes of 3, the line end */
+  char *p = put_begin(out, 50 + 3u * SIM_CAN_MAX_DLEN);
+  p = p_time_ws(ws, p, rec->ts, 6);
+  p[0] = ' ';
+  p[1] = bus_digit(rec);
+  p[2] = f->flags & SIM_CAN_F_TX ? 'T' : 'R';
+  p = ext ? P_LIT(p + 3, "29 ") : P_LIT(p + 3, "11 ");
+  p = p_hexn(p, f->id, ext ? 8 : 3, true);
+  p = p_byte_list(p, f->data, f->len, false); /* lowercase, as HexByte() */
+  return p_line_done(ws, out, p);
 }
 
 static int write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
 {
   switch (rec->kind) {
-  case TRACE_REC_FRAME: {
-    const struct sim_frame *f = &rec->frame;
-    if (f->flags & (SIM_CAN_F_ERR | SIM_CAN_F_RTR))
-      return SIM_EUNSUP;
-    put_prefix(out, rec, true);
-    sbuf_addc(out, f->flags & SIM_CAN_F_TX ? 'T' : 'R');
-    sbuf_adds(out, f->flags & SIM_CAN_F_EXT ? "29 " : "11 ");
-    put_canid(out, f, true);
-    put_byte_list(out, f->data, f->len, false); /* lowercase, as HexByte() */
-    break;
-  }
+  case TRACE_REC_FRAME:
+    return write_frame(ws, rec, out);
   case TRACE_REC_EVENT:
     put_prefix(out, rec, true);
     sbuf_adds(out, "CEV Event ");

@@ -112,6 +112,35 @@ static void default_cols(struct trace_pstate *ps, const int8_t *cols, int n)
   ps->have_header = true;
 }
 
+/* The layout of a header + rows export: how the header starts (compared ignoring case when
+ * head_ci), the separator, the column names (with data_cols, "D1".."Dn" end the header) and
+ * the columns of a file without a header. */
+struct table_fmt {
+  const char *head;
+  bool head_ci;
+  char sep;
+  const struct col_name *names;
+  size_t nnames;
+  bool data_cols;
+  const int8_t *defaults;
+  int ndefaults;
+};
+
+/* True when s[0, len) is the header line (it sets the columns); else false, and the columns of
+ * a file without a header are taken when none was seen. */
+static bool table_header(struct trace_pstate *ps, const char *s, size_t len,
+                         const struct table_fmt *t)
+{
+  size_t n = strlen(t->head);
+  if (len >= n && !(t->head_ci ? strncasecmp(s, t->head, n) : strncmp(s, t->head, n))) {
+    read_header(ps, s, len, t->sep, t->names, t->nnames, t->data_cols);
+    return true;
+  }
+  if (!ps->have_header)
+    default_cols(ps, t->defaults, t->ndefaults);
+  return false;
+}
+
 /* ---- SavvyCAN ---- */
 
 static int savvy_detect(const char *s, size_t len)
@@ -138,6 +167,10 @@ static const struct col_name savvy_cols[] = {
 
 /* The columns of a headerless file: as SavvyCAN writes them (the data from D1 on). */
 static const int8_t savvy_default[] = {C_TIME, C_ID, C_EXT, C_DIR, C_BUS, C_LEN, C_D1};
+
+static const struct table_fmt savvy_table = {
+    "Time Stamp", true, ',', savvy_cols, ARRAY_SIZE(savvy_cols), true,
+    savvy_default, (int)sizeof(savvy_default)};
 
 /* A time stamp in µs, optionally negative, into ns. */
 static int savvy_time(struct trace_pstate *ps, const char *s, size_t fs, size_t fe, int64_t *ts,
@@ -179,21 +212,13 @@ static int savvy_data(struct trace_pstate *ps, const char *s, size_t len, size_t
   return 0;
 }
 
-static int savvy_parse(struct trace_pstate *ps, const char *s, size_t len,
-                       struct trace_record *rec, struct sim_diag *d)
+static int savvy_full(struct trace_pstate *ps, const char *s, size_t len,
+                      struct trace_record *rec, struct sim_diag *d)
 {
-  trace_record_clear(rec);
-  s = skip_bom(s, &len); /* a first line with a BOM: columns count after it */
-  len = rtrim(s, len);
-  if (!len)
+  len = rtrim(s, row_begin(rec, &s, len));
+  if (!len || table_header(ps, s, len, &savvy_table))
     return 0;
   size_t i = 0, fs, fe;
-  if (len >= 10 && !strncasecmp(s, "Time Stamp", 10)) {
-    read_header(ps, s, len, ',', savvy_cols, ARRAY_SIZE(savvy_cols), true);
-    return 0;
-  }
-  if (!ps->have_header)
-    default_cols(ps, savvy_default, (int)sizeof(savvy_default));
   struct sim_frame *f = &rec->frame;
   int64_t ts = 0;
   int dlen = -1;
@@ -257,6 +282,65 @@ static int savvy_parse(struct trace_pstate *ps, const char *s, size_t len,
   return rec_frame_done(ps, rec);
 }
 
+/*
+ * The fast path of savvy_parse() for the row SavvyCAN (and savvy_write()) writes, in a file
+ * whose columns are SavvyCAN's (the header, or none seen yet... then the full parser sets
+ * them): "1724333002811100,000001DB,false,Rx,0,8,01,23,45,67,89,AB,CD,EF," -- a time in µs,
+ * an 8-digit id, true/false, Rx/Tx, bus 0..254, a length 0..8 and that many two-digit bytes,
+ * nothing between the commas.  One pass; returns 1 with rec filled as savvy_parse() fills it,
+ * or 0 for any other line (savvy_parse() decides).
+ */
+static int savvy_quick(struct trace_pstate *ps, const char *s, size_t len,
+                       struct trace_record *rec)
+{
+  if (!ps->have_header || ps->ncols != (int)sizeof(savvy_default) ||
+      memcmp(ps->col, savvy_default, sizeof(savvy_default)))
+    return 0;
+  len = rtrim(s, len);
+  size_t i = 0;
+  uint64_t us, bus;
+  int64_t ts;
+  if (!q_dec(s, len, &i, 16, &us) || __builtin_mul_overflow((int64_t)us, INT64_C(1000), &ts) ||
+      len - i < 19 || s[i] != ',' || s[i + 9] != ',')
+    return 0;
+  uint32_t id;
+  bool ext;
+  if (!q_hexn(s + i + 1, 8, &id) || id > SIM_CAN_EFF_MASK)
+    return 0;
+  i += 10;
+  if (!memcmp(s + i, "false,", 6))
+    ext = false, i += 6;
+  else if (!memcmp(s + i, "true,", 5))
+    ext = true, i += 5;
+  else
+    return 0;
+  if (!(s[i + 1] == 'x' && (s[i] == 'R' || s[i] == 'T')) || s[i + 2] != ',')
+    return 0;
+  bool tx = s[i] == 'T';
+  size_t bs = i + 3;
+  i = bs;
+  if (!q_dec(s, len, &i, 3, &bus) || bus > 254 || len - i < 2 || s[i] != ',' || s[i + 1] < '0' ||
+      s[i + 1] > '8' || (i + 2 < len && s[i + 2] != ','))
+    return 0;
+  size_t be = i;
+  unsigned dl = (unsigned)(s[i + 1] - '0');
+  i += 3;
+  /* the bytes, each a field (the last one ends the line or at a comma) */
+  if (dl && (i > len || len - i < 3 * dl - 1 ||
+             (len - i > 3 * dl - 1 && s[i + 3 * dl - 1] != ',') ||
+             !q_bytes(s + i, dl, ',', rec->frame.data)))
+    return 0;
+  if (!canid_ok(id, ext))
+    return 0;
+  uint16_t flags = (uint16_t)((ext ? SIM_CAN_F_EXT : 0) | (tx ? SIM_CAN_F_TX : 0));
+  rec_quick_frame(rec, id, flags, dl)->bus = (uint8_t)(bus + 1);
+  rec_set_src(rec, s + bs, be - bs);
+  rec_set_ts(rec, ts, ts < INT64_C(946684800) * SIM_NS_PER_SEC);
+  return rec_frame_done(ps, rec);
+}
+
+TRACE_PARSE_QUICK_FIRST(savvy_parse, savvy_quick, savvy_full)
+
 static int savvy_write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
 {
   const struct sim_frame *f = &rec->frame;
@@ -286,10 +370,7 @@ static int savvy_write(struct trace_wstate *ws, const struct trace_record *rec, 
   }
   for (unsigned k = f->len; k < 8; k++)
     *p++ = ',';
-  *p++ = '\n';
-  put_end(out, p);
-  ws->n++;
-  return 0;
+  return p_line_done(ws, out, p);
 }
 
 static int savvy_header(struct trace_wstate *ws, const struct trace_record *first,
@@ -335,6 +416,10 @@ static const struct col_name pf_cols[] = {
 static const int8_t pf_default[] = {C_SKIP, C_BUS, C_SKIP, C_DIR, C_TIME,
                                     C_FLAGS, C_ID, C_LEN, C_DATA};
 
+static const struct table_fmt pf_table = {
+    "ParserFlags", false, '\t', pf_cols, ARRAY_SIZE(pf_cols), false,
+    pf_default, (int)sizeof(pf_default)};
+
 /* The data column ds..de ("0x08 dc 00 dd"): dlen bytes into f, the flags from the row. */
 static int pf_finish(struct trace_pstate *ps, const char *s, size_t ds, size_t de, int dlen,
                      bool ext_flag, struct sim_frame *f, struct sim_diag *d)
@@ -353,21 +438,21 @@ static int pf_finish(struct trace_pstate *ps, const char *s, size_t ds, size_t d
   return 0;
 }
 
-static int pf_parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
-                    struct sim_diag *d)
+/* The index of the first tab at or after s[i], or len. */
+static inline size_t q_tab(const char *s, size_t len, size_t i)
 {
-  trace_record_clear(rec);
-  s = skip_bom(s, &len); /* a first line with a BOM: columns count after it */
-  len = strip_eol(s, len);
-  if (!rtrim(s, len))
+  while (i < len && s[i] != '\t')
+    i++;
+  return i;
+}
+
+static int pf_full(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
+                   struct sim_diag *d)
+{
+  len = strip_eol(s, row_begin(rec, &s, len));
+  if (!rtrim(s, len) || table_header(ps, s, len, &pf_table))
     return 0;
   size_t i = 0, fs, fe;
-  if (len >= 11 && !strncmp(s, "ParserFlags", 11)) {
-    read_header(ps, s, len, '\t', pf_cols, ARRAY_SIZE(pf_cols), false);
-    return 0;
-  }
-  if (!ps->have_header)
-    default_cols(ps, pf_default, (int)sizeof(pf_default));
   struct sim_frame *f = &rec->frame;
   int64_t ts = 0;
   int dlen = -1;
@@ -431,6 +516,84 @@ static int pf_parse(struct trace_pstate *ps, const char *s, size_t len, struct t
   return rec_frame_done(ps, rec);
 }
 
+/*
+ * The fast path of pf_parse() for the row the analyser (and pf_write()) writes, in a file
+ * whose first nine columns are the analyser's (the rest skipped):
+ * "1	0	1	RX	0.250000	X	0x18daf110	2	0x10 14 	Default Parser	" -- a channel 0..254,
+ * RX/TX, a time in ms with or without a fraction, no flags or X, "0x" and an 8-digit id, a
+ * length 0..8 and exactly that many bytes after "0x".  One pass; returns 1 with rec filled as
+ * pf_parse() fills it, or 0 for any other line (pf_parse() decides).
+ */
+static int pf_quick(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec)
+{
+  if (!ps->have_header || ps->ncols < (int)sizeof(pf_default) ||
+      memcmp(ps->col, pf_default, sizeof(pf_default)))
+    return 0;
+  for (int c = (int)sizeof(pf_default); c < ps->ncols; c++)
+    if (ps->col[c] != C_SKIP)
+      return 0;
+  len = strip_eol(s, len);
+  size_t i = q_tab(s, len, 0), bs = i + 1;
+  uint64_t bus, ms, frac = 0;
+  if (i == 0 || !q_digit(s[0]) || i >= len)
+    return 0;
+  i = bs;
+  if (!q_dec(s, len, &i, 3, &bus) || bus > 254 || i >= len || s[i] != '\t')
+    return 0;
+  size_t be = i;
+  i = q_tab(s, len, i + 1);
+  if (len - i < 20 || s[i + 2] != 'X' || s[i + 3] != '\t' ||
+      (s[i + 1] != 'R' && s[i + 1] != 'T'))
+    return 0;
+  bool tx = s[i + 1] == 'T';
+  i += 4;
+  size_t f0 = 0;
+  if (!q_dec(s, len, &i, 9, &ms) || i >= len)
+    return 0;
+  if (s[i] == '.') {
+    f0 = ++i;
+    if (!q_dec(s, len, &i, 9, &frac) || i >= len)
+      return 0;
+  }
+  int64_t ts = (int64_t)(ms * 1000000000u + (f0 ? frac * q_pow10[9 - (i - f0)] : 0)) / 1000;
+  if (s[i] != '\t')
+    return 0;
+  bool ext = false;
+  if (len - i >= 3 && s[i + 1] == 'X' && s[i + 2] == '\t') {
+    ext = true;
+    i++;
+  } else if (!(len - i >= 2 && s[i + 1] == '\t')) {
+    return 0;
+  }
+  i += 2;
+  uint32_t id;
+  if (len - i < 13 || s[i] != '0' || s[i + 1] != 'x' || !q_hexn(s + i + 2, 8, &id) ||
+      id > SIM_CAN_EFF_MASK || s[i + 10] != '\t' || s[i + 11] < '0' || s[i + 11] > '8' ||
+      s[i + 12] != '\t')
+    return 0;
+  unsigned dl = (unsigned)(s[i + 11] - '0');
+  i += 13;
+  if (dl) {
+    /* "0x" and the bytes, then blanks up to the tab or the end */
+    if (len - i < 3 * dl + 1 || s[i] != '0' || s[i + 1] != 'x' ||
+        !q_bytes(s + i + 2, dl, ' ', rec->frame.data))
+      return 0;
+    i += 3 * dl + 1;
+    while (i < len && s[i] == ' ')
+      i++;
+  }
+  if (i < len && s[i] != '\t')
+    return 0;
+  uint16_t flags = (uint16_t)((ext || id > SIM_CAN_SFF_MASK ? SIM_CAN_F_EXT : 0) |
+                               (tx ? SIM_CAN_F_TX : 0));
+  rec_quick_frame(rec, id, flags, dl)->bus = (uint8_t)(bus + 1);
+  rec_set_src(rec, s + bs, be - bs);
+  rec_set_ts(rec, ts, true);
+  return rec_frame_done(ps, rec);
+}
+
+TRACE_PARSE_QUICK_FIRST(pf_parse, pf_quick, pf_full)
+
 static int pf_write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
 {
   const struct sim_frame *f = &rec->frame;
@@ -468,10 +631,7 @@ static int pf_write(struct trace_wstate *ws, const struct trace_record *rec, str
     p[2] = ' ';
     p += 3;
   }
-  p = P_LIT(p, "\tDefault Parser\t\n");
-  put_end(out, p);
-  ws->n++;
-  return 0;
+  return p_line_done(ws, out, P_LIT(p, "\tDefault Parser\t"));
 }
 
 static int pf_header(struct trace_wstate *ws, const struct trace_record *first, struct sbuf *out)

@@ -111,8 +111,21 @@ static int frame_words(struct trace_pstate *ps, const char *s, size_t len, size_
   return 0;
 }
 
-static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
-                 struct sim_diag *d)
+/* One column separator (a tab or a blank) at s[i]: the index after it, or 0. */
+static inline size_t q_sep(const char *s, size_t len, size_t i)
+{
+  return i < len && (s[i] == '\t' || s[i] == ' ') ? i + 1 : 0;
+}
+
+/* Two digits at s[i] (known to be there) below lim: their value, or -1. */
+static inline int q_dec2(const char *s, size_t i, int lim)
+{
+  int v = (s[i] - '0') * 10 + (s[i + 1] - '0');
+  return q_digit(s[i]) && q_digit(s[i + 1]) && v < lim ? v : -1;
+}
+
+static int parse_full(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
+                      struct sim_diag *d)
 {
   size_t i = line_begin(rec, s, &len);
   if (i == len)
@@ -181,6 +194,72 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
   return rec_frame_done(ps, rec);
 }
 
+/*
+ * The fast path of parse() for the line write() writes (one tab or blank between the
+ * columns): "1	Receive	13:23:22.811100	0x000001DB	Data frame	Standard frame	0x08	x| 01 23 ..",
+ * Receive or Send, a time of day with a fraction, an 8-digit id, a data frame, the length
+ * as 0x00..0x08 and exactly that many bytes, nothing after them.  One pass; returns 1 with
+ * rec filled as parse() fills it, or 0 for any other line (parse() decides).
+ */
+static int parse_quick(struct trace_pstate *ps, const char *s, size_t len,
+                       struct trace_record *rec)
+{
+  len = rtrim(s, len);
+  size_t i = 0;
+  uint64_t num;
+  if (!q_dec(s, len, &i, 16, &num) || !(i = q_sep(s, len, i)) || len - i < 57)
+    return 0;
+  bool tx = false;
+  if (!memcmp(s + i, "Receive", 7))
+    i += 7;
+  else if (!memcmp(s + i, "Send", 4) && (tx = true))
+    i += 4;
+  else
+    return 0;
+  if (!(i = q_sep(s, len, i)) || len - i < 52 || s[i + 2] != ':' || s[i + 5] != ':')
+    return 0;
+  int hh = q_dec2(s, i, 24), mm = q_dec2(s, i + 3, 60), ss = q_dec2(s, i + 6, 61);
+  size_t f0 = i + 9;
+  uint64_t frac;
+  if (hh < 0 || mm < 0 || ss < 0 || s[i + 8] != '.')
+    return 0;
+  i = f0;
+  if (!q_dec(s, len, &i, 9, &frac))
+    return 0;
+  int64_t ts = ((int64_t)hh * 3600 + mm * 60 + ss) * SIM_NS_PER_SEC +
+               (int64_t)(frac * q_pow10[9 - (i - f0)]);
+  if (!(i = q_sep(s, len, i)) || len - i < 41 || memcmp(s + i, "0x", 2))
+    return 0;
+  uint32_t id;
+  if (!q_hexn(s + i + 2, 8, &id) || id > SIM_CAN_EFF_MASK || !(i = q_sep(s, len, i + 10)) ||
+      memcmp(s + i, "Data frame", 10) || !(i = q_sep(s, len, i + 10)))
+    return 0;
+  bool ext;
+  if (!memcmp(s + i, "Standard frame", 14))
+    ext = false;
+  else if (!memcmp(s + i, "Extended frame", 14))
+    ext = true;
+  else
+    return 0;
+  if (!canid_ok(id, ext) || !(i = q_sep(s, len, i + 14)) || len - i < 4 ||
+      memcmp(s + i, "0x0", 3) || s[i + 3] < '0' || s[i + 3] > '8')
+    return 0;
+  unsigned dl = (unsigned)(s[i + 3] - '0');
+  i += 4;
+  if (i < len) {
+    if (!(i = q_sep(s, len, i)) || len - i < 2 || s[i] != 'x' || s[i + 1] != '|')
+      return 0;
+    i += 2;
+  }
+  if (!q_bytes_to_end(s, len, i, dl, rec->frame.data))
+    return 0;
+  rec_quick_frame(rec, id, (uint16_t)((ext ? SIM_CAN_F_EXT : 0) | (tx ? SIM_CAN_F_TX : 0)), dl);
+  rec_set_ts(rec, ts, true);
+  return rec_frame_done(ps, rec);
+}
+
+TRACE_PARSE_QUICK_FIRST(parse, parse_quick, parse_full)
+
 static int write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
 {
   const struct sim_frame *f = &rec->frame;
@@ -212,10 +291,7 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
     p = P_LIT(p, "\tx|");
     p = p_byte_list(p, f->data, f->len, true);
   }
-  *p++ = '\n';
-  put_end(out, p);
-  ws->n++;
-  return 0;
+  return p_line_done(ws, out, p);
 }
 
 const struct trace_format trace_fmt_numbered = {

@@ -95,9 +95,7 @@ static int cando_data(struct trace_pstate *ps, const char *s, size_t len, size_t
 static int cando_parse(struct trace_pstate *ps, const char *s, size_t len,
                        struct trace_record *rec, struct sim_diag *d)
 {
-  trace_record_clear(rec);
-  s = skip_bom(s, &len); /* a first line with a BOM: columns count after it */
-  len = rtrim(s, len);
+  len = rtrim(s, row_begin(rec, &s, len));
   if (!len)
     return 0;
   if (s[0] == '~') {
