@@ -148,8 +148,9 @@ static inline uint64_t digits8(uint64_t w)
 
 /*
  * The time stamp candump writes, at s[0, 20) (20 readable bytes): "(" 10 digits "." 6 digits
- * ") ", with seconds that an int64 of ns holds (as trace_parse_time() checks; 10 digits
- * compare as text).  The seconds' value is digits8(s + 1) * 100 + digits8(s + 3) % 100.
+ * ") ", with seconds up to 9223372029 (10 digits compare as text): a bound a little below the
+ * int64 limit of ns, which trace_parse_time() checks exactly; the few seconds above it go to the
+ * full parse.  The seconds' value is digits8(s + 1) * 100 + digits8(s + 3) % 100.
  */
 static inline bool candump_stamp20(const char *s)
 {

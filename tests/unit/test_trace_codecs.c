@@ -744,7 +744,7 @@ static void test_quick_check(void **state)
     {"(1724333002.811100)  can0 7E8#00", false},       /* two blanks: parser */
     {"(1724333002.811100) can0 7E8#00.11", false},
     {"(1724333002x811100) can0 7E8#00", false},
-    {"(9223372029.999999) can1 1FFFFFFF#FF", true}, /* the largest seconds an int64 holds */
+    {"(9223372029.999999) can1 1FFFFFFF#FF", true}, /* the largest seconds it takes */
     {"(9223372030.000000) can0 7E8#00", false},
     {"(1724333002.811100) slcan0 0AB#0a0B0c0D0e0F1a1B", true}, /* either case */
   };
