@@ -178,7 +178,7 @@ static void leaf_5bf_run(const char *set, bool sent5bf, const char *expect)
   struct sim_frame f;
   assert_int_equal(vehicle_encode(a.v, i390, &f), 1);
   vehicle_decode(b.v, &f);
-  char climit[64], pilot[16], got[64];
+  char climit[512], pilot[512], got[512]; /* vt_str() gives up to 511 characters */
   snprintf(climit, sizeof climit, "%s", vt_str(&b, "v.c.climit"));
   snprintf(pilot, sizeof pilot, "%s", vt_str(&b, "v.c.pilot"));
   unsigned n5bf = 0;
