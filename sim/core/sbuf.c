@@ -13,14 +13,24 @@
 
 #include "core/xalloc.h"
 
-void sbuf_reserve(struct sbuf *b, size_t extra)
+/* The capacity b needs for extra more bytes and the NUL: the current one when that fits (0
+ * then), else the first doubling of it (from 64) that does. */
+static size_t grown_cap(const struct sbuf *b, size_t extra)
 {
   size_t need = b->len + extra + 1;
   if (need <= b->cap)
-    return;
+    return 0;
   size_t c = b->cap ? b->cap : 64;
   while (c < need)
     c *= 2;
+  return c;
+}
+
+void sbuf_reserve(struct sbuf *b, size_t extra)
+{
+  size_t c = grown_cap(b, extra);
+  if (!c)
+    return;
   b->p = xrealloc(b->p, c);
   b->cap = c;
 }
@@ -113,12 +123,9 @@ int sbuf_read_file(struct sbuf *b, const char *path)
 
 void sbuf_reserve_secret(struct sbuf *b, size_t extra)
 {
-  size_t need = b->len + extra + 1;
-  if (need <= b->cap)
+  size_t c = grown_cap(b, extra);
+  if (!c)
     return;
-  size_t c = b->cap ? b->cap : 64;
-  while (c < need)
-    c *= 2;
   char *p = xmalloc(c);
   if (b->p) {
     memcpy(p, b->p, b->len + 1);
