@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/array.h"
+#include "core/hex.h"
 #include "core/sbuf.h"
 #include "core/xalloc.h"
 
@@ -173,19 +174,10 @@ static void put_raw(struct elm327 *e, const struct sim_frame *f)
 
 /* ---- parsing helpers ---- */
 
-static int hexv(char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 static bool all_hex(const char *s, size_t n)
 {
   for (size_t i = 0; i < n; i++)
-    if (hexv(s[i]) < 0)
+    if (sim_hex_digit(s[i]) < 0)
       return false;
   return n > 0;
 }
@@ -194,7 +186,7 @@ static uint32_t hexnum(const char *s, size_t n)
 {
   uint32_t v = 0;
   for (size_t i = 0; i < n; i++)
-    v = v << 4 | (uint32_t)hexv(s[i]);
+    v = v << 4 | (uint32_t)sim_hex_digit(s[i]);
   return v;
 }
 
@@ -405,7 +397,7 @@ static void request(struct elm327 *e, const char *s, size_t n)
   }
   int want = 0;
   if (n % 2) {
-    want = hexv(s[n - 1]);
+    want = sim_hex_digit(s[n - 1]);
     n--;
   }
   size_t nb = n / 2;
@@ -543,9 +535,9 @@ static bool at_addressing(struct elm327 *e, const char *c, size_t n)
   size_t al;
   if ((prefix(c, n, "SP", &a, &al) || prefix(c, n, "TP", &a, &al)) && al >= 1 && al <= 2) {
     bool aut = al == 2 && a[0] == 'A';
-    if ((al == 2 && !aut) || hexv(a[al - 1]) < 0 || hexv(a[al - 1]) > 12)
+    if ((al == 2 && !aut) || sim_hex_digit(a[al - 1]) < 0 || sim_hex_digit(a[al - 1]) > 12)
       return false;
-    int p = hexv(a[al - 1]);
+    int p = sim_hex_digit(a[al - 1]);
     e->protocol = p;
     e->auto_proto = aut || p == 0;
     e->searched = false;

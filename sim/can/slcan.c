@@ -19,8 +19,6 @@ int slcan_bitrate_index(uint32_t bitrate)
   return -1;
 }
 
-static const char hx[] = "0123456789ABCDEF";
-
 int slcan_encode(const struct sim_frame *f, char *buf, size_t cap)
 {
   if (f->flags & SIM_CAN_F_ERR || cap < SLCAN_MAX_LINE)
@@ -37,15 +35,15 @@ int slcan_encode(const struct sim_frame *f, char *buf, size_t cap)
   buf[n++] = ext ? (char)(c - 32) : c;
   int digits = ext ? 8 : 3;
   for (int k = digits - 1; k >= 0; k--)
-    buf[n++] = hx[(f->id >> (4 * k)) & 15];
+    buf[n++] = sim_hex_upper[(f->id >> (4 * k)) & 15];
   uint8_t dlc = f->flags & SIM_CAN_F_FD ? sim_can_len2dlc(f->len) : (f->len > 8 ? 8 : f->len);
-  buf[n++] = hx[dlc];
+  buf[n++] = sim_hex_upper[dlc];
   if (!(f->flags & SIM_CAN_F_RTR)) {
     unsigned len = f->flags & SIM_CAN_F_FD ? sim_can_dlc2len(dlc) : dlc;
     for (unsigned k = 0; k < len; k++) {
       uint8_t v = k < f->len ? f->data[k] : 0;
-      buf[n++] = hx[v >> 4];
-      buf[n++] = hx[v & 15];
+      buf[n++] = sim_hex_upper[v >> 4];
+      buf[n++] = sim_hex_upper[v & 15];
     }
   }
   buf[n++] = '\r';

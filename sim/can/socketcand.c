@@ -255,15 +255,13 @@ static int fmt_time(char *buf, size_t cap, int64_t ts_ns)
                   (long long)(ts_ns % 1000000000 / 1000));
 }
 
-static const char HEX[] = "0123456789ABCDEF";
-
 /* Appends f's data bytes in hex at buf[n] (each followed by a blank when spaced, else the
  * run followed by one) and the closing '>' of a message.  Returns the message length. */
 static int put_data(const struct sim_frame *f, bool spaced, char *buf, int n)
 {
   for (int i = 0; i < f->len; i++) {
-    buf[n++] = HEX[f->data[i] >> 4];
-    buf[n++] = HEX[f->data[i] & 15];
+    buf[n++] = sim_hex_upper[f->data[i] >> 4];
+    buf[n++] = sim_hex_upper[f->data[i] & 15];
     if (spaced)
       buf[n++] = ' ';
   }

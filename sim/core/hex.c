@@ -15,6 +15,9 @@ const int8_t sim_hex_digits[256] = {
     H16_, H16_, H16_, H16_, H16_, H16_, H16_, H16_, H16_,
 };
 
+const char sim_hex_upper[17] = "0123456789ABCDEF";
+const char sim_hex_lower[17] = "0123456789abcdef";
+
 bool sim_hex_u32(const char *s, size_t n, uint32_t *v)
 {
   if (n == 0 || n > 8)

@@ -1,6 +1,7 @@
 /*
  * hex.h - hexadecimal digits: the one table every text codec uses (trace formats, slcan,
- * socketcand...), so that what counts as a hex digit is decided once.
+ * socketcand, ELM327, JSON escapes...), so that what counts as a hex digit is decided once,
+ * and the digits they write.
  */
 #ifndef SIM_CORE_HEX_H
 #define SIM_CORE_HEX_H
@@ -11,6 +12,10 @@
 
 /* Digit values: 0..15 for 0-9, a-f, A-F; -1 for every other byte. */
 extern const int8_t sim_hex_digits[256];
+
+/* The digit of each value 0..15: sim_hex_upper[v] "0".."F", sim_hex_lower[v] "0".."f". */
+extern const char sim_hex_upper[17];
+extern const char sim_hex_lower[17];
 
 /* The value of hex digit c (either case), or -1. */
 static inline int sim_hex_digit(char c)

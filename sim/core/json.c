@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/hex.h"
 #include "core/sbuf.h"
 #include "core/xalloc.h"
 
@@ -43,19 +44,9 @@ static void skip_ws(struct reader *r)
 
 static int hex4(const char *s, unsigned *out)
 {
-  unsigned v = 0;
-  for (int i = 0; i < 4; i++) {
-    char c = s[i];
-    v <<= 4;
-    if (c >= '0' && c <= '9')
-      v |= (unsigned)(c - '0');
-    else if (c >= 'a' && c <= 'f')
-      v |= (unsigned)(c - 'a' + 10);
-    else if (c >= 'A' && c <= 'F')
-      v |= (unsigned)(c - 'A' + 10);
-    else
-      return -1;
-  }
+  uint32_t v;
+  if (!sim_hex_u32(s, 4, &v))
+    return -1;
   *out = v;
   return 0;
 }

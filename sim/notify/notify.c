@@ -167,10 +167,9 @@ static int journal_append(struct sim_notify_queue *q, const struct sbuf *b)
 
 static void hex_add(struct sbuf *b, const char *s, size_t n)
 {
-  static const char hx[] = "0123456789abcdef";
   for (size_t i = 0; i < n; i++) {
-    sbuf_addc(b, hx[(unsigned char)s[i] >> 4]);
-    sbuf_addc(b, hx[(unsigned char)s[i] & 15]);
+    sbuf_addc(b, sim_hex_lower[(unsigned char)s[i] >> 4]);
+    sbuf_addc(b, sim_hex_lower[(unsigned char)s[i] & 15]);
   }
   if (n == 0)
     sbuf_addc(b, '-');
