@@ -109,7 +109,8 @@ static void sniffed(void *ctx, struct isotp_link *l, const uint8_t *msg, size_t 
 
 static const struct isotp_ops sniff_ops = {no_send, sniffed, NULL, NULL};
 
-static int feed_frames(struct vt *t, const char *const *frames, size_t n)
+/* The BMS's replies fr[0..n) through a listening ISO-TP link.  Returns the replies decoded. */
+static int feed_sim_frames(struct vt *t, const struct sim_frame *fr, size_t n)
 {
   struct sniff s = {t, 0};
   struct isotp_link l;
@@ -117,15 +118,23 @@ static int feed_frames(struct vt *t, const char *const *frames, size_t n)
   isotp_config_default(&c, 0x79B, 0x7BB);
   c.listen_only = true;
   assert_int_equal(isotp_link_init(&l, t->loop, &c, &sniff_ops, &s), 0);
-  for (size_t i = 0; i < n; i++) {
-    struct sim_frame f;
-    memset(&f, 0, sizeof f);
-    f.id = 0x7BB;
-    f.len = (uint8_t)unhex(frames[i], f.data);
-    isotp_link_input(&l, &f);
-  }
+  for (size_t i = 0; i < n; i++)
+    isotp_link_input(&l, &fr[i]);
   isotp_link_cleanup(&l);
   return s.got;
+}
+
+/* The same for 0x7BB frames given as hex bytes ("10 35 61 ..."). */
+static int feed_frames(struct vt *t, const char *const *frames, size_t n)
+{
+  struct sim_frame fr[64];
+  assert_true(n <= ARRAY_SIZE(fr));
+  for (size_t i = 0; i < n; i++) {
+    memset(&fr[i], 0, sizeof fr[i]);
+    fr[i].id = 0x7BB;
+    fr[i].len = (uint8_t)unhex(frames[i], fr[i].data);
+  }
+  return feed_sim_frames(t, fr, n);
 }
 
 static void test_battery_ze1_frames(void **state)
@@ -188,22 +197,22 @@ static void test_volt_recorded(void **state)
 {
   (void)state;
   char *text = test_read_file(test_data_path("hil/env200-bms-volt-poll.crtd"), NULL);
-  const char *frames[64];
+  static struct sim_frame frames[64];
   char *save = NULL;
   size_t n = 0;
-  static char data[64][32];
-  for (char *line = strtok_r(text, "\n", &save); line && n < 64;
+  for (char *line = strtok_r(text, "\n", &save); line && n < ARRAY_SIZE(frames);
        line = strtok_r(NULL, "\n", &save)) {
-    if (!strstr(line, " 7BB "))
-      continue;
-    snprintf(data[n], sizeof data[n], "%s", strstr(line, " 7BB ") + 5);
-    frames[n] = data[n];
-    n++;
+    struct vt_crtd c;
+    if (vt_crtd_parse(line, &c) < 0)
+      fail_msg("not CRTD: %s", line);
+    if (c.kind == 'R' && c.f.id == 0x7BB)
+      frames[n++] = c.f;
   }
   free(text);
+  assert_int_equal(n, 29);
   struct vt t;
   vt_open(&t, "nissanleaf", NULL);
-  assert_int_equal(feed_frames(&t, frames, n), 1);
+  assert_int_equal(feed_sim_frames(&t, frames, n), 1);
   struct metric *cells = vt_m(&t, "v.b.c.voltage");
   assert_int_equal(cells->n, 96);
   assert_float_equal(((const float *)cells->data)[0], 3.732, 1e-6);
