@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "core/array.h"
+#include "core/parse.h"
 #include "vehicles/vtest.h"
 
 #define VIN_V2 "1 100 A4 53 46 5A 52 45 32 42;1 100 A5 33 39 41 33 30 30 30;1 100 A6 33 35 39"
@@ -221,9 +222,13 @@ static int parse_ann(char *line, struct ann_line *a)
   return 0;
 }
 
+/* The annotation's words (open/closed, true/false) through the one boolean parser. */
 static bool yes(const char *w)
 {
-  return !strncmp(w, "open", 4) || !strncmp(w, "true", 4);
+  bool b = false;
+  if (parse_bool(w, &b) < 0)
+    fail_msg("annotated word '%s' is not a boolean", w);
+  return b;
 }
 
 static void test_annotated_log(void **state)
