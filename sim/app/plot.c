@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "core/array.h"
 #include "core/json.h"
 #include "core/sbuf.h"
 #include "scenario/scenario.h"
@@ -50,7 +51,7 @@ static double time_step(double span)
 {
   static const double steps[] = {1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600,
                                  7200, 10800, 21600, 43200, 86400};
-  for (size_t i = 0; i < sizeof(steps) / sizeof(*steps); i++)
+  for (size_t i = 0; i < ARRAY_SIZE(steps); i++)
     if (span / steps[i] <= 10)
       return steps[i];
   return nice_step(span / 86400, 8) * 86400;
@@ -144,7 +145,7 @@ static void panel(struct sbuf *o, const struct json_value *t, const struct plot_
   for (size_t j = 0; j < ns; j++) {
     if (strcmp(ser[j].unit, unit))
       continue;
-    const char *c = colors[j % (sizeof(colors) / sizeof(*colors))];
+    const char *c = colors[j % ARRAY_SIZE(colors)];
     sbuf_printf(o, "<path class=\"series\" data-metric=\"%s\" fill=\"none\" stroke=\"%s\" "
                    "stroke-width=\"1.5\" d=\"", ser[j].name, c);
     bool pen = false;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/sbuf.h"
 #include "fused_pass.h"
@@ -130,11 +131,11 @@ static void test_edge_lines(void **state)
   (void)state;
   struct sbuf t = SBUF_INIT;
   sbuf_printf(&t, "%s\n", ordinary);
-  for (size_t k = 0; k < sizeof(edge) / sizeof(edge[0]); k++)
+  for (size_t k = 0; k < ARRAY_SIZE(edge); k++)
     sbuf_printf(&t, "%s\n%s\n%s\n", edge[k], ordinary, ordinary);
   assert_true(check_same("edge lines", t.p, t.len) > 0);
   /* a line the fused path leaves to the general one at the very start of each call */
-  for (size_t k = 0; k < sizeof(edge) / sizeof(edge[0]); k++) {
+  for (size_t k = 0; k < ARRAY_SIZE(edge); k++) {
     sbuf_reset(&t);
     sbuf_printf(&t, "%s\n%s\n", ordinary, edge[k]);
     for (int i = 0; i < 4; i++)
@@ -194,7 +195,7 @@ static void make_stream(struct sbuf *t, int lines, uint64_t seed)
     for (int k = 0; k < nb; k++)
       n += snprintf(line + n, sizeof(line) - (size_t)n, "%02X", (unsigned)(rnd(&x) & 255));
     if (rnd(&x) % 100 < 5)
-      n = snprintf(line, sizeof(line), "%s", edge[rnd(&x) % (sizeof(edge) / sizeof(edge[0]))]);
+      n = snprintf(line, sizeof(line), "%s", edge[rnd(&x) % ARRAY_SIZE(edge)]);
     if (rnd(&x) % 100 < 15) {
       int m = 1 + (int)(rnd(&x) % 3);
       for (int j = 0; j < m && n > 0 && n < (int)sizeof(line) - 2; j++) {
@@ -309,7 +310,7 @@ static void test_data_files(void **state)
       "traces/synthetic-v20.trc", "traces/synthetic-v21.trc", "traces/ze0-stock.tsv",
       "traces/ze1-chademo.csv",
   };
-  for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
+  for (size_t k = 0; k < ARRAY_SIZE(files); k++) {
     const char *path = test_data_path(files[k]);
     char in[512];
     snprintf(in, sizeof(in), "%s", path);

@@ -25,6 +25,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/sbuf.h"
 #include "model/metrics.h"
@@ -110,8 +111,8 @@ static void test_encode_matches_libmosquitto(void **state)
   char *payload = malloc(2100000);
   for (size_t i = 0; i < 2100000; i++)
     payload[i] = (char)(i * 7 + 3);
-  for (size_t t = 0; t < sizeof(topics) / sizeof(topics[0]); t++)
-    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
+  for (size_t t = 0; t < ARRAY_SIZE(topics); t++)
+    for (size_t s = 0; s < ARRAY_SIZE(sizes); s++)
       for (int retain = 0; retain < 2; retain++) {
         int mid = 0;
         assert_int_equal(mosquitto_publish(m, &mid, topics[t], (int)sizes[s], payload, 0,
@@ -211,7 +212,7 @@ static void test_format_g(void **state)
                           99999.949, 9999.9996, 0.000123456, 0.0001234565, 1.5, 2.5, 0.25,
                           0.125, 1e6, 1e-4, 100000, 12345.65, 12345.75, NAN, -NAN, INFINITY,
                           -INFINITY, 1e300, -1e-300, 4.9e-324, 1.7976931348623157e308};
-  for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+  for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
     check_g(fixed[i]);
   for (int i = -200000; i <= 200000; i++) {
     check_g(i * 0.5);
@@ -249,7 +250,7 @@ static void test_format_int(void **state)
   (void)state;
   const int64_t v[] = {0, 1, -1, 9, 10, -10, 99, 100, 123456789, INT32_MAX, INT32_MIN,
                        INT64_MAX, INT64_MIN, INT64_MIN + 1, 1000000000000000000};
-  for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+  for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
     char want[32];
     snprintf(want, sizeof(want), "%" PRId64, v[i]);
     struct sbuf b = SBUF_INIT;
