@@ -12,8 +12,8 @@
  *
  * Usage: bench_vehicles [SECONDS_PER_CASE] [LEAF_TRACE.crtd]
  * Without a Leaf trace the frames are the Leaf's own encoders' output.  With the reference
- * traces present, e.g.
- *   build-rel/bench/bench_vehicles 1 ../shared/traces/nissan_leaf/env200-2015-with-40kWh-startup-nobridge.crtd
+ * traces present (the folder OVMS_SIM_TRACES names, as for tests/unit/test_dbc.c), e.g.
+ *   build-rel/bench/bench_vehicles 1 $OVMS_SIM_TRACES/nissan_leaf/env200-2015-with-40kWh-startup-nobridge.crtd
  * Numbers are printed, never asserted (build without sanitizers for meaningful numbers).
  */
 #include <ev.h>

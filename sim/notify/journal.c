@@ -485,7 +485,7 @@ static int quarantine(struct notify_journal *j, const char *buf,
   struct sbuf b = SBUF_INIT;
   for (size_t i = 0; i < s->n; i++) {
     const struct notify_journal_region *r = &s->v[i];
-    sbuf_printf(&b, "# ovms-sim --state-repair: %s offset %zu, %zu bytes: %s\n", j->path, r->off,
+    sbuf_printf(&b, "# ovms-sim state repair: %s offset %zu, %zu bytes: %s\n", j->path, r->off,
                 r->len, r->why);
     sbuf_add(&b, buf + r->off, r->len);
     if (r->len && buf[r->off + r->len - 1] != '\n')

@@ -353,7 +353,7 @@ static void app_enter(struct scenario_run *run, const struct scenario_step *st)
   int rc = run->app_ops ? run->app_ops->start(run->app_ctx, run, st, &d) : SIM_ESTATE;
   if (rc < 0) {
     if (!run->app_ops)
-      sim_diag_error(&d, NULL, 0, 0, "no app client (app: steps need a --broker)");
+      sim_diag_error(&d, NULL, 0, 0, "no app client (app: steps need a broker)");
     struct sbuf err = SBUF_INIT;
     sim_diag_join(&d, &err);
     struct scenario_app_result res = {rc, NULL, 0, 0, sbuf_str(&err)};

@@ -21,7 +21,8 @@ struct metric;
 /*
  * Topic names of one topic profile (--topics), relative to the prefix.  The current names
  * are the firmware's since d5bc3d668 "ServerV3: Production topic hierarchy" (2018-07-06);
- * the draft names are those of seed/ovmsdev-2018-07-05-mqtt-and-ovms-server-v3.txt.
+ * the draft names are those of the ovmsdev mailing-list post "MQTT and Ovms Server v3" (Mark
+ * Webb-Johnson, 2018-07-05, in the list's public archive of July 2018).
  */
 struct v3_topic_names {
   const char *name;           /* "current", "draft-2018" */
