@@ -79,8 +79,8 @@ static void xml_text(struct sbuf *out, const char *s)
 }
 
 /* One panel: the series of unit among ser, at y0: box, phases, y and time ticks, paths and
- * legend.  Longer than ~80 lines because the coordinate macros X() and Y() of this panel are
- * shared by every part of it; split, each part would need the panel's geometry passed in. */
+ * legend.  long: the coordinate macros X() and Y() of this panel are shared by every part of
+ * it; split, each part would need the panel's geometry passed in. */
 static void panel(struct sbuf *o, const struct json_value *t, const struct plot_series *ser,
                   size_t ns, const char *unit, const struct json_value *phases, double y0,
                   double tmin, double tmax)
