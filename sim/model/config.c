@@ -500,6 +500,14 @@ static int skip_node(struct yload *y, yaml_event_t *ev)
   return 0;
 }
 
+/* Deletes a value event; a scalar's text is wiped first (it may be a password). */
+static void value_delete(yaml_event_t *v)
+{
+  if (v->type == YAML_SCALAR_EVENT && v->data.scalar.value)
+    explicit_bzero(v->data.scalar.value, v->data.scalar.length);
+  yaml_event_delete(v);
+}
+
 /*
  * Reads the next key/value pair of a mapping: returns 1 with k (a scalar) and v set (the
  * caller deletes both), 0 at the end of the mapping, SIM_EPARSE on an error (what names the
@@ -539,7 +547,7 @@ static int load_param_map(struct yload *y, const char *param)
     } else {
       if (skip_node(y, &v) < 0) {
         yaml_event_delete(&k);
-        yaml_event_delete(&v);
+        value_delete(&v);
         return SIM_EPARSE;
       }
       sim_diag_error(y->d, y->path, (int)v.start_mark.line + 1, (int)v.start_mark.column + 1,
@@ -548,7 +556,7 @@ static int load_param_map(struct yload *y, const char *param)
       y->errors++;
     }
     yaml_event_delete(&k);
-    yaml_event_delete(&v);
+    value_delete(&v);
   }
 }
 
@@ -612,7 +620,7 @@ static int load_map(struct yload *y)
       }
     }
     yaml_event_delete(&k);
-    yaml_event_delete(&v);
+    value_delete(&v);
     if (r < 0)
       return r;
   }
@@ -633,16 +641,25 @@ int sim_config_load_yaml(struct sim_config *c, const char *path, struct sim_diag
     sim_diag_error(d, path, 0, 0, "cannot read: %s", strerror(EISDIR));
     return -EISDIR;
   }
+  /* the file may hold a password: stdio's buffer is ours and, with libyaml's input buffers,
+   * wiped before it is freed (the values' own copies in value_delete()) */
+  char fbuf[BUFSIZ];
+  setvbuf(f, fbuf, _IOFBF, sizeof(fbuf));
   struct yload y = {.c = c, .path = path, .d = d};
   yaml_parser_initialize(&y.p);
   yaml_parser_set_input_file(&y.p, f);
   int r = load_top(&y);
+  if (y.p.raw_buffer.start)
+    explicit_bzero(y.p.raw_buffer.start, (size_t)(y.p.raw_buffer.end - y.p.raw_buffer.start));
+  if (y.p.buffer.start)
+    explicit_bzero(y.p.buffer.start, (size_t)(y.p.buffer.end - y.p.buffer.start));
   yaml_parser_delete(&y.p);
   for (size_t i = 0; i < y.nseen; i++)
     free(y.seen[i]);
   free(y.seen);
   sim_strset_free(&y.seenset);
   fclose(f);
+  explicit_bzero(fbuf, sizeof(fbuf));
   if (r == 0 && y.errors)
     r = SIM_EPARSE;
   return r;

@@ -881,6 +881,9 @@ void shell_execute(struct sim *sim, const char *input, size_t len, struct sbuf *
       puts_line(out, "ERROR:too many tokens or invalid quoting");
     else if (n > 0)
       execute(sim, out, n, words);
+    /* the line may carry a password ("config set password server.v3 ..."); the split put NULs
+     * in it, so the wipe covers what was copied, not strlen() */
+    explicit_bzero(line, strnlen(input + pos, l));
     free(line);
     pos = lf ? (size_t)(lf - input) + 1 : len;
   }

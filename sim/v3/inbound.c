@@ -226,5 +226,5 @@ void v3_transport_message(struct v3 *v3, const char *topic, const void *payload,
   } else {
     v3->stats.rx_rejected++;
   }
-  free(pl);
+  xfree_secret(pl); /* a command may carry a password */
 }
