@@ -474,7 +474,9 @@ struct key_row {
   const char *dc_from;
   const char *text;            /* KEY_STR: the default string */
   const struct key_word *words; /* KEY_ENUM: the words, ended by a NULL name */
-  const char *what;            /* what the words (or a checked name) stand for, in messages */
+  const char *what;            /* what the words (or a checked string) stand for, in messages */
+  bool (*check)(const char *s); /* KEY_STR: a rule the string must follow (NULL = any) */
+  const char *rule;            /* with check: the rule in words, "WHAT 'S' must be RULE" */
   const struct scenario_point *point; /* KEY_POINT: the default */
   key_fn *fn;
 };
@@ -569,7 +571,11 @@ static int key_apply(struct parser *p, const struct key_row *r, yaml_node_t *v, 
       return SIM_EPARSE;
     *(int *)f = w->value;
     return 0;
-  case KEY_STR: return get_str(p, v, f);
+  case KEY_STR:
+    /* a string that breaks the rule is reported but kept, so that later checks still run */
+    if ((rc = get_str(p, v, f)) == 0 && r->check && !r->check(*(char **)f))
+      err(p, v, "%s '%s' must be %s", r->what, *(char **)f, r->rule);
+    return rc;
   case KEY_POINT:
     if (!get_point(p, v, &pt, r->key)) {
       free(pt.name);
@@ -739,16 +745,9 @@ static bool valid_id(const char *s)
   return true;
 }
 
-/* A vehicle id (vehicle: id:, app: vehicle:). */
-static int vehicle_id(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
-{
-  char **id = key_field(r, base);
-  if (get_str(p, v, id) < 0)
-    return SIM_EPARSE;
-  if (!valid_id(*id))
-    err(p, v, "vehicle id '%s' must be 1-32 letters, digits, '-' or '_'", *id);
-  return 0;
-}
+/* The check of a vehicle id (vehicle: id:, app: vehicle:). */
+#define VEHICLE_ID                                                                              \
+  .check = valid_id, .what = "vehicle id", .rule = "1-32 letters, digits, '-' or '_'"
 
 static int vehicle_timezone(struct parser *p, const struct key_row *r, yaml_node_t *v,
                             void *base)
@@ -784,7 +783,7 @@ static const struct scenario_point default_location = {52.520008, 13.404954, 34,
 static const struct key_row vehicle_keys[] = {
   {KEY("type", KEY_STR, 0, 0, 0, VOFF(type), 0)},
   {KEY("model", KEY_STR, 0, 0, 0, VOFF(model), 0)},
-  {KEY("id", KEY_STR, 0, 0, 0, VOFF(id), 0), .fn = vehicle_id},
+  {KEY("id", KEY_STR, 0, 0, 0, VOFF(id), 0), VEHICLE_ID},
   {KEY("vin", KEY_STR, 0, 0, 0, VOFF(vin), 0)},
   {KEY("timezone", KEY_STR, 0, 0, 0, VOFF(timezone), 0), .fn = vehicle_timezone},
   {KEY("capacity", KEY_QTY, QTY_ENERGY, 1, 1000, VOFF(capacity_kwh), 40)},
@@ -1060,17 +1059,6 @@ static bool valid_dotted(const char *s)
   return s[-1] != '.';
 }
 
-static int notify_subtype(struct parser *p, const struct key_row *r, yaml_node_t *v,
-                          void *base)
-{
-  char **s = key_field(r, base);
-  if (get_str(p, v, s) < 0)
-    return SIM_EPARSE;
-  if (!valid_dotted(*s))
-    err(p, v, "notification subtype '%s' must be lower case and dotted, e.g. usr.test", *s);
-  return 0;
-}
-
 /* The names of sim_notify_type_name(). */
 static const struct key_word notify_types[] = {
   {"info", NOTIFY_INFO}, {"alert", NOTIFY_ALERT}, {"error", NOTIFY_ERROR},
@@ -1080,7 +1068,8 @@ static const struct key_row notify_keys[] = {
   {KEY("type", KEY_ENUM, 0, 0, 0, SOFF(u.notify.type), NOTIFY_INFO), .words = notify_types,
    .what = "notification type"},
   {KEY("subtype", KEY_STR, 0, 0, 0, SOFF(u.notify.subtype), 0), .text = "usr.scenario",
-   .fn = notify_subtype},
+   .check = valid_dotted, .what = "notification subtype",
+   .rule = "lower case and dotted, e.g. usr.test"},
   {KEY("text", KEY_STR, 0, 0, 0, SOFF(u.notify.text), 0)},
   {.key = NULL},
 };
@@ -1095,19 +1084,9 @@ static bool valid_event(const char *s)
   return true;
 }
 
-/* An event or ECU name: r->what names it in the message. */
-static int event_name(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
-{
-  char **s = key_field(r, base);
-  if (get_str(p, v, s) < 0)
-    return SIM_EPARSE;
-  if (!valid_event(*s))
-    err(p, v, "%s name '%s' must be non-empty and without spaces", r->what, *s);
-  return 0;
-}
-
 static const struct key_row event_keys[] = {
-  {KEY("name", KEY_STR, 0, 0, 0, SOFF(u.event.name), 0), .what = "event", .fn = event_name},
+  {KEY("name", KEY_STR, 0, 0, 0, SOFF(u.event.name), 0), .check = valid_event,
+   .what = "event name", .rule = "non-empty and without spaces"},
   {KEY("data", KEY_STR, 0, 0, 0, SOFF(u.event.data), 0)},
   {.key = NULL},
 };
@@ -1211,21 +1190,37 @@ static const char *const step_names[] = {"park", "drive", "charge", "unplug", "c
 typedef void step_params_fn(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
                             struct scenario_step *st);
 
+/*
+ * Reads the value v of step (key node kn) in the form it has: none (null: the error "STEP
+ * needs NEEDS" at kn, or nothing when needs is NULL), a scalar (the value of the key one,
+ * "park: 10min") or a mapping of the keys of c.  Returns whether it was the mapping, whose
+ * required keys the caller checks.
+ */
+static bool step_value(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
+                       struct keys *c, const char *step, const char *one, const char *needs)
+{
+  if (null) {
+    if (needs)
+      err(p, kn, "%s needs %s", step, needs);
+    return false;
+  }
+  if (v->type == YAML_SCALAR_NODE) {
+    key_read(p, c, one, v);
+    return false;
+  }
+  read_keys(p, v, step, c);
+  return true;
+}
+
 static void park_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
                         struct scenario_step *st)
 {
   struct keys c;
   keys_start(&c, park_keys, st);
-  if (null) {
-    err(p, kn, "park needs a duration, e.g. 'park: 10min'");
-  } else if (v->type == YAML_SCALAR_NODE) {
-    key_read(p, &c, "duration", v);
-  } else {
-    size_t before = p->errors;
-    read_keys(p, v, "park", &c);
-    if (p->errors == before && !key_given(&c, "duration"))
-      err(p, v, "park needs 'duration'");
-  }
+  size_t before = p->errors;
+  if (step_value(p, kn, v, null, &c, "park", "duration", "a duration, e.g. 'park: 10min'") &&
+      p->errors == before && !key_given(&c, "duration"))
+    err(p, v, "park needs 'duration'");
 }
 
 /* "drive: 12km" or "drive: 20min". */
@@ -1288,13 +1283,7 @@ static void climate_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bo
 {
   struct keys c;
   keys_start(&c, climate_keys, st);
-  if (null)
-    return;
-  if (v->type == YAML_SCALAR_NODE)
-    key_read(p, &c, "on", v);
-  else
-    read_keys(p, v, "climate", &c);
-  (void)kn;
+  step_value(p, kn, v, null, &c, "climate", "on", NULL);
 }
 
 static void door_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
@@ -1322,15 +1311,8 @@ static void notify_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, boo
 {
   struct keys c;
   keys_start(&c, notify_keys, st);
-  if (null) {
-    err(p, kn, "notify needs at least 'text'");
-  } else if (v->type == YAML_SCALAR_NODE) {
-    key_read(p, &c, "text", v);
-  } else {
-    read_keys(p, v, "notify", &c);
-    if (!st->u.notify.text)
-      err(p, v, "notify needs 'text'");
-  }
+  if (step_value(p, kn, v, null, &c, "notify", "text", "at least 'text'") && !st->u.notify.text)
+    err(p, v, "notify needs 'text'");
   struct sbuf why = SBUF_INIT;
   if (!null && st->u.notify.text && sim_notify_check(st->u.notify.subtype, st->u.notify.text,
                                                      &why) < 0)
@@ -1343,15 +1325,9 @@ static void event_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool
 {
   struct keys c;
   keys_init(&c, event_keys, st);
-  if (null) {
-    err(p, kn, "event needs a name, e.g. 'event: usr.test.fired'");
-  } else if (v->type == YAML_SCALAR_NODE) {
-    key_read(p, &c, "name", v);
-  } else {
-    read_keys(p, v, "event", &c);
-    if (!st->u.event.name)
-      err(p, v, "event needs 'name'");
-  }
+  if (step_value(p, kn, v, null, &c, "event", "name", "a name, e.g. 'event: usr.test.fired'") &&
+      !st->u.event.name)
+    err(p, v, "event needs 'name'");
 }
 
 /* ---- app steps ---------------------------------------------------------------------------- */
@@ -1365,16 +1341,6 @@ static bool valid_app_id(const char *s)
     if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
       return false;
   return true;
-}
-
-static int app_id(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
-{
-  char **id = key_field(r, base);
-  if (get_str(p, v, id) < 0)
-    return SIM_EPARSE;
-  if (!valid_app_id(*id))
-    err(p, v, "app id '%s' must be 1-64 letters, digits, '-', '_' or '.'", *id);
-  return 0;
 }
 
 /* connect/disconnect/drop take yes, which sets the action r->def; no is refused (it would do
@@ -1408,12 +1374,13 @@ _Static_assert(sizeof(enum scenario_app_action) == sizeof(int), "app action is a
 
 #define AOFF(f) SOFF(u.app.f)
 static const struct key_row app_keys[] = {
-  {KEY("id", KEY_STR, 0, 0, 0, AOFF(id), 0), .fn = app_id},
+  {KEY("id", KEY_STR, 0, 0, 0, AOFF(id), 0), .check = valid_app_id, .what = "app id",
+   .rule = "1-64 letters, digits, '-', '_' or '.'"},
   {KEY("connect", KEY_CUSTOM, 0, 0, 0, AOFF(action), APP_CONNECT), .fn = app_flag},
   {KEY("disconnect", KEY_CUSTOM, 0, 0, 0, AOFF(action), APP_DISCONNECT), .fn = app_flag},
   {KEY("drop", KEY_CUSTOM, 0, 0, 0, AOFF(action), APP_DROP), .fn = app_flag},
   {KEY("command", KEY_CUSTOM, 0, 0, 0, AOFF(command), 0), .fn = app_command},
-  {KEY("vehicle", KEY_STR, 0, 0, 0, AOFF(vehicle), 0), .fn = vehicle_id},
+  {KEY("vehicle", KEY_STR, 0, 0, 0, AOFF(vehicle), 0), VEHICLE_ID},
   {KEY("timeout", KEY_QTY, QTY_DURATION, 0.001, 3600, AOFF(timeout), SCENARIO_APP_TIMEOUT)},
   {KEY("wait_online", KEY_BOOL, 0, 0, 0, AOFF(wait_online), false)},
   {KEY("expect", KEY_NODE, 0, 0, 0, 0, 0)},
@@ -1633,7 +1600,8 @@ static int ecu_fault(struct parser *p, const struct key_row *r, yaml_node_t *v, 
 }
 
 static const struct key_row ecu_keys[] = {
-  {KEY("name", KEY_STR, 0, 0, 0, SOFF(u.ecu.name), 0), .what = "ECU", .fn = event_name},
+  {KEY("name", KEY_STR, 0, 0, 0, SOFF(u.ecu.name), 0), .check = valid_event,
+   .what = "ECU name", .rule = "non-empty and without spaces"},
   {KEY("fault", KEY_STR, 0, 0, 0, SOFF(u.ecu.fault), 0), .fn = ecu_fault},
   {.key = NULL},
 };
