@@ -1,8 +1,9 @@
 #!/bin/bash
 # trace-compare.sh - ovms-sim convert against can-utils log2asc and python-can's reader on the
 # same synthetic candump log (default 1 000 000 frames; argument 1).  Prints the best of REPEAT
-# (default 3) wall and CPU times (CPU: perf stat task-clock when perf can count), the speed-ups
-# over log2asc, the load, and peak memory (GNU time when installed).
+# (default 3) wall and CPU times (CPU: perf stat task-clock when perf can count; wall: separate
+# runs without perf), the speed-ups over log2asc, the load, and peak memory (GNU time when
+# installed).
 # Numbers only, nothing asserted.
 # Usage: bench/trace-compare.sh [FRAMES] [OVMS_SIM_BIN]
 set -u
@@ -25,31 +26,31 @@ PY
 echo "input: $N frames, $(du -h "$T/in.log" | cut -f1)"
 REPEAT=${REPEAT:-3}
 # CPU time: perf stat's task-clock (user + kernel, to 0.01 ms) when perf can count, else GNU
-# time's user + sys (10 ms steps); wall time from date (ns).  The machine's load is printed:
-# on a shared machine compare the CPU times.
+# time's user + sys (10 ms steps).  Wall time comes from separate runs of the bare command,
+# timed by bash's EPOCHREALTIME (no fork): perf stat's own start-up and exit (12-20 ms here,
+# more than half of a 25 ms convert) and a forked date would otherwise be counted as the
+# program's wall time.  The machine's load is printed: on a shared machine compare the CPU times.
 PERF=0
 if command -v perf >/dev/null && perf stat -x, -e task-clock -o /dev/null true 2>/dev/null; then
   PERF=1
 fi
-echo "load: $(cut -d' ' -f1-3 /proc/loadavg); cpu time from $([ $PERF = 1 ] && echo 'perf stat task-clock' || echo 'GNU time user+sys')"
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg); cpu time from $([ $PERF = 1 ] && echo 'perf stat task-clock' || echo 'GNU time user+sys'); wall time from runs without perf"
+usecs() { local t=${1/./}; echo $((10#$t)); } # EPOCHREALTIME (s.micro) in microseconds
 tm() { # label, command...: the best (smallest) of REPEAT runs, wall and CPU (user+sys)
   local label=$1; shift
   local best="" bestcpu="" kb="?" secs cpu s e u sy
   for _ in $(seq "$REPEAT"); do
     rm -f "$T"/out.* "$T"/their.asc
-    s=$(date +%s%N)
+    s=$EPOCHREALTIME
+    "$@" >/dev/null 2>&1
+    e=$EPOCHREALTIME
+    secs=$(echo "scale=6; ($(usecs "$e") - $(usecs "$s")) / 1000000" | bc)
+    rm -f "$T"/out.* "$T"/their.asc
     if [ $PERF = 1 ]; then
       perf stat -x, -e task-clock -o "$T/perf" "$@" >/dev/null 2>&1
-    elif [ -x /usr/bin/time ]; then
-      /usr/bin/time -f "%U %S" -o "$T/time" "$@" >/dev/null 2>&1
-    else
-      "$@" >/dev/null 2>&1
-    fi
-    e=$(date +%s%N)
-    secs=$(echo "scale=4; ($e - $s) / 1000000000" | bc)
-    if [ $PERF = 1 ]; then
       cpu=$(awk -F, '/task-clock/ {printf "%.4f", $1 / 1000}' "$T/perf")
     elif [ -x /usr/bin/time ]; then
+      /usr/bin/time -f "%U %S" -o "$T/time" "$@" >/dev/null 2>&1
       read -r u sy < "$T/time"
       cpu=$(echo "$u + $sy" | bc)
     else

@@ -533,11 +533,10 @@ static int setup_app_steps(struct app *a, const char *password)
   struct app_steps_options ao = {
     u.host, u.port ? u.port : (u.tls ? 8883 : 1883), u.tls, a->o.v3.cafile, a->o.v3.capath,
     a->o.v3.certfile, a->o.v3.keyfile, u.user, password, a->sim};
-  struct sbuf err = SBUF_INIT;
-  rc = app_steps_new(a->loop, &ao, &a->app_steps, &err);
+  rc = app_steps_new(a->loop, &ao, &a->app_steps, &d);
   if (rc < 0)
-    fprintf(stderr, "ovms-sim: %s\n", sbuf_str(&err));
-  sbuf_free(&err);
+    print_messages(&d);
+  sim_diag_cleanup(&d);
   return rc < 0 ? EXIT_RUNTIME : 0;
 }
 
