@@ -7,7 +7,6 @@
 #include "testutil.h"
 
 #include <errno.h>
-#include <ev.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +15,7 @@
 #include "core/error.h"
 #include "core/loop.h"
 #include "model/sim.h"
+#include "simenv.h"
 
 /* --serve specs: accepted ones are kept in order; a refused one leaves the options as they
  * were, with one message (no file name: the caller names the option) at its column. */
@@ -117,29 +117,18 @@ static void test_add_bridge(void **state)
   sim_diag_cleanup(&d);
 }
 
-struct env {
-  struct ev_loop *ev;
-  struct sim_loop *loop;
-  struct sim *sim;
-};
-
 static int setup(void **state)
 {
-  struct env *e = calloc(1, sizeof(*e));
-  e->ev = ev_loop_new(EVFLAG_AUTO);
-  e->loop = sim_loop_new(e->ev, SIM_CLOCK_FAST, 1, 0);
-  e->sim = sim_new(e->loop, NULL, 1);
+  struct test_sim *e = calloc(1, sizeof(*e));
+  test_sim_new(e);
   *state = e;
   return 0;
 }
 
 static int teardown(void **state)
 {
-  struct env *e = *state;
-  sim_free(e->sim);
-  sim_loop_free(e->loop);
-  ev_loop_destroy(e->ev);
-  free(e);
+  test_sim_free(*state);
+  free(*state);
   return 0;
 }
 
@@ -147,7 +136,7 @@ static int teardown(void **state)
  * in memory, bus 3 is used as it is, bus 1 stays empty; freeing closes only what was made. */
 static void test_open_makes_buses(void **state)
 {
-  struct env *e = *state;
+  struct test_sim *e = *state;
   struct sim_diag d = SIM_DIAG_INIT;
   struct sim_canbus *mine;
   assert_int_equal(can_bus_new(&mine, e->loop, "mem:mine", 3, &d), 0);
@@ -190,7 +179,7 @@ static void test_open_makes_buses(void **state)
  * -EADDRINUSE and a message naming the spec and the address. */
 static void test_open_errors(void **state)
 {
-  struct env *e = *state;
+  struct test_sim *e = *state;
   struct sim_diag d = SIM_DIAG_INIT;
   struct can_network_opts o = {0};
   assert_int_equal(can_network_add_serve(&o, "gvret:127.0.0.1:0", &d), 0);
