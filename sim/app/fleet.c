@@ -15,6 +15,7 @@
 #include "app/app.h"
 #include "core/error.h"
 #include "core/sbuf.h"
+#include "core/xalloc.h"
 #include "fleet/apps.h"
 #include "fleet/fleet.h"
 
@@ -170,10 +171,7 @@ int app_run_fleet(struct app *a)
     v3_mqtt_single_fd(true);
   }
   int arc = rc == 0 && o->apps ? start_apps(a, fo.users, password) : 0;
-  if (password) {
-    memset(password, 0, strlen(password));
-    free(password);
-  }
+  xfree_secret(password);
   if (rc < 0) {
     if (d.n)
       print_messages(&d);

@@ -497,10 +497,7 @@ void app_steps_free(struct app_steps *s)
   free(s->response);
   free((char *)s->o.host);
   free((char *)s->o.user);
-  if (s->o.password) {
-    explicit_bzero((char *)s->o.password, strlen(s->o.password));
-    free((char *)s->o.password);
-  }
+  xfree_secret((char *)s->o.password);
   free((char *)s->o.cafile);
   free((char *)s->o.capath);
   free((char *)s->o.certfile);

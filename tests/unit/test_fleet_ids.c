@@ -137,6 +137,10 @@ static void test_users(void **state)
       assert_string_equal(u.v[u.n - 1].user, cases[i].last_user);
       assert_string_equal(u.v[u.n - 1].password, cases[i].last_password);
       assert_string_equal(u.v[u.n - 1].vehicle_id, cases[i].last_vehicle);
+      /* the cars' copies of the password are wiped when they are freed */
+      test_free_watch(u.v[u.n - 1].password, strlen(cases[i].last_password) + 1);
+      fleet_users_cleanup(&u);
+      assert_int_equal(test_free_result(), TEST_FREE_WATCH ? 1 : -1);
     } else {
       struct sbuf b = SBUF_INIT;
       sim_diag_format(&d.v[0], &b);
