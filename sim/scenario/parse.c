@@ -438,7 +438,7 @@ enum key_kind {
   KEY_STR,      /* a string (a char *, owned; default text or NULL) */
   KEY_POINT,    /* a point (struct scenario_point, get_point()); default *point */
   KEY_NODE,     /* read later by the section: only the value node is kept (struct keys) */
-  KEY_CUSTOM,   /* read by fn alone; no default (the field starts zeroed) */
+  KEY_CUSTOM,   /* read by fn (or conv) alone; no default (the field starts zeroed) */
 };
 
 /* A word of a KEY_ENUM key (or of a fn's word list) and the value it stands for. */
@@ -477,6 +477,10 @@ struct key_row {
   const char *what;            /* what the words (or a checked string) stand for, in messages */
   bool (*check)(const char *s); /* KEY_STR: a rule the string must follow (NULL = any) */
   const char *rule;            /* with check: the rule in words, "WHAT 'S' must be RULE" */
+  /* A scalar read by conv into the field (in place of kind, which still gives the default):
+   * "expected WHAT, got a list" for a non-scalar, "expected RULE, got 'S'" for text conv
+   * refuses (a negative return). */
+  int (*conv)(const char *s, void *field);
   const struct scenario_point *point; /* KEY_POINT: the default */
   key_fn *fn;
 };
@@ -539,6 +543,19 @@ static const struct key_word *get_word(struct parser *p, const struct key_row *r
 static bool get_point(struct parser *p, yaml_node_t *n, struct scenario_point *pt,
                       const char *what);
 
+/* The scalar v converted by r->conv into f. */
+static int get_conv(struct parser *p, const struct key_row *r, yaml_node_t *v, void *f)
+{
+  const char *s = scalar(p, v, r->what);
+  if (!s)
+    return SIM_EPARSE;
+  if (r->conv(s, f) < 0) {
+    err(p, v, "expected %s, got '%s'", r->rule, s);
+    return SIM_EPARSE;
+  }
+  return 0;
+}
+
 /* Reads v as row r says into its field of base; 0 when it stored a value. */
 static int key_apply(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
 {
@@ -551,6 +568,8 @@ static int key_apply(struct parser *p, const struct key_row *r, yaml_node_t *v, 
   int rc;
   if (r->fn)
     return r->fn(p, r, v, base);
+  if (r->conv)
+    return get_conv(p, r, v, f);
   switch (r->kind) {
   case KEY_QTY: return get_qty(p, v, r->qty, r->min, r->max, f);
   case KEY_FRACTION:
@@ -958,8 +977,9 @@ static const struct key_row drive_keys[] = {
 };
 #undef DOFF
 
-/* "H:MM" or "HH:MM", 00:00 to 23:59: digits only (no sign, no blanks). */
-static int parse_hhmm(const char *s, int *out)
+/* "H:MM" or "HH:MM", 00:00 to 23:59: digits only (no sign, no blanks), into the int *field
+ * as seconds of the day. */
+static int parse_hhmm(const char *s, void *field)
 {
   size_t hl = 0;
   while (hl < 2 && s[hl] >= '0' && s[hl] <= '9')
@@ -971,19 +991,7 @@ static int parse_hhmm(const char *s, int *out)
   int m = (s[hl + 1] - '0') * 10 + (s[hl + 2] - '0');
   if (h > 23 || m > 59)
     return SIM_EPARSE;
-  *out = h * 3600 + m * 60;
-  return 0;
-}
-
-static int charge_timer(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
-{
-  const char *s = scalar(p, v, "a UTC time HH:MM");
-  if (!s)
-    return SIM_EPARSE;
-  if (parse_hhmm(s, key_field(r, base)) < 0) {
-    err(p, v, "expected a UTC time of day HH:MM, got '%s'", s);
-    return SIM_EPARSE;
-  }
+  *(int *)field = h * 3600 + m * 60;
   return 0;
 }
 
@@ -1027,7 +1035,8 @@ static const struct key_row charge_keys[] = {
   {KEY("prepare", KEY_QTY, QTY_DURATION, 0, 3600, COFF(prepare), 5), .ac_dc = true, .dc = 30},
   {KEY("mode", KEY_STR, 0, 0, 0, COFF(mode), 0), .text = "standard", .words = charge_modes,
    .what = "charge mode", .fn = charge_mode},
-  {KEY("timer", KEY_INT, 0, 0, 0, COFF(timer_start), -1), .fn = charge_timer},
+  {KEY("timer", KEY_INT, 0, 0, 0, COFF(timer_start), -1), .conv = parse_hhmm,
+   .what = "a UTC time HH:MM", .rule = "a UTC time of day HH:MM"},
   {KEY("wait", KEY_BOOL, 0, 0, 0, COFF(wait), true)},
   AMBIENT_KEY,
   {.key = NULL},
@@ -1890,26 +1899,14 @@ static void parse_expect(struct parser *p, yaml_node_t *n)
 
 /* ---- top level --------------------------------------------------------------------------- */
 
-/* start: a UTC time as parse.h's parse_time() reads it, in ns. */
-static int parse_utc(const char *s, int64_t *out_ns)
+/* start: a UTC time as parse.h's parse_time() reads it, into the int64_t *field in ns. */
+static int parse_utc(const char *s, void *field)
 {
   int64_t t;
   int r = parse_time(s, &t);
   if (r < 0)
     return r;
-  *out_ns = t * SIM_NS_PER_SEC;
-  return 0;
-}
-
-static int top_start(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
-{
-  const char *s = scalar(p, v, "a UTC time 'YYYY-MM-DD HH:MM:SS'");
-  if (!s)
-    return SIM_EPARSE;
-  if (parse_utc(s, key_field(r, base)) < 0) {
-    err(p, v, "expected a UTC time 'YYYY-MM-DD HH:MM:SS', got '%s'", s);
-    return SIM_EPARSE;
-  }
+  *(int64_t *)field = t * SIM_NS_PER_SEC;
   return 0;
 }
 
@@ -1942,7 +1939,8 @@ static const struct key_word realtime_words[] = {
 static const struct key_row top_keys[] = {
   {KEY("name", KEY_STR, 0, 0, 0, TOFF(name), 0)},
   {KEY("description", KEY_STR, 0, 0, 0, TOFF(description), 0)},
-  {KEY("start", KEY_CUSTOM, 0, 0, 0, TOFF(start_utc_ns), 0), .fn = top_start},
+  {KEY("start", KEY_CUSTOM, 0, 0, 0, TOFF(start_utc_ns), 0), .conv = parse_utc,
+   .what = "a UTC time 'YYYY-MM-DD HH:MM:SS'", .rule = "a UTC time 'YYYY-MM-DD HH:MM:SS'"},
   {KEY("seed", KEY_CUSTOM, 0, 0, 0, TOFF(seed), 0), .fn = top_seed},
   {KEY("tick", KEY_QTY, QTY_DURATION, 0.01, 60, TOFF(tick), 1)},
   {KEY("vehicle", KEY_NODE, 0, 0, 0, 0, 0)},
