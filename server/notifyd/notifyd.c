@@ -425,7 +425,7 @@ static int handshake(struct daemon *d)
   if (n < 0)
     return (int)n;
   int rc = send_all(d, buf, (size_t)n);
-  memset(buf, 0, sizeof(buf));
+  explicit_bzero(buf, sizeof(buf)); /* it holds the password; memset() of a dead buffer can go */
   if (rc < 0)
     return rc;
   double end = now_s() + 10;
@@ -732,9 +732,12 @@ int main(int argc, char **argv)
       fprintf(stderr, "ovms-notifyd: %s: %s\n", pwfile, strerror(errno));
       return 2;
     }
+    char fbuf[BUFSIZ]; /* stdio's buffer holds the file's bytes: ours, to wipe */
+    setvbuf(f, fbuf, _IOFBF, sizeof(fbuf));
     if (!fgets(o->password, sizeof(o->password), f))
       o->password[0] = '\0';
     fclose(f);
+    explicit_bzero(fbuf, sizeof(fbuf));
     o->password[strcspn(o->password, "\r\n")] = '\0';
     o->has_password = true;
   } else if (envpw) {
@@ -773,5 +776,6 @@ int main(int argc, char **argv)
   free(d.items);
   free(d.in);
   db_close(d.db);
+  explicit_bzero(o->password, sizeof(o->password));
   return rc;
 }

@@ -67,6 +67,7 @@ static long read_secret(const char *prompt, char *buf, size_t cap)
     tcsetattr(0, TCSANOW, &quiet);
   }
   long n = -1;
+  setvbuf(stdin, NULL, _IONBF, 0); /* no stdio buffer keeps a copy of the line */
   if (fgets(buf, (int)cap, stdin)) {
     n = (long)strcspn(buf, "\r\n");
     if ((size_t)n == cap - 1 && buf[n] != '\n' && !feof(stdin))
@@ -145,8 +146,10 @@ int main(int argc, char **argv)
   if (strcmp(cmd, "add") == 0 || strcmp(cmd, "passwd") == 0 || strcmp(cmd, "import") == 0) {
     slen = read_secret(strcmp(cmd, "import") == 0 ? "Hash: " : "Password: ", secret,
                        sizeof(secret));
-    if (slen == -2)
+    if (slen == -2) {
+      OPENSSL_cleanse(secret, sizeof(secret));
       return bad("longer than 512 bytes on stdin", NULL);
+    }
     if (slen <= 0)
       return bad("nothing on stdin", NULL);
   }
@@ -155,6 +158,7 @@ int main(int argc, char **argv)
   char err[300];
   int rc = db_open(database, &db, err, sizeof(err));
   if (rc < 0) {
+    OPENSSL_cleanse(secret, sizeof(secret));
     fprintf(stderr, "ovms-users: %s: %s\n", database, err);
     return 1;
   }
@@ -181,6 +185,7 @@ int main(int argc, char **argv)
   } else if (rc == 0) {
     rc = store_user_list(db, print_user, NULL);
   }
+  OPENSSL_cleanse(secret, sizeof(secret)); /* also when store_migrate() failed before its use */
   if (rc < 0) {
     if (rc == -ENOENT)
       fprintf(stderr, "ovms-users: no such user: %s\n", args[0]);

@@ -145,6 +145,9 @@ void usage_plot(FILE *out);
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints every entry of d to stderr, one "file:line:col: error: ..." a line. */
 void print_diag(const struct sim_diag *d);
+/* Prints "ovms-sim: " and the messages of d without their locations (sim_diag_join()) to
+ * stderr, then a newline: for errors of the program's own set-up rather than of an input. */
+void print_messages(const struct sim_diag *d);
 /* Labels the entries of d from index from that have no file with the option they came from
  * (library parsers leave the name of their input to the caller). */
 void diag_label(struct sim_diag *d, size_t from, const char *option);

@@ -15,6 +15,7 @@
 #include "app/app.h"
 #include "core/error.h"
 #include "core/sbuf.h"
+#include "core/xalloc.h"
 #include "fleet/apps.h"
 #include "fleet/fleet.h"
 
@@ -84,14 +85,13 @@ static int start_apps(struct app *a, const struct fleet_users *users, const char
       fprintf(stderr, "ovms-sim: --apps: mqtts is not supported for apps\n");
     return EXIT_USAGE;
   }
-  struct sbuf err = SBUF_INIT;
   struct app_targets t = {a, users, u.user, password};
   struct fleet_apps_options ao = {a->o.apps, u.host, u.port ? u.port : 1883, a->o.app_command,
                                   app_target, &t};
-  int rc = fleet_apps_new(a->loop, &ao, &a->apps, &err);
+  int rc = fleet_apps_new(a->loop, &ao, &a->apps, &d);
   if (rc < 0)
-    fprintf(stderr, "ovms-sim: %s\n", sbuf_str(&err));
-  sbuf_free(&err);
+    print_messages(&d);
+  sim_diag_cleanup(&d);
   return rc < 0 ? EXIT_RUNTIME : 0;
 }
 
@@ -163,26 +163,25 @@ int app_run_fleet(struct app *a)
     fo.v3.tee = stdout;
   fo.configure = configure_car;
   fo.configure_ctx = a;
-  struct sbuf err = SBUF_INIT;
   if (o->fleet.n) {
-    rc = fleet_new(a->loop, &fo, &a->fleet, &err);
+    rc = fleet_new(a->loop, &fo, &a->fleet, &d);
     if (rc == 0)
       rc = fleet_start(a->fleet);
   } else {
     v3_mqtt_single_fd(true);
   }
   int arc = rc == 0 && o->apps ? start_apps(a, fo.users, password) : 0;
-  if (password) {
-    memset(password, 0, strlen(password));
-    free(password);
-  }
+  xfree_secret(password);
   if (rc < 0) {
-    fprintf(stderr, "ovms-sim: %s\n", err.len ? sbuf_str(&err) : sim_strerror(rc));
-    sbuf_free(&err);
+    if (d.n)
+      print_messages(&d);
+    else
+      fprintf(stderr, "ovms-sim: %s\n", sim_strerror(rc));
+    sim_diag_cleanup(&d);
     fleet_users_cleanup(&users);
     return EXIT_USAGE;
   }
-  sbuf_free(&err);
+  sim_diag_cleanup(&d);
   if (arc) {
     fleet_users_cleanup(&users);
     return arc;

@@ -45,6 +45,14 @@ void print_diag(const struct sim_diag *d)
   sbuf_free(&b);
 }
 
+void print_messages(const struct sim_diag *d)
+{
+  struct sbuf b = SBUF_INIT;
+  sim_diag_join(d, &b);
+  fprintf(stderr, "ovms-sim: %s\n", sbuf_str(&b));
+  sbuf_free(&b);
+}
+
 void diag_label(struct sim_diag *d, size_t from, const char *option)
 {
   for (size_t i = from; i < d->n; i++)
@@ -355,13 +363,13 @@ static int set_fleet(struct opts *o, const char *arg)
 
 static int set_fleet_id(struct opts *o, const char *arg)
 {
-  struct sbuf e = SBUF_INIT;
+  struct sim_diag d = SIM_DIAG_INIT;
   int rc = 0;
-  if (fleet_pattern_check(arg, &e) < 0)
-    rc = usage_error("invalid --fleet-id: %s", sbuf_str(&e));
+  if (fleet_pattern_check(arg, &d) < 0)
+    rc = usage_error("invalid --fleet-id: %s", sim_diag_last(&d));
   else
     o->fleet.pattern = arg;
-  sbuf_free(&e);
+  sim_diag_cleanup(&d);
   return rc;
 }
 

@@ -56,31 +56,27 @@ int app_read_password(struct opts *o, char **pw)
 {
   *pw = NULL;
   if (o->password_file) {
-    FILE *f = fopen(o->password_file, "r");
-    if (!f) {
-      fprintf(stderr, "ovms-sim: %s: %s\n", o->password_file, strerror(errno));
-      return EXIT_USAGE;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n = getline(&line, &cap, f);
-    int err = ferror(f) ? errno : 0;
-    fclose(f);
-    if (n < 0) {
-      free(line);
+    /* no stdio buffer: every copy of the file's bytes is wiped before it is freed */
+    struct sbuf b = SBUF_INIT;
+    int rc = sbuf_read_file_secret(&b, o->password_file);
+    if (rc < 0 || b.len == 0) {
+      sbuf_free_secret(&b);
       fprintf(stderr, "ovms-sim: %s: %s\n", o->password_file,
-              err ? strerror(err) : "empty password file");
+              rc < 0 ? strerror(-rc) : "empty password file");
       return EXIT_USAGE;
     }
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-      line[--n] = '\0';
-    *pw = line;
+    const char *nl = memchr(b.p, '\n', b.len);
+    size_t n = nl ? (size_t)(nl - b.p) : b.len; /* the first line, without its end */
+    while (n > 0 && b.p[n - 1] == '\r')
+      n--;
+    *pw = xstrndup(b.p, n);
+    sbuf_free_secret(&b);
   } else {
     char *e = getenv("OVMS_SIM_PASSWORD");
     if (e) {
       *pw = xstrdup(e);
       /* blank it where it lives, so that /proc/<pid>/environ (ps e) no longer shows it */
-      memset(e, 0, strlen(e));
+      explicit_bzero(e, strlen(e));
       unsetenv("OVMS_SIM_PASSWORD");
     }
   }
@@ -533,21 +529,13 @@ static int setup_app_steps(struct app *a, const char *password)
   struct app_steps_options ao = {
     u.host, u.port ? u.port : (u.tls ? 8883 : 1883), u.tls, a->o.v3.cafile, a->o.v3.capath,
     a->o.v3.certfile, a->o.v3.keyfile, u.user, password, a->sim};
-  struct sbuf err = SBUF_INIT;
-  rc = app_steps_new(a->loop, &ao, &a->app_steps, &err);
+  rc = app_steps_new(a->loop, &ao, &a->app_steps, &d);
   if (rc < 0)
-    fprintf(stderr, "ovms-sim: %s\n", sbuf_str(&err));
-  sbuf_free(&err);
+    print_messages(&d);
+  sim_diag_cleanup(&d);
   return rc < 0 ? EXIT_RUNTIME : 0;
 }
 
-/* Wipes and frees the password (NULL allowed). */
-static void wipe_password(char *password)
-{
-  if (password)
-    explicit_bzero(password, strlen(password));
-  free(password);
-}
 
 static void on_net_log(void *ctx, const char *msg);
 
@@ -561,7 +549,7 @@ static int setup_server(struct app *a)
   if ((rc = app_read_password(o, &password)) != 0)
     return rc;
   if ((rc = check_broker_name(o)) != 0) { /* after the bad-input checks of the options */
-    wipe_password(password);
+    xfree_secret(password);
     return rc;
   }
   struct sim_diag d = SIM_DIAG_INIT;
@@ -582,17 +570,17 @@ static int setup_server(struct app *a)
   print_diag(&d);
   sim_diag_cleanup(&d);
   if (rc < 0) {
-    wipe_password(password);
+    xfree_secret(password);
     /* another simulator on the directory, or no space: runtime; a bad journal: input */
     return rc == -EBUSY || rc == -ENOSPC || rc == -EIO ? EXIT_RUNTIME : EXIT_USAGE;
   }
   housekeeping_start(a->sim);
   if (a->sc && scenario_has_apps(a->sc) && (rc = setup_app_steps(a, password)) != 0) {
-    wipe_password(password);
+    xfree_secret(password);
     return rc;
   }
   if (o->app_only) { /* no module of our own on the broker */
-    wipe_password(password);
+    xfree_secret(password);
     return 0;
   }
   o->v3.password = password;
@@ -602,10 +590,7 @@ static int setup_server(struct app *a)
     o->v3.tee = stdout;
   o->v3.on_warning = on_net_log;
   rc = v3_start(a->sim, &o->v3, &d);
-  if (password) {
-    explicit_bzero(password, strlen(password));
-    free(password);
-  }
+  xfree_secret(password);
   o->v3.password = NULL;
   if (rc < 0) {
     if (d.n)

@@ -71,6 +71,15 @@ const char *sim_diag_last(const struct sim_diag *d)
   return d && d->n ? d->v[d->n - 1].msg : "";
 }
 
+void sim_diag_join(const struct sim_diag *d, struct sbuf *out)
+{
+  for (size_t i = 0; d && i < d->n; i++) {
+    if (i)
+      sbuf_addc(out, '\n');
+    sbuf_adds(out, d->v[i].msg);
+  }
+}
+
 void sim_diag_format(const struct sim_diag_entry *e, struct sbuf *out)
 {
   if (e->file[0]) {

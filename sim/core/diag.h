@@ -49,6 +49,11 @@ int sim_diag_warn(struct sim_diag *d, const char *file, int line, int col, const
 /* The message of the last entry recorded, "" when there is none (d may be NULL). */
 const char *sim_diag_last(const struct sim_diag *d);
 
+/* Appends the message of every entry (no location, no level), one per line, to out, without
+ * a final newline; nothing when d is NULL or empty.  For a caller that reports one line of
+ * text per problem, e.g. "ovms-sim: msg". */
+void sim_diag_join(const struct sim_diag *d, struct sbuf *out);
+
 /* Appends "file:line:col: error: msg" (fields left out when unknown) to out, without newline. */
 void sim_diag_format(const struct sim_diag_entry *e, struct sbuf *out);
 

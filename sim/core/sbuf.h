@@ -34,6 +34,18 @@ int sbuf_read_file(struct sbuf *b, const char *path);
 const char *sbuf_str(const struct sbuf *b);
 /* Frees the memory; the buffer is empty and usable again afterwards. */
 void sbuf_free(struct sbuf *b);
+
+/* For a buffer that holds a secret (a password, a file of them).  Growing with sbuf_reserve()
+ * may leave a copy of the contents in memory that realloc() freed; these do not. */
+/* As sbuf_reserve(), but when the buffer must grow its contents move to new memory and the
+ * old memory is wiped (all of it, also what a reset left behind) before it is freed. */
+void sbuf_reserve_secret(struct sbuf *b, size_t extra);
+/* As sbuf_read_file(), without a stdio buffer or a copy on the stack: the bytes go straight
+ * into b, grown with sbuf_reserve_secret().  Returns 0, or -errno. */
+int sbuf_read_file_secret(struct sbuf *b, const char *path);
+/* Wipes the whole memory of b (its capacity, not only len bytes) and frees it; the buffer is
+ * empty and usable again afterwards. */
+void sbuf_free_secret(struct sbuf *b);
 /* Hands the memory to the caller (who frees it) and empties the buffer.  Never NULL. */
 char *sbuf_detach(struct sbuf *b);
 

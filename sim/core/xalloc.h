@@ -17,5 +17,9 @@ void *xrealloc(void *p, size_t n);
 void xgrow(void **p, size_t *cap, size_t need, size_t elem);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* Overwrites the string s (its strlen() bytes) with zeros the compiler cannot leave out
+ * (explicit_bzero) and frees it; NULL is fine.  Every copy of a password ends here, so that
+ * freed memory (reused by the next allocation, or in a core dump) does not hold it. */
+void xfree_secret(char *s);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "core/error.h"
 #include "core/loop.h"
+#include "core/sbuf.h"
 #include "core/xalloc.h"
 #include "fleet/app_steps.h"
 #include "fleet/appconn.h"
@@ -310,7 +311,7 @@ static void destroy_handle(struct step_app *p)
 
 /* A new handle for p (with its will, login and TLS) and the connection attempt. */
 static int app_connect(struct app_steps *s, struct step_app *p, const char *vehicle,
-                       struct sbuf *err)
+                       struct sim_diag *d)
 {
   destroy_handle(p);
   const struct sim_config *cfg = s->o.sim->config;
@@ -325,7 +326,7 @@ static int app_connect(struct app_steps *s, struct step_app *p, const char *vehi
   p->module_up = false;
   struct mosquitto *m = v3_mqtt_client_new(p->id, true, p);
   if (!m) {
-    sbuf_printf(err, "cannot create MQTT client: %s", strerror(errno));
+    sim_diag_error(d, NULL, 0, 0, "cannot create MQTT client: %s", strerror(errno));
     return -ENOMEM;
   }
   p->c.m = m;
@@ -354,9 +355,9 @@ static int app_connect(struct app_steps *s, struct step_app *p, const char *vehi
   if (rc == MOSQ_ERR_SUCCESS)
     rc = mosquitto_connect_async(m, s->o.host, s->o.port, 60);
   if (rc != MOSQ_ERR_SUCCESS) {
-    sbuf_printf(err, "%s:%d: %s", s->o.host, s->o.port,
-                rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-    snprintf(s->last_error, sizeof(s->last_error), "%s", sbuf_str(err));
+    snprintf(s->last_error, sizeof(s->last_error), "%s:%d: %s", s->o.host, s->o.port,
+             rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+    sim_diag_error(d, NULL, 0, 0, "%s", s->last_error);
     destroy_handle(p);
     return SIM_EMQTT;
   }
@@ -365,10 +366,10 @@ static int app_connect(struct app_steps *s, struct step_app *p, const char *vehi
 }
 
 static int send_command(struct app_steps *s, struct step_app *p, const char *command,
-                        struct sbuf *err)
+                        struct sim_diag *d)
 {
   if (!p->connected) {
-    sbuf_printf(err, "not connected (%s)", p->why[0] ? p->why : "never was");
+    sim_diag_error(d, NULL, 0, 0, "not connected (%s)", p->why[0] ? p->why : "never was");
     return SIM_ESTATE;
   }
   char rest[32];
@@ -376,7 +377,7 @@ static int send_command(struct app_steps *s, struct step_app *p, const char *com
   snprintf(rest, sizeof(rest), "command/%d", s->cmd);
   int rc = appconn_publish(&p->c, p->prefix, p->id, rest, command, 2, NULL);
   if (rc != MOSQ_ERR_SUCCESS) {
-    sbuf_printf(err, "cannot send the command: %s", mosquitto_strerror(rc));
+    sim_diag_error(d, NULL, 0, 0, "cannot send the command: %s", mosquitto_strerror(rc));
     return SIM_EMQTT;
   }
   appconn_update_io(&p->c);
@@ -401,12 +402,12 @@ static int disconnect(struct app_steps *s, struct step_app *p)
 }
 
 static int start_step(void *ctx, struct scenario_run *run, const struct scenario_step *st,
-                      struct sbuf *err)
+                      struct sim_diag *d)
 {
   struct app_steps *s = ctx;
   const struct scenario_app_step *a = &st->u.app;
   if (s->run) {
-    sbuf_adds(err, "an app step is still running");
+    sim_diag_error(d, NULL, 0, 0, "an app step is still running");
     return SIM_ESTATE;
   }
   struct step_app *p = find(s, a->id);
@@ -426,8 +427,8 @@ static int start_step(void *ctx, struct scenario_run *run, const struct scenario
   s->t0 = sim_wall_ns();
   int rc = 0;
   switch (a->action) {
-  case APP_CONNECT: rc = app_connect(s, p, a->vehicle, err); break;
-  case APP_COMMAND: rc = send_command(s, p, a->command, err); break;
+  case APP_CONNECT: rc = app_connect(s, p, a->vehicle, d); break;
+  case APP_COMMAND: rc = send_command(s, p, a->command, d); break;
   case APP_DISCONNECT: rc = disconnect(s, p); break;
   case APP_DROP:
     destroy_handle(p);
@@ -452,9 +453,9 @@ static int start_step(void *ctx, struct scenario_run *run, const struct scenario
 const struct scenario_app_ops app_steps_ops = {start_step};
 
 int app_steps_new(struct sim_loop *loop, const struct app_steps_options *o,
-                  struct app_steps **out, struct sbuf *err)
+                  struct app_steps **out, struct sim_diag *d)
 {
-  (void)err;
+  (void)d;
   struct app_steps *s = xcalloc(1, sizeof(*s));
   s->loop = loop;
   s->o = *o;
@@ -496,10 +497,7 @@ void app_steps_free(struct app_steps *s)
   free(s->response);
   free((char *)s->o.host);
   free((char *)s->o.user);
-  if (s->o.password) {
-    explicit_bzero((char *)s->o.password, strlen(s->o.password));
-    free((char *)s->o.password);
-  }
+  xfree_secret((char *)s->o.password);
   free((char *)s->o.cafile);
   free((char *)s->o.capath);
   free((char *)s->o.certfile);

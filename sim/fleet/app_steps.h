@@ -16,7 +16,7 @@
 
 #include <stdbool.h>
 
-#include "core/sbuf.h"
+#include "core/diag.h"
 #include "scenario/scenario.h"
 
 struct sim;
@@ -39,9 +39,9 @@ struct app_steps_options {
 extern const struct scenario_app_ops app_steps_ops;
 
 /* Creates the (idle) app clients on loop.  Strings are copied.  Returns 0 (*out owned by the
- * caller) or a negative error with a message in err. */
+ * caller) or a negative error with its message in d (may be NULL). */
 int app_steps_new(struct sim_loop *loop, const struct app_steps_options *o,
-                  struct app_steps **out, struct sbuf *err);
+                  struct app_steps **out, struct sim_diag *d);
 /* Closes every app without DISCONNECT (the broker publishes their wills) and frees.  NULL is
  * fine. */
 void app_steps_free(struct app_steps *s);

@@ -205,7 +205,7 @@ static void on_tick(struct sim_loop *loop, struct sim_timer *t)
 }
 
 int fleet_apps_new(struct sim_loop *loop, const struct fleet_apps_options *o,
-                   struct fleet_apps **out, struct sbuf *err)
+                   struct fleet_apps **out, struct sim_diag *d)
 {
   *out = NULL;
   struct fleet_apps *a = xcalloc(1, sizeof(*a));
@@ -229,7 +229,7 @@ int fleet_apps_new(struct sim_loop *loop, const struct fleet_apps_options *o,
     appconn_init(&p->c, loop, io_cb, p);
     p->c.m = v3_mqtt_client_new(p->cid, true, p);
     if (!p->c.m) {
-      sbuf_printf(err, "cannot create MQTT client: %s", strerror(errno));
+      sim_diag_error(d, NULL, 0, 0, "cannot create MQTT client: %s", strerror(errno));
       fleet_apps_free(a);
       return -ENOMEM;
     }

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/diag.h"
 #include "core/sbuf.h"
 
 struct sim_loop;
@@ -42,9 +43,9 @@ struct fleet_apps_options {
 };
 
 /* Creates and starts the apps on loop (borrowed).  Returns 0 (*out owned by the caller) or a
- * negative error with a message in err. */
+ * negative error with its message in d (may be NULL). */
 int fleet_apps_new(struct sim_loop *loop, const struct fleet_apps_options *o,
-                   struct fleet_apps **out, struct sbuf *err);
+                   struct fleet_apps **out, struct sim_diag *d);
 /* Disconnects without DISCONNECT (the broker publishes every will) and frees.  NULL is fine. */
 void fleet_apps_free(struct fleet_apps *a);
 

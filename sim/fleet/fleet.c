@@ -59,24 +59,6 @@ struct fleet {
 
 /* splitmix64: independent per-car seeds from the fleet seed and the car's index */
 
-/* Appends the messages of d to err (may be NULL) and frees d: the notification queue and
- * Server V3 report through struct sim_diag, the fleet through one message buffer. */
-static int diag_to_err(struct sim_diag *d, struct sbuf *err, int rc)
-{
-  for (size_t k = 0; err && k < d->n; k++) {
-    if (err->len)
-      sbuf_addc(err, '\n');
-    sbuf_adds(err, d->v[k].msg);
-  }
-  sim_diag_cleanup(d);
-  return rc;
-}
-
-static bool url_ok(const char *url, struct v3_url *u, struct sbuf *err)
-{
-  struct sim_diag d = SIM_DIAG_INIT;
-  return diag_to_err(&d, err, v3_url_parse(url, u, &d)) == 0;
-}
 
 static uint64_t mix(uint64_t x)
 {
@@ -151,7 +133,7 @@ static void vary(struct fleet *f, struct car *c, struct scenario_variation *v)
   v->dlon = (sim_rng_double(&r) - 0.5) * 0.04;
 }
 
-static int car_make(struct fleet *f, struct car *c, struct sbuf *err)
+static int car_make(struct fleet *f, struct car *c, struct sim_diag *d)
 {
   struct sbuf id = SBUF_INIT;
   const struct fleet_user *u = f->o.users ? &f->o.users->v[c->index] : NULL;
@@ -164,11 +146,11 @@ static int car_make(struct fleet *f, struct car *c, struct sbuf *err)
   c->sim->user = c;
   int rc = f->o.configure ? f->o.configure(f->o.configure_ctx, c->sim) : 0;
   if (rc < 0) {
-    sbuf_printf(err, "%s: the configuration was refused", c->id);
+    sim_diag_error(d, NULL, 0, 0, "%s: the configuration was refused", c->id);
     return SIM_ECONFIG;
   }
   if (sim_config_set(c->sim->config, "vehicle", "id", c->id, NULL) < 0) {
-    sbuf_printf(err, "'%s' is not a valid vehicle id", c->id);
+    sim_diag_error(d, NULL, 0, 0, "'%s' is not a valid vehicle id", c->id);
     return SIM_ECONFIG;
   }
   char *dir = NULL;
@@ -177,8 +159,7 @@ static int car_make(struct fleet *f, struct car *c, struct sbuf *err)
     sbuf_printf(&p, "%s/%s", f->o.state_dir, c->id);
     dir = sbuf_detach(&p);
   }
-  struct sim_diag d = SIM_DIAG_INIT;
-  rc = diag_to_err(&d, err, sim_notify_open(c->sim, dir, &d));
+  rc = sim_notify_open(c->sim, dir, d);
   free(dir);
   if (rc < 0)
     return rc;
@@ -187,7 +168,7 @@ static int car_make(struct fleet *f, struct car *c, struct sbuf *err)
   return 0;
 }
 
-static int car_run_scenario(struct fleet *f, struct car *c, struct sbuf *err)
+static int car_run_scenario(struct fleet *f, struct car *c, struct sim_diag *d)
 {
   if (!f->o.scenario)
     return 0;
@@ -195,11 +176,12 @@ static int car_run_scenario(struct fleet *f, struct car *c, struct sbuf *err)
   vary(f, c, &v);
   int rc = scenario_start_varied(c->sim, f->o.scenario, &v, NULL);
   if (rc < 0)
-    sbuf_printf(err, "%s: the scenario cannot start: %s", c->id, sim_strerror(rc));
+    sim_diag_error(d, NULL, 0, 0, "%s: the scenario cannot start: %s", c->id,
+                   sim_strerror(rc));
   return rc;
 }
 
-static int car_start_v3(struct fleet *f, struct car *c, struct sbuf *err)
+static int car_start_v3(struct fleet *f, struct car *c, struct sim_diag *d)
 {
   struct v3_options vo = f->o.v3;
   char url[512];
@@ -216,8 +198,7 @@ static int car_start_v3(struct fleet *f, struct car *c, struct sbuf *err)
   }
   vo.client_id = NULL; /* the vehicle id, each car its own */
   c->started = true;
-  struct sim_diag d = SIM_DIAG_INIT;
-  return diag_to_err(&d, err, v3_start(c->sim, &vo, &d));
+  return v3_start(c->sim, &vo, d);
 }
 
 static void on_pace(struct sim_loop *loop, struct sim_timer *t)
@@ -233,10 +214,10 @@ static void on_pace(struct sim_loop *loop, struct sim_timer *t)
   }
   while (f->next_start < due) {
     struct car *c = &f->cars[f->next_start++];
-    struct sbuf err = SBUF_INIT;
-    if (car_start_v3(f, c, &err) < 0)
+    struct sim_diag d = SIM_DIAG_INIT;
+    if (car_start_v3(f, c, &d) < 0)
       f->start_errors++;
-    sbuf_free(&err);
+    sim_diag_cleanup(&d);
   }
   if (f->next_start >= f->n)
     sim_timer_stop(loop, t);
@@ -254,7 +235,7 @@ static void raise_nofile(void)
 }
 
 int fleet_new(struct sim_loop *loop, const struct fleet_options *o, struct fleet **out,
-              struct sbuf *err)
+              struct sim_diag *d)
 {
   *out = NULL;
   struct fleet *f = xcalloc(1, sizeof(*f));
@@ -267,23 +248,25 @@ int fleet_new(struct sim_loop *loop, const struct fleet_options *o, struct fleet
   size_t first, count;
   fleet_shard_range(o->n, o->shard_i, o->shard_k, &first, &count);
   if (o->n == 0 || o->n > FLEET_MAX_TOTAL) {
-    sbuf_printf(err, "a fleet has 1 to %d cars", FLEET_MAX_TOTAL);
+    sim_diag_error(d, NULL, 0, 0, "a fleet has 1 to %d cars", FLEET_MAX_TOTAL);
     rc = SIM_ECONFIG;
   } else if (count == 0 || count > FLEET_MAX_CARS) {
-    sbuf_printf(err, "this shard has %zu cars: one process runs 1 to %d (use more shards)",
-                count, FLEET_MAX_CARS);
+    sim_diag_error(d, NULL, 0, 0,
+                   "this shard has %zu cars: one process runs 1 to %d (use more shards)", count,
+                   FLEET_MAX_CARS);
     rc = SIM_ECONFIG;
-  } else if (!o->users && fleet_pattern_check(f->o.pattern, err) < 0) {
+  } else if (!o->users && fleet_pattern_check(f->o.pattern, d) < 0) {
     rc = SIM_ECONFIG;
   } else if (o->users && o->users->n < o->n) {
-    sbuf_printf(err, "the users file has %zu lines for %zu cars", o->users->n, o->n);
+    sim_diag_error(d, NULL, 0, 0, "the users file has %zu lines for %zu cars", o->users->n,
+                   o->n);
     rc = SIM_ECONFIG;
   } else if (o->v3.broker && strcmp(o->v3.broker, "print") &&
-             !url_ok(o->v3.broker, &f->url, err)) {
+             v3_url_parse(o->v3.broker, &f->url, d) < 0) {
     rc = SIM_ECONFIG;
   } else if (o->state_dir && mkdir(o->state_dir, 0700) < 0 && errno != EEXIST) {
     rc = -errno;
-    sbuf_printf(err, "%s: %s", o->state_dir, strerror(errno));
+    sim_diag_error(d, NULL, 0, 0, "%s: %s", o->state_dir, strerror(-rc));
   }
   if (rc < 0) {
     free(f);
@@ -297,7 +280,7 @@ int fleet_new(struct sim_loop *loop, const struct fleet_options *o, struct fleet
     struct car *c = &f->cars[i];
     c->f = f;
     c->index = first + i;
-    rc = car_make(f, c, err);
+    rc = car_make(f, c, d);
   }
   sim_timer_init(&f->pacer, on_pace, f);
   sim_timer_init(&f->sampler, on_sample, f);
@@ -311,15 +294,15 @@ int fleet_new(struct sim_loop *loop, const struct fleet_options *o, struct fleet
 
 int fleet_start(struct fleet *f)
 {
-  struct sbuf err = SBUF_INIT;
+  struct sim_diag d = SIM_DIAG_INIT;
   for (size_t i = 0; i < f->n; i++) {
-    int rc = car_run_scenario(f, &f->cars[i], &err);
+    int rc = car_run_scenario(f, &f->cars[i], &d);
     if (rc < 0) {
-      sbuf_free(&err);
+      sim_diag_cleanup(&d);
       return rc;
     }
   }
-  sbuf_free(&err);
+  sim_diag_cleanup(&d);
   f->wall_start = sim_wall_ns();
   f->pacer_t0 = sim_monotonic(f->loop);
   int64_t tick = f->o.connect_rate > 0 ? (int64_t)(1e9 / f->o.connect_rate) : 0;

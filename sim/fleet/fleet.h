@@ -40,9 +40,9 @@ struct fleet;
 /*
  * Checks a vehicle id pattern: printf-style text with exactly one integer conversion
  * ("%d", "%04d", "%6d"; flags 0 and -, a width up to 9), "%%" for a percent sign, no other
- * conversion.  Returns 0, or SIM_EPARSE with a message in err (may be NULL).
+ * conversion.  Returns 0, or SIM_EPARSE with a message in d (may be NULL).
  */
-int fleet_pattern_check(const char *pattern, struct sbuf *err);
+int fleet_pattern_check(const char *pattern, struct sim_diag *d);
 /* Appends the id of car number n (pattern checked before). */
 void fleet_format_id(const char *pattern, unsigned long n, struct sbuf *out);
 
@@ -105,10 +105,10 @@ struct fleet_options {
  * soft RLIMIT_NOFILE to the hard limit and turns on one descriptor per MQTT connection
  * (v3_mqtt_single_fd).  o and its strings are borrowed until fleet_free().  Returns 0 (*out
  * owned by the caller), SIM_ECONFIG (bad pattern, users file too short, a car's
- * configuration refused; message in err), -errno (a state directory).
+ * configuration refused; messages in d), -errno (a state directory).
  */
 int fleet_new(struct sim_loop *loop, const struct fleet_options *o, struct fleet **out,
-              struct sbuf *err);
+              struct sim_diag *d);
 /* Starts the pacing of the car starts.  Returns 0. */
 int fleet_start(struct fleet *f);
 /* Stops and frees every car (their connections close without DISCONNECT, so the broker

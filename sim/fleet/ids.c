@@ -22,7 +22,7 @@ struct conv {
   size_t at, len; /* of "%04d" in the pattern */
 };
 
-static int scan(const char *p, struct conv *c, struct sbuf *err)
+static int scan(const char *p, struct conv *c, struct sim_diag *d)
 {
   int found = 0;
   for (size_t i = 0; p[i]; i++) {
@@ -40,43 +40,31 @@ static int scan(const char *p, struct conv *c, struct sbuf *err)
       j++;
       w++;
     }
-    if (p[j] != 'd' && p[j] != 'u') {
-      if (err)
-        sbuf_printf(err, "id pattern '%s': only one %%d conversion is allowed (at column %zu)",
-                    p, i + 1);
-      return SIM_EPARSE;
-    }
-    if (w > 1) {
-      if (err)
-        sbuf_printf(err, "id pattern '%s': width too large", p);
-      return SIM_EPARSE;
-    }
-    if (found++) {
-      if (err)
-        sbuf_printf(err, "id pattern '%s': more than one %%d", p);
-      return SIM_EPARSE;
-    }
+    if (p[j] != 'd' && p[j] != 'u')
+      return sim_diag_error(d, NULL, 0, 0,
+                            "id pattern '%s': only one %%d conversion is allowed (at column %zu)",
+                            p, i + 1);
+    if (w > 1)
+      return sim_diag_error(d, NULL, 0, 0, "id pattern '%s': width too large", p);
+    if (found++)
+      return sim_diag_error(d, NULL, 0, 0, "id pattern '%s': more than one %%d", p);
     c->at = i;
     c->len = j + 1 - i;
     i = j;
   }
-  if (!found) {
-    if (err)
-      sbuf_printf(err, "id pattern '%s' has no %%d: every car would have the same id", p);
-    return SIM_EPARSE;
-  }
-  if (strlen(p) > 64) {
-    if (err)
-      sbuf_printf(err, "id pattern '%s' is too long (at most 64 characters)", p);
-    return SIM_EPARSE;
-  }
+  if (!found)
+    return sim_diag_error(d, NULL, 0, 0,
+                          "id pattern '%s' has no %%d: every car would have the same id", p);
+  if (strlen(p) > 64)
+    return sim_diag_error(d, NULL, 0, 0, "id pattern '%s' is too long (at most 64 characters)",
+                          p);
   return 0;
 }
 
-int fleet_pattern_check(const char *pattern, struct sbuf *err)
+int fleet_pattern_check(const char *pattern, struct sim_diag *d)
 {
   struct conv c;
-  return scan(pattern, &c, err);
+  return scan(pattern, &c, d);
 }
 
 void fleet_format_id(const char *pattern, unsigned long n, struct sbuf *out)

@@ -80,6 +80,8 @@ int fleet_users_parse(const char *text, size_t len, const char *name, struct fle
       ll--;
     if (ll == 0 || l[0] == '#')
       continue;
+    for (int k = 0; k < 4; k++) /* room for the whole line: no realloc() copy of a password */
+      sbuf_reserve_secret(&f[k], ll);
     int nf = split(l, ll, f);
     if (nf < 0) {
       sim_diag_error(d, name, line, -nf, "unbalanced quotes");
@@ -111,11 +113,8 @@ int fleet_users_parse(const char *text, size_t len, const char *name, struct fle
     u->password = xstrdup(sbuf_str(&f[1]));
     u->vehicle_id = xstrdup(sbuf_str(&f[2]));
   }
-  for (int i = 0; i < 4; i++) {
-    if (f[i].len)
-      memset(f[i].p, 0, f[i].len);
-    sbuf_free(&f[i]);
-  }
+  for (int i = 0; i < 4; i++)
+    sbuf_free_secret(&f[i]);
   if (!bad && out->n == 0) {
     sim_diag_error(d, name, line, 0, "no users in the file");
     bad = true;
@@ -131,14 +130,12 @@ int fleet_users_load(const char *path, struct fleet_users *out, struct sim_diag 
 {
   memset(out, 0, sizeof(*out));
   struct sbuf b = SBUF_INIT;
-  int rc = sbuf_read_file(&b, path);
+  int rc = sbuf_read_file_secret(&b, path);
   if (rc < 0)
     sim_diag_error(d, path, 0, 0, "%s", strerror(-rc));
   else
     rc = fleet_users_parse(b.len ? b.p : "", b.len, path, out, d);
-  if (b.len)
-    memset(b.p, 0, b.len);
-  sbuf_free(&b);
+  sbuf_free_secret(&b);
   return rc;
 }
 
@@ -146,9 +143,7 @@ void fleet_users_cleanup(struct fleet_users *u)
 {
   for (size_t i = 0; i < u->n; i++) {
     free(u->v[i].user);
-    if (u->v[i].password)
-      memset(u->v[i].password, 0, strlen(u->v[i].password));
-    free(u->v[i].password);
+    xfree_secret(u->v[i].password);
     free(u->v[i].vehicle_id);
   }
   free(u->v);

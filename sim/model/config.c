@@ -66,7 +66,9 @@ void sim_config_free(struct sim_config *c)
   for (size_t i = 0; i < c->n; i++) {
     free(c->e[i].param);
     free(c->e[i].instance);
-    free(c->e[i].value);
+    /* every value is wiped: a password is one (CFG_F_SECRET), and wiping a short string costs
+     * less than looking up its declaration */
+    xfree_secret(c->e[i].value);
   }
   for (size_t i = 0; i < c->nl; i++)
     free(c->l[i].param);
@@ -265,7 +267,7 @@ static int set_at(struct sim_config *c, const char *param, const char *instance,
       return 0;
     if (c->e[i].locked)
       return fail(at, SIM_ESTATE, "%s", c->e[i].locked);
-    free(c->e[i].value);
+    xfree_secret(c->e[i].value);
     c->e[i].value = xstrdup(value);
   } else {
     xgrow((void **)&c->e, &c->cap, c->n + 1, sizeof(*c->e));
@@ -312,7 +314,7 @@ int sim_config_unset(struct sim_config *c, const char *param, const char *instan
     return SIM_ESTATE;
   free(c->e[i].param);
   free(c->e[i].instance);
-  free(c->e[i].value);
+  xfree_secret(c->e[i].value);
   memmove(&c->e[i], &c->e[i + 1], (c->n - i - 1) * sizeof(*c->e));
   c->n--;
   notify(c, param, instance);

@@ -349,15 +349,18 @@ static void app_enter(struct scenario_run *run, const struct scenario_step *st)
   run->app_status = 0;
   run->app_latency = 0;
   run->app_waiting = true;
-  struct sbuf err = SBUF_INIT;
-  int rc = run->app_ops ? run->app_ops->start(run->app_ctx, run, st, &err) : SIM_ESTATE;
+  struct sim_diag d = SIM_DIAG_INIT;
+  int rc = run->app_ops ? run->app_ops->start(run->app_ctx, run, st, &d) : SIM_ESTATE;
   if (rc < 0) {
     if (!run->app_ops)
-      sbuf_adds(&err, "no app client (app: steps need a --broker)");
+      sim_diag_error(&d, NULL, 0, 0, "no app client (app: steps need a --broker)");
+    struct sbuf err = SBUF_INIT;
+    sim_diag_join(&d, &err);
     struct scenario_app_result res = {rc, NULL, 0, 0, sbuf_str(&err)};
     scenario_run_app_done(run, &res);
+    sbuf_free(&err);
   }
-  sbuf_free(&err);
+  sim_diag_cleanup(&d);
 }
 
 static void enter(struct scenario_run *run, const struct scenario_step *st)

@@ -320,11 +320,11 @@ struct scenario_app_result {
  * The app clients behind app: steps (sim/fleet/app_steps.c; the program installs them with
  * scenario_run_set_apps(), a lower stage cannot create MQTT clients of its own).  start()
  * begins the step st; it returns 0 and calls scenario_run_app_done() exactly once later (or
- * before it returns), or returns a negative error with a message in err (the step fails).
+ * before it returns), or returns a negative error with its messages in d (the step fails).
  */
 struct scenario_app_ops {
   int (*start)(void *ctx, struct scenario_run *run, const struct scenario_step *st,
-               struct sbuf *err);
+               struct sim_diag *d);
 };
 
 /* Installs ops (borrowed, with ctx) for the run's app: steps.  Without them an app step

@@ -161,9 +161,7 @@ static char *dup_opt(const char *s)
 /* Frees the option copies of v3; the password is wiped first. */
 static void free_opts(struct v3 *v3)
 {
-  if (v3->password)
-    explicit_bzero(v3->password, strlen(v3->password));
-  free(v3->password);
+  xfree_secret(v3->password);
   free(v3->cafile);
   free(v3->capath);
   free(v3->certfile);

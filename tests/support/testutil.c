@@ -109,3 +109,48 @@ const char *test_sim_bin(void)
   const char *p = getenv("OVMS_SIM_BIN");
   return p ? p : "./sim/ovms-sim";
 }
+
+static const volatile void *watched;
+static size_t watched_len;
+static int watched_result = -1;
+
+#if TEST_FREE_WATCH
+int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
+                                              void (*free_hook)(const volatile void *));
+
+static void on_malloc(const volatile void *p, size_t n)
+{
+  (void)p;
+  (void)n;
+}
+
+/* called before the memory is released, while it is still readable */
+static void on_free(const volatile void *p)
+{
+  if (!watched || p != watched)
+    return;
+  const volatile unsigned char *c = p;
+  watched_result = 1;
+  for (size_t i = 0; i < watched_len; i++)
+    if (c[i])
+      watched_result = 0;
+  watched = NULL;
+}
+#endif
+
+void test_free_watch(const void *p, size_t n)
+{
+#if TEST_FREE_WATCH
+  static int installed;
+  if (!installed++)
+    __sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
+#endif
+  watched = p;
+  watched_len = n;
+  watched_result = -1;
+}
+
+int test_free_result(void)
+{
+  return watched_result;
+}

@@ -35,4 +35,20 @@ int test_run(char *const argv[], char **out, char **err);
 /* Path of the ovms-sim program under test (OVMS_SIM_BIN). */
 const char *test_sim_bin(void);
 
+/*
+ * What memory held when it was freed, for the tests that a password is wiped first.  In a
+ * build with AddressSanitizer (TEST_FREE_WATCH 1) test_free_watch(p, n) arms a free hook
+ * (__sanitizer_install_malloc_and_free_hooks) that, when p is freed, records whether its
+ * first n bytes were all zero; test_free_result() then returns 1 (all zero), 0 (not), or -1
+ * (p was not freed since the watch).  Without the sanitizer there is no hook: the result is
+ * always -1 and a test checks only what it can see before the free.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_FREE_WATCH 1
+#else
+#define TEST_FREE_WATCH 0
+#endif
+void test_free_watch(const void *p, size_t n);
+int test_free_result(void);
+
 #endif

@@ -83,6 +83,28 @@ static void test_set_get(void **state)
   sim_config_free(c);
 }
 
+/* A configured password is wiped when it is replaced, removed, or the configuration freed. */
+static void test_password_wiped(void **state)
+{
+  struct sim_config *c = sim_config_new(NULL);
+  assert_int_equal(sim_config_set(c, "password", "server.v3", "first-secret", NULL), 0);
+  const char *v = sim_config_get(c, "password", "server.v3");
+  test_free_watch(v, strlen(v) + 1);
+  assert_int_equal(sim_config_set(c, "password", "server.v3", "second-secret", NULL), 0);
+  assert_int_equal(test_free_result(), TEST_FREE_WATCH ? 1 : -1);
+  v = sim_config_get(c, "password", "server.v3");
+  assert_string_equal(v, "second-secret");
+  test_free_watch(v, strlen(v) + 1);
+  assert_int_equal(sim_config_unset(c, "password", "server.v3"), 0);
+  assert_int_equal(test_free_result(), TEST_FREE_WATCH ? 1 : -1);
+  assert_int_equal(sim_config_set(c, "password", "module", "third-secret", NULL), 0);
+  v = sim_config_get(c, "password", "module");
+  test_free_watch(v, strlen(v) + 1);
+  sim_config_free(c);
+  assert_int_equal(test_free_result(), TEST_FREE_WATCH ? 1 : -1);
+  (void)state;
+}
+
 static void test_profile_defaults(void **state)
 {
   struct sim_config *c = make(sim_profile_get(SIM_FW_3_3_005));
@@ -208,6 +230,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_set_get),
+    cmocka_unit_test(test_password_wiped),
     cmocka_unit_test(test_profile_defaults),
     cmocka_unit_test(test_yaml_file),
   };

@@ -38,6 +38,21 @@ static void test_format(void **state)
   assert_string_equal(sim_diag_last(NULL), "");
 }
 
+static void test_join(void **state)
+{
+  struct sim_diag d = SIM_DIAG_INIT;
+  struct sbuf b = SBUF_INIT;
+  sim_diag_join(&d, &b);
+  sim_diag_join(NULL, &b);
+  assert_string_equal(sbuf_str(&b), "");
+  sim_diag_error(&d, "a.yaml", 3, 7, "first");
+  sim_diag_warn(&d, NULL, 0, 0, "second");
+  sim_diag_join(&d, &b);
+  assert_string_equal(sbuf_str(&b), "first\nsecond");
+  sbuf_free(&b);
+  sim_diag_cleanup(&d);
+}
+
 static void test_limit(void **state)
 {
   struct sim_diag d = SIM_DIAG_INIT;
@@ -64,6 +79,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_format),
+    cmocka_unit_test(test_join),
     cmocka_unit_test(test_limit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,17 +39,19 @@ static void test_patterns(void **state)
     {"A%", 1, NULL},
   };
   for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-    struct sbuf err = SBUF_INIT, out = SBUF_INIT;
+    struct sim_diag err = SIM_DIAG_INIT;
+    struct sbuf out = SBUF_INIT;
     int rc = fleet_pattern_check(cases[i].pattern, &err);
     if (!cases[i].id) {
       assert_int_equal(rc, SIM_EPARSE);
-      assert_true(err.len > 0);
+      assert_int_equal(err.errors, 1);
+      assert_true(strstr(sim_diag_last(&err), cases[i].pattern) != NULL);
     } else {
       assert_int_equal(rc, 0);
       fleet_format_id(cases[i].pattern, cases[i].n, &out);
       assert_string_equal(sbuf_str(&out), cases[i].id);
     }
-    sbuf_free(&err);
+    sim_diag_cleanup(&err);
     sbuf_free(&out);
   }
 }
@@ -135,6 +137,10 @@ static void test_users(void **state)
       assert_string_equal(u.v[u.n - 1].user, cases[i].last_user);
       assert_string_equal(u.v[u.n - 1].password, cases[i].last_password);
       assert_string_equal(u.v[u.n - 1].vehicle_id, cases[i].last_vehicle);
+      /* the cars' copies of the password are wiped when they are freed */
+      test_free_watch(u.v[u.n - 1].password, strlen(cases[i].last_password) + 1);
+      fleet_users_cleanup(&u);
+      assert_int_equal(test_free_result(), TEST_FREE_WATCH ? 1 : -1);
     } else {
       struct sbuf b = SBUF_INIT;
       sim_diag_format(&d.v[0], &b);
@@ -170,8 +176,9 @@ static char *run_fleet(uint64_t seed)
                             .connect_rate = 10};
   o.v3.out = out;
   struct fleet *f;
-  struct sbuf err = SBUF_INIT;
+  struct sim_diag err = SIM_DIAG_INIT;
   assert_int_equal(fleet_new(loop, &o, &f, &err), 0);
+  assert_int_equal(err.n, 0);
   assert_int_equal(fleet_size(f), 20);
   assert_string_equal(fleet_car_id(f, 19), "SIM0020");
   assert_int_equal(fleet_start(f), 0);
@@ -190,7 +197,7 @@ static char *run_fleet(uint64_t seed)
   ev_loop_destroy(ev);
   fclose(out);
   scenario_free(sc);
-  sbuf_free(&err);
+  sim_diag_cleanup(&err);
   return buf;
 }
 
@@ -209,6 +216,37 @@ static void test_fleet_variation(void **state)
   free(c);
 }
 
+/* fleet_new() refuses bad options with one message each in the diagnostics, and creates
+ * nothing. */
+static void test_fleet_refused(void **state)
+{
+  struct ev_loop *ev = ev_loop_new(EVFLAG_AUTO);
+  struct sim_loop *loop = sim_loop_new(ev, SIM_CLOCK_FAST, 1.0, INT64_C(1717228800) * SIM_NS_PER_SEC);
+  static const struct {
+    size_t n;
+    const char *pattern;
+    const char *broker;
+    const char *error;
+  } cases[] = {
+    {0, NULL, NULL, "a fleet has 1 to 100000000 cars"},
+    {3, "CAR", NULL, "id pattern 'CAR' has no %d: every car would have the same id"},
+    {3, NULL, "ftp://x", "ftp://x"},
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+    struct fleet_options o = {.n = cases[i].n, .pattern = cases[i].pattern};
+    o.v3.broker = cases[i].broker;
+    struct fleet *f = (struct fleet *)&o;
+    struct sim_diag d = SIM_DIAG_INIT;
+    assert_int_equal(fleet_new(loop, &o, &f, &d), SIM_ECONFIG);
+    assert_null(f);
+    assert_true(d.errors >= 1);
+    assert_non_null(strstr(sim_diag_last(&d), cases[i].error));
+    sim_diag_cleanup(&d);
+  }
+  sim_loop_free(loop);
+  ev_loop_destroy(ev);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -217,6 +255,7 @@ int main(void)
     cmocka_unit_test(test_shard_ranges),
     cmocka_unit_test(test_users),
     cmocka_unit_test(test_fleet_variation),
+    cmocka_unit_test(test_fleet_refused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,15 +1,19 @@
 /*
  * test_sbuf.c - the growable text buffer: growth by doubling from 64 bytes, always
  * NUL-terminated contents, formatting longer than the free space (never truncated), embedded
- * NUL bytes, reset keeping the memory, detach handing it over.
+ * NUL bytes, reset keeping the memory, detach handing it over; the secret variants wipe every
+ * byte they ever held before the memory is freed.
  */
 #include "testutil.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/array.h"
 #include "core/sbuf.h"
+#include "core/xalloc.h"
 
 /* sbuf_reserve(extra) on an empty buffer: the capacity is the first power-of-two multiple of
  * 64 that holds extra bytes and the NUL. */
@@ -129,6 +133,91 @@ static void test_reset_free_detach(void **state)
   (void)state;
 }
 
+/* The free watch sees what a plain free leaves: without a wipe the bytes are still there (so
+ * the checks below can fail). */
+static void test_free_watch_works(void **state)
+{
+  char *s = xstrdup("hunter2");
+  test_free_watch(s, 8);
+  free(s);
+  assert_int_equal(test_free_result(), TEST_FREE_WATCH ? 0 : -1);
+  (void)state;
+}
+
+static void test_secret_free(void **state)
+{
+  /* the whole capacity, also what a reset left behind after len */
+  struct sbuf b = SBUF_INIT;
+  sbuf_adds(&b, "a-long-password-of-the-car");
+  sbuf_reset(&b);
+  sbuf_adds(&b, "x");
+  assert_int_equal(b.cap, 64);
+  test_free_watch(b.p, b.cap);
+  sbuf_free_secret(&b);
+  assert_int_equal(test_free_result(), TEST_FREE_WATCH ? 1 : -1);
+  assert_null(b.p);
+  assert_int_equal(b.cap, 0);
+  sbuf_free_secret(&b); /* an empty buffer: nothing to wipe */
+  char *s = xstrdup("hunter2");
+  test_free_watch(s, 8);
+  xfree_secret(s);
+  assert_int_equal(test_free_result(), TEST_FREE_WATCH ? 1 : -1);
+  xfree_secret(NULL);
+  (void)state;
+}
+
+static void test_secret_grow(void **state)
+{
+  struct sbuf b = SBUF_INIT;
+  sbuf_reserve_secret(&b, 10); /* a first allocation as sbuf_reserve()'s */
+  assert_int_equal(b.cap, 64);
+  assert_string_equal(sbuf_str(&b), "");
+  sbuf_adds(&b, "secret");
+  char *old = b.p;
+  sbuf_reserve_secret(&b, 10); /* fits: nothing moves */
+  assert_ptr_equal(b.p, old);
+  test_free_watch(old, 64);
+  sbuf_reserve_secret(&b, 100); /* grows: the contents move, the old memory is wiped */
+  assert_int_equal(test_free_result(), TEST_FREE_WATCH ? 1 : -1);
+  assert_int_equal(b.cap, 128);
+  assert_int_equal(b.len, 6);
+  assert_string_equal(sbuf_str(&b), "secret");
+  sbuf_free_secret(&b);
+  (void)state;
+}
+
+static void test_secret_read(void **state)
+{
+  /* the same bytes as sbuf_read_file(), appended after what b holds; larger than a first
+   * allocation */
+  char data[5000];
+  for (size_t i = 0; i < sizeof(data) - 1; i++)
+    data[i] = (char)(i % 97 ? 'a' + i % 26 : '\n');
+  data[sizeof(data) - 1] = '\0';
+  const char *path = test_write_temp(".txt", data);
+  struct sbuf a = SBUF_INIT, b = SBUF_INIT;
+  sbuf_adds(&a, "head:");
+  sbuf_adds(&b, "head:");
+  assert_int_equal(sbuf_read_file(&a, path), 0);
+  assert_int_equal(sbuf_read_file_secret(&b, path), 0);
+  assert_int_equal(b.len, 5 + sizeof(data) - 1);
+  assert_int_equal(a.len, b.len);
+  assert_memory_equal(a.p, b.p, a.len + 1);
+  unlink(path);
+  assert_int_equal(sbuf_read_file_secret(&b, path), -ENOENT);
+  assert_int_equal(b.len, a.len); /* unchanged */
+  sbuf_reset(&b);
+  assert_int_equal(sbuf_read_file_secret(&b, "/"), -EISDIR);
+  assert_int_equal(b.len, 0);
+  path = test_write_temp(".txt", "");
+  assert_int_equal(sbuf_read_file_secret(&b, path), 0); /* empty */
+  assert_int_equal(b.len, 0);
+  unlink(path);
+  sbuf_free(&a);
+  sbuf_free_secret(&b);
+  (void)state;
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -136,6 +225,10 @@ int main(void)
     cmocka_unit_test(test_append),
     cmocka_unit_test(test_printf),
     cmocka_unit_test(test_reset_free_detach),
+    cmocka_unit_test(test_free_watch_works),
+    cmocka_unit_test(test_secret_free),
+    cmocka_unit_test(test_secret_grow),
+    cmocka_unit_test(test_secret_read),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
