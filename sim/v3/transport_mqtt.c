@@ -88,6 +88,9 @@ struct mqtt_tp {
 
 /* Encoded bytes waiting in out beyond which m_publish() writes at once. */
 #define DIRECT_FLUSH_AT 65536
+/* An emptied buffer larger than this is freed, not kept for the next message: steady-state
+ * cadence fits in it, a full sync's burst does not (docs/scaling.md, memory per car). */
+#define DIRECT_KEEP 4096
 
 static int lib_inited;
 
@@ -232,7 +235,10 @@ static int direct_write(struct mqtt_tp *t)
     }
   }
   if (!out_pending(t)) {
-    sbuf_reset(&t->out);
+    if (t->out.cap > DIRECT_KEEP)
+      sbuf_free(&t->out); /* a full sync's burst: give it back (a fleet holds one per car) */
+    else
+      sbuf_reset(&t->out);
     t->out_off = 0;
   } else if (t->out_off >= DIRECT_FLUSH_AT && t->out_off >= t->out.len / 2) {
     memmove(t->out.p, t->out.p + t->out_off, t->out.len - t->out_off + 1);
