@@ -599,6 +599,20 @@ static inline uint16_t q_load16(const char *p)
   return v;
 }
 
+/* The index of the first blank (' ', '\t' or NUL: is_blank()) among the 8 bytes at p, 8
+ * when there is none.  (The lowest flagged byte is exact: a borrow only flags bytes above a
+ * byte that matched.) */
+static inline unsigned first_blank8(const char *p)
+{
+  const uint64_t ones = UINT64_C(0x0101010101010101), top = ones * 0x80;
+  uint64_t w, sp, tab;
+  memcpy(&w, p, 8);
+  sp = w ^ (ones * ' ');
+  tab = w ^ (ones * '\t');
+  uint64_t m = (((w - ones) & ~w) | ((sp - ones) & ~sp) | ((tab - ones) & ~tab)) & top;
+  return m ? (unsigned)__builtin_ctzll(m) / 8 : 8;
+}
+
 /* Whether c is a decimal digit. */
 static inline bool q_digit(char c)
 {
@@ -691,6 +705,40 @@ static inline bool q_hexn(const char *p, size_t n, uint32_t *v)
   }
   *v = x;
   return !(bad & 0x80);
+}
+
+/*
+ * Whether the 8 bytes in w (first in the low byte) are all hex digits (either case); *letter
+ * flags (bit 7 of each byte) those that are letters.  SWAR: each byte's range tested in all 8
+ * lanes at once (a lane above 0x7F is refused first, so no lane carries into the next).
+ */
+static inline bool q_hexw(uint64_t w, uint64_t *letter)
+{
+  const uint64_t ones = UINT64_C(0x0101010101010101), top = ones * 0x80;
+  uint64_t x = w | ones * 0x20; /* 'A'..'F' as 'a'..'f' */
+  uint64_t digit = (w + ones * (0x80 - '0')) & ~(w + ones * (0x7F - '9'));
+  *letter = (x + ones * (0x80 - 'a')) & ~(x + ones * (0x7F - 'f')) & top;
+  return !(w & top) && ((digit | *letter) & top) == top;
+}
+
+/*
+ * The 8 hex digits at p (either case, contiguous, as candump writes the data) as 4 bytes at
+ * out, the first two digits the first byte; false (out then holds no particular bytes) when
+ * one is not a hex digit.
+ */
+static inline bool q_hex8(const char *p, uint8_t *out)
+{
+  const uint64_t ones = UINT64_C(0x0101010101010101);
+  uint64_t w, letter;
+  memcpy(&w, p, 8);
+  if (!q_hexw(w, &letter))
+    return false;
+  uint64_t nib = (w & ones * 0x0F) + (letter >> 7) * 9;
+  uint64_t t = ((nib << 4) | (nib >> 8)) & UINT64_C(0x00FF00FF00FF00FF);
+  t = (t | (t >> 8)) & UINT64_C(0x0000FFFF0000FFFF);
+  uint32_t v = (uint32_t)(t | (t >> 16));
+  memcpy(out, &v, 4); /* (little-endian, as digits8) */
+  return true;
 }
 
 /* Past the decimal digits at s[*pi..len) when there are 1 to max (<= 16) of them (their value

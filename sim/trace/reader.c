@@ -341,7 +341,9 @@ static int next_slow(struct trace_reader *r, struct trace_record *rec, struct si
   }
 }
 
-int trace_reader_next(struct trace_reader *r, struct trace_record *rec, struct sim_diag *d)
+/* trace_reader_next(), inlined into trace_reader_next_frame() as well. */
+static inline int next_record(struct trace_reader *r, struct trace_record *rec,
+                              struct sim_diag *d)
 {
   /* The fast path: a line with its '\n' in the buffer (so not the last line of the input,
    * which the cut-off checks of next_slow() are about) whose parse gives a record. */
@@ -365,6 +367,11 @@ int trace_reader_next(struct trace_reader *r, struct trace_record *rec, struct s
     }
   }
   return next_slow(r, rec, d);
+}
+
+int trace_reader_next(struct trace_reader *r, struct trace_record *rec, struct sim_diag *d)
+{
+  return next_record(r, rec, d);
 }
 
 /* Passes a run of unchanged input to emit.  Returns 0 or emit's error. */
@@ -522,7 +529,7 @@ int trace_reader_next_frame(struct trace_reader *r, struct sim_frame *f, struct 
 {
   struct trace_record rec;
   for (;;) {
-    int rc = trace_reader_next(r, &rec, d);
+    int rc = next_record(r, &rec, d);
     if (rc <= 0)
       return rc;
     if (rec.kind == TRACE_REC_FRAME) {
