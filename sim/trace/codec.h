@@ -599,20 +599,6 @@ static inline uint16_t q_load16(const char *p)
   return v;
 }
 
-/* The index of the first blank (' ', '\t' or NUL: is_blank()) among the 8 bytes at p, 8
- * when there is none.  (The lowest flagged byte is exact: a borrow only flags bytes above a
- * byte that matched.) */
-static inline unsigned first_blank8(const char *p)
-{
-  const uint64_t ones = UINT64_C(0x0101010101010101), top = ones * 0x80;
-  uint64_t w, sp, tab;
-  memcpy(&w, p, 8);
-  sp = w ^ (ones * ' ');
-  tab = w ^ (ones * '\t');
-  uint64_t m = (((w - ones) & ~w) | ((sp - ones) & ~sp) | ((tab - ones) & ~tab)) & top;
-  return m ? (unsigned)__builtin_ctzll(m) / 8 : 8;
-}
-
 /* Whether c is a decimal digit. */
 static inline bool q_digit(char c)
 {

@@ -181,7 +181,7 @@ static int parse_quick(struct trace_pstate *ps, const char *s, size_t len,
 {
   if (len < 26 || !candump_stamp20(s) || is_blank(s[20]))
     return 0; /* (more seconds than an int64 of ns holds: parse() reports it) */
-  size_t i = len >= 29 ? 21 + first_blank8(s + 21) : 21;
+  size_t i = 21;
   while (i < len && !is_blank(s[i]))
     i++;
   if (i + 5 > len || s[i] != ' ')
@@ -296,7 +296,7 @@ static bool quick_check(const char *s, size_t len)
 {
   if (len < 26 || !candump_stamp20(s) || is_blank(s[20]))
     return false;
-  size_t i = len >= 29 ? 21 + first_blank8(s + 21) : 21;
+  size_t i = 21;
   while (i < len && !is_blank(s[i]))
     i++;
   if (i + 5 > len || s[i] != ' ')
