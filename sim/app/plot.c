@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "app/app.h"
+#include "core/array.h"
 #include "core/json.h"
 #include "core/sbuf.h"
 #include "scenario/scenario.h"
@@ -50,7 +51,7 @@ static double time_step(double span)
 {
   static const double steps[] = {1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600,
                                  7200, 10800, 21600, 43200, 86400};
-  for (size_t i = 0; i < sizeof(steps) / sizeof(*steps); i++)
+  for (size_t i = 0; i < ARRAY_SIZE(steps); i++)
     if (span / steps[i] <= 10)
       return steps[i];
   return nice_step(span / 86400, 8) * 86400;
@@ -77,14 +78,28 @@ static void xml_text(struct sbuf *out, const char *s)
     }
 }
 
-/* One panel: the series of unit among ser, at y0: box, phases, y and time ticks, paths and
- * legend.  Longer than ~80 lines because the coordinate macros X() and Y() of this panel are
- * shared by every part of it; split, each part would need the panel's geometry passed in. */
-static void panel(struct sbuf *o, const struct json_value *t, const struct plot_series *ser,
-                  size_t ns, const char *unit, const struct json_value *phases, double y0,
-                  double tmin, double tmax)
+/* A panel's geometry: its box on the page and the value and time ranges it maps into it. */
+struct panel_box {
+  double y0, w;       /* top of the box, width of the plot area */
+  double lo, hi, step; /* y range, rounded to whole steps of the y ticks */
+  double tmin, tmax;   /* time range */
+};
+
+static double px(const struct panel_box *b, double t)
 {
-  double lo = INFINITY, hi = -INFINITY, w = W - LEFT - RIGHT;
+  return LEFT + (t - b->tmin) / (b->tmax - b->tmin) * b->w;
+}
+
+static double py(const struct panel_box *b, double v)
+{
+  return b->y0 + PANEL_H - (v - b->lo) / (b->hi - b->lo) * PANEL_H;
+}
+
+/* The y range of the series of unit, widened to whole ticks (0..1 when none has a value). */
+static void panel_range(struct panel_box *b, const struct plot_series *ser, size_t ns,
+                        const char *unit)
+{
+  double lo = INFINITY, hi = -INFINITY;
   for (size_t j = 0; j < ns; j++)
     if (!strcmp(ser[j].unit, unit))
       for (size_t i = 0; i < ser[j].values->len; i++)
@@ -96,43 +111,50 @@ static void panel(struct sbuf *o, const struct json_value *t, const struct plot_
     lo = 0, hi = 1;
   if (hi - lo < 1e-9)
     lo -= 1, hi += 1;
-  double step = nice_step(hi - lo, 5);
-  lo = floor(lo / step) * step;
-  hi = ceil(hi / step) * step;
-  sbuf_printf(o, "<g class=\"panel\" data-unit=\"");
-  xml_text(o, unit);
-  sbuf_printf(o, "\" data-x=\"%.2f\" data-y=\"%.2f\" data-w=\"%.2f\" data-h=\"%.2f\" "
-                 "data-tmin=\"%.9g\" data-tmax=\"%.9g\" data-ymin=\"%.9g\" data-ymax=\"%.9g\">\n",
-              LEFT, y0, w, PANEL_H, tmin, tmax, lo, hi);
-#define X(v) (LEFT + ((v) - tmin) / (tmax - tmin) * w)
-#define Y(v) (y0 + PANEL_H - ((v) - lo) / (hi - lo) * PANEL_H)
+  b->step = nice_step(hi - lo, 5);
+  b->lo = floor(lo / b->step) * b->step;
+  b->hi = ceil(hi / b->step) * b->step;
+}
+
+/* The drive and charge phases as shaded rectangles (entries without kind/start/end skipped). */
+static void panel_phases(struct sbuf *o, const struct panel_box *b,
+                         const struct json_value *phases)
+{
   for (size_t i = 0; phases && i < phases->len; i++) {
     const struct json_value *k = json_get(&phases->items[i], "kind"),
-                            *a = json_get(&phases->items[i], "start"),
-                            *b = json_get(&phases->items[i], "end");
-    if (!k || k->type != JSON_STRING || !a || a->type != JSON_NUMBER || !b ||
-        b->type != JSON_NUMBER)
+                            *s = json_get(&phases->items[i], "start"),
+                            *e = json_get(&phases->items[i], "end");
+    if (!k || k->type != JSON_STRING || !s || s->type != JSON_NUMBER || !e ||
+        e->type != JSON_NUMBER)
       continue;
+    bool drive = !strcmp(k->str, "drive");
     sbuf_printf(o, "<rect class=\"phase phase-%s\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
                    "height=\"%.2f\" fill=\"%s\" fill-opacity=\"0.15\"/>\n",
-                strcmp(k->str, "drive") ? "charge" : "drive", X(a->num), y0,
-                X(b->num) - X(a->num), PANEL_H, strcmp(k->str, "drive") ? "#2ca02c" : "#1f77b4");
+                drive ? "drive" : "charge", px(b, s->num), b->y0,
+                px(b, e->num) - px(b, s->num), PANEL_H, drive ? "#1f77b4" : "#2ca02c");
   }
+}
+
+/* The frame, the y grid with its labels, the time ticks and the unit as the y axis title. */
+static void panel_axes(struct sbuf *o, const struct panel_box *b, const char *unit)
+{
+  double y0 = b->y0, w = b->w;
   sbuf_printf(o, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"none\" "
                  "stroke=\"#444\"/>\n", LEFT, y0, w, PANEL_H);
-  for (double v = lo; v <= hi + step / 2; v += step)
+  for (double v = b->lo; v <= b->hi + b->step / 2; v += b->step)
     sbuf_printf(o, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#ddd\"/>"
                    "<text x=\"%.2f\" y=\"%.2f\" font-size=\"11\" text-anchor=\"end\">%g</text>\n",
-                LEFT, Y(v), LEFT + w, Y(v), LEFT - 5, Y(v) + 4, fabs(v) < step / 1e6 ? 0 : v);
-  double ts = time_step(tmax - tmin);
+                LEFT, py(b, v), LEFT + w, py(b, v), LEFT - 5, py(b, v) + 4,
+                fabs(v) < b->step / 1e6 ? 0 : v);
+  double ts = time_step(b->tmax - b->tmin);
   struct sbuf lab = SBUF_INIT;
-  for (double v = ceil(tmin / ts) * ts; v <= tmax + 1e-9; v += ts) {
+  for (double v = ceil(b->tmin / ts) * ts; v <= b->tmax + 1e-9; v += ts) {
     sbuf_reset(&lab);
     time_label(v, &lab);
     sbuf_printf(o, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#444\"/>"
                    "<text x=\"%.2f\" y=\"%.2f\" font-size=\"11\" text-anchor=\"middle\">%s"
                    "</text>\n",
-                X(v), y0 + PANEL_H, X(v), y0 + PANEL_H + 4, X(v), y0 + PANEL_H + 16,
+                px(b, v), y0 + PANEL_H, px(b, v), y0 + PANEL_H + 4, px(b, v), y0 + PANEL_H + 16,
                 sbuf_str(&lab));
   }
   sbuf_free(&lab);
@@ -140,33 +162,53 @@ static void panel(struct sbuf *o, const struct json_value *t, const struct plot_
                  "text-anchor=\"middle\">", y0 + PANEL_H / 2, y0 + PANEL_H / 2);
   xml_text(o, *unit ? unit : "value");
   sbuf_adds(o, "</text>\n");
-  size_t nth = 0;
-  for (size_t j = 0; j < ns; j++) {
-    if (strcmp(ser[j].unit, unit))
+}
+
+/* One series as a path (lifted over values that are not numbers) and its legend entry, the
+ * nth of the panel, in colour c. */
+static void panel_series(struct sbuf *o, const struct panel_box *b, const struct json_value *t,
+                         const struct plot_series *s, const char *c, size_t nth)
+{
+  sbuf_printf(o, "<path class=\"series\" data-metric=\"%s\" fill=\"none\" stroke=\"%s\" "
+                 "stroke-width=\"1.5\" d=\"", s->name, c);
+  bool pen = false;
+  for (size_t i = 0; i < s->values->len && i < t->len; i++) {
+    const struct json_value *v = &s->values->items[i];
+    if (v->type != JSON_NUMBER || t->items[i].type != JSON_NUMBER) {
+      pen = false;
       continue;
-    const char *c = colors[j % (sizeof(colors) / sizeof(*colors))];
-    sbuf_printf(o, "<path class=\"series\" data-metric=\"%s\" fill=\"none\" stroke=\"%s\" "
-                   "stroke-width=\"1.5\" d=\"", ser[j].name, c);
-    bool pen = false;
-    for (size_t i = 0; i < ser[j].values->len && i < t->len; i++) {
-      const struct json_value *v = &ser[j].values->items[i];
-      if (v->type != JSON_NUMBER || t->items[i].type != JSON_NUMBER) {
-        pen = false;
-        continue;
-      }
-      sbuf_printf(o, "%s%.2f %.2f", pen ? " L" : (i ? " M" : "M"), X(t->items[i].num),
-                  Y(v->num));
-      pen = true;
     }
-    sbuf_adds(o, "\"/>\n");
-    double ly = y0 + 12 + 16 * (double)nth++;
-    sbuf_printf(o, "<g class=\"legend\"><line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
-                   "stroke=\"%s\" stroke-width=\"3\"/><text x=\"%.2f\" y=\"%.2f\" "
-                   "font-size=\"12\">%s</text></g>\n",
-                LEFT + w + 10, ly - 4, LEFT + w + 30, ly - 4, c, LEFT + w + 35, ly, ser[j].name);
+    sbuf_printf(o, "%s%.2f %.2f", pen ? " L" : (i ? " M" : "M"), px(b, t->items[i].num),
+                py(b, v->num));
+    pen = true;
   }
-#undef X
-#undef Y
+  sbuf_adds(o, "\"/>\n");
+  double ly = b->y0 + 12 + 16 * (double)nth, lx = LEFT + b->w;
+  sbuf_printf(o, "<g class=\"legend\"><line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" "
+                 "stroke=\"%s\" stroke-width=\"3\"/><text x=\"%.2f\" y=\"%.2f\" "
+                 "font-size=\"12\">%s</text></g>\n",
+              lx + 10, ly - 4, lx + 30, ly - 4, c, lx + 35, ly, s->name);
+}
+
+/* One panel: the series of unit among ser, at y0: box, phases, y and time ticks, paths and
+ * legend, in a <g> that carries the box and ranges as data-* attributes. */
+static void panel(struct sbuf *o, const struct json_value *t, const struct plot_series *ser,
+                  size_t ns, const char *unit, const struct json_value *phases, double y0,
+                  double tmin, double tmax)
+{
+  struct panel_box b = {.y0 = y0, .w = W - LEFT - RIGHT, .tmin = tmin, .tmax = tmax};
+  panel_range(&b, ser, ns, unit);
+  sbuf_printf(o, "<g class=\"panel\" data-unit=\"");
+  xml_text(o, unit);
+  sbuf_printf(o, "\" data-x=\"%.2f\" data-y=\"%.2f\" data-w=\"%.2f\" data-h=\"%.2f\" "
+                 "data-tmin=\"%.9g\" data-tmax=\"%.9g\" data-ymin=\"%.9g\" data-ymax=\"%.9g\">\n",
+              LEFT, y0, b.w, PANEL_H, tmin, tmax, b.lo, b.hi);
+  panel_phases(o, &b, phases);
+  panel_axes(o, &b, unit);
+  size_t nth = 0;
+  for (size_t j = 0; j < ns; j++)
+    if (!strcmp(ser[j].unit, unit))
+      panel_series(o, &b, t, &ser[j], colors[j % ARRAY_SIZE(colors)], nth++);
   sbuf_adds(o, "</g>\n");
 }
 

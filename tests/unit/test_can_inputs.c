@@ -2,12 +2,14 @@
  * test_can_inputs.c - the CAN input values and their set-up: bus specs "[N=]backend:arg"
  * (can/spec.h), traces "[N=]FILE", id filters and bus maps (can/inputs.h, trace/replay.h),
  * then can_inputs_open()/start() on a module: live buses where asked, trace buses for the
- * module's buses that have none, frames routed by number.
+ * module's buses that have none, frames routed by number; the end of the replays (one done
+ * call with the status), their summed counters and their diagnostics.
  */
 #include "testutil.h"
 
 #include <ev.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "can/inputs.h"
 #include "can/spec.h"
@@ -268,6 +270,80 @@ static void test_open_and_route(void **state)
   ev_loop_destroy(ev);
 }
 
+struct done {
+  int calls, status;
+};
+
+static void on_done(void *ctx, int status)
+{
+  struct done *dn = ctx;
+  dn->calls++;
+  dn->status = status;
+}
+
+/* Two traces, one with a bad line: with keep_going the bad line is skipped and counted, done
+ * is called once with 0 after both ended, the totals add both traces up and the diagnostic
+ * names the file and line; without it that replay stops and done gets its error. */
+static void test_done_totals_errors(void **state)
+{
+  (void)state;
+  char good[256], bad[256];
+  snprintf(good, sizeof(good), "%s", test_write_temp(".crtd", "1.000000 1R11 100 01\n"
+                                                              "1.010000 1R11 101 02\n"
+                                                              "1.020000 7R11 700 07\n"));
+  snprintf(bad, sizeof(bad), "%s", test_write_temp(".crtd", "1.000000 1R11 200 01\n"
+                                                             "1.005000 1R11 XYZ 01\n"
+                                                             "1.010000 1R11 201 02\n"));
+  struct trace_replay_stats sum;
+  memset(&sum, 0xff, sizeof(sum));
+  can_inputs_totals(NULL, &sum); /* no inputs: all 0 */
+  assert_int_equal(sum.frames, 0);
+  assert_int_equal(sum.bad_lines, 0);
+  for (int keep = 1; keep >= 0; keep--) {
+    struct ev_loop *ev = ev_loop_new(EVFLAG_AUTO);
+    struct sim_loop *l = sim_loop_new(ev, SIM_CLOCK_FAST, 1, 0);
+    struct sim *sim = sim_new(l, NULL, 1);
+    struct can_inputs_opts o = {0};
+    struct sim_diag d = SIM_DIAG_INIT;
+    o.trace.replay.keep_going = keep;
+    assert_int_equal(can_inputs_add_trace(&o, good, &d), 0);
+    assert_int_equal(can_inputs_add_trace(&o, bad, &d), 0);
+    struct can_inputs *in;
+    assert_int_equal(can_inputs_open(&in, sim, &o, &d), 0);
+    struct done dn = {0, 1};
+    assert_int_equal(can_inputs_start(in, &o, on_done, &dn, &d), 0);
+    assert_int_equal(dn.calls, 0);
+    sim_loop_run(l);
+    assert_int_equal(dn.calls, 1);
+    can_inputs_totals(in, &sum);
+    struct sbuf b = SBUF_INIT;
+    size_t nerr = can_inputs_format_errors(in, &b);
+    assert_int_equal(nerr, 1);
+    char where[300];
+    snprintf(where, sizeof(where), "%s:2:", bad);
+    if (strncmp(sbuf_str(&b), where, strlen(where)))
+      fail_msg("diagnostic '%s' does not begin with '%s'", sbuf_str(&b), where);
+    assert_non_null(strstr(sbuf_str(&b), ": error: "));
+    if (keep) {
+      assert_int_equal(dn.status, 0);
+      assert_int_equal(sum.frames, 4); /* 2 + 2 delivered */
+      assert_int_equal(sum.bad_lines, 1);
+      assert_int_equal(sum.unrouted, 1); /* bus 7 has no bus */
+    } else {
+      assert_true(dn.status < 0);
+      assert_int_equal(sum.frames, 3); /* the second trace stopped at its bad line */
+    }
+    sbuf_free(&b);
+    can_inputs_free(in);
+    sim_diag_cleanup(&d);
+    sim_free(sim);
+    sim_loop_free(l);
+    ev_loop_destroy(ev);
+  }
+  unlink(good);
+  unlink(bad);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -275,6 +351,7 @@ int main(void)
     cmocka_unit_test(test_add_can_and_trace),
     cmocka_unit_test(test_filters_and_maps),
     cmocka_unit_test(test_open_and_route),
+    cmocka_unit_test(test_done_totals_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 /*
  * test_profile.c - the firmware version table: every switch of every profile, one row per
  * switch across the versions 3.3.004, 3.3.005, 3.3.006 and current (the firmware's master at
- * 1aa1daff), and the lookups by enum and by name.
+ * 1aa1daff), the standard metrics a version lacks, and the lookups by enum and by name.
  */
 #include "testutil.h"
 
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/array.h"
+#include "model/metrics.h"
 #include "model/profile.h"
 
 /* One switch: where it is in struct sim_profile, whether it is a bool, and its value in
@@ -77,13 +78,14 @@ static void test_every_switch(void **state)
   (void)state;
 }
 
-/* The table above names every field of struct sim_profile but name and fw. */
+/* The table above names every field of struct sim_profile but name, fw and absent_metrics. */
 static void test_columns_complete(void **state)
 {
   size_t bytes = 0;
   for (size_t i = 0; i < ARRAY_SIZE(columns); i++)
     bytes += columns[i].is_bool ? sizeof(bool) : sizeof(unsigned);
-  size_t fields = sizeof(const char *) + sizeof(enum sim_fw) + bytes;
+  size_t fields = sizeof(const char *) + sizeof(enum sim_fw) + bytes +
+                  sizeof(const char *const *);
   assert_true(fields <= sizeof(struct sim_profile));
   assert_true(sizeof(struct sim_profile) - fields < 16); /* padding only */
   (void)state;
@@ -126,12 +128,38 @@ static void test_lookup(void **state)
   (void)state;
 }
 
+/* The standard metrics of HEAD that OvmsMetricsStandard() does not create at tag 3.3.004
+ * (V3/main/metrics_standard.cpp; docs/v3.md): exactly these six, each a metric of the standard
+ * table (a misspelt name would hide nothing); the later versions lack none. */
+static void test_absent_metrics(void **state)
+{
+  static const char *const want[] = {"m.net.connected", "m.net.good.sq", "m.net.ip",
+                                      "v.b.capacity",    "v.c.timestamp", "v.g.timestamp"};
+  const char *const *a = sim_profile_get(SIM_FW_3_3_004)->absent_metrics;
+  assert_non_null(a);
+  struct metrics *ms = metrics_new(NULL);
+  size_t n = 0;
+  for (; a[n]; n++) {
+    assert_true(n < ARRAY_SIZE(want));
+    assert_string_equal(a[n], want[n]);
+    if (!metrics_find(ms, a[n]))
+      fail_msg("3.3.004 lacks %s, which is no standard metric", a[n]);
+  }
+  assert_int_equal(n, ARRAY_SIZE(want));
+  metrics_free(ms);
+  static const enum sim_fw later[] = {SIM_FW_3_3_005, SIM_FW_3_3_006, SIM_FW_CURRENT};
+  for (size_t i = 0; i < ARRAY_SIZE(later); i++)
+    assert_null(sim_profile_get(later[i])->absent_metrics);
+  (void)state;
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_every_switch),
     cmocka_unit_test(test_columns_complete),
     cmocka_unit_test(test_lookup),
+    cmocka_unit_test(test_absent_metrics),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

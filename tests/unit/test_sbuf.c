@@ -1,8 +1,9 @@
 /*
  * test_sbuf.c - the growable text buffer: growth by doubling from 64 bytes, always
  * NUL-terminated contents, formatting longer than the free space (never truncated), embedded
- * NUL bytes, reset keeping the memory, detach handing it over; the secret variants wipe every
- * byte they ever held before the memory is freed.
+ * NUL bytes, reset keeping the memory, detach handing it over, reading a file (appended,
+ * bytes as they are, errors as -errno); the secret variants wipe every byte they ever held
+ * before the memory is freed.
  */
 #include "testutil.h"
 
@@ -133,6 +134,61 @@ static void test_reset_free_detach(void **state)
   (void)state;
 }
 
+/* Writes n bytes to a new temporary file; returns its path (static). */
+static const char *temp_bytes(const char *data, size_t n)
+{
+  static char path[64];
+  snprintf(path, sizeof(path), "/tmp/ovms-sim-sbuf-XXXXXX");
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, data, n), (ssize_t)n);
+  close(fd);
+  return path;
+}
+
+/* sbuf_read_file() appends the whole file, in several reads when it is larger than one
+ * (8 KiB), bytes as they are (NUL included); an error leaves the contents as they were. */
+static void test_sbuf_read_file(void **state)
+{
+  enum { N = 20000 };
+  char *data = malloc(N);
+  assert_non_null(data);
+  for (size_t k = 0; k < N; k++)
+    data[k] = (char)(k % 251); /* NUL bytes at every 251st position */
+  const char *path = temp_bytes(data, N);
+  struct sbuf b = SBUF_INIT;
+  sbuf_adds(&b, "head:");
+  assert_int_equal(sbuf_read_file(&b, path), 0);
+  assert_int_equal(b.len, 5 + N);
+  assert_memory_equal(b.p, "head:", 5);
+  assert_memory_equal(b.p + 5, data, N);
+  assert_int_equal(b.p[b.len], '\0');
+  assert_int_equal(sbuf_read_file(&b, path), 0); /* appends again */
+  assert_int_equal(b.len, 5 + 2 * N);
+  assert_memory_equal(b.p + 5 + N, data, N);
+  unlink(path);
+  free(data);
+
+  /* an empty file: nothing added, still a valid empty string */
+  struct sbuf e = SBUF_INIT;
+  path = temp_bytes("", 0);
+  assert_int_equal(sbuf_read_file(&e, path), 0);
+  assert_int_equal(e.len, 0);
+  assert_string_equal(sbuf_str(&e), "");
+  unlink(path);
+
+  /* a missing file and a folder (opened, but reading fails): -errno, contents kept */
+  sbuf_reset(&b);
+  sbuf_adds(&b, "kept");
+  assert_int_equal(sbuf_read_file(&b, "/nonexistent/ovms-sim/x"), -ENOENT);
+  assert_string_equal(sbuf_str(&b), "kept");
+  assert_int_equal(sbuf_read_file(&b, "/tmp"), -EISDIR);
+  assert_string_equal(sbuf_str(&b), "kept");
+  sbuf_free(&b);
+  sbuf_free(&e);
+  (void)state;
+}
+
 /* The free watch sees what a plain free leaves: without a wipe the bytes are still there (so
  * the checks below can fail). */
 static void test_free_watch_works(void **state)
@@ -225,6 +281,7 @@ int main(void)
     cmocka_unit_test(test_append),
     cmocka_unit_test(test_printf),
     cmocka_unit_test(test_reset_free_detach),
+    cmocka_unit_test(test_sbuf_read_file),
     cmocka_unit_test(test_free_watch_works),
     cmocka_unit_test(test_secret_free),
     cmocka_unit_test(test_secret_grow),

@@ -63,7 +63,24 @@ static void test_parse(void **state)
     if (sim_unit_parse(ok[i].s, &u) != 0 || u != ok[i].u)
       fail_msg("'%s' parsed as %d, want %d", ok[i].s, (int)u, (int)ok[i].u);
   }
-  static const char *const bad[] = {"", "KM", "kilometres", "parsec", " km"};
+  /* every unit's shell code names that unit, and no two units share a code */
+  static const struct {
+    enum sim_unit u;
+    const char *code;
+  } all[] = {
+#define XX(name, value, code, label, group) {SIM_UNIT_##name, code},
+    SIM_UNIT_MAP(XX)
+#undef XX
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
+    enum sim_unit u = SIM_UNIT_NOTFOUND;
+    if (sim_unit_parse(all[i].code, &u) != 0 || u != all[i].u)
+      fail_msg("code '%s' parsed as %d, want %d", all[i].code, (int)u, (int)all[i].u);
+    assert_string_equal(sim_unit_code(all[i].u), all[i].code);
+    for (size_t j = 0; j < i; j++)
+      assert_string_not_equal(all[i].code, all[j].code);
+  }
+  static const char *const bad[] = {"", "KM", "kilometres", "parsec", " km", "km ", "k"};
   for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
     enum sim_unit u;
     assert_int_equal(sim_unit_parse(bad[i], &u), SIM_ENOTFOUND);

@@ -87,6 +87,40 @@ static void test_trip_record(void **state)
   test_sim_free(&e);
 }
 
+/* The last three fields of a trip record are the minimum and maximum of the tyre vectors
+ * (temperature, pressure, health) with one decimal, empty while a vector is undefined. */
+static void test_trip_tyres(void **state)
+{
+  static const struct {
+    const char *temp, *pressure, *health; /* NULL: not set */
+    const char *tail;
+  } cases[] = {
+    {"20,22.5,19,21", "240,250.04,245,238.96", "90,100,95,97", ",19.0,22.5,239.0,250.0,90.0,100.0"},
+    {"-5.25", NULL, NULL, ",-5.2,-5.2,,,,"},
+    {NULL, "230,230,230,230", NULL, ",,,230.0,230.0,,"},
+  };
+  for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
+    struct test_sim e;
+    test_sim_new(&e);
+    const char *names[] = {"v.t.temp", "v.t.pressure", "v.t.health"};
+    const char *values[] = {cases[c].temp, cases[c].pressure, cases[c].health};
+    for (size_t k = 0; k < ARRAY_SIZE(names); k++)
+      if (values[k]) {
+        struct nv one = {names[k], values[k]};
+        set_all(e.sim, &one, 1);
+      }
+    struct sbuf b = SBUF_INIT;
+    vehicle_trip_record(e.sim, 1, &b);
+    const char *r = sbuf_str(&b);
+    size_t n = strlen(r), t = strlen(cases[c].tail);
+    if (n < t || strcmp(r + n - t, cases[c].tail))
+      fail_msg("case %zu: record '%s' does not end in '%s'", c, r, cases[c].tail);
+    sbuf_free(&b);
+    test_sim_free(&e);
+  }
+  (void)state;
+}
+
 /* Grid records: nothing set gives the empty fields of every group; a charge in progress fills
  * the position, charge and battery groups, with text through mp_encode (',' -> ';'). */
 static void test_grid_record(void **state)
@@ -137,6 +171,22 @@ static void test_storetime_gate(void **state)
   assert_true(!strncmp(n->text, "*-LOG-Grid,2,172800,", 20));
   assert_int_equal(sim_notify_mark_read(e.sim, r, NOTIFY_DATA, n->id), 0);
   assert_null(sim_notify_peek(e.sim, r, NOTIFY_DATA)); /* no trip record */
+  /* 0 switches the record off again; a negative storetime is refused (range 0..3650) and
+   * the value before it stays */
+  assert_int_equal(sim_config_set(e.sim->config, "notify", "log.grid.storetime", "0", NULL), 0);
+  vehicle_notify_grid_log(e.sim);
+  assert_null(sim_notify_peek(e.sim, r, NOTIFY_DATA));
+  assert_int_equal(sim_config_set(e.sim->config, "notify", "log.grid.storetime", "-3", NULL),
+                   SIM_ERANGE);
+  vehicle_notify_grid_log(e.sim);
+  assert_null(sim_notify_peek(e.sim, r, NOTIFY_DATA));
+  /* the trip record with its own key, the days in seconds */
+  assert_int_equal(sim_config_set(e.sim->config, "notify", "log.trip.storetime", "7", NULL), 0);
+  vehicle_notify_trip_log(e.sim);
+  n = sim_notify_peek(e.sim, r, NOTIFY_DATA);
+  assert_non_null(n);
+  assert_string_equal(n->subtype, "log.trip");
+  assert_true(!strncmp(n->text, "*-LOG-Trip,1,604800,", 20));
   test_sim_free(&e);
 }
 
@@ -187,6 +237,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_trip_record),
+    cmocka_unit_test(test_trip_tyres),
     cmocka_unit_test(test_grid_record),
     cmocka_unit_test(test_storetime_gate),
     cmocka_unit_test(test_charge_state),
