@@ -213,7 +213,7 @@ static const struct fcase screen_cases[] = {
     {"  vcan12  7DF   [1]  0x", -1},
     {"(-5.000000)  can0  7DF   [1]  01", 1},
     {"  can0  TX - -  123   [1]  01", 1},
-    {"  can0  40000000   [1]  01", 1},
+    {"  can0  40000000   [1]  01", -1},                   /* above 1FFFFFFF, no error bit */
     {"  slcan3  7DF   [1]  0A", 1},
     {"  a_very_long_interface_name_here  7DF   [1]  0A", 1},
     {"  can0  7df   [1]  0a", 1},
