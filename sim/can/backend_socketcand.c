@@ -83,14 +83,12 @@ static int scdc_on_open(struct can_net_conn *c)
 static size_t scdc_on_data(struct can_net_conn *c, const uint8_t *data, size_t n)
 {
   struct scdc_priv *p = c->owner;
-  size_t start, len, skip;
-  size_t used = socketcand_next(data, n, &start, &len, &skip);
-  if (!used)
-    return skip;
   struct socketcand_msg m;
-  if (socketcand_parse((const char *)data + start, len, &m) < 0)
+  size_t used;
+  int rc = socketcand_take(data, n, &used, &m);
+  if (rc < 0)
     p->net.bus->stats.rx_err++;
-  else
+  else if (rc > 0)
     handle(p, c, &m);
   return used;
 }

@@ -111,6 +111,17 @@ void can_bus_close(struct sim_canbus *bus)
   free(bus);
 }
 
+void can_buses_close(struct sim_canbus *const owned[SIM_MAX_BUSES],
+                     struct sim_canbus *registry[SIM_MAX_BUSES])
+{
+  for (int b = 0; b < SIM_MAX_BUSES; b++)
+    if (owned[b]) {
+      if (registry[b] == owned[b])
+        registry[b] = NULL;
+      can_bus_close(owned[b]);
+    }
+}
+
 void can_bus_set_rx(struct sim_canbus *bus, sim_canbus_rx_fn fn, void *ctx)
 {
   bus->rx = fn;

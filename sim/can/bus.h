@@ -130,6 +130,10 @@ int can_bus_send(struct sim_canbus *bus, const struct sim_frame *f);
 int can_bus_stop(struct sim_canbus *bus);
 /* Stops if started, frees everything.  NULL is allowed. */
 void can_bus_close(struct sim_canbus *bus);
+/* Closes every bus of owned[] (the caller's; entries may be NULL) and clears the entry of
+ * registry[] (the simulator's buses[]) that still points at the same bus. */
+void can_buses_close(struct sim_canbus *const owned[SIM_MAX_BUSES],
+                     struct sim_canbus *registry[SIM_MAX_BUSES]);
 
 /* Sets the receive callback (one owner; NULL removes it). */
 void can_bus_set_rx(struct sim_canbus *bus, sim_canbus_rx_fn fn, void *ctx);

@@ -26,6 +26,30 @@ struct multi {
   uint8_t next_sn;
 };
 
+/* What ATZ and ATD set back to the defaults (ELM327DS, elm327.h).  The ATSH header and the
+ * ATCF/ATCM filter values are not reset; header_set and filter_set are. */
+struct settings {
+  bool echo, lf, spaces, headers, dlc, responses, caf, cfc;
+  int protocol; /* 0..12; 0 = automatic */
+  bool auto_proto, searched;
+  bool header_set;
+  uint8_t cp; /* ATCP, 29-bit priority */
+  bool filter_set;
+  uint32_t fc_header;
+  uint8_t fc_data[5];
+  size_t fc_len;
+  int fc_mode;
+  uint8_t st; /* ATST, x 4 ms */
+  int at;     /* ATAT 0/1/2 */
+};
+
+static const struct settings elm327_defaults = {
+  .echo = true, .lf = false, .spaces = true, .headers = false, .dlc = false,
+  .responses = true, .caf = true, .cfc = true, .protocol = 0, .auto_proto = true,
+  .searched = false, .header_set = false, .cp = 0x18, .filter_set = false, .fc_mode = 0,
+  .fc_header = 0x7E0, .fc_data = {0x30, 0, 0}, .fc_len = 3, .st = 0x32, .at = 1,
+};
+
 struct elm327 {
   struct elm327_io io;
   enum state state;
@@ -33,21 +57,9 @@ struct elm327 {
   size_t nline;
   bool overlong;
   char last[ELM327_MAX_LINE + 1];
-  /* settings */
-  bool echo, lf, spaces, headers, dlc, responses, caf, cfc;
-  int protocol;  /* 0..12; 0 = automatic */
-  bool auto_proto, searched;
-  uint32_t header; /* ATSH */
-  bool header_set;
-  uint8_t cp;      /* ATCP, 29-bit priority */
-  bool filter_set;
-  uint32_t filter, mask;
-  uint32_t fc_header;
-  uint8_t fc_data[5];
-  size_t fc_len;
-  int fc_mode;
-  uint8_t st;      /* ATST, x 4 ms */
-  int at;          /* ATAT 0/1/2 */
+  struct settings set;   /* ATZ and ATD restore elm327_defaults */
+  uint32_t header;       /* ATSH, with set.header_set */
+  uint32_t filter, mask; /* ATCF/ATCM, with set.filter_set */
   /* a request in progress */
   int want;        /* answers to wait for (0 = until timeout) */
   int answers;
@@ -57,34 +69,13 @@ struct elm327 {
 
 static bool is29(const struct elm327 *e)
 {
-  int p = e->protocol ? e->protocol : 6;
+  int p = e->set.protocol ? e->set.protocol : 6;
   return p == 7 || p == 9 || p == 10;
 }
 
 static void defaults(struct elm327 *e)
 {
-  e->echo = true;
-  e->lf = false;
-  e->spaces = true;
-  e->headers = false;
-  e->dlc = false;
-  e->responses = true;
-  e->caf = true;
-  e->cfc = true;
-  e->protocol = 0;
-  e->auto_proto = true;
-  e->searched = false;
-  e->header_set = false;
-  e->cp = 0x18;
-  e->filter_set = false;
-  e->fc_mode = 0;
-  e->fc_header = 0x7E0;
-  e->fc_data[0] = 0x30;
-  e->fc_data[1] = 0;
-  e->fc_data[2] = 0;
-  e->fc_len = 3;
-  e->st = 0x32;
-  e->at = 1;
+  e->set = elm327_defaults;
 }
 
 struct elm327 *elm327_new(const struct elm327_io *io)
@@ -117,7 +108,7 @@ static void put(struct elm327 *e, const char *s)
 
 static void eol(struct elm327 *e)
 {
-  sbuf_adds(&e->out, e->lf ? "\r\n" : "\r");
+  sbuf_adds(&e->out, e->set.lf ? "\r\n" : "\r");
 }
 
 static void flush(struct elm327 *e)
@@ -143,28 +134,28 @@ static void answer(struct elm327 *e, const char *s)
 
 static void put_byte(struct elm327 *e, uint8_t b)
 {
-  sbuf_printf(&e->out, e->spaces ? "%02X " : "%02X", b);
+  sbuf_printf(&e->out, e->set.spaces ? "%02X " : "%02X", b);
 }
 
 static void put_id(struct elm327 *e, const struct sim_frame *f)
 {
   if (f->flags & SIM_CAN_F_EXT) {
     uint32_t id = f->id;
-    if (e->spaces)
+    if (e->set.spaces)
       sbuf_printf(&e->out, "%02X %02X %02X %02X ", id >> 24, (id >> 16) & 0xFF,
                   (id >> 8) & 0xFF, id & 0xFF);
     else
       sbuf_printf(&e->out, "%08X", id);
   } else {
-    sbuf_printf(&e->out, e->spaces ? "%03X " : "%03X", f->id);
+    sbuf_printf(&e->out, e->set.spaces ? "%03X " : "%03X", f->id);
   }
-  if (e->dlc)
-    sbuf_printf(&e->out, e->spaces ? "%u " : "%u", f->len);
+  if (e->set.dlc)
+    sbuf_printf(&e->out, e->set.spaces ? "%u " : "%u", f->len);
 }
 
 static void put_raw(struct elm327 *e, const struct sim_frame *f)
 {
-  if (e->headers)
+  if (e->set.headers)
     put_id(e, f);
   for (int i = 0; i < f->len; i++)
     put_byte(e, f->data[i]);
@@ -203,8 +194,9 @@ static uint32_t hexnum(const char *s, size_t n)
 static bool accept_frame(const struct elm327 *e, const struct sim_frame *f)
 {
   bool ext = (f->flags & SIM_CAN_F_EXT) != 0;
-  if (e->filter_set)
-    return (f->id & e->mask) == (e->filter & e->mask) && (ext == (e->filter > 0x7FF || is29(e)));
+  if (e->set.filter_set)
+    return (f->id & e->mask) == (e->filter & e->mask) &&
+           (ext == (e->filter > 0x7FF || is29(e)));
   if (ext)
     return (f->id & 0x1FFFFF00u) == 0x18DAF100u;
   if (f->id >= 0x7E8 && f->id <= 0x7EF)
@@ -215,9 +207,10 @@ static bool accept_frame(const struct elm327 *e, const struct sim_frame *f)
 static uint32_t tx_id(const struct elm327 *e)
 {
   if (is29(e))
-    return e->header_set ? (e->header > 0xFFFFFF ? e->header : (uint32_t)e->cp << 24 | e->header)
-                         : 0x18DB33F1u;
-  return e->header_set ? e->header & 0x7FF : 0x7DF;
+    return e->set.header_set
+               ? (e->header > 0xFFFFFF ? e->header : (uint32_t)e->set.cp << 24 | e->header)
+               : 0x18DB33F1u;
+  return e->set.header_set ? e->header & 0x7FF : 0x7DF;
 }
 
 /* ---- requests ---- */
@@ -236,7 +229,7 @@ static void finish(struct elm327 *e, bool stopped)
 
 static int64_t timeout_ns(const struct elm327 *e)
 {
-  int st = e->st ? e->st : 256;
+  int st = e->set.st ? e->set.st : 256;
   return (int64_t)st * 4 * NS_PER_MS;
 }
 
@@ -244,8 +237,8 @@ static void send_fc(struct elm327 *e, const struct sim_frame *ff)
 {
   struct sim_frame fc = {0};
   fc.flags = ff->flags & SIM_CAN_F_EXT;
-  if (e->fc_mode == 1) {
-    fc.id = e->fc_header;
+  if (e->set.fc_mode == 1) {
+    fc.id = e->set.fc_header;
     if (fc.id > 0x7FF)
       fc.flags |= SIM_CAN_F_EXT;
   } else if (ff->flags & SIM_CAN_F_EXT) {
@@ -254,10 +247,10 @@ static void send_fc(struct elm327 *e, const struct sim_frame *ff)
     fc.id = ff->id - 8;
   }
   fc.len = 8;
-  if (e->fc_mode == 0) {
+  if (e->set.fc_mode == 0) {
     fc.data[0] = 0x30;
   } else {
-    memcpy(fc.data, e->fc_data, e->fc_len);
+    memcpy(fc.data, e->set.fc_data, e->set.fc_len);
   }
   e->io.send(e->io.ctx, &fc);
 }
@@ -282,8 +275,8 @@ static void answered(struct elm327 *e)
     finish(e, false);
     return;
   }
-  e->io.arm(e->io.ctx, e->at ? 20 * NS_PER_MS < timeout_ns(e) ? 20 * NS_PER_MS : timeout_ns(e)
-                             : timeout_ns(e));
+  e->io.arm(e->io.ctx, e->set.at ? 20 * NS_PER_MS < timeout_ns(e) ? 20 * NS_PER_MS : timeout_ns(e)
+                                 : timeout_ns(e));
 }
 
 /* A frame while waiting for answers, under ATCAF1 without headers. */
@@ -309,19 +302,19 @@ static void formatted(struct elm327 *e, const struct sim_frame *f)
     *m = (struct multi){true, f->id, total, 6, 1};
     sbuf_printf(&e->out, "%03X", total);
     eol(e);
-    put(e, e->spaces ? "0: " : "0:");
+    put(e, e->set.spaces ? "0: " : "0:");
     for (int i = 2; i < 8; i++)
       put_byte(e, f->data[i]);
     eol(e);
     flush(e);
     e->io.arm(e->io.ctx, timeout_ns(e));
-    if (e->cfc)
+    if (e->set.cfc)
       send_fc(e, f); /* last: a synchronous sender answers it with its consecutive frames */
   } else if (pci == 2) {
     struct multi *m = multi_for(e, f->id, false);
     if (!m || (f->data[0] & 15) != (m->next_sn & 15))
       return;
-    sbuf_printf(&e->out, e->spaces ? "%X: " : "%X:", m->next_sn & 15);
+    sbuf_printf(&e->out, e->set.spaces ? "%X: " : "%X:", m->next_sn & 15);
     int n = m->total - m->got < 7 ? m->total - m->got : 7;
     if (n > f->len - 1)
       n = f->len - 1;
@@ -345,7 +338,7 @@ void elm327_frame(struct elm327 *e, const struct sim_frame *f)
   if (e->state == S_IDLE || (f->flags & (SIM_CAN_F_ERR | SIM_CAN_F_RTR)))
     return;
   if (e->state == S_MONITOR) {
-    if (e->filter_set && !accept_frame(e, f))
+    if (e->set.filter_set && !accept_frame(e, f))
       return;
     put_raw(e, f);
     flush(e);
@@ -353,22 +346,22 @@ void elm327_frame(struct elm327 *e, const struct sim_frame *f)
   }
   if (!accept_frame(e, f))
     return;
-  if (e->caf && !e->headers) {
+  if (e->set.caf && !e->set.headers) {
     formatted(e, f);
     return;
   }
   /* raw: every accepted frame as received; flow control still sent for first frames */
-  if (f->len && (f->data[0] >> 4) == 3 && e->caf)
+  if (f->len && (f->data[0] >> 4) == 3 && e->set.caf)
     return;
   put_raw(e, f);
   flush(e);
   bool first = f->len == 8 && (f->data[0] >> 4) == 1;
-  bool last = !e->caf || (f->data[0] >> 4) == 0;
-  if (e->caf && first) {
+  bool last = !e->set.caf || (f->data[0] >> 4) == 0;
+  if (e->set.caf && first) {
     struct multi *m = multi_for(e, f->id, true);
     if (m)
       *m = (struct multi){true, f->id, (uint16_t)((f->data[0] & 15) << 8 | f->data[1]), 6, 1};
-  } else if (e->caf && (f->data[0] >> 4) == 2) {
+  } else if (e->set.caf && (f->data[0] >> 4) == 2) {
     struct multi *m = multi_for(e, f->id, false);
     if (m) {
       m->got = (uint16_t)(m->got + 7);
@@ -382,7 +375,7 @@ void elm327_frame(struct elm327 *e, const struct sim_frame *f)
     answered(e);
   else
     e->io.arm(e->io.ctx, timeout_ns(e));
-  if (e->cfc && first && e->state == S_WAIT)
+  if (e->set.cfc && first && e->state == S_WAIT)
     send_fc(e, f);
 }
 
@@ -394,11 +387,11 @@ void elm327_timeout(struct elm327 *e)
 
 static void request(struct elm327 *e, const char *s, size_t n)
 {
-  if (!e->protocol && !e->auto_proto) {
+  if (!e->set.protocol && !e->set.auto_proto) {
     answer(e, "?");
     return;
   }
-  int p = e->protocol ? e->protocol : 6;
+  int p = e->set.protocol ? e->set.protocol : 6;
   if (p < 6 || p > 12) {
     answer(e, "UNABLE TO CONNECT");
     return;
@@ -409,7 +402,7 @@ static void request(struct elm327 *e, const char *s, size_t n)
     n--;
   }
   size_t nb = n / 2;
-  if (nb == 0 || nb > (e->caf ? 7u : 8u)) {
+  if (nb == 0 || nb > (e->set.caf ? 7u : 8u)) {
     answer(e, "?");
     return;
   }
@@ -418,17 +411,17 @@ static void request(struct elm327 *e, const char *s, size_t n)
   if (f.id > 0x7FF || is29(e))
     f.flags |= SIM_CAN_F_EXT;
   size_t k = 0;
-  if (e->caf)
+  if (e->set.caf)
     f.data[k++] = (uint8_t)nb;
   for (size_t i = 0; i < nb; i++)
     f.data[k++] = (uint8_t)hexnum(s + 2 * i, 2);
-  f.len = e->caf ? 8 : (uint8_t)k;
-  if (e->auto_proto && !e->searched) {
+  f.len = e->set.caf ? 8 : (uint8_t)k;
+  if (e->set.auto_proto && !e->set.searched) {
     put(e, "SEARCHING...");
     eol(e);
-    e->searched = true;
+    e->set.searched = true;
   }
-  if (!e->responses) {
+  if (!e->set.responses) {
     e->io.send(e->io.ctx, &f);
     prompt(e);
     return;
@@ -461,16 +454,16 @@ static bool flag_cmd(struct elm327 *e, const char *c, size_t n)
     const char *name;
     size_t off;
   } flags[] = {
-      {"E", offsetof(struct elm327, echo)},      {"L", offsetof(struct elm327, lf)},
-      {"S", offsetof(struct elm327, spaces)},    {"H", offsetof(struct elm327, headers)},
-      {"D", offsetof(struct elm327, dlc)},       {"R", offsetof(struct elm327, responses)},
-      {"CAF", offsetof(struct elm327, caf)},     {"CFC", offsetof(struct elm327, cfc)},
+      {"E", offsetof(struct settings, echo)},   {"L", offsetof(struct settings, lf)},
+      {"S", offsetof(struct settings, spaces)}, {"H", offsetof(struct settings, headers)},
+      {"D", offsetof(struct settings, dlc)},    {"R", offsetof(struct settings, responses)},
+      {"CAF", offsetof(struct settings, caf)},  {"CFC", offsetof(struct settings, cfc)},
   };
   if (n < 2 || (c[n - 1] != '0' && c[n - 1] != '1'))
     return false;
   for (size_t i = 0; i < ARRAY_SIZE(flags); i++)
     if (strlen(flags[i].name) == n - 1 && !memcmp(flags[i].name, c, n - 1)) {
-      *(bool *)((char *)e + flags[i].off) = c[n - 1] == '1';
+      *(bool *)((char *)&e->set + flags[i].off) = c[n - 1] == '1';
       answer(e, "OK");
       return true;
     }
@@ -519,16 +512,17 @@ static bool at_info(struct elm327 *e, const char *c, size_t n)
     snprintf(buf, sizeof(buf), "%.1fV", v);
     answer(e, buf);
   } else if (is(c, n, "DP")) {
-    int p = e->protocol ? e->protocol : 6;
-    snprintf(buf, sizeof(buf), "%s%s", e->auto_proto ? "AUTO, " : "", PROTOCOLS[p]);
+    int p = e->set.protocol ? e->set.protocol : 6;
+    snprintf(buf, sizeof(buf), "%s%s", e->set.auto_proto ? "AUTO, " : "", PROTOCOLS[p]);
     answer(e, buf);
   } else if (is(c, n, "DPN")) {
-    snprintf(buf, sizeof(buf), "%s%X", e->auto_proto ? "A" : "", e->protocol ? e->protocol : 6);
+    snprintf(buf, sizeof(buf), "%s%X", e->set.auto_proto ? "A" : "",
+             e->set.protocol ? e->set.protocol : 6);
     answer(e, buf);
   } else if (is(c, n, "MA")) {
     monitor(e);
   } else if (is(c, n, "PC")) {
-    e->searched = false;
+    e->set.searched = false;
     answer(e, "OK");
   } else {
     return false;
@@ -546,29 +540,29 @@ static bool at_addressing(struct elm327 *e, const char *c, size_t n)
     if ((al == 2 && !aut) || hexv(a[al - 1]) < 0 || hexv(a[al - 1]) > 12)
       return false;
     int p = hexv(a[al - 1]);
-    e->protocol = p;
-    e->auto_proto = aut || p == 0;
-    e->searched = false;
+    e->set.protocol = p;
+    e->set.auto_proto = aut || p == 0;
+    e->set.searched = false;
   } else if (prefix(c, n, "SH", &a, &al) && (al == 3 || al == 6 || al == 8) && all_hex(a, al)) {
     e->header = hexnum(a, al);
-    e->header_set = true;
+    e->set.header_set = true;
   } else if (prefix(c, n, "CP", &a, &al) && al == 2 && all_hex(a, al)) {
-    e->cp = (uint8_t)(hexnum(a, al) & 0x1F);
+    e->set.cp = (uint8_t)(hexnum(a, al) & 0x1F);
   } else if (is(c, n, "CRA") || is(c, n, "AR")) {
-    e->filter_set = false;
+    e->set.filter_set = false;
   } else if (prefix(c, n, "CRA", &a, &al) && (al == 3 || al == 8) && all_hex(a, al)) {
     e->filter = hexnum(a, al);
     e->mask = al == 3 ? 0x7FF : 0x1FFFFFFF;
-    e->filter_set = true;
+    e->set.filter_set = true;
   } else if ((prefix(c, n, "CF", &a, &al) || prefix(c, n, "CM", &a, &al)) &&
              (al == 3 || al == 8) && all_hex(a, al)) {
-    if (!e->filter_set)
+    if (!e->set.filter_set)
       e->filter = e->mask = 0;
     if (c[1] == 'F')
       e->filter = hexnum(a, al);
     else
       e->mask = hexnum(a, al);
-    e->filter_set = true;
+    e->set.filter_set = true;
   } else {
     return false;
   }
@@ -582,20 +576,20 @@ static bool at_flow(struct elm327 *e, const char *c, size_t n)
   const char *a;
   size_t al;
   if (prefix(c, n, "FCSH", &a, &al) && (al == 3 || al == 6 || al == 8) && all_hex(a, al)) {
-    e->fc_header = hexnum(a, al);
+    e->set.fc_header = hexnum(a, al);
     if (al == 6)
-      e->fc_header |= (uint32_t)e->cp << 24;
+      e->set.fc_header |= (uint32_t)e->set.cp << 24;
   } else if (prefix(c, n, "FCSD", &a, &al) && al >= 2 && al <= 10 && al % 2 == 0 &&
              all_hex(a, al)) {
-    e->fc_len = al / 2;
-    for (size_t i = 0; i < e->fc_len; i++)
-      e->fc_data[i] = (uint8_t)hexnum(a + 2 * i, 2);
+    e->set.fc_len = al / 2;
+    for (size_t i = 0; i < e->set.fc_len; i++)
+      e->set.fc_data[i] = (uint8_t)hexnum(a + 2 * i, 2);
   } else if (prefix(c, n, "FCSM", &a, &al) && al == 1 && a[0] >= '0' && a[0] <= '2') {
-    e->fc_mode = a[0] - '0';
+    e->set.fc_mode = a[0] - '0';
   } else if (prefix(c, n, "ST", &a, &al) && al == 2 && all_hex(a, al)) {
-    e->st = (uint8_t)hexnum(a, al);
+    e->set.st = (uint8_t)hexnum(a, al);
   } else if (prefix(c, n, "AT", &a, &al) && al == 1 && a[0] >= '0' && a[0] <= '2') {
-    e->at = a[0] - '0';
+    e->set.at = a[0] - '0';
   } else {
     return false;
   }
@@ -655,7 +649,7 @@ static void command(struct elm327 *e, const char *raw, size_t rn)
 
 static void line_done(struct elm327 *e)
 {
-  if (e->echo) {
+  if (e->set.echo) {
     sbuf_add(&e->out, e->line, e->nline);
     eol(e);
   }

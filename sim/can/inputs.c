@@ -205,11 +205,6 @@ void can_inputs_free(struct can_inputs *in)
     can_trace_close(in->traces[i]);
     free(in->names[i]);
   }
-  for (int b = 0; b < SIM_MAX_BUSES; b++)
-    if (in->opened[b]) {
-      if (in->sim->buses[b] == in->opened[b])
-        in->sim->buses[b] = NULL;
-      can_bus_close(in->opened[b]);
-    }
+  can_buses_close(in->opened, in->sim->buses);
   free(in);
 }

@@ -154,11 +154,6 @@ void can_network_free(struct can_network *n)
     can_bridge_free(n->bridge[i]);
   for (int i = 0; i < n->nserve; i++)
     can_serve_free(n->serve[i]);
-  for (int b = 0; b < SIM_MAX_BUSES; b++)
-    if (n->made[b]) {
-      if (n->sim->buses[b] == n->made[b])
-        n->sim->buses[b] = NULL;
-      can_bus_close(n->made[b]);
-    }
+  can_buses_close(n->made, n->sim->buses);
   free(n);
 }

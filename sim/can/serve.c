@@ -109,8 +109,14 @@ const char *can_serve_where(const struct can_serve *s)
 
 void can_serve_report(struct can_serve *s, struct sbuf *out)
 {
-  if (s->ops->report)
-    s->ops->report(s, out);
+  if (!s->net)
+    return;
+  char label[200];
+  if (s->ops->per_bus)
+    snprintf(label, sizeof(label), "serve %s %s (can%u)", s->ops->name, s->where, s->bus);
+  else
+    snprintf(label, sizeof(label), "serve %s %s", s->ops->name, s->where);
+  can_net_stats_report(can_net_server_stats(s->net), can_net_server_nconns(s->net), label, out);
 }
 
 void can_serve_free(struct can_serve *s)
@@ -152,15 +158,6 @@ int can_serve_tap(struct can_serve *s, struct can_tap *t, uint8_t num, can_tap_f
   if (rc < 0)
     sim_diag_error(d, NULL, 0, 0, "%s: bus %u has no monitor slot left", s->spec, num);
   return rc;
-}
-
-void can_serve_report_net(struct can_serve *s, const char *extra, struct sbuf *out)
-{
-  if (!s->net)
-    return;
-  char label[200];
-  snprintf(label, sizeof(label), "serve %s %s%s", s->ops->name, s->where, extra ? extra : "");
-  can_net_stats_report(can_net_server_stats(s->net), can_net_server_nconns(s->net), label, out);
 }
 
 int64_t can_serve_now_ns(const struct can_serve *s)

@@ -35,13 +35,13 @@ struct can_serve;
 #define CAN_SERVE_MAX 8
 
 /* A scheme's operations.  open parses arg (no I/O); start listens and attaches to the buses
- * (s->buses); report appends --stats lines; close frees s->priv. */
+ * (s->buses); close frees s->priv.  The --stats line is the same for every scheme
+ * (can_serve_report()). */
 struct can_serve_ops {
   const char *name;
   bool per_bus; /* takes "N=" and serves one bus; else every bus */
   int (*open)(struct can_serve *s, const char *arg, struct sim_diag *d);
   int (*start)(struct can_serve *s, struct sim_diag *d);
-  void (*report)(struct can_serve *s, struct sbuf *out);
   void (*close)(struct can_serve *s);
 };
 
@@ -84,7 +84,8 @@ void can_serve_set_log(struct can_serve *s, can_net_log_fn fn, void *ctx);
 void can_serve_set_metrics(struct can_serve *s, struct metrics *m);
 /* Where s listens ("0.0.0.0:29536", a pty path) after can_serve_start(); "" before. */
 const char *can_serve_where(const struct can_serve *s);
-/* Appends the --stats lines of s to out. */
+/* Appends the --stats line of s to out: "serve SCHEME WHERE[ (canN)]: " (the bus of a per-bus
+ * scheme) and can_net_stats_report()'s counts; nothing when s listens on no socket (a pty). */
 void can_serve_report(struct can_serve *s, struct sbuf *out);
 /* Stops (closes every client) and frees.  NULL allowed. */
 void can_serve_free(struct can_serve *s);
@@ -126,8 +127,6 @@ int can_serve_listen(struct can_serve *s, const struct can_net_proto *proto, voi
 /* For schemes: attaches t to bus num (1-based) of s.  0 or SIM_ELIMIT with d filled. */
 int can_serve_tap(struct can_serve *s, struct can_tap *t, uint8_t num, can_tap_fn fn,
                   void *ctx, struct sim_diag *d);
-/* For schemes: appends the statistics line of s->net, labelled "serve SCHEME WHERE[ extra]". */
-void can_serve_report_net(struct can_serve *s, const char *extra, struct sbuf *out);
 
 /* Formats a frame's time for the network protocols: the simulation clock's UTC time now. */
 int64_t can_serve_now_ns(const struct can_serve *s);

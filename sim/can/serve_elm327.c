@@ -182,13 +182,6 @@ static int elm_start(struct can_serve *s, struct sim_diag *d)
   return rc;
 }
 
-static void elm_report(struct can_serve *s, struct sbuf *out)
-{
-  char extra[16];
-  snprintf(extra, sizeof(extra), " (can%u)", s->bus);
-  can_serve_report_net(s, extra, out);
-}
-
 static void elm_sclose(struct can_serve *s)
 {
   struct elm_server *sv = s->priv;
@@ -203,6 +196,5 @@ const struct can_serve_ops can_serve_elm327 = {
     .per_bus = true,
     .open = elm_sopen,
     .start = elm_start,
-    .report = elm_report,
     .close = elm_sclose,
 };

@@ -136,11 +136,6 @@ static int gv_start(struct can_serve *s, struct sim_diag *d)
   return rc;
 }
 
-static void gv_report(struct can_serve *s, struct sbuf *out)
-{
-  can_serve_report_net(s, NULL, out);
-}
-
 static void gv_sclose(struct can_serve *s)
 {
   struct gv_server *sv = s->priv;
@@ -153,6 +148,5 @@ const struct can_serve_ops can_serve_gvret = {
     .per_bus = false,
     .open = gv_sopen,
     .start = gv_start,
-    .report = gv_report,
     .close = gv_sclose,
 };

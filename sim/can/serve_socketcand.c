@@ -176,14 +176,12 @@ static void handle(struct can_net_conn *c, struct scd_server *sv, const struct s
 static size_t scd_data(struct can_net_conn *c, const uint8_t *p, size_t n)
 {
   struct scd_server *sv = c->owner;
-  size_t start, len, skip;
-  size_t used = socketcand_next(p, n, &start, &len, &skip);
-  if (!used)
-    return skip;
   struct socketcand_msg m;
-  if (socketcand_parse((const char *)p + start, len, &m) < 0)
+  size_t used;
+  int rc = socketcand_take(p, n, &used, &m);
+  if (rc < 0)
     scd_error(c, m.arg);
-  else
+  else if (rc > 0)
     handle(c, sv, &m);
   return used;
 }
@@ -217,14 +215,6 @@ static int scd_start(struct can_serve *s, struct sim_diag *d)
   return rc;
 }
 
-static void scd_report(struct can_serve *s, struct sbuf *out)
-{
-  struct scd_server *sv = s->priv;
-  char extra[16];
-  snprintf(extra, sizeof(extra), " (%s)", sv->chan);
-  can_serve_report_net(s, extra, out);
-}
-
 static void scd_sclose(struct can_serve *s)
 {
   struct scd_server *sv = s->priv;
@@ -237,6 +227,5 @@ const struct can_serve_ops can_serve_socketcand = {
     .per_bus = true,
     .open = scd_sopen,
     .start = scd_start,
-    .report = scd_report,
     .close = scd_sclose,
 };

@@ -247,6 +247,17 @@ int socketcand_parse(const char *s, size_t n, struct socketcand_msg *m)
   return fail(m, "unknown command");
 }
 
+int socketcand_take(const uint8_t *p, size_t n, size_t *used, struct socketcand_msg *m)
+{
+  size_t start, len, skip;
+  *used = socketcand_next(p, n, &start, &len, &skip);
+  if (!*used) {
+    *used = skip;
+    return 0;
+  }
+  return socketcand_parse((const char *)p + start, len, m) < 0 ? SIM_EPARSE : 1;
+}
+
 static int fmt_time(char *buf, size_t cap, int64_t ts_ns)
 {
   if (ts_ns < 0)

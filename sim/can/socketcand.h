@@ -76,6 +76,15 @@ size_t socketcand_next(const uint8_t *p, size_t n, size_t *start, size_t *len, s
 int socketcand_parse(const char *s, size_t n, struct socketcand_msg *m);
 
 /*
+ * Takes the next message off a byte stream (n bytes at p): socketcand_next(), then
+ * socketcand_parse() of what it found.  *used is the number of bytes done with (the message,
+ * or the junk before '<' while no message is complete).  Returns 1 with the message in *m, 0
+ * when no complete message is there yet, or SIM_EPARSE for one that does not parse (m->arg
+ * says why).
+ */
+int socketcand_take(const uint8_t *p, size_t n, size_t *used, struct socketcand_msg *m);
+
+/*
  * Formats f as "< frame ID SECS.USECS DATA >" (as socketcand's state_raw.c) into buf (cap >=
  * SOCKETCAND_MAX_MSG), with ts_ns as the time.  Error frames become "< error CLASS SECS.USECS >";
  * RTR frames are not sent by socketcand and return 0.  Returns the length (no NUL counted),

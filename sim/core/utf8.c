@@ -1,5 +1,5 @@
 /*
- * utf8.c - UTF-8 validity (utf8.h), after the table of well-formed byte sequences in
+ * utf8.c - UTF-8 validity and topic words (utf8.h), after the table of well-formed byte sequences in
  * RFC 3629, section 4.
  */
 #include "core/utf8.h"
@@ -38,5 +38,15 @@ bool sim_utf8_valid(const char *s, size_t n, size_t *bad)
     }
     i += l;
   }
+  return true;
+}
+
+bool sim_topic_word(const char *s)
+{
+  if (!*s)
+    return false;
+  for (; *s; s++)
+    if (*s == ' ' || *s == '/' || *s == '+' || *s == '#' || (unsigned char)*s < 0x20)
+      return false;
   return true;
 }

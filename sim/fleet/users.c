@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "core/xalloc.h"
 #include "fleet/fleet.h"
 
@@ -51,16 +52,6 @@ static int split(const char *line, size_t len, struct sbuf f[4])
   }
 }
 
-static bool id_ok(const char *s)
-{
-  if (!*s)
-    return false;
-  for (; *s; s++)
-    if (*s == '/' || *s == '#' || *s == '+' || *s == ' ' || (unsigned char)*s < 0x20)
-      return false;
-  return true;
-}
-
 int fleet_users_parse(const char *text, size_t len, const char *name, struct fleet_users *out,
                       struct sim_diag *d)
 {
@@ -96,12 +87,12 @@ int fleet_users_parse(const char *text, size_t len, const char *name, struct fle
       bad = true;
       continue;
     }
-    if (!id_ok(sbuf_str(&f[0]))) {
+    if (!sim_topic_word(sbuf_str(&f[0]))) {
       sim_diag_error(d, name, line, 1, "the user must not be empty nor contain / # + or spaces");
       bad = true;
       continue;
     }
-    if (!id_ok(sbuf_str(&f[2]))) {
+    if (!sim_topic_word(sbuf_str(&f[2]))) {
       sim_diag_error(d, name, line, (int)(strlen(sbuf_str(&f[0])) + f[1].len + 3),
                      "the vehicle id must not be empty nor contain / # + or spaces");
       bad = true;

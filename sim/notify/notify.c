@@ -90,18 +90,6 @@ void sim_notify_mp_encode(const char *s, struct sbuf *out)
     sbuf_addc(out, *s == ',' ? ';' : *s == '\n' ? '\r' : *s);
 }
 
-/* The journal's own rule for a subtype (one word of a record; older journals may hold
- * subtypes sim_notify_check() refuses: those are moved aside when a reader reaches them). */
-static bool subtype_valid(const char *s)
-{
-  if (!*s)
-    return false;
-  for (; *s; s++)
-    if (*s == ' ' || *s == '/' || *s == '+' || *s == '#' || (unsigned char)*s < 0x21)
-      return false;
-  return true;
-}
-
 /* The offset of the first byte of s that a topic level must not hold (a space, a control
  * character, '/', '+', '#'), or strlen(s). */
 static size_t topic_unsafe(const char *s)
@@ -300,8 +288,10 @@ static int load_record(void *ctx, const char *payload, size_t len, struct sbuf *
     errno = 0;
     created = strtoll(w[3], &end, 10);
     struct sbuf text = SBUF_INIT;
+    /* the journal's own rule for a subtype is one topic word: older journals may hold
+     * subtypes sim_notify_check() refuses; those are moved aside when a reader reaches them */
     if ((rc = parse_id(w[2], 1, &id, why)) == 0 &&
-        (end == w[3] || *end || errno || !subtype_valid(w[5]) || !hex_decode(w[6], &text)))
+        (end == w[3] || *end || errno || !sim_topic_word(w[5]) || !hex_decode(w[6], &text)))
       rc = SIM_EPARSE;
     if (rc == 0) {
       struct sim_notify_entry *e = xcalloc(1, sizeof(*e));

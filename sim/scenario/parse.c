@@ -438,7 +438,7 @@ enum key_kind {
   KEY_STR,      /* a string (a char *, owned; default text or NULL) */
   KEY_POINT,    /* a point (struct scenario_point, get_point()); default *point */
   KEY_NODE,     /* read later by the section: only the value node is kept (struct keys) */
-  KEY_CUSTOM,   /* read by fn alone; no default (the field starts zeroed) */
+  KEY_CUSTOM,   /* read by fn (or conv) alone; no default (the field starts zeroed) */
 };
 
 /* A word of a KEY_ENUM key (or of a fn's word list) and the value it stands for. */
@@ -474,7 +474,13 @@ struct key_row {
   const char *dc_from;
   const char *text;            /* KEY_STR: the default string */
   const struct key_word *words; /* KEY_ENUM: the words, ended by a NULL name */
-  const char *what;            /* what the words (or a checked name) stand for, in messages */
+  const char *what;            /* what the words (or a checked string) stand for, in messages */
+  bool (*check)(const char *s); /* KEY_STR: a rule the string must follow (NULL = any) */
+  const char *rule;            /* with check: the rule in words, "WHAT 'S' must be RULE" */
+  /* A scalar read by conv into the field (in place of kind, which still gives the default):
+   * "expected WHAT, got a list" for a non-scalar, "expected RULE, got 'S'" for text conv
+   * refuses (a negative return). */
+  int (*conv)(const char *s, void *field);
   const struct scenario_point *point; /* KEY_POINT: the default */
   key_fn *fn;
 };
@@ -537,6 +543,19 @@ static const struct key_word *get_word(struct parser *p, const struct key_row *r
 static bool get_point(struct parser *p, yaml_node_t *n, struct scenario_point *pt,
                       const char *what);
 
+/* The scalar v converted by r->conv into f. */
+static int get_conv(struct parser *p, const struct key_row *r, yaml_node_t *v, void *f)
+{
+  const char *s = scalar(p, v, r->what);
+  if (!s)
+    return SIM_EPARSE;
+  if (r->conv(s, f) < 0) {
+    err(p, v, "expected %s, got '%s'", r->rule, s);
+    return SIM_EPARSE;
+  }
+  return 0;
+}
+
 /* Reads v as row r says into its field of base; 0 when it stored a value. */
 static int key_apply(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
 {
@@ -549,6 +568,8 @@ static int key_apply(struct parser *p, const struct key_row *r, yaml_node_t *v, 
   int rc;
   if (r->fn)
     return r->fn(p, r, v, base);
+  if (r->conv)
+    return get_conv(p, r, v, f);
   switch (r->kind) {
   case KEY_QTY: return get_qty(p, v, r->qty, r->min, r->max, f);
   case KEY_FRACTION:
@@ -569,7 +590,11 @@ static int key_apply(struct parser *p, const struct key_row *r, yaml_node_t *v, 
       return SIM_EPARSE;
     *(int *)f = w->value;
     return 0;
-  case KEY_STR: return get_str(p, v, f);
+  case KEY_STR:
+    /* a string that breaks the rule is reported but kept, so that later checks still run */
+    if ((rc = get_str(p, v, f)) == 0 && r->check && !r->check(*(char **)f))
+      err(p, v, "%s '%s' must be %s", r->what, *(char **)f, r->rule);
+    return rc;
   case KEY_POINT:
     if (!get_point(p, v, &pt, r->key)) {
       free(pt.name);
@@ -739,16 +764,9 @@ static bool valid_id(const char *s)
   return true;
 }
 
-/* A vehicle id (vehicle: id:, app: vehicle:). */
-static int vehicle_id(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
-{
-  char **id = key_field(r, base);
-  if (get_str(p, v, id) < 0)
-    return SIM_EPARSE;
-  if (!valid_id(*id))
-    err(p, v, "vehicle id '%s' must be 1-32 letters, digits, '-' or '_'", *id);
-  return 0;
-}
+/* The check of a vehicle id (vehicle: id:, app: vehicle:). */
+#define VEHICLE_ID                                                                              \
+  .check = valid_id, .what = "vehicle id", .rule = "1-32 letters, digits, '-' or '_'"
 
 static int vehicle_timezone(struct parser *p, const struct key_row *r, yaml_node_t *v,
                             void *base)
@@ -784,7 +802,7 @@ static const struct scenario_point default_location = {52.520008, 13.404954, 34,
 static const struct key_row vehicle_keys[] = {
   {KEY("type", KEY_STR, 0, 0, 0, VOFF(type), 0)},
   {KEY("model", KEY_STR, 0, 0, 0, VOFF(model), 0)},
-  {KEY("id", KEY_STR, 0, 0, 0, VOFF(id), 0), .fn = vehicle_id},
+  {KEY("id", KEY_STR, 0, 0, 0, VOFF(id), 0), VEHICLE_ID},
   {KEY("vin", KEY_STR, 0, 0, 0, VOFF(vin), 0)},
   {KEY("timezone", KEY_STR, 0, 0, 0, VOFF(timezone), 0), .fn = vehicle_timezone},
   {KEY("capacity", KEY_QTY, QTY_ENERGY, 1, 1000, VOFF(capacity_kwh), 40)},
@@ -959,8 +977,9 @@ static const struct key_row drive_keys[] = {
 };
 #undef DOFF
 
-/* "H:MM" or "HH:MM", 00:00 to 23:59: digits only (no sign, no blanks). */
-static int parse_hhmm(const char *s, int *out)
+/* "H:MM" or "HH:MM", 00:00 to 23:59: digits only (no sign, no blanks), into the int *field
+ * as seconds of the day. */
+static int parse_hhmm(const char *s, void *field)
 {
   size_t hl = 0;
   while (hl < 2 && s[hl] >= '0' && s[hl] <= '9')
@@ -972,19 +991,7 @@ static int parse_hhmm(const char *s, int *out)
   int m = (s[hl + 1] - '0') * 10 + (s[hl + 2] - '0');
   if (h > 23 || m > 59)
     return SIM_EPARSE;
-  *out = h * 3600 + m * 60;
-  return 0;
-}
-
-static int charge_timer(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
-{
-  const char *s = scalar(p, v, "a UTC time HH:MM");
-  if (!s)
-    return SIM_EPARSE;
-  if (parse_hhmm(s, key_field(r, base)) < 0) {
-    err(p, v, "expected a UTC time of day HH:MM, got '%s'", s);
-    return SIM_EPARSE;
-  }
+  *(int *)field = h * 3600 + m * 60;
   return 0;
 }
 
@@ -1028,7 +1035,8 @@ static const struct key_row charge_keys[] = {
   {KEY("prepare", KEY_QTY, QTY_DURATION, 0, 3600, COFF(prepare), 5), .ac_dc = true, .dc = 30},
   {KEY("mode", KEY_STR, 0, 0, 0, COFF(mode), 0), .text = "standard", .words = charge_modes,
    .what = "charge mode", .fn = charge_mode},
-  {KEY("timer", KEY_INT, 0, 0, 0, COFF(timer_start), -1), .fn = charge_timer},
+  {KEY("timer", KEY_INT, 0, 0, 0, COFF(timer_start), -1), .conv = parse_hhmm,
+   .what = "a UTC time HH:MM", .rule = "a UTC time of day HH:MM"},
   {KEY("wait", KEY_BOOL, 0, 0, 0, COFF(wait), true)},
   AMBIENT_KEY,
   {.key = NULL},
@@ -1060,17 +1068,6 @@ static bool valid_dotted(const char *s)
   return s[-1] != '.';
 }
 
-static int notify_subtype(struct parser *p, const struct key_row *r, yaml_node_t *v,
-                          void *base)
-{
-  char **s = key_field(r, base);
-  if (get_str(p, v, s) < 0)
-    return SIM_EPARSE;
-  if (!valid_dotted(*s))
-    err(p, v, "notification subtype '%s' must be lower case and dotted, e.g. usr.test", *s);
-  return 0;
-}
-
 /* The names of sim_notify_type_name(). */
 static const struct key_word notify_types[] = {
   {"info", NOTIFY_INFO}, {"alert", NOTIFY_ALERT}, {"error", NOTIFY_ERROR},
@@ -1080,7 +1077,8 @@ static const struct key_row notify_keys[] = {
   {KEY("type", KEY_ENUM, 0, 0, 0, SOFF(u.notify.type), NOTIFY_INFO), .words = notify_types,
    .what = "notification type"},
   {KEY("subtype", KEY_STR, 0, 0, 0, SOFF(u.notify.subtype), 0), .text = "usr.scenario",
-   .fn = notify_subtype},
+   .check = valid_dotted, .what = "notification subtype",
+   .rule = "lower case and dotted, e.g. usr.test"},
   {KEY("text", KEY_STR, 0, 0, 0, SOFF(u.notify.text), 0)},
   {.key = NULL},
 };
@@ -1095,19 +1093,9 @@ static bool valid_event(const char *s)
   return true;
 }
 
-/* An event or ECU name: r->what names it in the message. */
-static int event_name(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
-{
-  char **s = key_field(r, base);
-  if (get_str(p, v, s) < 0)
-    return SIM_EPARSE;
-  if (!valid_event(*s))
-    err(p, v, "%s name '%s' must be non-empty and without spaces", r->what, *s);
-  return 0;
-}
-
 static const struct key_row event_keys[] = {
-  {KEY("name", KEY_STR, 0, 0, 0, SOFF(u.event.name), 0), .what = "event", .fn = event_name},
+  {KEY("name", KEY_STR, 0, 0, 0, SOFF(u.event.name), 0), .check = valid_event,
+   .what = "event name", .rule = "non-empty and without spaces"},
   {KEY("data", KEY_STR, 0, 0, 0, SOFF(u.event.data), 0)},
   {.key = NULL},
 };
@@ -1211,21 +1199,37 @@ static const char *const step_names[] = {"park", "drive", "charge", "unplug", "c
 typedef void step_params_fn(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
                             struct scenario_step *st);
 
+/*
+ * Reads the value v of step (key node kn) in the form it has: none (null: the error "STEP
+ * needs NEEDS" at kn, or nothing when needs is NULL), a scalar (the value of the key one,
+ * "park: 10min") or a mapping of the keys of c.  Returns whether it was the mapping, whose
+ * required keys the caller checks.
+ */
+static bool step_value(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
+                       struct keys *c, const char *step, const char *one, const char *needs)
+{
+  if (null) {
+    if (needs)
+      err(p, kn, "%s needs %s", step, needs);
+    return false;
+  }
+  if (v->type == YAML_SCALAR_NODE) {
+    key_read(p, c, one, v);
+    return false;
+  }
+  read_keys(p, v, step, c);
+  return true;
+}
+
 static void park_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
                         struct scenario_step *st)
 {
   struct keys c;
   keys_start(&c, park_keys, st);
-  if (null) {
-    err(p, kn, "park needs a duration, e.g. 'park: 10min'");
-  } else if (v->type == YAML_SCALAR_NODE) {
-    key_read(p, &c, "duration", v);
-  } else {
-    size_t before = p->errors;
-    read_keys(p, v, "park", &c);
-    if (p->errors == before && !key_given(&c, "duration"))
-      err(p, v, "park needs 'duration'");
-  }
+  size_t before = p->errors;
+  if (step_value(p, kn, v, null, &c, "park", "duration", "a duration, e.g. 'park: 10min'") &&
+      p->errors == before && !key_given(&c, "duration"))
+    err(p, v, "park needs 'duration'");
 }
 
 /* "drive: 12km" or "drive: 20min". */
@@ -1288,13 +1292,7 @@ static void climate_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bo
 {
   struct keys c;
   keys_start(&c, climate_keys, st);
-  if (null)
-    return;
-  if (v->type == YAML_SCALAR_NODE)
-    key_read(p, &c, "on", v);
-  else
-    read_keys(p, v, "climate", &c);
-  (void)kn;
+  step_value(p, kn, v, null, &c, "climate", "on", NULL);
 }
 
 static void door_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool null,
@@ -1322,15 +1320,8 @@ static void notify_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, boo
 {
   struct keys c;
   keys_start(&c, notify_keys, st);
-  if (null) {
-    err(p, kn, "notify needs at least 'text'");
-  } else if (v->type == YAML_SCALAR_NODE) {
-    key_read(p, &c, "text", v);
-  } else {
-    read_keys(p, v, "notify", &c);
-    if (!st->u.notify.text)
-      err(p, v, "notify needs 'text'");
-  }
+  if (step_value(p, kn, v, null, &c, "notify", "text", "at least 'text'") && !st->u.notify.text)
+    err(p, v, "notify needs 'text'");
   struct sbuf why = SBUF_INIT;
   if (!null && st->u.notify.text && sim_notify_check(st->u.notify.subtype, st->u.notify.text,
                                                      &why) < 0)
@@ -1343,15 +1334,9 @@ static void event_params(struct parser *p, yaml_node_t *kn, yaml_node_t *v, bool
 {
   struct keys c;
   keys_init(&c, event_keys, st);
-  if (null) {
-    err(p, kn, "event needs a name, e.g. 'event: usr.test.fired'");
-  } else if (v->type == YAML_SCALAR_NODE) {
-    key_read(p, &c, "name", v);
-  } else {
-    read_keys(p, v, "event", &c);
-    if (!st->u.event.name)
-      err(p, v, "event needs 'name'");
-  }
+  if (step_value(p, kn, v, null, &c, "event", "name", "a name, e.g. 'event: usr.test.fired'") &&
+      !st->u.event.name)
+    err(p, v, "event needs 'name'");
 }
 
 /* ---- app steps ---------------------------------------------------------------------------- */
@@ -1365,16 +1350,6 @@ static bool valid_app_id(const char *s)
     if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
       return false;
   return true;
-}
-
-static int app_id(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
-{
-  char **id = key_field(r, base);
-  if (get_str(p, v, id) < 0)
-    return SIM_EPARSE;
-  if (!valid_app_id(*id))
-    err(p, v, "app id '%s' must be 1-64 letters, digits, '-', '_' or '.'", *id);
-  return 0;
 }
 
 /* connect/disconnect/drop take yes, which sets the action r->def; no is refused (it would do
@@ -1408,12 +1383,13 @@ _Static_assert(sizeof(enum scenario_app_action) == sizeof(int), "app action is a
 
 #define AOFF(f) SOFF(u.app.f)
 static const struct key_row app_keys[] = {
-  {KEY("id", KEY_STR, 0, 0, 0, AOFF(id), 0), .fn = app_id},
+  {KEY("id", KEY_STR, 0, 0, 0, AOFF(id), 0), .check = valid_app_id, .what = "app id",
+   .rule = "1-64 letters, digits, '-', '_' or '.'"},
   {KEY("connect", KEY_CUSTOM, 0, 0, 0, AOFF(action), APP_CONNECT), .fn = app_flag},
   {KEY("disconnect", KEY_CUSTOM, 0, 0, 0, AOFF(action), APP_DISCONNECT), .fn = app_flag},
   {KEY("drop", KEY_CUSTOM, 0, 0, 0, AOFF(action), APP_DROP), .fn = app_flag},
   {KEY("command", KEY_CUSTOM, 0, 0, 0, AOFF(command), 0), .fn = app_command},
-  {KEY("vehicle", KEY_STR, 0, 0, 0, AOFF(vehicle), 0), .fn = vehicle_id},
+  {KEY("vehicle", KEY_STR, 0, 0, 0, AOFF(vehicle), 0), VEHICLE_ID},
   {KEY("timeout", KEY_QTY, QTY_DURATION, 0.001, 3600, AOFF(timeout), SCENARIO_APP_TIMEOUT)},
   {KEY("wait_online", KEY_BOOL, 0, 0, 0, AOFF(wait_online), false)},
   {KEY("expect", KEY_NODE, 0, 0, 0, 0, 0)},
@@ -1633,7 +1609,8 @@ static int ecu_fault(struct parser *p, const struct key_row *r, yaml_node_t *v, 
 }
 
 static const struct key_row ecu_keys[] = {
-  {KEY("name", KEY_STR, 0, 0, 0, SOFF(u.ecu.name), 0), .what = "ECU", .fn = event_name},
+  {KEY("name", KEY_STR, 0, 0, 0, SOFF(u.ecu.name), 0), .check = valid_event,
+   .what = "ECU name", .rule = "non-empty and without spaces"},
   {KEY("fault", KEY_STR, 0, 0, 0, SOFF(u.ecu.fault), 0), .fn = ecu_fault},
   {.key = NULL},
 };
@@ -1922,26 +1899,14 @@ static void parse_expect(struct parser *p, yaml_node_t *n)
 
 /* ---- top level --------------------------------------------------------------------------- */
 
-/* start: a UTC time as parse.h's parse_time() reads it, in ns. */
-static int parse_utc(const char *s, int64_t *out_ns)
+/* start: a UTC time as parse.h's parse_time() reads it, into the int64_t *field in ns. */
+static int parse_utc(const char *s, void *field)
 {
   int64_t t;
   int r = parse_time(s, &t);
   if (r < 0)
     return r;
-  *out_ns = t * SIM_NS_PER_SEC;
-  return 0;
-}
-
-static int top_start(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
-{
-  const char *s = scalar(p, v, "a UTC time 'YYYY-MM-DD HH:MM:SS'");
-  if (!s)
-    return SIM_EPARSE;
-  if (parse_utc(s, key_field(r, base)) < 0) {
-    err(p, v, "expected a UTC time 'YYYY-MM-DD HH:MM:SS', got '%s'", s);
-    return SIM_EPARSE;
-  }
+  *(int64_t *)field = t * SIM_NS_PER_SEC;
   return 0;
 }
 
@@ -1974,7 +1939,8 @@ static const struct key_word realtime_words[] = {
 static const struct key_row top_keys[] = {
   {KEY("name", KEY_STR, 0, 0, 0, TOFF(name), 0)},
   {KEY("description", KEY_STR, 0, 0, 0, TOFF(description), 0)},
-  {KEY("start", KEY_CUSTOM, 0, 0, 0, TOFF(start_utc_ns), 0), .fn = top_start},
+  {KEY("start", KEY_CUSTOM, 0, 0, 0, TOFF(start_utc_ns), 0), .conv = parse_utc,
+   .what = "a UTC time 'YYYY-MM-DD HH:MM:SS'", .rule = "a UTC time 'YYYY-MM-DD HH:MM:SS'"},
   {KEY("seed", KEY_CUSTOM, 0, 0, 0, TOFF(seed), 0), .fn = top_seed},
   {KEY("tick", KEY_QTY, QTY_DURATION, 0.01, 60, TOFF(tick), 1)},
   {KEY("vehicle", KEY_NODE, 0, 0, 0, 0, 0)},

@@ -13,6 +13,7 @@
 
 #include "core/array.h"
 #include "core/error.h"
+#include "core/utf8.h"
 #include "model/metrics.h"
 #include "notify/journal.h"
 #include "notify/queue.h"
@@ -127,6 +128,12 @@ static void test_helpers(void **state)
   assert_int_equal(t, NOTIFY_DATA);
   assert_int_equal(sim_notify_type_parse("warn", &t), SIM_ENOTFOUND);
   assert_string_equal(sim_notify_type_name(NOTIFY_ALERT), "alert");
+  /* the journal's subtypes and the fleet's ids: one MQTT topic level each */
+  assert_true(sim_topic_word("charge.stopped"));
+  assert_true(sim_topic_word("SIM0001"));
+  static const char *const not_words[] = {"", "a b", "a/b", "a+", "#", "a\tb", "\x1f"};
+  for (size_t i = 0; i < ARRAY_SIZE(not_words); i++)
+    assert_false(sim_topic_word(not_words[i]));
 }
 
 /* What a broker could never take is refused on raise, with the reason; the queue stays

@@ -163,6 +163,26 @@ static void test_next(void **state)
   assert_int_equal(skip, 3);
 }
 
+/* socketcand_take(): junk is dropped, a good message is parsed, a bad one is reported with
+ * its reason, an unfinished one waits. */
+static void test_take(void **state)
+{
+  (void)state;
+  const uint8_t *s = (const uint8_t *)"xy< echo >< frame >< open";
+  size_t n = strlen((const char *)s), used = 99;
+  struct socketcand_msg m;
+  assert_int_equal(socketcand_take(s, n, &used, &m), 1);
+  assert_int_equal(used, 10);
+  assert_int_equal(m.cmd, SCD_ECHO);
+  assert_int_equal(socketcand_take(s + 10, n - 10, &used, &m), SIM_EPARSE);
+  assert_int_equal(used, 9);
+  assert_true(m.arg[0] != '\0');
+  assert_int_equal(socketcand_take(s + 19, n - 19, &used, &m), 0);
+  assert_int_equal(used, 0);
+  assert_int_equal(socketcand_take((const uint8_t *)"abc", 3, &used, &m), 0);
+  assert_int_equal(used, 3);
+}
+
 /* ---- server ---- */
 
 struct env {
@@ -520,6 +540,7 @@ int main(void)
       cmocka_unit_test(test_parse),
       cmocka_unit_test(test_format),
       cmocka_unit_test(test_next),
+      cmocka_unit_test(test_take),
       cmocka_unit_test_setup_teardown(test_server_frames, env_setup, env_teardown),
       cmocka_unit_test_setup_teardown(test_server_bad_input, env_setup, env_teardown),
       cmocka_unit_test_setup_teardown(test_stalled_client, env_setup, env_teardown),
