@@ -584,6 +584,21 @@ void trace_put_ifname(struct sbuf *out, const struct trace_record *rec);
  * full parser decides (so results and messages are those of the full parser).
  */
 
+/* The 4 (2) bytes at p as a number, for comparing a few characters at once with a literal's. */
+static inline uint32_t q_load32(const char *p)
+{
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+static inline uint16_t q_load16(const char *p)
+{
+  uint16_t v;
+  memcpy(&v, p, 2);
+  return v;
+}
+
 /* Whether c is a decimal digit. */
 static inline bool q_digit(char c)
 {
@@ -644,18 +659,97 @@ done:
   return true;
 }
 
-/* n hex digits at p (1..8, either case) into *v; false when one is not a hex digit. */
+/* The hex digit table as bytes: 0xFF (bit 7 set) for a character that is not a digit. */
+#define Q_HEX(c) (((const uint8_t *)sim_hex_digits)[(unsigned char)(c)])
+
+/* The 4 hex digits at p as a number, their table bytes or-ed into *bad (bit 7: one was not
+ * a digit). */
+static inline uint32_t q_hex4(const char *p, unsigned *bad)
+{
+  unsigned a = Q_HEX(p[0]), b = Q_HEX(p[1]), c = Q_HEX(p[2]), e = Q_HEX(p[3]);
+  *bad |= a | b | c | e;
+  return (a & 15) << 12 | (b & 15) << 8 | (c & 15) << 4 | (e & 15);
+}
+
+/* n hex digits at p (1..8, either case) into *v; false when one is not a hex digit.  The
+ * ids' 4 and 8 digits unrolled. */
 static inline bool q_hexn(const char *p, size_t n, uint32_t *v)
 {
+  unsigned bad = 0;
   uint32_t x = 0;
-  int bad = 0;
-  for (size_t k = 0; k < n; k++) {
-    int h = sim_hex_digit(p[k]);
-    bad |= h;
-    x = x << 4 | (uint32_t)(h & 15);
+  if (n == 4) {
+    x = q_hex4(p, &bad);
+  } else if (n == 8) {
+    x = q_hex4(p, &bad) << 16;
+    x |= q_hex4(p + 4, &bad);
+  } else {
+    for (size_t k = 0; k < n; k++) {
+      unsigned h = Q_HEX(p[k]);
+      bad |= h;
+      x = x << 4 | (h & 15);
+    }
   }
   *v = x;
-  return bad >= 0;
+  return !(bad & 0x80);
+}
+
+/*
+ * Whether the 8 bytes in w (first in the low byte) are all hex digits (either case); *letter
+ * flags (bit 7 of each byte) those that are letters.  SWAR: each byte's range tested in all 8
+ * lanes at once (a lane above 0x7F is refused first, so no lane carries into the next).
+ */
+static inline bool q_hexw(uint64_t w, uint64_t *letter)
+{
+  const uint64_t ones = UINT64_C(0x0101010101010101), top = ones * 0x80;
+  uint64_t x = w | ones * 0x20; /* 'A'..'F' as 'a'..'f' */
+  uint64_t digit = (w + ones * (0x80 - '0')) & ~(w + ones * (0x7F - '9'));
+  *letter = (x + ones * (0x80 - 'a')) & ~(x + ones * (0x7F - 'f')) & top;
+  return !(w & top) && ((digit | *letter) & top) == top;
+}
+
+/*
+ * The 8 hex digits at p (either case, contiguous, as candump writes the data) as 4 bytes at
+ * out, the first two digits the first byte; false (out then holds no particular bytes) when
+ * one is not a hex digit.
+ */
+static inline bool q_hex8(const char *p, uint8_t *out)
+{
+  const uint64_t ones = UINT64_C(0x0101010101010101);
+  uint64_t w, letter;
+  memcpy(&w, p, 8);
+  if (!q_hexw(w, &letter))
+    return false;
+  uint64_t nib = (w & ones * 0x0F) + (letter >> 7) * 9;
+  uint64_t t = ((nib << 4) | (nib >> 8)) & UINT64_C(0x00FF00FF00FF00FF);
+  t = (t | (t >> 8)) & UINT64_C(0x0000FFFF0000FFFF);
+  uint32_t v = (uint32_t)(t | (t >> 16));
+  memcpy(out, &v, 4); /* (little-endian, as digits8) */
+  return true;
+}
+
+/* Past the decimal digits at s[*pi..len) when there are 1 to max (<= 16) of them (their value
+ * is not needed), else false (nothing moved).  Eight at a time while eight can be read. */
+static inline __attribute__((always_inline)) bool q_skip_digits(const char *s, size_t len,
+                                                                size_t *pi, size_t max)
+{
+  size_t i = *pi, k = i;
+  for (;;) {
+    if (k + 8 > len) {
+      while (k < len && q_digit(s[k]))
+        k++;
+      break;
+    }
+    uint64_t bad = nondigits8(s + k);
+    if (bad) {
+      k += (size_t)__builtin_ctzll(bad) / 8;
+      break;
+    }
+    k += 8;
+  }
+  if (k == i || k - i > max)
+    return false;
+  *pi = k;
+  return true;
 }
 
 /* 10^n for n = 0..9. */
@@ -681,34 +775,69 @@ static inline bool q_time(const char *s, size_t len, size_t *pi, int64_t *ns)
   return true;
 }
 
+/* Byte k of a "HH?HH?HH" list at q: bad collects the digits (bit 7: one was not). */
+#define Q_PAIR(q, k, bad)                                                          \
+  __extension__({                                                                  \
+    unsigned hi_ = Q_HEX((q)[3 * (k)]), lo_ = Q_HEX((q)[3 * (k) + 1]);             \
+    (bad) |= hi_ | lo_;                                                            \
+    (uint64_t)(hi_ << 4 | lo_) << (8 * (k));                                       \
+  })
+
+/* q_bytes() of 8 bytes (23 characters): the separators as the bytes 2 and 5 of three 8-byte
+ * words and one more, the digits straight through. */
+static inline bool q_bytes8(const unsigned char *q, char sep, uint8_t *out)
+{
+  const uint64_t at25 = UINT64_C(0x0000FF0000FF0000);
+  const uint64_t seps = UINT64_C(0x0101010101010101) * (unsigned char)sep;
+  uint64_t w0, w1, w2;
+  memcpy(&w0, q, 8);      /* separators at 2, 5 */
+  memcpy(&w1, q + 6, 8);  /* at 8, 11 */
+  memcpy(&w2, q + 12, 8); /* at 14, 17; 20 below */
+  uint64_t sepbad = (((w0 ^ seps) | (w1 ^ seps) | (w2 ^ seps)) & at25) | (q[20] ^ (unsigned char)sep);
+  unsigned bad = 0;
+#define Q_OUT(k)                                                                   \
+  do {                                                                             \
+    unsigned hi_ = Q_HEX(q[3 * (k)]), lo_ = Q_HEX(q[3 * (k) + 1]);                 \
+    bad |= hi_ | lo_;                                                              \
+    out[k] = (uint8_t)(hi_ << 4 | lo_);                                            \
+  } while (0)
+  Q_OUT(0);
+  Q_OUT(1);
+  Q_OUT(2);
+  Q_OUT(3);
+  Q_OUT(4);
+  Q_OUT(5);
+  Q_OUT(6);
+  Q_OUT(7);
+#undef Q_OUT
+  return !(bad & 0x80) && !sepbad;
+}
+
 /*
  * n (<= 8) bytes as two hex digits each (either case) at p, p + 3, p + 6 ... with the
  * character sep between them (p[2], p[5] ...; nothing is checked after the last one): 3n - 1
  * characters, which the caller has checked are there (and nothing after them is read).
- * False when a digit or separator is not right.  Writes 8 bytes at out (the ones after the
- * n-th are zero).
+ * False when a digit or separator is not right (out then holds no particular bytes).  Writes
+ * 8 bytes at out (the ones after the n-th are zero).
  */
 static inline bool q_bytes(const char *p, unsigned n, char sep, uint8_t *out)
 {
   const unsigned char *q = (const unsigned char *)p;
-  uint8_t buf[8] = {0};
-  int bad = 0;
-  unsigned sepbad = 0;
+  if (n == 8)
+    return q_bytes8(q, sep, out);
+  uint64_t v = 0;
+  unsigned bad = 0, sepbad = 0;
   if (n > 8)
     return false;
-  /* byte k: its digits at 3k, 3k + 1 (the table gives -1 for a non-digit), the separator
-   * before it at 3k - 1; unrolled, as n is 8 in most traces (the SWAR decoding of
-   * "HH HH HH" in 8-byte words took as many instructions as the table) */
+  /* byte k: its digits at 3k, 3k + 1, the separator before it at 3k - 1; unrolled (the SWAR
+   * decoding of "HH HH HH" in 8-byte words took as many instructions as the table) */
 #define Q_BYTE(k)                                                                  \
   do {                                                                             \
-    int hi_ = sim_hex_digits[q[3 * (k)]], lo_ = sim_hex_digits[q[3 * (k) + 1]];    \
-    bad |= hi_ | lo_;                                                              \
-    buf[k] = (uint8_t)((unsigned)hi_ << 4 | (unsigned)lo_);                        \
+    v |= Q_PAIR(q, k, bad);                                                        \
     if (k)                                                                         \
       sepbad |= q[3 * (k) - 1] ^ (unsigned char)sep;                               \
   } while (0)
   switch (n) {
-  case 8: Q_BYTE(7); /* fall through */
   case 7: Q_BYTE(6); /* fall through */
   case 6: Q_BYTE(5); /* fall through */
   case 5: Q_BYTE(4); /* fall through */
@@ -719,8 +848,8 @@ static inline bool q_bytes(const char *p, unsigned n, char sep, uint8_t *out)
   default: break;
   }
 #undef Q_BYTE
-  memcpy(out, buf, 8);
-  return bad >= 0 && !sepbad;
+  memcpy(out, &v, 8);
+  return !(bad & 0x80) && !sepbad;
 }
 
 /*

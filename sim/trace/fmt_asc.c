@@ -621,6 +621,16 @@ static size_t fused_id(const char *id, char *q)
   return dl;
 }
 
+/*
+ * The fused candump -> ASC path (trace_format.convert_from, docs/traces.md): converts the run
+ * of ordinary candump lines at the start of s[0, n) straight into ASC lines in out, and
+ * returns the bytes it consumed (*lines: how many lines); 0 when it takes none.  Any line it
+ * does not recognise ends the run and is left to parse() + write(), so the output is theirs
+ * byte for byte (unit.trace_fused, fuzz_trace_fused).
+ * long: one loop over the fields of a line (time stamp, interface, id, data) with the caches
+ * it keeps between lines (the seconds' text, the interfaces, the ids) in local variables; each
+ * field is one commented block.
+ */
 static size_t from_candump(const struct trace_format *from, struct trace_pstate *ps,
                            struct trace_wstate *ws, const char *s, size_t n, struct sbuf *out,
                            unsigned long *lines)

@@ -211,17 +211,27 @@ static int parse_quick(struct trace_pstate *ps, const char *s, size_t len,
   size_t n = left - dl;
   if (bad < 0 || n > 16 || (n & 1))
     return 0;
-  uint8_t buf[8];
-  for (size_t k = 0; k < n / 2; k++) {
-    int hi = sim_hex_digit(data[2 * k]), lo = sim_hex_digit(data[2 * k + 1]);
+  /* the data straight into the record (trace_record_clear() leaves it): 8 digits at a time,
+   * then pairs */
+  struct sim_frame *f = &rec->frame;
+  size_t k = 0;
+  if (n == 16) {
+    if (!q_hex8(data, f->data) || !q_hex8(data + 8, f->data + 4))
+      return 0;
+    k = 16;
+  } else if (n >= 8) {
+    if (!q_hex8(data, f->data))
+      return 0;
+    k = 8;
+  }
+  for (; k < n; k += 2) {
+    int hi = sim_hex_digit(data[k]), lo = sim_hex_digit(data[k + 1]);
     bad |= hi | lo;
-    buf[k] = (uint8_t)((hi & 15) << 4 | (lo & 15)); /* (a bad digit: bad < 0) */
+    f->data[k / 2] = (uint8_t)((hi & 15) << 4 | (lo & 15)); /* (a bad digit: bad < 0) */
   }
   if (bad < 0)
     return 0;
   trace_record_clear(rec);
-  struct sim_frame *f = &rec->frame;
-  memcpy(f->data, buf, n / 2);
   f->len = (uint8_t)(n / 2);
   f->id = v;
   f->flags = flags;

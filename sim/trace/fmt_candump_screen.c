@@ -139,6 +139,10 @@ static int parse_full(struct trace_pstate *ps, const char *s, size_t len, struct
       f->flags |= SIM_CAN_F_ERR;
       id &= SIM_CAN_EFF_MASK;
     } else {
+      /* bits 30/31 without the error bit: no frame candump prints (as the candump log
+       * reader, fmt_candump.c parse_id) */
+      if (id > SIM_CAN_EFF_MASK)
+        return TRACE_ERR(ps, d, ids, "candump: 29-bit id out of range");
       f->flags |= SIM_CAN_F_EXT;
     }
   } else if (id > SIM_CAN_SFF_MASK) {

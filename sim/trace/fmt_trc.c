@@ -454,8 +454,8 @@ static int parse_quick(struct trace_pstate *ps, const char *s, size_t len,
     return 0;
   len = rtrim(s, len);
   size_t i = q_skip_sp(s, len, 0);
-  uint64_t num, ms, frac;
-  if (!q_dec(s, len, &i, 16, &num) || i >= len || s[i] != ' ')
+  uint64_t ms, frac;
+  if (!q_skip_digits(s, len, &i, 16) || i >= len || s[i] != ' ')
     return 0;
   i = q_skip_sp(s, len, i);
   size_t f0;
@@ -466,28 +466,45 @@ static int parse_quick(struct trace_pstate *ps, const char *s, size_t len,
     return 0;
   static const uint32_t scale[7] = {0, 100000, 10000, 1000, 100, 10, 1};
   int64_t off = (int64_t)(ms * SIM_NS_PER_MS + frac * scale[i - f0]);
-  i = q_skip_sp(s, len, i);
-  if (i + 3 > len || s[i] != 'D' || s[i + 1] != 'T' || s[i + 2] != ' ')
-    return 0;
-  size_t bs = q_skip_sp(s, len, i + 3);
+  /* the separators as the writer puts them (" DT ", " Rx - ") are compared at once */
+  if (!memcmp(s + i, " DT ", 4)) {
+    i += 4;
+  } else {
+    i = q_skip_sp(s, len, i);
+    if (i + 3 > len || s[i] != 'D' || s[i + 1] != 'T' || s[i + 2] != ' ')
+      return 0;
+    i += 3;
+  }
+  size_t bs = q_skip_sp(s, len, i);
   i = bs;
   uint64_t bus;
-  if (!q_dec(s, len, &i, 3, &bus) || bus == 0 || bus > 255 || i >= len || s[i] != ' ')
+  if (i + 1 < len && q_digit(s[i]) && s[i + 1] == ' ') {
+    bus = (uint64_t)(s[i++] - '0');
+    if (bus == 0)
+      return 0;
+  } else if (!q_dec(s, len, &i, 3, &bus) || bus == 0 || bus > 255 || i >= len || s[i] != ' ') {
     return 0;
+  }
   size_t be = i, is = q_skip_sp(s, len, i);
   i = is + 4 < len && s[is + 4] == ' ' ? is + 4 : is + 8;
   uint32_t id;
   if (i >= len || s[i] != ' ' || !q_hexn(s + is, i - is, &id) || !canid_ok(id, i - is == 8))
     return 0;
-  bool ext = i - is == 8;
-  i = q_skip_sp(s, len, i);
-  if (i + 6 > len || !(s[i + 1] == 'x' && (s[i] == 'R' || s[i] == 'T')) || s[i + 2] != ' ')
-    return 0;
-  bool tx = s[i] == 'T';
-  i = q_skip_sp(s, len, i + 3);
-  if (i + 2 >= len || s[i] != '-' || s[i + 1] != ' ')
-    return 0;
-  i = q_skip_sp(s, len, i + 2);
+  bool ext = i - is == 8, tx;
+  uint32_t w4 = i + 7 <= len ? q_load32(s + i) : 0;
+  if ((w4 == q_load32(" Rx ") || w4 == q_load32(" Tx ")) && q_load16(s + i + 4) == q_load16("- ")) {
+    tx = s[i + 1] == 'T';
+    i = q_skip_sp(s, len, i + 6);
+  } else {
+    i = q_skip_sp(s, len, i);
+    if (i + 6 > len || !(s[i + 1] == 'x' && (s[i] == 'R' || s[i] == 'T')) || s[i + 2] != ' ')
+      return 0;
+    tx = s[i] == 'T';
+    i = q_skip_sp(s, len, i + 3);
+    if (i + 2 >= len || s[i] != '-' || s[i + 1] != ' ')
+      return 0;
+    i = q_skip_sp(s, len, i + 2);
+  }
   if (i >= len || s[i] < '0' || s[i] > '8')
     return 0;
   unsigned dlc = (unsigned)(s[i] - '0');

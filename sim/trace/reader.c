@@ -305,7 +305,8 @@ static int next_line(struct trace_reader *r, const char **s, size_t *n)
   }
 }
 
-int trace_reader_next(struct trace_reader *r, struct trace_record *rec, struct sim_diag *d)
+/* trace_reader_next() past its fast path: any line, the end of the buffer, the end. */
+static int next_slow(struct trace_reader *r, struct trace_record *rec, struct sim_diag *d)
 {
   for (;;) {
     const char *s = NULL;
@@ -338,6 +339,39 @@ int trace_reader_next(struct trace_reader *r, struct trace_record *rec, struct s
     if (rc > 0 || r->all_lines)
       return 1;
   }
+}
+
+/* trace_reader_next(), inlined into trace_reader_next_frame() as well. */
+static inline int next_record(struct trace_reader *r, struct trace_record *rec,
+                              struct sim_diag *d)
+{
+  /* The fast path: a line with its '\n' in the buffer (so not the last line of the input,
+   * which the cut-off checks of next_slow() are about) whose parse gives a record. */
+  size_t avail = r->end - r->start;
+  if (!r->skipping && avail) {
+    const char *s = r->buf + r->start;
+    const char *nl = memchr(s, '\n', avail < READER_BUF ? avail : READER_BUF);
+    if (nl) {
+      size_t n = (size_t)(nl - s);
+      r->start += n + 1;
+      r->ps.line++;
+      r->line = s;
+      r->line_len = n;
+      int rc = r->fmt->parse(&r->ps, s, n, rec, d);
+      if (rc > 0 || (rc == 0 && r->all_lines))
+        return 1;
+      if (rc < 0) {
+        r->errors++;
+        return rc;
+      }
+    }
+  }
+  return next_slow(r, rec, d);
+}
+
+int trace_reader_next(struct trace_reader *r, struct trace_record *rec, struct sim_diag *d)
+{
+  return next_record(r, rec, d);
 }
 
 /* Passes a run of unchanged input to emit.  Returns 0 or emit's error. */
@@ -495,7 +529,7 @@ int trace_reader_next_frame(struct trace_reader *r, struct sim_frame *f, struct 
 {
   struct trace_record rec;
   for (;;) {
-    int rc = trace_reader_next(r, &rec, d);
+    int rc = next_record(r, &rec, d);
     if (rc <= 0)
       return rc;
     if (rec.kind == TRACE_REC_FRAME) {

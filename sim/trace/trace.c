@@ -97,22 +97,6 @@ const struct trace_format *trace_format_detect(const char *text, size_t len)
   return fmt;
 }
 
-void trace_record_clear(struct trace_record *rec)
-{
-  rec->kind = TRACE_REC_NONE;
-  rec->frame.ts = 0;
-  rec->frame.id = 0;
-  rec->frame.flags = 0;
-  rec->frame.bus = 0;
-  rec->frame.len = 0;
-  rec->ts = 0;
-  rec->ts_relative = false;
-  rec->untimed = false;
-  rec->src[0] = 0;
-  rec->name = rec->text = rec->unit = "";
-  rec->name_len = rec->text_len = rec->unit_len = 0;
-}
-
 void trace_pstate_init(struct trace_pstate *ps, const char *file)
 {
   memset(ps, 0, sizeof(*ps));

@@ -250,6 +250,55 @@ static int emit_bytes(void *ctx, const char *p, size_t n)
   return trace_writer_bytes(ctx, p, n);
 }
 
+/* trace_convert() between two formats: record by record, or whole runs of lines through the
+ * writer's convert_from when it has one.  Returns 0 at the end of the input, or an error (with
+ * d filled). */
+static int convert_records(struct trace_reader *r, struct trace_writer *w, bool keep_going,
+                           const char *out_path, struct trace_convert_stats *st,
+                           struct sim_diag *d)
+{
+  struct trace_record rec;
+  bool fusable = w->fmt->convert_from != NULL;
+  for (;;) {
+    unsigned long fused;
+    int rc;
+    if (fusable && w->header_done && trace_reader_convert(r, w->fmt, &w->ws, &w->out, &fused)) {
+      /* whole lines converted without the record (trace_format.convert_from) */
+      st->records += fused;
+      st->written += fused;
+      st->frames += fused;
+      if (w->out.len >= WRITER_FLUSH && (rc = trace_writer_flush(w)) < 0) {
+        sim_diag_error(d, out_path, 0, 0, "write error: %s", sim_strerror(rc));
+        return rc;
+      }
+      continue;
+    }
+    rc = trace_reader_next(r, &rec, d);
+    if (rc == 0)
+      return 0;
+    if (rc < 0) {
+      if ((rc == SIM_EPARSE || rc == SIM_ETRUNC) && keep_going) {
+        st->bad_lines++;
+        continue;
+      }
+      return rc;
+    }
+    st->records++;
+    int wr = trace_writer_write(w, &rec);
+    if (wr < 0) {
+      sim_diag_error(d, out_path, 0, 0, "write error: %s", sim_strerror(wr));
+      return wr;
+    }
+    if (wr == 0) {
+      st->dropped++;
+    } else {
+      st->written++;
+      if (rec.kind == TRACE_REC_FRAME)
+        st->frames++;
+    }
+  }
+}
+
 int trace_convert(const char *in_path, const char *out_path, const struct trace_convert_opts *o,
                   struct trace_convert_stats *stats, struct sim_diag *d)
 {
@@ -278,51 +327,13 @@ int trace_convert(const char *in_path, const char *out_path, const struct trace_
     trace_reader_close(r);
     return rc;
   }
-  struct trace_record rec;
   if (trace_reader_format(r) == trace_writer_format(w)) {
     /* same format: copy every line that parses (header lines included, as they come) */
     rc = trace_reader_copy(r, emit_bytes, w, o->keep_going, &st, d);
     if (rc < 0 && rc != SIM_EPARSE && rc != SIM_ETRUNC && w->err)
       sim_diag_error(d, out_path, 0, 0, "write error: %s", sim_strerror(rc));
   } else {
-    for (;;) {
-      unsigned long fused;
-      if (w->header_done && trace_reader_convert(r, w->fmt, &w->ws, &w->out, &fused)) {
-        /* whole lines converted without the record (trace_format.convert_from) */
-        st.records += fused;
-        st.written += fused;
-        st.frames += fused;
-        if (w->out.len >= WRITER_FLUSH && (rc = trace_writer_flush(w)) < 0) {
-          sim_diag_error(d, out_path, 0, 0, "write error: %s", sim_strerror(rc));
-          break;
-        }
-        continue;
-      }
-      rc = trace_reader_next(r, &rec, d);
-      if (rc == 0)
-        break;
-      if (rc < 0) {
-        if ((rc == SIM_EPARSE || rc == SIM_ETRUNC) && o->keep_going) {
-          st.bad_lines++;
-          continue;
-        }
-        break;
-      }
-      st.records++;
-      int wr = trace_writer_write(w, &rec);
-      if (wr < 0) {
-        rc = wr;
-        sim_diag_error(d, out_path, 0, 0, "write error: %s", sim_strerror(wr));
-        break;
-      }
-      if (wr == 0) {
-        st.dropped++;
-      } else {
-        st.written++;
-        if (rec.kind == TRACE_REC_FRAME)
-          st.frames++;
-      }
-    }
+    rc = convert_records(r, w, o->keep_going, out_path, &st, d);
   }
   int crc = trace_writer_close(w);
   if (rc >= 0 && crc < 0) {

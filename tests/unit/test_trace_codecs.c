@@ -217,6 +217,9 @@ static const struct ecase ecases[] = {
   {"candump-screen", "  can0  1DB   [13]  00", 16},
   {"candump-screen", "  can0  1DB   [2]  00", 22},
   {"candump-screen", " (1.5  can0  1DB   [2]  00 11", 3},
+  {"candump-screen", "  can0  9FFFFFFF   [1]  00", 9},  /* above 1FFFFFFF, no error bit */
+  {"candump-screen", "  can0  40000000   [1]  00", 9},
+  {"candump-screen", "  can0  C0000000   [1]  00", 9},
   {"crtd", "x 1R11 100 00", 1},
   {"crtd", "1.5", 4},
   {"crtd", "1.5 0R11 100", 5},

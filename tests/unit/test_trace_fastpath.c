@@ -123,6 +123,51 @@ static const struct fcase trc_cases[] = {
     {"26 1.5 DT 1 01DB", -1},
     {"27 1.5 DT 1 18DAF110", -1},
     {"28 1.5", -1},
+    /* the writer's separators compared at once (" DT ", " Rx - ") and their neighbours */
+    {"29 1.5  DT 1 01DB Rx - 1 01", 1},                         /* two blanks before DT */
+    {"30 1.5 DT  1 01DB Rx - 1 01", 1},                         /* two after it */
+    {"31 1.5 DT\t1 01DB Rx - 1 01", 1},                        /* a tab: the full parser */
+    {"32 1.5 DT 0 01DB Rx - 1 01", -1},                         /* bus 0 */
+    {"33 1.5 DT 9 01DB Rx - 1 01", 1},
+    {"34 1.5 DT 12 01DB Rx - 1 01", 1},                         /* two-digit bus */
+    {"35 1.5 DT 255 01DB Rx - 1 01", 1},
+    {"36 1.5 DT 1x 01DB Rx - 1 01", -1},
+    {"37 1.5 DT 1 01DB  Rx - 1 01", 1},                         /* two blanks before Rx */
+    {"38 1.5 DT 1 01DB Rx  - 1 01", 1},
+    {"39 1.5 DT 1 01DB Rx -  1 01", 1},                         /* two blanks after '-' */
+    {"40 1.5 DT 1 01DB Tx - 1 01", 1},
+    {"41 1.5 DT 1 01DB Rx - 8", -1},                            /* " Rx - " at the end */
+    {"42 1.5 DT 1 01DB Rx - ", -1},
+    {"43 1.5 DT 1 01DB Rx -8 01 02 03 04 05 06 07 08", -1},
+    {"44 1.5 DT 1 01DB Rt - 1 01", -1},
+    {"45 1.5 DT 1 01DB Tx + 1 01", 1},
+    {"46 1.5 DT 1 0g1B Rx - 1 01", -1},                         /* bad digit in a 4-digit id */
+    {"47 1.5 DT 1 18DAF11G Rx - 1 01", -1},                     /* ... in an 8-digit id */
+    {"48 1.5 DT 1 1FFFFFFF Rx - 1 01", 1},
+    {"49 1.5 DT 1 20000000 Rx - 1 01", -1},
+    {"50 1.5 DT 1 01dB Rx - 1 01", 1},                          /* lowercase id digit */
+    /* 8 bytes: every separator and digit position */
+    {"51 1.5 DT 1 01DB Rx - 8 01 23 45 67 89 ab cd ef", 1},
+    {"52 1.5 DT 1 01DB Rx - 8 01,23 45 67 89 AB CD EF", -1},
+    {"53 1.5 DT 1 01DB Rx - 8 01 23,45 67 89 AB CD EF", -1},
+    {"54 1.5 DT 1 01DB Rx - 8 01 23 45,67 89 AB CD EF", -1},
+    {"55 1.5 DT 1 01DB Rx - 8 01 23 45 67,89 AB CD EF", -1},
+    {"56 1.5 DT 1 01DB Rx - 8 01 23 45 67 89,AB CD EF", -1},
+    {"57 1.5 DT 1 01DB Rx - 8 01 23 45 67 89 AB,CD EF", -1},
+    {"58 1.5 DT 1 01DB Rx - 8 01 23 45 67 89 AB CD,EF", -1},
+    {"59 1.5 DT 1 01DB Rx - 8 01 23 45 67 89 AB CD\tEF", 1},    /* a tab: the full parser */
+    {"60 1.5 DT 1 01DB Rx - 8 x1 23 45 67 89 AB CD EF", -1},
+    {"61 1.5 DT 1 01DB Rx - 8 01 23 45 67 89 AB CD Eg", -1},
+    {"62 1.5 DT 1 01DB Rx - 8 01 23 45 6\xC7 89 AB CD EF", -1},
+    {"63 1.5 DT 1 01DB Rx - 8 01 23 45 67 89 AB CD EF 00", -1},
+    {"64 1.5 DT 1 01DB Rx - 7 01 23 45 67 89 AB CD", 1},
+    {"65 1.5 DT 1 01DB Rx - 7 01 23 45 67 89 AB,CD", -1},
+    {"66 1.5 DT 1 01DB Rx - 2 01 23", 1},
+    {"67 1.5 DT 1 01DB Rx - 2 0123", -1},
+    {"68 1.5 DT 1 01DB Rx - 8 0 23 45 67 89 AB CD EF", 1},      /* a one-digit byte */
+    {"     69      1.000 DT 1      01DB Rx - 8    FF FF FF FF FF FF FF FF", 1},
+    {"1234567890123456 1.5 DT 1 01DB Rx - 1 01", 1},            /* a 16-digit number */
+    {"12345678901234567 1.5 DT 1 01DB Rx - 1 01", 1},           /* 17: the full parser */
 };
 
 static const struct fcase crtd_cases[] = {
@@ -168,7 +213,7 @@ static const struct fcase screen_cases[] = {
     {"  vcan12  7DF   [1]  0x", -1},
     {"(-5.000000)  can0  7DF   [1]  01", 1},
     {"  can0  TX - -  123   [1]  01", 1},
-    {"  can0  40000000   [1]  01", 1},
+    {"  can0  40000000   [1]  01", -1},                   /* above 1FFFFFFF, no error bit */
     {"  slcan3  7DF   [1]  0A", 1},
     {"  a_very_long_interface_name_here  7DF   [1]  0A", 1},
     {"  can0  7df   [1]  0a", 1},
