@@ -305,6 +305,27 @@ static int next_line(struct trace_reader *r, const char **s, size_t *n)
   }
 }
 
+/* Makes s[0, n), just taken from the buffer, the current line. */
+static inline void take_line(struct trace_reader *r, const char *s, size_t n)
+{
+  r->ps.line++;
+  r->line = s;
+  r->line_len = n;
+}
+
+/* Parses the current line s[0, n): 1 when it gives a record (any line, with all_lines), 0 when
+ * it gives none, or the parser's error (counted). */
+static inline int parse_line(struct trace_reader *r, const char *s, size_t n,
+                             struct trace_record *rec, struct sim_diag *d)
+{
+  int rc = r->fmt->parse(&r->ps, s, n, rec, d);
+  if (rc < 0) {
+    r->errors++;
+    return rc;
+  }
+  return rc > 0 || r->all_lines;
+}
+
 /* trace_reader_next() past its fast path: any line, the end of the buffer, the end. */
 static int next_slow(struct trace_reader *r, struct trace_record *rec, struct sim_diag *d)
 {
@@ -324,20 +345,13 @@ static int next_slow(struct trace_reader *r, struct trace_record *rec, struct si
         return gz_cut_error(r, r->ps.line, d);
       return rc;
     }
-    r->ps.line++;
-    r->line = s;
-    r->line_len = n;
+    take_line(r, s, n);
     if (s + n == r->buf + r->end && r->eof && r->gz_cut)
       return gz_cut_error(r, r->ps.line - 1, d); /* the last line is where the stream was cut */
     if (s + n == r->buf + r->end && r->eof && cut_off(s, n))
       return cut_off_error(r, n, d);
-    rc = r->fmt->parse(&r->ps, s, n, rec, d);
-    if (rc < 0) {
-      r->errors++;
+    if ((rc = parse_line(r, s, n, rec, d)) != 0)
       return rc;
-    }
-    if (rc > 0 || r->all_lines)
-      return 1;
   }
 }
 
@@ -347,24 +361,13 @@ static inline int next_record(struct trace_reader *r, struct trace_record *rec,
 {
   /* The fast path: a line with its '\n' in the buffer (so not the last line of the input,
    * which the cut-off checks of next_slow() are about) whose parse gives a record. */
-  size_t avail = r->end - r->start;
-  if (!r->skipping && avail) {
-    const char *s = r->buf + r->start;
-    const char *nl = memchr(s, '\n', avail < READER_BUF ? avail : READER_BUF);
-    if (nl) {
-      size_t n = (size_t)(nl - s);
-      r->start += n + 1;
-      r->ps.line++;
-      r->line = s;
-      r->line_len = n;
-      int rc = r->fmt->parse(&r->ps, s, n, rec, d);
-      if (rc > 0 || (rc == 0 && r->all_lines))
-        return 1;
-      if (rc < 0) {
-        r->errors++;
-        return rc;
-      }
-    }
+  const char *s;
+  size_t n;
+  if (find_line(r, &s, &n)) {
+    take_line(r, s, n);
+    int rc = parse_line(r, s, n, rec, d);
+    if (rc != 0)
+      return rc;
   }
   return next_slow(r, rec, d);
 }
