@@ -160,15 +160,83 @@ static inline bool candump_stamp20(const char *s)
   return !(s[1] == '9' && memcmp(s + 1, "9223372029", 10) > 0);
 }
 
+#define B8(x) (UINT64_C(0x0101010101010101) * (x)) /* the byte x in each of 8 */
+
+/* The index of the first byte below '!' (blank, control, line end) among the 8 in w (first
+ * in the low byte), 8 when there is none.  (The lowest flagged byte is exact: a borrow only
+ * flags bytes above a byte that is below '!'.) */
+static inline unsigned first_ctl8(uint64_t w)
+{
+  uint64_t m = (w - B8(0x21)) & ~w & B8(0x80);
+  return m ? (unsigned)__builtin_ctzll(m) / 8 : 8;
+}
+
+/*
+ * The end of the data of a candump line read ahead in a buffer (17 readable bytes at dat):
+ * the index e (0..16, even) of the '\n' that ends 0..8 hex pairs, found as the first byte
+ * below '!' (e = 16 without a search when dat[16] is the '\n'); -1 when the line does not end
+ * there with a '\n' (a CR, a blank, more text: the general path).  Whether the e bytes before
+ * it are hex digits is the caller's test.
+ */
+static inline int candump_data_end(const char *dat)
+{
+  if (dat[16] == '\n')
+    return 16;
+  uint64_t r1, r2;
+  memcpy(&r1, dat, 8);
+  memcpy(&r2, dat + 8, 8);
+  unsigned e = first_ctl8(r1);
+  if (e == 8)
+    e += first_ctl8(r2);
+  if (e >= 16 || (e & 1) || dat[e] != '\n')
+    return -1;
+  return (int)e;
+}
+
+/*
+ * The id of a frame as candump writes it, at id (left bytes readable, at least 4):
+ * "<3 hex digits>#" with the first 0..7, or "<8 hex digits>#" with the first 0 or 1 (either
+ * case).  Returns its length with the '#' (4 or 9) and sets *v and *flags (SIM_CAN_F_EXT for
+ * 8 digits); 0 for any other text (error frames, ids out of range: the full parse).
+ */
+static inline size_t candump_id(const char *id, size_t left, uint32_t *v, uint16_t *flags)
+{
+  const uint8_t *hx = (const uint8_t *)sim_hex_digits;
+  if (id[3] == '#' && id[0] >= '0' && id[0] <= '7') {
+    unsigned h1 = hx[(unsigned char)id[1]], h2 = hx[(unsigned char)id[2]];
+    if ((h1 | h2) & 0x80)
+      return 0;
+    *v = (uint32_t)(id[0] - '0') << 8 | h1 << 4 | h2;
+    *flags = 0;
+    return 4;
+  }
+  if (left < 9 || id[8] != '#' || (id[0] != '0' && id[0] != '1'))
+    return 0;
+  unsigned bad = 0, x = 0;
+  for (int k = 0; k < 8; k++) {
+    unsigned h = hx[(unsigned char)id[k]];
+    bad |= h;
+    x = x << 4 | (h & 15);
+  }
+  if (bad & 0x80)
+    return 0;
+  *v = x;
+  *flags = SIM_CAN_F_EXT;
+  return 9;
+}
+
 /*
  * Line output through a pointer: put_begin() makes room for at most max bytes and returns
  * where they go, the p_*() helpers write and return the position after what they wrote, and
  * put_end() takes the buffer's length from the final position.  One reservation per line
  * instead of one per character keeps the writers' hot path to plain stores.
  */
+#define PUT_SLACK 8 /* room put_begin() leaves past max: the p_*() helpers' 8-byte stores */
+
 static inline char *put_begin(struct sbuf *out, size_t max)
 {
-  sbuf_reserve(out, max);
+  if (out->len + max + PUT_SLACK >= out->cap) /* (the test inline: once a line) */
+    sbuf_reserve(out, max + PUT_SLACK);
   return out->p + out->len;
 }
 
@@ -203,15 +271,53 @@ static const char codec_hexl2[513] = CODEC_HL("0") CODEC_HL("1") CODEC_HL("2") C
 /* The number of decimal digits of v (at least one). */
 static inline int dec_digits(uint64_t v)
 {
-  int n = 1;
-  for (; v >= 100; v /= 100)
-    n += 2;
-  return n + (v >= 10);
+  static const uint64_t p10[20] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+                                   100000000, 1000000000, UINT64_C(10000000000),
+                                   UINT64_C(100000000000), UINT64_C(1000000000000),
+                                   UINT64_C(10000000000000), UINT64_C(100000000000000),
+                                   UINT64_C(1000000000000000), UINT64_C(10000000000000000),
+                                   UINT64_C(100000000000000000), UINT64_C(1000000000000000000),
+                                   UINT64_C(10000000000000000000)};
+  v |= 1; /* (0 has one digit; v | 1 has as many digits as v) */
+  int t = ((64 - __builtin_clzll(v)) * 1233) >> 12; /* log10(2^bits), rounded down */
+  return t + 1 - (v < p10[t]);
 }
 
-/* The last n decimal digits of v (leading zeros when v is shorter). */
+/*
+ * The 8 decimal digits of v (< 10^8, leading zeros included) as the values 0..9 of 8 bytes,
+ * the first digit in the low byte (SWAR: the halves of 4 digits, the quarters of 2, the
+ * digits, each step a multiplication in every lane at once).
+ */
+static inline uint64_t dec8_lanes(uint32_t v)
+{
+  uint64_t x = v / 10000u | (uint64_t)(v % 10000u) << 32;           /* 2 lanes of < 10^4 */
+  uint64_t q = ((x * 5243) >> 19) & UINT64_C(0x0000007F0000007F);      /* lane / 100 */
+  x = q | (x - q * 100) << 16;                                         /* 4 lanes of < 100 */
+  q = ((x * 103) >> 10) & UINT64_C(0x000F000F000F000F);                /* lane / 10 */
+  return q | (x - q * 10) << 8;                                        /* 8 lanes of < 10 */
+}
+
+/*
+ * The last n (1..8) decimal digits of v (< 10^8) at p: stores 8 bytes (the ones past the
+ * n-th are zero), so p needs 8 bytes of room (put_begin() leaves PUT_SLACK past its max).
+ */
+static inline char *p_dec8n(char *p, uint32_t v, int n)
+{
+  uint64_t z = (dec8_lanes(v) | UINT64_C(0x3030303030303030)) >> (8 * (8 - n));
+  memcpy(p, &z, 8);
+  return p + n;
+}
+
+/* The last n decimal digits of v (leading zeros when v is shorter); stores up to 8 bytes
+ * more than n (see p_dec8n) when n <= 9, else exactly n. */
 static inline char *p_decn(char *p, uint64_t v, int n)
 {
+  if (n <= 8)
+    return p_dec8n(p, (uint32_t)(v % 100000000u), n);
+  if (n == 9) {
+    *p = (char)('0' + v / 100000000u % 10);
+    return p_dec8n(p + 1, (uint32_t)(v % 100000000u), 8);
+  }
   char *end = p + n, *q = end;
   while (q - p >= 2) {
     q -= 2;
@@ -223,10 +329,27 @@ static inline char *p_decn(char *p, uint64_t v, int n)
   return end;
 }
 
-/* An unsigned decimal number. */
+/* v (< 10^8) in decimal at p, stores 8 bytes (see p_dec8n). */
+static inline char *p_dec8(char *p, uint32_t v)
+{
+  uint64_t z = dec8_lanes(v);
+  unsigned lz = z ? (unsigned)__builtin_ctzll(z) / 8 : 7; /* the leading zeros */
+  z = (z | UINT64_C(0x3030303030303030)) >> (8 * lz);
+  memcpy(p, &z, 8);
+  return p + 8 - lz;
+}
+
+/* An unsigned decimal number, 8 digits at a time; stores up to 7 bytes past its end (p needs
+ * 8 bytes of room beyond the number: see p_dec8n). */
 static inline char *p_u64(char *p, uint64_t v)
 {
-  return p_decn(p, v, dec_digits(v));
+  const uint32_t e8 = 100000000u;
+  if (v < e8)
+    return p_dec8(p, (uint32_t)v);
+  if (v < (uint64_t)e8 * e8)
+    return p_dec8n(p_dec8(p, (uint32_t)(v / e8)), (uint32_t)(v % e8), 8);
+  p = p_dec8(p, (uint32_t)(v / e8 / e8));
+  return p_dec8n(p_dec8n(p, (uint32_t)(v / e8 % e8), 8), (uint32_t)(v % e8), 8);
 }
 
 /* v as exactly `digits` hex digits (uppercase or lowercase). */

@@ -533,17 +533,6 @@ extern const struct trace_format trace_fmt_candump;
 #define FUSED_READ 64     /* bytes a line may read from its start (its loads past a short line) */
 #define FUSED_IDS 256     /* the id cache: slots (a power of 2) */
 
-#define B8(x) (UINT64_C(0x0101010101010101) * (x)) /* the byte x in each of 8 */
-
-/* The index of the first byte below '!' (blank, control, line end) among the 8 in w (first
- * in the low byte), 8 when there is none.  (The lowest flagged byte is exact: a borrow only
- * flags bytes above a byte that is below '!'.) */
-static inline unsigned first_ctl8(uint64_t w)
-{
-  uint64_t m = (w - B8(0x21)) & ~w & B8(0x80);
-  return m ? (unsigned)__builtin_ctzll(m) / 8 : 8;
-}
-
 /* 16 bytes as a vector (GCC / Clang vector extensions: SSE2 on x86-64, NEON on ARM, plain
  * code elsewhere); a comparison gives -1 in each lane where it holds, 0 elsewhere. */
 typedef signed char v16 __attribute__((vector_size(16)));
@@ -591,27 +580,11 @@ static inline void put_pairs8(char *q, const char *hx)
  */
 static size_t fused_id(const char *id, char *q)
 {
-  uint32_t v = 0;
-  size_t dl;
-  if (id[3] == '#' && id[0] >= '0' && id[0] <= '7') {
-    int h1 = sim_hex_digit(id[1]), h2 = sim_hex_digit(id[2]);
-    if ((h1 | h2) < 0)
-      return 0;
-    v = (uint32_t)(id[0] - '0') << 8 | (uint32_t)h1 << 4 | (uint32_t)h2;
-    dl = 4;
-  } else if (id[8] == '#' && (id[0] == '0' || id[0] == '1')) {
-    int bad = 0;
-    for (int k = 0; k < 8; k++) {
-      int h = sim_hex_digit(id[k]);
-      bad |= h;
-      v = v << 4 | (uint32_t)(h & 15);
-    }
-    if (bad < 0)
-      return 0;
-    dl = 9;
-  } else {
+  uint32_t v;
+  uint16_t flags;
+  size_t dl = candump_id(id, 9, &v, &flags);
+  if (!dl)
     return 0;
-  }
   memset(q, ' ', 16);
   int idn = hex_digits(v);
   p_hexn(q, v, idn, true);
@@ -732,17 +705,11 @@ static size_t from_candump(const struct trace_format *from, struct trace_pstate 
     /* the data: 0..8 hex pairs, then the '\n' */
     const char *dat = id + dl;
     v16 hx = v16_hexu(v16_load(dat)); /* (lowercase: parse() + write()) */
-    unsigned e = 16;
-    if (dat[16] != '\n') { /* (8 bytes, the usual: the digit test covers the 16 before) */
+    int e = candump_data_end(dat);
+    if (e < 0)
+      break;
+    if (e < 16) {
       static const v16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-      uint64_t r1, r2;
-      memcpy(&r1, dat, 8);
-      memcpy(&r2, dat + 8, 8);
-      e = first_ctl8(r1);
-      if (e == 8)
-        e += first_ctl8(r2);
-      if (e >= 16 || (e & 1) || dat[e] != '\n')
-        break;
       hx |= (v16)(lane >= (signed char)e); /* the lanes past the data */
     }
     if (!v16_all(hx))

@@ -171,6 +171,60 @@ static int parse_tail(struct trace_pstate *ps, const char *s, size_t len, size_t
   return 0;
 }
 
+/* The time stamp candump writes at s[0, 20) (candump_stamp20) into *ts; the seconds' value is
+ * kept in ps while their digits stay the same (then only the rest of the stamp is checked). */
+static inline bool quick_stamp(struct trace_pstate *ps, const char *s, int64_t *ts)
+{
+  uint64_t w1, w2, w3;
+  memcpy(&w1, s + 1, 8);  /* seconds' digits 1..8 */
+  memcpy(&w2, s + 3, 8);  /* digits 3..10: the last two are the seconds' units */
+  memcpy(&w3, s + 12, 8); /* the 6 fraction digits, then ") " */
+  if (w1 != ps->qsec_key[0] || w2 != ps->qsec_key[1]) {
+    if (!candump_stamp20(s))
+      return false; /* (more seconds than an int64 of ns holds: parse() reports it) */
+    ps->qsec_key[0] = w1;
+    ps->qsec_key[1] = w2;
+    ps->qsec_ns = (int64_t)((digits8(w1) * 100 + digits8(w2) % 100) * 1000000000u);
+  } else if (s[0] != '(' || s[11] != '.' || (nondigits8(s + 12) & UINT64_C(0x0000FFFFFFFFFFFF)) ||
+             w3 >> 48 != (')' | ' ' << 8)) {
+    return false;
+  }
+  *ts = ps->qsec_ns + (int64_t)(digits8(w3 << 16) * 1000u);
+  return true;
+}
+
+/* The n (even, at most 16) hex digits at data as n / 2 bytes at out: 8 digits at a time, then
+ * pairs.  False when one is not a hex digit. */
+static inline bool quick_data(const char *data, size_t n, uint8_t *out)
+{
+  size_t k = 0;
+  if (n == 16) {
+    if (!q_hex8(data, out) || !q_hex8(data + 8, out + 4))
+      return false;
+    k = 16;
+  } else if (n >= 8) {
+    if (!q_hex8(data, out))
+      return false;
+    k = 8;
+  }
+  int bad = 0;
+  for (; k < n; k += 2) {
+    int hi = sim_hex_digit(data[k]), lo = sim_hex_digit(data[k + 1]);
+    bad |= hi | lo;
+    out[k / 2] = (uint8_t)((hi & 15) << 4 | (lo & 15)); /* (a bad digit: bad < 0) */
+  }
+  return bad >= 0;
+}
+
+/* The record of a fast path's line: the frame (its data already in place) at ts. */
+static inline int quick_done(struct trace_pstate *ps, struct trace_record *rec, uint32_t id,
+                             uint16_t flags, size_t n, int64_t ts)
+{
+  rec_quick_frame(rec, id, flags, (unsigned)(n / 2));
+  rec_set_ts(rec, ts, false);
+  return rec_frame_done(ps, rec);
+}
+
 /*
  * The fast path of parse() for the line candump writes (quick_check() below gives the layout;
  * the same checks, made while the fields are read): one pass, no per-field function calls.
@@ -179,8 +233,8 @@ static int parse_tail(struct trace_pstate *ps, const char *s, size_t len, size_t
 static int parse_quick(struct trace_pstate *ps, const char *s, size_t len,
                        struct trace_record *rec)
 {
-  if (len < 26 || !candump_stamp20(s) || is_blank(s[20]))
-    return 0; /* (more seconds than an int64 of ns holds: parse() reports it) */
+  if (len < 26 || is_blank(s[20]))
+    return 0;
   size_t i = 21;
   while (i < len && !is_blank(s[i]))
     i++;
@@ -188,62 +242,57 @@ static int parse_quick(struct trace_pstate *ps, const char *s, size_t len,
     return 0;
   const char *id = s + i + 1;
   size_t left = len - (i + 1), dl;
-  uint32_t v = 0;
-  int bad = 0;
-  uint16_t flags = 0;
-  if (left >= 4 && id[3] == '#' && id[0] >= '0' && id[0] <= '7') {
-    bad = sim_hex_digit(id[1]) | sim_hex_digit(id[2]);
-    v = (uint32_t)(id[0] - '0') << 8 | (uint32_t)sim_hex_digit(id[1]) << 4 |
-        (uint32_t)sim_hex_digit(id[2]);
-    dl = 4;
-  } else if (left >= 9 && id[8] == '#' && (id[0] == '0' || id[0] == '1')) {
-    for (int k = 0; k < 8; k++) {
-      int h = sim_hex_digit(id[k]);
-      bad |= h;
-      v = v << 4 | (uint32_t)(h & 15);
-    }
-    flags = SIM_CAN_F_EXT;
-    dl = 9;
-  } else {
+  uint32_t v;
+  uint16_t flags;
+  int64_t ts;
+  if (!(dl = candump_id(id, left, &v, &flags)) || left - dl > 16 || ((left - dl) & 1) ||
+      !quick_data(id + dl, left - dl, rec->frame.data) || !quick_stamp(ps, s, &ts))
     return 0;
-  }
-  const char *data = id + dl;
-  size_t n = left - dl;
-  if (bad < 0 || n > 16 || (n & 1))
+  quick_done(ps, rec, v, flags, left - dl, ts);
+  rec->frame.bus = rec_src_bus(ps, rec, s + 20, i - 20, len - 20);
+  return 1;
+}
+
+/*
+ * trace_format.parse_ahead: the line candump writes, at the start of s[0, n) (n >=
+ * TRACE_AHEAD_READ), with an interface seen before (of 1..7 bytes: a new one is numbered by
+ * parse()) and its '\n' right after the data.  What parse_quick() takes, without the search for
+ * the line's end.  Returns the line's length (without the '\n'), 0 for any other line.
+ */
+static size_t parse_ahead(struct trace_pstate *ps, const char *s, size_t n,
+                          struct trace_record *rec)
+{
+  (void)n; /* (at least TRACE_AHEAD_READ: the longest such line and its '\n' are 55) */
+  int64_t ts;
+  if (!quick_stamp(ps, s, &ts))
     return 0;
-  /* the data straight into the record (trace_record_clear() leaves it): 8 digits at a time,
-   * then pairs */
-  struct sim_frame *f = &rec->frame;
-  size_t k = 0;
-  if (n == 16) {
-    if (!q_hex8(data, f->data) || !q_hex8(data + 8, f->data + 4))
-      return 0;
-    k = 16;
-  } else if (n >= 8) {
-    if (!q_hex8(data, f->data))
-      return 0;
-    k = 8;
+  uint64_t lw;
+  memcpy(&lw, s + 20, 8);
+  int b = 0;
+  unsigned ln = 0;
+  for (; b < ps->nsrcs; b++) {
+    ln = ps->srcs_len[b];
+    if (ln >= 1 && ln <= 7 && (lw & ((UINT64_C(1) << (8 * ln)) - 1)) == ps->srcs_key[b] &&
+        s[20 + ln] == ' ')
+      break;
   }
-  for (; k < n; k += 2) {
-    int hi = sim_hex_digit(data[k]), lo = sim_hex_digit(data[k + 1]);
-    bad |= hi | lo;
-    f->data[k / 2] = (uint8_t)((hi & 15) << 4 | (lo & 15)); /* (a bad digit: bad < 0) */
-  }
-  if (bad < 0)
+  if (b == ps->nsrcs)
     return 0;
-  trace_record_clear(rec);
-  f->len = (uint8_t)(n / 2);
-  f->id = v;
-  f->flags = flags;
-  f->bus = rec_src_bus(ps, rec, s + 20, i - 20, len - 20);
-  uint64_t w1, w2, w3;
-  memcpy(&w1, s + 1, 8);
-  memcpy(&w2, s + 3, 8);  /* digits 3..10: the last two are the seconds' units */
-  memcpy(&w3, s + 12, 8); /* the 6 fraction digits, then ") " (shifted out) */
-  uint64_t sec = digits8(w1) * 100 + (digits8(w2) % 100);
-  uint64_t frac = digits8(w3 << 16);
-  rec_set_ts(rec, (int64_t)(sec * 1000000000u + frac * 1000u), false);
-  return rec_frame_done(ps, rec);
+  const char *id = s + 21 + ln;
+  uint32_t v;
+  uint16_t flags;
+  size_t dl = candump_id(id, 9, &v, &flags);
+  if (!dl)
+    return 0;
+  const char *dat = id + dl;
+  int e = candump_data_end(dat);
+  if (e < 0 || !quick_data(dat, (size_t)e, rec->frame.data))
+    return 0;
+  quick_done(ps, rec, v, flags, (size_t)e, ts);
+  memcpy(rec->src, &ps->srcs_key[b], 8);
+  rec->src[ln] = 0;
+  rec->frame.bus = (uint8_t)(b + 1);
+  return (size_t)(dat + e - s);
 }
 
 static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
@@ -449,4 +498,5 @@ const struct trace_format trace_fmt_candump = {
     .parse = parse,
     .write = write,
     .quick_check = quick_check,
+    .parse_ahead = parse_ahead,
 };

@@ -113,6 +113,8 @@ struct trace_pstate {
   char tcache[20];         /* the seconds digits of the last timestamp parsed ... */
   uint8_t tcache_len;
   int64_t tcache_sec;      /* ... and their value (consecutive lines share them) */
+  uint64_t qsec_key[2];    /* candump fast path: the seconds' text as two 8-byte words (0: */
+  int64_t qsec_ns;         /* none yet) and their value in ns */
 };
 
 void trace_pstate_init(struct trace_pstate *ps, const char *file);
@@ -172,7 +174,13 @@ enum {
  *   would append to out and counting them in ps and ws, and returns the bytes taken (*lines
  *   set to their number).  0 when the first line is not one it takes: that line goes through
  *   parse() and write().  Called only after the header was written.
+ * parse_ahead(ps, s, n, rec): optional; the reader's fast path over its buffer: when s[0, n)
+ *   (n >= TRACE_AHEAD_READ) starts with the format's ordinary frame line and its '\n', fills
+ *   rec exactly as parse() would for that line (without its '\n'), counts it in ps as parse()
+ *   does and returns the line's length without the '\n'; 0 for any other line (which then
+ *   goes through parse()).  It saves the search for the line end and the general parse.
  */
+#define TRACE_AHEAD_READ 64 /* bytes parse_ahead() may read from the line's start */
 struct trace_format {
   const char *name;
   const char *exts;   /* comma-separated file name endings: ".log,.candump" */
@@ -188,6 +196,8 @@ struct trace_format {
   size_t (*convert_from)(const struct trace_format *from, struct trace_pstate *ps,
                          struct trace_wstate *ws, const char *s, size_t n, struct sbuf *out,
                          unsigned long *lines);
+  size_t (*parse_ahead)(struct trace_pstate *ps, const char *s, size_t n,
+                        struct trace_record *rec);
 };
 
 /* The registry: every format, NULL-terminated, in detection priority order. */
