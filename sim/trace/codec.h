@@ -171,6 +171,44 @@ static inline unsigned first_ctl8(uint64_t w)
   return m ? (unsigned)__builtin_ctzll(m) / 8 : 8;
 }
 
+/* 16 bytes as a vector (GCC / Clang vector extensions: SSE2 on x86-64, NEON on ARM, plain
+ * code elsewhere); a comparison gives -1 in each lane where it holds, 0 elsewhere. */
+typedef signed char v16 __attribute__((vector_size(16)));
+
+static inline v16 v16_load(const char *p)
+{
+  v16 v;
+  memcpy(&v, p, 16);
+  return v;
+}
+
+/* Whether every lane of the comparison result m holds. */
+static inline bool v16_all(v16 m)
+{
+  uint64_t a[2];
+  memcpy(a, &m, 16);
+  return (a[0] & a[1]) == ~UINT64_C(0);
+}
+
+/* The lanes of v that are decimal digits (a byte above 0x7F is negative: none). */
+static inline v16 v16_digits(v16 v)
+{
+  return (v16)((v > '0' - 1) & ((v16){0} + '9' + 1 > v));
+}
+
+/* The lanes of v that are uppercase hex digits. */
+static inline v16 v16_hexu(v16 v)
+{
+  return (v16)(v16_digits(v) | ((v > 'A' - 1) & ((v16){0} + 'F' + 1 > v)));
+}
+
+/* Whether the first e (0..16) of the 16 bytes in v are uppercase hex digits. */
+static inline bool v16_hexu_first(v16 v, int e)
+{
+  static const v16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  return v16_all(v16_hexu(v) | (v16)(lane >= (signed char)e)); /* (the lanes past them hold) */
+}
+
 /*
  * The end of the data of a candump line read ahead in a buffer (17 readable bytes at dat):
  * the index e (0..16, even) of the '\n' that ends 0..8 hex pairs, found as the first byte
@@ -312,6 +350,10 @@ static inline char *p_dec8n(char *p, uint32_t v, int n)
  * more than n (see p_dec8n) when n <= 9, else exactly n. */
 static inline char *p_decn(char *p, uint64_t v, int n)
 {
+  if (n == 2) { /* (hours, minutes, seconds) */
+    memcpy(p, codec_dec2 + 2 * (v % 100), 2);
+    return p + 2;
+  }
   if (n <= 8)
     return p_dec8n(p, (uint32_t)(v % 100000000u), n);
   if (n == 9) {
@@ -344,6 +386,10 @@ static inline char *p_dec8(char *p, uint32_t v)
 static inline char *p_u64(char *p, uint64_t v)
 {
   const uint32_t e8 = 100000000u;
+  if (v < 10) { /* (bus numbers, lengths) */
+    *p = (char)('0' + v);
+    return p + 1;
+  }
   if (v < e8)
     return p_dec8(p, (uint32_t)v);
   if (v < (uint64_t)e8 * e8)
@@ -696,9 +742,24 @@ int trace_parse_payload(struct trace_pstate *ps, const char *s, size_t len, size
                         bool rtr, bool whole, const char *what, struct sim_frame *f,
                         struct sim_diag *d);
 
-/* Appends the interface name for rec: its own label when that is a name ("vcan0"), else
- * can<bus-1> (fmt_candump.c). */
-void trace_put_ifname(struct sbuf *out, const struct trace_record *rec);
+/* The interface name for rec at p: its own label when that is a name ("vcan0"), else
+ * can<bus-1>.  Stores up to TRACE_SRC_MAX + 8 bytes (returns the end of the name). */
+static inline char *p_ifname(char *p, const struct trace_record *rec)
+{
+  bool numeric = true;
+  size_t n = 0;
+  for (; rec->src[n]; n++)
+    if (rec->src[n] < '0' || rec->src[n] > '9')
+      numeric = false;
+  if (n && !numeric) {
+    memcpy(p, rec->src, TRACE_SRC_MAX); /* (one fixed copy: the label and what follows it) */
+    return p + n;
+  }
+  unsigned bus = rec->frame.bus;
+  if (!bus && n)
+    bus = (unsigned)(rec->src[0] - '0'); /* a bus number as label */
+  return p_u64(P_LIT(p, "can"), bus ? bus - 1 : 0);
+}
 
 /*
  * ---- one-pass fast paths (the readers' parse_quick) ----

@@ -533,37 +533,6 @@ extern const struct trace_format trace_fmt_candump;
 #define FUSED_READ 64     /* bytes a line may read from its start (its loads past a short line) */
 #define FUSED_IDS 256     /* the id cache: slots (a power of 2) */
 
-/* 16 bytes as a vector (GCC / Clang vector extensions: SSE2 on x86-64, NEON on ARM, plain
- * code elsewhere); a comparison gives -1 in each lane where it holds, 0 elsewhere. */
-typedef signed char v16 __attribute__((vector_size(16)));
-
-static inline v16 v16_load(const char *p)
-{
-  v16 v;
-  memcpy(&v, p, 16);
-  return v;
-}
-
-/* Whether every lane of the comparison result m holds. */
-static inline bool v16_all(v16 m)
-{
-  uint64_t a[2];
-  memcpy(a, &m, 16);
-  return (a[0] & a[1]) == ~UINT64_C(0);
-}
-
-/* The lanes of v that are decimal digits (a byte above 0x7F is negative: none). */
-static inline v16 v16_digits(v16 v)
-{
-  return (v16)((v > '0' - 1) & ((v16){0} + '9' + 1 > v));
-}
-
-/* The lanes of v that are uppercase hex digits. */
-static inline v16 v16_hexu(v16 v)
-{
-  return (v16)(v16_digits(v) | ((v > 'A' - 1) & ((v16){0} + 'F' + 1 > v)));
-}
-
 /* The 8 bytes whose 16 uppercase hex digits are at hx as " XX XX ..." (24 bytes at q). */
 static inline void put_pairs8(char *q, const char *hx)
 {
@@ -704,15 +673,8 @@ static size_t from_candump(const struct trace_format *from, struct trace_pstate 
     q += 23;
     /* the data: 0..8 hex pairs, then the '\n' */
     const char *dat = id + dl;
-    v16 hx = v16_hexu(v16_load(dat)); /* (lowercase: parse() + write()) */
     int e = candump_data_end(dat);
-    if (e < 0)
-      break;
-    if (e < 16) {
-      static const v16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-      hx |= (v16)(lane >= (signed char)e); /* the lanes past the data */
-    }
-    if (!v16_all(hx))
+    if (e < 0 || !v16_hexu_first(v16_load(dat), e)) /* (lowercase: parse() + write()) */
       break;
     q[0] = (char)('0' + e / 2);
     put_pairs8(q + 1, dat);

@@ -216,6 +216,26 @@ static inline bool quick_data(const char *data, size_t n, uint8_t *out)
   return bad >= 0;
 }
 
+/* The e (even, at most 16) uppercase hex digits at dat (16 readable bytes) as e / 2 bytes at
+ * out (8 bytes stored): checked and turned into nibbles 16 at a time, the pairs joined in two
+ * 8-byte words.  False when one is not an uppercase hex digit (lowercase: parse()). */
+static inline bool quick_hex16(const char *dat, int e, uint8_t *out)
+{
+  v16 v = v16_load(dat);
+  if (!v16_hexu_first(v, e))
+    return false;
+  v16 nib = v - '0' - (v16)((v > '9') & 7);
+  uint64_t w[2];
+  memcpy(w, &nib, 16);
+  for (int k = 0; k < 2; k++) {
+    uint64_t t = ((w[k] << 4) | (w[k] >> 8)) & UINT64_C(0x00FF00FF00FF00FF);
+    t = (t | (t >> 8)) & UINT64_C(0x0000FFFF0000FFFF);
+    uint32_t b = (uint32_t)(t | (t >> 16));
+    memcpy(out + 4 * k, &b, 4); /* (little-endian, as digits8) */
+  }
+  return true;
+}
+
 /* The record of a fast path's line: the frame (its data already in place) at ts. */
 static inline int quick_done(struct trace_pstate *ps, struct trace_record *rec, uint32_t id,
                              uint16_t flags, size_t n, int64_t ts)
@@ -286,7 +306,7 @@ static size_t parse_ahead(struct trace_pstate *ps, const char *s, size_t n,
     return 0;
   const char *dat = id + dl;
   int e = candump_data_end(dat);
-  if (e < 0 || !quick_data(dat, (size_t)e, rec->frame.data))
+  if (e < 0 || !quick_hex16(dat, e, rec->frame.data))
     return 0;
   quick_done(ps, rec, v, flags, (size_t)e, ts);
   memcpy(rec->src, &ps->srcs_key[b], 8);
@@ -374,24 +394,6 @@ static bool quick_check(const char *s, size_t len)
   return bad >= 0;
 }
 
-void trace_put_ifname(struct sbuf *out, const struct trace_record *rec)
-{
-  bool numeric = true;
-  size_t n = 0;
-  for (; rec->src[n]; n++)
-    if (rec->src[n] < '0' || rec->src[n] > '9')
-      numeric = false;
-  if (n && !numeric) {
-    sbuf_add(out, rec->src, n);
-    return;
-  }
-  unsigned bus = rec->frame.bus;
-  if (!bus && n)
-    bus = (unsigned)(rec->src[0] - '0'); /* a bus number as label */
-  sbuf_adds(out, "can");
-  put_u64(out, bus ? bus - 1 : 0);
-}
-
 static const char hx[] = "0123456789ABCDEF";
 
 /* "(%010ld.%06ld)" as candump writes it, 9 digits when the time has nanoseconds; the
@@ -447,10 +449,10 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
 {
   const struct sim_frame *f = &rec->frame;
   put_stamp(ws, rec->ts, out);
-  sbuf_addc(out, ' ');
-  trace_put_ifname(out, rec);
-  sbuf_reserve(out, 16 + 2u * SIM_CAN_MAX_DLEN);
-  char *p = out->p + out->len;
+  /* at most: 1 + 24 name, 1 + 8 id, 2 + 2 * 64 data, 3 */
+  char *p = put_begin(out, 168);
+  *p++ = ' ';
+  p = p_ifname(p, rec);
   *p++ = ' ';
   uint32_t id = f->id;
   int digits = 3;

@@ -216,15 +216,15 @@ TRACE_PARSE_QUICK_FIRST(parse, parse_quick, parse_full)
 static int write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
 {
   const struct sim_frame *f = &rec->frame;
+  /* at most: 34 time, 2 + 24 name, 2, 12 flags, 8 id, 6 length, 17 or 64 bytes of 3 */
+  char *p = put_begin(out, 110 + 3u * f->len);
   if (!rec->untimed) {
-    char *p = P_LIT(put_begin(out, 40), "(");
-    p = p_time(p, rec->ts, rec->ts % 1000 ? 9 : 6);
-    put_end(out, P_LIT(p, ") "));
+    *p++ = '(';
+    p = p_time_ws(ws, p, rec->ts, rec->ts % 1000 ? 9 : 6);
+    p = P_LIT(p, ") ");
   }
-  sbuf_adds(out, "  ");
-  trace_put_ifname(out, rec);
-  /* at most: 2, 12 flags, 8 id, 6 length, 17 or 64 bytes of 3 */
-  char *p = P_LIT(put_begin(out, 48 + 3u * f->len), "  ");
+  p = p_ifname(P_LIT(p, "  "), rec);
+  p = P_LIT(p, "  ");
   if (f->flags & SIM_CAN_F_TX || f->flags & SIM_CAN_F_FD) {
     p = f->flags & SIM_CAN_F_TX ? P_LIT(p, "TX ") : P_LIT(p, "RX ");
     p = f->flags & SIM_CAN_F_BRS ? P_LIT(p, "B ") : P_LIT(p, "- ");

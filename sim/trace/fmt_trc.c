@@ -565,7 +565,7 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
   p = P_LIT(p, "      ");
   p = p_hexn(p, f->id, f->flags & SIM_CAN_F_EXT ? 8 : 4, true);
   p = f->flags & SIM_CAN_F_TX ? P_LIT(p, " Tx - ") : P_LIT(p, " Rx - ");
-  p = p_u64(p, sim_can_len2dlc(f->len));
+  p = p_u64(p, f->len <= 8 ? f->len : sim_can_len2dlc(f->len));
   p = P_LIT(p, "   ");
   /* An FD length between the DLC steps (not from any parser, which all reject it) is padded
    * with zero bytes up to the DLC's length, as a CAN FD controller sends it. */

@@ -355,24 +355,32 @@ static int next_slow(struct trace_reader *r, struct trace_record *rec, struct si
   }
 }
 
+/* The format's parse_ahead() on the next line (the caller checked that the format has one and
+ * that r is not inside an over-long line): true when it made the line's record. */
+static inline bool ahead_line(struct trace_reader *r, struct trace_record *rec)
+{
+  if (r->end - r->start < TRACE_AHEAD_READ)
+    return false;
+  const char *s = r->buf + r->start;
+  size_t n = r->fmt->parse_ahead(&r->ps, s, r->end - r->start, rec);
+  if (!n)
+    return false;
+  r->start += n + 1;
+  take_line(r, s, n);
+  return true;
+}
+
 /* trace_reader_next(), inlined into trace_reader_next_frame() as well. */
 static inline int next_record(struct trace_reader *r, struct trace_record *rec,
                               struct sim_diag *d)
 {
+  /* faster still: the format's ordinary frame line, its end found while it is parsed */
+  if (r->fmt->parse_ahead && !r->skipping && ahead_line(r, rec))
+    return 1;
   /* The fast path: a line with its '\n' in the buffer (so not the last line of the input,
    * which the cut-off checks of next_slow() are about) whose parse gives a record. */
   const char *s;
   size_t n;
-  if (r->fmt->parse_ahead && r->end - r->start >= TRACE_AHEAD_READ && !r->skipping) {
-    /* faster still: the format's ordinary frame line, its end found while it is parsed */
-    s = r->buf + r->start;
-    n = r->fmt->parse_ahead(&r->ps, s, r->end - r->start, rec);
-    if (n) {
-      r->start += n + 1;
-      take_line(r, s, n);
-      return 1;
-    }
-  }
   if (find_line(r, &s, &n)) {
     take_line(r, s, n);
     int rc = parse_line(r, s, n, rec, d);
@@ -531,6 +539,15 @@ size_t trace_reader_convert(struct trace_reader *r, const struct trace_format *t
                                  lines);
   r->start += used;
   return used;
+}
+
+size_t trace_reader_ahead(struct trace_reader *r, struct trace_record *recs, size_t max)
+{
+  size_t k = 0;
+  if (r->fmt->parse_ahead && !r->skipping)
+    while (k < max && ahead_line(r, &recs[k]))
+      k++;
+  return k;
 }
 
 void trace_reader_all_lines(struct trace_reader *r, bool on)

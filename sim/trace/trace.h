@@ -339,6 +339,13 @@ int trace_reader_copy(struct trace_reader *r, trace_emit_fn emit, void *ctx, boo
 size_t trace_reader_convert(struct trace_reader *r, const struct trace_format *to,
                             struct trace_wstate *ws, struct sbuf *out, unsigned long *lines);
 
+/*
+ * For trace_convert: the records of up to max lines at the front of r's buffer that the
+ * format's parse_ahead takes (ordinary frame lines), each as trace_reader_next() would return
+ * it, into recs.  Returns how many (0 when the next line needs trace_reader_next()).
+ */
+size_t trace_reader_ahead(struct trace_reader *r, struct trace_record *recs, size_t max);
+
 /* ---- helpers shared by the codecs (trace.c) ---- */
 
 /* Fills rec as an empty record (kind NONE); the frame's data bytes are left as they are.

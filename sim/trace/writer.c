@@ -250,7 +250,31 @@ static int emit_bytes(void *ctx, const char *p, size_t n)
   return trace_writer_bytes(ctx, p, n);
 }
 
-/* trace_convert() between two formats: record by record, or whole runs of lines through the
+/* A record read by trace_convert(), written and counted in st.  Returns 0, or a write error
+ * (d filled). */
+static int convert_one(struct trace_writer *w, const struct trace_record *rec,
+                       const char *out_path, struct trace_convert_stats *st, struct sim_diag *d)
+{
+  st->records++;
+  int wr = trace_writer_write(w, rec);
+  if (wr < 0) {
+    sim_diag_error(d, out_path, 0, 0, "write error: %s", sim_strerror(wr));
+    return wr;
+  }
+  if (wr == 0) {
+    st->dropped++;
+  } else {
+    st->written++;
+    if (rec->kind == TRACE_REC_FRAME)
+      st->frames++;
+  }
+  return 0;
+}
+
+#define CONVERT_AHEAD 64 /* records taken from the reader at a time (trace_reader_ahead) */
+
+/* trace_convert() between two formats: record by record (whole runs of the reader's ordinary
+ * frame lines at a time through trace_reader_ahead), or whole runs of lines through the
  * writer's convert_from when it has one.  Returns 0 at the end of the input, or an error (with
  * d filled). */
 static int convert_records(struct trace_reader *r, struct trace_writer *w, bool keep_going,
@@ -258,6 +282,7 @@ static int convert_records(struct trace_reader *r, struct trace_writer *w, bool 
                            struct sim_diag *d)
 {
   struct trace_record rec;
+  struct trace_record ahead[CONVERT_AHEAD];
   bool fusable = w->fmt->convert_from != NULL;
   for (;;) {
     unsigned long fused;
@@ -273,6 +298,13 @@ static int convert_records(struct trace_reader *r, struct trace_writer *w, bool 
       }
       continue;
     }
+    size_t k = w->header_done ? trace_reader_ahead(r, ahead, CONVERT_AHEAD) : 0;
+    if (k) {
+      for (size_t i = 0; i < k; i++)
+        if ((rc = convert_one(w, &ahead[i], out_path, st, d)) < 0)
+          return rc;
+      continue;
+    }
     rc = trace_reader_next(r, &rec, d);
     if (rc == 0)
       return 0;
@@ -283,19 +315,8 @@ static int convert_records(struct trace_reader *r, struct trace_writer *w, bool 
       }
       return rc;
     }
-    st->records++;
-    int wr = trace_writer_write(w, &rec);
-    if (wr < 0) {
-      sim_diag_error(d, out_path, 0, 0, "write error: %s", sim_strerror(wr));
-      return wr;
-    }
-    if (wr == 0) {
-      st->dropped++;
-    } else {
-      st->written++;
-      if (rec.kind == TRACE_REC_FRAME)
-        st->frames++;
-    }
+    if ((rc = convert_one(w, &rec, out_path, st, d)) < 0)
+      return rc;
   }
 }
 
