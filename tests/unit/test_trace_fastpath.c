@@ -329,11 +329,134 @@ static void test_savvy_headerless(void **state)
   run_suite(&su);
 }
 
+/* candump's parse_ahead (the reader's fast path over its buffer) against parse() of the same
+ * line: a line it takes gives the same record and parser state, and its length; a line it
+ * leaves (taken: 0) goes through parse() as in the reader.  Each line is followed by its '\n'
+ * and more lines, in a buffer of exactly TRACE_AHEAD_READ bytes (or the line and its '\n' when
+ * longer): a read past them is an ASan error. */
+struct acase {
+  const char *line;
+  int taken;
+};
+
+static const char *const ahead_setup[] = {"(1724333002.000000) can0 123#11",
+                                          "(1724333002.000000) can1 123#11",
+                                          "(1724333002.000000) vcan1 123#11",
+                                          "(1724333002.000000) abcdefgh 123#11",
+                                          "(1724333002.000000) abcdefg 123#11", NULL};
+static const struct acase ahead_cases[] = {
+    {"(1724333002.000000) can0 7E8#0011223344556677", 1},
+    {"(1724333002.000250) can1 18DAF110#0011223344556677", 1},
+    {"(1724333002.000500) can0 123#", 1},
+    {"(1724333002.000500) can0 123#11", 1},
+    {"(1724333002.000500) can0 123#112233", 1},
+    {"(1724333002.000500) can0 123#1122334455667F", 1},
+    {"(1724333002.000500) can0 000#ABCDEF", 1},
+    {"(1724333002.000500) can0 7e8#00", 1},
+    {"(1724333002.000500) can0 0000ffff#00", 1},
+    {"(1724333002.000500) can0 1FFFFFFF#0102030405060708", 1},
+    {"(1724333002.000500) vcan1 7FF#FF", 0}, /* bus 2 is can1's slot: parse() numbers it */
+    {"(1724333003.999999) can1 7FF#FF", 1},
+    {"(9223372029.000000) can0 7E8#00", 1},
+    {"(0000000000.000000) can0 7E8#00", 1},
+    {"(1724333002.000500) can0 123#abcdef", 0},  /* lowercase data: parse_quick */
+    {"(1724333002.000500) can0 123#aBCDEF", 0},
+    {"(1724333002.000500) can0 7E8#0011\r", 0},
+    {"(1724333002.000500) can0 7E8#0011223344556677\r", 0},
+    {"(1724333002.000500) can0 7E8#00 T", 0},
+    {"(1724333002.000500) can0 7E8#0011223344556677 R", 0},
+    {"(1724333002.000500) can0 7E8#0011223344556677 ", 0},
+    {"(1724333002.000500) can0 7E8##10011", 0},
+    {"(1724333002.000500) can0 7E8#R", 0},
+    {"(1724333002.000500) can0 20000080#0000000000000000", 0},
+    {"(1724333002.000500) can0 800#00", 0},
+    {"(1724333002.000500) can0 7E#00", 0},
+    {"(1724333002.000500) can0 7E8G#00", 0},
+    {"(1724333002.000500) can0 2000000#00", 0},
+    {"(1724333002.000500) can0 123#123", 0},
+    {"(1724333002.000500) can0 123#11.22", 0},
+    {"(1724333002.000500) can0 123#001122334455667788", 0},
+    {"(1724333002.000500) can0 123#0G", 0},
+    {"(1724333002.000500) can0  7E8#00", 0},
+    {"(1724333002.000500)\tcan0 7E8#00", 0},
+    {"(1724333002.000500) can0\t7E8#00", 0},
+    {"(1724333002.000500)  can0 7E8#00", 0},
+    {"(1724333002.000500) can6 7E8#00", 0}, /* a new interface: numbered by parse() */
+    {"(1724333002.000500) can6 7E8#00", 1}, /* ... then known */
+    {"(1724333002.000500) can 7E8#00", 0},
+    {"(1724333002.000500) can00 7E8#00", 0},
+    {"(1724333002.000500) abcdefgh 7E8#00", 0}, /* 8 bytes: parse() */
+    {"(1724333002.000500) abcdefg 7E8#00", 1},
+    {"(1724333002.000500) abcdef 7E8#00", 0},
+    {"(1724333002.00050) can0 7E8#00", 0},
+    {"(1724333002.0005000) can0 7E8#00", 0},
+    {"(1724333002.000500( can0 7E8#00", 0}, /* the seconds of the line before, a bad stamp */
+    {"(1724333002.0005a0) can0 7E8#00", 0},
+    {"(1724333002x000500) can0 7E8#00", 0},
+    {"[1724333002.000500) can0 7E8#00", 0},
+    {"(1724333002.000500)xcan0 7E8#00", 0},
+    {"(9223372037.000000) can0 7E8#00", 0},
+    {"(172433300.000500) can0 7E8#00", 0},
+    {"(17243330020.000500) can0 7E8#00", 0},
+    {"(1724333002.000500) can0 7E8#00", 1},
+    {"", 0},
+    {"(1724333002.000500) can0", 0},
+};
+
+static void test_candump_ahead(void **state)
+{
+  (void)state;
+  const struct trace_format *fmt = trace_format_find("candump");
+  assert_non_null(fmt);
+  assert_non_null(fmt->parse_ahead);
+  struct trace_pstate pa, pb;
+  trace_pstate_init(&pa, "ahead");
+  trace_pstate_init(&pb, "full");
+  struct sim_diag d = SIM_DIAG_INIT;
+  struct trace_record ra, rb;
+  for (size_t k = 0; ahead_setup[k]; k++) {
+    const char *h = ahead_setup[k];
+    assert_int_equal(fmt->parse(&pa, h, strlen(h), &ra, &d), 1);
+    assert_int_equal(fmt->parse(&pb, h, strlen(h), &rb, &d), 1);
+  }
+  static const char more[] = "(1724333002.000000) can0 7E8#00\n(1724333002.000000) can";
+  for (size_t k = 0; k < ARRAY_SIZE(ahead_cases); k++) {
+    const struct acase *c = &ahead_cases[k];
+    size_t len = strlen(c->line);
+    size_t n = len + 1 > TRACE_AHEAD_READ ? len + 1 : TRACE_AHEAD_READ;
+    char *buf = malloc(n), *exact = malloc(len ? len : 1);
+    assert_non_null(buf);
+    assert_non_null(exact);
+    memcpy(buf, c->line, len);
+    buf[len] = '\n';
+    for (size_t i = len + 1; i < n; i++)
+      buf[i] = more[(i - len - 1) % (sizeof(more) - 1)];
+    memcpy(exact, c->line, len);
+    pa.line = pb.line = (int)k + 1;
+    size_t got = fmt->parse_ahead(&pa, buf, n, &ra);
+    int b = fmt->parse(&pb, exact, len, &rb, &d);
+    if ((got != 0) != (c->taken != 0))
+      fail_msg("candump ahead: \"%s\": taken %zu, want %d", c->line, got, c->taken);
+    if (got) {
+      assert_int_equal(got, len);
+      assert_int_equal(b, 1);
+    } else {
+      assert_int_equal(fmt->parse(&pa, exact, len, &ra, &d), b); /* as the reader goes on */
+    }
+    if (b > 0)
+      assert_same(&ra, &rb, &pa, &pb, c->line);
+    free(buf);
+    free(exact);
+  }
+  sim_diag_cleanup(&d);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fast_paths_agree),
       cmocka_unit_test(test_savvy_headerless),
+      cmocka_unit_test(test_candump_ahead),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
