@@ -783,6 +783,30 @@ static inline uint16_t q_load16(const char *p)
   return v;
 }
 
+/*
+ * Whether the n (<= 16) bytes at s are those at lit (a literal, n a constant: two overlapping
+ * word compares, no memcmp() call).  Q_IS(s, "text") for a string literal.
+ */
+static inline __attribute__((always_inline)) bool q_is(const void *s, const void *lit, size_t n)
+{
+  const char *a = s, *b = lit;
+  if (n >= 8) {
+    uint64_t x0, y0, x1, y1;
+    memcpy(&x0, a, 8);
+    memcpy(&y0, b, 8);
+    memcpy(&x1, a + n - 8, 8);
+    memcpy(&y1, b + n - 8, 8);
+    return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+  }
+  if (n >= 4)
+    return ((q_load32(a) ^ q_load32(b)) | (q_load32(a + n - 4) ^ q_load32(b + n - 4))) == 0;
+  if (n >= 2)
+    return ((q_load16(a) ^ q_load16(b)) | (q_load16(a + n - 2) ^ q_load16(b + n - 2))) == 0;
+  return n == 0 || a[0] == b[0];
+}
+
+#define Q_IS(s, lit) q_is((s), (lit), sizeof(lit) - 1)
+
 /* Whether c is a decimal digit. */
 static inline bool q_digit(char c)
 {
@@ -969,7 +993,8 @@ static inline bool q_time(const char *s, size_t len, size_t *pi, int64_t *ns)
 
 /* q_bytes() of 8 bytes (23 characters): the separators as the bytes 2 and 5 of three 8-byte
  * words and one more, the digits straight through. */
-static inline bool q_bytes8(const unsigned char *q, char sep, uint8_t *out)
+static inline __attribute__((always_inline)) bool q_bytes8(const unsigned char *q, char sep,
+                                                          uint8_t *out)
 {
   const uint64_t at25 = UINT64_C(0x0000FF0000FF0000);
   const uint64_t seps = UINT64_C(0x0101010101010101) * (unsigned char)sep;
@@ -1004,7 +1029,8 @@ static inline bool q_bytes8(const unsigned char *q, char sep, uint8_t *out)
  * False when a digit or separator is not right (out then holds no particular bytes).  Writes
  * 8 bytes at out (the ones after the n-th are zero).
  */
-static inline bool q_bytes(const char *p, unsigned n, char sep, uint8_t *out)
+static inline __attribute__((always_inline)) bool q_bytes(const char *p, unsigned n, char sep,
+                                                         uint8_t *out)
 {
   const unsigned char *q = (const unsigned char *)p;
   if (n == 8)

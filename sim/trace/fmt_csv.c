@@ -294,7 +294,7 @@ static int savvy_quick(struct trace_pstate *ps, const char *s, size_t len,
                        struct trace_record *rec)
 {
   if (!ps->have_header || ps->ncols != (int)sizeof(savvy_default) ||
-      memcmp(ps->col, savvy_default, sizeof(savvy_default)))
+      !q_is(ps->col, savvy_default, sizeof(savvy_default)))
     return 0;
   len = rtrim(s, len);
   size_t i = 0;
@@ -308,9 +308,9 @@ static int savvy_quick(struct trace_pstate *ps, const char *s, size_t len,
   if (!q_hexn(s + i + 1, 8, &id) || id > SIM_CAN_EFF_MASK)
     return 0;
   i += 10;
-  if (!memcmp(s + i, "false,", 6))
+  if (Q_IS(s + i, "false,"))
     ext = false, i += 6;
-  else if (!memcmp(s + i, "true,", 5))
+  else if (Q_IS(s + i, "true,"))
     ext = true, i += 5;
   else
     return 0;
@@ -441,6 +441,14 @@ static int pf_finish(struct trace_pstate *ps, const char *s, size_t ds, size_t d
 /* The index of the first tab at or after s[i], or len. */
 static inline size_t q_tab(const char *s, size_t len, size_t i)
 {
+  for (; i + 8 <= len; i += 8) { /* 8 at a time: the lowest byte that is a tab */
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    w ^= B8('\t');
+    uint64_t m = (w - B8(1)) & ~w & B8(0x80);
+    if (m)
+      return i + (size_t)__builtin_ctzll(m) / 8;
+  }
   while (i < len && s[i] != '\t')
     i++;
   return i;
@@ -527,7 +535,7 @@ static int pf_full(struct trace_pstate *ps, const char *s, size_t len, struct tr
 static int pf_quick(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec)
 {
   if (!ps->have_header || ps->ncols < (int)sizeof(pf_default) ||
-      memcmp(ps->col, pf_default, sizeof(pf_default)))
+      !q_is(ps->col, pf_default, sizeof(pf_default)))
     return 0;
   for (int c = (int)sizeof(pf_default); c < ps->ncols; c++)
     if (ps->col[c] != C_SKIP)

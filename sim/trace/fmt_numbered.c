@@ -112,7 +112,7 @@ static int frame_words(struct trace_pstate *ps, const char *s, size_t len, size_
 }
 
 /* One column separator (a tab or a blank) at s[i]: the index after it, or 0. */
-static inline size_t q_sep(const char *s, size_t len, size_t i)
+static inline __attribute__((always_inline)) size_t q_sep(const char *s, size_t len, size_t i)
 {
   return i < len && (s[i] == '\t' || s[i] == ' ') ? i + 1 : 0;
 }
@@ -210,9 +210,9 @@ static int parse_quick(struct trace_pstate *ps, const char *s, size_t len,
   if (!q_dec(s, len, &i, 16, &num) || !(i = q_sep(s, len, i)) || len - i < 57)
     return 0;
   bool tx = false;
-  if (!memcmp(s + i, "Receive", 7))
+  if (Q_IS(s + i, "Receive"))
     i += 7;
-  else if (!memcmp(s + i, "Send", 4) && (tx = true))
+  else if (Q_IS(s + i, "Send") && (tx = true))
     i += 4;
   else
     return 0;
@@ -228,21 +228,21 @@ static int parse_quick(struct trace_pstate *ps, const char *s, size_t len,
     return 0;
   int64_t ts = ((int64_t)hh * 3600 + mm * 60 + ss) * SIM_NS_PER_SEC +
                (int64_t)(frac * q_pow10[9 - (i - f0)]);
-  if (!(i = q_sep(s, len, i)) || len - i < 41 || memcmp(s + i, "0x", 2))
+  if (!(i = q_sep(s, len, i)) || len - i < 41 || !Q_IS(s + i, "0x"))
     return 0;
   uint32_t id;
   if (!q_hexn(s + i + 2, 8, &id) || id > SIM_CAN_EFF_MASK || !(i = q_sep(s, len, i + 10)) ||
-      memcmp(s + i, "Data frame", 10) || !(i = q_sep(s, len, i + 10)))
+      !Q_IS(s + i, "Data frame") || !(i = q_sep(s, len, i + 10)))
     return 0;
   bool ext;
-  if (!memcmp(s + i, "Standard frame", 14))
+  if (Q_IS(s + i, "Standard frame"))
     ext = false;
-  else if (!memcmp(s + i, "Extended frame", 14))
+  else if (Q_IS(s + i, "Extended frame"))
     ext = true;
   else
     return 0;
   if (!canid_ok(id, ext) || !(i = q_sep(s, len, i + 14)) || len - i < 4 ||
-      memcmp(s + i, "0x0", 3) || s[i + 3] < '0' || s[i + 3] > '8')
+      !Q_IS(s + i, "0x0") || s[i + 3] < '0' || s[i + 3] > '8')
     return 0;
   unsigned dl = (unsigned)(s[i + 3] - '0');
   i += 4;
