@@ -154,17 +154,12 @@ size_t trace_parse_time(const char *s, size_t len, bool neg, int64_t *ns)
   return i;
 }
 
-/* a[0, n) == b[0, n) for the short digit strings of the time cache (inline: no call). */
+/* a[0, n) == b[0, n) for the short digit strings of the time cache (inline: no call); up to
+ * 19 digits with leading zeros. */
 static inline bool same_digits(const char *a, const char *b, size_t n)
 {
-  if (n >= 8) {
-    uint64_t x, y, x2, y2;
-    memcpy(&x, a, 8);
-    memcpy(&y, b, 8);
-    memcpy(&x2, a + n - 8, 8);
-    memcpy(&y2, b + n - 8, 8);
-    return x == y && x2 == y2;
-  }
+  if (n <= 16)
+    return q_is(a, b, n);
   for (size_t k = 0; k < n; k++)
     if (a[k] != b[k])
       return false;

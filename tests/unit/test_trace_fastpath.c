@@ -15,6 +15,7 @@
 
 #include "core/array.h"
 #include "core/error.h"
+#include "core/loop.h"
 #include "trace/trace.h"
 
 struct fcase {
@@ -451,12 +452,33 @@ static void test_candump_ahead(void **state)
   sim_diag_cleanup(&d);
 }
 
+/* The seconds cache of the full parse compares every digit: 17 digits (leading zeros) that
+ * differ only in the 9th are other seconds (it used to compare the first and last 8 only). */
+static void test_time_cache_long_seconds(void **state)
+{
+  (void)state;
+  const struct trace_format *fmt = trace_format_find("candump");
+  struct trace_pstate ps;
+  trace_pstate_init(&ps, "t");
+  struct sim_diag d = SIM_DIAG_INIT;
+  struct trace_record rec;
+  static const char *const lines[] = {"(00000000000000001.000000) can0 123#11",
+                                      "(00000000100000001.000000) can0 123#11"};
+  static const int64_t want[] = {SIM_NS_PER_SEC, INT64_C(100000001) * SIM_NS_PER_SEC};
+  for (int k = 0; k < 2; k++) {
+    assert_int_equal(fmt->parse(&ps, lines[k], strlen(lines[k]), &rec, &d), 1);
+    assert_int_equal(rec.ts, want[k]);
+  }
+  sim_diag_cleanup(&d);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fast_paths_agree),
       cmocka_unit_test(test_savvy_headerless),
       cmocka_unit_test(test_candump_ahead),
+      cmocka_unit_test(test_time_cache_long_seconds),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
