@@ -867,6 +867,19 @@ done:
   return true;
 }
 
+/* q_dec() for a number that is usually one digit (a bus): that case without the SWAR. */
+static inline __attribute__((always_inline)) bool q_dec_small(const char *s, size_t len,
+                                                              size_t *pi, size_t max, uint64_t *v)
+{
+  size_t i = *pi;
+  if (i + 1 < len && q_digit(s[i]) && !q_digit(s[i + 1])) {
+    *v = (uint64_t)(s[i] - '0');
+    *pi = i + 1;
+    return max >= 1;
+  }
+  return q_dec(s, len, pi, max, v);
+}
+
 /* The hex digit table as bytes: 0xFF (bit 7 set) for a character that is not a digit. */
 #define Q_HEX(c) (((const uint8_t *)sim_hex_digits)[(unsigned char)(c)])
 

@@ -319,7 +319,7 @@ static int savvy_quick(struct trace_pstate *ps, const char *s, size_t len,
   bool tx = s[i] == 'T';
   size_t bs = i + 3;
   i = bs;
-  if (!q_dec(s, len, &i, 3, &bus) || bus > 254 || len - i < 2 || s[i] != ',' || s[i + 1] < '0' ||
+  if (!q_dec_small(s, len, &i, 3, &bus) || bus > 254 || len - i < 2 || s[i] != ',' || s[i + 1] < '0' ||
       s[i + 1] > '8' || (i + 2 < len && s[i + 2] != ','))
     return 0;
   size_t be = i;
@@ -546,7 +546,7 @@ static int pf_quick(struct trace_pstate *ps, const char *s, size_t len, struct t
   if (i == 0 || !q_digit(s[0]) || i >= len)
     return 0;
   i = bs;
-  if (!q_dec(s, len, &i, 3, &bus) || bus > 254 || i >= len || s[i] != '\t')
+  if (!q_dec_small(s, len, &i, 3, &bus) || bus > 254 || i >= len || s[i] != '\t')
     return 0;
   size_t be = i;
   i = q_tab(s, len, i + 1);
