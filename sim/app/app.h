@@ -148,6 +148,10 @@ void print_diag(const struct sim_diag *d);
 /* Prints "ovms-sim: " and the messages of d without their locations (sim_diag_join()) to
  * stderr, then a newline: for errors of the program's own set-up rather than of an input. */
 void print_messages(const struct sim_diag *d);
+/* Prints why a set-up step failed with rc: the entries of d with print (print_diag() keeps
+ * their locations, print_messages() drops them), or "ovms-sim: " and sim_strerror(rc) when the
+ * step left no message (an allocation, a socket). */
+void print_failure(void (*print)(const struct sim_diag *), const struct sim_diag *d, int rc);
 /* Labels the entries of d from index from that have no file with the option they came from
  * (library parsers leave the name of their input to the caller). */
 void diag_label(struct sim_diag *d, size_t from, const char *option);

@@ -90,7 +90,7 @@ static int start_apps(struct app *a, const struct fleet_users *users, const char
                                   app_target, &t};
   int rc = fleet_apps_new(a->loop, &ao, &a->apps, &d);
   if (rc < 0)
-    print_messages(&d);
+    print_failure(print_messages, &d, rc);
   sim_diag_cleanup(&d);
   return rc < 0 ? EXIT_RUNTIME : 0;
 }
@@ -173,10 +173,7 @@ int app_run_fleet(struct app *a)
   int arc = rc == 0 && o->apps ? start_apps(a, fo.users, password) : 0;
   xfree_secret(password);
   if (rc < 0) {
-    if (d.n)
-      print_messages(&d);
-    else
-      fprintf(stderr, "ovms-sim: %s\n", sim_strerror(rc));
+    print_failure(print_messages, &d, rc);
     sim_diag_cleanup(&d);
     fleet_users_cleanup(&users);
     return EXIT_USAGE;

@@ -53,6 +53,14 @@ void print_messages(const struct sim_diag *d)
   sbuf_free(&b);
 }
 
+void print_failure(void (*print)(const struct sim_diag *), const struct sim_diag *d, int rc)
+{
+  if (d->n)
+    print(d);
+  else
+    fprintf(stderr, "ovms-sim: %s\n", sim_strerror(rc));
+}
+
 void diag_label(struct sim_diag *d, size_t from, const char *option)
 {
   for (size_t i = from; i < d->n; i++)

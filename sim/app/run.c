@@ -531,7 +531,7 @@ static int setup_app_steps(struct app *a, const char *password)
     a->o.v3.certfile, a->o.v3.keyfile, u.user, password, a->sim};
   rc = app_steps_new(a->loop, &ao, &a->app_steps, &d);
   if (rc < 0)
-    print_messages(&d);
+    print_failure(print_messages, &d, rc);
   sim_diag_cleanup(&d);
   return rc < 0 ? EXIT_RUNTIME : 0;
 }
@@ -593,10 +593,7 @@ static int setup_server(struct app *a)
   xfree_secret(password);
   o->v3.password = NULL;
   if (rc < 0) {
-    if (d.n)
-      print_diag(&d);
-    else
-      fprintf(stderr, "ovms-sim: %s\n", sim_strerror(rc));
+    print_failure(print_diag, &d, rc);
     sim_diag_cleanup(&d);
     return EXIT_USAGE;
   }

@@ -324,24 +324,15 @@ static int app_connect(struct app_steps *s, struct step_app *p, const char *vehi
   p->prefix = sbuf_detach(&b);
   p->why[0] = '\0';
   p->module_up = false;
-  struct mosquitto *m = v3_mqtt_client_new(p->id, true, p);
+  int rc = appconn_client_new(&p->c, p->id, p->prefix, s->o.user, s->o.password, p, on_connect,
+                              on_message);
+  struct mosquitto *m = p->c.m;
   if (!m) {
     sim_diag_error(d, NULL, 0, 0, "cannot create MQTT client: %s", strerror(errno));
     return -ENOMEM;
   }
-  p->c.m = m;
-  mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
-  /* no Nagle: a QoS 2 command's PUBREL would otherwise wait for the delayed ACK (40 ms) */
-  mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
-  mosquitto_connect_callback_set(m, on_connect);
   mosquitto_disconnect_callback_set(m, on_disconnect);
   mosquitto_publish_callback_set(m, on_publish);
-  mosquitto_message_callback_set(m, on_message);
-  sbuf_printf(&b, "%sclient/%s/active", p->prefix, p->id);
-  int rc = mosquitto_will_set(m, sbuf_str(&b), 1, "0", 1, false);
-  sbuf_free(&b);
-  if (rc == MOSQ_ERR_SUCCESS && *s->o.user)
-    rc = mosquitto_username_pw_set(m, s->o.user, s->o.password);
   if (rc == MOSQ_ERR_SUCCESS && s->o.tls) {
     if (!s->o.cafile && !s->o.capath)
       mosquitto_int_option(m, MOSQ_OPT_TLS_USE_OS_CERTS, 1);

@@ -8,6 +8,7 @@
 #include "core/loop.h"
 #include "core/sbuf.h"
 #include "fleet/appconn.h"
+#include "v3/v3.h"
 
 void appconn_init(struct appconn *c, struct sim_loop *loop,
                   void (*cb)(struct ev_loop *, ev_io *, int), void *data)
@@ -16,6 +17,33 @@ void appconn_init(struct appconn *c, struct sim_loop *loop,
   c->loop = loop;
   ev_io_init(&c->io, cb, -1, EV_READ);
   c->io.data = data;
+}
+
+int appconn_client_new(struct appconn *c, const char *cid, const char *prefix, const char *user,
+                       const char *password, void *obj,
+                       void (*on_connect)(struct mosquitto *, void *, int),
+                       void (*on_message)(struct mosquitto *, void *,
+                                          const struct mosquitto_message *))
+{
+  struct mosquitto *m = v3_mqtt_client_new(cid, true, obj);
+  c->m = m;
+  if (!m)
+    return MOSQ_ERR_NOMEM;
+  mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+  /* no Nagle: a QoS 2 command's PUBREL would otherwise wait for the delayed ACK (40 ms) */
+  mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
+  mosquitto_connect_callback_set(m, on_connect);
+  mosquitto_message_callback_set(m, on_message);
+  struct sbuf t = SBUF_INIT;
+  sbuf_printf(&t, "%sclient/%s/active", prefix, cid);
+  int rc = mosquitto_will_set(m, sbuf_str(&t), 1, "0", 1, false);
+  sbuf_free(&t);
+  if (*user) {
+    int urc = mosquitto_username_pw_set(m, user, password);
+    if (rc == MOSQ_ERR_SUCCESS)
+      rc = urc;
+  }
+  return rc;
 }
 
 void appconn_update_io(struct appconn *c)

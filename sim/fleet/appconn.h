@@ -24,6 +24,17 @@ struct appconn {
 /* Sets c up on loop with the watcher callback cb (data: the app).  c->m stays NULL. */
 void appconn_init(struct appconn *c, struct sim_loop *loop,
                   void (*cb)(struct ev_loop *, ev_io *, int), void *data);
+/* Creates c->m for the app client cid (v3_mqtt_client_new() with a clean session; obj: the
+ * callbacks' obj): MQTT 3.1.1, no Nagle, on_connect and on_message, the will
+ * <prefix>client/<cid>/active "0" (QoS 1, not retained) and, when user is not empty, user and
+ * password (copied).  Every setting is tried.  Returns MOSQ_ERR_SUCCESS, the first
+ * libmosquitto error of the will and the credentials (c->m is set; the caller destroys it), or
+ * MOSQ_ERR_NOMEM with c->m NULL when no handle could be made (errno says why). */
+int appconn_client_new(struct appconn *c, const char *cid, const char *prefix, const char *user,
+                       const char *password, void *obj,
+                       void (*on_connect)(struct mosquitto *, void *, int),
+                       void (*on_message)(struct mosquitto *, void *,
+                                          const struct mosquitto_message *));
 /* Watches the handle's socket for reading, and for writing while libmosquitto has data to
  * send; call after anything that may queue a packet, and after a connect. */
 void appconn_update_io(struct appconn *c);

@@ -227,21 +227,14 @@ int fleet_apps_new(struct sim_loop *loop, const struct fleet_apps_options *o,
     sbuf_printf(&s, "simapp%zu", j + 1);
     p->cid = sbuf_detach(&s);
     appconn_init(&p->c, loop, io_cb, p);
-    p->c.m = v3_mqtt_client_new(p->cid, true, p);
+    /* a will or credentials that libmosquitto refuses leave the app without them */
+    (void)appconn_client_new(&p->c, p->cid, p->prefix, tg.user, tg.password, p, on_connect,
+                             on_message);
     if (!p->c.m) {
       sim_diag_error(d, NULL, 0, 0, "cannot create MQTT client: %s", strerror(errno));
       fleet_apps_free(a);
       return -ENOMEM;
     }
-    mosquitto_int_option(p->c.m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
-    mosquitto_int_option(p->c.m, MOSQ_OPT_TCP_NODELAY, 1); /* as app_steps.c */
-    mosquitto_connect_callback_set(p->c.m, on_connect);
-    mosquitto_message_callback_set(p->c.m, on_message);
-    sbuf_printf(&s, "%sclient/%s/active", p->prefix, p->cid);
-    mosquitto_will_set(p->c.m, sbuf_str(&s), 1, "0", 1, false);
-    sbuf_free(&s);
-    if (tg.user[0])
-      mosquitto_username_pw_set(p->c.m, tg.user, tg.password);
     /* the minute's work spread over the minute, not all apps in one second */
     p->next_presence = now + PRESENCE_S;
     p->next_command = now + 5 + (int64_t)(j % COMMAND_S);
