@@ -91,24 +91,9 @@ static int gvc_open(struct sim_canbus *bus, const char *arg, struct sim_diag *d)
     *slash = 0;
   }
   if (rc == 0)
-    rc = can_net_parse_hostport(hp, "", p->net.host, sizeof(p->net.host), &p->net.port, NULL, d);
-  if (rc == 0 && (!p->net.host[0] || !p->net.port)) {
-    sim_diag_error(d, NULL, 0, 0, "gvret: expected HOST:PORT[/BUS] in '%s'", arg);
-    rc = SIM_ECONFIG;
-  }
+    rc = can_backend_net_parse(&p->net, hp, "gvret: expected HOST:PORT[/BUS]", arg, d);
   free(hp);
-  if (rc < 0) {
-    free(p);
-    return rc;
-  }
-  p->net.bus = bus;
-  bus->priv = p;
-  return 0;
-}
-
-static int gvc_start(struct sim_canbus *bus)
-{
-  return can_backend_net_start(bus, &gvc_proto);
+  return can_backend_net_open(bus, &p->net, &gvc_proto, rc);
 }
 
 static int gvc_send(struct sim_canbus *bus, const struct sim_frame *f)
@@ -127,7 +112,7 @@ static int gvc_send(struct sim_canbus *bus, const struct sim_frame *f)
 const struct sim_canbus_ops can_backend_gvret = {
     .name = "gvret",
     .open = gvc_open,
-    .start = gvc_start,
+    .start = can_backend_net_start,
     .send = gvc_send,
     .stop = can_backend_net_stop,
     .close = can_backend_net_close,

@@ -121,26 +121,11 @@ static int scdc_open(struct sim_canbus *bus, const char *arg, struct sim_diag *d
     return SIM_ECONFIG;
   }
   struct scdc_priv *p = xcalloc(1, sizeof(*p));
-  char *hp = xstrndup(arg, (size_t)(slash - arg));
-  int rc = can_net_parse_hostport(hp, "", p->net.host, sizeof(p->net.host), &p->net.port, NULL, d);
-  free(hp);
-  if (rc == 0 && (!p->net.host[0] || !p->net.port)) {
-    sim_diag_error(d, NULL, 0, 0, "socketcand: HOST and PORT are both needed in '%s'", arg);
-    rc = SIM_ECONFIG;
-  }
-  if (rc < 0) {
-    free(p);
-    return rc;
-  }
   snprintf(p->chan, sizeof(p->chan), "%s", slash + 1);
-  p->net.bus = bus;
-  bus->priv = p;
-  return 0;
-}
-
-static int scdc_start(struct sim_canbus *bus)
-{
-  return can_backend_net_start(bus, &scdc_proto);
+  char *hp = xstrndup(arg, (size_t)(slash - arg));
+  int rc = can_backend_net_parse(&p->net, hp, "socketcand: HOST and PORT are both needed", arg, d);
+  free(hp);
+  return can_backend_net_open(bus, &p->net, &scdc_proto, rc);
 }
 
 static int scdc_send(struct sim_canbus *bus, const struct sim_frame *f)
@@ -159,7 +144,7 @@ static int scdc_send(struct sim_canbus *bus, const struct sim_frame *f)
 const struct sim_canbus_ops can_backend_socketcand = {
     .name = "socketcand",
     .open = scdc_open,
-    .start = scdc_start,
+    .start = can_backend_net_start,
     .send = scdc_send,
     .stop = can_backend_net_stop,
     .close = can_backend_net_close,

@@ -1,8 +1,9 @@
 /*
  * appconn.h - what every simulated app client shares (apps.c, app_steps.c): a libmosquitto
- * handle driven from the libev loop as the module's transport drives its own (ev_io on the
- * socket, readable -> mosquitto_loop_read, writable while mosquitto_want_write ->
- * mosquitto_loop_write), and the app's topics <prefix>client/<client id>/<rest>.
+ * handle made alike for both (protocol, will, credentials) and driven from the libev loop as
+ * the module's transport drives its own (ev_io on the socket, readable -> mosquitto_loop_read,
+ * writable while mosquitto_want_write -> mosquitto_loop_write), and the app's topics
+ * <prefix>client/<client id>/<rest>.
  */
 #ifndef SIM_FLEET_APPCONN_H
 #define SIM_FLEET_APPCONN_H

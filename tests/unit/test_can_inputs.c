@@ -3,7 +3,8 @@
  * (can/spec.h), traces "[N=]FILE", id filters and bus maps (can/inputs.h, trace/replay.h),
  * then can_inputs_open()/start() on a module: live buses where asked, trace buses for the
  * module's buses that have none, frames routed by number; the end of the replays (one done
- * call with the status), their summed counters and their diagnostics.
+ * call with the status), their summed counters and their diagnostics.  Also the arguments of
+ * the network client backends (gvret:, socketcand:), parsed at open.
  */
 #include "testutil.h"
 
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "can/bus.h"
 #include "can/inputs.h"
 #include "can/spec.h"
 #include "core/array.h"
@@ -74,6 +76,53 @@ static void test_bus_specs(void **state)
   assert_null(can_backend_find("mem", 2));
   assert_string_equal(can_spec_strip_num("2=mem:x"), "mem:x");
   assert_string_equal(can_spec_strip_num("mem:x=2"), "mem:x=2");
+}
+
+/* The open of the network client backends (can/backend_net.h): the argument is parsed with no
+ * I/O, a good one is kept (host, port, remote bus or channel), a bad one is refused with the
+ * backend's message and nothing kept (the sanitizers see the freed private state). */
+static void test_client_backend_args(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *spec;
+    const char *msg; /* NULL: accepted */
+  } cases[] = {
+    {"gvret:ovms.local:23", NULL},
+    {"gvret:127.0.0.1:23/2", NULL},
+    {"gvret:h", "bad port 'h' (0..65535)"},
+    {"gvret::23", "gvret: expected HOST:PORT[/BUS] in ':23'"},
+    {"gvret:h:0", "gvret: expected HOST:PORT[/BUS] in 'h:0'"},
+    {"gvret:h:99999", "bad port '99999' (0..65535)"},
+    {"gvret:h:23/0", "gvret: remote bus must be 1..15 in 'h:23/0'"},
+    {"gvret:h:23/16", "gvret: remote bus must be 1..15 in 'h:23/16'"},
+    {"gvret:h:23/x", "gvret: remote bus must be 1..15 in 'h:23/x'"},
+    {"socketcand:pi:29536/can0", NULL},
+    {"socketcand:h:1", "socketcand: expected HOST:PORT/CHANNEL (e.g. socketcand:pi:29536/can0), "
+                       "got 'h:1'"},
+    {"socketcand:h/can0", "bad port 'h' (0..65535)"},
+    {"socketcand::5/can0", "socketcand: HOST and PORT are both needed in ':5/can0'"},
+    {"socketcand:h:0/can0", "socketcand: HOST and PORT are both needed in 'h:0/can0'"},
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+    struct sim_diag d = SIM_DIAG_INIT;
+    struct sim_canbus *bus;
+    int rc = can_bus_new(&bus, NULL, cases[i].spec, 1, &d);
+    if (!cases[i].msg) {
+      if (rc != 0)
+        fail_msg("'%s': rc %d, want 0", cases[i].spec, rc);
+      assert_int_equal(d.n, 0);
+      assert_non_null(bus->priv);
+      can_bus_close(bus); /* never started: no client, no socket */
+    } else {
+      if (rc != SIM_ECONFIG)
+        fail_msg("'%s': rc %d, want SIM_ECONFIG", cases[i].spec, rc);
+      assert_null(bus);
+      assert_int_equal(d.n, 1);
+      assert_string_equal(d.v[0].msg, cases[i].msg);
+    }
+    sim_diag_cleanup(&d);
+  }
 }
 
 static void test_add_can_and_trace(void **state)
@@ -348,6 +397,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_bus_specs),
+    cmocka_unit_test(test_client_backend_args),
     cmocka_unit_test(test_add_can_and_trace),
     cmocka_unit_test(test_filters_and_maps),
     cmocka_unit_test(test_open_and_route),
