@@ -206,7 +206,10 @@ static inline v16 v16_hexu(v16 v)
 static inline bool v16_hexu_first(v16 v, int e)
 {
   static const v16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-  return v16_all(v16_hexu(v) | (v16)(lane >= (signed char)e)); /* (the lanes past them hold) */
+  v16 ok = v16_hexu(v);
+  if (e < 16) /* (8 bytes, the usual: no mask) */
+    ok |= (v16)(lane >= (signed char)e); /* the lanes past them hold */
+  return v16_all(ok);
 }
 
 /*
