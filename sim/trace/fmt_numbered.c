@@ -112,7 +112,7 @@ static int frame_words(struct trace_pstate *ps, const char *s, size_t len, size_
 }
 
 /* One column separator (a tab or a blank) at s[i]: the index after it, or 0. */
-static inline __attribute__((always_inline)) size_t q_sep(const char *s, size_t len, size_t i)
+static inline size_t q_sep(const char *s, size_t len, size_t i)
 {
   return i < len && (s[i] == '\t' || s[i] == ' ') ? i + 1 : 0;
 }
