@@ -30,7 +30,7 @@ fi
 {
   cmake --build "$BUILD" -j2 --target fuzz_slcan fuzz_trace_candump fuzz_trace_candump_screen \
     fuzz_trace_crtd fuzz_trace_asc fuzz_trace_trc fuzz_trace_savvycan fuzz_trace_parserflags \
-    fuzz_trace_numbered fuzz_trace_cando_csv fuzz_trace_roadster_txt fuzz_trace_fused fuzz_dbc fuzz_vehicles \
+    fuzz_trace_numbered fuzz_trace_cando_csv fuzz_trace_roadster_txt fuzz_trace_fused fuzz_trace_ahead fuzz_dbc fuzz_vehicles \
     fuzz_scenario fuzz_config fuzz_metric_set fuzz_v3_inbound fuzz_parse fuzz_socketcand \
     fuzz_gvret fuzz_elm327 fuzz_isotp fuzz_replay fuzz_journal fuzz_mqtt_packet fuzz_json \
     >/dev/null
