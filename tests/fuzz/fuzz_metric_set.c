@@ -88,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   metric_format(m, NULL, &t1);
   metric_format_json(m, &j);
   metric_format_unit(m, all_units[(data[1] >> 2) % N_UNITS], &u);
-  struct metric_fmt old = {true, true};
+  struct metric_fmt old = {.latlon_g = true};
   metric_format(m, &old, &u);
   if (r >= 0) {
     /* JSON numbers are never inf/nan */
