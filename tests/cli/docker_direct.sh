@@ -22,7 +22,17 @@ python3 -c 'import yaml' 2>/dev/null || { echo "python3-yaml missing: skipped"; 
 PATH=$(dirname "$MOSQUITTO_BIN"):$PATH
 set -m # each background block in its own process group, stopped as a whole
 tmp=$(mktemp -d); pids=
-stop() { for p in $pids; do kill -- -"$p" 2>/dev/null; wait "$p" 2>/dev/null; done; pids=; }
+# stop: each block's process group, and wait until all of it has gone: the block's bash exits
+# on the signal at once while mosquitto still writes its persistence file; removing the folder
+# under it then makes the rename in persist__backup() (mosquitto src/persist_write.c, 2.0.11 to
+# 2.0.20) fail, and its error path closes the file a second time (glibc: "double free")
+stop() {
+  for p in $pids; do
+    kill -- -"$p" 2>/dev/null; wait "$p" 2>/dev/null
+    for _ in $(seq 300); do kill -0 -- -"$p" 2>/dev/null || break; sleep 0.1; done
+  done
+  pids=
+}
 trap 'stop; rm -rf "$tmp"' EXIT
 chmod 755 "$tmp"
 root=$tmp/root; mkdir "$root" "$tmp/home"
