@@ -11,6 +11,10 @@
  * what perf stat calls task-clock), best of REPEAT runs (default 3; argument 3), because the
  * build machine is shared and wall time there says little.
  * With FORMAT (argument 4), only that format (for a profile of it).
+ * Each conversion runs to a file and to /dev/null: the system time of the first is mostly the
+ * kernel taking 40-90 MB of output into the page cache, and it varies by several times between
+ * identical runs with the state of the cache and its write-back; the second is the
+ * conversion's own work.
  * Prints numbers; asserts nothing.  Usage: bench_trace [FRAMES] [DIR] [REPEAT] [FORMAT]
  */
 #include <stdio.h>
@@ -47,7 +51,9 @@ static void report(const char *fmt, const char *what, long frames, double best)
          best * 1e3, (double)frames / best / 1e6);
 }
 
-/* candump -> to (out_path), best CPU time of repeat runs; < 0 when the conversion fails. */
+/* candump -> to (out_path), best CPU time of repeat runs; < 0 when the conversion fails.
+ * out_path NULL: to /dev/null (the conversion's own work without the kernel's taking of the
+ * output into the page cache). */
 static double bench_convert(const char *in, const char *out_path, const char *to, int repeat,
                             long *frames)
 {
@@ -55,10 +61,11 @@ static double bench_convert(const char *in, const char *out_path, const char *to
   for (int k = 0; k < repeat; k++) {
     struct trace_convert_stats st;
     struct sim_diag d = SIM_DIAG_INIT;
-    unlink(out_path); /* a new file each run: truncating the last run's (50-100 MB) is not
-                         the conversion's work (up to 0.15 s of system time) */
+    if (out_path)
+      unlink(out_path); /* a new file each run: truncating the last run's (50-100 MB) is not
+                           the conversion's work (up to 0.15 s of system time) */
     double t = cpu_s();
-    int rc = trace_convert(in, out_path, &(struct trace_convert_opts){.to = to}, &st, &d);
+    int rc = trace_convert(in, out_path ? out_path : "/dev/null", &(struct trace_convert_opts){.to = to}, &st, &d);
     double dt = cpu_s() - t;
     sim_diag_cleanup(&d);
     if (rc < 0)
@@ -174,6 +181,8 @@ int main(int argc, char **argv)
     fprintf(f, "(%ld.%06ld) can%d %0*X#%016llX\n", us / 1000000, us % 1000000, (int)(x >> 60) & 1,
             id > 0x7FF ? 8 : 3, id, (unsigned long long)(x >> 3));
   }
+  fflush(f);
+  fsync(fileno(f)); /* its write-back not under the first conversion */
   fclose(f);
   printf("synthetic candump log: %ld frames, %s; CPU time (user + sys), best of %d\n", n, in,
          repeat);
@@ -191,6 +200,8 @@ int main(int argc, char **argv)
     return 1;
   }
   report("candump", "convert candump -> candump", frames, best);
+  if ((best = bench_convert(in, NULL, "candump", repeat, &frames)) >= 0)
+    report("candump", "  the same to /dev/null", frames, best);
   unlink(out);
 
   for (size_t k = 0; trace_formats[k]; k++) {
@@ -207,6 +218,8 @@ int main(int argc, char **argv)
         continue;
       snprintf(what, sizeof(what), "convert candump -> %s", fmt->name);
       report(fmt->name, what, frames, best);
+      if ((best = bench_convert(in, NULL, fmt->name, repeat, &frames)) >= 0)
+        report(fmt->name, "  the same to /dev/null", frames, best);
     }
     const char *src = strcmp(fmt->name, "candump") ? path : in;
     best = bench_parse(src, fmt->name, repeat, &frames);
