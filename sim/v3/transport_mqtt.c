@@ -753,10 +753,7 @@ static void m_close(void *priv)
 
 const struct v3_transport_ops v3_transport_mqtt = {
   .name = "mqtt",
-  .open = m_open,
-  .connect = m_connect,
-  .subscribe = m_subscribe,
-  .publish = m_publish,
-  .drop = m_drop,
-  .close = m_close,
+  .open = m_open, .close = m_close,
+  .connect = m_connect, .drop = m_drop,
+  .subscribe = m_subscribe, .publish = m_publish,
 };

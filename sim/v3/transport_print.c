@@ -120,10 +120,7 @@ static void p_close(void *priv)
 
 const struct v3_transport_ops v3_transport_print = {
   .name = "print",
-  .open = p_open,
-  .connect = p_connect,
-  .subscribe = p_subscribe,
-  .publish = p_publish,
-  .drop = p_drop,
-  .close = p_close,
+  .open = p_open, .close = p_close,
+  .connect = p_connect, .drop = p_drop,
+  .subscribe = p_subscribe, .publish = p_publish,
 };
