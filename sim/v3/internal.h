@@ -38,7 +38,8 @@ struct v3_topic_names {
   bool notify_subtype_topic;  /* notify/<type>/<subtype path>[/<id>/<age>] (else notify/<type>) */
 };
 
-extern const struct v3_topic_names v3_topics_current, v3_topics_draft2018;
+/* Indexed by enum sim_topics (util.c). */
+extern const struct v3_topic_names v3_topics[];
 
 struct v3_client {
   char *id;

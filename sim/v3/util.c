@@ -2,7 +2,7 @@
  * util.c - pure helpers of Server V3: broker URL parsing, the topic prefix (Connect()),
  * name-to-topic mapping (mqtt_topic() in V3/main/ovms_utils.cpp), the retain depth rule, the
  * id_filter include/exclude lists (V3/components/id_filter/src/id_filter.cpp), the topic
- * name tables of the two topic profiles and the payload formatters of the hot path.  No I/O,
+ * name table of the two topic profiles and the payload formatters of the hot path.  No I/O,
  * no state: unit-tested by tables.
  */
 #include <math.h>
@@ -14,34 +14,16 @@
 #include "v3/internal.h"
 #include "core/xalloc.h"
 
-const struct v3_topic_names v3_topics_current = {
-  .name = "current",
-  .metric = "metric/",
-  .sub_active = "client/+/active",
-  .sub_command = "client/+/command/+",
-  .sub_qos = 1,
-  .client_tree = true,
-  .resp_head = "client/",
-  .resp_mid = "/response/",
-  .response_qos = 1,
-  .notify_qos = 1,
-  .notify_subtype_topic = true,
-};
-
-/* seed post: "<prefix>/m/", "<prefix>/c/<clientid>", "<prefix>/cmd/<clientid>/c/" and "/r/"
- * at QoS 2, "<prefix>/notify/<type>" at QoS 2. */
-const struct v3_topic_names v3_topics_draft2018 = {
-  .name = "draft-2018",
-  .metric = "m/",
-  .sub_active = "c/+",
-  .sub_command = "cmd/+/c/",
-  .sub_qos = 2, /* "using QOS 2 messages" for commands */
-  .client_tree = false,
-  .resp_head = "cmd/",
-  .resp_mid = "/r/",
-  .response_qos = 2,
-  .notify_qos = 2,
-  .notify_subtype_topic = false,
+/* The topic profiles, indexed by enum sim_topics.  draft-2018 is the seed post:
+ * "<prefix>/m/", "<prefix>/c/<clientid>", "<prefix>/cmd/<clientid>/c/" and "/r/" at QoS 2
+ * ("using QOS 2 messages" for commands), "<prefix>/notify/<type>" at QoS 2. */
+const struct v3_topic_names v3_topics[] = {
+  /* name, metric, sub_active, sub_command, sub_qos, client_tree,
+   * resp_head, resp_mid, response_qos, notify_qos, notify_subtype_topic */
+  [SIM_TOPICS_CURRENT] = {"current", "metric/", "client/+/active", "client/+/command/+", 1, true,
+                          "client/", "/response/", 1, 1, true},
+  [SIM_TOPICS_DRAFT2018] = {"draft-2018", "m/", "c/+", "cmd/+/c/", 2, false,
+                            "cmd/", "/r/", 2, 2, false},
 };
 
 /* The message shows the URL with anything between "://" and "@" past a ':' masked, so that

@@ -227,7 +227,7 @@ static struct v3 *v3_new(struct sim *sim, const struct v3_options *opt,
   struct v3 *v3 = xcalloc(1, sizeof(*v3));
   v3->sim = sim;
   v3->ops = ops;
-  v3->tn = opt->topics == SIM_TOPICS_DRAFT2018 ? &v3_topics_draft2018 : &v3_topics_current;
+  v3->tn = &v3_topics[opt->topics];
   v3->password = dup_opt(opt->password);
   v3->cafile = dup_opt(opt->cafile);
   v3->capath = dup_opt(opt->capath);
