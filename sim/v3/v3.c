@@ -162,11 +162,9 @@ static char *dup_opt(const char *s)
 static void free_opts(struct v3 *v3)
 {
   xfree_secret(v3->password);
-  free(v3->cafile);
-  free(v3->capath);
-  free(v3->certfile);
-  free(v3->keyfile);
-  free(v3->client_id_opt);
+  char *owned[] = {v3->cafile, v3->capath, v3->certfile, v3->keyfile, v3->client_id_opt};
+  for (size_t i = 0; i < ARRAY_SIZE(owned); i++)
+    free(owned[i]);
 }
 
 static void free_cb(void *ctx)
