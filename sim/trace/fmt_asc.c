@@ -207,12 +207,8 @@ static int parse_fd(struct trace_pstate *ps, const char *s, size_t len, size_t i
 {
   struct sim_frame *f = &rec->frame;
   size_t e = token_end(s, len, i);
-  uint32_t ch;
-  size_t bad;
-  if (!parse_dec32(s, i, e, &ch, &bad) || ch == 0 || ch > 255)
+  if (!rec_bus_number(rec, s, i, e, 1))
     return TRACE_ERR(ps, d, i, "ASC: bad CANFD channel");
-  f->bus = (uint8_t)ch;
-  rec_set_src(rec, s + i, e - i);
   i = skip_blank(s, len, e);
   e = token_end(s, len, i);
   if (!rx_tx(s, i, e, f))
@@ -238,6 +234,7 @@ static int parse_fd(struct trace_pstate *ps, const char *s, size_t len, size_t i
   i = skip_blank(s, len, e);
   e = token_end(s, len, i);
   uint32_t dlc, dlen;
+  size_t bad;
   if (!parse_hex32(s, i, e, &dlc, &bad) || dlc > 15)
     return TRACE_ERR(ps, d, i, "ASC: bad DLC");
   i = skip_blank(s, len, e);

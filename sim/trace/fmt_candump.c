@@ -21,8 +21,6 @@
 
 #include "trace/codec.h"
 
-#define CAN_ERR_FLAG_BIT 0x20000000u
-
 static int detect(const char *s, size_t len)
 {
   if (len < 8 || s[0] != '(')
@@ -55,21 +53,8 @@ static int parse_id(struct trace_pstate *ps, const char *s, size_t len, size_t f
   }
   if (h - fs != 3 && h - fs != 8)
     return TRACE_ERR(ps, d, fs, "candump log: the id must be 3 or 8 hex digits");
-  if (h - fs == 8) {
-    if (id & CAN_ERR_FLAG_BIT) {
-      f->flags |= SIM_CAN_F_ERR;
-      id &= SIM_CAN_EFF_MASK;
-    } else {
-      if (id > SIM_CAN_EFF_MASK)
-        return TRACE_ERR(ps, d, fs, "candump log: 29-bit id out of range");
-      f->flags |= SIM_CAN_F_EXT;
-    }
-  } else if (id > SIM_CAN_SFF_MASK) {
-    return TRACE_ERR(ps, d, fs, "candump log: 11-bit id out of range");
-  }
-  f->id = id;
   *hash = h;
-  return 0;
+  return candump_set_id(ps, f, id, h - fs, fs, "candump log", d);
 }
 
 /* What follows "#": "#<flags>" of a CAN FD frame (sets *max to 64) or "R[len]" of a remote

@@ -262,8 +262,8 @@ static int parse_quick(struct trace_pstate *ps, const char *s, size_t len,
   size_t n = (len - ie) / 3;
   if (len - ie != 3 * n || n > 8 || (n && !q_bytes(s + ie + 1, (unsigned)n, ' ', rec->frame.data)))
     return 0;
-  uint16_t flags = (uint16_t)((ext ? SIM_CAN_F_EXT : 0) | (s[bs + 1] == 'T' ? SIM_CAN_F_TX : 0));
-  rec_quick_frame(rec, id, flags, (unsigned)n)->bus = (uint8_t)(s[bs] - '0');
+  struct sim_frame *f = rec_quick_frame(rec, id, ext_tx_flags(ext, s[bs + 1] == 'T'), (unsigned)n);
+  f->bus = (uint8_t)(s[bs] - '0');
   rec->src[0] = s[bs];
   rec->src[1] = 0;
   rec_set_ts(rec, ts, ts < INT64_C(100000000) * SIM_NS_PER_SEC);

@@ -252,10 +252,8 @@ static int savvy_full(struct trace_pstate *ps, const char *s, size_t len,
         return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: Dir must be Rx or Tx");
       break;
     case C_BUS:
-      if (!parse_dec32(s, fs, fe, &v, &bad) || v > 254)
+      if (!rec_bus_number(rec, s, fs, fe, 0))
         return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: bad bus");
-      f->bus = (uint8_t)(v + 1);
-      rec_set_src(rec, s + fs, fe - fs);
       break;
     case C_LEN:
       if ((dlen = data_len(s, fs, fe)) < 0)
@@ -332,8 +330,7 @@ static int savvy_quick(struct trace_pstate *ps, const char *s, size_t len,
     return 0;
   if (!canid_ok(id, ext))
     return 0;
-  uint16_t flags = (uint16_t)((ext ? SIM_CAN_F_EXT : 0) | (tx ? SIM_CAN_F_TX : 0));
-  rec_quick_frame(rec, id, flags, dl)->bus = (uint8_t)(bus + 1);
+  rec_quick_frame(rec, id, ext_tx_flags(ext, tx), dl)->bus = (uint8_t)(bus + 1);
   rec_set_src(rec, s + bs, be - bs);
   rec_set_ts(rec, ts, ts < INT64_C(946684800) * SIM_NS_PER_SEC);
   return rec_frame_done(ps, rec);
@@ -472,10 +469,8 @@ static int pf_full(struct trace_pstate *ps, const char *s, size_t len, struct tr
     uint32_t v;
     switch (ps->col[c]) {
     case C_BUS:
-      if (!parse_dec32(s, fs, fe, &v, &bad) || v > 254)
+      if (!rec_bus_number(rec, s, fs, fe, 0))
         return TRACE_ERR(ps, d, fs, "ParserFlags: bad channel");
-      f->bus = (uint8_t)(v + 1);
-      rec_set_src(rec, s + fs, fe - fs);
       break;
     case C_DIR:
       if (field_is(s + fs, fe - fs, "TX"))
@@ -592,8 +587,7 @@ static int pf_quick(struct trace_pstate *ps, const char *s, size_t len, struct t
   }
   if (i < len && s[i] != '\t')
     return 0;
-  uint16_t flags = (uint16_t)((ext || id > SIM_CAN_SFF_MASK ? SIM_CAN_F_EXT : 0) |
-                               (tx ? SIM_CAN_F_TX : 0));
+  uint16_t flags = ext_tx_flags(ext || id > SIM_CAN_SFF_MASK, tx); /* (as pf_finish) */
   rec_quick_frame(rec, id, flags, dl)->bus = (uint8_t)(bus + 1);
   rec_set_src(rec, s + bs, be - bs);
   rec_set_ts(rec, ts, true);

@@ -253,7 +253,7 @@ static int parse_quick(struct trace_pstate *ps, const char *s, size_t len,
   }
   if (!q_bytes_to_end(s, len, i, dl, rec->frame.data))
     return 0;
-  rec_quick_frame(rec, id, (uint16_t)((ext ? SIM_CAN_F_EXT : 0) | (tx ? SIM_CAN_F_TX : 0)), dl);
+  rec_quick_frame(rec, id, ext_tx_flags(ext, tx), dl);
   rec_set_ts(rec, ts, true);
   return rec_frame_done(ps, rec);
 }
