@@ -295,11 +295,10 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
 }
 
 const struct trace_format trace_fmt_numbered = {
-    .name = "numbered",
-    .exts = ".txt",
-    .desc = "numbered analyser export: 1 Receive 10:21:33.123 0x000001DB Data frame ...",
-    .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_TX | TRACE_CAP_RTR,
-    .detect = detect,
-    .parse = parse,
-    .write = write,
+  .name = "numbered",
+  .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_TX | TRACE_CAP_RTR,
+  .exts = ".txt",
+  .desc = "numbered analyser export: 1 Receive 10:21:33.123 0x000001DB Data frame ...",
+  .detect = detect,
+  .parse = parse, .write = write,
 };

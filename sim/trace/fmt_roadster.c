@@ -165,12 +165,12 @@ static int cando_parse(struct trace_pstate *ps, const char *s, size_t len,
 }
 
 const struct trace_format trace_fmt_cando = {
-    .name = "cando-csv",
-    .exts = ".cando.csv",
-    .desc = "Netronics CANdo CSV (Tesla Roadster logs): RD11,0.0181,100,88,0,3,0,FF,FF,46",
-    .caps = TRACE_CAP_READ | TRACE_CAP_TX | TRACE_CAP_RTR,
-    .detect = cando_detect,
-    .parse = cando_parse,
+  .name = "cando-csv",
+  .caps = TRACE_CAP_READ | TRACE_CAP_TX | TRACE_CAP_RTR,
+  .exts = ".cando.csv",
+  .desc = "Netronics CANdo CSV (Tesla Roadster logs): RD11,0.0181,100,88,0,3,0,FF,FF,46",
+  .detect = cando_detect,
+  .parse = cando_parse,
 };
 
 /* ---- annotated text ---- */
@@ -234,10 +234,10 @@ static int ann_parse(struct trace_pstate *ps, const char *s, size_t len,
 }
 
 const struct trace_format trace_fmt_roadster = {
-    .name = "roadster-txt",
-    .exts = ".roadster.txt",
-    .desc = "Tesla Roadster annotated log: 0.0181 100 88 00 03 00 FF FF 46  ->VDS ...",
-    .caps = TRACE_CAP_READ,
-    .detect = ann_detect,
-    .parse = ann_parse,
+  .name = "roadster-txt",
+  .caps = TRACE_CAP_READ,
+  .exts = ".roadster.txt",
+  .desc = "Tesla Roadster annotated log: 0.0181 100 88 00 03 00 FF FF 46  ->VDS ...",
+  .detect = ann_detect,
+  .parse = ann_parse,
 };
