@@ -82,6 +82,20 @@ static inline size_t line_begin(struct trace_record *rec, const char *s, size_t 
   return skip_blank(s, *len, utf8_bom_len(s, *len));
 }
 
+/* A line format's parser of a line that is not blank: s[0, len) without its trailing blanks,
+ * i the index of its first non-blank character, rec cleared.  Returns as parse() does. */
+typedef int trace_line_fn(struct trace_pstate *ps, const char *s, size_t len, size_t i,
+                          struct trace_record *rec, struct sim_diag *d);
+
+/* The parse() of a line format (line_begin): 0 for a blank line (nothing), else the result of
+ * the format's line(ps, s, len, i, rec, d). */
+static inline int line_parse(struct trace_pstate *ps, const char *s, size_t len,
+                             struct trace_record *rec, struct sim_diag *d, trace_line_fn *line)
+{
+  size_t i = line_begin(rec, s, &len);
+  return i == len ? 0 : line(ps, s, len, i, rec, d);
+}
+
 /* Parses hex digits s[i..j) into *v (at most 8 digits).  Returns false when empty, too long
  * or not hex; *bad is set to the offending index. */
 static inline bool parse_hex32(const char *s, size_t i, size_t j, uint32_t *v, size_t *bad)
@@ -1160,14 +1174,15 @@ static inline bool q_bytes_to_end(const char *s, size_t len, size_t i, unsigned 
 }
 
 /*
- * Defines the parse() function name of a format with a fast path: quick(ps, s, len, rec) first
- * (1 when it made the line's record), else the full parser full(ps, s, len, rec, d).
+ * Defines the parse() function name of a line format with a fast path: quick(ps, s, len, rec)
+ * first (1 when it made the line's record), else line_parse() with the full parser full (a
+ * trace_line_fn).
  */
 #define TRACE_PARSE_QUICK_FIRST(name, quick, full)                                           \
   static int name(struct trace_pstate *ps, const char *s, size_t len,                       \
                   struct trace_record *rec, struct sim_diag *d)                             \
   {                                                                                         \
-    return quick(ps, s, len, rec) ? 1 : full(ps, s, len, rec, d);                           \
+    return quick(ps, s, len, rec) ? 1 : line_parse(ps, s, len, rec, d, full);               \
   }
 
 /* The flags of a fast path's frame: SIM_CAN_F_EXT for a 29-bit id, SIM_CAN_F_TX for a

@@ -380,12 +380,9 @@ static int parse_classic(struct trace_pstate *ps, const char *s, size_t len, siz
   return 0;
 }
 
-static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
-                 struct sim_diag *d)
+static int parse_full(struct trace_pstate *ps, const char *s, size_t len, size_t i,
+                      struct trace_record *rec, struct sim_diag *d)
 {
-  size_t i = line_begin(rec, s, &len);
-  if (i == len)
-    return 0;
   int hl = s[i] >= '0' && s[i] <= '9' ? 0 : header_line(ps, s + i, len - i, i, d);
   if (hl) /* (no header line starts with a digit, every frame line does) */
     return hl < 0 ? hl : 0;
@@ -420,6 +417,12 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
       return rc;
   }
   return rec_frame_done(ps, rec);
+}
+
+static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
+                 struct sim_diag *d)
+{
+  return line_parse(ps, s, len, rec, d, parse_full);
 }
 
 static int64_t origin(const struct trace_wstate *ws)

@@ -300,14 +300,9 @@ static size_t parse_ahead(struct trace_pstate *ps, const char *s, size_t n,
   return (size_t)(dat + e - s);
 }
 
-static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
-                 struct sim_diag *d)
+static int parse_full(struct trace_pstate *ps, const char *s, size_t len, size_t i,
+                      struct trace_record *rec, struct sim_diag *d)
 {
-  if (parse_quick(ps, s, len, rec))
-    return 1;
-  size_t i = line_begin(rec, s, &len);
-  if (i == len)
-    return 0;
   if (s[i] != '(')
     return TRACE_ERR(ps, d, i, "candump log: expected '(' and a timestamp");
   i++;
@@ -338,6 +333,8 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
   rec_set_ts(rec, ts, false);
   return rec_frame_done(ps, rec);
 }
+
+TRACE_PARSE_QUICK_FIRST(parse, parse_quick, parse_full)
 
 /*
  * The line candump writes: "(%010lu.%06lu) IFACE ID#DATA" with a 10-digit second, 6 fraction

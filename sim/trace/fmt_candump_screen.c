@@ -103,12 +103,9 @@ static int parse_len(struct trace_pstate *ps, const char *s, size_t len, size_t 
   return 0;
 }
 
-static int parse_full(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
-                      struct sim_diag *d)
+static int parse_full(struct trace_pstate *ps, const char *s, size_t len, size_t i,
+                      struct trace_record *rec, struct sim_diag *d)
 {
-  size_t i = line_begin(rec, s, &len);
-  if (i == len)
-    return 0;
   struct sim_frame *f = &rec->frame;
   bool timed = false;
   int64_t ts = 0;

@@ -186,12 +186,9 @@ static int parse_metric(struct trace_pstate *ps, const char *s, size_t len, size
   return 1;
 }
 
-static int parse_full(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
-                      struct sim_diag *d)
+static int parse_full(struct trace_pstate *ps, const char *s, size_t len, size_t i,
+                      struct trace_record *rec, struct sim_diag *d)
 {
-  size_t i = line_begin(rec, s, &len);
-  if (i == len)
-    return 0;
   if (s[i] == '#')
     return rec_comment(rec, "#", s, i + 1, len);
   int64_t ts;

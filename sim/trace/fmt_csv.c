@@ -212,9 +212,67 @@ static int savvy_data(struct trace_pstate *ps, const char *s, size_t len, size_t
   return 0;
 }
 
-static int savvy_full(struct trace_pstate *ps, const char *s, size_t len,
+/*
+ * The fast path of savvy_parse() for the row SavvyCAN (and savvy_write()) writes, in a file
+ * whose columns are SavvyCAN's (the header, or none seen yet... then the full parser sets
+ * them): "1724333002811100,000001DB,false,Rx,0,8,01,23,45,67,89,AB,CD,EF," -- a time in µs,
+ * an 8-digit id, true/false, Rx/Tx, bus 0..254, a length 0..8 and that many two-digit bytes,
+ * nothing between the commas.  One pass; returns 1 with rec filled as savvy_parse() fills it,
+ * or 0 for any other line (savvy_parse() decides).
+ */
+static int savvy_quick(struct trace_pstate *ps, const char *s, size_t len,
+                       struct trace_record *rec)
+{
+  if (!ps->have_header || ps->ncols != (int)sizeof(savvy_default) ||
+      !q_is(ps->col, savvy_default, sizeof(savvy_default)))
+    return 0;
+  len = rtrim(s, len);
+  size_t i = 0;
+  uint64_t us, bus;
+  int64_t ts;
+  if (!q_dec(s, len, &i, 16, &us) || __builtin_mul_overflow((int64_t)us, INT64_C(1000), &ts) ||
+      len - i < 19 || s[i] != ',' || s[i + 9] != ',')
+    return 0;
+  uint32_t id;
+  bool ext;
+  if (!q_hexn(s + i + 1, 8, &id) || id > SIM_CAN_EFF_MASK)
+    return 0;
+  i += 10;
+  if (Q_IS(s + i, "false,"))
+    ext = false, i += 6;
+  else if (Q_IS(s + i, "true,"))
+    ext = true, i += 5;
+  else
+    return 0;
+  if (!(s[i + 1] == 'x' && (s[i] == 'R' || s[i] == 'T')) || s[i + 2] != ',')
+    return 0;
+  bool tx = s[i] == 'T';
+  size_t bs = i + 3;
+  i = bs;
+  if (!q_dec_small(s, len, &i, 3, &bus) || bus > 254 || len - i < 2 || s[i] != ',' || s[i + 1] < '0' ||
+      s[i + 1] > '8' || (i + 2 < len && s[i + 2] != ','))
+    return 0;
+  size_t be = i;
+  unsigned dl = (unsigned)(s[i + 1] - '0');
+  i += 3;
+  /* the bytes, each a field (the last one ends the line or at a comma) */
+  if (dl && (i > len || len - i < 3 * dl - 1 ||
+             (len - i > 3 * dl - 1 && s[i + 3 * dl - 1] != ',') ||
+             !q_bytes(s + i, dl, ',', rec->frame.data)))
+    return 0;
+  if (!canid_ok(id, ext))
+    return 0;
+  rec_quick_frame(rec, id, ext_tx_flags(ext, tx), dl)->bus = (uint8_t)(bus + 1);
+  rec_set_src(rec, s + bs, be - bs);
+  rec_set_ts(rec, ts, ts < INT64_C(946684800) * SIM_NS_PER_SEC);
+  return rec_frame_done(ps, rec);
+}
+
+static int savvy_parse(struct trace_pstate *ps, const char *s, size_t len,
                       struct trace_record *rec, struct sim_diag *d)
 {
+  if (savvy_quick(ps, s, len, rec))
+    return 1;
   len = rtrim(s, row_begin(rec, &s, len));
   if (!len || table_header(ps, s, len, &savvy_table))
     return 0;
@@ -280,63 +338,6 @@ static int savvy_full(struct trace_pstate *ps, const char *s, size_t len,
   return rec_frame_done(ps, rec);
 }
 
-/*
- * The fast path of savvy_parse() for the row SavvyCAN (and savvy_write()) writes, in a file
- * whose columns are SavvyCAN's (the header, or none seen yet... then the full parser sets
- * them): "1724333002811100,000001DB,false,Rx,0,8,01,23,45,67,89,AB,CD,EF," -- a time in µs,
- * an 8-digit id, true/false, Rx/Tx, bus 0..254, a length 0..8 and that many two-digit bytes,
- * nothing between the commas.  One pass; returns 1 with rec filled as savvy_parse() fills it,
- * or 0 for any other line (savvy_parse() decides).
- */
-static int savvy_quick(struct trace_pstate *ps, const char *s, size_t len,
-                       struct trace_record *rec)
-{
-  if (!ps->have_header || ps->ncols != (int)sizeof(savvy_default) ||
-      !q_is(ps->col, savvy_default, sizeof(savvy_default)))
-    return 0;
-  len = rtrim(s, len);
-  size_t i = 0;
-  uint64_t us, bus;
-  int64_t ts;
-  if (!q_dec(s, len, &i, 16, &us) || __builtin_mul_overflow((int64_t)us, INT64_C(1000), &ts) ||
-      len - i < 19 || s[i] != ',' || s[i + 9] != ',')
-    return 0;
-  uint32_t id;
-  bool ext;
-  if (!q_hexn(s + i + 1, 8, &id) || id > SIM_CAN_EFF_MASK)
-    return 0;
-  i += 10;
-  if (Q_IS(s + i, "false,"))
-    ext = false, i += 6;
-  else if (Q_IS(s + i, "true,"))
-    ext = true, i += 5;
-  else
-    return 0;
-  if (!(s[i + 1] == 'x' && (s[i] == 'R' || s[i] == 'T')) || s[i + 2] != ',')
-    return 0;
-  bool tx = s[i] == 'T';
-  size_t bs = i + 3;
-  i = bs;
-  if (!q_dec_small(s, len, &i, 3, &bus) || bus > 254 || len - i < 2 || s[i] != ',' || s[i + 1] < '0' ||
-      s[i + 1] > '8' || (i + 2 < len && s[i + 2] != ','))
-    return 0;
-  size_t be = i;
-  unsigned dl = (unsigned)(s[i + 1] - '0');
-  i += 3;
-  /* the bytes, each a field (the last one ends the line or at a comma) */
-  if (dl && (i > len || len - i < 3 * dl - 1 ||
-             (len - i > 3 * dl - 1 && s[i + 3 * dl - 1] != ',') ||
-             !q_bytes(s + i, dl, ',', rec->frame.data)))
-    return 0;
-  if (!canid_ok(id, ext))
-    return 0;
-  rec_quick_frame(rec, id, ext_tx_flags(ext, tx), dl)->bus = (uint8_t)(bus + 1);
-  rec_set_src(rec, s + bs, be - bs);
-  rec_set_ts(rec, ts, ts < INT64_C(946684800) * SIM_NS_PER_SEC);
-  return rec_frame_done(ps, rec);
-}
-
-TRACE_PARSE_QUICK_FIRST(savvy_parse, savvy_quick, savvy_full)
 
 static int savvy_write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
 {
@@ -450,74 +451,6 @@ static inline size_t q_tab(const char *s, size_t len, size_t i)
   return i;
 }
 
-static int pf_full(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
-                   struct sim_diag *d)
-{
-  len = strip_eol(s, row_begin(rec, &s, len));
-  if (!rtrim(s, len) || table_header(ps, s, len, &pf_table))
-    return 0;
-  size_t i = 0, fs, fe;
-  struct sim_frame *f = &rec->frame;
-  int64_t ts = 0;
-  int dlen = -1;
-  size_t ds = 0, de = 0;
-  bool have_id = false, have_time = false, ext_flag = false;
-  for (int c = 0; c < ps->ncols && next_field(s, len, '\t', &i, &fs, &fe); c++) {
-    trim(s, &fs, &fe);
-    size_t bad;
-    uint32_t v;
-    switch (ps->col[c]) {
-    case C_BUS:
-      if (!rec_bus_number(rec, s, fs, fe, 0))
-        return TRACE_ERR(ps, d, fs, "ParserFlags: bad channel");
-      break;
-    case C_DIR:
-      if (field_is(s + fs, fe - fs, "TX"))
-        f->flags |= SIM_CAN_F_TX;
-      else if (!field_is(s + fs, fe - fs, "RX"))
-        return TRACE_ERR(ps, d, fs, "ParserFlags: T/R must be RX or TX");
-      break;
-    case C_TIME: {
-      int64_t msns;
-      if (fe == fs || trace_parse_time(s + fs, fe - fs, false, &msns) != fe - fs)
-        return TRACE_ERR(ps, d, fs, "ParserFlags: bad time");
-      ts = msns / 1000; /* ms -> ns */
-      have_time = true;
-      break;
-    }
-    case C_FLAGS:
-      for (size_t k = fs; k < fe; k++)
-        if (s[k] == 'X' || s[k] == 'x' || s[k] == 'E')
-          ext_flag = true;
-      break;
-    case C_ID:
-      if (fe - fs > 2 && s[fs] == '0' && (s[fs + 1] == 'x' || s[fs + 1] == 'X'))
-        fs += 2;
-      if (!parse_hex32(s, fs, fe, &v, &bad) || v > SIM_CAN_EFF_MASK)
-        return TRACE_ERR(ps, d, fs, "ParserFlags: bad CAN ID");
-      f->id = v;
-      have_id = true;
-      break;
-    case C_LEN:
-      if ((dlen = data_len(s, fs, fe)) < 0)
-        return TRACE_ERR(ps, d, fs, "ParserFlags: bad Len");
-      break;
-    case C_DATA:
-      ds = fs;
-      de = fe;
-      break;
-    default:
-      break;
-    }
-  }
-  if (!have_id || !have_time || dlen < 0)
-    return TRACE_ERR(ps, d, 0, "ParserFlags: row without CAN ID, Time or Len");
-  if (pf_finish(ps, s, ds, de, dlen, ext_flag, f, d) < 0)
-    return SIM_EPARSE;
-  rec_set_ts(rec, ts, true);
-  return rec_frame_done(ps, rec);
-}
-
 /*
  * The fast path of pf_parse() for the row the analyser (and pf_write()) writes, in a file
  * whose first nine columns are the analyser's (the rest skipped):
@@ -593,7 +526,76 @@ static int pf_quick(struct trace_pstate *ps, const char *s, size_t len, struct t
   return rec_frame_done(ps, rec);
 }
 
-TRACE_PARSE_QUICK_FIRST(pf_parse, pf_quick, pf_full)
+static int pf_parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
+                   struct sim_diag *d)
+{
+  if (pf_quick(ps, s, len, rec))
+    return 1;
+  len = strip_eol(s, row_begin(rec, &s, len));
+  if (!rtrim(s, len) || table_header(ps, s, len, &pf_table))
+    return 0;
+  size_t i = 0, fs, fe;
+  struct sim_frame *f = &rec->frame;
+  int64_t ts = 0;
+  int dlen = -1;
+  size_t ds = 0, de = 0;
+  bool have_id = false, have_time = false, ext_flag = false;
+  for (int c = 0; c < ps->ncols && next_field(s, len, '\t', &i, &fs, &fe); c++) {
+    trim(s, &fs, &fe);
+    size_t bad;
+    uint32_t v;
+    switch (ps->col[c]) {
+    case C_BUS:
+      if (!rec_bus_number(rec, s, fs, fe, 0))
+        return TRACE_ERR(ps, d, fs, "ParserFlags: bad channel");
+      break;
+    case C_DIR:
+      if (field_is(s + fs, fe - fs, "TX"))
+        f->flags |= SIM_CAN_F_TX;
+      else if (!field_is(s + fs, fe - fs, "RX"))
+        return TRACE_ERR(ps, d, fs, "ParserFlags: T/R must be RX or TX");
+      break;
+    case C_TIME: {
+      int64_t msns;
+      if (fe == fs || trace_parse_time(s + fs, fe - fs, false, &msns) != fe - fs)
+        return TRACE_ERR(ps, d, fs, "ParserFlags: bad time");
+      ts = msns / 1000; /* ms -> ns */
+      have_time = true;
+      break;
+    }
+    case C_FLAGS:
+      for (size_t k = fs; k < fe; k++)
+        if (s[k] == 'X' || s[k] == 'x' || s[k] == 'E')
+          ext_flag = true;
+      break;
+    case C_ID:
+      if (fe - fs > 2 && s[fs] == '0' && (s[fs + 1] == 'x' || s[fs + 1] == 'X'))
+        fs += 2;
+      if (!parse_hex32(s, fs, fe, &v, &bad) || v > SIM_CAN_EFF_MASK)
+        return TRACE_ERR(ps, d, fs, "ParserFlags: bad CAN ID");
+      f->id = v;
+      have_id = true;
+      break;
+    case C_LEN:
+      if ((dlen = data_len(s, fs, fe)) < 0)
+        return TRACE_ERR(ps, d, fs, "ParserFlags: bad Len");
+      break;
+    case C_DATA:
+      ds = fs;
+      de = fe;
+      break;
+    default:
+      break;
+    }
+  }
+  if (!have_id || !have_time || dlen < 0)
+    return TRACE_ERR(ps, d, 0, "ParserFlags: row without CAN ID, Time or Len");
+  if (pf_finish(ps, s, ds, de, dlen, ext_flag, f, d) < 0)
+    return SIM_EPARSE;
+  rec_set_ts(rec, ts, true);
+  return rec_frame_done(ps, rec);
+}
+
 
 static int pf_write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
 {

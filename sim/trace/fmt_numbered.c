@@ -124,12 +124,9 @@ static inline int q_dec2(const char *s, size_t i, int lim)
   return q_digit(s[i]) && q_digit(s[i + 1]) && v < lim ? v : -1;
 }
 
-static int parse_full(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
-                      struct sim_diag *d)
+static int parse_full(struct trace_pstate *ps, const char *s, size_t len, size_t i,
+                      struct trace_record *rec, struct sim_diag *d)
 {
-  size_t i = line_begin(rec, s, &len);
-  if (i == len)
-    return 0;
   if (s[i] < '0' || s[i] > '9') {
     /* a column header line ("Index Direction Time ...") */
     if (!memmem(s, len, "frame", 5) && ps->nframes == 0)

@@ -196,12 +196,9 @@ static int ann_detect(const char *s, size_t len)
   return 0;
 }
 
-static int ann_parse(struct trace_pstate *ps, const char *s, size_t len,
-                     struct trace_record *rec, struct sim_diag *d)
+static int ann_line(struct trace_pstate *ps, const char *s, size_t len, size_t i,
+                    struct trace_record *rec, struct sim_diag *d)
 {
-  size_t i = line_begin(rec, s, &len);
-  if (i == len)
-    return 0;
   int64_t ts;
   size_t n = trace_parse_time(s + i, len - i, false, &ts);
   if (!n)
@@ -231,6 +228,12 @@ static int ann_parse(struct trace_pstate *ps, const char *s, size_t len,
   }
   f->len = (uint8_t)nb;
   return rec_frame_done(ps, rec);
+}
+
+static int ann_parse(struct trace_pstate *ps, const char *s, size_t len,
+                     struct trace_record *rec, struct sim_diag *d)
+{
+  return line_parse(ps, s, len, rec, d, ann_line);
 }
 
 const struct trace_format trace_fmt_roadster = {

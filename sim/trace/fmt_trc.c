@@ -399,12 +399,9 @@ static int parse_v2(struct trace_pstate *ps, const char *s, size_t len, size_t i
 /* The columns our writer (and PCAN-View) puts in a 2.1 file. */
 static const int8_t cols_21[9] = {C_N, C_O, C_T, C_B, C_I, C_d, C_R, C_L, C_D};
 
-static int parse_full(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
-                      struct sim_diag *d)
+static int parse_full(struct trace_pstate *ps, const char *s, size_t len, size_t i,
+                      struct trace_record *rec, struct sim_diag *d)
 {
-  size_t i = line_begin(rec, s, &len);
-  if (i == len)
-    return 0;
   if (s[i] == ';')
     return header_line(ps, s + i, len - i, i, d);
   size_t j = i;
