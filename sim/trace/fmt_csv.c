@@ -60,6 +60,29 @@ static int data_len(const char *s, size_t fs, size_t fe)
   return (int)v;
 }
 
+/* An id column s[fs..fe) (hex digits, at most 29 bits) into f->id; false when it is none. */
+static bool id_field(const char *s, size_t fs, size_t fe, struct sim_frame *f)
+{
+  uint32_t v;
+  size_t bad;
+  if (!parse_hex32(s, fs, fe, &v, &bad) || v > SIM_CAN_EFF_MASK)
+    return false;
+  f->id = v;
+  return true;
+}
+
+/* A column of two words (compared ignoring case): on sets flag in f, off does not; false for
+ * any other text. */
+static bool flag_field(const char *s, size_t fs, size_t fe, const char *on, const char *off,
+                       uint16_t flag, struct sim_frame *f)
+{
+  if (field_is(s + fs, fe - fs, on)) {
+    f->flags |= flag;
+    return true;
+  }
+  return field_is(s + fs, fe - fs, off);
+}
+
 /* The line without its end-of-line characters. */
 static size_t strip_eol(const char *s, size_t len)
 {
@@ -269,7 +292,7 @@ static int savvy_quick(struct trace_pstate *ps, const char *s, size_t len,
 }
 
 static int savvy_parse(struct trace_pstate *ps, const char *s, size_t len,
-                      struct trace_record *rec, struct sim_diag *d)
+                       struct trace_record *rec, struct sim_diag *d)
 {
   if (savvy_quick(ps, s, len, rec))
     return 1;
@@ -284,29 +307,22 @@ static int savvy_parse(struct trace_pstate *ps, const char *s, size_t len,
   bool have_id = false;
   while (c < ps->ncols && next_field(s, len, ',', &i, &fs, &fe)) {
     trim(s, &fs, &fe);
-    size_t bad;
-    uint32_t v;
     switch (ps->col[c]) {
     case C_TIME:
       if (savvy_time(ps, s, fs, fe, &ts, d) < 0)
         return SIM_EPARSE;
       break;
     case C_ID:
-      if (!parse_hex32(s, fs, fe, &v, &bad) || v > SIM_CAN_EFF_MASK)
+      if (!id_field(s, fs, fe, f))
         return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: bad id");
-      f->id = v;
       have_id = true;
       break;
     case C_EXT:
-      if (field_is(s + fs, fe - fs, "true"))
-        f->flags |= SIM_CAN_F_EXT;
-      else if (!field_is(s + fs, fe - fs, "false"))
+      if (!flag_field(s, fs, fe, "true", "false", SIM_CAN_F_EXT, f))
         return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: Extended must be true or false");
       break;
     case C_DIR:
-      if (field_is(s + fs, fe - fs, "Tx"))
-        f->flags |= SIM_CAN_F_TX;
-      else if (!field_is(s + fs, fe - fs, "Rx"))
+      if (!flag_field(s, fs, fe, "Tx", "Rx", SIM_CAN_F_TX, f))
         return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: Dir must be Rx or Tx");
       break;
     case C_BUS:
@@ -527,7 +543,7 @@ static int pf_quick(struct trace_pstate *ps, const char *s, size_t len, struct t
 }
 
 static int pf_parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
-                   struct sim_diag *d)
+                    struct sim_diag *d)
 {
   if (pf_quick(ps, s, len, rec))
     return 1;
@@ -542,17 +558,13 @@ static int pf_parse(struct trace_pstate *ps, const char *s, size_t len, struct t
   bool have_id = false, have_time = false, ext_flag = false;
   for (int c = 0; c < ps->ncols && next_field(s, len, '\t', &i, &fs, &fe); c++) {
     trim(s, &fs, &fe);
-    size_t bad;
-    uint32_t v;
     switch (ps->col[c]) {
     case C_BUS:
       if (!rec_bus_number(rec, s, fs, fe, 0))
         return TRACE_ERR(ps, d, fs, "ParserFlags: bad channel");
       break;
     case C_DIR:
-      if (field_is(s + fs, fe - fs, "TX"))
-        f->flags |= SIM_CAN_F_TX;
-      else if (!field_is(s + fs, fe - fs, "RX"))
+      if (!flag_field(s, fs, fe, "TX", "RX", SIM_CAN_F_TX, f))
         return TRACE_ERR(ps, d, fs, "ParserFlags: T/R must be RX or TX");
       break;
     case C_TIME: {
@@ -571,9 +583,8 @@ static int pf_parse(struct trace_pstate *ps, const char *s, size_t len, struct t
     case C_ID:
       if (fe - fs > 2 && s[fs] == '0' && (s[fs + 1] == 'x' || s[fs + 1] == 'X'))
         fs += 2;
-      if (!parse_hex32(s, fs, fe, &v, &bad) || v > SIM_CAN_EFF_MASK)
+      if (!id_field(s, fs, fe, f))
         return TRACE_ERR(ps, d, fs, "ParserFlags: bad CAN ID");
-      f->id = v;
       have_id = true;
       break;
     case C_LEN:
@@ -595,7 +606,6 @@ static int pf_parse(struct trace_pstate *ps, const char *s, size_t len, struct t
   rec_set_ts(rec, ts, true);
   return rec_frame_done(ps, rec);
 }
-
 
 static int pf_write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
 {
