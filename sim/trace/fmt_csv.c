@@ -83,6 +83,32 @@ static bool flag_field(const char *s, size_t fs, size_t fe, const char *on, cons
   return field_is(s + fs, fe - fs, off);
 }
 
+/*
+ * The columns both exports have, read alike: the id (hex), Extended (true/false), the
+ * direction (Rx/Tx) and the bus (0-based) into rec, the data length into *dlen.  True for any
+ * other column; false when the column's text is not what it must be (the format's message for
+ * col, savvy_errors or pf_errors, says which).
+ */
+static bool common_field(int8_t col, const char *s, size_t fs, size_t fe,
+                         struct trace_record *rec, int *dlen)
+{
+  struct sim_frame *f = &rec->frame;
+  switch (col) {
+  case C_ID:
+    return id_field(s, fs, fe, f);
+  case C_EXT:
+    return flag_field(s, fs, fe, "true", "false", SIM_CAN_F_EXT, f);
+  case C_DIR:
+    return flag_field(s, fs, fe, "Tx", "Rx", SIM_CAN_F_TX, f);
+  case C_BUS:
+    return rec_bus_number(rec, s, fs, fe, 0);
+  case C_LEN:
+    return (*dlen = data_len(s, fs, fe)) >= 0;
+  default:
+    return true;
+  }
+}
+
 /* The line without its end-of-line characters. */
 static size_t strip_eol(const char *s, size_t len)
 {
@@ -235,6 +261,15 @@ static int savvy_data(struct trace_pstate *ps, const char *s, size_t len, size_t
   return 0;
 }
 
+/* What is wrong with a column common_field() refuses. */
+static const char *const savvy_errors[] = {
+    [C_ID] = "SavvyCAN CSV: bad id",
+    [C_EXT] = "SavvyCAN CSV: Extended must be true or false",
+    [C_DIR] = "SavvyCAN CSV: Dir must be Rx or Tx",
+    [C_BUS] = "SavvyCAN CSV: bad bus",
+    [C_LEN] = "SavvyCAN CSV: bad LEN",
+};
+
 /*
  * The fast path of savvy_parse() for the row SavvyCAN (and savvy_write()) writes, in a file
  * whose columns are SavvyCAN's (the header, or none seen yet... then the full parser sets
@@ -307,31 +342,11 @@ static int savvy_parse(struct trace_pstate *ps, const char *s, size_t len,
   bool have_id = false;
   while (c < ps->ncols && next_field(s, len, ',', &i, &fs, &fe)) {
     trim(s, &fs, &fe);
-    switch (ps->col[c]) {
+    int8_t col = ps->col[c];
+    switch (col) {
     case C_TIME:
       if (savvy_time(ps, s, fs, fe, &ts, d) < 0)
         return SIM_EPARSE;
-      break;
-    case C_ID:
-      if (!id_field(s, fs, fe, f))
-        return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: bad id");
-      have_id = true;
-      break;
-    case C_EXT:
-      if (!flag_field(s, fs, fe, "true", "false", SIM_CAN_F_EXT, f))
-        return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: Extended must be true or false");
-      break;
-    case C_DIR:
-      if (!flag_field(s, fs, fe, "Tx", "Rx", SIM_CAN_F_TX, f))
-        return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: Dir must be Rx or Tx");
-      break;
-    case C_BUS:
-      if (!rec_bus_number(rec, s, fs, fe, 0))
-        return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: bad bus");
-      break;
-    case C_LEN:
-      if ((dlen = data_len(s, fs, fe)) < 0)
-        return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: bad LEN");
       break;
     case C_D1:
       if (savvy_data(ps, s, len, &i, fs, fe, dlen, f->data, d) < 0)
@@ -339,8 +354,11 @@ static int savvy_parse(struct trace_pstate *ps, const char *s, size_t len,
       c = ps->ncols; /* done */
       continue;
     default:
+      if (!common_field(col, s, fs, fe, rec, &dlen))
+        return TRACE_ERR(ps, d, fs, "%s", savvy_errors[col]);
       break;
     }
+    have_id |= col == C_ID;
     c++;
   }
   if (!have_id || dlen < 0)
@@ -353,7 +371,6 @@ static int savvy_parse(struct trace_pstate *ps, const char *s, size_t len,
   rec_set_ts(rec, ts, ts < INT64_C(946684800) * SIM_NS_PER_SEC);
   return rec_frame_done(ps, rec);
 }
-
 
 static int savvy_write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
 {
@@ -467,6 +484,14 @@ static inline size_t q_tab(const char *s, size_t len, size_t i)
   return i;
 }
 
+/* What is wrong with a column common_field() refuses (T/R: either case, as every word). */
+static const char *const pf_errors[] = {
+    [C_ID] = "ParserFlags: bad CAN ID",
+    [C_DIR] = "ParserFlags: T/R must be RX or TX",
+    [C_BUS] = "ParserFlags: bad channel",
+    [C_LEN] = "ParserFlags: bad Len",
+};
+
 /*
  * The fast path of pf_parse() for the row the analyser (and pf_write()) writes, in a file
  * whose first nine columns are the analyser's (the rest skipped):
@@ -558,15 +583,8 @@ static int pf_parse(struct trace_pstate *ps, const char *s, size_t len, struct t
   bool have_id = false, have_time = false, ext_flag = false;
   for (int c = 0; c < ps->ncols && next_field(s, len, '\t', &i, &fs, &fe); c++) {
     trim(s, &fs, &fe);
-    switch (ps->col[c]) {
-    case C_BUS:
-      if (!rec_bus_number(rec, s, fs, fe, 0))
-        return TRACE_ERR(ps, d, fs, "ParserFlags: bad channel");
-      break;
-    case C_DIR:
-      if (!flag_field(s, fs, fe, "TX", "RX", SIM_CAN_F_TX, f))
-        return TRACE_ERR(ps, d, fs, "ParserFlags: T/R must be RX or TX");
-      break;
+    int8_t col = ps->col[c];
+    switch (col) {
     case C_TIME: {
       int64_t msns;
       if (fe == fs || trace_parse_time(s + fs, fe - fs, false, &msns) != fe - fs)
@@ -580,24 +598,20 @@ static int pf_parse(struct trace_pstate *ps, const char *s, size_t len, struct t
         if (s[k] == 'X' || s[k] == 'x' || s[k] == 'E')
           ext_flag = true;
       break;
-    case C_ID:
-      if (fe - fs > 2 && s[fs] == '0' && (s[fs + 1] == 'x' || s[fs + 1] == 'X'))
-        fs += 2;
-      if (!id_field(s, fs, fe, f))
-        return TRACE_ERR(ps, d, fs, "ParserFlags: bad CAN ID");
-      have_id = true;
-      break;
-    case C_LEN:
-      if ((dlen = data_len(s, fs, fe)) < 0)
-        return TRACE_ERR(ps, d, fs, "ParserFlags: bad Len");
-      break;
     case C_DATA:
       ds = fs;
       de = fe;
       break;
+    case C_ID:
+      if (fe - fs > 2 && s[fs] == '0' && (s[fs + 1] == 'x' || s[fs + 1] == 'X'))
+        fs += 2;
+      /* fall through */
     default:
+      if (!common_field(col, s, fs, fe, rec, &dlen))
+        return TRACE_ERR(ps, d, fs, "%s", pf_errors[col]);
       break;
     }
+    have_id |= col == C_ID;
   }
   if (!have_id || !have_time || dlen < 0)
     return TRACE_ERR(ps, d, 0, "ParserFlags: row without CAN ID, Time or Len");
