@@ -712,12 +712,11 @@ static int header(struct trace_wstate *ws, const struct trace_record *first, str
 
 const struct trace_format trace_fmt_asc = {
   .name = "asc",
-  .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_FDFLAGS | TRACE_CAP_TX |
-          TRACE_CAP_ERR | TRACE_CAP_ABSTIME | TRACE_CAP_RTR,
-  .exts = ".asc",
-  .desc = "Vector ASC: 2.718068 2  381  Rx   d 6 00 00 00 00 00 00",
-  .detect = detect,
+  .caps = TRACE_CAP_LOSSLESS,
   .parse = parse, .write = write,
   .header = header,
   .convert_from = from_candump,
+  .detect = detect,
+  .exts = ".asc",
+  .desc = "Vector ASC: 2.718068 2  381  Rx   d 6 00 00 00 00 00 00",
 };

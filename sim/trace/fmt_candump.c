@@ -474,12 +474,10 @@ end:
 
 const struct trace_format trace_fmt_candump = {
   .name = "candump",
-  .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_FDFLAGS | TRACE_CAP_TX |
-          TRACE_CAP_ERR | TRACE_CAP_ABSTIME | TRACE_CAP_RTR,
+  .caps = TRACE_CAP_LOSSLESS,
+  .parse = parse, .write = write,
+  .quick_check = quick_check, .parse_ahead = parse_ahead,
+  .detect = detect,
   .exts = ".log,.candump",
   .desc = "can-utils candump -l log: (1724333002.811100) can0 7E8#03410D3C",
-  .detect = detect,
-  .parse = parse, .write = write,
-  .quick_check = quick_check,
-  .parse_ahead = parse_ahead,
 };

@@ -236,10 +236,9 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
 
 const struct trace_format trace_fmt_candump_screen = {
   .name = "candump-screen",
-  .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_FDFLAGS | TRACE_CAP_TX |
-          TRACE_CAP_ERR | TRACE_CAP_ABSTIME | TRACE_CAP_RTR,
+  .caps = TRACE_CAP_LOSSLESS,
+  .parse = parse, .write = write,
+  .detect = detect,
   .exts = ".can,.candump.txt",
   .desc = "candump default output, with or without (timestamp): can0  1DB   [8]  00 04 C2",
-  .detect = detect,
-  .parse = parse, .write = write,
 };

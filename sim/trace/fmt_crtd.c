@@ -373,9 +373,9 @@ const struct trace_format trace_fmt_crtd = {
   .name = "crtd",
   .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_TX | TRACE_CAP_EVENTS |
           TRACE_CAP_ABSTIME,
-  .exts = ".crtd",
-  .desc = "OVMS CRTD: 1724333002.811100 1R11 7E8 03 41 0d 3c (plus CEV/CMT/CXX/CER/CST)",
-  .detect = detect,
   .parse = parse, .write = write,
   .header = header,
+  .detect = detect,
+  .exts = ".crtd",
+  .desc = "OVMS CRTD: 1724333002.811100 1R11 7E8 03 41 0d 3c (plus CEV/CMT/CXX/CER/CST)",
 };

@@ -414,11 +414,11 @@ static int savvy_header(struct trace_wstate *ws, const struct trace_record *firs
 const struct trace_format trace_fmt_savvycan = {
   .name = "savvycan",
   .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_TX | TRACE_CAP_ABSTIME,
-  .exts = ".csv",
-  .desc = "SavvyCAN/GVRET CSV: Time Stamp,ID,Extended,Dir,Bus,LEN,D1..D8",
-  .detect = savvy_detect,
   .parse = savvy_parse, .write = savvy_write,
   .header = savvy_header,
+  .detect = savvy_detect,
+  .exts = ".csv",
+  .desc = "SavvyCAN/GVRET CSV: Time Stamp,ID,Extended,Dir,Bus,LEN,D1..D8",
 };
 
 /* ---- ParserFlags TSV ---- */
@@ -671,9 +671,9 @@ static int pf_header(struct trace_wstate *ws, const struct trace_record *first, 
 const struct trace_format trace_fmt_parserflags = {
   .name = "parserflags",
   .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_TX,
-  .exts = ".tsv",
-  .desc = "tab-separated analyser export with a ParserFlags header (time in ms)",
-  .detect = pf_detect,
   .parse = pf_parse, .write = pf_write,
   .header = pf_header,
+  .detect = pf_detect,
+  .exts = ".tsv",
+  .desc = "tab-separated analyser export with a ParserFlags header (time in ms)",
 };

@@ -294,8 +294,8 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
 const struct trace_format trace_fmt_numbered = {
   .name = "numbered",
   .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_TX | TRACE_CAP_RTR,
+  .parse = parse, .write = write,
+  .detect = detect,
   .exts = ".txt",
   .desc = "numbered analyser export: 1 Receive 10:21:33.123 0x000001DB Data frame ...",
-  .detect = detect,
-  .parse = parse, .write = write,
 };

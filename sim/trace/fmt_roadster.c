@@ -167,10 +167,10 @@ static int cando_parse(struct trace_pstate *ps, const char *s, size_t len,
 const struct trace_format trace_fmt_cando = {
   .name = "cando-csv",
   .caps = TRACE_CAP_READ | TRACE_CAP_TX | TRACE_CAP_RTR,
+  .parse = cando_parse,
+  .detect = cando_detect,
   .exts = ".cando.csv",
   .desc = "Netronics CANdo CSV (Tesla Roadster logs): RD11,0.0181,100,88,0,3,0,FF,FF,46",
-  .detect = cando_detect,
-  .parse = cando_parse,
 };
 
 /* ---- annotated text ---- */
@@ -239,8 +239,8 @@ static int ann_parse(struct trace_pstate *ps, const char *s, size_t len,
 const struct trace_format trace_fmt_roadster = {
   .name = "roadster-txt",
   .caps = TRACE_CAP_READ,
+  .parse = ann_parse,
+  .detect = ann_detect,
   .exts = ".roadster.txt",
   .desc = "Tesla Roadster annotated log: 0.0181 100 88 00 03 00 FF FF 46  ->VDS ...",
-  .detect = ann_detect,
-  .parse = ann_parse,
 };

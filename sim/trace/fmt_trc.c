@@ -582,9 +582,9 @@ const struct trace_format trace_fmt_trc = {
   .name = "trc",
   .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_FDFLAGS | TRACE_CAP_TX |
           TRACE_CAP_ABSTIME | TRACE_CAP_RTR,
-  .exts = ".trc",
-  .desc = "PEAK PCAN TRC 1.0-2.1: 1  1059.900 DT 1  0300 Rx -  8  00 11 ...",
-  .detect = detect,
   .parse = parse, .write = write,
   .header = header,
+  .detect = detect,
+  .exts = ".trc",
+  .desc = "PEAK PCAN TRC 1.0-2.1: 1  1059.900 DT 1  0300 Rx -  8  00 11 ...",
 };
