@@ -82,6 +82,20 @@ static inline size_t line_begin(struct trace_record *rec, const char *s, size_t 
   return skip_blank(s, *len, utf8_bom_len(s, *len));
 }
 
+/* A line format's parser of a line that is not blank: s[0, len) without its trailing blanks,
+ * i the index of its first non-blank character, rec cleared.  Returns as parse() does. */
+typedef int trace_line_fn(struct trace_pstate *ps, const char *s, size_t len, size_t i,
+                          struct trace_record *rec, struct sim_diag *d);
+
+/* The parse() of a line format (line_begin): 0 for a blank line (nothing), else the result of
+ * the format's line(ps, s, len, i, rec, d). */
+static inline int line_parse(struct trace_pstate *ps, const char *s, size_t len,
+                             struct trace_record *rec, struct sim_diag *d, trace_line_fn *line)
+{
+  size_t i = line_begin(rec, s, &len);
+  return i == len ? 0 : line(ps, s, len, i, rec, d);
+}
+
 /* Parses hex digits s[i..j) into *v (at most 8 digits).  Returns false when empty, too long
  * or not hex; *bad is set to the offending index. */
 static inline bool parse_hex32(const char *s, size_t i, size_t j, uint32_t *v, size_t *bad)
@@ -124,6 +138,26 @@ static inline bool parse_dec32(const char *s, size_t i, size_t j, uint32_t *v, s
   }
   *v = (uint32_t)x;
   return true;
+}
+
+/*
+ * The fraction digits at s[i..e) (those after a '.') as a number of `digits` digits: the first
+ * `digits` kept, any more ignored, fewer scaled up ("5" of 6 digits is 500000), into *frac.
+ * Returns the index after the digits (i when there is none).
+ */
+static inline size_t parse_frac(const char *s, size_t i, size_t e, int digits, int64_t *frac)
+{
+  int64_t v = 0;
+  int n = 0;
+  for (; i < e && s[i] >= '0' && s[i] <= '9'; i++)
+    if (n < digits) {
+      v = v * 10 + (s[i] - '0');
+      n++;
+    }
+  for (; n < digits; n++)
+    v *= 10;
+  *frac = v;
+  return i;
 }
 
 /* Bit mask of the bytes among the 8 at p that are not decimal digits (0 = all digits). */
@@ -579,6 +613,35 @@ static inline void put_canid(struct sbuf *out, const struct sim_frame *f, bool u
 #define TRACE_ERR(ps, d, idx, ...) \
   sim_diag_error((d), (ps)->file, (ps)->line, (int)(idx) + 1, __VA_ARGS__)
 
+/* can-utils' CAN_ERR_FLAG: the bit of an error frame's id in candump's 8-digit ids. */
+#define CAN_ERR_FLAG_BIT 0x20000000u
+
+/*
+ * The id of a candump line (the log, fmt_candump.c, or the screen output,
+ * fmt_candump_screen.c) into f, from its `digits` (3 or 8) hex digits: 8 digits with
+ * CAN_ERR_FLAG_BIT are an error frame (can-utils lib.c parse_canframe), others a 29-bit frame;
+ * bits 30/31 without the error bit are no frame candump prints.  Returns 0, or SIM_EPARSE with
+ * "<what>: 29-bit id out of range" (11-bit) at the index col.
+ */
+static inline int candump_set_id(struct trace_pstate *ps, struct sim_frame *f, uint32_t id,
+                                 size_t digits, size_t col, const char *what, struct sim_diag *d)
+{
+  if (digits == 8) {
+    if (id & CAN_ERR_FLAG_BIT) {
+      f->flags |= SIM_CAN_F_ERR;
+      id &= SIM_CAN_EFF_MASK;
+    } else if (id > SIM_CAN_EFF_MASK) {
+      return TRACE_ERR(ps, d, col, "%s: 29-bit id out of range", what);
+    } else {
+      f->flags |= SIM_CAN_F_EXT;
+    }
+  } else if (id > SIM_CAN_SFF_MASK) {
+    return TRACE_ERR(ps, d, col, "%s: 11-bit id out of range", what);
+  }
+  f->id = id;
+  return 0;
+}
+
 /*
  * A leading timestamp at s[i..len): seconds with a fraction, negative ones read as relative
  * (trace_parse_time), others through the per-file cache (trace_parse_time_ps).  Returns its
@@ -692,6 +755,24 @@ static inline void rec_set_src(struct trace_record *rec, const char *s, size_t n
   for (size_t k = 0; k < n; k++)
     rec->src[k] = s[k];
   rec->src[n] = 0;
+}
+
+/*
+ * A bus number column s[i..e) (decimal) into rec: the frame's bus and the record's label (the
+ * column's text).  first is the format's number of the first bus (1: ASC channels, TRC buses;
+ * 0: the CSV exports' 0-based buses); at most 255 buses.  False (nothing set) when the column
+ * is no such number.
+ */
+static inline bool rec_bus_number(struct trace_record *rec, const char *s, size_t i, size_t e,
+                                  unsigned first)
+{
+  uint32_t v;
+  size_t bad;
+  if (!parse_dec32(s, i, e, &v, &bad) || v < first || v - first > 254)
+    return false;
+  rec->frame.bus = (uint8_t)(v - first + 1);
+  rec_set_src(rec, s + i, e - i);
+  return true;
 }
 
 /* The label s[0, n) as a number: its first (up to) 8 bytes, zero-padded (little-endian). */
@@ -1093,15 +1174,23 @@ static inline bool q_bytes_to_end(const char *s, size_t len, size_t i, unsigned 
 }
 
 /*
- * Defines the parse() function name of a format with a fast path: quick(ps, s, len, rec) first
- * (1 when it made the line's record), else the full parser full(ps, s, len, rec, d).
+ * Defines the parse() function name of a line format with a fast path: quick(ps, s, len, rec)
+ * first (1 when it made the line's record), else line_parse() with the full parser full (a
+ * trace_line_fn).
  */
 #define TRACE_PARSE_QUICK_FIRST(name, quick, full)                                           \
   static int name(struct trace_pstate *ps, const char *s, size_t len,                       \
                   struct trace_record *rec, struct sim_diag *d)                             \
   {                                                                                         \
-    return quick(ps, s, len, rec) ? 1 : full(ps, s, len, rec, d);                           \
+    return quick(ps, s, len, rec) ? 1 : line_parse(ps, s, len, rec, d, full);               \
   }
+
+/* The flags of a fast path's frame: SIM_CAN_F_EXT for a 29-bit id, SIM_CAN_F_TX for a
+ * transmitted one. */
+static inline uint16_t ext_tx_flags(bool ext, bool tx)
+{
+  return (uint16_t)((ext ? SIM_CAN_F_EXT : 0) | (tx ? SIM_CAN_F_TX : 0));
+}
 
 /* The record of a fast path's frame: rec cleared, then the frame's id, flags and length (its
  * data is already in rec->frame.data). */

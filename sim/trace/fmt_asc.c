@@ -207,12 +207,8 @@ static int parse_fd(struct trace_pstate *ps, const char *s, size_t len, size_t i
 {
   struct sim_frame *f = &rec->frame;
   size_t e = token_end(s, len, i);
-  uint32_t ch;
-  size_t bad;
-  if (!parse_dec32(s, i, e, &ch, &bad) || ch == 0 || ch > 255)
+  if (!rec_bus_number(rec, s, i, e, 1))
     return TRACE_ERR(ps, d, i, "ASC: bad CANFD channel");
-  f->bus = (uint8_t)ch;
-  rec_set_src(rec, s + i, e - i);
   i = skip_blank(s, len, e);
   e = token_end(s, len, i);
   if (!rx_tx(s, i, e, f))
@@ -238,6 +234,7 @@ static int parse_fd(struct trace_pstate *ps, const char *s, size_t len, size_t i
   i = skip_blank(s, len, e);
   e = token_end(s, len, i);
   uint32_t dlc, dlen;
+  size_t bad;
   if (!parse_hex32(s, i, e, &dlc, &bad) || dlc > 15)
     return TRACE_ERR(ps, d, i, "ASC: bad DLC");
   i = skip_blank(s, len, e);
@@ -383,12 +380,9 @@ static int parse_classic(struct trace_pstate *ps, const char *s, size_t len, siz
   return 0;
 }
 
-static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
-                 struct sim_diag *d)
+static int parse_full(struct trace_pstate *ps, const char *s, size_t len, size_t i,
+                      struct trace_record *rec, struct sim_diag *d)
 {
-  size_t i = line_begin(rec, s, &len);
-  if (i == len)
-    return 0;
   int hl = s[i] >= '0' && s[i] <= '9' ? 0 : header_line(ps, s + i, len - i, i, d);
   if (hl) /* (no header line starts with a digit, every frame line does) */
     return hl < 0 ? hl : 0;
@@ -423,6 +417,12 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
       return rc;
   }
   return rec_frame_done(ps, rec);
+}
+
+static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
+                 struct sim_diag *d)
+{
+  return line_parse(ps, s, len, rec, d, parse_full);
 }
 
 static int64_t origin(const struct trace_wstate *ws)
@@ -711,14 +711,12 @@ static int header(struct trace_wstate *ws, const struct trace_record *first, str
 }
 
 const struct trace_format trace_fmt_asc = {
-    .name = "asc",
-    .exts = ".asc",
-    .desc = "Vector ASC: 2.718068 2  381  Rx   d 6 00 00 00 00 00 00",
-    .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_FDFLAGS | TRACE_CAP_TX | TRACE_CAP_ERR |
-            TRACE_CAP_ABSTIME | TRACE_CAP_RTR,
-    .detect = detect,
-    .parse = parse,
-    .write = write,
-    .header = header,
-    .convert_from = from_candump,
+  .name = "asc",
+  .caps = TRACE_CAP_LOSSLESS,
+  .parse = parse, .write = write,
+  .header = header,
+  .convert_from = from_candump,
+  .detect = detect,
+  .exts = ".asc",
+  .desc = "Vector ASC: 2.718068 2  381  Rx   d 6 00 00 00 00 00 00",
 };

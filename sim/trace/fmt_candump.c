@@ -21,8 +21,6 @@
 
 #include "trace/codec.h"
 
-#define CAN_ERR_FLAG_BIT 0x20000000u
-
 static int detect(const char *s, size_t len)
 {
   if (len < 8 || s[0] != '(')
@@ -55,21 +53,8 @@ static int parse_id(struct trace_pstate *ps, const char *s, size_t len, size_t f
   }
   if (h - fs != 3 && h - fs != 8)
     return TRACE_ERR(ps, d, fs, "candump log: the id must be 3 or 8 hex digits");
-  if (h - fs == 8) {
-    if (id & CAN_ERR_FLAG_BIT) {
-      f->flags |= SIM_CAN_F_ERR;
-      id &= SIM_CAN_EFF_MASK;
-    } else {
-      if (id > SIM_CAN_EFF_MASK)
-        return TRACE_ERR(ps, d, fs, "candump log: 29-bit id out of range");
-      f->flags |= SIM_CAN_F_EXT;
-    }
-  } else if (id > SIM_CAN_SFF_MASK) {
-    return TRACE_ERR(ps, d, fs, "candump log: 11-bit id out of range");
-  }
-  f->id = id;
   *hash = h;
-  return 0;
+  return candump_set_id(ps, f, id, h - fs, fs, "candump log", d);
 }
 
 /* What follows "#": "#<flags>" of a CAN FD frame (sets *max to 64) or "R[len]" of a remote
@@ -315,14 +300,9 @@ static size_t parse_ahead(struct trace_pstate *ps, const char *s, size_t n,
   return (size_t)(dat + e - s);
 }
 
-static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
-                 struct sim_diag *d)
+static int parse_full(struct trace_pstate *ps, const char *s, size_t len, size_t i,
+                      struct trace_record *rec, struct sim_diag *d)
 {
-  if (parse_quick(ps, s, len, rec))
-    return 1;
-  size_t i = line_begin(rec, s, &len);
-  if (i == len)
-    return 0;
   if (s[i] != '(')
     return TRACE_ERR(ps, d, i, "candump log: expected '(' and a timestamp");
   i++;
@@ -353,6 +333,8 @@ static int parse(struct trace_pstate *ps, const char *s, size_t len, struct trac
   rec_set_ts(rec, ts, false);
   return rec_frame_done(ps, rec);
 }
+
+TRACE_PARSE_QUICK_FIRST(parse, parse_quick, parse_full)
 
 /*
  * The line candump writes: "(%010lu.%06lu) IFACE ID#DATA" with a 10-digit second, 6 fraction
@@ -491,14 +473,11 @@ end:
 }
 
 const struct trace_format trace_fmt_candump = {
-    .name = "candump",
-    .exts = ".log,.candump",
-    .desc = "can-utils candump -l log: (1724333002.811100) can0 7E8#03410D3C",
-    .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_FDFLAGS | TRACE_CAP_TX | TRACE_CAP_ERR |
-            TRACE_CAP_ABSTIME | TRACE_CAP_RTR,
-    .detect = detect,
-    .parse = parse,
-    .write = write,
-    .quick_check = quick_check,
-    .parse_ahead = parse_ahead,
+  .name = "candump",
+  .caps = TRACE_CAP_LOSSLESS,
+  .parse = parse, .write = write,
+  .quick_check = quick_check, .parse_ahead = parse_ahead,
+  .detect = detect,
+  .exts = ".log,.candump",
+  .desc = "can-utils candump -l log: (1724333002.811100) can0 7E8#03410D3C",
 };

@@ -18,8 +18,6 @@
 
 #include "trace/codec.h"
 
-#define CAN_ERR_FLAG_BIT 0x20000000u
-
 /* Finds "[n]" / "[nn]" in a line; returns its index or -1. */
 static long find_bracket(const char *s, size_t len)
 {
@@ -105,12 +103,9 @@ static int parse_len(struct trace_pstate *ps, const char *s, size_t len, size_t 
   return 0;
 }
 
-static int parse_full(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
-                      struct sim_diag *d)
+static int parse_full(struct trace_pstate *ps, const char *s, size_t len, size_t i,
+                      struct trace_record *rec, struct sim_diag *d)
 {
-  size_t i = line_begin(rec, s, &len);
-  if (i == len)
-    return 0;
   struct sim_frame *f = &rec->frame;
   bool timed = false;
   int64_t ts = 0;
@@ -134,21 +129,8 @@ static int parse_full(struct trace_pstate *ps, const char *s, size_t len, struct
   size_t bad;
   if ((i - ids != 3 && i - ids != 8) || !parse_hex32(s, ids, i, &id, &bad))
     return TRACE_ERR(ps, d, ids, "candump: the id must be 3 or 8 hex digits");
-  if (i - ids == 8) {
-    if (id & CAN_ERR_FLAG_BIT) {
-      f->flags |= SIM_CAN_F_ERR;
-      id &= SIM_CAN_EFF_MASK;
-    } else {
-      /* bits 30/31 without the error bit: no frame candump prints (as the candump log
-       * reader, fmt_candump.c parse_id) */
-      if (id > SIM_CAN_EFF_MASK)
-        return TRACE_ERR(ps, d, ids, "candump: 29-bit id out of range");
-      f->flags |= SIM_CAN_F_EXT;
-    }
-  } else if (id > SIM_CAN_SFF_MASK) {
-    return TRACE_ERR(ps, d, ids, "candump: 11-bit id out of range");
-  }
-  f->id = id;
+  if (candump_set_id(ps, f, id, i - ids, ids, "candump", d) < 0)
+    return SIM_EPARSE;
   i = skip_blank(s, len, i);
   size_t le = 0;
   uint32_t dl = 0;
@@ -205,7 +187,7 @@ static int parse_quick(struct trace_pstate *ps, const char *s, size_t len,
   unsigned dl = (unsigned)(s[i + 1] - '0');
   if (!q_bytes_to_end(s, len, i + 3, dl, rec->frame.data))
     return 0;
-  struct sim_frame *f = rec_quick_frame(rec, id, ext ? SIM_CAN_F_EXT : 0, dl);
+  struct sim_frame *f = rec_quick_frame(rec, id, ext_tx_flags(ext, false), dl);
   f->bus = rec_src_bus(ps, rec, s + ifs, ife - ifs, len - ifs);
   rec_set_ts_opt(ps, rec, timed, ts, ts < INT64_C(100000000) * SIM_NS_PER_SEC);
   return rec_frame_done(ps, rec);
@@ -253,12 +235,10 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
 }
 
 const struct trace_format trace_fmt_candump_screen = {
-    .name = "candump-screen",
-    .exts = ".can,.candump.txt",
-    .desc = "candump default output, with or without (timestamp): can0  1DB   [8]  00 04 C2",
-    .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_FDFLAGS | TRACE_CAP_TX | TRACE_CAP_ERR |
-            TRACE_CAP_ABSTIME | TRACE_CAP_RTR,
-    .detect = detect,
-    .parse = parse,
-    .write = write,
+  .name = "candump-screen",
+  .caps = TRACE_CAP_LOSSLESS,
+  .parse = parse, .write = write,
+  .detect = detect,
+  .exts = ".can,.candump.txt",
+  .desc = "candump default output, with or without (timestamp): can0  1DB   [8]  00 04 C2",
 };

@@ -186,12 +186,9 @@ static int parse_metric(struct trace_pstate *ps, const char *s, size_t len, size
   return 1;
 }
 
-static int parse_full(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
-                      struct sim_diag *d)
+static int parse_full(struct trace_pstate *ps, const char *s, size_t len, size_t i,
+                      struct trace_record *rec, struct sim_diag *d)
 {
-  size_t i = line_begin(rec, s, &len);
-  if (i == len)
-    return 0;
   if (s[i] == '#')
     return rec_comment(rec, "#", s, i + 1, len);
   int64_t ts;
@@ -262,8 +259,8 @@ static int parse_quick(struct trace_pstate *ps, const char *s, size_t len,
   size_t n = (len - ie) / 3;
   if (len - ie != 3 * n || n > 8 || (n && !q_bytes(s + ie + 1, (unsigned)n, ' ', rec->frame.data)))
     return 0;
-  uint16_t flags = (uint16_t)((ext ? SIM_CAN_F_EXT : 0) | (s[bs + 1] == 'T' ? SIM_CAN_F_TX : 0));
-  rec_quick_frame(rec, id, flags, (unsigned)n)->bus = (uint8_t)(s[bs] - '0');
+  struct sim_frame *f = rec_quick_frame(rec, id, ext_tx_flags(ext, s[bs + 1] == 'T'), (unsigned)n);
+  f->bus = (uint8_t)(s[bs] - '0');
   rec->src[0] = s[bs];
   rec->src[1] = 0;
   rec_set_ts(rec, ts, ts < INT64_C(100000000) * SIM_NS_PER_SEC);
@@ -373,13 +370,12 @@ static int header(struct trace_wstate *ws, const struct trace_record *first, str
 }
 
 const struct trace_format trace_fmt_crtd = {
-    .name = "crtd",
-    .exts = ".crtd",
-    .desc = "OVMS CRTD: 1724333002.811100 1R11 7E8 03 41 0d 3c (plus CEV/CMT/CXX/CER/CST)",
-    .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_TX | TRACE_CAP_EVENTS |
-            TRACE_CAP_ABSTIME,
-    .detect = detect,
-    .parse = parse,
-    .write = write,
-    .header = header,
+  .name = "crtd",
+  .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_TX | TRACE_CAP_EVENTS |
+          TRACE_CAP_ABSTIME,
+  .parse = parse, .write = write,
+  .header = header,
+  .detect = detect,
+  .exts = ".crtd",
+  .desc = "OVMS CRTD: 1724333002.811100 1R11 7E8 03 41 0d 3c (plus CEV/CMT/CXX/CER/CST)",
 };

@@ -60,6 +60,55 @@ static int data_len(const char *s, size_t fs, size_t fe)
   return (int)v;
 }
 
+/* An id column s[fs..fe) (hex digits, at most 29 bits) into f->id; false when it is none. */
+static bool id_field(const char *s, size_t fs, size_t fe, struct sim_frame *f)
+{
+  uint32_t v;
+  size_t bad;
+  if (!parse_hex32(s, fs, fe, &v, &bad) || v > SIM_CAN_EFF_MASK)
+    return false;
+  f->id = v;
+  return true;
+}
+
+/* A column of two words (compared ignoring case): on sets flag in f, off does not; false for
+ * any other text. */
+static bool flag_field(const char *s, size_t fs, size_t fe, const char *on, const char *off,
+                       uint16_t flag, struct sim_frame *f)
+{
+  if (field_is(s + fs, fe - fs, on)) {
+    f->flags |= flag;
+    return true;
+  }
+  return field_is(s + fs, fe - fs, off);
+}
+
+/*
+ * The columns both exports have, read alike: the id (hex), Extended (true/false), the
+ * direction (Rx/Tx) and the bus (0-based) into rec, the data length into *dlen.  True for any
+ * other column; false when the column's text is not what it must be (the format's message for
+ * col, savvy_errors or pf_errors, says which).
+ */
+static bool common_field(int8_t col, const char *s, size_t fs, size_t fe,
+                         struct trace_record *rec, int *dlen)
+{
+  struct sim_frame *f = &rec->frame;
+  switch (col) {
+  case C_ID:
+    return id_field(s, fs, fe, f);
+  case C_EXT:
+    return flag_field(s, fs, fe, "true", "false", SIM_CAN_F_EXT, f);
+  case C_DIR:
+    return flag_field(s, fs, fe, "Tx", "Rx", SIM_CAN_F_TX, f);
+  case C_BUS:
+    return rec_bus_number(rec, s, fs, fe, 0);
+  case C_LEN:
+    return (*dlen = data_len(s, fs, fe)) >= 0;
+  default:
+    return true;
+  }
+}
+
 /* The line without its end-of-line characters. */
 static size_t strip_eol(const char *s, size_t len)
 {
@@ -212,75 +261,14 @@ static int savvy_data(struct trace_pstate *ps, const char *s, size_t len, size_t
   return 0;
 }
 
-static int savvy_full(struct trace_pstate *ps, const char *s, size_t len,
-                      struct trace_record *rec, struct sim_diag *d)
-{
-  len = rtrim(s, row_begin(rec, &s, len));
-  if (!len || table_header(ps, s, len, &savvy_table))
-    return 0;
-  size_t i = 0, fs, fe;
-  struct sim_frame *f = &rec->frame;
-  int64_t ts = 0;
-  int dlen = -1;
-  int c = 0;
-  bool have_id = false;
-  while (c < ps->ncols && next_field(s, len, ',', &i, &fs, &fe)) {
-    trim(s, &fs, &fe);
-    size_t bad;
-    uint32_t v;
-    switch (ps->col[c]) {
-    case C_TIME:
-      if (savvy_time(ps, s, fs, fe, &ts, d) < 0)
-        return SIM_EPARSE;
-      break;
-    case C_ID:
-      if (!parse_hex32(s, fs, fe, &v, &bad) || v > SIM_CAN_EFF_MASK)
-        return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: bad id");
-      f->id = v;
-      have_id = true;
-      break;
-    case C_EXT:
-      if (field_is(s + fs, fe - fs, "true"))
-        f->flags |= SIM_CAN_F_EXT;
-      else if (!field_is(s + fs, fe - fs, "false"))
-        return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: Extended must be true or false");
-      break;
-    case C_DIR:
-      if (field_is(s + fs, fe - fs, "Tx"))
-        f->flags |= SIM_CAN_F_TX;
-      else if (!field_is(s + fs, fe - fs, "Rx"))
-        return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: Dir must be Rx or Tx");
-      break;
-    case C_BUS:
-      if (!parse_dec32(s, fs, fe, &v, &bad) || v > 254)
-        return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: bad bus");
-      f->bus = (uint8_t)(v + 1);
-      rec_set_src(rec, s + fs, fe - fs);
-      break;
-    case C_LEN:
-      if ((dlen = data_len(s, fs, fe)) < 0)
-        return TRACE_ERR(ps, d, fs, "SavvyCAN CSV: bad LEN");
-      break;
-    case C_D1:
-      if (savvy_data(ps, s, len, &i, fs, fe, dlen, f->data, d) < 0)
-        return SIM_EPARSE;
-      c = ps->ncols; /* done */
-      continue;
-    default:
-      break;
-    }
-    c++;
-  }
-  if (!have_id || dlen < 0)
-    return TRACE_ERR(ps, d, 0, "SavvyCAN CSV: row without id or LEN");
-  if (!canid_ok(f->id, f->flags & SIM_CAN_F_EXT))
-    return TRACE_ERR(ps, d, 0, "SavvyCAN CSV: 11-bit id out of range");
-  if (dlen > 8)
-    f->flags |= SIM_CAN_F_FD;
-  f->len = (uint8_t)dlen;
-  rec_set_ts(rec, ts, ts < INT64_C(946684800) * SIM_NS_PER_SEC);
-  return rec_frame_done(ps, rec);
-}
+/* What is wrong with a column common_field() refuses. */
+static const char *const savvy_errors[] = {
+    [C_ID] = "SavvyCAN CSV: bad id",
+    [C_EXT] = "SavvyCAN CSV: Extended must be true or false",
+    [C_DIR] = "SavvyCAN CSV: Dir must be Rx or Tx",
+    [C_BUS] = "SavvyCAN CSV: bad bus",
+    [C_LEN] = "SavvyCAN CSV: bad LEN",
+};
 
 /*
  * The fast path of savvy_parse() for the row SavvyCAN (and savvy_write()) writes, in a file
@@ -332,14 +320,57 @@ static int savvy_quick(struct trace_pstate *ps, const char *s, size_t len,
     return 0;
   if (!canid_ok(id, ext))
     return 0;
-  uint16_t flags = (uint16_t)((ext ? SIM_CAN_F_EXT : 0) | (tx ? SIM_CAN_F_TX : 0));
-  rec_quick_frame(rec, id, flags, dl)->bus = (uint8_t)(bus + 1);
+  rec_quick_frame(rec, id, ext_tx_flags(ext, tx), dl)->bus = (uint8_t)(bus + 1);
   rec_set_src(rec, s + bs, be - bs);
   rec_set_ts(rec, ts, ts < INT64_C(946684800) * SIM_NS_PER_SEC);
   return rec_frame_done(ps, rec);
 }
 
-TRACE_PARSE_QUICK_FIRST(savvy_parse, savvy_quick, savvy_full)
+static int savvy_parse(struct trace_pstate *ps, const char *s, size_t len,
+                       struct trace_record *rec, struct sim_diag *d)
+{
+  if (savvy_quick(ps, s, len, rec))
+    return 1;
+  len = rtrim(s, row_begin(rec, &s, len));
+  if (!len || table_header(ps, s, len, &savvy_table))
+    return 0;
+  size_t i = 0, fs, fe;
+  struct sim_frame *f = &rec->frame;
+  int64_t ts = 0;
+  int dlen = -1;
+  int c = 0;
+  bool have_id = false;
+  while (c < ps->ncols && next_field(s, len, ',', &i, &fs, &fe)) {
+    trim(s, &fs, &fe);
+    int8_t col = ps->col[c];
+    switch (col) {
+    case C_TIME:
+      if (savvy_time(ps, s, fs, fe, &ts, d) < 0)
+        return SIM_EPARSE;
+      break;
+    case C_D1:
+      if (savvy_data(ps, s, len, &i, fs, fe, dlen, f->data, d) < 0)
+        return SIM_EPARSE;
+      c = ps->ncols; /* done */
+      continue;
+    default:
+      if (!common_field(col, s, fs, fe, rec, &dlen))
+        return TRACE_ERR(ps, d, fs, "%s", savvy_errors[col]);
+      break;
+    }
+    have_id |= col == C_ID;
+    c++;
+  }
+  if (!have_id || dlen < 0)
+    return TRACE_ERR(ps, d, 0, "SavvyCAN CSV: row without id or LEN");
+  if (!canid_ok(f->id, f->flags & SIM_CAN_F_EXT))
+    return TRACE_ERR(ps, d, 0, "SavvyCAN CSV: 11-bit id out of range");
+  if (dlen > 8)
+    f->flags |= SIM_CAN_F_FD;
+  f->len = (uint8_t)dlen;
+  rec_set_ts(rec, ts, ts < INT64_C(946684800) * SIM_NS_PER_SEC);
+  return rec_frame_done(ps, rec);
+}
 
 static int savvy_write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
 {
@@ -381,14 +412,13 @@ static int savvy_header(struct trace_wstate *ws, const struct trace_record *firs
 }
 
 const struct trace_format trace_fmt_savvycan = {
-    .name = "savvycan",
-    .exts = ".csv",
-    .desc = "SavvyCAN/GVRET CSV: Time Stamp,ID,Extended,Dir,Bus,LEN,D1..D8",
-    .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_TX | TRACE_CAP_ABSTIME,
-    .detect = savvy_detect,
-    .parse = savvy_parse,
-    .write = savvy_write,
-    .header = savvy_header,
+  .name = "savvycan",
+  .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_TX | TRACE_CAP_ABSTIME,
+  .parse = savvy_parse, .write = savvy_write,
+  .header = savvy_header,
+  .detect = savvy_detect,
+  .exts = ".csv",
+  .desc = "SavvyCAN/GVRET CSV: Time Stamp,ID,Extended,Dir,Bus,LEN,D1..D8",
 };
 
 /* ---- ParserFlags TSV ---- */
@@ -454,75 +484,13 @@ static inline size_t q_tab(const char *s, size_t len, size_t i)
   return i;
 }
 
-static int pf_full(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
-                   struct sim_diag *d)
-{
-  len = strip_eol(s, row_begin(rec, &s, len));
-  if (!rtrim(s, len) || table_header(ps, s, len, &pf_table))
-    return 0;
-  size_t i = 0, fs, fe;
-  struct sim_frame *f = &rec->frame;
-  int64_t ts = 0;
-  int dlen = -1;
-  size_t ds = 0, de = 0;
-  bool have_id = false, have_time = false, ext_flag = false;
-  for (int c = 0; c < ps->ncols && next_field(s, len, '\t', &i, &fs, &fe); c++) {
-    trim(s, &fs, &fe);
-    size_t bad;
-    uint32_t v;
-    switch (ps->col[c]) {
-    case C_BUS:
-      if (!parse_dec32(s, fs, fe, &v, &bad) || v > 254)
-        return TRACE_ERR(ps, d, fs, "ParserFlags: bad channel");
-      f->bus = (uint8_t)(v + 1);
-      rec_set_src(rec, s + fs, fe - fs);
-      break;
-    case C_DIR:
-      if (field_is(s + fs, fe - fs, "TX"))
-        f->flags |= SIM_CAN_F_TX;
-      else if (!field_is(s + fs, fe - fs, "RX"))
-        return TRACE_ERR(ps, d, fs, "ParserFlags: T/R must be RX or TX");
-      break;
-    case C_TIME: {
-      int64_t msns;
-      if (fe == fs || trace_parse_time(s + fs, fe - fs, false, &msns) != fe - fs)
-        return TRACE_ERR(ps, d, fs, "ParserFlags: bad time");
-      ts = msns / 1000; /* ms -> ns */
-      have_time = true;
-      break;
-    }
-    case C_FLAGS:
-      for (size_t k = fs; k < fe; k++)
-        if (s[k] == 'X' || s[k] == 'x' || s[k] == 'E')
-          ext_flag = true;
-      break;
-    case C_ID:
-      if (fe - fs > 2 && s[fs] == '0' && (s[fs + 1] == 'x' || s[fs + 1] == 'X'))
-        fs += 2;
-      if (!parse_hex32(s, fs, fe, &v, &bad) || v > SIM_CAN_EFF_MASK)
-        return TRACE_ERR(ps, d, fs, "ParserFlags: bad CAN ID");
-      f->id = v;
-      have_id = true;
-      break;
-    case C_LEN:
-      if ((dlen = data_len(s, fs, fe)) < 0)
-        return TRACE_ERR(ps, d, fs, "ParserFlags: bad Len");
-      break;
-    case C_DATA:
-      ds = fs;
-      de = fe;
-      break;
-    default:
-      break;
-    }
-  }
-  if (!have_id || !have_time || dlen < 0)
-    return TRACE_ERR(ps, d, 0, "ParserFlags: row without CAN ID, Time or Len");
-  if (pf_finish(ps, s, ds, de, dlen, ext_flag, f, d) < 0)
-    return SIM_EPARSE;
-  rec_set_ts(rec, ts, true);
-  return rec_frame_done(ps, rec);
-}
+/* What is wrong with a column common_field() refuses (T/R: either case, as every word). */
+static const char *const pf_errors[] = {
+    [C_ID] = "ParserFlags: bad CAN ID",
+    [C_DIR] = "ParserFlags: T/R must be RX or TX",
+    [C_BUS] = "ParserFlags: bad channel",
+    [C_LEN] = "ParserFlags: bad Len",
+};
 
 /*
  * The fast path of pf_parse() for the row the analyser (and pf_write()) writes, in a file
@@ -592,15 +560,66 @@ static int pf_quick(struct trace_pstate *ps, const char *s, size_t len, struct t
   }
   if (i < len && s[i] != '\t')
     return 0;
-  uint16_t flags = (uint16_t)((ext || id > SIM_CAN_SFF_MASK ? SIM_CAN_F_EXT : 0) |
-                               (tx ? SIM_CAN_F_TX : 0));
+  uint16_t flags = ext_tx_flags(ext || id > SIM_CAN_SFF_MASK, tx); /* (as pf_finish) */
   rec_quick_frame(rec, id, flags, dl)->bus = (uint8_t)(bus + 1);
   rec_set_src(rec, s + bs, be - bs);
   rec_set_ts(rec, ts, true);
   return rec_frame_done(ps, rec);
 }
 
-TRACE_PARSE_QUICK_FIRST(pf_parse, pf_quick, pf_full)
+static int pf_parse(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
+                    struct sim_diag *d)
+{
+  if (pf_quick(ps, s, len, rec))
+    return 1;
+  len = strip_eol(s, row_begin(rec, &s, len));
+  if (!rtrim(s, len) || table_header(ps, s, len, &pf_table))
+    return 0;
+  size_t i = 0, fs, fe;
+  struct sim_frame *f = &rec->frame;
+  int64_t ts = 0;
+  int dlen = -1;
+  size_t ds = 0, de = 0;
+  bool have_id = false, have_time = false, ext_flag = false;
+  for (int c = 0; c < ps->ncols && next_field(s, len, '\t', &i, &fs, &fe); c++) {
+    trim(s, &fs, &fe);
+    int8_t col = ps->col[c];
+    switch (col) {
+    case C_TIME: {
+      int64_t msns;
+      if (fe == fs || trace_parse_time(s + fs, fe - fs, false, &msns) != fe - fs)
+        return TRACE_ERR(ps, d, fs, "ParserFlags: bad time");
+      ts = msns / 1000; /* ms -> ns */
+      have_time = true;
+      break;
+    }
+    case C_FLAGS:
+      for (size_t k = fs; k < fe; k++)
+        if (s[k] == 'X' || s[k] == 'x' || s[k] == 'E')
+          ext_flag = true;
+      break;
+    case C_DATA:
+      ds = fs;
+      de = fe;
+      break;
+    case C_ID:
+      if (fe - fs > 2 && s[fs] == '0' && (s[fs + 1] == 'x' || s[fs + 1] == 'X'))
+        fs += 2;
+      /* fall through */
+    default:
+      if (!common_field(col, s, fs, fe, rec, &dlen))
+        return TRACE_ERR(ps, d, fs, "%s", pf_errors[col]);
+      break;
+    }
+    have_id |= col == C_ID;
+  }
+  if (!have_id || !have_time || dlen < 0)
+    return TRACE_ERR(ps, d, 0, "ParserFlags: row without CAN ID, Time or Len");
+  if (pf_finish(ps, s, ds, de, dlen, ext_flag, f, d) < 0)
+    return SIM_EPARSE;
+  rec_set_ts(rec, ts, true);
+  return rec_frame_done(ps, rec);
+}
 
 static int pf_write(struct trace_wstate *ws, const struct trace_record *rec, struct sbuf *out)
 {
@@ -650,12 +669,11 @@ static int pf_header(struct trace_wstate *ws, const struct trace_record *first, 
 }
 
 const struct trace_format trace_fmt_parserflags = {
-    .name = "parserflags",
-    .exts = ".tsv",
-    .desc = "tab-separated analyser export with a ParserFlags header (time in ms)",
-    .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_TX,
-    .detect = pf_detect,
-    .parse = pf_parse,
-    .write = pf_write,
-    .header = pf_header,
+  .name = "parserflags",
+  .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_TX,
+  .parse = pf_parse, .write = pf_write,
+  .header = pf_header,
+  .detect = pf_detect,
+  .exts = ".tsv",
+  .desc = "tab-separated analyser export with a ParserFlags header (time in ms)",
 };

@@ -124,12 +124,9 @@ static inline int q_dec2(const char *s, size_t i, int lim)
   return q_digit(s[i]) && q_digit(s[i + 1]) && v < lim ? v : -1;
 }
 
-static int parse_full(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
-                      struct sim_diag *d)
+static int parse_full(struct trace_pstate *ps, const char *s, size_t len, size_t i,
+                      struct trace_record *rec, struct sim_diag *d)
 {
-  size_t i = line_begin(rec, s, &len);
-  if (i == len)
-    return 0;
   if (s[i] < '0' || s[i] > '9') {
     /* a column header line ("Index Direction Time ...") */
     if (!memmem(s, len, "frame", 5) && ps->nframes == 0)
@@ -253,7 +250,7 @@ static int parse_quick(struct trace_pstate *ps, const char *s, size_t len,
   }
   if (!q_bytes_to_end(s, len, i, dl, rec->frame.data))
     return 0;
-  rec_quick_frame(rec, id, (uint16_t)((ext ? SIM_CAN_F_EXT : 0) | (tx ? SIM_CAN_F_TX : 0)), dl);
+  rec_quick_frame(rec, id, ext_tx_flags(ext, tx), dl);
   rec_set_ts(rec, ts, true);
   return rec_frame_done(ps, rec);
 }
@@ -295,11 +292,10 @@ static int write(struct trace_wstate *ws, const struct trace_record *rec, struct
 }
 
 const struct trace_format trace_fmt_numbered = {
-    .name = "numbered",
-    .exts = ".txt",
-    .desc = "numbered analyser export: 1 Receive 10:21:33.123 0x000001DB Data frame ...",
-    .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_TX | TRACE_CAP_RTR,
-    .detect = detect,
-    .parse = parse,
-    .write = write,
+  .name = "numbered",
+  .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_TX | TRACE_CAP_RTR,
+  .parse = parse, .write = write,
+  .detect = detect,
+  .exts = ".txt",
+  .desc = "numbered analyser export: 1 Receive 10:21:33.123 0x000001DB Data frame ...",
 };

@@ -165,12 +165,12 @@ static int cando_parse(struct trace_pstate *ps, const char *s, size_t len,
 }
 
 const struct trace_format trace_fmt_cando = {
-    .name = "cando-csv",
-    .exts = ".cando.csv",
-    .desc = "Netronics CANdo CSV (Tesla Roadster logs): RD11,0.0181,100,88,0,3,0,FF,FF,46",
-    .caps = TRACE_CAP_READ | TRACE_CAP_TX | TRACE_CAP_RTR,
-    .detect = cando_detect,
-    .parse = cando_parse,
+  .name = "cando-csv",
+  .caps = TRACE_CAP_READ | TRACE_CAP_TX | TRACE_CAP_RTR,
+  .parse = cando_parse,
+  .detect = cando_detect,
+  .exts = ".cando.csv",
+  .desc = "Netronics CANdo CSV (Tesla Roadster logs): RD11,0.0181,100,88,0,3,0,FF,FF,46",
 };
 
 /* ---- annotated text ---- */
@@ -196,12 +196,9 @@ static int ann_detect(const char *s, size_t len)
   return 0;
 }
 
-static int ann_parse(struct trace_pstate *ps, const char *s, size_t len,
-                     struct trace_record *rec, struct sim_diag *d)
+static int ann_line(struct trace_pstate *ps, const char *s, size_t len, size_t i,
+                    struct trace_record *rec, struct sim_diag *d)
 {
-  size_t i = line_begin(rec, s, &len);
-  if (i == len)
-    return 0;
   int64_t ts;
   size_t n = trace_parse_time(s + i, len - i, false, &ts);
   if (!n)
@@ -233,11 +230,17 @@ static int ann_parse(struct trace_pstate *ps, const char *s, size_t len,
   return rec_frame_done(ps, rec);
 }
 
+static int ann_parse(struct trace_pstate *ps, const char *s, size_t len,
+                     struct trace_record *rec, struct sim_diag *d)
+{
+  return line_parse(ps, s, len, rec, d, ann_line);
+}
+
 const struct trace_format trace_fmt_roadster = {
-    .name = "roadster-txt",
-    .exts = ".roadster.txt",
-    .desc = "Tesla Roadster annotated log: 0.0181 100 88 00 03 00 FF FF 46  ->VDS ...",
-    .caps = TRACE_CAP_READ,
-    .detect = ann_detect,
-    .parse = ann_parse,
+  .name = "roadster-txt",
+  .caps = TRACE_CAP_READ,
+  .parse = ann_parse,
+  .detect = ann_detect,
+  .exts = ".roadster.txt",
+  .desc = "Tesla Roadster annotated log: 0.0181 100 88 00 03 00 FF FF 46  ->VDS ...",
 };

@@ -166,24 +166,14 @@ static bool parse_ms(const char *s, size_t i, size_t e, int64_t *ns)
   }
   if (k == i)
     return false;
-  int digits = 0;
   if (k < e && s[k] == '.') {
-    k++;
-    size_t f0 = k;
-    while (k < e && s[k] >= '0' && s[k] <= '9') {
-      if (digits < 6) {
-        frac = frac * 10 + (s[k] - '0');
-        digits++;
-      }
-      k++;
-    }
+    size_t f0 = k + 1;
+    k = parse_frac(s, f0, e, 6, &frac);
     if (k == f0)
       return false;
   }
   if (k != e)
     return false;
-  for (; digits < 6; digits++)
-    frac *= 10;
   if (ms > INT64_MAX / SIM_NS_PER_MS || __builtin_add_overflow(ms * SIM_NS_PER_MS, frac, ns))
     return false;
   return true;
@@ -229,12 +219,8 @@ static int parse_v1(struct trace_pstate *ps, const char *s, size_t len, size_t i
   int v = ps->version ? ps->version : 10;
   if (v >= 12) {
     e = token_end(s, len, i);
-    uint32_t bus;
-    size_t bad;
-    if (!parse_dec32(s, i, e, &bus, &bad) || bus == 0 || bus > 255)
+    if (!rec_bus_number(rec, s, i, e, 1))
       return TRACE_ERR(ps, d, i, "TRC: bad bus number");
-    f->bus = (uint8_t)bus;
-    rec_set_src(rec, s + i, e - i);
     i = skip_blank(s, len, e);
   }
   if (v >= 11) {
@@ -359,10 +345,8 @@ static int parse_v2(struct trace_pstate *ps, const char *s, size_t len, size_t i
       break;
     }
     case C_B:
-      if (!parse_dec32(s, i, e, &v, &bad) || v == 0 || v > 255)
+      if (!rec_bus_number(rec, s, i, e, 1))
         return TRACE_ERR(ps, d, i, "TRC: bad bus number");
-      f->bus = (uint8_t)v;
-      rec_set_src(rec, s + i, e - i);
       break;
     case C_I: {
       int rc = parse_id(ps, s, i, e, f, d);
@@ -415,12 +399,9 @@ static int parse_v2(struct trace_pstate *ps, const char *s, size_t len, size_t i
 /* The columns our writer (and PCAN-View) puts in a 2.1 file. */
 static const int8_t cols_21[9] = {C_N, C_O, C_T, C_B, C_I, C_d, C_R, C_L, C_D};
 
-static int parse_full(struct trace_pstate *ps, const char *s, size_t len, struct trace_record *rec,
-                      struct sim_diag *d)
+static int parse_full(struct trace_pstate *ps, const char *s, size_t len, size_t i,
+                      struct trace_record *rec, struct sim_diag *d)
 {
-  size_t i = line_begin(rec, s, &len);
-  if (i == len)
-    return 0;
   if (s[i] == ';')
     return header_line(ps, s + i, len - i, i, d);
   size_t j = i;
@@ -512,8 +493,7 @@ static int parse_quick(struct trace_pstate *ps, const char *s, size_t len,
   if (!q_bytes_to_end(s, len, i + 1, dlc, rec->frame.data) ||
       (ps->start_ns && __builtin_add_overflow(ps->start_ns, off, &ts)))
     return 0;
-  uint16_t flags = (uint16_t)((ext ? SIM_CAN_F_EXT : 0) | (tx ? SIM_CAN_F_TX : 0));
-  rec_quick_frame(rec, id, flags, dlc)->bus = (uint8_t)bus;
+  rec_quick_frame(rec, id, ext_tx_flags(ext, tx), dlc)->bus = (uint8_t)bus;
   rec_set_src(rec, s + bs, be - bs);
   rec_set_ts(rec, ts, !ps->start_ns);
   return rec_frame_done(ps, rec);
@@ -599,13 +579,12 @@ static int header(struct trace_wstate *ws, const struct trace_record *first, str
 }
 
 const struct trace_format trace_fmt_trc = {
-    .name = "trc",
-    .exts = ".trc",
-    .desc = "PEAK PCAN TRC 1.0-2.1: 1  1059.900 DT 1  0300 Rx -  8  00 11 ...",
-    .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_FDFLAGS | TRACE_CAP_TX | TRACE_CAP_ABSTIME |
-            TRACE_CAP_RTR,
-    .detect = detect,
-    .parse = parse,
-    .write = write,
-    .header = header,
+  .name = "trc",
+  .caps = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_FDFLAGS | TRACE_CAP_TX |
+          TRACE_CAP_ABSTIME | TRACE_CAP_RTR,
+  .parse = parse, .write = write,
+  .header = header,
+  .detect = detect,
+  .exts = ".trc",
+  .desc = "PEAK PCAN TRC 1.0-2.1: 1  1059.900 DT 1  0300 Rx -  8  00 11 ...",
 };

@@ -42,7 +42,7 @@ struct trace_replay {
   int64_t wall0, sim0;
   uint32_t *late; /* histogram */
   unsigned long late_over;
-  struct sim_diag *diag; /* for bad lines during the run (owned) */
+  struct sim_diag diag; /* for bad lines during the run */
 };
 
 /* The units an offset may carry, and their length in ns. */
@@ -116,8 +116,7 @@ int trace_replay_new(struct trace_replay **out, struct sim *sim, const char *pat
     r->o = *o;
   if (r->o.loops == 0)
     r->o.loops = 1;
-  r->diag = xcalloc(1, sizeof(*r->diag));
-  sim_diag_init(r->diag);
+  sim_diag_init(&r->diag);
   int rc = open_reader(r, d);
   if (rc) {
     trace_replay_free(r);
@@ -264,7 +263,7 @@ static void finish(struct trace_replay *r, int status)
 static int advance(struct trace_replay *r)
 {
   for (;;) {
-    int rc = trace_reader_next(r->rd, &r->pend, r->diag);
+    int rc = trace_reader_next(r->rd, &r->pend, &r->diag);
     if (rc == SIM_EPARSE || rc == SIM_ETRUNC) {
       r->st.bad_lines++;
       if (r->o.keep_going)
@@ -334,7 +333,7 @@ static void on_timer(struct sim_loop *loop, struct sim_timer *t)
     }
     trace_reader_close(r->rd);
     r->rd = NULL;
-    if (open_reader(r, r->diag) < 0) {
+    if (open_reader(r, &r->diag) < 0) {
       finish(r, SIM_EFORMAT);
       return;
     }
@@ -422,7 +421,7 @@ void trace_replay_format_stats(const struct trace_replay_stats *st, const char *
 
 const struct sim_diag *trace_replay_diag(const struct trace_replay *r)
 {
-  return r->diag;
+  return &r->diag;
 }
 
 void trace_replay_free(struct trace_replay *r)
@@ -431,8 +430,7 @@ void trace_replay_free(struct trace_replay *r)
     return;
   trace_replay_stop(r);
   trace_reader_close(r->rd);
-  sim_diag_cleanup(r->diag);
-  free(r->diag);
+  sim_diag_cleanup(&r->diag);
   free(r->late);
   free(r->path);
   free(r);

@@ -130,20 +130,10 @@ size_t trace_parse_time(const char *s, size_t len, bool neg, int64_t *ns)
     return 0;
   int64_t frac = 0;
   if (i < len && s[i] == '.') {
-    i++;
-    int digits = 0;
-    size_t f0 = i;
-    while (i < len && s[i] >= '0' && s[i] <= '9') {
-      if (digits < 9) {
-        frac = frac * 10 + (s[i] - '0');
-        digits++;
-      }
-      i++;
-    }
+    size_t f0 = i + 1;
+    i = parse_frac(s, f0, len, 9, &frac);
     if (i == f0)
       return 0;
-    for (; digits < 9; digits++)
-      frac *= 10;
   }
   /* the whole int64 range of ns: a writer's time at the limit (INT64_MAX ns =
    * 9223372036.854775807 s, which the ASC writer clamps to) reads back */
@@ -197,31 +187,20 @@ size_t trace_parse_time_ps(struct trace_pstate *ps, const char *s, size_t len, i
     /* up to 8 fraction digits at once (SWAR): which of the next 8 bytes are digits... */
     uint64_t w;
     memcpy(&w, s + i + 1, 8);
-    uint64_t bad = ((w & UINT64_C(0xF0F0F0F0F0F0F0F0)) ^ UINT64_C(0x3030303030303030)) |
-                   (((w & UINT64_C(0x0F0F0F0F0F0F0F0F)) + UINT64_C(0x0606060606060606)) &
-                    UINT64_C(0x1010101010101010));
+    uint64_t bad = nondigits8(s + i + 1);
     int k = bad ? __builtin_ctzll(bad) / 8 : 8;
     if (k > 0 && (k < 8 || i + 9 >= len || !is_digit(s[i + 9]))) {
       /* ... and their value: the digits moved to the top, zero bytes (leading zeros) below */
-      uint64_t v = (w << (8 * (8 - k))) & UINT64_C(0x0F0F0F0F0F0F0F0F);
-      v = (v * 2561) >> 8;
-      v = ((v & UINT64_C(0x00FF00FF00FF00FF)) * 6553601) >> 16;
-      v = ((v & UINT64_C(0x0000FFFF0000FFFF)) * UINT64_C(42949672960001)) >> 32;
+      uint64_t v = digits8(w << (8 * (8 - k)));
       *ns = ps->tcache_sec * SIM_NS_PER_SEC + (int64_t)v * scale[k];
       return i + 1 + (size_t)k;
     }
   }
   if (i < len && s[i] == '.') {
-    i++;
-    size_t f0 = i, lim = len - i < 9 ? len : i + 9;
-    while (i < lim && is_digit(s[i]))
-      frac = frac * 10 + (s[i++] - '0');
-    int digits = (int)(i - f0);
-    while (i < len && is_digit(s[i]))
-      i++; /* digits beyond ns */
+    size_t f0 = i + 1;
+    i = parse_frac(s, f0, len, 9, &frac); /* (digits beyond ns are passed over) */
     if (i == f0)
       return 0;
-    frac *= scale[digits];
   }
   *ns = ps->tcache_sec * SIM_NS_PER_SEC + frac;
   return i;

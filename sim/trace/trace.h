@@ -147,6 +147,10 @@ enum {
   TRACE_CAP_ABSTIME = 0x040, /* absolute (epoch) timestamps */
   TRACE_CAP_RTR = 0x080,
   TRACE_CAP_FDFLAGS = 0x100, /* CAN FD BRS / ESI bits */
+  /* read and written with every kind of frame, all its flags and absolute times: a trace
+   * copied through the format loses nothing of its frames (candump, candump-screen, asc) */
+  TRACE_CAP_LOSSLESS = TRACE_CAP_READ | TRACE_CAP_WRITE | TRACE_CAP_FD | TRACE_CAP_FDFLAGS |
+                       TRACE_CAP_TX | TRACE_CAP_ERR | TRACE_CAP_ABSTIME | TRACE_CAP_RTR,
 };
 
 /*
