@@ -58,6 +58,5 @@ void can_backend_net_close(struct sim_canbus *bus)
 {
   struct can_backend_net *nb = bus->priv;
   can_net_client_free(nb->cli);
-  free(nb);
-  bus->priv = NULL;
+  can_bus_free_priv(bus);
 }

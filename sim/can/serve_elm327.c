@@ -123,10 +123,9 @@ static void elm_close(struct can_net_conn *c)
 }
 
 static const struct can_net_proto elm_proto = {
-    .name = "elm327",
-    .on_open = elm_open,
-    .on_data = elm_data,
-    .on_close = elm_close,
+  .name = "elm327",
+  .on_open = elm_open, .on_close = elm_close,
+  .on_data = elm_data,
 };
 
 static int elm_sopen(struct can_serve *s, const char *arg, struct sim_diag *d)
@@ -192,9 +191,8 @@ static void elm_sclose(struct can_serve *s)
 }
 
 const struct can_serve_ops can_serve_elm327 = {
-    .name = "elm327",
-    .per_bus = true,
-    .open = elm_sopen,
-    .start = elm_start,
-    .close = elm_sclose,
+  .name = "elm327",
+  .per_bus = true,
+  .open = elm_sopen, .close = elm_sclose,
+  .start = elm_start,
 };

@@ -99,10 +99,10 @@ static size_t gv_data(struct can_net_conn *c, const uint8_t *p, size_t n)
 }
 
 static const struct can_net_proto gv_proto = {
-    .name = "gvret",
-    .max_pending = 4096,
-    .on_open = gv_open,
-    .on_data = gv_data,
+  .name = "gvret",
+  .max_pending = 4096,
+  .on_open = gv_open,
+  .on_data = gv_data,
 };
 
 static int gv_sopen(struct can_serve *s, const char *arg, struct sim_diag *d)
@@ -144,9 +144,8 @@ static void gv_sclose(struct can_serve *s)
 }
 
 const struct can_serve_ops can_serve_gvret = {
-    .name = "gvret",
-    .per_bus = false,
-    .open = gv_sopen,
-    .start = gv_start,
-    .close = gv_sclose,
+  .name = "gvret",
+  .per_bus = false,
+  .open = gv_sopen, .close = gv_sclose,
+  .start = gv_start,
 };

@@ -187,11 +187,10 @@ static size_t scd_data(struct can_net_conn *c, const uint8_t *p, size_t n)
 }
 
 static const struct can_net_proto scd_proto = {
-    .name = "socketcand",
-    .max_pending = SOCKETCAND_MAX_LINE,
-    .on_open = scd_open,
-    .on_data = scd_data,
-    .on_close = scd_close,
+  .name = "socketcand",
+  .max_pending = SOCKETCAND_MAX_LINE,
+  .on_open = scd_open, .on_close = scd_close,
+  .on_data = scd_data,
 };
 
 static int scd_sopen(struct can_serve *s, const char *arg, struct sim_diag *d)
@@ -223,9 +222,8 @@ static void scd_sclose(struct can_serve *s)
 }
 
 const struct can_serve_ops can_serve_socketcand = {
-    .name = "socketcand",
-    .per_bus = true,
-    .open = scd_sopen,
-    .start = scd_start,
-    .close = scd_sclose,
+  .name = "socketcand",
+  .per_bus = true,
+  .open = scd_sopen, .close = scd_sclose,
+  .start = scd_start,
 };
