@@ -201,12 +201,7 @@ static void tap_mon(void *ctx, struct sim_canbus *bus, const struct sim_frame *f
 
 int can_tap_attach(struct can_tap *t, struct sim_canbus *bus, can_tap_fn fn, void *ctx)
 {
-  t->bus = bus;
-  t->fn = fn;
-  t->ctx = ctx;
-  t->injecting = NULL;
-  t->origin = NULL;
-  t->sending = false;
+  *t = (struct can_tap){.bus = bus, .fn = fn, .ctx = ctx};
   int rc = can_bus_add_monitor(bus, tap_mon, t);
   t->attached = rc == 0;
   return rc;
