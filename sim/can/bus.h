@@ -84,6 +84,7 @@ struct sim_canbus_stats {
 };
 
 #define SIM_CANBUS_MAX_MON 8 /* recorder, statistics, servers, bridges */
+#define SIM_CANBUS_MAX_FILTERS 32
 
 /* A monitor slot: fn set in mon[], errfn in errmon[]; free while both are NULL. */
 struct sim_canbus_mon {
@@ -91,7 +92,6 @@ struct sim_canbus_mon {
   sim_canbus_errmon_fn errfn;
   void *ctx;
 };
-#define SIM_CANBUS_MAX_FILTERS 32
 
 struct sim_canbus {
   const struct sim_canbus_ops *ops;
