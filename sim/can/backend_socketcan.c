@@ -13,7 +13,6 @@
 #include <linux/can.h>
 #include <linux/can/raw.h>
 #include <net/if.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>

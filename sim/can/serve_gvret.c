@@ -10,8 +10,6 @@
  * gvret_encode_reply(); a frame the client sends is put on its bus (never echoed to it).  A
  * frame for a bus that does not exist, or with a bad length, counts as bad input.
  */
-#include <stdio.h>
-#include <string.h>
 
 #include "can/gvret.h"
 #include "can/net.h"
