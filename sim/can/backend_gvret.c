@@ -67,11 +67,10 @@ static void gvc_on_close(struct can_net_conn *c)
 }
 
 static const struct can_net_proto gvc_proto = {
-    .name = "gvret",
-    .max_pending = 4096,
-    .on_open = gvc_on_open,
-    .on_data = gvc_on_data,
-    .on_close = gvc_on_close,
+  .name = "gvret",
+  .max_pending = 4096,
+  .on_open = gvc_on_open, .on_close = gvc_on_close,
+  .on_data = gvc_on_data,
 };
 
 static int gvc_open(struct sim_canbus *bus, const char *arg, struct sim_diag *d)
@@ -110,10 +109,8 @@ static int gvc_send(struct sim_canbus *bus, const struct sim_frame *f)
 }
 
 const struct sim_canbus_ops can_backend_gvret = {
-    .name = "gvret",
-    .open = gvc_open,
-    .start = can_backend_net_start,
-    .send = gvc_send,
-    .stop = can_backend_net_stop,
-    .close = can_backend_net_close,
+  .name = "gvret",
+  .open = gvc_open, .close = can_backend_net_close,
+  .start = can_backend_net_start, .stop = can_backend_net_stop,
+  .send = gvc_send,
 };

@@ -4,7 +4,6 @@
  * what any other one sends, synchronously, like nodes on one wire; the sender does not receive
  * its own frame.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "can/bus.h"
@@ -12,9 +11,9 @@
 #include "core/xalloc.h"
 
 struct mem_priv {
-  char *name;
   struct sim_canbus *bus;
   struct mem_priv *next;
+  char name[]; /* allocated with the state: close frees them together */
 };
 
 static struct mem_priv *wires; /* started mem buses, all names */
@@ -25,8 +24,9 @@ static int mem_open(struct sim_canbus *bus, const char *arg, struct sim_diag *d)
     sim_diag_error(d, NULL, 0, 0, "mem: needs a name (mem:NAME)");
     return SIM_ECONFIG;
   }
-  struct mem_priv *p = xcalloc(1, sizeof(*p));
-  p->name = xstrdup(arg);
+  size_t len = strlen(arg);
+  struct mem_priv *p = xcalloc(1, sizeof(*p) + len + 1);
+  memcpy(p->name, arg, len);
   p->bus = bus;
   bus->priv = p;
   return 0;
@@ -62,19 +62,9 @@ static int mem_stop(struct sim_canbus *bus)
   return 0;
 }
 
-static void mem_close(struct sim_canbus *bus)
-{
-  struct mem_priv *p = bus->priv;
-  free(p->name);
-  free(p);
-  bus->priv = NULL;
-}
-
 const struct sim_canbus_ops can_backend_mem = {
-    .name = "mem",
-    .open = mem_open,
-    .start = mem_start,
-    .send = mem_send,
-    .stop = mem_stop,
-    .close = mem_close,
+  .name = "mem",
+  .open = mem_open, .close = can_bus_free_priv,
+  .start = mem_start, .stop = mem_stop,
+  .send = mem_send,
 };

@@ -24,12 +24,12 @@ int can_backend_net_open(struct sim_canbus *bus, struct can_backend_net *nb,
 {
   if (rc < 0) {
     free(nb);
-    return rc;
+  } else {
+    nb->bus = bus;
+    nb->proto = proto;
+    bus->priv = nb;
   }
-  nb->bus = bus;
-  nb->proto = proto;
-  bus->priv = nb;
-  return 0;
+  return rc;
 }
 
 int can_backend_net_start(struct sim_canbus *bus)
@@ -58,6 +58,5 @@ void can_backend_net_close(struct sim_canbus *bus)
 {
   struct can_backend_net *nb = bus->priv;
   can_net_client_free(nb->cli);
-  free(nb);
-  bus->priv = NULL;
+  can_bus_free_priv(bus);
 }

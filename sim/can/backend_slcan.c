@@ -37,7 +37,6 @@
 #include "core/xalloc.h"
 
 struct sl_priv {
-  char *path;
   uint32_t bitrate;
   bool timestamps;
   int fd;
@@ -51,6 +50,7 @@ struct sl_priv {
   ev_io wio;         /* EV_WRITE, active while out holds bytes */
   char out[4096];    /* accepted output the tty has not taken yet */
   size_t out_len;
+  char path[]; /* allocated with the state: close frees them together */
 };
 
 #define SL_OUT_CAP sizeof(((struct sl_priv *)0)->out)
@@ -85,8 +85,8 @@ static int sl_open(struct sim_canbus *bus, const char *arg, struct sim_diag *d)
     sim_diag_error(d, NULL, 0, 0, "slcan: needs a tty path (slcan:/dev/ttyACM0@500000)");
     return SIM_ECONFIG;
   }
-  struct sl_priv *p = xcalloc(1, sizeof(*p));
-  p->path = xstrndup(arg, n);
+  struct sl_priv *p = xcalloc(1, sizeof(*p) + n + 1);
+  memcpy(p->path, arg, n);
   free(copy);
   p->bitrate = rate;
   p->timestamps = ts;
@@ -132,13 +132,20 @@ static int queue_out(struct sl_priv *p, const char *s, size_t n)
   return flush_out(p);
 }
 
-static void gone(struct sl_priv *p, int err, const char *why)
+/* Stops both watchers, drops what waits in out and closes the tty. */
+static void close_tty(struct sl_priv *p)
 {
-  ev_io_stop(sim_loop_ev(p->bus->loop), &p->io);
-  ev_io_stop(sim_loop_ev(p->bus->loop), &p->wio);
+  struct ev_loop *ev = sim_loop_ev(p->bus->loop);
+  ev_io_stop(ev, &p->io);
+  ev_io_stop(ev, &p->wio);
   p->out_len = 0;
   close(p->fd);
   p->fd = -1;
+}
+
+static void gone(struct sl_priv *p, int err, const char *why)
+{
+  close_tty(p);
   p->bus->started = false;
   can_bus_report_error(p->bus, err, why);
 }
@@ -253,12 +260,20 @@ static int sl_start(struct sim_canbus *bus)
   p->wio.data = p;
   int rc = queue_out(p, cmd, (size_t)n);
   if (rc < 0) {
-    ev_io_stop(sim_loop_ev(bus->loop), &p->wio);
-    close(fd);
-    p->fd = -1;
+    close_tty(p);
     return rc;
   }
   ev_io_start(sim_loop_ev(bus->loop), &p->io);
+  return 0;
+}
+
+static int sl_stop(struct sim_canbus *bus)
+{
+  struct sl_priv *p = bus->priv;
+  if (p->fd >= 0) {
+    queue_out(p, "C\r", 2); /* best effort: what the tty does not take now is dropped */
+    close_tty(p);
+  }
   return 0;
 }
 
@@ -275,33 +290,9 @@ static int sl_send(struct sim_canbus *bus, const struct sim_frame *f)
   return rc == -EIO || rc == -ENXIO ? -EIO : rc;
 }
 
-static int sl_stop(struct sim_canbus *bus)
-{
-  struct sl_priv *p = bus->priv;
-  if (p->fd >= 0) {
-    queue_out(p, "C\r", 2); /* best effort: what the tty does not take now is dropped */
-    ev_io_stop(sim_loop_ev(bus->loop), &p->io);
-    ev_io_stop(sim_loop_ev(bus->loop), &p->wio);
-    p->out_len = 0;
-    close(p->fd);
-    p->fd = -1;
-  }
-  return 0;
-}
-
-static void sl_close(struct sim_canbus *bus)
-{
-  struct sl_priv *p = bus->priv;
-  free(p->path);
-  free(p);
-  bus->priv = NULL;
-}
-
 const struct sim_canbus_ops can_backend_slcan = {
-    .name = "slcan",
-    .open = sl_open,
-    .start = sl_start,
-    .send = sl_send,
-    .stop = sl_stop,
-    .close = sl_close,
+  .name = "slcan",
+  .open = sl_open, .close = can_bus_free_priv,
+  .start = sl_start, .stop = sl_stop,
+  .send = sl_send,
 };

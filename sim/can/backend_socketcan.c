@@ -13,7 +13,6 @@
 #include <linux/can.h>
 #include <linux/can/raw.h>
 #include <net/if.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -53,6 +52,14 @@ static int sc_open(struct sim_canbus *bus, const char *arg, struct sim_diag *d)
   return 0;
 }
 
+/* Stops the watcher and closes the socket. */
+static void close_socket(struct sc_priv *p)
+{
+  ev_io_stop(sim_loop_ev(p->bus->loop), &p->io);
+  close(p->fd);
+  p->fd = -1;
+}
+
 static void on_readable(struct ev_loop *ev, ev_io *w, int revents)
 {
   struct sc_priv *p = w->data;
@@ -63,9 +70,7 @@ static void on_readable(struct ev_loop *ev, ev_io *w, int revents)
       if (errno == EAGAIN || errno == EINTR)
         return;
       int err = errno;
-      ev_io_stop(ev, &p->io);
-      close(p->fd);
-      p->fd = -1;
+      close_socket(p);
       p->bus->started = false; /* lost: the program ends the run (app/run.c) */
       can_bus_report_error(p->bus, -err, "socketcan read failed (interface down?)");
       return;
@@ -141,6 +146,30 @@ static int sc_start(struct sim_canbus *bus)
   return 0;
 }
 
+static int sc_stop(struct sim_canbus *bus)
+{
+  struct sc_priv *p = bus->priv;
+  if (p->fd >= 0)
+    close_socket(p);
+  return 0;
+}
+
+static int sc_set_filters(struct sim_canbus *bus, const struct sim_can_filter *f, size_t n)
+{
+  struct sc_priv *p = bus->priv;
+  if (p->fd < 0)
+    return SIM_ESTATE;
+  struct can_filter kf[SIM_CANBUS_MAX_FILTERS];
+  for (size_t i = 0; i < n && i < SIM_CANBUS_MAX_FILTERS; i++) {
+    kf[i].can_id = f[i].id | (f[i].ext ? CAN_EFF_FLAG : 0);
+    kf[i].can_mask = f[i].mask | (f[i].ext_matters ? CAN_EFF_FLAG : 0);
+  }
+  if (setsockopt(p->fd, SOL_CAN_RAW, CAN_RAW_FILTER, n ? kf : NULL,
+                 (socklen_t)(n * sizeof(kf[0]))) < 0)
+    return -errno;
+  return 0;
+}
+
 static int sc_send(struct sim_canbus *bus, const struct sim_frame *f)
 {
   struct sc_priv *p = bus->priv;
@@ -170,45 +199,10 @@ static int sc_send(struct sim_canbus *bus, const struct sim_frame *f)
   return n == (ssize_t)mtu ? 0 : -EIO;
 }
 
-static int sc_set_filters(struct sim_canbus *bus, const struct sim_can_filter *f, size_t n)
-{
-  struct sc_priv *p = bus->priv;
-  if (p->fd < 0)
-    return SIM_ESTATE;
-  struct can_filter kf[SIM_CANBUS_MAX_FILTERS];
-  for (size_t i = 0; i < n && i < SIM_CANBUS_MAX_FILTERS; i++) {
-    kf[i].can_id = f[i].id | (f[i].ext ? CAN_EFF_FLAG : 0);
-    kf[i].can_mask = f[i].mask | (f[i].ext_matters ? CAN_EFF_FLAG : 0);
-  }
-  if (setsockopt(p->fd, SOL_CAN_RAW, CAN_RAW_FILTER, n ? kf : NULL,
-                 (socklen_t)(n * sizeof(kf[0]))) < 0)
-    return -errno;
-  return 0;
-}
-
-static int sc_stop(struct sim_canbus *bus)
-{
-  struct sc_priv *p = bus->priv;
-  if (p->fd >= 0) {
-    ev_io_stop(sim_loop_ev(bus->loop), &p->io);
-    close(p->fd);
-    p->fd = -1;
-  }
-  return 0;
-}
-
-static void sc_close(struct sim_canbus *bus)
-{
-  free(bus->priv);
-  bus->priv = NULL;
-}
-
 const struct sim_canbus_ops can_backend_socketcan = {
-    .name = "socketcan",
-    .open = sc_open,
-    .start = sc_start,
-    .send = sc_send,
-    .set_filters = sc_set_filters,
-    .stop = sc_stop,
-    .close = sc_close,
+  .name = "socketcan",
+  .open = sc_open, .close = can_bus_free_priv,
+  .start = sc_start, .stop = sc_stop,
+  .send = sc_send,
+  .set_filters = sc_set_filters,
 };

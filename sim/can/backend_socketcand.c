@@ -104,11 +104,10 @@ static void scdc_on_close(struct can_net_conn *c)
 }
 
 static const struct can_net_proto scdc_proto = {
-    .name = "socketcand",
-    .max_pending = SOCKETCAND_MAX_LINE,
-    .on_open = scdc_on_open,
-    .on_data = scdc_on_data,
-    .on_close = scdc_on_close,
+  .name = "socketcand",
+  .max_pending = SOCKETCAND_MAX_LINE,
+  .on_open = scdc_on_open, .on_close = scdc_on_close,
+  .on_data = scdc_on_data,
 };
 
 static int scdc_open(struct sim_canbus *bus, const char *arg, struct sim_diag *d)
@@ -142,10 +141,8 @@ static int scdc_send(struct sim_canbus *bus, const struct sim_frame *f)
 }
 
 const struct sim_canbus_ops can_backend_socketcand = {
-    .name = "socketcand",
-    .open = scdc_open,
-    .start = can_backend_net_start,
-    .send = scdc_send,
-    .stop = can_backend_net_stop,
-    .close = can_backend_net_close,
+  .name = "socketcand",
+  .open = scdc_open, .close = can_backend_net_close,
+  .start = can_backend_net_start, .stop = can_backend_net_stop,
+  .send = scdc_send,
 };

@@ -39,9 +39,9 @@ static int tr_send(struct sim_canbus *bus, const struct sim_frame *f)
 }
 
 const struct sim_canbus_ops can_backend_trace = {
-    .name = "trace",
-    .open = tr_open,
-    .send = tr_send,
+  .name = "trace",
+  .open = tr_open,
+  .send = tr_send,
 };
 
 /* ---- replays into buses ----------------------------------------------------------------- */

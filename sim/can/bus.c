@@ -60,15 +60,22 @@ int can_bus_start(struct sim_canbus *bus)
   return rc;
 }
 
-static void tx_failed(struct sim_canbus *bus, const struct sim_frame *f, int err)
+/* f as the monitors see it when sent on bus: with the bus number and the TX flag. */
+static struct sim_frame as_sent(const struct sim_canbus *bus, const struct sim_frame *f)
 {
-  bus->stats.tx_err++;
   struct sim_frame m = *f;
   m.bus = bus->num;
   m.flags |= SIM_CAN_F_TX;
+  return m;
+}
+
+static void tx_failed(struct sim_canbus *bus, const struct sim_frame *f, int err)
+{
+  bus->stats.tx_err++;
+  struct sim_frame m = as_sent(bus, f);
   for (int i = 0; i < SIM_CANBUS_MAX_MON; i++)
-    if (bus->errmon[i].fn)
-      bus->errmon[i].fn(bus->errmon[i].ctx, bus, err, "TX_Fail", &m);
+    if (bus->errmon[i].errfn)
+      bus->errmon[i].errfn(bus->errmon[i].ctx, bus, err, "TX_Fail", &m);
 }
 
 int can_bus_send(struct sim_canbus *bus, const struct sim_frame *f)
@@ -83,9 +90,7 @@ int can_bus_send(struct sim_canbus *bus, const struct sim_frame *f)
     return rc;
   }
   bus->stats.tx++;
-  struct sim_frame m = *f;
-  m.bus = bus->num;
-  m.flags |= SIM_CAN_F_TX;
+  struct sim_frame m = as_sent(bus, f);
   for (int i = 0; i < SIM_CANBUS_MAX_MON; i++)
     if (bus->mon[i].fn)
       bus->mon[i].fn(bus->mon[i].ctx, bus, &m);
@@ -111,6 +116,12 @@ void can_bus_close(struct sim_canbus *bus)
   free(bus);
 }
 
+void can_bus_free_priv(struct sim_canbus *bus)
+{
+  free(bus->priv);
+  bus->priv = NULL;
+}
+
 void can_buses_close(struct sim_canbus *const owned[SIM_MAX_BUSES],
                      struct sim_canbus *registry[SIM_MAX_BUSES])
 {
@@ -134,40 +145,44 @@ void can_bus_set_error(struct sim_canbus *bus, sim_canbus_err_fn fn, void *ctx)
   bus->err_ctx = ctx;
 }
 
-int can_bus_add_monitor(struct sim_canbus *bus, sim_canbus_mon_fn fn, void *ctx)
+/* Puts m into the first free one of slots[SIM_CANBUS_MAX_MON]: 0, or SIM_ELIMIT when none
+ * is free. */
+static int slot_add(struct sim_canbus_mon *slots, struct sim_canbus_mon m)
 {
   for (int i = 0; i < SIM_CANBUS_MAX_MON; i++)
-    if (!bus->mon[i].fn) {
-      bus->mon[i].fn = fn;
-      bus->mon[i].ctx = ctx;
+    if (!slots[i].fn && !slots[i].errfn) {
+      slots[i] = m;
       return 0;
     }
   return SIM_ELIMIT;
+}
+
+/* Frees every one of slots[SIM_CANBUS_MAX_MON] that holds m. */
+static void slot_remove(struct sim_canbus_mon *slots, struct sim_canbus_mon m)
+{
+  for (int i = 0; i < SIM_CANBUS_MAX_MON; i++)
+    if (slots[i].fn == m.fn && slots[i].errfn == m.errfn && slots[i].ctx == m.ctx)
+      slots[i] = (struct sim_canbus_mon){0};
+}
+
+int can_bus_add_monitor(struct sim_canbus *bus, sim_canbus_mon_fn fn, void *ctx)
+{
+  return slot_add(bus->mon, (struct sim_canbus_mon){.fn = fn, .ctx = ctx});
 }
 
 void can_bus_remove_monitor(struct sim_canbus *bus, sim_canbus_mon_fn fn, void *ctx)
 {
-  for (int i = 0; i < SIM_CANBUS_MAX_MON; i++)
-    if (bus->mon[i].fn == fn && bus->mon[i].ctx == ctx)
-      bus->mon[i].fn = NULL;
+  slot_remove(bus->mon, (struct sim_canbus_mon){.fn = fn, .ctx = ctx});
 }
 
 int can_bus_add_error_monitor(struct sim_canbus *bus, sim_canbus_errmon_fn fn, void *ctx)
 {
-  for (int i = 0; i < SIM_CANBUS_MAX_MON; i++)
-    if (!bus->errmon[i].fn) {
-      bus->errmon[i].fn = fn;
-      bus->errmon[i].ctx = ctx;
-      return 0;
-    }
-  return SIM_ELIMIT;
+  return slot_add(bus->errmon, (struct sim_canbus_mon){.errfn = fn, .ctx = ctx});
 }
 
 void can_bus_remove_error_monitor(struct sim_canbus *bus, sim_canbus_errmon_fn fn, void *ctx)
 {
-  for (int i = 0; i < SIM_CANBUS_MAX_MON; i++)
-    if (bus->errmon[i].fn == fn && bus->errmon[i].ctx == ctx)
-      bus->errmon[i].fn = NULL;
+  slot_remove(bus->errmon, (struct sim_canbus_mon){.errfn = fn, .ctx = ctx});
 }
 
 int can_bus_set_filters(struct sim_canbus *bus, const struct sim_can_filter *f, size_t n)
@@ -253,8 +268,8 @@ void can_bus_deliver(struct sim_canbus *bus, struct sim_frame *f)
 void can_bus_report_error(struct sim_canbus *bus, int err, const char *what)
 {
   for (int i = 0; i < SIM_CANBUS_MAX_MON; i++)
-    if (bus->errmon[i].fn)
-      bus->errmon[i].fn(bus->errmon[i].ctx, bus, err, what, NULL);
+    if (bus->errmon[i].errfn)
+      bus->errmon[i].errfn(bus->errmon[i].ctx, bus, err, what, NULL);
   if (bus->on_error)
     bus->on_error(bus->err_ctx, bus, err, what);
 }

@@ -86,6 +86,13 @@ struct sim_canbus_stats {
 #define SIM_CANBUS_MAX_MON 8 /* recorder, statistics, servers, bridges */
 #define SIM_CANBUS_MAX_FILTERS 32
 
+/* A monitor slot: fn set in mon[], errfn in errmon[]; free while both are NULL. */
+struct sim_canbus_mon {
+  sim_canbus_mon_fn fn;
+  sim_canbus_errmon_fn errfn;
+  void *ctx;
+};
+
 struct sim_canbus {
   const struct sim_canbus_ops *ops;
   void *priv;                 /* backend state */
@@ -97,8 +104,8 @@ struct sim_canbus {
   void *rx_ctx;
   sim_canbus_err_fn on_error; /* may be NULL */
   void *err_ctx;
-  struct { sim_canbus_mon_fn fn; void *ctx; } mon[SIM_CANBUS_MAX_MON];
-  struct { sim_canbus_errmon_fn fn; void *ctx; } errmon[SIM_CANBUS_MAX_MON];
+  struct sim_canbus_mon mon[SIM_CANBUS_MAX_MON];
+  struct sim_canbus_mon errmon[SIM_CANBUS_MAX_MON];
   struct sim_can_filter filters[SIM_CANBUS_MAX_FILTERS];
   size_t nfilters;            /* 0 = accept everything */
   bool hw_filters;            /* the backend applies the filters */
@@ -130,6 +137,9 @@ int can_bus_send(struct sim_canbus *bus, const struct sim_frame *f);
 int can_bus_stop(struct sim_canbus *bus);
 /* Stops if started, frees everything.  NULL is allowed. */
 void can_bus_close(struct sim_canbus *bus);
+/* For backends' close slots: frees bus->priv (NULL allowed) and sets it to NULL.  A close
+ * slot by itself for private state that owns no other memory. */
+void can_bus_free_priv(struct sim_canbus *bus);
 /* Closes every bus of owned[] (the caller's; entries may be NULL) and clears the entry of
  * registry[] (the simulator's buses[]) that still points at the same bus. */
 void can_buses_close(struct sim_canbus *const owned[SIM_MAX_BUSES],

@@ -22,34 +22,49 @@ struct can_network {
   struct sim_canbus *made[SIM_MAX_BUSES];
 };
 
-int can_network_add_serve(struct can_network_opts *o, const char *spec, struct sim_diag *d)
+/* The checks of add_spec(): create what spec names (on no loop: nothing is opened) and free it
+ * again.  0, or the creation's error with d filled. */
+static int check_serve(const char *spec, struct sim_diag *d)
 {
-  if (o->nserve >= CAN_SERVE_MAX) {
-    sim_diag_error(d, NULL, 0, 0, "at most %d servers", CAN_SERVE_MAX);
-    return SIM_ECONFIG;
-  }
   struct can_serve *s;
   int rc = can_serve_new(&s, NULL, spec, d);
-  if (rc < 0)
-    return rc;
   can_serve_free(s);
-  o->serve[o->nserve++] = spec;
-  return 0;
+  return rc;
+}
+
+static int check_bridge(const char *spec, struct sim_diag *d)
+{
+  struct can_bridge *b;
+  int rc = can_bridge_new(&b, NULL, spec, d);
+  can_bridge_free(b);
+  return rc;
+}
+
+/* Appends spec (borrowed) to list[*n] (room for cap; what names the entries in the error) if
+ * check accepts it.  0, SIM_ECONFIG when list is full, or check's error; d filled. */
+static int add_spec(const char **list, int *n, int cap, const char *what,
+                    int (*check)(const char *spec, struct sim_diag *d), const char *spec,
+                    struct sim_diag *d)
+{
+  if (*n >= cap) {
+    sim_diag_error(d, NULL, 0, 0, "at most %d %s", cap, what);
+    return SIM_ECONFIG;
+  }
+  int rc = check(spec, d);
+  if (rc == 0)
+    list[(*n)++] = spec;
+  return rc;
+}
+
+int can_network_add_serve(struct can_network_opts *o, const char *spec, struct sim_diag *d)
+{
+  return add_spec(o->serve, &o->nserve, CAN_SERVE_MAX, "servers", check_serve, spec, d);
 }
 
 int can_network_add_bridge(struct can_network_opts *o, const char *spec, struct sim_diag *d)
 {
-  if (o->nbridge >= CAN_NETWORK_MAX_BRIDGES) {
-    sim_diag_error(d, NULL, 0, 0, "at most %d bridges", CAN_NETWORK_MAX_BRIDGES);
-    return SIM_ECONFIG;
-  }
-  struct can_bridge *b;
-  int rc = can_bridge_new(&b, NULL, spec, d);
-  if (rc < 0)
-    return rc;
-  can_bridge_free(b);
-  o->bridge[o->nbridge++] = spec;
-  return 0;
+  return add_spec(o->bridge, &o->nbridge, CAN_NETWORK_MAX_BRIDGES, "bridges", check_bridge, spec,
+                  d);
 }
 
 bool can_network_wanted(const struct can_network_opts *o)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/error.h"
 #include "core/loop.h"
 #include "core/xalloc.h"
@@ -66,14 +67,22 @@ int can_serve_new(struct can_serve **out, struct sim_loop *loop, const char *spe
   s->loop = loop;
   s->spec = xstrdup(spec);
   s->bus = num ? num : 1;
+  s->priv = ops->priv_size ? xcalloc(1, ops->priv_size) : NULL;
   int rc = ops->open(s, colon + 1, d);
   if (rc < 0) {
+    free(s->priv);
     free(s->spec);
     free(s);
     return rc;
   }
   *out = s;
   return 0;
+}
+
+static void detach_taps(struct can_serve *s)
+{
+  for (size_t b = 0; b < ARRAY_SIZE(s->taps); b++)
+    can_tap_detach(&s->taps[b]);
 }
 
 unsigned can_serve_buses(const struct can_serve *s)
@@ -88,7 +97,10 @@ int can_serve_start(struct can_serve *s, struct sim_canbus *const buses[8], stru
     sim_diag_error(d, NULL, 0, 0, "%s: there is no bus %u", s->spec, s->bus);
     return SIM_ECONFIG;
   }
-  return s->ops->start(s, d);
+  int rc = s->ops->start(s, d);
+  if (rc < 0)
+    detach_taps(s);
+  return rc;
 }
 
 void can_serve_set_log(struct can_serve *s, can_net_log_fn fn, void *ctx)
@@ -127,6 +139,8 @@ void can_serve_free(struct can_serve *s)
   s->net = NULL;
   if (s->ops->close)
     s->ops->close(s);
+  detach_taps(s);
+  free(s->priv);
   free(s->spec);
   free(s);
 }
@@ -151,10 +165,10 @@ int can_serve_listen(struct can_serve *s, const struct can_net_proto *proto, voi
   return 0;
 }
 
-int can_serve_tap(struct can_serve *s, struct can_tap *t, uint8_t num, can_tap_fn fn,
-                  void *ctx, struct sim_diag *d)
+int can_serve_tap(struct can_serve *s, uint8_t num, can_tap_fn fn, void *ctx,
+                  struct sim_diag *d)
 {
-  int rc = can_tap_attach(t, s->buses[num - 1], fn, ctx);
+  int rc = can_tap_attach(&s->taps[num - 1], s->buses[num - 1], fn, ctx);
   if (rc < 0)
     sim_diag_error(d, NULL, 0, 0, "%s: bus %u has no monitor slot left", s->spec, num);
   return rc;
@@ -187,12 +201,7 @@ static void tap_mon(void *ctx, struct sim_canbus *bus, const struct sim_frame *f
 
 int can_tap_attach(struct can_tap *t, struct sim_canbus *bus, can_tap_fn fn, void *ctx)
 {
-  t->bus = bus;
-  t->fn = fn;
-  t->ctx = ctx;
-  t->injecting = NULL;
-  t->origin = NULL;
-  t->sending = false;
+  *t = (struct can_tap){.bus = bus, .fn = fn, .ctx = ctx};
   int rc = can_bus_add_monitor(bus, tap_mon, t);
   t->attached = rc == 0;
   return rc;

@@ -34,12 +34,33 @@ struct can_serve;
 #define CAN_SERVE_DEFAULT_HOST "0.0.0.0"
 #define CAN_SERVE_MAX 8
 
+/*
+ * A tap: a server's (or bridge's) place on a bus.  It monitors the bus and can inject frames
+ * as if a node on the wire had sent them.  on_frame sees every frame on the bus, with origin
+ * = the origin given to can_tap_inject() for the injected frame itself (so the server can
+ * skip the sender), NULL for every other frame.
+ */
+typedef void (*can_tap_fn)(void *ctx, struct sim_canbus *bus, const struct sim_frame *f,
+                           const void *origin);
+struct can_tap {
+  struct sim_canbus *bus; /* borrowed */
+  can_tap_fn fn;
+  void *ctx;
+  const struct sim_frame *injecting; /* the frame being delivered by can_tap_inject() */
+  const void *origin;
+  bool sending; /* inside can_tap_inject()'s backend send: its TX echo is skipped */
+  bool attached;
+};
+
 /* A scheme's operations.  open parses arg (no I/O); start listens and attaches to the buses
- * (s->buses); close frees s->priv.  The --stats line is the same for every scheme
- * (can_serve_report()). */
+ * (s->buses, through can_serve_tap()); close (may be NULL) releases what s->priv holds besides
+ * its memory.  The framework allocates s->priv (priv_size bytes, zeroed; NULL for 0) before
+ * open, and detaches the taps and frees s->priv after close.  The --stats line is the same
+ * for every scheme (can_serve_report()). */
 struct can_serve_ops {
   const char *name;
   bool per_bus; /* takes "N=" and serves one bus; else every bus */
+  size_t priv_size;
   int (*open)(struct can_serve *s, const char *arg, struct sim_diag *d);
   int (*start)(struct can_serve *s, struct sim_diag *d);
   void (*close)(struct can_serve *s);
@@ -59,6 +80,7 @@ struct can_serve {
   char host[256];                    /* from can_serve_parse_addr() */
   uint16_t port;
   struct can_net_server *net;        /* owned; freed by can_serve_free() before ops->close */
+  struct can_tap taps[8];            /* the scheme's place on bus N is taps[N-1] */
 };
 
 /* The registry: NULL-terminated, looked up by scheme name. */
@@ -90,24 +112,6 @@ void can_serve_report(struct can_serve *s, struct sbuf *out);
 /* Stops (closes every client) and frees.  NULL allowed. */
 void can_serve_free(struct can_serve *s);
 
-/*
- * A tap: a server's (or bridge's) place on a bus.  It monitors the bus and can inject frames
- * as if a node on the wire had sent them.  on_frame sees every frame on the bus, with origin
- * = the origin given to can_tap_inject() for the injected frame itself (so the server can
- * skip the sender), NULL for every other frame.
- */
-typedef void (*can_tap_fn)(void *ctx, struct sim_canbus *bus, const struct sim_frame *f,
-                           const void *origin);
-struct can_tap {
-  struct sim_canbus *bus; /* borrowed */
-  can_tap_fn fn;
-  void *ctx;
-  const struct sim_frame *injecting; /* the frame being delivered by can_tap_inject() */
-  const void *origin;
-  bool sending; /* inside can_tap_inject()'s backend send: its TX echo is skipped */
-  bool attached;
-};
-
 /* Attaches t to bus as a monitor.  Returns 0 or SIM_ELIMIT (no monitor slot left). */
 int can_tap_attach(struct can_tap *t, struct sim_canbus *bus, can_tap_fn fn, void *ctx);
 void can_tap_detach(struct can_tap *t);
@@ -124,9 +128,10 @@ int can_serve_parse_addr(struct can_serve *s, const char *arg, struct sim_diag *
  * its log and s->where.  0 or a negative errno with d filled. */
 int can_serve_listen(struct can_serve *s, const struct can_net_proto *proto, void *owner,
                      struct sim_diag *d);
-/* For schemes: attaches t to bus num (1-based) of s.  0 or SIM_ELIMIT with d filled. */
-int can_serve_tap(struct can_serve *s, struct can_tap *t, uint8_t num, can_tap_fn fn,
-                  void *ctx, struct sim_diag *d);
+/* For schemes: attaches s->taps[num-1] to bus num (1-based) of s.  0 or SIM_ELIMIT with d
+ * filled.  The taps are detached when start fails and by can_serve_free(). */
+int can_serve_tap(struct can_serve *s, uint8_t num, can_tap_fn fn, void *ctx,
+                  struct sim_diag *d);
 
 /* Formats a frame's time for the network protocols: the simulation clock's UTC time now. */
 int64_t can_serve_now_ns(const struct can_serve *s);

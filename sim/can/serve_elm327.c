@@ -26,17 +26,16 @@
 #include "core/xalloc.h"
 #include "model/metrics.h"
 
+/* s->priv; the connections' owner and the tap's context is the struct can_serve. */
 struct elm_server {
-  struct can_serve *s;
   bool pty;
-  struct can_tap tap;
   int slave_fd; /* pty: kept open so that the master never reads EIO between app sessions */
 };
 
 struct elm_client {
   struct elm327 *elm;
   struct can_net_conn *c;
-  struct elm_server *sv;
+  struct can_serve *s;
   ev_timer timer;
 };
 
@@ -50,7 +49,7 @@ static int io_send(void *ctx, const struct sim_frame *f)
 {
   struct elm_client *cl = ctx;
   cl->c->stats->frames_in++;
-  can_tap_inject(&cl->sv->tap, f, cl->c);
+  can_tap_inject(&cl->s->taps[cl->s->bus - 1], f, cl->c);
   return 0;
 }
 
@@ -75,7 +74,7 @@ static void io_arm(void *ctx, int64_t ns)
 static double io_volts(void *ctx)
 {
   struct elm_client *cl = ctx;
-  struct metrics *ms = cl->sv->s->metrics;
+  struct metrics *ms = cl->s->metrics;
   struct metric *m = ms ? metrics_find(ms, "v.b.12v.voltage") : NULL;
   return m && metric_is_defined(m) ? metric_float(m) : 12.6;
 }
@@ -84,8 +83,8 @@ static void on_bus_frame(void *ctx, struct sim_canbus *bus, const struct sim_fra
                          const void *origin)
 {
   (void)bus;
-  struct elm_server *sv = ctx;
-  for (struct can_net_conn *c = can_net_server_conns(sv->s->net); c; c = c->next) {
+  struct can_serve *s = ctx;
+  for (struct can_net_conn *c = can_net_server_conns(s->net); c; c = c->next) {
     struct elm_client *cl = c->user;
     if (!c->dead && cl && c != origin && elm327_busy(cl->elm)) {
       elm327_frame(cl->elm, f);
@@ -98,7 +97,7 @@ static int elm_open(struct can_net_conn *c)
 {
   struct elm_client *cl = xcalloc(1, sizeof(*cl));
   cl->c = c;
-  cl->sv = c->owner;
+  cl->s = c->owner;
   ev_timer_init(&cl->timer, on_timer, 0, 0);
   cl->timer.data = cl;
   struct elm327_io io = {io_write, io_send, io_arm, io_volts, cl};
@@ -123,40 +122,34 @@ static void elm_close(struct can_net_conn *c)
 }
 
 static const struct can_net_proto elm_proto = {
-    .name = "elm327",
-    .on_open = elm_open,
-    .on_data = elm_data,
-    .on_close = elm_close,
+  .name = "elm327",
+  .on_open = elm_open, .on_close = elm_close,
+  .on_data = elm_data,
 };
 
 static int elm_sopen(struct can_serve *s, const char *arg, struct sim_diag *d)
 {
-  bool pty = !strcmp(arg, "pty");
-  int rc = pty ? 0 : can_serve_parse_addr(s, arg, d);
-  if (rc < 0)
-    return rc;
-  struct elm_server *sv = xcalloc(1, sizeof(*sv));
+  struct elm_server *sv = s->priv;
+  sv->pty = !strcmp(arg, "pty");
   sv->slave_fd = -1;
-  sv->pty = pty;
-  sv->s = s;
-  s->priv = sv;
-  return 0;
+  return sv->pty ? 0 : can_serve_parse_addr(s, arg, d);
 }
 
-static int open_pty(struct elm_server *sv, struct sim_diag *d)
+static int open_pty(struct can_serve *s, struct sim_diag *d)
 {
+  struct elm_server *sv = s->priv;
   int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0) {
     int err = -errno;
     if (m >= 0)
       close(m);
     sim_diag_error(d, NULL, 0, 0, "%s: cannot create a pseudo-terminal: %s",
-                   sv->s->spec, sim_strerror(err));
+                   s->spec, sim_strerror(err));
     return err;
   }
   const char *name = ptsname(m);
-  snprintf(sv->s->where, sizeof(sv->s->where), "%s", name ? name : "?");
-  sv->slave_fd = open(sv->s->where, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  snprintf(s->where, sizeof(s->where), "%s", name ? name : "?");
+  sv->slave_fd = open(s->where, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (sv->slave_fd >= 0) {
     struct termios t;
     if (tcgetattr(sv->slave_fd, &t) == 0) {
@@ -164,10 +157,10 @@ static int open_pty(struct elm_server *sv, struct sim_diag *d)
       tcsetattr(sv->slave_fd, TCSANOW, &t);
     }
   }
-  sv->s->net = can_net_server_new_nolisten(sv->s->loop, &elm_proto, sv);
-  can_net_server_set_log(sv->s->net, sv->s->log, sv->s->log_ctx);
-  if (!can_net_server_adopt(sv->s->net, m, m, sv->s->where)) {
-    sim_diag_error(d, NULL, 0, 0, "%s: cannot use the pseudo-terminal", sv->s->spec);
+  s->net = can_net_server_new_nolisten(s->loop, &elm_proto, s);
+  can_net_server_set_log(s->net, s->log, s->log_ctx);
+  if (!can_net_server_adopt(s->net, m, m, s->where)) {
+    sim_diag_error(d, NULL, 0, 0, "%s: cannot use the pseudo-terminal", s->spec);
     return SIM_ESTATE;
   }
   return 0;
@@ -176,25 +169,23 @@ static int open_pty(struct elm_server *sv, struct sim_diag *d)
 static int elm_start(struct can_serve *s, struct sim_diag *d)
 {
   struct elm_server *sv = s->priv;
-  int rc = sv->pty ? open_pty(sv, d) : can_serve_listen(s, &elm_proto, sv, d);
+  int rc = sv->pty ? open_pty(s, d) : can_serve_listen(s, &elm_proto, s, d);
   if (rc == 0)
-    rc = can_serve_tap(s, &sv->tap, s->bus, on_bus_frame, sv, d);
+    rc = can_serve_tap(s, s->bus, on_bus_frame, s, d);
   return rc;
 }
 
 static void elm_sclose(struct can_serve *s)
 {
   struct elm_server *sv = s->priv;
-  can_tap_detach(&sv->tap);
   if (sv->slave_fd >= 0)
     close(sv->slave_fd);
-  free(sv);
 }
 
 const struct can_serve_ops can_serve_elm327 = {
-    .name = "elm327",
-    .per_bus = true,
-    .open = elm_sopen,
-    .start = elm_start,
-    .close = elm_sclose,
+  .name = "elm327",
+  .per_bus = true,
+  .priv_size = sizeof(struct elm_server),
+  .open = elm_sopen, .close = elm_sclose,
+  .start = elm_start,
 };

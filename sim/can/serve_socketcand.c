@@ -33,11 +33,8 @@ struct scd_client {
   struct { uint32_t id; bool ext; } subs[MAX_SUBS];
 };
 
-struct scd_server {
-  struct can_serve *s;
-  char chan[8];
-  struct can_tap tap;
-};
+/* The server needs no state of its own: the connections' owner and the tap's context is the
+ * struct can_serve; its channel is "canN" for bus N. */
 
 static int scd_send_str(struct can_net_conn *c, const char *msg)
 {
@@ -65,16 +62,16 @@ static void on_bus_frame(void *ctx, struct sim_canbus *bus, const struct sim_fra
                          const void *origin)
 {
   (void)bus;
-  struct scd_server *sv = ctx;
+  struct can_serve *s = ctx;
   char buf[SOCKETCAND_MAX_MSG];
   int n = -1;
-  for (struct can_net_conn *c = can_net_server_conns(sv->s->net); c; c = c->next) {
+  for (struct can_net_conn *c = can_net_server_conns(s->net); c; c = c->next) {
     struct scd_client *cl = c->user;
     if (c->dead || !cl || c == origin || cl->mode == M_NOBUS ||
         (cl->mode == M_BCM && !subscribed(cl, f)))
       continue;
     if (n < 0)
-      n = socketcand_format_frame(f, can_serve_now_ns(sv->s), buf, sizeof(buf));
+      n = socketcand_format_frame(f, can_serve_now_ns(s), buf, sizeof(buf));
     if (n <= 0)
       return;
     if (can_net_send(c, buf, (size_t)n) == 0)
@@ -114,15 +111,17 @@ static void subscribe(struct can_net_conn *c, struct scd_client *cl, const struc
   cl->nsubs++;
 }
 
-static void handle(struct can_net_conn *c, struct scd_server *sv, const struct socketcand_msg *m)
+static void handle(struct can_net_conn *c, struct can_serve *s, const struct socketcand_msg *m)
 {
   struct scd_client *cl = c->user;
   char why[128];
   if (cl->mode == M_NOBUS) {
+    char chan[8];
+    snprintf(chan, sizeof(chan), "can%u", s->bus);
     if (m->cmd != SCD_OPEN) {
       scd_error(c, "no bus open: send < open BUS > first");
-    } else if (strcmp(m->arg, sv->chan)) {
-      snprintf(why, sizeof(why), "unknown bus %s (this server has %s)", m->arg, sv->chan);
+    } else if (strcmp(m->arg, chan)) {
+      snprintf(why, sizeof(why), "unknown bus %s (this server has %s)", m->arg, chan);
       scd_error(c, why);
     } else {
       cl->mode = M_BCM;
@@ -146,7 +145,7 @@ static void handle(struct can_net_conn *c, struct scd_server *sv, const struct s
     break;
   case SCD_SEND:
     c->stats->frames_in++;
-    can_tap_inject(&sv->tap, &m->frame, c);
+    can_tap_inject(&s->taps[s->bus - 1], &m->frame, c);
     break;
   case SCD_SUBSCRIBE:
   case SCD_UNSUBSCRIBE:
@@ -175,57 +174,34 @@ static void handle(struct can_net_conn *c, struct scd_server *sv, const struct s
 
 static size_t scd_data(struct can_net_conn *c, const uint8_t *p, size_t n)
 {
-  struct scd_server *sv = c->owner;
   struct socketcand_msg m;
   size_t used;
   int rc = socketcand_take(p, n, &used, &m);
   if (rc < 0)
     scd_error(c, m.arg);
   else if (rc > 0)
-    handle(c, sv, &m);
+    handle(c, c->owner, &m);
   return used;
 }
 
 static const struct can_net_proto scd_proto = {
-    .name = "socketcand",
-    .max_pending = SOCKETCAND_MAX_LINE,
-    .on_open = scd_open,
-    .on_data = scd_data,
-    .on_close = scd_close,
+  .name = "socketcand",
+  .max_pending = SOCKETCAND_MAX_LINE,
+  .on_open = scd_open, .on_close = scd_close,
+  .on_data = scd_data,
 };
-
-static int scd_sopen(struct can_serve *s, const char *arg, struct sim_diag *d)
-{
-  int rc = can_serve_parse_addr(s, arg, d);
-  if (rc < 0)
-    return rc;
-  struct scd_server *sv = xcalloc(1, sizeof(*sv));
-  sv->s = s;
-  snprintf(sv->chan, sizeof(sv->chan), "can%u", s->bus);
-  s->priv = sv;
-  return 0;
-}
 
 static int scd_start(struct can_serve *s, struct sim_diag *d)
 {
-  struct scd_server *sv = s->priv;
-  int rc = can_serve_listen(s, &scd_proto, sv, d);
+  int rc = can_serve_listen(s, &scd_proto, s, d);
   if (rc == 0)
-    rc = can_serve_tap(s, &sv->tap, s->bus, on_bus_frame, sv, d);
+    rc = can_serve_tap(s, s->bus, on_bus_frame, s, d);
   return rc;
 }
 
-static void scd_sclose(struct can_serve *s)
-{
-  struct scd_server *sv = s->priv;
-  can_tap_detach(&sv->tap);
-  free(sv);
-}
-
 const struct can_serve_ops can_serve_socketcand = {
-    .name = "socketcand",
-    .per_bus = true,
-    .open = scd_sopen,
-    .start = scd_start,
-    .close = scd_sclose,
+  .name = "socketcand",
+  .per_bus = true,
+  .open = can_serve_parse_addr,
+  .start = scd_start,
 };
