@@ -164,6 +164,9 @@ void diag_label(struct sim_diag *d, size_t from, const char *option);
  * non-option.  --help and --version print and exit 0.  Returns 0 or the exit code of a bad
  * invocation (the message printed). */
 int parse_opts(int argc, char **argv, struct opts *o, bool subcommand);
+/* Frees what parse_opts() allocated in o (the --set and --metric lists; the strings are
+ * argv's). */
+void opts_cleanup(struct opts *o);
 
 /* ---- run.c ---- */
 

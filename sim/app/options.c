@@ -852,3 +852,9 @@ int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
   }
   return check_opts(o);
 }
+
+void opts_cleanup(struct opts *o)
+{
+  free(o->sets);
+  free(o->metrics);
+}
