@@ -99,6 +99,14 @@ struct opts {
   bool app_only;              /* --app-only: the scenario's app steps, no car */
 };
 
+/* The bench car of a run (bench.c): what plays or polls the car's ECUs. */
+struct app_bench {
+  struct hil_responder_opts opts; /* from --responders, --no-obd */
+  struct hil_responders *responders; /* --vehicle-emulate: the car's ECUs */
+  struct hil_poller *poller;   /* --vehicle (polling with --vehicle-poll, else listening) */
+  struct hil_replay *replay;   /* --trace-respond */
+};
+
 /* A run: the options and everything set up from them. */
 struct app {
   struct opts o;
@@ -117,10 +125,7 @@ struct app {
   struct can_inputs *inputs;   /* live buses and replays */
   struct can_network *net;     /* --serve, --bridge */
   struct trace_recorder *rec;  /* --record */
-  struct hil_responders *responders; /* --vehicle-emulate: the car's ECUs */
-  struct hil_poller *poller;   /* --vehicle (polling with --vehicle-poll, else listening) */
-  struct hil_replay *replay;   /* --trace-respond */
-  struct hil_responder_opts responder_opts; /* from --responders, --no-obd (bench.c) */
+  struct app_bench bench;     /* the bench car (bench.c) */
   int trace_status;
   int bus_lost;               /* a live bus's adapter went away or refused (error), else 0 */
   struct sim_timer drain_timer; /* see finish_sources() in run.c */
@@ -159,6 +164,9 @@ void diag_label(struct sim_diag *d, size_t from, const char *option);
  * non-option.  --help and --version print and exit 0.  Returns 0 or the exit code of a bad
  * invocation (the message printed). */
 int parse_opts(int argc, char **argv, struct opts *o, bool subcommand);
+/* Frees what parse_opts() allocated in o (the --set and --metric lists; the strings are
+ * argv's). */
+void opts_cleanup(struct opts *o);
 
 /* ---- run.c ---- */
 
@@ -201,7 +209,8 @@ int app_bench_start(struct app *a);
 void app_bench_scenario(struct app *a);
 /* Their --stats lines. */
 void app_bench_report(const struct app *a, struct sbuf *b);
-/* Detaches them from the buses and frees them (before the buses close). */
+/* Detaches them from the buses and frees them (before the buses close); a->bench is then
+ * empty. */
 void app_bench_stop(struct app *a);
 
 /* ---- fleet.c ---- */

@@ -30,7 +30,7 @@ static int check_ecu_steps(struct app *a)
                       "car's ECUs misbehave)\n", a->sc->path, st->line, st->col);
       return EXIT_USAGE;
     }
-    if (!hil_responders_would_have(&a->responder_opts, a->sim->vehicle, st->u.ecu.name)) {
+    if (!hil_responders_would_have(&a->bench.opts, a->sim->vehicle, st->u.ecu.name)) {
       fprintf(stderr, "%s:%d:%d: error: the simulated car has no ECU '%s' (--responders: "
                       "hil/README.md)\n", a->sc->path, st->line, st->col, st->u.ecu.name);
       rc = EXIT_USAGE;
@@ -42,7 +42,7 @@ static int check_ecu_steps(struct app *a)
 static void on_ecu_step(void *ctx, const struct scenario_step *st)
 {
   struct app *a = ctx;
-  struct hil_ecu *e = hil_responders_find(a->responders, st->u.ecu.name);
+  struct hil_ecu *e = hil_responders_find(a->bench.responders, st->u.ecu.name);
   struct ecu_fault f;
   if (e && ecu_fault_parse(st->u.ecu.fault, &f) == 0)
     hil_ecu_set_fault(e, &f);
@@ -52,14 +52,14 @@ static void on_ecu_step(void *ctx, const struct scenario_step *st)
 
 void app_bench_scenario(struct app *a)
 {
-  if (a->run && a->responders)
+  if (a->run && a->bench.responders)
     scenario_run_on_ecu(a->run, on_ecu_step, a);
 }
 
 int app_bench_check(struct app *a)
 {
   struct opts *o = &a->o;
-  struct hil_responder_opts *ro = &a->responder_opts;
+  struct hil_responder_opts *ro = &a->bench.opts;
   memset(ro, 0, sizeof *ro);
   ro->vehicle = ro->obd = true;
   if (o->responders) {
@@ -85,7 +85,7 @@ int app_bench_start(struct app *a)
   if (o->trace_respond) {
     struct sim_diag d = SIM_DIAG_INIT;
     struct hil_replay_opts ro = {o->can.trace.replay.format};
-    rc = hil_replay_new(&a->replay, a->sim, o->trace_respond, &ro, &d);
+    rc = hil_replay_new(&a->bench.replay, a->sim, o->trace_respond, &ro, &d);
     diag_label(&d, 0, "--trace-respond");
     print_diag(&d);
     sim_diag_cleanup(&d);
@@ -93,10 +93,10 @@ int app_bench_start(struct app *a)
       return EXIT_USAGE;
   }
   if (a->sim->vehicle && o->vehicle_emulate) {
-    rc = hil_responders_new(&a->responders, a->sim, &a->responder_opts);
+    rc = hil_responders_new(&a->bench.responders, a->sim, &a->bench.opts);
   } else if (a->sim->vehicle) {
     struct hil_poller_opts po = {o->vehicle_poll};
-    rc = hil_poller_new(&a->poller, a->sim, &po);
+    rc = hil_poller_new(&a->bench.poller, a->sim, &po);
   }
   if (rc < 0) {
     fprintf(stderr, "ovms-sim: the bench car: %s\n", sim_strerror(rc));
@@ -109,22 +109,20 @@ void app_bench_report(const struct app *a, struct sbuf *b)
 {
   if (a->sim && a->sim->vehicle)
     vehicle_encoder_report(a->sim->vehicle, b);
-  hil_responders_report(a->responders, b);
-  if (a->poller) {
-    const struct hil_poller_stats *s = hil_poller_stats(a->poller);
+  hil_responders_report(a->bench.responders, b);
+  if (a->bench.poller) {
+    const struct hil_poller_stats *s = hil_poller_stats(a->bench.poller);
     if (a->o.vehicle_poll || s->replies || s->negatives || s->ignored)
-      hil_poller_report(a->poller, b);
+      hil_poller_report(a->bench.poller, b);
   }
-  if (a->replay)
-    hil_replay_report(a->replay, b);
+  if (a->bench.replay)
+    hil_replay_report(a->bench.replay, b);
 }
 
 void app_bench_stop(struct app *a)
 {
-  hil_responders_free(a->responders);
-  a->responders = NULL;
-  hil_poller_free(a->poller);
-  a->poller = NULL;
-  hil_replay_free(a->replay);
-  a->replay = NULL;
+  hil_responders_free(a->bench.responders);
+  hil_poller_free(a->bench.poller);
+  hil_replay_free(a->bench.replay);
+  memset(&a->bench, 0, sizeof a->bench);
 }

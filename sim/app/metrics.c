@@ -153,8 +153,7 @@ int cmd_metrics(int argc, char **argv)
   }
   sim_free(sim);
   sim_loop_free(loop);
-  free(a.o.sets);
-  free(a.o.metrics);
+  opts_cleanup(&a.o);
   return rc;
 }
 

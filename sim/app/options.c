@@ -442,198 +442,81 @@ static const char *default_fast_start(void)
   return DEFAULT_FAST_START;
 }
 
+/* How a row's value is stored: the kind, offset, run and value slots of struct app_option. */
 #define FLAG(field) OPT_FLAG, offsetof(struct opts, field), NULL, NULL
 #define STR(field) OPT_STRING, offsetof(struct opts, field), NULL, NULL
 #define CALL(fn) OPT_CALL, 0, fn, NULL
 #define VALUE(fn) OPT_VALUE, 0, NULL, fn
-/* One row: the long name, the short letter (0 = none), the argument's name (NULL = takes
- * none), the --help section, how the value is stored (FLAG, STR, CALL, VALUE), the function
- * that gives the "%s" of the help text (NULL = none), and the help lines (NULL = not listed). */
-#define OPT(name, letter, arg, section, how, dflt, help)                                        \
-  {name, letter, arg, help, SECTION_##section, how, dflt}
-
+/* One row a line: the long name, the short letter ('\0' = none), the argument's name ("" =
+ * takes none), the --help section, how the value is stored (FLAG, STR, CALL, VALUE), the
+ * function that gives the "%s" of the help text (NULL = none), and the help lines ('\n'
+ * between them; NULL = not listed). */
 const struct app_option app_options[] = {
-    OPT("scenario", 's', "FILE", RUN, STR(scenario), NULL,
-        "run the YAML scenario FILE (see docs/scenarios.md)"),
-    OPT("fast", 'f', NULL, RUN, FLAG(fast), NULL,
-        "virtual time: run as fast as possible, deterministically"),
-    OPT("speed", 'x', "X", RUN, CALL(set_speed), default_speed,
-        "real time scaled by X, 0.001 to 1e6 (default %s; e.g. 60 = a\n"
-        "minute a second)"),
-    OPT("seed", 0, "N", RUN, CALL(set_seed), default_seed,
-        "random seed (default %s); same inputs + seed = same output"),
-    OPT("vehicle-id", 0, "ID", RUN, CALL(set_vehicle_id), NULL,
-        "vehicle id (config vehicle.id; default DEMO)"),
-    OPT("vehicle", 0, "TYPE", RUN, CALL(set_vehicle), NULL,
-        "vehicle decoder/encoder: nissanleaf, teslaroadster,\n"
-        "mitsubishi, or dbc:FILE (signals named like metrics,\n"
-        "v_b_soc -> v.b.soc); see vehicles/README.md"),
-    OPT("vehicle-map", 0, "FILE", RUN, STR(vehicle_map), NULL,
-        "dbc:FILE vehicles: map other signal names to metrics"),
-    OPT("vehicle-anybus", 0, NULL, RUN, FLAG(vehicle_anybus), NULL,
-        "decode a frame id on whatever bus it arrives"),
-    OPT("vehicle-emulate", 0, NULL, RUN, FLAG(vehicle_emulate), NULL,
-        "play the car: send its periodic frames, built from the\n"
-        "metrics (e.g. a --scenario's), on the --can buses, and\n"
-        "answer diagnostic polls as its ECUs (hil/README.md)"),
-    OPT("responders", 0, "LIST", RUN, CALL(set_responders), NULL,
-        "the ECUs that answer with --vehicle-emulate: the vehicle's\n"
-        "(nissanleaf: bms,vcm; mitsubishi: bmu,obc,hvac,meter), obd\n"
-        "(generic OBD-II), uds (UDS services); all (default) or none"),
-    OPT("no-obd", 0, NULL, RUN, FLAG(no_obd), NULL,
-        "with --vehicle-emulate: no generic OBD-II ECU (0x7DF, 0x7E0)"),
-    OPT("vehicle-poll", 0, NULL, RUN, FLAG(vehicle_poll), NULL,
-        "poll the car's ECUs on the --can buses as the firmware does\n"
-        "for --vehicle and decode the replies (transmits; without it\n"
-        "the module only listens, decoding other testers' polls)"),
-    OPT("config", 'c', "FILE", RUN, STR(config_file), NULL,
-        "YAML config file of firmware config keys"),
-    OPT("set", 0, "KEY=VALUE", RUN, CALL(add_set), NULL,
-        "set a config key, firmware names, e.g.\n"
-        "--set server.v3.updatetime.idle=600 (repeatable)"),
-    OPT("print", 'p', NULL, RUN, FLAG(print), NULL,
-        "print publications to stdout (the default without a broker;\n"
-        "with --broker: as well as publishing them)"),
-    OPT("firmware", 0, "VERSION", RUN, CALL(set_firmware), sim_profile_names,
-        "behave as firmware %s (default current)"),
-    OPT("broker", 0, "URL", RUN, CALL(set_broker), NULL,
-        "publish to an MQTT broker: mqtt://[user@]host[:port] or\n"
-        "mqtts://... (TLS, server always verified)"),
-    OPT("password-file", 0, "FILE", RUN, STR(password_file), NULL,
-        "MQTT password: first line of FILE (or environment variable\n"
-        "OVMS_SIM_PASSWORD); never on the command line"),
-    OPT("cafile", 0, "FILE", RUN, STR(v3.cafile), NULL,
-        "CA certificate(s) for mqtts (default: the system CAs)"),
-    OPT("capath", 0, "DIR", RUN, STR(v3.capath), NULL,
-        "directory of CA certificates for mqtts"),
-    OPT("cert", 0, "FILE", RUN, STR(v3.certfile), NULL,
-        "client certificate for mutual TLS (with --key)"),
-    OPT("key", 0, "FILE", RUN, STR(v3.keyfile), NULL,
-        "client private key for mutual TLS (with --cert)"),
-    OPT("client-id", 0, "ID", RUN, CALL(set_client_id), NULL,
-        "MQTT client id (config server.v3.clientid; default the\n"
-        "vehicle id)"),
-    OPT("state-dir", 0, "DIR", RUN, STR(state_dir), NULL,
-        "keep the notification queue in DIR: pending notifications\n"
-        "survive broker outages and restarts and are sent once"),
-    OPT("state-repair", 0, NULL, RUN, FLAG(state_repair), NULL,
-        "start even when the state directory's journal is damaged\n"
-        "inside: keep its valid records, move the damaged bytes to\n"
-        "notify.journal.quarantine (docs/v3.md \"State directory\")"),
-    OPT("topics", 0, "NAMES", RUN, CALL(set_topics), NULL,
-        "current (default) or draft-2018 (the 2018 design post's m/,\n"
-        "c/<id>, cmd/<id>/c/ and /r/, notify/<type> at QoS 2)"),
-    OPT("start-time", 0, "TIME", RUN, CALL(set_start_time), default_fast_start,
-        "UTC start, 'YYYY-MM-DD HH:MM:SS[.fff]' or epoch seconds\n"
-        "(default: a trace's first time; in real time now, or\n"
-        "as a scenario's start_realtime: says; with --fast the\n"
-        "scenario's start:, else %s)"),
-    OPT("duration", 0, "D", RUN, CALL(set_duration), NULL,
-        "stop after D of simulation time (e.g. 90s, 15min, 2h)"),
-    OPT("drain-timeout", 0, "D", RUN, CALL(set_drain_timeout), NULL,
-        "at the end, wait at most D of simulation time for the\n"
-        "broker to acknowledge every queued notification (default\n"
-        "5min; 0: do not wait)"),
-    OPT("report", 0, "FILE", RUN, STR(report), NULL,
-        "write the run report (expect: results) as JSON to FILE"),
-    OPT("plot", 0, "FILE", RUN, STR(plot), NULL,
-        "draw the run's series (SoC, power, speed, temperatures,\n"
-        "every --metric) as an SVG into FILE (ovms-sim plot)"),
-    OPT("metric", 0, "NAME", RUN, CALL(add_metric), NULL,
-        "add the numeric metric NAME to the --report series and the\n"
-        "--plot (repeatable)"),
-    OPT("progress", 0, NULL, RUN, CALL(set_progress), NULL,
-        "show a progress line on stderr (default: when stderr is a\n"
-        "terminal, with --fast, or in real time with stdout elsewhere)"),
-    OPT("no-progress", 0, NULL, RUN, CALL(set_no_progress), NULL,
-        "never show the progress line"),
-    OPT("json", 0, NULL, RUN, FLAG(json), NULL, NULL), /* metrics --json */
-    OPT("quiet", 'q', NULL, RUN, FLAG(quiet), NULL,
-        "nothing on stdout; on stderr only errors, the checks that\n"
-        "did not pass and the one-line summary"),
-    OPT("verbose", 'v', NULL, RUN, FLAG(verbose), NULL,
-        "log what the simulator does on stderr"),
-    OPT("help", 'h', NULL, RUN, CALL(show_help), NULL,
-        "show this help and exit"),
-    OPT("version", 'V', NULL, RUN, CALL(show_version), NULL,
-        "show the version and exit"),
-    OPT("fleet", 0, "N", FLEET, CALL(set_fleet), NULL,
-        "simulate N cars, each its own MQTT connection, client id,\n"
-        "vehicle id, will and notification queue (docs/scaling.md)"),
-    OPT("fleet-id", 0, "PATTERN", FLEET, CALL(set_fleet_id), NULL,
-        "vehicle ids, printf-style with one %d (default SIM%04d)"),
-    OPT("fleet-offset", 0, "K", FLEET, CALL(set_fleet_offset), NULL,
-        "number the cars from K+1 (default 0)"),
-    OPT("fleet-users", 0, "FILE", FLEET, STR(fleet_users), NULL,
-        "CSV user,password,vehicle-id, one line per car (line j for\n"
-        "car j of the whole fleet); passwords are never printed"),
-    OPT("fleet-shard", 0, "I/K", FLEET, CALL(set_fleet_shard), NULL,
-        "run shard I (0..K-1) of K: a disjoint range of the N cars\n"
-        "(Kubernetes Indexed Job: I = the completion index)"),
-    OPT("connect-rate", 0, "R", FLEET, CALL(set_connect_rate), default_connect_rate,
-        "start R cars per second (default %s)"),
-    OPT("apps", 0, "M", FLEET, CALL(set_apps), NULL,
-        "M app clients (alone: watching --vehicle-id; beside a fleet: app\n"
-        "j watches car j mod N): client/<id>/active 1 once a minute\n"
-        "and when the module reconnects, will 0"),
-    OPT("app-command", 0, "CMD", FLEET, STR(app_command), NULL,
-        "every app sends CMD (e.g. stat) once a minute on\n"
-        "client/<id>/command/<n>; responses matched and timed"),
-    OPT("app-only", 0, NULL, FLEET, FLAG(app_only), NULL,
-        "run only the --scenario's app: (and park:) steps, against the\n"
-        "module --vehicle-id on --broker: no simulated car"),
-    OPT("trace", 0, "[N=]FILE", CAN, VALUE(add_trace), NULL,
-        "replay a CAN trace (candump -l, candump screen, CRTD, Vector\n"
-        "ASC, PCAN TRC, SavvyCAN CSV, ParserFlags TSV, .gz; format\n"
-        "detected from the content) on the simulation clock;\n"
-        "repeatable; N= sends all its frames to bus N"),
-    OPT("trace-format", 0, "NAME", CAN, VALUE(set_trace_format), NULL,
-        "force the trace format (see 'convert --list-formats')"),
-    OPT("loop", 0, "N", CAN, VALUE(set_loop), NULL,
-        "replay N times (default 1; 0 = forever)"),
-    OPT("start", 0, "OFFSET", CAN, VALUE(set_start), NULL,
-        "skip the trace's first OFFSET (90, 1.5s, 250ms, 2m)"),
-    OPT("end", 0, "OFFSET", CAN, VALUE(set_end), NULL,
-        "stop at OFFSET from the trace's start"),
-    OPT("filter", 0, "IDS", CAN, VALUE(add_filter), NULL,
-        "replay only these ids: 1DB,5C5 and id/mask (700/7F0)"),
-    OPT("bus-map", 0, "MAP", CAN, VALUE(add_bus_map), NULL,
-        "trace bus -> simulator bus: can0=1,can1=2 (CRTD/ASC: 2=1)"),
-    OPT("stats", 0, NULL, CAN, CALL(set_stats), NULL,
-        "print replay statistics (frames, frames/s, lateness p50/p99/\n"
-        "max) at the end"),
-    OPT("precise-timing", 0, NULL, CAN, CALL(set_precise), NULL,
-        "real-time replay: busy-wait the last 50 us before each frame\n"
-        "(frames within a few us of their time; costs CPU that MQTT\n"
-        "and the buses then lack; default: sleep in the event loop)"),
-    OPT("keep-going", 0, NULL, CAN, FLAG(can.trace.replay.keep_going), NULL,
-        "skip bad trace lines (counted) instead of stopping"),
-    OPT("trace-period", 0, "T", CAN, VALUE(set_trace_period), NULL,
-        "frame spacing of traces without times (candump screen output;\n"
-        "default 10ms)"),
-    OPT("can", 0, "[N=]BUS", CAN, VALUE(add_can), NULL,
-        "attach bus N (default 1) to socketcan:IFACE[,fd],\n"
-        "slcan:/dev/ttyACM0[@BITRATE], mem:NAME, a socketcand\n"
-        "daemon's bus socketcand:HOST:PORT/CHANNEL or a GVRET server\n"
-        "gvret:HOST:PORT[/BUS] (an OVMS module, ESP32RET); repeatable"),
-    OPT("serve", 0, "SPEC", CAN, VALUE(add_serve), NULL,
-        "serve buses to network tools (docs/network.md):\n"
-        "[N=]socketcand:[HOST:]PORT  bus N (default 1) as canN\n"
-        "gvret:[HOST:]PORT           every bus (SavvyCAN)\n"
-        "[N=]elm327:[HOST:]PORT|pty  an ELM327 dongle (35000)\n"
-        "HOST defaults to 0.0.0.0; a served bus without --can is an\n"
-        "in-memory bus; repeatable"),
-    OPT("bridge", 0, "A=B[,OPT]", CAN, VALUE(add_bridge), NULL,
-        "forward frames between buses A and B (A>B: one way); OPT:\n"
-        "ids and id/mask filters (7E0/7F0), rate=N frames/s"),
-    OPT("trace-respond", 0, "FILE", CAN, STR(trace_respond), NULL,
-        "answer diagnostic requests on the buses with the replies\n"
-        "recorded in FILE (a --trace format: a module's polls and\n"
-        "the car's replies), ISO-TP reassembled and re-sent"),
-    OPT("record", 0, "FILE", CAN, STR(record), NULL,
-        "record frames in/out, events and metric changes (CRTD, or\n"
-        "the format of FILE's extension)"),
-    {NULL, 0, NULL, NULL, SECTION_RUN, OPT_FLAG, 0, NULL, NULL, NULL},
+    {"scenario", 's', "FILE", SECTION_RUN, STR(scenario), NULL, "run the YAML scenario FILE (see docs/scenarios.md)"},
+    {"fast", 'f', "", SECTION_RUN, FLAG(fast), NULL, "virtual time: run as fast as possible, deterministically"},
+    {"speed", 'x', "X", SECTION_RUN, CALL(set_speed), default_speed, "real time scaled by X, 0.001 to 1e6 (default %s; e.g. 60 = a\nminute a second)"},
+    {"seed", '\0', "N", SECTION_RUN, CALL(set_seed), default_seed, "random seed (default %s); same inputs + seed = same output"},
+    {"vehicle-id", '\0', "ID", SECTION_RUN, CALL(set_vehicle_id), NULL, "vehicle id (config vehicle.id; default DEMO)"},
+    {"vehicle", '\0', "TYPE", SECTION_RUN, CALL(set_vehicle), NULL, "vehicle decoder/encoder: nissanleaf, teslaroadster,\nmitsubishi, or dbc:FILE (signals named like metrics,\nv_b_soc -> v.b.soc); see vehicles/README.md"},
+    {"vehicle-map", '\0', "FILE", SECTION_RUN, STR(vehicle_map), NULL, "dbc:FILE vehicles: map other signal names to metrics"},
+    {"vehicle-anybus", '\0', "", SECTION_RUN, FLAG(vehicle_anybus), NULL, "decode a frame id on whatever bus it arrives"},
+    {"vehicle-emulate", '\0', "", SECTION_RUN, FLAG(vehicle_emulate), NULL, "play the car: send its periodic frames, built from the\nmetrics (e.g. a --scenario's), on the --can buses, and\nanswer diagnostic polls as its ECUs (hil/README.md)"},
+    {"responders", '\0', "LIST", SECTION_RUN, CALL(set_responders), NULL, "the ECUs that answer with --vehicle-emulate: the vehicle's\n(nissanleaf: bms,vcm; mitsubishi: bmu,obc,hvac,meter), obd\n(generic OBD-II), uds (UDS services); all (default) or none"},
+    {"no-obd", '\0', "", SECTION_RUN, FLAG(no_obd), NULL, "with --vehicle-emulate: no generic OBD-II ECU (0x7DF, 0x7E0)"},
+    {"vehicle-poll", '\0', "", SECTION_RUN, FLAG(vehicle_poll), NULL, "poll the car's ECUs on the --can buses as the firmware does\nfor --vehicle and decode the replies (transmits; without it\nthe module only listens, decoding other testers' polls)"},
+    {"config", 'c', "FILE", SECTION_RUN, STR(config_file), NULL, "YAML config file of firmware config keys"},
+    {"set", '\0', "KEY=VALUE", SECTION_RUN, CALL(add_set), NULL, "set a config key, firmware names, e.g.\n--set server.v3.updatetime.idle=600 (repeatable)"},
+    {"print", 'p', "", SECTION_RUN, FLAG(print), NULL, "print publications to stdout (the default without a broker;\nwith --broker: as well as publishing them)"},
+    {"firmware", '\0', "VERSION", SECTION_RUN, CALL(set_firmware), sim_profile_names, "behave as firmware %s (default current)"},
+    {"broker", '\0', "URL", SECTION_RUN, CALL(set_broker), NULL, "publish to an MQTT broker: mqtt://[user@]host[:port] or\nmqtts://... (TLS, server always verified)"},
+    {"password-file", '\0', "FILE", SECTION_RUN, STR(password_file), NULL, "MQTT password: first line of FILE (or environment variable\nOVMS_SIM_PASSWORD); never on the command line"},
+    {"cafile", '\0', "FILE", SECTION_RUN, STR(v3.cafile), NULL, "CA certificate(s) for mqtts (default: the system CAs)"},
+    {"capath", '\0', "DIR", SECTION_RUN, STR(v3.capath), NULL, "directory of CA certificates for mqtts"},
+    {"cert", '\0', "FILE", SECTION_RUN, STR(v3.certfile), NULL, "client certificate for mutual TLS (with --key)"},
+    {"key", '\0', "FILE", SECTION_RUN, STR(v3.keyfile), NULL, "client private key for mutual TLS (with --cert)"},
+    {"client-id", '\0', "ID", SECTION_RUN, CALL(set_client_id), NULL, "MQTT client id (config server.v3.clientid; default the\nvehicle id)"},
+    {"state-dir", '\0', "DIR", SECTION_RUN, STR(state_dir), NULL, "keep the notification queue in DIR: pending notifications\nsurvive broker outages and restarts and are sent once"},
+    {"state-repair", '\0', "", SECTION_RUN, FLAG(state_repair), NULL, "start even when the state directory's journal is damaged\ninside: keep its valid records, move the damaged bytes to\nnotify.journal.quarantine (docs/v3.md \"State directory\")"},
+    {"topics", '\0', "NAMES", SECTION_RUN, CALL(set_topics), NULL, "current (default) or draft-2018 (the 2018 design post's m/,\nc/<id>, cmd/<id>/c/ and /r/, notify/<type> at QoS 2)"},
+    {"start-time", '\0', "TIME", SECTION_RUN, CALL(set_start_time), default_fast_start, "UTC start, 'YYYY-MM-DD HH:MM:SS[.fff]' or epoch seconds\n(default: a trace's first time; in real time now, or\nas a scenario's start_realtime: says; with --fast the\nscenario's start:, else %s)"},
+    {"duration", '\0', "D", SECTION_RUN, CALL(set_duration), NULL, "stop after D of simulation time (e.g. 90s, 15min, 2h)"},
+    {"drain-timeout", '\0', "D", SECTION_RUN, CALL(set_drain_timeout), NULL, "at the end, wait at most D of simulation time for the\nbroker to acknowledge every queued notification (default\n5min; 0: do not wait)"},
+    {"report", '\0', "FILE", SECTION_RUN, STR(report), NULL, "write the run report (expect: results) as JSON to FILE"},
+    {"plot", '\0', "FILE", SECTION_RUN, STR(plot), NULL, "draw the run's series (SoC, power, speed, temperatures,\nevery --metric) as an SVG into FILE (ovms-sim plot)"},
+    {"metric", '\0', "NAME", SECTION_RUN, CALL(add_metric), NULL, "add the numeric metric NAME to the --report series and the\n--plot (repeatable)"},
+    {"progress", '\0', "", SECTION_RUN, CALL(set_progress), NULL, "show a progress line on stderr (default: when stderr is a\nterminal, with --fast, or in real time with stdout elsewhere)"},
+    {"no-progress", '\0', "", SECTION_RUN, CALL(set_no_progress), NULL, "never show the progress line"},
+    {"json", '\0', "", SECTION_RUN, FLAG(json), NULL, NULL}, /* metrics --json */
+    {"quiet", 'q', "", SECTION_RUN, FLAG(quiet), NULL, "nothing on stdout; on stderr only errors, the checks that\ndid not pass and the one-line summary"},
+    {"verbose", 'v', "", SECTION_RUN, FLAG(verbose), NULL, "log what the simulator does on stderr"},
+    {"help", 'h', "", SECTION_RUN, CALL(show_help), NULL, "show this help and exit"},
+    {"version", 'V', "", SECTION_RUN, CALL(show_version), NULL, "show the version and exit"},
+    {"fleet", '\0', "N", SECTION_FLEET, CALL(set_fleet), NULL, "simulate N cars, each its own MQTT connection, client id,\nvehicle id, will and notification queue (docs/scaling.md)"},
+    {"fleet-id", '\0', "PATTERN", SECTION_FLEET, CALL(set_fleet_id), NULL, "vehicle ids, printf-style with one %d (default SIM%04d)"},
+    {"fleet-offset", '\0', "K", SECTION_FLEET, CALL(set_fleet_offset), NULL, "number the cars from K+1 (default 0)"},
+    {"fleet-users", '\0', "FILE", SECTION_FLEET, STR(fleet_users), NULL, "CSV user,password,vehicle-id, one line per car (line j for\ncar j of the whole fleet); passwords are never printed"},
+    {"fleet-shard", '\0', "I/K", SECTION_FLEET, CALL(set_fleet_shard), NULL, "run shard I (0..K-1) of K: a disjoint range of the N cars\n(Kubernetes Indexed Job: I = the completion index)"},
+    {"connect-rate", '\0', "R", SECTION_FLEET, CALL(set_connect_rate), default_connect_rate, "start R cars per second (default %s)"},
+    {"apps", '\0', "M", SECTION_FLEET, CALL(set_apps), NULL, "M app clients (alone: watching --vehicle-id; beside a fleet: app\nj watches car j mod N): client/<id>/active 1 once a minute\nand when the module reconnects, will 0"},
+    {"app-command", '\0', "CMD", SECTION_FLEET, STR(app_command), NULL, "every app sends CMD (e.g. stat) once a minute on\nclient/<id>/command/<n>; responses matched and timed"},
+    {"app-only", '\0', "", SECTION_FLEET, FLAG(app_only), NULL, "run only the --scenario's app: (and park:) steps, against the\nmodule --vehicle-id on --broker: no simulated car"},
+    {"trace", '\0', "[N=]FILE", SECTION_CAN, VALUE(add_trace), NULL, "replay a CAN trace (candump -l, candump screen, CRTD, Vector\nASC, PCAN TRC, SavvyCAN CSV, ParserFlags TSV, .gz; format\ndetected from the content) on the simulation clock;\nrepeatable; N= sends all its frames to bus N"},
+    {"trace-format", '\0', "NAME", SECTION_CAN, VALUE(set_trace_format), NULL, "force the trace format (see 'convert --list-formats')"},
+    {"loop", '\0', "N", SECTION_CAN, VALUE(set_loop), NULL, "replay N times (default 1; 0 = forever)"},
+    {"start", '\0', "OFFSET", SECTION_CAN, VALUE(set_start), NULL, "skip the trace's first OFFSET (90, 1.5s, 250ms, 2m)"},
+    {"end", '\0', "OFFSET", SECTION_CAN, VALUE(set_end), NULL, "stop at OFFSET from the trace's start"},
+    {"filter", '\0', "IDS", SECTION_CAN, VALUE(add_filter), NULL, "replay only these ids: 1DB,5C5 and id/mask (700/7F0)"},
+    {"bus-map", '\0', "MAP", SECTION_CAN, VALUE(add_bus_map), NULL, "trace bus -> simulator bus: can0=1,can1=2 (CRTD/ASC: 2=1)"},
+    {"stats", '\0', "", SECTION_CAN, CALL(set_stats), NULL, "print replay statistics (frames, frames/s, lateness p50/p99/\nmax) at the end"},
+    {"precise-timing", '\0', "", SECTION_CAN, CALL(set_precise), NULL, "real-time replay: busy-wait the last 50 us before each frame\n(frames within a few us of their time; costs CPU that MQTT\nand the buses then lack; default: sleep in the event loop)"},
+    {"keep-going", '\0', "", SECTION_CAN, FLAG(can.trace.replay.keep_going), NULL, "skip bad trace lines (counted) instead of stopping"},
+    {"trace-period", '\0', "T", SECTION_CAN, VALUE(set_trace_period), NULL, "frame spacing of traces without times (candump screen output;\ndefault 10ms)"},
+    {"can", '\0', "[N=]BUS", SECTION_CAN, VALUE(add_can), NULL, "attach bus N (default 1) to socketcan:IFACE[,fd],\nslcan:/dev/ttyACM0[@BITRATE], mem:NAME, a socketcand\ndaemon's bus socketcand:HOST:PORT/CHANNEL or a GVRET server\ngvret:HOST:PORT[/BUS] (an OVMS module, ESP32RET); repeatable"},
+    {"serve", '\0', "SPEC", SECTION_CAN, VALUE(add_serve), NULL, "serve buses to network tools (docs/network.md):\n[N=]socketcand:[HOST:]PORT  bus N (default 1) as canN\ngvret:[HOST:]PORT           every bus (SavvyCAN)\n[N=]elm327:[HOST:]PORT|pty  an ELM327 dongle (35000)\nHOST defaults to 0.0.0.0; a served bus without --can is an\nin-memory bus; repeatable"},
+    {"bridge", '\0', "A=B[,OPT]", SECTION_CAN, VALUE(add_bridge), NULL, "forward frames between buses A and B (A>B: one way); OPT:\nids and id/mask filters (7E0/7F0), rate=N frames/s"},
+    {"trace-respond", '\0', "FILE", SECTION_CAN, STR(trace_respond), NULL, "answer diagnostic requests on the buses with the replies\nrecorded in FILE (a --trace format: a module's polls and\nthe car's replies), ISO-TP reassembled and re-sent"},
+    {"record", '\0', "FILE", SECTION_CAN, STR(record), NULL, "record frames in/out, events and metric changes (CRTD, or\nthe format of FILE's extension)"},
+    {NULL, '\0', NULL, SECTION_RUN, OPT_FLAG, 0, NULL, NULL, NULL, NULL},
 };
 
 /* ---- --help --------------------------------------------------------------------------- */
@@ -645,7 +528,7 @@ static void print_option(FILE *out, const struct app_option *op)
 {
   int n = op->letter ? fprintf(out, "  -%c, --%s", op->letter, op->name)
                      : fprintf(out, "      --%s", op->name);
-  if (op->arg)
+  if (op->arg[0])
     n += fprintf(out, " %s", op->arg);
   fprintf(out, "%*s", n < HELP_COLUMN ? HELP_COLUMN - n : 1, "");
   for (const char *p = op->help; *p;) {
@@ -836,11 +719,11 @@ static const struct option *getopt_table(const char **shortopts)
     shorts[n++] = ':';
     for (size_t i = 0; app_options[i].name; i++) {
       const struct app_option *op = &app_options[i];
-      int has = op->arg ? required_argument : no_argument;
+      int has = op->arg[0] ? required_argument : no_argument;
       longs[i] = (struct option){op->name, has, NULL, op->letter ? op->letter : LONG_ONLY + (int)i};
       if (op->letter) {
         shorts[n++] = op->letter;
-        if (op->arg)
+        if (op->arg[0])
           shorts[n++] = ':';
       }
     }
@@ -968,4 +851,10 @@ int parse_opts(int argc, char **argv, struct opts *o, bool subcommand)
       return rc;
   }
   return check_opts(o);
+}
+
+void opts_cleanup(struct opts *o)
+{
+  free(o->sets);
+  free(o->metrics);
 }

@@ -25,16 +25,16 @@ enum opt_kind {
 
 struct app_option {
   const char *name;       /* long name, without "--" */
-  char letter;            /* short option, 0 = none */
-  const char *arg;        /* the argument's name in --help; NULL = takes none */
-  const char *help;       /* lines separated by '\n'; NULL = not listed; a "%s" is replaced
-                             by dflt() (a default that comes from the code's constant) */
+  char letter;            /* short option, '\0' = none */
+  const char *arg;        /* the argument's name in --help; "" = takes none */
   enum opt_section section;
   enum opt_kind kind;
   size_t offset;          /* OPT_FLAG, OPT_STRING: offsetof(struct opts, ...) */
   int (*run)(struct opts *o, const char *arg);
   int (*value)(struct opts *o, const char *arg, struct sim_diag *d);
-  const char *(*dflt)(void);
+  const char *(*dflt)(void); /* the "%s" of the help text; NULL = none */
+  const char *help;       /* lines separated by '\n'; NULL = not listed; a "%s" is replaced
+                             by dflt() (a default that comes from the code's constant) */
 };
 
 /* The table, in --help order, terminated by a row with name NULL. */

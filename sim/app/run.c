@@ -918,8 +918,7 @@ void app_free(struct app *a)
   if (a->devnull)
     fclose(a->devnull);
   sim_loop_free(a->loop);
-  free(a->o.sets);
-  free(a->o.metrics);
+  opts_cleanup(&a->o);
 }
 
 int app_parse(struct app *a, int argc, char **argv)
@@ -932,10 +931,8 @@ int app_parse(struct app *a, int argc, char **argv)
   if (!strcmp(argv[0], "run") || !strcmp(argv[0], "metrics"))
     a->o.command = argv[0]; /* the subcommand (main.c): its own --help */
   int rc = parse_opts(argc, argv, &a->o, false);
-  if (rc) {
-    free(a->o.sets);
-    free(a->o.metrics);
-  }
+  if (rc)
+    opts_cleanup(&a->o);
   return rc;
 }
 

@@ -205,17 +205,16 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
   struct step_app *p = obj;
   struct app_steps *s = p->owner;
   (void)m;
-  bool up = false;
-  long n = -1;
-  switch (appconn_message(msg, p->prefix, p->id, &up, &n)) {
+  struct appconn_msg_info e = appconn_message(msg, p->prefix, p->id);
+  switch (e.kind) {
   case APPCONN_MSG_CONNECTED:
-    if (up && !p->module_up)
+    if (e.up && !p->module_up)
       announce(p, NULL); /* the module starts with no clients: tell it again at once */
-    p->module_up = up;
+    p->module_up = e.up;
     connect_progress(s);
     break;
   case APPCONN_MSG_RESPONSE:
-    if (s->cur == p && s->st->u.app.action == APP_COMMAND && n == s->cmd)
+    if (s->cur == p && s->st->u.app.action == APP_COMMAND && e.n == s->cmd)
       finish(s, 0, msg->payload ? msg->payload : "", (size_t)msg->payloadlen, NULL);
     break;
   case APPCONN_MSG_OTHER:

@@ -98,24 +98,27 @@ void appconn_subscribe(struct appconn *c, const char *prefix, const char *cid, i
   sbuf_free(&t);
 }
 
-enum appconn_msg appconn_message(const struct mosquitto_message *msg, const char *prefix,
-                                 const char *cid, bool *up, long *n)
+struct appconn_msg_info appconn_message(const struct mosquitto_message *msg, const char *prefix,
+                                        const char *cid)
 {
+  struct appconn_msg_info info = {APPCONN_MSG_OTHER, false, -1};
   size_t pl = strlen(prefix);
   if (!msg->topic || strncmp(msg->topic, prefix, pl))
-    return APPCONN_MSG_OTHER;
+    return info;
   const char *rest = msg->topic + pl;
   if (!strcmp(rest, "metric/s/v3/connected")) {
-    *up = msg->payloadlen == 3 && !memcmp(msg->payload, "yes", 3);
-    return APPCONN_MSG_CONNECTED;
+    info.kind = APPCONN_MSG_CONNECTED;
+    info.up = msg->payloadlen == 3 && !memcmp(msg->payload, "yes", 3);
+    return info;
   }
   size_t cl = strlen(cid);
   if (strncmp(rest, "client/", 7) || strncmp(rest + 7, cid, cl) ||
       strncmp(rest + 7 + cl, "/response/", 10))
-    return APPCONN_MSG_OTHER;
+    return info;
   const char *num = rest + 7 + cl + 10;
   char *end;
   long v = strtol(num, &end, 10);
-  *n = end != num && !*end && v >= 0 ? v : -1;
-  return APPCONN_MSG_RESPONSE;
+  info.kind = APPCONN_MSG_RESPONSE;
+  info.n = end != num && !*end && v >= 0 ? v : -1;
+  return info;
 }

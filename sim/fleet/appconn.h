@@ -55,10 +55,17 @@ void appconn_subscribe(struct appconn *c, const char *prefix, const char *cid, i
 /* What a message on those subscriptions is. */
 enum appconn_msg {
   APPCONN_MSG_OTHER,     /* neither (another prefix, or another topic below it) */
-  APPCONN_MSG_CONNECTED, /* <prefix>metric/s/v3/connected: *up = the payload is "yes" */
-  APPCONN_MSG_RESPONSE,  /* <prefix>client/<cid>/response/<n>: *n = n, -1 if not a number */
+  APPCONN_MSG_CONNECTED, /* <prefix>metric/s/v3/connected */
+  APPCONN_MSG_RESPONSE,  /* <prefix>client/<cid>/response/<n> */
 };
-enum appconn_msg appconn_message(const struct mosquitto_message *msg, const char *prefix,
-                                 const char *cid, bool *up, long *n);
+struct appconn_msg_info {
+  enum appconn_msg kind;
+  bool up; /* CONNECTED: the payload is "yes" */
+  long n;  /* RESPONSE: n, -1 if not a number */
+};
+/* Tells what msg is for the app client cid below prefix (up false and n -1 where they do not
+ * apply). */
+struct appconn_msg_info appconn_message(const struct mosquitto_message *msg, const char *prefix,
+                                        const char *cid);
 
 #endif

@@ -120,29 +120,25 @@ static void on_connect(struct mosquitto *m, void *obj, int rc)
   announce(p);
 }
 
-static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
+/* The module's connected metric: up, or not. */
+static void module_state(struct app *p, bool up)
 {
-  struct app *p = obj;
-  struct fleet_apps *a = p->owner;
-  (void)m;
-  bool up = false;
-  long n = -1;
-  enum appconn_msg kind = appconn_message(msg, p->prefix, p->cid, &up, &n);
-  if (kind == APPCONN_MSG_CONNECTED) {
-    if (up && !p->module_up) {
-      /* the first command a few seconds after the module is back (it subscribes on its
-       * first tick), spread over the apps */
-      int64_t first = now_s(a) + 5 + (int64_t)(p->j % 10);
-      if (p->next_command < first)
-        p->next_command = first;
-    }
-    p->module_up = up;
-    if (up)
-      announce(p); /* the module starts with no clients: tell it again at once */
-    return;
+  if (up && !p->module_up) {
+    /* the first command a few seconds after the module is back (it subscribes on its first
+     * tick), spread over the apps */
+    int64_t first = now_s(p->owner) + 5 + (int64_t)(p->j % 10);
+    if (p->next_command < first)
+      p->next_command = first;
   }
-  if (kind != APPCONN_MSG_RESPONSE)
-    return;
+  p->module_up = up;
+  if (up)
+    announce(p); /* the module starts with no clients: tell it again at once */
+}
+
+/* A response line to the command numbered n (-1: not a number). */
+static void response(struct app *p, long n)
+{
+  struct fleet_apps *a = p->owner;
   for (size_t i = 0; i < p->npend; i++)
     if (p->pend[i].n == n) {
       sim_lateness_add(a->lat, &a->lat_max, sim_wall_ns() - p->pend[i].sent);
@@ -152,6 +148,17 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
       return;
     }
   a->unmatched++; /* a later line of an answered command, or a stranger's */
+}
+
+static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
+{
+  struct app *p = obj;
+  (void)m;
+  struct appconn_msg_info e = appconn_message(msg, p->prefix, p->cid);
+  if (e.kind == APPCONN_MSG_CONNECTED)
+    module_state(p, e.up);
+  else if (e.kind == APPCONN_MSG_RESPONSE)
+    response(p, e.n);
 }
 
 static void io_cb(struct ev_loop *ev, ev_io *w, int revents)

@@ -56,20 +56,71 @@ static void vresult(struct sbuf *out, int rc, const char *ok, const char *fail,
   puts_line(out, rc == 0 ? ok : rc == SIM_EUNSUP ? unavailable : fail);
 }
 
-static void c_charge_start(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
-                           char **argv)
+/* vresult() for a slot run with the number n: ok and fail have a "%d" that n replaces. */
+static void vresult_n(struct sbuf *out, int rc, int n, const char *ok, const char *fail,
+                      const char *unavailable)
 {
-  if (have_vehicle(sim, out))
-    vresult(out, CONTROL(sim, charge_start), "Charge has been started",
-            "Error: Could not start charge", "Error: Charge start functionality not available");
+  if (rc == SIM_EUNSUP) {
+    puts_line(out, unavailable);
+    return;
+  }
+  const char *t = rc == 0 ? ok : fail;
+  const char *d = strstr(t, "%d");
+  sbuf_printf(out, "%.*s%d%s\n", (int)(d - t), t, n, d + 2);
 }
 
-static void c_charge_stop(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
-                          char **argv)
+/* The commands that run one control slot and answer one of three texts: done, failed, or the
+ * slot not available (vehicle_charge_start() ... vehicle_wakeup() of vehicle_shell.cpp). */
+enum control_slot { CHARGE_START, CHARGE_STOP, LOCK, UNLOCK, VALET, UNVALET, WAKEUP };
+
+static const struct control_cmd {
+  const char *name; /* of the command (c_control()'s shell_cmd) */
+  enum control_slot slot;
+  const char *ok, *fail, *unavailable;
+} control_cmds[] = {
+  {"start", CHARGE_START, "Charge has been started", "Error: Could not start charge", "Error: Charge start functionality not available"},
+  {"stop", CHARGE_STOP, "Charge has been stopped", "Error: Could not stop charge", "Error: Charge stop functionality not available"},
+  {"lock", LOCK, "Vehicle locked", "Error: vehicle could not be locked", "Error: Vehicle lock functionality not available"},
+  {"unlock", UNLOCK, "Vehicle unlocked", "Error: vehicle could not be unlocked", "Error: Vehicle unlock functionality not available"},
+  {"valet", VALET, "Vehicle valet mode activated", "Error: vehicle could not activate valet mode", "Error: Vehicle valet functionality not available"},
+  {"unvalet", UNVALET, "Vehicle valet mode deactivated", "Error: vehicle could not deactivate valet mode", "Error: Vehicle valet functionality not available"},
+  {"wakeup", WAKEUP, "Vehicle has been woken", "Error: vehicle could not be woken", "Error: Vehicle wake functionality not available"},
+};
+
+/* Runs slot (pin: the PIN argument of lock, unlock, valet and unvalet). */
+static int run_control(struct sim *sim, enum control_slot slot, const char *pin)
 {
-  if (have_vehicle(sim, out))
-    vresult(out, CONTROL(sim, charge_stop), "Charge has been stopped",
-            "Error: Could not stop charge", "Error: Charge stop functionality not available");
+  switch (slot) {
+  case CHARGE_START:
+    return CONTROL(sim, charge_start);
+  case CHARGE_STOP:
+    return CONTROL(sim, charge_stop);
+  case WAKEUP:
+    return CONTROL(sim, wakeup);
+  case LOCK:
+    return CONTROL(sim, lock, pin);
+  case UNLOCK:
+    return CONTROL(sim, unlock, pin);
+  case VALET:
+    return CONTROL(sim, valet, pin, 1);
+  case UNVALET:
+    return CONTROL(sim, valet, pin, 0);
+  }
+  return SIM_EUNSUP;
+}
+
+static void c_control(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
+                      char **argv)
+{
+  for (size_t i = 0; i < ARRAY_SIZE(control_cmds); i++) {
+    const struct control_cmd *k = &control_cmds[i];
+    if (!strcmp(k->name, c->name)) {
+      if (have_vehicle(sim, out))
+        vresult(out, run_control(sim, k->slot, argc > 0 ? argv[0] : NULL), k->ok, k->fail,
+                k->unavailable);
+      return;
+    }
+  }
 }
 
 static void c_charge_mode(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
@@ -99,15 +150,10 @@ static void c_charge_current(struct sim *sim, struct sbuf *out, const struct she
                              char **argv)
 {
   int limit = atoi_like(argv[0]);
-  if (!have_vehicle(sim, out))
-    return;
-  int rc = CONTROL(sim, charge_current, limit);
-  if (rc == 0)
-    sbuf_printf(out, "Charge current limit set to %dA\n", limit);
-  else if (rc == SIM_EUNSUP)
-    puts_line(out, "Error: Charge current limit functionality not available");
-  else
-    sbuf_printf(out, "Error: Could not set charge current limit to %dA\n", limit);
+  if (have_vehicle(sim, out))
+    vresult_n(out, CONTROL(sim, charge_current, limit), limit, "Charge current limit set to %dA",
+              "Error: Could not set charge current limit to %dA",
+              "Error: Charge current limit functionality not available");
 }
 
 static void climate(struct sim *sim, struct sbuf *out, int on)
@@ -136,49 +182,6 @@ static void c_climate_off(struct sim *sim, struct sbuf *out, const struct shell_
   climate(sim, out, 0);
 }
 
-static void c_lock(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
-                   char **argv)
-{
-  if (have_vehicle(sim, out))
-    vresult(out, CONTROL(sim, lock, argv[0]), "Vehicle locked",
-            "Error: vehicle could not be locked", "Error: Vehicle lock functionality not available");
-}
-
-static void c_unlock(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
-                     char **argv)
-{
-  if (have_vehicle(sim, out))
-    vresult(out, CONTROL(sim, unlock, argv[0]), "Vehicle unlocked",
-            "Error: vehicle could not be unlocked",
-            "Error: Vehicle unlock functionality not available");
-}
-
-static void c_valet(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
-                    char **argv)
-{
-  if (have_vehicle(sim, out))
-    vresult(out, CONTROL(sim, valet, argv[0], 1), "Vehicle valet mode activated",
-            "Error: vehicle could not activate valet mode",
-            "Error: Vehicle valet functionality not available");
-}
-
-static void c_unvalet(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
-                      char **argv)
-{
-  if (have_vehicle(sim, out))
-    vresult(out, CONTROL(sim, valet, argv[0], 0), "Vehicle valet mode deactivated",
-            "Error: vehicle could not deactivate valet mode",
-            "Error: Vehicle valet functionality not available");
-}
-
-static void c_wakeup(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
-                     char **argv)
-{
-  if (have_vehicle(sim, out))
-    vresult(out, CONTROL(sim, wakeup), "Vehicle has been woken",
-            "Error: vehicle could not be woken", "Error: Vehicle wake functionality not available");
-}
-
 static void c_homelink(struct sim *sim, struct sbuf *out, const struct shell_cmd *c, int argc,
                        char **argv)
 {
@@ -191,15 +194,9 @@ static void c_homelink(struct sim *sim, struct sbuf *out, const struct shell_cmd
     puts_line(out, "Error: Minimum homelink timer duration 100ms");
     return;
   }
-  if (!have_vehicle(sim, out))
-    return;
-  int rc = CONTROL(sim, homelink, b);
-  if (rc == 0)
-    sbuf_printf(out, "Homelink #%d activated\n", b);
-  else if (rc == SIM_EUNSUP)
-    puts_line(out, "Error: Homelink functionality not available");
-  else
-    sbuf_printf(out, "Error: Could not activate homelink #%d\n", b);
+  if (have_vehicle(sim, out))
+    vresult_n(out, CONTROL(sim, homelink, b), b, "Homelink #%d activated",
+              "Error: Could not activate homelink #%d", "Error: Homelink functionality not available");
 }
 
 /* ---- stat (OvmsVehicle::CommandStat, the vehicle framework: vehicle/stat.c) ------------------ */
@@ -568,122 +565,87 @@ static void c_help(struct sim *sim, struct sbuf *out, const struct shell_cmd *c,
 
 /* ---------------------------------------------------------------------------------------------- */
 
-static const struct shell_cmd charge_mode_children[] = {
-  {"performance", "Set performance mode", c_charge_mode, "", 0, 0, NULL},
-  {"range", "Set range mode", c_charge_mode, "", 0, 0, NULL},
-  {"standard", "Set standard mode", c_charge_mode, "", 0, 0, NULL},
-  {"storage", "Set storage mode", c_charge_mode, "", 0, 0, NULL},
-  {NULL, NULL, NULL, NULL, 0, 0, NULL},
-};
+static const char config_backup_usage[] = CONFIG_ZIP_USAGE("Backup", "into",
+    "Note: user files or directories in /store will not be included.\n"
+    "<password> defaults to the current module password, set to \"\" to disable encryption.\n"
+    "Hint: use 7z to unzip/create backup ZIPs on a PC.");
 
-static const struct shell_cmd charge_children[] = {
-  {"current", "Limit charge current", c_charge_current, "<amps>", 1, 1, NULL},
-  {"mode", "Set vehicle charge mode", NULL, "<$C>", 0, 0, charge_mode_children},
-  {"start", "Start a vehicle charge", c_charge_start, "", 0, 0, NULL},
-  {"stop", "Stop a vehicle charge", c_charge_stop, "", 0, 0, NULL},
-  {NULL, NULL, NULL, NULL, 0, 0, NULL},
-};
+static const char config_restore_usage[] = CONFIG_ZIP_USAGE("Restore", "from",
+    "Note: user files or directories in /store will not be touched.\n"
+    "The module will perform a reboot after successful restore.\n"
+    "<password> defaults to the current module password.\n"
+    "Note: You need to supply the password used for the backup creation.\n"
+    "The default password is not available after flash is erased.");
 
-static const struct shell_cmd climate_children[] = {
-  {"off", "Turn off climate control", c_climate_off, "", 0, 0, NULL},
-  {"on", "Turn on climate control", c_climate_on, "", 0, 0, NULL},
-  {NULL, NULL, NULL, NULL, 0, 0, NULL},
-};
-
-/* config_validate() children of V3/main/ovms_config.cpp; there is no `config get`.  backup
- * and restore (CONFIG_OVMS_SC_ZIP, set in the shipped sdkconfig.default.hw31) answer as
+/* The built-in commands, one row each: the path of the parent command ("" = the root) and the
+ * command, registered in this order (a parent before its children) the first time the shell
+ * is used, as the firmware's components register theirs at boot.  `server` gets its `v3`
+ * from sim/v3/component.c; `config` has no usage template, and no `config get`
+ * (config_validate() children of V3/main/ovms_config.cpp); config backup and restore
+ * (CONFIG_OVMS_SC_ZIP, set in the shipped sdkconfig.default.hw31) answer as
  * config_backup()/config_restore() do without a mounted config store. */
-static const struct shell_cmd config_children[] = {
-  {"backup", "Backup to file", c_config_unmounted, CONFIG_ZIP_USAGE("Backup", "into",
-   "Note: user files or directories in /store will not be included.\n"
-   "<password> defaults to the current module password, set to \"\" to disable encryption.\n"
-   "Hint: use 7z to unzip/create backup ZIPs on a PC."), 1, 2, NULL},
-  {"list", "Show configuration parameters/instances", c_config_list, "[<param>]", 0, 1, NULL},
-  {"restore", "Restore from file", c_config_unmounted, CONFIG_ZIP_USAGE("Restore", "from",
-   "Note: user files or directories in /store will not be touched.\n"
-   "The module will perform a reboot after successful restore.\n"
-   "<password> defaults to the current module password.\n"
-   "Note: You need to supply the password used for the backup creation.\n"
-   "The default password is not available after flash is erased."), 1, 2, NULL},
-  {"rm", "Remove parameter:instance", c_config_rm, "<param> {<instance> | *}", 2, 2, NULL},
-  {"set", "Set parameter:instance=value", c_config_set, "<param> <instance> <value>", 3, 3,
-   NULL},
-  {NULL, NULL, NULL, NULL, 0, 0, NULL},
+static const struct builtin {
+  const char *parent;
+  struct shell_cmd cmd;
+} builtins[] = {
+  {"", {"charge", "Charging framework", NULL, "<$C>", 0, 0, NULL}},
+  {"", {"climatecontrol", "(De)Activate Climate Control", NULL, "<$C>", 0, 0, NULL}},
+  {"", {"config", "CONFIG framework", NULL, "$C", 0, 0, NULL}},
+  {"", {"event", "EVENT framework", NULL, "<$C>", 0, 0, NULL}},
+  {"", {"help", "Ask for help", c_help, "", 0, 0, NULL}},
+  {"", {"homelink", "Activate specified homelink button", c_homelink, "<homelink><durationms>", 1, 2, NULL}},
+  {"", {"location", "LOCATION framework", NULL, "<$C>", 0, 0, NULL}},
+  {"", {"lock", "Lock vehicle", c_control, "<pin>", 1, 1, NULL}},
+  {"", {"metrics", "METRICS framework", NULL, "<$C>", 0, 0, NULL}},
+  {"", {"notify", "NOTIFICATION framework", NULL, "<$C>", 0, 0, NULL}},
+  {"", {"server", "SERVER framework", NULL, "<$C>", 0, 0, NULL}},
+  {"", {"stat", "Show vehicle status", c_stat, "", 0, 0, NULL}},
+  {"", {"unlock", "Unlock vehicle", c_control, "<pin>", 1, 1, NULL}},
+  {"", {"unvalet", "Deactivate valet mode", c_control, "<pin>", 1, 1, NULL}},
+  {"", {"valet", "Activate valet mode", c_control, "<pin>", 1, 1, NULL}},
+  {"", {"vehicle", "Vehicle framework", NULL, "<$C>", 0, 0, NULL}},
+  {"", {"wakeup", "Wake up vehicle", c_control, "", 0, 0, NULL}},
+  {"charge", {"current", "Limit charge current", c_charge_current, "<amps>", 1, 1, NULL}},
+  {"charge", {"mode", "Set vehicle charge mode", NULL, "<$C>", 0, 0, NULL}},
+  {"charge", {"start", "Start a vehicle charge", c_control, "", 0, 0, NULL}},
+  {"charge", {"stop", "Stop a vehicle charge", c_control, "", 0, 0, NULL}},
+  {"charge mode", {"performance", "Set performance mode", c_charge_mode, "", 0, 0, NULL}},
+  {"charge mode", {"range", "Set range mode", c_charge_mode, "", 0, 0, NULL}},
+  {"charge mode", {"standard", "Set standard mode", c_charge_mode, "", 0, 0, NULL}},
+  {"charge mode", {"storage", "Set storage mode", c_charge_mode, "", 0, 0, NULL}},
+  {"climatecontrol", {"off", "Turn off climate control", c_climate_off, "", 0, 0, NULL}},
+  {"climatecontrol", {"on", "Turn on climate control", c_climate_on, "", 0, 0, NULL}},
+  {"config", {"backup", "Backup to file", c_config_unmounted, config_backup_usage, 1, 2, NULL}},
+  {"config", {"list", "Show configuration parameters/instances", c_config_list, "[<param>]", 0, 1, NULL}},
+  {"config", {"restore", "Restore from file", c_config_unmounted, config_restore_usage, 1, 2, NULL}},
+  {"config", {"rm", "Remove parameter:instance", c_config_rm, "<param> {<instance> | *}", 2, 2, NULL}},
+  {"config", {"set", "Set parameter:instance=value", c_config_set, "<param> <instance> <value>", 3, 3, NULL}},
+  {"event", {"raise", "Raise a textual event", c_event_raise, "<event>", 1, 1, NULL}},
+  {"location", {"status", "Show location status", c_location_status, "", 0, 0, NULL}},
+  {"metrics", {"get", "Get the value of a metric", c_metrics_get, "<metric> [<unit>]", 1, 2, NULL}},
+  {"metrics", {"list", "Show all metrics", c_metrics_list, "[-cimnpst] [<metric>]", 0, 2, NULL}},
+  {"metrics", {"set", "Set the value of a metric", c_metrics_set, "<metric> <value> [<unit>]", 2, 3, NULL}},
+  {"notify", {"raise", "NOTIFICATION raise framework", NULL, "", 0, 0, NULL}},
+  {"notify raise", {"command", "Raise a command callback notification", c_notify_raise, "<type><subtype><command>", 3, 3, NULL}},
+  {"notify raise", {"data", "Raise a data notification (simulator)", c_notify_raise, "<type><subtype><message>", 3, 3, NULL}},
+  {"notify raise", {"errorcode", "Raise an error code notification", c_notify_raise, "<code><data><raised>", 3, 3, NULL}},
+  {"notify raise", {"text", "Raise a textual notification", c_notify_raise, "<type><subtype><message>", 3, 3, NULL}},
+  {"vehicle", {"status", "Show vehicle module status", c_vehicle_status, "", 0, 0, NULL}},
 };
 
-static const struct shell_cmd event_children[] = {
-  {"raise", "Raise a textual event", c_event_raise, "<event>", 1, 1, NULL},
-  {NULL, NULL, NULL, NULL, 0, 0, NULL},
-};
-
-static const struct shell_cmd location_children[] = {
-  {"status", "Show location status", c_location_status, "", 0, 0, NULL},
-  {NULL, NULL, NULL, NULL, 0, 0, NULL},
-};
-
-static const struct shell_cmd metrics_children[] = {
-  {"get", "Get the value of a metric", c_metrics_get, "<metric> [<unit>]", 1, 2, NULL},
-  {"list", "Show all metrics", c_metrics_list, "[-cimnpst] [<metric>]", 0, 2, NULL},
-  {"set", "Set the value of a metric", c_metrics_set, "<metric> <value> [<unit>]", 2, 3, NULL},
-  {NULL, NULL, NULL, NULL, 0, 0, NULL},
-};
-
-static const struct shell_cmd notify_raise_children[] = {
-  {"command", "Raise a command callback notification", c_notify_raise,
-   "<type><subtype><command>", 3, 3, NULL},
-  {"data", "Raise a data notification (simulator)", c_notify_raise, "<type><subtype><message>",
-   3, 3, NULL},
-  {"errorcode", "Raise an error code notification", c_notify_raise, "<code><data><raised>", 3,
-   3, NULL},
-  {"text", "Raise a textual notification", c_notify_raise, "<type><subtype><message>", 3, 3,
-   NULL},
-  {NULL, NULL, NULL, NULL, 0, 0, NULL},
-};
-
-static const struct shell_cmd notify_children[] = {
-  {"raise", "NOTIFICATION raise framework", NULL, "", 0, 0, notify_raise_children},
-  {NULL, NULL, NULL, NULL, 0, 0, NULL},
-};
-
-static const struct shell_cmd vehicle_children[] = {
-  {"status", "Show vehicle module status", c_vehicle_status, "", 0, 0, NULL},
-  {NULL, NULL, NULL, NULL, 0, 0, NULL},
-};
-
-static const struct shell_cmd root_children[] = {
-  {"charge", "Charging framework", NULL, "<$C>", 0, 0, charge_children},
-  {"climatecontrol", "(De)Activate Climate Control", NULL, "<$C>", 0, 0, climate_children},
-  {"config", "CONFIG framework", NULL, "$C", 0, 0, config_children}, /* no usage template */
-  {"event", "EVENT framework", NULL, "<$C>", 0, 0, event_children},
-  {"help", "Ask for help", c_help, "", 0, 0, NULL},
-  {"homelink", "Activate specified homelink button", c_homelink, "<homelink><durationms>", 1, 2,
-   NULL},
-  {"location", "LOCATION framework", NULL, "<$C>", 0, 0, location_children},
-  {"lock", "Lock vehicle", c_lock, "<pin>", 1, 1, NULL},
-  {"metrics", "METRICS framework", NULL, "<$C>", 0, 0, metrics_children},
-  {"notify", "NOTIFICATION framework", NULL, "<$C>", 0, 0, notify_children},
-  {"server", "SERVER framework", NULL, "<$C>", 0, 0, NULL}, /* v3: shell_register() */
-  {"stat", "Show vehicle status", c_stat, "", 0, 0, NULL},
-  {"unlock", "Unlock vehicle", c_unlock, "<pin>", 1, 1, NULL},
-  {"unvalet", "Deactivate valet mode", c_unvalet, "<pin>", 1, 1, NULL},
-  {"valet", "Activate valet mode", c_valet, "<pin>", 1, 1, NULL},
-  {"vehicle", "Vehicle framework", NULL, "<$C>", 0, 0, vehicle_children},
-  {"wakeup", "Wake up vehicle", c_wakeup, "", 0, 0, NULL},
-  {NULL, NULL, NULL, NULL, 0, 0, NULL},
-};
-
-static const struct shell_cmd root = {"", "", NULL, "", 0, 0, root_children};
+static const struct shell_cmd root = {"", "", NULL, "", 0, 0, NULL};
 
 /* ---------------------------------------------------------------------------------------------- */
 
-#define REG_MAX 16
+#define REG_MAX 16 /* registrations by other stages */
 #define CHILDREN_MAX 64
 
-/* Commands other stages registered (shell_register()): process-wide and append-only, like
- * the firmware's MyCommandApp tree; the entries are borrowed static commands. */
+/* The commands registered below their parents, the built-in ones first, then those other
+ * stages registered (shell_register()): process-wide and append-only, like the firmware's
+ * MyCommandApp tree; the entries are borrowed static commands. */
 static struct {
   const struct shell_cmd *parent, *cmd;
-} reg[REG_MAX];
+} reg[ARRAY_SIZE(builtins) + REG_MAX];
 static size_t nreg;
 
 static int by_name(const void *a, const void *b)
@@ -692,18 +654,18 @@ static int by_name(const void *a, const void *b)
                 (*(const struct shell_cmd *const *)b)->name);
 }
 
-/* The children of c, built-in and registered, in name order (OvmsCommandMap is a sorted map).
+/* The children of c, its own and registered, in name order (OvmsCommandMap is a sorted map).
  * Returns their number (at most CHILDREN_MAX). */
 static size_t children_of(const struct shell_cmd *c, const struct shell_cmd **v)
 {
   size_t n = 0;
   for (const struct shell_cmd *ch = c->children; ch && ch->name && n < CHILDREN_MAX; ch++)
     v[n++] = ch;
-  size_t builtin = n;
+  size_t own = n;
   for (size_t i = 0; i < nreg && n < CHILDREN_MAX; i++)
     if (reg[i].parent == c)
       v[n++] = reg[i].cmd;
-  if (n > builtin)
+  if (n > own)
     qsort(v, n, sizeof(*v), by_name);
   return n;
 }
@@ -719,7 +681,8 @@ static const struct shell_cmd *child_named(const struct shell_cmd *c, const char
   return NULL;
 }
 
-int shell_register(const char *parent, const struct shell_cmd *cmd)
+/* shell_register() into a registry of max entries. */
+static int add_command(const char *parent, const struct shell_cmd *cmd, size_t max)
 {
   const struct shell_cmd *p = &root;
   for (const char *s = parent; *s;) {
@@ -732,12 +695,29 @@ int shell_register(const char *parent, const struct shell_cmd *cmd)
   const struct shell_cmd *have = child_named(p, cmd->name, strlen(cmd->name));
   if (have)
     return have == cmd ? 0 : SIM_EEXIST;
-  if (nreg >= REG_MAX)
+  if (nreg >= max)
     return SIM_ELIMIT;
   reg[nreg].parent = p;
   reg[nreg].cmd = cmd;
   nreg++;
   return 0;
+}
+
+/* Registers the built-in commands, once. */
+static void add_builtins(void)
+{
+  static bool done;
+  if (done)
+    return;
+  done = true;
+  for (size_t i = 0; i < ARRAY_SIZE(builtins); i++)
+    add_command(builtins[i].parent, &builtins[i].cmd, ARRAY_SIZE(builtins));
+}
+
+int shell_register(const char *parent, const struct shell_cmd *cmd)
+{
+  add_builtins();
+  return add_command(parent, cmd, ARRAY_SIZE(reg));
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -869,6 +849,7 @@ int shell_split(char *buf, char **words, int max)
 void shell_execute(struct sim *sim, const char *input, size_t len, struct sbuf *out)
 {
   size_t pos = 0;
+  add_builtins();
   while (pos < len) {
     const char *lf = memchr(input + pos, '\n', len - pos);
     size_t l = lf ? (size_t)(lf - (input + pos)) : len - pos;
