@@ -883,6 +883,14 @@ static void parse_vehicle(struct parser *p, yaml_node_t *n)
 
 /* ---- timeline ---------------------------------------------------------------------------- */
 
+/* Frees the n strings of v, then v. */
+static void free_strings(char **v, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    free(v[i]);
+  free(v);
+}
+
 static void step_free_contents(struct scenario_step *st);
 
 /* The steps' keys are fields of struct scenario_step; `ambient:` is accepted by every timed
@@ -1978,6 +1986,14 @@ static void walk(struct parser *p)
 
 /* ---- entry points ------------------------------------------------------------------------ */
 
+/* Frees the n strings of v, then v. */
+static void free_strings(char **v, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    free(v[i]);
+  free(v);
+}
+
 static void step_free_contents(struct scenario_step *st)
 {
   free(st->name);
@@ -1990,12 +2006,8 @@ static void step_free_contents(struct scenario_step *st)
     break;
   case STEP_CHARGE: free(st->u.charge.mode); break;
   case STEP_SET:
-    for (size_t i = 0; i < st->u.set.n; i++) {
-      free(st->u.set.names[i]);
-      free(st->u.set.values[i]);
-    }
-    free(st->u.set.names);
-    free(st->u.set.values);
+    free_strings(st->u.set.names, st->u.set.n);
+    free_strings(st->u.set.values, st->u.set.n);
     break;
   case STEP_NOTIFY:
     free(st->u.notify.subtype);
