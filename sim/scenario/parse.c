@@ -1986,14 +1986,6 @@ static void walk(struct parser *p)
 
 /* ---- entry points ------------------------------------------------------------------------ */
 
-/* Frees the n strings of v, then v. */
-static void free_strings(char **v, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    free(v[i]);
-  free(v);
-}
-
 static void step_free_contents(struct scenario_step *st)
 {
   free(st->name);
