@@ -76,25 +76,33 @@ static const char *read_number(const char *s, double *out)
   return end;
 }
 
+/* Reads a number and skips the blanks after it; returns where its unit starts (at the end of
+ * s when it has none) or NULL. */
+static const char *read_quantity(const char *s, double *out)
+{
+  const char *end = read_number(s, out);
+  if (end)
+    while (*end == ' ')
+      end++;
+  return end;
+}
+
 /* A duration in seconds (parse.h's syntax: "90", "90s", "15min", "1h30m", "500ms", "1d"). */
 static int parse_seconds(const char *s, double *out)
 {
   int64_t ns;
   int r = parse_duration(s, &ns);
-  if (r < 0)
-    return r;
-  *out = (double)ns / 1e9;
-  return 0;
+  if (r == 0)
+    *out = (double)ns / 1e9;
+  return r;
 }
 
 static int parse_temp(const char *s, double *out)
 {
   double v;
-  const char *end = read_number(s, &v);
+  const char *end = read_quantity(s, &v);
   if (!end)
     return SIM_EPARSE;
-  while (*end == ' ')
-    end++;
   if (!strncmp(end, "\xc2\xb0", 2))
     end += 2;
   if (*end == '\0' || !strcmp(end, "C")) {
@@ -132,11 +140,9 @@ int scenario_parse_qty(const char *text, enum scenario_qty kind, double *out)
   default: tab = u_none; break;
   }
   double v;
-  const char *end = read_number(text, &v);
+  const char *end = read_quantity(text, &v);
   if (!end)
     return SIM_EPARSE;
-  while (*end == ' ')
-    end++;
   if (*end == '\0') {
     *out = v;
     return 0;
@@ -260,6 +266,17 @@ static bool list_len(struct parser *p, const yaml_node_t *n, const char *what,
     return false;
   }
   *cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+  return true;
+}
+
+/* list_len(), then a zeroed array for the *cnt items (of size bytes each; room for one when
+ * the list is empty) into *arr, owned by the caller. */
+static bool list_array(struct parser *p, const yaml_node_t *n, const char *what,
+                       const char *items, void **arr, size_t size, size_t *cnt)
+{
+  if (!list_len(p, n, what, items, cnt))
+    return false;
+  *arr = xcalloc(*cnt ? *cnt : 1, size);
   return true;
 }
 
@@ -916,10 +933,12 @@ static int drive_profile(struct parser *p, const struct key_row *r, yaml_node_t 
 {
   struct scenario_drive *d = &((struct scenario_step *)base)->u.drive;
   size_t cnt;
-  if (!list_len(p, v, "profile", "{distance, speed} sections", &cnt))
+  void *sections;
+  if (!list_array(p, v, "profile", "{distance, speed} sections", &sections,
+                  sizeof(*d->profile), &cnt))
     return SIM_EPARSE;
   free(d->profile);
-  d->profile = xcalloc(cnt ? cnt : 1, sizeof(*d->profile));
+  d->profile = sections;
   d->n_profile = 0;
   for (size_t i = 0; i < cnt; i++) {
     yaml_node_t *it = node(p, v->data.sequence.items.start[i]);
@@ -1691,9 +1710,8 @@ static void parse_timeline(struct parser *p, yaml_node_t *n)
 {
   struct scenario *sc = p->sc;
   size_t cnt;
-  if (!list_len(p, n, "timeline", "steps", &cnt))
+  if (!list_array(p, n, "timeline", "steps", (void **)&sc->steps, sizeof(*sc->steps), &cnt))
     return;
-  sc->steps = xcalloc(cnt ? cnt : 1, sizeof(*sc->steps));
   struct sim_strset names = SIM_STRSET_INIT; /* of the steps kept, borrowed from them */
   for (size_t i = 0; i < cnt; i++) {
     yaml_node_t *it = node(p, n->data.sequence.items.start[i]);
@@ -1792,13 +1810,11 @@ static bool get_bound(struct parser *p, yaml_node_t *n, const struct metric *m, 
   if (!s)
     return false;
   double v;
-  const char *end = read_number(s, &v);
+  const char *end = read_quantity(s, &v);
   if (!end) {
     err(p, n, "expected a number, got '%s'", s);
     return false;
   }
-  while (*end == ' ')
-    end++;
   if (*end) {
     enum sim_unit u;
     double conv;
@@ -1895,9 +1911,8 @@ static void parse_expect(struct parser *p, yaml_node_t *n)
 {
   struct scenario *sc = p->sc;
   size_t cnt;
-  if (!list_len(p, n, "expect", "checks", &cnt))
+  if (!list_array(p, n, "expect", "checks", (void **)&sc->expects, sizeof(*sc->expects), &cnt))
     return;
-  sc->expects = xcalloc(cnt ? cnt : 1, sizeof(*sc->expects));
   for (size_t i = 0; i < cnt; i++) {
     yaml_node_t *it = node(p, n->data.sequence.items.start[i]);
     if (parse_one_expect(p, it, &sc->expects[sc->n_expects]))
@@ -1912,10 +1927,9 @@ static int parse_utc(const char *s, void *field)
 {
   int64_t t;
   int r = parse_time(s, &t);
-  if (r < 0)
-    return r;
-  *(int64_t *)field = t * SIM_NS_PER_SEC;
-  return 0;
+  if (r == 0)
+    *(int64_t *)field = t * SIM_NS_PER_SEC;
+  return r;
 }
 
 static int top_seed(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
@@ -2001,23 +2015,14 @@ static void step_free_contents(struct scenario_step *st)
     free_strings(st->u.set.names, st->u.set.n);
     free_strings(st->u.set.values, st->u.set.n);
     break;
-  case STEP_NOTIFY:
-    free(st->u.notify.subtype);
-    free(st->u.notify.text);
-    break;
-  case STEP_EVENT:
-    free(st->u.event.name);
-    free(st->u.event.data);
-    break;
+  case STEP_NOTIFY: free(st->u.notify.subtype); free(st->u.notify.text); break;
+  case STEP_EVENT: free(st->u.event.name); free(st->u.event.data); break;
   case STEP_APP:
     free(st->u.app.id);
     free(st->u.app.vehicle);
     free(st->u.app.command);
     break;
-  case STEP_ECU:
-    free(st->u.ecu.name);
-    free(st->u.ecu.fault);
-    break;
+  case STEP_ECU: free(st->u.ecu.name); free(st->u.ecu.fault); break;
   default: break;
   }
   memset(st, 0, sizeof(*st));
