@@ -24,7 +24,7 @@ static const struct {
   enum kind kind;
   const char *on, *off; /* K_BOOL: true/false events; K_CHANGE: the event */
 } event_map[] = {
-  /* grouped by kind: each metric has one row, so the order raises nothing differently */
+  /* grouped by kind; every metric has one row, so the order does not change what is raised */
   {"v.e.on", K_BOOL, "vehicle.on", "vehicle.off"},
   {"v.e.awake", K_BOOL, "vehicle.awake", "vehicle.asleep"},
   {"v.c.charging", K_BOOL, "vehicle.charge.start", "vehicle.charge.stop"},
