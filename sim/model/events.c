@@ -59,17 +59,16 @@ int sim_events_listen(struct sim_events *ev, const char *pattern, sim_event_fn f
 
 void sim_events_unlisten(struct sim_events *ev, sim_event_fn fn, void *ctx)
 {
-  for (size_t i = 0; i < ev->nl; i++)
-    if (ev->l[i].fn == fn && ev->l[i].ctx == ctx)
-      ev->l[i].dead = true;
-  if (ev->dispatching)
-    return; /* compacted after dispatch */
+  /* One pass: marks fn's listeners dead and, unless a dispatch is under way (it compacts
+   * when it ends), drops every dead one. */
   size_t j = 0;
   for (size_t i = 0; i < ev->nl; i++) {
-    if (ev->l[i].dead)
-      free(ev->l[i].pattern);
+    struct elistener l = ev->l[i];
+    l.dead = l.dead || (l.fn == fn && l.ctx == ctx);
+    if (l.dead && !ev->dispatching)
+      free(l.pattern);
     else
-      ev->l[j++] = ev->l[i];
+      ev->l[j++] = l;
   }
   ev->nl = j;
 }

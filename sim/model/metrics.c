@@ -640,31 +640,7 @@ static int parse_scalar(struct metric *m, const char *s, enum sim_unit from, dou
   return sim_unit_convert(v, u, m->unit, out);
 }
 
-/* Splits a comma list, calling fn for each item (trimmed copy). */
-static int each_item(const char *s, int (*fn)(void *ctx, const char *item), void *ctx)
-{
-  s = skip_ws(s);
-  if (!*s)
-    return 0;
-  for (;;) {
-    const char *c = strchr(s, ',');
-    size_t len = c ? (size_t)(c - s) : strlen(s);
-    char buf[128];
-    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-      len--;
-    if (len == 0 || len >= sizeof(buf))
-      return SIM_EPARSE;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    int r = fn(ctx, buf);
-    if (r < 0)
-      return r;
-    if (!c)
-      return 0;
-    s = skip_ws(c + 1);
-  }
-}
-
+/* A comma list being read into a metric: the items so far, in the array of the metric's type. */
 struct list_ctx {
   struct metric *m;
   enum sim_unit from;
@@ -675,50 +651,75 @@ struct list_ctx {
   uint64_t bits;
 };
 
-static int add_float(void *vctx, const char *item)
+/* Makes room for one more item in *items (an array of size-byte items) and returns its index. */
+static size_t list_append(struct list_ctx *c, void **items, size_t size)
 {
-  struct list_ctx *c = vctx;
-  double v;
-  int r = parse_scalar(c->m, item, c->from, &v);
-  if (r < 0)
-    return r;
-  if (!(fabs(v) <= FLT_MAX))
-    return SIM_ERANGE;
-  xgrow((void **)&c->f, &c->cap, c->n + 1, sizeof(float));
-  c->f[c->n++] = (float)v;
-  return 0;
+  xgrow(items, &c->cap, c->n + 1, size);
+  return c->n++;
 }
 
-static int add_int(void *vctx, const char *item)
+/* Adds one item of a comma list, read as an element of the metric's type. */
+static int add_item(struct list_ctx *c, const char *item)
 {
-  struct list_ctx *c = vctx;
-  long v;
-  if (parse_long(item, &v) < 0 || v < INT32_MIN || v > INT32_MAX)
-    return SIM_EPARSE;
-  xgrow((void **)&c->i, &c->cap, c->n + 1, sizeof(int32_t));
-  c->i[c->n++] = (int32_t)v;
-  return 0;
+  const struct metric *m = c->m;
+  long l;
+  size_t k;
+  switch (m->type) {
+  case METRIC_VEC_FLOAT: {
+    double v;
+    int r = parse_scalar(c->m, item, c->from, &v);
+    if (r < 0)
+      return r;
+    if (!(fabs(v) <= FLT_MAX))
+      return SIM_ERANGE;
+    k = list_append(c, (void **)&c->f, sizeof(float));
+    c->f[k] = (float)v;
+    return 0;
+  }
+  case METRIC_VEC_INT:
+  case METRIC_SET_INT:
+    if (parse_long(item, &l) < 0 || l < INT32_MIN || l > INT32_MAX)
+      return SIM_EPARSE;
+    k = list_append(c, (void **)&c->i, sizeof(int32_t));
+    c->i[k] = (int32_t)l;
+    return 0;
+  case METRIC_BITSET:
+    if (parse_long(item, &l) < 0)
+      return SIM_EPARSE;
+    if (l < m->bit_start || l - m->bit_start >= m->bits)
+      return SIM_ERANGE;
+    c->bits |= UINT64_C(1) << (l - m->bit_start);
+    return 0;
+  default: /* METRIC_SET_STRING */
+    k = list_append(c, (void **)&c->s, sizeof(char *));
+    c->s[k] = xstrdup(item);
+    return 0;
+  }
 }
 
-static int add_bit(void *vctx, const char *item)
+/* Splits a comma list, adding each item (a trimmed copy) to c. */
+static int read_list(const char *s, struct list_ctx *c)
 {
-  struct list_ctx *c = vctx;
-  long v;
-  if (parse_long(item, &v) < 0)
-    return SIM_EPARSE;
-  if (v < c->m->bit_start || v - c->m->bit_start >= c->m->bits)
-    return SIM_ERANGE;
-  v -= c->m->bit_start;
-  c->bits |= UINT64_C(1) << v;
-  return 0;
-}
-
-static int add_str(void *vctx, const char *item)
-{
-  struct list_ctx *c = vctx;
-  xgrow((void **)&c->s, &c->cap, c->n + 1, sizeof(char *));
-  c->s[c->n++] = xstrdup(item);
-  return 0;
+  s = skip_ws(s);
+  if (!*s)
+    return 0;
+  for (;;) {
+    const char *comma = strchr(s, ',');
+    size_t len = comma ? (size_t)(comma - s) : strlen(s);
+    char buf[128];
+    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+      len--;
+    if (len == 0 || len >= sizeof(buf))
+      return SIM_EPARSE;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    int r = add_item(c, buf);
+    if (r < 0)
+      return r;
+    if (!comma)
+      return 0;
+    s = skip_ws(comma + 1);
+  }
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -797,14 +798,14 @@ static int set_list_from_string(struct metric *m, const char *s, enum sim_unit f
   int r;
   switch (m->type) {
   case METRIC_VEC_FLOAT:
-    r = each_item(s, add_float, &c);
+    r = read_list(s, &c);
     if (r == 0)
       r = metric_set_vec_float(m, c.f, c.n);
     free(c.f);
     return r;
   case METRIC_VEC_INT:
   case METRIC_SET_INT:
-    r = each_item(s, add_int, &c);
+    r = read_list(s, &c);
     if (r == 0) {
       if (m->type == METRIC_SET_INT) {
         if (c.n > 1)
@@ -820,10 +821,10 @@ static int set_list_from_string(struct metric *m, const char *s, enum sim_unit f
     free(c.i);
     return r;
   case METRIC_BITSET:
-    r = each_item(s, add_bit, &c);
+    r = read_list(s, &c);
     return r < 0 ? r : metric_set_bits(m, c.bits);
   case METRIC_SET_STRING:
-    r = each_item(s, add_str, &c);
+    r = read_list(s, &c);
     if (r < 0) {
       for (size_t i = 0; i < c.n; i++)
         free(c.s[i]);
@@ -906,9 +907,9 @@ double metric_float(const struct metric *m)
     return 0;
   switch (m->type) {
   case METRIC_FLOAT: return m->v.f;
-  case METRIC_INT: return m->v.i;
-  case METRIC_INT64: return (double)m->v.l;
-  case METRIC_BOOL: return m->v.b;
+  case METRIC_INT:
+  case METRIC_INT64:
+  case METRIC_BOOL: return (double)metric_int64(m); /* as metric_int64() reads them */
   default: return 0;
   }
 }
@@ -982,10 +983,8 @@ void metric_format(const struct metric *m, const struct metric_fmt *fmt, struct 
     sbuf_adds(out, m->v.b ? "yes" : "no");
     break;
   case METRIC_INT:
-    fmt_int(m, m->v.i, fmt, out);
-    break;
   case METRIC_INT64:
-    fmt_int(m, m->v.l, fmt, out);
+    fmt_int(m, metric_int64(m), fmt, out);
     break;
   case METRIC_FLOAT:
     if ((m->flags & METRIC_F_FIXED6) && !(fmt && fmt->latlon_g))
@@ -1044,9 +1043,7 @@ void metric_format_json(const struct metric *m, struct sbuf *out)
     return;
   }
   switch (m->type) {
-  case METRIC_BOOL:
-    sbuf_adds(out, m->v.b ? "true" : "false");
-    return;
+  case METRIC_BOOL: sbuf_adds(out, m->v.b ? "true" : "false"); return;
   case METRIC_INT:
   case METRIC_INT64:
     if (m->unit == SIM_UNIT_DATEUTC || m->unit == SIM_UNIT_DATELOCAL ||
@@ -1059,27 +1056,18 @@ void metric_format_json(const struct metric *m, struct sbuf *out)
       sbuf_printf(out, "%lld", (long long)metric_int64(m));
     }
     return;
-  case METRIC_FLOAT:
-    json_float(m->v.f, out);
-    return;
-  case METRIC_STRING:
-    json_write_string(m->data ? m->data : "", m->n, out);
-    return;
+  case METRIC_FLOAT: json_float(m->v.f, out); return;
+  case METRIC_STRING: json_write_string(m->data ? m->data : "", m->n, out); return;
   case METRIC_VEC_FLOAT:
-    sbuf_addc(out, '[');
-    for (uint32_t i = 0; i < m->n; i++) {
-      if (i)
-        sbuf_addc(out, ',');
-      json_float(((float *)m->data)[i], out);
-    }
-    sbuf_addc(out, ']');
-    return;
   case METRIC_SET_STRING:
     sbuf_addc(out, '[');
     for (uint32_t i = 0; i < m->n; i++) {
       if (i)
         sbuf_addc(out, ',');
-      json_write_string(((char **)m->data)[i], strlen(((char **)m->data)[i]), out);
+      if (m->type == METRIC_VEC_FLOAT)
+        json_float(((float *)m->data)[i], out);
+      else
+        json_write_string(((char **)m->data)[i], strlen(((char **)m->data)[i]), out);
     }
     sbuf_addc(out, ']');
     return;

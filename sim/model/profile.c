@@ -17,30 +17,29 @@ static const char *const absent_3_3_004[] = {"m.net.connected", "m.net.good.sq",
                                              NULL};
 
 static const struct sim_profile profiles[] = {
+  /* 3.3.004 and 3.3.005 differ in the keepalive, the event topics, the notification
+   * encoding, the latlon format and the metrics set; the rest is PROFILE_3_3_00X. */
+#define PROFILE_3_3_00X                                                                    \
+  .connected = 60, .on = 600, .charging = 600, .awake = 600, .sendall = 0,                \
+  .sched_minimum = true, .batching = false, .event_triggered_tx = false,                  \
+  .notify_size_limit = 1024, .msgid_skip_zero = false,                                    \
+  .request_subscriptions = false, .clientid_config = false, .omit_empty_credentials = false, \
+  .modified_sends_cleared = true, .sendall_skips_empty = true,                            \
+  .auth_suspend = false, .refused_retry = 60, .connfail_retry = 60, .closed_retry = 60,   \
+  .conn_jitter = false
   [SIM_FW_3_3_004] = {
-    .name = "3.3.004", .fw = SIM_FW_3_3_004, .keepalive = 60,
-    .connected = 60, .on = 600, .charging = 600, .awake = 600, .sendall = 0,
-    .sched_minimum = true, .batching = false, .event_triggered_tx = false,
+    .name = "3.3.004", .fw = SIM_FW_3_3_004, .keepalive = 60, PROFILE_3_3_00X,
     .event_path_topic = false, .events_skip_clock = false,
-    .notify_subtype_slashes = false, .notify_mp_encode = true, .notify_size_limit = 1024,
-    .request_subscriptions = false, .clientid_config = false, .omit_empty_credentials = false,
-    .latlon_g = true, .msgid_skip_zero = false,
-    .modified_sends_cleared = true, .sendall_skips_empty = true,
-    .auth_suspend = false, .refused_retry = 60, .connfail_retry = 60, .closed_retry = 60,
-    .conn_jitter = false, .absent_metrics = absent_3_3_004,
+    .notify_subtype_slashes = false, .notify_mp_encode = true,
+    .latlon_g = true, .absent_metrics = absent_3_3_004,
   },
   [SIM_FW_3_3_005] = {
-    .name = "3.3.005", .fw = SIM_FW_3_3_005, .keepalive = 1740,
-    .connected = 60, .on = 600, .charging = 600, .awake = 600, .sendall = 0,
-    .sched_minimum = true, .batching = false, .event_triggered_tx = false,
+    .name = "3.3.005", .fw = SIM_FW_3_3_005, .keepalive = 1740, PROFILE_3_3_00X,
     .event_path_topic = true, .events_skip_clock = true,
-    .notify_subtype_slashes = true, .notify_mp_encode = false, .notify_size_limit = 1024,
-    .request_subscriptions = false, .clientid_config = false, .omit_empty_credentials = false,
-    .latlon_g = false, .msgid_skip_zero = false,
-    .modified_sends_cleared = true, .sendall_skips_empty = true,
-    .auth_suspend = false, .refused_retry = 60, .connfail_retry = 60, .closed_retry = 60,
-    .conn_jitter = false,
+    .notify_subtype_slashes = true, .notify_mp_encode = false,
+    .latlon_g = false,
   },
+#undef PROFILE_3_3_00X
   /* 3.3.006 is master minus the auth-failure changes (the CONNACK refusal handling of
    * ovms_server_v3.cpp after tag 3.3.006). */
 #define PROFILE_3_3_006(NAME, FW, AUTH_SUSPEND, REFUSED_RETRY)                             \

@@ -76,25 +76,33 @@ static const char *read_number(const char *s, double *out)
   return end;
 }
 
+/* Reads a number and skips the blanks after it; returns where its unit starts (at the end of
+ * s when it has none) or NULL. */
+static const char *read_quantity(const char *s, double *out)
+{
+  const char *end = read_number(s, out);
+  if (end)
+    while (*end == ' ')
+      end++;
+  return end;
+}
+
 /* A duration in seconds (parse.h's syntax: "90", "90s", "15min", "1h30m", "500ms", "1d"). */
 static int parse_seconds(const char *s, double *out)
 {
   int64_t ns;
   int r = parse_duration(s, &ns);
-  if (r < 0)
-    return r;
-  *out = (double)ns / 1e9;
-  return 0;
+  if (r == 0)
+    *out = (double)ns / 1e9;
+  return r;
 }
 
 static int parse_temp(const char *s, double *out)
 {
   double v;
-  const char *end = read_number(s, &v);
+  const char *end = read_quantity(s, &v);
   if (!end)
     return SIM_EPARSE;
-  while (*end == ' ')
-    end++;
   if (!strncmp(end, "\xc2\xb0", 2))
     end += 2;
   if (*end == '\0' || !strcmp(end, "C")) {
@@ -132,11 +140,9 @@ int scenario_parse_qty(const char *text, enum scenario_qty kind, double *out)
   default: tab = u_none; break;
   }
   double v;
-  const char *end = read_number(text, &v);
+  const char *end = read_quantity(text, &v);
   if (!end)
     return SIM_EPARSE;
-  while (*end == ' ')
-    end++;
   if (*end == '\0') {
     *out = v;
     return 0;
@@ -260,6 +266,17 @@ static bool list_len(struct parser *p, const yaml_node_t *n, const char *what,
     return false;
   }
   *cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+  return true;
+}
+
+/* list_len(), then a zeroed array for the *cnt items (of size bytes each; room for one when
+ * the list is empty) into *arr, owned by the caller. */
+static bool list_array(struct parser *p, const yaml_node_t *n, const char *what,
+                       const char *items, void **arr, size_t size, size_t *cnt)
+{
+  if (!list_len(p, n, what, items, cnt))
+    return false;
+  *arr = xcalloc(*cnt ? *cnt : 1, size);
   return true;
 }
 
@@ -488,6 +505,8 @@ struct key_row {
 /* A row's common head: key, kind, quantity, range, field (an offsetof) and default. */
 #define KEY(k, kd, q, lo, hi, off, d)                                                         \
   .key = (k), .kind = (kd), .qty = (q), .min = (lo), .max = (hi), .offset = (off), .def = (d)
+/* The head of a KEY_QTY row (a quantity in unit kind q), the most common kind. */
+#define QKEY(k, q, lo, hi, off, d) KEY(k, KEY_QTY, q, lo, hi, off, d)
 
 /* the bits of struct keys.given and mapping_rows()'s duplicate check */
 #define KEYS_MAX 64
@@ -711,10 +730,10 @@ static int point_alt(struct parser *p, const struct key_row *r, yaml_node_t *v, 
 
 #define POFF(f) offsetof(struct scenario_point, f)
 static const struct key_row point_keys[] = {
-  {KEY("lat", KEY_QTY, QTY_NUMBER, -90, 90, POFF(lat), NAN)},
-  {KEY("lon", KEY_QTY, QTY_NUMBER, -180, 180, POFF(lon), NAN)},
-  {KEY("alt", KEY_QTY, QTY_NUMBER, -500, 9000, POFF(alt), 0), .fn = point_alt},
-  {KEY("speed", KEY_QTY, QTY_SPEED, 1, 400, POFF(speed), 0)},
+  {QKEY("lat", QTY_NUMBER, -90, 90, POFF(lat), NAN)},
+  {QKEY("lon", QTY_NUMBER, -180, 180, POFF(lon), NAN)},
+  {QKEY("alt", QTY_NUMBER, -500, 9000, POFF(alt), 0), .fn = point_alt},
+  {QKEY("speed", QTY_SPEED, 1, 400, POFF(speed), 0)},
   {KEY("name", KEY_STR, 0, 0, 0, POFF(name), 0)},
   {.key = NULL},
 };
@@ -805,39 +824,39 @@ static const struct key_row vehicle_keys[] = {
   {KEY("id", KEY_STR, 0, 0, 0, VOFF(id), 0), VEHICLE_ID},
   {KEY("vin", KEY_STR, 0, 0, 0, VOFF(vin), 0)},
   {KEY("timezone", KEY_STR, 0, 0, 0, VOFF(timezone), 0), .fn = vehicle_timezone},
-  {KEY("capacity", KEY_QTY, QTY_ENERGY, 1, 1000, VOFF(capacity_kwh), 40)},
-  {KEY("soh", KEY_QTY, QTY_PERCENT, 1, 100, VOFF(soh), 100)},
-  {KEY("soc", KEY_QTY, QTY_PERCENT, 0, 100, VOFF(soc), 80)},
+  {QKEY("capacity", QTY_ENERGY, 1, 1000, VOFF(capacity_kwh), 40)},
+  {QKEY("soh", QTY_PERCENT, 1, 100, VOFF(soh), 100)},
+  {QKEY("soc", QTY_PERCENT, 0, 100, VOFF(soc), 80)},
   {KEY("cells", KEY_INT, 0, 1, 400, VOFF(cells), 96)},
-  {KEY("cell_vmin", KEY_QTY, QTY_VOLTAGE, 1, 5, VOFF(cell_vmin), 3.0)},
-  {KEY("cell_vmax", KEY_QTY, QTY_VOLTAGE, 1, 5, VOFF(cell_vmax), 4.2)},
-  {KEY("resistance", KEY_QTY, QTY_RESISTANCE, 0, 2, VOFF(resistance), 0.08)},
-  {KEY("consumption", KEY_QTY, QTY_CONSUMPTION, 30, 2000, VOFF(consumption), 160)},
-  {KEY("ideal_consumption", KEY_QTY, QTY_CONSUMPTION, 30, 2000, VOFF(ideal_consumption), 0.9),
+  {QKEY("cell_vmin", QTY_VOLTAGE, 1, 5, VOFF(cell_vmin), 3.0)},
+  {QKEY("cell_vmax", QTY_VOLTAGE, 1, 5, VOFF(cell_vmax), 4.2)},
+  {QKEY("resistance", QTY_RESISTANCE, 0, 2, VOFF(resistance), 0.08)},
+  {QKEY("consumption", QTY_CONSUMPTION, 30, 2000, VOFF(consumption), 160)},
+  {QKEY("ideal_consumption", QTY_CONSUMPTION, 30, 2000, VOFF(ideal_consumption), 0.9),
    .from = "consumption"},
-  {KEY("mass", KEY_QTY, QTY_NUMBER, 100, 50000, VOFF(mass), 1600)},
+  {QKEY("mass", QTY_NUMBER, 100, 50000, VOFF(mass), 1600)},
   {KEY("regen", KEY_FRACTION, QTY_PERCENT, 0, 100, VOFF(regen), 0.6)},
-  {KEY("max_speed", KEY_QTY, QTY_SPEED, 10, 400, VOFF(max_speed), 150)},
-  {KEY("accel", KEY_QTY, QTY_ACCEL, 0.1, 10, VOFF(accel), 1.5)},
-  {KEY("decel", KEY_QTY, QTY_ACCEL, 0.1, 10, VOFF(decel), 2.0)},
-  {KEY("rpm_per_kmh", KEY_QTY, QTY_NUMBER, 0, 1000, VOFF(rpm_per_kmh), 112)},
-  {KEY("aux_power", KEY_QTY, QTY_POWER, 0, 20, VOFF(aux_power), 0.25)},
-  {KEY("hvac_power", KEY_QTY, QTY_POWER, 0, 20, VOFF(hvac_power), 3)},
-  {KEY("ac_power", KEY_QTY, QTY_POWER, 1, 43, VOFF(ac_power), 7.4)},
-  {KEY("dc_power", KEY_QTY, QTY_POWER, 1, 500, VOFF(dc_power), 50)},
+  {QKEY("max_speed", QTY_SPEED, 10, 400, VOFF(max_speed), 150)},
+  {QKEY("accel", QTY_ACCEL, 0.1, 10, VOFF(accel), 1.5)},
+  {QKEY("decel", QTY_ACCEL, 0.1, 10, VOFF(decel), 2.0)},
+  {QKEY("rpm_per_kmh", QTY_NUMBER, 0, 1000, VOFF(rpm_per_kmh), 112)},
+  {QKEY("aux_power", QTY_POWER, 0, 20, VOFF(aux_power), 0.25)},
+  {QKEY("hvac_power", QTY_POWER, 0, 20, VOFF(hvac_power), 3)},
+  {QKEY("ac_power", QTY_POWER, 1, 43, VOFF(ac_power), 7.4)},
+  {QKEY("dc_power", QTY_POWER, 1, 500, VOFF(dc_power), 50)},
   {KEY("charge_efficiency", KEY_FRACTION, QTY_PERCENT, 50, 100, VOFF(charge_efficiency), 0.9)},
-  {KEY("odometer", KEY_QTY, QTY_DISTANCE, 0, 10000000, VOFF(odometer), 10000)},
-  {KEY("ambient", KEY_QTY, QTY_TEMP, -50, 60, VOFF(ambient), 15)},
-  {KEY("cabin_temp", KEY_QTY, QTY_TEMP, -50, 80, VOFF(cabin_temp), 1), .from = "ambient"},
-  {KEY("battery_temp", KEY_QTY, QTY_TEMP, -40, 70, VOFF(battery_temp), 1), .from = "ambient"},
-  {KEY("setpoint", KEY_QTY, QTY_TEMP, 10, 35, VOFF(setpoint), 21)},
-  {KEY("v12", KEY_QTY, QTY_VOLTAGE, 8, 16, VOFF(v12), 12.6)},
+  {QKEY("odometer", QTY_DISTANCE, 0, 10000000, VOFF(odometer), 10000)},
+  {QKEY("ambient", QTY_TEMP, -50, 60, VOFF(ambient), 15)},
+  {QKEY("cabin_temp", QTY_TEMP, -50, 80, VOFF(cabin_temp), 1), .from = "ambient"},
+  {QKEY("battery_temp", QTY_TEMP, -40, 70, VOFF(battery_temp), 1), .from = "ambient"},
+  {QKEY("setpoint", QTY_TEMP, 10, 35, VOFF(setpoint), 21)},
+  {QKEY("v12", QTY_VOLTAGE, 8, 16, VOFF(v12), 12.6)},
   {KEY("locked", KEY_BOOL, 0, 0, 0, VOFF(locked), true)},
   {KEY("noise", KEY_BOOL, 0, 0, 0, VOFF(noise), true)},
-  {KEY("charge_limit", KEY_QTY, QTY_PERCENT, 10, 100, VOFF(charge_limit), 100)},
+  {QKEY("charge_limit", QTY_PERCENT, 10, 100, VOFF(charge_limit), 100)},
   {KEY("tpms", KEY_CUSTOM, 0, 0, 0, VOFF(tpms_kpa), 0), .fn = vehicle_tpms},
   {KEY("location", KEY_POINT, 0, 0, 0, VOFF(location), 0), .point = &default_location},
-  {KEY("heading", KEY_QTY, QTY_NUMBER, 0, 360, VOFF(heading), 0)},
+  {QKEY("heading", QTY_NUMBER, 0, 360, VOFF(heading), 0)},
   {KEY("cell_metrics", KEY_BOOL, 0, 0, 0, VOFF(cell_metrics), false)},
   {.key = NULL},
 };
@@ -883,23 +902,31 @@ static void parse_vehicle(struct parser *p, yaml_node_t *n)
 
 /* ---- timeline ---------------------------------------------------------------------------- */
 
+/* Frees the n strings of v, then v. */
+static void free_strings(char **v, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    free(v[i]);
+  free(v);
+}
+
 static void step_free_contents(struct scenario_step *st);
 
 /* The steps' keys are fields of struct scenario_step; `ambient:` is accepted by every timed
  * step. */
 #define SOFF(f) offsetof(struct scenario_step, f)
-#define AMBIENT_KEY {KEY("ambient", KEY_QTY, QTY_TEMP, -50, 60, SOFF(ambient), NAN)}
+#define AMBIENT_KEY {QKEY("ambient", QTY_TEMP, -50, 60, SOFF(ambient), NAN)}
 
 static const struct key_row park_keys[] = {
-  {KEY("duration", KEY_QTY, QTY_DURATION, 0, 366 * 86400.0, SOFF(u.park.duration), 0)},
+  {QKEY("duration", QTY_DURATION, 0, 366 * 86400.0, SOFF(u.park.duration), 0)},
   AMBIENT_KEY,
   {.key = NULL},
 };
 
 static const struct key_row section_keys[] = {
-  {KEY("distance", KEY_QTY, QTY_DISTANCE, 0.001, 10000,
+  {QKEY("distance", QTY_DISTANCE, 0.001, 10000,
        offsetof(struct scenario_section, distance), 0)},
-  {KEY("speed", KEY_QTY, QTY_SPEED, 1, 400, offsetof(struct scenario_section, speed), 0)},
+  {QKEY("speed", QTY_SPEED, 1, 400, offsetof(struct scenario_section, speed), 0)},
   {.key = NULL},
 };
 
@@ -908,10 +935,12 @@ static int drive_profile(struct parser *p, const struct key_row *r, yaml_node_t 
 {
   struct scenario_drive *d = &((struct scenario_step *)base)->u.drive;
   size_t cnt;
-  if (!list_len(p, v, "profile", "{distance, speed} sections", &cnt))
+  void *sections;
+  if (!list_array(p, v, "profile", "{distance, speed} sections", &sections,
+                  sizeof(*d->profile), &cnt))
     return SIM_EPARSE;
   free(d->profile);
-  d->profile = xcalloc(cnt ? cnt : 1, sizeof(*d->profile));
+  d->profile = sections;
   d->n_profile = 0;
   for (size_t i = 0; i < cnt; i++) {
     yaml_node_t *it = node(p, v->data.sequence.items.start[i]);
@@ -964,12 +993,12 @@ static int drive_route(struct parser *p, const struct key_row *r, yaml_node_t *v
 
 #define DOFF(f) SOFF(u.drive.f)
 static const struct key_row drive_keys[] = {
-  {KEY("distance", KEY_QTY, QTY_DISTANCE, 0.001, 10000, DOFF(distance), 0)},
-  {KEY("duration", KEY_QTY, QTY_DURATION, 1, 7 * 86400.0, DOFF(duration), 0)},
-  {KEY("speed", KEY_QTY, QTY_SPEED, 1, 400, DOFF(speed), 50)},
-  {KEY("accel", KEY_QTY, QTY_ACCEL, 0.1, 10, DOFF(accel), 0)},
-  {KEY("decel", KEY_QTY, QTY_ACCEL, 0.1, 10, DOFF(decel), 0)},
-  {KEY("consumption", KEY_QTY, QTY_CONSUMPTION, 30, 2000, DOFF(consumption), 0)},
+  {QKEY("distance", QTY_DISTANCE, 0.001, 10000, DOFF(distance), 0)},
+  {QKEY("duration", QTY_DURATION, 1, 7 * 86400.0, DOFF(duration), 0)},
+  {QKEY("speed", QTY_SPEED, 1, 400, DOFF(speed), 50)},
+  {QKEY("accel", QTY_ACCEL, 0.1, 10, DOFF(accel), 0)},
+  {QKEY("decel", QTY_ACCEL, 0.1, 10, DOFF(decel), 0)},
+  {QKEY("consumption", QTY_CONSUMPTION, 30, 2000, DOFF(consumption), 0)},
   {KEY("profile", KEY_CUSTOM, 0, 0, 0, DOFF(profile), 0), .fn = drive_profile},
   {KEY("route", KEY_CUSTOM, 0, 0, 0, DOFF(route), 0), .fn = drive_route},
   AMBIENT_KEY,
@@ -1022,17 +1051,16 @@ static const struct key_word charge_modes[] = {
 static const struct key_row charge_keys[] = {
   {KEY("type", KEY_ENUM, 0, 0, 0, COFF(type), CHARGE_TYPE2), .words = charge_types,
    .what = "charge type"},
-  {KEY("power", KEY_QTY, QTY_POWER, 0.5, 500, COFF(power), 1), .from = "ac_power",
+  {QKEY("power", QTY_POWER, 0.5, 500, COFF(power), 1), .from = "ac_power",
    .ac_dc = true, .dc = 1, .dc_from = "dc_power"},
-  {KEY("voltage", KEY_QTY, QTY_VOLTAGE, 100, 1000, COFF(voltage), 230), .ac_dc = true,
-   .dc = 0},
-  {KEY("current", KEY_QTY, QTY_CURRENT, 1, 1000, COFF(current), 0)},
-  {KEY("target", KEY_QTY, QTY_PERCENT, 1, 100, COFF(target_soc), 1), .from = "charge_limit"},
-  {KEY("duration", KEY_QTY, QTY_DURATION, 1, 7 * 86400.0, COFF(duration), 0)},
-  {KEY("taper", KEY_QTY, QTY_PERCENT, 1, 100, COFF(taper_soc), 95), .ac_dc = true, .dc = 80},
+  {QKEY("voltage", QTY_VOLTAGE, 100, 1000, COFF(voltage), 230), .ac_dc = true, .dc = 0},
+  {QKEY("current", QTY_CURRENT, 1, 1000, COFF(current), 0)},
+  {QKEY("target", QTY_PERCENT, 1, 100, COFF(target_soc), 1), .from = "charge_limit"},
+  {QKEY("duration", QTY_DURATION, 1, 7 * 86400.0, COFF(duration), 0)},
+  {QKEY("taper", QTY_PERCENT, 1, 100, COFF(taper_soc), 95), .ac_dc = true, .dc = 80},
   {KEY("efficiency", KEY_FRACTION, QTY_PERCENT, 50, 100, COFF(efficiency), 1),
    .from = "charge_efficiency", .ac_dc = true, .dc = 0.95},
-  {KEY("prepare", KEY_QTY, QTY_DURATION, 0, 3600, COFF(prepare), 5), .ac_dc = true, .dc = 30},
+  {QKEY("prepare", QTY_DURATION, 0, 3600, COFF(prepare), 5), .ac_dc = true, .dc = 30},
   {KEY("mode", KEY_STR, 0, 0, 0, COFF(mode), 0), .text = "standard", .words = charge_modes,
    .what = "charge mode", .fn = charge_mode},
   {KEY("timer", KEY_INT, 0, 0, 0, COFF(timer_start), -1), .conv = parse_hhmm,
@@ -1045,7 +1073,7 @@ static const struct key_row charge_keys[] = {
 
 static const struct key_row climate_keys[] = {
   {KEY("on", KEY_BOOL, 0, 0, 0, SOFF(u.climate.on), true)},
-  {KEY("setpoint", KEY_QTY, QTY_TEMP, 10, 35, SOFF(u.climate.setpoint), NAN)},
+  {QKEY("setpoint", QTY_TEMP, 10, 35, SOFF(u.climate.setpoint), NAN)},
   {.key = NULL},
 };
 
@@ -1390,7 +1418,7 @@ static const struct key_row app_keys[] = {
   {KEY("drop", KEY_CUSTOM, 0, 0, 0, AOFF(action), APP_DROP), .fn = app_flag},
   {KEY("command", KEY_CUSTOM, 0, 0, 0, AOFF(command), 0), .fn = app_command},
   {KEY("vehicle", KEY_STR, 0, 0, 0, AOFF(vehicle), 0), VEHICLE_ID},
-  {KEY("timeout", KEY_QTY, QTY_DURATION, 0.001, 3600, AOFF(timeout), SCENARIO_APP_TIMEOUT)},
+  {QKEY("timeout", QTY_DURATION, 0.001, 3600, AOFF(timeout), SCENARIO_APP_TIMEOUT)},
   {KEY("wait_online", KEY_BOOL, 0, 0, 0, AOFF(wait_online), false)},
   {KEY("expect", KEY_NODE, 0, 0, 0, 0, 0)},
   {.key = NULL},
@@ -1473,7 +1501,7 @@ static const struct key_row app_expect_keys[] = {
   {KEY("response", KEY_STR, 0, 0, 0, EOFF(response), 0)},
   {KEY("contains", KEY_STR, 0, 0, 0, EOFF(contains), 0), .fn = app_contains},
   {KEY("match", KEY_STR, 0, 0, 0, EOFF(match), 0), .fn = app_match},
-  {KEY("within", KEY_QTY, QTY_DURATION, 0.001, 3600, EOFF(within), -1)},
+  {QKEY("within", QTY_DURATION, 0.001, 3600, EOFF(within), -1)},
   {.key = NULL},
 };
 
@@ -1683,9 +1711,8 @@ static void parse_timeline(struct parser *p, yaml_node_t *n)
 {
   struct scenario *sc = p->sc;
   size_t cnt;
-  if (!list_len(p, n, "timeline", "steps", &cnt))
+  if (!list_array(p, n, "timeline", "steps", (void **)&sc->steps, sizeof(*sc->steps), &cnt))
     return;
-  sc->steps = xcalloc(cnt ? cnt : 1, sizeof(*sc->steps));
   struct sim_strset names = SIM_STRSET_INIT; /* of the steps kept, borrowed from them */
   for (size_t i = 0; i < cnt; i++) {
     yaml_node_t *it = node(p, n->data.sequence.items.start[i]);
@@ -1771,7 +1798,7 @@ static const struct key_row expect_keys[] = {
   {KEY("max", KEY_NODE, 0, 0, 0, 0, 0)},
   {KEY("at", KEY_NODE, 0, 0, 0, 0, 0)},
   {KEY("after", KEY_NODE, 0, 0, 0, 0, 0)},
-  {KEY("tolerance", KEY_QTY, QTY_NUMBER, 0, 1e12, EOFF(tolerance), 0)},
+  {QKEY("tolerance", QTY_NUMBER, 0, 1e12, EOFF(tolerance), 0)},
   {KEY("defined", KEY_FLAG, 0, 0, 0, EOFF(defined), -1)},
   {.key = NULL},
 };
@@ -1784,13 +1811,11 @@ static bool get_bound(struct parser *p, yaml_node_t *n, const struct metric *m, 
   if (!s)
     return false;
   double v;
-  const char *end = read_number(s, &v);
+  const char *end = read_quantity(s, &v);
   if (!end) {
     err(p, n, "expected a number, got '%s'", s);
     return false;
   }
-  while (*end == ' ')
-    end++;
   if (*end) {
     enum sim_unit u;
     double conv;
@@ -1887,9 +1912,8 @@ static void parse_expect(struct parser *p, yaml_node_t *n)
 {
   struct scenario *sc = p->sc;
   size_t cnt;
-  if (!list_len(p, n, "expect", "checks", &cnt))
+  if (!list_array(p, n, "expect", "checks", (void **)&sc->expects, sizeof(*sc->expects), &cnt))
     return;
-  sc->expects = xcalloc(cnt ? cnt : 1, sizeof(*sc->expects));
   for (size_t i = 0; i < cnt; i++) {
     yaml_node_t *it = node(p, n->data.sequence.items.start[i]);
     if (parse_one_expect(p, it, &sc->expects[sc->n_expects]))
@@ -1904,10 +1928,9 @@ static int parse_utc(const char *s, void *field)
 {
   int64_t t;
   int r = parse_time(s, &t);
-  if (r < 0)
-    return r;
-  *(int64_t *)field = t * SIM_NS_PER_SEC;
-  return 0;
+  if (r == 0)
+    *(int64_t *)field = t * SIM_NS_PER_SEC;
+  return r;
 }
 
 static int top_seed(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
@@ -1942,7 +1965,7 @@ static const struct key_row top_keys[] = {
   {KEY("start", KEY_CUSTOM, 0, 0, 0, TOFF(start_utc_ns), 0), .conv = parse_utc,
    .what = "a UTC time 'YYYY-MM-DD HH:MM:SS'", .rule = "a UTC time 'YYYY-MM-DD HH:MM:SS'"},
   {KEY("seed", KEY_CUSTOM, 0, 0, 0, TOFF(seed), 0), .fn = top_seed},
-  {KEY("tick", KEY_QTY, QTY_DURATION, 0.01, 60, TOFF(tick), 1)},
+  {QKEY("tick", QTY_DURATION, 0.01, 60, TOFF(tick), 1)},
   {KEY("vehicle", KEY_NODE, 0, 0, 0, 0, 0)},
   {KEY("timeline", KEY_NODE, 0, 0, 0, 0, 0)},
   {KEY("expect", KEY_NODE, 0, 0, 0, 0, 0)},
@@ -1990,30 +2013,17 @@ static void step_free_contents(struct scenario_step *st)
     break;
   case STEP_CHARGE: free(st->u.charge.mode); break;
   case STEP_SET:
-    for (size_t i = 0; i < st->u.set.n; i++) {
-      free(st->u.set.names[i]);
-      free(st->u.set.values[i]);
-    }
-    free(st->u.set.names);
-    free(st->u.set.values);
+    free_strings(st->u.set.names, st->u.set.n);
+    free_strings(st->u.set.values, st->u.set.n);
     break;
-  case STEP_NOTIFY:
-    free(st->u.notify.subtype);
-    free(st->u.notify.text);
-    break;
-  case STEP_EVENT:
-    free(st->u.event.name);
-    free(st->u.event.data);
-    break;
+  case STEP_NOTIFY: free(st->u.notify.subtype); free(st->u.notify.text); break;
+  case STEP_EVENT: free(st->u.event.name); free(st->u.event.data); break;
   case STEP_APP:
     free(st->u.app.id);
     free(st->u.app.vehicle);
     free(st->u.app.command);
     break;
-  case STEP_ECU:
-    free(st->u.ecu.name);
-    free(st->u.ecu.fault);
-    break;
+  case STEP_ECU: free(st->u.ecu.name); free(st->u.ecu.fault); break;
   default: break;
   }
   memset(st, 0, sizeof(*st));

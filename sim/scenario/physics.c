@@ -547,13 +547,19 @@ bool physics_charge_active(const struct physics *p)
                         p->cstate == PCS_CHARGING || p->cstate == PCS_TOPOFF);
 }
 
+/* The session ends (done or stopped): the charger no longer delivers. */
+static void charge_end(struct physics *p, enum physics_charge_state cstate, const char *substate)
+{
+  p->cstate = cstate;
+  p->charging = false;
+  p->substate = substate;
+}
+
 int physics_charge_stop(struct physics *p, const char *substate)
 {
   if (!physics_charge_active(p))
     return SIM_ESTATE;
-  p->cstate = PCS_STOPPED;
-  p->charging = false;
-  p->substate = substate;
+  charge_end(p, PCS_STOPPED, substate);
   return 0;
 }
 
@@ -726,15 +732,10 @@ static void charge_after(struct physics *p)
 {
   if (!p->plugged || (p->cstate != PCS_CHARGING && p->cstate != PCS_TOPOFF))
     return;
-  if (p->soc >= p->charge.target_soc - 1e-9) {
-    p->cstate = PCS_DONE;
-    p->charging = false;
-    p->substate = p->charge.target_soc < 100 ? "scheduledstop" : "onrequest";
-  } else if (p->charge.duration > 0 && p->c_t >= p->charge.duration) {
-    p->cstate = PCS_STOPPED;
-    p->charging = false;
-    p->substate = "scheduledstop";
-  }
+  if (p->soc >= p->charge.target_soc - 1e-9)
+    charge_end(p, PCS_DONE, p->charge.target_soc < 100 ? "scheduledstop" : "onrequest");
+  else if (p->charge.duration > 0 && p->c_t >= p->charge.duration)
+    charge_end(p, PCS_STOPPED, "scheduledstop");
 }
 
 /* ---- body ----------------------------------------------------------------------------------- */

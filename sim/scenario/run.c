@@ -558,13 +558,10 @@ static int op_wakeup(void *ctx)
 }
 
 static const struct sim_control_ops control_ops = {
-  .charge_start = op_charge_start,
-  .charge_stop = op_charge_stop,
-  .charge_mode = op_charge_mode,
-  .charge_current = op_charge_current,
+  .charge_start = op_charge_start, .charge_stop = op_charge_stop,
+  .charge_mode = op_charge_mode, .charge_current = op_charge_current,
   .climate = op_climate,
-  .lock = op_lock,
-  .unlock = op_unlock,
+  .lock = op_lock, .unlock = op_unlock,
   .valet = op_valet,
   .wakeup = op_wakeup,
   .homelink = NULL, /* the simulated car has no homelink */

@@ -24,26 +24,27 @@ static const struct {
   enum kind kind;
   const char *on, *off; /* K_BOOL: true/false events; K_CHANGE: the event */
 } event_map[] = {
+  /* grouped by kind; every metric has one row, so the order does not change what is raised */
   {"v.e.on", K_BOOL, "vehicle.on", "vehicle.off"},
   {"v.e.awake", K_BOOL, "vehicle.awake", "vehicle.asleep"},
   {"v.c.charging", K_BOOL, "vehicle.charge.start", "vehicle.charge.stop"},
   {"v.d.cp", K_BOOL, "vehicle.charge.prepare", "vehicle.charge.finish"},
   {"v.c.pilot", K_BOOL, "vehicle.charge.pilot.on", "vehicle.charge.pilot.off"},
   {"v.c.timermode", K_BOOL, "vehicle.charge.timermode.on", "vehicle.charge.timermode.off"},
-  {"v.c.mode", K_CHANGE, "vehicle.charge.mode", NULL},
-  {"v.c.state", K_CHANGE, "vehicle.charge.state", NULL},
-  {"v.c.type", K_CHANGE, "vehicle.charge.type", NULL},
   {"v.g.generating", K_BOOL, "vehicle.gen.start", "vehicle.gen.stop"},
   {"v.g.pilot", K_BOOL, "vehicle.gen.pilot.on", "vehicle.gen.pilot.off"},
   {"v.g.timermode", K_BOOL, "vehicle.gen.timermode.on", "vehicle.gen.timermode.off"},
-  {"v.g.state", K_CHANGE, "vehicle.gen.state", NULL},
-  {"v.g.type", K_CHANGE, "vehicle.gen.type", NULL},
   {"v.e.aux12v", K_BOOL, "vehicle.aux.12v.on", "vehicle.aux.12v.off"},
   {"v.e.charging12v", K_BOOL, "vehicle.charge.12v.start", "vehicle.charge.12v.stop"},
   {"v.e.locked", K_BOOL, "vehicle.locked", "vehicle.unlocked"},
   {"v.e.valet", K_BOOL, "vehicle.valet.on", "vehicle.valet.off"},
   {"v.e.headlights", K_BOOL, "vehicle.headlights.on", "vehicle.headlights.off"},
   {"v.e.alarm", K_BOOL, "vehicle.alarm.on", "vehicle.alarm.off"},
+  {"v.c.mode", K_CHANGE, "vehicle.charge.mode", NULL},
+  {"v.c.state", K_CHANGE, "vehicle.charge.state", NULL},
+  {"v.c.type", K_CHANGE, "vehicle.charge.type", NULL},
+  {"v.g.state", K_CHANGE, "vehicle.gen.state", NULL},
+  {"v.g.type", K_CHANGE, "vehicle.gen.type", NULL},
   {"v.e.gear", K_GEAR, NULL, NULL},
   {"v.e.drivemode", K_DRIVEMODE, NULL, NULL},
 };

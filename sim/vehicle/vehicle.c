@@ -382,18 +382,18 @@ static bool queue_full(int rc)
 /* Back on its period after a deferral (the period runs from now: the car slowed down). */
 static void encoder_resume(struct vehicle *v, size_t i)
 {
-  if (!v->enc_backoff[i])
+  if (!v->sched.backoff[i])
     return;
-  v->enc_backoff[i] = 0;
+  v->sched.backoff[i] = 0;
   int64_t period = encoder_period(v, i);
-  sim_timer_start(v->sim->loop, &v->enc_timers[i], period, period);
+  sim_timer_start(v->sim->loop, &v->sched.timers[i], period, period);
 }
 
 static void encode_to_bus(struct vehicle *v, size_t i)
 {
   size_t ss = v->type->state_size;
   if (ss)
-    memcpy(v->enc_snap, v->state, ss);
+    memcpy(v->sched.snap, v->state, ss);
   struct sim_frame f;
   if (vehicle_encode(v, i, &f) != 1) {
     encoder_resume(v, i);
@@ -411,77 +411,72 @@ static void encode_to_bus(struct vehicle *v, size_t i)
   }
   /* queue full: this frame was never sent, so its counter must not have advanced */
   if (ss)
-    memcpy(v->state, v->enc_snap, ss);
+    memcpy(v->state, v->sched.snap, ss);
   v->stats.encoded--;
   v->stats.deferred++;
-  int64_t period = encoder_period(v, i), b = v->enc_backoff[i];
+  int64_t period = encoder_period(v, i), b = v->sched.backoff[i];
   b = b ? b * 2 : VEHICLE_TX_BACKOFF_NS;
-  v->enc_backoff[i] = b < period ? b : period;
-  sim_timer_start(v->sim->loop, &v->enc_timers[i], v->enc_backoff[i], 0);
+  v->sched.backoff[i] = b < period ? b : period;
+  sim_timer_start(v->sim->loop, &v->sched.timers[i], v->sched.backoff[i], 0);
 }
 
 static void on_encode(struct sim_loop *loop, struct sim_timer *t)
 {
   (void)loop;
   struct vehicle *v = t->data;
-  size_t i = (size_t)(t - v->enc_timers);
-  if (v->enc_bus) {
+  size_t i = (size_t)(t - v->sched.timers);
+  if (v->sched.bus) {
     encode_to_bus(v, i);
     return;
   }
   struct sim_frame f;
-  if (vehicle_encode(v, i, &f) == 1 && v->sink)
-    v->sink(v->sink_ctx, &f);
+  if (vehicle_encode(v, i, &f) == 1 && v->sched.sink)
+    v->sched.sink(v->sched.sink_ctx, &f);
 }
 
 int vehicle_encoder_start(struct vehicle *v, vehicle_frame_sink sink, void *ctx)
 {
   vehicle_encoder_stop(v);
-  v->sink = sink;
-  v->sink_ctx = ctx;
+  v->sched.sink = sink;
+  v->sched.sink_ctx = ctx;
   if (!v->n_enc || !v->sim || !v->sim->loop)
     return 0;
-  v->enc_timers = xcalloc(v->n_enc, sizeof *v->enc_timers);
-  v->enc_backoff = xcalloc(v->n_enc, sizeof *v->enc_backoff);
+  v->sched.timers = xcalloc(v->n_enc, sizeof *v->sched.timers);
+  v->sched.backoff = xcalloc(v->n_enc, sizeof *v->sched.backoff);
   for (size_t i = 0; i < v->n_enc; i++) {
     int64_t period = encoder_period(v, i);
-    sim_timer_init(&v->enc_timers[i], on_encode, v);
-    sim_timer_start(v->sim->loop, &v->enc_timers[i], period, period);
+    sim_timer_init(&v->sched.timers[i], on_encode, v);
+    sim_timer_start(v->sim->loop, &v->sched.timers[i], period, period);
   }
   return 0;
 }
 
 void vehicle_encoder_stop(struct vehicle *v)
 {
-  if (v->enc_timers) {
+  struct vehicle_sched *s = &v->sched;
+  if (s->timers)
     for (size_t i = 0; i < v->n_enc; i++)
-      if (sim_timer_active(&v->enc_timers[i]))
-        sim_timer_stop(v->sim->loop, &v->enc_timers[i]);
-    free(v->enc_timers);
-    v->enc_timers = NULL;
-  }
-  free(v->enc_backoff);
-  v->enc_backoff = NULL;
-  free(v->enc_snap);
-  v->enc_snap = NULL;
-  v->enc_bus = false;
-  v->sink = NULL;
-  v->sink_ctx = NULL;
+      if (sim_timer_active(&s->timers[i]))
+        sim_timer_stop(v->sim->loop, &s->timers[i]);
+  free(s->timers);
+  free(s->backoff);
+  free(s->snap);
+  *s = (struct vehicle_sched){0};
 }
 
 int vehicle_encoder_start_buses(struct vehicle *v)
 {
   int rc = vehicle_encoder_start(v, NULL, NULL);
-  if (rc == 0 && v->enc_timers) {
-    v->enc_bus = true;
-    v->enc_snap = v->type->state_size ? xcalloc(1, v->type->state_size) : NULL;
+  if (rc == 0 && v->sched.timers) {
+    v->sched.bus = true;
+    v->sched.snap = v->type->state_size ? xcalloc(1, v->type->state_size) : NULL;
   }
   return rc;
 }
 
 void vehicle_encoder_report(const struct vehicle *v, struct sbuf *b)
 {
-  if (!v || (!v->enc_timers && !v->stats.encoded))
+  if (!v || (!v->sched.timers && !v->stats.encoded))
     return;
   sbuf_printf(b,
               "vehicle emulation: %llu frames encoded, %llu sent, %llu deferred (transmit "

@@ -159,13 +159,15 @@ struct vehicle {
   struct sim_timer tick_timer;
   uint32_t ticker;            /* seconds since attach, as the firmware's ticker counter */
 
-  /* encoder scheduler */
-  struct sim_timer *enc_timers; /* one per encoder while started */
-  int64_t *enc_backoff;         /* per encoder: current queue-full back-off in ns, 0 = none */
-  void *enc_snap;               /* state before an encode, restored when the send is deferred */
-  bool enc_bus;                 /* started by vehicle_encoder_start_buses() */
-  vehicle_frame_sink sink;
-  void *sink_ctx;
+  /* encoder scheduler: all zero while stopped */
+  struct vehicle_sched {
+    struct sim_timer *timers;   /* one per encoder while started */
+    int64_t *backoff;           /* per encoder: current queue-full back-off in ns, 0 = none */
+    void *snap;                 /* state before an encode, restored when the send is deferred */
+    bool bus;                   /* started by vehicle_encoder_start_buses() */
+    vehicle_frame_sink sink;
+    void *sink_ctx;
+  } sched;
 
   /* diagnostic polls (vehicle/poll.h), installed by the type's init; NULL = none */
   const struct vehicle_poll *polls;
