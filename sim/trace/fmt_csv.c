@@ -85,9 +85,10 @@ static bool flag_field(const char *s, size_t fs, size_t fe, const char *on, cons
 
 /*
  * The columns both exports have, read alike: the id (hex), Extended (true/false), the
- * direction (Rx/Tx) and the bus (0-based) into rec, the data length into *dlen.  True for any
- * other column; false when the column's text is not what it must be (the format's message for
- * col, savvy_errors or pf_errors, says which).
+ * direction (Rx/Tx; the words compared ignoring case, so ParserFlags' RX/TX too) and the bus
+ * (0-based) into rec, the data length into *dlen.  True for any other column; false when the
+ * column's text is not what it must be (the format's message for col, savvy_errors or
+ * pf_errors, says which).
  */
 static bool common_field(int8_t col, const char *s, size_t fs, size_t fe,
                          struct trace_record *rec, int *dlen)
@@ -484,7 +485,7 @@ static inline size_t q_tab(const char *s, size_t len, size_t i)
   return i;
 }
 
-/* What is wrong with a column common_field() refuses (T/R: either case, as every word). */
+/* What is wrong with a column common_field() refuses. */
 static const char *const pf_errors[] = {
     [C_ID] = "ParserFlags: bad CAN ID",
     [C_DIR] = "ParserFlags: T/R must be RX or TX",
