@@ -964,6 +964,14 @@ static int drive_profile(struct parser *p, const struct key_row *r, yaml_node_t 
   return 0;
 }
 
+/* Frees the waypoints of d's route (their names, then the array). */
+static void route_free(struct scenario_drive *d)
+{
+  for (size_t i = 0; i < d->n_route; i++)
+    free(d->route[i].name);
+  free(d->route);
+}
+
 /* `route:` of a drive: a list of at least 2 waypoints. */
 static int drive_route(struct parser *p, const struct key_row *r, yaml_node_t *v, void *base)
 {
@@ -975,9 +983,7 @@ static int drive_route(struct parser *p, const struct key_row *r, yaml_node_t *v
     err(p, v, "route needs at least 2 waypoints");
     return SIM_EPARSE;
   }
-  for (size_t i = 0; i < d->n_route; i++)
-    free(d->route[i].name);
-  free(d->route);
+  route_free(d);
   d->route = xcalloc(cnt, sizeof(*d->route));
   d->n_route = 0;
   for (size_t i = 0; i < cnt; i++) {
@@ -2007,9 +2013,7 @@ static void step_free_contents(struct scenario_step *st)
   switch (st->kind) {
   case STEP_DRIVE:
     free(st->u.drive.profile);
-    for (size_t i = 0; i < st->u.drive.n_route; i++)
-      free(st->u.drive.route[i].name);
-    free(st->u.drive.route);
+    route_free(&st->u.drive);
     break;
   case STEP_CHARGE: free(st->u.charge.mode); break;
   case STEP_SET:
