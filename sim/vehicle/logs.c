@@ -75,60 +75,70 @@ static void minmax(struct sim *sim, struct sbuf *b, const char *name, int prec)
   sbuf_printf(b, ",%.*f,%.*f", prec, (double)lo, prec, (double)hi);
 }
 
-/* One field of a record: how it is written, the metric, and the precision of a float. */
-enum kind { FLAG, FLOAT, INT, TEXT, MINMAX };
+/* The position both records begin with: the GPS lock, the latitude and longitude at the
+ * record's precision (6 digits in the grid log, 8 in the trip log), the altitude and the
+ * location's name. */
+static void position(struct sim *sim, struct sbuf *b, int prec)
+{
+  flag(sim, b, "v.p.gpslock");
+  f(sim, b, "v.p.latitude", prec);
+  f(sim, b, "v.p.longitude", prec);
+  f(sim, b, "v.p.altitude", 1);
+  s(sim, b, "v.p.location");
+}
+
+/* One field of a record: how it is written, the metric, and the precision of a float.
+ * POSITION is the position block (prec: its latitude and longitude precision), BATTERY the
+ * battery's health and lifetime totals (battery_fields). */
+enum kind { FLAG, FLOAT, INT, TEXT, MINMAX, POSITION, BATTERY };
 struct field {
   enum kind kind;
   const char *metric;
   int prec;
 };
 
-/* NotifyGridLog(): version 2 = the 44 fields of version 1, then the odometer. */
-static const struct field grid_fields[] = {
-  {FLAG, "v.p.gpslock", 0},           {FLOAT, "v.p.latitude", 6},
-  {FLOAT, "v.p.longitude", 6},        {FLOAT, "v.p.altitude", 1},
-  {TEXT, "v.p.location", 0},          {TEXT, "v.c.type", 0},
-  {TEXT, "v.c.state", 0},             {TEXT, "v.c.substate", 0},
-  {TEXT, "v.c.mode", 0},              {FLOAT, "v.c.climit", 1},
-  {FLOAT, "v.c.limit.range", 1},      {FLOAT, "v.c.limit.soc", 1},
-  {TEXT, "v.g.type", 0},              {TEXT, "v.g.state", 0},
-  {TEXT, "v.g.substate", 0},          {TEXT, "v.g.mode", 0},
-  {FLOAT, "v.g.climit", 1},           {FLOAT, "v.g.limit.range", 1},
-  {FLOAT, "v.g.limit.soc", 1},        {INT, "v.c.time", 0},
-  {FLOAT, "v.c.kwh", 3},              {FLOAT, "v.c.kwh.grid", 3},
-  {FLOAT, "v.c.kwh.grid.total", 3},   {INT, "v.g.time", 0},
-  {FLOAT, "v.g.kwh", 3},              {FLOAT, "v.g.kwh.grid", 3},
-  {FLOAT, "v.g.kwh.grid.total", 3},   {FLOAT, "v.b.soc", 1},
-  {FLOAT, "v.b.range.est", 1},        {FLOAT, "v.b.range.ideal", 1},
-  {FLOAT, "v.b.range.full", 1},       {FLOAT, "v.b.voltage", 1},
-  {FLOAT, "v.b.temp", 1},             {FLOAT, "v.c.temp", 1},
-  {FLOAT, "v.c.12v.temp", 1},         {FLOAT, "v.e.temp", 1},
-  {FLOAT, "v.e.cabintemp", 1},        {FLOAT, "v.b.soh", 3},
-  {TEXT, "v.b.health", 0},            {FLOAT, "v.b.cac", 3},
+/* The battery's health and lifetime totals, in both records in this order. */
+static const struct field battery_fields[] = {
+  {FLOAT, "v.b.soh", 3}, {TEXT, "v.b.health", 0}, {FLOAT, "v.b.cac", 3},
   {FLOAT, "v.b.energy.used.total", 3}, {FLOAT, "v.b.energy.recd.total", 3},
   {FLOAT, "v.b.coulomb.used.total", 3}, {FLOAT, "v.b.coulomb.recd.total", 3},
+};
+
+/* NotifyGridLog(): version 2 = the 44 fields of version 1, then the odometer.  A line of
+ * rows a group: the charge and the generator (type, state, substate, mode; limits; time and
+ * energy), the battery's charge and range, the temperatures. */
+static const struct field grid_fields[] = {
+  {POSITION, NULL, 6},
+  {TEXT, "v.c.type", 0}, {TEXT, "v.c.state", 0}, {TEXT, "v.c.substate", 0}, {TEXT, "v.c.mode", 0},
+  {FLOAT, "v.c.climit", 1}, {FLOAT, "v.c.limit.range", 1}, {FLOAT, "v.c.limit.soc", 1},
+  {TEXT, "v.g.type", 0}, {TEXT, "v.g.state", 0}, {TEXT, "v.g.substate", 0}, {TEXT, "v.g.mode", 0},
+  {FLOAT, "v.g.climit", 1}, {FLOAT, "v.g.limit.range", 1}, {FLOAT, "v.g.limit.soc", 1},
+  {INT, "v.c.time", 0}, {FLOAT, "v.c.kwh", 3},
+  {FLOAT, "v.c.kwh.grid", 3}, {FLOAT, "v.c.kwh.grid.total", 3},
+  {INT, "v.g.time", 0}, {FLOAT, "v.g.kwh", 3},
+  {FLOAT, "v.g.kwh.grid", 3}, {FLOAT, "v.g.kwh.grid.total", 3},
+  {FLOAT, "v.b.soc", 1}, {FLOAT, "v.b.range.est", 1},
+  {FLOAT, "v.b.range.ideal", 1}, {FLOAT, "v.b.range.full", 1}, {FLOAT, "v.b.voltage", 1},
+  {FLOAT, "v.b.temp", 1}, {FLOAT, "v.c.temp", 1}, {FLOAT, "v.c.12v.temp", 1},
+  {FLOAT, "v.e.temp", 1}, {FLOAT, "v.e.cabintemp", 1},
+  {BATTERY, NULL, 0},
   {FLOAT, "v.p.odometer", 1},
 };
 
-/* NotifyTripLog(), version 1. */
+/* NotifyTripLog(), version 1: the trip, the battery's charge and range and the energy the
+ * trip used, the temperatures, the tyres. */
 static const struct field trip_fields[] = {
-  {FLAG, "v.p.gpslock", 0},           {FLOAT, "v.p.latitude", 8},
-  {FLOAT, "v.p.longitude", 8},        {FLOAT, "v.p.altitude", 1},
-  {TEXT, "v.p.location", 0},          {FLOAT, "v.p.odometer", 1},
-  {FLOAT, "v.p.trip", 1},             {INT, "v.e.drivetime", 0},
-  {INT, "v.e.drivemode", 0},          {FLOAT, "v.b.soc", 1},
-  {FLOAT, "v.b.range.est", 1},        {FLOAT, "v.b.range.ideal", 1},
-  {FLOAT, "v.b.range.full", 1},       {FLOAT, "v.b.energy.used", 3},
-  {FLOAT, "v.b.energy.recd", 3},      {FLOAT, "v.b.coulomb.used", 3},
-  {FLOAT, "v.b.coulomb.recd", 3},     {FLOAT, "v.b.soh", 3},
-  {TEXT, "v.b.health", 0},            {FLOAT, "v.b.cac", 3},
-  {FLOAT, "v.b.energy.used.total", 3}, {FLOAT, "v.b.energy.recd.total", 3},
-  {FLOAT, "v.b.coulomb.used.total", 3}, {FLOAT, "v.b.coulomb.recd.total", 3},
-  {FLOAT, "v.e.temp", 1},             {FLOAT, "v.e.cabintemp", 1},
-  {FLOAT, "v.b.temp", 1},             {FLOAT, "v.i.temp", 1},
-  {FLOAT, "v.m.temp", 1},             {FLOAT, "v.c.12v.temp", 1},
-  {MINMAX, "v.t.temp", 1},            {MINMAX, "v.t.pressure", 1},
-  {MINMAX, "v.t.health", 1},
+  {POSITION, NULL, 8},
+  {FLOAT, "v.p.odometer", 1}, {FLOAT, "v.p.trip", 1},
+  {INT, "v.e.drivetime", 0}, {INT, "v.e.drivemode", 0},
+  {FLOAT, "v.b.soc", 1}, {FLOAT, "v.b.range.est", 1},
+  {FLOAT, "v.b.range.ideal", 1}, {FLOAT, "v.b.range.full", 1},
+  {FLOAT, "v.b.energy.used", 3}, {FLOAT, "v.b.energy.recd", 3},
+  {FLOAT, "v.b.coulomb.used", 3}, {FLOAT, "v.b.coulomb.recd", 3},
+  {BATTERY, NULL, 0},
+  {FLOAT, "v.e.temp", 1}, {FLOAT, "v.e.cabintemp", 1}, {FLOAT, "v.b.temp", 1},
+  {FLOAT, "v.i.temp", 1}, {FLOAT, "v.m.temp", 1}, {FLOAT, "v.c.12v.temp", 1},
+  {MINMAX, "v.t.temp", 1}, {MINMAX, "v.t.pressure", 1}, {MINMAX, "v.t.health", 1},
 };
 
 static void fields(struct sim *sim, const struct field *t, size_t n, struct sbuf *b)
@@ -140,6 +150,8 @@ static void fields(struct sim *sim, const struct field *t, size_t n, struct sbuf
     case INT: i(sim, b, t[k].metric); break;
     case TEXT: s(sim, b, t[k].metric); break;
     case MINMAX: minmax(sim, b, t[k].metric, t[k].prec); break;
+    case POSITION: position(sim, b, t[k].prec); break;
+    case BATTERY: fields(sim, battery_fields, ARRAY_SIZE(battery_fields), b); break;
     }
   }
 }
