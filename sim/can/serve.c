@@ -90,7 +90,8 @@ unsigned can_serve_buses(const struct can_serve *s)
   return s->ops->per_bus ? 1u << (s->bus - 1) : 0;
 }
 
-int can_serve_start(struct can_serve *s, struct sim_canbus *const buses[8], struct sim_diag *d)
+int can_serve_start(struct can_serve *s, struct sim_canbus *const buses[SIM_MAX_BUSES],
+                    struct sim_diag *d)
 {
   memcpy(s->buses, buses, sizeof(s->buses));
   if (s->ops->per_bus && !s->buses[s->bus - 1]) {

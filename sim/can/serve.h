@@ -72,7 +72,7 @@ struct can_serve {
   struct sim_loop *loop;             /* borrowed */
   char *spec;                        /* owned */
   uint8_t bus;                       /* per-bus schemes: 1..8 */
-  struct sim_canbus *buses[8];       /* borrowed, set by can_serve_start() */
+  struct sim_canbus *buses[SIM_MAX_BUSES]; /* borrowed, set by can_serve_start() */
   char where[128];                   /* "0.0.0.0:29536" or "/dev/pts/5", after start */
   can_net_log_fn log;
   void *log_ctx;
@@ -80,7 +80,7 @@ struct can_serve {
   char host[256];                    /* from can_serve_parse_addr() */
   uint16_t port;
   struct can_net_server *net;        /* owned; freed by can_serve_free() before ops->close */
-  struct can_tap taps[8];            /* the scheme's place on bus N is taps[N-1] */
+  struct can_tap taps[SIM_MAX_BUSES]; /* the scheme's place on bus N is taps[N-1] */
 };
 
 /* The registry: NULL-terminated, looked up by scheme name. */
@@ -100,7 +100,8 @@ unsigned can_serve_buses(const struct can_serve *s);
  * NULL).  Returns 0, or a negative error with d filled (-EADDRINUSE, a missing bus, too many
  * monitors on a bus: SIM_ELIMIT).
  */
-int can_serve_start(struct can_serve *s, struct sim_canbus *const buses[8], struct sim_diag *d);
+int can_serve_start(struct can_serve *s, struct sim_canbus *const buses[SIM_MAX_BUSES],
+                    struct sim_diag *d);
 void can_serve_set_log(struct can_serve *s, can_net_log_fn fn, void *ctx);
 /* Gives s the module's metrics (borrowed; the ELM327 reads v.b.12v.voltage for ATRV). */
 void can_serve_set_metrics(struct can_serve *s, struct metrics *m);

@@ -23,7 +23,7 @@
 static struct gvret_device device_of(const struct can_serve *s)
 {
   struct gvret_device d = {.build = 618};
-  for (int b = 0; b < 8; b++)
+  for (int b = 0; b < SIM_MAX_BUSES; b++)
     if (s->buses[b]) {
       d.nbuses = (uint8_t)(b + 1);
       if (b < 3) {
@@ -62,7 +62,7 @@ static void handle(struct can_net_conn *c, struct can_serve *s, const struct gvr
 {
   switch (ev->kind) {
   case GVRET_EV_FRAME:
-    if (ev->bus >= 8 || !s->buses[ev->bus]) {
+    if (ev->bus >= SIM_MAX_BUSES || !s->buses[ev->bus]) {
       c->stats->bad_input++;
       break;
     }
@@ -104,7 +104,7 @@ static const struct can_net_proto gv_proto = {
 
 static int gv_start(struct can_serve *s, struct sim_diag *d)
 {
-  for (uint8_t b = 0; b < 8; b++)
+  for (uint8_t b = 0; b < SIM_MAX_BUSES; b++)
     if (s->buses[b] && can_serve_tap(s, (uint8_t)(b + 1), on_bus_frame, s, d))
       return SIM_ELIMIT;
   return can_serve_listen(s, &gv_proto, s, d);

@@ -2077,9 +2077,7 @@ static int by_position(const void *a, const void *b)
 static void merge_app_checks(struct parser *p)
 {
   struct scenario *sc = p->sc;
-  for (size_t i = 0; i < p->n_apps_up; i++)
-    free(p->apps_up[i]);
-  free(p->apps_up);
+  free_strings(p->apps_up, p->n_apps_up);
   if (!p->n_app_checks)
     return;
   size_t n = sc->n_expects + p->n_app_checks;
